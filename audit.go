@@ -1,0 +1,67 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// AuditEntry is one link of a tenant's audit chain. Entries hold ids, never
+// personal data: Details carries only codes, ids and counts.
+type AuditEntry struct {
+	TenantID   string         `json:"tenantId"`
+	Seq        int64          `json:"seq"`
+	At         time.Time      `json:"at"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	EntityType string         `json:"entityType"`
+	EntityID   string         `json:"entityId"`
+	RequestID  string         `json:"requestId,omitempty"`
+	Details    map[string]any `json:"details,omitempty"`
+	PrevHash   string         `json:"prevHash"`
+	Hash       string         `json:"hash"`
+}
+
+// AuditBreak describes the first place an audit chain does not hold.
+type AuditBreak struct {
+	TenantID string `json:"tenantId"`
+	Seq      int64  `json:"seq"`
+	Reason   string `json:"reason"`
+}
+
+// AuditReport is the result of verifying every tenant's audit chain.
+type AuditReport struct {
+	Tenants int          `json:"tenants"`
+	Entries int64        `json:"entries"`
+	Breaks  []AuditBreak `json:"breaks"`
+}
+
+// OK reports whether every chain held.
+func (r *AuditReport) OK() bool { return len(r.Breaks) == 0 }
+
+// AuditService reads and verifies the audit trail. Entries are appended by
+// the store inside the transaction of the change they record.
+type AuditService interface {
+	// FindAuditEntries lists a tenant's entries in chain order.
+	FindAuditEntries(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEntry, error)
+	// VerifyAudit recomputes every chain and reports the first break of each.
+	VerifyAudit(ctx context.Context) (*AuditReport, error)
+}
+
+// Event is a domain event written to the outbox in the transaction of the
+// change it announces; the webhook dispatcher delivers it later.
+type Event struct {
+	ID         string         `json:"id"`
+	TenantID   string         `json:"-"`
+	Type       string         `json:"type"`
+	EntityType string         `json:"-"`
+	EntityID   string         `json:"-"`
+	Data       map[string]any `json:"data"`
+	CreatedAt  time.Time      `json:"createdAt"`
+}
+
+// Event types of the foundation.
+const (
+	EventUserCreated  = "user.created"
+	EventUserDeleted  = "user.deleted"
+	EventFileUploaded = "file.uploaded"
+)

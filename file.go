@@ -1,0 +1,84 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// File statuses.
+const (
+	FilePending  = "pending"
+	FileUploaded = "uploaded"
+)
+
+// File is a document, image or video a user uploads as KYC evidence. Its
+// content lives in the blob store, encrypted with the tenant's data key.
+type File struct {
+	ID          string `json:"id"`
+	TenantID    string `json:"-"`
+	UserID      string `json:"-"`
+	Category    string `json:"category"`
+	ContentType string `json:"contentType"`
+	Status      string `json:"status"`
+	// Size and SHA256 are known once uploaded.
+	Size   int64  `json:"-"`
+	SHA256 string `json:"-"`
+	// Metadata is the partner's free-form data about the file (encrypted).
+	Metadata map[string]any `json:"-"`
+	// UploadExpiresAt ends the window in which content may be uploaded.
+	UploadExpiresAt time.Time  `json:"-"`
+	CreatedAt       time.Time  `json:"-"`
+	UploadedAt      *time.Time `json:"-"`
+}
+
+// FileCategory is what a category of file may hold.
+type FileCategory struct {
+	Name                string   `json:"-"`
+	AllowedContentTypes []string `json:"allowedContentTypes"`
+	MinFileSize         int64    `json:"minFileSize"`
+	MaxFileSize         int64    `json:"maxFileSize"`
+	// ExpiresIn is how long upload and download URLs live, in seconds.
+	ExpiresIn int64 `json:"expiresIn"`
+}
+
+// FileCategories are the file settings of kycd, per category.
+var FileCategories = []FileCategory{
+	{Name: "document", AllowedContentTypes: []string{"application/pdf", "image/jpeg", "image/png"}, MinFileSize: 1, MaxFileSize: 25_000_000, ExpiresIn: 900},
+	{Name: "image", AllowedContentTypes: []string{"image/jpeg", "image/png"}, MinFileSize: 1, MaxFileSize: 15_000_000, ExpiresIn: 900},
+	{Name: "video", AllowedContentTypes: []string{"video/mp4", "video/mpeg"}, MinFileSize: 1, MaxFileSize: 100_000_000, ExpiresIn: 900},
+}
+
+// FindFileCategory returns the settings of a category by name.
+func FindFileCategory(name string) (FileCategory, bool) {
+	for _, c := range FileCategories {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return FileCategory{}, false
+}
+
+// Allows reports whether the category accepts a content type.
+func (c FileCategory) Allows(contentType string) bool {
+	for _, t := range c.AllowedContentTypes {
+		if t == contentType {
+			return true
+		}
+	}
+	return false
+}
+
+// FileService manages file records (the content goes to the blob store).
+type FileService interface {
+	// CreateFile stores a pending file, setting ID and CreatedAt.
+	CreateFile(ctx context.Context, f *File) error
+	// FindFileByID returns ENotFound ("file") for unknown files, files of
+	// another tenant and, when userID is not empty, files of another user.
+	FindFileByID(ctx context.Context, tenantID, userID, id string) (*File, error)
+	// MarkFileUploaded records that the content of a pending file is stored.
+	// Returns EFileAlreadyUploaded when it was already.
+	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256 string) error
+	// DeleteExpiredPendingFiles removes pending files whose upload window
+	// ended before the given time, returning how many it removed.
+	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,80 @@
+// Package kycd holds the domain of the kycd KYC platform: its types, the
+// services that act on them with their error contracts, and the context
+// helpers shared by every adapter. It imports no adapter: the packages named
+// after their technology (sqlstore, api, vault, ...) implement or consume
+// what is declared here, and only cmd/kycd wires them together.
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells the time. It is injected everywhere a decision depends on the
+// time (token lifetimes, upload windows, retry schedules) so tests can move it.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, in UTC.
+type SystemClock struct{}
+
+// Now returns the current time in UTC.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// Actor is who performs a change: recorded in every audit entry.
+type Actor struct {
+	// Kind is "client" (an OAuth2 client through the API), "cli" (an operator
+	// through the kycd command) or "system" (a job).
+	Kind string
+	// ID identifies the actor within its kind (the client id, the job kind).
+	ID string
+	// OnBehalfOf is the user the client acts for, if any.
+	OnBehalfOf string
+}
+
+// String renders the actor as "kind:id" (and "/user:id" when acting for one).
+func (a Actor) String() string {
+	if a.Kind == "" {
+		return "unknown"
+	}
+	s := a.Kind
+	if a.ID != "" {
+		s += ":" + a.ID
+	}
+	if a.OnBehalfOf != "" {
+		s += "/user:" + a.OnBehalfOf
+	}
+	return s
+}
+
+type contextKey int
+
+const (
+	actorKey contextKey = iota
+	requestIDKey
+)
+
+// NewContextWithActor returns a context that carries the actor of a change.
+func NewContextWithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+// ActorFromContext returns the actor carried by ctx, or the system actor.
+func ActorFromContext(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey).(Actor); ok {
+		return a
+	}
+	return Actor{Kind: "system"}
+}
+
+// NewContextWithRequestID returns a context that carries the request id.
+func NewContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestIDFromContext returns the request id carried by ctx, or "".
+func RequestIDFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}

@@ -1,0 +1,215 @@
+// Package sqlstore is kycd's one store implementation, over database/sql, for
+// SQLite (the embedded default) and PostgreSQL. SQL is hand-written; the
+// differences between the two dialects live in dialect.go. Every state change
+// goes through Update, which commits the change, its audit entry, its outbox
+// events and its River jobs in one transaction.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/kycd/kycd"
+)
+
+// Config says which database to open and how.
+type Config struct {
+	// URL is a postgres:// URL, or empty for SQLite in DataDir.
+	URL string
+	// DataDir holds the SQLite file (kycd.db) when URL is empty.
+	DataDir string
+	// MaxConns caps PostgreSQL connections (default 10).
+	MaxConns int
+	// Synchronous is SQLite's synchronous pragma (default FULL).
+	Synchronous string
+	Clock       kycd.Clock
+	Logger      *slog.Logger
+}
+
+// DB is the store. It implements the kycd services over one database.
+type DB struct {
+	dialect dialect
+	// write is the pool every write transaction and River use; for SQLite it
+	// holds one connection, so writers queue in Go instead of fighting over
+	// SQLite's lock.
+	write *sql.DB
+	// read serves queries outside transactions (a read-only pool on SQLite,
+	// the same pool on PostgreSQL).
+	read   *sql.DB
+	clock  kycd.Clock
+	logger *slog.Logger
+	vault  kycd.Vault
+	jobs   *river.Client[*sql.Tx]
+	// Path is the SQLite file, empty on PostgreSQL.
+	Path string
+}
+
+// Open opens the database named by cfg. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = kycd.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{clock: cfg.Clock, logger: cfg.Logger}
+	switch {
+	case cfg.URL == "":
+		if err := db.openSQLite(cfg); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(cfg.URL, "postgres://") || strings.HasPrefix(cfg.URL, "postgresql://"):
+		if err := db.openPostgres(cfg); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("database URL must start with postgres:// (leave it empty for SQLite)")
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) openSQLite(cfg Config) error {
+	db.dialect = sqliteDialect{}
+	if cfg.DataDir == "" {
+		return errors.New("a data folder is needed for SQLite")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
+	db.Path = filepath.Join(cfg.DataDir, "kycd.db")
+	sync := cfg.Synchronous
+	if sync == "" {
+		sync = "FULL"
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + sync + ")"} {
+		pragmas.Add("_pragma", p)
+	}
+	w, err := sql.Open("sqlite", "file:"+db.Path+"?_txlock=immediate&"+pragmas.Encode())
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	pragmas.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+db.Path+"?"+pragmas.Encode())
+	if err != nil {
+		w.Close()
+		return err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	db.write, db.read = w, r
+	return nil
+}
+
+func (db *DB) openPostgres(cfg Config) error {
+	db.dialect = postgresDialect{}
+	p, err := sql.Open("pgx", cfg.URL)
+	if err != nil {
+		return err
+	}
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 10
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	db.write, db.read = p, p
+	return nil
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if db.read != db.write {
+		if err := db.read.PingContext(ctx); err != nil {
+			return fmt.Errorf("database unreachable: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// SetVault gives the store the vault that encrypts personal fields. The vault
+// itself reads its wrapped keys from the store, hence the late binding.
+func (db *DB) SetVault(v kycd.Vault) { db.vault = v }
+
+// SetJobs gives the store the River client it enqueues jobs with.
+func (db *DB) SetJobs(c *river.Client[*sql.Tx]) { db.jobs = c }
+
+// RiverDriver returns the River driver over the write pool.
+func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+	if db.dialect.name() == "sqlite" {
+		return riversqlite.New(db.write)
+	}
+	return riverdatabasesql.New(db.write)
+}
+
+// WritePool exposes the write pool (for River and for tests that inspect rows).
+func (db *DB) WritePool() *sql.DB { return db.write }
+
+// now returns the clock's time truncated to what the database keeps.
+func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// q rewrites a query written with ? placeholders for the dialect.
+func (db *DB) q(query string) string { return db.dialect.rebind(query) }
+
+// timeFormat is how times are stored: fixed width, so text order is time order.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func fmtTimePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return fmtTime(*t)
+}
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+
+func parseTimePtr(s sql.NullString) (*time.Time, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	t, err := parseTime(s.String)
+	return &t, err
+}

@@ -1,0 +1,69 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds every difference between SQLite and PostgreSQL that the
+// store's SQL has to know about. There are no others.
+type dialect interface {
+	name() string
+	// rebind turns ? placeholders into the dialect's own.
+	rebind(query string) string
+	// forUpdate is the row lock clause for a read inside a write transaction
+	// (SQLite has one writer at a time, so it needs none).
+	forUpdate() string
+	// lockMigrations returns a statement that serializes concurrent migrators
+	// inside their transaction, or "".
+	lockMigrations() string
+	// isUniqueViolation reports whether err broke a unique constraint.
+	isUniqueViolation(err error) bool
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string           { return "sqlite" }
+func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) forUpdate() string      { return "" }
+func (sqliteDialect) lockMigrations() string { return "" }
+func (sqliteDialect) isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string      { return "postgres" }
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) lockMigrations() string {
+	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
+}
+func (postgresDialect) isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+func (postgresDialect) rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,160 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.FileService = (*DB)(nil)
+
+func fileMetaAD(id string) []byte { return []byte("files.metadata:" + id) }
+
+// CreateFile implements kycd.FileService.
+func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
+	f.ID = uuid.NewString()
+	f.Status = kycd.FilePending
+	var meta any
+	if len(f.Metadata) > 0 {
+		raw, err := json.Marshal(f.Metadata)
+		if err != nil {
+			return err
+		}
+		if meta, err = db.vault.Seal(ctx, f.TenantID, raw, fileMetaAD(f.ID)); err != nil {
+			return err
+		}
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		f.CreatedAt = tx.Now()
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, f.UserID, f.TenantID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return kycd.NotFound("user")
+		}
+		if _, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, metadata, upload_expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, meta, fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt)); err != nil {
+			return err
+		}
+		return tx.Audit(f.TenantID, "file.created", "file", f.ID, map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType})
+	})
+}
+
+// FindFileByID implements kycd.FileService.
+func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error) {
+	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, metadata, upload_expires_at, created_at, uploaded_at
+		FROM files WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
+	if userID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	var (
+		f                kycd.File
+		meta             []byte
+		expires, created string
+		uploaded         sql.NullString
+	)
+	err := db.read.QueryRowContext(ctx, db.q(query), args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
+		&f.Size, &f.SHA256, &meta, &expires, &created, &uploaded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("file")
+	} else if err != nil {
+		return nil, err
+	}
+	if len(meta) > 0 {
+		plain, err := db.vault.Open(ctx, tenantID, meta, fileMetaAD(f.ID))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &f.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	if f.UploadExpiresAt, err = parseTime(expires); err != nil {
+		return nil, err
+	}
+	if f.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if f.UploadedAt, err = parseTimePtr(uploaded); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// MarkFileUploaded implements kycd.FileService.
+func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256 string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		var status, userID string
+		err := tx.queryRow(`SELECT status, user_id FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kycd.NotFound("file")
+		} else if err != nil {
+			return err
+		}
+		if status != kycd.FilePending {
+			return kycd.Errorf(kycd.EFileAlreadyUploaded, "The file was already uploaded")
+		}
+		if _, err := tx.exec(`UPDATE files SET status = ?, size = ?, sha256 = ?, uploaded_at = ? WHERE id = ?`,
+			kycd.FileUploaded, size, sha256, fmtTime(tx.Now()), id); err != nil {
+			return err
+		}
+		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventFileUploaded, EntityType: "file", EntityID: id, Data: map[string]any{"fileId": id, "userId": userID}}); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "file.uploaded", "file", id, map[string]any{"size": size, "sha256": sha256})
+	})
+}
+
+// DeleteExpiredPendingFiles implements kycd.FileService. Each removal is
+// audited on its tenant's chain.
+func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, tenant_id FROM files WHERE status = ? AND upload_expires_at < ? ORDER BY upload_expires_at LIMIT 500`),
+		kycd.FilePending, fmtTime(before))
+	if err != nil {
+		return 0, err
+	}
+	type ref struct{ id, tenant string }
+	var refs []ref
+	for rows.Next() {
+		var r ref
+		if err := rows.Scan(&r.id, &r.tenant); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		refs = append(refs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range refs {
+		err := db.Update(ctx, func(tx *Tx) error {
+			res, err := tx.exec(`DELETE FROM files WHERE id = ? AND status = ?`, r.id, kycd.FilePending)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return errNothingToDo // uploaded meanwhile
+			}
+			return tx.Audit(r.tenant, "file.expired", "file", r.id, nil)
+		})
+		switch {
+		case errors.Is(err, errNothingToDo):
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
+	return n, nil
+}

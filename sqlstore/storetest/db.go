@@ -1,0 +1,132 @@
+// Package storetest runs kycd's store conformance suite and gives every
+// test in the project its databases: SQLite always, and PostgreSQL when
+// KYCD_TEST_DATABASE_URL is set, each test in a fresh schema dropped
+// afterwards. Under CI=true a missing or unreachable PostgreSQL fails the test
+// instead of skipping it.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/sqlstore"
+	"github.com/kycd/kycd/vault"
+)
+
+// EnvURL names the variable holding the PostgreSQL server tests use.
+const EnvURL = "KYCD_TEST_DATABASE_URL"
+
+// Database is one database a test runs against.
+type Database struct {
+	// Name is "sqlite" or "postgres", for subtest names.
+	Name string
+	// URL is the postgres URL (with the test's own search_path), or "".
+	URL string
+	// DataDir is the test's data folder (the SQLite file lives there).
+	DataDir string
+}
+
+// Config returns the store configuration for the database.
+func (d Database) Config(clock kycd.Clock) sqlstore.Config {
+	return sqlstore.Config{URL: d.URL, DataDir: d.DataDir, Clock: clock, MaxConns: 8}
+}
+
+// Databases returns the databases a test must run on, each fresh.
+func Databases(t testing.TB) []Database {
+	t.Helper()
+	dbs := []Database{{Name: "sqlite", DataDir: t.TempDir()}}
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: under CI the PostgreSQL suite must run", EnvURL)
+		}
+		return dbs
+	}
+	return append(dbs, Database{Name: "postgres", URL: freshSchema(t, base), DataDir: t.TempDir()})
+}
+
+// freshSchema creates a schema for this test on the server and returns a URL
+// whose search_path selects it. The schema is dropped when the test ends.
+func freshSchema(t testing.TB, base string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres %s: %v", EnvURL, err)
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		t.Fatalf("postgres at %s is unreachable: %v", EnvURL, err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "kycd_test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Fixture is an open, migrated store with its vault and an insert-only River
+// client attached.
+type Fixture struct {
+	DB    *sqlstore.DB
+	Vault *vault.Vault
+	Jobs  *river.Client[*sql.Tx]
+}
+
+// Open opens, migrates and wires a store on d; it is closed when t ends.
+func Open(t testing.TB, d Database, clock kycd.Clock) *Fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, d.Config(clock))
+	if err != nil {
+		t.Fatalf("open %s: %v", d.Name, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", d.Name, err)
+	}
+	master, _, err := vault.LoadMasterKey(filepath.Join(d.DataDir, "master-key.json"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(ctx, master, db, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetVault(v)
+	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetJobs(jobs)
+	return &Fixture{DB: db, Vault: v, Jobs: jobs}
+}

@@ -1,0 +1,422 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/sqlstore"
+)
+
+// probeArgs is a job kind only the suite enqueues.
+type probeArgs struct {
+	UserID string `json:"user_id"`
+}
+
+func (probeArgs) Kind() string { return "storetest_probe" }
+
+// Run runs the conformance suite on every database of Databases. Each store
+// method is exercised, with the same expectations on both dialects.
+func Run(t *testing.T) {
+	for _, d := range Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			clock := mock.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+			f := Open(t, d, clock)
+			for _, c := range []struct {
+				name string
+				fn   func(*testing.T, *Fixture, *mock.Clock)
+			}{
+				{"Migrations", testMigrations},
+				{"Tenants", testTenants},
+				{"Clients", testClients},
+				{"Users", testUsers},
+				{"Files", testFiles},
+				{"UpdateRollsBackEverything", testUpdateRollback},
+				{"UpdateRequiresAudit", testUpdateRequiresAudit},
+				{"AuditChain", testAuditChain},
+			} {
+				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := kycd.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func newTenant(t *testing.T, f *Fixture) *kycd.Tenant {
+	t.Helper()
+	tn := &kycd.Tenant{Name: "tenant-" + uuid.NewString()[:8]}
+	must(t, f.DB.CreateTenant(context.Background(), tn))
+	return tn
+}
+
+func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
+	t.Helper()
+	u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: email, PrimaryCitizenship: "GB",
+		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}, TermsOfService: "general-gb-fca"}
+	must(t, f.DB.CreateUser(context.Background(), u))
+	return u
+}
+
+func count(t *testing.T, f *Fixture, query string, args ...any) int {
+	t.Helper()
+	var n int
+	q := query
+	if f.DB.Dialect() == "postgres" {
+		q = rebind(query)
+	}
+	must(t, f.DB.WritePool().QueryRowContext(context.Background(), q, args...).Scan(&n))
+	return n
+}
+
+func rebind(q string) string {
+	var b bytes.Buffer
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$")
+			b.WriteString(itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+func testMigrations(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	ok, err := f.DB.MigrationsCurrent(ctx)
+	must(t, err)
+	if !ok {
+		t.Fatal("migrations not current after Migrate")
+	}
+	res, err := f.DB.Migrate(ctx)
+	must(t, err)
+	if len(res.Applied) != 0 || len(res.RiverApplied) != 0 {
+		t.Fatalf("second Migrate applied %v / %v, want nothing", res.Applied, res.RiverApplied)
+	}
+}
+
+func testTenants(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	if tn.ID == "" || tn.CreatedAt.IsZero() {
+		t.Fatalf("tenant not filled in: %+v", tn)
+	}
+	got, err := f.DB.FindTenantByID(ctx, tn.ID)
+	must(t, err)
+	if got.Name != tn.Name || !got.CreatedAt.Equal(tn.CreatedAt) {
+		t.Fatalf("FindTenantByID = %+v, want %+v", got, tn)
+	}
+	byName, err := f.DB.FindTenantByName(ctx, tn.Name)
+	must(t, err)
+	if byName.ID != tn.ID {
+		t.Fatalf("FindTenantByName id = %s, want %s", byName.ID, tn.ID)
+	}
+	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: tn.Name}), kycd.EConflict)
+	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: "  "}), kycd.ERequestInvalid)
+	_, err = f.DB.FindTenantByID(ctx, uuid.NewString())
+	wantCode(t, err, kycd.ENotFound)
+	all, err := f.DB.FindTenants(ctx)
+	must(t, err)
+	found := false
+	for _, a := range all {
+		found = found || a.ID == tn.ID
+	}
+	if !found {
+		t.Fatal("FindTenants misses the new tenant")
+	}
+	keys, err := f.DB.FindTenantKeys(ctx, tn.ID)
+	must(t, err)
+	if len(keys) == 0 {
+		t.Fatal("tenant has no data keys")
+	}
+}
+
+func testClients(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	c := &kycd.Client{ID: uuid.NewString(), TenantID: tn.ID, Name: "backend", Scopes: []string{"core.users:read", "core.users:create"}, SecretHash: "$argon2id$x"}
+	must(t, f.DB.CreateClient(ctx, c))
+	got, err := f.DB.FindClientByID(ctx, c.ID)
+	must(t, err)
+	if got.Name != "backend" || len(got.Scopes) != 2 || got.SecretHash != c.SecretHash || got.Revoked() {
+		t.Fatalf("FindClientByID = %+v", got)
+	}
+	wantCode(t, f.DB.CreateClient(ctx, &kycd.Client{ID: uuid.NewString(), TenantID: uuid.NewString(), Name: "x", SecretHash: "h"}), kycd.ENotFound)
+	list, err := f.DB.FindClients(ctx, kycd.ClientFilter{TenantID: &tn.ID})
+	must(t, err)
+	if len(list) != 1 || list[0].ID != c.ID {
+		t.Fatalf("FindClients = %d clients", len(list))
+	}
+	must(t, f.DB.RevokeClient(ctx, c.ID))
+	must(t, f.DB.RevokeClient(ctx, c.ID)) // twice is fine
+	got, err = f.DB.FindClientByID(ctx, c.ID)
+	must(t, err)
+	if !got.Revoked() {
+		t.Fatal("client not revoked")
+	}
+	wantCode(t, f.DB.RevokeClient(ctx, uuid.NewString()), kycd.ENotFound)
+}
+
+func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := &kycd.User{TenantID: tn.ID, Type: kycd.UserIndividual, Email: "Ana.Silva@example.com", FullName: "Ana Silva",
+		Birthdate: "1990-04-02", PrimaryCitizenship: "PT", Address: kycd.Address{Country: "PT", City: "Lisboa", Line1: "Rua A 1"},
+		Phone: &kycd.Phone{Number: "+351912345678", Country: "PT"}, TermsOfService: "general-pt-bop",
+		Metadata: map[string]any{"externalId": "abc"}, CreatedContext: kycd.EndUserContext{IP: "203.0.113.9"}}
+	must(t, f.DB.CreateUser(ctx, u))
+	got, err := f.DB.FindUserByID(ctx, tn.ID, u.ID)
+	must(t, err)
+	if got.Email != u.Email || got.FullName != u.FullName || got.Address.City != "Lisboa" || got.Phone == nil ||
+		got.Phone.Number != "+351912345678" || got.Metadata["externalId"] != "abc" || got.CreatedContext.IP != "203.0.113.9" {
+		t.Fatalf("FindUserByID = %+v", got)
+	}
+	_, err = f.DB.FindUserByID(ctx, other.ID, u.ID)
+	wantCode(t, err, kycd.ENotFound)
+
+	// Email is unique per tenant, whatever its case; another tenant may reuse it.
+	dup := *u
+	dup.Email, dup.Phone = "ana.silva@EXAMPLE.com", nil
+	wantCode(t, f.DB.CreateUser(ctx, &dup), kycd.EEmailAlreadyExists)
+	dupPhone := *u
+	dupPhone.Email = "other@example.com"
+	wantCode(t, f.DB.CreateUser(ctx, &dupPhone), kycd.EPhoneAlreadyExists)
+	elsewhere := *u
+	elsewhere.TenantID = other.ID
+	must(t, f.DB.CreateUser(ctx, &elsewhere))
+
+	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}))
+	_, err = f.DB.FindUserByID(ctx, tn.ID, u.ID)
+	wantCode(t, err, kycd.ENotFound)
+	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
+	// A deleted user's email can be used again.
+	again := *u
+	must(t, f.DB.CreateUser(ctx, &again))
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventUserDeleted); n != 1 {
+		t.Fatalf("user.deleted events = %d, want 1", n)
+	}
+}
+
+func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := newUser(t, f, tn.ID, "files@example.com")
+	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png",
+		Metadata: map[string]any{"side": "front"}, UploadExpiresAt: clock.Now().Add(15 * time.Minute)}
+	must(t, f.DB.CreateFile(ctx, file))
+	got, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID)
+	must(t, err)
+	if got.Status != kycd.FilePending || got.Metadata["side"] != "front" || !got.UploadExpiresAt.Equal(file.UploadExpiresAt) {
+		t.Fatalf("FindFileByID = %+v", got)
+	}
+	_, err = f.DB.FindFileByID(ctx, other.ID, "", file.ID)
+	wantCode(t, err, kycd.ENotFound)
+	_, err = f.DB.FindFileByID(ctx, tn.ID, uuid.NewString(), file.ID)
+	wantCode(t, err, kycd.ENotFound)
+	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
+
+	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd"))
+	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd"), kycd.EFileAlreadyUploaded)
+	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x"), kycd.ENotFound)
+	got, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
+	must(t, err)
+	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.UploadedAt == nil {
+		t.Fatalf("after upload: %+v", got)
+	}
+
+	stale := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "document", ContentType: "application/pdf", UploadExpiresAt: clock.Now().Add(time.Minute)}
+	must(t, f.DB.CreateFile(ctx, stale))
+	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now())
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("deleted %d files before their window ended", n)
+	}
+	n, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("deleted %d expired files, want 1 (the uploaded one stays)", n)
+	}
+	_, err = f.DB.FindFileByID(ctx, tn.ID, "", stale.ID)
+	wantCode(t, err, kycd.ENotFound)
+	_, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
+	must(t, err)
+}
+
+// testUpdateRollback proves the transaction helper: a domain write, its audit
+// entry, its outbox event and its job, then a failure: none of the four stay.
+func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	userID := uuid.NewString()
+	boom := errors.New("boom")
+	auditBefore := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID)
+	err := f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+		if _, err := tx.ExecContext(ctx, rebindFor(f, `INSERT INTO users (id, tenant_id, type, email_index, pii, terms_of_service, created_at, updated_at) VALUES (?, ?, 'individual', 'idx', ?, 'general-gb-fca', 'now', 'now')`), userID, tn.ID, []byte("x")); err != nil {
+			return err
+		}
+		if err := tx.Audit(tn.ID, "user.created", "user", userID, nil); err != nil {
+			return err
+		}
+		if err := tx.Emit(&kycd.Event{TenantID: tn.ID, Type: kycd.EventUserCreated, EntityType: "user", EntityID: userID}); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(probeArgs{UserID: userID}, nil); err != nil {
+			return err
+		}
+		// All four are visible inside the transaction...
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'storetest_probe'`).Scan(&n); err != nil || n == 0 {
+			t.Errorf("job not visible inside the transaction: n=%d err=%v", n, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	// ...and none survive the rollback.
+	if n := count(t, f, `SELECT count(*) FROM users WHERE id = ?`, userID); n != 0 {
+		t.Errorf("user row survived: %d", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID); n != auditBefore {
+		t.Errorf("audit entries %d, want %d", n, auditBefore)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, userID); n != 0 {
+		t.Errorf("outbox event survived: %d", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = 'storetest_probe'`); n != 0 {
+		t.Errorf("job survived: %d", n)
+	}
+	// The same change without the failure commits all four.
+	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.Audit(tn.ID, "probe", "user", userID, nil); err != nil {
+			return err
+		}
+		if err := tx.Emit(&kycd.Event{TenantID: tn.ID, Type: "probe", EntityType: "user", EntityID: userID}); err != nil {
+			return err
+		}
+		return tx.Enqueue(probeArgs{UserID: userID}, nil)
+	}))
+	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = 'storetest_probe'`); n != 1 {
+		t.Errorf("committed jobs = %d, want 1", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, userID); n != 1 {
+		t.Errorf("committed events = %d, want 1", n)
+	}
+}
+
+func rebindFor(f *Fixture, q string) string {
+	if f.DB.Dialect() == "postgres" {
+		return rebind(q)
+	}
+	return q
+}
+
+func testUpdateRequiresAudit(t *testing.T, f *Fixture, _ *mock.Clock) {
+	err := f.DB.Update(context.Background(), func(tx *sqlstore.Tx) error { return nil })
+	if !errors.Is(err, sqlstore.ErrUnaudited) {
+		t.Fatalf("Update without audit = %v, want ErrUnaudited", err)
+	}
+}
+
+func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	for i := 0; i < 4; i++ {
+		newUser(t, f, tn.ID, "audit"+itoa(i)+"@example.com")
+	}
+	entries, err := f.DB.FindAuditEntries(ctx, tn.ID, 0, 100)
+	must(t, err)
+	if len(entries) != 5 || entries[0].Action != "tenant.created" || entries[1].Action != "user.created" {
+		t.Fatalf("entries = %d (first %q)", len(entries), entries[0].Action)
+	}
+	for i, e := range entries {
+		if e.Seq != int64(i+1) || (i > 0 && e.PrevHash != entries[i-1].Hash) {
+			t.Fatalf("entry %d not chained: %+v", i, e)
+		}
+	}
+	rep, err := f.DB.VerifyAudit(ctx)
+	must(t, err)
+	if !rep.OK() {
+		t.Fatalf("fresh chain has breaks: %+v", rep.Breaks)
+	}
+	w := f.DB.WritePool()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.ExecContext(ctx, rebindFor(f, q), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firstBreak := func() kycd.AuditBreak {
+		t.Helper()
+		rep, err := f.DB.VerifyAudit(ctx)
+		must(t, err)
+		for _, b := range rep.Breaks {
+			if b.TenantID == tn.ID {
+				return b
+			}
+		}
+		t.Fatal("tampering was not detected")
+		return kycd.AuditBreak{}
+	}
+	// Tamper with an entry.
+	exec(`UPDATE audit_entries SET action = 'user.viewed' WHERE tenant_id = ? AND seq = 3`, tn.ID)
+	if b := firstBreak(); b.Seq != 3 {
+		t.Fatalf("tamper found at %d, want 3: %s", b.Seq, b.Reason)
+	}
+	exec(`UPDATE audit_entries SET action = 'user.created' WHERE tenant_id = ? AND seq = 3`, tn.ID)
+	// Delete one.
+	exec(`DELETE FROM audit_entries WHERE tenant_id = ? AND seq = 2`, tn.ID)
+	if b := firstBreak(); b.Seq != 2 {
+		t.Fatalf("deletion found at %d, want 2: %s", b.Seq, b.Reason)
+	}
+	// Truncate the tail (on a fresh tenant so the earlier damage does not mask it).
+	tn2 := newTenant(t, f)
+	for i := 0; i < 3; i++ {
+		newUser(t, f, tn2.ID, "tail"+itoa(i)+"@example.com")
+	}
+	exec(`DELETE FROM audit_entries WHERE tenant_id = ? AND seq >= 3`, tn2.ID)
+	rep, err = f.DB.VerifyAudit(ctx)
+	must(t, err)
+	found := false
+	for _, b := range rep.Breaks {
+		if b.TenantID == tn2.ID {
+			found = true
+			if b.Seq != 3 {
+				t.Fatalf("truncation found at %d, want 3: %s", b.Seq, b.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("truncated tail was not detected")
+	}
+}

@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.TenantService = (*DB)(nil)
+
+// CreateTenant implements kycd.TenantService.
+func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
+	t.Name = strings.TrimSpace(t.Name)
+	if t.Name == "" || utf8.RuneCountInString(t.Name) > 100 {
+		return kycd.Invalid("body", kycd.Violation{Property: "name", Rule: "length", RuleParams: map[string]any{"min": 1, "max": 100}})
+	}
+	if db.vault == nil {
+		return errors.New("sqlstore: no vault configured")
+	}
+	t.ID = uuid.NewString()
+	keys, err := db.vault.NewTenantKeys(t.ID)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		t.CreatedAt = tx.Now()
+		_, err := tx.exec(`INSERT INTO tenants (id, name, data_keys, created_at) VALUES (?, ?, ?, ?)`, t.ID, t.Name, keys, fmtTime(t.CreatedAt))
+		if db.dialect.isUniqueViolation(err) {
+			return kycd.Errorf(kycd.EConflict, "A tenant named %q exists already", t.Name)
+		} else if err != nil {
+			return err
+		}
+		return tx.Audit(t.ID, "tenant.created", "tenant", t.ID, nil)
+	})
+}
+
+// FindTenantByID implements kycd.TenantService.
+func (db *DB) FindTenantByID(ctx context.Context, id string) (*kycd.Tenant, error) {
+	return db.findTenant(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id)
+}
+
+// FindTenantByName implements kycd.TenantService.
+func (db *DB) FindTenantByName(ctx context.Context, name string) (*kycd.Tenant, error) {
+	return db.findTenant(ctx, `SELECT id, name, created_at FROM tenants WHERE name = ?`, name)
+}
+
+func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, error) {
+	var (
+		t  kycd.Tenant
+		at string
+	)
+	err := db.read.QueryRowContext(ctx, db.q(query), arg).Scan(&t.ID, &t.Name, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("tenant")
+	} else if err != nil {
+		return nil, err
+	}
+	t.CreatedAt, err = parseTime(at)
+	return &t, err
+}
+
+// FindTenants implements kycd.TenantService.
+func (db *DB) FindTenants(ctx context.Context) ([]*kycd.Tenant, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, created_at FROM tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*kycd.Tenant{}
+	for rows.Next() {
+		var (
+			t  kycd.Tenant
+			at string
+		)
+		if err := rows.Scan(&t.ID, &t.Name, &at); err != nil {
+			return nil, err
+		}
+		if t.CreatedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// FindTenantKeys implements kycd.TenantKeyStore.
+func (db *DB) FindTenantKeys(ctx context.Context, tenantID string) ([]byte, error) {
+	var keys []byte
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT data_keys FROM tenants WHERE id = ?`), tenantID).Scan(&keys)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("tenant")
+	}
+	return keys, err
+}
+
+// FindSystemKey implements kycd.SystemKeyStore.
+func (db *DB) FindSystemKey(ctx context.Context, name string) ([]byte, error) {
+	var w []byte
+	err := db.write.QueryRowContext(ctx, db.q(`SELECT wrapped FROM system_keys WHERE name = ?`), name).Scan(&w)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("system key")
+	}
+	return w, err
+}
+
+// CreateSystemKey implements kycd.SystemKeyStore. System keys are not tenant
+// data, so their creation is not on any tenant's audit chain.
+func (db *DB) CreateSystemKey(ctx context.Context, name string, wrapped []byte) ([]byte, error) {
+	_, err := db.write.ExecContext(ctx, db.q(`INSERT INTO system_keys (name, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`), name, wrapped, fmtTime(db.now()))
+	if err != nil {
+		return nil, err
+	}
+	return db.FindSystemKey(ctx, name)
+}

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.UserService = (*DB)(nil)
+
+// userPII is the encrypted part of a user row: everything personal.
+type userPII struct {
+	Email              string              `json:"email"`
+	FullName           string              `json:"fullName,omitempty"`
+	Birthdate          string              `json:"birthdate,omitempty"`
+	PrimaryCitizenship string              `json:"primaryCitizenship"`
+	Address            kycd.Address        `json:"address"`
+	Phone              *kycd.Phone         `json:"phone,omitempty"`
+	Metadata           map[string]any      `json:"metadata,omitempty"`
+	CreatedContext     kycd.EndUserContext `json:"createdContext"`
+}
+
+func userAD(id string) []byte { return []byte("users.pii:" + id) }
+
+// CreateUser implements kycd.UserService.
+func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
+	u.ID = uuid.NewString()
+	pii, err := json.Marshal(userPII{
+		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
+		Address: u.Address, Phone: u.Phone, Metadata: u.Metadata, CreatedContext: u.CreatedContext,
+	})
+	if err != nil {
+		return err
+	}
+	sealed, err := db.vault.Seal(ctx, u.TenantID, pii, userAD(u.ID))
+	if err != nil {
+		return err
+	}
+	emailIdx, err := db.vault.BlindIndex(ctx, u.TenantID, "user.email", strings.ToLower(u.Email))
+	if err != nil {
+		return err
+	}
+	var phoneIdx any
+	if u.Phone != nil {
+		if phoneIdx, err = db.vault.BlindIndex(ctx, u.TenantID, "user.phone", u.Phone.Number); err != nil {
+			return err
+		}
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		u.CreatedAt, u.UpdatedAt = tx.Now(), tx.Now()
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND email_index = ? AND deleted_at IS NULL`, u.TenantID, emailIdx).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email is already in use by another user")
+		}
+		if phoneIdx != nil {
+			if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND phone_index = ? AND deleted_at IS NULL`, u.TenantID, phoneIdx).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return kycd.Errorf(kycd.EPhoneAlreadyExists, "The provided phone is already in use by another user")
+			}
+		}
+		_, err := tx.exec(`INSERT INTO users (id, tenant_id, type, email_index, phone_index, pii, terms_of_service, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.TenantID, u.Type, emailIdx, phoneIdx, sealed, u.TermsOfService, fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt))
+		if db.dialect.isUniqueViolation(err) {
+			// A concurrent creation won the race for the same email or phone.
+			return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email or phone is already in use by another user")
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Emit(&kycd.Event{TenantID: u.TenantID, Type: kycd.EventUserCreated, EntityType: "user", EntityID: u.ID, Data: map[string]any{"userId": u.ID}}); err != nil {
+			return err
+		}
+		return tx.Audit(u.TenantID, "user.created", "user", u.ID, map[string]any{"type": u.Type, "termsOfService": u.TermsOfService})
+	})
+}
+
+// FindUserByID implements kycd.UserService.
+func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error) {
+	var (
+		usr              kycd.User
+		sealed           []byte
+		created, updated string
+	)
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
+		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`), id, tenantID).
+		Scan(&usr.ID, &usr.TenantID, &usr.Type, &sealed, &usr.TermsOfService, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("user")
+	} else if err != nil {
+		return nil, err
+	}
+	plain, err := db.vault.Open(ctx, tenantID, sealed, userAD(usr.ID))
+	if err != nil {
+		return nil, err
+	}
+	var p userPII
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, err
+	}
+	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
+	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
+	if usr.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if usr.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &usr, nil
+}
+
+// DeleteUser implements kycd.UserService.
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
+	var note any
+	if why.Note != "" {
+		sealed, err := db.vault.Seal(ctx, tenantID, []byte(why.Note), []byte("users.deletion_note:"+id))
+		if err != nil {
+			return err
+		}
+		note = sealed
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE users SET deleted_at = ?, updated_at = ?, deletion_reason = ?, deletion_note = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`,
+			fmtTime(tx.Now()), fmtTime(tx.Now()), why.Reason, note, id, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.NotFound("user")
+		}
+		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventUserDeleted, EntityType: "user", EntityID: id, Data: map[string]any{"userId": id, "reason": why.Reason}}); err != nil {
+			return err
+		}
+		// The free-text note may name people: it is stored encrypted, not on the audit trail.
+		return tx.Audit(tenantID, "user.deleted", "user", id, map[string]any{"reason": why.Reason, "hasNote": why.Note != ""})
+	})
+}
