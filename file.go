@@ -23,6 +23,8 @@ type File struct {
 	// Size and SHA256 are known once uploaded.
 	Size   int64  `json:"-"`
 	SHA256 string `json:"-"`
+	// BlobKey locates the encrypted content in the blob store.
+	BlobKey string `json:"-"`
 	// Metadata is the partner's free-form data about the file (encrypted).
 	Metadata map[string]any `json:"-"`
 	// UploadExpiresAt ends the window in which content may be uploaded.
@@ -77,7 +79,7 @@ type FileService interface {
 	FindFileByID(ctx context.Context, tenantID, userID, id string) (*File, error)
 	// MarkFileUploaded records that the content of a pending file is stored.
 	// Returns EFileAlreadyUploaded when it was already.
-	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256 string) error
+	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)

@@ -2,7 +2,10 @@ package kycd
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // User types.
@@ -85,4 +88,93 @@ type UserService interface {
 	// retention period but it no longer appears through the API, and its email
 	// and phone may be used again. Returns ENotFound ("user").
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
+}
+
+// Geography answers questions about countries, subdivisions and phone numbers
+// (implemented over maintained ISO 3166 and libphonenumber data by package geo).
+type Geography interface {
+	// IsCountry reports whether code is an ISO 3166-1 alpha-2 country code.
+	IsCountry(code string) bool
+	// IsSubdivisionOf reports whether code is an ISO 3166-2 subdivision of country.
+	IsSubdivisionOf(code, country string) bool
+	// RequiresSubdivision reports whether addresses in country must name one.
+	RequiresSubdivision(country string) bool
+	// IsValidPhone reports whether an E.164 number is a valid number of country.
+	IsValidPhone(number, country string) bool
+}
+
+// Age limits of individual users.
+const (
+	MinimumAge = 18
+	MaximumAge = 100
+)
+
+var poBox = regexp.MustCompile(`(?i)\b(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|apartado\s+de\s+correos|caixa\s+postal)\b`)
+
+// Validate checks the business rules of a new individual user that a schema
+// cannot express, returning the first rule broken as a 409-class error with
+// Uphold's codes and details.
+func (u *User) Validate(now time.Time, g Geography) error {
+	refuse := func(code, message, property string, extra map[string]any) error {
+		d := map[string]any{"context": "body", "property": property}
+		for k, v := range extra {
+			d[k] = v
+		}
+		return &Error{Code: code, Message: message, Details: d}
+	}
+	if !g.IsCountry(u.PrimaryCitizenship) {
+		return refuse(ECountryNotSupported, "The country is not supported", "primaryCitizenship", nil)
+	}
+	if !g.IsCountry(u.Address.Country) {
+		return refuse(ECountryNotSupported, "The country is not supported", "address.country", nil)
+	}
+	if u.Address.Subdivision != "" && !g.IsSubdivisionOf(u.Address.Subdivision, u.Address.Country) {
+		return refuse(ESubdivisionNotSupported, "The subdivision is not supported", "address.subdivision", nil)
+	}
+	if u.Address.Subdivision == "" && g.RequiresSubdivision(u.Address.Country) {
+		return refuse(ESubdivisionRequired, "The subdivision is required for the selected country", "address.subdivision", nil)
+	}
+	if poBox.MatchString(u.Address.Line1) || poBox.MatchString(u.Address.Line2) {
+		return &Error{Code: "po_boxes_not_allowed", Message: "PO boxes are not allowed"}
+	}
+	if u.FullName != "" && !validName(u.FullName) {
+		return refuse("invalid_characters", "The request has invalid characters", "fullName", nil)
+	}
+	if u.Birthdate != "" {
+		b, err := time.Parse(time.DateOnly, u.Birthdate)
+		if err != nil {
+			return Invalid("body", Violation{Property: "birthdate", Rule: "format", RuleParams: map[string]any{"format": "date"}})
+		}
+		if b.After(now.AddDate(-MinimumAge, 0, 0)) {
+			return refuse(EDateInvalid, "The date must be older than or equal to 18 years ago", "birthdate", map[string]any{
+				"rule": "difference-greater-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MinimumAge, "unit": "years"}})
+		}
+		if b.Before(now.AddDate(-MaximumAge, 0, 0)) {
+			return refuse(EDateInvalid, "The date must be newer than or equal to 100 years from now", "birthdate", map[string]any{
+				"rule": "difference-less-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MaximumAge, "unit": "years"}})
+		}
+	}
+	if u.Phone != nil {
+		if !g.IsCountry(u.Phone.Country) {
+			return refuse(ECountryNotSupported, "The country is not supported", "phone.country", nil)
+		}
+		if !g.IsValidPhone(u.Phone.Number, u.Phone.Country) {
+			return &Error{Code: EPhoneInvalid, Message: "The phone number is invalid"}
+		}
+	}
+	return nil
+}
+
+// validName accepts letters (any script), combining marks, spaces and the
+// punctuation real names carry: hyphens, apostrophes, periods and commas.
+func validName(s string) bool {
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r), unicode.Is(unicode.Mn, r), unicode.IsSpace(r):
+		case strings.ContainsRune("-'’.,", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

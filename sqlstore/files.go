@@ -50,7 +50,7 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 
 // FindFileByID implements kycd.FileService.
 func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error) {
-	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, metadata, upload_expires_at, created_at, uploaded_at
+	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, metadata, upload_expires_at, created_at, uploaded_at
 		FROM files WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
 	if userID != "" {
 		query += ` AND user_id = ?`
@@ -63,7 +63,7 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 		uploaded         sql.NullString
 	)
 	err := db.read.QueryRowContext(ctx, db.q(query), args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
-		&f.Size, &f.SHA256, &meta, &expires, &created, &uploaded)
+		&f.Size, &f.SHA256, &f.BlobKey, &meta, &expires, &created, &uploaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("file")
 	} else if err != nil {
@@ -91,7 +91,7 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 }
 
 // MarkFileUploaded implements kycd.FileService.
-func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256 string) error {
+func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		var status, userID string
 		err := tx.queryRow(`SELECT status, user_id FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status, &userID)
@@ -103,8 +103,8 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 		if status != kycd.FilePending {
 			return kycd.Errorf(kycd.EFileAlreadyUploaded, "The file was already uploaded")
 		}
-		if _, err := tx.exec(`UPDATE files SET status = ?, size = ?, sha256 = ?, uploaded_at = ? WHERE id = ?`,
-			kycd.FileUploaded, size, sha256, fmtTime(tx.Now()), id); err != nil {
+		if _, err := tx.exec(`UPDATE files SET status = ?, size = ?, sha256 = ?, blob_key = ?, uploaded_at = ? WHERE id = ?`,
+			kycd.FileUploaded, size, sha256, blobKey, fmtTime(tx.Now()), id); err != nil {
 			return err
 		}
 		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventFileUploaded, EntityType: "file", EntityID: id, Data: map[string]any{"fileId": id, "userId": userID}}); err != nil {

@@ -50,6 +50,7 @@ CREATE TABLE files (
     status            TEXT NOT NULL,
     size              INTEGER NOT NULL DEFAULT 0,
     sha256            TEXT NOT NULL DEFAULT '',
+    blob_key          TEXT NOT NULL DEFAULT '',
     metadata          BLOB,
     upload_expires_at TEXT NOT NULL,
     created_at        TEXT NOT NULL,

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/kycd/kycd"
+)
+
+// statusOf maps error codes to HTTP status, for every surface. Codes not in
+// the table are business rule refusals: 409, as Uphold answers them.
+var statusOf = map[string]int{
+	kycd.ERequestInvalid:         http.StatusBadRequest,
+	kycd.ENotFound:               http.StatusNotFound,
+	kycd.EOperationNotAllowed:    http.StatusConflict,
+	kycd.ETokenInvalid:           http.StatusUnauthorized,
+	kycd.ETokenExpired:           http.StatusUnauthorized,
+	kycd.ETokenRevoked:           http.StatusUnauthorized,
+	kycd.ETokenInsufficientScope: http.StatusForbidden,
+	kycd.EUploadURLInvalid:       http.StatusForbidden,
+	kycd.ETooManyRequests:        http.StatusTooManyRequests,
+	kycd.EContentTooLarge:        http.StatusRequestEntityTooLarge,
+	kycd.EFileTooLarge:           http.StatusRequestEntityTooLarge,
+	kycd.EUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	kycd.EMethodNotAllowed:       http.StatusMethodNotAllowed,
+	kycd.EInternal:               http.StatusInternalServerError,
+	"route_not_found":            http.StatusNotFound,
+	"service_unavailable":        http.StatusServiceUnavailable,
+}
+
+func statusFor(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusConflict
+}
+
+// appError turns any error into an application error safe to show: an
+// *kycd.Error as it is, anything else as an internal error (logged in full
+// under the request id, shown as nothing but the id).
+func (s *Server) appError(r *http.Request, err error) *kycd.Error {
+	if e, ok := kycd.AsError(err); ok {
+		return e
+	}
+	if r.Context().Err() != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request canceled", slog.String("request_id", requestID(r)))
+	} else {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", requestID(r)), slog.String("route", r.Pattern), slog.String("error", err.Error()))
+	}
+	return &kycd.Error{Code: kycd.EInternal, Message: "An internal error occurred; quote the request id when reporting it",
+		Details: map[string]any{"requestId": requestID(r)}}
+}
+
+// renderCore writes an error in Uphold's envelope {code, message, details}.
+func (s *Server) renderCore(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.appError(r, err)
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	details := map[string]any{}
+	for k, v := range e.Details {
+		details[k] = v
+	}
+	if len(e.Violations) > 0 {
+		details["violations"] = e.Violations
+	}
+	if e.Context != "" {
+		details["context"] = e.Context
+	}
+	if len(details) > 0 {
+		body["details"] = details
+	}
+	if ra, ok := e.Details["retryAfter"]; ok {
+		w.Header().Set("Retry-After", ra.(string))
+		delete(details, "retryAfter")
+		if len(details) == 0 {
+			delete(body, "details")
+		}
+	}
+	encode(w, statusFor(e.Code), body)
+}
+
+// renderProblem writes an error as RFC 9457 problem+json, for the surfaces
+// that are not Uphold's.
+func (s *Server) renderProblem(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.appError(r, err)
+	status := statusFor(e.Code)
+	body := map[string]any{
+		"type":      "urn:kycd:error:" + e.Code,
+		"title":     http.StatusText(status),
+		"status":    status,
+		"detail":    e.Message,
+		"code":      e.Code,
+		"requestId": requestID(r),
+	}
+	if len(e.Violations) > 0 {
+		body["violations"] = e.Violations
+	}
+	if ra, ok := e.Details["retryAfter"]; ok {
+		w.Header().Set("Retry-After", ra.(string))
+	}
+	for k, v := range e.Details {
+		if k != "retryAfter" {
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = jsonEncoder(w).Encode(body)
+}

@@ -1,0 +1,271 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/blob"
+)
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// fileID reads the fileId path parameter: a malformed one is a 400.
+func fileID(r *http.Request) (string, error) {
+	id := r.PathValue("fileId")
+	if !uuidPattern.MatchString(id) {
+		return "", kycd.Invalid("params", kycd.Violation{Property: "fileId", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+	}
+	return strings.ToLower(id), nil
+}
+
+type createFileRequest struct {
+	Category    string         `json:"category"`
+	ContentType string         `json:"contentType"`
+	Metadata    map[string]any `json:"metadata"`
+}
+
+func (s *Server) handleCreateFile() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[createFileRequest](s, w, r, "create-file-request")
+		if err != nil {
+			return err
+		}
+		cat, _ := kycd.FindFileCategory(req.Category) // the schema's enum guarantees it exists
+		if !cat.Allows(req.ContentType) {
+			return &kycd.Error{Code: kycd.EFileContentTypeNotAllowed, Message: "The file content type is not allowed for the specified category",
+				Details: map[string]any{"allowedContentTypes": cat.AllowedContentTypes}}
+		}
+		f := &kycd.File{TenantID: u.TenantID, UserID: u.ID, Category: cat.Name, ContentType: req.ContentType,
+			UploadExpiresAt: s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)}
+		resp := map[string]any{}
+		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
+			resp["errors"] = map[string]any{"metadata": metaErr}
+		} else {
+			f.Metadata = req.Metadata
+		}
+		if err := s.files.CreateFile(r.Context(), f); err != nil {
+			return err
+		}
+		resp["file"] = map[string]any{
+			"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType,
+			"upload": map[string]any{
+				"url":       s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt),
+				"formData":  map[string]string{},
+				"expiresAt": f.UploadExpiresAt,
+			},
+		}
+		encode(w, http.StatusCreated, resp)
+		return nil
+	}
+}
+
+func (s *Server) handleFileSettings() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		want := map[string]bool{}
+		if raw := r.URL.Query().Get("category"); raw != "" {
+			parts := strings.Split(raw, ",")
+			for _, p := range parts {
+				if _, ok := kycd.FindFileCategory(p); !ok || want[p] || len(parts) > 3 {
+					return kycd.Invalid("query", kycd.Violation{Property: "category", Rule: "enum",
+						RuleParams: map[string]any{"allowedValues": []string{"document", "image", "video"}}})
+				}
+				want[p] = true
+			}
+		}
+		out := map[string]kycd.FileCategory{}
+		for _, c := range kycd.FileCategories {
+			if len(want) == 0 || want[c.Name] {
+				out[c.Name] = c
+			}
+		}
+		encode(w, http.StatusOK, map[string]any{"settings": out})
+		return nil
+	}
+}
+
+func (s *Server) handleGetFile() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := fileID(r)
+		if err != nil {
+			return err
+		}
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		f, err := s.files.FindFileByID(r.Context(), u.TenantID, u.ID, id)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType}
+		if f.Status == kycd.FileUploaded {
+			cat, _ := kycd.FindFileCategory(f.Category)
+			exp := s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)
+			out["download"] = map[string]any{"url": s.signedURL("download", f.TenantID, f.ID, exp), "expiresAt": exp}
+		}
+		encode(w, http.StatusOK, map[string]any{"file": out})
+		return nil
+	}
+}
+
+// signedURL returns a short-lived URL on kycd for uploading or downloading a
+// file's content. The URL is its own credential.
+func (s *Server) signedURL(purpose, tenantID, fileID string, expires time.Time) string {
+	e := strconv.FormatInt(expires.Unix(), 10)
+	path := "/core/files/" + fileID + "/upload"
+	if purpose == "download" {
+		path = "/core/files/" + fileID + "/content"
+	}
+	q := url.Values{"t": {tenantID}, "e": {e}, "s": {s.vault.SignURL(urlMessage(purpose, tenantID, fileID, e))}}
+	return s.publicURL + path + "?" + q.Encode()
+}
+
+func urlMessage(purpose, tenantID, fileID, expires string) []byte {
+	return []byte(purpose + "\x00" + tenantID + "\x00" + fileID + "\x00" + expires)
+}
+
+// checkSignedURL verifies a signed URL and returns the file it names.
+func (s *Server) checkSignedURL(r *http.Request, purpose string) (*kycd.File, error) {
+	id, err := fileID(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	t, e, sig := q.Get("t"), q.Get("e"), q.Get("s")
+	invalid := &kycd.Error{Code: kycd.EUploadURLInvalid, Message: "The URL is invalid or has expired; request a new one"}
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || t == "" || !s.vault.VerifyURL(urlMessage(purpose, t, id, e), sig) {
+		return nil, invalid
+	}
+	if s.clock.Now().Unix() > exp {
+		return nil, invalid
+	}
+	return s.files.FindFileByID(r.Context(), t, "", id)
+}
+
+// sniffLen is how much of a content is read to tell its real type.
+const sniffLen = 3072
+
+func (s *Server) handleUpload() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := s.checkSignedURL(r, "upload")
+		if err != nil {
+			return err
+		}
+		if err := s.ipLimits.allow("ip:" + clientIP(r)); err != nil {
+			return err
+		}
+		if f.Status != kycd.FilePending {
+			return &kycd.Error{Code: kycd.EFileAlreadyUploaded, Message: "The file was already uploaded"}
+		}
+		cat, _ := kycd.FindFileCategory(f.Category)
+		content, err := uploadContent(r)
+		if err != nil {
+			return err
+		}
+		head := make([]byte, sniffLen)
+		n, err := io.ReadFull(content, head)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return kycd.Invalid("body", kycd.Violation{Property: "file", Rule: "readable"})
+		}
+		head = head[:n]
+		if int64(n) < cat.MinFileSize {
+			return &kycd.Error{Code: kycd.EFileTooSmall, Message: "The file is empty",
+				Details: map[string]any{"threshold": map[string]any{"limit": cat.MinFileSize, "unit": "bytes"}}}
+		}
+		if detected := mimetype.Detect(head); !detected.Is(f.ContentType) {
+			return &kycd.Error{Code: kycd.EFileContentTypeMismatch, Message: "The file content does not match its declared content type",
+				Details: map[string]any{"declared": f.ContentType, "detected": detected.String()}}
+		}
+		key := "tenants/" + f.TenantID + "/files/" + f.ID + "/" + uuid.NewString()
+		size, sum, err := s.blobs.Put(r.Context(), f.TenantID, f.ID, key, io.MultiReader(bytes.NewReader(head), content), cat.MaxFileSize)
+		if errors.Is(err, blob.ErrTooLarge) {
+			return &kycd.Error{Code: kycd.EFileTooLarge, Message: "The file is larger than its category allows",
+				Details: map[string]any{"threshold": map[string]any{"limit": cat.MaxFileSize, "unit": "bytes"}}}
+		} else if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return &kycd.Error{Code: kycd.EFileTooLarge, Message: "The file is larger than its category allows"}
+			}
+			return err
+		}
+		ctx := kycd.NewContextWithActor(r.Context(), kycd.Actor{Kind: "upload-url", ID: f.ID})
+		if err := s.files.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
+			_ = s.blobs.Delete(r.Context(), key) // nothing is kept of a refused upload
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// uploadContent returns the content of an upload: the part named "file" of
+// a multipart form (after any formData fields), or the raw body of a PUT.
+func uploadContent(r *http.Request) (io.Reader, error) {
+	if r.Method == http.MethodPut {
+		return r.Body, nil
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "multipart/form-data" {
+		return nil, &kycd.Error{Code: kycd.EUnsupportedMediaType, Message: "Upload with POST as multipart/form-data, or with PUT as the raw body"}
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "file", Rule: "multipart"})
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "file", Rule: "required"})
+		}
+		if part.FormName() == "file" {
+			return part, nil
+		}
+		// A form field (formData): small, and not needed (the URL is the credential).
+		if _, err := io.Copy(io.Discard, io.LimitReader(part, 8<<10)); err != nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: part.FormName(), Rule: "readable"})
+		}
+	}
+}
+
+func (s *Server) handleDownload() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := s.checkSignedURL(r, "download")
+		if err != nil {
+			return err
+		}
+		if f.Status != kycd.FileUploaded {
+			return kycd.NotFound("file")
+		}
+		rc, err := s.blobs.Get(r.Context(), f.TenantID, f.ID, f.BlobKey)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		h := w.Header()
+		h.Set("Content-Type", f.ContentType)
+		h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+		h.Set("Content-Disposition", `attachment; filename="`+f.ID+`"`)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "private, no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.Copy(w, rc) // a failure here is a broken connection or a tampered blob: the response is already under way
+		return nil
+	}
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/auth"
+)
+
+// oauthError is an RFC 6749 error response, the token endpoint's own format.
+type oauthError struct {
+	status      int
+	Code        string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
+
+// handleToken is the OAuth2 token endpoint (client credentials grant).
+func (s *Server) handleToken() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := s.issueToken(w, r)
+		if err == nil {
+			return nil
+		}
+		if oe, ok := err.(*oauthError); ok {
+			if oe.status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Basic realm="kycd"`)
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			encode(w, oe.status, oe)
+			return nil
+		}
+		return err // rate limits, body caps and internal errors: the Core API envelope
+	}
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.ipLimits.allow("ip:" + clientIP(r)); err != nil {
+		return err
+	}
+	body, err := s.readBody(w, r, "application/x-www-form-urlencoded")
+	if kycd.ErrorCode(err) == kycd.EUnsupportedMediaType {
+		return &oauthError{http.StatusBadRequest, "invalid_request", "Body must be application/x-www-form-urlencoded"}
+	} else if err != nil {
+		return err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return &oauthError{http.StatusBadRequest, "invalid_request", "Body is not a valid form"}
+	}
+	for k, v := range form {
+		if len(v) > 1 {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameter '" + k + "' must not repeat"}
+		}
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		return &oauthError{http.StatusBadRequest, "invalid_request", "Body must have required property 'grant_type'"}
+	case "client_credentials":
+	default:
+		return &oauthError{http.StatusBadRequest, "unsupported_grant_type", "Grant type not supported"}
+	}
+	id, secret, basic := r.BasicAuth()
+	if fid, fsecret := form.Get("client_id"), form.Get("client_secret"); fid != "" || fsecret != "" {
+		if basic {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Client credentials must be sent one way only"}
+		}
+		id, secret = fid, fsecret
+	} else if !basic && r.Header.Get("Authorization") != "" {
+		return &oauthError{http.StatusUnauthorized, "invalid_client", "Client id and secret could not be extracted from Authorization header"}
+	}
+	if id == "" || secret == "" {
+		return &oauthError{http.StatusUnauthorized, "invalid_client", "Client id and secret could not be extracted from Authorization header"}
+	}
+	invalid := &oauthError{http.StatusUnauthorized, "invalid_client", "Client does not exist or secret is incorrect"}
+	c, err := s.clients.FindClientByID(r.Context(), id)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		auth.VerifySecret(dummyHash, secret) // same work whether or not the client exists
+		return invalid
+	} else if err != nil {
+		return err
+	}
+	ok, err := auth.VerifySecret(c.SecretHash, secret)
+	if err != nil {
+		return err
+	}
+	if !ok || c.Revoked() {
+		return invalid
+	}
+	scopes := c.Scopes
+	if raw, set := form["scope"]; set {
+		if len(raw[0]) > 4096 {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Scope is too long"}
+		}
+		scopes = auth.ParseScopes(raw[0])
+		if len(scopes) == 0 || len(auth.Missing(c.Scopes, scopes)) > 0 {
+			return &oauthError{http.StatusBadRequest, "invalid_scope", "Requested scopes must be equal or narrower"}
+		}
+	}
+	tok, err := s.tokens.Issue(c, scopes)
+	if err != nil {
+		return err
+	}
+	setPrincipal(r.Context(), &principal{ClientID: c.ID, TenantID: c.TenantID})
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.Header().Set("X-Uphold-Organization-Id", c.TenantID)
+	encode(w, http.StatusOK, map[string]any{
+		"access_token": tok,
+		"expires_in":   int(s.tokens.TTL().Seconds()),
+		"scope":        strings.Join(scopes, " "),
+		"token_type":   "Bearer",
+	})
+	return nil
+}
+
+// dummyHash is verified against when the client does not exist, so that the
+// endpoint's timing does not tell which client ids exist.
+var dummyHash = auth.HashSecret("kycd-no-such-client")
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,39 @@
+package api
+
+import (
+	"net/http"
+)
+
+func (s *Server) handleHealthz() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		encode(w, http.StatusOK, map[string]any{"status": "ok"})
+		return nil
+	}
+}
+
+func (s *Server) handleReadyz() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		checks := map[string]string{"database": "ok", "migrations": "ok"}
+		status := http.StatusOK
+		if err := s.health.Ping(r.Context()); err != nil {
+			checks["database"], checks["migrations"], status = "unreachable", "unknown", http.StatusServiceUnavailable
+		} else if ok, err := s.health.MigrationsCurrent(r.Context()); err != nil || !ok {
+			checks["migrations"], status = "pending", http.StatusServiceUnavailable
+		}
+		state := "ok"
+		if status != http.StatusOK {
+			state = "unavailable"
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, status, map[string]any{"status": state, "checks": checks})
+		return nil
+	}
+}
+
+func (s *Server) handleOpenAPI() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.spec.json)
+		return nil
+	}
+}

@@ -1,0 +1,43 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kycd/kycd"
+)
+
+// routes lists every route kycd serves.
+func (s *Server) routes(mux *http.ServeMux) {
+	// Core API (Uphold-compatible): authentication, countries, users, files.
+	mux.Handle("POST /core/oauth2/token", s.core(s.handleToken()))
+	mux.Handle("GET /core/countries", s.core(s.authed(nil, s.handleListCountries())))
+	mux.Handle("GET /core/countries/{country}", s.core(s.authed(nil, s.handleGetCountry())))
+	mux.Handle("POST /core/users", s.core(s.authed([]string{"core.users:create"}, s.handleCreateUser())))
+	mux.Handle("GET /core/users/me", s.core(s.authed([]string{"core.users:read"}, s.handleGetMe())))
+	mux.Handle("DELETE /core/users/me", s.core(s.authed([]string{"core.users:delete"}, s.handleDeleteMe())))
+	mux.Handle("POST /core/files", s.core(s.authed([]string{"core.files:create"}, s.handleCreateFile())))
+	mux.Handle("GET /core/files/settings", s.core(s.authed([]string{"core.files:read"}, s.handleFileSettings())))
+	mux.Handle("GET /core/files/{fileId}", s.core(s.authed([]string{"core.files:read"}, s.handleGetFile())))
+	// Signed URLs: the URL is the credential.
+	mux.Handle("POST /core/files/{fileId}/upload", s.core(s.handleUpload()))
+	mux.Handle("PUT /core/files/{fileId}/upload", s.core(s.handleUpload()))
+	mux.Handle("GET /core/files/{fileId}/content", s.core(s.handleDownload()))
+	// Unknown routes under /core answer in the Core API's envelope.
+	mux.Handle("/core/", s.core(s.handleNotFound()))
+
+	// Operations.
+	mux.Handle("GET /healthz", s.plain(s.handleHealthz()))
+	mux.Handle("GET /readyz", s.plain(s.handleReadyz()))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /openapi.json", s.plain(s.handleOpenAPI()))
+	mux.Handle("/", s.plain(s.handleNotFound()))
+}
+
+func (s *Server) handleNotFound() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return &kycd.Error{Code: "route_not_found", Message: "No route matches " + r.Method + " " + strings.SplitN(r.URL.Path, "?", 2)[0]}
+	}
+}

@@ -1,0 +1,117 @@
+// Package api is kycd's HTTP server: every route of every surface is listed
+// in routes.go; handlers return errors that one renderer per surface writes
+// (Uphold's envelope on /core, RFC 9457 problem+json elsewhere).
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/geo"
+)
+
+// Health is what readiness checks.
+type Health interface {
+	Ping(ctx context.Context) error
+	MigrationsCurrent(ctx context.Context) (bool, error)
+}
+
+// Config holds the server's dependencies and settings.
+type Config struct {
+	Clients kycd.ClientService
+	Users   kycd.UserService
+	Files   kycd.FileService
+	Health  Health
+	Tokens  *auth.Tokens
+	Blobs   *blob.Store
+	Vault   kycd.Vault
+	Geo     *geo.Geo
+	Clock   kycd.Clock
+	Logger  *slog.Logger
+	// Registry receives the server's metrics and is what /metrics serves.
+	Registry *prometheus.Registry
+	// PublicURL is the base of the URLs kycd hands out (upload, download).
+	PublicURL string
+	// RateLimit is each client's sustained requests per second (0: no limit),
+	// RateBurst its burst.
+	RateLimit float64
+	RateBurst int
+	// MaxBodyBytes caps JSON and form bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// Mount adds routes served outside the API surfaces (the sandboxes).
+	Mount func(mux *http.ServeMux)
+}
+
+// Server is the HTTP server.
+type Server struct {
+	clients   kycd.ClientService
+	users     kycd.UserService
+	files     kycd.FileService
+	health    Health
+	tokens    *auth.Tokens
+	blobs     *blob.Store
+	vault     kycd.Vault
+	geo       *geo.Geo
+	clock     kycd.Clock
+	logger    *slog.Logger
+	registry  *prometheus.Registry
+	metrics   *Metrics
+	publicURL string
+	limits    *limiter
+	ipLimits  *limiter
+	maxBody   int64
+	spec      *spec
+	countries []byte
+	handler   http.Handler
+}
+
+// New returns the server's handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Health == nil || cfg.Tokens == nil ||
+		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
+		return nil, errors.New("api: missing dependency")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = kycd.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	sp, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, health: cfg.Health, tokens: cfg.Tokens,
+		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
+		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
+		ipLimits:  newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
+		maxBody:   cfg.MaxBodyBytes, spec: sp,
+	}
+	if s.countries, err = countriesJSON(cfg.Geo); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	if cfg.Mount != nil {
+		cfg.Mount(mux)
+	}
+	s.handler = s.observe(mux)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

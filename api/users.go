@@ -1,0 +1,159 @@
+package api
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/kycd/kycd"
+)
+
+type createUserRequest struct {
+	Type               string         `json:"type"`
+	Email              string         `json:"email"`
+	TermsOfService     string         `json:"termsOfService"`
+	FullName           string         `json:"fullName"`
+	Birthdate          string         `json:"birthdate"`
+	PrimaryCitizenship string         `json:"primaryCitizenship"`
+	Address            kycd.Address   `json:"address"`
+	Phone              *kycd.Phone    `json:"phone"`
+	Metadata           map[string]any `json:"metadata"`
+}
+
+// metadataLimit is the largest metadata kept, in characters of JSON.
+const metadataLimit = 1024
+
+// userJSON is a user as the Core API shows it.
+func userJSON(u *kycd.User) map[string]any {
+	out := map[string]any{
+		"id": u.ID, "type": u.Type, "email": u.Email, "primaryCitizenship": u.PrimaryCitizenship,
+		"address": u.Address, "createdAt": u.CreatedAt, "updatedAt": u.UpdatedAt,
+	}
+	if u.FullName != "" {
+		out["fullName"] = u.FullName
+	}
+	if u.Birthdate != "" {
+		out["birthdate"] = u.Birthdate
+	}
+	if u.Phone != nil {
+		out["phone"] = u.Phone
+	}
+	return out
+}
+
+func (s *Server) handleCreateUser() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		endUser, err := endUserContext(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[createUserRequest](s, w, r, "create-user-request")
+		if err != nil {
+			return err
+		}
+		u := &kycd.User{
+			TenantID: principalFrom(r.Context()).TenantID, Type: kycd.UserIndividual,
+			Email: req.Email, TermsOfService: req.TermsOfService, FullName: req.FullName, Birthdate: req.Birthdate,
+			PrimaryCitizenship: req.PrimaryCitizenship, Address: req.Address, Phone: req.Phone, CreatedContext: endUser,
+		}
+		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
+			return err
+		}
+		resp := map[string]any{}
+		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
+			resp["errors"] = map[string]any{"metadata": metaErr}
+		} else {
+			u.Metadata = req.Metadata
+		}
+		if err := s.users.CreateUser(r.Context(), u); err != nil {
+			return err
+		}
+		resp["user"] = userJSON(u)
+		encode(w, http.StatusCreated, resp)
+		return nil
+	}
+}
+
+// metadataTooLarge returns Uphold's content_too_large error body when the
+// metadata is over the limit: the entity is still created, without it.
+func metadataTooLarge(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	raw, _ := json.Marshal(m)
+	if len([]rune(string(raw))) <= metadataLimit {
+		return nil
+	}
+	return map[string]any{
+		"code": kycd.EContentTooLarge, "message": "The entity metadata size is greater than maximum size limit",
+		"details": map[string]any{"threshold": map[string]any{"unit": "characters", "limit": metadataLimit}},
+	}
+}
+
+var (
+	countryHeader     = regexp.MustCompile(`^[A-Z]{2}$`)
+	subdivisionHeader = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{1,3}$`)
+)
+
+// endUserContext reads and checks the X-Uphold-User-* headers.
+func endUserContext(r *http.Request) (kycd.EndUserContext, error) {
+	c := kycd.EndUserContext{
+		IP: r.Header.Get("X-Uphold-User-Ip"), UserAgent: r.Header.Get("X-Uphold-User-Agent"),
+		Origin: r.Header.Get("X-Uphold-User-Origin"), Country: r.Header.Get("X-Uphold-User-Country"),
+		Subdivision: r.Header.Get("X-Uphold-User-Subdivision"), City: r.Header.Get("X-Uphold-User-City"),
+	}
+	var vs []kycd.Violation
+	if c.IP != "" && net.ParseIP(c.IP) == nil {
+		vs = append(vs, kycd.Violation{Property: "x-uphold-user-ip", Rule: "format", RuleParams: map[string]any{"format": "ipv4|ipv6"}})
+	}
+	if c.Country != "" && !countryHeader.MatchString(c.Country) {
+		vs = append(vs, kycd.Violation{Property: "x-uphold-user-country", Rule: "pattern", RuleParams: map[string]any{"pattern": countryHeader.String()}})
+	}
+	if c.Subdivision != "" && !subdivisionHeader.MatchString(c.Subdivision) {
+		vs = append(vs, kycd.Violation{Property: "x-uphold-user-subdivision", Rule: "pattern", RuleParams: map[string]any{"pattern": subdivisionHeader.String()}})
+	}
+	for name, v := range map[string]string{"x-uphold-user-agent": c.UserAgent, "x-uphold-user-origin": c.Origin, "x-uphold-user-city": c.City} {
+		if v != "" && (strings.TrimSpace(v) != v || len(v) > 1024) {
+			vs = append(vs, kycd.Violation{Property: name, Rule: "pattern", RuleParams: map[string]any{"pattern": `^\S.*\S$|^\S$`}})
+		}
+	}
+	if len(vs) > 0 {
+		return c, kycd.Invalid("headers", vs...)
+	}
+	return c, nil
+}
+
+func (s *Server) handleGetMe() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, _, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"user": userJSON(u)})
+		return nil
+	}
+}
+
+type deleteUserRequest struct {
+	Review kycd.UserDeletion `json:"review"`
+}
+
+func (s *Server) handleDeleteMe() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[deleteUserRequest](s, w, r, "delete-user-request")
+		if err != nil {
+			return err
+		}
+		if err := s.users.DeleteUser(r.Context(), u.TenantID, u.ID, req.Review); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}

@@ -1,0 +1,85 @@
+// Package auth implements kycd's OAuth2 side: client secrets (stored only as
+// Argon2id hashes), scopes, signed JWT access tokens and the X-On-Behalf-Of
+// subject header.
+package auth
+
+import (
+	"slices"
+	"strings"
+)
+
+// ActOnBehalfOf is the scope a token needs to act for one of its tenant's users.
+const ActOnBehalfOf = "core.users:act-on-behalf-of"
+
+// PartnerScopes are the scopes a partner's client may hold: Uphold's Core API
+// scopes for the KYC part, and its KYC Connector scopes.
+var PartnerScopes = []string{
+	ActOnBehalfOf,
+	"core.users:create",
+	"core.users:read",
+	"core.users:delete",
+	"core.users.metadata:read",
+	"core.users.metadata:write",
+	"core.kyc:read",
+	"core.kyc.profile:update",
+	"core.kyc.address:update",
+	"core.kyc.email:update",
+	"core.kyc.phone:update",
+	"core.kyc.identity:update",
+	"core.kyc.proof-of-address:update",
+	"core.kyc.customer-due-diligence:update",
+	"core.kyc.enhanced-due-diligence:update",
+	"core.kyc.crypto-risk-assessment:update",
+	"core.kyc.self-categorization-statement:update",
+	"core.kyc.tax-details:update",
+	"core.capabilities:read",
+	"core.terms-of-service:read",
+	"core.terms-of-service:accept",
+	"core.files:create",
+	"core.files:read",
+	"core.files.metadata:read",
+	"core.files.metadata:write",
+	"core.webhooks:management-link",
+	"kyc-connector.sumsub.ingestions:create",
+	"kyc-connector.sumsub.ingestions:read",
+	"kyc-connector.veriff.ingestions:create",
+	"kyc-connector.veriff.ingestions:read",
+	"kyc-connector.veriff.config:read",
+	"kyc-connector.veriff.config:write",
+}
+
+// AdminScopes are operator scopes; a client gets them only when named.
+var AdminScopes = []string{
+	"admin.audit:read",
+	"admin.clients:read",
+	"admin.clients:write",
+}
+
+// KnownScope reports whether s is a partner or an admin scope.
+func KnownScope(s string) bool {
+	return slices.Contains(PartnerScopes, s) || slices.Contains(AdminScopes, s)
+}
+
+// ParseScopes splits a space- or comma-separated scope list, dropping
+// duplicates and keeping order.
+func ParseScopes(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Missing returns the scopes of want that have is not holding.
+func Missing(have, want []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}

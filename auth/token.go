@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// Issuer is the "iss" of every kycd access token.
+const Issuer = "kycd"
+
+// Claims are the claims of a kycd access token.
+type Claims struct {
+	jwt.RegisteredClaims
+	// TenantID is the tenant of the client the token was issued to.
+	TenantID string `json:"tid"`
+	// Scope is the space-separated list of granted scopes.
+	Scope string `json:"scope"`
+}
+
+// Scopes returns the granted scopes.
+func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// Tokens issues and verifies access tokens, signed with Ed25519.
+type Tokens struct {
+	key   ed25519.PrivateKey
+	kid   string
+	ttl   time.Duration
+	clock kycd.Clock
+}
+
+// NewTokens returns a token issuer and verifier over a signing key.
+func NewTokens(key ed25519.PrivateKey, ttl time.Duration, clock kycd.Clock) *Tokens {
+	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
+	return &Tokens{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), ttl: ttl, clock: clock}
+}
+
+// TTL is the lifetime of the tokens it issues.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
+
+// Issue returns a signed access token for a client and the granted scopes.
+func (t *Tokens) Issue(c *kycd.Client, scopes []string) (string, error) {
+	now := t.clock.Now()
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Subject:   c.ID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ID:        uuid.NewString(),
+		},
+		TenantID: c.TenantID,
+		Scope:    strings.Join(scopes, " "),
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	tok.Header["kid"] = t.kid
+	return tok.SignedString(t.key)
+}
+
+// Verify checks a token's signature, issuer and lifetime and returns its
+// claims. It returns ETokenExpired for an expired token and ETokenInvalid for
+// anything else wrong with it.
+func (t *Tokens) Verify(raw string) (*Claims, error) {
+	var claims Claims
+	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.key.Public(), nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.clock.Now),
+	)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, &kycd.Error{Code: kycd.ETokenExpired, Message: "The access token has expired"}
+	case err != nil || claims.Subject == "" || claims.TenantID == "":
+		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
+	}
+	return &claims, nil
+}
+
+// LoadSigningKey reads an Ed25519 private key (PKCS #8 PEM) from path. When
+// the file does not exist and create is true, it generates one there (mode
+// 0600) and reports created=true.
+func LoadSigningKey(path string, create bool) (key ed25519.PrivateKey, created bool, err error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && create {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, false, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			return nil, false, err
+		}
+		raw = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, false, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("create signing key: %w", err)
+		}
+		if _, err := f.Write(raw); err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, false, err
+		}
+		created = true
+	} else if err != nil {
+		return nil, false, fmt.Errorf("read signing key: %w", err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, false, fmt.Errorf("signing key %s: no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, false, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, false, fmt.Errorf("signing key %s: not an Ed25519 key", path)
+	}
+	return priv, created, nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/jobs"
+	"github.com/kycd/kycd/sqlstore"
+	"github.com/kycd/kycd/vault"
+)
+
+// app is what every command opens: the store, migrated, with its vault.
+type app struct {
+	opts   options
+	db     *sqlstore.DB
+	vault  *vault.Vault
+	clock  kycd.Clock
+	logger *slog.Logger
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// openApp opens and migrates the database and unlocks the vault. A master
+// key that does not exist is generated, with a loud warning, unless the
+// operator named its file (then it must exist).
+func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
+	logger, err := newLogger(o.LogLevel, stderr)
+	if err != nil {
+		return nil, err
+	}
+	clock := kycd.SystemClock{}
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	master, created, err := vault.LoadMasterKey(o.masterKeyPath(), o.MasterKeyFile == "")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(stderr, "\n%s\nWARNING: generated a new master key at %s.\n"+
+			"Every personal field and file is encrypted under it: lose it and the data is gone.\n"+
+			"Back it up, and in production give it with --master-key-file from a secret store.\n%s\n\n",
+			strings.Repeat("!", 78), o.masterKeyPath(), strings.Repeat("!", 78))
+	}
+	v, err := vault.New(ctx, master, db, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.SetVault(v)
+	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger}
+	// Commands that do not work jobs still enqueue them.
+	insertOnly, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: logger})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.SetJobs(insertOnly)
+	return a, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+// workerClient returns a River client that works jobs with n workers.
+func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
+	ws := river.NewWorkers()
+	jobs.Register(ws, jobs.Deps{Files: a.db, Clock: a.clock, Logger: a.logger})
+	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
+		Logger:            a.logger,
+		Workers:           ws,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
+		PeriodicJobs:      jobs.Periodic(),
+		FetchPollInterval: 100 * time.Millisecond,
+		PollOnly:          true,
+		JobTimeout:        time.Minute,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.db.SetJobs(c)
+	return c, nil
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `kycd: a self-hosted KYC system of record.
+
+Usage:
+  kycd serve   [--addr 127.0.0.1:8080] [--data-dir ./kycd-data] [--database-url URL] [--sandbox] [--workers N]
+  kycd worker  [--data-dir DIR] [--database-url URL] [--workers N]
+  kycd migrate [--data-dir DIR] [--database-url URL]
+  kycd version
+  kycd tenant create --name NAME [--json]
+  kycd tenant list [--json]
+  kycd client create --tenant ID --name NAME [--scopes a,b,...] [--json]
+  kycd client list [--tenant ID] [--json]
+  kycd client revoke --id ID [--json]
+  kycd audit verify [--json]
+
+Every flag also reads KYCD_<NAME> from the environment (--data-dir: KYCD_DATA_DIR).
+Without --database-url the database is SQLite in the data folder.
+`
+
+// run is the whole program: main only calls it. Configuration comes only
+// from args and getenv; SIGINT and SIGTERM stop it gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is needed")
+	}
+	cmd, rest := args[1], args[2:]
+	if (cmd == "tenant" || cmd == "client" || cmd == "audit") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "worker":
+		return cmdWorker(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kycd", version())
+		return nil
+	case "tenant create":
+		return cmdTenantCreate(ctx, rest, getenv, stdout, stderr)
+	case "tenant list":
+		return cmdTenantList(ctx, rest, getenv, stdout, stderr)
+	case "client create":
+		return cmdClientCreate(ctx, rest, getenv, stdout, stderr)
+	case "client list":
+		return cmdClientList(ctx, rest, getenv, stdout, stderr)
+	case "client revoke":
+		return cmdClientRevoke(ctx, rest, getenv, stdout, stderr)
+	case "audit verify":
+		return cmdAuditVerify(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// options are the settings shared by every command.
+type options struct {
+	DataDir        string
+	DatabaseURL    string
+	MasterKeyFile  string
+	SigningKeyFile string
+	LogLevel       string
+	JSON           bool
+}
+
+// flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
+type flagSet struct {
+	*flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func newFlags(name string, getenv func(string) string, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &flagSet{FlagSet: fs, getenv: getenv}
+}
+
+func envName(flagName string) string {
+	return "KYCD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f *flagSet) string(p *string, name, def, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (f *flagSet) bool(p *bool, name string, def bool, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
+		}
+		def = b
+	}
+	f.BoolVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (f *flagSet) int(p *int, name string, def int, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
+		}
+		def = n
+	}
+	f.IntVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (f *flagSet) float(p *float64, name string, def float64, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
+		}
+		def = n
+	}
+	f.Float64Var(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (f *flagSet) duration(p *time.Duration, name string, def time.Duration, help string) {
+	if v := f.getenv(envName(name)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
+		}
+		def = d
+	}
+	f.DurationVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+// common registers the flags every command takes.
+func (f *flagSet) common(o *options) {
+	f.string(&o.DataDir, "data-dir", "./kycd-data", "folder for the SQLite database, keys and files")
+	f.string(&o.DatabaseURL, "database-url", "", "postgres:// URL (default: SQLite in the data folder)")
+	f.string(&o.MasterKeyFile, "master-key-file", "", "Tink AEAD keyset (JSON) that wraps every data key (default: <data-dir>/master-key.json, generated on first start)")
+	f.string(&o.SigningKeyFile, "signing-key-file", "", "Ed25519 PKCS #8 PEM key that signs access tokens (default: <data-dir>/token-signing-key.pem, generated on first start)")
+	f.string(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.bool(&o.JSON, "json", false, "print one JSON object")
+}
+
+func (f *flagSet) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if len(f.errs) > 0 {
+		return errors.Join(f.errs...)
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", f.Args())
+	}
+	return nil
+}
+
+func (o *options) masterKeyPath() string {
+	if o.MasterKeyFile != "" {
+		return o.MasterKeyFile
+	}
+	return filepath.Join(o.DataDir, "master-key.json")
+}
+
+func (o *options) signingKeyPath() string {
+	if o.SigningKeyFile != "" {
+		return o.SigningKeyFile
+	}
+	return filepath.Join(o.DataDir, "token-signing-key.pem")
+}
+
+// printJSON writes v as one JSON object.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/api"
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/geo"
+	"github.com/kycd/kycd/sqlstore"
+)
+
+type serveOptions struct {
+	options
+	Addr        string
+	PublicURL   string
+	Sandbox     bool
+	Workers     int
+	TokenTTL    time.Duration
+	RateLimit   float64
+	RateBurst   int
+	MaxBodySize int
+}
+
+func (o *serveOptions) register(fs *flagSet) {
+	fs.common(&o.options)
+	fs.string(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.string(&o.PublicURL, "public-url", "", "base URL clients reach kycd at, for the URLs it hands out (default: http://<addr>)")
+	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials")
+	fs.int(&o.Workers, "workers", 10, "job workers in this process (0: API only)")
+	fs.duration(&o.TokenTTL, "token-ttl", 10*time.Minute, "access token lifetime")
+	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
+	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
+	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o serveOptions
+	fs := newFlags("serve", getenv, stderr)
+	o.register(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, o.options, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	key, created, err := auth.LoadSigningKey(o.signingKeyPath(), o.SigningKeyFile == "")
+	if err != nil {
+		return err
+	}
+	if created {
+		a.logger.Warn("generated a token signing key; every node of a cluster must share it (--signing-key-file)", slog.String("path", o.signingKeyPath()))
+	}
+	blobs, err := blob.OpenDir(filepath.Join(o.DataDir, "blobs"), a.vault)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), jobCollector{db: a.db})
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if o.PublicURL == "" {
+		o.PublicURL = "http://" + ln.Addr().String()
+	}
+	srv, err := api.New(api.Config{
+		Clients: a.db, Users: a.db, Files: a.db, Health: a.db,
+		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: geo.New(),
+		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize),
+	})
+	if err != nil {
+		return err
+	}
+	if o.Sandbox {
+		if err := ensureSandbox(ctx, a, stdout); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	var stopJobs func(context.Context) error
+	if o.Workers > 0 {
+		jc, err := a.workerClient(o.Workers)
+		if err != nil {
+			return err
+		}
+		if err := jc.Start(ctx); err != nil {
+			return err
+		}
+		stopJobs = jc.Stop
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "kycd %s listening on %s (%s database, %d workers)\n", version(), o.PublicURL, a.db.Dialect(), o.Workers)
+	a.logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("database", a.db.Dialect()))
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	if stopJobs != nil {
+		err = errors.Join(err, stopJobs(shutCtx))
+	}
+	if err == nil {
+		a.logger.Info("stopped")
+	}
+	return err
+}
+
+func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		o       options
+		workers int
+	)
+	fs := newFlags("worker", getenv, stderr)
+	fs.common(&o)
+	fs.int(&workers, "workers", 10, "job workers")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if workers <= 0 {
+		return errors.New("--workers must be at least 1")
+	}
+	a, err := openApp(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	jc, err := a.workerClient(workers)
+	if err != nil {
+		return err
+	}
+	if err := jc.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "kycd %s worker running (%s database, %d workers)\n", version(), a.db.Dialect(), workers)
+	<-ctx.Done()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return jc.Stop(shutCtx)
+}
+
+// sandboxCredentials is what --sandbox keeps in the data folder so that it can
+// print the sandbox client's secret at every start (the database holds only
+// its hash).
+type sandboxCredentials struct {
+	TenantID     string `json:"tenant_id"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// ensureSandbox creates, once, the tenant named "sandbox" and a client with
+// every partner scope, and prints the client's credentials.
+func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) error {
+	path := filepath.Join(a.opts.DataDir, "sandbox-credentials.json")
+	t, err := a.db.FindTenantByName(ctx, "sandbox")
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		t = &kycd.Tenant{Name: "sandbox"}
+		if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	var creds sandboxCredentials
+	if raw, err := os.ReadFile(path); err == nil && json.Unmarshal(raw, &creds) == nil && creds.TenantID == t.ID {
+		if c, err := a.db.FindClientByID(ctx, creds.ClientID); err == nil && !c.Revoked() {
+			printSandbox(stdout, creds)
+			return nil
+		}
+	}
+	c, secret, err := createClient(ctx, a, t.ID, "sandbox", slices.Clone(auth.PartnerScopes))
+	if err != nil {
+		return err
+	}
+	creds = sandboxCredentials{TenantID: t.ID, ClientID: c.ID, ClientSecret: secret}
+	raw, _ := json.MarshalIndent(creds, "", "  ")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return err
+	}
+	printSandbox(stdout, creds)
+	return nil
+}
+
+func printSandbox(w io.Writer, c sandboxCredentials) {
+	fmt.Fprintf(w, "sandbox tenant %s\n  client_id:     %s\n  client_secret: %s\n", c.TenantID, c.ClientID, c.ClientSecret)
+}
+
+// jobCollector reports River job counts by kind and state at scrape time.
+type jobCollector struct{ db *sqlstore.DB }
+
+var jobsDesc = prometheus.NewDesc("kycd_jobs", "River jobs by kind and state.", []string{"kind", "state"}, nil)
+
+func (jobCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
+
+func (c jobCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.db.JobCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
+		return
+	}
+	for _, jc := range counts {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(jc.Count), jc.Kind, jc.State)
+	}
+}

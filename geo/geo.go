@@ -1,0 +1,111 @@
+// Package geo answers kycd's questions about countries, subdivisions and
+// phone numbers from maintained libraries: ISO 3166 from biter777/countries,
+// phone numbering plans from nyaruka/phonenumbers (libphonenumber's data).
+package geo
+
+import (
+	"sort"
+
+	"github.com/biter777/countries"
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/kycd/kycd"
+)
+
+// Geo implements kycd.Geography.
+type Geo struct {
+	byCode map[string]*Country
+	list   []*Country
+}
+
+var _ kycd.Geography = (*Geo)(nil)
+
+// Country is a country as the Core API shows it.
+type Country struct {
+	Code         string        `json:"code"`
+	Name         string        `json:"name"`
+	Asset        string        `json:"asset"`
+	Restrictions []Restriction `json:"restrictions"`
+	Subdivisions []Subdivision `json:"subdivisions"`
+}
+
+// Subdivision is an ISO 3166-2 subdivision.
+type Subdivision struct {
+	Code         string        `json:"code"`
+	Name         string        `json:"name"`
+	Restrictions []Restriction `json:"restrictions"`
+}
+
+// Restriction limits what a country may be used for (citizenship,
+// geolocation, phone, residence). Restrictions come from policy; none by default.
+type Restriction struct {
+	Scope string `json:"scope"`
+}
+
+// subdivisionRequired are the countries whose addresses must name a
+// subdivision (state, province): those where the subdivision decides the
+// applicable regulation.
+var subdivisionRequired = map[string]bool{"US": true, "CA": true, "AU": true}
+
+// New loads the ISO 3166 data.
+func New() *Geo {
+	g := &Geo{byCode: map[string]*Country{}}
+	for _, c := range countries.All() {
+		code := c.Alpha2()
+		if !c.IsValid() || len(code) != 2 {
+			continue
+		}
+		ct := &Country{Code: code, Name: c.String(), Asset: c.Currency().Alpha(), Restrictions: []Restriction{}, Subdivisions: []Subdivision{}}
+		if ct.Asset == "" || ct.Asset == countries.UnknownMsg {
+			ct.Asset = ""
+		}
+		for _, s := range c.Subdivisions() {
+			if !s.IsValid() {
+				continue
+			}
+			ct.Subdivisions = append(ct.Subdivisions, Subdivision{Code: string(s), Name: s.String(), Restrictions: []Restriction{}})
+		}
+		sort.Slice(ct.Subdivisions, func(i, j int) bool { return ct.Subdivisions[i].Code < ct.Subdivisions[j].Code })
+		g.byCode[code] = ct
+		g.list = append(g.list, ct)
+	}
+	sort.Slice(g.list, func(i, j int) bool { return g.list[i].Code < g.list[j].Code })
+	return g
+}
+
+// Countries lists every country, by code.
+func (g *Geo) Countries() []*Country { return g.list }
+
+// Country returns a country by its alpha-2 code.
+func (g *Geo) Country(code string) (*Country, bool) {
+	c, ok := g.byCode[code]
+	return c, ok
+}
+
+// IsCountry implements kycd.Geography.
+func (g *Geo) IsCountry(code string) bool {
+	_, ok := g.byCode[code]
+	return ok
+}
+
+// IsSubdivisionOf implements kycd.Geography.
+func (g *Geo) IsSubdivisionOf(code, country string) bool {
+	c, ok := g.byCode[country]
+	if !ok {
+		return false
+	}
+	i := sort.Search(len(c.Subdivisions), func(i int) bool { return c.Subdivisions[i].Code >= code })
+	return i < len(c.Subdivisions) && c.Subdivisions[i].Code == code
+}
+
+// RequiresSubdivision implements kycd.Geography.
+func (g *Geo) RequiresSubdivision(country string) bool { return subdivisionRequired[country] }
+
+// IsValidPhone implements kycd.Geography.
+func (g *Geo) IsValidPhone(number, country string) bool {
+	n, err := phonenumbers.Parse(number, country)
+	if err != nil {
+		return false
+	}
+	return phonenumbers.IsValidNumberForRegion(n, country)
+}

@@ -1,0 +1,61 @@
+// Package jobs holds kycd's River workers. Job arguments carry ids (declared
+// in the root package); workers are idempotent and call the domain services.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kycd/kycd"
+)
+
+// PurgeGrace is how long after its upload window a pending file is kept.
+const PurgeGrace = 24 * time.Hour
+
+// Deps are what the workers need.
+type Deps struct {
+	Files  kycd.FileService
+	Clock  kycd.Clock
+	Logger *slog.Logger
+}
+
+// Register adds every worker to ws.
+func Register(ws *river.Workers, d Deps) {
+	river.AddWorker(ws, &filePurge{d: d})
+}
+
+// Periodic returns the periodic jobs kycd schedules.
+func Periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return kycd.FilePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}
+
+type filePurge struct {
+	river.WorkerDefaults[kycd.FilePurgeArgs]
+	d Deps
+}
+
+func (w *filePurge) Timeout(*river.Job[kycd.FilePurgeArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *filePurge) Work(ctx context.Context, job *river.Job[kycd.FilePurgeArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	total := 0
+	for {
+		n, err := w.d.Files.DeleteExpiredPendingFiles(ctx, w.d.Clock.Now().Add(-PurgeGrace))
+		total += n
+		if err != nil {
+			return err
+		}
+		if n == 0 || ctx.Err() != nil {
+			break
+		}
+	}
+	w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "purged expired pending files", slog.Int("count", total), slog.Int64("job_id", job.ID))
+	return ctx.Err()
+}
