@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/kycd/kycd/api"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// kycdProc is kycd started through run, as a user would start it, on a free
+// port, with its own data folder and database.
+type kycdProc struct {
+	t      *testing.T
+	db     storetest.Database
+	base   string
+	router routers.Router
+	stderr *syncBuffer
+	stdout *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// syncBuffer is a goroutine-safe buffer for what kycd prints.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (k *kycdProc) env(name string) string {
+	switch name {
+	case "KYCD_DATA_DIR":
+		return k.db.DataDir
+	case "KYCD_DATABASE_URL":
+		return k.db.URL
+	}
+	return ""
+}
+
+var listening = regexp.MustCompile(`listening on (http://\S+)`)
+
+// start runs `kycd serve` with extra flags and waits until it listens.
+func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
+	t.Helper()
+	k := &kycdProc{t: t, db: db, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	k.cancel = cancel
+	pr, pw := io.Pipe()
+	args := append([]string{"kycd", "serve", "--addr", "127.0.0.1:0"}, flags...)
+	go func() {
+		err := run(ctx, args, k.env, strings.NewReader(""), pw, k.stderr)
+		pw.Close()
+		k.done <- err
+	}()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			k.stdout.Write([]byte(line + "\n"))
+			if m := listening.FindStringSubmatch(line); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case k.base = <-found:
+	case err := <-k.done:
+		t.Fatalf("kycd exited before listening: %v\n%s", err, k.stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("kycd did not listen within 60s\n%s", k.stderr.String())
+	}
+	t.Cleanup(func() { k.stop(t) })
+	k.router = newRouter(t, k.base)
+	return k
+}
+
+// stop cancels run (as SIGTERM would) and checks it shut down cleanly.
+func (k *kycdProc) stop(t *testing.T) {
+	if k.cancel == nil {
+		return
+	}
+	k.cancel()
+	k.cancel = nil
+	select {
+	case err := <-k.done:
+		if err != nil {
+			t.Errorf("kycd serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("kycd did not shut down within 30s")
+	}
+}
+
+// cli runs a kycd command against the same data folder and database and
+// returns what it printed.
+func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"kycd"}, args...), k.env, strings.NewReader(""), &out, &errOut)
+	return out.String(), err
+}
+
+func (k *kycdProc) cliJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out, err := k.cli(t, append(args, "--json")...)
+	if err != nil {
+		t.Fatalf("kycd %v: %v", args, err)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("kycd %v printed %q: %v", args, out, err)
+	}
+}
+
+// tenant is a tenant with one client, as the CLI makes them.
+type tenant struct {
+	ID, ClientID, Secret string
+}
+
+func (k *kycdProc) newTenant(t *testing.T, name string, scopes ...string) tenant {
+	t.Helper()
+	var tn struct{ ID string }
+	k.cliJSON(t, &tn, "tenant", "create", "--name", name)
+	args := []string{"client", "create", "--tenant", tn.ID, "--name", name + "-backend"}
+	if len(scopes) > 0 {
+		args = append(args, "--scopes", strings.Join(scopes, ","))
+	}
+	var c struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	k.cliJSON(t, &c, args...)
+	return tenant{ID: tn.ID, ClientID: c.ClientID, Secret: c.ClientSecret}
+}
+
+// token gets an access token for a tenant's client, optionally narrowed.
+func (k *kycdProc) token(t *testing.T, tn tenant, scope string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(tn.ClientID, tn.Secret)
+	res := k.do(t, req)
+	if res.Status != 200 {
+		t.Fatalf("token: %d %s", res.Status, res.Body)
+	}
+	return res.JSON["access_token"].(string)
+}
+
+func (k *kycdProc) req(method, path string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, k.base+path, body)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return req
+}
+
+// call sends a JSON request with a bearer token; onBehalfOf is a user id or "".
+func (k *kycdProc) call(t *testing.T, method, path, token, onBehalfOf string, body any) *response {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := k.req(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if onBehalfOf != "" {
+		req.Header.Set("X-On-Behalf-Of", "user "+onBehalfOf)
+	}
+	return k.do(t, req)
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// code returns the error code of a Core API error body.
+func (r *response) code() string {
+	c, _ := r.JSON["code"].(string)
+	return c
+}
+
+func (r *response) get(path string) any {
+	var v any = r.JSON
+	for _, p := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// doOpts controls how do checks an exchange against the OpenAPI document.
+type doOpts struct {
+	// invalidRequest marks a request a test sends on purpose against the
+	// document: the document must reject it too.
+	invalidRequest bool
+	// unrouted marks a request to a path the document does not have.
+	unrouted bool
+}
+
+// do sends a request and validates it and its response against kycd's
+// OpenAPI document, so the document and the code cannot drift apart. It
+// fails the test on a 500: no input may cause one.
+func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response {
+	t.Helper()
+	var o doOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	out := &response{Status: res.StatusCode, Header: res.Header, Body: body}
+	if strings.Contains(res.Header.Get("Content-Type"), "json") && len(body) > 0 && body[0] == '{' {
+		_ = json.Unmarshal(body, &out.JSON)
+	}
+	if res.StatusCode >= 500 {
+		t.Fatalf("%s %s answered %d: %s", req.Method, req.URL.Path, res.StatusCode, body)
+	}
+	if res.Header.Get("X-Request-Id") == "" {
+		t.Errorf("%s %s: no X-Request-Id", req.Method, req.URL.Path)
+	}
+	// Validate against the document.
+	vreq := req.Clone(context.Background())
+	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := k.router.FindRoute(vreq)
+	if o.unrouted {
+		if err == nil {
+			t.Errorf("%s %s is in the document but was expected not to be", req.Method, req.URL.Path)
+		}
+		return out
+	}
+	if err != nil {
+		t.Fatalf("%s %s is not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+	}
+	binary := strings.HasSuffix(route.Path, "/upload") || strings.HasSuffix(route.Path, "/content")
+	in := &openapi3filter.RequestValidationInput{
+		Request: vreq, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: binary, MultiError: true},
+	}
+	reqErr := openapi3filter.ValidateRequest(context.Background(), in)
+	switch {
+	case o.invalidRequest && reqErr == nil:
+		t.Errorf("%s %s: the document accepts a request the test sent as invalid: %s", req.Method, req.URL.Path, reqBody)
+	case !o.invalidRequest && reqErr != nil:
+		t.Errorf("%s %s: request does not match the document: %v", req.Method, req.URL.Path, reqErr)
+	}
+	rin := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: binary && res.StatusCode == 200, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
+		t.Errorf("%s %s -> %d: response does not match the document: %v\n%s", req.Method, req.URL.Path, res.StatusCode, err, body)
+	}
+	return out
+}
+
+var (
+	docOnce sync.Once
+	docRaw  []byte
+	docErr  error
+)
+
+func newRouter(t *testing.T, base string) routers.Router {
+	t.Helper()
+	docOnce.Do(func() { docRaw, docErr = api.OpenAPI() })
+	if docErr != nil {
+		t.Fatal(docErr)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(docRaw)
+	if err != nil {
+		t.Fatalf("load OpenAPI: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: base}}
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("OpenAPI router: %v", err)
+	}
+	return r
+}
