@@ -34,6 +34,15 @@ type kycdProc struct {
 	stdout *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+
+	mu     sync.Mutex
+	errors []string // every error response body, to check none leaks internals
+}
+
+func (k *kycdProc) errorBodies() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.errors...)
 }
 
 // syncBuffer is a goroutine-safe buffer for what kycd prints.
@@ -266,6 +275,11 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 	out := &response{Status: res.StatusCode, Header: res.Header, Body: body}
 	if strings.Contains(res.Header.Get("Content-Type"), "json") && len(body) > 0 && body[0] == '{' {
 		_ = json.Unmarshal(body, &out.JSON)
+	}
+	if res.StatusCode >= 400 {
+		k.mu.Lock()
+		k.errors = append(k.errors, string(body))
+		k.mu.Unlock()
 	}
 	if res.StatusCode >= 500 {
 		t.Fatalf("%s %s answered %d: %s", req.Method, req.URL.Path, res.StatusCode, body)

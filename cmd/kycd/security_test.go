@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// TestTenantIsolation calls every id-bearing route with the other tenant's
+// token: each answers 404 and the body carries none of the other tenant's data.
+func TestTenantIsolation(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		a, b := k.newTenant(t, "alpha"), k.newTenant(t, "bravo")
+		ta, tb := k.token(t, a, ""), k.token(t, b, "")
+		ua, ub := createUser(t, k, ta, "alice@alpha.example"), createUser(t, k, tb, "bob@bravo.example")
+		fa, upA := createFile(t, k, ta, ua, "image", "image/png")
+		if res := upload(t, k, upA, pngBytes("alpha evidence")); res.Status != 204 {
+			t.Fatalf("upload: %d", res.Status)
+		}
+		fb, _ := createFile(t, k, tb, ub, "document", "application/pdf")
+
+		leaks := func(res *response) {
+			t.Helper()
+			for _, s := range []string{"alice@alpha.example", ua, fa, a.ID} {
+				if res.Status != 404 && strings.Contains(string(res.Body), s) {
+					t.Errorf("response leaks %q: %s", s, res.Body)
+				}
+			}
+		}
+		// Bravo's token acting for alpha's user.
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/core/users/me", nil},
+			{"DELETE", "/core/users/me", map[string]any{"review": map[string]any{"reason": "other"}}},
+			{"POST", "/core/files", map[string]any{"category": "image", "contentType": "image/png"}},
+			{"GET", "/core/files/" + fa, nil},
+		} {
+			res := k.call(t, c.method, c.path, tb, ua, c.body)
+			if res.Status != 404 || res.code() != "entity_not_found" || res.get("details.entity") != "user" {
+				t.Errorf("%s %s as bravo for alpha's user: %d %s", c.method, c.path, res.Status, res.Body)
+			}
+			leaks(res)
+		}
+		// Bravo's token, bravo's user, alpha's file.
+		res := k.call(t, "GET", "/core/files/"+fa, tb, ub, nil)
+		if res.Status != 404 || res.get("details.entity") != "file" {
+			t.Errorf("alpha's file through bravo: %d %s", res.Status, res.Body)
+		}
+		leaks(res)
+		// Alpha's token, alpha's user, bravo's file.
+		if res := k.call(t, "GET", "/core/files/"+fb, ta, ua, nil); res.Status != 404 {
+			t.Errorf("bravo's file through alpha: %d %s", res.Status, res.Body)
+		}
+		// A signed URL moved to another tenant does not verify.
+		res = k.call(t, "GET", "/core/files/"+fa, ta, ua, nil)
+		dl, _ := url.Parse(res.get("file.download.url").(string))
+		q := dl.Query()
+		q.Set("t", b.ID)
+		if res := k.do(t, k.req("GET", dl.Path+"?"+q.Encode(), nil)); res.Status != 403 {
+			t.Errorf("download URL moved to bravo: %d %s", res.Status, res.Body)
+		}
+		// Alpha's own calls still work, and alpha's user is untouched.
+		if res := k.call(t, "GET", "/core/users/me", ta, ua, nil); res.Status != 200 || res.get("user.email") != "alice@alpha.example" {
+			t.Errorf("alpha's user after bravo's attempts: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestTokenLifecycle covers expired, tampered, foreign, revoked and
+// wrong-scope tokens, and X-On-Behalf-Of rules.
+func TestTokenLifecycle(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tn := k.newTenant(t, "tokens")
+		other := k.newTenant(t, "others")
+		tok := k.token(t, tn, "")
+		uid := createUser(t, k, tok, "owner@tokens.example")
+		ouid := createUser(t, k, k.token(t, other, ""), "owner@others.example")
+
+		wantErr := func(name string, res *response, status int, code string) {
+			t.Helper()
+			if res.Status != status || res.code() != code {
+				t.Errorf("%s: %d %s, want %d %s", name, res.Status, res.Body, status, code)
+			}
+		}
+		// No token, not a bearer token, garbage.
+		wantErr("no token", k.call(t, "GET", "/core/users/me", "", uid, nil), 401, "token_invalid")
+		wantErr("garbage", k.call(t, "GET", "/core/users/me", "not-a-jwt", uid, nil), 401, "token_invalid")
+		// Tampered: a claim changed, the signature kept.
+		parts := strings.Split(tok, ".")
+		claims, _ := jwt.NewParser().DecodeSegment(parts[1])
+		forged := strings.Replace(string(claims), `"tid":"`+tn.ID, `"tid":"`+other.ID, 1)
+		tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+		wantErr("tampered", k.call(t, "GET", "/core/users/me", tampered, ouid, nil), 401, "token_invalid")
+		// Signed by another key, and alg none.
+		_, foreignKey, _ := ed25519.GenerateKey(rand.Reader)
+		c := &kycd.Client{ID: tn.ClientID, TenantID: tn.ID}
+		foreign, _ := auth.NewTokens(foreignKey, time.Minute, kycd.SystemClock{}).Issue(c, auth.PartnerScopes)
+		wantErr("foreign key", k.call(t, "GET", "/core/users/me", foreign, uid, nil), 401, "token_invalid")
+		none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": "kycd", "sub": tn.ClientID, "tid": tn.ID, "scope": "core.users:read", "exp": time.Now().Add(time.Hour).Unix()})
+		noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		wantErr("alg none", k.call(t, "GET", "/core/users/me", noneTok, uid, nil), 401, "token_invalid")
+		// Expired: minted with kycd's own key, an hour ago.
+		key, _, err := auth.LoadSigningKey(filepath.Join(db.DataDir, "token-signing-key.pem"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		past := mock.NewClock(time.Now().Add(-time.Hour))
+		expired, _ := auth.NewTokens(key, 10*time.Minute, past).Issue(c, auth.PartnerScopes)
+		wantErr("expired", k.call(t, "GET", "/core/users/me", expired, uid, nil), 401, "token_expired")
+		// Wrong scope: Uphold's details.security names what was needed.
+		narrow := k.token(t, tn, "core.users:read")
+		res := k.call(t, "GET", "/core/users/me", narrow, uid, nil)
+		wantErr("without act-on-behalf-of", res, 403, "token_insufficient_scopes")
+		sec, _ := res.get("details.security").([]any)
+		if len(sec) != 1 || !strings.Contains(string(res.Body), `"core.users:act-on-behalf-of"`) || !strings.Contains(string(res.Body), `"tokenScopes":["core.users:read"]`) {
+			t.Errorf("details.security: %s", res.Body)
+		}
+		wantErr("wrong scope", k.call(t, "POST", "/core/users", narrow, "", newUserBody("x@tokens.example")), 403, "token_insufficient_scopes")
+		// X-On-Behalf-Of: required, well formed, a user, of the token's tenant.
+		wantErr("no subject", k.call(t, "GET", "/core/users/me", tok, "", nil), 400, "request_invalid")
+		req := k.req("GET", "/core/users/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-On-Behalf-Of", "user not-a-uuid")
+		wantErr("malformed subject", k.do(t, req, doOpts{}), 400, "request_invalid")
+		req.Header.Set("X-On-Behalf-Of", "client "+tn.ClientID)
+		wantErr("client subject", k.do(t, req), 400, "request_invalid")
+		wantErr("other tenant's user", k.call(t, "GET", "/core/users/me", tok, ouid, nil), 404, "entity_not_found")
+		wantErr("unknown user", k.call(t, "GET", "/core/users/me", tok, uuid.NewString(), nil), 404, "entity_not_found")
+		if res := k.call(t, "GET", "/core/users/me", tok, uid, nil); res.Status != 200 {
+			t.Fatalf("valid token: %d %s", res.Status, res.Body)
+		}
+		// Revoking the client invalidates its tokens at once, and it gets no new ones.
+		if out, err := k.cli(t, "client", "revoke", "--id", tn.ClientID); err != nil {
+			t.Fatalf("revoke: %v %s", err, out)
+		}
+		wantErr("revoked", k.call(t, "GET", "/core/users/me", tok, uid, nil), 401, "token_revoked")
+		form := url.Values{"grant_type": {"client_credentials"}}
+		treq := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+		treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		treq.SetBasicAuth(tn.ClientID, tn.Secret)
+		if res := k.do(t, treq); res.Status != 401 || res.JSON["error"] != "invalid_client" {
+			t.Errorf("token for a revoked client: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestTokenEndpoint covers the OAuth2 token endpoint's own rules.
+func TestTokenEndpoint(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tn := k.newTenant(t, "oauth", "core.users:read", "core.users:create", "core.users:act-on-behalf-of")
+		post := func(form url.Values, basic bool, invalid ...bool) *response {
+			t.Helper()
+			req := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if basic {
+				req.SetBasicAuth(tn.ClientID, tn.Secret)
+			}
+			return k.do(t, req, doOpts{invalidRequest: len(invalid) > 0 && invalid[0]})
+		}
+		res := post(url.Values{"grant_type": {"client_credentials"}}, true)
+		if res.Status != 200 || res.JSON["token_type"] != "Bearer" || res.JSON["scope"] != "core.users:read core.users:create core.users:act-on-behalf-of" || res.JSON["expires_in"] != float64(600) {
+			t.Fatalf("basic: %d %s", res.Status, res.Body)
+		}
+		if res.Header.Get("Cache-Control") != "no-store" {
+			t.Error("token response may be cached")
+		}
+		res = post(url.Values{"grant_type": {"client_credentials"}, "client_id": {tn.ClientID}, "client_secret": {tn.Secret}, "scope": {"core.users:read"}}, false)
+		if res.Status != 200 || res.JSON["scope"] != "core.users:read" {
+			t.Fatalf("form credentials, narrowed: %d %s", res.Status, res.Body)
+		}
+		for name, c := range map[string]struct {
+			form    url.Values
+			basic   bool
+			status  int
+			code    string
+			invalid bool
+		}{
+			"wider scope":       {url.Values{"grant_type": {"client_credentials"}, "scope": {"core.users:read core.users:delete"}}, true, 400, "invalid_scope", false},
+			"no grant type":     {url.Values{}, true, 400, "invalid_request", true},
+			"refresh token":     {url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, true, 400, "unsupported_grant_type", false},
+			"no credentials":    {url.Values{"grant_type": {"client_credentials"}}, false, 401, "invalid_client", false},
+			"wrong secret":      {url.Values{"grant_type": {"client_credentials"}, "client_id": {tn.ClientID}, "client_secret": {"nope"}}, false, 401, "invalid_client", false},
+			"unknown client":    {url.Values{"grant_type": {"client_credentials"}, "client_id": {uuid.NewString()}, "client_secret": {"nope"}}, false, 401, "invalid_client", false},
+			"credentials twice": {url.Values{"grant_type": {"client_credentials"}, "client_id": {tn.ClientID}, "client_secret": {tn.Secret}}, true, 400, "invalid_request", false},
+		} {
+			if res := post(c.form, c.basic, c.invalid); res.Status != c.status || res.JSON["error"] != c.code {
+				t.Errorf("%s: %d %s, want %d %s", name, res.Status, res.Body, c.status, c.code)
+			}
+		}
+		req := k.req("POST", "/core/oauth2/token", bytes.NewReader([]byte(`{"grant_type":"client_credentials"}`)))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(tn.ClientID, tn.Secret)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || res.JSON["error"] != "invalid_request" {
+			t.Errorf("JSON body: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestBadInput sends malformed, mistyped, oversized and unknown input: each
+// gets request_invalid (or 413/415), never a 500.
+func TestBadInput(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--max-body-bytes", "65536")
+		tn := k.newTenant(t, "badinput")
+		tok := k.token(t, tn, "")
+		uid := createUser(t, k, tok, "valid@badinput.example")
+		send := func(method, path, contentType, body string, onBehalf bool) *response {
+			t.Helper()
+			req := k.req(method, path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			if onBehalf {
+				req.Header.Set("X-On-Behalf-Of", "user "+uid)
+			}
+			return k.do(t, req, doOpts{invalidRequest: true})
+		}
+		violation := func(res *response, property, rule string) {
+			t.Helper()
+			if res.Status != 400 || res.code() != "request_invalid" {
+				t.Errorf("want request_invalid, got %d %s", res.Status, res.Body)
+				return
+			}
+			for _, v := range res.get("details.violations").([]any) {
+				m := v.(map[string]any)
+				if m["property"] == property && m["rule"] == rule {
+					return
+				}
+			}
+			t.Errorf("no violation %s/%s in %s", property, rule, res.Body)
+		}
+		violation(send("POST", "/core/users", "application/json", `{"email": "a@b.c",`, false), "", "json")
+		violation(send("POST", "/core/users", "application/json", `{"email": 1}{}`, false), "", "json")
+		violation(send("POST", "/core/users", "application/json", `[]`, false), "", "type")
+		res := send("POST", "/core/users", "application/json", `{"email": 42, "termsOfService": "general-gb-fca", "primaryCitizenship": "GB", "address": {"country": "GB"}, "favouriteColour": "blue"}`, false)
+		violation(res, "email", "type")
+		violation(res, "favouriteColour", "additionalProperties")
+		res = send("POST", "/core/users", "application/json", `{"address": {"country": "gb", "planet": "earth"}}`, false)
+		violation(res, "email", "required")
+		violation(res, "address.country", "pattern")
+		violation(res, "address.planet", "additionalProperties")
+		violation(send("POST", "/core/files", "application/json", `{"category": "hologram", "contentType": "image/png"}`, true), "category", "enum")
+		violation(send("DELETE", "/core/users/me", "application/json", `{"review": {"reason": 7}}`, true), "review.reason", "type")
+		if res := send("POST", "/core/users", "application/json", `{"email": "`+strings.Repeat("a", 70000)+`"}`, false); res.Status != 413 || res.code() != "content_too_large" {
+			t.Errorf("oversized body: %d %s", res.Status, res.Body)
+		}
+		if res := send("POST", "/core/users", "text/plain", `{}`, false); res.Status != 415 || res.code() != "unsupported_media_type" {
+			t.Errorf("text/plain body: %d %s", res.Status, res.Body)
+		}
+		req := k.req("POST", "/core/users", strings.NewReader(mustJSONString(newUserBody("hdr@badinput.example"))))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Uphold-User-Ip", "999.1.1.1")
+		violation(k.do(t, req), "x-uphold-user-ip", "format")
+		req = k.req("GET", "/core/files/not-a-uuid", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+uid)
+		violation(k.do(t, req), "fileId", "format")
+		if res := send("GET", "/core/files/settings?category=hologram", "", "", false); res.Status != 400 {
+			t.Errorf("bad category filter: %d %s", res.Status, res.Body)
+		}
+		if res := k.do(t, k.req("GET", "/core/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.code() != "route_not_found" {
+			t.Errorf("unknown route: %d %s", res.Status, res.Body)
+		}
+		if res := k.do(t, k.req("GET", "/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("unknown route outside /core: %d %s", res.Status, res.Body)
+		}
+		// No error body ever carries internals.
+		for _, body := range k.errorBodies() {
+			for _, s := range []string{"sql", "pgx", "goroutine", ".go:", db.DataDir, "panic"} {
+				if strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
+					t.Errorf("error body holds %q: %s", s, body)
+				}
+			}
+		}
+	})
+}
+
+func mustJSONString(v any) string { return string(mustJSON(v)) }
