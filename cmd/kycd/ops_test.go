@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+func TestOperations(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--rate-limit", "1", "--rate-burst", "3", "--workers", "2")
+		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 || res.JSON["status"] != "ok" {
+			t.Fatalf("healthz: %d %s", res.Status, res.Body)
+		}
+		if res := k.do(t, k.req("GET", "/readyz", nil)); res.Status != 200 || res.get("checks.database") != "ok" || res.get("checks.migrations") != "ok" {
+			t.Fatalf("readyz: %d %s", res.Status, res.Body)
+		}
+		res := k.do(t, k.req("GET", "/openapi.json", nil))
+		if res.Status != 200 || res.JSON["openapi"] != "3.1.0" || res.get("components.securitySchemes.OAuth2") == nil {
+			t.Fatalf("openapi.json: %d", res.Status)
+		}
+		// Per-client rate limit: a burst of 3, then 429 with Retry-After.
+		tn := k.newTenant(t, "ops")
+		tok := k.token(t, tn, "")
+		var limited *response
+		for i := 0; i < 6 && limited == nil; i++ {
+			if r := k.call(t, "GET", "/core/countries/PT", tok, "", nil); r.Status == 429 {
+				limited = r
+			}
+		}
+		if limited == nil {
+			t.Fatal("no 429 after 6 rapid requests with a burst of 3")
+		}
+		if limited.code() != "too_many_requests" {
+			t.Errorf("429 body: %s", limited.Body)
+		}
+		if ra, err := strconv.Atoi(limited.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After = %q", limited.Header.Get("Retry-After"))
+		}
+		// Another client is not limited by the first one's use.
+		other := k.newTenant(t, "ops-other")
+		if r := k.call(t, "GET", "/core/countries/PT", k.token(t, other, ""), "", nil); r.Status != 200 {
+			t.Errorf("other client: %d", r.Status)
+		}
+		// Metrics: requests per route and status, latency, and jobs per kind
+		// and state (the periodic file purge runs at start on the worker pool).
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			m := k.do(t, k.req("GET", "/metrics", nil))
+			text := string(m.Body)
+			ok := strings.Contains(text, `kycd_http_requests_total{code="429",method="GET",route="GET /core/countries/{country}"}`) &&
+				strings.Contains(text, `kycd_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`) &&
+				strings.Contains(text, `kycd_jobs{kind="file_purge",state="completed"} 1`)
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("metrics lack requests, latency or the completed purge job:\n%s", grepLines(text, "kycd_"))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestCLI drives the operator commands, and audit verify against a tampered trail.
+func TestCLI(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := &kycdProc{t: t, db: db}
+		var mig struct {
+			Dialect string
+			Current bool
+		}
+		k.cliJSON(t, &mig, "migrate")
+		if !mig.Current || mig.Dialect != db.Name {
+			t.Fatalf("migrate: %+v", mig)
+		}
+		tn := k.newTenant(t, "cli")
+		if _, err := k.cli(t, "tenant", "create", "--name", "cli"); err == nil || !strings.Contains(err.Error(), "exists already") {
+			t.Errorf("duplicate tenant: %v", err)
+		}
+		var tenants struct{ Tenants []struct{ ID, Name string } }
+		k.cliJSON(t, &tenants, "tenant", "list")
+		if len(tenants.Tenants) != 1 || tenants.Tenants[0].ID != tn.ID {
+			t.Errorf("tenant list: %+v", tenants)
+		}
+		var admin struct {
+			Scopes []string `json:"scopes"`
+		}
+		k.cliJSON(t, &admin, "client", "create", "--tenant", "cli", "--name", "ops", "--scopes", "admin.audit:read,core.users:read")
+		if len(admin.Scopes) != 2 {
+			t.Errorf("named scopes: %+v", admin)
+		}
+		if _, err := k.cli(t, "client", "create", "--tenant", "cli", "--name", "x", "--scopes", "core.everything:write"); err == nil {
+			t.Error("unknown scope accepted")
+		}
+		var clients struct {
+			Clients []struct {
+				ID     string   `json:"id"`
+				Scopes []string `json:"scopes"`
+			}
+		}
+		k.cliJSON(t, &clients, "client", "list", "--tenant", tn.ID)
+		if len(clients.Clients) != 2 {
+			t.Fatalf("client list: %+v", clients)
+		}
+		for _, s := range clients.Clients[0].Scopes {
+			if strings.HasPrefix(s, "admin.") {
+				t.Errorf("a client made without --scopes got admin scope %s", s)
+			}
+		}
+		var revoked map[string]any
+		k.cliJSON(t, &revoked, "client", "revoke", "--id", tn.ClientID)
+		if revoked["revoked"] != true {
+			t.Errorf("revoke: %v", revoked)
+		}
+		if out, err := k.cli(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {
+			t.Errorf("version: %q %v", out, err)
+		}
+		if _, err := k.cli(t, "frobnicate"); err == nil {
+			t.Error("unknown command accepted")
+		}
+		var rep struct {
+			OK      bool `json:"ok"`
+			Entries int  `json:"entries"`
+		}
+		k.cliJSON(t, &rep, "audit", "verify")
+		if !rep.OK || rep.Entries < 4 {
+			t.Fatalf("audit verify: %+v", rep)
+		}
+		// Tamper with the trail behind kycd's back: verify fails and says where.
+		conn := rawDB(t, db)
+		if _, err := conn.ExecContext(context.Background(), `UPDATE audit_entries SET actor = 'someone-else' WHERE seq = 2`); err != nil {
+			t.Fatal(err)
+		}
+		out, err := k.cli(t, "audit", "verify", "--json")
+		if err == nil {
+			t.Fatal("audit verify passed a tampered trail")
+		}
+		var broken struct {
+			OK     bool `json:"ok"`
+			Breaks []struct {
+				Seq    int    `json:"seq"`
+				Reason string `json:"reason"`
+			} `json:"breaks"`
+		}
+		if err := json.Unmarshal([]byte(out), &broken); err != nil || broken.OK || len(broken.Breaks) != 1 || broken.Breaks[0].Seq != 2 {
+			t.Fatalf("tampered verify: %v %s", err, out)
+		}
+	})
+}
+
+// rawDB opens the test's database directly, as an intruder would.
+func rawDB(t *testing.T, db storetest.Database) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite", "file:"+db.DataDir+"/kycd.db"
+	if db.URL != "" {
+		driver, dsn = "pgx", db.URL
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
