@@ -29,7 +29,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.clients.FindClientByID(r.Context(), claims.Subject)
+	c, err := s.clientsC.find(r.Context(), claims.Subject)
 	if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && c.TenantID != claims.TenantID) {
 		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
 	} else if err != nil {

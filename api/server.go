@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,6 +45,9 @@ type Config struct {
 	// RateBurst its burst.
 	RateLimit float64
 	RateBurst int
+	// ClientCacheTTL is how long a client's state is trusted without reading
+	// it again: the longest a revocation takes to apply (0: read it every time).
+	ClientCacheTTL time.Duration
 	// MaxBodyBytes caps JSON and form bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// Mount adds routes served outside the API surfaces (the sandboxes).
@@ -53,6 +57,7 @@ type Config struct {
 // Server is the HTTP server.
 type Server struct {
 	clients   kycd.ClientService
+	clientsC  *clientCache
 	users     kycd.UserService
 	files     kycd.FileService
 	health    Health
@@ -100,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		ipLimits:  newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		maxBody:   cfg.MaxBodyBytes, spec: sp,
+		clientsC: newClientCache(cfg.Clients, cfg.ClientCacheTTL, cfg.Clock),
 	}
 	if s.countries, err = countriesJSON(cfg.Geo); err != nil {
 		return nil, err

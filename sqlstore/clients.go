@@ -37,7 +37,7 @@ func (db *DB) CreateClient(ctx context.Context, c *kycd.Client) error {
 
 // FindClientByID implements kycd.ClientService.
 func (db *DB) FindClientByID(ctx context.Context, id string) (*kycd.Client, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+clientColumns+` FROM oauth_clients WHERE id = ?`), id)
+	rows, err := db.readRows(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	}

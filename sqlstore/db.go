@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -55,6 +56,7 @@ type DB struct {
 	logger *slog.Logger
 	vault  kycd.Vault
 	jobs   *river.Client[*sql.Tx]
+	stmts  sync.Map // query -> *sql.Stmt on the read pool
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
 }
@@ -161,6 +163,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -212,4 +215,42 @@ func parseTimePtr(s sql.NullString) (*time.Time, error) {
 	}
 	t, err := parseTime(s.String)
 	return &t, err
+}
+
+// ReadPool exposes the read pool (for the benchmark's baseline).
+func (db *DB) ReadPool() *sql.DB { return db.read }
+
+// readRow runs a single-row query on the read pool through a prepared
+// statement, prepared once per query and reused: the hot reads (a client per
+// request, a user per request) skip SQL parsing and planning.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := db.prepared(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.read.QueryRowContext(ctx, db.q(query), args...)
+}
+
+// readRows is readRow for queries that return rows.
+func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := db.prepared(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.read.QueryContext(ctx, db.q(query), args...)
+}
+
+// prepared returns the cached statement of a query, preparing it on first
+// use, or nil when it cannot be prepared now (the plain query then reports why).
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if s, ok := db.stmts.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	s, err := db.read.PrepareContext(ctx, db.q(query))
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	return s
 }

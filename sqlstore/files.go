@@ -62,7 +62,7 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 		expires, created string
 		uploaded         sql.NullString
 	)
-	err := db.read.QueryRowContext(ctx, db.q(query), args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
+	err := db.readRow(ctx, query, args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
 		&f.Size, &f.SHA256, &f.BlobKey, &meta, &expires, &created, &uploaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("file")

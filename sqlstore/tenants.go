@@ -55,7 +55,7 @@ func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, 
 		t  kycd.Tenant
 		at string
 	)
-	err := db.read.QueryRowContext(ctx, db.q(query), arg).Scan(&t.ID, &t.Name, &at)
+	err := db.readRow(ctx, query, arg).Scan(&t.ID, &t.Name, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("tenant")
 	} else if err != nil {

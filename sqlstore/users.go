@@ -92,8 +92,8 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 		sealed           []byte
 		created, updated string
 	)
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
-		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`), id, tenantID).
+	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
+		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, id, tenantID).
 		Scan(&usr.ID, &usr.TenantID, &usr.Type, &sealed, &usr.TermsOfService, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("user")

@@ -151,7 +151,20 @@ func TestTokenLifecycle(t *testing.T) {
 		if out, err := k.cli(t, "client", "revoke", "--id", tn.ClientID); err != nil {
 			t.Fatalf("revoke: %v %s", err, out)
 		}
-		wantErr("revoked", k.call(t, "GET", "/core/users/me", tok, uid, nil), 401, "token_revoked")
+		// Nodes trust a client's state for --client-cache-ttl (2s by default):
+		// the revocation applies within that window.
+		revokedAt := time.Now()
+		for {
+			res := k.call(t, "GET", "/core/users/me", tok, uid, nil)
+			if res.Status == 401 {
+				wantErr("revoked", res, 401, "token_revoked")
+				break
+			}
+			if time.Since(revokedAt) > 5*time.Second {
+				t.Fatalf("token still works 5s after its client was revoked: %d", res.Status)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		form := url.Values{"grant_type": {"client_credentials"}}
 		treq := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
 		treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")

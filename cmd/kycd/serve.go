@@ -35,6 +35,7 @@ type serveOptions struct {
 	RateLimit   float64
 	RateBurst   int
 	MaxBodySize int
+	ClientCache time.Duration
 }
 
 func (o *serveOptions) register(fs *flagSet) {
@@ -47,6 +48,7 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
 	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
 	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
+	fs.duration(&o.ClientCache, "client-cache-ttl", 2*time.Second, "how long a client's state is trusted without reading it again: the longest a revocation takes to apply (0: every request)")
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -89,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Clients: a.db, Users: a.db, Files: a.db, Health: a.db,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: geo.New(),
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize),
+		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
 	})
 	if err != nil {
 		return err
