@@ -25,6 +25,9 @@ type File struct {
 	SHA256 string `json:"-"`
 	// BlobKey locates the encrypted content in the blob store.
 	BlobKey string `json:"-"`
+	// Rejection is the error code of the last refused direct upload of a
+	// pending file ("" when none); uploading again is allowed.
+	Rejection string `json:"-"`
 	// Metadata is the partner's free-form data about the file (encrypted).
 	Metadata map[string]any `json:"-"`
 	// UploadExpiresAt ends the window in which content may be uploaded.
@@ -80,6 +83,9 @@ type FileService interface {
 	// MarkFileUploaded records that the content of a pending file is stored.
 	// Returns EFileAlreadyUploaded when it was already.
 	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error
+	// RejectFileUpload records why a direct upload of a pending file was
+	// refused (an error code). Returns ENotFound ("file").
+	RejectFileUpload(ctx context.Context, tenantID, id, code string) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)

@@ -1,9 +1,9 @@
 package api
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -11,9 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gabriel-vasile/mimetype"
-	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/blob"
@@ -62,13 +59,18 @@ func (s *Server) handleCreateFile() handlerFunc {
 		if err := s.files.CreateFile(r.Context(), f); err != nil {
 			return err
 		}
+		target, form := s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt), map[string]string{}
+		if s.blobs.Direct() {
+			// Straight to the bucket, which enforces the size range and type.
+			target, form, err = s.blobs.PresignUpload(r.Context(), blob.StagingKey(f.TenantID, f.ID), f.ContentType,
+				cat.MinFileSize, cat.MaxFileSize, f.UploadExpiresAt.Sub(s.clock.Now()))
+			if err != nil {
+				return err
+			}
+		}
 		resp["file"] = map[string]any{
 			"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType,
-			"upload": map[string]any{
-				"url":       s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt),
-				"formData":  map[string]string{},
-				"expiresAt": f.UploadExpiresAt,
-			},
+			"upload": map[string]any{"url": target, "formData": form, "expiresAt": f.UploadExpiresAt},
 		}
 		encode(w, http.StatusCreated, resp)
 		return nil
@@ -113,7 +115,15 @@ func (s *Server) handleGetFile() handlerFunc {
 		if err != nil {
 			return err
 		}
+		if f.Status == kycd.FilePending && s.blobs.Direct() {
+			if f, err = s.ingestStaged(r.Context(), f); err != nil {
+				return err
+			}
+		}
 		out := map[string]any{"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType}
+		if f.Status == kycd.FilePending && f.Rejection != "" {
+			out["rejection"] = map[string]any{"code": f.Rejection, "message": rejectionMessages[f.Rejection]}
+		}
 		if f.Status == kycd.FileUploaded {
 			cat, _ := kycd.FindFileCategory(f.Category)
 			exp := s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)
@@ -122,6 +132,41 @@ func (s *Server) handleGetFile() handlerFunc {
 		encode(w, http.StatusOK, map[string]any{"file": out})
 		return nil
 	}
+}
+
+// rejectionMessages explain the codes a refused direct upload records.
+var rejectionMessages = map[string]string{
+	kycd.EFileContentTypeMismatch: "The file content does not match its declared content type; upload it again",
+	kycd.EFileTooLarge:            "The file is larger than its category allows; upload it again",
+	kycd.EFileTooSmall:            "The file is empty; upload it again",
+}
+
+// ingestStaged accepts a direct (S3) upload waiting under the file's staging
+// key: the content is checked and stored encrypted, or its refusal recorded;
+// the staged copy is deleted either way. It returns the file as it now is.
+func (s *Server) ingestStaged(ctx context.Context, f *kycd.File) (*kycd.File, error) {
+	key := blob.StagingKey(f.TenantID, f.ID)
+	rc, ok, err := s.blobs.OpenStaged(ctx, key)
+	if err != nil || !ok {
+		return f, err
+	}
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: "file-ingest"})
+	err = s.accept(ctx, f, rc)
+	rc.Close()
+	if derr := s.blobs.Delete(ctx, key); derr != nil {
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "staged upload not deleted", slog.String("file_id", f.ID), slog.String("error", derr.Error()))
+	}
+	switch code := kycd.ErrorCode(err); {
+	case err == nil, code == kycd.EFileAlreadyUploaded:
+		// Stored, by this call or by a concurrent one.
+	case rejectionMessages[code] != "":
+		if err := s.files.RejectFileUpload(ctx, f.TenantID, f.ID, code); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	return s.files.FindFileByID(ctx, f.TenantID, f.UserID, f.ID)
 }
 
 // signedURL returns a short-lived URL on kycd for uploading or downloading a
@@ -159,9 +204,6 @@ func (s *Server) checkSignedURL(r *http.Request, purpose string) (*kycd.File, er
 	return s.files.FindFileByID(r.Context(), t, "", id)
 }
 
-// sniffLen is how much of a content is read to tell its real type.
-const sniffLen = 3072
-
 func (s *Server) handleUpload() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		f, err := s.checkSignedURL(r, "upload")
@@ -174,45 +216,31 @@ func (s *Server) handleUpload() handlerFunc {
 		if f.Status != kycd.FilePending {
 			return &kycd.Error{Code: kycd.EFileAlreadyUploaded, Message: "The file was already uploaded"}
 		}
-		cat, _ := kycd.FindFileCategory(f.Category)
 		content, err := uploadContent(r)
 		if err != nil {
 			return err
 		}
-		head := make([]byte, sniffLen)
-		n, err := io.ReadFull(content, head)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return kycd.Invalid("body", kycd.Violation{Property: "file", Rule: "readable"})
-		}
-		head = head[:n]
-		if int64(n) < cat.MinFileSize {
-			return &kycd.Error{Code: kycd.EFileTooSmall, Message: "The file is empty",
-				Details: map[string]any{"threshold": map[string]any{"limit": cat.MinFileSize, "unit": "bytes"}}}
-		}
-		if detected := mimetype.Detect(head); !detected.Is(f.ContentType) {
-			return &kycd.Error{Code: kycd.EFileContentTypeMismatch, Message: "The file content does not match its declared content type",
-				Details: map[string]any{"declared": f.ContentType, "detected": detected.String()}}
-		}
-		key := "tenants/" + f.TenantID + "/files/" + f.ID + "/" + uuid.NewString()
-		size, sum, err := s.blobs.Put(r.Context(), f.TenantID, f.ID, key, io.MultiReader(bytes.NewReader(head), content), cat.MaxFileSize)
-		if errors.Is(err, blob.ErrTooLarge) {
-			return &kycd.Error{Code: kycd.EFileTooLarge, Message: "The file is larger than its category allows",
-				Details: map[string]any{"threshold": map[string]any{"limit": cat.MaxFileSize, "unit": "bytes"}}}
-		} else if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return &kycd.Error{Code: kycd.EFileTooLarge, Message: "The file is larger than its category allows"}
-			}
-			return err
-		}
 		ctx := kycd.NewContextWithActor(r.Context(), kycd.Actor{Kind: "upload-url", ID: f.ID})
-		if err := s.files.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
-			_ = s.blobs.Delete(r.Context(), key) // nothing is kept of a refused upload
+		if err := s.accept(ctx, f, content); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// accept stores a content for a pending file and marks it uploaded; a
+// refused content, or one that lost a race with another upload, is not kept.
+func (s *Server) accept(ctx context.Context, f *kycd.File, content io.Reader) error {
+	size, sum, key, err := s.blobs.Accept(ctx, f, content)
+	if err != nil {
+		return err
+	}
+	if err := s.files.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
+		_ = s.blobs.Delete(ctx, key)
+		return err
+	}
+	return nil
 }
 
 // uploadContent returns the content of an upload: the part named "file" of

@@ -50,7 +50,7 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 
 // FindFileByID implements kycd.FileService.
 func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error) {
-	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, metadata, upload_expires_at, created_at, uploaded_at
+	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, metadata, upload_expires_at, created_at, uploaded_at
 		FROM files WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
 	if userID != "" {
 		query += ` AND user_id = ?`
@@ -63,7 +63,7 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 		uploaded         sql.NullString
 	)
 	err := db.readRow(ctx, query, args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
-		&f.Size, &f.SHA256, &f.BlobKey, &meta, &expires, &created, &uploaded)
+		&f.Size, &f.SHA256, &f.BlobKey, &f.Rejection, &meta, &expires, &created, &uploaded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("file")
 	} else if err != nil {
@@ -103,7 +103,7 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 		if status != kycd.FilePending {
 			return kycd.Errorf(kycd.EFileAlreadyUploaded, "The file was already uploaded")
 		}
-		if _, err := tx.exec(`UPDATE files SET status = ?, size = ?, sha256 = ?, blob_key = ?, uploaded_at = ? WHERE id = ?`,
+		if _, err := tx.exec(`UPDATE files SET status = ?, size = ?, sha256 = ?, blob_key = ?, rejection = '', uploaded_at = ? WHERE id = ?`,
 			kycd.FileUploaded, size, sha256, blobKey, fmtTime(tx.Now()), id); err != nil {
 			return err
 		}
@@ -111,6 +111,20 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 			return err
 		}
 		return tx.Audit(tenantID, "file.uploaded", "file", id, map[string]any{"size": size, "sha256": sha256})
+	})
+}
+
+// RejectFileUpload implements kycd.FileService.
+func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kycd.NotFound("file")
+		}
+		return tx.Audit(tenantID, "file.upload_rejected", "file", id, map[string]any{"code": code})
 	})
 }
 

@@ -36,11 +36,13 @@ type serveOptions struct {
 	RateBurst   int
 	MaxBodySize int
 	ClientCache time.Duration
+	BlobURL     string
 }
 
 func (o *serveOptions) register(fs *flagSet) {
 	fs.common(&o.options)
 	fs.string(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")
 	fs.string(&o.PublicURL, "public-url", "", "base URL clients reach kycd at, for the URLs it hands out (default: http://<addr>)")
 	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials")
 	fs.int(&o.Workers, "workers", 10, "job workers in this process (0: API only)")
@@ -70,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if created {
 		a.logger.Warn("generated a token signing key; every node of a cluster must share it (--signing-key-file)", slog.String("path", o.signingKeyPath()))
 	}
-	blobs, err := blob.OpenDir(filepath.Join(o.DataDir, "blobs"), a.vault)
+	blobs, err := blob.Open(ctx, o.BlobURL, filepath.Join(o.DataDir, "blobs"), a.vault)
 	if err != nil {
 		return err
 	}

@@ -245,12 +245,17 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
 
+	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch))
+	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x"), kycd.ENotFound)
+	if got, _ := f.DB.FindFileByID(ctx, tn.ID, "", file.ID); got.Rejection != kycd.EFileContentTypeMismatch {
+		t.Fatalf("rejection not recorded: %+v", got)
+	}
 	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"))
 	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"), kycd.EFileAlreadyUploaded)
 	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2"), kycd.ENotFound)
 	got, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
 	must(t, err)
-	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.BlobKey != "k1" || got.UploadedAt == nil {
+	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.BlobKey != "k1" || got.Rejection != "" || got.UploadedAt == nil {
 		t.Fatalf("after upload: %+v", got)
 	}
 
