@@ -19,10 +19,16 @@ func adminContext(ctx context.Context) context.Context {
 	return kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "cli", ID: "kycd"})
 }
 
-func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// adminCommand parses a command's flags (the common ones, and those extra
+// adds), opens the app and runs fn with it.
+func adminCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer,
+	extra func(fs *flagSet), fn func(a *app) error) error {
 	var o options
-	fs := newFlags("migrate", getenv, stderr)
+	fs := newFlags(name, getenv, stderr)
 	fs.common(&o)
+	if extra != nil {
+		extra(fs)
+	}
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -31,67 +37,53 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer a.close()
-	ok, err := a.db.MigrationsCurrent(ctx)
-	if err != nil {
-		return err
-	}
-	if o.JSON {
-		return printJSON(stdout, map[string]any{"dialect": a.db.Dialect(), "current": ok})
-	}
-	fmt.Fprintf(stdout, "%s database is migrated\n", a.db.Dialect())
-	return nil
+	return fn(a)
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return adminCommand(ctx, "migrate", args, getenv, stderr, nil, func(a *app) error {
+		ok, err := a.db.MigrationsCurrent(ctx)
+		if err != nil {
+			return err
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"dialect": a.db.Dialect(), "current": ok})
+		}
+		fmt.Fprintf(stdout, "%s database is migrated\n", a.db.Dialect())
+		return nil
+	})
 }
 
 func cmdTenantCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		o    options
-		name string
-	)
-	fs := newFlags("tenant create", getenv, stderr)
-	fs.common(&o)
-	fs.StringVar(&name, "name", "", "the tenant's name (unique)")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	t := &kycd.Tenant{Name: name}
-	if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
-		return describe(err)
-	}
-	if o.JSON {
-		return printJSON(stdout, t)
-	}
-	fmt.Fprintf(stdout, "tenant %s created: %s\n", t.Name, t.ID)
-	return nil
+	var name string
+	flags := func(fs *flagSet) { fs.StringVar(&name, "name", "", "the tenant's name (unique)") }
+	return adminCommand(ctx, "tenant create", args, getenv, stderr, flags, func(a *app) error {
+		t := &kycd.Tenant{Name: name}
+		if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
+			return describe(err)
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, t)
+		}
+		fmt.Fprintf(stdout, "tenant %s created: %s\n", t.Name, t.ID)
+		return nil
+	})
 }
 
 func cmdTenantList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var o options
-	fs := newFlags("tenant list", getenv, stderr)
-	fs.common(&o)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	ts, err := a.db.FindTenants(ctx)
-	if err != nil {
-		return err
-	}
-	if o.JSON {
-		return printJSON(stdout, map[string]any{"tenants": ts})
-	}
-	for _, t := range ts {
-		fmt.Fprintf(stdout, "%s  %s  %s\n", t.ID, t.CreatedAt.Format("2006-01-02T15:04:05Z"), t.Name)
-	}
-	return nil
+	return adminCommand(ctx, "tenant list", args, getenv, stderr, nil, func(a *app) error {
+		ts, err := a.db.FindTenants(ctx)
+		if err != nil {
+			return err
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"tenants": ts})
+		}
+		for _, t := range ts {
+			fmt.Fprintf(stdout, "%s  %s  %s\n", t.ID, t.CreatedAt.Format("2006-01-02T15:04:05Z"), t.Name)
+		}
+		return nil
+	})
 }
 
 // createClient makes a client and returns it with its secret (shown once).
@@ -110,146 +102,106 @@ func createClient(ctx context.Context, a *app, tenantID, name string, scopes []s
 }
 
 func cmdClientCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		o                    options
-		tenant, name, scopes string
-	)
-	fs := newFlags("client create", getenv, stderr)
-	fs.common(&o)
-	fs.StringVar(&tenant, "tenant", "", "the tenant's id (or name)")
-	fs.StringVar(&name, "name", "", "the client's name")
-	fs.StringVar(&scopes, "scopes", "", "comma-separated scopes (default: every partner scope; admin scopes only when named)")
-	if err := fs.parse(args); err != nil {
-		return err
+	var tenant, name, scopes string
+	flags := func(fs *flagSet) {
+		fs.StringVar(&tenant, "tenant", "", "the tenant's id (or name)")
+		fs.StringVar(&name, "name", "", "the client's name")
+		fs.StringVar(&scopes, "scopes", "", "comma-separated scopes (default: every partner scope; admin scopes only when named)")
 	}
-	if tenant == "" || name == "" {
-		return errors.New("--tenant and --name are required")
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	t, err := a.db.FindTenantByID(ctx, tenant)
-	if kycd.ErrorCode(err) == kycd.ENotFound {
-		t, err = a.db.FindTenantByName(ctx, tenant)
-	}
-	if err != nil {
-		return describe(err)
-	}
-	granted := slices.Clone(auth.PartnerScopes)
-	if scopes != "" {
-		granted = auth.ParseScopes(scopes)
-	}
-	c, secret, err := createClient(ctx, a, t.ID, name, granted)
-	if err != nil {
-		return err
-	}
-	if o.JSON {
-		return printJSON(stdout, map[string]any{"client_id": c.ID, "client_secret": secret, "tenant_id": c.TenantID, "name": c.Name, "scopes": c.Scopes})
-	}
-	fmt.Fprintf(stdout, "client_id:     %s\nclient_secret: %s\n(the secret is shown only now: keep it safe)\nscopes:        %s\n", c.ID, secret, strings.Join(c.Scopes, " "))
-	return nil
+	return adminCommand(ctx, "client create", args, getenv, stderr, flags, func(a *app) error {
+		if tenant == "" || name == "" {
+			return errors.New("--tenant and --name are required")
+		}
+		t, err := a.db.FindTenantByID(ctx, tenant)
+		if kycd.ErrorCode(err) == kycd.ENotFound {
+			t, err = a.db.FindTenantByName(ctx, tenant)
+		}
+		if err != nil {
+			return describe(err)
+		}
+		granted := slices.Clone(auth.PartnerScopes)
+		if scopes != "" {
+			granted = auth.ParseScopes(scopes)
+		}
+		c, secret, err := createClient(ctx, a, t.ID, name, granted)
+		if err != nil {
+			return err
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"client_id": c.ID, "client_secret": secret, "tenant_id": c.TenantID, "name": c.Name, "scopes": c.Scopes})
+		}
+		fmt.Fprintf(stdout, "client_id:     %s\nclient_secret: %s\n(the secret is shown only now: keep it safe)\nscopes:        %s\n", c.ID, secret, strings.Join(c.Scopes, " "))
+		return nil
+	})
 }
 
 func cmdClientList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		o      options
-		tenant string
-	)
-	fs := newFlags("client list", getenv, stderr)
-	fs.common(&o)
-	fs.StringVar(&tenant, "tenant", "", "only this tenant's clients (id)")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	var f kycd.ClientFilter
-	if tenant != "" {
-		f.TenantID = &tenant
-	}
-	cs, err := a.db.FindClients(ctx, f)
-	if err != nil {
-		return err
-	}
-	if o.JSON {
-		return printJSON(stdout, map[string]any{"clients": cs})
-	}
-	for _, c := range cs {
-		state := "active"
-		if c.Revoked() {
-			state = "revoked"
+	var tenant string
+	flags := func(fs *flagSet) { fs.StringVar(&tenant, "tenant", "", "only this tenant's clients (id)") }
+	return adminCommand(ctx, "client list", args, getenv, stderr, flags, func(a *app) error {
+		var f kycd.ClientFilter
+		if tenant != "" {
+			f.TenantID = &tenant
 		}
-		fmt.Fprintf(stdout, "%s  %s  %-8s %s\n", c.ID, c.TenantID, state, c.Name)
-	}
-	return nil
+		cs, err := a.db.FindClients(ctx, f)
+		if err != nil {
+			return err
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"clients": cs})
+		}
+		for _, c := range cs {
+			state := "active"
+			if c.Revoked() {
+				state = "revoked"
+			}
+			fmt.Fprintf(stdout, "%s  %s  %-8s %s\n", c.ID, c.TenantID, state, c.Name)
+		}
+		return nil
+	})
 }
 
 func cmdClientRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		o  options
-		id string
-	)
-	fs := newFlags("client revoke", getenv, stderr)
-	fs.common(&o)
-	fs.StringVar(&id, "id", "", "the client's id")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if id == "" {
-		return errors.New("--id is required")
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	if err := a.db.RevokeClient(adminContext(ctx), id); err != nil {
-		return describe(err)
-	}
-	if o.JSON {
-		return printJSON(stdout, map[string]any{"client_id": id, "revoked": true})
-	}
-	fmt.Fprintf(stdout, "client %s revoked: its tokens no longer work\n", id)
-	return nil
+	var id string
+	flags := func(fs *flagSet) { fs.StringVar(&id, "id", "", "the client's id") }
+	return adminCommand(ctx, "client revoke", args, getenv, stderr, flags, func(a *app) error {
+		if id == "" {
+			return errors.New("--id is required")
+		}
+		if err := a.db.RevokeClient(adminContext(ctx), id); err != nil {
+			return describe(err)
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"client_id": id, "revoked": true})
+		}
+		fmt.Fprintf(stdout, "client %s revoked: its tokens stop working within the nodes' --client-cache-ttl\n", id)
+		return nil
+	})
 }
 
 func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var o options
-	fs := newFlags("audit verify", getenv, stderr)
-	fs.common(&o)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, o, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	rep, err := a.db.VerifyAudit(ctx)
-	if err != nil {
-		return err
-	}
-	if o.JSON {
-		if err := printJSON(stdout, map[string]any{"ok": rep.OK(), "tenants": rep.Tenants, "entries": rep.Entries, "breaks": rep.Breaks}); err != nil {
+	return adminCommand(ctx, "audit verify", args, getenv, stderr, nil, func(a *app) error {
+		rep, err := a.db.VerifyAudit(ctx)
+		if err != nil {
 			return err
 		}
-	} else {
-		for _, b := range rep.Breaks {
-			fmt.Fprintf(stdout, "BROKEN tenant %s at entry %d: %s\n", b.TenantID, b.Seq, b.Reason)
+		if a.opts.JSON {
+			if err := printJSON(stdout, map[string]any{"ok": rep.OK(), "tenants": rep.Tenants, "entries": rep.Entries, "breaks": rep.Breaks}); err != nil {
+				return err
+			}
+		} else {
+			for _, b := range rep.Breaks {
+				fmt.Fprintf(stdout, "BROKEN tenant %s at entry %d: %s\n", b.TenantID, b.Seq, b.Reason)
+			}
+			if rep.OK() {
+				fmt.Fprintf(stdout, "audit trail intact: %d entries in %d tenant chains\n", rep.Entries, rep.Tenants)
+			}
 		}
-		if rep.OK() {
-			fmt.Fprintf(stdout, "audit trail intact: %d entries in %d tenant chains\n", rep.Entries, rep.Tenants)
+		if !rep.OK() {
+			return fmt.Errorf("audit trail broken in %d tenant chain(s)", len(rep.Breaks))
 		}
-	}
-	if !rep.OK() {
-		return fmt.Errorf("audit trail broken in %d tenant chain(s)", len(rep.Breaks))
-	}
-	return nil
+		return nil
+	})
 }
 
 // describe turns an application error into a message for the command line.

@@ -116,55 +116,42 @@ func envName(flagName string) string {
 	return "KYCD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func (f *flagSet) string(p *string, name, def, help string) {
-	if v := f.getenv(envName(name)); v != "" {
-		def = v
+// envDefault returns the flag's default: KYCD_<NAME> from the environment
+// when set (and valid), else def.
+func envDefault[T any](f *flagSet, name string, def T, parse func(string) (T, error)) T {
+	v := f.getenv(envName(name))
+	if v == "" {
+		return def
 	}
-	f.StringVar(p, name, def, help+" (env "+envName(name)+")")
+	x, err := parse(v)
+	if err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
+		return def
+	}
+	return x
+}
+
+func helpText(name, help string) string { return help + " (env " + envName(name) + ")" }
+
+func (f *flagSet) string(p *string, name, def, help string) {
+	f.StringVar(p, name, envDefault(f, name, def, func(s string) (string, error) { return s, nil }), helpText(name, help))
 }
 
 func (f *flagSet) bool(p *bool, name string, def bool, help string) {
-	if v := f.getenv(envName(name)); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
-		}
-		def = b
-	}
-	f.BoolVar(p, name, def, help+" (env "+envName(name)+")")
+	f.BoolVar(p, name, envDefault(f, name, def, strconv.ParseBool), helpText(name, help))
 }
 
 func (f *flagSet) int(p *int, name string, def int, help string) {
-	if v := f.getenv(envName(name)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
-		}
-		def = n
-	}
-	f.IntVar(p, name, def, help+" (env "+envName(name)+")")
+	f.IntVar(p, name, envDefault(f, name, def, strconv.Atoi), helpText(name, help))
 }
 
 func (f *flagSet) float(p *float64, name string, def float64, help string) {
-	if v := f.getenv(envName(name)); v != "" {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
-		}
-		def = n
-	}
-	f.Float64Var(p, name, def, help+" (env "+envName(name)+")")
+	parse := func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+	f.Float64Var(p, name, envDefault(f, name, def, parse), helpText(name, help))
 }
 
 func (f *flagSet) duration(p *time.Duration, name string, def time.Duration, help string) {
-	if v := f.getenv(envName(name)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", envName(name), err))
-		}
-		def = d
-	}
-	f.DurationVar(p, name, def, help+" (env "+envName(name)+")")
+	f.DurationVar(p, name, envDefault(f, name, def, time.ParseDuration), helpText(name, help))
 }
 
 // common registers the flags every command takes.
