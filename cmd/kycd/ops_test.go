@@ -179,3 +179,57 @@ func rawDB(t *testing.T, db storetest.Database) *sql.DB {
 	t.Cleanup(func() { conn.Close() })
 	return conn
 }
+
+// TestReadyzNotReady: a database that lacks a migration is not ready.
+func TestReadyzNotReady(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		if _, err := rawDB(t, db).ExecContext(context.Background(), `DELETE FROM kycd_migrations WHERE version = 2`); err != nil {
+			t.Fatal(err)
+		}
+		res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
+		if res.Status != 503 || res.JSON["status"] != "unavailable" || res.get("checks.migrations") != "pending" {
+			t.Fatalf("readyz with a missing migration: %d %s", res.Status, res.Body)
+		}
+		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 {
+			t.Fatalf("healthz: %d", res.Status)
+		}
+	})
+}
+
+// TestWorkerCommand: `kycd worker` works jobs (the periodic file purge runs
+// at start) and stops cleanly when told to.
+func TestWorkerCommand(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := &kycdProc{t: t, db: db}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		var out syncBuffer
+		go func() { done <- run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.env, strings.NewReader(""), &out, &syncBuffer{}) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var n int
+			err := rawDB(t, db).QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'file_purge' AND state = 'completed'`).Scan(&n)
+			if err == nil && n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("the worker did not complete the purge job: %v (printed %q)", err, out.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), "worker running") {
+			t.Errorf("worker printed %q", out.String())
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("worker returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("worker did not stop")
+		}
+	})
+}
