@@ -36,8 +36,22 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("/", s.plain(s.handleNotFound()))
 }
 
+// handleNotFound answers requests no route matched: 405 with Allow when the
+// path exists for other methods, 404 otherwise.
 func (s *Server) handleNotFound() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return &kycd.Error{Code: "route_not_found", Message: "No route matches " + r.Method + " " + strings.SplitN(r.URL.Path, "?", 2)[0]}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "/core/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return &kycd.Error{Code: kycd.EMethodNotAllowed, Message: r.Method + " is not allowed here; use " + strings.Join(allowed, " or ")}
+		}
+		return &kycd.Error{Code: "route_not_found", Message: "No route matches " + r.Method + " " + r.URL.Path}
 	}
 }

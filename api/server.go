@@ -75,6 +75,7 @@ type Server struct {
 	maxBody   int64
 	spec      *spec
 	countries []byte
+	mux       *http.ServeMux
 	handler   http.Handler
 }
 
@@ -110,12 +111,12 @@ func New(cfg Config) (*Server, error) {
 	if s.countries, err = countriesJSON(cfg.Geo); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	s.routes(mux)
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
 	if cfg.Mount != nil {
-		cfg.Mount(mux)
+		cfg.Mount(s.mux)
 	}
-	s.handler = s.observe(mux)
+	s.handler = s.observe(s.mux)
 	return s, nil
 }
 

@@ -295,6 +295,9 @@ func TestBadInput(t *testing.T) {
 		if res := k.do(t, k.req("GET", "/core/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.code() != "route_not_found" {
 			t.Errorf("unknown route: %d %s", res.Status, res.Body)
 		}
+		if res := k.do(t, k.req("PATCH", "/core/users/me", nil), doOpts{unrouted: true}); res.Status != 405 || res.code() != "method_not_allowed" || res.Header.Get("Allow") != "GET, DELETE" {
+			t.Errorf("wrong method: %d %s (Allow %q)", res.Status, res.Body, res.Header.Get("Allow"))
+		}
 		if res := k.do(t, k.req("GET", "/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("unknown route outside /core: %d %s", res.Status, res.Body)
 		}
