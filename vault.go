@@ -27,6 +27,9 @@ type Vault interface {
 	EncryptingWriter(ctx context.Context, tenantID string, w io.Writer, associatedData []byte) (io.WriteCloser, error)
 	// DecryptingReader returns a reader of the plaintext of an encrypted stream.
 	DecryptingReader(ctx context.Context, tenantID string, r io.Reader, associatedData []byte) (io.Reader, error)
+	// ChainMAC returns the keyed digest that links audit entries: without the
+	// master key, nobody who can write to the database can forge a chain.
+	ChainMAC(message []byte) string
 	// SignURL and VerifyURL authenticate short-lived URLs kycd hands out.
 	SignURL(message []byte) string
 	VerifyURL(message []byte, signature string) bool

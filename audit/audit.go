@@ -1,14 +1,14 @@
 // Package audit defines kycd's hash-chained audit trail: how an entry is
 // sealed onto the chain of its tenant, and how a chain is verified. Each
-// entry's hash covers its content and the previous entry's hash; a head per
-// tenant records the last sequence number and hash, so a truncated tail is
-// found as surely as an edited or a deleted entry.
+// entry's hash is a keyed digest (HMAC under a system key that only the master
+// key unlocks) of its content and the previous entry's hash, so nobody who can
+// only write to the database can forge a chain; a head per tenant records the
+// last sequence number and hash, so a truncated tail is found as surely as an
+// edited or a deleted entry.
 package audit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,10 +19,13 @@ import (
 // Genesis is the previous hash of a chain's first entry.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
+// MAC is the keyed digest chaining the entries (kycd.Vault.ChainMAC).
+type MAC func(message []byte) string
+
 // Hash computes an entry's hash from its fields, its stored details text, its
 // stored time text and the previous hash. Every field is length-prefixed so
 // no two different entries share an encoding.
-func Hash(e *kycd.AuditEntry, at, details string) string {
+func Hash(mac MAC, e *kycd.AuditEntry, at, details string) string {
 	var b strings.Builder
 	for _, f := range []string{
 		e.TenantID, strconv.FormatInt(e.Seq, 10), at, e.Actor, e.Action,
@@ -33,8 +36,7 @@ func Hash(e *kycd.AuditEntry, at, details string) string {
 		b.WriteString(f)
 		b.WriteByte(';')
 	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
+	return mac([]byte(b.String()))
 }
 
 // StoredEntry is an entry as read back from storage, with the exact texts
@@ -65,7 +67,7 @@ type Source interface {
 // an entry whose hash does not match its content, a gap or a reordering in the
 // sequence, a previous hash that is not the one before, or a chain that ends
 // before (or after) its recorded head.
-func Verify(ctx context.Context, src Source) (*kycd.AuditReport, error) {
+func Verify(ctx context.Context, src Source, mac MAC) (*kycd.AuditReport, error) {
 	heads, err := src.AuditHeads(ctx)
 	if err != nil {
 		return nil, err
@@ -90,7 +92,7 @@ func Verify(ctx context.Context, src Source) (*kycd.AuditReport, error) {
 		}
 		seen[t] = true
 		rep.Tenants++
-		n, brk, err := verifyChain(ctx, src, t, byTenant[t], byTenant[t].TenantID != "")
+		n, brk, err := verifyChain(ctx, src, mac, t, byTenant[t], byTenant[t].TenantID != "")
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +108,7 @@ type stop struct{}
 
 func (stop) Error() string { return "stop" }
 
-func verifyChain(ctx context.Context, src Source, tenant string, head Head, hasHead bool) (int64, *kycd.AuditBreak, error) {
+func verifyChain(ctx context.Context, src Source, mac MAC, tenant string, head Head, hasHead bool) (int64, *kycd.AuditBreak, error) {
 	var (
 		n    int64
 		prev = Genesis
@@ -124,7 +126,7 @@ func verifyChain(ctx context.Context, src Source, tenant string, head Head, hasH
 			return fail(last+1, "entry %d is missing (next entry found is %d)", last+1, e.Seq)
 		case e.PrevHash != prev:
 			return fail(e.Seq, "entry %d does not link to entry %d", e.Seq, last)
-		case Hash(&e.AuditEntry, e.AtText, e.DetailsText) != e.Hash:
+		case Hash(mac, &e.AuditEntry, e.AtText, e.DetailsText) != e.Hash:
 			return fail(e.Seq, "entry %d was altered: its content does not match its hash", e.Seq)
 		}
 		prev, last = e.Hash, e.Seq

@@ -95,7 +95,10 @@ func (tx *Tx) Audit(tenantID, action, entityType, entityID string, details map[s
 		PrevHash:   prev,
 	}
 	at := fmtTime(e.At)
-	e.Hash = audit.Hash(e, at, string(dj))
+	if tx.db.vault == nil {
+		return errors.New("sqlstore: no vault configured to chain the audit trail")
+	}
+	e.Hash = audit.Hash(tx.db.vault.ChainMAC, e, at, string(dj))
 	if _, err := tx.exec(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.TenantID, e.Seq, at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, string(dj), e.PrevHash, e.Hash); err != nil {
@@ -175,7 +178,10 @@ func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {
 
 // VerifyAudit implements kycd.AuditService.
 func (db *DB) VerifyAudit(ctx context.Context) (*kycd.AuditReport, error) {
-	return audit.Verify(ctx, auditSource{db})
+	if db.vault == nil {
+		return nil, errors.New("sqlstore: no vault configured to verify the audit trail")
+	}
+	return audit.Verify(ctx, auditSource{db}, db.vault.ChainMAC)
 }
 
 type auditSource struct{ db *DB }

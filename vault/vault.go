@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,10 +31,11 @@ import (
 
 // Vault implements kycd.Vault.
 type Vault struct {
-	master  tink.AEAD
-	keys    kycd.TenantKeyStore
-	urlKey  *prf.Set
-	tenants sync.Map // tenant id -> *tenantKeys
+	master   tink.AEAD
+	keys     kycd.TenantKeyStore
+	urlKey   *prf.Set
+	chainKey *prf.Set
+	tenants  sync.Map // tenant id -> *tenantKeys
 }
 
 var _ kycd.Vault = (*Vault)(nil)
@@ -99,10 +101,22 @@ func LoadMasterKey(path string, create bool) (master tink.AEAD, created bool, er
 // system keys it needs from sys.
 func New(ctx context.Context, master tink.AEAD, keys kycd.TenantKeyStore, sys kycd.SystemKeyStore) (*Vault, error) {
 	v := &Vault{master: master, keys: keys}
-	const name = "url-signing"
+	var err error
+	if v.urlKey, err = systemPRF(ctx, master, sys, "url-signing"); err != nil {
+		return nil, err
+	}
+	if v.chainKey, err = systemPRF(ctx, master, sys, "audit-chain"); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// systemPRF loads the named system PRF key, creating it on first use.
+func systemPRF(ctx context.Context, master tink.AEAD, sys kycd.SystemKeyStore, name string) (*prf.Set, error) {
+	ad := []byte("system:" + name)
 	wrapped, err := sys.FindSystemKey(ctx, name)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
-		fresh, err := wrapNew(master, prf.HMACSHA256PRFKeyTemplate(), []byte("system:"+name))
+		fresh, err := wrapNew(master, prf.HMACSHA256PRFKeyTemplate(), ad)
 		if err != nil {
 			return nil, err
 		}
@@ -112,14 +126,11 @@ func New(ctx context.Context, master tink.AEAD, keys kycd.TenantKeyStore, sys ky
 	} else if err != nil {
 		return nil, err
 	}
-	h, err := unwrap(master, wrapped, []byte("system:"+name))
+	h, err := unwrap(master, wrapped, ad)
 	if err != nil {
 		return nil, err
 	}
-	if v.urlKey, err = prf.NewPRFSet(h); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return prf.NewPRFSet(h)
 }
 
 // wrapNew generates a keyset from a template and returns it encrypted with
@@ -248,6 +259,15 @@ func (v *Vault) DecryptingReader(ctx context.Context, tenantID string, r io.Read
 		return nil, err
 	}
 	return k.stream.NewDecryptingReader(r, ad)
+}
+
+// ChainMAC implements kycd.Vault.
+func (v *Vault) ChainMAC(message []byte) string {
+	out, err := v.chainKey.ComputePrimaryPRF(message, 32)
+	if err != nil {
+		panic(err) // HMAC over bytes cannot fail with a valid keyset
+	}
+	return hex.EncodeToString(out)
 }
 
 // SignURL implements kycd.Vault.

@@ -3,6 +3,8 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/audit"
 	"github.com/kycd/kycd/mock"
 	"github.com/kycd/kycd/sqlstore"
 )
@@ -423,5 +426,38 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if !found {
 		t.Fatal("truncated tail was not detected")
+	}
+
+	// Forge: rewrite an entry and recompute every later link and the head,
+	// as someone with write access to the database (but not the master key)
+	// could. The keyed chain still exposes it.
+	tn3 := newTenant(t, f)
+	for i := 0; i < 3; i++ {
+		newUser(t, f, tn3.ID, "forge"+itoa(i)+"@example.com")
+	}
+	forged, err := f.DB.FindAuditEntries(ctx, tn3.ID, 0, 100)
+	must(t, err)
+	attackerMAC := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	prev := audit.Genesis
+	for i, e := range forged {
+		if i == 1 {
+			e.Actor = "cli:someone-else"
+		}
+		e.PrevHash = prev
+		var at, details string
+		must(t, w.QueryRowContext(ctx, rebindFor(f, `SELECT at, details FROM audit_entries WHERE tenant_id = ? AND seq = ?`), tn3.ID, e.Seq).Scan(&at, &details))
+		e.Hash = audit.Hash(attackerMAC, e, at, details)
+		exec(`UPDATE audit_entries SET actor = ?, prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`, e.Actor, e.PrevHash, e.Hash, tn3.ID, e.Seq)
+		prev = e.Hash
+	}
+	exec(`UPDATE audit_heads SET hash = ? WHERE tenant_id = ?`, prev, tn3.ID)
+	rep, err = f.DB.VerifyAudit(ctx)
+	must(t, err)
+	found = false
+	for _, b := range rep.Breaks {
+		found = found || b.TenantID == tn3.ID
+	}
+	if !found {
+		t.Fatal("a chain recomputed without the key passed verification")
 	}
 }
