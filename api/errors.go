@@ -69,13 +69,7 @@ func (s *Server) renderCore(w http.ResponseWriter, r *http.Request, err error) {
 	if len(details) > 0 {
 		body["details"] = details
 	}
-	if ra, ok := e.Details["retryAfter"]; ok {
-		w.Header().Set("Retry-After", ra.(string))
-		delete(details, "retryAfter")
-		if len(details) == 0 {
-			delete(body, "details")
-		}
-	}
+	setRetryAfter(w, err)
 	encode(w, statusFor(e.Code), body)
 }
 
@@ -95,14 +89,10 @@ func (s *Server) renderProblem(w http.ResponseWriter, r *http.Request, err error
 	if len(e.Violations) > 0 {
 		body["violations"] = e.Violations
 	}
-	if ra, ok := e.Details["retryAfter"]; ok {
-		w.Header().Set("Retry-After", ra.(string))
-	}
+	setRetryAfter(w, err)
 	for k, v := range e.Details {
-		if k != "retryAfter" {
-			if _, taken := body[k]; !taken {
-				body[k] = v
-			}
+		if _, taken := body[k]; !taken {
+			body[k] = v
 		}
 	}
 	w.Header().Set("Content-Type", "application/problem+json")

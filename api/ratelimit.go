@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"math"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -60,7 +62,26 @@ func (l *limiter) allow(key string) error {
 	if delay <= 0 {
 		return nil
 	}
-	secs := int(math.Ceil(delay.Seconds()))
-	return &kycd.Error{Code: kycd.ETooManyRequests, Message: "Try again later",
-		Details: map[string]any{"retryAfter": strconv.Itoa(secs)}}
+	return &retryLater{
+		err:   &kycd.Error{Code: kycd.ETooManyRequests, Message: "Try again later"},
+		after: int(math.Ceil(delay.Seconds())),
+	}
+}
+
+// retryLater is an error after which the client should wait: renderers send
+// its delay as Retry-After.
+type retryLater struct {
+	err   *kycd.Error
+	after int
+}
+
+func (e *retryLater) Error() string { return e.err.Error() }
+func (e *retryLater) Unwrap() error { return e.err }
+
+// setRetryAfter sets Retry-After when err asks the client to wait.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var rl *retryLater
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(rl.after))
+	}
 }
