@@ -8,7 +8,7 @@ import (
 // AuditEntry is one link of a tenant's audit chain. Entries hold ids, never
 // personal data: Details carries only codes, ids and counts.
 type AuditEntry struct {
-	TenantID   string         `json:"tenantId"`
+	TenantID   string         `json:"-"`
 	Seq        int64          `json:"seq"`
 	At         time.Time      `json:"at"`
 	Actor      string         `json:"actor"`

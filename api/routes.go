@@ -28,6 +28,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Unknown routes under /core answer in the Core API's envelope.
 	mux.Handle("/core/", s.core(s.handleNotFound()))
 
+	// Audit trail, for a tenant's compliance tooling.
+	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))
+
 	// Operations.
 	mux.Handle("GET /healthz", s.plain(s.handleHealthz()))
 	mux.Handle("GET /readyz", s.plain(s.handleReadyz()))

@@ -30,6 +30,7 @@ type Config struct {
 	Clients kycd.ClientService
 	Users   kycd.UserService
 	Files   kycd.FileService
+	Audit   kycd.AuditService
 	Health  Health
 	Tokens  *auth.Tokens
 	Blobs   *blob.Store
@@ -60,6 +61,7 @@ type Server struct {
 	clientsC  *clientCache
 	users     kycd.UserService
 	files     kycd.FileService
+	audit     kycd.AuditService
 	health    Health
 	tokens    *auth.Tokens
 	blobs     *blob.Store
@@ -81,7 +83,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -99,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, health: cfg.Health, tokens: cfg.Tokens,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),

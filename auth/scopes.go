@@ -48,11 +48,10 @@ var PartnerScopes = []string{
 	"kyc-connector.veriff.config:write",
 }
 
-// AdminScopes are operator scopes; a client gets them only when named.
+// AdminScopes are scopes for a tenant's compliance and operations tooling;
+// a client gets them only when named.
 var AdminScopes = []string{
 	"admin.audit:read",
-	"admin.clients:read",
-	"admin.clients:write",
 }
 
 // KnownScope reports whether s is a partner or an admin scope.

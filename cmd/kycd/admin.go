@@ -204,6 +204,45 @@ func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 	})
 }
 
+func cmdAuditList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		tenant string
+		after  int
+		limit  int
+	)
+	flags := func(fs *flagSet) {
+		fs.StringVar(&tenant, "tenant", "", "the tenant's id (or name)")
+		fs.IntVar(&after, "after", 0, "list entries after this sequence number")
+		fs.IntVar(&limit, "limit", 100, "how many entries (at most 1000)")
+	}
+	return adminCommand(ctx, "audit list", args, getenv, stderr, flags, func(a *app) error {
+		if tenant == "" {
+			return errors.New("--tenant is required")
+		}
+		t, err := a.db.FindTenantByID(ctx, tenant)
+		if kycd.ErrorCode(err) == kycd.ENotFound {
+			t, err = a.db.FindTenantByName(ctx, tenant)
+		}
+		if err != nil {
+			return describe(err)
+		}
+		entries, err := a.db.FindAuditEntries(ctx, t.ID, int64(after), limit)
+		if err != nil {
+			return err
+		}
+		if entries == nil {
+			entries = []*kycd.AuditEntry{}
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"tenant_id": t.ID, "entries": entries})
+		}
+		for _, e := range entries {
+			fmt.Fprintf(stdout, "%6d  %s  %-28s %-22s %s:%s\n", e.Seq, e.At.Format("2006-01-02T15:04:05.000000Z"), e.Actor, e.Action, e.EntityType, e.EntityID)
+		}
+		return nil
+	})
+}
+
 // describe turns an application error into a message for the command line.
 func describe(err error) error {
 	if e, ok := kycd.AsError(err); ok {

@@ -112,7 +112,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(w, `{"id":%q}`, id)
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
 		Geo: geo.New(), Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
 		Mount: func(mux *http.ServeMux) { mux.HandleFunc("GET /bench/baseline", baseline) },
 	})

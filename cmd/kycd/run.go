@@ -30,6 +30,7 @@ Usage:
   kycd client list [--tenant ID] [--json]
   kycd client revoke --id ID [--json]
   kycd audit verify [--json]
+  kycd audit list --tenant ID [--after N] [--limit N] [--json]
   kycd bench [--database-url URL] [--rounds 3] [--round 2s] [--concurrency 8] [--json]
 
 Every flag also reads KYCD_<NAME> from the environment (--data-dir: KYCD_DATA_DIR).
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdClientRevoke(ctx, rest, getenv, stdout, stderr)
 	case "audit verify":
 		return cmdAuditVerify(ctx, rest, getenv, stdout, stderr)
+	case "audit list":
+		return cmdAuditList(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -90,7 +90,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		o.PublicURL = "http://" + ln.Addr().String()
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Health: a.db,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Health: a.db,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: geo.New(),
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
