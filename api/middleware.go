@@ -79,9 +79,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !requestIDPattern.MatchString(id) {
 			id = uuid.NewString()
 		}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
 		if strings.HasPrefix(r.URL.Path, "/core/") {
-			w.Header().Set("X-Uphold-Request-Id", id)
+			h.Set("X-Uphold-Request-Id", id)
+		}
+		if strings.HasPrefix(r.URL.Path, "/core/") || strings.HasPrefix(r.URL.Path, "/admin/") {
+			// Responses carry personal data: no cache keeps them unless a
+			// handler says otherwise.
+			h.Set("Cache-Control", "no-store")
 		}
 		ctx := kycd.NewContextWithRequestID(r.Context(), id)
 		ctx = context.WithValue(ctx, principalKey, &requestState{})

@@ -123,6 +123,9 @@ func TestWalkthrough(t *testing.T) {
 		if res.Status != 200 || res.get("user.id") != uid || res.get("user.fullName") != "John Doe" || res.get("user.address.city") != "Manchester" {
 			t.Fatalf("get me: %d %s", res.Status, res.Body)
 		}
+		if res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("X-Uphold-Request-Id") != res.Header.Get("X-Request-Id") {
+			t.Errorf("headers of a personal response: %v", res.Header)
+		}
 		if res := k.call(t, "POST", "/core/users", tok, "", body); res.Status != 409 || res.code() != "email_already_exists" {
 			t.Fatalf("duplicate email: %d %s", res.Status, res.Body)
 		}
