@@ -144,6 +144,24 @@ func TestWalkthrough(t *testing.T) {
 		if res := k.call(t, "POST", "/core/users", tok, "", badPhone); res.Status != 409 || res.code() != "phone_invalid" {
 			t.Fatalf("bad phone: %d %s", res.Status, res.Body)
 		}
+		for name, c := range map[string]struct {
+			edit func(map[string]any)
+			code string
+		}{
+			"digits in name":  {func(b map[string]any) { b["fullName"] = "J0hn D0e" }, "invalid_characters"},
+			"PO box":          {func(b map[string]any) { b["address"].(map[string]any)["line1"] = "P.O. Box 12" }, "po_boxes_not_allowed"},
+			"unknown country": {func(b map[string]any) { b["primaryCitizenship"] = "ZZ" }, "country_not_supported"},
+			"US without state": {func(b map[string]any) {
+				b["address"] = map[string]any{"country": "US", "city": "Miami"}
+			}, "subdivision_required"},
+			"too old": {func(b map[string]any) { b["birthdate"] = "1900-01-01" }, "date_invalid"},
+		} {
+			b := newUserBody(strings.ReplaceAll(name, " ", "-") + "@example.com")
+			c.edit(b)
+			if res := k.call(t, "POST", "/core/users", tok, "", b); res.Status != 409 || res.code() != c.code {
+				t.Errorf("%s: %d %s, want 409 %s", name, res.Status, res.Body, c.code)
+			}
+		}
 		big := newUserBody("meta@example.com")
 		big["metadata"] = map[string]any{"blob": strings.Repeat("x", 2000)}
 		if res := k.call(t, "POST", "/core/users", tok, "", big); res.Status != 201 || res.get("errors.metadata.code") != "content_too_large" {
@@ -173,6 +191,9 @@ func TestWalkthrough(t *testing.T) {
 		}
 		if res := k.call(t, "GET", "/core/files/"+fid, tok, uid, nil); res.get("file.status") != "pending" {
 			t.Fatalf("refused upload changed the file: %s", res.Body)
+		}
+		if res := upload(t, k, up, nil); res.Status != 409 || res.code() != "file_too_small" {
+			t.Fatalf("empty upload: %d %s", res.Status, res.Body)
 		}
 		content := pngBytes("walkthrough")
 		if res := upload(t, k, up, content); res.Status != 204 {
