@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/kycd/kycd"
 )
@@ -25,22 +26,23 @@ type createUserRequest struct {
 // metadataLimit is the largest metadata kept, in characters of JSON.
 const metadataLimit = 1024
 
-// userJSON is a user as the Core API shows it.
-func userJSON(u *kycd.User) map[string]any {
-	out := map[string]any{
-		"id": u.ID, "type": u.Type, "email": u.Email, "primaryCitizenship": u.PrimaryCitizenship,
-		"address": u.Address, "createdAt": u.CreatedAt, "updatedAt": u.UpdatedAt,
-	}
-	if u.FullName != "" {
-		out["fullName"] = u.FullName
-	}
-	if u.Birthdate != "" {
-		out["birthdate"] = u.Birthdate
-	}
-	if u.Phone != nil {
-		out["phone"] = u.Phone
-	}
-	return out
+// userView is a user as the Core API shows it.
+type userView struct {
+	ID                 string       `json:"id"`
+	Type               string       `json:"type"`
+	Email              string       `json:"email"`
+	FullName           string       `json:"fullName,omitempty"`
+	Birthdate          string       `json:"birthdate,omitempty"`
+	PrimaryCitizenship string       `json:"primaryCitizenship"`
+	Address            kycd.Address `json:"address"`
+	Phone              *kycd.Phone  `json:"phone,omitempty"`
+	CreatedAt          time.Time    `json:"createdAt"`
+	UpdatedAt          time.Time    `json:"updatedAt"`
+}
+
+func userJSON(u *kycd.User) userView {
+	return userView{ID: u.ID, Type: u.Type, Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate,
+		PrimaryCitizenship: u.PrimaryCitizenship, Address: u.Address, Phone: u.Phone, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 func (s *Server) handleCreateUser() handlerFunc {
@@ -131,7 +133,9 @@ func (s *Server) handleGetMe() handlerFunc {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusOK, map[string]any{"user": userJSON(u)})
+		encode(w, http.StatusOK, struct {
+			User userView `json:"user"`
+		}{userJSON(u)})
 		return nil
 	}
 }

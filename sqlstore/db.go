@@ -222,7 +222,8 @@ func (db *DB) ReadPool() *sql.DB { return db.read }
 
 // readRow runs a single-row query on the read pool through a prepared
 // statement, prepared once per query and reused: the hot reads (a client per
-// request, a user per request) skip SQL parsing and planning.
+// request, a user per request) skip SQL parsing and planning. Where the driver
+// caches statements itself (pgx), it is a plain query.
 func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if s := db.prepared(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
@@ -241,6 +242,9 @@ func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Row
 // prepared returns the cached statement of a query, preparing it on first
 // use, or nil when it cannot be prepared now (the plain query then reports why).
 func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if db.dialect.driverCachesStatements() {
+		return nil
+	}
 	if s, ok := db.stmts.Load(query); ok {
 		return s.(*sql.Stmt)
 	}

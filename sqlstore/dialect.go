@@ -24,14 +24,19 @@ type dialect interface {
 	lockMigrations() string
 	// isUniqueViolation reports whether err broke a unique constraint.
 	isUniqueViolation(err error) bool
+	// driverCachesStatements reports whether the driver already prepares and
+	// caches statements per connection (pgx does; modernc's SQLite does not,
+	// so the store keeps prepared statements for its hot reads itself).
+	driverCachesStatements() bool
 }
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string           { return "sqlite" }
-func (sqliteDialect) rebind(q string) string { return q }
-func (sqliteDialect) forUpdate() string      { return "" }
-func (sqliteDialect) lockMigrations() string { return "" }
+func (sqliteDialect) name() string                 { return "sqlite" }
+func (sqliteDialect) rebind(q string) string       { return q }
+func (sqliteDialect) forUpdate() string            { return "" }
+func (sqliteDialect) lockMigrations() string       { return "" }
+func (sqliteDialect) driverCachesStatements() bool { return false }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -39,8 +44,9 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 
 type postgresDialect struct{}
 
-func (postgresDialect) name() string      { return "postgres" }
-func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) name() string                 { return "postgres" }
+func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
+func (postgresDialect) driverCachesStatements() bool { return true }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }
