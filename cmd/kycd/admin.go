@@ -112,12 +112,9 @@ func cmdClientCreate(ctx context.Context, args []string, getenv func(string) str
 		if tenant == "" || name == "" {
 			return errors.New("--tenant and --name are required")
 		}
-		t, err := a.db.FindTenantByID(ctx, tenant)
-		if kycd.ErrorCode(err) == kycd.ENotFound {
-			t, err = a.db.FindTenantByName(ctx, tenant)
-		}
+		t, err := findTenant(ctx, a, tenant)
 		if err != nil {
-			return describe(err)
+			return err
 		}
 		granted := slices.Clone(auth.PartnerScopes)
 		if scopes != "" {
@@ -219,12 +216,9 @@ func cmdAuditList(ctx context.Context, args []string, getenv func(string) string
 		if tenant == "" {
 			return errors.New("--tenant is required")
 		}
-		t, err := a.db.FindTenantByID(ctx, tenant)
-		if kycd.ErrorCode(err) == kycd.ENotFound {
-			t, err = a.db.FindTenantByName(ctx, tenant)
-		}
+		t, err := findTenant(ctx, a, tenant)
 		if err != nil {
-			return describe(err)
+			return err
 		}
 		entries, err := a.db.FindAuditEntries(ctx, t.ID, int64(after), limit)
 		if err != nil {
@@ -243,8 +237,20 @@ func cmdAuditList(ctx context.Context, args []string, getenv func(string) string
 	})
 }
 
+// findTenant finds a tenant by id, or else by name.
+func findTenant(ctx context.Context, a *app, idOrName string) (*kycd.Tenant, error) {
+	t, err := a.db.FindTenantByID(ctx, idOrName)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		t, err = a.db.FindTenantByName(ctx, idOrName)
+	}
+	return t, describe(err)
+}
+
 // describe turns an application error into a message for the command line.
 func describe(err error) error {
+	if err == nil {
+		return nil
+	}
 	if e, ok := kycd.AsError(err); ok {
 		msg := e.Message
 		for _, v := range e.Violations {
