@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"gopkg.in/yaml.v3"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/forms"
 )
 
 //go:embed openapi.yaml
@@ -79,71 +77,6 @@ func (s *spec) validate(name string, v any) error {
 	if !errors.As(err, &ve) {
 		return err
 	}
-	vs := violations(ve, nil)
-	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Property < vs[j].Property })
-	return kycd.Invalid("body", dedupe(vs)...)
+	return kycd.Invalid("body", forms.Violations(ve, "")...)
 }
 
-// violations flattens a validation error tree into its leaves.
-func violations(ve *jsonschema.ValidationError, out []kycd.Violation) []kycd.Violation {
-	if len(ve.Causes) > 0 {
-		for _, c := range ve.Causes {
-			out = violations(c, out)
-		}
-		return out
-	}
-	prop := strings.Join(ve.InstanceLocation, ".")
-	child := func(name string) string {
-		if prop == "" {
-			return name
-		}
-		return prop + "." + name
-	}
-	switch k := ve.ErrorKind.(type) {
-	case *kind.Required:
-		for _, m := range k.Missing {
-			out = append(out, kycd.Violation{Property: child(m), Rule: "required"})
-		}
-	case *kind.AdditionalProperties:
-		for _, p := range k.Properties {
-			out = append(out, kycd.Violation{Property: child(p), Rule: "additionalProperties"})
-		}
-	case *kind.Type:
-		out = append(out, kycd.Violation{Property: prop, Rule: "type", RuleParams: map[string]any{"type": strings.Join(k.Want, "|")}})
-	case *kind.Enum:
-		out = append(out, kycd.Violation{Property: prop, Rule: "enum", RuleParams: map[string]any{"allowedValues": k.Want}})
-	case *kind.Pattern:
-		out = append(out, kycd.Violation{Property: prop, Rule: "pattern", RuleParams: map[string]any{"pattern": k.Want}})
-	case *kind.Format:
-		out = append(out, kycd.Violation{Property: prop, Rule: "format", RuleParams: map[string]any{"format": k.Want}})
-	case *kind.MaxLength:
-		out = append(out, kycd.Violation{Property: prop, Rule: "maxLength", RuleParams: map[string]any{"limit": k.Want}})
-	case *kind.MinLength:
-		out = append(out, kycd.Violation{Property: prop, Rule: "minLength", RuleParams: map[string]any{"limit": k.Want}})
-	case *kind.MinProperties:
-		out = append(out, kycd.Violation{Property: prop, Rule: "minProperties", RuleParams: map[string]any{"limit": k.Want}})
-	case *kind.Const:
-		out = append(out, kycd.Violation{Property: prop, Rule: "const"})
-	default:
-		rule := "invalid"
-		if kp := ve.ErrorKind.KeywordPath(); len(kp) > 0 {
-			rule = kp[len(kp)-1]
-		}
-		out = append(out, kycd.Violation{Property: prop, Rule: rule})
-	}
-	return out
-}
-
-func dedupe(vs []kycd.Violation) []kycd.Violation {
-	seen := map[string]bool{}
-	out := vs[:0]
-	for _, v := range vs {
-		key := v.Property + "\x00" + v.Rule
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, v)
-	}
-	return out
-}
