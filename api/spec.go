@@ -79,4 +79,3 @@ func (s *spec) validate(name string, v any) error {
 	}
 	return kycd.Invalid("body", forms.Violations(ve, "")...)
 }
-
