@@ -17,6 +17,7 @@ import (
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
 	"github.com/kycd/kycd/geo"
+	"github.com/kycd/kycd/policy"
 )
 
 // Health is what readiness checks.
@@ -31,6 +32,8 @@ type Config struct {
 	Users   kycd.UserService
 	Files   kycd.FileService
 	Audit   kycd.AuditService
+	Terms   kycd.TermsService
+	Policy  *policy.Policy
 	Health  Health
 	Tokens  *auth.Tokens
 	Blobs   *blob.Store
@@ -62,6 +65,8 @@ type Server struct {
 	users     kycd.UserService
 	files     kycd.FileService
 	audit     kycd.AuditService
+	terms     kycd.TermsService
+	policy    *policy.Policy
 	health    Health
 	tokens    *auth.Tokens
 	blobs     *blob.Store
@@ -83,7 +88,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -101,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, health: cfg.Health, tokens: cfg.Tokens,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),

@@ -63,6 +63,9 @@ func (s *Server) handleCreateUser() handlerFunc {
 		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
 			return err
 		}
+		if err := s.checkGeneralTerms(u); err != nil {
+			return err
+		}
 		resp := map[string]any{}
 		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
 			resp["errors"] = map[string]any{"metadata": metaErr}

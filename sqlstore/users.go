@@ -52,6 +52,10 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 			return err
 		}
 	}
+	evidence, err := db.sealEvidence(ctx, u.TenantID, u.ID, u.TermsOfService, u.CreatedContext)
+	if err != nil {
+		return err
+	}
 	return db.Update(ctx, func(tx *Tx) error {
 		u.CreatedAt, u.UpdatedAt = tx.Now(), tx.Now()
 		var n int
@@ -76,6 +80,10 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 			// A concurrent creation won the race for the same email or phone.
 			return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email or phone is already in use by another user")
 		} else if err != nil {
+			return err
+		}
+		// The general terms given at creation are the user's first consent.
+		if err := tx.insertAcceptance(u.TenantID, u.ID, u.TermsOfService, evidence); err != nil {
 			return err
 		}
 		if err := tx.Emit(&kycd.Event{TenantID: u.TenantID, Type: kycd.EventUserCreated, EntityType: "user", EntityID: u.ID, Data: map[string]any{"userId": u.ID}}); err != nil {

@@ -12,7 +12,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
+	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
 )
@@ -24,6 +26,8 @@ type app struct {
 	vault  *vault.Vault
 	clock  kycd.Clock
 	logger *slog.Logger
+	geo    *geo.Geo
+	policy *policy.Policy
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -68,7 +72,17 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	db.SetVault(v)
-	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger}
+	g := geo.New()
+	var codes []string
+	for _, c := range g.Countries() {
+		codes = append(codes, c.Code)
+	}
+	pol, err := policy.Load(codes)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol}
 	// Commands that do not work jobs still enqueue them.
 	insertOnly, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: logger})
 	if err != nil {

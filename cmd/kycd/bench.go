@@ -22,7 +22,6 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
-	"github.com/kycd/kycd/geo"
 )
 
 // cmdBench measures GET /core/users/me against a baseline served by the same
@@ -112,8 +111,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(w, `{"id":%q}`, id)
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
-		Geo: geo.New(), Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
+		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
 		Mount: func(mux *http.ServeMux) { mux.HandleFunc("GET /bench/baseline", baseline) },
 	})
 	if err != nil {

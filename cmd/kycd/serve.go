@@ -21,7 +21,6 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
-	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/sqlstore"
 )
 
@@ -90,8 +89,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		o.PublicURL = "http://" + ln.Addr().String()
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Health: a.db,
-		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: geo.New(),
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, Policy: a.policy, Health: a.db,
+		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
 	})

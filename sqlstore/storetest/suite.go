@@ -217,6 +217,24 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	elsewhere.TenantID = other.ID
 	must(t, f.DB.CreateUser(ctx, &elsewhere))
 
+	// The general terms given at creation are recorded as accepted.
+	acc, err := f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID)
+	must(t, err)
+	if !acc["general-pt-bop"].Equal(u.CreatedAt) || len(acc) != 1 {
+		t.Fatalf("acceptances: %v", acc)
+	}
+	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"})
+	must(t, err)
+	if acc, _ = f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID); !acc["unique-account-number-viban"].Equal(at) {
+		t.Fatalf("acceptance: %v", acc)
+	}
+	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	wantCode(t, err, kycd.EOperationNotAllowed)
+	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	wantCode(t, err, kycd.ENotFound)
+	if acc, _ := f.DB.FindTermsAcceptances(ctx, other.ID, u.ID); len(acc) != 0 {
+		t.Fatalf("another tenant sees acceptances: %v", acc)
+	}
 	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
 	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}))
 	_, err = f.DB.FindUserByID(ctx, tn.ID, u.ID)

@@ -1,0 +1,121 @@
+// Package policy decides what applies to a user from versioned data files:
+// which terms of service apply in which jurisdiction (and so which general
+// terms a user of a country must accept). Later data files extend it with the
+// KYC processes each jurisdiction requires.
+package policy
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+//go:embed data/*.json
+var data embed.FS
+
+// Terms of service types.
+const (
+	TypeGeneral             = "general"
+	TypeUniqueAccountNumber = "unique-account-number"
+)
+
+// TermsOfService is one set of terms a user may accept.
+type TermsOfService struct {
+	Code string `json:"code"`
+	Type string `json:"type"`
+	// Countries are where the terms apply; every country when empty.
+	Countries []string `json:"countries,omitempty"`
+	// UserTypes are the user types the terms apply to; all when empty.
+	UserTypes  []string  `json:"userTypes,omitempty"`
+	ModifiedAt time.Time `json:"modifiedAt"`
+	// restOfWorld marks the general terms of every country no other
+	// general terms name (expanded into Countries at load).
+	RestOfWorld bool `json:"restOfWorld,omitempty"`
+}
+
+// AppliesTo reports whether the terms apply to a user of a type residing in
+// a country.
+func (t TermsOfService) AppliesTo(country, userType string) bool {
+	return (len(t.Countries) == 0 || slices.Contains(t.Countries, country)) &&
+		(len(t.UserTypes) == 0 || slices.Contains(t.UserTypes, userType))
+}
+
+// Policy is the loaded policy data.
+type Policy struct {
+	Version    int
+	terms      []TermsOfService
+	restricted []string
+}
+
+type file struct {
+	Version        int              `json:"version"`
+	TermsOfService []TermsOfService `json:"termsOfService"`
+	Restricted     []string         `json:"restricted"`
+}
+
+// Load reads the policy data. countries are every country code kycd knows,
+// from which the rest-of-world general terms are computed.
+func Load(countries []string) (*Policy, error) {
+	raw, err := data.ReadFile("data/terms-of-service.v1.json")
+	if err != nil {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("policy data: %w", err)
+	}
+	p := &Policy{Version: f.Version, restricted: f.Restricted}
+	named := map[string]string{}
+	for _, t := range f.TermsOfService {
+		if t.Type != TypeGeneral {
+			continue
+		}
+		for _, c := range t.Countries {
+			if other, ok := named[c]; ok {
+				return nil, fmt.Errorf("policy data: %s has two general terms (%s, %s)", c, other, t.Code)
+			}
+			named[c] = t.Code
+		}
+	}
+	for _, t := range f.TermsOfService {
+		if t.RestOfWorld {
+			for _, c := range countries {
+				if _, ok := named[c]; !ok && !slices.Contains(f.Restricted, c) {
+					t.Countries = append(t.Countries, c)
+				}
+			}
+			t.RestOfWorld = false
+		}
+		p.terms = append(p.terms, t)
+	}
+	return p, nil
+}
+
+// Terms lists every terms of service.
+func (p *Policy) Terms() []TermsOfService { return slices.Clone(p.terms) }
+
+// FindTerms returns the terms of service of a code.
+func (p *Policy) FindTerms(code string) (TermsOfService, bool) {
+	for _, t := range p.terms {
+		if t.Code == code {
+			return t, true
+		}
+	}
+	return TermsOfService{}, false
+}
+
+// GeneralTermsFor returns the general terms a resident of country accepts,
+// or false where kycd onboards nobody (restricted countries).
+func (p *Policy) GeneralTermsFor(country string) (TermsOfService, bool) {
+	for _, t := range p.terms {
+		if t.Type == TypeGeneral && slices.Contains(t.Countries, country) {
+			return t, true
+		}
+	}
+	return TermsOfService{}, false
+}
+
+// Restricted reports whether nobody residing in country may be onboarded.
+func (p *Policy) Restricted(country string) bool { return slices.Contains(p.restricted, country) }

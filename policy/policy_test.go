@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/kycd/kycd/geo"
+)
+
+func load(t *testing.T) *Policy {
+	t.Helper()
+	var codes []string
+	for _, c := range geo.New().Countries() {
+		codes = append(codes, c.Code)
+	}
+	p, err := Load(codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEveryCountryHasOneGeneralTerms: each known country, unless restricted,
+// has exactly one general terms of service.
+func TestEveryCountryHasOneGeneralTerms(t *testing.T) {
+	p := load(t)
+	for _, c := range geo.New().Countries() {
+		n := 0
+		for _, tos := range p.Terms() {
+			if tos.Type == TypeGeneral && tos.AppliesTo(c.Code, "individual") {
+				n++
+			}
+		}
+		want := 1
+		if p.Restricted(c.Code) {
+			want = 0
+		}
+		if n != want {
+			t.Errorf("%s has %d general terms, want %d", c.Code, n, want)
+		}
+	}
+	for country, code := range map[string]string{"GB": "general-gb-fca", "US": "general-us-hq", "PT": "general-pt-bop", "LT": "general-lt-fcs", "BR": "general-bs-scb"} {
+		if got, ok := p.GeneralTermsFor(country); !ok || got.Code != code {
+			t.Errorf("%s: %s, want %s", country, got.Code, code)
+		}
+	}
+	if _, ok := p.GeneralTermsFor("KP"); ok || !p.Restricted("KP") {
+		t.Error("KP is not restricted")
+	}
+	viban, _ := p.FindTerms("unique-account-number-viban")
+	if !viban.AppliesTo("PT", "individual") || viban.AppliesTo("US", "individual") || viban.AppliesTo("GB", "business") {
+		t.Errorf("viban applicability: %+v", viban)
+	}
+}

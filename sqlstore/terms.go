@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.TermsService = (*DB)(nil)
+
+func termsAD(userID, code string) []byte {
+	return []byte("terms_acceptances.evidence:" + userID + ":" + code)
+}
+
+// sealEvidence encrypts the end-user context of an acceptance.
+func (db *DB) sealEvidence(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) ([]byte, error) {
+	raw, err := json.Marshal(evidence)
+	if err != nil {
+		return nil, err
+	}
+	return db.vault.Seal(ctx, tenantID, raw, termsAD(userID, code))
+}
+
+// insertAcceptance records an acceptance inside a change.
+func (tx *Tx) insertAcceptance(tenantID, userID, code string, sealed []byte) error {
+	_, err := tx.exec(`INSERT INTO terms_acceptances (tenant_id, user_id, code, accepted_at, evidence) VALUES (?, ?, ?, ?, ?)`,
+		tenantID, userID, code, fmtTime(tx.Now()), sealed)
+	if tx.db.dialect.isUniqueViolation(err) {
+		return kycd.NotAllowed("The terms of service have already been accepted", "terms-of-service-already-accepted")
+	}
+	return err
+}
+
+// AcceptTerms implements kycd.TermsService.
+func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error) {
+	sealed, err := db.sealEvidence(ctx, tenantID, userID, code, evidence)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	err = db.Update(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, userID, tenantID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return kycd.NotFound("user")
+		}
+		if err := tx.queryRow(`SELECT count(*) FROM terms_acceptances WHERE user_id = ? AND code = ?`, userID, code).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return kycd.NotAllowed("The terms of service have already been accepted", "terms-of-service-already-accepted")
+		}
+		if err := tx.insertAcceptance(tenantID, userID, code, sealed); err != nil {
+			return err
+		}
+		at = tx.Now()
+		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventTermsAccepted, EntityType: "user", EntityID: userID,
+			Data: map[string]any{"userId": userID, "termsOfService": code}}); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "terms.accepted", "user", userID, map[string]any{"termsOfService": code})
+	})
+	return at, err
+}
+
+// FindTermsAcceptances implements kycd.TermsService.
+func (db *DB) FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error) {
+	rows, err := db.readRows(ctx, `SELECT code, accepted_at FROM terms_acceptances WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var code, at string
+		if err := rows.Scan(&code, &at); err != nil {
+			return nil, err
+		}
+		if out[code], err = parseTime(at); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
