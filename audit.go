@@ -59,9 +59,11 @@ type Event struct {
 	CreatedAt  time.Time      `json:"createdAt"`
 }
 
-// Event types of the foundation.
+// Event types. The user events are Uphold's; the file event is kycd's own,
+// named the same way. Events carry ids: the webhook dispatcher builds each
+// payload when it delivers.
 const (
-	EventUserCreated  = "user.created"
-	EventUserDeleted  = "user.deleted"
-	EventFileUploaded = "file.uploaded"
+	EventUserCreated  = "core.user.created"
+	EventUserDeleted  = "core.user.deleted"
+	EventFileUploaded = "core.file.uploaded"
 )
