@@ -24,20 +24,20 @@ const (
 	EConflict               = "conflict"                  // a uniqueness rule was broken (names)
 
 	// Business rule codes of the users and files routes (409).
-	EEmailAlreadyExists         = "email_already_exists"
-	EPhoneAlreadyExists         = "phone_already_exists"
-	EPhoneInvalid               = "phone_invalid"
-	ECountryNotSupported        = "country_not_supported"
-	ESubdivisionNotSupported    = "subdivision_not_supported"
-	ESubdivisionRequired        = "subdivision_required"
-	EDateInvalid                = "date_invalid"
-	EFileContentTypeNotAllowed  = "file_content_type_not_allowed"
-	EFileContentTypeMismatch    = "file_content_type_mismatch"
-	EFileTooLarge               = "file_too_large"
-	EFileTooSmall               = "file_too_small"
-	EFileAlreadyUploaded        = "file_already_uploaded"
-	EUploadURLInvalid           = "upload_url_invalid"
-	ETermsOfServiceNotSupported = "terms_of_service_mismatch"
+	EEmailAlreadyExists        = "email_already_exists"
+	EPhoneAlreadyExists        = "phone_already_exists"
+	EPhoneInvalid              = "phone_invalid"
+	ECountryNotSupported       = "country_not_supported"
+	ESubdivisionNotSupported   = "subdivision_not_supported"
+	ESubdivisionRequired       = "subdivision_required"
+	EDateInvalid               = "date_invalid"
+	EFileContentTypeNotAllowed = "file_content_type_not_allowed"
+	EFileContentTypeMismatch   = "file_content_type_mismatch"
+	EFileTooLarge              = "file_too_large"
+	EFileTooSmall              = "file_too_small"
+	EFileAlreadyUploaded       = "file_already_uploaded"
+	EUploadURLInvalid          = "upload_url_invalid"
+	ETermsOfServiceMismatch    = "terms_of_service_mismatch"
 )
 
 // Violation is one problem with one input property, in Uphold's vocabulary:

@@ -151,7 +151,7 @@ func (s *Server) checkGeneralTerms(u *kycd.User) error {
 			Details: map[string]any{"context": "body", "property": "address.country"}}
 	}
 	if general.Code != u.TermsOfService {
-		return &kycd.Error{Code: kycd.ETermsOfServiceNotSupported,
+		return &kycd.Error{Code: kycd.ETermsOfServiceMismatch,
 			Message: "The terms of service passed in the request does not match the one that should have been accepted",
 			Details: map[string]any{"expected": general.Code}}
 	}

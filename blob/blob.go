@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -261,8 +260,7 @@ func (s *Store) Accept(ctx context.Context, f *kycd.File, r io.Reader) (size int
 	}
 	key = "tenants/" + f.TenantID + "/files/" + f.ID + "/" + uuid.NewString()
 	size, sum, err = s.Put(ctx, f.TenantID, f.ID, key, io.MultiReader(bytes.NewReader(head), r), cat.MaxFileSize)
-	var mbe *http.MaxBytesError
-	if errors.Is(err, ErrTooLarge) || errors.As(err, &mbe) {
+	if errors.Is(err, ErrTooLarge) {
 		return 0, "", "", &kycd.Error{Code: kycd.EFileTooLarge, Message: "The file is larger than its category allows",
 			Details: map[string]any{"threshold": map[string]any{"limit": cat.MaxFileSize, "unit": "bytes"}}}
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/kycd/kycd"
 )
@@ -154,28 +152,4 @@ func index(list []string, s string) int {
 		}
 	}
 	return -1
-}
-
-// Missing lists the properties of a step still to answer (for hints and
-// errors), as dotted paths.
-func (d *Definition) Missing(step string, answers any) []string {
-	err := d.compile[step].Validate(normalize(answers))
-	var ve *jsonschema.ValidationError
-	if err == nil || !errors.As(err, &ve) {
-		return nil
-	}
-	var out []string
-	var walk func(*jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if r, ok := e.ErrorKind.(*kind.Required); ok {
-			for _, m := range r.Missing {
-				out = append(out, strings.Join(append(append([]string{step}, e.InstanceLocation...), m), "."))
-			}
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	return out
 }

@@ -67,9 +67,6 @@ type Level struct {
 	From  int    `json:"from"`
 }
 
-// Steps returns the form's steps (root properties) in order.
-func (d *Definition) Steps() []string { return append([]string(nil), d.steps...) }
-
 // Registry holds every loaded definition.
 type Registry struct {
 	byCode map[string][]*Definition // ascending versions

@@ -209,9 +209,6 @@ func (v *Vault) tenant(ctx context.Context, tenantID string) (*tenantKeys, error
 	return actual.(*tenantKeys), nil
 }
 
-// Forget drops a tenant's keys from memory (after they were destroyed).
-func (v *Vault) Forget(tenantID string) { v.tenants.Delete(tenantID) }
-
 // Seal implements kycd.Vault.
 func (v *Vault) Seal(ctx context.Context, tenantID string, plaintext, ad []byte) ([]byte, error) {
 	k, err := v.tenant(ctx, tenantID)
