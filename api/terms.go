@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/kycd/kycd"
@@ -12,34 +11,27 @@ import (
 // termsView is a terms of service as the Core API shows it; AcceptedAt is
 // set when the call acts for a user who accepted them.
 type termsView struct {
-	Code       string     `json:"code"`
-	Type       string     `json:"type"`
-	Countries  []string   `json:"countries,omitempty"`
-	UserTypes  []string   `json:"userTypes,omitempty"`
-	ModifiedAt time.Time  `json:"modifiedAt"`
+	policy.TermsOfService
 	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
 }
 
 func termsJSON(t policy.TermsOfService, accepted map[string]time.Time) termsView {
-	v := termsView{Code: t.Code, Type: t.Type, Countries: t.Countries, UserTypes: t.UserTypes, ModifiedAt: t.ModifiedAt}
+	v := termsView{TermsOfService: t}
 	if at, ok := accepted[t.Code]; ok {
 		v.AcceptedAt = &at
 	}
 	return v
 }
 
-// optionalUser resolves X-On-Behalf-Of when the header is present.
-func (s *Server) optionalUser(r *http.Request) (*kycd.User, *http.Request, error) {
+// acceptances returns the terms the user named by X-On-Behalf-Of accepted,
+// or none when the call acts for no user (the header is optional here).
+func (s *Server) acceptances(r *http.Request) (map[string]time.Time, error) {
 	if r.Header.Get("X-On-Behalf-Of") == "" {
-		return nil, r, nil
-	}
-	return s.actingUser(r)
-}
-
-// acceptances returns the terms a user accepted (none without a user).
-func (s *Server) acceptances(r *http.Request, u *kycd.User) (map[string]time.Time, error) {
-	if u == nil {
 		return nil, nil
+	}
+	u, r, err := s.actingUser(r)
+	if err != nil {
+		return nil, err
 	}
 	return s.terms.FindTermsAcceptances(r.Context(), u.TenantID, u.ID)
 }
@@ -61,18 +53,13 @@ func (s *Server) handleListTerms() handlerFunc {
 		if len(vs) > 0 {
 			return kycd.Invalid("query", vs...)
 		}
-		u, r, err := s.optionalUser(r)
-		if err != nil {
-			return err
-		}
-		accepted, err := s.acceptances(r, u)
+		accepted, err := s.acceptances(r)
 		if err != nil {
 			return err
 		}
 		out := []termsView{}
 		for _, t := range s.policy.Terms() {
-			if (typ == "" || t.Type == typ) && (country == "" || len(t.Countries) == 0 || slices.Contains(t.Countries, country)) &&
-				(userType == "" || len(t.UserTypes) == 0 || slices.Contains(t.UserTypes, userType)) {
+			if (typ == "" || t.Type == typ) && t.AppliesTo(country, userType) {
 				out = append(out, termsJSON(t, accepted))
 			}
 		}
@@ -87,11 +74,7 @@ func (s *Server) handleGetTerms() handlerFunc {
 		if !ok {
 			return kycd.NotFound("terms of service")
 		}
-		u, r, err := s.optionalUser(r)
-		if err != nil {
-			return err
-		}
-		accepted, err := s.acceptances(r, u)
+		accepted, err := s.acceptances(r)
 		if err != nil {
 			return err
 		}
@@ -126,12 +109,8 @@ func (s *Server) handleAcceptTerms() handlerFunc {
 		if evidence.IP == "" {
 			return kycd.NotAllowed("Request not allowed due to missing user context", "missing-user-ip-header")
 		}
-		if !t.AppliesTo(u.Address.Country, u.Type) {
-			msg := "The terms of service cannot be accepted because they do not apply to the user country of residence"
-			if len(t.UserTypes) > 0 && !slices.Contains(t.UserTypes, u.Type) {
-				msg = "The terms of service cannot be accepted by users of type '" + u.Type + "'"
-			}
-			return kycd.NotAllowed(msg, "terms-of-service-not-applicable")
+		if err := s.policy.CheckAcceptance(t, u); err != nil {
+			return err
 		}
 		at, err := s.terms.AcceptTerms(r.Context(), u.TenantID, u.ID, t.Code, evidence)
 		if err != nil {
@@ -140,20 +119,4 @@ func (s *Server) handleAcceptTerms() handlerFunc {
 		encode(w, http.StatusCreated, map[string]any{"termsOfService": termsJSON(t, map[string]time.Time{t.Code: at})})
 		return nil
 	}
-}
-
-// checkGeneralTerms refuses a new user whose country of residence is
-// restricted, or whose general terms are not those of that country.
-func (s *Server) checkGeneralTerms(u *kycd.User) error {
-	general, ok := s.policy.GeneralTermsFor(u.Address.Country)
-	if !ok {
-		return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",
-			Details: map[string]any{"context": "body", "property": "address.country"}}
-	}
-	if general.Code != u.TermsOfService {
-		return &kycd.Error{Code: kycd.ETermsOfServiceMismatch,
-			Message: "The terms of service passed in the request does not match the one that should have been accepted",
-			Details: map[string]any{"expected": general.Code}}
-	}
-	return nil
 }

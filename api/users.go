@@ -63,7 +63,7 @@ func (s *Server) handleCreateUser() handlerFunc {
 		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
 			return err
 		}
-		if err := s.checkGeneralTerms(u); err != nil {
+		if err := s.policy.CheckNewUser(u); err != nil {
 			return err
 		}
 		resp := map[string]any{}

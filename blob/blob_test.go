@@ -3,7 +3,6 @@ package blob
 import (
 	"context"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 )
@@ -26,9 +25,9 @@ func TestCustomEndpointURL(t *testing.T) {
 // TestPresignAWS presigns against AWS itself (nothing is sent): the SDK
 // resolves the bucket's virtual-hosted URL.
 func TestPresignAWS(t *testing.T) {
-	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
-	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	st, err := Open(context.Background(), "s3://kycd-files?region=eu-west-1", "", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/kycd/kycd"
 )
 
 //go:embed data/*.json
@@ -36,10 +38,10 @@ type TermsOfService struct {
 }
 
 // AppliesTo reports whether the terms apply to a user of a type residing in
-// a country.
+// a country; an empty country or user type means any.
 func (t TermsOfService) AppliesTo(country, userType string) bool {
-	return (len(t.Countries) == 0 || slices.Contains(t.Countries, country)) &&
-		(len(t.UserTypes) == 0 || slices.Contains(t.UserTypes, userType))
+	return (country == "" || len(t.Countries) == 0 || slices.Contains(t.Countries, country)) &&
+		(userType == "" || len(t.UserTypes) == 0 || slices.Contains(t.UserTypes, userType))
 }
 
 // Policy is the loaded policy data.
@@ -115,6 +117,35 @@ func (p *Policy) GeneralTermsFor(country string) (TermsOfService, bool) {
 		}
 	}
 	return TermsOfService{}, false
+}
+
+// CheckNewUser refuses a new user whose country of residence is restricted
+// (country_not_supported) or who accepted general terms other than that
+// country's (terms_of_service_mismatch, naming the expected ones).
+func (p *Policy) CheckNewUser(u *kycd.User) error {
+	general, ok := p.GeneralTermsFor(u.Address.Country)
+	if !ok {
+		return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",
+			Details: map[string]any{"context": "body", "property": "address.country"}}
+	}
+	if general.Code != u.TermsOfService {
+		return &kycd.Error{Code: kycd.ETermsOfServiceMismatch,
+			Message: "The terms of service passed in the request does not match the one that should have been accepted",
+			Details: map[string]any{"expected": general.Code}}
+	}
+	return nil
+}
+
+// CheckAcceptance refuses a user accepting terms that do not apply to its
+// type or country of residence (reason terms-of-service-not-applicable).
+func (p *Policy) CheckAcceptance(t TermsOfService, u *kycd.User) error {
+	switch {
+	case !t.AppliesTo("", u.Type):
+		return kycd.NotAllowed("The terms of service cannot be accepted by users of type '"+u.Type+"'", "terms-of-service-not-applicable")
+	case !t.AppliesTo(u.Address.Country, ""):
+		return kycd.NotAllowed("The terms of service cannot be accepted because they do not apply to the user country of residence", "terms-of-service-not-applicable")
+	}
+	return nil
 }
 
 // Restricted reports whether nobody residing in country may be onboarded.

@@ -3,6 +3,7 @@ package policy
 import (
 	"testing"
 
+	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/geo"
 )
 
@@ -49,5 +50,36 @@ func TestEveryCountryHasOneGeneralTerms(t *testing.T) {
 	viban, _ := p.FindTerms("unique-account-number-viban")
 	if !viban.AppliesTo("PT", "individual") || viban.AppliesTo("US", "individual") || viban.AppliesTo("GB", "business") {
 		t.Errorf("viban applicability: %+v", viban)
+	}
+}
+
+func TestUserRules(t *testing.T) {
+	p := load(t)
+	u := &kycd.User{Type: kycd.UserIndividual, Address: kycd.Address{Country: "PT"}, TermsOfService: "general-pt-bop"}
+	if err := p.CheckNewUser(u); err != nil {
+		t.Fatalf("PT resident with PT terms: %v", err)
+	}
+	u.TermsOfService = "general-gb-fca"
+	if e, ok := kycd.AsError(p.CheckNewUser(u)); !ok || e.Code != kycd.ETermsOfServiceMismatch || e.Details["expected"] != "general-pt-bop" {
+		t.Fatalf("PT resident with GB terms: %v", e)
+	}
+	if err := p.CheckNewUser(&kycd.User{Address: kycd.Address{Country: "KP"}, TermsOfService: "general-bs-scb"}); kycd.ErrorCode(err) != kycd.ECountryNotSupported {
+		t.Fatalf("restricted country: %v", err)
+	}
+	viban, _ := p.FindTerms("unique-account-number-viban")
+	if err := p.CheckAcceptance(viban, u); err != nil {
+		t.Fatalf("PT individual accepting vIBAN terms: %v", err)
+	}
+	for _, who := range []*kycd.User{
+		{Type: kycd.UserBusiness, Address: kycd.Address{Country: "PT"}},
+		{Type: kycd.UserIndividual, Address: kycd.Address{Country: "US"}},
+	} {
+		e, ok := kycd.AsError(p.CheckAcceptance(viban, who))
+		if !ok || e.Code != kycd.EOperationNotAllowed || e.Details["reasons"].([]string)[0] != "terms-of-service-not-applicable" {
+			t.Errorf("%s in %s: %v", who.Type, who.Address.Country, e)
+		}
+	}
+	if !viban.AppliesTo("", "") || !viban.AppliesTo("PT", "") || viban.AppliesTo("", "business") {
+		t.Error("an empty country or user type must mean any")
 	}
 }

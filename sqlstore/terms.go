@@ -48,12 +48,7 @@ func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, ev
 		if n == 0 {
 			return kycd.NotFound("user")
 		}
-		if err := tx.queryRow(`SELECT count(*) FROM terms_acceptances WHERE user_id = ? AND code = ?`, userID, code).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return kycd.NotAllowed("The terms of service have already been accepted", "terms-of-service-already-accepted")
-		}
+		// A second acceptance breaks the primary key: insertAcceptance says so.
 		if err := tx.insertAcceptance(tenantID, userID, code, sealed); err != nil {
 			return err
 		}
