@@ -38,6 +38,19 @@ const (
 	EFileAlreadyUploaded       = "file_already_uploaded"
 	EUploadURLInvalid          = "upload_url_invalid"
 	ETermsOfServiceMismatch    = "terms_of_service_mismatch"
+
+	// Business rule codes of the KYC processes (409).
+	EPOBoxesNotAllowed              = "po_boxes_not_allowed"
+	EPostalCodeInvalid              = "postal_code_invalid"
+	EInvalidCharacters              = "invalid_characters"
+	EFileInvalid                    = "file_invalid"
+	ELocaleInvalid                  = "locale_invalid"
+	EEmailIncorrectOrDisallowed     = "email_incorrect_or_disallowed"
+	EDocumentNumberInvalid          = "document_number_invalid"
+	EDocumentReasonNotSupported     = "document_reason_not_supported"
+	ECertificationSignatureMismatch = "certification_signature_mismatch"
+	ECodeInvalid                    = "code_invalid"
+	ECodeExpired                    = "code_expired"
 )
 
 // Violation is one problem with one input property, in Uphold's vocabulary:

@@ -7,6 +7,7 @@ package kycd
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,24 @@ type SystemClock struct{}
 
 // Now returns the current time in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// OffsetClock is the system clock moved forward by an offset: the test
+// clock of sandbox mode, which lets an integrator see cooldowns and expiry
+// end without waiting. Its zero value is the system clock.
+type OffsetClock struct{ offset atomic.Int64 }
+
+// Now returns the current time in UTC plus the offset.
+func (c *OffsetClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d (d > 0).
+func (c *OffsetClock) Advance(d time.Duration) {
+	if d > 0 {
+		c.offset.Add(int64(d))
+	}
+}
+
+// Offset is how far the clock is ahead of the system clock.
+func (c *OffsetClock) Offset() time.Duration { return time.Duration(c.offset.Load()) }
 
 // Actor is who performs a change: recorded in every audit entry.
 type Actor struct {

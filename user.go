@@ -31,6 +31,12 @@ type Phone struct {
 	Country string `json:"country"`
 }
 
+// Birthplace is where a person was born: an ISO 3166-1 alpha-2 country and a town.
+type Birthplace struct {
+	Country string `json:"country"`
+	Town    string `json:"town"`
+}
+
 // EndUserContext is what the partner tells about the end user behind a call
 // (the X-Uphold-User-* headers). It is personal data and stored encrypted.
 type EndUserContext struct {
@@ -54,6 +60,8 @@ type User struct {
 	PrimaryCitizenship string         `json:"primaryCitizenship"`
 	Address            Address        `json:"address"`
 	Phone              *Phone         `json:"phone,omitempty"`
+	Birthplace         *Birthplace    `json:"birthplace,omitempty"`
+	OtherCitizenships  []string       `json:"otherCitizenships,omitempty"`
 	TermsOfService     string         `json:"-"`
 	Metadata           map[string]any `json:"-"`
 	// CreatedContext is the end-user context recorded when the user was created.
@@ -101,6 +109,10 @@ type Geography interface {
 	RequiresSubdivision(country string) bool
 	// IsValidPhone reports whether an E.164 number is a valid number of country.
 	IsValidPhone(number, country string) bool
+	// UsesPostalCodes reports whether addresses in country have postal codes.
+	UsesPostalCodes(country string) bool
+	// IsValidPostalCode reports whether code has the postal code format of country.
+	IsValidPostalCode(code, country string) bool
 }
 
 // Age limits of individual users.
@@ -111,56 +123,104 @@ const (
 
 var poBox = regexp.MustCompile(`(?i)\b(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|apartado\s+de\s+correos|caixa\s+postal)\b`)
 
+// refuse returns a business rule error naming the property it concerns.
+func refuse(code, message, property string, extra map[string]any) error {
+	d := map[string]any{"context": "body", "property": property}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return &Error{Code: code, Message: message, Details: d}
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// CheckAddress checks the rules of an address a schema cannot express: a
+// known country, a subdivision of it (required where the country needs
+// one), no P.O. box, and a postal code of the country's format. Properties
+// are named under prefix ("address", "input.address").
+func CheckAddress(a Address, prefix string, g Geography) error {
+	if !g.IsCountry(a.Country) {
+		return refuse(ECountryNotSupported, "The country is not supported", join(prefix, "country"), nil)
+	}
+	if a.Subdivision != "" && !g.IsSubdivisionOf(a.Subdivision, a.Country) {
+		return refuse(ESubdivisionNotSupported, "The subdivision is not supported", join(prefix, "subdivision"), nil)
+	}
+	if a.Subdivision == "" && g.RequiresSubdivision(a.Country) {
+		return refuse(ESubdivisionRequired, "The subdivision is required for the selected country", join(prefix, "subdivision"), nil)
+	}
+	if IsPOBox(a.Line1) || IsPOBox(a.Line2) {
+		return &Error{Code: EPOBoxesNotAllowed, Message: "PO boxes are not allowed"}
+	}
+	if a.PostalCode != "" && !g.IsValidPostalCode(a.PostalCode, a.Country) {
+		return refuse(EPostalCodeInvalid, "The postal code is invalid", join(prefix, "postalCode"), nil)
+	}
+	return nil
+}
+
+// IsPOBox reports whether an address line names a post office box.
+func IsPOBox(line string) bool { return poBox.MatchString(line) }
+
+// CheckName refuses a name with characters names do not have.
+func CheckName(name, property string) error {
+	if name != "" && !validName(name) {
+		return refuse(EInvalidCharacters, "The request has invalid characters", property, nil)
+	}
+	return nil
+}
+
+// CheckBirthdate checks a birthdate (YYYY-MM-DD) against the age limits.
+func CheckBirthdate(birthdate, property string, now time.Time) error {
+	b, err := time.Parse(time.DateOnly, birthdate)
+	if err != nil {
+		return Invalid("body", Violation{Property: property, Rule: "format", RuleParams: map[string]any{"format": "date"}})
+	}
+	if b.After(now.AddDate(-MinimumAge, 0, 0)) {
+		return refuse(EDateInvalid, "The date must be older than or equal to 18 years ago", property, map[string]any{
+			"rule": "difference-greater-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MinimumAge, "unit": "years"}})
+	}
+	if b.Before(now.AddDate(-MaximumAge, 0, 0)) {
+		return refuse(EDateInvalid, "The date must be newer than or equal to 100 years from now", property, map[string]any{
+			"rule": "difference-less-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MaximumAge, "unit": "years"}})
+	}
+	return nil
+}
+
+// CheckPhone checks a phone number against its country's numbering plan.
+func CheckPhone(p Phone, countryProperty string, g Geography) error {
+	if !g.IsCountry(p.Country) {
+		return refuse(ECountryNotSupported, "The country is not supported", countryProperty, nil)
+	}
+	if !g.IsValidPhone(p.Number, p.Country) {
+		return &Error{Code: EPhoneInvalid, Message: "The phone number is invalid"}
+	}
+	return nil
+}
+
 // Validate checks the business rules of a new individual user that a schema
 // cannot express, returning the first rule broken as a 409-class error with
 // Uphold's codes and details.
 func (u *User) Validate(now time.Time, g Geography) error {
-	refuse := func(code, message, property string, extra map[string]any) error {
-		d := map[string]any{"context": "body", "property": property}
-		for k, v := range extra {
-			d[k] = v
-		}
-		return &Error{Code: code, Message: message, Details: d}
-	}
 	if !g.IsCountry(u.PrimaryCitizenship) {
 		return refuse(ECountryNotSupported, "The country is not supported", "primaryCitizenship", nil)
 	}
-	if !g.IsCountry(u.Address.Country) {
-		return refuse(ECountryNotSupported, "The country is not supported", "address.country", nil)
+	if err := CheckAddress(u.Address, "address", g); err != nil {
+		return err
 	}
-	if u.Address.Subdivision != "" && !g.IsSubdivisionOf(u.Address.Subdivision, u.Address.Country) {
-		return refuse(ESubdivisionNotSupported, "The subdivision is not supported", "address.subdivision", nil)
-	}
-	if u.Address.Subdivision == "" && g.RequiresSubdivision(u.Address.Country) {
-		return refuse(ESubdivisionRequired, "The subdivision is required for the selected country", "address.subdivision", nil)
-	}
-	if poBox.MatchString(u.Address.Line1) || poBox.MatchString(u.Address.Line2) {
-		return &Error{Code: "po_boxes_not_allowed", Message: "PO boxes are not allowed"}
-	}
-	if u.FullName != "" && !validName(u.FullName) {
-		return refuse("invalid_characters", "The request has invalid characters", "fullName", nil)
+	if err := CheckName(u.FullName, "fullName"); err != nil {
+		return err
 	}
 	if u.Birthdate != "" {
-		b, err := time.Parse(time.DateOnly, u.Birthdate)
-		if err != nil {
-			return Invalid("body", Violation{Property: "birthdate", Rule: "format", RuleParams: map[string]any{"format": "date"}})
-		}
-		if b.After(now.AddDate(-MinimumAge, 0, 0)) {
-			return refuse(EDateInvalid, "The date must be older than or equal to 18 years ago", "birthdate", map[string]any{
-				"rule": "difference-greater-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MinimumAge, "unit": "years"}})
-		}
-		if b.Before(now.AddDate(-MaximumAge, 0, 0)) {
-			return refuse(EDateInvalid, "The date must be newer than or equal to 100 years from now", "birthdate", map[string]any{
-				"rule": "difference-less-than-or-equal-to-threshold", "threshold": map[string]any{"limit": MaximumAge, "unit": "years"}})
+		if err := CheckBirthdate(u.Birthdate, "birthdate", now); err != nil {
+			return err
 		}
 	}
 	if u.Phone != nil {
-		if !g.IsCountry(u.Phone.Country) {
-			return refuse(ECountryNotSupported, "The country is not supported", "phone.country", nil)
-		}
-		if !g.IsValidPhone(u.Phone.Number, u.Phone.Country) {
-			return &Error{Code: EPhoneInvalid, Message: "The phone number is invalid"}
-		}
+		return CheckPhone(*u.Phone, "phone.country", g)
 	}
 	return nil
 }

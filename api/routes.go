@@ -21,6 +21,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /core/terms-of-service", s.core(s.authed([]string{"core.terms-of-service:read"}, s.handleListTerms())))
 	mux.Handle("GET /core/terms-of-service/{termsOfService}", s.core(s.authed([]string{"core.terms-of-service:read"}, s.handleGetTerms())))
 	mux.Handle("POST /core/terms-of-service/{termsOfService}/accept", s.core(s.authed([]string{"core.terms-of-service:accept"}, s.handleAcceptTerms())))
+	// KYC: the overview, every process, capabilities.
+	mux.Handle("GET /core/kyc", s.core(s.authed([]string{"core.kyc:read"}, s.handleGetKYC())))
+	for _, code := range []string{kycd.ProcessProfile, kycd.ProcessAddress, kycd.ProcessEmail, kycd.ProcessPhone, kycd.ProcessIdentity,
+		kycd.ProcessProofOfAddress, kycd.ProcessCDD, kycd.ProcessEDD, kycd.ProcessCRA, kycd.ProcessSCS, kycd.ProcessTaxDetails} {
+		mux.Handle("PATCH /core/kyc/processes/"+code, s.core(s.authed([]string{"core.kyc." + code + ":update"}, s.handleUpdateProcess(code))))
+	}
+	mux.Handle("POST /core/kyc/processes/email/verify", s.core(s.authed([]string{"core.kyc.email:update"}, s.handleVerifyCode(kycd.ChannelEmail))))
+	mux.Handle("POST /core/kyc/processes/phone/verify", s.core(s.authed([]string{"core.kyc.phone:update"}, s.handleVerifyCode(kycd.ChannelPhone))))
+	mux.Handle("GET /core/capabilities", s.core(s.authed([]string{"core.capabilities:read"}, s.handleListCapabilities())))
+	mux.Handle("GET /core/capabilities/{capability}", s.core(s.authed([]string{"core.capabilities:read"}, s.handleGetCapability())))
 	mux.Handle("POST /core/files", s.core(s.authed([]string{"core.files:create"}, s.handleCreateFile())))
 	mux.Handle("GET /core/files/settings", s.core(s.authed([]string{"core.files:read"}, s.handleFileSettings())))
 	mux.Handle("GET /core/files/{fileId}", s.core(s.authed([]string{"core.files:read"}, s.handleGetFile())))
@@ -33,6 +43,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Audit trail, for a tenant's compliance tooling.
 	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))
+
+	// Sandbox mode only: the messages kycd "sent" and the test clock.
+	if s.sandbox != nil {
+		mux.Handle("GET /sandbox/messages", s.plain(s.authed(nil, s.handleSandboxMessages())))
+		mux.Handle("GET /sandbox/clock", s.plain(s.authed(nil, s.handleSandboxClock())))
+		mux.Handle("POST /sandbox/clock", s.plain(s.authed(nil, s.handleAdvanceSandboxClock())))
+	}
 
 	// Operations.
 	mux.Handle("GET /healthz", s.plain(s.handleHealthz()))

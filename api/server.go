@@ -33,6 +33,7 @@ type Config struct {
 	Files   kycd.FileService
 	Audit   kycd.AuditService
 	Terms   kycd.TermsService
+	KYC     KYC
 	Policy  *policy.Policy
 	Health  Health
 	Tokens  *auth.Tokens
@@ -56,6 +57,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Mount adds routes served outside the API surfaces (the sandboxes).
 	Mount func(mux *http.ServeMux)
+	// Sandbox, in sandbox mode, serves the outbox and the test clock.
+	Sandbox *Sandbox
 }
 
 // Server is the HTTP server.
@@ -66,6 +69,8 @@ type Server struct {
 	files     kycd.FileService
 	audit     kycd.AuditService
 	terms     kycd.TermsService
+	kyc       KYC
+	sandbox   *Sandbox
 	policy    *policy.Policy
 	health    Health
 	tokens    *auth.Tokens
@@ -88,7 +93,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -106,7 +111,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, sandbox: cfg.Sandbox,
+		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),

@@ -52,7 +52,13 @@ func loadSpec() (*spec, error) {
 		return nil, err
 	}
 	s := &spec{json: raw, schemas: map[string]*jsonschema.Schema{}}
-	for _, name := range []string{"create-user-request", "delete-user-request", "create-file-request"} {
+	names := []string{"create-user-request", "delete-user-request", "create-file-request", "verify-kyc-code-request", "advance-sandbox-clock-request"}
+	for _, code := range kycd.ProcessCodes {
+		if code != kycd.ProcessScreening && code != kycd.ProcessRisk {
+			names = append(names, "update-kyc-"+code+"-request")
+		}
+	}
+	for _, name := range names {
 		sch, err := c.Compile(specURL + "#/components/schemas/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("compile schema %s: %w", name, err)

@@ -37,8 +37,14 @@ type Progress struct {
 // values are request_invalid violations; missing ones only leave the step
 // incomplete.
 func (d *Definition) Apply(prev, answers map[string]any) (*Progress, error) {
+	return d.ApplyUnder(AnswersProperty, prev, answers)
+}
+
+// ApplyUnder is Apply for answers found at another place of the request
+// body (prefix names it in violations: "input" for tax details).
+func (d *Definition) ApplyUnder(prefix string, prev, answers map[string]any) (*Progress, error) {
 	if len(answers) != 1 {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: AnswersProperty, Rule: "oneStep",
+		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix, Rule: "oneStep",
 			RuleParams: map[string]any{"steps": d.steps}})
 	}
 	var step string
@@ -47,16 +53,16 @@ func (d *Definition) Apply(prev, answers map[string]any) (*Progress, error) {
 	}
 	k := index(d.steps, step)
 	if k < 0 {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: AnswersProperty + "." + step, Rule: "additionalProperties"})
+		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix + "." + step, Rule: "additionalProperties"})
 	}
 	current := d.firstIncomplete(prev)
 	if k > current {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: AnswersProperty + "." + step, Rule: "stepNotReached",
+		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix + "." + step, Rule: "stepNotReached",
 			RuleParams: map[string]any{"nextStep": d.steps[current]}})
 	}
 	given, ok := answers[step].(map[string]any)
 	if !ok {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: AnswersProperty + "." + step, Rule: "type", RuleParams: map[string]any{"type": "object"}})
+		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix + "." + step, Rule: "type", RuleParams: map[string]any{"type": "object"}})
 	}
 	out := &Progress{Answers: map[string]any{}, Step: k, Reset: k < current}
 	for i := 0; i < k; i++ {
@@ -74,7 +80,7 @@ func (d *Definition) Apply(prev, answers map[string]any) (*Progress, error) {
 			delete(merged, q)
 		}
 	}
-	if err := d.checkStep(step, merged); err != nil {
+	if err := d.checkStep(prefix, step, merged); err != nil {
 		return nil, err
 	}
 	out.Answers[step] = merged
@@ -96,14 +102,14 @@ func (d *Definition) Apply(prev, answers map[string]any) (*Progress, error) {
 }
 
 // checkStep validates a step's answers, ignoring only what is missing.
-func (d *Definition) checkStep(step string, answers map[string]any) error {
+func (d *Definition) checkStep(prefix, step string, answers map[string]any) error {
 	err := d.compile[step].Validate(normalize(answers))
 	var ve *jsonschema.ValidationError
 	if err == nil || !errors.As(err, &ve) {
 		return err
 	}
 	var vs []kycd.Violation
-	for _, v := range Violations(ve, AnswersProperty+"."+step) {
+	for _, v := range Violations(ve, prefix+"."+step) {
 		if v.Rule != "required" {
 			vs = append(vs, v)
 		}

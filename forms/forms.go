@@ -46,11 +46,13 @@ type Definition struct {
 
 // Evaluation holds a definition's scoring rules: each rule matching the
 // answers adds its points; Levels name score bands; RejectFrom, when set,
-// rejects a score at or above it.
+// rejects a score at or above it. Checks name validations that data alone
+// cannot express and the process runs in code ("tax-identification-numbers").
 type Evaluation struct {
-	Rules      []Rule  `json:"rules"`
-	Levels     []Level `json:"levels,omitempty"`
-	RejectFrom int     `json:"rejectFrom,omitempty"`
+	Rules      []Rule   `json:"rules"`
+	Levels     []Level  `json:"levels,omitempty"`
+	RejectFrom int      `json:"rejectFrom,omitempty"`
+	Checks     []string `json:"checks,omitempty"`
 }
 
 // Rule adds Points when the answer at Property (a dotted path) is one of In,

@@ -59,8 +59,8 @@ func TestDefinitions(t *testing.T) {
 				}
 			}
 		}
-		if len(d.Evaluation.Rules) == 0 {
-			t.Errorf("%s v%d has no evaluation rules", d.Code, d.Version)
+		if len(d.Evaluation.Rules) == 0 && len(d.Evaluation.Checks) == 0 {
+			t.Errorf("%s v%d has no evaluation rules or checks", d.Code, d.Version)
 		}
 	}
 }

@@ -20,7 +20,7 @@ func ParseLocale(acceptLanguage string) (language.Tag, error) {
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
-		return language.English, &kycd.Error{Code: "locale_invalid", Message: "The Accept-Language header is not a valid locale",
+		return language.English, &kycd.Error{Code: kycd.ELocaleInvalid, Message: "The Accept-Language header is not a valid locale",
 			Details: map[string]any{"context": "headers", "property": "accept-language"}}
 	}
 	_, i, _ := matcher.Match(tags...)
@@ -28,16 +28,20 @@ func ParseLocale(acceptLanguage string) (language.Tag, error) {
 }
 
 // Hint is what a client needs to render the form: Uphold's
-// {type: form, formId, schema, uiSchema}, in the given language.
+// {type: form, formId, schema, uiSchema}, in the given language (formId only
+// once an instance exists).
 func (d *Definition) Hint(formID string, lang language.Tag) map[string]any {
 	base, _ := lang.Base()
 	tr := d.Translations[base.String()]
-	return map[string]any{
+	h := map[string]any{
 		"type":     "form",
-		"formId":   formID,
 		"schema":   translate(d.Schema, tr),
 		"uiSchema": translate(d.UISchema, tr),
 	}
+	if formID != "" {
+		h["formId"] = formID
+	}
+	return h
 }
 
 // translatable are the keys whose string values are shown to people.

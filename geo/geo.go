@@ -4,7 +4,12 @@
 package geo
 
 import (
+	"embed"
+	"encoding/json"
+	"regexp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/biter777/countries"
 	"github.com/nyaruka/phonenumbers"
@@ -12,11 +17,20 @@ import (
 	"github.com/kycd/kycd"
 )
 
+//go:embed data/postal-codes.json
+var data embed.FS
+
 // Geo implements kycd.Geography.
 type Geo struct {
-	byCode map[string]*Country
-	list   []*Country
+	byCode   map[string]*Country
+	list     []*Country
+	postal   map[string]*regexp.Regexp
+	noPostal []string
 }
+
+// anyPostalCode is the shape of a postal code of a country without a known
+// format: letters, digits, spaces and hyphens, not at the edges.
+var anyPostalCode = regexp.MustCompile(`^[A-Z0-9](?:[A-Z0-9 -]{0,18}[A-Z0-9])?$`)
 
 var _ kycd.Geography = (*Geo)(nil)
 
@@ -70,7 +84,36 @@ func New() *Geo {
 		g.list = append(g.list, ct)
 	}
 	sort.Slice(g.list, func(i, j int) bool { return g.list[i].Code < g.list[j].Code })
+	raw, err := data.ReadFile("data/postal-codes.json")
+	if err != nil {
+		panic(err)
+	}
+	var pc struct {
+		Patterns      map[string]string `json:"patterns"`
+		NoPostalCodes []string          `json:"noPostalCodes"`
+	}
+	if err := json.Unmarshal(raw, &pc); err != nil {
+		panic("geo: postal-codes.json: " + err.Error())
+	}
+	g.postal = map[string]*regexp.Regexp{}
+	for c, p := range pc.Patterns {
+		g.postal[c] = regexp.MustCompile(`^(?:` + p + `)$`)
+	}
+	g.noPostal = pc.NoPostalCodes
 	return g
+}
+
+// UsesPostalCodes implements kycd.Geography.
+func (g *Geo) UsesPostalCodes(country string) bool { return !slices.Contains(g.noPostal, country) }
+
+// IsValidPostalCode implements kycd.Geography: the code has the country's
+// format (letters compared in upper case).
+func (g *Geo) IsValidPostalCode(code, country string) bool {
+	code = strings.ToUpper(code)
+	if re, ok := g.postal[country]; ok {
+		return re.MatchString(code)
+	}
+	return anyPostalCode.MatchString(code)
 }
 
 // Countries lists every country, by code.

@@ -15,9 +15,16 @@ import (
 // PurgeGrace is how long after its upload window a pending file is kept.
 const PurgeGrace = 24 * time.Hour
 
+// KYC is the part of the KYC service the workers call.
+type KYC interface {
+	Evaluate(ctx context.Context, args kycd.EvaluateArgs) error
+	SendCode(ctx context.Context, args kycd.SendCodeArgs) error
+}
+
 // Deps are what the workers need.
 type Deps struct {
 	Files  kycd.FileService
+	KYC    KYC
 	Clock  kycd.Clock
 	Logger *slog.Logger
 }
@@ -25,6 +32,40 @@ type Deps struct {
 // Register adds every worker to ws.
 func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &filePurge{d: d})
+	river.AddWorker(ws, &evaluate{d: d})
+	river.AddWorker(ws, &sendCode{d: d})
+}
+
+// evaluate evaluates a completed form.
+type evaluate struct {
+	river.WorkerDefaults[kycd.EvaluateArgs]
+	d Deps
+}
+
+func (w *evaluate) Timeout(*river.Job[kycd.EvaluateArgs]) time.Duration { return 30 * time.Second }
+
+func (w *evaluate) Work(ctx context.Context, job *river.Job[kycd.EvaluateArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	if err := w.d.KYC.Evaluate(ctx, job.Args); err != nil {
+		return err
+	}
+	w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "evaluated form", slog.String("process", job.Args.Process),
+		slog.String("user_id", job.Args.UserID), slog.String("form_id", job.Args.FormID), slog.Int64("job_id", job.ID))
+	return nil
+}
+
+// sendCode sends a one-time code; retried with River's backoff when the
+// mail or SMS server fails.
+type sendCode struct {
+	river.WorkerDefaults[kycd.SendCodeArgs]
+	d Deps
+}
+
+func (w *sendCode) Timeout(*river.Job[kycd.SendCodeArgs]) time.Duration { return time.Minute }
+
+func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	return w.d.KYC.SendCode(ctx, job.Args)
 }
 
 // Periodic returns the periodic jobs kycd schedules.

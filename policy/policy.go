@@ -1,7 +1,7 @@
 // Package policy decides what applies to a user from versioned data files:
 // which terms of service apply in which jurisdiction (and so which general
-// terms a user of a country must accept). Later data files extend it with the
-// KYC processes each jurisdiction requires.
+// terms a user of a country must accept), and how each KYC process is run
+// and where it applies.
 package policy
 
 import (
@@ -46,9 +46,13 @@ func (t TermsOfService) AppliesTo(country, userType string) bool {
 
 // Policy is the loaded policy data.
 type Policy struct {
-	Version    int
-	terms      []TermsOfService
-	restricted []string
+	Version             int
+	terms               []TermsOfService
+	restricted          []string
+	processes           map[string]*ProcessPolicy
+	birthplaceIn        []string
+	otherCitizenshipsIn []string
+	capabilities        []CapabilityPolicy
 }
 
 type file struct {
@@ -91,6 +95,12 @@ func Load(countries []string) (*Policy, error) {
 			t.RestOfWorld = false
 		}
 		p.terms = append(p.terms, t)
+	}
+	if err := p.loadProcesses(); err != nil {
+		return nil, err
+	}
+	if err := p.loadCapabilities(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

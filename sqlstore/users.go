@@ -22,35 +22,95 @@ type userPII struct {
 	PrimaryCitizenship string              `json:"primaryCitizenship"`
 	Address            kycd.Address        `json:"address"`
 	Phone              *kycd.Phone         `json:"phone,omitempty"`
+	Birthplace         *kycd.Birthplace    `json:"birthplace,omitempty"`
+	OtherCitizenships  []string            `json:"otherCitizenships,omitempty"`
 	Metadata           map[string]any      `json:"metadata,omitempty"`
 	CreatedContext     kycd.EndUserContext `json:"createdContext"`
 }
 
 func userAD(id string) []byte { return []byte("users.pii:" + id) }
 
+// sealedUser is a user's row values that come from the vault.
+type sealedUser struct {
+	pii      []byte
+	emailIdx string
+	phoneIdx any
+}
+
+// sealUser encrypts a user's personal data and computes its blind indexes.
+func (db *DB) sealUser(ctx context.Context, u *kycd.User) (*sealedUser, error) {
+	pii, err := json.Marshal(userPII{
+		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
+		Address: u.Address, Phone: u.Phone, Birthplace: u.Birthplace, OtherCitizenships: u.OtherCitizenships,
+		Metadata: u.Metadata, CreatedContext: u.CreatedContext,
+	})
+	if err != nil {
+		return nil, err
+	}
+	su := &sealedUser{}
+	if su.pii, err = db.vault.Seal(ctx, u.TenantID, pii, userAD(u.ID)); err != nil {
+		return nil, err
+	}
+	if su.emailIdx, err = db.vault.BlindIndex(ctx, u.TenantID, "user.email", strings.ToLower(u.Email)); err != nil {
+		return nil, err
+	}
+	if u.Phone != nil {
+		if su.phoneIdx, err = db.vault.BlindIndex(ctx, u.TenantID, "user.phone", u.Phone.Number); err != nil {
+			return nil, err
+		}
+	}
+	return su, nil
+}
+
+// updateUser replaces a live user's personal data inside a change. Another
+// live user with the same email or phone is EEmailAlreadyExists or
+// EPhoneAlreadyExists.
+func (tx *Tx) updateUser(u *kycd.User, su *sealedUser) error {
+	if err := tx.checkUnique(u.TenantID, u.ID, su); err != nil {
+		return err
+	}
+	res, err := tx.exec(`UPDATE users SET email_index = ?, phone_index = ?, pii = ?, updated_at = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`,
+		su.emailIdx, su.phoneIdx, su.pii, fmtTime(tx.Now()), u.ID, u.TenantID)
+	if tx.db.dialect.isUniqueViolation(err) {
+		return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email or phone is already in use by another user")
+	} else if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return kycd.NotFound("user")
+	}
+	u.UpdatedAt = tx.Now()
+	return nil
+}
+
+// checkUnique refuses an email or phone another live user of the tenant has.
+func (tx *Tx) checkUnique(tenantID, userID string, su *sealedUser) error {
+	var n int
+	if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND email_index = ? AND id <> ? AND deleted_at IS NULL`, tenantID, su.emailIdx, userID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email is already in use by another user")
+	}
+	if su.phoneIdx != nil {
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND phone_index = ? AND id <> ? AND deleted_at IS NULL`, tenantID, su.phoneIdx, userID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return kycd.Errorf(kycd.EPhoneAlreadyExists, "The provided phone is already in use by another user")
+		}
+	}
+	return nil
+}
+
 // CreateUser implements kycd.UserService.
 func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 	u.ID = uuid.NewString()
-	pii, err := json.Marshal(userPII{
-		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
-		Address: u.Address, Phone: u.Phone, Metadata: u.Metadata, CreatedContext: u.CreatedContext,
-	})
+	su, err := db.sealUser(ctx, u)
 	if err != nil {
 		return err
-	}
-	sealed, err := db.vault.Seal(ctx, u.TenantID, pii, userAD(u.ID))
-	if err != nil {
-		return err
-	}
-	emailIdx, err := db.vault.BlindIndex(ctx, u.TenantID, "user.email", strings.ToLower(u.Email))
-	if err != nil {
-		return err
-	}
-	var phoneIdx any
-	if u.Phone != nil {
-		if phoneIdx, err = db.vault.BlindIndex(ctx, u.TenantID, "user.phone", u.Phone.Number); err != nil {
-			return err
-		}
 	}
 	evidence, err := db.sealEvidence(ctx, u.TenantID, u.ID, u.TermsOfService, u.CreatedContext)
 	if err != nil {
@@ -58,24 +118,12 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		u.CreatedAt, u.UpdatedAt = tx.Now(), tx.Now()
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND email_index = ? AND deleted_at IS NULL`, u.TenantID, emailIdx).Scan(&n); err != nil {
+		if err := tx.checkUnique(u.TenantID, u.ID, su); err != nil {
 			return err
-		}
-		if n > 0 {
-			return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email is already in use by another user")
-		}
-		if phoneIdx != nil {
-			if err := tx.queryRow(`SELECT count(*) FROM users WHERE tenant_id = ? AND phone_index = ? AND deleted_at IS NULL`, u.TenantID, phoneIdx).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return kycd.Errorf(kycd.EPhoneAlreadyExists, "The provided phone is already in use by another user")
-			}
 		}
 		_, err := tx.exec(`INSERT INTO users (id, tenant_id, type, email_index, phone_index, pii, terms_of_service, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.TenantID, u.Type, emailIdx, phoneIdx, sealed, u.TermsOfService, fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt))
+			u.ID, u.TenantID, u.Type, su.emailIdx, su.phoneIdx, su.pii, u.TermsOfService, fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt))
 		if db.dialect.isUniqueViolation(err) {
 			// A concurrent creation won the race for the same email or phone.
 			return kycd.Errorf(kycd.EEmailAlreadyExists, "The provided email or phone is already in use by another user")
@@ -118,6 +166,7 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 	}
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
+	usr.Birthplace, usr.OtherCitizenships = p.Birthplace, p.OtherCitizenships
 	if usr.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}

@@ -12,8 +12,11 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/forms"
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
+	"github.com/kycd/kycd/kyc"
+	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
@@ -24,10 +27,12 @@ type app struct {
 	opts   options
 	db     *sqlstore.DB
 	vault  *vault.Vault
-	clock  kycd.Clock
+	clock  *kycd.OffsetClock
 	logger *slog.Logger
 	geo    *geo.Geo
 	policy *policy.Policy
+	forms  *forms.Registry
+	kyc    *kyc.Service
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -46,7 +51,8 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := kycd.SystemClock{}
+	// The system clock, which only sandbox mode ever moves.
+	clock := &kycd.OffsetClock{}
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger})
 	if err != nil {
 		return nil, err
@@ -82,7 +88,23 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol}
+	reg, err := forms.Load(o.FormsDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg}
+	var email kyc.Notifier
+	if o.SMTPURL != "" {
+		if email, err = notify.NewSMTP(o.SMTPURL); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := a.useNotifier(notify.NewMux(email, nil)); err != nil {
+		db.Close()
+		return nil, err
+	}
 	// Commands that do not work jobs still enqueue them.
 	insertOnly, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: logger})
 	if err != nil {
@@ -95,10 +117,21 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 
 func (a *app) close() { a.db.Close() }
 
+// useNotifier (re)builds the KYC service around a notifier.
+func (a *app) useNotifier(n kyc.Notifier) error {
+	svc, err := kyc.New(kyc.Config{Store: a.db, Users: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
+		Vault: a.vault, Clock: a.clock, Notifier: n})
+	if err != nil {
+		return err
+	}
+	a.kyc = svc
+	return nil
+}
+
 // workerClient returns a River client that works jobs with n workers.
 func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, Clock: a.clock, Logger: a.logger})
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Clock: a.clock, Logger: a.logger})
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
 		Logger:            a.logger,
 		Workers:           ws,

@@ -30,7 +30,7 @@ func TestEncryptionAtRest(t *testing.T) {
 			"line1":       "Qzmarkline1 Street",
 			"line2":       "Qzmarkline2 Flat",
 			"city":        "Qzmarkcity",
-			"postalCode":  "QZM 4RK",
+			"postalCode":  "ZE98 7QZ", // a valid GB postcode, unlikely anywhere else
 			"phone":       "+447123456789",
 			"metadata":    "qzmarkmetadata",
 			"userAgent":   "QzmarkAgent/1.0",

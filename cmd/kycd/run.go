@@ -100,6 +100,8 @@ type options struct {
 	SigningKeyFile string
 	LogLevel       string
 	JSON           bool
+	FormsDir       string
+	SMTPURL        string
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -165,6 +167,8 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.SigningKeyFile, "signing-key-file", "", "Ed25519 PKCS #8 PEM key that signs access tokens (default: <data-dir>/token-signing-key.pem, generated on first start)")
 	f.string(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.bool(&o.JSON, "json", false, "print one JSON object")
+	f.string(&o.FormsDir, "forms-dir", "", "folder of form definitions (<code>.v<N>.json) that replace or add to the built-in ones")
+	f.string(&o.SMTPURL, "smtp-url", "", "SMTP server for one-time codes: smtp://user:password@host:587?from=kyc@example.com (smtps:// for TLS)")
 }
 
 func (f *flagSet) parse(args []string) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/sqlstore"
 )
 
@@ -88,8 +89,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + ln.Addr().String()
 	}
+	var sandbox *api.Sandbox
+	if o.Sandbox {
+		// Sandbox mode sends nothing: messages wait in an outbox.
+		sandbox = &api.Sandbox{Outbox: notify.NewOutbox(a.clock), Clock: a.clock}
+		if err := a.useNotifier(notify.NewMux(sandbox.Outbox, sandbox.Outbox)); err != nil {
+			return err
+		}
+	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, Policy: a.policy, Health: a.db,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Policy: a.policy, Health: a.db, Sandbox: sandbox,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,

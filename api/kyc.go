@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/kycd/kycd"
+)
+
+// KYC is the KYC service the Core API drives.
+type KYC interface {
+	kycd.KYCService
+	// VerifyCode confirms the one-time code of the email or phone process.
+	VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kycd.ProcessView, error)
+}
+
+func (s *Server) handleGetKYC() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		var detailed []string
+		if raw := r.URL.Query().Get("detailed"); raw != "" {
+			keys := make([]string, 0, len(kycd.ProcessCodes))
+			for _, c := range kycd.ProcessCodes {
+				keys = append(keys, kycd.ProcessKey(c))
+			}
+			for _, k := range strings.Split(raw, ",") {
+				if !slices.Contains(keys, k) {
+					return kycd.Invalid("query", kycd.Violation{Property: "detailed", Rule: "enum", RuleParams: map[string]any{"allowedValues": keys}})
+				}
+				detailed = append(detailed, k)
+			}
+		}
+		o, err := s.kyc.Overview(r.Context(), u, detailed, r.Header.Get("Accept-Language"))
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, o)
+		return nil
+	}
+}
+
+// handleUpdateProcess updates one KYC process: the body is checked against
+// the process's request schema, then the process's rules apply.
+func (s *Server) handleUpdateProcess(code string) handlerFunc {
+	schema := "update-kyc-" + code + "-request"
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[processRequest](s, w, r, schema)
+		if err != nil {
+			return err
+		}
+		view, warnings, err := s.kyc.UpdateProcess(r.Context(), u, code, &kycd.ProcessUpdate{
+			Type: req.Type, Input: req.Input, Output: req.Output, Language: r.Header.Get("Accept-Language"),
+		})
+		if err != nil {
+			return err
+		}
+		resp := map[string]any{kycd.ProcessKey(code): view}
+		if len(warnings) > 0 {
+			resp["warnings"] = map[string]any{"input": warnings}
+		}
+		encode(w, http.StatusOK, resp)
+		return nil
+	}
+}
+
+type processRequest struct {
+	Type   string         `json:"type"`
+	Input  map[string]any `json:"input"`
+	Output map[string]any `json:"output"`
+}
+
+// handleVerifyCode confirms the one-time code sent for the email or phone
+// process (a kycd extension: Uphold verifies through its own app).
+func (s *Server) handleVerifyCode(channel string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[struct {
+			Code string `json:"code"`
+		}](s, w, r, "verify-kyc-code-request")
+		if err != nil {
+			return err
+		}
+		view, err := s.kyc.VerifyCode(r.Context(), u, channel, req.Code, r.Header.Get("Accept-Language"))
+		if err != nil {
+			return err
+		}
+		process := map[string]string{kycd.ChannelEmail: kycd.ProcessEmail, kycd.ChannelPhone: kycd.ProcessPhone}[channel]
+		encode(w, http.StatusOK, map[string]any{kycd.ProcessKey(process): view})
+		return nil
+	}
+}
+
+func (s *Server) handleListCapabilities() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		caps, err := s.kyc.Capabilities(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"capabilities": caps})
+		return nil
+	}
+}
+
+func (s *Server) handleGetCapability() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUser(r)
+		if err != nil {
+			return err
+		}
+		caps, err := s.kyc.Capabilities(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		code := r.PathValue("capability")
+		var known []string
+		for _, c := range caps {
+			if c.Code == code {
+				encode(w, http.StatusOK, map[string]any{"capability": c})
+				return nil
+			}
+			known = append(known, c.Code)
+		}
+		return kycd.Invalid("params", kycd.Violation{Property: "capability", Rule: "enum", RuleParams: map[string]any{"allowedValues": known}})
+	}
+}

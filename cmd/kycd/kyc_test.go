@@ -1,0 +1,422 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// kycEnv is a running kycd with a tenant, a token and helpers for the KYC API.
+type kycEnv struct {
+	*kycdProc
+	t   *testing.T
+	db  storetest.Database
+	tn  tenant
+	tok string
+	// sent counts the sandbox messages read per destination.
+	sent map[string]int
+}
+
+func newKYCEnv(t *testing.T, db storetest.Database, flags ...string) *kycEnv {
+	k := start(t, db, flags...)
+	tn := k.newTenant(t, "kyc")
+	return &kycEnv{kycdProc: k, t: t, db: db, tn: tn, tok: k.token(t, tn, ""), sent: map[string]int{}}
+}
+
+func (e *kycEnv) patch(user, process string, body any) *response {
+	e.t.Helper()
+	return e.call(e.t, "PATCH", "/core/kyc/processes/"+process, e.tok, user, body)
+}
+
+func (e *kycEnv) overview(user, detailed string) *response {
+	e.t.Helper()
+	path := "/core/kyc"
+	if detailed != "" {
+		path += "?detailed=" + detailed
+	}
+	res := e.call(e.t, "GET", path, e.tok, user, nil)
+	if res.Status != 200 {
+		e.t.Fatalf("overview: %d %s", res.Status, res.Body)
+	}
+	return res
+}
+
+func (e *kycEnv) status(user, key string) string {
+	e.t.Helper()
+	s, _ := e.overview(user, "").get("processes." + key + ".status").(string)
+	return s
+}
+
+// waitStatus polls the overview until a process leaves running.
+func (e *kycEnv) waitStatus(user, key string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := e.status(user, key); s != "running" {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("%s still running after 30s", key)
+	return ""
+}
+
+// uploaded creates and uploads a file for a user.
+func (e *kycEnv) uploaded(user, category string) string {
+	e.t.Helper()
+	id, url := createFile(e.t, e.kycdProc, e.tok, user, category, "image/png")
+	if res := upload(e.t, e.kycdProc, url, pngBytes("evidence")); res.Status != 204 && res.Status != 200 && res.Status != 201 {
+		e.t.Fatalf("upload: %d %s", res.Status, res.Body)
+	}
+	return id
+}
+
+// events returns the types of a user's outbox events, in order.
+func (e *kycEnv) events(user string) []string {
+	e.t.Helper()
+	conn := rawDB(e.t, e.db)
+	q := `SELECT type, payload FROM outbox_events WHERE entity_id = ? ORDER BY created_at, id`
+	if e.db.URL != "" {
+		q = strings.Replace(q, "?", "$1", 1)
+	}
+	rows, err := conn.Query(q, user)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var typ, payload string
+		if err := rows.Scan(&typ, &payload); err != nil {
+			e.t.Fatal(err)
+		}
+		var data map[string]any
+		_ = json.Unmarshal([]byte(payload), &data)
+		if strings.HasPrefix(typ, "core.kyc.") {
+			if data["userId"] != user || data["status"] == nil {
+				e.t.Errorf("event %s data %s", typ, payload)
+			}
+			typ += "=" + data["status"].(string)
+		}
+		out = append(out, typ)
+	}
+	return out
+}
+
+func jsonBody(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("%v: %s", err, s)
+	}
+	return v
+}
+
+func reasons(res *response) []string {
+	var out []string
+	rs, _ := res.get("details.reasons").([]any)
+	for _, r := range rs {
+		out = append(out, r.(string))
+	}
+	return out
+}
+
+func hasReason(res *response, reason string) bool {
+	for _, r := range reasons(res) {
+		if r == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// TestKYCOverview: all thirteen processes with statuses that follow the
+// user's data and the policy of their country, details on demand, and the
+// summary.
+func TestKYCOverview(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		gb := createUser(t, e.kycdProc, e.tok, "gb@kyc.example")
+		res := e.overview(gb, "")
+		procs := res.JSON["processes"].(map[string]any)
+		want := map[string]string{
+			"profile": "ok", "address": "ok", "email": "pending", "phone": "pending", "identity": "pending",
+			"proofOfAddress": "pending", "customerDueDiligence": "pending", "enhancedDueDiligence": "exempt",
+			"cryptoRiskAssessment": "pending", "selfCategorizationStatement": "pending", "taxDetails": "pending",
+			"screening": "exempt", "risk": "pending",
+		}
+		if len(procs) != 13 {
+			t.Fatalf("%d processes: %s", len(procs), res.Body)
+		}
+		for key, status := range want {
+			p := procs[key].(map[string]any)
+			if p["status"] != status {
+				t.Errorf("%s: %v, want %s", key, p["status"], status)
+			}
+			if p["verification"] != nil || p["input"] != nil {
+				t.Errorf("%s detailed without asking: %v", key, p)
+			}
+		}
+		if res.get("processes.identity.type") != "none" || res.get("processes.proofOfAddress.code") != "proof-of-address" {
+			t.Errorf("identity/proof of address: %s", res.Body)
+		}
+		if res.get("summary.status") != "pending" || res.get("summary.reason") != "user-must-submit-email" {
+			t.Errorf("summary: %v", res.JSON["summary"])
+		}
+
+		// Details: verification, input, rules, the form hint.
+		res = e.overview(gb, "profile,customerDueDiligence,identity")
+		if res.get("processes.profile.verification.rules.fullName.presence") != "required" ||
+			res.get("processes.profile.verification.rules.birthplace.presence") != "disallowed" ||
+			res.get("processes.profile.input.fullName") != "John Doe" {
+			t.Errorf("detailed profile: %s", mustJSON(res.get("processes.profile")))
+		}
+		if res.get("processes.identity.verification.submittable") != true ||
+			mustJSONString(res.get("processes.identity.verification.dependencies")) != `["profile"]` {
+			t.Errorf("detailed identity: %s", mustJSON(res.get("processes.identity")))
+		}
+		if res.get("processes.customerDueDiligence.hint.type") != "form" || res.get("processes.customerDueDiligence.hint.formId") != nil ||
+			res.get("processes.customerDueDiligence.hint.schema.properties.intent.title") != "How will you use your account?" {
+			t.Errorf("CDD hint: %s", mustJSON(res.get("processes.customerDueDiligence.hint")))
+		}
+		if res.get("processes.email.verification") != nil {
+			t.Error("email detailed without asking")
+		}
+		// In Portuguese and German.
+		req := e.req("GET", "/core/kyc?detailed=customerDueDiligence", nil)
+		req.Header.Set("Authorization", "Bearer "+e.tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+gb)
+		req.Header.Set("Accept-Language", "pt-PT,pt;q=0.9")
+		res = e.do(t, req)
+		if title, _ := res.get("processes.customerDueDiligence.hint.schema.properties.intent.title").(string); title == "" || title == "How will you use your account?" {
+			t.Errorf("Portuguese title: %q", title)
+		}
+		req.Header.Set("Accept-Language", "x;;q=bad")
+		if res := e.do(t, req); res.Status != 409 || res.code() != "locale_invalid" {
+			t.Errorf("malformed locale: %d %s", res.Status, res.Body)
+		}
+		req = e.req("GET", "/core/kyc?detailed=everything", nil)
+		req.Header.Set("Authorization", "Bearer "+e.tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+gb)
+		if res := e.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 {
+			t.Errorf("unknown detailed key: %d %s", res.Status, res.Body)
+		}
+
+		// Policy: outside general-gb-fca the crypto assessments are exempt;
+		// an EU resident must declare a birthplace.
+		de := createUserIn(t, e.kycdProc, e.tok, "de@kyc.example", "DE", "DE-BE", "general-pt-bop")
+		res = e.overview(de, "profile")
+		if res.get("processes.cryptoRiskAssessment.status") != "exempt" || res.get("processes.selfCategorizationStatement.status") != "exempt" {
+			t.Errorf("DE assessments: %s", res.Body)
+		}
+		if res.get("processes.profile.status") != "pending" || res.get("processes.profile.verification.rules.birthplace.presence") != "required" {
+			t.Errorf("DE profile: %s", mustJSON(res.get("processes.profile")))
+		}
+		us := createUserIn(t, e.kycdProc, e.tok, "us@kyc.example", "US", "US-FL", "general-us-hq")
+		if s := e.status(us, "taxDetails"); s != "exempt" {
+			t.Errorf("US tax details: %s", s)
+		}
+		// Without the read scope.
+		narrow := e.token(t, e.tn, "core.users:act-on-behalf-of")
+		if res := e.call(t, "GET", "/core/kyc", narrow, gb, nil); res.Status != 403 {
+			t.Errorf("without core.kyc:read: %d", res.Status)
+		}
+	})
+}
+
+// TestKYCProfileAndContact: profile updates with their rules and 409s,
+// and email and phone verified by the partner.
+func TestKYCProfileAndContact(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		de := createUserIn(t, e.kycdProc, e.tok, "de@profile.example", "DE", "DE-BE", "general-pt-bop")
+		// The seed's profile update, with a disallowed field: ignored with a warning.
+		res := e.patch(de, "profile", jsonBody(t, `{"input": {"fullName": "Hans Peter Müller", "birthdate": "1980-05-17",
+			"birthplace": {"country": "DE", "town": "Köln"}, "primaryCitizenship": "DE",
+			"address": {"city": "Berlin", "line1": "Unter den Linden 1", "postalCode": "10117"}}}`))
+		if res.Status != 200 || res.get("profile.status") != "ok" || res.get("profile.input.birthplace.town") != "Köln" ||
+			res.get("profile.input.address.postalCode") != "10117" || res.get("profile.verification.model") != "none" {
+			t.Fatalf("profile: %d %s", res.Status, res.Body)
+		}
+		gb := createUser(t, e.kycdProc, e.tok, "gb@profile.example")
+		res = e.patch(gb, "profile", jsonBody(t, `{"input": {"birthplace": {"country": "GB", "town": "Leeds"}}}`))
+		if res.Status != 200 || res.get("warnings.input") == nil || res.get("profile.input.birthplace") != nil {
+			t.Errorf("disallowed birthplace: %d %s", res.Status, res.Body)
+		}
+		for _, c := range []struct {
+			name, body, code, property string
+		}{
+			{"underage", `{"input": {"birthdate": "` + time.Now().AddDate(-17, 0, 0).Format("2006-01-02") + `"}}`, "date_invalid", "input.birthdate"},
+			{"overage", `{"input": {"birthdate": "1900-01-01"}}`, "date_invalid", "input.birthdate"},
+			{"invalid characters", `{"input": {"fullName": "John D0e"}}`, "invalid_characters", "input.fullName"},
+			{"citizenship", `{"input": {"primaryCitizenship": "XX"}}`, "country_not_supported", "input.primaryCitizenship"},
+			{"subdivision", `{"input": {"address": {"subdivision": "GB-ZZZ"}}}`, "subdivision_not_supported", "input.address.subdivision"},
+			{"postal code", `{"input": {"address": {"postalCode": "12345"}}}`, "postal_code_invalid", "input.address.postalCode"},
+			{"P.O. box", `{"input": {"address": {"line1": "P.O. Box 123"}}}`, "po_boxes_not_allowed", ""},
+		} {
+			res := e.patch(gb, "profile", jsonBody(t, c.body))
+			if res.Status != 409 || res.code() != c.code || (c.property != "" && res.get("details.property") != c.property) {
+				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
+			}
+		}
+		if res := e.patch(gb, "profile", jsonBody(t, `{"input": {"birthdate": "1990-01-01"}}`)); res.get("profile.input.birthdate") != "1990-01-01" {
+			t.Errorf("birthdate update: %s", res.Body)
+		}
+		if th := e.patch(gb, "profile", jsonBody(t, `{"input": {"birthdate": "`+time.Now().AddDate(-17, 0, 0).Format("2006-01-02")+`"}}`)).get("details.threshold.limit"); th != float64(18) {
+			t.Errorf("underage threshold: %v", th)
+		}
+		// A name of one word breaks the schema.
+		req := e.req("PATCH", "/core/kyc/processes/profile", strings.NewReader(`{"input": {"fullName": "Madonna"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+gb)
+		if res := e.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || res.code() != "request_invalid" {
+			t.Errorf("one-word name: %d %s", res.Status, res.Body)
+		}
+		// Address process.
+		if res := e.patch(gb, "address", jsonBody(t, `{"input": {"address": {"city": "Leeds", "postalCode": "LS1 4AP", "line1": "2 Park Row"}}}`)); res.Status != 200 ||
+			res.get("address.input.address.city") != "Leeds" {
+			t.Errorf("address: %d %s", res.Status, res.Body)
+		}
+		// Email and phone, partner-verified.
+		res = e.patch(gb, "email", jsonBody(t, `{"input": {"email": "john.doe@profile.example"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 200 || res.get("email.status") != "ok" || res.get("email.verification.model") != "partner-verified" {
+			t.Fatalf("email: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(gb, "email", jsonBody(t, `{"input": {"email": "john.doe@profile.example"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || !hasReason(res, "email-already-verified") {
+			t.Errorf("email again: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(de, "email", jsonBody(t, `{"input": {"email": "john.doe@profile.example"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || res.code() != "email_already_exists" {
+			t.Errorf("email of another user: %d %s", res.Status, res.Body)
+		}
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if res := e.patch(de, "email", jsonBody(t, `{"input": {"email": "hans@profile.example"}, "output": {"verifiedAt": "`+future+`"}}`)); res.Status != 409 || res.code() != "date_invalid" || res.get("details.property") != "output.verifiedAt" {
+			t.Errorf("future verifiedAt: %d %s", res.Status, res.Body)
+		}
+		if me := e.call(t, "GET", "/core/users/me", e.tok, gb, nil); me.get("user.email") != "john.doe@profile.example" {
+			t.Errorf("the user's email did not change: %s", me.Body)
+		}
+		res = e.patch(gb, "phone", jsonBody(t, `{"input": {"phone": "+447400123456", "country": "GB"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 200 || res.get("phone.status") != "ok" || res.get("phone.input.phone") != "+447400123456" {
+			t.Fatalf("phone: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(gb, "phone", jsonBody(t, `{"input": {"phone": "+447400123456", "country": "GB"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || !hasReason(res, "phone-already-verified") {
+			t.Errorf("phone again: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(de, "phone", jsonBody(t, `{"input": {"phone": "+4412", "country": "GB"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || res.code() != "phone_invalid" {
+			t.Errorf("invalid phone: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(de, "phone", jsonBody(t, `{"input": {"phone": "+447400123456", "country": "GB"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || res.code() != "phone_already_exists" {
+			t.Errorf("phone of another user: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(de, "phone", jsonBody(t, `{"input": {"phone": "+447400123457", "country": "XX"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || res.code() != "country_not_supported" {
+			t.Errorf("phone country: %d %s", res.Status, res.Body)
+		}
+		// Without a mail server, kycd cannot verify an email itself.
+		if res := e.patch(de, "email", jsonBody(t, `{"input": {"email": "hans@profile.example"}}`)); res.Status != 409 || !hasReason(res, "permission-denied") {
+			t.Errorf("platform email without SMTP: %d %s", res.Status, res.Body)
+		}
+		// Events: each status change once.
+		ev := strings.Join(e.events(gb), " ")
+		if !strings.Contains(ev, "core.kyc.email.status-changed=ok") || !strings.Contains(ev, "core.kyc.phone.status-changed=ok") || !strings.HasPrefix(ev, "core.user.created") {
+			t.Errorf("events: %s", ev)
+		}
+	})
+}
+
+var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
+
+// TestKYCOneTimeCodes: in sandbox mode kycd "sends" codes to an outbox; the
+// code verifies the email, wrong codes count, codes are single-use and expire.
+func TestKYCOneTimeCodes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db, "--sandbox")
+		u := createUser(t, e.kycdProc, e.tok, "otp@kyc.example")
+		res := e.patch(u, "email", jsonBody(t, `{"input": {"email": "otp@kyc.example"}}`))
+		if res.Status != 200 || res.get("email.status") != "pending" || res.get("email.verification.model") != "uphold-verified" {
+			t.Fatalf("platform email: %d %s", res.Status, res.Body)
+		}
+		code := e.sandboxCode(t, "otp@kyc.example")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		res = e.call(t, "POST", "/core/kyc/processes/email/verify", e.tok, u, map[string]any{"code": wrong})
+		if res.Status != 409 || res.code() != "code_invalid" || res.get("details.attemptsLeft") != float64(4) {
+			t.Errorf("wrong code: %d %s", res.Status, res.Body)
+		}
+		res = e.call(t, "POST", "/core/kyc/processes/email/verify", e.tok, u, map[string]any{"code": code})
+		if res.Status != 200 || res.get("email.status") != "ok" || res.get("email.output.verifiedAt") == nil {
+			t.Fatalf("right code: %d %s", res.Status, res.Body)
+		}
+		if res := e.call(t, "POST", "/core/kyc/processes/email/verify", e.tok, u, map[string]any{"code": code}); res.Status != 409 || !hasReason(res, "verification-code-used") {
+			t.Errorf("code reused: %d %s", res.Status, res.Body)
+		}
+		// Phone: five wrong codes exhaust it; an expired code is refused.
+		e.patch(u, "phone", jsonBody(t, `{"input": {"phone": "+447400123499", "country": "GB"}}`))
+		code = e.sandboxCode(t, "+447400123499")
+		if code == wrong {
+			wrong = "222222"
+		}
+		for range 5 {
+			e.call(t, "POST", "/core/kyc/processes/phone/verify", e.tok, u, map[string]any{"code": wrong})
+		}
+		if res := e.call(t, "POST", "/core/kyc/processes/phone/verify", e.tok, u, map[string]any{"code": code}); res.Status != 409 || !hasReason(res, "verification-code-attempts-exceeded") {
+			t.Errorf("after five wrong codes: %d %s", res.Status, res.Body)
+		}
+		e.patch(u, "phone", jsonBody(t, `{"input": {"phone": "+447400123499", "country": "GB"}}`))
+		code = e.sandboxCode(t, "+447400123499")
+		e.advance(t, "11m")
+		if res := e.call(t, "POST", "/core/kyc/processes/phone/verify", e.tok, u, map[string]any{"code": code}); res.Status != 409 || res.code() != "code_expired" {
+			t.Errorf("expired code: %d %s", res.Status, res.Body)
+		}
+		// The code never reaches the logs.
+		if strings.Contains(e.stderr.String(), code) {
+			t.Error("a one-time code was logged")
+		}
+	})
+}
+
+// sandboxCode waits for the newest code sent to a destination.
+func (e *kycEnv) sandboxCode(t *testing.T, to string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if msgs := e.sandboxMessages(t, to); len(msgs) > e.sent[to] {
+			e.sent[to] = len(msgs)
+			if c := sixDigits.FindString(msgs[0]); c != "" {
+				return c
+			}
+			t.Fatalf("no code in %q", msgs[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no code sent to %s", to)
+	return ""
+}
+
+func (e *kycEnv) sandboxMessages(t *testing.T, to string) []string {
+	t.Helper()
+	res := e.call(t, "GET", "/sandbox/messages?to="+strings.ReplaceAll(to, "+", "%2B"), e.tok, "", nil)
+	if res.Status != 200 {
+		t.Fatalf("sandbox messages: %d %s", res.Status, res.Body)
+	}
+	var out []string
+	for _, m := range res.JSON["messages"].([]any) {
+		out = append(out, m.(map[string]any)["body"].(string))
+	}
+	return out
+}
+
+// advance moves the sandbox clock and gets a fresh token (tokens age with it).
+func (e *kycEnv) advance(t *testing.T, d string) {
+	t.Helper()
+	if res := e.call(t, "POST", "/sandbox/clock", e.tok, "", map[string]any{"advance": d}); res.Status != 200 {
+		t.Fatalf("advance clock: %d %s", res.Status, res.Body)
+	}
+	e.tok = e.token(t, e.tn, "")
+}

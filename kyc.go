@@ -1,0 +1,316 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// KYC process codes, in the order the overview lists them.
+const (
+	ProcessProfile        = "profile"
+	ProcessAddress        = "address"
+	ProcessEmail          = "email"
+	ProcessPhone          = "phone"
+	ProcessIdentity       = "identity"
+	ProcessProofOfAddress = "proof-of-address"
+	ProcessCDD            = "customer-due-diligence"
+	ProcessEDD            = "enhanced-due-diligence"
+	ProcessCRA            = "crypto-risk-assessment"
+	ProcessSCS            = "self-categorization-statement"
+	ProcessTaxDetails     = "tax-details"
+	ProcessScreening      = "screening"
+	ProcessRisk           = "risk"
+)
+
+// ProcessCodes lists every KYC process, in overview order.
+var ProcessCodes = []string{
+	ProcessProfile, ProcessAddress, ProcessEmail, ProcessPhone, ProcessIdentity, ProcessProofOfAddress,
+	ProcessCDD, ProcessEDD, ProcessCRA, ProcessSCS, ProcessTaxDetails, ProcessScreening, ProcessRisk,
+}
+
+// ProcessKey returns the overview key of a process code ("proof-of-address"
+// → "proofOfAddress").
+func ProcessKey(code string) string {
+	out := make([]byte, 0, len(code))
+	upper := false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if c == '-' {
+			upper = true
+			continue
+		}
+		if upper && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		upper = false
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// Process statuses.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusRunning = "running"
+	StatusPending = "pending"
+	StatusExempt  = "exempt"
+)
+
+// Verification models: who verified a process. The platform model is named
+// as Uphold names it on the wire ("uphold-verified"): verified by this kycd.
+const (
+	ModelNone     = "none"
+	ModelPartner  = "partner-verified"
+	ModelPlatform = "uphold-verified"
+)
+
+// Submission types of the identity and proof-of-address processes.
+const (
+	TypeNone                   = "none"
+	TypeDocumentSubmission     = "document-submission"
+	TypeElectronicVerification = "electronic-verification"
+	TypeFromIdentity           = "from-identity"
+)
+
+// Process is the stored state of one KYC process of one user. Input, Output
+// and Form hold personal data and are encrypted at rest; the rest is not
+// personal and stays queryable.
+type Process struct {
+	TenantID string
+	UserID   string
+	Code     string
+	Status   string
+	Type     string
+	Model    string
+	Input    map[string]any
+	Output   map[string]any
+	// Form is the form instance of a form-based process, while one exists.
+	Form *FormInstance
+	// Attempts counts completed evaluations (crypto risk assessment,
+	// self-categorization); RetryAt ends a cooldown after a rejection.
+	Attempts int
+	RetryAt  *time.Time
+	// Version is the stored row's version (0: never stored). Saving checks
+	// it, so that two concurrent changes of one process cannot both win.
+	Version   int
+	UpdatedAt time.Time
+}
+
+// FormInstance is one run through a form: its id (the formId clients
+// resume it with), the definition version it started on, the answers given
+// so far, and whether it is complete.
+type FormInstance struct {
+	ID        string         `json:"id"`
+	Code      string         `json:"code"`
+	Version   int            `json:"version"`
+	Answers   map[string]any `json:"answers"`
+	Completed bool           `json:"completed,omitempty"`
+	// Previous is the id of the last completed form of the process, so a
+	// late call with it is told the form is complete rather than unknown.
+	Previous string `json:"previous,omitempty"`
+}
+
+// JobArgs are a River job's arguments (River's own interface, restated so
+// the domain need not import River).
+type JobArgs interface {
+	Kind() string
+}
+
+// ProcessChange is one atomic change of a user's KYC: the new state of some
+// processes, optionally the user's declared data, the identity document the
+// user is linked to, its events, its audit entry and the jobs it starts.
+type ProcessChange struct {
+	TenantID  string
+	UserID    string
+	Processes []*Process
+	// User, when set, replaces the user's declared data (profile, email, phone).
+	User *User
+	// DocumentIndex, when set, links an identity document (a blind index of
+	// its type, country and number) to the user; EDocumentLinked when it is
+	// linked to another user of the tenant.
+	DocumentIndex string
+	// Code, when set, is a new one-time code (replacing the user's last one
+	// of its channel); UseCode marks a code used (EStale when it was already).
+	Code    *VerificationCode
+	UseCode string
+	Events  []*Event
+	Jobs    []JobArgs
+	Action  string
+	Details map[string]any
+}
+
+// Error codes of the process store.
+const (
+	// EStale: a process changed since it was read; read again and retry.
+	EStale = "stale"
+	// EDocumentLinked: the identity document belongs to another user.
+	EDocumentLinked = "document_linked"
+)
+
+// ProcessStore keeps KYC processes.
+type ProcessStore interface {
+	// FindProcesses returns a user's stored processes by code (processes
+	// never changed are absent: their state follows from policy).
+	FindProcesses(ctx context.Context, tenantID, userID string) (map[string]*Process, error)
+	// SaveProcesses applies a change in one transaction. Returns EStale when
+	// a process's Version no longer matches, EDocumentLinked when the
+	// document is linked to another user, and the user store's uniqueness
+	// errors (EEmailAlreadyExists, EPhoneAlreadyExists) for User.
+	SaveProcesses(ctx context.Context, c *ProcessChange) error
+	// FindDocumentOwner returns the user an identity document is linked to, or "".
+	FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error)
+}
+
+// EventProcessStatusChanged is the type of the event recorded when a
+// process's status changes: core.kyc.<process-code>.status-changed.
+func EventProcessStatusChanged(code string) string { return "core.kyc." + code + ".status-changed" }
+
+// EvaluateArgs is the job that evaluates a completed form (or re-derives a
+// process's state from its dependencies).
+type EvaluateArgs struct {
+	TenantID string `json:"tenant_id"`
+	UserID   string `json:"user_id"`
+	Process  string `json:"process"`
+	FormID   string `json:"form_id"`
+}
+
+// Kind implements JobArgs.
+func (EvaluateArgs) Kind() string { return "kyc_evaluate" }
+
+// ProcessView is a process as the Core API shows it: its code and status,
+// and (detailed) how it is verified, what was submitted, what the
+// verification produced and, for forms, what to answer next.
+type ProcessView struct {
+	Code         string         `json:"code"`
+	Status       string         `json:"status"`
+	Type         string         `json:"type,omitempty"`
+	Verification *Verification  `json:"verification,omitempty"`
+	Input        map[string]any `json:"input,omitempty"`
+	Output       map[string]any `json:"output,omitempty"`
+	Hint         map[string]any `json:"hint,omitempty"`
+}
+
+// Verification is how a process is verified.
+type Verification struct {
+	Model        string   `json:"model"`
+	Method       string   `json:"method"`
+	Triggers     []string `json:"triggers,omitempty"`
+	Dependencies []string `json:"dependencies"`
+	// Submittable is given for identity and proof of address.
+	Submittable *bool `json:"submittable,omitempty"`
+	// Rules are the profile's per-field rules.
+	Rules any `json:"rules,omitempty"`
+}
+
+// Overview is a user's KYC at a glance.
+type Overview struct {
+	Summary   Summary                 `json:"summary"`
+	Processes map[string]*ProcessView `json:"processes"`
+}
+
+// Summary statuses.
+const (
+	SummaryOK         = "ok"
+	SummaryPending    = "pending"
+	SummaryBlocked    = "blocked"
+	SummaryRestricted = "restricted"
+)
+
+// Summary is the overall KYC status with the reason that decides it.
+type Summary struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// Warning is a part of a request that was ignored, with why.
+type Warning struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// ProcessUpdate is a request to update a process: the submission type
+// (identity, proof of address), the input and, when the partner verified
+// it, the output. Language is a BCP 47 tag for the texts of forms.
+type ProcessUpdate struct {
+	Type     string
+	Input    map[string]any
+	Output   map[string]any
+	Language string
+}
+
+// Capability is something a user may or may not do yet, with what the user
+// must still do (requirements) and what stands in the way (restrictions).
+type Capability struct {
+	Code         string   `json:"code"`
+	Name         string   `json:"name"`
+	Enabled      bool     `json:"enabled"`
+	Requirements []string `json:"requirements"`
+	Restrictions []string `json:"restrictions"`
+}
+
+// KYCService runs the KYC processes of users. Every surface that changes a
+// process (the Core API, the connector, the checks) goes through it, so the
+// same rules apply whoever submits.
+type KYCService interface {
+	// Overview returns every process of a user with the summary; the
+	// processes named in detailed (overview keys) carry their details.
+	Overview(ctx context.Context, u *User, detailed []string, lang string) (*Overview, error)
+	// UpdateProcess applies an update to one process (a code of
+	// ProcessCodes) and returns its detailed view and the ignored parts.
+	// Errors: request_invalid, entity_not_found (file, form), the business
+	// rule codes of the process (409), operation_not_allowed with reasons
+	// (kyc-process-update-not-allowed, kyc-process-status-exempt,
+	// form-already-completed, permission-denied, ...).
+	UpdateProcess(ctx context.Context, u *User, code string, up *ProcessUpdate) (*ProcessView, []Warning, error)
+	// Capabilities derives what the user may do from the processes.
+	Capabilities(ctx context.Context, u *User) ([]Capability, error)
+}
+
+// Channels of one-time codes.
+const (
+	ChannelEmail = "email"
+	ChannelPhone = "phone"
+)
+
+// VerificationCode is a one-time code that proves a user controls an email
+// address or phone number. Only a keyed digest of the code is kept to check
+// it; the code itself is kept (encrypted) only until it is sent.
+type VerificationCode struct {
+	ID       string
+	TenantID string
+	UserID   string
+	Channel  string
+	// Digest is the keyed digest the code is checked against.
+	Digest string
+	// Code and Destination are personal: sealed at rest. Code is empty once sent.
+	Code        string
+	Destination string
+	ExpiresAt   time.Time
+	Attempts    int
+	CreatedAt   time.Time
+	UsedAt      *time.Time
+}
+
+// VerificationCodeStore keeps one-time codes: at most one live code per user
+// and channel (issuing one replaces the last).
+type VerificationCodeStore interface {
+	// FindVerificationCode returns the user's code of a channel, or ENotFound ("code").
+	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*VerificationCode, error)
+	// RecordCodeAttempt counts a wrong guess.
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
+	// SendCode hands a code with its destination to send (outside any
+	// transaction) and, once sent, forgets the plaintext code. ENotFound
+	// when the code was sent, used or replaced already.
+	SendCode(ctx context.Context, tenantID, codeID string, send func(*VerificationCode) error) error
+}
+
+// SendCodeArgs is the job that sends a one-time code.
+type SendCodeArgs struct {
+	TenantID string `json:"tenant_id"`
+	CodeID   string `json:"code_id"`
+}
+
+// Kind implements JobArgs.
+func (SendCodeArgs) Kind() string { return "kyc_send_code" }

@@ -1,0 +1,100 @@
+package kyc
+
+import (
+	"context"
+
+	"github.com/kycd/kycd"
+)
+
+// requirementOf names, in Uphold's vocabulary, what a user must do for a
+// pending process.
+func (s *Service) requirementOf(st *state, code string) string {
+	switch code {
+	case kycd.ProcessProfile:
+		if st.user.FullName == "" {
+			return "user-must-submit-full-name"
+		}
+		if !s.addressComplete(st.user.Address) {
+			return "user-must-submit-residential-address"
+		}
+		return "user-must-submit-profile"
+	case kycd.ProcessAddress:
+		return "user-must-submit-residential-address"
+	case kycd.ProcessPhone:
+		return "user-must-submit-phone-number"
+	case kycd.ProcessCRA:
+		return "user-must-submit-crypto-risk-assessment-form"
+	case kycd.ProcessSCS:
+		return "user-must-submit-self-categorization-form"
+	}
+	return "user-must-submit-" + code
+}
+
+// restrictionOf names, in Uphold's vocabulary, what a failed process
+// stands for.
+var restrictionOf = map[string]string{
+	kycd.ProcessProfile:        "user-status-not-valid",
+	kycd.ProcessAddress:        "user-residential-address-not-valid",
+	kycd.ProcessEmail:          "user-status-not-valid",
+	kycd.ProcessPhone:          "user-status-not-valid",
+	kycd.ProcessIdentity:       "user-identity-not-valid",
+	kycd.ProcessProofOfAddress: "user-proof-of-address-not-valid",
+	kycd.ProcessCDD:            "user-status-not-valid",
+	kycd.ProcessEDD:            "user-enhanced-due-diligence-not-valid",
+	kycd.ProcessCRA:            "crypto-risk-assessment-form-not-valid",
+	kycd.ProcessSCS:            "self-categorization-statement-form-not-valid",
+	kycd.ProcessTaxDetails:     "user-status-not-valid",
+	kycd.ProcessScreening:      "user-status-not-valid",
+	kycd.ProcessRisk:           "user-status-not-valid",
+}
+
+// Capabilities implements kycd.KYCService: a capability is enabled when
+// every process it requires is ok or exempt. A pending process is a
+// requirement; a failed one, a rejected assessment in its cooldown and a
+// running screening are restrictions.
+func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capability, error) {
+	st, err := s.load(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var out []kycd.Capability
+	for _, cp := range s.policy.Capabilities() {
+		c := kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{}}
+		settledAll := true
+		for _, code := range cp.Requires {
+			p := st.procs[code]
+			switch {
+			case p.Status == kycd.StatusFailed:
+				c.Restrictions = appendOnce(c.Restrictions, restrictionOf[code])
+			case p.RetryAt != nil && p.RetryAt.After(st.now) && p.Output["result"] == "rejected":
+				c.Restrictions = appendOnce(c.Restrictions, restrictionOf[code])
+			case p.Status == kycd.StatusPending:
+				c.Requirements = appendOnce(c.Requirements, s.requirementOf(st, code))
+			}
+			settledAll = settledAll && settled(p)
+		}
+		if st.procs[kycd.ProcessScreening].Status == kycd.StatusRunning {
+			c.Restrictions = appendOnce(c.Restrictions, "user-screening-running")
+			settledAll = false
+		}
+		if st.procs[kycd.ProcessRisk].Status == kycd.StatusFailed {
+			c.Restrictions = appendOnce(c.Restrictions, restrictionOf[kycd.ProcessRisk])
+			settledAll = false
+		}
+		if s.policy.Restricted(u.Address.Country) {
+			c.Restrictions = appendOnce(c.Restrictions, "user-country-not-supported")
+		}
+		c.Enabled = settledAll && len(c.Requirements) == 0 && len(c.Restrictions) == 0
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func appendOnce(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}

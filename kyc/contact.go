@@ -1,0 +1,229 @@
+package kyc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// Notifier sends one-time codes to people (email, SMS).
+type Notifier interface {
+	// Supports reports whether the notifier can send on a channel.
+	Supports(channel string) bool
+	// Send delivers a message; it must not log its body.
+	Send(ctx context.Context, m Message) error
+}
+
+// Message is one message to a person.
+type Message struct {
+	Channel  string
+	To       string
+	Subject  string
+	Body     string
+	TenantID string
+	UserID   string
+}
+
+// One-time code rules.
+const (
+	CodeDigits      = 6
+	CodeLifetime    = 10 * time.Minute
+	CodeMaxAttempts = 5
+)
+
+// newCode returns a uniformly random numeric code.
+func newCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%0*d", CodeDigits, n.Int64()), nil
+}
+
+// codeDigest is the keyed digest of a code, bound to its id.
+func (s *Service) codeDigest(ctx context.Context, tenantID, id, code string) (string, error) {
+	return s.vault.BlindIndex(ctx, tenantID, "verification-code", id+":"+code)
+}
+
+// issueCode adds a one-time code to a change and the job that sends it.
+func (s *Service) issueCode(st *state, c *change, channel, destination string) error {
+	if s.notifier == nil || !s.notifier.Supports(channel) {
+		what := map[string]string{kycd.ChannelEmail: "email", kycd.ChannelPhone: "SMS"}[channel]
+		return kycd.NotAllowed("No "+what+" sender is configured to verify the "+channel+"; submit it partner-verified (with output.verifiedAt)", "permission-denied")
+	}
+	code, err := newCode()
+	if err != nil {
+		return err
+	}
+	vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: st.user.TenantID, UserID: st.user.ID, Channel: channel,
+		Code: code, Destination: destination, ExpiresAt: st.now.Add(CodeLifetime)}
+	if vc.Digest, err = s.codeDigest(st.ctx, vc.TenantID, vc.ID, code); err != nil {
+		return err
+	}
+	c.code = vc
+	c.jobs = append(c.jobs, kycd.SendCodeArgs{TenantID: vc.TenantID, CodeID: vc.ID})
+	return nil
+}
+
+// updateEmail changes the user's email. With output.verifiedAt the partner
+// verified it and the process is ok at once; without, kycd sends a
+// one-time code to the address and the process waits for it.
+func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	email, _ := up.Input["email"].(string)
+	email = strings.TrimSpace(email)
+	if !plausibleEmail(email) {
+		return nil, &kycd.Error{Code: kycd.EEmailIncorrectOrDisallowed, Message: "The email is incorrect or disallowed"}
+	}
+	p := st.editable(kycd.ProcessEmail)
+	if p.Status == kycd.StatusOK && strings.EqualFold(email, st.user.Email) {
+		return nil, kycd.NotAllowed("Email already verified", "email-already-verified")
+	}
+	u := *st.user
+	u.Email = email
+	c := &change{user: &u, action: "kyc.email.updated"}
+	if up.Output != nil {
+		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+		if err != nil {
+			return nil, err
+		}
+		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPartner, map[string]any{"verifiedAt": at}
+	} else {
+		if err := s.issueCode(st, c, kycd.ChannelEmail, email); err != nil {
+			return nil, err
+		}
+		p.Status, p.Model, p.Output = kycd.StatusPending, kycd.ModelPlatform, nil
+	}
+	c.put(p)
+	c.details = map[string]any{"model": p.Model}
+	return c, nil
+}
+
+// plausibleEmail refuses addresses no mail can reach: no domain, a domain
+// without a dot, or spaces.
+func plausibleEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(e, " \t") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// updatePhone changes the user's phone, partner-verified or with a code.
+func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	number, _ := up.Input["phone"].(string)
+	country, _ := up.Input["country"].(string)
+	phone := kycd.Phone{Number: number, Country: country}
+	if err := kycd.CheckPhone(phone, "input.country", s.geo); err != nil {
+		return nil, err
+	}
+	p := st.editable(kycd.ProcessPhone)
+	if p.Status == kycd.StatusOK && st.user.Phone != nil && st.user.Phone.Number == number {
+		return nil, kycd.NotAllowed("Phone already verified", "phone-already-verified")
+	}
+	u := *st.user
+	u.Phone = &phone
+	c := &change{user: &u, action: "kyc.phone.updated"}
+	if up.Output != nil {
+		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+		if err != nil {
+			return nil, err
+		}
+		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPartner, map[string]any{"verifiedAt": at}
+	} else {
+		if err := s.issueCode(st, c, kycd.ChannelPhone, number); err != nil {
+			return nil, err
+		}
+		p.Status, p.Model, p.Output = kycd.StatusPending, kycd.ModelPlatform, nil
+	}
+	c.put(p)
+	c.details = map[string]any{"model": p.Model}
+	return c, nil
+}
+
+// VerifyCode confirms a one-time code of the email or phone process. A
+// wrong code counts as an attempt; after CodeMaxAttempts, or once expired or
+// used, the code is refused and a new one must be requested.
+func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kycd.ProcessView, error) {
+	tag, err := parseLocale(lang)
+	if err != nil {
+		return nil, err
+	}
+	codes, ok := s.store.(kycd.VerificationCodeStore)
+	if !ok {
+		return nil, fmt.Errorf("kyc: the store keeps no verification codes")
+	}
+	process := map[string]string{kycd.ChannelEmail: kycd.ProcessEmail, kycd.ChannelPhone: kycd.ProcessPhone}[channel]
+	st, _, err := s.apply(ctx, u, func(st *state) (*change, error) {
+		vc, err := codes.FindVerificationCode(ctx, u.TenantID, u.ID, channel)
+		if kycd.ErrorCode(err) == kycd.ENotFound {
+			return nil, kycd.NotAllowed("No code was sent; update the process to receive one", "verification-code-not-requested")
+		} else if err != nil {
+			return nil, err
+		}
+		switch {
+		case vc.UsedAt != nil:
+			return nil, kycd.NotAllowed("The code was used already", "verification-code-used")
+		case !vc.ExpiresAt.After(st.now):
+			return nil, &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; update the process to receive a new one"}
+		case vc.Attempts >= CodeMaxAttempts:
+			return nil, kycd.NotAllowed("Too many wrong codes; update the process to receive a new one", "verification-code-attempts-exceeded")
+		}
+		want, err := s.codeDigest(ctx, u.TenantID, vc.ID, code)
+		if err != nil {
+			return nil, err
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(vc.Digest)) != 1 || !s.codeStillFor(st.user, channel, vc.Destination) {
+			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID); err != nil {
+				return nil, err
+			}
+			return nil, &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid",
+				Details: map[string]any{"attemptsLeft": max(0, CodeMaxAttempts-vc.Attempts-1)}}
+		}
+		p := st.editable(process)
+		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPlatform, map[string]any{"verifiedAt": st.now.Format(time.RFC3339Nano)}
+		c := &change{useCode: vc.ID, action: "kyc." + channel + ".verified", details: map[string]any{"codeId": vc.ID}}
+		c.put(p)
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(st, process, true, tag), nil
+}
+
+// codeStillFor reports whether a code was sent to what the user has now.
+func (s *Service) codeStillFor(u *kycd.User, channel, destination string) bool {
+	if channel == kycd.ChannelEmail {
+		return strings.EqualFold(u.Email, destination)
+	}
+	return u.Phone != nil && u.Phone.Number == destination
+}
+
+// SendCode sends a one-time code (the work of a SendCodeArgs job).
+func (s *Service) SendCode(ctx context.Context, args kycd.SendCodeArgs) error {
+	codes, ok := s.store.(kycd.VerificationCodeStore)
+	if !ok || s.notifier == nil {
+		return fmt.Errorf("kyc: cannot send codes")
+	}
+	err := codes.SendCode(ctx, args.TenantID, args.CodeID, func(vc *kycd.VerificationCode) error {
+		m := Message{Channel: vc.Channel, To: vc.Destination, TenantID: vc.TenantID, UserID: vc.UserID}
+		if vc.Channel == kycd.ChannelEmail {
+			m.Subject = "Your verification code"
+			m.Body = fmt.Sprintf("Your verification code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
+				vc.Code, int(CodeLifetime.Minutes()))
+		} else {
+			m.Body = fmt.Sprintf("Your verification code is %s", vc.Code)
+		}
+		return s.notifier.Send(ctx, m)
+	})
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil // sent, used or replaced already: nothing to do
+	}
+	return err
+}

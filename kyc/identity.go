@@ -1,0 +1,323 @@
+package kyc
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kycd/kycd"
+)
+
+// person is who a verification describes.
+type person struct {
+	GivenName  string        `json:"givenName"`
+	FamilyName string        `json:"familyName"`
+	Birthdate  string        `json:"birthdate"`
+	Address    *kycd.Address `json:"address"`
+	// CitizenshipCountry is given by electronic identity verifications.
+	CitizenshipCountry string `json:"citizenshipCountry"`
+}
+
+func (p person) fullName() string { return strings.TrimSpace(p.GivenName + " " + p.FamilyName) }
+
+// document is an identity document as a verification read it.
+type document struct {
+	Type      string `json:"type"`
+	Number    string `json:"number"`
+	Country   string `json:"country"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+type verificationOutput struct {
+	Provider   string    `json:"provider"`
+	Document   *document `json:"document"`
+	Person     *person   `json:"person"`
+	VerifiedAt string    `json:"verifiedAt"`
+}
+
+// checkMedia checks that every file of a media list exists, belongs to the
+// user and is uploaded.
+func (s *Service) checkMedia(st *state, input map[string]any) error {
+	media, _ := input["media"].([]any)
+	for _, m := range media {
+		item, _ := m.(map[string]any)
+		id, _ := item["fileId"].(string)
+		f, err := s.files.FindFileByID(st.ctx, st.user.TenantID, st.user.ID, id)
+		if kycd.ErrorCode(err) == kycd.ENotFound {
+			return &kycd.Error{Code: kycd.ENotFound, Message: "A file specified in the media array cannot be found", Details: map[string]any{"entity": "file"}}
+		} else if err != nil {
+			return err
+		}
+		if f.Status != kycd.FileUploaded {
+			return &kycd.Error{Code: kycd.EFileInvalid, Message: "A file specified in the media array has not been uploaded"}
+		}
+	}
+	return nil
+}
+
+// checkPerson checks the names, birthdate format and address of a person.
+func (s *Service) checkPerson(p *person, prefix string) error {
+	if err := kycd.CheckName(p.GivenName, prefix+".givenName"); err != nil {
+		return err
+	}
+	if err := kycd.CheckName(p.FamilyName, prefix+".familyName"); err != nil {
+		return err
+	}
+	if p.CitizenshipCountry != "" && !s.geo.IsCountry(p.CitizenshipCountry) {
+		return countryNotSupported(prefix + ".citizenshipCountry")
+	}
+	if p.Address != nil {
+		if err := kycd.CheckAddress(*p.Address, prefix+".address", s.geo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// platformVerificationUnavailable refuses a submission kycd would have to
+// verify itself without a provider to do it.
+func platformVerificationUnavailable(process string) error {
+	return kycd.NotAllowed(fmt.Sprintf("Platform-verified '%s' needs a verification provider: submit it partner-verified (with output), "+
+		"or ingest a provider's verification through the KYC Connector", process), "permission-denied")
+}
+
+// submittable refuses an update the process's status or dependencies do
+// not allow yet.
+func (s *Service) submittable(st *state, code string) error {
+	if st.procs[code].Status == kycd.StatusRunning || !s.dependenciesMet(st, code) {
+		return notAllowed()
+	}
+	return nil
+}
+
+// updateIdentity records a partner-verified identity: by document
+// submission (the document, the person it names and the media) or by
+// electronic verification (the person's data). The identity fails, rather
+// than being refused, when the person is underage, when the document is
+// linked to another user of the tenant (duplicate), or when it names
+// someone other than the profile (data-mismatch).
+func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	var reasons []string
+	if st.user.FullName == "" {
+		reasons = append(reasons, "missing-name")
+	}
+	if st.user.Birthdate == "" {
+		reasons = append(reasons, "missing-birthdate")
+	}
+	if len(reasons) > 0 {
+		return nil, kycd.NotAllowed("User cannot submit identity due to incomplete declared information", reasons...)
+	}
+	if err := s.submittable(st, kycd.ProcessIdentity); err != nil {
+		return nil, err
+	}
+	if up.Output == nil {
+		return nil, platformVerificationUnavailable(kycd.ProcessIdentity)
+	}
+	var out verificationOutput
+	if err := decodeInto(up.Output, &out); err != nil {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
+	}
+	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
+		return nil, err
+	}
+	var who person
+	switch up.Type {
+	case kycd.TypeDocumentSubmission:
+		if err := s.checkMedia(st, up.Input); err != nil {
+			return nil, err
+		}
+		if out.Document == nil || out.Person == nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "document, person"}})
+		}
+		if !s.geo.IsCountry(out.Document.Country) {
+			return nil, countryNotSupported("output.document.country")
+		}
+		if out.Document.ExpiresAt != "" {
+			if err := mustBeFuture(out.Document.ExpiresAt, "output.document.expiresAt", st.now); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.checkPerson(out.Person, "output.person"); err != nil {
+			return nil, err
+		}
+		who = *out.Person
+	case kycd.TypeElectronicVerification:
+		data, _ := up.Input["data"].(map[string]any)
+		if err := decodeInto(data, &who); err != nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
+		}
+		if err := s.checkPerson(&who, "input.data"); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
+			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
+	}
+	p := st.editable(kycd.ProcessIdentity)
+	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
+	p.Output = cloneMap(up.Output)
+	c := &change{action: "kyc.identity.updated"}
+	reason := ""
+	switch {
+	case isUnderage(who.Birthdate, st):
+		reason = "underage"
+	case !sameName(who.fullName(), st.user.FullName) || who.Birthdate != st.user.Birthdate:
+		reason = "data-mismatch"
+	}
+	if reason == "" && out.Document != nil {
+		idx, err := s.vault.BlindIndex(st.ctx, st.user.TenantID, "identity.document",
+			strings.Join([]string{out.Document.Type, out.Document.Country, normDocNumber(out.Document.Number)}, "|"))
+		if err != nil {
+			return nil, err
+		}
+		owner, err := s.store.FindDocumentOwner(st.ctx, st.user.TenantID, idx)
+		if err != nil {
+			return nil, err
+		}
+		if owner != "" && owner != st.user.ID {
+			reason = "duplicate"
+		} else {
+			c.docIndex = idx
+		}
+	}
+	if reason != "" {
+		p.Status = kycd.StatusFailed
+		p.Output["reason"] = reason
+	} else {
+		p.Status = kycd.StatusOK
+		delete(p.Output, "reason")
+	}
+	c.put(p)
+	c.details = map[string]any{"type": up.Type, "model": p.Model, "status": p.Status, "reason": reason, "provider": out.Provider}
+	return c, nil
+}
+
+// isUnderage reports whether a birthdate is younger than the minimum age.
+func isUnderage(birthdate string, st *state) bool {
+	e, ok := kycd.AsError(kycd.CheckBirthdate(birthdate, "birthdate", st.now))
+	return ok && e.Code == kycd.EDateInvalid && e.Details["rule"] == "difference-greater-than-or-equal-to-threshold"
+}
+
+// normDocNumber makes document numbers written with spaces, hyphens or in
+// lower case compare equal.
+func normDocNumber(n string) string {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '.' || r == '/' {
+			return -1
+		}
+		return r
+	}, n))
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// updateProofOfAddress records a partner-verified proof of address: by
+// document submission or electronic verification. It fails (address-mismatch,
+// name-mismatch) when it proves another address or names someone else.
+func (s *Service) updateProofOfAddress(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	var reasons []string
+	if st.user.FullName == "" {
+		reasons = append(reasons, "missing-name")
+	}
+	if !s.addressComplete(st.user.Address) {
+		reasons = append(reasons, "incomplete-address")
+	}
+	if len(reasons) > 0 {
+		return nil, kycd.NotAllowed("User cannot submit proof-of-address due to incomplete declared information", reasons...)
+	}
+	if err := s.submittable(st, kycd.ProcessProofOfAddress); err != nil {
+		return nil, err
+	}
+	if up.Output == nil {
+		return nil, platformVerificationUnavailable(kycd.ProcessProofOfAddress)
+	}
+	var out verificationOutput
+	if err := decodeInto(up.Output, &out); err != nil {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
+	}
+	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
+		return nil, err
+	}
+	var who person
+	switch up.Type {
+	case kycd.TypeDocumentSubmission:
+		if err := s.checkMedia(st, up.Input); err != nil {
+			return nil, err
+		}
+		if out.Person == nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "person"}})
+		}
+		if err := s.checkPerson(out.Person, "output.person"); err != nil {
+			return nil, err
+		}
+		who = *out.Person
+	case kycd.TypeElectronicVerification:
+		data, _ := up.Input["data"].(map[string]any)
+		if err := decodeInto(data, &who); err != nil {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
+		}
+		if err := s.checkPerson(&who, "input.data"); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
+			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
+	}
+	p := st.editable(kycd.ProcessProofOfAddress)
+	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
+	p.Output = cloneMap(up.Output)
+	reason := ""
+	switch {
+	case who.GivenName != "" && !sameName(who.fullName(), st.user.FullName):
+		reason = "name-mismatch"
+	case who.Address == nil || !sameAddress(*who.Address, st.user.Address):
+		reason = "address-mismatch"
+	}
+	if reason != "" {
+		p.Status = kycd.StatusFailed
+		p.Output["reason"] = reason
+	} else {
+		p.Status = kycd.StatusOK
+		delete(p.Output, "reason")
+	}
+	c := &change{action: "kyc.proof-of-address.updated"}
+	c.put(p)
+	c.details = map[string]any{"type": up.Type, "model": p.Model, "status": p.Status, "reason": reason, "provider": out.Provider}
+	return c, nil
+}
+
+// sameAddress reports whether a proven address is the declared one: same
+// country, postal code and city (ignoring case, spacing and accents).
+func sameAddress(proven, declared kycd.Address) bool {
+	return proven.Country == declared.Country &&
+		normDocNumber(proven.PostalCode) == normDocNumber(declared.PostalCode) &&
+		(proven.City == "" || normName(proven.City) == normName(declared.City))
+}
+
+// updateEDD records partner-verified enhanced due diligence: the proof of
+// the source of funds and when the partner verified it.
+func (s *Service) updateEDD(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	if err := s.submittable(st, kycd.ProcessEDD); err != nil {
+		return nil, err
+	}
+	if err := s.checkMedia(st, up.Input); err != nil {
+		return nil, err
+	}
+	if up.Output == nil {
+		return nil, platformVerificationUnavailable(kycd.ProcessEDD)
+	}
+	at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	if err != nil {
+		return nil, err
+	}
+	p := st.editable(kycd.ProcessEDD)
+	p.Status, p.Model, p.Input, p.Output = kycd.StatusOK, kycd.ModelPartner, up.Input, map[string]any{"verifiedAt": at}
+	c := &change{action: "kyc.enhanced-due-diligence.updated", details: map[string]any{"model": p.Model}}
+	c.put(p)
+	return c, nil
+}

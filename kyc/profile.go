@@ -1,0 +1,297 @@
+package kyc
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/policy"
+)
+
+// profileRules are the profile's rules for the user as things stand.
+func (s *Service) profileRules(st *state) map[string]policy.FieldRule {
+	return s.policy.ProfileRules(st.user.Address.Country, st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK, s.geo)
+}
+
+// profileComplete reports whether the user declared every required field.
+func (s *Service) profileComplete(u *kycd.User) bool {
+	rules := s.policy.ProfileRules(u.Address.Country, false, s.geo)
+	if u.FullName == "" || u.Birthdate == "" || u.PrimaryCitizenship == "" || !s.addressComplete(u.Address) {
+		return false
+	}
+	return rules["birthplace"].Presence != policy.Required || (u.Birthplace != nil && u.Birthplace.Country != "" && u.Birthplace.Town != "")
+}
+
+// addressComplete reports whether an address has every part its country needs.
+func (s *Service) addressComplete(a kycd.Address) bool {
+	return a.Country != "" && a.City != "" && a.Line1 != "" &&
+		(a.PostalCode != "" || !s.geo.UsesPostalCodes(a.Country)) &&
+		(a.Subdivision != "" || !s.geo.RequiresSubdivision(a.Country))
+}
+
+// profileInput is the profile as declared.
+func profileInput(u *kycd.User, stored map[string]any) map[string]any {
+	in := map[string]any{"address": u.Address}
+	if u.FullName != "" {
+		in["fullName"] = u.FullName
+	}
+	if u.Birthdate != "" {
+		in["birthdate"] = u.Birthdate
+	}
+	if u.PrimaryCitizenship != "" {
+		in["primaryCitizenship"] = u.PrimaryCitizenship
+	}
+	if len(u.OtherCitizenships) > 0 {
+		in["otherCitizenships"] = u.OtherCitizenships
+	}
+	if u.Birthplace != nil {
+		in["birthplace"] = u.Birthplace
+	}
+	if d, ok := stored["details"]; ok {
+		in["details"] = d
+	}
+	return in
+}
+
+// decodeInto converts a decoded JSON value into a typed one.
+func decodeInto(v any, out any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// ignored is the warning for a field dropped by a verification rule.
+func ignored(property, rule string) kycd.Warning {
+	why := "its presence is disallowed"
+	if rule == "editable" {
+		why = "it is not editable"
+	}
+	return kycd.Warning{Code: "verification_rule_violated", Message: fmt.Sprintf("Field '%s' was ignored as %s", property, why),
+		Details: map[string]any{"property": property, "rule": rule}}
+}
+
+// addressPatch is an address update: every part but the country; nil
+// parts are not updated.
+type addressPatch struct {
+	Subdivision, City, Line1, Line2, PostalCode *string
+}
+
+// addressPatchOf reads an address update; a null part clears it.
+func addressPatchOf(m map[string]any) addressPatch {
+	part := func(k string) *string {
+		v, ok := m[k]
+		if !ok {
+			return nil
+		}
+		s, _ := v.(string)
+		return &s
+	}
+	return addressPatch{Subdivision: part("subdivision"), City: part("city"), Line1: part("line1"), Line2: part("line2"), PostalCode: part("postalCode")}
+}
+
+func (p addressPatch) applyTo(a kycd.Address) kycd.Address {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&a.Subdivision, p.Subdivision)
+	set(&a.City, p.City)
+	set(&a.Line1, p.Line1)
+	set(&a.Line2, p.Line2)
+	set(&a.PostalCode, p.PostalCode)
+	return a
+}
+
+type profileRequest struct {
+	FullName           *string          `json:"fullName"`
+	Birthdate          *string          `json:"birthdate"`
+	Birthplace         *kycd.Birthplace `json:"birthplace"`
+	PrimaryCitizenship *string          `json:"primaryCitizenship"`
+	CitizenshipCountry *string          `json:"citizenshipCountry"`
+	OtherCitizenships  []string         `json:"otherCitizenships"`
+	Address            map[string]any   `json:"address"`
+	Details            map[string]any   `json:"details"`
+}
+
+// updateProfile changes the user's declared data, field by field, under the
+// profile's rules: a field whose presence is disallowed, or that is no
+// longer editable, is ignored with a warning.
+func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	var req profileRequest
+	if err := decodeInto(up.Input, &req); err != nil {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
+	}
+	if req.PrimaryCitizenship == nil {
+		req.PrimaryCitizenship = req.CitizenshipCountry
+	}
+	rules := s.profileRules(st)
+	c := &change{action: "kyc.profile.updated"}
+	u := *st.user
+	allowed := func(field string, differs bool) bool {
+		r := rules[field]
+		switch {
+		case r.Presence == policy.Disallowed:
+			c.warnings = append(c.warnings, ignored("input."+field, "presence"))
+			return false
+		case !r.Editable && differs:
+			c.warnings = append(c.warnings, ignored("input."+field, "editable"))
+			return false
+		}
+		return true
+	}
+	var changed []string
+	if req.FullName != nil && allowed("fullName", *req.FullName != u.FullName) {
+		if err := kycd.CheckName(*req.FullName, "input.fullName"); err != nil {
+			return nil, err
+		}
+		u.FullName, changed = *req.FullName, append(changed, "fullName")
+	}
+	if req.Birthdate != nil && allowed("birthdate", *req.Birthdate != u.Birthdate) {
+		if err := kycd.CheckBirthdate(*req.Birthdate, "input.birthdate", st.now); err != nil {
+			return nil, err
+		}
+		u.Birthdate, changed = *req.Birthdate, append(changed, "birthdate")
+	}
+	if req.Birthplace != nil && allowed("birthplace", true) {
+		if !s.geo.IsCountry(req.Birthplace.Country) {
+			return nil, countryNotSupported("input.birthplace.country")
+		}
+		bp := *req.Birthplace
+		u.Birthplace, changed = &bp, append(changed, "birthplace")
+	}
+	if req.PrimaryCitizenship != nil && allowed("primaryCitizenship", *req.PrimaryCitizenship != u.PrimaryCitizenship) {
+		if !s.geo.IsCountry(*req.PrimaryCitizenship) {
+			return nil, countryNotSupported("input.primaryCitizenship")
+		}
+		u.PrimaryCitizenship, changed = *req.PrimaryCitizenship, append(changed, "primaryCitizenship")
+	}
+	if req.OtherCitizenships != nil && allowed("otherCitizenships", true) {
+		for i, cc := range req.OtherCitizenships {
+			if !s.geo.IsCountry(cc) {
+				return nil, countryNotSupported(fmt.Sprintf("input.otherCitizenships[%d]", i))
+			}
+		}
+		u.OtherCitizenships, changed = slices.Clone(req.OtherCitizenships), append(changed, "otherCitizenships")
+	}
+	if req.Address != nil && allowed("address", true) {
+		a, err := s.patchAddress(u.Address, addressPatchOf(req.Address), rules["address"].Rules, "input.address", c)
+		if err != nil {
+			return nil, err
+		}
+		u.Address, changed = a, append(changed, "address")
+	}
+	p := st.editable(kycd.ProcessProfile)
+	if req.Details != nil {
+		p.Input = map[string]any{"details": req.Details}
+		changed = append(changed, "details")
+	}
+	c.user = &u
+	c.put(p)
+	c.details = map[string]any{"fields": changed, "ignored": len(c.warnings)}
+	return c, nil
+}
+
+// patchAddress applies an address update part by part under the address's
+// rules and checks the result.
+func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[string]policy.FieldRule, prefix string, c *change) (kycd.Address, error) {
+	drop := func(part string, v **string) {
+		if *v == nil {
+			return
+		}
+		if r, ok := rules[part]; ok && (r.Presence == policy.Disallowed || !r.Editable) {
+			rule := "presence"
+			if r.Presence != policy.Disallowed {
+				rule = "editable"
+			}
+			c.warnings = append(c.warnings, ignored(prefix+"."+part, rule))
+			*v = nil
+		}
+	}
+	drop("subdivision", &patch.Subdivision)
+	drop("city", &patch.City)
+	drop("line1", &patch.Line1)
+	drop("line2", &patch.Line2)
+	drop("postalCode", &patch.PostalCode)
+	next := patch.applyTo(a)
+	if err := kycd.CheckAddress(next, prefix, s.geo); err != nil {
+		if e, ok := kycd.AsError(err); ok && e.Details["property"] == prefix+".country" {
+			// The country of residence is not part of the update.
+			e.Details["property"] = "address.country"
+		}
+		return a, err
+	}
+	return next, nil
+}
+
+func countryNotSupported(property string) error {
+	return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",
+		Details: map[string]any{"context": "body", "property": property}}
+}
+
+// updateAddress changes the user's residential address (the deprecated
+// address process; the profile's address does the same).
+func (s *Service) updateAddress(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	patch, _ := up.Input["address"].(map[string]any)
+	c := &change{action: "kyc.address.updated"}
+	u := *st.user
+	a, err := s.patchAddress(u.Address, addressPatchOf(patch), s.profileRules(st)["address"].Rules, "input.address", c)
+	if err != nil {
+		return nil, err
+	}
+	u.Address = a
+	c.user = &u
+	c.put(st.editable(kycd.ProcessAddress))
+	return c, nil
+}
+
+// verifiedAt checks a partner's verifiedAt: a time in the past.
+func verifiedAt(output map[string]any, property string, now time.Time) (string, error) {
+	s, _ := output["verifiedAt"].(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return "", kycd.Invalid("body", kycd.Violation{Property: property, Rule: "format", RuleParams: map[string]any{"format": "date-time"}})
+	}
+	if t.After(now) {
+		return "", dateInvalid("The date must be in the past", "difference-greater-than-threshold", property)
+	}
+	return s, nil
+}
+
+// mustBeFuture checks a date or date-time that must be after now.
+func mustBeFuture(value, property string, now time.Time) error {
+	t, err := time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, value); err != nil {
+			return kycd.Invalid("body", kycd.Violation{Property: property, Rule: "format"})
+		}
+		t = t.Add(24*time.Hour - time.Nanosecond) // a date holds until its end
+	}
+	if !t.After(now) {
+		return dateInvalid("The date must be in the future", "difference-less-than-threshold", property)
+	}
+	return nil
+}
+
+func dateInvalid(message, rule, property string) error {
+	return &kycd.Error{Code: kycd.EDateInvalid, Message: message, Details: map[string]any{
+		"rule": rule, "threshold": map[string]any{"limit": 0, "unit": "milliseconds"}, "context": "body", "property": property}}
+}
+
+// sameName reports whether two renderings of a person's name agree, ignoring
+// case, accents, punctuation and spacing.
+func sameName(a, b string) bool { return normName(a) == normName(b) }
+
+func normName(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if strings.ContainsRune("-'’.,", r) {
+			return ' '
+		}
+		return r
+	}, foldAccents(strings.ToLower(s)))), " ")
+}

@@ -1,0 +1,446 @@
+// Package kyc runs the KYC processes: it reads a user's processes, derives
+// the status of each from what was submitted and from policy, applies
+// updates with each process's rules, evaluates completed forms, and records
+// every status change as an event in the same transaction as the change.
+//
+// Every update is a read-modify-write of the user's processes, saved with
+// optimistic concurrency: when another change won the race the update is
+// computed again from what is now stored.
+package kyc
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/forms"
+	"github.com/kycd/kycd/policy"
+)
+
+// Config holds the service's dependencies.
+type Config struct {
+	Store    kycd.ProcessStore
+	Users    kycd.UserService
+	Files    kycd.FileService
+	Forms    *forms.Registry
+	Policy   *policy.Policy
+	Geo      kycd.Geography
+	Vault    kycd.Vault
+	Clock    kycd.Clock
+	Notifier Notifier
+}
+
+// Service implements kycd.KYCService.
+type Service struct {
+	store    kycd.ProcessStore
+	users    kycd.UserService
+	files    kycd.FileService
+	forms    *forms.Registry
+	policy   *policy.Policy
+	geo      kycd.Geography
+	vault    kycd.Vault
+	clock    kycd.Clock
+	notifier Notifier
+}
+
+var _ kycd.KYCService = (*Service)(nil)
+
+// New returns the service.
+func New(c Config) (*Service, error) {
+	if c.Store == nil || c.Users == nil || c.Files == nil || c.Forms == nil || c.Policy == nil || c.Geo == nil || c.Vault == nil {
+		return nil, errors.New("kyc: missing dependency")
+	}
+	if c.Clock == nil {
+		c.Clock = kycd.SystemClock{}
+	}
+	for _, code := range kycd.ProcessCodes {
+		if f := c.Policy.Process(code).Form; f != "" {
+			if _, ok := c.Forms.Latest(f); !ok {
+				return nil, errors.New("kyc: policy names form " + f + ", which is not loaded")
+			}
+		}
+	}
+	return &Service{store: c.Store, users: c.Users, files: c.Files, forms: c.Forms, policy: c.Policy, geo: c.Geo,
+		vault: c.Vault, clock: c.Clock, notifier: c.Notifier}, nil
+}
+
+// state is a user's KYC as read: the user, the stored processes, and the
+// effective process of every code (stored, or its policy default).
+type state struct {
+	ctx    context.Context
+	now    time.Time
+	user   *kycd.User
+	stored map[string]*kycd.Process
+	procs  map[string]*kycd.Process
+}
+
+func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
+	stored, err := s.store.FindProcesses(ctx, u.TenantID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := s.derive(u, stored)
+	st.ctx = ctx
+	return st, nil
+}
+
+// derive computes the effective status of every process. Stored processes
+// keep their status except where policy or other processes decide it:
+// processes that do not apply are exempt; profile and address follow the
+// user's declared data; enhanced due diligence follows the customer due
+// diligence score; risk combines the others; expired results are pending
+// again.
+func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process) *state {
+	st := &state{now: s.clock.Now(), user: u, stored: stored, procs: map[string]*kycd.Process{}}
+	for _, code := range kycd.ProcessCodes {
+		p := &kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
+		if sp, ok := stored[code]; ok {
+			cp := *sp
+			p = &cp
+		}
+		st.procs[code] = p
+	}
+	for _, code := range kycd.ProcessCodes {
+		p := st.procs[code]
+		switch {
+		case !s.policy.Applies(code, u):
+			p.Status = kycd.StatusExempt
+		case code == kycd.ProcessProfile:
+			p.Status = statusIf(s.profileComplete(u))
+		case code == kycd.ProcessAddress:
+			p.Status = statusIf(s.addressComplete(u.Address))
+		case code == kycd.ProcessIdentity || code == kycd.ProcessProofOfAddress:
+			if p.Type == "" {
+				p.Type = kycd.TypeNone
+			}
+		case code == kycd.ProcessEDD:
+			if cdd := st.procs[kycd.ProcessCDD]; p.Status != kycd.StatusOK && (cdd.Status != kycd.StatusOK || cdd.Output["score"] != "high") {
+				p.Status = kycd.StatusExempt
+			}
+		case code == kycd.ProcessScreening:
+			// No screening provider is configured: nothing screens users yet.
+			p.Status = kycd.StatusExempt
+		case code == kycd.ProcessRisk:
+			p.Status, p.Model = s.risk(st), kycd.ModelPlatform
+			p.Output = nil
+			switch p.Status {
+			case kycd.StatusOK:
+				p.Output = map[string]any{"result": "approved"}
+			case kycd.StatusFailed:
+				p.Output = map[string]any{"result": "rejected"}
+			}
+		}
+		if p.Status == kycd.StatusOK && expired(p.Output, st.now) {
+			p.Status = kycd.StatusPending
+		}
+	}
+	return st
+}
+
+func statusIf(ok bool) string {
+	if ok {
+		return kycd.StatusOK
+	}
+	return kycd.StatusPending
+}
+
+// expired reports whether a result's expiresAt is over.
+func expired(output map[string]any, now time.Time) bool {
+	s, _ := output["expiresAt"].(string)
+	if s == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil && !t.After(now)
+}
+
+// risk combines the processes into the user's risk status: rejected when
+// the identity or the screening failed, pending until customer due
+// diligence (and enhanced due diligence when the score asks for it) is
+// done, approved otherwise.
+func (s *Service) risk(st *state) string {
+	for _, c := range []string{kycd.ProcessIdentity, kycd.ProcessScreening} {
+		if st.procs[c].Status == kycd.StatusFailed {
+			return kycd.StatusFailed
+		}
+	}
+	for _, c := range []string{kycd.ProcessCDD, kycd.ProcessEDD} {
+		if p := st.procs[c]; p.Status != kycd.StatusOK && p.Status != kycd.StatusExempt {
+			return kycd.StatusPending
+		}
+	}
+	return kycd.StatusOK
+}
+
+// settled reports whether a process no longer holds others back.
+func settled(p *kycd.Process) bool { return p.Status == kycd.StatusOK || p.Status == kycd.StatusExempt }
+
+// dependenciesMet reports whether every dependency of a process is settled.
+func (s *Service) dependenciesMet(st *state, code string) bool {
+	for _, d := range s.policy.Process(code).Dependencies {
+		if !settled(st.procs[d]) {
+			return false
+		}
+	}
+	return true
+}
+
+// change is what an update computes: the processes it rewrites, the user's
+// new declared data, the identity document to link, jobs and the audit.
+type change struct {
+	procs    []*kycd.Process
+	user     *kycd.User
+	docIndex string
+	code     *kycd.VerificationCode
+	useCode  string
+	jobs     []kycd.JobArgs
+	action   string
+	details  map[string]any
+	warnings []kycd.Warning
+}
+
+// put adds a process to the change (replacing an earlier copy of it).
+func (c *change) put(p *kycd.Process) {
+	for i, q := range c.procs {
+		if q.Code == p.Code {
+			c.procs[i] = p
+			return
+		}
+	}
+	c.procs = append(c.procs, p)
+}
+
+// editable returns a copy of the stored process of a code to change (or a
+// new one when none is stored).
+func (st *state) editable(code string) *kycd.Process {
+	if p, ok := st.stored[code]; ok {
+		cp := *p
+		return &cp
+	}
+	return &kycd.Process{TenantID: st.user.TenantID, UserID: st.user.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
+}
+
+// commit saves a change with an event for every process whose effective
+// status it changes, and returns the state after it.
+func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, error) {
+	stored := maps(st.stored)
+	for _, p := range c.procs {
+		stored[p.Code] = p
+	}
+	u := st.user
+	if c.user != nil {
+		u = c.user
+	}
+	after := s.derive(u, stored)
+	var events []*kycd.Event
+	for _, code := range kycd.ProcessCodes {
+		if before, now := st.procs[code].Status, after.procs[code].Status; before != now {
+			events = append(events, &kycd.Event{TenantID: u.TenantID, Type: kycd.EventProcessStatusChanged(code),
+				EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": now, "userId": u.ID}})
+		}
+	}
+	details := c.details
+	if details == nil {
+		details = map[string]any{}
+	}
+	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
+		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
+		Events: events, Jobs: c.jobs, Action: c.action, Details: details,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.user != nil {
+		*st.user = *c.user
+	}
+	return after, nil
+}
+
+func maps(m map[string]*kycd.Process) map[string]*kycd.Process {
+	out := make(map[string]*kycd.Process, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// maxRetries bounds how often an update is recomputed after losing a race.
+const maxRetries = 8
+
+// apply runs an update function until its change commits without a race.
+// A nil change means there is nothing to do.
+func (s *Service) apply(ctx context.Context, u *kycd.User, fn func(st *state) (*change, error)) (*state, *change, error) {
+	for range maxRetries {
+		st, err := s.load(ctx, u)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := fn(st)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c == nil {
+			return st, &change{}, nil // nothing to do
+		}
+		after, err := s.commit(ctx, st, c)
+		if code := kycd.ErrorCode(err); code == kycd.EStale || code == kycd.EDocumentLinked {
+			// Another change won the race: compute this one again.
+			if fresh, ferr := s.users.FindUserByID(ctx, u.TenantID, u.ID); ferr == nil {
+				*u = *fresh
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return after, c, nil
+	}
+	return nil, nil, errors.New("kyc: too many concurrent changes of one user")
+}
+
+// UpdateProcess implements kycd.KYCService.
+func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kycd.ProcessView, []kycd.Warning, error) {
+	lang, err := parseLocale(up.Language)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, ok := updaters[code]
+	if !ok {
+		return nil, nil, kycd.NotAllowed("The process '"+code+"' cannot be updated", "permission-denied")
+	}
+	st, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
+		if st.procs[code].Status == kycd.StatusExempt {
+			return nil, kycd.NotAllowed("The process is not required for this user", "kyc-process-status-exempt")
+		}
+		return h(s, st, up)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.view(st, code, true, lang), c.warnings, nil
+}
+
+var parseLocale = forms.ParseLocale
+
+// updaters are the update rules of each process.
+var updaters = map[string]func(s *Service, st *state, up *kycd.ProcessUpdate) (*change, error){
+	kycd.ProcessProfile:        (*Service).updateProfile,
+	kycd.ProcessAddress:        (*Service).updateAddress,
+	kycd.ProcessEmail:          (*Service).updateEmail,
+	kycd.ProcessPhone:          (*Service).updatePhone,
+	kycd.ProcessIdentity:       (*Service).updateIdentity,
+	kycd.ProcessProofOfAddress: (*Service).updateProofOfAddress,
+	kycd.ProcessCDD:            formUpdater(kycd.ProcessCDD),
+	kycd.ProcessEDD:            (*Service).updateEDD,
+	kycd.ProcessCRA:            formUpdater(kycd.ProcessCRA),
+	kycd.ProcessSCS:            formUpdater(kycd.ProcessSCS),
+	kycd.ProcessTaxDetails:     (*Service).updateTaxDetails,
+}
+
+// notAllowed is the refusal of an update the process's status forbids.
+func notAllowed() error {
+	return kycd.NotAllowed("The current status of the process does not allow updates", "kyc-process-update-not-allowed")
+}
+
+// Overview implements kycd.KYCService.
+func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kycd.Overview, error) {
+	tag, err := parseLocale(lang)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.load(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	o := &kycd.Overview{Processes: map[string]*kycd.ProcessView{}}
+	for _, code := range kycd.ProcessCodes {
+		key := kycd.ProcessKey(code)
+		o.Processes[key] = s.view(st, code, slices.Contains(detailed, key), tag)
+	}
+	o.Summary = s.summary(st)
+	return o, nil
+}
+
+// summary decides the overall status: blocked when the identity, the
+// screening or the risk failed; restricted when another process failed;
+// pending while a process awaits the user; ok otherwise. The reason names
+// the first process that decides it, in Uphold's requirement and
+// restriction vocabulary.
+func (s *Service) summary(st *state) kycd.Summary {
+	for _, c := range []string{kycd.ProcessIdentity, kycd.ProcessScreening, kycd.ProcessRisk} {
+		if st.procs[c].Status == kycd.StatusFailed {
+			return kycd.Summary{Status: kycd.SummaryBlocked, Reason: restrictionOf[c]}
+		}
+	}
+	for _, c := range kycd.ProcessCodes {
+		if st.procs[c].Status == kycd.StatusFailed {
+			return kycd.Summary{Status: kycd.SummaryRestricted, Reason: restrictionOf[c]}
+		}
+	}
+	for _, c := range kycd.ProcessCodes {
+		if p := st.procs[c]; p.Status == kycd.StatusPending || p.Status == kycd.StatusRunning {
+			if p.Status == kycd.StatusRunning {
+				return kycd.Summary{Status: kycd.SummaryPending, Reason: "kyc-process-running:" + c}
+			}
+			return kycd.Summary{Status: kycd.SummaryPending, Reason: s.requirementOf(st, c)}
+		}
+	}
+	return kycd.Summary{Status: kycd.SummaryOK, Reason: "kyc-complete"}
+}
+
+// view renders a process; detailed adds its verification, input, output
+// and form hint.
+func (s *Service) view(st *state, code string, detailed bool, lang language.Tag) *kycd.ProcessView {
+	p := st.procs[code]
+	v := &kycd.ProcessView{Code: code, Status: p.Status, Type: p.Type}
+	if !detailed {
+		return v
+	}
+	pp := s.policy.Process(code)
+	model := p.Model
+	if model == "" {
+		model = kycd.ModelNone
+	}
+	v.Verification = &kycd.Verification{Model: model, Method: pp.Method, Triggers: pp.Triggers, Dependencies: pp.Dependencies}
+	if v.Verification.Dependencies == nil {
+		v.Verification.Dependencies = []string{}
+	}
+	switch code {
+	case kycd.ProcessIdentity, kycd.ProcessProofOfAddress:
+		sub := p.Status != kycd.StatusExempt && s.dependenciesMet(st, code)
+		v.Verification.Submittable = &sub
+	case kycd.ProcessProfile:
+		v.Verification.Rules = s.profileRules(st)
+	}
+	v.Input, v.Output = p.Input, p.Output
+	switch code {
+	case kycd.ProcessProfile:
+		v.Input = profileInput(st.user, p.Input)
+	case kycd.ProcessAddress:
+		v.Input = map[string]any{"address": st.user.Address}
+	case kycd.ProcessEmail:
+		v.Input = map[string]any{"email": st.user.Email}
+	case kycd.ProcessPhone:
+		v.Input = nil
+		if st.user.Phone != nil {
+			v.Input = map[string]any{"phone": st.user.Phone.Number, "country": st.user.Phone.Country}
+		}
+	}
+	if p.Form != nil && v.Input == nil {
+		v.Input = formInput(code, p.Form)
+	}
+	if p.Status == kycd.StatusPending {
+		v.Hint = s.hint(st, code, lang)
+	}
+	if len(v.Output) == 0 {
+		v.Output = nil
+	}
+	if len(v.Input) == 0 {
+		v.Input = nil
+	}
+	return v
+}

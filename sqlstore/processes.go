@@ -1,0 +1,351 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.ProcessStore = (*DB)(nil)
+
+// processData is the sealed part of a process row.
+type processData struct {
+	Input  map[string]any     `json:"input,omitempty"`
+	Output map[string]any     `json:"output,omitempty"`
+	Form   *kycd.FormInstance `json:"form,omitempty"`
+}
+
+func processAD(userID, code string) []byte {
+	return []byte("kyc_processes.data:" + userID + ":" + code)
+}
+
+// FindProcesses implements kycd.ProcessStore.
+func (db *DB) FindProcesses(ctx context.Context, tenantID, userID string) (map[string]*kycd.Process, error) {
+	rows, err := db.readRows(ctx, `SELECT code, status, type, model, attempts, retry_at, data, version, updated_at
+		FROM kyc_processes WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*kycd.Process{}
+	for rows.Next() {
+		p := &kycd.Process{TenantID: tenantID, UserID: userID}
+		var (
+			retry   sql.NullString
+			sealed  []byte
+			updated string
+		)
+		if err := rows.Scan(&p.Code, &p.Status, &p.Type, &p.Model, &p.Attempts, &retry, &sealed, &p.Version, &updated); err != nil {
+			return nil, err
+		}
+		if p.RetryAt, err = parseTimePtr(retry); err != nil {
+			return nil, err
+		}
+		if p.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		plain, err := db.vault.Open(ctx, tenantID, sealed, processAD(userID, p.Code))
+		if err != nil {
+			return nil, fmt.Errorf("process %s: %w", p.Code, err)
+		}
+		var d processData
+		if err := json.Unmarshal(plain, &d); err != nil {
+			return nil, err
+		}
+		p.Input, p.Output, p.Form = d.Input, d.Output, d.Form
+		out[p.Code] = p
+	}
+	return out, rows.Err()
+}
+
+// FindDocumentOwner implements kycd.ProcessStore. A user closed at their
+// request no longer owns their documents; one closed for a violation does.
+func (db *DB) FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error) {
+	var userID string
+	err := db.readRow(ctx, `SELECT d.user_id FROM identity_documents d JOIN users u ON u.id = d.user_id
+		WHERE d.tenant_id = ? AND d.document_index = ? AND (u.deleted_at IS NULL OR u.deletion_reason IN ('fraud-violation', 'compliance-violation'))`,
+		tenantID, documentIndex).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return userID, err
+}
+
+// SaveProcesses implements kycd.ProcessStore.
+func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
+	sealed := make([][]byte, len(c.Processes))
+	for i, p := range c.Processes {
+		raw, err := json.Marshal(processData{Input: p.Input, Output: p.Output, Form: p.Form})
+		if err != nil {
+			return err
+		}
+		if sealed[i], err = db.vault.Seal(ctx, c.TenantID, raw, processAD(c.UserID, p.Code)); err != nil {
+			return err
+		}
+	}
+	var codeSealed []byte
+	if c.Code != nil {
+		var err error
+		if codeSealed, err = db.sealCode(ctx, c.Code); err != nil {
+			return err
+		}
+	}
+	var su *sealedUser
+	if c.User != nil {
+		var err error
+		if su, err = db.sealUser(ctx, c.User); err != nil {
+			return err
+		}
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		for i, p := range c.Processes {
+			if err := tx.saveProcess(p, sealed[i]); err != nil {
+				return err
+			}
+		}
+		if su != nil {
+			if err := tx.updateUser(c.User, su); err != nil {
+				return err
+			}
+		}
+		if c.Code != nil {
+			if err := tx.insertCode(c.Code, codeSealed); err != nil {
+				return err
+			}
+		}
+		if c.UseCode != "" {
+			if err := tx.useCode(c.TenantID, c.UseCode); err != nil {
+				return err
+			}
+		}
+		if c.DocumentIndex != "" {
+			if err := tx.linkDocument(c.TenantID, c.UserID, c.DocumentIndex); err != nil {
+				return err
+			}
+		}
+		for _, ev := range c.Events {
+			if err := tx.Emit(ev); err != nil {
+				return err
+			}
+		}
+		for _, j := range c.Jobs {
+			args, ok := j.(river.JobArgs)
+			if !ok {
+				return fmt.Errorf("sqlstore: job %T is not a River job", j)
+			}
+			if err := tx.Enqueue(args, nil); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(c.TenantID, c.Action, "user", c.UserID, c.Details)
+	})
+}
+
+// saveProcess inserts a process (Version 0) or updates it if its version is
+// still the one read, bumping Version and UpdatedAt.
+func (tx *Tx) saveProcess(p *kycd.Process, sealed []byte) error {
+	var (
+		res sql.Result
+		err error
+	)
+	if p.Version == 0 {
+		res, err = tx.exec(`INSERT INTO kyc_processes (tenant_id, user_id, code, status, type, model, form_id, attempts, retry_at, data, version, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+			p.TenantID, p.UserID, p.Code, p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), sealed, fmtTime(tx.Now()))
+		if tx.db.dialect.isUniqueViolation(err) {
+			return kycd.Errorf(kycd.EStale, "The process changed meanwhile")
+		}
+	} else {
+		res, err = tx.exec(`UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, data = ?, version = version + 1, updated_at = ?
+			WHERE user_id = ? AND code = ? AND tenant_id = ? AND version = ?`,
+			p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), sealed, fmtTime(tx.Now()),
+			p.UserID, p.Code, p.TenantID, p.Version)
+	}
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return kycd.Errorf(kycd.EStale, "The process changed meanwhile")
+	}
+	p.Version++
+	p.UpdatedAt = tx.Now()
+	return nil
+}
+
+func formID(p *kycd.Process) string {
+	if p.Form == nil {
+		return ""
+	}
+	return p.Form.ID
+}
+
+// linkDocument links an identity document to a user; a document linked to
+// another live user (or to one closed for a violation) is EDocumentLinked.
+func (tx *Tx) linkDocument(tenantID, userID, index string) error {
+	var owner string
+	var deleted, reason sql.NullString
+	err := tx.queryRow(`SELECT d.user_id, u.deleted_at, u.deletion_reason FROM identity_documents d JOIN users u ON u.id = d.user_id
+		WHERE d.tenant_id = ? AND d.document_index = ?`, tenantID, index).Scan(&owner, &deleted, &reason)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.exec(`INSERT INTO identity_documents (tenant_id, document_index, user_id, linked_at) VALUES (?, ?, ?, ?)`,
+			tenantID, index, userID, fmtTime(tx.Now()))
+		if tx.db.dialect.isUniqueViolation(err) {
+			return kycd.Errorf(kycd.EStale, "The document was linked meanwhile")
+		}
+		return err
+	case err != nil:
+		return err
+	case owner == userID:
+		return nil
+	case deleted.Valid && reason.String != "fraud-violation" && reason.String != "compliance-violation":
+		// The earlier owner closed the account: the document may be used
+		// again, unless the account was closed for a violation.
+		_, err = tx.exec(`UPDATE identity_documents SET user_id = ?, linked_at = ? WHERE tenant_id = ? AND document_index = ?`,
+			userID, fmtTime(tx.Now()), tenantID, index)
+		return err
+	}
+	return kycd.Errorf(kycd.EDocumentLinked, "The identity document belongs to another user")
+}
+
+// codeData is the sealed part of a one-time code.
+type codeData struct {
+	Code        string `json:"code,omitempty"`
+	Destination string `json:"destination"`
+}
+
+func codeAD(id string) []byte { return []byte("verification_codes.sealed:" + id) }
+
+func (db *DB) sealCode(ctx context.Context, vc *kycd.VerificationCode) ([]byte, error) {
+	raw, err := json.Marshal(codeData{Code: vc.Code, Destination: vc.Destination})
+	if err != nil {
+		return nil, err
+	}
+	return db.vault.Seal(ctx, vc.TenantID, raw, codeAD(vc.ID))
+}
+
+// insertCode stores a new code in place of the user's last one of its channel.
+func (tx *Tx) insertCode(vc *kycd.VerificationCode, sealed []byte) error {
+	if _, err := tx.exec(`DELETE FROM verification_codes WHERE user_id = ? AND channel = ?`, vc.UserID, vc.Channel); err != nil {
+		return err
+	}
+	vc.CreatedAt = tx.Now()
+	_, err := tx.exec(`INSERT INTO verification_codes (id, tenant_id, user_id, channel, digest, sealed, expires_at, attempts, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		vc.ID, vc.TenantID, vc.UserID, vc.Channel, vc.Digest, sealed, fmtTime(vc.ExpiresAt), fmtTime(vc.CreatedAt))
+	return err
+}
+
+// useCode marks a code used; a code used already is EStale.
+func (tx *Tx) useCode(tenantID, id string) error {
+	res, err := tx.exec(`UPDATE verification_codes SET used_at = ? WHERE id = ? AND tenant_id = ? AND used_at IS NULL`, fmtTime(tx.Now()), id, tenantID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return kycd.Errorf(kycd.EStale, "The code was used meanwhile")
+	}
+	return nil
+}
+
+var _ kycd.VerificationCodeStore = (*DB)(nil)
+
+// FindVerificationCode implements kycd.VerificationCodeStore.
+func (db *DB) FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*kycd.VerificationCode, error) {
+	vc := &kycd.VerificationCode{TenantID: tenantID, UserID: userID, Channel: channel}
+	var (
+		sealed           []byte
+		expires, created string
+		used             sql.NullString
+	)
+	err := db.readRow(ctx, `SELECT id, digest, sealed, expires_at, attempts, created_at, used_at FROM verification_codes
+		WHERE tenant_id = ? AND user_id = ? AND channel = ?`, tenantID, userID, channel).
+		Scan(&vc.ID, &vc.Digest, &sealed, &expires, &vc.Attempts, &created, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("code")
+	} else if err != nil {
+		return nil, err
+	}
+	if vc.ExpiresAt, err = parseTime(expires); err != nil {
+		return nil, err
+	}
+	if vc.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if vc.UsedAt, err = parseTimePtr(used); err != nil {
+		return nil, err
+	}
+	d, err := db.openCode(ctx, tenantID, vc.ID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	vc.Destination = d.Destination
+	return vc, nil
+}
+
+func (db *DB) openCode(ctx context.Context, tenantID, id string, sealed []byte) (*codeData, error) {
+	plain, err := db.vault.Open(ctx, tenantID, sealed, codeAD(id))
+	if err != nil {
+		return nil, err
+	}
+	var d codeData
+	return &d, json.Unmarshal(plain, &d)
+}
+
+// RecordCodeAttempt implements kycd.VerificationCodeStore.
+func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		var userID string
+		if err := tx.queryRow(`SELECT user_id FROM verification_codes WHERE id = ? AND tenant_id = ?`, codeID, tenantID).Scan(&userID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ?`, codeID); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "kyc.code.rejected", "user", userID, map[string]any{"codeId": codeID})
+	})
+}
+
+// SendCode implements kycd.VerificationCodeStore.
+func (db *DB) SendCode(ctx context.Context, tenantID, codeID string, send func(*kycd.VerificationCode) error) error {
+	vc := &kycd.VerificationCode{ID: codeID, TenantID: tenantID}
+	var sealed []byte
+	err := db.readRow(ctx, `SELECT user_id, channel, sealed FROM verification_codes WHERE id = ? AND tenant_id = ? AND used_at IS NULL`,
+		codeID, tenantID).Scan(&vc.UserID, &vc.Channel, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kycd.NotFound("code")
+	} else if err != nil {
+		return err
+	}
+	d, err := db.openCode(ctx, tenantID, codeID, sealed)
+	if err != nil {
+		return err
+	}
+	if d.Code == "" {
+		return kycd.NotFound("code")
+	}
+	vc.Code, vc.Destination = d.Code, d.Destination
+	if err := send(vc); err != nil {
+		return err
+	}
+	resealed, err := db.sealCode(ctx, &kycd.VerificationCode{ID: codeID, TenantID: tenantID, Destination: d.Destination})
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`UPDATE verification_codes SET sealed = ? WHERE id = ?`, resealed, codeID); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "kyc.code.sent", "user", vc.UserID, map[string]any{"codeId": codeID, "channel": vc.Channel})
+	})
+}
