@@ -95,7 +95,8 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 // diligence score; risk combines the others; expired results are pending
 // again.
 func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process) *state {
-	st := &state{now: s.clock.Now(), user: u, stored: stored, procs: map[string]*kycd.Process{}}
+	// Times are kept to the microsecond, as the store keeps them.
+	st := &state{now: s.clock.Now().UTC().Truncate(time.Microsecond), user: u, stored: stored, procs: map[string]*kycd.Process{}}
 	for _, code := range kycd.ProcessCodes {
 		p := &kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
 		if sp, ok := stored[code]; ok {

@@ -420,3 +420,226 @@ func (e *kycEnv) advance(t *testing.T, d string) {
 	}
 	e.tok = e.token(t, e.tn, "")
 }
+
+// seed002 and seed004 are the requests of seeds 002 and 004, exactly.
+const (
+	seed002 = `{"input": {"formId": "ae80271a-a3f0-453b-8dc6-36b777817217", "answers": {"intent": {"expected-activities": ["cryptocurrency_investing", "deposit_withdraw_crypto"]}}}}`
+	seed004 = `{"input": {"formId": "7a0f4229-e3de-4dfd-8f91-9b1308b2dc33", "answers": {"financial-information": {"annual-income-range": "20000-30000"}}}}`
+)
+
+// TestKYCCustomerDueDiligence walks the CDD form: the seed's first step,
+// partial answers, the conditional "other" question, a reset from an earlier
+// step, resuming by formId, evaluation to a score, and enhanced due
+// diligence that a high score requires.
+func TestKYCCustomerDueDiligence(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		u := createUser(t, e.kycdProc, e.tok, "cdd@kyc.example")
+		res := e.patch(u, "customer-due-diligence", jsonBody(t, seed002))
+		formID := "ae80271a-a3f0-453b-8dc6-36b777817217"
+		if res.Status != 200 || res.get("customerDueDiligence.status") != "pending" || res.get("customerDueDiligence.input.formId") != formID ||
+			res.get("customerDueDiligence.hint.formId") != formID || res.get("customerDueDiligence.hint.type") != "form" ||
+			res.get("customerDueDiligence.hint.uiSchema.type") != "Categorization" ||
+			res.get("customerDueDiligence.input.answers.intent") == nil {
+			t.Fatalf("seed 002: %d %s", res.Status, res.Body)
+		}
+		// Another formId while this one is in progress cannot be resumed.
+		res = e.patch(u, "customer-due-diligence", jsonBody(t, `{"input": {"formId": "00000000-0000-4000-8000-000000000000", "answers": {"intent": {"expected-activities": ["cryptocurrency_investing"]}}}}`))
+		if res.Status != 404 || res.get("details.entity") != "form" {
+			t.Errorf("unknown form: %d %s", res.Status, res.Body)
+		}
+		step := func(answers string) *response {
+			t.Helper()
+			return e.patch(u, "customer-due-diligence", jsonBody(t, `{"input": {"formId": "`+formID+`", "answers": `+answers+`}}`))
+		}
+		// A later step before its turn, invalid values, two steps at once.
+		if res := step(`{"intent": {"expected-activities": ["gambling"]}}`); res.Status != 400 || !strings.Contains(string(res.Body), "input.answers.intent.expected-activities") {
+			t.Errorf("invalid value: %d %s", res.Status, res.Body)
+		}
+		req := e.req("PATCH", "/core/kyc/processes/customer-due-diligence", strings.NewReader(`{"input": {"formId": "`+formID+`", "answers": {"intent": {}, "financial-information": {}}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+u)
+		if res := e.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 {
+			t.Errorf("two steps: %d %s", res.Status, res.Body)
+		}
+		// Partial answers of step two are kept; the conditional question follows "other".
+		res = step(`{"financial-information": {"source-of-funds": "other"}}`)
+		if res.Status != 200 || res.get("customerDueDiligence.status") != "pending" {
+			t.Fatalf("partial step: %d %s", res.Status, res.Body)
+		}
+		res = step(`{"financial-information": {"annual-income-range": "0-20000", "expected-annual-deposits-range": "120000-or-more"}}`)
+		if res.get("customerDueDiligence.status") != "pending" || res.get("customerDueDiligence.input.answers.financial-information.source-of-funds") != "other" {
+			t.Fatalf("without the conditional answer: %s", res.Body)
+		}
+		// Reset: answering the first step again drops the second.
+		res = step(`{"intent": {"expected-activities": ["cryptocurrency_investing", "deposit_withdraw_crypto"]}}`)
+		if res.get("customerDueDiligence.input.answers.financial-information") != nil || res.get("customerDueDiligence.status") != "pending" {
+			t.Fatalf("reset: %s", res.Body)
+		}
+		// Resume by formId from the overview.
+		if id := e.overview(u, "customerDueDiligence").get("processes.customerDueDiligence.hint.formId"); id != formID {
+			t.Errorf("overview formId: %v", id)
+		}
+		step(`{"financial-information": {"source-of-funds": "other", "annual-income-range": "0-20000", "expected-annual-deposits-range": "120000-or-more"}}`)
+		res = step(`{"financial-information": {"other-source-of-funds": "Lottery winnings"}}`)
+		if res.Status != 200 || res.get("customerDueDiligence.status") != "running" || res.get("customerDueDiligence.hint") != nil {
+			t.Fatalf("last answer: %d %s", res.Status, res.Body)
+		}
+		if res := step(`{"intent": {"expected-activities": ["cryptocurrency_investing"]}}`); res.Status != 409 {
+			t.Errorf("update while running: %d %s", res.Status, res.Body)
+		}
+		if s := e.waitStatus(u, "customerDueDiligence"); s != "ok" {
+			t.Fatalf("CDD after evaluation: %s", s)
+		}
+		res = e.overview(u, "customerDueDiligence,enhancedDueDiligence,risk")
+		if res.get("processes.customerDueDiligence.output.score") != "high" || res.get("processes.customerDueDiligence.output.expiresAt") == nil ||
+			res.get("processes.enhancedDueDiligence.status") != "pending" || res.get("processes.risk.status") != "pending" {
+			t.Fatalf("after a high score: %s", res.Body)
+		}
+		if res := step(`{"intent": {"expected-activities": ["cryptocurrency_investing"]}}`); res.Status != 409 || !hasReason(res, "form-already-completed") {
+			t.Errorf("completed form: %d %s", res.Status, res.Body)
+		}
+		// Enhanced due diligence: the file must exist, belong to the user and be uploaded.
+		pending, _ := createFile(t, e.kycdProc, e.tok, u, "document", "application/pdf")
+		edd := func(fileID string) *response {
+			return e.patch(u, "enhanced-due-diligence", jsonBody(t, `{"input": {"media": [{"context": "source-of-funds-proof", "fileId": "`+fileID+`"}]}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		}
+		if res := edd(pending); res.Status != 409 || res.code() != "file_invalid" {
+			t.Errorf("pending file: %d %s", res.Status, res.Body)
+		}
+		if res := edd("57a3ecf2-5404-4654-9ece-feb504a69f86"); res.Status != 404 || res.get("details.entity") != "file" {
+			t.Errorf("unknown file: %d %s", res.Status, res.Body)
+		}
+		other := createUser(t, e.kycdProc, e.tok, "other@kyc.example")
+		if res := edd(e.uploaded(other, "document")); res.Status != 404 {
+			t.Errorf("another user's file: %d %s", res.Status, res.Body)
+		}
+		if res := edd(e.uploaded(u, "document")); res.Status != 200 || res.get("enhancedDueDiligence.status") != "ok" {
+			t.Fatalf("EDD: %d %s", res.Status, res.Body)
+		}
+		if s := e.status(u, "risk"); s != "ok" {
+			t.Errorf("risk after EDD: %s", s)
+		}
+		ev := strings.Join(e.events(u), " ")
+		for _, want := range []string{"core.kyc.customer-due-diligence.status-changed=running", "core.kyc.customer-due-diligence.status-changed=ok",
+			"core.kyc.enhanced-due-diligence.status-changed=pending", "core.kyc.enhanced-due-diligence.status-changed=ok", "core.kyc.risk.status-changed=ok"} {
+			if !strings.Contains(ev, want) {
+				t.Errorf("no %s in %s", want, ev)
+			}
+		}
+		// A low score leaves enhanced due diligence exempt; a new form may start without formId.
+		low := createUser(t, e.kycdProc, e.tok, "low@kyc.example")
+		r1 := e.patch(low, "customer-due-diligence", jsonBody(t, `{"input": {"answers": {"intent": {"expected-activities": ["cryptocurrency_investing"]}}}}`))
+		id, _ := r1.get("customerDueDiligence.input.formId").(string)
+		if id == "" || id == formID {
+			t.Fatalf("new form id: %s", r1.Body)
+		}
+		e.patch(low, "customer-due-diligence", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"financial-information": {"source-of-funds": "salary", "annual-income-range": "40000-60000", "expected-annual-deposits-range": "0-8000"}}}}`))
+		if s := e.waitStatus(low, "customerDueDiligence"); s != "ok" {
+			t.Fatalf("low CDD: %s", s)
+		}
+		if res := e.overview(low, "customerDueDiligence"); res.get("processes.customerDueDiligence.output.score") != "low" || res.get("processes.enhancedDueDiligence.status") != "exempt" {
+			t.Errorf("low score: %s", res.Body)
+		}
+		if res := e.patch(low, "enhanced-due-diligence", jsonBody(t, `{"input": {"media": [{"context": "source-of-funds-proof", "fileId": "`+e.uploaded(low, "document")+`"}]}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`)); res.Status != 409 || !hasReason(res, "kyc-process-status-exempt") {
+			t.Errorf("EDD when exempt: %d %s", res.Status, res.Body)
+		}
+		// Partner-verified CDD with the spec's example body.
+		p := createUser(t, e.kycdProc, e.tok, "partner@kyc.example")
+		res = e.patch(p, "customer-due-diligence", jsonBody(t, `{"input": {"answers": {"financial-profile": {"expected-activities": ["cryptocurrency_investing"], "source-of-funds": "salary", "annual-income-range": "40000-60000-GBP", "savings-and-investments-range": "0-5000-GBP", "employment-status": "employed", "employment-industry": "Engineering", "employment-occupation": "Galactic Vibe Curator"}}}, "output": {"score": "low", "expiresAt": "`+time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)+`", "verifiedAt": "2023-01-01T00:00:00.000Z"}}`))
+		if res.Status != 200 || res.get("customerDueDiligence.status") != "ok" || res.get("customerDueDiligence.verification.model") != "partner-verified" {
+			t.Fatalf("partner CDD: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(p, "customer-due-diligence", jsonBody(t, `{"input": {"answers": {"x": {}}}, "output": {"score": "low", "expiresAt": "2020-01-01T00:00:00.000Z", "verifiedAt": "2019-01-01T00:00:00.000Z"}}`))
+		if res.Status != 409 || res.code() != "date_invalid" || res.get("details.property") != "output.expiresAt" {
+			t.Errorf("expired partner CDD: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestKYCCryptoRiskAssessment: the seed's first step, a rejection, the
+// cooldown refusal, the retry once the (sandbox) clock passed the cooldown,
+// an approval, and exemption outside the UK.
+func TestKYCCryptoRiskAssessment(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db, "--sandbox")
+		u := createUser(t, e.kycdProc, e.tok, "cra@kyc.example")
+		res := e.patch(u, "crypto-risk-assessment", jsonBody(t, seed004))
+		formID := "7a0f4229-e3de-4dfd-8f91-9b1308b2dc33"
+		if res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" || res.get("cryptoRiskAssessment.hint.formId") != formID ||
+			res.get("cryptoRiskAssessment.input.answers.financial-information.annual-income-range") != "20000-30000" {
+			t.Fatalf("seed 004: %d %s", res.Status, res.Body)
+		}
+		answer := func(id, answers string) *response {
+			t.Helper()
+			return e.patch(u, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": `+answers+`}}`))
+		}
+		res = answer(formID, `{"attitude-towards-risk": {"willingness-to-fluctuations": "strongly_disagree"}}`)
+		if res.get("cryptoRiskAssessment.status") != "running" {
+			t.Fatalf("last answer: %s", res.Body)
+		}
+		if s := e.waitStatus(u, "cryptoRiskAssessment"); s != "pending" {
+			t.Fatalf("after a rejection: %s", s)
+		}
+		res = e.overview(u, "cryptoRiskAssessment")
+		retryAt, _ := res.get("processes.cryptoRiskAssessment.output.attempts.retryAt").(string)
+		if res.get("processes.cryptoRiskAssessment.output.result") != "rejected" || res.get("processes.cryptoRiskAssessment.output.attempts.used") != float64(1) ||
+			res.get("processes.cryptoRiskAssessment.output.attempts.maximum") != float64(5) || retryAt == "" {
+			t.Fatalf("rejected output: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
+		}
+		if at, _ := time.Parse(time.RFC3339Nano, retryAt); at.Sub(time.Now()) < 23*time.Hour {
+			t.Errorf("cooldown ends at %s: under 24 hours", retryAt)
+		}
+		caps := e.call(t, "GET", "/core/capabilities/trades", e.tok, u, nil)
+		if !strings.Contains(string(caps.Body), "crypto-risk-assessment-form-not-valid") || caps.get("capability.enabled") != false {
+			t.Errorf("trades during the cooldown: %s", caps.Body)
+		}
+		// During the cooldown a new attempt is refused.
+		res = answer("11111111-1111-4111-8111-111111111111", `{"financial-information": {"annual-income-range": "40000-60000"}}`)
+		if res.Status != 409 || !hasReason(res, "kyc-process-update-not-allowed") || res.get("details.retryAt") != retryAt {
+			t.Fatalf("during the cooldown: %d %s", res.Status, res.Body)
+		}
+		e.advance(t, "25h")
+		newID := "11111111-1111-4111-8111-111111111111"
+		if res := answer(newID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" {
+			t.Fatalf("after the cooldown: %d %s", res.Status, res.Body)
+		}
+		answer(newID, `{"attitude-towards-risk": {"willingness-to-fluctuations": "agree"}}`)
+		if s := e.waitStatus(u, "cryptoRiskAssessment"); s != "ok" {
+			t.Fatalf("second attempt: %s", s)
+		}
+		res = e.overview(u, "cryptoRiskAssessment")
+		if res.get("processes.cryptoRiskAssessment.output.result") != "approved" || res.get("processes.cryptoRiskAssessment.output.attempts.used") != float64(2) {
+			t.Errorf("approved: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
+		}
+		if res := answer(formID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 409 {
+			t.Errorf("after approval: %d %s", res.Status, res.Body)
+		}
+		// The last allowed failure is final.
+		f := createUser(t, e.kycdProc, e.tok, "final@kyc.example")
+		for i := range 5 {
+			id := "22222222-2222-4222-8222-00000000000" + string(rune('0'+i))
+			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"financial-information": {"annual-income-range": "0-20000"}}}}`))
+			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"attitude-towards-risk": {"willingness-to-fluctuations": "disagree"}}}}`))
+			e.waitStatus(f, "cryptoRiskAssessment")
+			if i < 4 {
+				e.advance(t, "25h")
+			}
+		}
+		res = e.overview(f, "cryptoRiskAssessment")
+		if res.get("processes.cryptoRiskAssessment.status") != "failed" || res.get("processes.cryptoRiskAssessment.output.attempts.used") != float64(5) ||
+			res.get("processes.cryptoRiskAssessment.output.attempts.retryAt") != nil || res.get("summary.status") != "restricted" {
+			t.Fatalf("final failure: %s", res.Body)
+		}
+		e.advance(t, "25h")
+		if res := e.patch(f, "crypto-risk-assessment", jsonBody(t, seed004)); res.Status != 409 || !hasReason(res, "kyc-process-update-not-allowed") {
+			t.Errorf("after the final failure: %d %s", res.Status, res.Body)
+		}
+		// Outside general-gb-fca the assessment is exempt and refuses updates.
+		pt := createUserIn(t, e.kycdProc, e.tok, "pt@cra.example", "PT", "PT-11", "general-pt-bop")
+		if res := e.patch(pt, "crypto-risk-assessment", jsonBody(t, seed004)); res.Status != 409 || !hasReason(res, "kyc-process-status-exempt") {
+			t.Errorf("exempt: %d %s", res.Status, res.Body)
+		}
+	})
+}
