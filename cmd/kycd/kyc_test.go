@@ -643,3 +643,172 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 		}
 	})
 }
+
+// identityDoc is the spec's partner-verified document submission.
+func identityDoc(media []string, number, expires, given, family, birthdate string) map[string]any {
+	var m []any
+	for i, id := range media {
+		ctx := []string{"photo-document-front", "photo-document-back", "photo-selfie"}[i%3]
+		m = append(m, map[string]any{"context": ctx, "fileId": id})
+	}
+	doc := map[string]any{"type": "passport", "number": number, "country": "GB"}
+	if expires != "" {
+		doc["expiresAt"] = expires
+	}
+	return map[string]any{
+		"type":  "document-submission",
+		"input": map[string]any{"media": m},
+		"output": map[string]any{"provider": "veriff", "document": doc,
+			"person":     map[string]any{"givenName": given, "familyName": family, "birthdate": birthdate, "gender": "male"},
+			"verifiedAt": "2020-01-01T00:00:00.000Z"},
+	}
+}
+
+// TestKYCIdentity: the spec's partner-verified identity, every refusal
+// (file_invalid, entity_not_found, date_invalid, country_not_supported,
+// invalid_characters, missing declared information, platform-verified
+// without a provider), and the outcomes that fail the process: duplicate,
+// underage, data-mismatch.
+func TestKYCIdentity(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		u := createUser(t, e.kycdProc, e.tok, "id@kyc.example")
+		front, back, selfie := e.uploaded(u, "image"), e.uploaded(u, "image"), e.uploaded(u, "image")
+		expires := time.Now().AddDate(3, 0, 0).Format("2006-01-02")
+		ok := identityDoc([]string{front, back, selfie}, "7700225VH", expires, "John", "Doe", "1987-01-01")
+		for _, c := range []struct {
+			name   string
+			change func(b map[string]any)
+			status int
+			code   string
+			prop   string
+		}{
+			{"pending file", func(b map[string]any) {
+				id, _ := createFile(t, e.kycdProc, e.tok, u, "image", "image/png")
+				b["input"].(map[string]any)["media"].([]any)[0].(map[string]any)["fileId"] = id
+			}, 409, "file_invalid", ""},
+			{"unknown file", func(b map[string]any) {
+				b["input"].(map[string]any)["media"].([]any)[0].(map[string]any)["fileId"] = "470b2192-893f-4ce6-9daa-816d4c319a84"
+			}, 404, "entity_not_found", ""},
+			{"expired document", func(b map[string]any) {
+				b["output"].(map[string]any)["document"].(map[string]any)["expiresAt"] = "2020-03-13"
+			}, 409, "date_invalid", "output.document.expiresAt"},
+			{"document country", func(b map[string]any) {
+				b["output"].(map[string]any)["document"].(map[string]any)["country"] = "XX"
+			}, 409, "country_not_supported", "output.document.country"},
+			{"given name", func(b map[string]any) {
+				b["output"].(map[string]any)["person"].(map[string]any)["givenName"] = "J0hn"
+			}, 409, "invalid_characters", "output.person.givenName"},
+			{"future verification", func(b map[string]any) {
+				b["output"].(map[string]any)["verifiedAt"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			}, 409, "date_invalid", "output.verifiedAt"},
+			{"address subdivision", func(b map[string]any) {
+				b["output"].(map[string]any)["person"].(map[string]any)["address"] = map[string]any{"country": "GB", "subdivision": "GB-ZZZ"}
+			}, 409, "subdivision_not_supported", "output.person.address.subdivision"},
+			{"platform-verified", func(b map[string]any) { delete(b, "output") }, 409, "operation_not_allowed", ""},
+		} {
+			b := jsonBody(t, mustJSONString(ok))
+			c.change(b)
+			res := e.patch(u, "identity", b)
+			if res.Status != c.status || res.code() != c.code || (c.prop != "" && res.get("details.property") != c.prop) {
+				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
+			}
+		}
+		res := e.patch(u, "identity", ok)
+		if res.Status != 200 || res.get("identity.status") != "ok" || res.get("identity.type") != "document-submission" ||
+			res.get("identity.verification.model") != "partner-verified" || res.get("identity.output.document.number") != "7700225VH" ||
+			mustJSONString(res.get("identity.verification.dependencies")) != `["profile"]` {
+			t.Fatalf("identity: %d %s", res.Status, res.Body)
+		}
+		// A verified identity freezes the name and birthdate.
+		res = e.patch(u, "profile", jsonBody(t, `{"input": {"fullName": "Jane Roe"}}`))
+		if res.Status != 200 || res.get("profile.input.fullName") != "John Doe" || res.get("warnings.input") == nil {
+			t.Errorf("frozen name: %d %s", res.Status, res.Body)
+		}
+		// The same document for another user of the tenant: duplicate.
+		twin := createUser(t, e.kycdProc, e.tok, "twin@kyc.example")
+		res = e.patch(twin, "identity", identityDoc([]string{e.uploaded(twin, "image")}, "7700 225 vh", expires, "John", "Doe", "1987-01-01"))
+		if res.Status != 200 || res.get("identity.status") != "failed" || res.get("identity.output.reason") != "duplicate" {
+			t.Fatalf("duplicate: %d %s", res.Status, res.Body)
+		}
+		if ov := e.overview(twin, ""); ov.get("summary.status") != "blocked" || ov.get("processes.risk.status") != "failed" {
+			t.Errorf("after a duplicate: %s", ov.Body)
+		}
+		// Another tenant may hold the same document.
+		tn2 := e.newTenant(t, "kyc-other")
+		tok2 := e.token(t, tn2, "")
+		u2 := createUser(t, e.kycdProc, tok2, "id@kyc.example")
+		f2, url2 := createFile(t, e.kycdProc, tok2, u2, "image", "image/png")
+		upload(t, e.kycdProc, url2, pngBytes("x"))
+		if res := e.call(t, "PATCH", "/core/kyc/processes/identity", tok2, u2, identityDoc([]string{f2}, "7700225VH", expires, "John", "Doe", "1987-01-01")); res.get("identity.status") != "ok" {
+			t.Errorf("same document in another tenant: %s", res.Body)
+		}
+		// Someone else's document: data-mismatch; an underage person: underage.
+		mis := createUser(t, e.kycdProc, e.tok, "mismatch@kyc.example")
+		res = e.patch(mis, "identity", identityDoc([]string{e.uploaded(mis, "image")}, "111", expires, "Richard", "Roe", "1987-01-01"))
+		if res.get("identity.status") != "failed" || res.get("identity.output.reason") != "data-mismatch" {
+			t.Errorf("data mismatch: %s", res.Body)
+		}
+		young := time.Now().AddDate(-16, 0, 0).Format("2006-01-02")
+		res = e.patch(mis, "identity", identityDoc([]string{e.uploaded(mis, "image")}, "222", expires, "John", "Doe", young))
+		if res.get("identity.status") != "failed" || res.get("identity.output.reason") != "underage" {
+			t.Errorf("underage: %s", res.Body)
+		}
+		// Electronic verification, with the spec's example body.
+		ev := createUser(t, e.kycdProc, e.tok, "ev@kyc.example")
+		res = e.patch(ev, "identity", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01", "citizenshipCountry": "GB", "address": {"country": "GB", "city": "Manchester", "line1": "1 High Street", "postalCode": "M4 1AA"}}}, "output": {"provider": "onfido", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 200 || res.get("identity.status") != "ok" || res.get("identity.type") != "electronic-verification" {
+			t.Errorf("electronic verification: %d %s", res.Status, res.Body)
+		}
+		// Declared information is required first.
+		bare := newUserBody("bare@kyc.example")
+		delete(bare, "fullName")
+		delete(bare, "birthdate")
+		bareID := e.call(t, "POST", "/core/users", e.tok, "", bare).get("user.id").(string)
+		res = e.patch(bareID, "identity", identityDoc([]string{e.uploaded(bareID, "image")}, "333", expires, "John", "Doe", "1987-01-01"))
+		if res.Status != 409 || !hasReason(res, "missing-name") || !hasReason(res, "missing-birthdate") {
+			t.Errorf("missing declared information: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(bareID, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "GB", "city": "Manchester", "line1": "1 High Street", "postalCode": "M4 1AA"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 409 || !hasReason(res, "missing-name") {
+			t.Errorf("proof of address without a name: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestKYCProofOfAddress: both submission types with the spec's examples,
+// and the mismatches that fail the process.
+func TestKYCProofOfAddress(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		u := createUser(t, e.kycdProc, e.tok, "poa@kyc.example")
+		doc := func(given, postal string) map[string]any {
+			return jsonBody(t, `{"type": "document-submission", "input": {"media": [{"context": "address-proof", "fileId": "`+e.uploaded(u, "document")+`"}]},
+				"output": {"provider": "sumsub", "person": {"givenName": "`+given+`", "familyName": "Doe", "address": {"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "line2": "Northern Quarter", "postalCode": "`+postal+`"}}, "verifiedAt": "2020-01-01T00:00:00.000Z"}}`)
+		}
+		if res := e.patch(u, "proof-of-address", doc("Richard", "M4 1AA")); res.get("proofOfAddress.status") != "failed" || res.get("proofOfAddress.output.reason") != "name-mismatch" {
+			t.Errorf("name mismatch: %s", res.Body)
+		}
+		if res := e.patch(u, "proof-of-address", doc("John", "M1 1AE")); res.get("proofOfAddress.status") != "failed" || res.get("proofOfAddress.output.reason") != "address-mismatch" {
+			t.Errorf("address mismatch: %s", res.Body)
+		}
+		res := e.patch(u, "proof-of-address", doc("John", "m41aa"))
+		if res.Status != 200 || res.get("proofOfAddress.status") != "ok" || res.get("proofOfAddress.output.reason") != nil {
+			t.Fatalf("proof of address: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(u, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "line2": "Northern Quarter", "postalCode": "M4 1AA"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 200 || res.get("proofOfAddress.type") != "electronic-verification" || res.get("proofOfAddress.status") != "ok" {
+			t.Errorf("electronic proof of address: %d %s", res.Status, res.Body)
+		}
+		// Dependencies: with an incomplete profile the process cannot be updated.
+		de := createUserIn(t, e.kycdProc, e.tok, "de@poa.example", "DE", "DE-BE", "general-pt-bop")
+		e.patch(de, "profile", jsonBody(t, `{"input": {"address": {"city": "Berlin", "line1": "Unter den Linden 1", "postalCode": "10117"}}}`))
+		res = e.patch(de, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "DE", "city": "Berlin", "line1": "Unter den Linden 1", "postalCode": "10117"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		if res.Status != 409 || !hasReason(res, "kyc-process-update-not-allowed") {
+			t.Errorf("dependency not met (no birthplace): %d %s", res.Status, res.Body)
+		}
+		if ov := e.overview(de, "proofOfAddress"); ov.get("processes.proofOfAddress.verification.submittable") != false {
+			t.Errorf("submittable with an unmet dependency: %s", mustJSON(ov.get("processes.proofOfAddress")))
+		}
+	})
+}
