@@ -322,6 +322,9 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
 		t.Errorf("%s %s -> %d: response does not match the document: %v\n%s", req.Method, req.URL.Path, res.StatusCode, err, body)
 	}
+	if res.StatusCode == http.StatusOK {
+		checkUphold(t, req.URL.Path, body)
+	}
 	return out
 }
 
