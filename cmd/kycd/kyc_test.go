@@ -812,3 +812,130 @@ func TestKYCProofOfAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestKYCSelfCategorizationAndTaxDetails: the self-categorization form with
+// its conditional questions and rejection; the tax details form with TIN
+// checksums, reasons, signature and the per-country hint.
+func TestKYCSelfCategorizationAndTaxDetails(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		u := createUser(t, e.kycdProc, e.tok, "scs@kyc.example")
+		res := e.patch(u, "self-categorization-statement", jsonBody(t, `{"input": {"formId": "ac33651f-f2d3-47c4-8e8d-06fb87361f5c", "answers": {"investor": {"type": "high_net_worth_investor"}}}}`))
+		if res.Status != 200 || res.get("selfCategorizationStatement.status") != "pending" {
+			t.Fatalf("SCS first answer: %d %s", res.Status, res.Body)
+		}
+		scs := func(answers string) *response {
+			return e.patch(u, "self-categorization-statement", jsonBody(t, `{"input": {"formId": "ac33651f-f2d3-47c4-8e8d-06fb87361f5c", "answers": `+answers+`}}`))
+		}
+		// The conditional questions of a high net worth investor must be answered first.
+		if res := scs(`{"declaration": {"accepts-risk": true}}`); res.Status != 400 {
+			t.Errorf("declaration before the conditional questions: %d %s", res.Status, res.Body)
+		}
+		scs(`{"investor": {"annual-income-above-100000": "no", "net-assets-above-250000": "no"}}`)
+		if res := scs(`{"declaration": {"accepts-risk": true}}`); res.get("selfCategorizationStatement.status") != "running" {
+			t.Fatalf("SCS complete: %s", res.Body)
+		}
+		if s := e.waitStatus(u, "selfCategorizationStatement"); s != "pending" {
+			t.Fatalf("a high net worth investor with neither: %s", s)
+		}
+		if out := e.overview(u, "selfCategorizationStatement").get("processes.selfCategorizationStatement.output"); mustJSONString(out) == "null" ||
+			out.(map[string]any)["result"] != "rejected" {
+			t.Errorf("rejected SCS: %v", out)
+		}
+
+		// Tax details: residency first; the hint then asks one TIN per country.
+		res = e.patch(u, "tax-details", jsonBody(t, `{"input": {"taxResidency": {"countries": ["GB", "PT"]}}}`))
+		if res.Status != 200 || res.get("taxDetails.status") != "pending" || res.get("taxDetails.input.taxResidency") == nil {
+			t.Fatalf("tax residency: %d %s", res.Status, res.Body)
+		}
+		docs := res.get("taxDetails.hint.schema.properties.taxIdentification.properties.documents")
+		if docs == nil || !strings.Contains(mustJSONString(docs), `"const":"PT"`) || docs.(map[string]any)["minItems"] != float64(2) {
+			t.Errorf("per-country hint: %s", mustJSONString(docs))
+		}
+		tax := func(docs, extra string) *response {
+			return e.patch(u, "tax-details", jsonBody(t, `{"input": {"taxIdentification": {"documents": `+docs+`, "certify": true`+extra+`}}}`))
+		}
+		for _, c := range []struct {
+			name, docs, extra, code, prop string
+			status                        int
+		}{
+			{"bad NIF", `[{"country": "GB", "type": "tin", "number": "AB123456C"}, {"country": "PT", "type": "tin", "number": "123456780"}]`, "", "document_number_invalid", "input.taxIdentification.documents[1].number", 409},
+			{"GB issues TINs", `[{"country": "GB", "type": "tin", "reason": "country-does-not-issue-document"}, {"country": "PT", "type": "tin", "number": "123456789"}]`, "", "document_reason_not_supported", "input.taxIdentification.documents[0].reason", 409},
+			{"signature", `[{"country": "GB", "type": "tin", "number": "AB123456C"}, {"country": "PT", "type": "tin", "number": "123456789"}]`, `, "signature": "Someone Else"`, "certification_signature_mismatch", "input.taxIdentification.signature", 409},
+			{"missing country", `[{"country": "GB", "type": "tin", "number": "AB123456C"}]`, "", "request_invalid", "", 400},
+		} {
+			res := tax(c.docs, c.extra)
+			if res.Status != c.status || res.code() != c.code || (c.prop != "" && res.get("details.property") != c.prop) {
+				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
+			}
+		}
+		// A reason that needs a justification without one leaves the step incomplete.
+		res = tax(`[{"country": "GB", "type": "tin", "reason": "user-unable-to-obtain-document"}, {"country": "PT", "type": "tin", "number": "123456789"}]`, "")
+		if res.Status != 200 || res.get("taxDetails.status") != "pending" {
+			t.Errorf("no justification: %d %s", res.Status, res.Body)
+		}
+		res = tax(`[{"country": "GB", "type": "tin", "reason": "user-unable-to-obtain-document", "justification": "Not yet issued"}, {"country": "PT", "type": "tin", "number": "123 456 789"}]`, `, "signature": "john doe"`)
+		if res.Status != 200 || res.get("taxDetails.status") != "running" {
+			t.Fatalf("tax details: %d %s", res.Status, res.Body)
+		}
+		if s := e.waitStatus(u, "taxDetails"); s != "ok" {
+			t.Fatalf("tax details evaluated: %s", s)
+		}
+		// Tax details can be kept up to date: a new residency starts a new declaration.
+		res = e.patch(u, "tax-details", jsonBody(t, `{"input": {"taxResidency": {"countries": ["DE"]}}}`))
+		if res.Status != 200 || res.get("taxDetails.status") != "pending" {
+			t.Fatalf("new residency: %d %s", res.Status, res.Body)
+		}
+		if res := tax(`[{"country": "DE", "type": "tin", "number": "86095742718"}]`, ""); res.code() != "document_number_invalid" {
+			t.Errorf("bad Steuer-ID: %s", res.Body)
+		}
+		if res := tax(`[{"country": "DE", "type": "tin", "number": "86095742719"}]`, ""); res.get("taxDetails.status") != "running" {
+			t.Errorf("good Steuer-ID: %s", res.Body)
+		}
+	})
+}
+
+// TestKYCCapabilities: capabilities follow the processes, with Uphold's
+// requirement and restriction codes.
+func TestKYCCapabilities(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db)
+		u := createUserIn(t, e.kycdProc, e.tok, "caps@kyc.example", "US", "US-FL", "general-us-hq")
+		e.patch(u, "profile", jsonBody(t, `{"input": {"address": {"city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}}}`))
+		res := e.call(t, "GET", "/core/capabilities", e.tok, u, nil)
+		if res.Status != 200 {
+			t.Fatalf("capabilities: %d %s", res.Status, res.Body)
+		}
+		var trades map[string]any
+		for _, c := range res.JSON["capabilities"].([]any) {
+			if c.(map[string]any)["code"] == "trades" {
+				trades = c.(map[string]any)
+			}
+		}
+		reqs := mustJSONString(trades["requirements"])
+		for _, want := range []string{"user-must-submit-identity", "user-must-submit-customer-due-diligence", "user-must-submit-proof-of-address", "user-must-submit-email"} {
+			if !strings.Contains(reqs, want) {
+				t.Errorf("trades requirements lack %s: %s", want, reqs)
+			}
+		}
+		if strings.Contains(reqs, "crypto-risk-assessment") || trades["enabled"] != false {
+			t.Errorf("US trades: %v", trades)
+		}
+		// Complete every required process partner-verified: enabled.
+		e.patch(u, "email", jsonBody(t, `{"input": {"email": "caps@kyc.example"}, "output": {"verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		expires := time.Now().AddDate(3, 0, 0).Format("2006-01-02")
+		e.patch(u, "identity", identityDoc([]string{e.uploaded(u, "image")}, "C0PS123", expires, "John", "Doe", "1987-01-01"))
+		e.patch(u, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "US", "subdivision": "US-FL", "city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
+		e.patch(u, "customer-due-diligence", jsonBody(t, `{"input": {"answers": {"financial-profile": {"source-of-funds": "salary"}}}, "output": {"score": "low", "expiresAt": "`+time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)+`", "verifiedAt": "2023-01-01T00:00:00.000Z"}}`))
+		res = e.call(t, "GET", "/core/capabilities/trades", e.tok, u, nil)
+		if res.Status != 200 || res.get("capability.enabled") != true || mustJSONString(res.get("capability.requirements")) != "[]" {
+			t.Errorf("trades after KYC: %d %s", res.Status, res.Body)
+		}
+		if ov := e.overview(u, ""); ov.get("summary.status") != "pending" || ov.get("summary.reason") != "user-must-submit-phone-number" {
+			t.Errorf("summary: %v", ov.JSON["summary"])
+		}
+		if res := e.call(t, "GET", "/core/capabilities/teleport", e.tok, u, nil); res.Status != 400 {
+			t.Errorf("unknown capability: %d %s", res.Status, res.Body)
+		}
+	})
+}
