@@ -44,6 +44,9 @@ func Run(t *testing.T) {
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
 				{"AuditChain", testAuditChain},
+				{"Processes", testProcesses},
+				{"IdentityDocuments", testIdentityDocuments},
+				{"VerificationCodes", testVerificationCodes},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}

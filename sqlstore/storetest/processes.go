@@ -1,0 +1,163 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/mock"
+)
+
+// testProcesses: processes round-trip with their sealed data; a change
+// saved against an outdated version is EStale and changes nothing; the
+// user's declared data, events, jobs and audit commit with it.
+func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	u := newUser(t, f, tn.ID, "proc-"+uuid.NewString()[:8]+"@example.com")
+	retry := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessCRA, Status: kycd.StatusPending, Model: kycd.ModelPlatform,
+		Output: map[string]any{"result": "rejected"}, Attempts: 1, RetryAt: &retry,
+		Form: &kycd.FormInstance{ID: uuid.NewString(), Code: "crypto-risk-assessment", Version: 1, Answers: map[string]any{"step": map[string]any{"q": "Qzsecretanswer"}}, Completed: true}}
+	u.FullName = "Jane Qzsecretname"
+	before := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID)
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, User: u,
+		Events: []*kycd.Event{{TenantID: tn.ID, Type: kycd.EventProcessStatusChanged(p.Code), EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": "pending", "userId": u.ID}}},
+		Jobs:   []kycd.JobArgs{kycd.EvaluateArgs{TenantID: tn.ID, UserID: u.ID, Process: p.Code, FormID: p.Form.ID}},
+		Action: "kyc.test", Details: map[string]any{"n": 1}}))
+	if p.Version != 1 {
+		t.Fatalf("version after insert: %d", p.Version)
+	}
+	got, err := f.DB.FindProcesses(ctx, tn.ID, u.ID)
+	must(t, err)
+	g := got[kycd.ProcessCRA]
+	if g == nil || g.Status != kycd.StatusPending || g.Attempts != 1 || g.RetryAt == nil || !g.RetryAt.Equal(retry) || g.Version != 1 ||
+		g.Form == nil || g.Form.ID != p.Form.ID || !g.Form.Completed || g.Output["result"] != "rejected" {
+		t.Fatalf("round trip: %+v", g)
+	}
+	if usr, err := f.DB.FindUserByID(ctx, tn.ID, u.ID); err != nil || usr.FullName != "Jane Qzsecretname" {
+		t.Fatalf("user update: %+v %v", usr, err)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventProcessStatusChanged(p.Code)); n != 1 {
+		t.Errorf("%d events", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, "kyc_evaluate"); n < 1 {
+		t.Errorf("%d evaluation jobs", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID); n != before+1 {
+		t.Errorf("audit entries: %d, want %d", n, before+1)
+	}
+	// Nothing personal in the row in the clear.
+	var data []byte
+	q := `SELECT data FROM kyc_processes WHERE user_id = ?`
+	if f.DB.Dialect() == "postgres" {
+		q = rebind(q)
+	}
+	must(t, f.DB.WritePool().QueryRowContext(ctx, q, u.ID).Scan(&data))
+	if bytes.Contains(data, []byte("Qzsecretanswer")) {
+		t.Error("form answers stored in the clear")
+	}
+
+	// A stale version: EStale, and nothing of the change is kept.
+	stale := *g
+	stale.Version = 0
+	stale.Status = kycd.StatusOK
+	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{&stale},
+		Events: []*kycd.Event{{TenantID: tn.ID, Type: "core.kyc.x.status-changed", EntityType: "user", EntityID: u.ID}}, Action: "kyc.test"})
+	wantCode(t, err, kycd.EStale)
+	g.Status = kycd.StatusOK
+	older := *g
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{g}, Action: "kyc.test"}))
+	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{&older}, Action: "kyc.test"})
+	wantCode(t, err, kycd.EStale)
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE type = ?`, "core.kyc.x.status-changed"); n != 0 {
+		t.Errorf("a stale change left %d events", n)
+	}
+	got, _ = f.DB.FindProcesses(ctx, tn.ID, u.ID)
+	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK {
+		t.Errorf("after a stale save: %+v", got[kycd.ProcessCRA])
+	}
+	// Another tenant sees nothing.
+	other := newTenant(t, f)
+	if got, _ := f.DB.FindProcesses(ctx, other.ID, u.ID); len(got) != 0 {
+		t.Error("processes visible to another tenant")
+	}
+}
+
+// testIdentityDocuments: a document links to one live user of a tenant;
+// another user gets EDocumentLinked; a user closed at their request frees
+// it, one closed for a violation does not.
+func testIdentityDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	a := newUser(t, f, tn.ID, "doc-a-"+uuid.NewString()[:8]+"@example.com")
+	b := newUser(t, f, tn.ID, "doc-b-"+uuid.NewString()[:8]+"@example.com")
+	c := newUser(t, f, tn.ID, "doc-c-"+uuid.NewString()[:8]+"@example.com")
+	link := func(u *kycd.User, idx string) error {
+		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, DocumentIndex: idx, Action: "kyc.test"})
+	}
+	must(t, link(a, "doc-1"))
+	must(t, link(a, "doc-1")) // again for the same user: fine
+	wantCode(t, link(b, "doc-1"), kycd.EDocumentLinked)
+	if owner, err := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); err != nil || owner != a.ID {
+		t.Fatalf("owner: %q %v", owner, err)
+	}
+	if owner, _ := f.DB.FindDocumentOwner(ctx, newTenant(t, f).ID, "doc-1"); owner != "" {
+		t.Error("document owner visible to another tenant")
+	}
+	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}))
+	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != "" {
+		t.Errorf("closed user still owns the document: %q", owner)
+	}
+	must(t, link(b, "doc-1"))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}))
+	wantCode(t, link(c, "doc-1"), kycd.EDocumentLinked)
+	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != b.ID {
+		t.Errorf("a user closed for fraud must keep the document: %q", owner)
+	}
+}
+
+// testVerificationCodes: issuing replaces the last code; sending hands the
+// code out once and forgets it; using it twice is EStale; attempts count.
+func testVerificationCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	u := newUser(t, f, tn.ID, "code-"+uuid.NewString()[:8]+"@example.com")
+	issue := func(code string) *kycd.VerificationCode {
+		vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: kycd.ChannelEmail, Digest: "d-" + code,
+			Code: code, Destination: u.Email, ExpiresAt: clock.Now().Add(10 * time.Minute)}
+		must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Code: vc, Action: "kyc.test"}))
+		return vc
+	}
+	first := issue("111111")
+	second := issue("222222")
+	if _, err := f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelPhone); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("phone code: %v", err)
+	}
+	got, err := f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail)
+	must(t, err)
+	if got.ID != second.ID || got.Digest != "d-222222" || got.Destination != u.Email || got.Code != "" {
+		t.Fatalf("current code: %+v", got)
+	}
+	wantCode(t, f.DB.SendCode(ctx, tn.ID, first.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
+	var sent string
+	must(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(vc *kycd.VerificationCode) error { sent = vc.Code; return nil }))
+	if sent != "222222" {
+		t.Errorf("sent %q", sent)
+	}
+	wantCode(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
+	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID))
+	got, _ = f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail)
+	if got.Attempts != 1 {
+		t.Errorf("attempts: %d", got.Attempts)
+	}
+	use := func() error {
+		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, UseCode: second.ID, Action: "kyc.test"})
+	}
+	must(t, use())
+	wantCode(t, use(), kycd.EStale)
+}
