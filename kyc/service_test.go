@@ -1,0 +1,172 @@
+package kyc_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/forms"
+	"github.com/kycd/kycd/geo"
+	"github.com/kycd/kycd/kyc"
+	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/policy"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+type bundle struct {
+	svc    *kyc.Service
+	f      *storetest.Fixture
+	tenant *kycd.Tenant
+}
+
+func setup(t *testing.T, d storetest.Database) *bundle {
+	t.Helper()
+	clock := mock.NewClock(time.Now())
+	f := storetest.Open(t, d, clock)
+	g := geo.New()
+	var codes []string
+	for _, c := range g.Countries() {
+		codes = append(codes, c.Code)
+	}
+	pol, err := policy.Load(codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := forms.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := kyc.New(kyc.Config{Store: f.DB, Users: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &kycd.Tenant{Name: "kyc-" + d.Name}
+	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{svc: svc, f: f, tenant: tn}
+}
+
+func (b *bundle) user(t *testing.T, email string) *kycd.User {
+	t.Helper()
+	u := &kycd.User{TenantID: b.tenant.ID, Type: kycd.UserIndividual, Email: email, FullName: "John Doe", Birthdate: "1987-01-01",
+		PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
+		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
+	if err := b.f.DB.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestConcurrentAnswers: answers to different questions of one step sent
+// at the same time all survive (no lost update), on both databases.
+func TestConcurrentAnswers(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, d)
+			ctx := context.Background()
+			u := b.user(t, "race@example.com")
+			const formID = "5f0c7a52-3d43-4bb5-9a56-2cfe3c2a0f55"
+			first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+			if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
+				t.Fatal(err)
+			}
+			answers := []map[string]any{
+				{"source-of-funds": "salary"},
+				{"annual-income-range": "40000-60000"},
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(answers)*4)
+			for round := 0; round < 4; round++ {
+				for _, a := range answers {
+					wg.Add(1)
+					go func(a map[string]any) {
+						defer wg.Done()
+						mine := *u
+						_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
+							Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": a}}})
+						errs <- err
+					}(a)
+				}
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("concurrent answer: %v", err)
+				}
+			}
+			o, err := b.svc.Overview(ctx, u, []string{"customerDueDiligence"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fin, _ := o.Processes["customerDueDiligence"].Input["answers"].(map[string]any)["financial-information"].(map[string]any)
+			if fin["source-of-funds"] != "salary" || fin["annual-income-range"] != "40000-60000" {
+				t.Fatalf("lost an answer: %v", fin)
+			}
+		})
+	}
+}
+
+// TestConcurrentDuplicateDocument: two users submitting the same document
+// at once: one identity is ok, the other fails as a duplicate.
+func TestConcurrentDuplicateDocument(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, d)
+			ctx := context.Background()
+			users := []*kycd.User{b.user(t, "a@example.com"), b.user(t, "b@example.com")}
+			var files []string
+			for _, u := range users {
+				files = append(files, b.uploadedFile(t, u))
+			}
+			statuses := make([]string, len(users))
+			var wg sync.WaitGroup
+			for i, u := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
+						Type:  kycd.TypeDocumentSubmission,
+						Input: map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
+						Output: map[string]any{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
+							"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
+							"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					statuses[i] = v.Status + ":" + reasonOf(v)
+				}()
+			}
+			wg.Wait()
+			if !(statuses[0] == "ok:" && statuses[1] == "failed:duplicate" || statuses[1] == "ok:" && statuses[0] == "failed:duplicate") {
+				t.Fatalf("statuses: %v", statuses)
+			}
+		})
+	}
+}
+
+func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
+	t.Helper()
+	ctx := context.Background()
+	f := &kycd.File{TenantID: u.TenantID, UserID: u.ID, Category: "image", ContentType: "image/png", Status: kycd.FilePending,
+		UploadExpiresAt: time.Now().Add(time.Hour)}
+	if err := b.f.DB.CreateFile(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID); err != nil {
+		t.Fatal(err)
+	}
+	return f.ID
+}
+
+func reasonOf(v *kycd.ProcessView) string {
+	r, _ := v.Output["reason"].(string)
+	return r
+}
