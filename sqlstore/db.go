@@ -51,12 +51,14 @@ type DB struct {
 	write *sql.DB
 	// read serves queries outside transactions (a read-only pool on SQLite,
 	// the same pool on PostgreSQL).
-	read   *sql.DB
-	clock  kycd.Clock
-	logger *slog.Logger
-	vault  kycd.Vault
-	jobs   *river.Client[*sql.Tx]
-	stmts  sync.Map // query -> *sql.Stmt on the read pool
+	read      *sql.DB
+	clock     kycd.Clock
+	logger    *slog.Logger
+	vault     kycd.Vault
+	jobs      *river.Client[*sql.Tx]
+	stmts     sync.Map // query -> *sql.Stmt on the read pool
+	wstmts    sync.Map // query -> *sql.Stmt on the write pool
+	toPrepare sync.Map // write queries seen but not prepared yet
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
 }
@@ -164,6 +166,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pools.
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
+	db.wstmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -242,17 +245,47 @@ func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Row
 // prepared returns the cached statement of a query, preparing it on first
 // use, or nil when it cannot be prepared now (the plain query then reports why).
 func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	return db.cachedStmt(ctx, db.read, &db.stmts, query)
+}
+
+// writeStmt returns the write pool's cached statement of a query, or nil
+// (then noting the query, to be prepared once the pool is free again). On
+// SQLite the write pool is one connection: a transaction that reuses a
+// statement does not parse its SQL again while every other writer waits.
+// It never prepares itself: inside a transaction the one connection is taken.
+func (db *DB) writeStmt(query string) *sql.Stmt {
 	if db.dialect.driverCachesStatements() {
 		return nil
 	}
-	if s, ok := db.stmts.Load(query); ok {
+	if s, ok := db.wstmts.Load(query); ok {
 		return s.(*sql.Stmt)
 	}
-	s, err := db.read.PrepareContext(ctx, db.q(query))
+	db.toPrepare.Store(query, true)
+	return nil
+}
+
+// prepareWrites prepares the write statements noted since last time; it is
+// called with no transaction open.
+func (db *DB) prepareWrites(ctx context.Context) {
+	db.toPrepare.Range(func(q, _ any) bool {
+		db.toPrepare.Delete(q)
+		db.cachedStmt(ctx, db.write, &db.wstmts, q.(string))
+		return true
+	})
+}
+
+func (db *DB) cachedStmt(ctx context.Context, pool *sql.DB, cache *sync.Map, query string) *sql.Stmt {
+	if db.dialect.driverCachesStatements() {
+		return nil
+	}
+	if s, ok := cache.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	s, err := pool.PrepareContext(ctx, db.q(query))
 	if err != nil {
 		return nil
 	}
-	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+	if prev, loaded := cache.LoadOrStore(query, s); loaded {
 		s.Close()
 		return prev.(*sql.Stmt)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +41,8 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}
+	// Every path below ends the transaction before this runs.
+	defer db.prepareWrites(ctx)
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -58,15 +61,23 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
+	if s := tx.db.writeStmt(query); s != nil {
+		return tx.StmtContext(tx.ctx, s).ExecContext(tx.ctx, args...)
+	}
 	return tx.ExecContext(tx.ctx, tx.db.q(query), args...)
 }
 
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
+	if s := tx.db.writeStmt(query); s != nil {
+		return tx.StmtContext(tx.ctx, s).QueryRowContext(tx.ctx, args...)
+	}
 	return tx.QueryRowContext(tx.ctx, tx.db.q(query), args...)
 }
 
-// Audit appends an entry to the tenant's audit chain. Details must hold ids,
-// codes and counts only, never personal data.
+// Audit records an audit entry of the change. It is chained onto the
+// tenant's audit chain right after the change commits (ChainAudit), so that
+// concurrent changes of one tenant do not wait for each other. Details must
+// hold ids, codes and counts only, never personal data.
 func (tx *Tx) Audit(tenantID, action, entityType, entityID string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
@@ -75,45 +86,146 @@ func (tx *Tx) Audit(tenantID, action, entityType, entityID string, details map[s
 	if err != nil {
 		return err
 	}
-	var (
-		seq  int64
-		prev = audit.Genesis
-	)
-	err = tx.queryRow(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`+tx.db.dialect.forUpdate(), tenantID).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit head: %w", err)
-	}
-	e := &kycd.AuditEntry{
-		TenantID:   tenantID,
-		Seq:        seq + 1,
-		At:         tx.now,
-		Actor:      kycd.ActorFromContext(tx.ctx).String(),
-		Action:     action,
-		EntityType: entityType,
-		EntityID:   entityID,
-		RequestID:  kycd.RequestIDFromContext(tx.ctx),
-		PrevHash:   prev,
-	}
-	at := fmtTime(e.At)
-	if tx.db.vault == nil {
-		return errors.New("sqlstore: no vault configured to chain the audit trail")
-	}
-	e.Hash = audit.Hash(tx.db.vault.ChainMAC, e, at, string(dj))
-	if _, err := tx.exec(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.Seq, at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, string(dj), e.PrevHash, e.Hash); err != nil {
+	if _, err := tx.exec(`INSERT INTO audit_pending (tenant_id, at, actor, action, entity_type, entity_id, request_id, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, fmtTime(tx.now), kycd.ActorFromContext(tx.ctx).String(), action, entityType, entityID,
+		kycd.RequestIDFromContext(tx.ctx), string(dj)); err != nil {
 		return fmt.Errorf("audit entry: %w", err)
-	}
-	if seq == 0 {
-		_, err = tx.exec(`INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)`, tenantID, e.Seq, e.Hash)
-	} else {
-		_, err = tx.exec(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, e.Seq, e.Hash, tenantID)
-	}
-	if err != nil {
-		return fmt.Errorf("audit head: %w", err)
 	}
 	tx.audited = true
 	return nil
+}
+
+// chainBatch is how many pending entries one chaining transaction takes.
+const chainBatch = 500
+
+// ChainAudit chains every pending audit entry onto its tenant's chain.
+func (db *DB) ChainAudit(ctx context.Context) error {
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM audit_pending`)
+	if err != nil {
+		return err
+	}
+	var tenants []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		tenants = append(tenants, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if err := db.chainTenant(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chainTenant chains a tenant's pending entries, in the order they were
+// written, a batch per transaction, under the lock of the tenant's head.
+func (db *DB) chainTenant(ctx context.Context, tenantID string) error {
+	if db.vault == nil {
+		return errors.New("sqlstore: no vault configured to chain the audit trail")
+	}
+	for {
+		n, err := db.chainBatch(ctx, tenantID)
+		if err != nil {
+			return fmt.Errorf("chain audit of tenant %s: %w", tenantID, err)
+		}
+		if n < chainBatch {
+			return nil
+		}
+	}
+}
+
+func (db *DB) chainBatch(ctx context.Context, tenantID string) (int, error) {
+	// Statements are prepared once the transaction has released the
+	// connection (deferred calls run last-in first-out).
+	defer db.prepareWrites(ctx)
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer stx.Rollback()
+	tx := &Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}
+	if _, err := tx.exec(`INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, audit.Genesis); err != nil {
+		return 0, err
+	}
+	var (
+		seq  int64
+		prev string
+	)
+	if err := tx.queryRow(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`+db.dialect.forUpdate(), tenantID).Scan(&seq, &prev); err != nil {
+		return 0, err
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id, at, actor, action, entity_type, entity_id, request_id, details
+		FROM audit_pending WHERE tenant_id = ? ORDER BY id LIMIT ?`), tenantID, chainBatch)
+	if err != nil {
+		return 0, err
+	}
+	type pending struct {
+		id          int64
+		e           kycd.AuditEntry
+		at, details string
+	}
+	var batch []pending
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.id, &p.at, &p.e.Actor, &p.e.Action, &p.e.EntityType, &p.e.EntityID, &p.e.RequestID, &p.details); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		batch = append(batch, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 {
+		return 0, nil // another chainer took them
+	}
+	for _, p := range batch {
+		seq++
+		e := p.e
+		e.TenantID, e.Seq, e.PrevHash = tenantID, seq, prev
+		e.Hash = audit.Hash(db.vault.ChainMAC, &e, p.at, p.details)
+		if _, err := tx.exec(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.TenantID, e.Seq, p.at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, p.details, e.PrevHash, e.Hash); err != nil {
+			return 0, err
+		}
+		if _, err := tx.exec(`DELETE FROM audit_pending WHERE id = ?`, p.id); err != nil {
+			return 0, err
+		}
+		prev = e.Hash
+	}
+	if _, err := tx.exec(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, seq, prev, tenantID); err != nil {
+		return 0, err
+	}
+	return len(batch), stx.Commit()
+}
+
+// RunAuditChainer chains pending audit entries every interval until ctx
+// ends; readers chain on demand as well, so this only bounds how long an
+// entry waits when nobody reads.
+func (db *DB) RunAuditChainer(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := db.ChainAudit(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("chaining the audit trail", slog.String("error", err.Error()))
+			}
+		}
+	}
 }
 
 // Emit writes an event to the outbox. Its data must hold ids, not personal data.
@@ -144,8 +256,12 @@ func (tx *Tx) Enqueue(args river.JobArgs, opts *river.InsertOpts) error {
 	return err
 }
 
-// FindAuditEntries implements kycd.AuditService.
+// FindAuditEntries implements kycd.AuditService: pending entries of the
+// tenant are chained first.
 func (db *DB) FindAuditEntries(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*kycd.AuditEntry, error) {
+	if err := db.chainTenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
@@ -180,6 +296,9 @@ func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {
 func (db *DB) VerifyAudit(ctx context.Context) (*kycd.AuditReport, error) {
 	if db.vault == nil {
 		return nil, errors.New("sqlstore: no vault configured to verify the audit trail")
+	}
+	if err := db.ChainAudit(ctx); err != nil {
+		return nil, err
 	}
 	return audit.Verify(ctx, auditSource{db}, db.vault.ChainMAC)
 }

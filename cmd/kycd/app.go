@@ -117,6 +117,21 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 
 func (a *app) close() { a.db.Close() }
 
+// auditChainEvery is how often pending audit entries are chained when no
+// reader chains them first.
+const auditChainEvery = time.Second
+
+// startAuditChainer chains the audit trail in the background until ctx
+// ends; the returned function waits for it to stop.
+func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.db.RunAuditChainer(ctx, auditChainEvery, a.logger)
+	}()
+	return func() { <-done }
+}
+
 // useNotifier (re)builds the KYC service around a notifier.
 func (a *app) useNotifier(n kyc.Notifier) error {
 	svc, err := kyc.New(kyc.Config{Store: a.db, Users: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,11 +25,13 @@ import (
 	"github.com/kycd/kycd/blob"
 )
 
-// cmdBench measures GET /core/users/me against a baseline served by the same
-// process over the same HTTP stack: a handler that only verifies the token
-// and reads one row. Both run in alternating rounds on the same database, so
-// the ratio is what the full route costs over the least any authenticated
-// read can cost.
+// cmdBench measures routes against baselines served by the same process
+// over the same HTTP stack, in alternating rounds on the same database, so a
+// ratio is what the full route costs over the least such a request can
+// cost: GET /core/users/me against a handler that verifies the token and
+// reads one row; PATCH customer-due-diligence (a form step: validate, merge,
+// seal, save with its audit entry) against a handler that verifies the
+// token, decodes the body and inserts one row in one transaction.
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var (
 		o           options
@@ -36,6 +39,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		rounds      int
 		concurrency int
 		cpuProfile  string
+		scenario    string
 	)
 	fs := newFlags("bench", getenv, stderr)
 	fs.common(&o)
@@ -43,8 +47,12 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate)")
 	fs.int(&concurrency, "concurrency", 8, "concurrent connections")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps) or all")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if scenario != "all" && scenario != "users-me" && scenario != "cdd" {
+		return fmt.Errorf("bench: unknown scenario %q", scenario)
 	}
 	if o.DatabaseURL == "" && getenv("KYCD_DATA_DIR") == "" && !fs.isSet("data-dir") {
 		dir, err := os.MkdirTemp("", "kycd-bench-")
@@ -60,6 +68,10 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.close()
+	// Chain the audit trail as serve does, so its cost is measured.
+	chainCtx, stopChain := context.WithCancel(ctx)
+	defer a.startAuditChainer(chainCtx)()
+	defer stopChain()
 	key, _, err := auth.LoadSigningKey(o.signingKeyPath(), true)
 	if err != nil {
 		return err
@@ -110,10 +122,53 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":%q}`, id)
 	}
+	// The write baseline: verify the token, decode the body and insert one
+	// row in one transaction; the least any authenticated write can cost.
+	write := a.db.WritePool()
+	if _, err := write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	defer write.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_rows`)
+	var rowSeq atomic.Int64
+	insert := `INSERT INTO bench_rows (id, body) VALUES (?, ?)`
+	if a.db.Dialect() == "postgres" {
+		insert = `INSERT INTO bench_rows (id, body) VALUES ($1, $2)`
+	}
+	writeBaseline := func(w http.ResponseWriter, r *http.Request) {
+		if _, err := tokens.Verify(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")); err != nil {
+			http.Error(w, "token", http.StatusUnauthorized)
+			return
+		}
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "body", http.StatusBadRequest)
+			return
+		}
+		raw, _ := json.Marshal(body)
+		tx, err := write.BeginTx(r.Context(), nil)
+		if err != nil {
+			http.Error(w, "begin", http.StatusInternalServerError)
+			return
+		}
+		if _, err := tx.ExecContext(r.Context(), insert, fmt.Sprint(rowSeq.Add(1)), string(raw)); err != nil {
+			_ = tx.Rollback()
+			http.Error(w, "insert", http.StatusInternalServerError)
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			http.Error(w, "commit", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{}`)
+	}
 	srv, err := api.New(api.Config{
 		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
 		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
-		Mount: func(mux *http.ServeMux) { mux.HandleFunc("GET /bench/baseline", baseline) },
+		Mount: func(mux *http.ServeMux) {
+			mux.HandleFunc("GET /bench/baseline", baseline)
+			mux.HandleFunc("PATCH /bench/write-baseline", writeBaseline)
+		},
 	})
 	if err != nil {
 		return err
@@ -128,44 +183,104 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	base := "http://" + ln.Addr().String()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
 
-	measure := func(path string, d time.Duration) (float64, error) {
+	// Each worker of the CDD scenario acts for its own user, whose form is
+	// past its first step: every PATCH answers a question of the second
+	// step (validate, merge, seal, save with the audit entry).
+	cddUsers, cddForms := make([]string, concurrency), make([]string, concurrency)
+	if scenario != "users-me" {
+		for i := range cddUsers {
+			cu := *u
+			cu.Email = fmt.Sprintf("bench-cdd-%d@example.com", i)
+			if err := a.db.CreateUser(ctx, &cu); err != nil {
+				return err
+			}
+			first := &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+			v, _, err := a.kyc.UpdateProcess(ctx, &cu, kycd.ProcessCDD, first)
+			if err != nil {
+				return err
+			}
+			cddUsers[i], cddForms[i] = cu.ID, v.Input["formId"].(string)
+		}
+	}
+	sources := []string{"salary", "inheritance", "profits_own_business"}
+	type request func(worker, n int) (*http.Request, error)
+	get := func(path string) request {
+		return func(int, int) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+			if err == nil {
+				req.Header.Set("X-On-Behalf-Of", "user "+u.ID)
+			}
+			return req, err
+		}
+	}
+	patch := func(path string) request {
+		return func(worker, n int) (*http.Request, error) {
+			body := fmt.Sprintf(`{"input":{"formId":%q,"answers":{"financial-information":{"source-of-funds":%q}}}}`, cddForms[worker], sources[n%len(sources)])
+			req, err := http.NewRequestWithContext(ctx, "PATCH", base+path, strings.NewReader(body))
+			if err == nil {
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-On-Behalf-Of", "user "+cddUsers[worker])
+			}
+			return req, err
+		}
+	}
+	measure := func(mk request, d time.Duration) (float64, error) {
 		var n, failed atomic.Int64
+		var firstErr atomic.Value
 		deadline := time.Now().Add(d)
 		var wg sync.WaitGroup
 		start := time.Now()
 		for i := 0; i < concurrency; i++ {
 			wg.Add(1)
-			go func() {
+			go func(worker int) {
 				defer wg.Done()
-				for time.Now().Before(deadline) && ctx.Err() == nil {
-					req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+				for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
+					req, err := mk(worker, k)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
 					req.Header.Set("Authorization", "Bearer "+tok)
-					req.Header.Set("X-On-Behalf-Of", "user "+u.ID)
 					res, err := client.Do(req)
 					if err != nil {
 						failed.Add(1)
 						continue
 					}
-					_, _ = io.Copy(io.Discard, res.Body)
+					body, _ := io.ReadAll(res.Body)
 					res.Body.Close()
 					if res.StatusCode != 200 {
+						firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", res.StatusCode, body))
 						failed.Add(1)
 						continue
 					}
 					n.Add(1)
 				}
-			}()
+			}(i)
 		}
 		wg.Wait()
 		if f := failed.Load(); f > 0 {
-			return 0, fmt.Errorf("%s: %d failed requests", path, f)
+			return 0, fmt.Errorf("%d failed requests (first: %v)", f, firstErr.Load())
 		}
 		return float64(n.Load()) / time.Since(start).Seconds(), nil
 	}
-	// Warm up both routes, then alternate rounds.
-	for _, p := range []string{"/bench/baseline", "/core/users/me"} {
-		if _, err := measure(p, duration/4); err != nil {
-			return err
+	type pair struct {
+		name, label, baseLabel string
+		route, base            request
+		goal                   float64
+	}
+	var pairs []pair
+	if scenario != "cdd" {
+		pairs = append(pairs, pair{"users_me", "GET /core/users/me", "baseline (token + one row)", get("/core/users/me"), get("/bench/baseline"), 0.8})
+	}
+	if scenario != "users-me" {
+		pairs = append(pairs, pair{"cdd_step", "PATCH customer-due-diligence", "baseline (token + decode + insert)", patch("/core/kyc/processes/customer-due-diligence"), patch("/bench/write-baseline"), 0.7})
+	}
+	// Warm up, then alternate rounds.
+	for _, p := range pairs {
+		for _, r := range []request{p.base, p.route} {
+			if _, err := measure(r, duration/4); err != nil {
+				return fmt.Errorf("%s: %w", p.label, err)
+			}
 		}
 	}
 	if cpuProfile != "" {
@@ -179,33 +294,36 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var baseRPS, meRPS []float64
-	for i := 0; i < rounds; i++ {
-		b, err := measure("/bench/baseline", duration)
-		if err != nil {
-			return err
-		}
-		m, err := measure("/core/users/me", duration)
-		if err != nil {
-			return err
-		}
-		baseRPS, meRPS = append(baseRPS, b), append(meRPS, m)
+	res := map[string]any{"database": a.db.Dialect(), "concurrency": concurrency, "rounds": rounds, "round": duration.String()}
+	if !o.JSON {
+		fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each (medians)\n", a.db.Dialect(), concurrency, rounds, duration)
 	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	b, m := median(baseRPS), median(meRPS)
-	res := map[string]any{
-		"database": a.db.Dialect(), "concurrency": concurrency, "rounds": rounds, "round": duration.String(),
-		"baseline_rps": int(b), "users_me_rps": int(m), "ratio": float64(int(m/b*1000)) / 1000,
+	for _, p := range pairs {
+		var baseRPS, routeRPS []float64
+		for i := 0; i < rounds; i++ {
+			b, err := measure(p.base, duration)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.baseLabel, err)
+			}
+			m, err := measure(p.route, duration)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.label, err)
+			}
+			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
+		}
+		if ctx.Err() != nil {
+			return errors.New("interrupted")
+		}
+		b, m := median(baseRPS), median(routeRPS)
+		ratio := float64(int(m/b*1000)) / 1000
+		res[p.name+"_baseline_rps"], res[p.name+"_rps"], res[p.name+"_ratio"] = int(b), int(m), ratio
+		if !o.JSON {
+			fmt.Fprintf(stdout, "%-36s %8.0f req/s\n%-36s %8.0f req/s\n%-36s %8.3f (goal >= %.1f)\n", p.baseLabel+":", b, p.label+":", m, "ratio:", m/b, p.goal)
+		}
 	}
 	if o.JSON {
 		return printJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each\n", a.db.Dialect(), concurrency, rounds, duration)
-	fmt.Fprintf(stdout, "baseline (token + one row): %8.0f req/s (median)\n", b)
-	fmt.Fprintf(stdout, "GET /core/users/me:         %8.0f req/s (median)\n", m)
-	fmt.Fprintf(stdout, "ratio:                      %8.3f (goal >= 0.8)\n", m/b)
 	return nil
 }
 

@@ -131,13 +131,17 @@ func TestCLI(t *testing.T) {
 		}
 		// The benchmark runs end to end (its figures are for people, not asserted).
 		var bench struct {
-			Database    string  `json:"database"`
-			BaselineRPS float64 `json:"baseline_rps"`
-			UsersMeRPS  float64 `json:"users_me_rps"`
-			Ratio       float64 `json:"ratio"`
+			Database       string  `json:"database"`
+			BaselineRPS    float64 `json:"users_me_baseline_rps"`
+			UsersMeRPS     float64 `json:"users_me_rps"`
+			Ratio          float64 `json:"users_me_ratio"`
+			CDDBaselineRPS float64 `json:"cdd_step_baseline_rps"`
+			CDDStepRPS     float64 `json:"cdd_step_rps"`
+			CDDStepRatio   float64 `json:"cdd_step_ratio"`
 		}
 		k.cliJSON(t, &bench, "bench", "--rounds", "1", "--round", "200ms", "--concurrency", "2")
-		if bench.Database != db.Name || bench.BaselineRPS <= 0 || bench.UsersMeRPS <= 0 || bench.Ratio <= 0 {
+		if bench.Database != db.Name || bench.BaselineRPS <= 0 || bench.UsersMeRPS <= 0 || bench.Ratio <= 0 ||
+			bench.CDDBaselineRPS <= 0 || bench.CDDStepRPS <= 0 || bench.CDDStepRatio <= 0 {
 			t.Errorf("bench: %+v", bench)
 		}
 		if out, err := k.cli(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {

@@ -129,6 +129,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
+	chainCtx, stopChain := context.WithCancel(context.Background())
+	defer stopChain()
+	waitChain := a.startAuditChainer(chainCtx)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "kycd %s listening on %s (%s database, %d workers)\n", version(), o.PublicURL, a.db.Dialect(), o.Workers)
@@ -146,6 +149,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if stopJobs != nil {
 		err = errors.Join(err, stopJobs(shutCtx))
 	}
+	// The last changes' audit entries reach the chain before the store closes.
+	stopChain()
+	waitChain()
+	err = errors.Join(err, a.db.ChainAudit(shutCtx))
 	if err == nil {
 		a.logger.Info("stopped")
 	}
@@ -178,11 +185,14 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err := jc.Start(ctx); err != nil {
 		return err
 	}
+	waitChain := a.startAuditChainer(ctx)
 	fmt.Fprintf(stdout, "kycd %s worker running (%s database, %d workers)\n", version(), a.db.Dialect(), workers)
 	<-ctx.Done()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return jc.Stop(shutCtx)
+	err = jc.Stop(shutCtx)
+	waitChain()
+	return errors.Join(err, a.db.ChainAudit(shutCtx))
 }
 
 // sandboxCredentials is what --sandbox keeps in the data folder so that it can

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/sqlstore"
 )
 
 // testProcesses: processes round-trip with their sealed data; a change
@@ -24,7 +26,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 		Output: map[string]any{"result": "rejected"}, Attempts: 1, RetryAt: &retry,
 		Form: &kycd.FormInstance{ID: uuid.NewString(), Code: "crypto-risk-assessment", Version: 1, Answers: map[string]any{"step": map[string]any{"q": "Qzsecretanswer"}}, Completed: true}}
 	u.FullName = "Jane Qzsecretname"
-	before := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID)
+	before := auditCount(t, f, tn.ID)
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, User: u,
 		Events: []*kycd.Event{{TenantID: tn.ID, Type: kycd.EventProcessStatusChanged(p.Code), EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": "pending", "userId": u.ID}}},
 		Jobs:   []kycd.JobArgs{kycd.EvaluateArgs{TenantID: tn.ID, UserID: u.ID, Process: p.Code, FormID: p.Form.ID}},
@@ -48,7 +50,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, "kyc_evaluate"); n < 1 {
 		t.Errorf("%d evaluation jobs", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID); n != before+1 {
+	if n := auditCount(t, f, tn.ID); n != before+1 {
 		t.Errorf("audit entries: %d, want %d", n, before+1)
 	}
 	// Nothing personal in the row in the clear.
@@ -160,4 +162,69 @@ func testVerificationCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	must(t, use())
 	wantCode(t, use(), kycd.EStale)
+}
+
+// testAuditChainingConcurrent: changes of one tenant written at once, from
+// many goroutines, each keep their entry; chaining (also by two chainers at
+// once) puts every entry on the chain exactly once, and the chain verifies.
+func testAuditChainingConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	const writers, each = 8, 10
+	errs := make(chan error, writers*each+3)
+	done, chained := make(chan struct{}), make(chan struct{})
+	go func() {
+		// A chainer runs while the writers write.
+		defer close(chained)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				if err := f.DB.ChainAudit(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				errs <- f.DB.Update(ctx, func(tx *sqlstore.Tx) error { return tx.Audit(tn.ID, "probe", "tenant", tn.ID, nil) })
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-chained
+	var chainErrs sync.WaitGroup
+	for range 2 {
+		chainErrs.Add(1)
+		go func() { defer chainErrs.Done(); errs <- f.DB.ChainAudit(ctx) }()
+	}
+	chainErrs.Wait()
+	for len(errs) > 0 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := f.DB.FindAuditEntries(ctx, tn.ID, 0, 1000)
+	must(t, err)
+	if len(entries) != writers*each+1 { // + tenant.created
+		t.Fatalf("%d chained entries, want %d", len(entries), writers*each+1)
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ?`, tn.ID); n != 0 {
+		t.Errorf("%d entries still pending", n)
+	}
+	rep, err := f.DB.VerifyAudit(ctx)
+	must(t, err)
+	for _, b := range rep.Breaks {
+		if b.TenantID == tn.ID { // other tests of the suite tamper with their own tenants
+			t.Fatalf("verify: %+v", b)
+		}
+	}
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T) {
 				{"Processes", testProcesses},
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
+				{"AuditChainingConcurrent", testAuditChainingConcurrent},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
@@ -92,6 +93,13 @@ func count(t *testing.T, f *Fixture, query string, args ...any) int {
 	}
 	must(t, f.DB.WritePool().QueryRowContext(context.Background(), q, args...).Scan(&n))
 	return n
+}
+
+// auditCount counts a tenant's audit entries, chained or pending.
+func auditCount(t *testing.T, f *Fixture, tenantID string) int {
+	t.Helper()
+	return count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tenantID) +
+		count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ?`, tenantID)
 }
 
 func rebind(q string) string {
@@ -308,7 +316,7 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	tn := newTenant(t, f)
 	userID := uuid.NewString()
 	boom := errors.New("boom")
-	auditBefore := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID)
+	auditBefore := auditCount(t, f, tn.ID)
 	err := f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
 		if _, err := tx.ExecContext(ctx, rebindFor(f, `INSERT INTO users (id, tenant_id, type, email_index, pii, terms_of_service, created_at, updated_at) VALUES (?, ?, 'individual', 'idx', ?, 'general-gb-fca', 'now', 'now')`), userID, tn.ID, []byte("x")); err != nil {
 			return err
@@ -336,7 +344,7 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM users WHERE id = ?`, userID); n != 0 {
 		t.Errorf("user row survived: %d", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tn.ID); n != auditBefore {
+	if n := auditCount(t, f, tn.ID); n != auditBefore {
 		t.Errorf("audit entries %d, want %d", n, auditBefore)
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, userID); n != 0 {
@@ -433,6 +441,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	for i := 0; i < 3; i++ {
 		newUser(t, f, tn2.ID, "tail"+itoa(i)+"@example.com")
 	}
+	must(t, f.DB.ChainAudit(ctx)) // the entries reach the chain first
 	exec(`DELETE FROM audit_entries WHERE tenant_id = ? AND seq >= 3`, tn2.ID)
 	rep, err = f.DB.VerifyAudit(ctx)
 	must(t, err)
