@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -39,6 +40,7 @@ type Definition struct {
 	Translations map[string]map[string]string `json:"translations"`
 	Evaluation   Evaluation                   `json:"evaluation"`
 
+	hints   sync.Map                      // language -> [2]any{schema, uiSchema}, translated
 	steps   []string                      // root properties, in the UI schema's Category order
 	labels  []string                      // each step's Category label
 	compile map[string]*jsonschema.Schema // step property -> its compiled schema

@@ -29,19 +29,30 @@ func ParseLocale(acceptLanguage string) (language.Tag, error) {
 
 // Hint is what a client needs to render the form: Uphold's
 // {type: form, formId, schema, uiSchema}, in the given language (formId only
-// once an instance exists).
+// once an instance exists). The schema and UI schema are shared: read only.
 func (d *Definition) Hint(formID string, lang language.Tag) map[string]any {
-	base, _ := lang.Base()
-	tr := d.Translations[base.String()]
-	h := map[string]any{
-		"type":     "form",
-		"schema":   translate(d.Schema, tr),
-		"uiSchema": translate(d.UISchema, tr),
-	}
+	schema, ui := d.translated(lang)
+	h := map[string]any{"type": "form", "schema": schema, "uiSchema": ui}
 	if formID != "" {
 		h["formId"] = formID
 	}
 	return h
+}
+
+// translated returns the schema and UI schema in a language, translated
+// once per language and shared afterwards: callers must not modify them
+// (copy what they change, as the tax details hint does).
+func (d *Definition) translated(lang language.Tag) (schema, ui any) {
+	base, _ := lang.Base()
+	key := base.String()
+	if v, ok := d.hints.Load(key); ok {
+		p := v.([2]any)
+		return p[0], p[1]
+	}
+	tr := d.Translations[key]
+	p := [2]any{translate(d.Schema, tr), translate(d.UISchema, tr)}
+	d.hints.Store(key, p)
+	return p[0], p[1]
 }
 
 // translatable are the keys whose string values are shown to people.

@@ -29,14 +29,18 @@ func (s *Service) taxHint(st *state, def *forms.Definition, lang language.Tag) m
 	if len(countries) == 0 {
 		return h
 	}
-	schema, _ := h["schema"].(map[string]any)
-	props, _ := schema["properties"].(map[string]any)
-	ident, _ := props[taxIdentificationStep].(map[string]any)
-	identProps, _ := ident["properties"].(map[string]any)
-	docs, _ := identProps["documents"].(map[string]any)
-	if docs == nil {
-		return h
-	}
+	// The translated schema is shared: copy the maps on the way to the
+	// documents before changing them.
+	schema := cloneMap(asMap(h["schema"]))
+	h["schema"] = schema
+	props := cloneMap(asMap(schema["properties"]))
+	schema["properties"] = props
+	ident := cloneMap(asMap(props[taxIdentificationStep]))
+	props[taxIdentificationStep] = ident
+	identProps := cloneMap(asMap(ident["properties"]))
+	ident["properties"] = identProps
+	docs := cloneMap(asMap(identProps["documents"]))
+	identProps["documents"] = docs
 	var contains []any
 	for _, c := range countries {
 		contains = append(contains, map[string]any{
@@ -48,6 +52,11 @@ func (s *Service) taxHint(st *state, def *forms.Definition, lang language.Tag) m
 	docs["allOf"] = contains
 	docs["minItems"], docs["maxItems"] = len(countries), len(countries)
 	return h
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
 
 // residencyCountries returns the tax residency countries answered so far.

@@ -852,6 +852,11 @@ func TestKYCSelfCategorizationAndTaxDetails(t *testing.T) {
 		if docs == nil || !strings.Contains(mustJSONString(docs), `"const":"PT"`) || docs.(map[string]any)["minItems"] != float64(2) {
 			t.Errorf("per-country hint: %s", mustJSONString(docs))
 		}
+		// The per-country hint is the user's own: another user's hint is untouched.
+		other := createUser(t, e.kycdProc, e.tok, "notax@kyc.example")
+		if d := e.overview(other, "taxDetails").get("processes.taxDetails.hint.schema.properties.taxIdentification.properties.documents.allOf"); d != nil {
+			t.Errorf("another user's hint has per-country documents: %v", d)
+		}
 		tax := func(docs, extra string) *response {
 			return e.patch(u, "tax-details", jsonBody(t, `{"input": {"taxIdentification": {"documents": `+docs+`, "certify": true`+extra+`}}}`))
 		}
