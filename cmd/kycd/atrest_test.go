@@ -24,22 +24,26 @@ func TestEncryptionAtRest(t *testing.T) {
 		tn := k.newTenant(t, "atrest")
 		tok := k.token(t, tn, "")
 		markers := map[string]string{
-			"email":       "qzmarkemail@example.com",
-			"fullName":    "Qzmarkgiven Qzmarkfamily",
-			"birthdate":   "1971-03-17",
-			"line1":       "Qzmarkline1 Street",
-			"line2":       "Qzmarkline2 Flat",
-			"city":        "Qzmarkcity",
-			"postalCode":  "ZE98 7QZ", // a valid GB postcode, unlikely anywhere else
-			"phone":       "+447123456789",
-			"metadata":    "qzmarkmetadata",
-			"userAgent":   "QzmarkAgent/1.0",
-			"origin":      "https://qzmarkorigin.example",
-			"ctxCity":     "Qzmarkctxcity",
-			"ip":          "198.51.100.77",
-			"fileMeta":    "qzmarkfilemeta",
-			"fileContent": "qzmarkfilecontent",
-			"note":        "qzmarkdeletionnote",
+			"email":         "qzmarkemail@example.com",
+			"fullName":      "Qzmarkgiven Qzmarkfamily",
+			"birthdate":     "1971-03-17",
+			"line1":         "Qzmarkline1 Street",
+			"line2":         "Qzmarkline2 Flat",
+			"city":          "Qzmarkcity",
+			"postalCode":    "ZE98 7QZ", // a valid GB postcode, unlikely anywhere else
+			"phone":         "+447123456789",
+			"metadata":      "qzmarkmetadata",
+			"userAgent":     "QzmarkAgent/1.0",
+			"origin":        "https://qzmarkorigin.example",
+			"ctxCity":       "Qzmarkctxcity",
+			"ip":            "198.51.100.77",
+			"fileMeta":      "qzmarkfilemeta",
+			"fileContent":   "qzmarkfilecontent",
+			"note":          "qzmarkdeletionnote",
+			"docNumber":     "QZMARKDOC77",
+			"otherFunds":    "Qzmarkfunds lottery",
+			"tin":           "QZMARKTIN1",
+			"justification": "Qzmarkjustification text",
 		}
 		body := map[string]any{
 			"email": markers["email"], "termsOfService": "general-gb-fca", "primaryCitizenship": "GB",
@@ -74,6 +78,31 @@ func TestEncryptionAtRest(t *testing.T) {
 		}
 		if up := upload(t, k, res.get("file.upload.url").(string), pngBytes(markers["fileContent"])); up.Status != 204 {
 			t.Fatalf("upload: %d %s", up.Status, up.Body)
+		}
+		// KYC process data: an identity document, a form's free-text answer,
+		// tax details with a justification.
+		fileID := res.get("file.id").(string)
+		kyc := func(process string, body any) {
+			t.Helper()
+			if r := k.call(t, "PATCH", "/core/kyc/processes/"+process, tok, uid, body); r.Status != 200 {
+				t.Fatalf("%s: %d %s", process, r.Status, r.Body)
+			}
+		}
+		kyc("identity", map[string]any{"type": "document-submission", "input": map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": fileID}}},
+			"output": map[string]any{"provider": "veriff", "document": map[string]any{"type": "passport", "number": markers["docNumber"], "country": "GB"},
+				"person": map[string]any{"givenName": "Qzmarkname", "familyName": "Doe", "birthdate": markers["birthdate"]}, "verifiedAt": "2020-01-01T00:00:00Z"}})
+		kyc("customer-due-diligence", map[string]any{"input": map[string]any{"answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
+		formID := k.call(t, "GET", "/core/kyc?detailed=customerDueDiligence", tok, uid, nil).get("processes.customerDueDiligence.input.formId").(string)
+		kyc("customer-due-diligence", map[string]any{"input": map[string]any{"formId": formID, "answers": map[string]any{"financial-information": map[string]any{"source-of-funds": "other", "other-source-of-funds": markers["otherFunds"]}}}})
+		kyc("tax-details", map[string]any{"input": map[string]any{"taxResidency": map[string]any{"countries": []any{"JP", "GB"}}}})
+		kyc("tax-details", map[string]any{"input": map[string]any{"taxIdentification": map[string]any{"certify": true, "documents": []any{
+			map[string]any{"country": "JP", "type": "tin", "number": markers["tin"]},
+			map[string]any{"country": "GB", "type": "tin", "reason": "user-unable-to-obtain-document", "justification": markers["justification"]}}}}})
+		detailed := k.call(t, "GET", "/core/kyc?detailed=identity,customerDueDiligence,taxDetails", tok, uid, nil)
+		for _, f := range []string{"docNumber", "otherFunds", "tin", "justification"} {
+			if !strings.Contains(strings.ToLower(string(detailed.Body)), strings.ToLower(markers[f])) {
+				t.Fatalf("the API does not return %s: %s", f, detailed.Body)
+			}
 		}
 		// A second user, deleted with a note.
 		other := createUser(t, k, tok, "second@atrest.example")
