@@ -55,12 +55,20 @@ func FuzzDecodeBody(f *testing.F) {
 	}
 	for _, seed := range []string{
 		`{"email":"a@b.co","termsOfService":"general-gb-fca","primaryCitizenship":"GB","address":{"country":"GB"}}`,
+		`{"input":{"formId":"ae80271a-a3f0-453b-8dc6-36b777817217","answers":{"intent":{"expected-activities":["cryptocurrency_investing"]}}}}`,
+		`{"type":"document-submission","input":{"media":[{"context":"photo-selfie","fileId":"470b2192-893f-4ce6-9daa-816d4c319a84"}]},"output":{"provider":"veriff","verifiedAt":"2020-01-01T00:00:00Z"}}`,
 		`{"email":`, `[]`, `null`, `{"a":1}{"b":2}`, `{"email":"\ud800"}`, `{"metadata":{"x":1e999}}`, `"` + strings.Repeat("a", 100),
 	} {
 		f.Add([]byte(seed))
 	}
+	schemas := []string{"create-user-request", "create-file-request", "delete-user-request", "verify-kyc-code-request"}
+	for _, code := range kycd.ProcessCodes {
+		if _, ok := s.schemas["update-kyc-"+code+"-request"]; ok {
+			schemas = append(schemas, "update-kyc-"+code+"-request")
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, schema := range []string{"create-user-request", "create-file-request", "delete-user-request"} {
+		for _, schema := range schemas {
 			v, err := parseJSON(body)
 			if err == nil {
 				err = s.validate(schema, v)
