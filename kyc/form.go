@@ -24,6 +24,15 @@ func formInput(code string, f *kycd.FormInstance) map[string]any {
 // the process has no form).
 func (s *Service) hint(st *state, code string, lang language.Tag) map[string]any {
 	pp := s.policy.Process(code)
+	if code == kycd.ProcessProfile {
+		// The details form of the user's country, while incomplete.
+		details := s.policy.ProfileDetailsForm(st.user.Address.Country)
+		if details == "" || s.detailsComplete(st.user, st.procs[code]) {
+			return nil
+		}
+		def, _ := s.definition(details, st.procs[code].Form)
+		return def.Hint("", lang)
+	}
 	if pp.Form == "" {
 		return nil
 	}

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/policy"
+	"github.com/kycd/kycd/tin"
 )
 
 // profileRules are the profile's rules for the user as things stand.
@@ -16,13 +19,24 @@ func (s *Service) profileRules(st *state) map[string]policy.FieldRule {
 	return s.policy.ProfileRules(st.user.Address.Country, st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK, s.geo)
 }
 
-// profileComplete reports whether the user declared every required field.
-func (s *Service) profileComplete(u *kycd.User) bool {
+// profileComplete reports whether the user declared every required field,
+// and the details the country of residence asks for.
+func (s *Service) profileComplete(u *kycd.User, p *kycd.Process) bool {
 	rules := s.policy.ProfileRules(u.Address.Country, false, s.geo)
 	if u.FullName == "" || u.Birthdate == "" || u.PrimaryCitizenship == "" || !s.addressComplete(u.Address) {
 		return false
 	}
-	return rules["birthplace"].Presence != policy.Required || (u.Birthplace != nil && u.Birthplace.Country != "" && u.Birthplace.Town != "")
+	if rules["birthplace"].Presence == policy.Required && (u.Birthplace == nil || u.Birthplace.Country == "" || u.Birthplace.Town == "") {
+		return false
+	}
+	return s.detailsComplete(u, p)
+}
+
+// detailsComplete reports whether the profile details form of the user's
+// country (if it has one) is complete.
+func (s *Service) detailsComplete(u *kycd.User, p *kycd.Process) bool {
+	code := s.policy.ProfileDetailsForm(u.Address.Country)
+	return code == "" || (p.Form != nil && p.Form.Code == code && p.Form.Completed)
 }
 
 // addressComplete reports whether an address has every part its country needs.
@@ -32,8 +46,8 @@ func (s *Service) addressComplete(a kycd.Address) bool {
 		(a.Subdivision != "" || !s.geo.RequiresSubdivision(a.Country))
 }
 
-// profileInput is the profile as declared.
-func profileInput(u *kycd.User, stored map[string]any) map[string]any {
+// profileInput is the profile as declared, with the country's details.
+func profileInput(u *kycd.User, p *kycd.Process) map[string]any {
 	in := map[string]any{"address": u.Address}
 	if u.FullName != "" {
 		in["fullName"] = u.FullName
@@ -50,8 +64,8 @@ func profileInput(u *kycd.User, stored map[string]any) map[string]any {
 	if u.Birthplace != nil {
 		in["birthplace"] = u.Birthplace
 	}
-	if d, ok := stored["details"]; ok {
-		in["details"] = d
+	if p.Form != nil && len(p.Form.Answers) > 0 {
+		in["details"] = p.Form.Answers
 	}
 	return in
 }
@@ -188,13 +202,56 @@ func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, err
 	}
 	p := st.editable(kycd.ProcessProfile)
 	if req.Details != nil {
-		p.Input = map[string]any{"details": req.Details}
-		changed = append(changed, "details")
+		form, err := s.profileDetails(st, p.Form, req.Details)
+		if err != nil {
+			return nil, err
+		}
+		if form == nil {
+			c.warnings = append(c.warnings, ignored("input.details", "presence"))
+		} else {
+			p.Form, changed = form, append(changed, "details")
+		}
 	}
 	c.user = &u
 	c.put(p)
 	c.details = map[string]any{"fields": changed, "ignored": len(c.warnings)}
 	return c, nil
+}
+
+// profileDetails answers the profile details form of the user's country
+// (one step per call, like every form); nil when the country asks for none.
+func (s *Service) profileDetails(st *state, f *kycd.FormInstance, details map[string]any) (*kycd.FormInstance, error) {
+	code := s.policy.ProfileDetailsForm(st.user.Address.Country)
+	if code == "" {
+		return nil, nil
+	}
+	def, ok := s.forms.Latest(code)
+	if !ok {
+		return nil, fmt.Errorf("kyc: profile details form %s is not loaded", code)
+	}
+	if f == nil || f.Code != code {
+		f = &kycd.FormInstance{ID: uuid.NewString(), Code: def.Code, Version: def.Version, Answers: map[string]any{}}
+	} else {
+		cp := *f
+		f = &cp
+		if d, ok := s.forms.Version(f.Code, f.Version); ok {
+			def = d
+		}
+	}
+	prog, err := def.ApplyUnder("input.details", f.Answers, details)
+	if err != nil {
+		return nil, err
+	}
+	if id, _ := prog.Answers["identification"].(map[string]any); id != nil {
+		if ssn, ok := id["ssn"].(string); ok {
+			if valid, _ := tin.Valid(st.user.Address.Country, ssn); !valid {
+				return nil, &kycd.Error{Code: kycd.EDocumentNumberInvalid, Message: "The provided document number is invalid",
+					Details: map[string]any{"context": "body", "property": "input.details.identification.ssn"}}
+			}
+		}
+	}
+	f.Answers, f.Completed = prog.Answers, prog.Complete
+	return f, nil
 }
 
 // patchAddress applies an address update part by part under the address's

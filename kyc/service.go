@@ -111,7 +111,7 @@ func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process) *state {
 		case !s.policy.Applies(code, u):
 			p.Status = kycd.StatusExempt
 		case code == kycd.ProcessProfile:
-			p.Status = statusIf(s.profileComplete(u))
+			p.Status = statusIf(s.profileComplete(u, p))
 		case code == kycd.ProcessAddress:
 			p.Status = statusIf(s.addressComplete(u.Address))
 		case code == kycd.ProcessIdentity || code == kycd.ProcessProofOfAddress:
@@ -420,7 +420,7 @@ func (s *Service) view(st *state, code string, detailed bool, lang language.Tag)
 	v.Input, v.Output = p.Input, p.Output
 	switch code {
 	case kycd.ProcessProfile:
-		v.Input = profileInput(st.user, p.Input)
+		v.Input = profileInput(st.user, p)
 	case kycd.ProcessAddress:
 		v.Input = map[string]any{"address": st.user.Address}
 	case kycd.ProcessEmail:

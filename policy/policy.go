@@ -52,6 +52,7 @@ type Policy struct {
 	processes           map[string]*ProcessPolicy
 	birthplaceIn        []string
 	otherCitizenshipsIn []string
+	detailsForms        map[string]string
 	capabilities        []CapabilityPolicy
 }
 

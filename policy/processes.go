@@ -57,8 +57,9 @@ type processesFile struct {
 	Version   int                       `json:"version"`
 	Processes map[string]*ProcessPolicy `json:"processes"`
 	Profile   struct {
-		BirthplaceRequiredIn       []string `json:"birthplaceRequiredIn"`
-		OtherCitizenshipsAllowedIn []string `json:"otherCitizenshipsAllowedIn"`
+		DetailsForms               map[string]string `json:"detailsForms"`
+		BirthplaceRequiredIn       []string          `json:"birthplaceRequiredIn"`
+		OtherCitizenshipsAllowedIn []string          `json:"otherCitizenshipsAllowedIn"`
 	} `json:"profile"`
 }
 
@@ -88,6 +89,7 @@ func (p *Policy) loadProcesses() error {
 	}
 	p.processes = f.Processes
 	p.birthplaceIn = f.Profile.BirthplaceRequiredIn
+	p.detailsForms = f.Profile.DetailsForms
 	p.otherCitizenshipsIn = f.Profile.OtherCitizenshipsAllowedIn
 	return nil
 }
@@ -102,6 +104,10 @@ func (p *Policy) Applies(code string, u *kycd.User) bool {
 	pp := p.processes[code]
 	return pp != nil && (len(pp.AppliesUnder) == 0 || slices.Contains(pp.AppliesUnder, u.TermsOfService))
 }
+
+// ProfileDetailsForm returns the form of the profile details residents of a
+// country must give ("" when the country needs none).
+func (p *Policy) ProfileDetailsForm(country string) string { return p.detailsForms[country] }
 
 // Presence values of verification rules.
 const (

@@ -907,6 +907,22 @@ func TestKYCCapabilities(t *testing.T) {
 		e := newKYCEnv(t, db)
 		u := createUserIn(t, e.kycdProc, e.tok, "caps@kyc.example", "US", "US-FL", "general-us-hq")
 		e.patch(u, "profile", jsonBody(t, `{"input": {"address": {"city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}}}`))
+		// A US resident's profile needs the details form of the country.
+		ov := e.overview(u, "profile")
+		if ov.get("processes.profile.status") != "pending" || ov.get("processes.profile.hint.schema.properties.identification") == nil {
+			t.Fatalf("US profile without details: %s", mustJSON(ov.get("processes.profile")))
+		}
+		if res := e.patch(u, "profile", jsonBody(t, `{"input": {"details": {"identification": {"ssn": "666-12-3456"}}}}`)); res.Status != 409 ||
+			res.code() != "document_number_invalid" || res.get("details.property") != "input.details.identification.ssn" {
+			t.Errorf("invalid SSN: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(u, "profile", jsonBody(t, `{"input": {"details": {"identification": {"ssn": "123-45-6789"}}}}`)); res.get("profile.status") != "pending" ||
+			res.get("profile.input.details.identification.ssn") != "123-45-6789" {
+			t.Errorf("partial details: %s", res.Body)
+		}
+		if res := e.patch(u, "profile", jsonBody(t, `{"input": {"details": {"identification": {"occupation": "Engineer"}}}}`)); res.get("profile.status") != "ok" || res.get("profile.hint") != nil {
+			t.Fatalf("complete details: %s", res.Body)
+		}
 		res := e.call(t, "GET", "/core/capabilities", e.tok, u, nil)
 		if res.Status != 200 {
 			t.Fatalf("capabilities: %d %s", res.Status, res.Body)
