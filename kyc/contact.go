@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -220,7 +221,12 @@ func (s *Service) SendCode(ctx context.Context, args kycd.SendCodeArgs) error {
 		} else {
 			m.Body = fmt.Sprintf("Your verification code is %s", vc.Code)
 		}
-		return s.notifier.Send(ctx, m)
+		if err := s.notifier.Send(ctx, m); err != nil {
+			// Mail and SMS servers quote the recipient in their errors: the
+			// error is logged and kept with the job, so it must not name them.
+			return errors.New(strings.ReplaceAll(err.Error(), vc.Destination, "[recipient]"))
+		}
+		return nil
 	})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil // sent, used or replaced already: nothing to do

@@ -2,6 +2,8 @@ package kyc_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,4 +171,40 @@ func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
 func reasonOf(v *kycd.ProcessView) string {
 	r, _ := v.Output["reason"].(string)
 	return r
+}
+
+// failingNotifier fails the way mail servers do: quoting the recipient.
+type failingNotifier struct{}
+
+func (failingNotifier) Supports(string) bool { return true }
+func (failingNotifier) Send(_ context.Context, m kyc.Message) error {
+	return errors.New("550 5.1.1 <" + m.To + ">: mailbox unavailable")
+}
+
+// TestSendCodeErrorsNameNobody: a failed send's error (logged, and kept with
+// the job) does not name the recipient.
+func TestSendCodeErrorsNameNobody(t *testing.T) {
+	d := storetest.Databases(t)[0]
+	b := setup(t, d)
+	reg, _ := forms.Load("")
+	g := geo.New()
+	pol, _ := policy.Load([]string{"GB"})
+	svc, err := kyc.New(kyc.Config{Store: b.f.DB, Users: b.f.DB, Files: b.f.DB, Forms: reg, Policy: pol, Geo: g, Vault: b.f.Vault,
+		Clock: kycd.SystemClock{}, Notifier: failingNotifier{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	u := b.user(t, "private.person@example.com")
+	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: map[string]any{"email": "private.person@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	vc, err := b.f.DB.FindVerificationCode(ctx, u.TenantID, u.ID, kycd.ChannelEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.SendCode(ctx, kycd.SendCodeArgs{TenantID: u.TenantID, CodeID: vc.ID})
+	if err == nil || strings.Contains(err.Error(), "private.person") || !strings.Contains(err.Error(), "[recipient]") {
+		t.Fatalf("send error: %v", err)
+	}
 }

@@ -101,7 +101,14 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 			return nil, err
 		}
 	}
-	if err := a.useNotifier(notify.NewMux(email, nil)); err != nil {
+	var sms kyc.Notifier
+	if o.SMSURL != "" {
+		if sms, err = notify.NewTwilio(o.SMSURL, nil); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := a.useNotifier(notify.NewMux(email, sms)); err != nil {
 		db.Close()
 		return nil, err
 	}
