@@ -40,7 +40,7 @@ type Definition struct {
 	Translations map[string]map[string]string `json:"translations"`
 	Evaluation   Evaluation                   `json:"evaluation"`
 
-	hints   sync.Map                      // language -> [2]any{schema, uiSchema}, translated
+	hints   sync.Map                      // language -> *translation
 	steps   []string                      // root properties, in the UI schema's Category order
 	labels  []string                      // each step's Category label
 	compile map[string]*jsonschema.Schema // step property -> its compiled schema

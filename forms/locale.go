@@ -1,6 +1,9 @@
 package forms
 
 import (
+	"bytes"
+	"encoding/json"
+
 	"golang.org/x/text/language"
 
 	"github.com/kycd/kycd"
@@ -31,28 +34,51 @@ func ParseLocale(acceptLanguage string) (language.Tag, error) {
 // {type: form, formId, schema, uiSchema}, in the given language (formId only
 // once an instance exists). The schema and UI schema are shared: read only.
 func (d *Definition) Hint(formID string, lang language.Tag) map[string]any {
-	schema, ui := d.translated(lang)
-	h := map[string]any{"type": "form", "schema": schema, "uiSchema": ui}
+	t := d.translated(lang)
+	h := map[string]any{"type": "form", "schema": t.schemaJSON, "uiSchema": t.uiJSON}
 	if formID != "" {
 		h["formId"] = formID
 	}
 	return h
 }
 
+// HintSchema returns a new copy of the translated schema, for a caller that
+// adapts the form to one user (the tax details form's countries).
+func (d *Definition) HintSchema(lang language.Tag) map[string]any {
+	base, _ := lang.Base()
+	s, _ := translate(d.Schema, d.Translations[base.String()]).(map[string]any)
+	return s
+}
+
+// translation is a definition in one language, encoded once.
+type translation struct {
+	schemaJSON, uiJSON json.RawMessage
+}
+
 // translated returns the schema and UI schema in a language, translated
-// once per language and shared afterwards: callers must not modify them
-// (copy what they change, as the tax details hint does).
-func (d *Definition) translated(lang language.Tag) (schema, ui any) {
+// and encoded once per language and shared afterwards (a large schema costs
+// more to encode than the rest of a response).
+func (d *Definition) translated(lang language.Tag) *translation {
 	base, _ := lang.Base()
 	key := base.String()
 	if v, ok := d.hints.Load(key); ok {
-		p := v.([2]any)
-		return p[0], p[1]
+		return v.(*translation)
 	}
 	tr := d.Translations[key]
-	p := [2]any{translate(d.Schema, tr), translate(d.UISchema, tr)}
-	d.hints.Store(key, p)
-	return p[0], p[1]
+	t := &translation{schemaJSON: rawJSON(translate(d.Schema, tr)), uiJSON: rawJSON(translate(d.UISchema, tr))}
+	d.hints.Store(key, t)
+	return t
+}
+
+// rawJSON encodes v as the API encodes responses (no HTML escaping).
+func rawJSON(v any) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // a definition decoded from JSON always encodes
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // translatable are the keys whose string values are shown to people.

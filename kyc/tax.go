@@ -29,18 +29,15 @@ func (s *Service) taxHint(st *state, def *forms.Definition, lang language.Tag) m
 	if len(countries) == 0 {
 		return h
 	}
-	// The translated schema is shared: copy the maps on the way to the
-	// documents before changing them.
-	schema := cloneMap(asMap(h["schema"]))
+	// This user's copy of the schema, with one document per country.
+	schema := def.HintSchema(lang)
 	h["schema"] = schema
-	props := cloneMap(asMap(schema["properties"]))
-	schema["properties"] = props
-	ident := cloneMap(asMap(props[taxIdentificationStep]))
-	props[taxIdentificationStep] = ident
-	identProps := cloneMap(asMap(ident["properties"]))
-	ident["properties"] = identProps
-	docs := cloneMap(asMap(identProps["documents"]))
-	identProps["documents"] = docs
+	props := asMap(schema["properties"])
+	ident := asMap(props[taxIdentificationStep])
+	docs := asMap(asMap(ident["properties"])["documents"])
+	if docs == nil {
+		return h
+	}
 	var contains []any
 	for _, c := range countries {
 		contains = append(contains, map[string]any{

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -189,20 +190,35 @@ func (db *DB) chainBatch(ctx context.Context, tenantID string) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil // another chainer took them
 	}
-	for _, p := range batch {
+	// One multi-row insert and one delete per batch: chaining holds the
+	// write connection as briefly as it can.
+	var (
+		values strings.Builder
+		args   []any
+		ids    strings.Builder
+		idArgs []any
+	)
+	for i, p := range batch {
 		seq++
 		e := p.e
 		e.TenantID, e.Seq, e.PrevHash = tenantID, seq, prev
 		e.Hash = audit.Hash(db.vault.ChainMAC, &e, p.at, p.details)
-		if _, err := tx.exec(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.TenantID, e.Seq, p.at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, p.details, e.PrevHash, e.Hash); err != nil {
-			return 0, err
+		if i > 0 {
+			values.WriteString(", ")
+			ids.WriteString(", ")
 		}
-		if _, err := tx.exec(`DELETE FROM audit_pending WHERE id = ?`, p.id); err != nil {
-			return 0, err
-		}
+		values.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.TenantID, e.Seq, p.at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, p.details, e.PrevHash, e.Hash)
+		ids.WriteString("?")
+		idArgs = append(idArgs, p.id)
 		prev = e.Hash
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
+		VALUES `+values.String()), args...); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM audit_pending WHERE id IN (`+ids.String()+`)`), idArgs...); err != nil {
+		return 0, err
 	}
 	if _, err := tx.exec(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, seq, prev, tenantID); err != nil {
 		return 0, err
