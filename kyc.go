@@ -153,6 +153,9 @@ type ProcessStore interface {
 	// FindProcesses returns a user's stored processes by code (processes
 	// never changed are absent: their state follows from policy).
 	FindProcesses(ctx context.Context, tenantID, userID string) (map[string]*Process, error)
+	// FindUserKYC returns a live user and its stored processes in one read,
+	// or ENotFound ("user").
+	FindUserKYC(ctx context.Context, tenantID, userID string) (*User, map[string]*Process, error)
 	// SaveProcesses applies a change in one transaction. Returns EStale when
 	// a process's Version no longer matches, EDocumentLinked when the
 	// document is linked to another user, and the user store's uniqueness
@@ -252,7 +255,8 @@ type Capability struct {
 
 // KYCService runs the KYC processes of users. Every surface that changes a
 // process (the Core API, the connector, the checks) goes through it, so the
-// same rules apply whoever submits.
+// same rules apply whoever submits. Each method takes the user by its ID and
+// TenantID and reads it afresh (ENotFound "user" when it is gone), filling u.
 type KYCService interface {
 	// Overview returns every process of a user with the summary; the
 	// processes named in detailed (overview keys) carry their details.

@@ -18,7 +18,7 @@ type KYC interface {
 
 func (s *Server) handleGetKYC() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUser(r)
+		u, r, err := s.actingUserRef(r)
 		if err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func (s *Server) handleGetKYC() handlerFunc {
 func (s *Server) handleUpdateProcess(code string) handlerFunc {
 	schema := "update-kyc-" + code + "-request"
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUser(r)
+		u, r, err := s.actingUserRef(r)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ type processRequest struct {
 // process (a kycd extension: Uphold verifies through its own app).
 func (s *Server) handleVerifyCode(channel string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUser(r)
+		u, r, err := s.actingUserRef(r)
 		if err != nil {
 			return err
 		}
@@ -104,7 +104,7 @@ func (s *Server) handleVerifyCode(channel string) handlerFunc {
 
 func (s *Server) handleListCapabilities() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUser(r)
+		u, r, err := s.actingUserRef(r)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (s *Server) handleListCapabilities() handlerFunc {
 
 func (s *Server) handleGetCapability() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUser(r)
+		u, r, err := s.actingUserRef(r)
 		if err != nil {
 			return err
 		}

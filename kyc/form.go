@@ -206,13 +206,8 @@ func number(v any) float64 {
 // Evaluate evaluates a completed form (the work of an EvaluateArgs job).
 // It is idempotent: a process no longer running that form is left alone.
 func (s *Service) Evaluate(ctx context.Context, args kycd.EvaluateArgs) error {
-	u, err := s.users.FindUserByID(ctx, args.TenantID, args.UserID)
-	if kycd.ErrorCode(err) == kycd.ENotFound {
-		return nil // the user was deleted meanwhile
-	} else if err != nil {
-		return err
-	}
-	_, _, err = s.apply(ctx, u, func(st *state) (*change, error) {
+	u := &kycd.User{ID: args.UserID, TenantID: args.TenantID}
+	_, _, err := s.apply(ctx, u, func(st *state) (*change, error) {
 		p := st.editable(args.Process)
 		if p.Status != kycd.StatusRunning || p.Form == nil || p.Form.ID != args.FormID {
 			return nil, nil // evaluated already, or superseded
@@ -262,5 +257,8 @@ func (s *Service) Evaluate(ctx context.Context, args kycd.EvaluateArgs) error {
 		c.put(p)
 		return c, nil
 	})
+	if e, ok := kycd.AsError(err); ok && e.Code == kycd.ENotFound && e.Details["entity"] == "user" {
+		return nil // the user was deleted meanwhile
+	}
 	return err
 }

@@ -24,7 +24,6 @@ import (
 // Config holds the service's dependencies.
 type Config struct {
 	Store    kycd.ProcessStore
-	Users    kycd.UserService
 	Files    kycd.FileService
 	Forms    *forms.Registry
 	Policy   *policy.Policy
@@ -37,7 +36,6 @@ type Config struct {
 // Service implements kycd.KYCService.
 type Service struct {
 	store    kycd.ProcessStore
-	users    kycd.UserService
 	files    kycd.FileService
 	forms    *forms.Registry
 	policy   *policy.Policy
@@ -51,7 +49,7 @@ var _ kycd.KYCService = (*Service)(nil)
 
 // New returns the service.
 func New(c Config) (*Service, error) {
-	if c.Store == nil || c.Users == nil || c.Files == nil || c.Forms == nil || c.Policy == nil || c.Geo == nil || c.Vault == nil {
+	if c.Store == nil || c.Files == nil || c.Forms == nil || c.Policy == nil || c.Geo == nil || c.Vault == nil {
 		return nil, errors.New("kyc: missing dependency")
 	}
 	if c.Clock == nil {
@@ -64,7 +62,7 @@ func New(c Config) (*Service, error) {
 			}
 		}
 	}
-	return &Service{store: c.Store, users: c.Users, files: c.Files, forms: c.Forms, policy: c.Policy, geo: c.Geo,
+	return &Service{store: c.Store, files: c.Files, forms: c.Forms, policy: c.Policy, geo: c.Geo,
 		vault: c.Vault, clock: c.Clock, notifier: c.Notifier}, nil
 }
 
@@ -78,11 +76,14 @@ type state struct {
 	procs  map[string]*kycd.Process
 }
 
+// load reads the user (whose ID and TenantID u gives; u is refreshed) and
+// its processes, and derives the state.
 func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
-	stored, err := s.store.FindProcesses(ctx, u.TenantID, u.ID)
+	fresh, stored, err := s.store.FindUserKYC(ctx, u.TenantID, u.ID)
 	if err != nil {
 		return nil, err
 	}
+	*u = *fresh
 	st := s.derive(u, stored)
 	st.ctx = ctx
 	return st, nil
@@ -289,11 +290,7 @@ func (s *Service) apply(ctx context.Context, u *kycd.User, fn func(st *state) (*
 		}
 		after, err := s.commit(ctx, st, c)
 		if code := kycd.ErrorCode(err); code == kycd.EStale || code == kycd.EDocumentLinked {
-			// Another change won the race: compute this one again.
-			if fresh, ferr := s.users.FindUserByID(ctx, u.TenantID, u.ID); ferr == nil {
-				*u = *fresh
-			}
-			continue
+			continue // another change won the race: compute this one again
 		}
 		if err != nil {
 			return nil, nil, err

@@ -40,7 +40,7 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := kyc.New(kyc.Config{Store: f.DB, Users: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
+	svc, err := kyc.New(kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 	reg, _ := forms.Load("")
 	g := geo.New()
 	pol, _ := policy.Load([]string{"GB"})
-	svc, err := kyc.New(kyc.Config{Store: b.f.DB, Users: b.f.DB, Files: b.f.DB, Forms: reg, Policy: pol, Geo: g, Vault: b.f.Vault,
+	svc, err := kyc.New(kyc.Config{Store: b.f.DB, Files: b.f.DB, Forms: reg, Policy: pol, Geo: g, Vault: b.f.Vault,
 		Clock: kycd.SystemClock{}, Notifier: failingNotifier{}})
 	if err != nil {
 		t.Fatal(err)

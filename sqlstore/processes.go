@@ -35,33 +35,99 @@ func (db *DB) FindProcesses(ctx context.Context, tenantID, userID string) (map[s
 	defer rows.Close()
 	out := map[string]*kycd.Process{}
 	for rows.Next() {
-		p := &kycd.Process{TenantID: tenantID, UserID: userID}
-		var (
-			retry   sql.NullString
-			sealed  []byte
-			updated string
-		)
-		if err := rows.Scan(&p.Code, &p.Status, &p.Type, &p.Model, &p.Attempts, &retry, &sealed, &p.Version, &updated); err != nil {
+		var r processRow
+		if err := rows.Scan(&r.code, &r.status, &r.typ, &r.model, &r.attempts, &r.retry, &r.sealed, &r.version, &r.updated); err != nil {
 			return nil, err
 		}
-		if p.RetryAt, err = parseTimePtr(retry); err != nil {
-			return nil, err
-		}
-		if p.UpdatedAt, err = parseTime(updated); err != nil {
-			return nil, err
-		}
-		plain, err := db.vault.Open(ctx, tenantID, sealed, processAD(userID, p.Code))
+		p, err := db.openProcess(ctx, tenantID, userID, &r)
 		if err != nil {
-			return nil, fmt.Errorf("process %s: %w", p.Code, err)
-		}
-		var d processData
-		if err := json.Unmarshal(plain, &d); err != nil {
 			return nil, err
 		}
-		p.Input, p.Output, p.Form = d.Input, d.Output, d.Form
 		out[p.Code] = p
 	}
 	return out, rows.Err()
+}
+
+// FindUserKYC implements kycd.ProcessStore: the user and its processes in
+// one query.
+func (db *DB) FindUserKYC(ctx context.Context, tenantID, userID string) (*kycd.User, map[string]*kycd.Process, error) {
+	rows, err := db.readRows(ctx, `SELECT u.id, u.tenant_id, u.type, u.pii, u.terms_of_service, u.created_at, u.updated_at,
+		p.code, p.status, p.type, p.model, p.attempts, p.retry_at, p.data, p.version, p.updated_at
+		FROM users u LEFT JOIN kyc_processes p ON p.user_id = u.id
+		WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL`, userID, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		u     *kycd.User
+		procs = map[string]*kycd.Process{}
+	)
+	for rows.Next() {
+		var (
+			ur                     userRow
+			code, status, typ, mdl sql.NullString
+			updated                sql.NullString
+			attempts, version      sql.NullInt64
+			r                      processRow
+		)
+		if err := rows.Scan(&ur.id, &ur.tenantID, &ur.typ, &ur.sealed, &ur.terms, &ur.created, &ur.updated,
+			&code, &status, &typ, &mdl, &attempts, &r.retry, &r.sealed, &version, &updated); err != nil {
+			return nil, nil, err
+		}
+		if u == nil {
+			if u, err = db.openUser(ctx, &ur); err != nil {
+				return nil, nil, err
+			}
+		}
+		if !code.Valid {
+			continue // a user without processes
+		}
+		r.code, r.status, r.typ, r.model, r.updated = code.String, status.String, typ.String, mdl.String, updated.String
+		r.attempts, r.version = int(attempts.Int64), int(version.Int64)
+		p, err := db.openProcess(ctx, tenantID, userID, &r)
+		if err != nil {
+			return nil, nil, err
+		}
+		procs[p.Code] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if u == nil {
+		return nil, nil, kycd.NotFound("user")
+	}
+	return u, procs, nil
+}
+
+// processRow is a process row as read, before decryption.
+type processRow struct {
+	code, status, typ, model, updated string
+	attempts, version                 int
+	retry                             sql.NullString
+	sealed                            []byte
+}
+
+func (db *DB) openProcess(ctx context.Context, tenantID, userID string, r *processRow) (*kycd.Process, error) {
+	p := &kycd.Process{TenantID: tenantID, UserID: userID, Code: r.code, Status: r.status, Type: r.typ, Model: r.model,
+		Attempts: r.attempts, Version: r.version}
+	var err error
+	if p.RetryAt, err = parseTimePtr(r.retry); err != nil {
+		return nil, err
+	}
+	if p.UpdatedAt, err = parseTime(r.updated); err != nil {
+		return nil, err
+	}
+	plain, err := db.vault.Open(ctx, tenantID, r.sealed, processAD(userID, p.Code))
+	if err != nil {
+		return nil, fmt.Errorf("process %s: %w", p.Code, err)
+	}
+	var d processData
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, err
+	}
+	p.Input, p.Output, p.Form = d.Input, d.Output, d.Form
+	return p, nil
 }
 
 // FindDocumentOwner implements kycd.ProcessStore. A user closed at their

@@ -143,20 +143,28 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 
 // FindUserByID implements kycd.UserService.
 func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error) {
-	var (
-		usr              kycd.User
-		sealed           []byte
-		created, updated string
-	)
+	var r userRow
 	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
 		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, id, tenantID).
-		Scan(&usr.ID, &usr.TenantID, &usr.Type, &sealed, &usr.TermsOfService, &created, &updated)
+		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("user")
 	} else if err != nil {
 		return nil, err
 	}
-	plain, err := db.vault.Open(ctx, tenantID, sealed, userAD(usr.ID))
+	return db.openUser(ctx, &r)
+}
+
+// userRow is a user row as read, before decryption.
+type userRow struct {
+	id, tenantID, typ, terms, created, updated string
+	sealed                                     []byte
+}
+
+// openUser decrypts a user row.
+func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
+	usr := &kycd.User{ID: r.id, TenantID: r.tenantID, Type: r.typ, TermsOfService: r.terms}
+	plain, err := db.vault.Open(ctx, r.tenantID, r.sealed, userAD(r.id))
 	if err != nil {
 		return nil, err
 	}
@@ -167,13 +175,13 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
 	usr.Birthplace, usr.OtherCitizenships = p.Birthplace, p.OtherCitizenships
-	if usr.CreatedAt, err = parseTime(created); err != nil {
+	if usr.CreatedAt, err = parseTime(r.created); err != nil {
 		return nil, err
 	}
-	if usr.UpdatedAt, err = parseTime(updated); err != nil {
+	if usr.UpdatedAt, err = parseTime(r.updated); err != nil {
 		return nil, err
 	}
-	return &usr, nil
+	return usr, nil
 }
 
 // DeleteUser implements kycd.UserService.

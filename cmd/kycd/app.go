@@ -141,7 +141,7 @@ func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
 
 // useNotifier (re)builds the KYC service around a notifier.
 func (a *app) useNotifier(n kyc.Notifier) error {
-	svc, err := kyc.New(kyc.Config{Store: a.db, Users: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
+	svc, err := kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
 		Vault: a.vault, Clock: a.clock, Notifier: n})
 	if err != nil {
 		return err

@@ -83,11 +83,26 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK {
 		t.Errorf("after a stale save: %+v", got[kycd.ProcessCRA])
 	}
+	// The user and its processes in one read.
+	usr, procs, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	must(t, err)
+	if usr.FullName != "Jane Qzsecretname" || len(procs) != 1 || procs[kycd.ProcessCRA].Version != 2 {
+		t.Errorf("FindUserKYC: %+v %+v", usr, procs)
+	}
+	bare := newUser(t, f, tn.ID, "bare-"+uuid.NewString()[:8]+"@example.com")
+	if usr, procs, err := f.DB.FindUserKYC(ctx, tn.ID, bare.ID); err != nil || usr.ID != bare.ID || len(procs) != 0 {
+		t.Errorf("a user without processes: %+v %+v %v", usr, procs, err)
+	}
 	// Another tenant sees nothing.
 	other := newTenant(t, f)
 	if got, _ := f.DB.FindProcesses(ctx, other.ID, u.ID); len(got) != 0 {
 		t.Error("processes visible to another tenant")
 	}
+	_, _, err = f.DB.FindUserKYC(ctx, other.ID, u.ID)
+	wantCode(t, err, kycd.ENotFound)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}))
+	_, _, err = f.DB.FindUserKYC(ctx, tn.ID, bare.ID)
+	wantCode(t, err, kycd.ENotFound)
 }
 
 // testIdentityDocuments: a document links to one live user of a tenant;
