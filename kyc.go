@@ -161,9 +161,24 @@ type ProcessStore interface {
 	// document is linked to another user, and the user store's uniqueness
 	// errors (EEmailAlreadyExists, EPhoneAlreadyExists) for User.
 	SaveProcesses(ctx context.Context, c *ProcessChange) error
+	// FindExpiredProcesses lists up to limit ok processes whose verified
+	// result expired before the given time, oldest first.
+	FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]ProcessRef, error)
 	// FindDocumentOwner returns the user an identity document is linked to, or "".
 	FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error)
 }
+
+// ProcessRef names one process of one user.
+type ProcessRef struct {
+	TenantID, UserID, Code string
+}
+
+// ExpireArgs is the periodic job that finds verified results that expired
+// and announces that their processes are pending again.
+type ExpireArgs struct{}
+
+// Kind implements JobArgs.
+func (ExpireArgs) Kind() string { return "kyc_expire" }
 
 // EventProcessStatusChanged is the type of the event recorded when a
 // process's status changes: core.kyc.<process-code>.status-changed.

@@ -19,6 +19,7 @@ const PurgeGrace = 24 * time.Hour
 type KYC interface {
 	Evaluate(ctx context.Context, args kycd.EvaluateArgs) error
 	SendCode(ctx context.Context, args kycd.SendCodeArgs) error
+	ExpireProcesses(ctx context.Context) (int, error)
 }
 
 // Deps are what the workers need.
@@ -34,6 +35,27 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &filePurge{d: d})
 	river.AddWorker(ws, &evaluate{d: d})
 	river.AddWorker(ws, &sendCode{d: d})
+	river.AddWorker(ws, &expire{d: d})
+}
+
+// ExpireEvery is how often verified results are checked for expiry.
+const ExpireEvery = 10 * time.Minute
+
+// expire records and announces results that expired.
+type expire struct {
+	river.WorkerDefaults[kycd.ExpireArgs]
+	d Deps
+}
+
+func (w *expire) Timeout(*river.Job[kycd.ExpireArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *expire) Work(ctx context.Context, job *river.Job[kycd.ExpireArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	n, err := w.d.KYC.ExpireProcesses(ctx)
+	if n > 0 {
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "expired verified results", slog.Int("count", n), slog.Int64("job_id", job.ID))
+	}
+	return err
 }
 
 // evaluate evaluates a completed form.
@@ -73,6 +95,9 @@ func Periodic() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return kycd.FilePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(ExpireEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return kycd.ExpireArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ExpireEvery}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

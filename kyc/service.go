@@ -203,6 +203,9 @@ type change struct {
 	action   string
 	details  map[string]any
 	warnings []kycd.Warning
+	// announce lists processes whose status change is announced even though
+	// the derived status already showed it (a result that expired with time).
+	announce []string
 }
 
 // put adds a process to the change (replacing an earlier copy of it).
@@ -240,7 +243,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	after := s.derive(u, stored)
 	var events []*kycd.Event
 	for _, code := range kycd.ProcessCodes {
-		if before, now := st.procs[code].Status, after.procs[code].Status; before != now {
+		if before, now := st.procs[code].Status, after.procs[code].Status; before != now || slices.Contains(c.announce, code) {
 			events = append(events, &kycd.Event{TenantID: u.TenantID, Type: kycd.EventProcessStatusChanged(code),
 				EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": now, "userId": u.ID}})
 		}

@@ -208,3 +208,59 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 		t.Fatalf("send error: %v", err)
 	}
 }
+
+// TestExpiry: a verified result that expires is recorded pending by the
+// sweep and announced once, on both databases.
+func TestExpiry(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			clock := mock.NewClock(time.Now())
+			f := storetest.Open(t, d, clock)
+			g := geo.New()
+			pol, _ := policy.Load([]string{"GB"})
+			reg, _ := forms.Load("")
+			svc, err := kyc.New(kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &bundle{svc: svc, f: f, tenant: &kycd.Tenant{Name: "expiry"}}
+			ctx := context.Background()
+			if err := f.DB.CreateTenant(ctx, b.tenant); err != nil {
+				t.Fatal(err)
+			}
+			u := b.user(t, "expiry@example.com")
+			out := map[string]any{"score": "low", "verifiedAt": clock.Now().Add(-time.Hour).Format(time.RFC3339),
+				"expiresAt": clock.Now().Add(time.Hour).Format(time.RFC3339)}
+			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, &kycd.ProcessUpdate{
+				Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}}, Output: out}); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+				t.Fatalf("before expiry: %d %v", n, err)
+			}
+			clock.Advance(2 * time.Hour)
+			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 1 {
+				t.Fatalf("after expiry: %d %v", n, err)
+			}
+			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+				t.Fatalf("a second sweep: %d %v", n, err)
+			}
+			events := 0
+			q := `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE '%pending%'`
+			if d.URL != "" {
+				q = `SELECT count(*) FROM outbox_events WHERE entity_id = $1 AND type = $2 AND payload LIKE '%pending%'`
+			}
+			if err := f.DB.WritePool().QueryRowContext(ctx, q, u.ID, kycd.EventProcessStatusChanged(kycd.ProcessCDD)).Scan(&events); err != nil {
+				t.Fatal(err)
+			}
+			if events != 1 {
+				t.Errorf("%d expiry events, want 1", events)
+			}
+			o, _ := svc.Overview(ctx, u, nil, "")
+			if o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
+				t.Errorf("after expiry: %s", o.Processes["customerDueDiligence"].Status)
+			}
+		})
+	}
+}

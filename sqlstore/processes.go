@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -221,16 +222,16 @@ func (tx *Tx) saveProcess(p *kycd.Process, sealed []byte) error {
 		err error
 	)
 	if p.Version == 0 {
-		res, err = tx.exec(`INSERT INTO kyc_processes (tenant_id, user_id, code, status, type, model, form_id, attempts, retry_at, data, version, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-			p.TenantID, p.UserID, p.Code, p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), sealed, fmtTime(tx.Now()))
+		res, err = tx.exec(`INSERT INTO kyc_processes (tenant_id, user_id, code, status, type, model, form_id, attempts, retry_at, expires_at, data, version, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+			p.TenantID, p.UserID, p.Code, p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), expiresAt(p), sealed, fmtTime(tx.Now()))
 		if tx.db.dialect.isUniqueViolation(err) {
 			return kycd.Errorf(kycd.EStale, "The process changed meanwhile")
 		}
 	} else {
-		res, err = tx.exec(`UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, data = ?, version = version + 1, updated_at = ?
+		res, err = tx.exec(`UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, expires_at = ?, data = ?, version = version + 1, updated_at = ?
 			WHERE user_id = ? AND code = ? AND tenant_id = ? AND version = ?`,
-			p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), sealed, fmtTime(tx.Now()),
+			p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), expiresAt(p), sealed, fmtTime(tx.Now()),
 			p.UserID, p.Code, p.TenantID, p.Version)
 	}
 	if err != nil {
@@ -244,6 +245,36 @@ func (tx *Tx) saveProcess(p *kycd.Process, sealed []byte) error {
 	p.Version++
 	p.UpdatedAt = tx.Now()
 	return nil
+}
+
+// expiresAt is when a process's verified result expires, for the sweep
+// (nil when it does not).
+func expiresAt(p *kycd.Process) any {
+	s, _ := p.Output["expiresAt"].(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+// FindExpiredProcesses implements kycd.ProcessStore.
+func (db *DB) FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]kycd.ProcessRef, error) {
+	rows, err := db.readRows(ctx, `SELECT p.tenant_id, p.user_id, p.code FROM kyc_processes p JOIN users u ON u.id = p.user_id AND u.deleted_at IS NULL
+		WHERE p.expires_at IS NOT NULL AND p.status = 'ok' AND p.expires_at <= ? ORDER BY p.expires_at LIMIT ?`, fmtTime(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kycd.ProcessRef
+	for rows.Next() {
+		var r kycd.ProcessRef
+		if err := rows.Scan(&r.TenantID, &r.UserID, &r.Code); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func formID(p *kycd.Process) string {
