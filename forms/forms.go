@@ -150,7 +150,7 @@ func parse(name string, raw []byte) (*Definition, error) {
 		for _, scope := range scopes(cat) {
 			root, ok := rootProperty(scope)
 			if !ok {
-				return nil, fmt.Errorf("form definition %s: scope %q is not #/properties/...", name, scope)
+				return nil, fmt.Errorf("form definition %s: scope %q does not start with #/properties/", name, scope)
 			}
 			if step != "" && root != step {
 				return nil, fmt.Errorf("form definition %s: category %v spans %s and %s", name, cat["label"], step, root)

@@ -232,7 +232,7 @@ func (st *state) editable(code string) *kycd.Process {
 // commit saves a change with an event for every process whose effective
 // status it changes, and returns the state after it.
 func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, error) {
-	stored := maps(st.stored)
+	stored := copyProcesses(st.stored)
 	for _, p := range c.procs {
 		stored[p.Code] = p
 	}
@@ -265,7 +265,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	return after, nil
 }
 
-func maps(m map[string]*kycd.Process) map[string]*kycd.Process {
+func copyProcesses(m map[string]*kycd.Process) map[string]*kycd.Process {
 	out := make(map[string]*kycd.Process, len(m))
 	for k, v := range m {
 		out[k] = v

@@ -68,7 +68,7 @@ type SMTP struct {
 func NewSMTP(raw string) (*SMTP, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-		return nil, errors.New("notify: the SMTP URL must be smtp://[user:password@]host:port?from=address or smtps://...")
+		return nil, errors.New("notify: the SMTP URL must be smtp://[user:password@]host:port?from=address (or smtps:// for TLS)")
 	}
 	from := u.Query().Get("from")
 	if !strings.Contains(from, "@") {

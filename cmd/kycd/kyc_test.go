@@ -588,7 +588,7 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 			res.get("processes.cryptoRiskAssessment.output.attempts.maximum") != float64(5) || retryAt == "" {
 			t.Fatalf("rejected output: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
 		}
-		if at, _ := time.Parse(time.RFC3339Nano, retryAt); at.Sub(time.Now()) < 23*time.Hour {
+		if at, _ := time.Parse(time.RFC3339Nano, retryAt); time.Until(at) < 23*time.Hour {
 			t.Errorf("cooldown ends at %s: under 24 hours", retryAt)
 		}
 		caps := e.call(t, "GET", "/core/capabilities/trades", e.tok, u, nil)
