@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/kycd/kycd"
 )
 
@@ -202,11 +200,7 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 			}
 		}
 		for _, j := range c.Jobs {
-			args, ok := j.(river.JobArgs)
-			if !ok {
-				return fmt.Errorf("sqlstore: job %T is not a River job", j)
-			}
-			if err := tx.Enqueue(args, nil); err != nil {
+			if err := tx.Enqueue(j, nil); err != nil { // kycd.JobArgs is river.JobArgs
 				return err
 			}
 		}
