@@ -62,10 +62,12 @@ type SMTP struct {
 	auth     smtp.Auth
 	implicit bool
 	timeout  time.Duration
+	dialer   *net.Dialer
 }
 
-// NewSMTP parses an SMTP URL.
-func NewSMTP(raw string) (*SMTP, error) {
+// NewSMTP parses an SMTP URL; connections go through dialer (netguard's,
+// so that the server's address is checked; nil for a plain dialer).
+func NewSMTP(raw string, dialer *net.Dialer) (*SMTP, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 		return nil, errors.New("notify: the SMTP URL must be smtp://[user:password@]host:port?from=address (or smtps:// for TLS)")
@@ -78,7 +80,10 @@ func NewSMTP(raw string) (*SMTP, error) {
 	if port == "" {
 		port = map[string]string{"smtp": "587", "smtps": "465"}[u.Scheme]
 	}
-	s := &SMTP{addr: net.JoinHostPort(u.Hostname(), port), host: u.Hostname(), from: from, implicit: u.Scheme == "smtps", timeout: 30 * time.Second}
+	if dialer == nil {
+		dialer = &net.Dialer{}
+	}
+	s := &SMTP{addr: net.JoinHostPort(u.Hostname(), port), host: u.Hostname(), from: from, implicit: u.Scheme == "smtps", timeout: 30 * time.Second, dialer: dialer}
 	if u.User != nil {
 		pw, _ := u.User.Password()
 		s.auth = smtp.PlainAuth("", u.User.Username(), pw, u.Hostname())
@@ -94,7 +99,8 @@ func (s *SMTP) Send(ctx context.Context, m kyc.Message) error {
 	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
 		return errors.New("notify: header injection refused")
 	}
-	d := net.Dialer{Timeout: s.timeout}
+	d := *s.dialer
+	d.Timeout = s.timeout
 	var conn net.Conn
 	var err error
 	if s.implicit {
@@ -208,7 +214,7 @@ type Twilio struct {
 	client                 *http.Client
 }
 
-// NewTwilio parses a twilio:// URL.
+// NewTwilio parses a twilio:// URL; client should be netguard's.
 func NewTwilio(raw string, client *http.Client) (*Twilio, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "twilio" || u.User == nil || u.Hostname() == "" {

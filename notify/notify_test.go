@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/netguard"
 )
 
 // fakeSMTP is a minimal SMTP server: it accepts one message and keeps it.
@@ -94,11 +96,20 @@ func (f *fakeSMTP) handle(c net.Conn) {
 
 func TestSMTP(t *testing.T) {
 	f := newFakeSMTP(t)
-	if _, err := NewSMTP("smtp://" + f.ln.Addr().String()); err == nil {
+	if _, err := NewSMTP("smtp://"+f.ln.Addr().String(), nil); err == nil {
 		t.Error("an SMTP URL without from was accepted")
 	}
 	// PLAIN auth refuses an unencrypted connection except to localhost: the fake is on 127.0.0.1.
-	s, err := NewSMTP("smtp://user:pw@" + strings.Replace(f.ln.Addr().String(), "127.0.0.1", "localhost", 1) + "?from=kyc@example.com")
+	addr := "smtp://user:pw@" + strings.Replace(f.ln.Addr().String(), "127.0.0.1", "localhost", 1) + "?from=kyc@example.com"
+	// Through netguard, a mail server on loopback is refused unless private networks are allowed.
+	guarded, err := NewSMTP(addr, netguard.Policy{}.Dialer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := guarded.Send(context.Background(), kyc.Message{Channel: kycd.ChannelEmail, To: "john@example.com", Body: "x"}); !errors.Is(err, netguard.ErrBlocked) {
+		t.Errorf("loopback mail server through netguard: %v", err)
+	}
+	s, err := NewSMTP(addr, netguard.Policy{AllowPrivate: true}.Dialer())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
 	"github.com/kycd/kycd/kyc"
+	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/sqlstore"
@@ -94,16 +95,18 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg}
+	// Every outbound connection goes through netguard.
+	guard := netguard.Policy{AllowPrivate: o.AllowPrivate}
 	var email kyc.Notifier
 	if o.SMTPURL != "" {
-		if email, err = notify.NewSMTP(o.SMTPURL); err != nil {
+		if email, err = notify.NewSMTP(o.SMTPURL, guard.Dialer()); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
 	var sms kyc.Notifier
 	if o.SMSURL != "" {
-		if sms, err = notify.NewTwilio(o.SMSURL, nil); err != nil {
+		if sms, err = notify.NewTwilio(o.SMSURL, guard.Client(15*time.Second, netguard.NoRedirects)); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -60,6 +60,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	if o.Sandbox {
+		o.AllowPrivate = true // the sandboxes run on loopback
+	}
 	a, err := openApp(ctx, o.options, stderr)
 	if err != nil {
 		return err
