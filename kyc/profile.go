@@ -16,13 +16,17 @@ import (
 
 // profileRules are the profile's rules for the user as things stand.
 func (s *Service) profileRules(st *state) map[string]policy.FieldRule {
-	return s.policy.ProfileRules(st.user.Address.Country, st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK, s.geo)
+	poa := st.procs[kycd.ProcessProofOfAddress]
+	return s.policy.ProfileRules(st.user.Address.Country, policy.ProfileFacts{
+		IdentityVerified:  st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK,
+		SubdivisionLocked: st.user.Address.Subdivision != "" && !(poa.Status == kycd.StatusOK && poa.Model == kycd.ModelPartner),
+	}, s.geo)
 }
 
 // profileComplete reports whether the user declared every required field,
 // and the details the country of residence asks for.
 func (s *Service) profileComplete(u *kycd.User, p *kycd.Process) bool {
-	rules := s.policy.ProfileRules(u.Address.Country, false, s.geo)
+	rules := s.policy.ProfileRules(u.Address.Country, policy.ProfileFacts{}, s.geo)
 	if u.FullName == "" || u.Birthdate == "" || u.PrimaryCitizenship == "" || !s.addressComplete(u.Address) {
 		return false
 	}
@@ -194,7 +198,7 @@ func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, err
 		u.OtherCitizenships, changed = slices.Clone(req.OtherCitizenships), append(changed, "otherCitizenships")
 	}
 	if req.Address != nil && allowed("address", true) {
-		a, err := s.patchAddress(u.Address, addressPatchOf(req.Address), rules["address"].Rules, "input.address", c)
+		a, err := s.patchAddress(u.Address, addressPatchOf(req.Address), rules["address"].Rules, "input.address", false, c)
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +260,12 @@ func (s *Service) profileDetails(st *state, f *kycd.FormInstance, details map[st
 
 // patchAddress applies an address update part by part under the address's
 // rules and checks the result.
-func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[string]policy.FieldRule, prefix string, c *change) (kycd.Address, error) {
+// With strict (the address process, as Uphold's), changing a subdivision
+// that is not editable is refused instead of ignored.
+func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[string]policy.FieldRule, prefix string, strict bool, c *change) (kycd.Address, error) {
+	if strict && patch.Subdivision != nil && *patch.Subdivision != a.Subdivision && !rules["subdivision"].Editable {
+		return a, kycd.NotAllowed("Partner-verified 'proof-of-address' is required to update subdivision", "subdivision-update-non-authoritative-proof-of-address")
+	}
 	drop := func(part string, v **string) {
 		if *v == nil {
 			return
@@ -297,7 +306,7 @@ func (s *Service) updateAddress(st *state, up *kycd.ProcessUpdate) (*change, err
 	patch, _ := up.Input["address"].(map[string]any)
 	c := &change{action: "kyc.address.updated"}
 	u := *st.user
-	a, err := s.patchAddress(u.Address, addressPatchOf(patch), s.profileRules(st)["address"].Rules, "input.address", c)
+	a, err := s.patchAddress(u.Address, addressPatchOf(patch), s.profileRules(st)["address"].Rules, "input.address", true, c)
 	if err != nil {
 		return nil, err
 	}

@@ -124,9 +124,18 @@ type FieldRule struct {
 	Rules    map[string]FieldRule `json:"rules,omitempty"`
 }
 
+// ProfileFacts are what the profile's rules depend on besides the country.
+type ProfileFacts struct {
+	// IdentityVerified: a verified identity freezes the name and birthdate.
+	IdentityVerified bool
+	// SubdivisionLocked: a declared subdivision changes only with a
+	// partner-verified proof of address (it decides which rules apply).
+	SubdivisionLocked bool
+}
+
 // ProfileRules are the profile's verification rules for a resident of a
-// country. A verified identity freezes the fields it proved (name, birthdate).
-func (p *Policy) ProfileRules(country string, identityVerified bool, g kycd.Geography) map[string]FieldRule {
+// country.
+func (p *Policy) ProfileRules(country string, f ProfileFacts, g kycd.Geography) map[string]FieldRule {
 	rule := func(presence string, editable bool) FieldRule {
 		return FieldRule{Presence: presence, Editable: editable && presence != Disallowed}
 	}
@@ -149,12 +158,12 @@ func (p *Policy) ProfileRules(country string, identityVerified bool, g kycd.Geog
 	bp.Rules = map[string]FieldRule{"country": rule(Required, bp.Editable), "town": rule(Required, bp.Editable)}
 	addr := rule(Required, true)
 	addr.Rules = map[string]FieldRule{
-		"subdivision": rule(subdivision, true), "city": rule(Required, true), "line1": rule(Required, true),
+		"subdivision": rule(subdivision, !f.SubdivisionLocked), "city": rule(Required, true), "line1": rule(Required, true),
 		"line2": rule(Optional, true), "postalCode": rule(postal, true),
 	}
 	return map[string]FieldRule{
-		"fullName":           rule(Required, !identityVerified),
-		"birthdate":          rule(Required, !identityVerified),
+		"fullName":           rule(Required, !f.IdentityVerified),
+		"birthdate":          rule(Required, !f.IdentityVerified),
 		"birthplace":         bp,
 		"primaryCitizenship": rule(Required, true),
 		"otherCitizenships":  rule(others, true),

@@ -254,7 +254,6 @@ func TestKYCProfileAndContact(t *testing.T) {
 			{"overage", `{"input": {"birthdate": "1900-01-01"}}`, "date_invalid", "input.birthdate"},
 			{"invalid characters", `{"input": {"fullName": "John D0e"}}`, "invalid_characters", "input.fullName"},
 			{"citizenship", `{"input": {"primaryCitizenship": "XX"}}`, "country_not_supported", "input.primaryCitizenship"},
-			{"subdivision", `{"input": {"address": {"subdivision": "GB-ZZZ"}}}`, "subdivision_not_supported", "input.address.subdivision"},
 			{"postal code", `{"input": {"address": {"postalCode": "12345"}}}`, "postal_code_invalid", "input.address.postalCode"},
 			{"P.O. box", `{"input": {"address": {"line1": "P.O. Box 123"}}}`, "po_boxes_not_allowed", ""},
 		} {
@@ -262,6 +261,26 @@ func TestKYCProfileAndContact(t *testing.T) {
 			if res.Status != 409 || res.code() != c.code || (c.property != "" && res.get("details.property") != c.property) {
 				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
 			}
+		}
+		// A subdivision: checked against ISO 3166-2 when first declared, then
+		// changed only with a partner-verified proof of address.
+		nb := newUserBody("nosub@profile.example")
+		nb["address"] = map[string]any{"country": "GB", "city": "Manchester", "line1": "1 High Street", "postalCode": "M4 1AA"}
+		nosub := e.call(t, "POST", "/core/users", e.tok, "", nb).get("user.id").(string)
+		if res := e.patch(nosub, "profile", jsonBody(t, `{"input": {"address": {"subdivision": "GB-ZZZ"}}}`)); res.Status != 409 ||
+			res.code() != "subdivision_not_supported" || res.get("details.property") != "input.address.subdivision" {
+			t.Errorf("unknown subdivision: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(nosub, "profile", jsonBody(t, `{"input": {"address": {"subdivision": "GB-LND"}}}`)); res.get("profile.input.address.subdivision") != "GB-LND" {
+			t.Errorf("first subdivision: %s", res.Body)
+		}
+		if res := e.patch(nosub, "profile", jsonBody(t, `{"input": {"address": {"subdivision": "GB-MAN"}}}`)); res.get("profile.input.address.subdivision") != "GB-LND" ||
+			res.get("warnings.input") == nil || res.get("profile.verification.rules.address.rules.subdivision.editable") != false {
+			t.Errorf("locked subdivision on the profile: %s", res.Body)
+		}
+		if res := e.patch(nosub, "address", jsonBody(t, `{"input": {"address": {"subdivision": "GB-MAN"}}}`)); res.Status != 409 ||
+			!hasReason(res, "subdivision-update-non-authoritative-proof-of-address") {
+			t.Errorf("locked subdivision on the address process: %d %s", res.Status, res.Body)
 		}
 		if res := e.patch(gb, "profile", jsonBody(t, `{"input": {"birthdate": "1990-01-01"}}`)); res.get("profile.input.birthdate") != "1990-01-01" {
 			t.Errorf("birthdate update: %s", res.Body)
@@ -799,6 +818,10 @@ func TestKYCProofOfAddress(t *testing.T) {
 		res = e.patch(u, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "line2": "Northern Quarter", "postalCode": "M4 1AA"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
 		if res.Status != 200 || res.get("proofOfAddress.type") != "electronic-verification" || res.get("proofOfAddress.status") != "ok" {
 			t.Errorf("electronic proof of address: %d %s", res.Status, res.Body)
+		}
+		// With a partner-verified proof of address the subdivision may change.
+		if res := e.patch(u, "address", jsonBody(t, `{"input": {"address": {"subdivision": "GB-SLF"}}}`)); res.Status != 200 || res.get("address.input.address.subdivision") != "GB-SLF" {
+			t.Errorf("subdivision after a proof of address: %d %s", res.Status, res.Body)
 		}
 		// Dependencies: with an incomplete profile the process cannot be updated.
 		de := createUserIn(t, e.kycdProc, e.tok, "de@poa.example", "DE", "DE-BE", "general-pt-bop")
