@@ -1,0 +1,261 @@
+package veriff
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+)
+
+// DefaultBaseURL is Veriff's production API host.
+const DefaultBaseURL = "https://stationapi.veriff.com"
+
+// Client reads finished Veriff sessions. Every request is signed with the
+// integration's shared secret over the id in its path. Server errors and
+// timeouts are retried with backoff; 429 becomes a RateLimited error that
+// carries Retry-After (the job snoozes instead of spinning); other 4xx are
+// ClientErrors; malformed JSON is ErrDataInvalid.
+type Client struct {
+	base         string
+	apiKey       string
+	sharedSecret string
+	http         *http.Client
+	// Retries is how many times a failed request is retried (server errors,
+	// timeouts); Backoff is the first wait, doubled each time.
+	Retries int
+	Backoff time.Duration
+	// MaxMediaBytes caps a downloaded media file.
+	MaxMediaBytes int64
+}
+
+// NewClient returns a client of an integration; hc should be netguard's.
+func NewClient(baseURL, apiKey, sharedSecret string, hc *http.Client) *Client {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: baseURL, apiKey: apiKey, sharedSecret: sharedSecret, http: hc,
+		Retries: 2, Backoff: 500 * time.Millisecond, MaxMediaBytes: 50 << 20}
+}
+
+// ClientError is a 4xx answer other than 429: retrying will not help.
+type ClientError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *ClientError) Error() string {
+	return fmt.Sprintf("veriff: %d (code %s): %s", e.Status, e.Code, e.Message)
+}
+
+// RateLimited is a 429 answer: try again after RetryAfter.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string {
+	return "veriff: rate limited; retry after " + e.RetryAfter.String()
+}
+
+// ErrDataInvalid is a response kycd cannot read as Veriff's documented JSON.
+var ErrDataInvalid = errors.New("veriff: the response is not valid provider data")
+
+// ErrMediaTooLarge is a media file over MaxMediaBytes.
+var ErrMediaTooLarge = errors.New("veriff: the media file is over the size limit")
+
+// Decision is the decision of a session (GET /v1/sessions/{id}/decision);
+// Verification is nil while there is none. Unknown fields are ignored:
+// Veriff adds fields without notice.
+type Decision struct {
+	Status       string        `json:"status"`
+	Verification *Verification `json:"verification"`
+}
+
+// Verification is a session's verification result.
+type Verification struct {
+	ID           string    `json:"id"`
+	AttemptID    string    `json:"attemptId"`
+	Code         int       `json:"code"`
+	Status       string    `json:"status"`
+	Reason       *string   `json:"reason"`
+	ReasonCode   *int      `json:"reasonCode"`
+	Person       *Person   `json:"person"`
+	Document     *Document `json:"document"`
+	VendorData   *string   `json:"vendorData"`
+	DecisionTime string    `json:"decisionTime"`
+}
+
+// Person is who a verification found.
+type Person struct {
+	FirstName   *string   `json:"firstName"`
+	LastName    *string   `json:"lastName"`
+	DateOfBirth *string   `json:"dateOfBirth"`
+	Gender      *string   `json:"gender"`
+	Nationality *string   `json:"nationality"`
+	IDNumber    *string   `json:"idNumber"`
+	Addresses   []Address `json:"addresses"`
+}
+
+// Address is an address a verification read.
+type Address struct {
+	FullAddress   string `json:"fullAddress"`
+	ParsedAddress struct {
+		City        *string `json:"city"`
+		Unit        *string `json:"unit"`
+		State       *string `json:"state"`
+		Street      *string `json:"street"`
+		Country     *string `json:"country"`
+		Postcode    *string `json:"postcode"`
+		HouseNumber *string `json:"houseNumber"`
+	} `json:"parsedAddress"`
+}
+
+// Document is the identity document a verification read.
+type Document struct {
+	Type       *string `json:"type"`
+	Number     *string `json:"number"`
+	Country    *string `json:"country"`
+	ValidFrom  *string `json:"validFrom"`
+	ValidUntil *string `json:"validUntil"`
+}
+
+// Media is one media file of a session.
+type Media struct {
+	ID       string      `json:"id"`
+	Context  string      `json:"context"`
+	Mimetype string      `json:"mimetype"`
+	Name     string      `json:"name"`
+	Size     json.Number `json:"size"` // a number in the docs, a string in one client
+}
+
+// MediaList is a session's media (latest attempt).
+type MediaList struct {
+	Status string  `json:"status"`
+	Images []Media `json:"images"`
+	Videos []Media `json:"videos"`
+}
+
+// Decision reads a session's decision.
+func (c *Client) Decision(ctx context.Context, sessionID string) (*Decision, error) {
+	var d Decision
+	if err := c.getJSON(ctx, "/v1/sessions/"+url.PathEscape(sessionID)+"/decision", sessionID, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Media lists a session's media.
+func (c *Client) Media(ctx context.Context, sessionID string) (*MediaList, error) {
+	var m MediaList
+	if err := c.getJSON(ctx, "/v1/sessions/"+url.PathEscape(sessionID)+"/media", sessionID, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Download fetches a media file, refusing one over MaxMediaBytes, and
+// returns its bytes with the content type read from them (not the header).
+func (c *Client) Download(ctx context.Context, mediaID string) ([]byte, string, error) {
+	res, err := c.do(ctx, "/v1/media/"+url.PathEscape(mediaID), mediaID)
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, c.MaxMediaBytes+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if int64(len(body)) > c.MaxMediaBytes {
+		return nil, "", ErrMediaTooLarge
+	}
+	return body, mimetype.Detect(body).String(), nil
+}
+
+func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error {
+	res, err := c.do(ctx, path, signed)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 10<<20))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrDataInvalid, err)
+	}
+	return nil
+}
+
+// do sends a signed GET, retrying server errors and network failures, and
+// returns a 200 response (the caller closes its body) or a typed error.
+func (c *Client) do(ctx context.Context, path, signed string) (*http.Response, error) {
+	wait := c.Backoff
+	var last error
+	for attempt := 0; attempt <= c.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+			wait *= 2
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		SignRequest(req, c.apiKey, c.sharedSecret, []byte(signed))
+		res, err := c.http.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			last = fmt.Errorf("veriff: %w", err)
+			continue
+		}
+		switch {
+		case res.StatusCode == http.StatusOK:
+			return res, nil
+		case res.StatusCode == http.StatusTooManyRequests:
+			res.Body.Close()
+			return nil, &RateLimited{RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+		case res.StatusCode >= 500:
+			res.Body.Close()
+			last = fmt.Errorf("veriff: server error %d", res.StatusCode)
+			continue
+		default:
+			body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+			res.Body.Close()
+			var e struct {
+				Code    json.Number `json:"code"`
+				Message string      `json:"message"`
+			}
+			_ = json.Unmarshal(body, &e)
+			return nil, &ClientError{Status: res.StatusCode, Code: e.Code.String(), Message: e.Message}
+		}
+	}
+	return nil, last
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.
+func retryAfter(v string, now time.Time) time.Duration {
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return time.Minute
+}
