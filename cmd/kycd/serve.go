@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/sqlstore"
 )
@@ -92,12 +94,23 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + ln.Addr().String()
 	}
-	var sandbox *api.Sandbox
+	var (
+		sandbox *api.Sandbox
+		mount   func(*http.ServeMux)
+	)
 	if o.Sandbox {
+		creds, err := ensureSandbox(ctx, a, stdout)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
 		// Sandbox mode sends nothing: messages wait in an outbox.
 		sandbox = &api.Sandbox{Outbox: notify.NewOutbox(a.clock), Clock: a.clock}
 		if err := a.useNotifier(notify.NewMux(sandbox.Outbox, sandbox.Outbox)); err != nil {
 			return err
+		}
+		veriffSandbox := veriff.NewSandbox(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
+		mount = func(mux *http.ServeMux) {
+			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
 		}
 	}
 	srv, err := api.New(api.Config{
@@ -105,14 +118,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
+		Mount: mount,
 	})
 	if err != nil {
 		return err
-	}
-	if o.Sandbox {
-		if err := ensureSandbox(ctx, a, stdout); err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
 	}
 	var stopJobs func(context.Context) error
 	if o.Workers > 0 {
@@ -205,43 +214,57 @@ type sandboxCredentials struct {
 	TenantID     string `json:"tenant_id"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// The Veriff sandbox's integration (mounted at /sandbox/veriff).
+	VeriffAPIKey       string `json:"veriff_api_key"`
+	VeriffSharedSecret string `json:"veriff_shared_secret"`
 }
 
-// ensureSandbox creates, once, the tenant named "sandbox" and a client with
-// every partner scope, and prints the client's credentials.
-func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) error {
+// ensureSandbox creates, once, the tenant named "sandbox", a client with
+// every partner scope and the provider sandboxes' integrations, and prints
+// their credentials.
+func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCredentials, error) {
 	path := filepath.Join(a.opts.DataDir, "sandbox-credentials.json")
 	t, err := a.db.FindTenantByName(ctx, "sandbox")
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		t = &kycd.Tenant{Name: "sandbox"}
 		if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
-			return err
+			return nil, err
 		}
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	var creds sandboxCredentials
+	valid := false
 	if raw, err := os.ReadFile(path); err == nil && json.Unmarshal(raw, &creds) == nil && creds.TenantID == t.ID {
-		if c, err := a.db.FindClientByID(ctx, creds.ClientID); err == nil && !c.Revoked() {
-			printSandbox(stdout, creds)
-			return nil
+		c, err := a.db.FindClientByID(ctx, creds.ClientID)
+		valid = err == nil && !c.Revoked()
+	}
+	changed := false
+	if !valid {
+		c, secret, err := createClient(ctx, a, t.ID, "sandbox", slices.Clone(auth.PartnerScopes))
+		if err != nil {
+			return nil, err
+		}
+		creds = sandboxCredentials{TenantID: t.ID, ClientID: c.ID, ClientSecret: secret}
+		changed = true
+	}
+	if creds.VeriffAPIKey == "" {
+		creds.VeriffAPIKey, creds.VeriffSharedSecret = uuid.NewString(), uuid.NewString()
+		changed = true
+	}
+	if changed {
+		raw, _ := json.MarshalIndent(creds, "", "  ")
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			return nil, err
 		}
 	}
-	c, secret, err := createClient(ctx, a, t.ID, "sandbox", slices.Clone(auth.PartnerScopes))
-	if err != nil {
-		return err
-	}
-	creds = sandboxCredentials{TenantID: t.ID, ClientID: c.ID, ClientSecret: secret}
-	raw, _ := json.MarshalIndent(creds, "", "  ")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		return err
-	}
 	printSandbox(stdout, creds)
-	return nil
+	return &creds, nil
 }
 
 func printSandbox(w io.Writer, c sandboxCredentials) {
 	fmt.Fprintf(w, "sandbox tenant %s\n  client_id:     %s\n  client_secret: %s\n", c.TenantID, c.ClientID, c.ClientSecret)
+	fmt.Fprintf(w, "veriff sandbox at /sandbox/veriff\n  api key:       %s\n  shared secret: %s\n", c.VeriffAPIKey, c.VeriffSharedSecret)
 }
 
 // jobCollector reports River job counts by kind and state at scrape time.

@@ -1,0 +1,222 @@
+package veriff
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Sandbox is a faithful fake of the parts of Veriff's API the connector
+// uses, for tests and for `kycd serve --sandbox` (mounted under a prefix):
+// it checks X-AUTH-CLIENT and X-HMAC-SIGNATURE like Veriff, answers with
+// Veriff's documented shapes and errors, and serves generated images.
+//
+// It starts with documented sessions (SandboxSessions) and creates more with
+// POST /v1/sessions, whose vendorData picks the outcome: "declined",
+// "resubmission", "pending" (no decision yet) or anything else (approved).
+type Sandbox struct {
+	mu           sync.Mutex
+	integrations map[string]string // API key -> shared secret
+	sessions     map[string]*sandboxSession
+	media        map[string][]byte
+}
+
+type sandboxSession struct {
+	decision map[string]any // the verification object, or nil before a decision
+	images   []map[string]any
+}
+
+// Sandbox session ids, fixed so that tests and documentation can name them.
+const (
+	SandboxApproved     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000001"
+	SandboxDeclined     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000002"
+	SandboxUndecided    = "8d3a0c3e-1b7e-4a4e-9a3c-000000000003"
+	SandboxResubmission = "8d3a0c3e-1b7e-4a4e-9a3c-000000000004"
+)
+
+// NewSandbox returns a sandbox that accepts the given integrations (API key
+// to shared secret).
+func NewSandbox(integrations map[string]string) *Sandbox {
+	s := &Sandbox{integrations: integrations, sessions: map[string]*sandboxSession{}, media: map[string][]byte{}}
+	s.add(SandboxApproved, "approved", "SARAH", "MORGAN", "1967-03-30")
+	s.add(SandboxDeclined, "declined", "JOHN", "SMITH", "1980-01-01")
+	s.add(SandboxUndecided, "pending", "ANNA", "SILVA", "1990-05-05")
+	s.add(SandboxResubmission, "resubmission", "LEE", "WONG", "1985-07-07")
+	return s
+}
+
+// add creates a session with an outcome.
+func (s *Sandbox) add(id, outcome, first, last, birth string) {
+	sess := &sandboxSession{}
+	for _, ctx := range []string{"document-front", "document-back", "face"} {
+		mid := uuid.NewString()
+		s.media[mid] = sandboxImage(ctx)
+		sess.images = append(sess.images, map[string]any{"id": mid, "sessionId": id, "context": ctx, "mimetype": "image/png",
+			"name": ctx, "size": len(s.media[mid]), "url": "/v1/media/" + mid})
+	}
+	if outcome != "pending" {
+		status, code := "approved", 9001
+		var reason, reasonCode any
+		switch outcome {
+		case "declined":
+			status, code, reason, reasonCode = "declined", 9102, "Suspected document tampering", 102
+		case "resubmission":
+			status, code, reason, reasonCode = "resubmission_requested", 9103, "Poor image quality", 204
+		}
+		sess.decision = map[string]any{
+			"id": id, "attemptId": uuid.NewString(), "code": code, "status": status, "reason": reason, "reasonCode": reasonCode,
+			"person": map[string]any{"firstName": first, "lastName": last, "dateOfBirth": birth, "gender": nil, "idNumber": nil,
+				"nationality": "GB", "addresses": []any{map[string]any{"fullAddress": "1 High Street, Manchester, M4 1AA, GBR",
+					"parsedAddress": map[string]any{"city": "Manchester", "unit": nil, "state": nil, "street": "1 High Street",
+						"country": "GBR", "postcode": "M4 1AA", "houseNumber": "1"}}}},
+			"document": map[string]any{"type": "PASSPORT", "number": "P" + strings.ToUpper(id[len(id)-8:]), "country": "GB",
+				"validFrom": nil, "validUntil": time.Now().AddDate(5, 0, 0).Format("2006-01-02")},
+			"comments": []any{}, "vendorData": outcome, "decisionTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		}
+	}
+	s.sessions[id] = sess
+}
+
+// sandboxImage is a small PNG that names its context in its colour.
+func sandboxImage(context string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	c := color.RGBA{uint8(len(context) * 20), 80, 160, 255}
+	for x := 0; x < 8; x++ {
+		for y := 0; y < 8; y++ {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func (s *Sandbox) fail(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "fail", "code": code, "message": message})
+}
+
+// ServeHTTP implements http.Handler, with paths as Veriff's (/v1/...).
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) < 2 || parts[0] != "v1" {
+		s.fail(w, http.StatusNotFound, "404", "Not found")
+		return
+	}
+	secret, ok := s.integrations[r.Header.Get(HeaderAuthClient)]
+	if !ok {
+		s.fail(w, http.StatusUnauthorized, "1812", "Integration not found")
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		if body, err = readAll(r, 1<<20); err != nil {
+			s.fail(w, http.StatusBadRequest, "1104", "Request body is invalid")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
+		s.createSession(w, body, secret, r.Header.Get(HeaderSignature))
+	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
+		id := parts[2]
+		if !s.signed(r, secret, id) {
+			s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
+			return
+		}
+		sess, ok := s.sessions[id]
+		if !ok {
+			s.fail(w, http.StatusNotFound, "1818", "Session not found")
+			return
+		}
+		switch parts[3] {
+		case "decision":
+			writeJSON(w, map[string]any{"status": "success", "verification": sess.decision, "technicalData": map[string]any{"ip": "198.51.100.10"}})
+		case "media":
+			writeJSON(w, map[string]any{"status": "success", "images": sess.images, "videos": []any{}})
+		default:
+			s.fail(w, http.StatusNotFound, "404", "Not found")
+		}
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "media":
+		id := parts[2]
+		if !s.signed(r, secret, id) {
+			s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
+			return
+		}
+		content, ok := s.media[id]
+		if !ok {
+			s.fail(w, http.StatusNotFound, "1400", "Image data not found")
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(content)
+	default:
+		s.fail(w, http.StatusNotFound, "404", "Not found")
+	}
+}
+
+func (s *Sandbox) signed(r *http.Request, secret, payload string) bool {
+	return checkSignature(r.Header.Get(HeaderSignature), []byte(payload), secret)
+}
+
+// checkSignature checks an X-HMAC-SIGNATURE value over a payload.
+func checkSignature(sig string, payload []byte, secret string) bool {
+	h := http.Header{}
+	h.Set(HeaderSignature, sig)
+	return VerifyWebhook(h, payload, secret) == nil
+}
+
+// createSession creates a session whose vendorData picks its outcome. The
+// signature is optional here, as at Veriff, but checked when sent.
+func (s *Sandbox) createSession(w http.ResponseWriter, body []byte, secret, sig string) {
+	if sig != "" && !checkSignature(sig, body, secret) {
+		s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
+		return
+	}
+	var req struct {
+		Verification struct {
+			Person struct {
+				FirstName string `json:"firstName"`
+				LastName  string `json:"lastName"`
+			} `json:"person"`
+			VendorData string `json:"vendorData"`
+		} `json:"verification"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.fail(w, http.StatusBadRequest, "1104", "Request body is invalid")
+		return
+	}
+	id := uuid.NewString()
+	first, last := strings.ToUpper(req.Verification.Person.FirstName), strings.ToUpper(req.Verification.Person.LastName)
+	if first == "" {
+		first, last = "JOHN", "DOE"
+	}
+	s.add(id, req.Verification.VendorData, first, last, "1987-01-01")
+	writeJSON(w, map[string]any{"status": "success", "verification": map[string]any{
+		"id": id, "url": "https://alchemy.veriff.com/v/" + id, "vendorData": req.Verification.VendorData, "host": "https://alchemy.veriff.com",
+		"status": "created", "sessionToken": fmt.Sprintf("sandbox.%s", id)}})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readAll(r *http.Request, limit int64) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
+	return b.Bytes(), err
+}
