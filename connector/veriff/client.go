@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/kycd/kycd/connector"
 )
 
 // DefaultBaseURL is Veriff's production API host.
@@ -60,17 +60,13 @@ func (e *ClientError) Error() string {
 }
 
 // RateLimited is a 429 answer: try again after RetryAfter.
-type RateLimited struct{ RetryAfter time.Duration }
-
-func (e *RateLimited) Error() string {
-	return "veriff: rate limited; retry after " + e.RetryAfter.String()
-}
+type RateLimited = connector.RateLimited
 
 // ErrDataInvalid is a response kycd cannot read as Veriff's documented JSON.
 var ErrDataInvalid = errors.New("veriff: the response is not valid provider data")
 
 // ErrMediaTooLarge is a media file over MaxMediaBytes.
-var ErrMediaTooLarge = errors.New("veriff: the media file is over the size limit")
+var ErrMediaTooLarge = connector.ErrTooLarge
 
 // Decision is the decision of a session (GET /v1/sessions/{id}/decision);
 // Verification is nil while there is none. Unknown fields are ignored:
@@ -170,12 +166,9 @@ func (c *Client) Download(ctx context.Context, mediaID string) ([]byte, string, 
 		return nil, "", err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, c.MaxMediaBytes+1))
+	body, err := connector.ReadCapped(res.Body, c.MaxMediaBytes)
 	if err != nil {
 		return nil, "", err
-	}
-	if int64(len(body)) > c.MaxMediaBytes {
-		return nil, "", ErrMediaTooLarge
 	}
 	return body, mimetype.Detect(body).String(), nil
 }
@@ -186,7 +179,7 @@ func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error 
 		return err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 10<<20))
+	body, err := connector.ReadCapped(res.Body, 10<<20)
 	if err != nil {
 		return err
 	}
@@ -198,64 +191,29 @@ func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error 
 	return nil
 }
 
-// do sends a signed GET, retrying server errors and network failures, and
-// returns a 200 response (the caller closes its body) or a typed error.
+// do sends a signed GET and returns a 200 response (the caller closes its
+// body) or a typed error.
 func (c *Client) do(ctx context.Context, path, signed string) (*http.Response, error) {
-	wait := c.Backoff
-	var last error
-	for attempt := 0; attempt <= c.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(wait):
-			}
-			wait *= 2
-		}
+	f := connector.Fetcher{HTTP: c.http, Retries: c.Retries, Backoff: c.Backoff}
+	res, err := f.Do(ctx, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			SignRequest(req, c.apiKey, c.sharedSecret, []byte(signed))
 		}
-		SignRequest(req, c.apiKey, c.sharedSecret, []byte(signed))
-		res, err := c.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			last = fmt.Errorf("veriff: %w", err)
-			continue
+		return req, err
+	})
+	var se *connector.StatusError
+	if errors.As(err, &se) {
+		var e struct {
+			Code    json.Number `json:"code"`
+			Message string      `json:"message"`
 		}
-		switch {
-		case res.StatusCode == http.StatusOK:
-			return res, nil
-		case res.StatusCode == http.StatusTooManyRequests:
-			res.Body.Close()
-			return nil, &RateLimited{RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
-		case res.StatusCode >= 500:
-			res.Body.Close()
-			last = fmt.Errorf("veriff: server error %d", res.StatusCode)
-			continue
-		default:
-			body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-			res.Body.Close()
-			var e struct {
-				Code    json.Number `json:"code"`
-				Message string      `json:"message"`
-			}
-			_ = json.Unmarshal(body, &e)
-			return nil, &ClientError{Status: res.StatusCode, Code: e.Code.String(), Message: e.Message}
-		}
+		_ = json.Unmarshal(se.Body, &e)
+		return nil, &ClientError{Status: se.Status, Code: e.Code.String(), Message: e.Message}
 	}
-	return nil, last
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.
-func retryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	var rl *connector.RateLimited
+	if err != nil && !errors.As(err, &rl) {
+		return nil, fmt.Errorf("veriff: %w", err)
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return time.Minute
+	return res, err
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kycd/kycd/connector"
 )
 
 const (
@@ -137,6 +139,7 @@ func TestErrorsAndRetries(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
+	retryAfter := connector.RetryAfter
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"5": 5 * time.Second, "": time.Minute, "soon": time.Minute,

@@ -1,0 +1,108 @@
+// Package connector holds what the KYC Connector's provider clients share:
+// how a provider request is sent, retried and its failures classified. The
+// providers live in connector/sumsub and connector/veriff.
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Fetcher sends provider requests: server errors and network failures are
+// retried with exponential backoff; 429 is a RateLimited error carrying
+// Retry-After (the job snoozes instead of spinning); any other non-2xx is a
+// StatusError for the provider to read.
+type Fetcher struct {
+	HTTP    *http.Client
+	Retries int
+	Backoff time.Duration
+}
+
+// StatusError is a non-2xx answer that retrying will not change.
+type StatusError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *StatusError) Error() string { return "provider answered " + strconv.Itoa(e.Status) }
+
+// RateLimited is a 429 answer: try again after RetryAfter.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string { return "rate limited; retry after " + e.RetryAfter.String() }
+
+// ErrTooLarge is a response body over its cap.
+var ErrTooLarge = errors.New("connector: the response is over the size limit")
+
+// Do sends the request newReq builds (once per attempt) and returns a 2xx
+// response, whose body the caller closes, or a typed error.
+func (f *Fetcher) Do(ctx context.Context, newReq func() (*http.Request, error)) (*http.Response, error) {
+	wait := f.Backoff
+	var last error
+	for attempt := 0; attempt <= f.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+			wait *= 2
+		}
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		res, err := f.HTTP.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			last = err
+			continue
+		}
+		switch {
+		case res.StatusCode/100 == 2:
+			return res, nil
+		case res.StatusCode == http.StatusTooManyRequests:
+			res.Body.Close()
+			return nil, &RateLimited{RetryAfter: RetryAfter(res.Header.Get("Retry-After"), time.Now())}
+		case res.StatusCode >= 500:
+			res.Body.Close()
+			last = fmt.Errorf("server error %d", res.StatusCode)
+			continue
+		default:
+			body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+			res.Body.Close()
+			return nil, &StatusError{Status: res.StatusCode, Body: body}
+		}
+	}
+	return nil, last
+}
+
+// RetryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.
+func RetryAfter(v string, now time.Time) time.Duration {
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return time.Minute
+}
+
+// ReadCapped reads at most max bytes, ErrTooLarge beyond.
+func ReadCapped(r io.Reader, max int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > max {
+		return nil, ErrTooLarge
+	}
+	return body, nil
+}
