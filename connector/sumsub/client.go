@@ -1,0 +1,228 @@
+package sumsub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/kycd/kycd/connector"
+)
+
+// DefaultBaseURL is Sumsub's API host.
+const DefaultBaseURL = "https://api.sumsub.com"
+
+// Client reads applicants from a tenant's Sumsub account. Every request is
+// signed (X-App-Token, X-App-Access-Ts, X-App-Access-Sig) over the exact
+// request URI and body.
+type Client struct {
+	base, appToken, secret string
+	fetch                  connector.Fetcher
+	// MaxImageBytes caps a downloaded image.
+	MaxImageBytes int64
+	// Now is the clock of the signatures' timestamps.
+	Now func() time.Time
+}
+
+// NewClient returns a client of an app token; hc should be netguard's.
+func NewClient(baseURL, appToken, secret string, hc *http.Client) *Client {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: baseURL, appToken: appToken, secret: secret,
+		fetch:         connector.Fetcher{HTTP: hc, Retries: 2, Backoff: 500 * time.Millisecond},
+		MaxImageBytes: 50 << 20, Now: time.Now}
+}
+
+// SetBackoff sets how often and how soon failed requests are retried.
+func (c *Client) SetBackoff(retries int, first time.Duration) {
+	c.fetch.Retries, c.fetch.Backoff = retries, first
+}
+
+// ClientError is a 4xx answer other than 429, with Sumsub's error body.
+type ClientError struct {
+	Status      int
+	ErrorCode   int
+	ErrorName   string
+	Description string
+}
+
+func (e *ClientError) Error() string {
+	return fmt.Sprintf("sumsub: %d (errorCode %d %s): %s", e.Status, e.ErrorCode, e.ErrorName, e.Description)
+}
+
+// RateLimited is a 429 answer: try again after RetryAfter.
+type RateLimited = connector.RateLimited
+
+// ErrDataInvalid is a response kycd cannot read as Sumsub's documented JSON.
+var ErrDataInvalid = errors.New("sumsub: the response is not valid provider data")
+
+// Applicant is an applicant as GET /resources/applicants/{id}/one shows it
+// (the fields the connector reads; unknown ones are ignored).
+type Applicant struct {
+	ID             string `json:"id"`
+	InspectionID   string `json:"inspectionId"`
+	ExternalUserID string `json:"externalUserId"`
+	Type           string `json:"type"`
+	Info           Info   `json:"info"`
+	FixedInfo      Info   `json:"fixedInfo"`
+	Review         struct {
+		ReviewStatus string `json:"reviewStatus"`
+		LevelName    string `json:"levelName"`
+		ReviewResult struct {
+			ReviewAnswer     string   `json:"reviewAnswer"`
+			ReviewRejectType string   `json:"reviewRejectType"`
+			RejectLabels     []string `json:"rejectLabels"`
+		} `json:"reviewResult"`
+	} `json:"review"`
+}
+
+// Info is what Sumsub recognised (info) or was told (fixedInfo).
+type Info struct {
+	FirstName   string    `json:"firstName"`
+	FirstNameEn string    `json:"firstNameEn"`
+	LastName    string    `json:"lastName"`
+	LastNameEn  string    `json:"lastNameEn"`
+	Dob         string    `json:"dob"`
+	Gender      string    `json:"gender"`
+	Country     string    `json:"country"`
+	Nationality string    `json:"nationality"`
+	Addresses   []Address `json:"addresses"`
+	IDDocs      []IDDoc   `json:"idDocs"`
+}
+
+// Address is an address Sumsub holds.
+type Address struct {
+	SubStreet string `json:"subStreet"`
+	Street    string `json:"street"`
+	State     string `json:"state"`
+	Town      string `json:"town"`
+	PostCode  string `json:"postCode"`
+	Country   string `json:"country"`
+}
+
+// IDDoc is an identity document Sumsub read.
+type IDDoc struct {
+	IDDocType  string `json:"idDocType"`
+	Country    string `json:"country"`
+	Number     string `json:"number"`
+	FirstName  string `json:"firstName"`
+	LastName   string `json:"lastName"`
+	Dob        string `json:"dob"`
+	ValidUntil string `json:"validUntil"`
+	Termless   bool   `json:"termless"`
+}
+
+// Image is one document image's metadata (GET …/metadata/resources).
+type Image struct {
+	ID       json.Number `json:"id"` // a string here, a number elsewhere
+	IDDocDef struct {
+		Country      string `json:"country"`
+		IDDocType    string `json:"idDocType"`
+		IDDocSubType string `json:"idDocSubType"`
+	} `json:"idDocDef"`
+	ReviewResult struct {
+		ReviewAnswer string `json:"reviewAnswer"`
+	} `json:"reviewResult"`
+	Deactivated bool `json:"deactivated"`
+}
+
+// Applicant reads an applicant of the account.
+func (c *Client) Applicant(ctx context.Context, applicantID string) (*Applicant, error) {
+	var a Applicant
+	if err := c.json(ctx, http.MethodGet, "/resources/applicants/"+url.PathEscape(applicantID)+"/one", &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// ImportShareToken imports another Sumsub client's applicant, shared with
+// a single-use token, into the account, and returns the new applicant.
+func (c *Client) ImportShareToken(ctx context.Context, shareToken string) (*Applicant, error) {
+	var a Applicant
+	if err := c.json(ctx, http.MethodPost, "/resources/applicants/-/import?shareToken="+url.QueryEscape(shareToken), &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Images lists the metadata of an applicant's document images.
+func (c *Client) Images(ctx context.Context, applicantID string) ([]Image, error) {
+	var r struct {
+		Items []Image `json:"items"`
+	}
+	if err := c.json(ctx, http.MethodGet, "/resources/applicants/"+url.PathEscape(applicantID)+"/metadata/resources", &r); err != nil {
+		return nil, err
+	}
+	return r.Items, nil
+}
+
+// DownloadImage fetches an image, refusing one over MaxImageBytes, and
+// returns its bytes with the content type read from them.
+func (c *Client) DownloadImage(ctx context.Context, inspectionID, imageID string) ([]byte, string, error) {
+	res, err := c.do(ctx, http.MethodGet, "/resources/inspections/"+url.PathEscape(inspectionID)+"/resources/"+url.PathEscape(imageID))
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	body, err := connector.ReadCapped(res.Body, c.MaxImageBytes)
+	if err != nil {
+		return nil, "", err
+	}
+	return body, mimetype.Detect(body).String(), nil
+}
+
+func (c *Client) json(ctx context.Context, method, uri string, v any) error {
+	res, err := c.do(ctx, method, uri)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := connector.ReadCapped(res.Body, 10<<20)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrDataInvalid, err)
+	}
+	return nil
+}
+
+// do sends a signed request without a body and returns a 2xx response or a
+// typed error.
+func (c *Client) do(ctx context.Context, method, uri string) (*http.Response, error) {
+	res, err := c.fetch.Do(ctx, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, method, c.base+uri, nil)
+		if err == nil {
+			req.Header.Set("Accept", "application/json")
+			SignRequest(req, c.appToken, c.secret, c.Now().Unix(), nil)
+		}
+		return req, err
+	})
+	var se *connector.StatusError
+	if errors.As(err, &se) {
+		var e struct {
+			Description string `json:"description"`
+			ErrorCode   int    `json:"errorCode"`
+			ErrorName   string `json:"errorName"`
+		}
+		_ = json.Unmarshal(se.Body, &e)
+		return nil, &ClientError{Status: se.Status, ErrorCode: e.ErrorCode, ErrorName: e.ErrorName, Description: e.Description}
+	}
+	var rl *connector.RateLimited
+	if err != nil && !errors.As(err, &rl) {
+		return nil, fmt.Errorf("sumsub: %w", err)
+	}
+	return res, err
+}
