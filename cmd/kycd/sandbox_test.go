@@ -7,14 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
-// TestVeriffSandboxMounted: `serve --sandbox` serves the Veriff sandbox at
-// /sandbox/veriff with an integration whose credentials it keeps in the data
-// folder (and prints), and the Veriff client reads it.
-func TestVeriffSandboxMounted(t *testing.T) {
+// TestProviderSandboxesMounted: `serve --sandbox` serves the Veriff and
+// Sumsub sandboxes at /sandbox/veriff and /sandbox/sumsub with credentials
+// it keeps in the data folder (and prints), and the clients read them.
+func TestProviderSandboxesMounted(t *testing.T) {
 	db := storetest.Databases(t)[0]
 	k := start(t, db, "--sandbox")
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
@@ -29,5 +30,11 @@ func TestVeriffSandboxMounted(t *testing.T) {
 	d, err := c.Decision(context.Background(), veriff.SandboxApproved)
 	if err != nil || d.Verification == nil || d.Verification.Status != "approved" {
 		t.Fatalf("decision through the mounted sandbox: %+v %v", d, err)
+	}
+	// Sumsub signs the request URI as sent: behind the mount point it still
+	// includes /sandbox/sumsub, and the sandbox checks it that way.
+	sc := sumsub.NewClient(k.base+"/sandbox/sumsub", creds.SumsubAppToken, creds.SumsubSecret, nil)
+	if a, err := sc.ImportShareToken(context.Background(), sumsub.SandboxShareGreen); err != nil || a.Review.ReviewResult.ReviewAnswer != "GREEN" {
+		t.Fatalf("import through the mounted sandbox: %+v %v", a, err)
 	}
 }

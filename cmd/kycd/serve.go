@@ -22,6 +22,7 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/sqlstore"
@@ -109,8 +110,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		veriffSandbox := veriff.NewSandbox(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
+		sumsubSandbox := sumsub.NewSandbox(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
 		mount = func(mux *http.ServeMux) {
 			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
+			mux.Handle("/sandbox/sumsub/", http.StripPrefix("/sandbox/sumsub", sumsubSandbox))
 		}
 	}
 	srv, err := api.New(api.Config{
@@ -214,9 +217,12 @@ type sandboxCredentials struct {
 	TenantID     string `json:"tenant_id"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
-	// The Veriff sandbox's integration (mounted at /sandbox/veriff).
+	// The provider sandboxes' credentials (mounted at /sandbox/veriff and
+	// /sandbox/sumsub).
 	VeriffAPIKey       string `json:"veriff_api_key"`
 	VeriffSharedSecret string `json:"veriff_shared_secret"`
+	SumsubAppToken     string `json:"sumsub_app_token"`
+	SumsubSecret       string `json:"sumsub_secret"`
 }
 
 // ensureSandbox creates, once, the tenant named "sandbox", a client with
@@ -252,6 +258,10 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 		creds.VeriffAPIKey, creds.VeriffSharedSecret = uuid.NewString(), uuid.NewString()
 		changed = true
 	}
+	if creds.SumsubAppToken == "" {
+		creds.SumsubAppToken, creds.SumsubSecret = "sbx:"+uuid.NewString(), uuid.NewString()
+		changed = true
+	}
 	if changed {
 		raw, _ := json.MarshalIndent(creds, "", "  ")
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
@@ -265,6 +275,7 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 func printSandbox(w io.Writer, c sandboxCredentials) {
 	fmt.Fprintf(w, "sandbox tenant %s\n  client_id:     %s\n  client_secret: %s\n", c.TenantID, c.ClientID, c.ClientSecret)
 	fmt.Fprintf(w, "veriff sandbox at /sandbox/veriff\n  api key:       %s\n  shared secret: %s\n", c.VeriffAPIKey, c.VeriffSharedSecret)
+	fmt.Fprintf(w, "sumsub sandbox at /sandbox/sumsub\n  app token:     %s\n  secret:        %s\n", c.SumsubAppToken, c.SumsubSecret)
 }
 
 // jobCollector reports River job counts by kind and state at scrape time.
