@@ -89,22 +89,7 @@ func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Email = email
-	c := &change{user: &u, action: "kyc.email.updated"}
-	if up.Output != nil {
-		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
-		if err != nil {
-			return nil, err
-		}
-		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPartner, map[string]any{"verifiedAt": at}
-	} else {
-		if err := s.issueCode(st, c, kycd.ChannelEmail, email); err != nil {
-			return nil, err
-		}
-		p.Status, p.Model, p.Output = kycd.StatusPending, kycd.ModelPlatform, nil
-	}
-	c.put(p)
-	c.details = map[string]any{"model": p.Model}
-	return c, nil
+	return s.contactChange(st, p, &u, kycd.ChannelEmail, email, up.Output)
 }
 
 // plausibleEmail refuses addresses no mail can reach: no domain, a domain
@@ -129,15 +114,22 @@ func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Phone = &phone
-	c := &change{user: &u, action: "kyc.phone.updated"}
-	if up.Output != nil {
-		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	return s.contactChange(st, p, &u, kycd.ChannelPhone, number, up.Output)
+}
+
+// contactChange is the change of the email or phone process: the user's new
+// email or phone, and the process ok at once when the partner verified it
+// (output.verifiedAt), or pending with a one-time code sent to destination.
+func (s *Service) contactChange(st *state, p *kycd.Process, u *kycd.User, channel, destination string, output map[string]any) (*change, error) {
+	c := &change{user: u, action: "kyc." + p.Code + ".updated"}
+	if output != nil {
+		at, err := verifiedAt(output, "output.verifiedAt", st.now)
 		if err != nil {
 			return nil, err
 		}
 		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPartner, map[string]any{"verifiedAt": at}
 	} else {
-		if err := s.issueCode(st, c, kycd.ChannelPhone, number); err != nil {
+		if err := s.issueCode(st, c, channel, destination); err != nil {
 			return nil, err
 		}
 		p.Status, p.Model, p.Output = kycd.StatusPending, kycd.ModelPlatform, nil

@@ -37,10 +37,7 @@ func (s *Service) hint(st *state, code string, lang language.Tag) map[string]any
 		return nil
 	}
 	p := st.procs[code]
-	def, formID := s.definition(pp.Form, p.Form)
-	if p.Form == nil || p.Form.Completed {
-		formID = ""
-	}
+	def, formID := s.definition(pp.Form, p.Form) // no formId until an instance is in progress
 	if code == kycd.ProcessTaxDetails {
 		return s.taxHint(st, def, lang)
 	}

@@ -103,59 +103,22 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 	if st.user.Birthdate == "" {
 		reasons = append(reasons, "missing-birthdate")
 	}
-	if len(reasons) > 0 {
-		return nil, kycd.NotAllowed("User cannot submit identity due to incomplete declared information", reasons...)
-	}
-	if err := s.submittable(st, kycd.ProcessIdentity); err != nil {
-		return nil, err
-	}
-	if up.Output == nil {
-		return nil, platformVerificationUnavailable(kycd.ProcessIdentity)
-	}
-	var out verificationOutput
-	if err := decodeInto(up.Output, &out); err != nil {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
-	}
-	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
-		return nil, err
-	}
-	var who person
-	switch up.Type {
-	case kycd.TypeDocumentSubmission:
-		if err := s.checkMedia(st, up.Input); err != nil {
-			return nil, err
-		}
-		if out.Document == nil || out.Person == nil {
-			return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "document, person"}})
+	out, who, err := s.partnerSubmission(st, kycd.ProcessIdentity, "identity", reasons, up, func(out *verificationOutput) error {
+		if out.Document == nil {
+			return kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "document"}})
 		}
 		if !s.geo.IsCountry(out.Document.Country) {
-			return nil, countryNotSupported("output.document.country")
+			return countryNotSupported("output.document.country")
 		}
 		if out.Document.ExpiresAt != "" {
-			if err := mustBeFuture(out.Document.ExpiresAt, "output.document.expiresAt", st.now); err != nil {
-				return nil, err
-			}
+			return mustBeFuture(out.Document.ExpiresAt, "output.document.expiresAt", st.now)
 		}
-		if err := s.checkPerson(out.Person, "output.person"); err != nil {
-			return nil, err
-		}
-		who = *out.Person
-	case kycd.TypeElectronicVerification:
-		data, _ := up.Input["data"].(map[string]any)
-		if err := decodeInto(data, &who); err != nil {
-			return nil, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
-		}
-		if err := s.checkPerson(&who, "input.data"); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
-			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	p := st.editable(kycd.ProcessIdentity)
-	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
-	p.Output = cloneMap(up.Output)
-	c := &change{action: "kyc.identity.updated"}
+	c := &change{}
 	reason := ""
 	switch {
 	case isUnderage(who.Birthdate, st):
@@ -179,6 +142,71 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 			c.docIndex = idx
 		}
 	}
+	s.settleSubmission(st, c, kycd.ProcessIdentity, up, out, reason)
+	return c, nil
+}
+
+// partnerSubmission checks what a partner-verified identity or proof of
+// address share: declared information (reasons lists what is missing),
+// the process's status and dependencies, the output (whose document
+// submission-specific rules checkDocument adds), the media, and the person:
+// from output.person for a document submission, from input.data for an
+// electronic verification.
+func (s *Service) partnerSubmission(st *state, code, what string, reasons []string, up *kycd.ProcessUpdate,
+	checkDocument func(*verificationOutput) error) (*verificationOutput, person, error) {
+	var who person
+	if len(reasons) > 0 {
+		return nil, who, kycd.NotAllowed("User cannot submit "+what+" due to incomplete declared information", reasons...)
+	}
+	if err := s.submittable(st, code); err != nil {
+		return nil, who, err
+	}
+	if up.Output == nil {
+		return nil, who, platformVerificationUnavailable(code)
+	}
+	var out verificationOutput
+	if err := decodeInto(up.Output, &out); err != nil {
+		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
+	}
+	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
+		return nil, who, err
+	}
+	switch up.Type {
+	case kycd.TypeDocumentSubmission:
+		if err := s.checkMedia(st, up.Input); err != nil {
+			return nil, who, err
+		}
+		if out.Person == nil {
+			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "person"}})
+		}
+		if err := checkDocument(&out); err != nil {
+			return nil, who, err
+		}
+		if err := s.checkPerson(out.Person, "output.person"); err != nil {
+			return nil, who, err
+		}
+		who = *out.Person
+	case kycd.TypeElectronicVerification:
+		data, _ := up.Input["data"].(map[string]any)
+		if err := decodeInto(data, &who); err != nil {
+			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
+		}
+		if err := s.checkPerson(&who, "input.data"); err != nil {
+			return nil, who, err
+		}
+	default:
+		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
+			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
+	}
+	return &out, who, nil
+}
+
+// settleSubmission records a partner-verified submission in the change:
+// failed with the reason, or ok.
+func (s *Service) settleSubmission(st *state, c *change, code string, up *kycd.ProcessUpdate, out *verificationOutput, reason string) {
+	p := st.editable(code)
+	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
+	p.Output = cloneMap(up.Output)
 	if reason != "" {
 		p.Status = kycd.StatusFailed
 		p.Output["reason"] = reason
@@ -187,8 +215,8 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 		delete(p.Output, "reason")
 	}
 	c.put(p)
+	c.action = "kyc." + code + ".updated"
 	c.details = map[string]any{"type": up.Type, "model": p.Model, "status": p.Status, "reason": reason, "provider": out.Provider}
-	return c, nil
 }
 
 // isUnderage reports whether a birthdate is younger than the minimum age.
@@ -227,50 +255,11 @@ func (s *Service) updateProofOfAddress(st *state, up *kycd.ProcessUpdate) (*chan
 	if !s.addressComplete(st.user.Address) {
 		reasons = append(reasons, "incomplete-address")
 	}
-	if len(reasons) > 0 {
-		return nil, kycd.NotAllowed("User cannot submit proof-of-address due to incomplete declared information", reasons...)
-	}
-	if err := s.submittable(st, kycd.ProcessProofOfAddress); err != nil {
+	out, who, err := s.partnerSubmission(st, kycd.ProcessProofOfAddress, "proof-of-address", reasons, up,
+		func(*verificationOutput) error { return nil })
+	if err != nil {
 		return nil, err
 	}
-	if up.Output == nil {
-		return nil, platformVerificationUnavailable(kycd.ProcessProofOfAddress)
-	}
-	var out verificationOutput
-	if err := decodeInto(up.Output, &out); err != nil {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
-	}
-	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
-		return nil, err
-	}
-	var who person
-	switch up.Type {
-	case kycd.TypeDocumentSubmission:
-		if err := s.checkMedia(st, up.Input); err != nil {
-			return nil, err
-		}
-		if out.Person == nil {
-			return nil, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "person"}})
-		}
-		if err := s.checkPerson(out.Person, "output.person"); err != nil {
-			return nil, err
-		}
-		who = *out.Person
-	case kycd.TypeElectronicVerification:
-		data, _ := up.Input["data"].(map[string]any)
-		if err := decodeInto(data, &who); err != nil {
-			return nil, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
-		}
-		if err := s.checkPerson(&who, "input.data"); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
-			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
-	}
-	p := st.editable(kycd.ProcessProofOfAddress)
-	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
-	p.Output = cloneMap(up.Output)
 	reason := ""
 	switch {
 	case who.GivenName != "" && !sameName(who.fullName(), st.user.FullName):
@@ -278,16 +267,8 @@ func (s *Service) updateProofOfAddress(st *state, up *kycd.ProcessUpdate) (*chan
 	case who.Address == nil || !sameAddress(*who.Address, st.user.Address):
 		reason = "address-mismatch"
 	}
-	if reason != "" {
-		p.Status = kycd.StatusFailed
-		p.Output["reason"] = reason
-	} else {
-		p.Status = kycd.StatusOK
-		delete(p.Output, "reason")
-	}
-	c := &change{action: "kyc.proof-of-address.updated"}
-	c.put(p)
-	c.details = map[string]any{"type": up.Type, "model": p.Model, "status": p.Status, "reason": reason, "provider": out.Provider}
+	c := &change{}
+	s.settleSubmission(st, c, kycd.ProcessProofOfAddress, up, out, reason)
 	return c, nil
 }
 
