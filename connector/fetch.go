@@ -4,7 +4,9 @@
 package connector
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,9 +20,14 @@ import (
 // Retry-After (the job snoozes instead of spinning); any other non-2xx is a
 // StatusError for the provider to read.
 type Fetcher struct {
+	// Name prefixes the errors of failures that are not the provider's answer.
+	Name    string
 	HTTP    *http.Client
 	Retries int
 	Backoff time.Duration
+	// ClientError turns a non-2xx answer (other than 429 and 5xx) into the
+	// provider's typed error, read from its body; a StatusError when nil.
+	ClientError func(status int, body []byte) error
 }
 
 // StatusError is a non-2xx answer that retrying will not change.
@@ -38,6 +45,32 @@ func (e *RateLimited) Error() string { return "rate limited; retry after " + e.R
 
 // ErrTooLarge is a response body over its cap.
 var ErrTooLarge = errors.New("connector: the response is over the size limit")
+
+// ErrDataInvalid is a response that is not the provider's documented JSON.
+var ErrDataInvalid = errors.New("connector: the response is not valid provider data")
+
+// maxJSON caps a provider's JSON answer.
+const maxJSON = 10 << 20
+
+// JSON sends the request and decodes its JSON answer into v (numbers kept
+// as json.Number); a body that does not decode is ErrDataInvalid.
+func (f *Fetcher) JSON(ctx context.Context, newReq func() (*http.Request, error), v any) error {
+	res, err := f.Do(ctx, newReq)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := ReadCapped(res.Body, maxJSON)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDataInvalid, f.Name, err)
+	}
+	return nil
+}
 
 // Do sends the request newReq builds (once per attempt) and returns a 2xx
 // response, whose body the caller closes, or a typed error.
@@ -78,10 +111,13 @@ func (f *Fetcher) Do(ctx context.Context, newReq func() (*http.Request, error)) 
 		default:
 			body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 			res.Body.Close()
+			if f.ClientError != nil {
+				return nil, f.ClientError(res.StatusCode, body)
+			}
 			return nil, &StatusError{Status: res.StatusCode, Body: body}
 		}
 	}
-	return nil, last
+	return nil, fmt.Errorf("%s: %w", f.Name, last)
 }
 
 // RetryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.

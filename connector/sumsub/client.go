@@ -1,10 +1,8 @@
 package sumsub
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,7 +37,7 @@ func NewClient(baseURL, appToken, secret string, hc *http.Client) *Client {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Client{base: baseURL, appToken: appToken, secret: secret,
-		fetch:         connector.Fetcher{HTTP: hc, Retries: 2, Backoff: 500 * time.Millisecond},
+		fetch:         connector.Fetcher{Name: "sumsub", HTTP: hc, Retries: 2, Backoff: 500 * time.Millisecond, ClientError: clientError},
 		MaxImageBytes: 50 << 20, Now: time.Now}
 }
 
@@ -64,7 +62,7 @@ func (e *ClientError) Error() string {
 type RateLimited = connector.RateLimited
 
 // ErrDataInvalid is a response kycd cannot read as Sumsub's documented JSON.
-var ErrDataInvalid = errors.New("sumsub: the response is not valid provider data")
+var ErrDataInvalid = connector.ErrDataInvalid
 
 // Applicant is an applicant as GET /resources/applicants/{id}/one shows it
 // (the fields the connector reads; unknown ones are ignored).
@@ -182,47 +180,33 @@ func (c *Client) DownloadImage(ctx context.Context, inspectionID, imageID string
 }
 
 func (c *Client) json(ctx context.Context, method, uri string, v any) error {
-	res, err := c.do(ctx, method, uri)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, err := connector.ReadCapped(res.Body, 10<<20)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrDataInvalid, err)
-	}
-	return nil
+	return c.fetch.JSON(ctx, c.request(ctx, method, uri), v)
 }
 
 // do sends a signed request without a body and returns a 2xx response or a
 // typed error.
 func (c *Client) do(ctx context.Context, method, uri string) (*http.Response, error) {
-	res, err := c.fetch.Do(ctx, func() (*http.Request, error) {
+	return c.fetch.Do(ctx, c.request(ctx, method, uri))
+}
+
+func (c *Client) request(ctx context.Context, method, uri string) func() (*http.Request, error) {
+	return func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, method, c.base+uri, nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/json")
 			SignRequest(req, c.appToken, c.secret, c.Now().Unix(), nil)
 		}
 		return req, err
-	})
-	var se *connector.StatusError
-	if errors.As(err, &se) {
-		var e struct {
-			Description string `json:"description"`
-			ErrorCode   int    `json:"errorCode"`
-			ErrorName   string `json:"errorName"`
-		}
-		_ = json.Unmarshal(se.Body, &e)
-		return nil, &ClientError{Status: se.Status, ErrorCode: e.ErrorCode, ErrorName: e.ErrorName, Description: e.Description}
 	}
-	var rl *connector.RateLimited
-	if err != nil && !errors.As(err, &rl) {
-		return nil, fmt.Errorf("sumsub: %w", err)
+}
+
+// clientError reads Sumsub's error body.
+func clientError(status int, body []byte) error {
+	var e struct {
+		Description string `json:"description"`
+		ErrorCode   int    `json:"errorCode"`
+		ErrorName   string `json:"errorName"`
 	}
-	return res, err
+	_ = json.Unmarshal(body, &e)
+	return &ClientError{Status: status, ErrorCode: e.ErrorCode, ErrorName: e.ErrorName, Description: e.Description}
 }

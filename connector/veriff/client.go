@@ -1,10 +1,8 @@
 package veriff
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -63,7 +61,7 @@ func (e *ClientError) Error() string {
 type RateLimited = connector.RateLimited
 
 // ErrDataInvalid is a response kycd cannot read as Veriff's documented JSON.
-var ErrDataInvalid = errors.New("veriff: the response is not valid provider data")
+var ErrDataInvalid = connector.ErrDataInvalid
 
 // ErrMediaTooLarge is a media file over MaxMediaBytes.
 var ErrMediaTooLarge = connector.ErrTooLarge
@@ -174,46 +172,33 @@ func (c *Client) Download(ctx context.Context, mediaID string) ([]byte, string, 
 }
 
 func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error {
-	res, err := c.do(ctx, path, signed)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, err := connector.ReadCapped(res.Body, 10<<20)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrDataInvalid, err)
-	}
-	return nil
+	return c.fetcher().JSON(ctx, c.request(ctx, path, signed), v)
 }
 
 // do sends a signed GET and returns a 200 response (the caller closes its
 // body) or a typed error.
 func (c *Client) do(ctx context.Context, path, signed string) (*http.Response, error) {
-	f := connector.Fetcher{HTTP: c.http, Retries: c.Retries, Backoff: c.Backoff}
-	res, err := f.Do(ctx, func() (*http.Request, error) {
+	return c.fetcher().Do(ctx, c.request(ctx, path, signed))
+}
+
+func (c *Client) request(ctx context.Context, path, signed string) func() (*http.Request, error) {
+	return func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 		if err == nil {
 			SignRequest(req, c.apiKey, c.sharedSecret, []byte(signed))
 		}
 		return req, err
-	})
-	var se *connector.StatusError
-	if errors.As(err, &se) {
-		var e struct {
-			Code    json.Number `json:"code"`
-			Message string      `json:"message"`
-		}
-		_ = json.Unmarshal(se.Body, &e)
-		return nil, &ClientError{Status: se.Status, Code: e.Code.String(), Message: e.Message}
 	}
-	var rl *connector.RateLimited
-	if err != nil && !errors.As(err, &rl) {
-		return nil, fmt.Errorf("veriff: %w", err)
-	}
-	return res, err
+}
+
+func (c *Client) fetcher() *connector.Fetcher {
+	return &connector.Fetcher{Name: "veriff", HTTP: c.http, Retries: c.Retries, Backoff: c.Backoff,
+		ClientError: func(status int, body []byte) error {
+			var e struct {
+				Code    json.Number `json:"code"`
+				Message string      `json:"message"`
+			}
+			_ = json.Unmarshal(body, &e)
+			return &ClientError{Status: status, Code: e.Code.String(), Message: e.Message}
+		}}
 }
