@@ -150,11 +150,9 @@ const (
 
 // ProcessStore keeps KYC processes.
 type ProcessStore interface {
-	// FindProcesses returns a user's stored processes by code (processes
-	// never changed are absent: their state follows from policy).
-	FindProcesses(ctx context.Context, tenantID, userID string) (map[string]*Process, error)
-	// FindUserKYC returns a live user and its stored processes in one read,
-	// or ENotFound ("user").
+	// FindUserKYC returns a live user and its stored processes by code, in
+	// one read (processes never changed are absent: their state follows
+	// from policy), or ENotFound ("user").
 	FindUserKYC(ctx context.Context, tenantID, userID string) (*User, map[string]*Process, error)
 	// SaveProcesses applies a change in one transaction. Returns EStale when
 	// a process's Version no longer matches, EDocumentLinked when the

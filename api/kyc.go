@@ -102,13 +102,18 @@ func (s *Server) handleVerifyCode(channel string) handlerFunc {
 	}
 }
 
+// capabilities returns the capabilities of the user the request acts for.
+func (s *Server) capabilities(r *http.Request) ([]kycd.Capability, error) {
+	u, r, err := s.actingUserRef(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.kyc.Capabilities(r.Context(), u)
+}
+
 func (s *Server) handleListCapabilities() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUserRef(r)
-		if err != nil {
-			return err
-		}
-		caps, err := s.kyc.Capabilities(r.Context(), u)
+		caps, err := s.capabilities(r)
 		if err != nil {
 			return err
 		}
@@ -119,11 +124,7 @@ func (s *Server) handleListCapabilities() handlerFunc {
 
 func (s *Server) handleGetCapability() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, r, err := s.actingUserRef(r)
-		if err != nil {
-			return err
-		}
-		caps, err := s.kyc.Capabilities(r.Context(), u)
+		caps, err := s.capabilities(r)
 		if err != nil {
 			return err
 		}

@@ -116,6 +116,15 @@ func (g *Geo) IsValidPostalCode(code, country string) bool {
 	return anyPostalCode.MatchString(code)
 }
 
+// Codes lists every country's alpha-2 code, in order.
+func (g *Geo) Codes() []string {
+	out := make([]string, len(g.list))
+	for i, c := range g.list {
+		out[i] = c.Code
+	}
+	return out
+}
+
 // Countries lists every country, by code.
 func (g *Geo) Countries() []*Country { return g.list }
 

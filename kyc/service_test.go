@@ -28,11 +28,7 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	clock := mock.NewClock(time.Now())
 	f := storetest.Open(t, d, clock)
 	g := geo.New()
-	var codes []string
-	for _, c := range g.Countries() {
-		codes = append(codes, c.Code)
-	}
-	pol, err := policy.Load(codes)
+	pol, err := policy.Load(g.Codes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,7 @@ import (
 
 func load(t *testing.T) *Policy {
 	t.Helper()
-	var codes []string
-	for _, c := range geo.New().Countries() {
-		codes = append(codes, c.Code)
-	}
-	p, err := Load(codes)
+	p, err := Load(geo.New().Codes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,29 +24,6 @@ func processAD(userID, code string) []byte {
 	return []byte("kyc_processes.data:" + userID + ":" + code)
 }
 
-// FindProcesses implements kycd.ProcessStore.
-func (db *DB) FindProcesses(ctx context.Context, tenantID, userID string) (map[string]*kycd.Process, error) {
-	rows, err := db.readRows(ctx, `SELECT code, status, type, model, attempts, retry_at, data, version, updated_at
-		FROM kyc_processes WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]*kycd.Process{}
-	for rows.Next() {
-		var r processRow
-		if err := rows.Scan(&r.code, &r.status, &r.typ, &r.model, &r.attempts, &r.retry, &r.sealed, &r.version, &r.updated); err != nil {
-			return nil, err
-		}
-		p, err := db.openProcess(ctx, tenantID, userID, &r)
-		if err != nil {
-			return nil, err
-		}
-		out[p.Code] = p
-	}
-	return out, rows.Err()
-}
-
 // FindUserKYC implements kycd.ProcessStore: the user and its processes in
 // one query.
 func (db *DB) FindUserKYC(ctx context.Context, tenantID, userID string) (*kycd.User, map[string]*kycd.Process, error) {

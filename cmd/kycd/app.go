@@ -80,11 +80,7 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	}
 	db.SetVault(v)
 	g := geo.New()
-	var codes []string
-	for _, c := range g.Countries() {
-		codes = append(codes, c.Code)
-	}
-	pol, err := policy.Load(codes)
+	pol, err := policy.Load(g.Codes())
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -34,7 +34,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if p.Version != 1 {
 		t.Fatalf("version after insert: %d", p.Version)
 	}
-	got, err := f.DB.FindProcesses(ctx, tn.ID, u.ID)
+	_, got, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
 	must(t, err)
 	g := got[kycd.ProcessCRA]
 	if g == nil || g.Status != kycd.StatusPending || g.Attempts != 1 || g.RetryAt == nil || !g.RetryAt.Equal(retry) || g.Version != 1 ||
@@ -79,7 +79,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE type = ?`, "core.kyc.x.status-changed"); n != 0 {
 		t.Errorf("a stale change left %d events", n)
 	}
-	got, _ = f.DB.FindProcesses(ctx, tn.ID, u.ID)
+	_, got, _ = f.DB.FindUserKYC(ctx, tn.ID, u.ID)
 	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK {
 		t.Errorf("after a stale save: %+v", got[kycd.ProcessCRA])
 	}
@@ -95,9 +95,6 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// Another tenant sees nothing.
 	other := newTenant(t, f)
-	if got, _ := f.DB.FindProcesses(ctx, other.ID, u.ID); len(got) != 0 {
-		t.Error("processes visible to another tenant")
-	}
 	_, _, err = f.DB.FindUserKYC(ctx, other.ID, u.ID)
 	wantCode(t, err, kycd.ENotFound)
 	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}))
