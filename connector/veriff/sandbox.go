@@ -126,18 +126,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// GETs sign the id in their path: the session id or the media id.
+	if r.Method == http.MethodGet && len(parts) >= 3 && !s.signed(r, secret, parts[2]) {
+		s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
 		s.createSession(w, body, secret, r.Header.Get(HeaderSignature))
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
-		id := parts[2]
-		if !s.signed(r, secret, id) {
-			s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
-			return
-		}
-		sess, ok := s.sessions[id]
+		sess, ok := s.sessions[parts[2]]
 		if !ok {
 			s.fail(w, http.StatusNotFound, "1818", "Session not found")
 			return
@@ -151,12 +151,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusNotFound, "404", "Not found")
 		}
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "media":
-		id := parts[2]
-		if !s.signed(r, secret, id) {
-			s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
-			return
-		}
-		content, ok := s.media[id]
+		content, ok := s.media[parts[2]]
 		if !ok {
 			s.fail(w, http.StatusNotFound, "1400", "Image data not found")
 			return
