@@ -10,9 +10,9 @@ import (
 const expireBatch = 500
 
 // ExpireProcesses finds verified results that expired (customer due
-// diligence, self-categorization) and stores their processes as pending,
-// announcing the change (the work of the periodic ExpireArgs job). Reads
-// already showed them pending; this records it and tells the partner.
+// diligence, self-categorization) and records their processes as pending,
+// which announces the change (the work of the periodic ExpireArgs job).
+// Reads already showed them pending; this records it and tells the partner.
 // It returns how many it expired.
 func (s *Service) ExpireProcesses(ctx context.Context) (int, error) {
 	refs, err := s.store.FindExpiredProcesses(ctx, s.clock.Now(), expireBatch)
@@ -28,7 +28,7 @@ func (s *Service) ExpireProcesses(ctx context.Context) (int, error) {
 				return nil, nil // renewed or changed meanwhile
 			}
 			p.Status = kycd.StatusPending
-			c := &change{action: "kyc." + r.Code + ".expired", announce: []string{r.Code},
+			c := &change{action: "kyc." + r.Code + ".expired",
 				details: map[string]any{"expiresAt": p.Output["expiresAt"]}}
 			c.put(p)
 			return c, nil

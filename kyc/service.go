@@ -84,7 +84,7 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 		return nil, err
 	}
 	*u = *fresh
-	st := s.derive(u, stored)
+	st := s.derive(u, stored, s.now())
 	st.ctx = ctx
 	return st, nil
 }
@@ -95,9 +95,12 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 // user's declared data; enhanced due diligence follows the customer due
 // diligence score; risk combines the others; expired results are pending
 // again.
-func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process) *state {
-	// Times are kept to the microsecond, as the store keeps them.
-	st := &state{now: s.clock.Now().UTC().Truncate(time.Microsecond), user: u, stored: stored, procs: map[string]*kycd.Process{}}
+//
+// With a zero now, results never expire: that is the state as recorded,
+// whose changes are announced (a result expiring with time is recorded,
+// and so announced, by the expiry sweep).
+func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process, now time.Time) *state {
+	st := &state{now: now, user: u, stored: stored, procs: map[string]*kycd.Process{}}
 	for _, code := range kycd.ProcessCodes {
 		p := &kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
 		if sp, ok := stored[code]; ok {
@@ -136,7 +139,7 @@ func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process) *state {
 				p.Output = map[string]any{"result": "rejected"}
 			}
 		}
-		if p.Status == kycd.StatusOK && expired(p.Output, st.now) {
+		if p.Status == kycd.StatusOK && !now.IsZero() && expired(p.Output, now) {
 			p.Status = kycd.StatusPending
 		}
 	}
@@ -203,9 +206,6 @@ type change struct {
 	action   string
 	details  map[string]any
 	warnings []kycd.Warning
-	// announce lists processes whose status change is announced even though
-	// the derived status already showed it (a result that expired with time).
-	announce []string
 }
 
 // put adds a process to the change (replacing an earlier copy of it).
@@ -229,7 +229,7 @@ func (st *state) editable(code string) *kycd.Process {
 	return &kycd.Process{TenantID: st.user.TenantID, UserID: st.user.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
 }
 
-// commit saves a change with an event for every process whose effective
+// commit saves a change with an event for every process whose recorded
 // status it changes, and returns the state after it.
 func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, error) {
 	stored := copyProcesses(st.stored)
@@ -240,10 +240,12 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	if c.user != nil {
 		u = c.user
 	}
-	after := s.derive(u, stored)
+	// Events announce changes of the recorded state (derived without the
+	// passage of time).
+	recordedBefore, recordedAfter := s.derive(st.user, st.stored, time.Time{}), s.derive(u, stored, time.Time{})
 	var events []*kycd.Event
 	for _, code := range kycd.ProcessCodes {
-		if before, now := st.procs[code].Status, after.procs[code].Status; before != now || slices.Contains(c.announce, code) {
+		if before, now := recordedBefore.procs[code].Status, recordedAfter.procs[code].Status; before != now {
 			events = append(events, &kycd.Event{TenantID: u.TenantID, Type: kycd.EventProcessStatusChanged(code),
 				EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": now, "userId": u.ID}})
 		}
@@ -262,6 +264,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	if c.user != nil {
 		*st.user = *c.user
 	}
+	after := s.derive(u, stored, st.now)
 	return after, nil
 }
 
@@ -272,6 +275,9 @@ func copyProcesses(m map[string]*kycd.Process) map[string]*kycd.Process {
 	}
 	return out
 }
+
+// now is the service's time, to the microsecond as the store keeps times.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
 // maxRetries bounds how often an update is recomputed after losing a race.
 const maxRetries = 8
