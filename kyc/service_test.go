@@ -21,9 +21,12 @@ type bundle struct {
 	svc    *kyc.Service
 	f      *storetest.Fixture
 	tenant *kycd.Tenant
+	clock  *mock.Clock
 }
 
-func setup(t *testing.T, d storetest.Database) *bundle {
+// setup opens a store on d and a service over it, with a fake clock and
+// the given notifier (nil for none), and creates a tenant.
+func setup(t *testing.T, d storetest.Database, notifier ...kyc.Notifier) *bundle {
 	t.Helper()
 	clock := mock.NewClock(time.Now())
 	f := storetest.Open(t, d, clock)
@@ -36,7 +39,11 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := kyc.New(kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
+	cfg := kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock}
+	if len(notifier) > 0 {
+		cfg.Notifier = notifier[0]
+	}
+	svc, err := kyc.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +51,7 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{svc: svc, f: f, tenant: tn}
+	return &bundle{svc: svc, f: f, tenant: tn, clock: clock}
 }
 
 func (b *bundle) user(t *testing.T, email string) *kycd.User {
@@ -180,16 +187,8 @@ func (failingNotifier) Send(_ context.Context, m kyc.Message) error {
 // TestSendCodeErrorsNameNobody: a failed send's error (logged, and kept with
 // the job) does not name the recipient.
 func TestSendCodeErrorsNameNobody(t *testing.T) {
-	d := storetest.Databases(t)[0]
-	b := setup(t, d)
-	reg, _ := forms.Load("")
-	g := geo.New()
-	pol, _ := policy.Load([]string{"GB"})
-	svc, err := kyc.New(kyc.Config{Store: b.f.DB, Files: b.f.DB, Forms: reg, Policy: pol, Geo: g, Vault: b.f.Vault,
-		Clock: kycd.SystemClock{}, Notifier: failingNotifier{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := setup(t, storetest.Databases(t)[0], failingNotifier{})
+	svc := b.svc
 	ctx := context.Background()
 	u := b.user(t, "private.person@example.com")
 	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: map[string]any{"email": "private.person@example.com"}}); err != nil {
@@ -211,20 +210,9 @@ func TestExpiry(t *testing.T) {
 	for _, d := range storetest.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
-			clock := mock.NewClock(time.Now())
-			f := storetest.Open(t, d, clock)
-			g := geo.New()
-			pol, _ := policy.Load([]string{"GB"})
-			reg, _ := forms.Load("")
-			svc, err := kyc.New(kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := &bundle{svc: svc, f: f, tenant: &kycd.Tenant{Name: "expiry"}}
+			b := setup(t, d)
+			svc, f, clock := b.svc, b.f, b.clock
 			ctx := context.Background()
-			if err := f.DB.CreateTenant(ctx, b.tenant); err != nil {
-				t.Fatal(err)
-			}
 			u := b.user(t, "expiry@example.com")
 			out := map[string]any{"score": "low", "verifiedAt": clock.Now().Add(-time.Hour).Format(time.RFC3339),
 				"expiresAt": clock.Now().Add(time.Hour).Format(time.RFC3339)}
