@@ -22,6 +22,7 @@ const (
 	EMethodNotAllowed       = "method_not_allowed"        // the route exists but not for that method
 	EInternal               = "internal_server_error"     // anything unexpected; never carries internals
 	EConflict               = "conflict"                  // a uniqueness rule was broken (names)
+	EAlreadyApplied         = "already_applied"           // a submission with this idempotency key was applied before
 
 	// Business rule codes of the users and files routes (409).
 	EEmailAlreadyExists        = "email_already_exists"

@@ -136,6 +136,8 @@ type ProcessChange struct {
 	UseCode string
 	Events  []*Event
 	Jobs    []JobArgs
+	// Key is the update's idempotency key, recorded with the change.
+	Key     string
 	Action  string
 	Details map[string]any
 }
@@ -164,6 +166,8 @@ type ProcessStore interface {
 	FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]ProcessRef, error)
 	// FindDocumentOwner returns the user an identity document is linked to, or "".
 	FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error)
+	// SubmissionApplied reports whether a change with this key was saved.
+	SubmissionApplied(ctx context.Context, tenantID, key string) (bool, error)
 }
 
 // ProcessRef names one process of one user.
@@ -254,6 +258,10 @@ type ProcessUpdate struct {
 	Input    map[string]any
 	Output   map[string]any
 	Language string
+	// Key, when set, makes the update apply at most once: an update with a
+	// key applied before is refused with EAlreadyApplied (an ingestion
+	// retried after a crash does not submit twice).
+	Key string
 }
 
 // Capability is something a user may or may not do yet, with what the user

@@ -41,6 +41,23 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Unknown routes under /core answer in the Core API's envelope.
 	mux.Handle("/core/", s.core(s.handleNotFound()))
 
+	// KYC Connector (Uphold-compatible): ingestions from Sumsub and Veriff,
+	// and the providers' configurations (Sumsub's is a kycd extension).
+	for _, p := range []string{kycd.ProviderSumsub, kycd.ProviderVeriff} {
+		base, scope := "/kyc-connector/"+p, "kyc-connector."+p
+		create := s.handleCreateSumsubIngestion()
+		if p == kycd.ProviderVeriff {
+			create = s.handleCreateVeriffIngestion()
+		}
+		mux.Handle("POST "+base+"/ingestions", s.core(s.authed([]string{scope + ".ingestions:create"}, create)))
+		mux.Handle("GET "+base+"/ingestions", s.core(s.authed([]string{scope + ".ingestions:read"}, s.handleListIngestions(p))))
+		mux.Handle("GET "+base+"/ingestions/{ingestionId}", s.core(s.authed([]string{scope + ".ingestions:read"}, s.handleGetIngestion(p))))
+		mux.Handle("GET "+base+"/config", s.core(s.authed([]string{scope + ".config:read"}, s.handleGetConnectorConfig(p))))
+	}
+	mux.Handle("PUT /kyc-connector/veriff/config", s.core(s.authed([]string{"kyc-connector.veriff.config:write"}, s.handleSetVeriffConfig())))
+	mux.Handle("PUT /kyc-connector/sumsub/config", s.core(s.authed([]string{"kyc-connector.sumsub.config:write"}, s.handleSetSumsubConfig())))
+	mux.Handle("/kyc-connector/", s.core(s.handleNotFound()))
+
 	// Audit trail, for a tenant's compliance tooling.
 	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))
 
@@ -67,7 +84,7 @@ func (s *Server) handleNotFound() handlerFunc {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
-			if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "/core/" {
+			if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "/core/" && pattern != "/kyc-connector/" {
 				allowed = append(allowed, m)
 			}
 		}

@@ -34,14 +34,16 @@ type Config struct {
 	Audit   kycd.AuditService
 	Terms   kycd.TermsService
 	KYC     KYC
-	Policy  *policy.Policy
-	Health  Health
-	Tokens  *auth.Tokens
-	Blobs   *blob.Store
-	Vault   kycd.Vault
-	Geo     *geo.Geo
-	Clock   kycd.Clock
-	Logger  *slog.Logger
+	// Connector is the KYC Connector service.
+	Connector Connector
+	Policy    *policy.Policy
+	Health    Health
+	Tokens    *auth.Tokens
+	Blobs     *blob.Store
+	Vault     kycd.Vault
+	Geo       *geo.Geo
+	Clock     kycd.Clock
+	Logger    *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
 	// PublicURL is the base of the URLs kycd hands out (upload, download).
@@ -70,6 +72,7 @@ type Server struct {
 	audit     kycd.AuditService
 	terms     kycd.TermsService
 	kyc       KYC
+	connector Connector
 	sandbox   *Sandbox
 	policy    *policy.Policy
 	health    Health
@@ -93,7 +96,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -111,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, sandbox: cfg.Sandbox,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),

@@ -46,6 +46,9 @@ var PartnerScopes = []string{
 	"kyc-connector.veriff.ingestions:read",
 	"kyc-connector.veriff.config:read",
 	"kyc-connector.veriff.config:write",
+	// kycd extension: the tenant's Sumsub credentials.
+	"kyc-connector.sumsub.config:read",
+	"kyc-connector.sumsub.config:write",
 }
 
 // AdminScopes are scopes for a tenant's compliance and operations tooling;

@@ -4,12 +4,14 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
 )
 
 // PurgeGrace is how long after its upload window a pending file is kept.
@@ -22,10 +24,17 @@ type KYC interface {
 	ExpireProcesses(ctx context.Context) (int, error)
 }
 
+// Connector is the part of the connector service the workers call.
+type Connector interface {
+	Run(ctx context.Context, tenantID, ingestionID string) error
+	Abandon(ctx context.Context, tenantID, ingestionID string) error
+}
+
 // Deps are what the workers need.
 type Deps struct {
-	Files  kycd.FileService
-	KYC    KYC
+	Files     kycd.FileService
+	KYC       KYC
+	Connector Connector
 	Clock  kycd.Clock
 	Logger *slog.Logger
 }
@@ -36,6 +45,47 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &evaluate{d: d})
 	river.AddWorker(ws, &sendCode{d: d})
 	river.AddWorker(ws, &expire{d: d})
+	river.AddWorker(ws, &ingest{d: d})
+}
+
+// ingest runs an ingestion. A provider's 429 snoozes the job for its
+// Retry-After; other failures retry with backoff, and when the attempts
+// run out the ingestion finishes with its running processes failed.
+type ingest struct {
+	river.WorkerDefaults[kycd.IngestArgs]
+	d Deps
+}
+
+func (w *ingest) Timeout(*river.Job[kycd.IngestArgs]) time.Duration { return 5 * time.Minute }
+
+// IngestRetryBase and IngestRetryMax bound the backoff between attempts.
+var (
+	IngestRetryBase = 5 * time.Second
+	IngestRetryMax  = 10 * time.Minute
+)
+
+func (w *ingest) NextRetry(job *river.Job[kycd.IngestArgs]) time.Time {
+	d := IngestRetryBase << min(job.Attempt, 16)
+	return time.Now().Add(min(d, IngestRetryMax))
+}
+
+func (w *ingest) Work(ctx context.Context, job *river.Job[kycd.IngestArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	err := w.d.Connector.Run(ctx, job.Args.TenantID, job.Args.IngestionID)
+	var limited *connector.RateLimited
+	switch {
+	case err == nil:
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "ingestion finished", slog.String("ingestion_id", job.Args.IngestionID), slog.Int64("job_id", job.ID))
+		return nil
+	case errors.As(err, &limited):
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "provider rate limit: ingestion snoozed", slog.String("ingestion_id", job.Args.IngestionID),
+			slog.Duration("retry_after", limited.RetryAfter))
+		return river.JobSnooze(max(limited.RetryAfter, time.Second))
+	case job.Attempt >= job.MaxAttempts:
+		w.d.Logger.LogAttrs(ctx, slog.LevelError, "ingestion abandoned", slog.String("ingestion_id", job.Args.IngestionID), slog.String("error", err.Error()))
+		return w.d.Connector.Abandon(ctx, job.Args.TenantID, job.Args.IngestionID)
+	}
+	return err
 }
 
 // ExpireEvery is how often verified results are checked for expiry.

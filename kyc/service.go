@@ -206,6 +206,7 @@ type change struct {
 	action   string
 	details  map[string]any
 	warnings []kycd.Warning
+	key      string
 }
 
 // put adds a process to the change (replacing an earlier copy of it).
@@ -256,7 +257,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	}
 	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
 		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
-		Events: events, Jobs: c.jobs, Action: c.action, Details: details,
+		Events: events, Jobs: c.jobs, Action: c.action, Details: details, Key: c.key,
 	})
 	if err != nil {
 		return nil, err
@@ -319,11 +320,22 @@ func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, 
 	if !ok {
 		return nil, nil, kycd.NotAllowed("The process '"+code+"' cannot be updated", "permission-denied")
 	}
+	if up.Key != "" {
+		if done, err := s.store.SubmissionApplied(ctx, u.TenantID, up.Key); err != nil {
+			return nil, nil, err
+		} else if done {
+			return nil, nil, kycd.Errorf(kycd.EAlreadyApplied, "The submission was applied already")
+		}
+	}
 	st, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
 		if st.procs[code].Status == kycd.StatusExempt {
 			return nil, kycd.NotAllowed("The process is not required for this user", "kyc-process-status-exempt")
 		}
-		return h(s, st, up)
+		c, err := h(s, st, up)
+		if c != nil {
+			c.key = up.Key
+		}
+		return c, err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -166,6 +166,11 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 				return err
 			}
 		}
+		if c.Key != "" {
+			if err := tx.recordSubmission(c.TenantID, c.UserID, c.Key); err != nil {
+				return err
+			}
+		}
 		if c.DocumentIndex != "" {
 			if err := tx.linkDocument(c.TenantID, c.UserID, c.DocumentIndex); err != nil {
 				return err

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/forms"
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
@@ -34,6 +39,12 @@ type app struct {
 	policy *policy.Policy
 	forms  *forms.Registry
 	kyc    *kyc.Service
+	blobs  *blob.Store
+	// guard is the outbound connection policy.
+	guard     netguard.Policy
+	connector *connector.Service
+	// providers read verifications for the connector.
+	providers map[string]connector.Provider
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -90,9 +101,19 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg}
+	blobs, err := blob.Open(ctx, o.BlobURL, filepath.Join(o.DataDir, "blobs"), v)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	// Every outbound connection goes through netguard.
 	guard := netguard.Policy{AllowPrivate: o.AllowPrivate}
+	providerHTTP := guard.Client(providerTimeout, netguard.NoRedirects)
+	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard,
+		providers: map[string]connector.Provider{
+			kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
+			kycd.ProviderVeriff: &veriff.Provider{HTTP: providerHTTP},
+		}}
 	var email kyc.Notifier
 	if o.SMTPURL != "" {
 		if email, err = notify.NewSMTP(o.SMTPURL, guard.Dialer()); err != nil {
@@ -121,7 +142,13 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	return a, nil
 }
 
-func (a *app) close() { a.db.Close() }
+// providerTimeout bounds one request to an identity provider.
+const providerTimeout = 30 * time.Second
+
+func (a *app) close() {
+	a.blobs.Close()
+	a.db.Close()
+}
 
 // auditChainEvery is how often pending audit entries are chained when no
 // reader chains them first.
@@ -146,13 +173,15 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		return err
 	}
 	a.kyc = svc
+	a.connector = connector.New(connector.Config{Store: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
+		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
 	return nil
 }
 
 // workerClient returns a River client that works jobs with n workers.
 func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Clock: a.clock, Logger: a.logger})
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Clock: a.clock, Logger: a.logger})
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
 		Logger:            a.logger,
 		Workers:           ws,

@@ -104,6 +104,7 @@ type options struct {
 	SMTPURL        string
 	SMSURL         string
 	AllowPrivate   bool
+	BlobURL        string
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -170,8 +171,9 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.bool(&o.JSON, "json", false, "print one JSON object")
 	f.string(&o.FormsDir, "forms-dir", "", "folder of form definitions (<code>.v<N>.json) that replace or add to the built-in ones")
-	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (mail and SMS servers, later webhooks and providers) reach private, loopback and link-local addresses (implied by serve --sandbox)")
+	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (mail and SMS servers, identity providers, later webhooks) reach private, loopback and link-local addresses (implied by serve --sandbox)")
 	f.string(&o.SMSURL, "sms-url", "", "SMS sender for one-time codes: twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111")
+	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")
 	f.string(&o.SMTPURL, "smtp-url", "", "SMTP server for one-time codes: smtp://user:password@host:587?from=kyc@example.com (smtps:// for TLS)")
 }
 

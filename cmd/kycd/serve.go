@@ -21,7 +21,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
-	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/notify"
@@ -39,13 +39,11 @@ type serveOptions struct {
 	RateBurst   int
 	MaxBodySize int
 	ClientCache time.Duration
-	BlobURL     string
 }
 
 func (o *serveOptions) register(fs *flagSet) {
 	fs.common(&o.options)
 	fs.string(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")
 	fs.string(&o.PublicURL, "public-url", "", "base URL clients reach kycd at, for the URLs it hands out (default: http://<addr>)")
 	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials")
 	fs.int(&o.Workers, "workers", 10, "job workers in this process (0: API only)")
@@ -78,11 +76,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if created {
 		a.logger.Warn("generated a token signing key; every node of a cluster must share it (--signing-key-file)", slog.String("path", o.signingKeyPath()))
 	}
-	blobs, err := blob.Open(ctx, o.BlobURL, filepath.Join(o.DataDir, "blobs"), a.vault)
-	if err != nil {
-		return err
-	}
-	defer blobs.Close()
+	blobs := a.blobs
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), jobCollector{db: a.db})
@@ -109,6 +103,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := a.useNotifier(notify.NewMux(sandbox.Outbox, sandbox.Outbox)); err != nil {
 			return err
 		}
+		if err := wireSandboxConnector(ctx, a, creds, o.PublicURL); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
 		veriffSandbox := veriff.NewSandbox(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
 		sumsubSandbox := sumsub.NewSandbox(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
 		mount = func(mux *http.ServeMux) {
@@ -117,7 +114,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Policy: a.policy, Health: a.db, Sandbox: sandbox,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Policy: a.policy, Health: a.db, Sandbox: sandbox,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
@@ -270,6 +267,28 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 	}
 	printSandbox(stdout, creds)
 	return &creds, nil
+}
+
+// wireSandboxConnector points the sandbox tenant's Sumsub and Veriff
+// configurations at the provider sandboxes this process mounts.
+func wireSandboxConnector(ctx context.Context, a *app, creds *sandboxCredentials, publicURL string) error {
+	ctx = adminContext(ctx)
+	veriffURL, sumsubURL := publicURL+"/sandbox/veriff", publicURL+"/sandbox/sumsub"
+	if c, err := a.db.FindConnectorConfig(ctx, creds.TenantID, kycd.ProviderVeriff); err != nil || c.BaseURL != veriffURL ||
+		c.FindIntegration("sandbox") == nil || c.FindIntegration("sandbox").APIKey != creds.VeriffAPIKey {
+		if _, err := a.connector.SetVeriffConfig(ctx, creds.TenantID, connector.VeriffConfigRequest{BaseURL: &veriffURL,
+			Integrations: []kycd.VeriffIntegration{{Name: "sandbox", APIKey: creds.VeriffAPIKey, SharedSecretKey: creds.VeriffSharedSecret,
+				Processes: slices.Clone(kycd.IngestionProcesses)}}}); err != nil {
+			return err
+		}
+	}
+	if c, err := a.db.FindConnectorConfig(ctx, creds.TenantID, kycd.ProviderSumsub); err != nil || c.BaseURL != sumsubURL || c.AppToken != creds.SumsubAppToken {
+		if _, err := a.connector.SetSumsubConfig(ctx, creds.TenantID, connector.SumsubConfigRequest{BaseURL: &sumsubURL,
+			AppToken: &creds.SumsubAppToken, Secret: &creds.SumsubSecret}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func printSandbox(w io.Writer, c sandboxCredentials) {

@@ -73,9 +73,11 @@ type Applicant struct {
 	Type           string `json:"type"`
 	Info           Info   `json:"info"`
 	FixedInfo      Info   `json:"fixedInfo"`
+	CreatedAt      string `json:"createdAt"`
 	Review         struct {
 		ReviewStatus string `json:"reviewStatus"`
 		LevelName    string `json:"levelName"`
+		ReviewDate   string `json:"reviewDate"`
 		ReviewResult struct {
 			ReviewAnswer     string   `json:"reviewAnswer"`
 			ReviewRejectType string   `json:"reviewRejectType"`
@@ -86,16 +88,19 @@ type Applicant struct {
 
 // Info is what Sumsub recognised (info) or was told (fixedInfo).
 type Info struct {
-	FirstName   string    `json:"firstName"`
-	FirstNameEn string    `json:"firstNameEn"`
-	LastName    string    `json:"lastName"`
-	LastNameEn  string    `json:"lastNameEn"`
-	Dob         string    `json:"dob"`
-	Gender      string    `json:"gender"`
-	Country     string    `json:"country"`
-	Nationality string    `json:"nationality"`
-	Addresses   []Address `json:"addresses"`
-	IDDocs      []IDDoc   `json:"idDocs"`
+	FirstName   string `json:"firstName"`
+	FirstNameEn string `json:"firstNameEn"`
+	LastName    string `json:"lastName"`
+	LastNameEn  string `json:"lastNameEn"`
+	Dob         string `json:"dob"`
+	Gender      string `json:"gender"`
+	Country     string `json:"country"`
+	Nationality string `json:"nationality"`
+	// PlaceOfBirth is a town; CountryOfBirth an alpha-3 code.
+	PlaceOfBirth   string    `json:"placeOfBirth"`
+	CountryOfBirth string    `json:"countryOfBirth"`
+	Addresses      []Address `json:"addresses"`
+	IDDocs         []IDDoc   `json:"idDocs"`
 }
 
 // Address is an address Sumsub holds.
@@ -103,6 +108,7 @@ type Address struct {
 	SubStreet string `json:"subStreet"`
 	Street    string `json:"street"`
 	State     string `json:"state"`
+	StateEn   string `json:"stateEn"`
 	Town      string `json:"town"`
 	PostCode  string `json:"postCode"`
 	Country   string `json:"country"`

@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
+)
+
+// Connector is the KYC Connector service.
+type Connector interface {
+	CreateSumsubIngestion(ctx context.Context, u *kycd.User, req connector.SumsubRequest) (*kycd.Ingestion, error)
+	CreateVeriffIngestion(ctx context.Context, u *kycd.User, req connector.VeriffRequest) (*kycd.Ingestion, error)
+	Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error)
+	Ingestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error)
+	ProviderConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error)
+	SetVeriffConfig(ctx context.Context, tenantID string, req connector.VeriffConfigRequest) (*kycd.ConnectorConfig, error)
+	SetSumsubConfig(ctx context.Context, tenantID string, req connector.SumsubConfigRequest) (*kycd.ConnectorConfig, error)
+}
+
+func (s *Server) handleCreateSumsubIngestion() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUserRef(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[struct {
+			Processes   []string `json:"processes"`
+			ShareToken  string   `json:"shareToken"`
+			ApplicantID string   `json:"applicantId"`
+		}](s, w, r, "create-sumsub-ingestion-request")
+		if err != nil {
+			return err
+		}
+		in, err := s.connector.CreateSumsubIngestion(r.Context(), u, connector.SumsubRequest{
+			ShareToken: req.ShareToken, ApplicantID: req.ApplicantID, Processes: req.Processes})
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusCreated, map[string]any{"ingestion": in.View(true)})
+		return nil
+	}
+}
+
+func (s *Server) handleCreateVeriffIngestion() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUserRef(r)
+		if err != nil {
+			return err
+		}
+		req, err := decode[struct {
+			Processes []string                  `json:"processes"`
+			Sessions  []connector.VeriffSession `json:"sessions"`
+		}](s, w, r, "create-veriff-ingestion-request")
+		if err != nil {
+			return err
+		}
+		in, err := s.connector.CreateVeriffIngestion(r.Context(), u, connector.VeriffRequest{Processes: req.Processes, Sessions: req.Sessions})
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusCreated, map[string]any{"ingestion": in.View(true)})
+		return nil
+	}
+}
+
+func (s *Server) handleGetIngestion(provider string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUserRef(r)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("ingestionId")
+		if _, err := uuid.Parse(id); err != nil {
+			return kycd.Invalid("params", kycd.Violation{Property: "ingestionId", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+		}
+		in, err := s.connector.Ingestion(r.Context(), u, provider, id)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"ingestion": in.View(true)})
+		return nil
+	}
+}
+
+// handleListIngestions lists the user's ingestions of a provider, newest
+// first, perPage at a time; pagination.next carries the cursor.
+func (s *Server) handleListIngestions(provider string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, r, err := s.actingUserRef(r)
+		if err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		perPage, cursor := 10, q.Get("cursor")
+		var vs []kycd.Violation
+		if v := q.Get("perPage"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				vs = append(vs, kycd.Violation{Property: "perPage", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 100}})
+			}
+			perPage = n
+		}
+		if cursor != "" {
+			if _, err := uuid.Parse(cursor); err != nil {
+				vs = append(vs, kycd.Violation{Property: "cursor", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+			}
+		}
+		if len(vs) > 0 {
+			return kycd.Invalid("query", vs...)
+		}
+		list, err := s.connector.Ingestions(r.Context(), kycd.IngestionFilter{TenantID: u.TenantID, UserID: u.ID, Provider: provider,
+			Before: cursor, Limit: perPage + 1})
+		if err != nil {
+			return err
+		}
+		page := func(cursor string) string {
+			v := url.Values{"perPage": {strconv.Itoa(perPage)}}
+			if cursor != "" {
+				v.Set("cursor", cursor)
+			}
+			return s.publicURL + "/kyc-connector/" + provider + "/ingestions?" + v.Encode()
+		}
+		pagination := map[string]any{"first": page("")}
+		if len(list) > perPage {
+			list = list[:perPage]
+			pagination["next"] = page(list[perPage-1].ID)
+		}
+		views := make([]*kycd.IngestionView, 0, len(list))
+		for _, in := range list {
+			views = append(views, in.View(true))
+		}
+		encode(w, http.StatusOK, map[string]any{"ingestions": views, "pagination": pagination})
+		return nil
+	}
+}
+
+// configView is a provider configuration with its secrets masked.
+type configView struct {
+	BaseURL       string                   `json:"baseUrl,omitempty"`
+	Integrations  []kycd.VeriffIntegration `json:"integrations,omitempty"`
+	AppToken      string                   `json:"appToken,omitempty"`
+	Secret        string                   `json:"secret,omitempty"`
+	WebhookSecret string                   `json:"webhookSecret,omitempty"`
+	CreatedAt     time.Time                `json:"createdAt"`
+	UpdatedAt     time.Time                `json:"updatedAt"`
+}
+
+func maskIf(v string) string {
+	if v == "" {
+		return ""
+	}
+	return connector.Mask(v)
+}
+
+func viewConfig(c *kycd.ConnectorConfig) map[string]any {
+	v := configView{BaseURL: c.BaseURL, AppToken: maskIf(c.AppToken), Secret: maskIf(c.Secret), WebhookSecret: maskIf(c.WebhookSecret),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if c.Provider == kycd.ProviderVeriff {
+		v.Integrations = []kycd.VeriffIntegration{}
+	}
+	for _, i := range c.Integrations {
+		i.APIKey, i.SharedSecretKey = connector.Mask(i.APIKey), connector.Mask(i.SharedSecretKey)
+		v.Integrations = append(v.Integrations, i)
+	}
+	return map[string]any{"config": v}
+}
+
+func (s *Server) handleGetConnectorConfig(provider string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.connector.ProviderConfig(r.Context(), principalFrom(r.Context()).TenantID, provider)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, viewConfig(c))
+		return nil
+	}
+}
+
+func (s *Server) handleSetVeriffConfig() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[struct {
+			BaseURL      *string                  `json:"baseUrl"`
+			Integrations []kycd.VeriffIntegration `json:"integrations"`
+		}](s, w, r, "set-veriff-config-request")
+		if err != nil {
+			return err
+		}
+		c, err := s.connector.SetVeriffConfig(r.Context(), principalFrom(r.Context()).TenantID,
+			connector.VeriffConfigRequest{BaseURL: req.BaseURL, Integrations: req.Integrations})
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, viewConfig(c))
+		return nil
+	}
+}
+
+func (s *Server) handleSetSumsubConfig() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[struct {
+			BaseURL       *string `json:"baseUrl"`
+			AppToken      *string `json:"appToken"`
+			Secret        *string `json:"secret"`
+			WebhookSecret *string `json:"webhookSecret"`
+		}](s, w, r, "set-sumsub-config-request")
+		if err != nil {
+			return err
+		}
+		c, err := s.connector.SetSumsubConfig(r.Context(), principalFrom(r.Context()).TenantID, connector.SumsubConfigRequest{
+			BaseURL: req.BaseURL, AppToken: req.AppToken, Secret: req.Secret, WebhookSecret: req.WebhookSecret})
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, viewConfig(c))
+		return nil
+	}
+}

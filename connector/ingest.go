@@ -1,0 +1,360 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// fileNamespace derives the ids of ingested files from the ingestion and
+// the provider's file id, so that a retried ingestion finds its files.
+var fileNamespace = uuid.MustParse("6f1f7a52-7a0e-4c1e-9d55-3b1c0e5a2f10")
+
+// dependsOn are the processes an ingested process needs submitted first.
+var dependsOn = map[string][]string{
+	kycd.ProcessIdentity:       {kycd.ProcessProfile},
+	kycd.ProcessProofOfAddress: {kycd.ProcessProfile, kycd.ProcessAddress},
+}
+
+// Run works an ingestion: it reads each source from the provider, stores
+// the files, and submits each process through the KYC service. It is
+// idempotent: a run after a crash finds the files it stored (their ids
+// derive from the ingestion) and the submissions it made (their keys do),
+// and an ingestion that finished is left alone.
+//
+// Errors: a *RateLimited (the job snoozes for RetryAfter) or a transient
+// failure (the job retries); per-process failures are recorded in the
+// result, not returned.
+func (s *Service) Run(ctx context.Context, tenantID, id string) error {
+	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil // the user was deleted with it
+	} else if err != nil {
+		return err
+	}
+	if in.Status == kycd.IngestionFinished {
+		return nil
+	}
+	if in.Status == kycd.IngestionQueued {
+		now := s.Clock.Now().UTC()
+		in.Status, in.StartedAt = kycd.IngestionRunning, &now
+		in.Result = map[string]*kycd.IngestionResult{}
+		for _, p := range in.Processes {
+			in.Result[p] = &kycd.IngestionResult{Status: kycd.ResultProcessing}
+		}
+		if err := s.Store.SaveIngestion(ctx, in, true); err != nil {
+			return err
+		}
+	}
+	cfg, err := s.Store.FindConnectorConfig(ctx, tenantID, in.Provider)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		s.failRest(in, &kycd.IngestionError{Code: kycd.EWorkflow, Step: kycd.StepFetch, Message: "The provider configuration was removed"})
+		return s.finish(ctx, in)
+	} else if err != nil {
+		return err
+	}
+	prov := s.Providers[in.Provider]
+	if prov == nil {
+		return fmt.Errorf("connector: no provider %q", in.Provider)
+	}
+	found := map[*kycd.IngestionSource]*Verification{}
+	for _, src := range in.Sources {
+		if !s.pending(in, src.Processes) {
+			continue
+		}
+		resolved := src.Resolved
+		v, err := prov.Fetch(ctx, cfg, src)
+		if src.Resolved != resolved {
+			// A share token is imported once: keep what it became.
+			if err := s.Store.SaveIngestion(ctx, in, false); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			if ie := ingestionError(err, kycd.StepFetch); ie != nil {
+				s.fail(in, src.Processes, ie)
+				continue
+			}
+			return err
+		}
+		if v.Refusal != nil {
+			s.fail(in, src.Processes, &kycd.IngestionError{Code: v.Refusal.Code, Message: v.Refusal.Message, Step: kycd.StepFetch, Details: v.Refusal.Details})
+			continue
+		}
+		found[src] = v
+	}
+	for _, code := range in.Processes {
+		if r := in.Result[code]; r == nil || r.Status != kycd.ResultProcessing {
+			continue
+		}
+		if dep := s.failedDependency(in, code); dep != "" {
+			s.fail(in, []string{code}, &kycd.IngestionError{Code: kycd.EDependentProcessFailed, Step: kycd.StepUpdate,
+				Message: fmt.Sprintf("The process %q it depends on failed", dep), Details: map[string]any{"process": dep}})
+			continue
+		}
+		src := sourceOf(in, code)
+		v := found[src]
+		if v == nil {
+			continue // failed while fetching
+		}
+		if err := s.ingestProcess(ctx, in, prov, cfg, src, v, code); err != nil {
+			return err
+		}
+	}
+	return s.finish(ctx, in)
+}
+
+// Abandon ends an ingestion whose job ran out of attempts: the processes
+// still running fail with workflow_error.
+func (s *Service) Abandon(ctx context.Context, tenantID, id string) error {
+	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if in.Status == kycd.IngestionFinished {
+		return nil
+	}
+	if in.Result == nil {
+		in.Result = map[string]*kycd.IngestionResult{}
+	}
+	s.failRest(in, &kycd.IngestionError{Code: kycd.EWorkflow, Message: "The ingestion could not be completed: the provider kept failing"})
+	return s.finish(ctx, in)
+}
+
+func (s *Service) finish(ctx context.Context, in *kycd.Ingestion) error {
+	now := s.Clock.Now().UTC()
+	if in.StartedAt == nil {
+		in.StartedAt = &now
+	}
+	in.Status, in.FinishedAt = kycd.IngestionFinished, &now
+	return s.Store.SaveIngestion(ctx, in, true)
+}
+
+// pending reports whether any of the processes has no final result.
+func (s *Service) pending(in *kycd.Ingestion, processes []string) bool {
+	for _, p := range processes {
+		if r := in.Result[p]; r != nil && r.Status == kycd.ResultProcessing {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) fail(in *kycd.Ingestion, processes []string, e *kycd.IngestionError) {
+	for _, p := range processes {
+		if r := in.Result[p]; r != nil && r.Status == kycd.ResultProcessing {
+			c := *e
+			in.Result[p] = &kycd.IngestionResult{Status: kycd.ResultFailed, Error: &c}
+		}
+	}
+}
+
+func (s *Service) failRest(in *kycd.Ingestion, e *kycd.IngestionError) {
+	for _, p := range in.Processes {
+		if r := in.Result[p]; r == nil {
+			in.Result[p] = &kycd.IngestionResult{Status: kycd.ResultProcessing}
+		}
+	}
+	s.fail(in, in.Processes, e)
+}
+
+// failedDependency returns a process of the ingestion that code depends on
+// and that failed ("" when none).
+func (s *Service) failedDependency(in *kycd.Ingestion, code string) string {
+	for _, dep := range dependsOn[code] {
+		if r := in.Result[dep]; r != nil && r.Status == kycd.ResultFailed {
+			return dep
+		}
+	}
+	return ""
+}
+
+func sourceOf(in *kycd.Ingestion, code string) *kycd.IngestionSource {
+	for _, src := range in.Sources {
+		if slices.Contains(src.Processes, code) {
+			return src
+		}
+	}
+	return nil
+}
+
+// ingestionError classifies a provider failure that retrying will not
+// mend; nil for a transient one (the job retries).
+func ingestionError(err error, step string) *kycd.IngestionError {
+	var f *Failure
+	switch {
+	case errors.As(err, &f):
+		return &kycd.IngestionError{Code: f.Code, Message: f.Message, Step: step, Details: f.Details}
+	case errors.Is(err, ErrDataInvalid):
+		return &kycd.IngestionError{Code: kycd.EProviderDataInvalid, Message: "The provider's answer is not in its documented format", Step: step}
+	case errors.Is(err, ErrTooLarge):
+		return &kycd.IngestionError{Code: kycd.EProviderFileDownload, Message: "A provider file is larger than kycd accepts", Step: step}
+	}
+	return nil
+}
+
+// ingestProcess stores the files of one process and submits it.
+func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
+	src *kycd.IngestionSource, v *Verification, code string) error {
+	data, up := submission(v, code, in.Provider)
+	if up != nil && up.Output != nil && up.Output["verifiedAt"] == "" {
+		// The provider did not date its decision: it was read as decided now.
+		at := s.Clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+		up.Output["verifiedAt"], data["verifiedAt"] = at, at
+	}
+	if up == nil {
+		s.fail(in, []string{code}, &kycd.IngestionError{Code: kycd.EProviderDataUnavailable, Step: kycd.StepFetch,
+			Message: fmt.Sprintf("The %s data is not available in the %s verification", code, in.Provider)})
+		return nil
+	}
+	var files []kycd.IngestedFile
+	for _, m := range v.Media {
+		if m.Process != code {
+			continue
+		}
+		f, err := s.storeFile(ctx, in, prov, cfg, src, m)
+		if err != nil {
+			if ie := ingestionError(err, kycd.StepDownload); ie != nil {
+				if ie.Code == kycd.EProviderDataInvalid {
+					ie.Code = kycd.EProviderFileDownload
+				}
+				s.fail(in, []string{code}, ie)
+				return nil
+			}
+			return err
+		}
+		files = append(files, *f)
+	}
+	if code == kycd.ProcessProofOfAddress && len(files) == 0 {
+		s.fail(in, []string{code}, &kycd.IngestionError{Code: kycd.EProviderDataUnavailable, Step: kycd.StepFetch,
+			Message: "The verification holds no proof-of-address document"})
+		return nil
+	}
+	if len(files) > 0 {
+		media := make([]any, 0, len(files))
+		for _, f := range files {
+			media = append(media, map[string]any{"fileId": f.ID, "context": f.Context})
+		}
+		up.Input = map[string]any{"media": media}
+	}
+	up.Key = in.ID + "/" + code
+	_, _, err := s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
+	if err != nil && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
+		e, ok := kycd.AsError(err)
+		if !ok || e.Code == kycd.EInternal {
+			return err
+		}
+		s.fail(in, []string{code}, updateError(e))
+		return nil
+	}
+	in.Result[code] = &kycd.IngestionResult{Status: kycd.ResultCompleted, Data: data, Files: files}
+	return nil
+}
+
+// updateError turns the KYC service's refusal of a submission into the
+// ingestion's error: refusals by rule are operation_not_allowed (the rule's
+// own code in details), data the rules reject is provider_data_invalid.
+func updateError(e *kycd.Error) *kycd.IngestionError {
+	ie := &kycd.IngestionError{Code: kycd.EOperationNotAllowed, Message: e.Message, Step: kycd.StepUpdate, Details: e.Details}
+	switch e.Code {
+	case kycd.EOperationNotAllowed:
+	case kycd.ERequestInvalid:
+		ie.Code = kycd.EProviderDataInvalid
+	case kycd.ENotFound:
+		ie.Code = kycd.EWorkflow
+	default:
+		details := map[string]any{"code": e.Code}
+		for k, v := range e.Details {
+			details[k] = v
+		}
+		ie.Details = details
+	}
+	return ie
+}
+
+// submission builds a process's update from a verification, with the data
+// the result shows; nil when the verification has no data for it.
+func submission(v *Verification, code, provider string) (map[string]any, *kycd.ProcessUpdate) {
+	switch code {
+	case kycd.ProcessProfile:
+		if v.Profile == nil {
+			return nil, nil
+		}
+		data := asMap(v.Profile)
+		return data, &kycd.ProcessUpdate{Input: data}
+	case kycd.ProcessAddress:
+		if v.Address == nil {
+			return nil, nil
+		}
+		data := asMap(v.Address)
+		return data, &kycd.ProcessUpdate{Input: map[string]any{"address": data}}
+	case kycd.ProcessIdentity:
+		if v.Identity == nil {
+			return nil, nil
+		}
+		data := asMap(v.Identity)
+		out := asMap(v.Identity)
+		out["provider"] = provider
+		return data, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Output: out}
+	case kycd.ProcessProofOfAddress:
+		if v.ProofOfAddress == nil {
+			return nil, nil
+		}
+		data := asMap(v.ProofOfAddress)
+		out := asMap(v.ProofOfAddress)
+		out["provider"] = provider
+		return data, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Output: out}
+	}
+	return nil, nil
+}
+
+// storeFile downloads one media file into the file store, unless an
+// earlier run of the ingestion stored it already.
+func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
+	src *kycd.IngestionSource, m Media) (*kycd.IngestedFile, error) {
+	id := uuid.NewSHA1(fileNamespace, []byte(in.ID+"/"+m.ID)).String()
+	details := m.ProviderDetails
+	if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+		return &kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil
+	}
+	body, contentType, err := prov.Download(ctx, cfg, src, m)
+	if err != nil {
+		return nil, err
+	}
+	category := "image"
+	switch {
+	case m.Video || strings.HasPrefix(contentType, "video/"):
+		category = "video"
+	case contentType == "application/pdf":
+		category = "document"
+	}
+	cat, _ := kycd.FindFileCategory(category)
+	if !cat.Allows(contentType) {
+		return nil, &Failure{Code: kycd.EProviderFileDownload, Message: "A provider file is of a type kycd does not accept",
+			Details: map[string]any{"contentType": contentType}}
+	}
+	if int64(len(body)) > cat.MaxFileSize {
+		return nil, ErrTooLarge
+	}
+	// The key is fixed too: a retry overwrites, it never leaves an orphan.
+	key := "tenants/" + in.TenantID + "/files/" + id + "/ingested"
+	size, sum, err := s.Blobs.Put(ctx, in.TenantID, id, key, bytes.NewReader(body), cat.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	f := &kycd.File{ID: id, TenantID: in.TenantID, UserID: in.UserID, Category: category, ContentType: contentType,
+		Size: size, SHA256: sum, BlobKey: key}
+	if err := s.Store.SaveIngestedFile(ctx, f); err != nil {
+		return nil, err
+	}
+	return &kycd.IngestedFile{ID: id, Category: category, Context: m.Context, ContentType: contentType, Size: size, ProviderDetails: details}, nil
+}

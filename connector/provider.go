@@ -1,0 +1,116 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/kycd/kycd"
+)
+
+// Provider reads verifications from one provider for the ingestion worker.
+// connector/sumsub and connector/veriff implement it.
+type Provider interface {
+	// Fetch reads the verification a source names. A source that must be
+	// resolved first (a Sumsub share token, imported once) gets
+	// src.Resolved set, which the worker saves before going on. A
+	// verification that is not approved is returned with Refusal set.
+	Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource) (*Verification, error)
+	// Download fetches one media file: its bytes and the content type read
+	// from them.
+	Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m Media) ([]byte, string, error)
+}
+
+// Verification is what a provider verified, in kycd's vocabulary
+// (providers.md §3 and addendum B). A nil part is data the provider does
+// not have.
+type Verification struct {
+	// Refusal is why the verification cannot be ingested (not approved).
+	Refusal        *Failure
+	Profile        *ProfileData
+	Address        *kycd.Address
+	Identity       *IdentityData
+	ProofOfAddress *ProofOfAddressData
+	Media          []Media
+}
+
+// ProfileData is the profile a verification establishes.
+type ProfileData struct {
+	FullName           string      `json:"fullName,omitempty"`
+	Birthdate          string      `json:"birthdate,omitempty"`
+	Birthplace         *Birthplace `json:"birthplace,omitempty"`
+	PrimaryCitizenship string      `json:"primaryCitizenship,omitempty"`
+}
+
+// Birthplace is where a person was born.
+type Birthplace struct {
+	Town    string `json:"town,omitempty"`
+	Country string `json:"country,omitempty"`
+}
+
+// Document is an identity document a verification read.
+type Document struct {
+	Type      string `json:"type"`
+	Number    string `json:"number,omitempty"`
+	Country   string `json:"country,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+}
+
+// Person is who a verification found.
+type Person struct {
+	GivenName  string        `json:"givenName,omitempty"`
+	FamilyName string        `json:"familyName,omitempty"`
+	Address    *kycd.Address `json:"address,omitempty"`
+	Birthdate  string        `json:"birthdate,omitempty"`
+	Gender     string        `json:"gender,omitempty"`
+}
+
+// IdentityData is a verified identity document and its holder.
+type IdentityData struct {
+	Document   Document `json:"document"`
+	Person     Person   `json:"person"`
+	VerifiedAt string   `json:"verifiedAt"`
+}
+
+// ProofOfAddressData is a verified proof of address.
+type ProofOfAddressData struct {
+	Person     Person `json:"person"`
+	VerifiedAt string `json:"verifiedAt"`
+}
+
+// Media is one file of a verification, for a process.
+type Media struct {
+	// ID is the provider's id of the file; Locator what else the provider
+	// needs to download it (Sumsub's inspection id).
+	ID      string
+	Locator string
+	Process string
+	Context string
+	// Video marks a video (category "video"); images and PDFs are told
+	// apart by their content.
+	Video           bool
+	ProviderDetails map[string]any
+}
+
+// Failure is a permanent failure of a provider read: retrying it will not
+// help. Code is the ingestion error code it gives the processes.
+type Failure struct {
+	Code    string
+	Message string
+	Details map[string]any
+}
+
+func (f *Failure) Error() string { return f.Code + ": " + f.Message }
+
+// asMap turns a data struct into the generic map results and process
+// updates carry.
+func asMap(v any) map[string]any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,328 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// Blobs stores file contents, encrypted (blob.Store).
+type Blobs interface {
+	Put(ctx context.Context, tenantID, fileID, key string, r io.Reader, max int64) (int64, string, error)
+}
+
+// Config is what the connector service needs.
+type Config struct {
+	Store     kycd.IngestionStore
+	Files     kycd.FileService
+	KYC       kycd.KYCService
+	Blobs     Blobs
+	Providers map[string]Provider
+	Clock     kycd.Clock
+	// AllowPrivate lets a configuration's baseUrl use plain http (the
+	// operator allows private networks; netguard still guards every dial).
+	AllowPrivate bool
+}
+
+// Service runs the KYC Connector: provider configurations, ingestions and
+// their worker.
+type Service struct{ Config }
+
+
+// New returns the connector service.
+func New(c Config) *Service { return &Service{Config: c} }
+
+// SumsubRequest is a request for a Sumsub ingestion: a share token, or (a
+// kycd extension) an applicant of the tenant's own Sumsub account.
+type SumsubRequest struct {
+	ShareToken  string
+	ApplicantID string
+	Processes   []string
+}
+
+// VeriffSession is one session of a Veriff ingestion request.
+type VeriffSession struct {
+	SessionID       string   `json:"sessionId"`
+	IntegrationName string   `json:"integrationName"`
+	Processes       []string `json:"processes,omitempty"`
+}
+
+// VeriffRequest is a request for a Veriff ingestion.
+type VeriffRequest struct {
+	Processes []string
+	Sessions  []VeriffSession
+}
+
+func notConfigured(message string) error {
+	return kycd.NotAllowed(message, "provider-not-configured")
+}
+
+// config returns a tenant's provider configuration, refusing when there is none.
+func (s *Service) config(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error) {
+	cfg, err := s.Store.FindConnectorConfig(ctx, tenantID, provider)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil, notConfigured("The KYC connector is not configured for this organization")
+	}
+	return cfg, err
+}
+
+func orDefault(processes []string) []string {
+	if len(processes) == 0 {
+		return slices.Clone(kycd.IngestionProcesses)
+	}
+	return ordered(processes)
+}
+
+// ordered returns processes in submission order.
+func ordered(processes []string) []string {
+	var out []string
+	for _, p := range kycd.IngestionProcesses {
+		if slices.Contains(processes, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// CreateSumsubIngestion queues a Sumsub ingestion for a user.
+func (s *Service) CreateSumsubIngestion(ctx context.Context, u *kycd.User, req SumsubRequest) (*kycd.Ingestion, error) {
+	if _, err := s.config(ctx, u.TenantID, kycd.ProviderSumsub); err != nil {
+		return nil, err
+	}
+	processes := orDefault(req.Processes)
+	src := &kycd.IngestionSource{Kind: "shareToken", Ref: req.ShareToken, Processes: processes}
+	params := map[string]any{"shareToken": req.ShareToken}
+	if req.ShareToken == "" {
+		src.Kind, src.Ref, src.Resolved = "applicantId", req.ApplicantID, req.ApplicantID
+		params = map[string]any{"applicantId": req.ApplicantID}
+	}
+	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: processes,
+		Parameters: params, Sources: []*kycd.IngestionSource{src}}
+	return in, s.create(ctx, in)
+}
+
+// CreateVeriffIngestion queues a Veriff ingestion for a user: each
+// requested process is read from the first session that provides it.
+func (s *Service) CreateVeriffIngestion(ctx context.Context, u *kycd.User, req VeriffRequest) (*kycd.Ingestion, error) {
+	cfg, err := s.config(ctx, u.TenantID, kycd.ProviderVeriff)
+	if err != nil {
+		return nil, err
+	}
+	processes := orDefault(req.Processes)
+	seen := map[string]bool{}
+	covered := map[string]bool{}
+	var (
+		sources  []*kycd.IngestionSource
+		sessions []any
+	)
+	for _, sess := range req.Sessions {
+		if seen[strings.ToLower(sess.SessionID)] {
+			return nil, kycd.NotAllowed("Each session must reference a unique session ID", "duplicate-session")
+		}
+		seen[strings.ToLower(sess.SessionID)] = true
+		integ := cfg.FindIntegration(sess.IntegrationName)
+		if integ == nil {
+			return nil, notConfigured(fmt.Sprintf("The integration %q is not in the Veriff configuration", sess.IntegrationName))
+		}
+		provides := integ.Processes
+		if len(sess.Processes) > 0 {
+			var unsupported []string
+			for _, p := range sess.Processes {
+				if !slices.Contains(integ.Processes, p) {
+					unsupported = append(unsupported, strconv.Quote(p))
+				}
+			}
+			if len(unsupported) > 0 {
+				return nil, kycd.NotAllowed("Session specifies processes that are not supported by the integration configuration: "+
+					strings.Join(unsupported, ", "), "ingestion-not-supported-by-provider-config")
+			}
+			provides = sess.Processes
+		}
+		var assigned []string
+		for _, p := range processes {
+			if slices.Contains(provides, p) && !covered[p] {
+				covered[p] = true
+				assigned = append(assigned, p)
+			}
+		}
+		sessions = append(sessions, map[string]any{"processes": ordered(provides), "sessionId": sess.SessionID, "integrationName": sess.IntegrationName})
+		if len(assigned) > 0 {
+			sources = append(sources, &kycd.IngestionSource{Kind: "sessionId", Ref: sess.SessionID, Resolved: sess.SessionID,
+				Integration: sess.IntegrationName, Processes: assigned})
+		}
+	}
+	for _, p := range processes {
+		if !covered[p] {
+			return nil, kycd.NotAllowed(fmt.Sprintf("Process %q is not covered by any session in the ingestion parameters", p), "ingestion-process-not-resolvable")
+		}
+	}
+	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderVeriff, Processes: processes,
+		Parameters: map[string]any{"sessions": sessions}, Sources: sources}
+	return in, s.create(ctx, in)
+}
+
+func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
+	id, err := uuid.NewV7() // time-ordered: the list's order and cursor
+	if err != nil {
+		return err
+	}
+	in.ID = id.String()
+	return s.Store.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID})
+}
+
+// Ingestion returns one of a user's ingestions.
+func (s *Service) Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error) {
+	return s.Store.FindIngestion(ctx, u.TenantID, u.ID, provider, id)
+}
+
+// Ingestions returns a page of a user's ingestions, newest first.
+func (s *Service) Ingestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error) {
+	return s.Store.FindIngestions(ctx, f)
+}
+
+// ProviderConfig returns a tenant's provider configuration (secrets in
+// clear: the API masks them).
+func (s *Service) ProviderConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error) {
+	return s.Store.FindConnectorConfig(ctx, tenantID, provider)
+}
+
+// VeriffConfigRequest replaces a tenant's Veriff integrations; an
+// integration given without keys keeps the keys it had.
+type VeriffConfigRequest struct {
+	BaseURL      *string
+	Integrations []kycd.VeriffIntegration
+}
+
+// SetVeriffConfig creates or replaces the tenant's Veriff configuration.
+func (s *Service) SetVeriffConfig(ctx context.Context, tenantID string, req VeriffConfigRequest) (*kycd.ConnectorConfig, error) {
+	old, err := s.Store.FindConnectorConfig(ctx, tenantID, kycd.ProviderVeriff)
+	if err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+		return nil, err
+	}
+	cfg := &kycd.ConnectorConfig{TenantID: tenantID, Provider: kycd.ProviderVeriff}
+	if old != nil {
+		cfg.BaseURL = old.BaseURL
+	}
+	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
+		return nil, err
+	}
+	var violations []kycd.Violation
+	names := map[string]bool{}
+	for i, integ := range req.Integrations {
+		at := "integrations." + strconv.Itoa(i)
+		if names[integ.Name] {
+			violations = append(violations, kycd.Violation{Property: at + ".name", Rule: "unique"})
+		}
+		names[integ.Name] = true
+		if old != nil {
+			if prev := old.FindIntegration(integ.Name); prev != nil {
+				if integ.APIKey == "" {
+					integ.APIKey = prev.APIKey
+				}
+				if integ.SharedSecretKey == "" {
+					integ.SharedSecretKey = prev.SharedSecretKey
+				}
+			}
+		}
+		if integ.APIKey == "" {
+			violations = append(violations, kycd.Violation{Property: at + ".apiKey", Rule: "required"})
+		}
+		if integ.SharedSecretKey == "" {
+			violations = append(violations, kycd.Violation{Property: at + ".sharedSecretKey", Rule: "required"})
+		}
+		integ.Processes = ordered(integ.Processes)
+		cfg.Integrations = append(cfg.Integrations, integ)
+	}
+	if len(violations) > 0 {
+		return nil, invalidConfig(violations...)
+	}
+	return cfg, s.Store.SaveConnectorConfig(ctx, cfg)
+}
+
+// SumsubConfigRequest sets a tenant's Sumsub credentials; nil fields keep
+// their value.
+type SumsubConfigRequest struct {
+	BaseURL       *string
+	AppToken      *string
+	Secret        *string
+	WebhookSecret *string
+}
+
+// SetSumsubConfig creates or updates the tenant's Sumsub configuration.
+func (s *Service) SetSumsubConfig(ctx context.Context, tenantID string, req SumsubConfigRequest) (*kycd.ConnectorConfig, error) {
+	cfg, err := s.Store.FindConnectorConfig(ctx, tenantID, kycd.ProviderSumsub)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		cfg, err = &kycd.ConnectorConfig{TenantID: tenantID, Provider: kycd.ProviderSumsub}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{req.AppToken, &cfg.AppToken}, {req.Secret, &cfg.Secret}, {req.WebhookSecret, &cfg.WebhookSecret}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	var violations []kycd.Violation
+	if cfg.AppToken == "" {
+		violations = append(violations, kycd.Violation{Property: "appToken", Rule: "required"})
+	}
+	if cfg.Secret == "" {
+		violations = append(violations, kycd.Violation{Property: "secret", Rule: "required"})
+	}
+	if len(violations) > 0 {
+		return nil, invalidConfig(violations...)
+	}
+	return cfg, s.Store.SaveConnectorConfig(ctx, cfg)
+}
+
+func invalidConfig(violations ...kycd.Violation) error {
+	e := kycd.Invalid("body", violations...)
+	e.Message = "The provider config has invalid parameters"
+	return e
+}
+
+// setBaseURL checks and sets a configuration's API host: https, or http
+// when the operator allows private networks; "" restores the default.
+func (s *Service) setBaseURL(cfg *kycd.ConnectorConfig, v *string) error {
+	if v == nil {
+		return nil
+	}
+	if *v == "" {
+		cfg.BaseURL = ""
+		return nil
+	}
+	u, err := url.Parse(*v)
+	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" &&
+		(u.Scheme == "https" || (u.Scheme == "http" && s.AllowPrivate))
+	if !ok {
+		schemes := []string{"https"}
+		if s.AllowPrivate {
+			schemes = append(schemes, "http")
+		}
+		return invalidConfig(kycd.Violation{Property: "baseUrl", Rule: "format", RuleParams: map[string]any{"format": "url", "schemes": schemes}})
+	}
+	cfg.BaseURL = strings.TrimSuffix(u.String(), "/")
+	return nil
+}
+
+// Mask shows the first four characters of a secret.
+func Mask(secret string) string {
+	if len(secret) <= 4 {
+		return "****"
+	}
+	return secret[:4] + "****"
+}

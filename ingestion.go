@@ -1,0 +1,248 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// Providers the KYC Connector ingests from.
+const (
+	ProviderSumsub = "sumsub"
+	ProviderVeriff = "veriff"
+)
+
+// Ingestion statuses.
+const (
+	IngestionQueued   = "queued"
+	IngestionRunning  = "running"
+	IngestionFinished = "finished"
+)
+
+// Statuses of one process of an ingestion. "completed" means submitted into
+// the KYC process, not approved: the process's own status says that.
+const (
+	ResultProcessing = "processing"
+	ResultCompleted  = "completed"
+	ResultFailed     = "failed"
+)
+
+// Steps of an ingestion where a process can fail.
+const (
+	StepFetch    = "fetch-provider-data"
+	StepDownload = "download-provider-files"
+	StepUpdate   = "update-kyc-process"
+)
+
+// Error codes of an ingestion's process results (Uphold's).
+const (
+	EWorkflow                = "workflow_error"
+	EProviderDataUnavailable = "provider_data_not_available"
+	EProviderDataInvalid     = "provider_data_invalid"
+	EProviderFileDownload    = "provider_file_download_failed"
+	EDependentProcessFailed  = "dependent_process_failed"
+	ESumsubClient            = "sumsub_client_error"
+	ESumsubReviewState       = "sumsub_applicant_review_state_invalid"
+	EVeriffClient            = "veriff_client_error"
+	EVeriffNotApproved       = "veriff_session_not_approved"
+)
+
+// IngestionProcesses are the processes an ingestion can submit, in the
+// order it submits them (later ones depend on earlier ones).
+var IngestionProcesses = []string{ProcessProfile, ProcessAddress, ProcessIdentity, ProcessProofOfAddress}
+
+// Ingestion pulls an approved verification from a provider into a user's
+// KYC processes. Parameters, results and the worker's progress hold
+// personal data: they are sealed at rest.
+type Ingestion struct {
+	ID         string
+	TenantID   string
+	UserID     string
+	Provider   string
+	Status     string
+	Processes  []string
+	Parameters map[string]any
+	// Result is keyed by process code.
+	Result map[string]*IngestionResult
+	// Sources are the provider references the worker reads, with what it
+	// learnt of them (the applicant a share token was imported as).
+	Sources    []*IngestionSource
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	// Version counts saves: a save of a stale copy fails with EStale.
+	Version int
+}
+
+// IngestionSource is one provider reference of an ingestion: a Sumsub share
+// token or applicant, or a Veriff session of an integration, and the
+// processes it provides data for.
+type IngestionSource struct {
+	Kind        string   `json:"kind"` // shareToken, applicantId, sessionId
+	Ref         string   `json:"ref"`
+	Integration string   `json:"integration,omitempty"`
+	Processes   []string `json:"processes"`
+	// Resolved is the provider's id once known (the imported applicant).
+	Resolved string `json:"resolved,omitempty"`
+}
+
+// IngestionResult is the outcome of one process of an ingestion.
+type IngestionResult struct {
+	Status string          `json:"status"`
+	Data   map[string]any  `json:"data,omitempty"`
+	Files  []IngestedFile  `json:"files,omitempty"`
+	Error  *IngestionError `json:"error,omitempty"`
+}
+
+// IngestedFile is a provider file stored in kycd's file store.
+type IngestedFile struct {
+	ID              string         `json:"id"`
+	Category        string         `json:"category"`
+	Context         string         `json:"context"`
+	ContentType     string         `json:"contentType"`
+	Size            int64          `json:"size"`
+	ProviderDetails map[string]any `json:"providerDetails,omitempty"`
+}
+
+// IngestionError is why a process of an ingestion failed.
+type IngestionError struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Hint    string         `json:"hint,omitempty"`
+	Step    string         `json:"step,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// Done reports whether every process has a final result.
+func (in *Ingestion) Done() bool {
+	for _, p := range in.Processes {
+		r := in.Result[p]
+		if r == nil || r.Status == ResultProcessing {
+			return false
+		}
+	}
+	return true
+}
+
+// ConnectorConfig is a tenant's configuration of one provider. Secrets are
+// sealed at rest and shown masked.
+type ConnectorConfig struct {
+	TenantID string
+	Provider string
+	// BaseURL is the provider's API host ("" for its production host).
+	BaseURL string
+	// Veriff: one integration per API key.
+	Integrations []VeriffIntegration
+	// Sumsub: the app token and its secret, and the webhook secret.
+	AppToken      string
+	Secret        string
+	WebhookSecret string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// VeriffIntegration is one Veriff integration of a tenant.
+type VeriffIntegration struct {
+	Name            string   `json:"name"`
+	APIKey          string   `json:"apiKey"`
+	SharedSecretKey string   `json:"sharedSecretKey"`
+	Processes       []string `json:"processes"`
+}
+
+// FindIntegration returns the integration of a name.
+func (c *ConnectorConfig) FindIntegration(name string) *VeriffIntegration {
+	for i := range c.Integrations {
+		if c.Integrations[i].Name == name {
+			return &c.Integrations[i]
+		}
+	}
+	return nil
+}
+
+// IngestionFilter selects a user's ingestions of a provider, newest first,
+// after the cursor (an ingestion id; "" for the first page).
+type IngestionFilter struct {
+	TenantID, UserID, Provider string
+	Before                     string
+	Limit                      int
+}
+
+// IngestionStore keeps ingestions and connector configurations. Every save
+// records its audit entry and its events in the same transaction.
+type IngestionStore interface {
+	// CreateIngestion stores a new ingestion (setting ID, when empty, and times), its
+	// created event and the job that runs it.
+	CreateIngestion(ctx context.Context, in *Ingestion, job JobArgs) error
+	// FindIngestion returns ENotFound ("ingestion") for an unknown id, or
+	// one of another tenant, user (when userID is not empty) or provider.
+	FindIngestion(ctx context.Context, tenantID, userID, provider, id string) (*Ingestion, error)
+	FindIngestions(ctx context.Context, f IngestionFilter) ([]*Ingestion, error)
+	// SaveIngestion saves a changed ingestion if its version is still the
+	// one read (EStale otherwise), with a status-changed event when its
+	// status changed.
+	SaveIngestion(ctx context.Context, in *Ingestion, statusChanged bool) error
+	// SaveConnectorConfig creates or replaces a tenant's provider config.
+	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig) error
+	// FindConnectorConfig returns ENotFound ("provider-config").
+	FindConnectorConfig(ctx context.Context, tenantID, provider string) (*ConnectorConfig, error)
+	// SaveIngestedFile records an uploaded file whose ID and BlobKey the
+	// ingestion chose (so that a retry finds it); recording it again is a no-op.
+	SaveIngestedFile(ctx context.Context, f *File) error
+}
+
+// Event types of ingestions.
+func EventIngestionCreated(provider string) string {
+	return "kyc-connector." + provider + ".ingestion.created"
+}
+
+// EventIngestionStatusChanged is the event of an ingestion's status change.
+func EventIngestionStatusChanged(provider string) string {
+	return "kyc-connector." + provider + ".ingestion.status-changed"
+}
+
+// IngestArgs is the job that runs an ingestion.
+type IngestArgs struct {
+	TenantID    string `json:"tenant_id"`
+	IngestionID string `json:"ingestion_id"`
+}
+
+// Kind implements JobArgs.
+func (IngestArgs) Kind() string { return "connector_ingest" }
+
+// IngestionView is an ingestion as the KYC Connector API shows it.
+type IngestionView struct {
+	ID         string                      `json:"id"`
+	UserID     string                      `json:"userId"`
+	Status     string                      `json:"status"`
+	Processes  []string                    `json:"processes"`
+	Provider   string                      `json:"provider"`
+	Parameters map[string]any              `json:"parameters"`
+	Result     map[string]*IngestionResult `json:"result,omitempty"`
+	CreatedAt  time.Time                   `json:"createdAt"`
+	UpdatedAt  time.Time                   `json:"updatedAt"`
+	StartedAt  *time.Time                  `json:"startedAt,omitempty"`
+	FinishedAt *time.Time                  `json:"finishedAt,omitempty"`
+}
+
+// View returns the ingestion as the API shows it, results keyed by the
+// processes' camelCase keys. Without personal data (for events, whose
+// outbox is not sealed) the results keep their status, errors and file ids
+// but not the extracted data.
+func (in *Ingestion) View(personal bool) *IngestionView {
+	v := &IngestionView{ID: in.ID, UserID: in.UserID, Status: in.Status, Processes: in.Processes, Provider: in.Provider,
+		Parameters: in.Parameters, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, StartedAt: in.StartedAt, FinishedAt: in.FinishedAt}
+	if v.Parameters == nil {
+		v.Parameters = map[string]any{}
+	}
+	if len(in.Result) > 0 {
+		v.Result = make(map[string]*IngestionResult, len(in.Result))
+		for code, r := range in.Result {
+			c := *r
+			if !personal {
+				c.Data = nil
+			}
+			v.Result[ProcessKey(code)] = &c
+		}
+	}
+	return v
+}

@@ -1,0 +1,330 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.IngestionStore = (*DB)(nil)
+
+// ingestionData is the sealed part of an ingestion.
+type ingestionData struct {
+	Processes  []string                         `json:"processes"`
+	Parameters map[string]any                   `json:"parameters"`
+	Result     map[string]*kycd.IngestionResult `json:"result,omitempty"`
+	Sources    []*kycd.IngestionSource          `json:"sources"`
+}
+
+func ingestionAD(id string) []byte { return []byte("ingestions.data:" + id) }
+
+func (db *DB) sealIngestion(ctx context.Context, in *kycd.Ingestion) ([]byte, error) {
+	raw, err := json.Marshal(ingestionData{Processes: in.Processes, Parameters: in.Parameters, Result: in.Result, Sources: in.Sources})
+	if err != nil {
+		return nil, err
+	}
+	return db.vault.Seal(ctx, in.TenantID, raw, ingestionAD(in.ID))
+}
+
+// ingestionEvent is the event of an ingestion: the ingestion without the
+// personal data it extracted.
+func ingestionEvent(in *kycd.Ingestion, typ string) *kycd.Event {
+	return &kycd.Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
+		Data: map[string]any{"ingestion": in.View(false)}}
+}
+
+// CreateIngestion implements kycd.IngestionStore.
+func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.JobArgs) error {
+	if in.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		in.ID = id.String()
+	}
+	in.Status, in.Version = kycd.IngestionQueued, 1
+	sealed, err := db.sealIngestion(ctx, in)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		in.CreatedAt, in.UpdatedAt = tx.Now(), tx.Now()
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, in.UserID, in.TenantID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return kycd.NotFound("user")
+		}
+		if _, err := tx.exec(`INSERT INTO ingestions (id, tenant_id, user_id, provider, status, data, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.ID, in.TenantID, in.UserID, in.Provider, in.Status, sealed, in.Version, fmtTime(in.CreatedAt), fmtTime(in.UpdatedAt)); err != nil {
+			return err
+		}
+		if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionCreated(in.Provider))); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(job, nil); err != nil {
+			return err
+		}
+		return tx.Audit(in.TenantID, "kyc-connector.ingestion.created", "ingestion", in.ID,
+			map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes})
+	})
+}
+
+const ingestionColumns = `id, tenant_id, user_id, provider, status, data, version, created_at, updated_at, started_at, finished_at`
+
+// FindIngestion implements kycd.IngestionStore.
+func (db *DB) FindIngestion(ctx context.Context, tenantID, userID, provider, id string) (*kycd.Ingestion, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, kycd.NotFound("ingestion")
+	}
+	query, args := `SELECT `+ingestionColumns+` FROM ingestions WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
+	if userID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	if provider != "" {
+		query += ` AND provider = ?`
+		args = append(args, provider)
+	}
+	rows, err := db.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := db.scanIngestions(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, kycd.NotFound("ingestion")
+	}
+	return list[0], nil
+}
+
+// FindIngestions implements kycd.IngestionStore.
+func (db *DB) FindIngestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error) {
+	query, args := `SELECT `+ingestionColumns+` FROM ingestions WHERE tenant_id = ? AND user_id = ? AND provider = ?`, []any{f.TenantID, f.UserID, f.Provider}
+	if f.Before != "" {
+		query += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return db.scanIngestions(ctx, rows)
+}
+
+func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Ingestion, error) {
+	defer rows.Close()
+	var out []*kycd.Ingestion
+	for rows.Next() {
+		var (
+			in                kycd.Ingestion
+			sealed            []byte
+			created, updated  string
+			started, finished sql.NullString
+		)
+		if err := rows.Scan(&in.ID, &in.TenantID, &in.UserID, &in.Provider, &in.Status, &sealed, &in.Version,
+			&created, &updated, &started, &finished); err != nil {
+			return nil, err
+		}
+		var err error
+		if in.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if in.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		if in.StartedAt, err = parseTimePtr(started); err != nil {
+			return nil, err
+		}
+		if in.FinishedAt, err = parseTimePtr(finished); err != nil {
+			return nil, err
+		}
+		raw, err := db.vault.Open(ctx, in.TenantID, sealed, ingestionAD(in.ID))
+		if err != nil {
+			return nil, err
+		}
+		var d ingestionData
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, err
+		}
+		in.Processes, in.Parameters, in.Result, in.Sources = d.Processes, d.Parameters, d.Result, d.Sources
+		out = append(out, &in)
+	}
+	return out, rows.Err()
+}
+
+// SaveIngestion implements kycd.IngestionStore.
+func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChanged bool) error {
+	sealed, err := db.sealIngestion(ctx, in)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE ingestions SET status = ?, data = ?, version = version + 1, updated_at = ?, started_at = ?, finished_at = ?
+			WHERE id = ? AND tenant_id = ? AND version = ?`,
+			in.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(in.StartedAt), fmtTimePtr(in.FinishedAt), in.ID, in.TenantID, in.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.Errorf(kycd.EStale, "The ingestion changed meanwhile")
+		}
+		in.Version++
+		in.UpdatedAt = tx.Now()
+		details := map[string]any{"status": in.Status}
+		if statusChanged {
+			if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionStatusChanged(in.Provider))); err != nil {
+				return err
+			}
+		}
+		results := map[string]any{}
+		for code, r := range in.Result {
+			results[code] = r.Status
+		}
+		details["result"] = results
+		return tx.Audit(in.TenantID, "kyc-connector.ingestion.updated", "ingestion", in.ID, details)
+	})
+}
+
+// connectorData is the sealed part of a connector configuration.
+type connectorData struct {
+	BaseURL       string                   `json:"baseUrl,omitempty"`
+	Integrations  []kycd.VeriffIntegration `json:"integrations,omitempty"`
+	AppToken      string                   `json:"appToken,omitempty"`
+	Secret        string                   `json:"secret,omitempty"`
+	WebhookSecret string                   `json:"webhookSecret,omitempty"`
+}
+
+func connectorAD(tenantID, provider string) []byte {
+	return []byte("connector_configs.data:" + tenantID + ":" + provider)
+}
+
+// SaveConnectorConfig implements kycd.IngestionStore.
+func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) error {
+	raw, err := json.Marshal(connectorData{BaseURL: c.BaseURL, Integrations: c.Integrations, AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret})
+	if err != nil {
+		return err
+	}
+	sealed, err := db.vault.Seal(ctx, c.TenantID, raw, connectorAD(c.TenantID, c.Provider))
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		c.UpdatedAt = tx.Now()
+		var created string
+		err := tx.queryRow(`SELECT created_at FROM connector_configs WHERE tenant_id = ? AND provider = ?`, c.TenantID, c.Provider).Scan(&created)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			c.CreatedAt = tx.Now()
+			_, err = tx.exec(`INSERT INTO connector_configs (tenant_id, provider, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				c.TenantID, c.Provider, sealed, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
+		case err == nil:
+			if c.CreatedAt, err = parseTime(created); err != nil {
+				return err
+			}
+			_, err = tx.exec(`UPDATE connector_configs SET data = ?, updated_at = ? WHERE tenant_id = ? AND provider = ?`,
+				sealed, fmtTime(c.UpdatedAt), c.TenantID, c.Provider)
+		}
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(c.Integrations))
+		for _, i := range c.Integrations {
+			names = append(names, i.Name)
+		}
+		return tx.Audit(c.TenantID, "kyc-connector.config.updated", "provider-config", c.Provider,
+			map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL})
+	})
+}
+
+// FindConnectorConfig implements kycd.IngestionStore.
+func (db *DB) FindConnectorConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error) {
+	var (
+		sealed           []byte
+		created, updated string
+	)
+	err := db.readRow(ctx, `SELECT data, created_at, updated_at FROM connector_configs WHERE tenant_id = ? AND provider = ?`,
+		tenantID, provider).Scan(&sealed, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("provider-config")
+	} else if err != nil {
+		return nil, err
+	}
+	raw, err := db.vault.Open(ctx, tenantID, sealed, connectorAD(tenantID, provider))
+	if err != nil {
+		return nil, err
+	}
+	var d connectorData
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	c := &kycd.ConnectorConfig{TenantID: tenantID, Provider: provider, BaseURL: d.BaseURL, Integrations: d.Integrations,
+		AppToken: d.AppToken, Secret: d.Secret, WebhookSecret: d.WebhookSecret}
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if c.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SaveIngestedFile implements kycd.IngestionStore: it records a file whose
+// content an ingestion stored (ID and BlobKey chosen by the caller, so a
+// retried ingestion finds it). Recording it again is a no-op.
+func (db *DB) SaveIngestedFile(ctx context.Context, f *kycd.File) error {
+	if existing, err := db.FindFileByID(ctx, f.TenantID, f.UserID, f.ID); err == nil && existing.Status == kycd.FileUploaded {
+		return nil
+	}
+	err := db.Update(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		f.Status, f.CreatedAt, f.UploadedAt, f.UploadExpiresAt = kycd.FileUploaded, now, &now, now
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM files WHERE id = ?`, f.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return errNothingToDo
+		}
+		if _, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, upload_expires_at, created_at, uploaded_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, f.Size, f.SHA256, f.BlobKey,
+			fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt), fmtTime(now)); err != nil {
+			return err
+		}
+		return tx.Audit(f.TenantID, "file.ingested", "file", f.ID, map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType})
+	})
+	if errors.Is(err, errNothingToDo) {
+		return nil
+	}
+	return err
+}
+
+// SubmissionApplied implements kycd.ProcessStore.
+func (db *DB) SubmissionApplied(ctx context.Context, tenantID, key string) (bool, error) {
+	var n int
+	err := db.readRow(ctx, `SELECT count(*) FROM kyc_submissions WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&n)
+	return n > 0, err
+}
+
+// recordSubmission records a submission key; a second time is EAlreadyApplied.
+func (tx *Tx) recordSubmission(tenantID, userID, key string) error {
+	_, err := tx.exec(`INSERT INTO kyc_submissions (tenant_id, key, user_id, created_at) VALUES (?, ?, ?, ?)`, tenantID, key, userID, fmtTime(tx.Now()))
+	if tx.db.dialect.isUniqueViolation(err) {
+		return kycd.Errorf(kycd.EAlreadyApplied, "The submission was applied already")
+	}
+	return err
+}

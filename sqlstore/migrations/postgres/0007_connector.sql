@@ -1,0 +1,36 @@
+-- KYC Connector ingestions. Status, provider and times stay queryable; the
+-- parameters, results and worker progress are personal and sealed in data.
+CREATE TABLE ingestions (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL REFERENCES users (id),
+    provider    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    data        BYTEA NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT
+);
+CREATE INDEX ingestions_user ON ingestions (tenant_id, user_id, provider, id);
+
+-- Each tenant's configuration of a provider; secrets sealed in data.
+CREATE TABLE connector_configs (
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+    provider   TEXT NOT NULL,
+    data       BYTEA NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, provider)
+);
+
+-- Keys of submissions into the KYC processes that must apply at most once
+-- (an ingestion's submission of a process, retried after a crash).
+CREATE TABLE kyc_submissions (
+    tenant_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
