@@ -36,7 +36,6 @@ type Config struct {
 // their worker.
 type Service struct{ Config }
 
-
 // New returns the connector service.
 func New(c Config) *Service { return &Service{Config: c} }
 

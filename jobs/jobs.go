@@ -35,8 +35,8 @@ type Deps struct {
 	Files     kycd.FileService
 	KYC       KYC
 	Connector Connector
-	Clock  kycd.Clock
-	Logger *slog.Logger
+	Clock     kycd.Clock
+	Logger    *slog.Logger
 }
 
 // Register adds every worker to ws.

@@ -156,7 +156,7 @@ func verification(a *Applicant, images []Image) *connector.Verification {
 			process = kycd.ProcessProofOfAddress
 		}
 		v.Media = append(v.Media, connector.Media{ID: img.ID.String(), Locator: a.InspectionID, Process: process, Context: ctx,
-			Video: ctx == connector.MediaVideo,
+			Video:           ctx == connector.MediaVideo,
 			ProviderDetails: map[string]any{"fileId": img.ID.String(), "idDocType": img.IDDocDef.IDDocType}})
 	}
 	if v.Address != nil {
