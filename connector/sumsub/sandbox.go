@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kycd/kycd/connector"
 )
 
 // Sandbox is a faithful fake of the parts of Sumsub's API the connector
@@ -33,6 +35,8 @@ type Sandbox struct {
 	applicants map[string]map[string]any
 	images     map[string][]map[string]any // applicant id -> image metadata
 	content    map[string][]byte           // image id -> bytes
+	shares     map[string]string           // share token -> applicant id
+	faults     *connector.FaultScript
 	now        func() time.Time
 }
 
@@ -48,42 +52,79 @@ const (
 // NewSandbox returns a sandbox accepting the given app tokens (token to secret).
 func NewSandbox(apps map[string]string) *Sandbox {
 	s := &Sandbox{apps: apps, applicants: map[string]map[string]any{}, images: map[string][]map[string]any{},
-		content: map[string][]byte{}, now: time.Now}
+		content: map[string][]byte{}, now: time.Now,
+		shares: map[string]string{SandboxShareGreen: SandboxGreen, SandboxShareRed: SandboxRed},
+		// Sumsub's default limits: GET 300 and POST 50 per 5 s.
+		faults: connector.NewFaultScript(5*time.Second, map[string]int{http.MethodGet: 300, http.MethodPost: 50})}
 	s.add(SandboxGreen, "completed", "GREEN")
 	s.add(SandboxRed, "completed", "RED")
 	s.add(SandboxPending, "pending", "")
 	return s
 }
 
-func (s *Sandbox) add(id, status, answer string) {
+// sandboxPerson is who a sandbox applicant is.
+type sandboxPerson struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Dob       string `json:"dob"`
+	Country   string `json:"country"`
+}
+
+var christian = sandboxPerson{FirstName: "Christian", LastName: "Smith", Dob: "1989-07-16", Country: "GBR"}
+
+func (s *Sandbox) add(id, status, answer string) { s.addPerson(id, status, answer, christian, "") }
+
+// addPerson creates an applicant of a person, with a passport, a selfie
+// and a utility bill.
+func (s *Sandbox) addPerson(id, status, answer string, p sandboxPerson, externalUserID string) {
 	insp := id[:20] + "ffff"
 	review := map[string]any{"levelName": "basic-kyc-level", "reviewStatus": status, "attemptCnt": 1}
-	if answer != "" {
-		rr := map[string]any{"reviewAnswer": answer}
-		if answer == "RED" {
-			rr["reviewRejectType"], rr["rejectLabels"] = "FINAL", []string{"FORGERY"}
-		}
-		review["reviewResult"] = rr
+	if status == "completed" {
+		review["reviewDate"] = s.now().UTC().Format("2006-01-02 15:04:05+0000")
 	}
+	if answer != "" {
+		review["reviewResult"] = reviewResult(answer, "")
+	}
+	if externalUserID == "" {
+		externalUserID = "sandbox-" + id[len(id)-2:]
+	}
+	upper := func(v string) string { return strings.ToUpper(v) }
 	s.applicants[id] = map[string]any{
-		"id": id, "createdAt": "2026-01-01 10:00:00", "inspectionId": insp, "externalUserId": "sandbox-" + id[len(id)-2:],
+		"id": id, "createdAt": s.now().UTC().Format("2006-01-02 15:04:05"), "inspectionId": insp, "externalUserId": externalUserID,
 		"type": "individual", "review": review,
-		"info": map[string]any{"firstName": "CHRISTIAN", "lastName": "SMITH", "dob": "1989-07-16", "country": "GBR",
+		"info": map[string]any{"firstName": upper(p.FirstName), "lastName": upper(p.LastName), "dob": p.Dob, "country": p.Country,
 			"addresses": []any{map[string]any{"street": "1 High Street", "town": "Manchester", "postCode": "M4 1AA", "country": "GBR"}},
-			"idDocs": []any{map[string]any{"idDocType": "PASSPORT", "country": "GBR", "number": "S" + id[len(id)-6:],
-				"firstName": "CHRISTIAN", "lastName": "SMITH", "dob": "1989-07-16", "validUntil": time.Now().AddDate(5, 0, 0).Format("2006-01-02")}}},
-		"fixedInfo": map[string]any{"firstName": "Christian", "lastName": "Smith", "gender": "M", "nationality": "GBR"},
+			"idDocs": []any{map[string]any{"idDocType": "PASSPORT", "country": p.Country, "number": "S" + id[len(id)-6:],
+				"firstName": upper(p.FirstName), "lastName": upper(p.LastName), "dob": p.Dob, "validUntil": s.now().AddDate(5, 0, 0).Format("2006-01-02")}}},
+		"fixedInfo": map[string]any{"firstName": p.FirstName, "lastName": p.LastName, "gender": "M", "nationality": p.Country},
 	}
 	var items []map[string]any
 	for i, part := range []struct{ typ, sub string }{{"PASSPORT", ""}, {"SELFIE", ""}, {"UTILITY_BILL", ""}} {
-		imgID := strconv.Itoa(449741300 + len(s.content) + i)
+		imgID := strconv.Itoa(449741300 + len(s.content))
 		s.content[imgID] = sandboxPNG(i)
-		def := map[string]any{"country": "GBR", "idDocType": part.typ}
-		items = append(items, map[string]any{"id": imgID, "addedDate": "2026-01-01 10:01:00", "idDocDef": def,
+		def := map[string]any{"country": p.Country, "idDocType": part.typ}
+		items = append(items, map[string]any{"id": imgID, "addedDate": s.now().UTC().Format("2006-01-02 15:04:05"), "idDocDef": def,
 			"fileMetadata": map[string]any{"fileName": strings.ToLower(part.typ) + ".png", "fileType": "png", "fileSize": len(s.content[imgID])},
 			"reviewResult": map[string]any{"reviewAnswer": "GREEN"}, "deactivated": false})
 	}
 	s.images[id] = items
+}
+
+// reviewResult is a review's result: GREEN, or RED with a reject type
+// (FINAL by default, RETRY for a resubmission).
+func reviewResult(answer, rejectType string) map[string]any {
+	rr := map[string]any{"reviewAnswer": answer}
+	if answer == "RED" {
+		if rejectType == "" {
+			rejectType = "FINAL"
+		}
+		labels := []string{"FORGERY"}
+		if rejectType == "RETRY" {
+			labels = []string{"BAD_PROOF_OF_IDENTITY"}
+		}
+		rr["reviewRejectType"], rr["rejectLabels"] = rejectType, labels
+	}
+	return rr
 }
 
 func sandboxPNG(shade int) []byte {
@@ -110,6 +151,13 @@ func fail(w http.ResponseWriter, status, errorCode int, name, description string
 }
 
 // ServeHTTP implements http.Handler, with paths as Sumsub's (/resources/...).
+//
+// Besides Sumsub's own endpoints for reading applicants, it serves those a
+// sandbox integration uses to make test data: POST /resources/applicants
+// (create), POST /resources/applicants/{id}/status/testCompleted (decide)
+// and POST /resources/accessTokens/shareToken (share); and one of its own,
+// POST /_sandbox/faults {"ref": applicant id or share token, "faults":
+// connector.Faults}, which scripts failures.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
@@ -135,16 +183,57 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnauthorized, 4004, "request-expired", "Request expired")
 		return
 	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if r.Method == http.MethodPost && r.URL.Path == "/_sandbox/faults" {
+		var req struct {
+			Ref    string           `json:"ref"`
+			Faults connector.Faults `json:"faults"`
+		}
+		if json.Unmarshal(body, &req) != nil || req.Ref == "" {
+			fail(w, http.StatusBadRequest, 0, "", "Expected {ref, faults}")
+			return
+		}
+		s.faults.Set(req.Ref, req.Faults)
+		writeJSON(w, map[string]any{"ok": true})
+		return
+	}
+	ref := s.refOf(r, parts)
+	if s.faults.Intercept(w, r, ref, func(w http.ResponseWriter, status int) {
+		fail(w, status, 0, "", http.StatusText(status))
+	}) {
+		return
+	}
+	malformed, oversized := s.faults.Flags(ref)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/resources/applicants/-/import":
 		s.importToken(w, r.URL.Query().Get("shareToken"))
+	case r.Method == http.MethodPost && r.URL.Path == "/resources/applicants":
+		s.createApplicant(w, body)
+	case r.Method == http.MethodPost && r.URL.Path == "/resources/accessTokens/shareToken":
+		var req struct {
+			ApplicantID string `json:"applicantId"`
+			ForClientID string `json:"forClientId"`
+		}
+		if json.Unmarshal(body, &req) != nil || s.applicants[req.ApplicantID] == nil {
+			fail(w, http.StatusNotFound, 0, "", "Applicant not found")
+			return
+		}
+		token := "_act-sbx-share-" + randomHex(12)
+		s.shares[token] = req.ApplicantID
+		writeJSON(w, map[string]any{"token": token, "forClientId": req.ForClientID})
+	case r.Method == http.MethodPost && len(parts) == 5 && parts[1] == "applicants" && parts[3] == "status" && parts[4] == "testCompleted":
+		s.testCompleted(w, parts[2], body)
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "applicants" && parts[3] == "one":
 		a, ok := s.applicants[parts[2]]
 		if !ok {
 			fail(w, http.StatusNotFound, 0, "", "Applicant not found")
+			return
+		}
+		if malformed {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id": "`+parts[2]+`", "info": {"firstName": `)
 			return
 		}
 		writeJSON(w, a)
@@ -161,6 +250,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusNotFound, 0, "", "Image not found")
 			return
 		}
+		if oversized {
+			content = connector.Oversized()
+		}
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write(content)
 	default:
@@ -168,23 +260,99 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// importToken copies the applicant a share token stands for into a new one.
+// refOf returns the applicant (or share token) a request is about, which
+// its scripted faults are keyed by.
+func (s *Sandbox) refOf(r *http.Request, parts []string) string {
+	switch {
+	case r.URL.Path == "/resources/applicants/-/import":
+		return r.URL.Query().Get("shareToken")
+	case len(parts) >= 3 && parts[1] == "applicants":
+		return parts[2]
+	case len(parts) >= 3 && parts[1] == "inspections":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for id, a := range s.applicants {
+			if a["inspectionId"] == parts[2] {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// createApplicant creates an applicant (POST /resources/applicants) from
+// its externalUserId and fixedInfo; it waits for a review (init) until
+// testCompleted decides it.
+func (s *Sandbox) createApplicant(w http.ResponseWriter, body []byte) {
+	var req struct {
+		ExternalUserID string        `json:"externalUserId"`
+		FixedInfo      sandboxPerson `json:"fixedInfo"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.ExternalUserID == "" {
+		fail(w, http.StatusBadRequest, 0, "", "externalUserId is required")
+		return
+	}
+	p := req.FixedInfo
+	if p.FirstName == "" || p.LastName == "" {
+		p.FirstName, p.LastName = christian.FirstName, christian.LastName
+	}
+	if p.Dob == "" {
+		p.Dob = christian.Dob
+	}
+	if p.Country == "" {
+		p.Country = christian.Country
+	}
+	id := randomHex(12)
+	s.addPerson(id, "init", "", p, req.ExternalUserID)
+	writeJSON(w, s.applicants[id])
+}
+
+// testCompleted decides a sandbox applicant's review, as Sumsub's sandbox
+// endpoint does: {"reviewAnswer": "GREEN"|"RED", "reviewRejectType": "FINAL"|"RETRY"}.
+func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
+	a, ok := s.applicants[id]
+	if !ok {
+		fail(w, http.StatusNotFound, 0, "", "Applicant not found")
+		return
+	}
+	var req struct {
+		ReviewAnswer     string `json:"reviewAnswer"`
+		ReviewRejectType string `json:"reviewRejectType"`
+	}
+	if json.Unmarshal(body, &req) != nil || (req.ReviewAnswer != "GREEN" && req.ReviewAnswer != "RED") {
+		fail(w, http.StatusBadRequest, 0, "", "reviewAnswer must be GREEN or RED")
+		return
+	}
+	review := a["review"].(map[string]any)
+	review["reviewStatus"], review["reviewResult"] = "completed", reviewResult(req.ReviewAnswer, req.ReviewRejectType)
+	review["reviewDate"] = s.now().UTC().Format("2006-01-02 15:04:05+0000")
+	writeJSON(w, map[string]any{"ok": 1})
+}
+
+// importToken copies the applicant a share token stands for into a new
+// one (with the faults scripted for the token or the applicant).
 func (s *Sandbox) importToken(w http.ResponseWriter, token string) {
-	from := map[string]string{SandboxShareGreen: SandboxGreen, SandboxShareRed: SandboxRed}[token]
+	from := s.shares[token]
 	if from == "" {
 		fail(w, http.StatusUnauthorized, 0, "", "Invalid or expired share token")
 		return
 	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	id := hex.EncodeToString(b)
+	id := randomHex(12)
 	raw, _ := json.Marshal(s.applicants[from])
 	var copied map[string]any
 	_ = json.Unmarshal(raw, &copied)
 	copied["id"], copied["inspectionId"] = id, id[:20]+"ffff"
 	s.applicants[id] = copied
 	s.images[id] = s.images[from]
+	s.faults.Copy(token, id)
+	s.faults.Copy(from, id)
 	writeJSON(w, copied)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

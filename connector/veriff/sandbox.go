@@ -8,11 +8,14 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/kycd/kycd/connector"
 )
 
 // Sandbox is a faithful fake of the parts of Veriff's API the connector
@@ -22,12 +25,19 @@ import (
 //
 // It starts with documented sessions (SandboxSessions) and creates more with
 // POST /v1/sessions, whose vendorData picks the outcome: "declined",
-// "resubmission", "pending" (no decision yet) or anything else (approved).
+// "resubmission", "pending" (no decision yet) or anything else (approved);
+// a vendorData containing "poa" adds a proof-of-address image. Two
+// endpoints of its own stand in for Veriff's Customer Portal:
+// POST /v1/_sandbox/decision {"sessionId", "status": approved|declined|
+// resubmission_requested} decides a session, and POST /v1/_sandbox/faults
+// {"ref": session id, "faults": connector.Faults} scripts failures.
 type Sandbox struct {
 	mu           sync.Mutex
 	integrations map[string]string // API key -> shared secret
 	sessions     map[string]*sandboxSession
 	media        map[string][]byte
+	mediaSession map[string]string // media id -> session id
+	faults       *connector.FaultScript
 }
 
 type sandboxSession struct {
@@ -41,32 +51,42 @@ const (
 	SandboxDeclined     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000002"
 	SandboxUndecided    = "8d3a0c3e-1b7e-4a4e-9a3c-000000000003"
 	SandboxResubmission = "8d3a0c3e-1b7e-4a4e-9a3c-000000000004"
+	// SandboxAddress is an approved proof-of-address session of the person
+	// of SandboxApproved.
+	SandboxAddress = "8d3a0c3e-1b7e-4a4e-9a3c-000000000005"
 )
 
 // NewSandbox returns a sandbox that accepts the given integrations (API key
 // to shared secret).
 func NewSandbox(integrations map[string]string) *Sandbox {
-	s := &Sandbox{integrations: integrations, sessions: map[string]*sandboxSession{}, media: map[string][]byte{}}
+	s := &Sandbox{integrations: integrations, sessions: map[string]*sandboxSession{}, media: map[string][]byte{},
+		mediaSession: map[string]string{}, faults: connector.NewFaultScript(time.Second, nil)}
 	s.add(SandboxApproved, "approved", "SARAH", "MORGAN", "1967-03-30")
 	s.add(SandboxDeclined, "declined", "JOHN", "SMITH", "1980-01-01")
 	s.add(SandboxUndecided, "pending", "ANNA", "SILVA", "1990-05-05")
 	s.add(SandboxResubmission, "resubmission", "LEE", "WONG", "1985-07-07")
+	s.add(SandboxAddress, "approved+poa", "SARAH", "MORGAN", "1967-03-30")
 	return s
 }
 
 // add creates a session with an outcome.
 func (s *Sandbox) add(id, outcome, first, last, birth string) {
 	sess := &sandboxSession{}
-	for _, ctx := range []string{"document-front", "document-back", "face"} {
+	contexts := []string{"document-front", "document-back", "face"}
+	if strings.Contains(outcome, "poa") {
+		contexts = append(contexts, "address-front")
+	}
+	for _, ctx := range contexts {
 		mid := uuid.NewString()
 		s.media[mid] = sandboxImage(ctx)
+		s.mediaSession[mid] = id
 		sess.images = append(sess.images, map[string]any{"id": mid, "sessionId": id, "context": ctx, "mimetype": "image/png",
 			"name": ctx, "size": len(s.media[mid]), "url": "/v1/media/" + mid})
 	}
 	if outcome != "pending" {
 		status, code := "approved", 9001
 		var reason, reasonCode any
-		switch outcome {
+		switch strings.TrimSuffix(outcome, "+poa") {
 		case "declined":
 			status, code, reason, reasonCode = "declined", 9102, "Suspected document tampering", 102
 		case "resubmission":
@@ -131,9 +151,37 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnauthorized, "1102", "Signature does not match")
 		return
 	}
+	ref := ""
+	if len(parts) >= 3 {
+		ref = parts[2]
+		s.mu.Lock()
+		if sid, ok := s.mediaSession[ref]; ok && parts[1] == "media" {
+			ref = sid
+		}
+		s.mu.Unlock()
+	}
+	if parts[1] != "_sandbox" && s.faults.Intercept(w, r, ref, func(w http.ResponseWriter, status int) {
+		s.fail(w, status, strconv.Itoa(status), http.StatusText(status))
+	}) {
+		return
+	}
+	malformed, oversized := s.faults.Flags(ref)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "faults":
+		var req struct {
+			Ref    string           `json:"ref"`
+			Faults connector.Faults `json:"faults"`
+		}
+		if json.Unmarshal(body, &req) != nil || req.Ref == "" {
+			s.fail(w, http.StatusBadRequest, "1104", "Expected {ref, faults}")
+			return
+		}
+		s.faults.Set(req.Ref, req.Faults)
+		writeJSON(w, map[string]any{"status": "success"})
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "decision":
+		s.decide(w, body)
 	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
 		s.createSession(w, body, secret, r.Header.Get(HeaderSignature))
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
@@ -144,6 +192,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch parts[3] {
 		case "decision":
+			if malformed {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"status": "success", "verification": {"id": `))
+				return
+			}
 			writeJSON(w, map[string]any{"status": "success", "verification": sess.decision, "technicalData": map[string]any{"ip": "198.51.100.10"}})
 		case "media":
 			writeJSON(w, map[string]any{"status": "success", "images": sess.images, "videos": []any{}})
@@ -156,11 +209,41 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusNotFound, "1400", "Image data not found")
 			return
 		}
+		if oversized {
+			content = connector.Oversized()
+		}
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write(content)
 	default:
 		s.fail(w, http.StatusNotFound, "404", "Not found")
 	}
+}
+
+// decide sets a session's decision, as a test integration's Customer
+// Portal does.
+func (s *Sandbox) decide(w http.ResponseWriter, body []byte) {
+	var req struct {
+		SessionID string `json:"sessionId"`
+		Status    string `json:"status"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		s.fail(w, http.StatusBadRequest, "1104", "Request body is invalid")
+		return
+	}
+	sess, ok := s.sessions[req.SessionID]
+	if !ok || sess.decision == nil {
+		s.fail(w, http.StatusNotFound, "1818", "Session not found or not submitted")
+		return
+	}
+	codes := map[string]int{"approved": 9001, "declined": 9102, "resubmission_requested": 9103}
+	code, ok := codes[req.Status]
+	if !ok {
+		s.fail(w, http.StatusBadRequest, "1303", "Invalid status")
+		return
+	}
+	sess.decision["status"], sess.decision["code"] = req.Status, code
+	sess.decision["decisionTime"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	writeJSON(w, map[string]any{"status": "success"})
 }
 
 func (s *Sandbox) signed(r *http.Request, secret, payload string) bool {
