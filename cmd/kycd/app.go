@@ -108,7 +108,7 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	}
 	// Every outbound connection goes through netguard.
 	guard := netguard.Policy{AllowPrivate: o.AllowPrivate}
-	providerHTTP := guard.Client(providerTimeout, netguard.NoRedirects)
+	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
 	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard,
 		providers: map[string]connector.Provider{
 			kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
@@ -141,9 +141,6 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	db.SetJobs(insertOnly)
 	return a, nil
 }
-
-// providerTimeout bounds one request to an identity provider.
-const providerTimeout = 30 * time.Second
 
 func (a *app) close() {
 	a.blobs.Close()

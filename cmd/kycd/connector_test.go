@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// connectorEnv is a kycd in sandbox mode, acting as the sandbox tenant
+// (whose connector configurations point at the mounted provider sandboxes).
+type connectorEnv struct {
+	*kycEnv
+	creds sandboxCredentials
+}
+
+func newConnectorEnv(t *testing.T, db storetest.Database) *connectorEnv {
+	k := start(t, db, "--sandbox", "--provider-timeout", "1s")
+	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds sandboxCredentials
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		t.Fatal(err)
+	}
+	tn := tenant{ID: creds.TenantID, ClientID: creds.ClientID, Secret: creds.ClientSecret}
+	e := &kycEnv{kycdProc: k, t: t, db: db, tn: tn, tok: k.token(t, tn, ""), sent: map[string]int{}}
+	return &connectorEnv{kycEnv: e, creds: creds}
+}
+
+// ingest creates an ingestion and waits for it to finish.
+func (e *connectorEnv) ingest(user, provider string, body any) *response {
+	e.t.Helper()
+	res := e.call(e.t, "POST", "/kyc-connector/"+provider+"/ingestions", e.tok, user, body)
+	if res.Status != 201 || res.get("ingestion.status") != "queued" {
+		e.t.Fatalf("create %s ingestion: %d %s", provider, res.Status, res.Body)
+	}
+	return e.await(user, provider, res.get("ingestion.id").(string))
+}
+
+func (e *connectorEnv) await(user, provider, id string) *response {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		res := e.call(e.t, "GET", "/kyc-connector/"+provider+"/ingestions/"+id, e.tok, user, nil)
+		if res.Status != 200 {
+			e.t.Fatalf("get ingestion: %d %s", res.Status, res.Body)
+		}
+		if res.get("ingestion.status") == "finished" {
+			return res
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("ingestion %s did not finish: %s", id, res.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// script posts to a provider sandbox's own control endpoint.
+func (e *connectorEnv) script(provider, path string, body any) {
+	e.t.Helper()
+	raw, _ := json.Marshal(body)
+	var req *http.Request
+	switch provider {
+	case "sumsub":
+		req = e.req("POST", "/sandbox/sumsub"+path, bytes.NewReader(raw))
+		sumsub.SignRequest(req, e.creds.SumsubAppToken, e.creds.SumsubSecret, time.Now().Unix(), raw)
+	default:
+		req = e.req("POST", "/sandbox/veriff/v1"+path, bytes.NewReader(raw))
+		veriff.SignRequest(req, e.creds.VeriffAPIKey, e.creds.VeriffSharedSecret, raw)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		e.t.Fatalf("sandbox %s %s: %d %s", provider, path, res.StatusCode, out)
+	}
+}
+
+// newSession creates a Veriff sandbox session whose vendorData picks its outcome.
+func (e *connectorEnv) newSession(vendorData string) string {
+	e.t.Helper()
+	raw, _ := json.Marshal(map[string]any{"verification": map[string]any{"vendorData": vendorData,
+		"person": map[string]any{"firstName": "Sarah", "lastName": "Morgan"}}})
+	req := e.req("POST", "/sandbox/veriff/v1/sessions", bytes.NewReader(raw))
+	veriff.SignRequest(req, e.creds.VeriffAPIKey, e.creds.VeriffSharedSecret, raw)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Verification struct{ ID string } `json:"verification"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Verification.ID == "" {
+		e.t.Fatalf("new session: %v", err)
+	}
+	return out.Verification.ID
+}
+
+// newApplicant creates a Sumsub sandbox applicant, decides it and returns
+// a share token for it.
+func (e *connectorEnv) newApplicant(first, last, dob, answer string) (id, shareToken string) {
+	e.t.Helper()
+	post := func(path string, body any) map[string]any {
+		raw, _ := json.Marshal(body)
+		req := e.req("POST", "/sandbox/sumsub"+path, bytes.NewReader(raw))
+		sumsub.SignRequest(req, e.creds.SumsubAppToken, e.creds.SumsubSecret, time.Now().Unix(), raw)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+			e.t.Fatalf("sumsub sandbox %s: %d %v", path, res.StatusCode, err)
+		}
+		return out
+	}
+	a := post("/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "kycd-test-" + first,
+		"fixedInfo": map[string]any{"firstName": first, "lastName": last, "dob": dob, "country": "GBR"}})
+	id = a["id"].(string)
+	post("/resources/applicants/"+id+"/status/testCompleted", map[string]any{"reviewAnswer": answer})
+	tok := post("/resources/accessTokens/shareToken", map[string]any{"applicantId": id, "forClientId": "kycd"})
+	return id, tok["token"].(string)
+}
+
+// invalid sends a request the OpenAPI document rejects too.
+func (e *connectorEnv) invalid(method, path, user, body string) *response {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := e.req(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+e.tok)
+	req.Header.Set("X-On-Behalf-Of", "user "+user)
+	return e.do(e.t, req, doOpts{invalidRequest: true})
+}
+
+// resultOf returns the status and error code of a process's result.
+func resultOf(res *response, key string) (string, string) {
+	status, _ := res.get("ingestion.result." + key + ".status").(string)
+	code, _ := res.get("ingestion.result." + key + ".error.code").(string)
+	return status, code
+}
+
+func wantResults(t *testing.T, what string, res *response, want map[string]string) {
+	t.Helper()
+	for key, w := range want {
+		status, code := resultOf(res, key)
+		got := status
+		if code != "" {
+			got += ":" + code
+		}
+		if got != w {
+			t.Errorf("%s: %s is %s, want %s\n%s", what, key, got, w, res.Body)
+		}
+	}
+}
+
+var allCompleted = map[string]string{"profile": "completed", "address": "completed", "identity": "completed", "proofOfAddress": "completed"}
+
+// TestConnector: Sumsub and Veriff verifications are ingested into the KYC
+// processes through the HTTP API, against the mounted provider sandboxes,
+// with every failure the issue names, on both databases.
+func TestConnector(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newConnectorEnv(t, db)
+		newUser := func(email string) string {
+			body := newUserBody(email)
+			delete(body, "fullName")
+			delete(body, "birthdate")
+			return e.call(t, "POST", "/core/users", e.tok, "", body).get("user.id").(string)
+		}
+
+		t.Run("sumsub share token", func(t *testing.T) {
+			u := newUser("sumsub@connector.example")
+			res := e.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareGreen})
+			wantResults(t, "green applicant", res, allCompleted)
+			if res.get("ingestion.startedAt") == nil || res.get("ingestion.finishedAt") == nil ||
+				res.get("ingestion.result.profile.data.fullName") != "Christian Smith" ||
+				res.get("ingestion.result.identity.data.document.country") != "GB" ||
+				res.get("ingestion.result.identity.data.document.type") != "passport" {
+				t.Errorf("normalized data: %s", res.Body)
+			}
+			files, _ := res.get("ingestion.result.identity.files").([]any)
+			if len(files) != 2 {
+				t.Fatalf("identity files: %s", res.Body)
+			}
+			f := files[0].(map[string]any)
+			if f["context"] != "photo-document-front" || f["contentType"] != "image/png" || f["providerDetails"].(map[string]any)["fileId"] == nil {
+				t.Errorf("file: %v", f)
+			}
+			// The file is in the file store, readable through the files API.
+			got := e.call(t, "GET", "/core/files/"+f["id"].(string), e.tok, u, nil)
+			dl, _ := url.Parse(fmt.Sprint(got.get("file.download.url")))
+			if got.Status != 200 || got.get("file.status") != "uploaded" || dl == nil {
+				t.Fatalf("ingested file: %d %s", got.Status, got.Body)
+			}
+			content := e.do(t, e.req("GET", dl.RequestURI(), nil))
+			if content.Status != 200 || !bytes.HasPrefix(content.Body, []byte("\x89PNG")) {
+				t.Errorf("content: %d %d bytes", content.Status, len(content.Body))
+			}
+			ov := e.overview(u, "")
+			for _, key := range []string{"profile", "address", "identity", "proofOfAddress"} {
+				if s := ov.get("processes." + key + ".status"); s != "ok" {
+					t.Errorf("overview %s: %v\n%s", key, s, ov.Body)
+				}
+			}
+			// Another user, the same person by an applicant of the tenant's own
+			// account (an extension): submitted ("completed"), but the KYC rules
+			// fail the identity, whose document belongs to the first user.
+			u2 := newUser("sumsub2@connector.example")
+			again := e.ingest(u2, "sumsub", map[string]any{"applicantId": sumsub.SandboxGreen})
+			wantResults(t, "applicant id", again, allCompleted)
+			if ov := e.overview(u2, "identity"); ov.get("processes.identity.status") != "failed" || ov.get("processes.identity.output.reason") != "duplicate" {
+				t.Errorf("duplicate document: %s", ov.Body)
+			}
+			// An applicant the account does not have: Sumsub's 404.
+			wantResults(t, "unknown applicant", e.ingest(u2, "sumsub", map[string]any{"applicantId": "000000000000000000000000", "processes": []string{"profile"}}),
+				map[string]string{"profile": "failed:sumsub_client_error"})
+		})
+
+		t.Run("veriff sessions", func(t *testing.T) {
+			u := newUser("veriff@connector.example")
+			res := e.ingest(u, "veriff", map[string]any{"sessions": []any{
+				map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "sandbox", "processes": []string{"profile", "identity"}},
+				map[string]any{"sessionId": veriff.SandboxAddress, "integrationName": "sandbox", "processes": []string{"address", "proof-of-address"}},
+			}})
+			wantResults(t, "two sessions", res, allCompleted)
+			if res.get("ingestion.result.profile.data.fullName") != "Sarah Morgan" || res.get("ingestion.result.proofOfAddress.files") == nil {
+				t.Errorf("data: %s", res.Body)
+			}
+			ov := e.overview(u, "identity")
+			if ov.get("processes.identity.status") != "ok" || ov.get("processes.identity.output.provider") != "veriff" {
+				t.Errorf("identity: %s", ov.Body)
+			}
+			// One session for everything: proof of address has no document.
+			u2 := newUser("veriff2@connector.example")
+			res = e.ingest(u2, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "sandbox"}}})
+			wantResults(t, "one process failing", res, map[string]string{"profile": "completed", "address": "completed", "identity": "completed",
+				"proofOfAddress": "failed:provider_data_not_available"})
+		})
+
+		t.Run("not approved", func(t *testing.T) {
+			u := newUser("declined@connector.example")
+			res := e.ingest(u, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxDeclined, "integrationName": "sandbox"}}})
+			wantResults(t, "declined", res, map[string]string{"profile": "failed:veriff_session_not_approved", "identity": "failed:veriff_session_not_approved"})
+			if res.get("ingestion.result.identity.error.step") != "fetch-provider-data" {
+				t.Errorf("step: %s", res.Body)
+			}
+			res = e.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareRed, "processes": []string{"identity"}})
+			wantResults(t, "red", res, map[string]string{"identity": "failed:sumsub_applicant_review_state_invalid"})
+			if p, _ := res.get("ingestion.processes").([]any); len(p) != 1 {
+				t.Errorf("processes: %s", res.Body)
+			}
+		})
+
+		t.Run("rules refuse a process, its dependents fail", func(t *testing.T) {
+			u := newUser("minor@connector.example")
+			_, share := e.newApplicant("Tom", "Young", time.Now().AddDate(-15, 0, 0).Format("2006-01-02"), "GREEN")
+			res := e.ingest(u, "sumsub", map[string]any{"shareToken": share})
+			wantResults(t, "underage", res, map[string]string{"profile": "failed:operation_not_allowed", "address": "completed",
+				"identity": "failed:dependent_process_failed", "proofOfAddress": "failed:dependent_process_failed"})
+			if res.get("ingestion.result.profile.error.details.code") != "date_invalid" || res.get("ingestion.result.profile.error.step") != "update-kyc-process" {
+				t.Errorf("profile error: %s", res.Body)
+			}
+		})
+
+		t.Run("provider faults", func(t *testing.T) {
+			session := func(faults connector.Faults) string {
+				id := e.newSession("approved")
+				e.script("veriff", "/_sandbox/faults", map[string]any{"ref": id, "faults": faults})
+				return id
+			}
+			body := func(id string) map[string]any {
+				return map[string]any{"processes": []string{"profile", "identity"}, "sessions": []any{map[string]any{"sessionId": id, "integrationName": "sandbox"}}}
+			}
+			ok := map[string]string{"profile": "completed", "identity": "completed"}
+			wantResults(t, "503 twice then success", e.ingest(newUser("503@connector.example"), "veriff", body(session(connector.Faults{ServerErrors: 2}))), ok)
+			wantResults(t, "429 with Retry-After", e.ingest(newUser("429@connector.example"), "veriff", body(session(connector.Faults{RateLimited: 1, RetryAfter: 1}))), ok)
+			wantResults(t, "a timeout", e.ingest(newUser("slow@connector.example"), "veriff", body(session(connector.Faults{Slow: 1, DelayMS: 1500}))), ok)
+			wantResults(t, "malformed JSON", e.ingest(newUser("malformed@connector.example"), "veriff", body(session(connector.Faults{Malformed: true}))),
+				map[string]string{"profile": "failed:provider_data_invalid", "identity": "failed:provider_data_invalid"})
+			res := e.ingest(newUser("big@connector.example"), "veriff", body(session(connector.Faults{OversizedImage: true})))
+			wantResults(t, "oversized image", res, map[string]string{"profile": "completed", "identity": "failed:provider_file_download_failed"})
+			if res.get("ingestion.result.identity.error.step") != "download-provider-files" {
+				t.Errorf("step: %s", res.Body)
+			}
+			// Sumsub: a share token whose import is rate limited, then served.
+			_, share := e.newApplicant("Rita", "Rate", "1980-02-02", "GREEN")
+			e.script("sumsub", "/_sandbox/faults", map[string]any{"ref": share, "faults": connector.Faults{RateLimited: 1, RetryAfter: 1}})
+			wantResults(t, "sumsub 429", e.ingest(newUser("rita@connector.example"), "sumsub", map[string]any{"shareToken": share}), allCompleted)
+		})
+
+		t.Run("bad signature", func(t *testing.T) {
+			// A tenant whose secrets are wrong: the sandboxes refuse its
+			// signatures as the providers do.
+			tn := e.newTenant(t, "wrong-keys")
+			tok := e.token(t, tn, "")
+			base := e.base
+			if res := e.call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{"baseUrl": base + "/sandbox/sumsub",
+				"appToken": e.creds.SumsubAppToken, "secret": "not-the-secret"}); res.Status != 200 || res.get("config.secret") != "not-****" {
+				t.Fatalf("sumsub config: %d %s", res.Status, res.Body)
+			}
+			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": base + "/sandbox/veriff",
+				"integrations": []any{map[string]any{"name": "main", "apiKey": e.creds.VeriffAPIKey, "sharedSecretKey": "wrong-secret", "processes": []string{"identity", "profile"}}}}); res.Status != 200 {
+				t.Fatalf("veriff config: %d %s", res.Status, res.Body)
+			}
+			u := e.call(t, "POST", "/core/users", tok, "", map[string]any{"email": "sig@connector.example", "termsOfService": "general-gb-fca",
+				"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}).get("user.id").(string)
+			other := &connectorEnv{kycEnv: &kycEnv{kycdProc: e.kycdProc, t: t, db: db, tn: tn, tok: tok}, creds: e.creds}
+			wantResults(t, "sumsub", other.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareGreen, "processes": []string{"identity"}}),
+				map[string]string{"identity": "failed:sumsub_client_error"})
+			wantResults(t, "veriff", other.ingest(u, "veriff", map[string]any{"processes": []string{"identity"},
+				"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}),
+				map[string]string{"identity": "failed:veriff_client_error"})
+			// Requests the integration cannot serve are refused up front.
+			for _, c := range []struct {
+				body   map[string]any
+				reason string
+			}{
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}, "ingestion-process-not-resolvable"},
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main", "processes": []string{"address"}}}}, "ingestion-not-supported-by-provider-config"},
+				{map[string]any{"processes": []string{"identity"}, "sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"},
+					map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}, "duplicate-session"},
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "other"}}}, "provider-not-configured"},
+			} {
+				if res := e.call(t, "POST", "/kyc-connector/veriff/ingestions", tok, u, c.body); res.Status != 409 || !hasReason(res, c.reason) {
+					t.Errorf("%s: %d %s", c.reason, res.Status, res.Body)
+				}
+			}
+		})
+
+		t.Run("configuration and reads", func(t *testing.T) {
+			tn := e.newTenant(t, "unconfigured")
+			tok := e.token(t, tn, "")
+			u := e.call(t, "POST", "/core/users", tok, "", map[string]any{"email": "cfg@connector.example", "termsOfService": "general-gb-fca",
+				"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}).get("user.id").(string)
+			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", tok, u, map[string]any{"shareToken": "x"}); res.Status != 409 || !hasReason(res, "provider-not-configured") {
+				t.Errorf("not configured: %d %s", res.Status, res.Body)
+			}
+			if res := e.call(t, "GET", "/kyc-connector/veriff/config", tok, "", nil); res.Status != 404 || res.get("details.entity") != "provider-config" {
+				t.Errorf("no config: %d %s", res.Status, res.Body)
+			}
+			integ := map[string]any{"name": "main", "processes": []string{"identity"}}
+			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"integrations": []any{integ}}); res.Status != 400 ||
+				!strings.Contains(string(res.Body), "integrations.0.apiKey") {
+				t.Errorf("new integration without keys: %d %s", res.Status, res.Body)
+			}
+			integ["apiKey"], integ["sharedSecretKey"] = "4e0a1234-key", "b6221234-secret"
+			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"integrations": []any{integ}}); res.Status != 200 {
+				t.Fatalf("veriff config: %d %s", res.Status, res.Body)
+			}
+			delete(integ, "apiKey")
+			delete(integ, "sharedSecretKey")
+			integ["processes"] = []string{"identity", "profile"}
+			res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"integrations": []any{integ}})
+			list, _ := res.get("config.integrations").([]any)
+			if res.Status != 200 || len(list) != 1 || list[0].(map[string]any)["apiKey"] != "4e0a****" || list[0].(map[string]any)["sharedSecretKey"] != "b622****" {
+				t.Errorf("keys kept and masked: %d %s", res.Status, res.Body)
+			}
+			if strings.Contains(string(e.call(t, "GET", "/kyc-connector/veriff/config", tok, "", nil).Body), "1234") {
+				t.Error("a read shows a secret")
+			}
+			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": "ftp://veriff.example", "integrations": []any{integ}}); res.Status != 400 ||
+				!strings.Contains(string(res.Body), "baseUrl") {
+				t.Errorf("ftp base URL: %d %s", res.Status, res.Body)
+			}
+			if res := e.call(t, "GET", "/kyc-connector/sumsub/ingestions/not-a-uuid", e.tok, u, nil); res.Status != 400 {
+				t.Errorf("bad id: %d %s", res.Status, res.Body)
+			}
+			if res := e.call(t, "GET", "/kyc-connector/sumsub/ingestions/01a22ed8-d8be-713a-b0da-0719565912db", e.tok, u, nil); res.Status != 404 || res.get("details.entity") != "ingestion" {
+				t.Errorf("unknown id: %d %s", res.Status, res.Body)
+			}
+			if res := e.invalid("POST", "/kyc-connector/sumsub/ingestions", u, `{"shareToken": "a", "applicantId": "b"}`); res.Status != 400 {
+				t.Errorf("both references: %d %s", res.Status, res.Body)
+			}
+			// Another tenant's user: not found; the scope is required.
+			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsub.SandboxShareGreen}); res.Status != 404 {
+				t.Errorf("another tenant's user: %d %s", res.Status, res.Body)
+			}
+			narrow := e.token(t, e.tn, "core.users:act-on-behalf-of kyc-connector.sumsub.ingestions:read")
+			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", narrow, u, map[string]any{"shareToken": "x"}); res.Status != 403 {
+				t.Errorf("scope: %d %s", res.Status, res.Body)
+			}
+		})
+
+		t.Run("list pages", func(t *testing.T) {
+			u := newUser("pages@connector.example")
+			var ids []string
+			for range 3 {
+				res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsub.SandboxShareGreen, "processes": []string{"profile"}})
+				ids = append(ids, res.get("ingestion.id").(string))
+			}
+			var seen []string
+			path := "/kyc-connector/sumsub/ingestions?perPage=2"
+			for path != "" {
+				res := e.call(t, "GET", path, e.tok, u, nil)
+				for _, in := range res.get("ingestions").([]any) {
+					seen = append(seen, in.(map[string]any)["id"].(string))
+				}
+				path = ""
+				if next, ok := res.get("pagination.next").(string); ok {
+					nu, _ := url.Parse(next)
+					path = nu.RequestURI()
+				}
+			}
+			if len(seen) != 3 || seen[0] != ids[2] || seen[2] != ids[0] {
+				t.Errorf("pages: %v, created %v", seen, ids)
+			}
+			if res := e.invalid("GET", "/kyc-connector/sumsub/ingestions?perPage=0", u, ""); res.Status != 400 {
+				t.Errorf("perPage 0: %d", res.Status)
+			}
+		})
+	})
+}
