@@ -47,6 +47,7 @@ func Run(t *testing.T) {
 				{"Processes", testProcesses},
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
+				{"Ingestions", testIngestions},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })

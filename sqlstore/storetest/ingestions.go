@@ -1,0 +1,140 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/mock"
+)
+
+// testIngestions: an ingestion is created with its event, job and audit
+// entry in one transaction; reads filter by tenant, user and provider and
+// page newest first; a save of a stale copy is EStale; personal data is
+// sealed; configurations round-trip; ingested files and submission keys are
+// recorded once.
+func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	u := newUser(t, f, tn.ID, "ingest-"+uuid.NewString()[:8]+"@example.com")
+	newIngestion := func(provider string) *kycd.Ingestion {
+		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: provider, Processes: []string{kycd.ProcessIdentity},
+			Parameters: map[string]any{"shareToken": "_act-Qzsecrettoken"},
+			Sources:    []*kycd.IngestionSource{{Kind: "shareToken", Ref: "_act-Qzsecrettoken", Processes: []string{kycd.ProcessIdentity}}}}
+		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"}))
+		return in
+	}
+	before := auditCount(t, f, tn.ID)
+	in := newIngestion(kycd.ProviderSumsub)
+	if in.ID == "" || in.Status != kycd.IngestionQueued || in.Version != 1 || in.CreatedAt.IsZero() {
+		t.Fatalf("created: %+v", in)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionCreated(kycd.ProviderSumsub)); n != 1 {
+		t.Errorf("%d created events", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, "connector_ingest"); n < 1 {
+		t.Errorf("%d ingest jobs", n)
+	}
+	if n := auditCount(t, f, tn.ID); n != before+1 {
+		t.Errorf("audit entries: %d, want %d", n, before+1)
+	}
+	var data []byte
+	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM ingestions WHERE id = ?`), in.ID).Scan(&data))
+	if bytes.Contains(data, []byte("Qzsecret")) {
+		t.Error("ingestion parameters stored in the clear")
+	}
+	// Another user's or provider's reads do not find it.
+	if _, err := f.DB.FindIngestion(ctx, tn.ID, uuid.NewString(), "", in.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("another user: %v", err)
+	}
+	if _, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, kycd.ProviderVeriff, in.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("another provider: %v", err)
+	}
+	if _, err := f.DB.FindIngestion(ctx, tn.ID, "", "", "not-a-uuid"); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("malformed id: %v", err)
+	}
+	got, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, kycd.ProviderSumsub, in.ID)
+	must(t, err)
+	if got.Parameters["shareToken"] != "_act-Qzsecrettoken" || len(got.Sources) != 1 || got.Sources[0].Ref != "_act-Qzsecrettoken" {
+		t.Fatalf("round trip: %+v", got)
+	}
+	// Saving: the version moves, a stale copy is refused, and the status
+	// change is announced.
+	stale := *got
+	got.Status = kycd.IngestionRunning
+	got.Result = map[string]*kycd.IngestionResult{kycd.ProcessIdentity: {Status: kycd.ResultFailed, Error: &kycd.IngestionError{Code: kycd.EWorkflow, Message: "x"}}}
+	must(t, f.DB.SaveIngestion(ctx, got, true))
+	if got.Version != 2 {
+		t.Errorf("version: %d", got.Version)
+	}
+	if err := f.DB.SaveIngestion(ctx, &stale, true); kycd.ErrorCode(err) != kycd.EStale {
+		t.Errorf("stale save: %v", err)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)); n != 1 {
+		t.Errorf("%d status events", n)
+	}
+	again, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, "", in.ID)
+	must(t, err)
+	if again.Status != kycd.IngestionRunning || again.Result[kycd.ProcessIdentity].Error.Code != kycd.EWorkflow {
+		t.Errorf("saved: %+v", again)
+	}
+	// Pages, newest first.
+	second, third := newIngestion(kycd.ProviderSumsub), newIngestion(kycd.ProviderSumsub)
+	newIngestion(kycd.ProviderVeriff)
+	page, err := f.DB.FindIngestions(ctx, kycd.IngestionFilter{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Limit: 2})
+	must(t, err)
+	if len(page) != 2 || page[0].ID != third.ID || page[1].ID != second.ID {
+		t.Fatalf("first page: %d", len(page))
+	}
+	page, err = f.DB.FindIngestions(ctx, kycd.IngestionFilter{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Before: second.ID, Limit: 2})
+	must(t, err)
+	if len(page) != 1 || page[0].ID != in.ID {
+		t.Errorf("second page: %d", len(page))
+	}
+
+	// Configurations.
+	if _, err := f.DB.FindConnectorConfig(ctx, tn.ID, kycd.ProviderVeriff); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("no config: %v", err)
+	}
+	cfg := &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
+		Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}}
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	created := cfg.CreatedAt
+	cfg.Integrations[0].Processes = []string{"identity", "profile"}
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	rc, err := f.DB.FindConnectorConfig(ctx, tn.ID, kycd.ProviderVeriff)
+	must(t, err)
+	if rc.BaseURL != cfg.BaseURL || rc.FindIntegration("main") == nil || rc.FindIntegration("main").SharedSecretKey != "Qzsecretshared" ||
+		len(rc.Integrations[0].Processes) != 2 || !rc.CreatedAt.Equal(created) {
+		t.Errorf("config round trip: %+v", rc)
+	}
+	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM connector_configs WHERE tenant_id = ?`), tn.ID).Scan(&data))
+	if bytes.Contains(data, []byte("Qzsecret")) {
+		t.Error("connector secrets stored in the clear")
+	}
+
+	// Ingested files: recorded once under the id the ingestion chose.
+	file := &kycd.File{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", Size: 10, SHA256: "ab", BlobKey: "k"}
+	must(t, f.DB.SaveIngestedFile(ctx, file))
+	must(t, f.DB.SaveIngestedFile(ctx, file))
+	if fl, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
+		t.Errorf("ingested file: %+v %v", fl, err)
+	}
+
+	// Submission keys: a change with a key applies once.
+	key := in.ID + "/profile"
+	if done, err := f.DB.SubmissionApplied(ctx, tn.ID, key); err != nil || done {
+		t.Fatalf("fresh key: %v %v", done, err)
+	}
+	p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessProfile, Status: kycd.StatusOK}
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Key: key, Action: "kyc.test"}))
+	if done, err := f.DB.SubmissionApplied(ctx, tn.ID, key); err != nil || !done {
+		t.Errorf("applied key: %v %v", done, err)
+	}
+	if err := f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Key: key, Action: "kyc.test"}); kycd.ErrorCode(err) != kycd.EAlreadyApplied {
+		t.Errorf("second apply: %v", err)
+	}
+}
