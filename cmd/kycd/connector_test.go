@@ -16,6 +16,8 @@ import (
 	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -198,7 +200,7 @@ func TestConnector(t *testing.T) {
 
 		t.Run("sumsub share token", func(t *testing.T) {
 			u := newUser("sumsub@connector.example")
-			res := e.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareGreen})
+			res := e.ingest(u, "sumsub", map[string]any{"shareToken": sumsubsbx.ShareGreen})
 			wantResults(t, "green applicant", res, allCompleted)
 			if res.get("ingestion.startedAt") == nil || res.get("ingestion.finishedAt") == nil ||
 				res.get("ingestion.result.profile.data.fullName") != "Christian Smith" ||
@@ -234,7 +236,7 @@ func TestConnector(t *testing.T) {
 			// account (an extension): submitted ("completed"), but the KYC rules
 			// fail the identity, whose document belongs to the first user.
 			u2 := newUser("sumsub2@connector.example")
-			again := e.ingest(u2, "sumsub", map[string]any{"applicantId": sumsub.SandboxGreen})
+			again := e.ingest(u2, "sumsub", map[string]any{"applicantId": sumsubsbx.Green})
 			wantResults(t, "applicant id", again, allCompleted)
 			if ov := e.overview(u2, "identity"); ov.get("processes.identity.status") != "failed" || ov.get("processes.identity.output.reason") != "duplicate" {
 				t.Errorf("duplicate document: %s", ov.Body)
@@ -247,8 +249,8 @@ func TestConnector(t *testing.T) {
 		t.Run("veriff sessions", func(t *testing.T) {
 			u := newUser("veriff@connector.example")
 			res := e.ingest(u, "veriff", map[string]any{"sessions": []any{
-				map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "sandbox", "processes": []string{"profile", "identity"}},
-				map[string]any{"sessionId": veriff.SandboxAddress, "integrationName": "sandbox", "processes": []string{"address", "proof-of-address"}},
+				map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "sandbox", "processes": []string{"profile", "identity"}},
+				map[string]any{"sessionId": veriffsbx.Address, "integrationName": "sandbox", "processes": []string{"address", "proof-of-address"}},
 			}})
 			wantResults(t, "two sessions", res, allCompleted)
 			if res.get("ingestion.result.profile.data.fullName") != "Sarah Morgan" || res.get("ingestion.result.proofOfAddress.files") == nil {
@@ -260,19 +262,19 @@ func TestConnector(t *testing.T) {
 			}
 			// One session for everything: proof of address has no document.
 			u2 := newUser("veriff2@connector.example")
-			res = e.ingest(u2, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "sandbox"}}})
+			res = e.ingest(u2, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "sandbox"}}})
 			wantResults(t, "one process failing", res, map[string]string{"profile": "completed", "address": "completed", "identity": "completed",
 				"proofOfAddress": "failed:provider_data_not_available"})
 		})
 
 		t.Run("not approved", func(t *testing.T) {
 			u := newUser("declined@connector.example")
-			res := e.ingest(u, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxDeclined, "integrationName": "sandbox"}}})
+			res := e.ingest(u, "veriff", map[string]any{"sessions": []any{map[string]any{"sessionId": veriffsbx.Declined, "integrationName": "sandbox"}}})
 			wantResults(t, "declined", res, map[string]string{"profile": "failed:veriff_session_not_approved", "identity": "failed:veriff_session_not_approved"})
 			if res.get("ingestion.result.identity.error.step") != "fetch-provider-data" {
 				t.Errorf("step: %s", res.Body)
 			}
-			res = e.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareRed, "processes": []string{"identity"}})
+			res = e.ingest(u, "sumsub", map[string]any{"shareToken": sumsubsbx.ShareRed, "processes": []string{"identity"}})
 			wantResults(t, "red", res, map[string]string{"identity": "failed:sumsub_applicant_review_state_invalid"})
 			if p, _ := res.get("ingestion.processes").([]any); len(p) != 1 {
 				t.Errorf("processes: %s", res.Body)
@@ -333,21 +335,21 @@ func TestConnector(t *testing.T) {
 			u := e.call(t, "POST", "/core/users", tok, "", map[string]any{"email": "sig@connector.example", "termsOfService": "general-gb-fca",
 				"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}).get("user.id").(string)
 			other := &connectorEnv{kycEnv: &kycEnv{kycdProc: e.kycdProc, t: t, db: db, tn: tn, tok: tok}, creds: e.creds}
-			wantResults(t, "sumsub", other.ingest(u, "sumsub", map[string]any{"shareToken": sumsub.SandboxShareGreen, "processes": []string{"identity"}}),
+			wantResults(t, "sumsub", other.ingest(u, "sumsub", map[string]any{"shareToken": sumsubsbx.ShareGreen, "processes": []string{"identity"}}),
 				map[string]string{"identity": "failed:sumsub_client_error"})
 			wantResults(t, "veriff", other.ingest(u, "veriff", map[string]any{"processes": []string{"identity"},
-				"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}),
+				"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"}}}),
 				map[string]string{"identity": "failed:veriff_client_error"})
 			// Requests the integration cannot serve are refused up front.
 			for _, c := range []struct {
 				body   map[string]any
 				reason string
 			}{
-				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}, "ingestion-process-not-resolvable"},
-				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main", "processes": []string{"address"}}}}, "ingestion-not-supported-by-provider-config"},
-				{map[string]any{"processes": []string{"identity"}, "sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"},
-					map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "main"}}}, "duplicate-session"},
-				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriff.SandboxApproved, "integrationName": "other"}}}, "provider-not-configured"},
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"}}}, "ingestion-process-not-resolvable"},
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main", "processes": []string{"address"}}}}, "ingestion-not-supported-by-provider-config"},
+				{map[string]any{"processes": []string{"identity"}, "sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"},
+					map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"}}}, "duplicate-session"},
+				{map[string]any{"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "other"}}}, "provider-not-configured"},
 			} {
 				if res := e.call(t, "POST", "/kyc-connector/veriff/ingestions", tok, u, c.body); res.Status != 409 || !hasReason(res, c.reason) {
 					t.Errorf("%s: %d %s", c.reason, res.Status, res.Body)
@@ -400,7 +402,7 @@ func TestConnector(t *testing.T) {
 				t.Errorf("both references: %d %s", res.Status, res.Body)
 			}
 			// Another tenant's user: not found; the scope is required.
-			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsub.SandboxShareGreen}); res.Status != 404 {
+			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsubsbx.ShareGreen}); res.Status != 404 {
 				t.Errorf("another tenant's user: %d %s", res.Status, res.Body)
 			}
 			narrow := e.token(t, e.tn, "core.users:act-on-behalf-of kyc-connector.sumsub.ingestions:read")
@@ -413,7 +415,7 @@ func TestConnector(t *testing.T) {
 			u := newUser("pages@connector.example")
 			var ids []string
 			for range 3 {
-				res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsub.SandboxShareGreen, "processes": []string{"profile"}})
+				res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", e.tok, u, map[string]any{"shareToken": sumsubsbx.ShareGreen, "processes": []string{"profile"}})
 				ids = append(ids, res.get("ingestion.id").(string))
 			}
 			var seen []string

@@ -9,6 +9,8 @@ import (
 
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -27,14 +29,14 @@ func TestProviderSandboxesMounted(t *testing.T) {
 		t.Fatalf("credentials: %s %v", raw, err)
 	}
 	c := veriff.NewClient(k.base+"/sandbox/veriff", creds.VeriffAPIKey, creds.VeriffSharedSecret, nil)
-	d, err := c.Decision(context.Background(), veriff.SandboxApproved)
+	d, err := c.Decision(context.Background(), veriffsbx.Approved)
 	if err != nil || d.Verification == nil || d.Verification.Status != "approved" {
 		t.Fatalf("decision through the mounted sandbox: %+v %v", d, err)
 	}
 	// Sumsub signs the request URI as sent: behind the mount point it still
 	// includes /sandbox/sumsub, and the sandbox checks it that way.
 	sc := sumsub.NewClient(k.base+"/sandbox/sumsub", creds.SumsubAppToken, creds.SumsubSecret, nil)
-	if a, err := sc.ImportShareToken(context.Background(), sumsub.SandboxShareGreen); err != nil || a.Review.ReviewResult.ReviewAnswer != "GREEN" {
+	if a, err := sc.ImportShareToken(context.Background(), sumsubsbx.ShareGreen); err != nil || a.Review.ReviewResult.ReviewAnswer != "GREEN" {
 		t.Fatalf("import through the mounted sandbox: %+v %v", a, err)
 	}
 }

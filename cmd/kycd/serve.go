@@ -22,9 +22,9 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/connector"
-	"github.com/kycd/kycd/connector/sumsub"
-	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/notify"
+	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore"
 )
 
@@ -106,8 +106,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := wireSandboxConnector(ctx, a, creds, o.PublicURL); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
-		veriffSandbox := veriff.NewSandbox(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
-		sumsubSandbox := sumsub.NewSandbox(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
+		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
+		sumsubSandbox := sumsubsbx.New(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
 		mount = func(mux *http.ServeMux) {
 			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
 			mux.Handle("/sandbox/sumsub/", http.StripPrefix("/sandbox/sumsub", sumsubSandbox))

@@ -1,3 +1,5 @@
+// Package sumsub is a faithful simulator of the parts of Sumsub's API the
+// KYC Connector uses (providers.md §1.9), for tests and `kycd serve --sandbox`.
 package sumsub
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kycd/kycd/connector"
+	sumsubapi "github.com/kycd/kycd/connector/sumsub"
 )
 
 // Sandbox is a faithful fake of the parts of Sumsub's API the connector
@@ -25,8 +28,8 @@ import (
 // body, and the timestamp's freshness (±60 s) like Sumsub; answers with
 // Sumsub's documented shapes and error bodies; and serves generated images.
 //
-// Applicants SandboxGreen, SandboxRed and SandboxPending exist from the
-// start; the share tokens SandboxShareGreen and SandboxShareRed import a
+// Applicants Green, Red and Pending exist from the
+// start; the share tokens ShareGreen and ShareRed import a
 // copy of the green or red applicant (once each import, as real tokens are
 // single-use per import; the sandbox's may be used again).
 type Sandbox struct {
@@ -42,23 +45,23 @@ type Sandbox struct {
 
 // Sandbox fixtures.
 const (
-	SandboxGreen      = "5cb56e8e0a975a35f333cb01"
-	SandboxRed        = "5cb56e8e0a975a35f333cb02"
-	SandboxPending    = "5cb56e8e0a975a35f333cb03"
-	SandboxShareGreen = "_act-sbx-share-green"
-	SandboxShareRed   = "_act-sbx-share-red"
+	Green      = "5cb56e8e0a975a35f333cb01"
+	Red        = "5cb56e8e0a975a35f333cb02"
+	Pending    = "5cb56e8e0a975a35f333cb03"
+	ShareGreen = "_act-sbx-share-green"
+	ShareRed   = "_act-sbx-share-red"
 )
 
-// NewSandbox returns a sandbox accepting the given app tokens (token to secret).
-func NewSandbox(apps map[string]string) *Sandbox {
+// New returns a sandbox accepting the given app tokens (token to secret).
+func New(apps map[string]string) *Sandbox {
 	s := &Sandbox{apps: apps, applicants: map[string]map[string]any{}, images: map[string][]map[string]any{},
 		content: map[string][]byte{}, now: time.Now,
-		shares: map[string]string{SandboxShareGreen: SandboxGreen, SandboxShareRed: SandboxRed},
+		shares: map[string]string{ShareGreen: Green, ShareRed: Red},
 		// Sumsub's default limits: GET 300 and POST 50 per 5 s.
 		faults: connector.NewFaultScript(5*time.Second, map[string]int{http.MethodGet: 300, http.MethodPost: 50})}
-	s.add(SandboxGreen, "completed", "GREEN")
-	s.add(SandboxRed, "completed", "RED")
-	s.add(SandboxPending, "pending", "")
+	s.add(Green, "completed", "GREEN")
+	s.add(Red, "completed", "RED")
+	s.add(Pending, "pending", "")
 	return s
 }
 
@@ -164,18 +167,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, 0, "", "Request body is too large")
 		return
 	}
-	secret, ok := s.apps[r.Header.Get(HeaderAppToken)]
+	secret, ok := s.apps[r.Header.Get(sumsubapi.HeaderAppToken)]
 	if !ok {
 		fail(w, http.StatusUnauthorized, 4001, "app-token-not-found", "App token not found")
 		return
 	}
-	ts, err := strconv.ParseInt(r.Header.Get(HeaderTS), 10, 64)
+	ts, err := strconv.ParseInt(r.Header.Get(sumsubapi.HeaderTS), 10, 64)
 	if err != nil {
 		fail(w, http.StatusUnauthorized, 4006, "missing-auth-headers", "Missing or invalid auth headers")
 		return
 	}
 	// Sign over the request target as received (path and query, as sent).
-	if !hmacEqual(r.Header.Get(HeaderSig), Sign(secret, ts, r.Method, r.RequestURI, body)) {
+	if !hmacEqual(r.Header.Get(sumsubapi.HeaderSig), sumsubapi.Sign(secret, ts, r.Method, r.RequestURI, body)) {
 		fail(w, http.StatusUnauthorized, 4003, "app-token-signature-mismatch", "Invalid signature")
 		return
 	}

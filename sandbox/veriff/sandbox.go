@@ -1,3 +1,5 @@
+// Package veriff is a faithful simulator of the parts of Veriff's API the
+// KYC Connector uses (providers.md §2.8), for tests and `kycd serve --sandbox`.
 package veriff
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd/connector"
+	veriffapi "github.com/kycd/kycd/connector/veriff"
 )
 
 // Sandbox is a faithful fake of the parts of Veriff's API the connector
@@ -47,25 +50,25 @@ type sandboxSession struct {
 
 // Sandbox session ids, fixed so that tests and documentation can name them.
 const (
-	SandboxApproved     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000001"
-	SandboxDeclined     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000002"
-	SandboxUndecided    = "8d3a0c3e-1b7e-4a4e-9a3c-000000000003"
-	SandboxResubmission = "8d3a0c3e-1b7e-4a4e-9a3c-000000000004"
-	// SandboxAddress is an approved proof-of-address session of the person
-	// of SandboxApproved.
-	SandboxAddress = "8d3a0c3e-1b7e-4a4e-9a3c-000000000005"
+	Approved     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000001"
+	Declined     = "8d3a0c3e-1b7e-4a4e-9a3c-000000000002"
+	Undecided    = "8d3a0c3e-1b7e-4a4e-9a3c-000000000003"
+	Resubmission = "8d3a0c3e-1b7e-4a4e-9a3c-000000000004"
+	// Address is an approved proof-of-address session of the person
+	// of Approved.
+	Address = "8d3a0c3e-1b7e-4a4e-9a3c-000000000005"
 )
 
-// NewSandbox returns a sandbox that accepts the given integrations (API key
+// New returns a sandbox that accepts the given integrations (API key
 // to shared secret).
-func NewSandbox(integrations map[string]string) *Sandbox {
+func New(integrations map[string]string) *Sandbox {
 	s := &Sandbox{integrations: integrations, sessions: map[string]*sandboxSession{}, media: map[string][]byte{},
 		mediaSession: map[string]string{}, faults: connector.NewFaultScript(time.Second, nil)}
-	s.add(SandboxApproved, "approved", "SARAH", "MORGAN", "1967-03-30")
-	s.add(SandboxDeclined, "declined", "JOHN", "SMITH", "1980-01-01")
-	s.add(SandboxUndecided, "pending", "ANNA", "SILVA", "1990-05-05")
-	s.add(SandboxResubmission, "resubmission", "LEE", "WONG", "1985-07-07")
-	s.add(SandboxAddress, "approved+poa", "SARAH", "MORGAN", "1967-03-30")
+	s.add(Approved, "approved", "SARAH", "MORGAN", "1967-03-30")
+	s.add(Declined, "declined", "JOHN", "SMITH", "1980-01-01")
+	s.add(Undecided, "pending", "ANNA", "SILVA", "1990-05-05")
+	s.add(Resubmission, "resubmission", "LEE", "WONG", "1985-07-07")
+	s.add(Address, "approved+poa", "SARAH", "MORGAN", "1967-03-30")
 	return s
 }
 
@@ -133,7 +136,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "404", "Not found")
 		return
 	}
-	secret, ok := s.integrations[r.Header.Get(HeaderAuthClient)]
+	secret, ok := s.integrations[r.Header.Get(veriffapi.HeaderAuthClient)]
 	if !ok {
 		s.fail(w, http.StatusUnauthorized, "1812", "Integration not found")
 		return
@@ -183,7 +186,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "decision":
 		s.decide(w, body)
 	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
-		s.createSession(w, body, secret, r.Header.Get(HeaderSignature))
+		s.createSession(w, body, secret, r.Header.Get(veriffapi.HeaderSignature))
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
 		sess, ok := s.sessions[parts[2]]
 		if !ok {
@@ -247,14 +250,14 @@ func (s *Sandbox) decide(w http.ResponseWriter, body []byte) {
 }
 
 func (s *Sandbox) signed(r *http.Request, secret, payload string) bool {
-	return checkSignature(r.Header.Get(HeaderSignature), []byte(payload), secret)
+	return checkSignature(r.Header.Get(veriffapi.HeaderSignature), []byte(payload), secret)
 }
 
 // checkSignature checks an X-HMAC-SIGNATURE value over a payload.
 func checkSignature(sig string, payload []byte, secret string) bool {
 	h := http.Header{}
-	h.Set(HeaderSignature, sig)
-	return VerifyWebhook(h, payload, secret) == nil
+	h.Set(veriffapi.HeaderSignature, sig)
+	return veriffapi.VerifyWebhook(h, payload, secret) == nil
 }
 
 // createSession creates a session whose vendorData picks its outcome. The
