@@ -72,6 +72,9 @@ type Ingestion struct {
 	FinishedAt *time.Time
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version int
+	// EventID is the provider event that started the ingestion (auto
+	// ingestion), which its creation marks handled: at most one each.
+	EventID string
 }
 
 // IngestionSource is one provider reference of an ingestion: a Sumsub share
@@ -133,6 +136,9 @@ type ConnectorConfig struct {
 	BaseURL string
 	// Veriff: one integration per API key.
 	Integrations []VeriffIntegration
+	// AutoIngest starts an ingestion when the provider reports an approval
+	// of an applicant or session linked to a kycd user.
+	AutoIngest bool
 	// Sumsub: the app token and its secret, and the webhook secret.
 	AppToken      string
 	Secret        string
@@ -246,3 +252,51 @@ func (in *Ingestion) View(personal bool) *IngestionView {
 	}
 	return v
 }
+
+// ProviderEvent is a webhook a provider sent about one of its applicants
+// or sessions, recorded once (by Key) before anything acts on it. It keeps
+// what kycd acts on, never the personal data some payloads carry.
+type ProviderEvent struct {
+	ID       string
+	TenantID string
+	Provider string
+	// Key deduplicates deliveries of the same event.
+	Key  string
+	Type string
+	// Ref is the applicant or session; Integration the Veriff integration.
+	Ref         string
+	Integration string
+	// ExternalUserID is the provider's reference to the user (Sumsub's
+	// externalUserId, Veriff's vendorData): kycd links a kycd user id.
+	ExternalUserID string
+	// Outcome is approved, rejected or "" (any other event).
+	Outcome    string
+	ReceivedAt time.Time
+	HandledAt  *time.Time
+}
+
+// Outcomes of provider events.
+const (
+	OutcomeApproved = "approved"
+	OutcomeRejected = "rejected"
+)
+
+// ProviderEventStore keeps provider webhooks.
+type ProviderEventStore interface {
+	// RecordProviderEvent stores an event and the job that handles it;
+	// EAlreadyApplied when an event of the same key was recorded before.
+	RecordProviderEvent(ctx context.Context, ev *ProviderEvent, job JobArgs) error
+	// FindProviderEvent returns ENotFound ("provider-event").
+	FindProviderEvent(ctx context.Context, tenantID, id string) (*ProviderEvent, error)
+	// MarkProviderEventHandled records that an event was acted on.
+	MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error
+}
+
+// ProviderEventArgs is the job that acts on a provider event.
+type ProviderEventArgs struct {
+	TenantID string `json:"tenant_id"`
+	EventID  string `json:"event_id"`
+}
+
+// Kind implements JobArgs.
+func (ProviderEventArgs) Kind() string { return "connector_provider_event" }

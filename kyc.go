@@ -291,6 +291,10 @@ type KYCService interface {
 	UpdateProcess(ctx context.Context, u *User, code string, up *ProcessUpdate) (*ProcessView, []Warning, error)
 	// Capabilities derives what the user may do from the processes.
 	Capabilities(ctx context.Context, u *User) ([]Capability, error)
+	// ReopenProcess puts back to pending a process a provider verified
+	// (output.provider) and later rejected, with the reason in its output;
+	// it reports whether it changed anything.
+	ReopenProcess(ctx context.Context, u *User, code, provider, reason string) (bool, error)
 }
 
 // Channels of one-time codes.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +23,29 @@ type Connector interface {
 	ProviderConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error)
 	SetVeriffConfig(ctx context.Context, tenantID string, req connector.VeriffConfigRequest) (*kycd.ConnectorConfig, error)
 	SetSumsubConfig(ctx context.Context, tenantID string, req connector.SumsubConfigRequest) (*kycd.ConnectorConfig, error)
+	ReceiveWebhook(ctx context.Context, provider, tenantID string, h http.Header, body []byte) error
+}
+
+// handleProviderWebhook receives a provider's webhook for a tenant: the
+// provider's signature is the credential. It answers 200 as soon as the
+// event is recorded (or recognised as a redelivery).
+func (s *Server) handleProviderWebhook(provider string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		tenantID := r.PathValue("tenantId")
+		if _, err := uuid.Parse(tenantID); err != nil {
+			return kycd.NotFound("provider-config")
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+		if err != nil {
+			return &kycd.Error{Code: kycd.EContentTooLarge, Message: "The body is over the size limit"}
+		}
+		ctx := kycd.NewContextWithActor(r.Context(), kycd.Actor{Kind: "provider", ID: provider})
+		if err := s.connector.ReceiveWebhook(ctx, provider, tenantID, r.Header, body); err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"received": true})
+		return nil
+	}
 }
 
 func (s *Server) handleCreateSumsubIngestion() handlerFunc {
@@ -144,6 +168,7 @@ func (s *Server) handleListIngestions(provider string) handlerFunc {
 // configView is a provider configuration with its secrets masked.
 type configView struct {
 	BaseURL       string                   `json:"baseUrl,omitempty"`
+	AutoIngest    bool                     `json:"autoIngest"`
 	Integrations  []kycd.VeriffIntegration `json:"integrations,omitempty"`
 	AppToken      string                   `json:"appToken,omitempty"`
 	Secret        string                   `json:"secret,omitempty"`
@@ -160,7 +185,7 @@ func maskIf(v string) string {
 }
 
 func viewConfig(c *kycd.ConnectorConfig) map[string]any {
-	v := configView{BaseURL: c.BaseURL, AppToken: maskIf(c.AppToken), Secret: maskIf(c.Secret), WebhookSecret: maskIf(c.WebhookSecret),
+	v := configView{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, AppToken: maskIf(c.AppToken), Secret: maskIf(c.Secret), WebhookSecret: maskIf(c.WebhookSecret),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.Provider == kycd.ProviderVeriff {
 		v.Integrations = []kycd.VeriffIntegration{}
@@ -187,13 +212,14 @@ func (s *Server) handleSetVeriffConfig() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		req, err := decode[struct {
 			BaseURL      *string                  `json:"baseUrl"`
+			AutoIngest   *bool                    `json:"autoIngest"`
 			Integrations []kycd.VeriffIntegration `json:"integrations"`
 		}](s, w, r, "set-veriff-config-request")
 		if err != nil {
 			return err
 		}
 		c, err := s.connector.SetVeriffConfig(r.Context(), principalFrom(r.Context()).TenantID,
-			connector.VeriffConfigRequest{BaseURL: req.BaseURL, Integrations: req.Integrations})
+			connector.VeriffConfigRequest{BaseURL: req.BaseURL, AutoIngest: req.AutoIngest, Integrations: req.Integrations})
 		if err != nil {
 			return err
 		}
@@ -206,6 +232,7 @@ func (s *Server) handleSetSumsubConfig() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		req, err := decode[struct {
 			BaseURL       *string `json:"baseUrl"`
+			AutoIngest    *bool   `json:"autoIngest"`
 			AppToken      *string `json:"appToken"`
 			Secret        *string `json:"secret"`
 			WebhookSecret *string `json:"webhookSecret"`
@@ -214,7 +241,7 @@ func (s *Server) handleSetSumsubConfig() handlerFunc {
 			return err
 		}
 		c, err := s.connector.SetSumsubConfig(r.Context(), principalFrom(r.Context()).TenantID, connector.SumsubConfigRequest{
-			BaseURL: req.BaseURL, AppToken: req.AppToken, Secret: req.Secret, WebhookSecret: req.WebhookSecret})
+			BaseURL: req.BaseURL, AutoIngest: req.AutoIngest, AppToken: req.AppToken, Secret: req.Secret, WebhookSecret: req.WebhookSecret})
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	kycd.EMethodNotAllowed:       http.StatusMethodNotAllowed,
 	kycd.EInternal:               http.StatusInternalServerError,
 	"route_not_found":            http.StatusNotFound,
+	"signature_invalid":          http.StatusUnauthorized,
 	"service_unavailable":        http.StatusServiceUnavailable,
 }
 

@@ -53,6 +53,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("GET "+base+"/ingestions", s.core(s.authed([]string{scope + ".ingestions:read"}, s.handleListIngestions(p))))
 		mux.Handle("GET "+base+"/ingestions/{ingestionId}", s.core(s.authed([]string{scope + ".ingestions:read"}, s.handleGetIngestion(p))))
 		mux.Handle("GET "+base+"/config", s.core(s.authed([]string{scope + ".config:read"}, s.handleGetConnectorConfig(p))))
+		// The provider's webhooks: its signature is the credential.
+		mux.Handle("POST "+base+"/webhooks/{tenantId}", s.core(s.handleProviderWebhook(p)))
 	}
 	mux.Handle("PUT /kyc-connector/veriff/config", s.core(s.authed([]string{"kyc-connector.veriff.config:write"}, s.handleSetVeriffConfig())))
 	mux.Handle("PUT /kyc-connector/sumsub/config", s.core(s.authed([]string{"kyc-connector.sumsub.config:write"}, s.handleSetSumsubConfig())))

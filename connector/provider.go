@@ -3,6 +3,8 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 
 	"github.com/kycd/kycd"
 )
@@ -18,7 +20,13 @@ type Provider interface {
 	// Download fetches one media file: its bytes and the content type read
 	// from them.
 	Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m Media) ([]byte, string, error)
+	// Webhook verifies a webhook the provider sent a tenant (ErrBadSignature)
+	// and reads it (ErrDataInvalid) as an event.
+	Webhook(cfg *kycd.ConnectorConfig, h http.Header, body []byte) (*kycd.ProviderEvent, error)
 }
+
+// ErrBadSignature is a webhook whose signature does not verify.
+var ErrBadSignature = errors.New("connector: the webhook signature does not verify")
 
 // Verification is what a provider verified, in kycd's vocabulary
 // (providers.md §3 and addendum B). A nil part is data the provider does

@@ -19,9 +19,16 @@ type Blobs interface {
 	Put(ctx context.Context, tenantID, fileID, key string, r io.Reader, max int64) (int64, string, error)
 }
 
+// Users finds the users provider events name.
+type Users interface {
+	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
+}
+
 // Config is what the connector service needs.
 type Config struct {
 	Store     kycd.IngestionStore
+	Events    kycd.ProviderEventStore
+	Users     Users
 	Files     kycd.FileService
 	KYC       kycd.KYCService
 	Blobs     Blobs
@@ -197,6 +204,7 @@ func (s *Service) ProviderConfig(ctx context.Context, tenantID, provider string)
 // integration given without keys keeps the keys it had.
 type VeriffConfigRequest struct {
 	BaseURL      *string
+	AutoIngest   *bool
 	Integrations []kycd.VeriffIntegration
 }
 
@@ -208,7 +216,10 @@ func (s *Service) SetVeriffConfig(ctx context.Context, tenantID string, req Veri
 	}
 	cfg := &kycd.ConnectorConfig{TenantID: tenantID, Provider: kycd.ProviderVeriff}
 	if old != nil {
-		cfg.BaseURL = old.BaseURL
+		cfg.BaseURL, cfg.AutoIngest = old.BaseURL, old.AutoIngest
+	}
+	if req.AutoIngest != nil {
+		cfg.AutoIngest = *req.AutoIngest
 	}
 	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
 		return nil, err
@@ -250,6 +261,7 @@ func (s *Service) SetVeriffConfig(ctx context.Context, tenantID string, req Veri
 // their value.
 type SumsubConfigRequest struct {
 	BaseURL       *string
+	AutoIngest    *bool
 	AppToken      *string
 	Secret        *string
 	WebhookSecret *string
@@ -266,6 +278,9 @@ func (s *Service) SetSumsubConfig(ctx context.Context, tenantID string, req Sums
 	}
 	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
 		return nil, err
+	}
+	if req.AutoIngest != nil {
+		cfg.AutoIngest = *req.AutoIngest
 	}
 	for _, f := range []struct {
 		v   *string

@@ -28,6 +28,7 @@ type KYC interface {
 type Connector interface {
 	Run(ctx context.Context, tenantID, ingestionID string) error
 	Abandon(ctx context.Context, tenantID, ingestionID string) error
+	HandleProviderEvent(ctx context.Context, tenantID, eventID string) error
 }
 
 // Deps are what the workers need.
@@ -46,6 +47,20 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &sendCode{d: d})
 	river.AddWorker(ws, &expire{d: d})
 	river.AddWorker(ws, &ingest{d: d})
+	river.AddWorker(ws, &providerEvent{d: d})
+}
+
+// providerEvent acts on a provider's webhook (auto-ingestion, reopening).
+type providerEvent struct {
+	river.WorkerDefaults[kycd.ProviderEventArgs]
+	d Deps
+}
+
+func (w *providerEvent) Timeout(*river.Job[kycd.ProviderEventArgs]) time.Duration { return time.Minute }
+
+func (w *providerEvent) Work(ctx context.Context, job *river.Job[kycd.ProviderEventArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	return w.d.Connector.HandleProviderEvent(ctx, job.Args.TenantID, job.Args.EventID)
 }
 
 // ingest runs an ingestion. A provider's 429 snoozes the job for its

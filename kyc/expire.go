@@ -44,3 +44,23 @@ func (s *Service) ExpireProcesses(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// ReopenProcess implements kycd.KYCService.
+func (s *Service) ReopenProcess(ctx context.Context, u *kycd.User, code, provider, reason string) (bool, error) {
+	_, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
+		p := st.editable(code)
+		if p.Status != kycd.StatusOK || p.Model != kycd.ModelPartner || p.Output["provider"] != provider {
+			return nil, nil
+		}
+		p.Status = kycd.StatusPending
+		p.Output = cloneMap(p.Output)
+		p.Output["reason"] = reason
+		c := &change{action: "kyc." + code + ".reopened", details: map[string]any{"provider": provider, "reason": reason}}
+		c.put(p)
+		return c, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(c.procs) > 0, nil
+}

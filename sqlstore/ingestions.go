@@ -66,6 +66,11 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 			in.ID, in.TenantID, in.UserID, in.Provider, in.Status, sealed, in.Version, fmtTime(in.CreatedAt), fmtTime(in.UpdatedAt)); err != nil {
 			return err
 		}
+		if in.EventID != "" {
+			if err := tx.markEventHandled(in.TenantID, in.EventID, "ingestion "+in.ID); err != nil {
+				return err
+			}
+		}
 		if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionCreated(in.Provider))); err != nil {
 			return err
 		}
@@ -202,6 +207,7 @@ func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChang
 // connectorData is the sealed part of a connector configuration.
 type connectorData struct {
 	BaseURL       string                   `json:"baseUrl,omitempty"`
+	AutoIngest    bool                     `json:"autoIngest,omitempty"`
 	Integrations  []kycd.VeriffIntegration `json:"integrations,omitempty"`
 	AppToken      string                   `json:"appToken,omitempty"`
 	Secret        string                   `json:"secret,omitempty"`
@@ -214,7 +220,7 @@ func connectorAD(tenantID, provider string) []byte {
 
 // SaveConnectorConfig implements kycd.IngestionStore.
 func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) error {
-	raw, err := json.Marshal(connectorData{BaseURL: c.BaseURL, Integrations: c.Integrations, AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret})
+	raw, err := json.Marshal(connectorData{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, Integrations: c.Integrations, AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret})
 	if err != nil {
 		return err
 	}
@@ -246,7 +252,7 @@ func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) 
 			names = append(names, i.Name)
 		}
 		return tx.Audit(c.TenantID, "kyc-connector.config.updated", "provider-config", c.Provider,
-			map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL})
+			map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL, "autoIngest": c.AutoIngest})
 	})
 }
 
@@ -271,7 +277,7 @@ func (db *DB) FindConnectorConfig(ctx context.Context, tenantID, provider string
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, err
 	}
-	c := &kycd.ConnectorConfig{TenantID: tenantID, Provider: provider, BaseURL: d.BaseURL, Integrations: d.Integrations,
+	c := &kycd.ConnectorConfig{TenantID: tenantID, Provider: provider, BaseURL: d.BaseURL, AutoIngest: d.AutoIngest, Integrations: d.Integrations,
 		AppToken: d.AppToken, Secret: d.Secret, WebhookSecret: d.WebhookSecret}
 	if c.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
@@ -327,4 +333,76 @@ func (tx *Tx) recordSubmission(tenantID, userID, key string) error {
 		return kycd.Errorf(kycd.EAlreadyApplied, "The submission was applied already")
 	}
 	return err
+}
+
+// RecordProviderEvent implements kycd.ProviderEventStore.
+func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, job kycd.JobArgs) error {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		ev.ReceivedAt = tx.Now()
+		_, err := tx.exec(`INSERT INTO provider_events (id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ev.ID, ev.TenantID, ev.Provider, ev.Key, ev.Type, ev.Ref, ev.Integration, ev.ExternalUserID, ev.Outcome, fmtTime(ev.ReceivedAt))
+		if tx.db.dialect.isUniqueViolation(err) {
+			return kycd.Errorf(kycd.EAlreadyApplied, "The event was received before")
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Enqueue(job, nil); err != nil {
+			return err
+		}
+		return tx.Audit(ev.TenantID, "kyc-connector.provider-event.received", "provider-event", ev.ID,
+			map[string]any{"provider": ev.Provider, "type": ev.Type, "ref": ev.Ref, "outcome": ev.Outcome})
+	})
+}
+
+// FindProviderEvent implements kycd.ProviderEventStore.
+func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd.ProviderEvent, error) {
+	var (
+		ev       kycd.ProviderEvent
+		received string
+		handled  sql.NullString
+	)
+	err := db.readRow(ctx, `SELECT id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, received_at, handled_at
+		FROM provider_events WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&ev.ID, &ev.TenantID, &ev.Provider, &ev.Key, &ev.Type, &ev.Ref,
+		&ev.Integration, &ev.ExternalUserID, &ev.Outcome, &received, &handled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("provider-event")
+	} else if err != nil {
+		return nil, err
+	}
+	if ev.ReceivedAt, err = parseTime(received); err != nil {
+		return nil, err
+	}
+	if ev.HandledAt, err = parseTimePtr(handled); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// MarkProviderEventHandled implements kycd.ProviderEventStore.
+func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		if err := tx.markEventHandled(tenantID, id, action); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "kyc-connector.provider-event.handled", "provider-event", id, map[string]any{"action": action})
+	})
+}
+
+// markEventHandled marks an event handled once: EAlreadyApplied after.
+func (tx *Tx) markEventHandled(tenantID, id, action string) error {
+	res, err := tx.exec(`UPDATE provider_events SET handled_at = ?, action = ? WHERE id = ? AND tenant_id = ? AND handled_at IS NULL`,
+		fmtTime(tx.Now()), action, id, tenantID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return kycd.Errorf(kycd.EAlreadyApplied, "The event was handled before")
+	}
+	return nil
 }

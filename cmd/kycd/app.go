@@ -170,7 +170,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		return err
 	}
 	a.kyc = svc
-	a.connector = connector.New(connector.Config{Store: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
+	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
 		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
 	return nil
 }

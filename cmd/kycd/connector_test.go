@@ -121,6 +121,12 @@ func (e *connectorEnv) newSession(vendorData string) string {
 // newApplicant creates a Sumsub sandbox applicant, decides it and returns
 // a share token for it.
 func (e *connectorEnv) newApplicant(first, last, dob, answer string) (id, shareToken string) {
+	return e.newApplicantFor("kycd-test-"+first, first, last, dob, answer)
+}
+
+// newApplicantFor creates a Sumsub sandbox applicant with an external user
+// id; an empty answer leaves it undecided.
+func (e *connectorEnv) newApplicantFor(externalUserID, first, last, dob, answer string) (id, shareToken string) {
 	e.t.Helper()
 	post := func(path string, body any) map[string]any {
 		raw, _ := json.Marshal(body)
@@ -138,9 +144,12 @@ func (e *connectorEnv) newApplicant(first, last, dob, answer string) (id, shareT
 		}
 		return out
 	}
-	a := post("/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": "kycd-test-" + first,
+	a := post("/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": externalUserID,
 		"fixedInfo": map[string]any{"firstName": first, "lastName": last, "dob": dob, "country": "GBR"}})
 	id = a["id"].(string)
+	if answer == "" {
+		return id, ""
+	}
 	post("/resources/applicants/"+id+"/status/testCompleted", map[string]any{"reviewAnswer": answer})
 	tok := post("/resources/accessTokens/shareToken", map[string]any{"applicantId": id, "forClientId": "kycd"})
 	return id, tok["token"].(string)
@@ -408,6 +417,94 @@ func TestConnector(t *testing.T) {
 			narrow := e.token(t, e.tn, "core.users:act-on-behalf-of kyc-connector.sumsub.ingestions:read")
 			if res := e.call(t, "POST", "/kyc-connector/sumsub/ingestions", narrow, u, map[string]any{"shareToken": "x"}); res.Status != 403 {
 				t.Errorf("scope: %d %s", res.Status, res.Body)
+			}
+		})
+
+		t.Run("provider webhooks", func(t *testing.T) {
+			// The sandbox tenant has auto-ingestion on, and the sandboxes send
+			// their webhooks back to this kycd.
+			ingestions := func(user, provider string) []any {
+				l, _ := e.call(t, "GET", "/kyc-connector/"+provider+"/ingestions", e.tok, user, nil).get("ingestions").([]any)
+				return l
+			}
+			waitFor := func(what string, cond func() bool) {
+				t.Helper()
+				deadline := time.Now().Add(60 * time.Second)
+				for !cond() {
+					if time.Now().After(deadline) {
+						t.Fatalf("timed out waiting for %s\n%s", what, e.stderr.String())
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			finished := func(user, provider string) func() bool {
+				return func() bool {
+					l := ingestions(user, provider)
+					return len(l) == 1 && l[0].(map[string]any)["status"] == "finished"
+				}
+			}
+			// Sumsub: an applicant approved, then rejected.
+			u := newUser("hook-sumsub@connector.example")
+			applicant, _ := e.newApplicantFor(u, "Hana", "Hook", "1985-05-05", "GREEN")
+			waitFor("the Sumsub auto-ingestion", finished(u, "sumsub"))
+			in := ingestions(u, "sumsub")[0].(map[string]any)
+			if in["parameters"].(map[string]any)["applicantId"] != applicant {
+				t.Errorf("auto-ingestion: %v", in)
+			}
+			waitFor("identity ok", func() bool { return e.overview(u, "").get("processes.identity.status") == "ok" })
+			e.script("sumsub", "/resources/applicants/"+applicant+"/status/testCompleted", map[string]any{"reviewAnswer": "RED"})
+			waitFor("identity reopened", func() bool {
+				ov := e.overview(u, "identity")
+				return ov.get("processes.identity.status") == "pending" && ov.get("processes.identity.output.reason") == "provider-verification-rejected"
+			})
+			// Veriff: a session for the user, decided approved, then declined.
+			v := newUser("hook-veriff@connector.example")
+			session := e.newSession(v)
+			e.script("veriff", "/_sandbox/decision", map[string]any{"sessionId": session, "status": "approved"})
+			waitFor("the Veriff auto-ingestion", finished(v, "veriff"))
+			waitFor("identity ok", func() bool { return e.overview(v, "").get("processes.identity.status") == "ok" })
+			e.script("veriff", "/_sandbox/decision", map[string]any{"sessionId": session, "status": "declined"})
+			waitFor("identity reopened", func() bool { return e.overview(v, "").get("processes.identity.status") == "pending" })
+
+			// A forged webhook is refused; a replayed one is acknowledged and
+			// changes nothing.
+			w := newUser("hook-replay@connector.example")
+			applicant, _ = e.newApplicantFor(w, "Rey", "Play", "1985-05-05", "")
+			body := []byte(`{"applicantId":"` + applicant + `","inspectionId":"x","correlationId":"req-1","externalUserId":"` + w +
+				`","type":"applicantReviewed","reviewResult":{"reviewAnswer":"GREEN"},"reviewStatus":"completed","createdAtMs":"2026-11-30 10:00:00.000"}`)
+			send := func(digest string) *response {
+				req := e.req("POST", "/kyc-connector/sumsub/webhooks/"+e.creds.TenantID, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Payload-Digest", digest)
+				req.Header.Set("X-Payload-Digest-Alg", "HMAC_SHA256_HEX")
+				return e.do(t, req)
+			}
+			if res := send(sumsub.WebhookDigest("forged-secret", body)); res.Status != 401 || res.code() != "signature_invalid" {
+				t.Errorf("forged: %d %s", res.Status, res.Body)
+			}
+			good := sumsub.WebhookDigest(e.creds.SumsubWebhookKey, body)
+			for range 3 {
+				if res := send(good); res.Status != 200 {
+					t.Fatalf("delivery: %d %s", res.Status, res.Body)
+				}
+			}
+			waitFor("one ingestion for three deliveries", finished(w, "sumsub"))
+			time.Sleep(500 * time.Millisecond)
+			if l := ingestions(w, "sumsub"); len(l) != 1 {
+				t.Errorf("replays started %d ingestions", len(l))
+			}
+			vbody := []byte(`{"status":"success","verification":{"id":"` + veriffsbx.Approved + `","status":"approved","vendorData":"x","decisionTime":"2026-11-30T10:00:00.000Z"}}`)
+			req := e.req("POST", "/kyc-connector/veriff/webhooks/"+e.creds.TenantID, bytes.NewReader(vbody))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-AUTH-CLIENT", e.creds.VeriffAPIKey)
+			req.Header.Set("X-HMAC-SIGNATURE", veriff.Sign("wrong", vbody))
+			if res := e.do(t, req); res.Status != 401 {
+				t.Errorf("forged Veriff webhook: %d %s", res.Status, res.Body)
+			}
+			req = e.req("POST", "/kyc-connector/veriff/webhooks/00000000-0000-4000-8000-000000000000", bytes.NewReader(vbody))
+			req.Header.Set("Content-Type", "application/json")
+			if res := e.do(t, req); res.Status != 404 {
+				t.Errorf("unknown tenant: %d %s", res.Status, res.Body)
 			}
 		})
 

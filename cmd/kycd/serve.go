@@ -108,6 +108,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
 		sumsubSandbox := sumsubsbx.New(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
+		// The sandboxes' webhooks come back to this kycd, for the sandbox tenant.
+		veriffSandbox.SetWebhook(o.PublicURL + "/kyc-connector/veriff/webhooks/" + creds.TenantID)
+		sumsubSandbox.SetWebhook(o.PublicURL+"/kyc-connector/sumsub/webhooks/"+creds.TenantID, creds.SumsubWebhookKey)
 		mount = func(mux *http.ServeMux) {
 			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
 			mux.Handle("/sandbox/sumsub/", http.StripPrefix("/sandbox/sumsub", sumsubSandbox))
@@ -220,6 +223,7 @@ type sandboxCredentials struct {
 	VeriffSharedSecret string `json:"veriff_shared_secret"`
 	SumsubAppToken     string `json:"sumsub_app_token"`
 	SumsubSecret       string `json:"sumsub_secret"`
+	SumsubWebhookKey   string `json:"sumsub_webhook_secret"`
 }
 
 // ensureSandbox creates, once, the tenant named "sandbox", a client with
@@ -259,6 +263,10 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 		creds.SumsubAppToken, creds.SumsubSecret = "sbx:"+uuid.NewString(), uuid.NewString()
 		changed = true
 	}
+	if creds.SumsubWebhookKey == "" {
+		creds.SumsubWebhookKey = uuid.NewString()
+		changed = true
+	}
 	if changed {
 		raw, _ := json.MarshalIndent(creds, "", "  ")
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
@@ -274,17 +282,19 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 func wireSandboxConnector(ctx context.Context, a *app, creds *sandboxCredentials, publicURL string) error {
 	ctx = adminContext(ctx)
 	veriffURL, sumsubURL := publicURL+"/sandbox/veriff", publicURL+"/sandbox/sumsub"
+	on := true
 	if c, err := a.db.FindConnectorConfig(ctx, creds.TenantID, kycd.ProviderVeriff); err != nil || c.BaseURL != veriffURL ||
 		c.FindIntegration("sandbox") == nil || c.FindIntegration("sandbox").APIKey != creds.VeriffAPIKey {
-		if _, err := a.connector.SetVeriffConfig(ctx, creds.TenantID, connector.VeriffConfigRequest{BaseURL: &veriffURL,
+		if _, err := a.connector.SetVeriffConfig(ctx, creds.TenantID, connector.VeriffConfigRequest{BaseURL: &veriffURL, AutoIngest: &on,
 			Integrations: []kycd.VeriffIntegration{{Name: "sandbox", APIKey: creds.VeriffAPIKey, SharedSecretKey: creds.VeriffSharedSecret,
 				Processes: slices.Clone(kycd.IngestionProcesses)}}}); err != nil {
 			return err
 		}
 	}
-	if c, err := a.db.FindConnectorConfig(ctx, creds.TenantID, kycd.ProviderSumsub); err != nil || c.BaseURL != sumsubURL || c.AppToken != creds.SumsubAppToken {
-		if _, err := a.connector.SetSumsubConfig(ctx, creds.TenantID, connector.SumsubConfigRequest{BaseURL: &sumsubURL,
-			AppToken: &creds.SumsubAppToken, Secret: &creds.SumsubSecret}); err != nil {
+	if c, err := a.db.FindConnectorConfig(ctx, creds.TenantID, kycd.ProviderSumsub); err != nil || c.BaseURL != sumsubURL ||
+		c.AppToken != creds.SumsubAppToken || c.WebhookSecret != creds.SumsubWebhookKey {
+		if _, err := a.connector.SetSumsubConfig(ctx, creds.TenantID, connector.SumsubConfigRequest{BaseURL: &sumsubURL, AutoIngest: &on,
+			AppToken: &creds.SumsubAppToken, Secret: &creds.SumsubSecret, WebhookSecret: &creds.SumsubWebhookKey}); err != nil {
 			return err
 		}
 	}
@@ -294,7 +304,7 @@ func wireSandboxConnector(ctx context.Context, a *app, creds *sandboxCredentials
 func printSandbox(w io.Writer, c sandboxCredentials) {
 	fmt.Fprintf(w, "sandbox tenant %s\n  client_id:     %s\n  client_secret: %s\n", c.TenantID, c.ClientID, c.ClientSecret)
 	fmt.Fprintf(w, "veriff sandbox at /sandbox/veriff\n  api key:       %s\n  shared secret: %s\n", c.VeriffAPIKey, c.VeriffSharedSecret)
-	fmt.Fprintf(w, "sumsub sandbox at /sandbox/sumsub\n  app token:     %s\n  secret:        %s\n", c.SumsubAppToken, c.SumsubSecret)
+	fmt.Fprintf(w, "sumsub sandbox at /sandbox/sumsub\n  app token:     %s\n  secret:        %s\n  webhook secret: %s\n", c.SumsubAppToken, c.SumsubSecret, c.SumsubWebhookKey)
 }
 
 // jobCollector reports River job counts by kind and state at scrape time.

@@ -193,3 +193,16 @@ func pick(values ...string) string {
 	}
 	return ""
 }
+
+// Webhook implements connector.Provider: X-Payload-Digest with the
+// algorithm X-Payload-Digest-Alg names, keyed with the webhook secret.
+func (p *Provider) Webhook(cfg *kycd.ConnectorConfig, h http.Header, body []byte) (*kycd.ProviderEvent, error) {
+	if cfg.WebhookSecret == "" || VerifyWebhook(cfg.WebhookSecret, h.Get(HeaderDigestAlg), h.Get(HeaderDigest), body) != nil {
+		return nil, connector.ErrBadSignature
+	}
+	w, err := ParseWebhook(body)
+	if err != nil {
+		return nil, err
+	}
+	return w.Event(), nil
+}

@@ -156,3 +156,23 @@ func address(a Address) *kycd.Address {
 	}
 	return &kycd.Address{Country: country, City: connector.Name(str(pa.City)), Line1: line1, Line2: str(pa.Unit), PostalCode: str(pa.Postcode)}
 }
+
+// Webhook implements connector.Provider: X-AUTH-CLIENT names the
+// integration whose shared secret signed X-HMAC-SIGNATURE over the body.
+func (p *Provider) Webhook(cfg *kycd.ConnectorConfig, h http.Header, body []byte) (*kycd.ProviderEvent, error) {
+	key := AuthClient(h)
+	var integ *kycd.VeriffIntegration
+	for i := range cfg.Integrations {
+		if cfg.Integrations[i].APIKey == key {
+			integ = &cfg.Integrations[i]
+		}
+	}
+	if integ == nil || VerifyWebhook(h, body, integ.SharedSecretKey) != nil {
+		return nil, connector.ErrBadSignature
+	}
+	w, err := ParseWebhook(body)
+	if err != nil {
+		return nil, err
+	}
+	return w.Event(integ.Name), nil
+}

@@ -41,6 +41,18 @@ type Sandbox struct {
 	shares     map[string]string           // share token -> applicant id
 	faults     *connector.FaultScript
 	now        func() time.Time
+	// webhookURL and webhookSecret are where and how review webhooks go.
+	webhookURL, webhookSecret string
+	emit                      connector.Emitter
+}
+
+// SetWebhook makes the sandbox send applicantReviewed webhooks (signed
+// with secret, HMAC_SHA256_HEX) to url when testCompleted decides an
+// applicant, as a Webhook manager entry would.
+func (s *Sandbox) SetWebhook(url, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhookURL, s.webhookSecret = url, secret
 }
 
 // Sandbox fixtures.
@@ -329,6 +341,14 @@ func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 	review := a["review"].(map[string]any)
 	review["reviewStatus"], review["reviewResult"] = "completed", reviewResult(req.ReviewAnswer, req.ReviewRejectType)
 	review["reviewDate"] = s.now().UTC().Format("2006-01-02 15:04:05+0000")
+	if s.webhookURL != "" {
+		body, _ := json.Marshal(map[string]any{"applicantId": id, "inspectionId": a["inspectionId"], "correlationId": "req-" + randomHex(8),
+			"externalUserId": a["externalUserId"], "levelName": review["levelName"], "type": "applicantReviewed",
+			"reviewResult": review["reviewResult"], "reviewStatus": "completed", "sandboxMode": true,
+			"createdAtMs": s.now().UTC().Format("2006-01-02 15:04:05.000")})
+		s.emit.Send(s.webhookURL, map[string]string{sumsubapi.HeaderDigest: sumsubapi.WebhookDigest(s.webhookSecret, body),
+			sumsubapi.HeaderDigestAlg: "HMAC_SHA256_HEX"}, body)
+	}
 	writeJSON(w, map[string]any{"ok": 1})
 }
 

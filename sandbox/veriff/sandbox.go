@@ -27,9 +27,10 @@ import (
 // Veriff's documented shapes and errors, and serves generated images.
 //
 // It starts with documented sessions (SandboxSessions) and creates more with
-// POST /v1/sessions, whose vendorData picks the outcome: "declined",
-// "resubmission", "pending" (no decision yet) or anything else (approved);
-// a vendorData containing "poa" adds a proof-of-address image. Two
+// POST /v1/sessions, whose vendorData picks the outcome: "approved",
+// "declined", "resubmission" (a vendorData ending "+poa" adds a
+// proof-of-address image), or anything else (a kycd user id, say): no
+// decision yet, until one is forced. Two
 // endpoints of its own stand in for Veriff's Customer Portal:
 // POST /v1/_sandbox/decision {"sessionId", "status": approved|declined|
 // resubmission_requested} decides a session, and POST /v1/_sandbox/faults
@@ -41,10 +42,21 @@ type Sandbox struct {
 	media        map[string][]byte
 	mediaSession map[string]string // media id -> session id
 	faults       *connector.FaultScript
+	webhookURL   string
+	emit         connector.Emitter
+}
+
+// SetWebhook makes the sandbox send decision webhooks to url (signed with
+// the deciding integration's shared secret) when a session is decided.
+func (s *Sandbox) SetWebhook(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhookURL = url
 }
 
 type sandboxSession struct {
-	decision map[string]any // the verification object, or nil before a decision
+	decision map[string]any // the verification object
+	decided  bool           // false: no decision yet (verification null)
 	images   []map[string]any
 }
 
@@ -74,6 +86,13 @@ func New(integrations map[string]string) *Sandbox {
 
 // add creates a session with an outcome.
 func (s *Sandbox) add(id, outcome, first, last, birth string) {
+	s.addSession(id, outcome, outcome, first, last, birth)
+}
+
+// addSession creates a session: outcome is approved, declined,
+// resubmission (each optionally +poa) or anything else (no decision yet);
+// vendorData is the partner's reference.
+func (s *Sandbox) addSession(id, outcome, vendorData, first, last, birth string) {
 	sess := &sandboxSession{}
 	contexts := []string{"document-front", "document-back", "face"}
 	if strings.Contains(outcome, "poa") {
@@ -86,14 +105,16 @@ func (s *Sandbox) add(id, outcome, first, last, birth string) {
 		sess.images = append(sess.images, map[string]any{"id": mid, "sessionId": id, "context": ctx, "mimetype": "image/png",
 			"name": ctx, "size": len(s.media[mid]), "url": "/v1/media/" + mid})
 	}
-	if outcome != "pending" {
+	{
 		status, code := "approved", 9001
 		var reason, reasonCode any
-		switch strings.TrimSuffix(outcome, "+poa") {
+		switch base := strings.TrimSuffix(outcome, "+poa"); base {
+		case "approved":
+			sess.decided = true
 		case "declined":
-			status, code, reason, reasonCode = "declined", 9102, "Suspected document tampering", 102
+			status, code, reason, reasonCode, sess.decided = "declined", 9102, "Suspected document tampering", 102, true
 		case "resubmission":
-			status, code, reason, reasonCode = "resubmission_requested", 9103, "Poor image quality", 204
+			status, code, reason, reasonCode, sess.decided = "resubmission_requested", 9103, "Poor image quality", 204, true
 		}
 		sess.decision = map[string]any{
 			"id": id, "attemptId": uuid.NewString(), "code": code, "status": status, "reason": reason, "reasonCode": reasonCode,
@@ -103,7 +124,7 @@ func (s *Sandbox) add(id, outcome, first, last, birth string) {
 						"country": "GBR", "postcode": "M4 1AA", "houseNumber": "1"}}}},
 			"document": map[string]any{"type": "PASSPORT", "number": "P" + strings.ToUpper(id[len(id)-8:]), "country": "GB",
 				"validFrom": nil, "validUntil": time.Now().AddDate(5, 0, 0).Format("2006-01-02")},
-			"comments": []any{}, "vendorData": outcome, "decisionTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+			"comments": []any{}, "vendorData": vendorData, "decisionTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 		}
 	}
 	s.sessions[id] = sess
@@ -184,7 +205,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.faults.Set(req.Ref, req.Faults)
 		writeJSON(w, map[string]any{"status": "success"})
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "decision":
-		s.decide(w, body)
+		s.decide(w, body, r.Header.Get(veriffapi.HeaderAuthClient), secret)
 	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
 		s.createSession(w, body, secret, r.Header.Get(veriffapi.HeaderSignature))
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
@@ -200,7 +221,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				_, _ = w.Write([]byte(`{"status": "success", "verification": {"id": `))
 				return
 			}
-			writeJSON(w, map[string]any{"status": "success", "verification": sess.decision, "technicalData": map[string]any{"ip": "198.51.100.10"}})
+			var verification any
+			if sess.decided {
+				verification = sess.decision
+			}
+			writeJSON(w, map[string]any{"status": "success", "verification": verification, "technicalData": map[string]any{"ip": "198.51.100.10"}})
 		case "media":
 			writeJSON(w, map[string]any{"status": "success", "images": sess.images, "videos": []any{}})
 		default:
@@ -224,7 +249,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // decide sets a session's decision, as a test integration's Customer
 // Portal does.
-func (s *Sandbox) decide(w http.ResponseWriter, body []byte) {
+func (s *Sandbox) decide(w http.ResponseWriter, body []byte, apiKey, secret string) {
 	var req struct {
 		SessionID string `json:"sessionId"`
 		Status    string `json:"status"`
@@ -234,8 +259,8 @@ func (s *Sandbox) decide(w http.ResponseWriter, body []byte) {
 		return
 	}
 	sess, ok := s.sessions[req.SessionID]
-	if !ok || sess.decision == nil {
-		s.fail(w, http.StatusNotFound, "1818", "Session not found or not submitted")
+	if !ok {
+		s.fail(w, http.StatusNotFound, "1818", "Session not found")
 		return
 	}
 	codes := map[string]int{"approved": 9001, "declined": 9102, "resubmission_requested": 9103}
@@ -244,8 +269,14 @@ func (s *Sandbox) decide(w http.ResponseWriter, body []byte) {
 		s.fail(w, http.StatusBadRequest, "1303", "Invalid status")
 		return
 	}
-	sess.decision["status"], sess.decision["code"] = req.Status, code
+	sess.decision["status"], sess.decision["code"], sess.decided = req.Status, code, true
 	sess.decision["decisionTime"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	if s.webhookURL != "" {
+		payload, _ := json.Marshal(map[string]any{"status": "success", "verification": sess.decision,
+			"technicalData": map[string]any{"ip": "198.51.100.10"}})
+		s.emit.Send(s.webhookURL, map[string]string{veriffapi.HeaderAuthClient: apiKey,
+			veriffapi.HeaderSignature: veriffapi.Sign(secret, payload)}, payload)
+	}
 	writeJSON(w, map[string]any{"status": "success"})
 }
 
@@ -285,7 +316,7 @@ func (s *Sandbox) createSession(w http.ResponseWriter, body []byte, secret, sig 
 	if first == "" {
 		first, last = "JOHN", "DOE"
 	}
-	s.add(id, req.Verification.VendorData, first, last, "1987-01-01")
+	s.addSession(id, req.Verification.VendorData, req.Verification.VendorData, first, last, "1987-01-01")
 	writeJSON(w, map[string]any{"status": "success", "verification": map[string]any{
 		"id": id, "url": "https://alchemy.veriff.com/v/" + id, "vendorData": req.Verification.VendorData, "host": "https://alchemy.veriff.com",
 		"status": "created", "sessionToken": fmt.Sprintf("sandbox.%s", id)}})

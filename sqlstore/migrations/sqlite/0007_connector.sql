@@ -34,3 +34,21 @@ CREATE TABLE kyc_submissions (
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
+
+-- Webhooks from providers, recorded once per dedupe key before a job acts
+-- on them. Only what kycd acts on is kept (no personal data).
+CREATE TABLE provider_events (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL,
+    provider         TEXT NOT NULL,
+    dedupe_key       TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    ref              TEXT NOT NULL,
+    integration      TEXT NOT NULL DEFAULT '',
+    external_user_id TEXT NOT NULL DEFAULT '',
+    outcome          TEXT NOT NULL DEFAULT '',
+    received_at      TEXT NOT NULL,
+    handled_at       TEXT,
+    action           TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX provider_events_key ON provider_events (tenant_id, provider, dedupe_key);
