@@ -75,6 +75,9 @@ type Ingestion struct {
 	// EventID is the provider event that started the ingestion (auto
 	// ingestion), which its creation marks handled: at most one each.
 	EventID string
+	// SourceKey, when set, makes the creation idempotent: a second
+	// ingestion with the same key is refused with EAlreadyApplied.
+	SourceKey string
 }
 
 // IngestionSource is one provider reference of an ingestion: a Sumsub share

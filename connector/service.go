@@ -52,6 +52,8 @@ type SumsubRequest struct {
 	ShareToken  string
 	ApplicantID string
 	Processes   []string
+	// Key, when set, makes the creation idempotent (EAlreadyApplied).
+	Key string
 }
 
 // VeriffSession is one session of a Veriff ingestion request.
@@ -65,6 +67,8 @@ type VeriffSession struct {
 type VeriffRequest struct {
 	Processes []string
 	Sessions  []VeriffSession
+	// Key, when set, makes the creation idempotent (EAlreadyApplied).
+	Key string
 }
 
 func notConfigured(message string) error {
@@ -111,7 +115,7 @@ func (s *Service) CreateSumsubIngestion(ctx context.Context, u *kycd.User, req S
 		params = map[string]any{"applicantId": req.ApplicantID}
 	}
 	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: processes,
-		Parameters: params, Sources: []*kycd.IngestionSource{src}}
+		Parameters: params, Sources: []*kycd.IngestionSource{src}, SourceKey: req.Key}
 	return in, s.create(ctx, in)
 }
 
@@ -171,7 +175,7 @@ func (s *Service) CreateVeriffIngestion(ctx context.Context, u *kycd.User, req V
 		}
 	}
 	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderVeriff, Processes: processes,
-		Parameters: map[string]any{"sessions": sessions}, Sources: sources}
+		Parameters: map[string]any{"sessions": sessions}, Sources: sources, SourceKey: req.Key}
 	return in, s.create(ctx, in)
 }
 

@@ -61,9 +61,16 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 		if n == 0 {
 			return kycd.NotFound("user")
 		}
-		if _, err := tx.exec(`INSERT INTO ingestions (id, tenant_id, user_id, provider, status, data, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			in.ID, in.TenantID, in.UserID, in.Provider, in.Status, sealed, in.Version, fmtTime(in.CreatedAt), fmtTime(in.UpdatedAt)); err != nil {
+		var sourceKey any
+		if in.SourceKey != "" {
+			sourceKey = in.SourceKey
+		}
+		_, err := tx.exec(`INSERT INTO ingestions (id, tenant_id, user_id, provider, status, data, version, created_at, updated_at, source_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.ID, in.TenantID, in.UserID, in.Provider, in.Status, sealed, in.Version, fmtTime(in.CreatedAt), fmtTime(in.UpdatedAt), sourceKey)
+		if tx.db.dialect.isUniqueViolation(err) && in.SourceKey != "" {
+			return kycd.Errorf(kycd.EAlreadyApplied, "An ingestion of this source exists already")
+		} else if err != nil {
 			return err
 		}
 		if in.EventID != "" {

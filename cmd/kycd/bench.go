@@ -22,7 +22,6 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
-	"github.com/kycd/kycd/blob"
 )
 
 // cmdBench measures routes against baselines served by the same process
@@ -77,11 +76,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	tokens := auth.NewTokens(key, time.Hour, a.clock)
-	blobs, err := blob.OpenDir(o.DataDir+"/blobs", a.vault)
-	if err != nil {
-		return err
-	}
-	defer blobs.Close()
+	blobs := a.blobs
 
 	// A tenant, a client, a user.
 	t := &kycd.Tenant{Name: fmt.Sprintf("bench-%d", time.Now().UnixNano())}
@@ -163,7 +158,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(w, `{}`)
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
 		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
 		Mount: func(mux *http.ServeMux) {
 			mux.HandleFunc("GET /bench/baseline", baseline)

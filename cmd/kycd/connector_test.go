@@ -508,6 +508,47 @@ func TestConnector(t *testing.T) {
 			}
 		})
 
+		t.Run("bulk backfill", func(t *testing.T) {
+			var users []string
+			var csv strings.Builder
+			csv.WriteString("user_id,reference\n")
+			for i := range 3 {
+				u := newUser(fmt.Sprintf("backfill%d@connector.example", i))
+				users = append(users, u)
+				// Not linked to the user at Sumsub: its approval webhook starts nothing.
+				id, _ := e.newApplicantFor("crm-"+u, "Bea", fmt.Sprintf("Fill%c", 'a'+i), "1980-03-03", "GREEN")
+				fmt.Fprintf(&csv, "%s,%s\n", u, id)
+			}
+			path := filepath.Join(t.TempDir(), "refs.csv")
+			if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out struct{ Rows, Created, Skipped int }
+			e.cliJSON(t, &out, "ingest", "--tenant", e.creds.TenantID, "--provider", "sumsub", "--file", path)
+			if out.Rows != 3 || out.Created != 3 || out.Skipped != 0 {
+				t.Errorf("first run: %+v", out)
+			}
+			// Run again (as after a stop): nothing is created twice.
+			e.cliJSON(t, &out, "ingest", "--tenant", e.creds.TenantID, "--provider", "sumsub", "--file", path)
+			if out.Created != 0 || out.Skipped != 3 {
+				t.Errorf("second run: %+v", out)
+			}
+			for _, u := range users {
+				res := e.call(t, "GET", "/kyc-connector/sumsub/ingestions", e.tok, u, nil)
+				list, _ := res.get("ingestions").([]any)
+				if len(list) != 1 {
+					t.Fatalf("user %s has %d ingestions", u, len(list))
+				}
+				wantResults(t, "backfilled", e.await(u, "sumsub", list[0].(map[string]any)["id"].(string)), allCompleted)
+			}
+			if err := os.WriteFile(path, []byte("not-a-uuid,x\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.cli(t, "ingest", "--tenant", e.creds.TenantID, "--provider", "sumsub", "--file", path); err == nil {
+				t.Error("a malformed line was accepted")
+			}
+		})
+
 		t.Run("list pages", func(t *testing.T) {
 			u := newUser("pages@connector.example")
 			var ids []string

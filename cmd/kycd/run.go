@@ -31,6 +31,7 @@ Usage:
   kycd client revoke --id ID [--json]
   kycd audit verify [--json]
   kycd audit list --tenant ID [--after N] [--limit N] [--json]
+  kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 3] [--round 2s] [--concurrency 8] [--json]
 
 Every flag also reads KYCD_<NAME> from the environment (--data-dir: KYCD_DATA_DIR).
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "audit list":
 		return cmdAuditList(ctx, rest, getenv, stdout, stderr)
+	case "ingest":
+		return cmdIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -11,9 +11,12 @@ CREATE TABLE ingestions (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     started_at  TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    -- source_key makes a creation idempotent (a bulk backfill run again).
+    source_key  TEXT
 );
 CREATE INDEX ingestions_user ON ingestions (tenant_id, user_id, provider, id);
+CREATE UNIQUE INDEX ingestions_source ON ingestions (tenant_id, provider, source_key);
 
 -- Each tenant's configuration of a provider; secrets sealed in data.
 CREATE TABLE connector_configs (
