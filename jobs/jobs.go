@@ -71,8 +71,6 @@ type ingest struct {
 	d Deps
 }
 
-func (w *ingest) Timeout(*river.Job[kycd.IngestArgs]) time.Duration { return 5 * time.Minute }
-
 // IngestRetryBase and IngestRetryMax bound the backoff between attempts.
 var (
 	IngestRetryBase = 5 * time.Second

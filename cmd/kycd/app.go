@@ -179,14 +179,21 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Clock: a.clock, Logger: a.logger})
+	// A job that runs longer than rescueAfter is taken for one whose worker
+	// died (a crash, a SIGKILL) and run again: jobs are idempotent.
+	timeout, rescue := 5*time.Minute, a.opts.RescueAfter
+	if rescue > 0 && rescue <= 2*timeout {
+		timeout = rescue / 2
+	}
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
-		Logger:            a.logger,
-		Workers:           ws,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
-		PeriodicJobs:      jobs.Periodic(),
-		FetchPollInterval: 100 * time.Millisecond,
-		PollOnly:          true,
-		JobTimeout:        time.Minute,
+		Logger:               a.logger,
+		Workers:              ws,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
+		PeriodicJobs:         jobs.Periodic(),
+		FetchPollInterval:    100 * time.Millisecond,
+		PollOnly:             true,
+		JobTimeout:           timeout,
+		RescueStuckJobsAfter: rescue,
 	})
 	if err != nil {
 		return nil, err

@@ -388,3 +388,7 @@ func hmacEqual(a, b string) bool {
 	y, err2 := hex.DecodeString(b)
 	return err1 == nil && err2 == nil && subtle.ConstantTimeCompare(x, y) == 1
 }
+
+// SetLatency delays every answer (benchmarks and crash tests measure
+// against a provider that takes its time).
+func (s *Sandbox) SetLatency(d time.Duration) { s.faults.SetLatency(d) }

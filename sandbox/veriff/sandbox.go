@@ -332,3 +332,7 @@ func readAll(r *http.Request, limit int64) ([]byte, error) {
 	_, err := b.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
 	return b.Bytes(), err
 }
+
+// SetLatency delays every answer (benchmarks and crash tests measure
+// against a provider that takes its time).
+func (s *Sandbox) SetLatency(d time.Duration) { s.faults.SetLatency(d) }

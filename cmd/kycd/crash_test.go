@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// childMain runs kycd with the arguments of a JSON list (the test binary
+// re-executed as kycd).
+func childMain(argsJSON string) int {
+	var args []string
+	if err := json.Unmarshal([]byte(argsJSON), &args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if err := run(context.Background(), append([]string{"kycd"}, args...), os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// child is a kycd serve in its own process.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startChild(t *testing.T, db storetest.Database, args ...string) *child {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KYCD_TEST_CHILD_ARGS="+string(raw), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL,
+		"KYCD_LOG_LEVEL=warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := os.Create(filepath.Join(t.TempDir(), "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case base := <-found:
+		return &child{cmd: cmd, base: base}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		raw, _ := os.ReadFile(logs.Name())
+		t.Fatalf("the child kycd did not listen\n%s", raw)
+	}
+	return nil
+}
+
+func (c *child) kill() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = c.cmd.Process.Wait()
+}
+
+// TestCrashSafety: a real kycd process is SIGKILLed at random moments while
+// 200 ingestions run, and restarted; at the end every ingestion finished
+// exactly once, no file or submission was made twice, and no blob is
+// orphaned. River's rescue (--rescue-after) runs the killed jobs again.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts a kycd process for about a minute")
+	}
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		// The provider lives in the test, so that it outlives every kycd.
+		sb := veriffsbx.New(map[string]string{"crash-key": "crash-secret"})
+		sb.SetLatency(50 * time.Millisecond)
+		provider := httptest.NewServer(sb)
+		t.Cleanup(provider.Close)
+
+		setup := start(t, db) // in-process, to create the tenant and its client
+		tn := setup.newTenant(t, "crash")
+		setup.stop(t)
+		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0"}
+
+		// First an API-only node queues the ingestions, so that the workers
+		// then have all 200 to run when the kills start.
+		c := startChild(t, db, append(flags, "--workers", "0")...)
+		t.Cleanup(func() { c.kill() })
+		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
+		tok := k.token(t, tn, "")
+		if res := k.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": provider.URL,
+			"integrations": []any{map[string]any{"name": "main", "apiKey": "crash-key", "sharedSecretKey": "crash-secret", "processes": []string{"profile", "identity"}}}}); res.Status != 200 {
+			t.Fatalf("config: %d %s", res.Status, res.Body)
+		}
+		const n = 200
+		users := make([]string, n)
+		ingestions := map[string]string{} // ingestion -> user
+		for i := range n {
+			body := newUserBody(fmt.Sprintf("crash%d@crash.example", i))
+			delete(body, "fullName")
+			delete(body, "birthdate")
+			users[i] = k.call(t, "POST", "/core/users", tok, "", body).get("user.id").(string)
+			res := k.call(t, "POST", "/kyc-connector/veriff/ingestions", tok, users[i], map[string]any{"processes": []string{"profile", "identity"},
+				"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"}}})
+			if res.Status != 201 {
+				t.Fatalf("ingestion: %d %s", res.Status, res.Body)
+			}
+			ingestions[res.get("ingestion.id").(string)] = users[i]
+		}
+		c.kill()
+		c = startChild(t, db, flags...)
+		k.base, k.router = c.base, newRouter(t, c.base)
+		// Kill it at random moments while the ingestions run; restart it.
+		conn := rawDB(t, db)
+		hit := 0
+		for range 4 {
+			time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
+			var unfinished int
+			if err := conn.QueryRow(`SELECT count(*) FROM ingestions WHERE status <> 'finished'`).Scan(&unfinished); err != nil {
+				t.Fatal(err)
+			}
+			if unfinished > 0 {
+				hit++
+			}
+			c.kill()
+			c = startChild(t, db, flags...)
+			k.base, k.router = c.base, newRouter(t, c.base)
+			tok = k.token(t, tn, "")
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			finished := 0
+			for id, u := range ingestions {
+				if k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil).get("ingestion.status") == "finished" {
+					finished++
+				}
+			}
+			if finished == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d ingestions finished", finished, n)
+			}
+			time.Sleep(time.Second)
+		}
+		c.kill()
+		t.Logf("%d of 4 kills hit running ingestions", hit)
+		if hit == 0 {
+			t.Error("no kill happened while ingestions ran: the test proved nothing")
+		}
+
+		q := func(query string, args ...any) int {
+			if db.URL != "" {
+				for i := 1; strings.Contains(query, "?"); i++ {
+					query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+				}
+			}
+			var v int
+			if err := conn.QueryRow(query, args...).Scan(&v); err != nil && err != sql.ErrNoRows {
+				t.Fatal(err)
+			}
+			return v
+		}
+		for id, u := range ingestions {
+			// Finished exactly once: one status change to finished.
+			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`,
+				id, "kyc-connector.veriff.ingestion.status-changed", `%"status":"finished"%`); got != 1 {
+				t.Errorf("ingestion %s finished %d times", id, got)
+			}
+			// Each of the session's three images stored once.
+			if got := q(`SELECT count(*) FROM files WHERE user_id = ?`, u); got != 3 {
+				t.Errorf("user %s has %d files, want 3", u, got)
+			}
+			// Each process submitted once.
+			if got := q(`SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got > 2 {
+				t.Errorf("user %s: %d submissions", u, got)
+			}
+			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u, "core.kyc.identity.status-changed"); got != 1 {
+				t.Errorf("user %s: identity changed %d times", u, got)
+			}
+		}
+		// No orphaned blob: every stored object belongs to a file record.
+		keys := map[string]bool{}
+		rows, err := conn.Query(`SELECT blob_key FROM files WHERE blob_key <> ''`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var key string
+			_ = rows.Scan(&key)
+			keys[key] = true
+		}
+		rows.Close()
+		root := filepath.Join(db.DataDir, "blobs")
+		objects := 0
+		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(path, ".attrs") || strings.Contains(filepath.Base(path), ".tmp") {
+				return nil
+			}
+			objects++
+			rel, _ := filepath.Rel(root, path)
+			if !keys[filepath.ToSlash(rel)] {
+				t.Errorf("orphaned blob %s", rel)
+			}
+			return nil
+		})
+		if objects != 3*n {
+			t.Errorf("%d blobs, want %d", objects, 3*n)
+		}
+	})
+}
