@@ -194,9 +194,10 @@ type IngestionStore interface {
 	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig) error
 	// FindConnectorConfig returns ENotFound ("provider-config").
 	FindConnectorConfig(ctx context.Context, tenantID, provider string) (*ConnectorConfig, error)
-	// SaveIngestedFile records an uploaded file whose ID and BlobKey the
-	// ingestion chose (so that a retry finds it); recording it again is a no-op.
-	SaveIngestedFile(ctx context.Context, f *File) error
+	// SaveIngestedFiles records, in one transaction, uploaded files whose
+	// IDs and BlobKeys the ingestion chose (so that a retry finds them);
+	// files recorded before are left as they are.
+	SaveIngestedFiles(ctx context.Context, files []*File) error
 }
 
 // Event types of ingestions.

@@ -150,7 +150,9 @@ func OpenDir(dir string, v kycd.Vault) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("blob folder: %w", err)
 	}
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: false})
+	// Contents are opaque ciphertext whose type the database records: no
+	// metadata sidecar file per object.
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: false, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		return nil, fmt.Errorf("blob folder: %w", err)
 	}

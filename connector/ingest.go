@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -216,23 +217,16 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 			Message: fmt.Sprintf("The %s data is not available in the %s verification", code, in.Provider)})
 		return nil
 	}
-	var files []kycd.IngestedFile
-	for _, m := range v.Media {
-		if m.Process != code {
-			continue
-		}
-		f, err := s.storeFile(ctx, in, prov, cfg, src, m)
-		if err != nil {
-			if ie := ingestionError(err, kycd.StepDownload); ie != nil {
-				if ie.Code == kycd.EProviderDataInvalid {
-					ie.Code = kycd.EProviderFileDownload
-				}
-				s.fail(in, []string{code}, ie)
-				return nil
+	files, err := s.storeFiles(ctx, in, prov, cfg, src, v, code)
+	if err != nil {
+		if ie := ingestionError(err, kycd.StepDownload); ie != nil {
+			if ie.Code == kycd.EProviderDataInvalid {
+				ie.Code = kycd.EProviderFileDownload
 			}
-			return err
+			s.fail(in, []string{code}, ie)
+			return nil
 		}
-		files = append(files, *f)
+		return err
 	}
 	if code == kycd.ProcessProofOfAddress && len(files) == 0 {
 		s.fail(in, []string{code}, &kycd.IngestionError{Code: kycd.EProviderDataUnavailable, Step: kycd.StepFetch,
@@ -247,7 +241,7 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 		up.Input = map[string]any{"media": media}
 	}
 	up.Key = in.ID + "/" + code
-	_, _, err := s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
+	_, _, err = s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
 	if err != nil && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
 		e, ok := kycd.AsError(err)
 		if !ok || e.Code == kycd.EInternal {
@@ -317,18 +311,49 @@ func submission(v *Verification, code, provider string) (map[string]any, *kycd.P
 	return nil, nil
 }
 
-// storeFile downloads one media file into the file store, unless an
-// earlier run of the ingestion stored it already.
+// storeFiles downloads a process's media files into the file store, all
+// at once, and records them in one transaction; files an earlier run of
+// the ingestion stored are not fetched again.
+func (s *Service) storeFiles(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
+	src *kycd.IngestionSource, v *Verification, code string) ([]kycd.IngestedFile, error) {
+	var media []Media
+	for _, m := range v.Media {
+		if m.Process == code {
+			media = append(media, m)
+		}
+	}
+	files := make([]kycd.IngestedFile, len(media))
+	records := make([]*kycd.File, len(media))
+	errs := make([]error, len(media))
+	var wg sync.WaitGroup
+	for i, m := range media {
+		wg.Go(func() { files[i], records[i], errs[i] = s.storeFile(ctx, in, prov, cfg, src, m) })
+	}
+	wg.Wait()
+	var fresh []*kycd.File
+	for i, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+		if records[i] != nil {
+			fresh = append(fresh, records[i])
+		}
+	}
+	return files, s.Store.SaveIngestedFiles(ctx, fresh)
+}
+
+// storeFile downloads one media file into the blob store and returns it
+// with the record to save (nil when an earlier run saved it).
 func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
-	src *kycd.IngestionSource, m Media) (*kycd.IngestedFile, error) {
+	src *kycd.IngestionSource, m Media) (kycd.IngestedFile, *kycd.File, error) {
 	id := uuid.NewSHA1(fileNamespace, []byte(in.ID+"/"+m.ID)).String()
 	details := m.ProviderDetails
 	if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
-		return &kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil
+		return kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil, nil
 	}
 	body, contentType, err := prov.Download(ctx, cfg, src, m)
 	if err != nil {
-		return nil, err
+		return kycd.IngestedFile{}, nil, err
 	}
 	category := "image"
 	switch {
@@ -339,22 +364,19 @@ func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provid
 	}
 	cat, _ := kycd.FindFileCategory(category)
 	if !cat.Allows(contentType) {
-		return nil, &Failure{Code: kycd.EProviderFileDownload, Message: "A provider file is of a type kycd does not accept",
+		return kycd.IngestedFile{}, nil, &Failure{Code: kycd.EProviderFileDownload, Message: "A provider file is of a type kycd does not accept",
 			Details: map[string]any{"contentType": contentType}}
 	}
 	if int64(len(body)) > cat.MaxFileSize {
-		return nil, ErrTooLarge
+		return kycd.IngestedFile{}, nil, ErrTooLarge
 	}
 	// The key is fixed too: a retry overwrites, it never leaves an orphan.
-	key := "tenants/" + in.TenantID + "/files/" + id + "/ingested"
+	key := "tenants/" + in.TenantID + "/ingested/" + id
 	size, sum, err := s.Blobs.Put(ctx, in.TenantID, id, key, bytes.NewReader(body), cat.MaxFileSize)
 	if err != nil {
-		return nil, err
+		return kycd.IngestedFile{}, nil, err
 	}
 	f := &kycd.File{ID: id, TenantID: in.TenantID, UserID: in.UserID, Category: category, ContentType: contentType,
 		Size: size, SHA256: sum, BlobKey: key}
-	if err := s.Store.SaveIngestedFile(ctx, f); err != nil {
-		return nil, err
-	}
-	return &kycd.IngestedFile{ID: id, Category: category, Context: m.Context, ContentType: contentType, Size: size, ProviderDetails: details}, nil
+	return kycd.IngestedFile{ID: id, Category: category, Context: m.Context, ContentType: contentType, Size: size, ProviderDetails: details}, f, nil
 }

@@ -198,6 +198,10 @@ func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Micros
 // q rewrites a query written with ? placeholders for the dialect.
 func (db *DB) q(query string) string { return db.dialect.rebind(query) }
 
+// Rebind turns a query's ? placeholders into the dialect's (tools that run
+// their own SQL, such as the benchmark).
+func (db *DB) Rebind(query string) string { return db.dialect.rebind(query) }
+
 // timeFormat is how times are stored: fixed width, so text order is time order.
 const timeFormat = "2006-01-02T15:04:05.000000Z"
 

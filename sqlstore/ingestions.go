@@ -295,30 +295,36 @@ func (db *DB) FindConnectorConfig(ctx context.Context, tenantID, provider string
 	return c, nil
 }
 
-// SaveIngestedFile implements kycd.IngestionStore: it records a file whose
-// content an ingestion stored (ID and BlobKey chosen by the caller, so a
-// retried ingestion finds it). Recording it again is a no-op.
-func (db *DB) SaveIngestedFile(ctx context.Context, f *kycd.File) error {
-	if existing, err := db.FindFileByID(ctx, f.TenantID, f.UserID, f.ID); err == nil && existing.Status == kycd.FileUploaded {
+// SaveIngestedFiles implements kycd.IngestionStore: it records, in one
+// transaction, files whose content an ingestion stored (IDs and BlobKeys
+// chosen by the caller, so a retried ingestion finds them). A file
+// recorded before is left as it is.
+func (db *DB) SaveIngestedFiles(ctx context.Context, files []*kycd.File) error {
+	if len(files) == 0 {
 		return nil
 	}
 	err := db.Update(ctx, func(tx *Tx) error {
 		now := tx.Now()
-		f.Status, f.CreatedAt, f.UploadedAt, f.UploadExpiresAt = kycd.FileUploaded, now, &now, now
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM files WHERE id = ?`, f.ID).Scan(&n); err != nil {
-			return err
+		var ids []string
+		for _, f := range files {
+			f.Status, f.CreatedAt, f.UploadedAt, f.UploadExpiresAt = kycd.FileUploaded, now, &now, now
+			res, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, upload_expires_at, created_at, uploaded_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, f.Size, f.SHA256, f.BlobKey,
+				fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt), fmtTime(now))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				ids = append(ids, f.ID)
+			}
 		}
-		if n > 0 {
+		if len(ids) == 0 {
 			return errNothingToDo
 		}
-		if _, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, upload_expires_at, created_at, uploaded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, f.Size, f.SHA256, f.BlobKey,
-			fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt), fmtTime(now)); err != nil {
-			return err
-		}
-		return tx.Audit(f.TenantID, "file.ingested", "file", f.ID, map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType})
+		return tx.Audit(files[0].TenantID, "files.ingested", "user", files[0].UserID, map[string]any{"fileIds": ids})
 	})
 	if errors.Is(err, errNothingToDo) {
 		return nil

@@ -65,7 +65,7 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	}
 	// The system clock, which only sandbox mode ever moves.
 	clock := &kycd.OffsetClock{}
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns})
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +175,14 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	return nil
 }
 
-// workerClient returns a River client that works jobs with n workers.
-func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
+// workerClient returns a River client that works jobs with n workers
+// (extra, when not nil, registers more: the benchmark's no-op job).
+func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Clock: a.clock, Logger: a.logger})
+	for _, add := range extra {
+		add(ws)
+	}
 	// A job that runs longer than rescueAfter is taken for one whose worker
 	// died (a crash, a SIGKILL) and run again: jobs are idempotent.
 	timeout, rescue := 5*time.Minute, a.opts.RescueAfter
@@ -190,7 +194,8 @@ func (a *app) workerClient(n int) (*river.Client[*sql.Tx], error) {
 		Workers:              ws,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
 		PeriodicJobs:         jobs.Periodic(),
-		FetchPollInterval:    100 * time.Millisecond,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    50 * time.Millisecond,
 		PollOnly:             true,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: rescue,

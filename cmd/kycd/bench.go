@@ -39,19 +39,31 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		concurrency int
 		cpuProfile  string
 		scenario    string
+		ingestions  int
+		ingestLat   time.Duration
+		ingestW     int
 	)
 	fs := newFlags("bench", getenv, stderr)
 	fs.common(&o)
 	fs.duration(&duration, "round", 2*time.Second, "length of one measuring round")
-	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate)")
+	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate); ingest: at most 3")
 	fs.int(&concurrency, "concurrency", 8, "concurrent connections")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
-	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps) or all")
+	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), or ingest (KYC Connector ingestions)")
+	fs.int(&ingestions, "ingestions", 2000, "ingest: how many ingestions")
+	fs.duration(&ingestLat, "latency", 50*time.Millisecond, "ingest: the provider sandbox's latency per call")
+	fs.int(&ingestW, "ingest-workers", 50, "ingest: River workers")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if scenario != "all" && scenario != "users-me" && scenario != "cdd" {
+	if scenario != "all" && scenario != "users-me" && scenario != "cdd" && scenario != "ingest" {
 		return fmt.Errorf("bench: unknown scenario %q", scenario)
+	}
+	if scenario == "ingest" {
+		o.AllowPrivate = true // the sandbox listens on loopback
+		if ingestions < 1 || ingestW < 1 || ingestLat <= 0 {
+			return errors.New("bench: --ingestions and --ingest-workers must be at least 1, --latency above 0")
+		}
 	}
 	if o.DatabaseURL == "" && getenv("KYCD_DATA_DIR") == "" && !fs.isSet("data-dir") {
 		dir, err := os.MkdirTemp("", "kycd-bench-")
@@ -71,6 +83,35 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	chainCtx, stopChain := context.WithCancel(ctx)
 	defer a.startAuditChainer(chainCtx)()
 	defer stopChain()
+	if scenario == "ingest" {
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		res, err := benchIngest(ctx, a, ingestions, ingestW, min(rounds, 3), ingestLat)
+		if err != nil {
+			return err
+		}
+		res["database"] = a.db.Dialect()
+		if o.JSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "database %s: %d ingestions, %d workers, provider latency %s, %.1f provider calls per ingestion\n",
+			a.db.Dialect(), ingestions, ingestW, ingestLat, res["ingest_calls_per_ingestion"])
+		fmt.Fprintf(stdout, "%-40s %8d /s\n%-40s %8d /s\n%-40s %8.3f (goal >= 0.9; rounds %v)\n", "ideal bound (workers / (calls x latency)):",
+			res["ingest_ideal_per_s"], "ingestions (median):", res["ingest_per_s"], "ratio (median):", res["ingest_ratio_to_ideal"], res["ingest_round_ratios"])
+		fmt.Fprintf(stdout, "%-40s %8.2f ms\n%-40s %8.2f ms\n%-40s %8.1f x\n%-40s %8d MiB\n",
+			"overhead per ingestion at latency 0:", res["ingest_overhead_ms"], "no-op River job:", res["noop_job_ms"],
+			"overhead / no-op job:", res["ingest_overhead_vs_noop"], "peak memory (RSS):", res["ingest_peak_rss_mib"])
+		return nil
+	}
 	key, _, err := auth.LoadSigningKey(o.signingKeyPath(), true)
 	if err != nil {
 		return err

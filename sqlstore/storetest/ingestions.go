@@ -118,8 +118,12 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 
 	// Ingested files: recorded once under the id the ingestion chose.
 	file := &kycd.File{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", Size: 10, SHA256: "ab", BlobKey: "k"}
-	must(t, f.DB.SaveIngestedFile(ctx, file))
-	must(t, f.DB.SaveIngestedFile(ctx, file))
+	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file}))
+	another := &kycd.File{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", Size: 11, SHA256: "cd", BlobKey: "k2"}
+	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file, another}))
+	if n := count(t, f, `SELECT count(*) FROM files WHERE user_id = ?`, u.ID); n != 2 {
+		t.Errorf("%d ingested files, want 2", n)
+	}
 	if fl, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
 		t.Errorf("ingested file: %+v %v", fl, err)
 	}
