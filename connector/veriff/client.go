@@ -138,6 +138,30 @@ type MediaList struct {
 	Videos []Media `json:"videos"`
 }
 
+// PersonDetails is the person a session verified (GET /v1/sessions/{id}/person).
+type PersonDetails struct {
+	FirstName    *string  `json:"firstName"`
+	LastName     *string  `json:"lastName"`
+	DateOfBirth  *string  `json:"dateOfBirth"`
+	Nationality  *string  `json:"nationality"`
+	PlaceOfBirth *string  `json:"placeOfBirth"`
+	Citizenships []string `json:"citizenships"`
+}
+
+// Person reads the person of a session.
+func (c *Client) Person(ctx context.Context, sessionID string) (*PersonDetails, error) {
+	var r struct {
+		Person *PersonDetails `json:"person"`
+	}
+	if err := c.getJSON(ctx, "/v1/sessions/"+url.PathEscape(sessionID)+"/person", sessionID, &r); err != nil {
+		return nil, err
+	}
+	if r.Person == nil {
+		return nil, fmt.Errorf("%w: veriff: no person", ErrDataInvalid)
+	}
+	return r.Person, nil
+}
+
 // Decision reads a session's decision.
 func (c *Client) Decision(ctx context.Context, sessionID string) (*Decision, error) {
 	var d Decision

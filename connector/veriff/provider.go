@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,20 @@ func (p *Provider) Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *ky
 	if err != nil {
 		return nil, failure(err)
 	}
-	return verification(d.Verification, media), nil
+	v := verification(d.Verification, media)
+	if v.Profile != nil && v.Profile.PrimaryCitizenship == "" && slices.Contains(src.Processes, kycd.ProcessProfile) {
+		// The decision did not say: the person record may.
+		p, err := c.Person(ctx, src.Ref)
+		var ce *ClientError
+		switch {
+		case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+		case err != nil:
+			return nil, failure(err)
+		default:
+			v.Profile.PrimaryCitizenship, _ = connector.Country(str(p.Nationality))
+		}
+	}
+	return v, nil
 }
 
 // Download implements connector.Provider.
@@ -129,10 +143,14 @@ func verification(vr *Verification, media *MediaList) *connector.Verification {
 		v.ProofOfAddress = &connector.ProofOfAddressData{Person: connector.Person{GivenName: first, FamilyName: last, Address: v.Address}, VerifiedAt: verifiedAt}
 	}
 	add := func(list []Media, video bool) {
+		final := map[string]bool{}
+		for _, m := range list {
+			final[m.Context] = true
+		}
 		for _, m := range list {
 			ctx := connector.VeriffMediaContext(m.Context, video)
-			if ctx == "" {
-				continue
+			if ctx == "" || (strings.HasSuffix(m.Context, "-pre") && final[strings.TrimSuffix(m.Context, "-pre")]) {
+				continue // a first capture the final one replaces
 			}
 			process := kycd.ProcessIdentity
 			if ctx == connector.MediaAddressProof {

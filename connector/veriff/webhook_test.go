@@ -3,6 +3,7 @@ package veriff
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/kycd/kycd"
@@ -65,4 +66,36 @@ func FuzzParseWebhook(f *testing.F) {
 			t.Fatalf("event without a reference: %+v", ev)
 		}
 	})
+}
+
+// TestVerificationMapping: an approved decision becomes kycd's vocabulary:
+// names as people write them, alpha-3 countries as alpha-2, Veriff's
+// document type, and the final capture of each media context only.
+func TestVerificationMapping(t *testing.T) {
+	s := func(v string) *string { return &v }
+	vr := &Verification{Status: "approved", DecisionTime: "2026-01-02T03:04:05.678Z",
+		Person: &Person{FirstName: s("JEAN-LUC"), LastName: s("O'BRIEN"), DateOfBirth: s("1980-02-03"), Nationality: s("FRA"), Gender: s("M"),
+			Addresses: []Address{{}}},
+		Document: &Document{Type: s("DRIVERS_LICENSE"), Number: s("X1"), Country: s("FR"), ValidUntil: s("2031-01-01")}}
+	vr.Person.Addresses[0].ParsedAddress.Street, vr.Person.Addresses[0].ParsedAddress.HouseNumber = s("Rue de Rivoli"), s("12")
+	vr.Person.Addresses[0].ParsedAddress.Country, vr.Person.Addresses[0].ParsedAddress.City = s("FRA"), s("PARIS")
+	media := &MediaList{Images: []Media{{ID: "1", Context: "document-front-pre"}, {ID: "2", Context: "document-front"}, {ID: "3", Context: "face-pre"},
+		{ID: "4", Context: "address-front"}, {ID: "5", Context: "unknown"}}}
+	v := verification(vr, media)
+	if v.Profile.FullName != "Jean-Luc O'Brien" || v.Profile.PrimaryCitizenship != "FR" || v.Profile.Birthdate != "1980-02-03" {
+		t.Errorf("profile: %+v", v.Profile)
+	}
+	if v.Identity.Document.Type != "driving-license" || v.Identity.Person.Gender != "male" || v.Identity.VerifiedAt != "2026-01-02T03:04:05.678Z" {
+		t.Errorf("identity: %+v", v.Identity)
+	}
+	if v.Address.Line1 != "12 Rue de Rivoli" || v.Address.Country != "FR" || v.Address.City != "Paris" {
+		t.Errorf("address: %+v", v.Address)
+	}
+	var got []string
+	for _, m := range v.Media {
+		got = append(got, m.ID+":"+m.Context+":"+m.Process)
+	}
+	if want := "2:photo-document-front:identity 3:photo-selfie:identity 4:address-proof:proof-of-address"; strings.Join(got, " ") != want {
+		t.Errorf("media: %v", got)
+	}
 }

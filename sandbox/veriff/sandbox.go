@@ -228,6 +228,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"status": "success", "verification": verification, "technicalData": map[string]any{"ip": "198.51.100.10"}})
 		case "media":
 			writeJSON(w, map[string]any{"status": "success", "images": sess.images, "videos": []any{}})
+		case "person":
+			p, _ := sess.decision["person"].(map[string]any)
+			writeJSON(w, map[string]any{"status": "success", "person": map[string]any{"id": uuid.NewSHA1(uuid.NameSpaceOID, []byte(parts[2])).String(),
+				"firstName": p["firstName"], "lastName": p["lastName"], "idCode": nil, "dateOfBirth": p["dateOfBirth"], "gender": nil,
+				"nationality": p["nationality"], "placeOfBirth": "MANCHESTER", "citizenships": []any{}, "pepSanctionMatches": []any{}}})
 		default:
 			s.fail(w, http.StatusNotFound, "404", "Not found")
 		}

@@ -37,6 +37,9 @@ func TestClientAgainstSandbox(t *testing.T) {
 	if d, err := c.Decision(ctx, Undecided); err != nil || d.Verification != nil {
 		t.Errorf("undecided: %+v %v", d, err)
 	}
+	if p, err := c.Person(ctx, Approved); err != nil || *p.LastName != "MORGAN" || *p.Nationality != "GB" {
+		t.Errorf("person: %+v %v", p, err)
+	}
 	m, err := c.Media(ctx, Approved)
 	if err != nil || len(m.Images) != 3 {
 		t.Fatalf("media: %+v %v", m, err)
