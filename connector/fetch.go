@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gabriel-vasile/mimetype"
 )
 
 // Fetcher sends provider requests: server errors and network failures are
@@ -70,6 +72,22 @@ func (f *Fetcher) JSON(ctx context.Context, newReq func() (*http.Request, error)
 		return fmt.Errorf("%w: %s: %v", ErrDataInvalid, f.Name, err)
 	}
 	return nil
+}
+
+// Binary sends the request and returns its body, refusing more than max
+// bytes (ErrTooLarge), with the content type read from the bytes (a
+// provider's Content-Type header is not trusted).
+func (f *Fetcher) Binary(ctx context.Context, newReq func() (*http.Request, error), max int64) ([]byte, string, error) {
+	res, err := f.Do(ctx, newReq)
+	if err != nil {
+		return nil, "", err
+	}
+	defer res.Body.Close()
+	body, err := ReadCapped(res.Body, max)
+	if err != nil {
+		return nil, "", err
+	}
+	return body, mimetype.Detect(body).String(), nil
 }
 
 // Do sends the request newReq builds (once per attempt) and returns a 2xx

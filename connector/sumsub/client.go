@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gabriel-vasile/mimetype"
-
 	"github.com/kycd/kycd/connector"
 )
 
@@ -173,26 +171,11 @@ func (c *Client) Images(ctx context.Context, applicantID string) ([]Image, error
 // DownloadImage fetches an image, refusing one over MaxImageBytes, and
 // returns its bytes with the content type read from them.
 func (c *Client) DownloadImage(ctx context.Context, inspectionID, imageID string) ([]byte, string, error) {
-	res, err := c.do(ctx, http.MethodGet, "/resources/inspections/"+url.PathEscape(inspectionID)+"/resources/"+url.PathEscape(imageID))
-	if err != nil {
-		return nil, "", err
-	}
-	defer res.Body.Close()
-	body, err := connector.ReadCapped(res.Body, c.MaxImageBytes)
-	if err != nil {
-		return nil, "", err
-	}
-	return body, mimetype.Detect(body).String(), nil
+	return c.fetch.Binary(ctx, c.request(ctx, http.MethodGet, "/resources/inspections/"+url.PathEscape(inspectionID)+"/resources/"+url.PathEscape(imageID)), c.MaxImageBytes)
 }
 
 func (c *Client) json(ctx context.Context, method, uri string, v any) error {
 	return c.fetch.JSON(ctx, c.request(ctx, method, uri), v)
-}
-
-// do sends a signed request without a body and returns a 2xx response or a
-// typed error.
-func (c *Client) do(ctx context.Context, method, uri string) (*http.Response, error) {
-	return c.fetch.Do(ctx, c.request(ctx, method, uri))
 }
 
 func (c *Client) request(ctx context.Context, method, uri string) func() (*http.Request, error) {

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gabriel-vasile/mimetype"
-
 	"github.com/kycd/kycd/connector"
 )
 
@@ -183,26 +181,11 @@ func (c *Client) Media(ctx context.Context, sessionID string) (*MediaList, error
 // Download fetches a media file, refusing one over MaxMediaBytes, and
 // returns its bytes with the content type read from them (not the header).
 func (c *Client) Download(ctx context.Context, mediaID string) ([]byte, string, error) {
-	res, err := c.do(ctx, "/v1/media/"+url.PathEscape(mediaID), mediaID)
-	if err != nil {
-		return nil, "", err
-	}
-	defer res.Body.Close()
-	body, err := connector.ReadCapped(res.Body, c.MaxMediaBytes)
-	if err != nil {
-		return nil, "", err
-	}
-	return body, mimetype.Detect(body).String(), nil
+	return c.fetcher().Binary(ctx, c.request(ctx, "/v1/media/"+url.PathEscape(mediaID), mediaID), c.MaxMediaBytes)
 }
 
 func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error {
 	return c.fetcher().JSON(ctx, c.request(ctx, path, signed), v)
-}
-
-// do sends a signed GET and returns a 200 response (the caller closes its
-// body) or a typed error.
-func (c *Client) do(ctx context.Context, path, signed string) (*http.Response, error) {
-	return c.fetcher().Do(ctx, c.request(ctx, path, signed))
 }
 
 func (c *Client) request(ctx context.Context, path, signed string) func() (*http.Request, error) {
