@@ -187,7 +187,8 @@ func TestCLI(t *testing.T) {
 // rawDB opens the test's database directly, as an intruder would.
 func rawDB(t *testing.T, db storetest.Database) *sql.DB {
 	t.Helper()
-	driver, dsn := "sqlite", "file:"+db.DataDir+"/kycd.db"
+	// A busy timeout as kycd uses: the running kycd holds the write lock now and then.
+	driver, dsn := "sqlite", "file:"+db.DataDir+"/kycd.db?_pragma=busy_timeout(10000)"
 	if db.URL != "" {
 		driver, dsn = "pgx", db.URL
 	}
