@@ -43,7 +43,9 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 	if in.Status == kycd.IngestionFinished {
 		return nil
 	}
-	if in.Status == kycd.IngestionQueued {
+	// A first run has stored nothing yet: no need to look for earlier work.
+	fresh := in.Status == kycd.IngestionQueued
+	if fresh {
 		now := s.Clock.Now().UTC()
 		in.Status, in.StartedAt = kycd.IngestionRunning, &now
 		in.Result = map[string]*kycd.IngestionResult{}
@@ -105,7 +107,7 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 		if v == nil {
 			continue // failed while fetching
 		}
-		if err := s.ingestProcess(ctx, in, prov, cfg, src, v, code); err != nil {
+		if err := s.ingestProcess(ctx, in, prov, cfg, src, v, code, fresh); err != nil {
 			return err
 		}
 	}
@@ -205,7 +207,7 @@ func ingestionError(err error, step string) *kycd.IngestionError {
 
 // ingestProcess stores the files of one process and submits it.
 func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
-	src *kycd.IngestionSource, v *Verification, code string) error {
+	src *kycd.IngestionSource, v *Verification, code string, fresh bool) error {
 	data, up := submission(v, code, in.Provider)
 	if up != nil && up.Output != nil && up.Output["verifiedAt"] == "" {
 		// The provider did not date its decision: it was read as decided now.
@@ -217,7 +219,7 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 			Message: fmt.Sprintf("The %s data is not available in the %s verification", code, in.Provider)})
 		return nil
 	}
-	files, err := s.storeFiles(ctx, in, prov, cfg, src, v, code)
+	files, err := s.storeFiles(ctx, in, prov, cfg, src, v, code, fresh)
 	if err != nil {
 		if ie := ingestionError(err, kycd.StepDownload); ie != nil {
 			if ie.Code == kycd.EProviderDataInvalid {
@@ -315,7 +317,7 @@ func submission(v *Verification, code, provider string) (map[string]any, *kycd.P
 // at once, and records them in one transaction; files an earlier run of
 // the ingestion stored are not fetched again.
 func (s *Service) storeFiles(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
-	src *kycd.IngestionSource, v *Verification, code string) ([]kycd.IngestedFile, error) {
+	src *kycd.IngestionSource, v *Verification, code string, fresh bool) ([]kycd.IngestedFile, error) {
 	var media []Media
 	for _, m := range v.Media {
 		if m.Process == code {
@@ -327,29 +329,31 @@ func (s *Service) storeFiles(ctx context.Context, in *kycd.Ingestion, prov Provi
 	errs := make([]error, len(media))
 	var wg sync.WaitGroup
 	for i, m := range media {
-		wg.Go(func() { files[i], records[i], errs[i] = s.storeFile(ctx, in, prov, cfg, src, m) })
+		wg.Go(func() { files[i], records[i], errs[i] = s.storeFile(ctx, in, prov, cfg, src, m, fresh) })
 	}
 	wg.Wait()
-	var fresh []*kycd.File
+	var stored []*kycd.File
 	for i, err := range errs {
 		if err != nil {
 			return nil, err
 		}
 		if records[i] != nil {
-			fresh = append(fresh, records[i])
+			stored = append(stored, records[i])
 		}
 	}
-	return files, s.Store.SaveIngestedFiles(ctx, fresh)
+	return files, s.Store.SaveIngestedFiles(ctx, stored)
 }
 
 // storeFile downloads one media file into the blob store and returns it
 // with the record to save (nil when an earlier run saved it).
 func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
-	src *kycd.IngestionSource, m Media) (kycd.IngestedFile, *kycd.File, error) {
+	src *kycd.IngestionSource, m Media, fresh bool) (kycd.IngestedFile, *kycd.File, error) {
 	id := uuid.NewSHA1(fileNamespace, []byte(in.ID+"/"+m.ID)).String()
 	details := m.ProviderDetails
-	if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
-		return kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil, nil
+	if !fresh { // a first run has stored nothing to find
+		if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+			return kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil, nil
+		}
 	}
 	body, contentType, err := prov.Download(ctx, cfg, src, m)
 	if err != nil {

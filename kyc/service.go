@@ -320,13 +320,6 @@ func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, 
 	if !ok {
 		return nil, nil, kycd.NotAllowed("The process '"+code+"' cannot be updated", "permission-denied")
 	}
-	if up.Key != "" {
-		if done, err := s.store.SubmissionApplied(ctx, u.TenantID, up.Key); err != nil {
-			return nil, nil, err
-		} else if done {
-			return nil, nil, kycd.Errorf(kycd.EAlreadyApplied, "The submission was applied already")
-		}
-	}
 	st, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
 		if st.procs[code].Status == kycd.StatusExempt {
 			return nil, kycd.NotAllowed("The process is not required for this user", "kyc-process-status-exempt")
@@ -337,6 +330,15 @@ func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, 
 		}
 		return c, err
 	})
+	if _, ok := kycd.AsError(err); ok && up.Key != "" && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
+		// A keyed update the rules refuse may be one applied before (the
+		// process moved on since): say so rather than refuse it.
+		if done, derr := s.store.SubmissionApplied(ctx, u.TenantID, up.Key); derr != nil {
+			return nil, nil, derr
+		} else if done {
+			return nil, nil, kycd.Errorf(kycd.EAlreadyApplied, "The submission was applied already")
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
