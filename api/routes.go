@@ -38,6 +38,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /core/files/{fileId}/upload", s.core(s.handleUpload()))
 	mux.Handle("PUT /core/files/{fileId}/upload", s.core(s.handleUpload()))
 	mux.Handle("GET /core/files/{fileId}/content", s.core(s.handleDownload()))
+	// Webhook endpoints and the pull feed (kycd extensions).
+	mux.Handle("POST /core/webhooks/endpoints", s.core(s.authed([]string{"core.webhooks:write"}, s.handleCreateEndpoint())))
+	mux.Handle("GET /core/webhooks/endpoints", s.core(s.authed([]string{"core.webhooks:read"}, s.handleListEndpoints())))
+	mux.Handle("GET /core/webhooks/endpoints/{endpointId}", s.core(s.authed([]string{"core.webhooks:read"}, s.handleGetEndpoint())))
+	mux.Handle("PATCH /core/webhooks/endpoints/{endpointId}", s.core(s.authed([]string{"core.webhooks:write"}, s.handleUpdateEndpoint())))
+	mux.Handle("DELETE /core/webhooks/endpoints/{endpointId}", s.core(s.authed([]string{"core.webhooks:write"}, s.handleDeleteEndpoint())))
+	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/rotate-secret", s.core(s.authed([]string{"core.webhooks:write"}, s.handleRotateSecret())))
+	mux.Handle("GET /core/events", s.core(s.authed([]string{"core.events:read"}, s.handleListEvents())))
 	// Unknown routes under /core answer in the Core API's envelope.
 	mux.Handle("/core/", s.core(s.handleNotFound()))
 

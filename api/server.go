@@ -36,14 +36,17 @@ type Config struct {
 	KYC     KYC
 	// Connector is the KYC Connector service.
 	Connector Connector
-	Policy    *policy.Policy
-	Health    Health
-	Tokens    *auth.Tokens
-	Blobs     *blob.Store
-	Vault     kycd.Vault
-	Geo       *geo.Geo
-	Clock     kycd.Clock
-	Logger    *slog.Logger
+	// Webhooks manages endpoints; WebhookStore reads them and the feed.
+	Webhooks     Webhooks
+	WebhookStore kycd.WebhookStore
+	Policy       *policy.Policy
+	Health       Health
+	Tokens       *auth.Tokens
+	Blobs        *blob.Store
+	Vault        kycd.Vault
+	Geo          *geo.Geo
+	Clock        kycd.Clock
+	Logger       *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
 	// PublicURL is the base of the URLs kycd hands out (upload, download).
@@ -65,38 +68,40 @@ type Config struct {
 
 // Server is the HTTP server.
 type Server struct {
-	clients   kycd.ClientService
-	clientsC  *clientCache
-	users     kycd.UserService
-	files     kycd.FileService
-	audit     kycd.AuditService
-	terms     kycd.TermsService
-	kyc       KYC
-	connector Connector
-	sandbox   *Sandbox
-	policy    *policy.Policy
-	health    Health
-	tokens    *auth.Tokens
-	blobs     *blob.Store
-	vault     kycd.Vault
-	geo       *geo.Geo
-	clock     kycd.Clock
-	logger    *slog.Logger
-	registry  *prometheus.Registry
-	metrics   *Metrics
-	publicURL string
-	limits    *limiter
-	ipLimits  *limiter
-	maxBody   int64
-	spec      *spec
-	countries []byte
-	mux       *http.ServeMux
-	handler   http.Handler
+	clients      kycd.ClientService
+	clientsC     *clientCache
+	users        kycd.UserService
+	files        kycd.FileService
+	audit        kycd.AuditService
+	terms        kycd.TermsService
+	kyc          KYC
+	connector    Connector
+	webhooks     Webhooks
+	webhookStore kycd.WebhookStore
+	sandbox      *Sandbox
+	policy       *policy.Policy
+	health       Health
+	tokens       *auth.Tokens
+	blobs        *blob.Store
+	vault        kycd.Vault
+	geo          *geo.Geo
+	clock        kycd.Clock
+	logger       *slog.Logger
+	registry     *prometheus.Registry
+	metrics      *Metrics
+	publicURL    string
+	limits       *limiter
+	ipLimits     *limiter
+	maxBody      int64
+	spec         *spec
+	countries    []byte
+	mux          *http.ServeMux
+	handler      http.Handler
 }
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -114,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, sandbox: cfg.Sandbox,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),

@@ -40,6 +40,10 @@ var PartnerScopes = []string{
 	"core.files.metadata:read",
 	"core.files.metadata:write",
 	"core.webhooks:management-link",
+	// kycd extensions: webhook endpoints and the pull feed of events.
+	"core.webhooks:read",
+	"core.webhooks:write",
+	"core.events:read",
 	"kyc-connector.sumsub.ingestions:create",
 	"kyc-connector.sumsub.ingestions:read",
 	"kyc-connector.veriff.ingestions:create",

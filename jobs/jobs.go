@@ -12,6 +12,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/webhook"
 )
 
 // PurgeGrace is how long after its upload window a pending file is kept.
@@ -31,11 +32,18 @@ type Connector interface {
 	HandleProviderEvent(ctx context.Context, tenantID, eventID string) error
 }
 
+// Webhooks is the part of the webhook service the workers call.
+type Webhooks interface {
+	Deliver(ctx context.Context, tenantID, deliveryID string, final bool) error
+	NextRetry(attempt int) (time.Duration, bool)
+}
+
 // Deps are what the workers need.
 type Deps struct {
 	Files     kycd.FileService
 	KYC       KYC
 	Connector Connector
+	Webhooks  Webhooks
 	Clock     kycd.Clock
 	Logger    *slog.Logger
 }
@@ -48,6 +56,31 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &expire{d: d})
 	river.AddWorker(ws, &ingest{d: d})
 	river.AddWorker(ws, &providerEvent{d: d})
+	river.AddWorker(ws, &deliver{d: d})
+}
+
+// deliver makes one attempt of a webhook delivery; failures retry on the
+// webhook schedule, a 429 or 503 with Retry-After snoozes the job, and the
+// last attempt ends the delivery as failed.
+type deliver struct {
+	river.WorkerDefaults[kycd.DeliverArgs]
+	d Deps
+}
+
+func (w *deliver) Timeout(*river.Job[kycd.DeliverArgs]) time.Duration { return 30 * time.Second }
+
+func (w *deliver) NextRetry(job *river.Job[kycd.DeliverArgs]) time.Time {
+	wait, _ := w.d.Webhooks.NextRetry(job.Attempt)
+	return time.Now().Add(wait)
+}
+
+func (w *deliver) Work(ctx context.Context, job *river.Job[kycd.DeliverArgs]) error {
+	_, more := w.d.Webhooks.NextRetry(job.Attempt)
+	err := w.d.Webhooks.Deliver(ctx, job.Args.TenantID, job.Args.DeliveryID, !more)
+	if wait := (*webhook.RetryAfter)(nil); errors.As(err, &wait) {
+		return river.JobSnooze(wait.Wait)
+	}
+	return err // webhook.ErrFailed: retried on the schedule (NextRetry)
 }
 
 // providerEvent acts on a provider's webhook (auto-ingestion, reopening).

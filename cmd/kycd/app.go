@@ -26,6 +26,7 @@ import (
 	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
+	"github.com/kycd/kycd/webhook"
 )
 
 // app is what every command opens: the store, migrated, with its vault.
@@ -45,6 +46,7 @@ type app struct {
 	connector *connector.Service
 	// providers read verifications for the connector.
 	providers map[string]connector.Provider
+	webhooks  *webhook.Service
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -109,7 +111,14 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	// Every outbound connection goes through netguard.
 	guard := netguard.Policy{AllowPrivate: o.AllowPrivate}
 	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
+	schedule, err := parseSchedule(o.WebhookRetries)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard,
+		webhooks: &webhook.Service{Store: db, HTTP: guard.Client(10*time.Second, netguard.NoRedirects), Guard: guard, Clock: clock,
+			Logger: logger, Schedule: schedule},
 		providers: map[string]connector.Provider{
 			kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
 			kycd.ProviderVeriff: &veriff.Provider{HTTP: providerHTTP},
@@ -162,6 +171,37 @@ func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
+// parseSchedule reads a comma-separated list of durations ("" is the
+// default schedule).
+func parseSchedule(v string) ([]time.Duration, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("--webhook-retries: %q is not a duration", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// webhookDispatchEvery is how often committed events become deliveries.
+const webhookDispatchEvery = 100 * time.Millisecond
+
+// startDispatcher turns the outbox into webhook deliveries until ctx
+// ends; the returned function waits for it to stop.
+func (a *app) startDispatcher(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.webhooks.RunDispatcher(ctx, webhookDispatchEvery)
+	}()
+	return func() { <-done }
+}
+
 // useNotifier (re)builds the KYC service around a notifier.
 func (a *app) useNotifier(n kyc.Notifier) error {
 	svc, err := kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
@@ -179,7 +219,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 // (extra, when not nil, registers more: the benchmark's no-op job).
 func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Clock: a.clock, Logger: a.logger})
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Clock: a.clock, Logger: a.logger})
 	for _, add := range extra {
 		add(ws)
 	}

@@ -114,6 +114,8 @@ type options struct {
 	RescueAfter time.Duration
 	// DBMaxConns sizes the PostgreSQL connection pool.
 	DBMaxConns int
+	// WebhookRetries is the webhook retry schedule ("" for the default).
+	WebhookRetries string
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -182,6 +184,7 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.FormsDir, "forms-dir", "", "folder of form definitions (<code>.v<N>.json) that replace or add to the built-in ones")
 	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (mail and SMS servers, identity providers, later webhooks) reach private, loopback and link-local addresses (implied by serve --sandbox)")
 	f.string(&o.SMSURL, "sms-url", "", "SMS sender for one-time codes: twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111")
+	f.string(&o.WebhookRetries, "webhook-retries", "", "waits before each webhook retry, comma-separated (default 5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h: about three days)")
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")

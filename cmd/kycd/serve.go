@@ -117,7 +117,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Policy: a.policy, Health: a.db, Sandbox: sandbox,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Sandbox: sandbox,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
@@ -127,6 +127,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	var stopJobs func(context.Context) error
+	waitDispatch := func() {}
+	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
+	defer stopDispatch()
 	if o.Workers > 0 {
 		jc, err := a.workerClient(o.Workers)
 		if err != nil {
@@ -136,6 +139,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		stopJobs = jc.Stop
+		waitDispatch = a.startDispatcher(dispatchCtx)
 	}
 	hs := &http.Server{
 		Handler:           srv,
@@ -161,6 +165,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err = hs.Shutdown(shutCtx)
+	stopDispatch()
+	waitDispatch()
 	if stopJobs != nil {
 		err = errors.Join(err, stopJobs(shutCtx))
 	}
@@ -201,10 +207,12 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	waitChain := a.startAuditChainer(ctx)
+	waitDispatch := a.startDispatcher(ctx)
 	fmt.Fprintf(stdout, "kycd %s worker running (%s database, %d workers)\n", version(), a.db.Dialect(), workers)
 	<-ctx.Done()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	waitDispatch()
 	err = jc.Stop(shutCtx)
 	waitChain()
 	return errors.Join(err, a.db.ChainAudit(shutCtx))

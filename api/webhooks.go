@@ -1,0 +1,179 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/webhook"
+)
+
+// Webhooks is the webhook service: endpoints and the pull feed.
+type Webhooks interface {
+	CreateEndpoint(ctx context.Context, tenantID string, req webhook.EndpointRequest) (*kycd.WebhookEndpoint, string, error)
+	UpdateEndpoint(ctx context.Context, tenantID, id string, req webhook.EndpointRequest) (*kycd.WebhookEndpoint, error)
+	RotateSecret(ctx context.Context, tenantID, id string, overlap time.Duration) (*kycd.WebhookEndpoint, string, error)
+}
+
+// endpointView is an endpoint as the API shows it (its secret only when
+// it was just made).
+type endpointView struct {
+	ID             string    `json:"id"`
+	URL            string    `json:"url"`
+	Description    string    `json:"description"`
+	EventTypes     []string  `json:"eventTypes"`
+	Enabled        bool      `json:"enabled"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+	Secret         string    `json:"secret,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+func viewEndpoint(e *kycd.WebhookEndpoint, secret string) endpointView {
+	return endpointView{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled,
+		DisabledReason: e.DisabledReason, Secret: secret, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+}
+
+type endpointRequest struct {
+	URL         *string  `json:"url"`
+	Description *string  `json:"description"`
+	EventTypes  []string `json:"eventTypes"`
+	Enabled     *bool    `json:"enabled"`
+}
+
+func (r endpointRequest) service() webhook.EndpointRequest {
+	return webhook.EndpointRequest{URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, Enabled: r.Enabled}
+}
+
+func tenantOf(r *http.Request) string { return principalFrom(r.Context()).TenantID }
+
+func (s *Server) handleCreateEndpoint() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[endpointRequest](s, w, r, "create-webhook-endpoint-request")
+		if err != nil {
+			return err
+		}
+		e, secret, err := s.webhooks.CreateEndpoint(r.Context(), tenantOf(r), req.service())
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusCreated, map[string]any{"endpoint": viewEndpoint(e, secret)})
+		return nil
+	}
+}
+
+func (s *Server) handleListEndpoints() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		list, err := s.webhookStore.FindWebhookEndpoints(r.Context(), tenantOf(r))
+		if err != nil {
+			return err
+		}
+		views := make([]endpointView, 0, len(list))
+		for _, e := range list {
+			views = append(views, viewEndpoint(e, ""))
+		}
+		encode(w, http.StatusOK, map[string]any{"endpoints": views})
+		return nil
+	}
+}
+
+func (s *Server) handleGetEndpoint() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		e, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId"))
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"endpoint": viewEndpoint(e, "")})
+		return nil
+	}
+}
+
+func (s *Server) handleUpdateEndpoint() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[endpointRequest](s, w, r, "update-webhook-endpoint-request")
+		if err != nil {
+			return err
+		}
+		e, err := s.webhooks.UpdateEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId"), req.service())
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"endpoint": viewEndpoint(e, "")})
+		return nil
+	}
+}
+
+func (s *Server) handleDeleteEndpoint() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+func (s *Server) handleRotateSecret() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[struct {
+			OverlapSeconds *int `json:"overlapSeconds"`
+		}](s, w, r, "rotate-webhook-secret-request")
+		if err != nil {
+			return err
+		}
+		overlap := 24 * time.Hour
+		if req.OverlapSeconds != nil {
+			overlap = time.Duration(*req.OverlapSeconds) * time.Second
+		}
+		e, secret, err := s.webhooks.RotateSecret(r.Context(), tenantOf(r), r.PathValue("endpointId"), overlap)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, map[string]any{"endpoint": viewEndpoint(e, secret)})
+		return nil
+	}
+}
+
+// handleListEvents is the pull feed: the tenant's events in the order they
+// were dispatched, after a cursor (the last event's `next`).
+func (s *Server) handleListEvents() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		var after int64
+		limit := 100
+		var vs []kycd.Violation
+		if v := q.Get("after"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				vs = append(vs, kycd.Violation{Property: "after", Rule: "format", RuleParams: map[string]any{"format": "cursor"}})
+			}
+			after = n
+		}
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				vs = append(vs, kycd.Violation{Property: "limit", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 1000}})
+			}
+			limit = n
+		}
+		if len(vs) > 0 {
+			return kycd.Invalid("query", vs...)
+		}
+		events, seqs, err := s.webhookStore.FindEvents(r.Context(), tenantOf(r), after, limit)
+		if err != nil {
+			return err
+		}
+		out := make([]any, 0, len(events))
+		for _, ev := range events {
+			out = append(out, map[string]any{"id": ev.ID, "type": ev.Type, "createdAt": ev.CreatedAt, "data": ev.Data})
+		}
+		next := strconv.FormatInt(after, 10)
+		if len(seqs) > 0 {
+			next = strconv.FormatInt(seqs[len(seqs)-1], 10)
+		}
+		encode(w, http.StatusOK, map[string]any{"events": out, "next": next})
+		return nil
+	}
+}

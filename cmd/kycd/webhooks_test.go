@@ -1,0 +1,230 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+	"github.com/kycd/kycd/webhook"
+)
+
+// receiver is a loopback webhook endpoint that records what arrives and
+// answers as scripted.
+type receiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	got      []received
+	answers  []int // statuses to answer, in order, then 200
+	retry    string
+	attempts int
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.attempts++
+		status := http.StatusOK
+		if len(rc.answers) > 0 {
+			status, rc.answers = rc.answers[0], rc.answers[1:]
+		}
+		if status == http.StatusOK {
+			rc.got = append(rc.got, received{header: r.Header.Clone(), body: body, at: time.Now()})
+		}
+		retry := rc.retry
+		rc.mu.Unlock()
+		if retry != "" && (status == 429 || status == 503) {
+			w.Header().Set("Retry-After", retry)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, `{"ok": true}`)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// events returns the events received, by type.
+func (rc *receiver) events() []map[string]any {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []map[string]any
+	for _, g := range rc.got {
+		var m map[string]any
+		_ = json.Unmarshal(g.body, &m)
+		out = append(out, m)
+	}
+	return out
+}
+
+func (rc *receiver) script(retryAfter string, statuses ...int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.answers, rc.retry, rc.got, rc.attempts = statuses, retryAfter, nil, 0
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWebhooks: events reach subscribed endpoints, signed per Standard
+// Webhooks over the bytes sent; unsubscribed endpoints and other tenants get
+// nothing; failures retry on the schedule, 410 disables the endpoint, 429
+// with Retry-After waits, exhaustion fails the delivery; a rotated secret
+// signs alongside the new one; the pull feed pages the same events.
+func TestWebhooks(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--allow-private-network", "--webhook-retries", "200ms,300ms,400ms")
+		a, b := k.newTenant(t, "hooks-a"), k.newTenant(t, "hooks-b")
+		tokA, tokB := k.token(t, a, ""), k.token(t, b, "")
+		users, kyc, other := newReceiver(t), newReceiver(t), newReceiver(t)
+		create := func(tok, url string, types ...string) (string, string) {
+			res := k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": url, "eventTypes": types, "description": "test"})
+			if res.Status != 201 || !strings.HasPrefix(res.get("endpoint.secret").(string), "whsec_") {
+				t.Fatalf("create endpoint: %d %s", res.Status, res.Body)
+			}
+			return res.get("endpoint.id").(string), res.get("endpoint.secret").(string)
+		}
+		usersID, usersSecret := create(tokA, users.URL+"/users", "core.user.")
+		create(tokA, kyc.URL+"/kyc", "core.kyc.email.status-changed")
+		create(tokB, other.URL+"/b", "core.user.")
+		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); res.Status != 200 || res.get("endpoint.secret") != nil {
+			t.Errorf("read shows the secret: %s", res.Body)
+		}
+		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokB, "", nil); res.Status != 404 {
+			t.Errorf("another tenant's endpoint: %d", res.Status)
+		}
+
+		// An event: delivered, signed, to the subscribed endpoint only.
+		u := createUser(t, k, tokA, "hook@webhooks.example")
+		waitUntil(t, "core.user.created", func() bool { return len(users.events()) == 1 })
+		users.mu.Lock()
+		g := users.got[0]
+		users.mu.Unlock()
+		if err := webhook.Verify(usersSecret, g.body, g.header); err != nil {
+			t.Errorf("signature: %v", err)
+		}
+		ev := users.events()[0]
+		if ev["type"] != "core.user.created" || ev["id"] != g.header.Get("webhook-id") || ev["data"] == nil {
+			t.Errorf("envelope: %v", ev)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := len(kyc.events()); n != 0 {
+			t.Errorf("the unsubscribed endpoint got %d events", n)
+		}
+		if n := len(other.events()); n != 0 {
+			t.Errorf("another tenant's endpoint got %d events", n)
+		}
+
+		// 503 twice, then 200: retried on the schedule.
+		users.script("", 503, 503)
+		createUser(t, k, tokA, "retry@webhooks.example")
+		waitUntil(t, "delivery after two 503s", func() bool { return len(users.events()) == 1 })
+		// 429 with Retry-After: waits that long.
+		users.script("1", 429)
+		start := time.Now()
+		createUser(t, k, tokA, "later@webhooks.example")
+		waitUntil(t, "delivery after a 429", func() bool { return len(users.events()) == 1 })
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("delivered %s after a 429 with Retry-After: 1", d)
+		}
+		// Exhaustion: every attempt fails; after the schedule, the delivery failed.
+		users.script("", 500, 500, 500, 500, 500)
+		createUser(t, k, tokA, "never@webhooks.example")
+		waitUntil(t, "four failed attempts", func() bool {
+			users.mu.Lock()
+			defer users.mu.Unlock()
+			return users.attempts >= 4
+		})
+		conn := rawDB(t, db)
+		q := `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' AND attempts = 4`
+		if db.URL != "" {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		waitUntil(t, "the delivery to end failed", func() bool {
+			var n int
+			_ = conn.QueryRow(q, usersID).Scan(&n)
+			return n == 1
+		})
+
+		// Rotation: both secrets sign while they overlap.
+		res := k.call(t, "POST", "/core/webhooks/endpoints/"+usersID+"/rotate-secret", tokA, "", map[string]any{"overlapSeconds": 3600})
+		newSecret, _ := res.get("endpoint.secret").(string)
+		if res.Status != 200 || newSecret == "" || newSecret == usersSecret {
+			t.Fatalf("rotate: %d %s", res.Status, res.Body)
+		}
+		users.script("")
+		createUser(t, k, tokA, "rotated@webhooks.example")
+		waitUntil(t, "delivery after rotation", func() bool { return len(users.events()) == 1 })
+		users.mu.Lock()
+		g = users.got[0]
+		users.mu.Unlock()
+		if webhook.Verify(newSecret, g.body, g.header) != nil || webhook.Verify(usersSecret, g.body, g.header) != nil ||
+			len(strings.Fields(g.header.Get("webhook-signature"))) != 2 {
+			t.Errorf("signatures after rotation: %q", g.header.Get("webhook-signature"))
+		}
+
+		// 410 Gone disables the endpoint.
+		users.script("", 410)
+		createUser(t, k, tokA, "gone@webhooks.example")
+		waitUntil(t, "the endpoint disabled", func() bool {
+			return k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil).get("endpoint.enabled") == false
+		})
+
+		// The pull feed pages tenant A's events in order; B sees none of them.
+		var seen []string
+		after := ""
+		for range 20 {
+			path := "/core/events?limit=2"
+			if after != "" {
+				path += "&after=" + after
+			}
+			res := k.call(t, "GET", path, tokA, "", nil)
+			list, _ := res.get("events").([]any)
+			for _, e := range list {
+				seen = append(seen, e.(map[string]any)["type"].(string))
+			}
+			if len(list) == 0 {
+				break
+			}
+			after = res.get("next").(string)
+		}
+		created := 0
+		for _, typ := range seen {
+			if typ == "core.user.created" {
+				created++
+			}
+		}
+		if created != 6 {
+			t.Errorf("feed: %d core.user.created in %v", created, seen)
+		}
+		for _, e := range k.call(t, "GET", "/core/events", tokB, "", nil).get("events").([]any) {
+			if strings.Contains(mustJSONString(e), u) {
+				t.Error("tenant B's feed shows tenant A's user")
+			}
+		}
+		if res := k.call(t, "DELETE", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); res.Status != 204 {
+			t.Errorf("delete: %d", res.Status)
+		}
+	})
+}
+

@@ -1,0 +1,344 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.WebhookStore = (*DB)(nil)
+
+func endpointAD(id string) []byte { return []byte("webhook_endpoints.secrets:" + id) }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (db *DB) sealSecrets(ctx context.Context, e *kycd.WebhookEndpoint) ([]byte, string, error) {
+	raw, err := json.Marshal(e.Secrets)
+	if err != nil {
+		return nil, "", err
+	}
+	sealed, err := db.vault.Seal(ctx, e.TenantID, raw, endpointAD(e.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	types, err := json.Marshal(e.EventTypes)
+	return sealed, string(types), err
+}
+
+// CreateWebhookEndpoint implements kycd.WebhookStore.
+func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
+	e.ID = uuid.NewString()
+	sealed, types, err := db.sealSecrets(ctx, e)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		e.CreatedAt, e.UpdatedAt = tx.Now(), tx.Now()
+		if _, err := tx.exec(`INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.TenantID, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
+			fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)); err != nil {
+			return err
+		}
+		return tx.Audit(e.TenantID, "webhook-endpoint.created", "webhook-endpoint", e.ID, map[string]any{"url": e.URL, "eventTypes": e.EventTypes})
+	})
+}
+
+const endpointColumns = `id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, failing_since, created_at, updated_at`
+
+func (db *DB) scanEndpoints(ctx context.Context, rows *sql.Rows) ([]*kycd.WebhookEndpoint, error) {
+	defer rows.Close()
+	var out []*kycd.WebhookEndpoint
+	for rows.Next() {
+		var (
+			e                kycd.WebhookEndpoint
+			types            string
+			enabled          int
+			sealed           []byte
+			failing          sql.NullString
+			created, updated string
+		)
+		if err := rows.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &types, &enabled, &e.DisabledReason, &sealed, &failing, &created, &updated); err != nil {
+			return nil, err
+		}
+		e.Enabled = enabled != 0
+		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+			return nil, err
+		}
+		raw, err := db.vault.Open(ctx, e.TenantID, sealed, endpointAD(e.ID))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &e.Secrets); err != nil {
+			return nil, err
+		}
+		if e.FailingSince, err = parseTimePtr(failing); err != nil {
+			return nil, err
+		}
+		if e.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if e.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+// FindWebhookEndpoint implements kycd.WebhookStore.
+func (db *DB) FindWebhookEndpoint(ctx context.Context, tenantID, id string) (*kycd.WebhookEndpoint, error) {
+	rows, err := db.readRows(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := db.scanEndpoints(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, kycd.NotFound("webhook-endpoint")
+	}
+	return list[0], nil
+}
+
+// FindWebhookEndpoints implements kycd.WebhookStore.
+func (db *DB) FindWebhookEndpoints(ctx context.Context, tenantID string) ([]*kycd.WebhookEndpoint, error) {
+	rows, err := db.readRows(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return db.scanEndpoints(ctx, rows)
+}
+
+// UpdateWebhookEndpoint implements kycd.WebhookStore.
+func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
+	sealed, types, err := db.sealSecrets(ctx, e)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		e.UpdatedAt = tx.Now()
+		res, err := tx.exec(`UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, enabled = ?, disabled_reason = ?, secrets = ?,
+			failing_since = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
+			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), e.ID, e.TenantID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.NotFound("webhook-endpoint")
+		}
+		return tx.Audit(e.TenantID, "webhook-endpoint.updated", "webhook-endpoint", e.ID,
+			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets)})
+	})
+}
+
+// DeleteWebhookEndpoint implements kycd.WebhookStore: its pending
+// deliveries end as their jobs find it gone.
+func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.NotFound("webhook-endpoint")
+		}
+		return tx.Audit(tenantID, "webhook-endpoint.deleted", "webhook-endpoint", id, nil)
+	})
+}
+
+// DispatchEvents implements kycd.WebhookStore. The feed counter is taken
+// under a row lock (PostgreSQL) or the one writer (SQLite), so positions
+// follow the order dispatches commit in.
+func (db *DB) DispatchEvents(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := db.Update(ctx, func(tx *Tx) error {
+		var next int64
+		if err := tx.queryRow(`SELECT next_seq FROM webhook_feed WHERE id = 1` + db.dialect.forUpdate()).Scan(&next); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT id, tenant_id, type, created_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT ?`), limit)
+		if err != nil {
+			return err
+		}
+		type pending struct{ id, tenant, typ, created string }
+		var events []pending
+		for rows.Next() {
+			var p pending
+			if err := rows.Scan(&p.id, &p.tenant, &p.typ, &p.created); err != nil {
+				rows.Close()
+				return err
+			}
+			events = append(events, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return errNothingToDo
+		}
+		endpoints := map[string][]*kycd.WebhookEndpoint{}
+		for _, ev := range events {
+			eps, ok := endpoints[ev.tenant]
+			if !ok {
+				if eps, err = tx.enabledEndpoints(ev.tenant); err != nil {
+					return err
+				}
+				endpoints[ev.tenant] = eps
+			}
+			for _, e := range eps {
+				if !e.Subscribes(ev.typ) {
+					continue
+				}
+				id := uuid.NewString()
+				if _, err := tx.exec(`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+					id, ev.tenant, e.ID, ev.id, kycd.DeliveryPending, fmtTime(tx.Now()), fmtTime(tx.Now())); err != nil {
+					return err
+				}
+				if err := tx.Enqueue(kycd.DeliverArgs{TenantID: ev.tenant, DeliveryID: id}, nil); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ?, seq = ? WHERE id = ?`, fmtTime(tx.Now()), next, ev.id); err != nil {
+				return err
+			}
+			next++
+		}
+		if _, err := tx.exec(`UPDATE webhook_feed SET next_seq = ? WHERE id = 1`, next); err != nil {
+			return err
+		}
+		n = len(events)
+		tx.audited = true // dispatching changes no state of a tenant: its events were audited with their changes
+		return nil
+	})
+	if errors.Is(err, errNothingToDo) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// enabledEndpoints reads a tenant's enabled endpoints (without their secrets).
+func (tx *Tx) enabledEndpoints(tenantID string) ([]*kycd.WebhookEndpoint, error) {
+	rows, err := tx.QueryContext(tx.ctx, tx.db.q(`SELECT id, event_types FROM webhook_endpoints WHERE tenant_id = ? AND enabled = 1`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*kycd.WebhookEndpoint
+	for rows.Next() {
+		e := &kycd.WebhookEndpoint{TenantID: tenantID}
+		var types string
+		if err := rows.Scan(&e.ID, &types); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// FindDelivery implements kycd.WebhookStore.
+func (db *DB) FindDelivery(ctx context.Context, tenantID, id string) (*kycd.WebhookDelivery, *kycd.Event, error) {
+	var (
+		d                         kycd.WebhookDelivery
+		ev                        kycd.Event
+		payload, created, updated string
+		evCreated                 string
+	)
+	err := db.readRow(ctx, `SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.status, d.attempts, d.last_status, d.last_latency_ms, d.last_response, d.last_error,
+		d.created_at, d.updated_at, e.type, e.entity_type, e.entity_id, e.payload, e.created_at
+		FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id WHERE d.id = ? AND d.tenant_id = ?`, id, tenantID).Scan(
+		&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.Status, &d.Attempts, &d.LastStatus, &d.LastLatencyMS, &d.LastResponse, &d.LastError,
+		&created, &updated, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, &evCreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, kycd.NotFound("delivery")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	ev.ID, ev.TenantID, d.EventType = d.EventID, d.TenantID, ev.Type
+	if err := json.Unmarshal([]byte(payload), &ev.Data); err != nil {
+		return nil, nil, err
+	}
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return nil, nil, err
+	}
+	if d.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, nil, err
+	}
+	if ev.CreatedAt, err = parseTime(evCreated); err != nil {
+		return nil, nil, err
+	}
+	return &d, &ev, nil
+}
+
+// RecordAttempt implements kycd.WebhookStore.
+func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		d.UpdatedAt = tx.Now()
+		if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_latency_ms = ?, last_response = ?, last_error = ?, updated_at = ?
+			WHERE id = ? AND tenant_id = ?`, d.Status, d.Attempts, d.LastStatus, d.LastLatencyMS, d.LastResponse, d.LastError, fmtTime(d.UpdatedAt), d.ID, d.TenantID); err != nil {
+			return err
+		}
+		if e != nil {
+			if _, err := tx.exec(`UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`,
+				boolInt(e.Enabled), e.DisabledReason, fmtTimePtr(e.FailingSince), fmtTime(tx.Now()), e.ID, e.TenantID); err != nil {
+				return err
+			}
+			if !e.Enabled {
+				if err := tx.Emit(&kycd.Event{TenantID: e.TenantID, Type: "kycd.webhook-endpoint.disabled", EntityType: "webhook-endpoint", EntityID: e.ID,
+					Data: map[string]any{"endpointId": e.ID, "reason": e.DisabledReason}}); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Audit(d.TenantID, "webhook.delivery.attempted", "webhook-delivery", d.ID,
+			map[string]any{"endpointId": d.EndpointID, "eventId": d.EventID, "status": d.Status, "httpStatus": d.LastStatus, "attempt": d.Attempts})
+	})
+}
+
+// FindEvents implements kycd.WebhookStore.
+func (db *DB) FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*kycd.Event, []int64, error) {
+	rows, err := db.readRows(ctx, `SELECT id, type, entity_type, entity_id, payload, created_at, seq FROM outbox_events
+		WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		out  []*kycd.Event
+		seqs []int64
+	)
+	for rows.Next() {
+		ev := &kycd.Event{TenantID: tenantID}
+		var payload, created string
+		var seq int64
+		if err := rows.Scan(&ev.ID, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, &created, &seq); err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal([]byte(payload), &ev.Data); err != nil {
+			return nil, nil, err
+		}
+		if ev.CreatedAt, err = parseTime(created); err != nil {
+			return nil, nil, err
+		}
+		out, seqs = append(out, ev), append(seqs, seq)
+	}
+	return out, seqs, rows.Err()
+}

@@ -1,0 +1,350 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/netguard"
+)
+
+// DefaultSchedule is how long a failed delivery waits before each retry,
+// close to Standard Webhooks' example: about three days in all, then the
+// delivery has failed.
+var DefaultSchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+
+// DisableAfter is how long an endpoint may fail without a success before
+// kycd disables it.
+const DisableAfter = 5 * 24 * time.Hour
+
+// Service manages endpoints and delivers events.
+type Service struct {
+	Store kycd.WebhookStore
+	// HTTP posts deliveries: netguard's client, no redirects.
+	HTTP   *http.Client
+	Guard  netguard.Policy
+	Clock  kycd.Clock
+	Logger *slog.Logger
+	// Schedule is the wait before each retry (DefaultSchedule when nil).
+	Schedule []time.Duration
+	// Resolve looks a host up (net.DefaultResolver when nil).
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// EndpointRequest creates or changes an endpoint; nil fields keep their value.
+type EndpointRequest struct {
+	URL         *string
+	Description *string
+	EventTypes  []string
+	Enabled     *bool
+}
+
+// CheckURL refuses an endpoint URL kycd must not post to: not https (http
+// only where private networks are allowed), credentials in it, or a host
+// that resolves to an address the guard refuses. Delivery checks the
+// address again at dial time (DNS can change).
+func (s *Service) CheckURL(ctx context.Context, raw string) error {
+	bad := func(reason string) error {
+		return kycd.Invalid("body", kycd.Violation{Property: "url", Rule: "format", RuleParams: map[string]any{"format": "public-https-url", "reason": reason}})
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return bad("not an absolute URL without credentials")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && s.Guard.AllowPrivate) {
+		return bad("not https")
+	}
+	host := u.Hostname()
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{ip}
+	} else {
+		resolve := s.Resolve
+		if resolve == nil {
+			resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+			}
+		}
+		if addrs, err = resolve(ctx, host); err != nil || len(addrs) == 0 {
+			return bad("the host does not resolve")
+		}
+	}
+	for _, a := range addrs {
+		if err := s.Guard.Allowed(a); err != nil {
+			return bad("the host resolves to an address kycd does not post to")
+		}
+	}
+	return nil
+}
+
+func checkTypes(types []string) error {
+	if len(types) == 0 {
+		return kycd.Invalid("body", kycd.Violation{Property: "eventTypes", Rule: "minItems", RuleParams: map[string]any{"limit": 1}})
+	}
+	return nil
+}
+
+// CreateEndpoint registers an endpoint with a new signing secret, which it
+// returns (shown once).
+func (s *Service) CreateEndpoint(ctx context.Context, tenantID string, req EndpointRequest) (*kycd.WebhookEndpoint, string, error) {
+	if req.URL == nil {
+		return nil, "", kycd.Invalid("body", kycd.Violation{Property: "url", Rule: "required"})
+	}
+	if err := s.CheckURL(ctx, *req.URL); err != nil {
+		return nil, "", err
+	}
+	if err := checkTypes(req.EventTypes); err != nil {
+		return nil, "", err
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	e := &kycd.WebhookEndpoint{TenantID: tenantID, URL: *req.URL, EventTypes: req.EventTypes, Enabled: true,
+		Secrets: []kycd.WebhookSecret{{Secret: secret}}}
+	if req.Description != nil {
+		e.Description = *req.Description
+	}
+	if req.Enabled != nil {
+		e.Enabled = *req.Enabled
+	}
+	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e)
+}
+
+// UpdateEndpoint changes an endpoint; enabling it again clears why it was
+// disabled.
+func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id string, req EndpointRequest) (*kycd.WebhookEndpoint, error) {
+	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if req.URL != nil {
+		if err := s.CheckURL(ctx, *req.URL); err != nil {
+			return nil, err
+		}
+		e.URL = *req.URL
+	}
+	if req.EventTypes != nil {
+		if err := checkTypes(req.EventTypes); err != nil {
+			return nil, err
+		}
+		e.EventTypes = req.EventTypes
+	}
+	if req.Description != nil {
+		e.Description = *req.Description
+	}
+	if req.Enabled != nil {
+		e.Enabled = *req.Enabled
+		if e.Enabled {
+			e.DisabledReason, e.FailingSince = "", nil
+		}
+	}
+	return e, s.Store.UpdateWebhookEndpoint(ctx, e)
+}
+
+// RotateSecret gives an endpoint a new secret; the ones before keep
+// signing (both signatures are sent) until overlap has passed.
+func (s *Service) RotateSecret(ctx context.Context, tenantID, id string, overlap time.Duration) (*kycd.WebhookEndpoint, string, error) {
+	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, id)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.Clock.Now()
+	until := now.Add(overlap)
+	kept := []kycd.WebhookSecret{{Secret: secret}}
+	for _, old := range e.Secrets {
+		if old.ExpiresAt == nil {
+			old.ExpiresAt = &until
+		}
+		if old.ExpiresAt.After(now) {
+			kept = append(kept, old)
+		}
+	}
+	e.Secrets = kept
+	return e, secret, s.Store.UpdateWebhookEndpoint(ctx, e)
+}
+
+// Dispatch turns the outbox into deliveries until it is empty.
+func (s *Service) Dispatch(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.Store.DispatchEvents(ctx, 500)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// RunDispatcher dispatches every interval until ctx ends.
+func (s *Service) RunDispatcher(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.LogAttrs(ctx, slog.LevelError, "webhook dispatch failed", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RetryAfter is an answer that asks to wait (429, 503 with Retry-After).
+type RetryAfter struct{ Wait time.Duration }
+
+func (e *RetryAfter) Error() string { return "the endpoint asked to wait " + e.Wait.String() }
+
+// ErrFailed is a failed attempt to be retried on the schedule.
+var ErrFailed = errors.New("webhook: the delivery attempt failed")
+
+// maxResponse is how much of an endpoint's answer a delivery keeps.
+const maxResponse = 1024
+
+// EnvelopeFor returns the envelope of an event type's surface.
+func EnvelopeFor(eventType, endpointID string) Envelope {
+	if strings.HasPrefix(eventType, "USER_CHECK.") {
+		return Upvest{WebhookID: endpointID}
+	}
+	return Uphold{}
+}
+
+// Deliver makes one attempt of a delivery: nil when it is done (delivered,
+// or ended for good), a *RetryAfter when the endpoint asked to wait,
+// ErrFailed when it failed and final is false (the job retries). With
+// final set, a failure ends the delivery as failed.
+func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, final bool) error {
+	d, ev, err := s.Store.FindDelivery(ctx, tenantID, deliveryID)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if d.Status != kycd.DeliveryPending {
+		return nil
+	}
+	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, d.EndpointID)
+	if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && !e.Enabled) {
+		d.Status, d.LastError = kycd.DeliveryFailed, "the endpoint was deleted or disabled"
+		return s.Store.RecordAttempt(ctx, d, nil)
+	} else if err != nil {
+		return err
+	}
+	body, err := EnvelopeFor(ev.Type, e.ID).Body(ev)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	h, err := Sign(ev.ID, now, body, e.ActiveSecrets(now)...)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "kycd-webhooks/1")
+	start := time.Now()
+	res, err := s.HTTP.Do(req)
+	d.Attempts++
+	d.LastLatencyMS = int(time.Since(start).Milliseconds())
+	var wait time.Duration
+	if err != nil {
+		d.LastStatus, d.LastResponse = 0, ""
+		d.LastError = describe(err)
+	} else {
+		raw, _ := io.ReadAll(io.LimitReader(res.Body, maxResponse))
+		res.Body.Close()
+		d.LastStatus, d.LastResponse, d.LastError = res.StatusCode, strings.ToValidUTF8(string(raw), ""), ""
+		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) && res.Header.Get("Retry-After") != "" {
+			wait = retryAfter(res.Header.Get("Retry-After"), now)
+		}
+	}
+	var changed *kycd.WebhookEndpoint
+	switch {
+	case err == nil && res.StatusCode/100 == 2:
+		d.Status = kycd.DeliverySucceeded
+		if e.FailingSince != nil {
+			e.FailingSince, changed = nil, e
+		}
+	case err == nil && res.StatusCode == http.StatusGone:
+		d.Status = kycd.DeliveryFailed
+		e.Enabled, e.DisabledReason, changed = false, "the endpoint answered 410 Gone", e
+	default:
+		if e.FailingSince == nil {
+			e.FailingSince, changed = &now, e
+		} else if now.Sub(*e.FailingSince) > DisableAfter {
+			e.Enabled, e.DisabledReason, changed = false, "deliveries failed for five days", e
+		}
+		if final || !e.Enabled {
+			d.Status = kycd.DeliveryFailed
+		}
+	}
+	if err := s.Store.RecordAttempt(ctx, d, changed); err != nil {
+		return err
+	}
+	switch {
+	case d.Status != kycd.DeliveryPending:
+		return nil
+	case wait > 0:
+		return &RetryAfter{Wait: wait}
+	}
+	return ErrFailed
+}
+
+// NextRetry is when a delivery that failed its attempt-th attempt (1 is
+// the first) is tried again; ok is false when no retry is left.
+func (s *Service) NextRetry(attempt int) (time.Duration, bool) {
+	sched := s.Schedule
+	if sched == nil {
+		sched = DefaultSchedule
+	}
+	if attempt < 1 || attempt > len(sched) {
+		return 0, false
+	}
+	return sched[attempt-1], true
+}
+
+// describe says what went wrong with a request, without internals.
+func describe(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, netguard.ErrBlocked):
+		return "the endpoint's address is not allowed"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "connection failed"
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date), at most an hour.
+func retryAfter(v string, now time.Time) time.Duration {
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, time.Second), time.Hour)
+}

@@ -1,0 +1,112 @@
+package kycd
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// WebhookEndpoint is where a tenant receives its events: a URL, the event
+// types it subscribes to (exact names, or prefixes ending with "." such as
+// "core.kyc."), and signing secrets. Secrets are sealed at rest; the newest
+// signs, and a rotated one keeps signing until it expires.
+type WebhookEndpoint struct {
+	ID             string
+	TenantID       string
+	URL            string
+	Description    string
+	EventTypes     []string
+	Enabled        bool
+	DisabledReason string
+	Secrets        []WebhookSecret
+	// FailingSince is when deliveries started failing without a success.
+	FailingSince *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// WebhookSecret is a signing secret; ExpiresAt is set once it was rotated.
+type WebhookSecret struct {
+	Secret    string     `json:"secret"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// Subscribes reports whether the endpoint takes an event type.
+func (e *WebhookEndpoint) Subscribes(eventType string) bool {
+	for _, t := range e.EventTypes {
+		if t == "*" || t == eventType || (strings.HasSuffix(t, ".") && strings.HasPrefix(eventType, t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ActiveSecrets are the secrets that sign at a time (the newest first).
+func (e *WebhookEndpoint) ActiveSecrets(at time.Time) []string {
+	var out []string
+	for _, s := range e.Secrets {
+		if s.ExpiresAt == nil || s.ExpiresAt.After(at) {
+			out = append(out, s.Secret)
+		}
+	}
+	return out
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+)
+
+// WebhookDelivery is one event for one endpoint, with its last attempt.
+type WebhookDelivery struct {
+	ID         string
+	TenantID   string
+	EndpointID string
+	EventID    string
+	EventType  string
+	Status     string
+	Attempts   int
+	// The last attempt: HTTP status (0: no answer), latency, the start of
+	// the answer's body, and what went wrong.
+	LastStatus    int
+	LastLatencyMS int
+	LastResponse  string
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// WebhookStore keeps endpoints, dispatches the outbox into deliveries and
+// records their attempts.
+type WebhookStore interface {
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// FindWebhookEndpoint returns ENotFound ("webhook-endpoint").
+	FindWebhookEndpoint(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error)
+	FindWebhookEndpoints(ctx context.Context, tenantID string) ([]*WebhookEndpoint, error)
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
+	// DispatchEvents turns up to limit undispatched outbox events into one
+	// delivery (and its job) per subscribed, enabled endpoint of their
+	// tenant, and gives each event its place in the tenant's feed, in one
+	// transaction. It returns how many events it dispatched.
+	DispatchEvents(ctx context.Context, limit int) (int, error)
+	// FindDelivery returns a delivery with its event (ENotFound "delivery").
+	FindDelivery(ctx context.Context, tenantID, id string) (*WebhookDelivery, *Event, error)
+	// RecordAttempt saves a delivery's attempt (and the endpoint's failing
+	// state, when it changed).
+	RecordAttempt(ctx context.Context, d *WebhookDelivery, e *WebhookEndpoint) error
+	// FindEvents returns a tenant's dispatched events after a feed position,
+	// in feed order, with each one's position.
+	FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*Event, []int64, error)
+}
+
+// DeliverArgs is the job that delivers one event to one endpoint.
+type DeliverArgs struct {
+	TenantID   string `json:"tenant_id"`
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Kind implements JobArgs.
+func (DeliverArgs) Kind() string { return "webhook_deliver" }
