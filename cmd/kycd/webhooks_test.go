@@ -227,4 +227,3 @@ func TestWebhooks(t *testing.T) {
 		}
 	})
 }
-
