@@ -28,11 +28,15 @@ type dialect interface {
 	// caches statements per connection (pgx does; modernc's SQLite does not,
 	// so the store keeps prepared statements for its hot reads itself).
 	driverCachesStatements() bool
+	// outboxOrder is the column that orders outbox events in the order they
+	// were written (SQLite's rowid; a serial column on PostgreSQL).
+	outboxOrder() string
 }
 
 type sqliteDialect struct{}
 
 func (sqliteDialect) name() string                 { return "sqlite" }
+func (sqliteDialect) outboxOrder() string          { return "rowid" }
 func (sqliteDialect) rebind(q string) string       { return q }
 func (sqliteDialect) forUpdate() string            { return "" }
 func (sqliteDialect) lockMigrations() string       { return "" }
@@ -45,6 +49,7 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 type postgresDialect struct{}
 
 func (postgresDialect) name() string                 { return "postgres" }
+func (postgresDialect) outboxOrder() string          { return "n" }
 func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
 func (postgresDialect) driverCachesStatements() bool { return true }
 func (postgresDialect) lockMigrations() string {

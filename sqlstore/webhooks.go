@@ -171,7 +171,7 @@ func (db *DB) DispatchEvents(ctx context.Context, limit int) (int, error) {
 		if err := tx.queryRow(`SELECT next_seq FROM webhook_feed WHERE id = 1` + db.dialect.forUpdate()).Scan(&next); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT id, tenant_id, type, created_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT ?`), limit)
+		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT id, tenant_id, type, created_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY created_at, `+db.dialect.outboxOrder()+` LIMIT ?`), limit)
 		if err != nil {
 			return err
 		}

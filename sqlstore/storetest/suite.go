@@ -48,6 +48,7 @@ func Run(t *testing.T) {
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
 				{"Ingestions", testIngestions},
+				{"Webhooks", testWebhooks},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })

@@ -34,6 +34,8 @@ CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, cre
 -- The feed: each dispatched event's place, in the order dispatching
 -- committed them (one counter, taken under a lock).
 ALTER TABLE outbox_events ADD COLUMN seq BIGINT;
+-- Insertion order, for events of one transaction (SQLite has its rowid).
+ALTER TABLE outbox_events ADD COLUMN n BIGSERIAL;
 CREATE UNIQUE INDEX outbox_events_feed ON outbox_events (tenant_id, seq);
 CREATE TABLE webhook_feed (
     id       INTEGER PRIMARY KEY,
