@@ -100,7 +100,21 @@ type WebhookStore interface {
 	// FindEvents returns a tenant's dispatched events after a feed position,
 	// in feed order, with each one's position.
 	FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*Event, []int64, error)
+	// FindDeliveries returns an endpoint's deliveries, newest first, before
+	// a delivery id ("" for the first page).
+	FindDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*WebhookDelivery, error)
+	// Redeliver creates a new delivery (and its job) of each event to an
+	// endpoint, returning their ids.
+	Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error)
+	// EventPosition returns an event's feed position (ENotFound "event").
+	EventPosition(ctx context.Context, tenantID, eventID string) (int64, error)
+	// SendTestEvent records a test event for one endpoint only (not in the
+	// feed) and its delivery, returning the delivery's id.
+	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)
 }
+
+// EventWebhookTest is the type of the test event an endpoint can be sent.
+const EventWebhookTest = "kycd.webhook.test"
 
 // DeliverArgs is the job that delivers one event to one endpoint.
 type DeliverArgs struct {

@@ -45,6 +45,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /core/webhooks/endpoints/{endpointId}", s.core(s.authed([]string{"core.webhooks:write"}, s.handleUpdateEndpoint())))
 	mux.Handle("DELETE /core/webhooks/endpoints/{endpointId}", s.core(s.authed([]string{"core.webhooks:write"}, s.handleDeleteEndpoint())))
 	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/rotate-secret", s.core(s.authed([]string{"core.webhooks:write"}, s.handleRotateSecret())))
+	mux.Handle("GET /core/webhooks/endpoints/{endpointId}/deliveries", s.core(s.authed([]string{"core.webhooks:read"}, s.handleListDeliveries())))
+	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/deliveries/{deliveryId}/resend", s.core(s.authed([]string{"core.webhooks:write"}, s.handleResendDelivery())))
+	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/replay", s.core(s.authed([]string{"core.webhooks:write"}, s.handleReplay())))
+	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/test", s.core(s.authed([]string{"core.webhooks:write"}, s.handleSendTest())))
 	mux.Handle("GET /core/events", s.core(s.authed([]string{"core.events:read"}, s.handleListEvents())))
 	// Unknown routes under /core answer in the Core API's envelope.
 	mux.Handle("/core/", s.core(s.handleNotFound()))

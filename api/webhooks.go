@@ -15,6 +15,9 @@ type Webhooks interface {
 	CreateEndpoint(ctx context.Context, tenantID string, req webhook.EndpointRequest) (*kycd.WebhookEndpoint, string, error)
 	UpdateEndpoint(ctx context.Context, tenantID, id string, req webhook.EndpointRequest) (*kycd.WebhookEndpoint, error)
 	RotateSecret(ctx context.Context, tenantID, id string, overlap time.Duration) (*kycd.WebhookEndpoint, string, error)
+	Replay(ctx context.Context, tenantID, endpointID string, since time.Time, afterEventID string) (int, error)
+	Resend(ctx context.Context, tenantID, endpointID, deliveryID string) (string, error)
+	SendTest(ctx context.Context, tenantID, endpointID string) (string, error)
 }
 
 // endpointView is an endpoint as the API shows it (its secret only when
@@ -174,6 +177,97 @@ func (s *Server) handleListEvents() handlerFunc {
 			next = strconv.FormatInt(seqs[len(seqs)-1], 10)
 		}
 		encode(w, http.StatusOK, map[string]any{"events": out, "next": next})
+		return nil
+	}
+}
+
+// deliveryView is a delivery in an endpoint's log.
+type deliveryView struct {
+	ID          string    `json:"id"`
+	EventID     string    `json:"eventId"`
+	EventType   string    `json:"eventType"`
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts"`
+	LastAttempt any       `json:"lastAttempt,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+func (s *Server) handleListDeliveries() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		tenant, id := tenantOf(r), r.PathValue("endpointId")
+		if _, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenant, id); err != nil {
+			return err
+		}
+		limit := 50
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				return kycd.Invalid("query", kycd.Violation{Property: "limit", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 500}})
+			}
+			limit = n
+		}
+		list, err := s.webhookStore.FindDeliveries(r.Context(), tenant, id, r.URL.Query().Get("before"), limit)
+		if err != nil {
+			return err
+		}
+		views := make([]deliveryView, 0, len(list))
+		for _, d := range list {
+			v := deliveryView{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Status: d.Status, Attempts: d.Attempts, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			if d.Attempts > 0 {
+				v.LastAttempt = map[string]any{"status": d.LastStatus, "latencyMs": d.LastLatencyMS, "response": d.LastResponse, "error": d.LastError}
+			}
+			views = append(views, v)
+		}
+		resp := map[string]any{"deliveries": views}
+		if len(list) == limit {
+			resp["next"] = list[len(list)-1].ID
+		}
+		encode(w, http.StatusOK, resp)
+		return nil
+	}
+}
+
+func (s *Server) handleResendDelivery() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := s.webhooks.Resend(r.Context(), tenantOf(r), r.PathValue("endpointId"), r.PathValue("deliveryId"))
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusAccepted, map[string]any{"delivery": map[string]any{"id": id}})
+		return nil
+	}
+}
+
+func (s *Server) handleReplay() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		req, err := decode[struct {
+			Since        *time.Time `json:"since"`
+			AfterEventID string     `json:"afterEventId"`
+		}](s, w, r, "replay-webhook-events-request")
+		if err != nil {
+			return err
+		}
+		var since time.Time
+		if req.Since != nil {
+			since = *req.Since
+		}
+		n, err := s.webhooks.Replay(r.Context(), tenantOf(r), r.PathValue("endpointId"), since, req.AfterEventID)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusAccepted, map[string]any{"deliveries": n})
+		return nil
+	}
+}
+
+func (s *Server) handleSendTest() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := s.webhooks.SendTest(r.Context(), tenantOf(r), r.PathValue("endpointId"))
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusAccepted, map[string]any{"delivery": map[string]any{"id": id}})
 		return nil
 	}
 }

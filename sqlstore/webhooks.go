@@ -205,12 +205,7 @@ func (db *DB) DispatchEvents(ctx context.Context, limit int) (int, error) {
 				if !e.Subscribes(ev.typ) {
 					continue
 				}
-				id := uuid.NewString()
-				if _, err := tx.exec(`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					id, ev.tenant, e.ID, ev.id, kycd.DeliveryPending, fmtTime(tx.Now()), fmtTime(tx.Now())); err != nil {
-					return err
-				}
-				if err := tx.Enqueue(kycd.DeliverArgs{TenantID: ev.tenant, DeliveryID: id}, nil); err != nil {
+				if _, err := tx.insertDelivery(ev.tenant, e.ID, ev.id); err != nil {
 					return err
 				}
 			}
@@ -341,4 +336,100 @@ func (db *DB) FindEvents(ctx context.Context, tenantID string, after int64, limi
 		out, seqs = append(out, ev), append(seqs, seq)
 	}
 	return out, seqs, rows.Err()
+}
+
+// FindDeliveries implements kycd.WebhookStore.
+func (db *DB) FindDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*kycd.WebhookDelivery, error) {
+	query, args := `SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, e.type, d.status, d.attempts, d.last_status, d.last_latency_ms, d.last_response,
+		d.last_error, d.created_at, d.updated_at FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+		WHERE d.tenant_id = ? AND d.endpoint_id = ?`, []any{tenantID, endpointID}
+	if before != "" {
+		query += ` AND (d.created_at, d.id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = ?)`
+		args = append(args, before)
+	}
+	query += ` ORDER BY d.created_at DESC, d.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*kycd.WebhookDelivery
+	for rows.Next() {
+		var (
+			d                kycd.WebhookDelivery
+			created, updated string
+		)
+		if err := rows.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.Status, &d.Attempts, &d.LastStatus, &d.LastLatencyMS,
+			&d.LastResponse, &d.LastError, &created, &updated); err != nil {
+			return nil, err
+		}
+		if d.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if d.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// insertDelivery adds a pending delivery of an event and its job.
+func (tx *Tx) insertDelivery(tenantID, endpointID, eventID string) (string, error) {
+	id := uuid.NewString()
+	if _, err := tx.exec(`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id, tenantID, endpointID, eventID, kycd.DeliveryPending, fmtTime(tx.Now()), fmtTime(tx.Now())); err != nil {
+		return "", err
+	}
+	return id, tx.Enqueue(kycd.DeliverArgs{TenantID: tenantID, DeliveryID: id}, nil)
+}
+
+// Redeliver implements kycd.WebhookStore.
+func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error) {
+	var ids []string
+	err := db.Update(ctx, func(tx *Tx) error {
+		ids = ids[:0]
+		for _, ev := range eventIDs {
+			id, err := tx.insertDelivery(tenantID, endpointID, ev)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return tx.Audit(tenantID, "webhook.redelivered", "webhook-endpoint", endpointID, map[string]any{"events": len(eventIDs)})
+	})
+	return ids, err
+}
+
+// EventPosition implements kycd.WebhookStore.
+func (db *DB) EventPosition(ctx context.Context, tenantID, eventID string) (int64, error) {
+	var seq sql.NullInt64
+	err := db.readRow(ctx, `SELECT seq FROM outbox_events WHERE id = ? AND tenant_id = ?`, eventID, tenantID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !seq.Valid) {
+		return 0, kycd.NotFound("event")
+	}
+	return seq.Int64, err
+}
+
+// SendTestEvent implements kycd.WebhookStore.
+func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error) {
+	var id string
+	err := db.Update(ctx, func(tx *Tx) error {
+		ev := &kycd.Event{TenantID: tenantID, Type: kycd.EventWebhookTest, EntityType: "webhook-endpoint", EntityID: endpointID,
+			Data: map[string]any{"endpointId": endpointID, "message": "A test event from kycd"}}
+		if err := tx.Emit(ev); err != nil {
+			return err
+		}
+		// Dispatched at once, for this endpoint only; not in the feed.
+		if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ? WHERE id = ?`, fmtTime(tx.Now()), ev.ID); err != nil {
+			return err
+		}
+		var err error
+		if id, err = tx.insertDelivery(tenantID, endpointID, ev.ID); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "webhook.test-sent", "webhook-endpoint", endpointID, nil)
+	})
+	return id, err
 }

@@ -348,3 +348,64 @@ func retryAfter(v string, now time.Time) time.Duration {
 	}
 	return min(max(d, time.Second), time.Hour)
 }
+
+// Replay delivers again to an endpoint every event of its tenant it
+// subscribes to, from a time on or after an event (its id), in feed order;
+// it returns how many deliveries it made.
+func (s *Service) Replay(ctx context.Context, tenantID, endpointID string, since time.Time, afterEventID string) (int, error) {
+	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, endpointID)
+	if err != nil {
+		return 0, err
+	}
+	var after int64
+	if afterEventID != "" {
+		if after, err = s.Store.EventPosition(ctx, tenantID, afterEventID); err != nil {
+			return 0, err
+		}
+	}
+	total := 0
+	for {
+		events, seqs, err := s.Store.FindEvents(ctx, tenantID, after, 500)
+		if err != nil || len(events) == 0 {
+			return total, err
+		}
+		var ids []string
+		for _, ev := range events {
+			if e.Subscribes(ev.Type) && !ev.CreatedAt.Before(since) {
+				ids = append(ids, ev.ID)
+			}
+		}
+		if len(ids) > 0 {
+			if _, err := s.Store.Redeliver(ctx, tenantID, endpointID, ids); err != nil {
+				return total, err
+			}
+		}
+		total += len(ids)
+		after = seqs[len(seqs)-1]
+	}
+}
+
+// Resend delivers one delivery's event to its endpoint again, as a new
+// delivery, and returns its id.
+func (s *Service) Resend(ctx context.Context, tenantID, endpointID, deliveryID string) (string, error) {
+	d, _, err := s.Store.FindDelivery(ctx, tenantID, deliveryID)
+	if err != nil {
+		return "", err
+	}
+	if d.EndpointID != endpointID {
+		return "", kycd.NotFound("delivery")
+	}
+	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// SendTest sends an endpoint a test event (kycd.webhook.test).
+func (s *Service) SendTest(ctx context.Context, tenantID, endpointID string) (string, error) {
+	if _, err := s.Store.FindWebhookEndpoint(ctx, tenantID, endpointID); err != nil {
+		return "", err
+	}
+	return s.Store.SendTestEvent(ctx, tenantID, endpointID)
+}

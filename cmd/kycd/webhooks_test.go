@@ -183,6 +183,39 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("signatures after rotation: %q", g.header.Get("webhook-signature"))
 		}
 
+		// A test event, to this endpoint only.
+		users.script("")
+		if res := k.call(t, "POST", "/core/webhooks/endpoints/"+usersID+"/test", tokA, "", nil); res.Status != 202 {
+			t.Fatalf("test event: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "the test event", func() bool { return len(users.events()) == 1 && users.events()[0]["type"] == "kycd.webhook.test" })
+		// The log: the failed delivery with its attempts and last answer.
+		res = k.call(t, "GET", "/core/webhooks/endpoints/"+usersID+"/deliveries?limit=100", tokA, "", nil)
+		var failed map[string]any
+		statuses := map[string]int{}
+		for _, d := range res.get("deliveries").([]any) {
+			dm := d.(map[string]any)
+			statuses[dm["status"].(string)]++
+			if dm["status"] == "failed" {
+				failed = dm
+			}
+		}
+		if failed == nil || failed["attempts"] != float64(4) || failed["lastAttempt"].(map[string]any)["status"] != float64(500) || statuses["succeeded"] < 5 {
+			t.Fatalf("deliveries: %v %s", statuses, res.Body)
+		}
+		// Resend it, then replay everything: the receiver gets them again.
+		users.script("")
+		if res := k.call(t, "POST", "/core/webhooks/endpoints/"+usersID+"/deliveries/"+failed["id"].(string)+"/resend", tokA, "", nil); res.Status != 202 {
+			t.Fatalf("resend: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "the resent event", func() bool { return len(users.events()) == 1 && users.events()[0]["id"] == failed["eventId"] })
+		users.script("")
+		res = k.call(t, "POST", "/core/webhooks/endpoints/"+usersID+"/replay", tokA, "", map[string]any{"since": "2020-01-01T00:00:00Z"})
+		if res.Status != 202 || res.get("deliveries") != float64(5) {
+			t.Fatalf("replay: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "the replayed events", func() bool { return len(users.events()) == 5 })
+
 		// 410 Gone disables the endpoint.
 		users.script("", 410)
 		createUser(t, k, tokA, "gone@webhooks.example")
