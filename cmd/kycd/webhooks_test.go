@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -259,4 +262,59 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("delete: %d", res.Status)
 		}
 	})
+}
+
+// TestWebhooksListen: `kycd webhooks listen` verifies signatures with the
+// secret it is given, prints the events it accepts, refuses forged ones.
+func TestWebhooksListen(t *testing.T) {
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"kycd", "webhooks", "listen", "--port", "0", "--secret", secret}, func(string) string { return "" }, strings.NewReader(""), out, io.Discard)
+	}()
+	var base string
+	waitUntil(t, "the receiver to listen", func() bool {
+		m := regexp.MustCompile(`listening on (http://\S+):`).FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+	post := func(body []byte, h http.Header) int {
+		req, _ := http.NewRequest("POST", base, bytes.NewReader(body))
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	body := []byte(`{"id":"evt_1","type":"core.kyc.identity.status-changed","createdAt":"2026-01-01T00:00:00.000Z","data":{"status":"ok","userId":"u1"}}`)
+	h, err := webhook.Sign("evt_1", time.Now(), body, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := post(body, h); status != 204 {
+		t.Errorf("signed: %d", status)
+	}
+	forged, _ := webhook.Sign("evt_2", time.Now(), body, "whsec_"+strings.Repeat("A", 43)+"=")
+	if status := post(body, forged); status != 401 {
+		t.Errorf("forged: %d", status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("listen: %v", err)
+	}
+	printed := out.String()
+	if !strings.Contains(printed, "core.kyc.identity.status-changed  evt_1 (signature ok)") || !strings.Contains(printed, "refused evt_2") {
+		t.Errorf("printed:\n%s", printed)
+	}
 }
