@@ -49,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/deliveries/{deliveryId}/resend", s.core(s.authed([]string{"core.webhooks:write"}, s.handleResendDelivery())))
 	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/replay", s.core(s.authed([]string{"core.webhooks:write"}, s.handleReplay())))
 	mux.Handle("POST /core/webhooks/endpoints/{endpointId}/test", s.core(s.authed([]string{"core.webhooks:write"}, s.handleSendTest())))
+	mux.Handle("POST /core/webhooks/management-link", s.core(s.authed([]string{"core.webhooks:management-link"}, s.handleManagementLink())))
 	mux.Handle("GET /core/events", s.core(s.authed([]string{"core.events:read"}, s.handleListEvents())))
 	// Unknown routes under /core answer in the Core API's envelope.
 	mux.Handle("/core/", s.core(s.handleNotFound()))
@@ -71,6 +72,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /kyc-connector/veriff/config", s.core(s.authed([]string{"kyc-connector.veriff.config:write"}, s.handleSetVeriffConfig())))
 	mux.Handle("PUT /kyc-connector/sumsub/config", s.core(s.authed([]string{"kyc-connector.sumsub.config:write"}, s.handleSetSumsubConfig())))
 	mux.Handle("/kyc-connector/", s.core(s.handleNotFound()))
+
+	// The page a webhook management link opens (the link is the credential).
+	mux.Handle("GET /webhooks/manage", s.plain(s.handleManagePage()))
 
 	// Audit trail, for a tenant's compliance tooling.
 	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))

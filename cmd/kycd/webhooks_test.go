@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -218,6 +219,21 @@ func TestWebhooks(t *testing.T) {
 			t.Fatalf("replay: %d %s", res.Status, res.Body)
 		}
 		waitUntil(t, "the replayed events", func() bool { return len(users.events()) == 5 })
+
+		// The management link opens the tenant's page; a tampered one does not.
+		res = k.call(t, "POST", "/core/webhooks/management-link", tokA, "", nil)
+		link, _ := res.get("managementLink.url").(string)
+		if res.Status != 201 || link == "" || res.get("managementLink.expiresAt") == nil {
+			t.Fatalf("management link: %d %s", res.Status, res.Body)
+		}
+		lu, _ := url.Parse(link)
+		page := k.do(t, k.req("GET", lu.RequestURI(), nil))
+		if page.Status != 200 || !strings.Contains(string(page.Body), users.URL+"/users") || strings.Contains(string(page.Body), other.URL) {
+			t.Errorf("management page: %d %s", page.Status, page.Body)
+		}
+		if res := k.do(t, k.req("GET", strings.Replace(lu.RequestURI(), "s=", "s=x", 1), nil)); res.Status != 403 {
+			t.Errorf("tampered link: %d", res.Status)
+		}
 
 		// 410 Gone disables the endpoint.
 		users.script("", 410)
