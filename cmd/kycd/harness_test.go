@@ -316,7 +316,7 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 	}
 	rin := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
-		Body:    io.NopCloser(bytes.NewReader(body)),
+		Body: io.NopCloser(bytes.NewReader(body)),
 		// Bodies that are not JSON (file contents, the webhook page) are not
 		// checked against a schema.
 		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
