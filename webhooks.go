@@ -108,6 +108,9 @@ type WebhookStore interface {
 	Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error)
 	// EventPosition returns an event's feed position (ENotFound "event").
 	EventPosition(ctx context.Context, tenantID, eventID string) (int64, error)
+	// EarlierPending reports whether an earlier event about the same object
+	// (entity) still waits for its first attempt to the same endpoint.
+	EarlierPending(ctx context.Context, d *WebhookDelivery, ev *Event) (bool, error)
 	// SendTestEvent records a test event for one endpoint only (not in the
 	// feed) and its delivery, returning the delivery's id.
 	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)

@@ -433,3 +433,12 @@ func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string) (s
 	})
 	return id, err
 }
+
+// EarlierPending implements kycd.WebhookStore.
+func (db *DB) EarlierPending(ctx context.Context, d *kycd.WebhookDelivery, ev *kycd.Event) (bool, error) {
+	var n int
+	err := db.readRow(ctx, `SELECT count(*) FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+		WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.attempts = 0 AND d.id <> ? AND e.entity_type = ? AND e.entity_id = ?
+		AND e.seq < (SELECT seq FROM outbox_events WHERE id = ?)`, d.EndpointID, d.ID, ev.EntityType, ev.EntityID, ev.ID).Scan(&n)
+	return n > 0, err
+}

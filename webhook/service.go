@@ -215,6 +215,9 @@ func (e *RetryAfter) Error() string { return "the endpoint asked to wait " + e.W
 // ErrFailed is a failed attempt to be retried on the schedule.
 var ErrFailed = errors.New("webhook: the delivery attempt failed")
 
+// orderWait is how long a delivery waits for an earlier one of its object.
+const orderWait = 200 * time.Millisecond
+
 // maxResponse is how much of an endpoint's answer a delivery keeps.
 const maxResponse = 1024
 
@@ -246,6 +249,16 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 		return s.Store.RecordAttempt(ctx, d, nil)
 	} else if err != nil {
 		return err
+	}
+	// Events about one object reach an endpoint in order: wait while an
+	// earlier one has not had its first attempt (one that already failed
+	// does not hold the others back).
+	if d.Attempts == 0 && !final {
+		if earlier, err := s.Store.EarlierPending(ctx, d, ev); err != nil {
+			return err
+		} else if earlier {
+			return &RetryAfter{Wait: orderWait}
+		}
 	}
 	body, err := EnvelopeFor(ev.Type, e.ID).Body(ev)
 	if err != nil {

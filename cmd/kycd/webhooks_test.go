@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -333,4 +334,67 @@ func TestWebhooksListen(t *testing.T) {
 	if !strings.Contains(printed, "core.kyc.identity.status-changed  evt_1 (signature ok)") || !strings.Contains(printed, "refused evt_2") {
 		t.Errorf("printed:\n%s", printed)
 	}
+}
+
+// TestWebhookOrder: the events about one object reach an endpoint in the
+// order of the feed, while the objects' events interleave freely.
+func TestWebhookOrder(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--allow-private-network", "--rate-limit", "0")
+		tn := k.newTenant(t, "order")
+		tok := k.token(t, tn, "")
+		rc := newReceiver(t)
+		if res := k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": rc.URL, "eventTypes": []string{"core."}}); res.Status != 201 {
+			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
+		}
+		var users []string
+		for i := range 8 {
+			u := createUser(t, k, tok, fmt.Sprintf("order%d@webhooks.example", i))
+			users = append(users, u)
+			k.call(t, "PATCH", "/core/kyc/processes/email", tok, u, map[string]any{"input": map[string]any{"email": fmt.Sprintf("order%d@webhooks.example", i)},
+				"output": map[string]any{"verifiedAt": "2020-01-01T00:00:00.000Z"}})
+			k.call(t, "PATCH", "/core/kyc/processes/profile", tok, u, map[string]any{"input": map[string]any{"birthdate": "1990-01-01"}})
+		}
+		// The feed's order, per user, once every event is dispatched.
+		var feed []any
+		waitUntil(t, "the feed to settle", func() bool {
+			before := len(feed)
+			time.Sleep(300 * time.Millisecond)
+			feed, _ = k.call(t, "GET", "/core/events?limit=1000", tok, "", nil).get("events").([]any)
+			return len(feed) > 0 && len(feed) == before
+		})
+		want := map[string][]string{}
+		for _, e := range feed {
+			em := e.(map[string]any)
+			data, _ := em["data"].(map[string]any)
+			u, _ := data["userId"].(string)
+			if u == "" {
+				if usr, ok := data["user"].(map[string]any); ok {
+					u, _ = usr["id"].(string)
+				}
+			}
+			want[u] = append(want[u], em["id"].(string))
+		}
+		total := 0
+		for _, ids := range want {
+			total += len(ids)
+		}
+		waitUntil(t, "every event delivered", func() bool { return len(rc.events()) >= total })
+		got := map[string][]string{}
+		for _, em := range rc.events() {
+			data, _ := em["data"].(map[string]any)
+			u, _ := data["userId"].(string)
+			if u == "" {
+				if usr, ok := data["user"].(map[string]any); ok {
+					u, _ = usr["id"].(string)
+				}
+			}
+			got[u] = append(got[u], em["id"].(string))
+		}
+		for _, u := range users {
+			if strings.Join(got[u], ",") != strings.Join(want[u], ",") || len(want[u]) < 2 {
+				t.Errorf("user %s: received %v, feed %v", u, got[u], want[u])
+			}
+		}
+	})
 }
