@@ -303,8 +303,13 @@ func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kyc
 				}
 			}
 		}
-		return tx.Audit(d.TenantID, "webhook.delivery.attempted", "webhook-delivery", d.ID,
-			map[string]any{"endpointId": d.EndpointID, "eventId": d.EventID, "status": d.Status, "httpStatus": d.LastStatus, "attempt": d.Attempts})
+		if e != nil {
+			return tx.Audit(e.TenantID, "webhook-endpoint.state-changed", "webhook-endpoint", e.ID,
+				map[string]any{"enabled": e.Enabled, "reason": e.DisabledReason, "failing": e.FailingSince != nil, "deliveryId": d.ID})
+		}
+		// An attempt changes no tenant state: its record is the delivery log.
+		tx.audited = true
+		return nil
 	})
 }
 

@@ -216,7 +216,7 @@ func (e *RetryAfter) Error() string { return "the endpoint asked to wait " + e.W
 var ErrFailed = errors.New("webhook: the delivery attempt failed")
 
 // orderWait is how long a delivery waits for an earlier one of its object.
-const orderWait = 200 * time.Millisecond
+const orderWait = 50 * time.Millisecond
 
 // maxResponse is how much of an endpoint's answer a delivery keeps.
 const maxResponse = 1024

@@ -42,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		ingestions  int
 		ingestLat   time.Duration
 		ingestW     int
+		events      int
 	)
 	fs := newFlags("bench", getenv, stderr)
 	fs.common(&o)
@@ -49,18 +50,19 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate); ingest: at most 3")
 	fs.int(&concurrency, "concurrency", 8, "concurrent connections")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
-	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), or ingest (KYC Connector ingestions)")
+	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions) or webhooks (deliveries)")
 	fs.int(&ingestions, "ingestions", 2000, "ingest: how many ingestions")
 	fs.duration(&ingestLat, "latency", 50*time.Millisecond, "ingest: the provider sandbox's latency per call")
 	fs.int(&ingestW, "ingest-workers", 50, "ingest: River workers")
+	fs.int(&events, "events", 5000, "webhooks: how many events")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if scenario != "all" && scenario != "users-me" && scenario != "cdd" && scenario != "ingest" {
+	if scenario != "all" && scenario != "users-me" && scenario != "cdd" && scenario != "ingest" && scenario != "webhooks" {
 		return fmt.Errorf("bench: unknown scenario %q", scenario)
 	}
-	if scenario == "ingest" {
-		o.AllowPrivate = true // the sandbox listens on loopback
+	if scenario == "ingest" || scenario == "webhooks" {
+		o.AllowPrivate = true // the sandbox and the receiver listen on loopback
 		if ingestions < 1 || ingestW < 1 || ingestLat <= 0 {
 			return errors.New("bench: --ingestions and --ingest-workers must be at least 1, --latency above 0")
 		}
@@ -83,6 +85,21 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	chainCtx, stopChain := context.WithCancel(ctx)
 	defer a.startAuditChainer(chainCtx)()
 	defer stopChain()
+	if scenario == "webhooks" {
+		res, err := benchWebhooks(ctx, a, max(events, 1), 10)
+		if err != nil {
+			return err
+		}
+		res["database"] = a.db.Dialect()
+		if o.JSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "database %s: %d events, 10 workers, a loopback receiver that answers at once\n", a.db.Dialect(), events)
+		fmt.Fprintf(stdout, "%-40s %8d /s\n%-40s %8d /s\n%-40s %8.3f (goal >= 0.5)\n%-40s %8.1f ms\n%-40s %8.1f ms (goal < 500)\n%-40s %8d MiB\n",
+			"no-op River jobs:", res["noop_jobs_per_s"], "deliveries:", res["webhooks_per_s"], "ratio:", res["webhooks_ratio_to_noop"],
+			"commit to receipt, p50:", res["webhooks_p50_ms"], "commit to receipt, p99:", res["webhooks_p99_ms"], "peak memory (RSS):", res["webhooks_peak_rss_mib"])
+		return nil
+	}
 	if scenario == "ingest" {
 		if cpuProfile != "" {
 			f, err := os.Create(cpuProfile)
