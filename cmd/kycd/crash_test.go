@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,19 +23,32 @@ import (
 	"github.com/kycd/kycd/webhook"
 )
 
-// childMain runs kycd with the arguments of a JSON list (the test binary
-// re-executed as kycd).
-func childMain(argsJSON string) int {
-	var args []string
-	if err := json.Unmarshal([]byte(argsJSON), &args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
+// kycdBinary builds kycd once (without the race detector, as users run
+// it) for the tests that kill it.
+func kycdBinary(t *testing.T) string {
+	t.Helper()
+	kycdBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kycd-bin-")
+		if err != nil {
+			kycdBin.err = err
+			return
+		}
+		kycdBin.dir, kycdBin.path = dir, filepath.Join(dir, "kycd")
+		out, err := exec.Command("go", "build", "-o", kycdBin.path, ".").CombinedOutput()
+		if err != nil {
+			kycdBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if kycdBin.err != nil {
+		t.Fatal(kycdBin.err)
 	}
-	if err := run(context.Background(), append([]string{"kycd"}, args...), os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
+	return kycdBin.path
+}
+
+var kycdBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
 }
 
 // child is a kycd serve in its own process.
@@ -48,14 +59,8 @@ type child struct {
 
 func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KYCD_TEST_CHILD_ARGS="+string(raw), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL,
-		"KYCD_LOG_LEVEL=warn")
+	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
