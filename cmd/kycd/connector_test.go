@@ -19,6 +19,7 @@ import (
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
+	"github.com/kycd/kycd/webhook"
 )
 
 // connectorEnv is a kycd in sandbox mode, acting as the sandbox tenant
@@ -200,6 +201,13 @@ var allCompleted = map[string]string{"profile": "completed", "address": "complet
 func TestConnector(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newConnectorEnv(t, db)
+		// The ingestions' events reach a webhook endpoint.
+		hooks := newReceiver(t)
+		res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": hooks.URL, "eventTypes": []string{"kyc-connector.", "core.kyc.identity."}})
+		hookSecret, _ := res.get("endpoint.secret").(string)
+		if res.Status != 201 {
+			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
+		}
 		newUser := func(email string) string {
 			body := newUserBody(email)
 			delete(body, "fullName")
@@ -235,6 +243,35 @@ func TestConnector(t *testing.T) {
 			if content.Status != 200 || !bytes.HasPrefix(content.Body, []byte("\x89PNG")) {
 				t.Errorf("content: %d %d bytes", content.Status, len(content.Body))
 			}
+			// Its events, signed: created, then running, then finished; and the
+			// identity's status change.
+			id := res.get("ingestion.id").(string)
+			waitUntil(t, "the ingestion's events", func() bool {
+				var seen []string
+				identityOK := false
+				hooks.mu.Lock()
+				defer hooks.mu.Unlock()
+				for _, g := range hooks.got {
+					var ev map[string]any
+					_ = json.Unmarshal(g.body, &ev)
+					data, _ := ev["data"].(map[string]any)
+					if in, ok := data["ingestion"].(map[string]any); ok && in["id"] == id {
+						if webhook.Verify(hookSecret, g.body, g.header) != nil {
+							t.Fatalf("signature of %v", ev["type"])
+						}
+						if in["result"] != nil && in["result"].(map[string]any)["profile"].(map[string]any)["data"] != nil {
+							t.Fatal("an ingestion event carries the extracted personal data")
+						}
+						seen = append(seen, ev["type"].(string)+"="+in["status"].(string))
+					} else if ev["type"] == "core.kyc.identity.status-changed" && data["userId"] == u && data["status"] == "ok" {
+						identityOK = true
+					}
+				}
+				// In order for the ingestion (one object); the user's events are
+				// another object's, in no set order with these.
+				return identityOK && strings.Join(seen, ",") == "kyc-connector.sumsub.ingestion.created=queued,"+
+					"kyc-connector.sumsub.ingestion.status-changed=running,kyc-connector.sumsub.ingestion.status-changed=finished"
+			})
 			ov := e.overview(u, "")
 			for _, key := range []string{"profile", "address", "identity", "proofOfAddress"} {
 				if s := ov.get("processes." + key + ".status"); s != "ok" {
