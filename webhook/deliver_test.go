@@ -32,7 +32,9 @@ func (s *store) FindWebhookEndpoint(context.Context, string, string) (*kycd.Webh
 	return &e, nil
 }
 
-func (s *store) EarlierPending(context.Context, *kycd.WebhookDelivery, *kycd.Event) (bool, error) { return false, nil }
+func (s *store) EarlierPending(context.Context, *kycd.WebhookDelivery, *kycd.Event) (bool, error) {
+	return false, nil
+}
 
 func (s *store) RecordAttempt(_ context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint) error {
 	s.delivery = d
