@@ -442,8 +442,9 @@ func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string) (s
 // EarlierPending implements kycd.WebhookStore.
 func (db *DB) EarlierPending(ctx context.Context, d *kycd.WebhookDelivery, ev *kycd.Event) (bool, error) {
 	var n int
-	err := db.readRow(ctx, `SELECT count(*) FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
-		WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.attempts = 0 AND d.id <> ? AND e.entity_type = ? AND e.entity_id = ?
-		AND e.seq < (SELECT seq FROM outbox_events WHERE id = ?)`, d.EndpointID, d.ID, ev.EntityType, ev.EntityID, ev.ID).Scan(&n)
+	err := db.readRow(ctx, `SELECT count(*) FROM outbox_events e JOIN webhook_deliveries d ON d.event_id = e.id
+		WHERE e.tenant_id = ? AND e.entity_type = ? AND e.entity_id = ? AND e.seq < (SELECT seq FROM outbox_events WHERE id = ?)
+		AND d.endpoint_id = ? AND d.status = 'pending' AND d.attempts = 0 AND d.id <> ?`,
+		d.TenantID, ev.EntityType, ev.EntityID, ev.ID, d.EndpointID, d.ID).Scan(&n)
 	return n > 0, err
 }

@@ -30,6 +30,7 @@ CREATE TABLE webhook_deliveries (
     updated_at      TEXT NOT NULL
 );
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 
 -- The feed: each dispatched event's place, in the order dispatching
 -- committed them (one counter, taken under a lock).
@@ -37,6 +38,8 @@ ALTER TABLE outbox_events ADD COLUMN seq BIGINT;
 -- Insertion order, for events of one transaction (SQLite has its rowid).
 ALTER TABLE outbox_events ADD COLUMN n BIGSERIAL;
 CREATE UNIQUE INDEX outbox_events_feed ON outbox_events (tenant_id, seq);
+-- Per-object order: the earlier events of an entity.
+CREATE INDEX outbox_events_entity ON outbox_events (tenant_id, entity_type, entity_id, seq);
 CREATE TABLE webhook_feed (
     id       INTEGER PRIMARY KEY,
     next_seq BIGINT NOT NULL
