@@ -111,6 +111,8 @@ func TestWebhooks(t *testing.T) {
 		}
 		usersID, usersSecret := create(tokA, users.URL+"/users", "core.user.")
 		create(tokA, kyc.URL+"/kyc", "core.kyc.email.status-changed")
+		files := newReceiver(t)
+		create(tokA, files.URL+"/files", "core.file.")
 		create(tokB, other.URL+"/b", "core.user.")
 		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); res.Status != 200 || res.get("endpoint.secret") != nil {
 			t.Errorf("read shows the secret: %s", res.Body)
@@ -139,6 +141,29 @@ func TestWebhooks(t *testing.T) {
 		if n := len(other.events()); n != 0 {
 			t.Errorf("another tenant's endpoint got %d events", n)
 		}
+
+		// The other kinds of event: a file uploaded, a user deleted.
+		fileID, uploadURL := createFile(t, k, tokA, u, "image", "image/png")
+		if res := upload(t, k, uploadURL, pngBytes("hook")); res.Status != 204 {
+			t.Fatalf("upload: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "core.file.uploaded", func() bool {
+			ev := files.events()
+			return len(ev) == 1 && ev[0]["type"] == "core.file.uploaded" && mustJSONString(ev[0]["data"]) != "" && strings.Contains(mustJSONString(ev[0]), fileID)
+		})
+		gone := createUser(t, k, tokA, "gone-user@webhooks.example")
+		if res := k.call(t, "DELETE", "/core/users/me", tokA, gone, map[string]any{"review": map[string]any{"reason": "closure-per-user-request"}}); res.Status != 204 {
+			t.Fatalf("delete user: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "core.user.deleted", func() bool {
+			for _, ev := range users.events() {
+				if ev["type"] == "core.user.deleted" && strings.Contains(mustJSONString(ev["data"]), gone) {
+					return true
+				}
+			}
+			return false
+		})
+		users.script("")
 
 		// 503 twice, then 200: retried on the schedule.
 		users.script("", 503, 503)
@@ -216,10 +241,10 @@ func TestWebhooks(t *testing.T) {
 		waitUntil(t, "the resent event", func() bool { return len(users.events()) == 1 && users.events()[0]["id"] == failed["eventId"] })
 		users.script("")
 		res = k.call(t, "POST", "/core/webhooks/endpoints/"+usersID+"/replay", tokA, "", map[string]any{"since": "2020-01-01T00:00:00Z"})
-		if res.Status != 202 || res.get("deliveries") != float64(5) {
+		if res.Status != 202 || res.get("deliveries") != float64(7) { // six users created, one deleted
 			t.Fatalf("replay: %d %s", res.Status, res.Body)
 		}
-		waitUntil(t, "the replayed events", func() bool { return len(users.events()) == 5 })
+		waitUntil(t, "the replayed events", func() bool { return len(users.events()) == 7 })
 
 		// The management link opens the tenant's page; a tampered one does not.
 		res = k.call(t, "POST", "/core/webhooks/management-link", tokA, "", nil)
@@ -267,7 +292,7 @@ func TestWebhooks(t *testing.T) {
 				created++
 			}
 		}
-		if created != 6 {
+		if created != 7 {
 			t.Errorf("feed: %d core.user.created in %v", created, seen)
 		}
 		for _, e := range k.call(t, "GET", "/core/events", tokB, "", nil).get("events").([]any) {
