@@ -235,9 +235,9 @@ type IngestionView struct {
 }
 
 // View returns the ingestion as the API shows it, results keyed by the
-// processes' camelCase keys. Without personal data (for events, whose
-// outbox is not sealed) the results keep their status, errors and file ids
-// but not the extracted data.
+// processes' camelCase keys. Without personal data (for the outbox copy of
+// events, which is not sealed; deliveries fill the data back in) the
+// results keep their status, errors and file ids but not the extracted data.
 func (in *Ingestion) View(personal bool) *IngestionView {
 	v := &IngestionView{ID: in.ID, UserID: in.UserID, Status: in.Status, Processes: in.Processes, Provider: in.Provider,
 		Parameters: in.Parameters, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, StartedAt: in.StartedAt, FinishedAt: in.FinishedAt}

@@ -344,3 +344,26 @@ func Mask(secret string) string {
 	}
 	return secret[:4] + "****"
 }
+
+// CompleteEvent fills in the extracted data of a finished ingestion's
+// event: the outbox copy leaves it out (it is personal, and the outbox is
+// not sealed), and a finished ingestion never changes, so what is read now
+// is what the event announced.
+func (s *Service) CompleteEvent(ctx context.Context, ev *kycd.Event) error {
+	if ev.EntityType != "ingestion" {
+		return nil
+	}
+	view, _ := ev.Data["ingestion"].(map[string]any)
+	if view == nil || view["status"] != kycd.IngestionFinished {
+		return nil
+	}
+	provider, _ := view["provider"].(string)
+	in, err := s.Store.FindIngestion(ctx, ev.TenantID, "", provider, ev.EntityID)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ev.Data = map[string]any{"ingestion": in.View(true)}
+	return nil
+}

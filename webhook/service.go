@@ -40,6 +40,32 @@ type Service struct {
 	Schedule []time.Duration
 	// Resolve looks a host up (net.DefaultResolver when nil).
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Complete, when set, fills in what an event's outbox copy leaves out
+	// because it is personal (the outbox is not sealed): it runs on every
+	// event as it is delivered or read from the feed.
+	Complete func(ctx context.Context, ev *kycd.Event) error
+}
+
+// complete applies Complete.
+func (s *Service) complete(ctx context.Context, ev *kycd.Event) error {
+	if s.Complete == nil {
+		return nil
+	}
+	return s.Complete(ctx, ev)
+}
+
+// Events reads the tenant's feed after a position, completed.
+func (s *Service) Events(ctx context.Context, tenantID string, after int64, limit int) ([]*kycd.Event, []int64, error) {
+	events, seqs, err := s.Store.FindEvents(ctx, tenantID, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ev := range events {
+		if err := s.complete(ctx, ev); err != nil {
+			return nil, nil, err
+		}
+	}
+	return events, seqs, nil
 }
 
 // EndpointRequest creates or changes an endpoint; nil fields keep their value.
@@ -259,6 +285,9 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 		} else if earlier {
 			return &RetryAfter{Wait: orderWait}
 		}
+	}
+	if err := s.complete(ctx, ev); err != nil {
+		return err
 	}
 	body, err := EnvelopeFor(ev.Type, e.ID).Body(ev)
 	if err != nil {

@@ -212,6 +212,8 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	a.kyc = svc
 	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
 		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
+	// Events carry what their outbox copy leaves out (personal data).
+	a.webhooks.Complete = a.connector.CompleteEvent
 	return nil
 }
 
