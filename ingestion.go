@@ -119,17 +119,6 @@ type IngestionError struct {
 	Details map[string]any `json:"details,omitempty"`
 }
 
-// Done reports whether every process has a final result.
-func (in *Ingestion) Done() bool {
-	for _, p := range in.Processes {
-		r := in.Result[p]
-		if r == nil || r.Status == ResultProcessing {
-			return false
-		}
-	}
-	return true
-}
-
 // ConnectorConfig is a tenant's configuration of one provider. Secrets are
 // sealed at rest and shown masked.
 type ConnectorConfig struct {

@@ -104,15 +104,15 @@ type ingest struct {
 	d Deps
 }
 
-// IngestRetryBase and IngestRetryMax bound the backoff between attempts.
-var (
-	IngestRetryBase = 5 * time.Second
-	IngestRetryMax  = 10 * time.Minute
+// ingestRetryBase and ingestRetryMax bound the backoff between attempts.
+const (
+	ingestRetryBase = 5 * time.Second
+	ingestRetryMax  = 10 * time.Minute
 )
 
 func (w *ingest) NextRetry(job *river.Job[kycd.IngestArgs]) time.Time {
-	d := IngestRetryBase << min(job.Attempt, 16)
-	return time.Now().Add(min(d, IngestRetryMax))
+	d := ingestRetryBase << min(job.Attempt, 16)
+	return time.Now().Add(min(d, ingestRetryMax))
 }
 
 func (w *ingest) Work(ctx context.Context, job *river.Job[kycd.IngestArgs]) error {
