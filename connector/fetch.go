@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
@@ -113,7 +115,7 @@ func (f *Fetcher) Do(ctx context.Context, newReq func() (*http.Request, error)) 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			last = err
+			last = withoutURL(err)
 			continue
 		}
 		switch {
@@ -136,6 +138,17 @@ func (f *Fetcher) Do(ctx context.Context, newReq func() (*http.Request, error)) 
 		}
 	}
 	return nil, fmt.Errorf("%s: %w", f.Name, last)
+}
+
+// withoutURL drops the request URL from a transport error: it can carry a
+// credential (a Sumsub share token is a query parameter), and these errors
+// end up in job logs.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s request: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
 }
 
 // RetryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.
