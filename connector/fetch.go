@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/kycd/kycd/netguard"
 )
 
 // Fetcher sends provider requests: server errors and network failures are
@@ -123,7 +125,7 @@ func (f *Fetcher) Do(ctx context.Context, newReq func() (*http.Request, error)) 
 			return res, nil
 		case res.StatusCode == http.StatusTooManyRequests:
 			res.Body.Close()
-			return nil, &RateLimited{RetryAfter: RetryAfter(res.Header.Get("Retry-After"), time.Now())}
+			return nil, &RateLimited{RetryAfter: netguard.RetryAfter(res.Header.Get("Retry-After"), time.Now())}
 		case res.StatusCode >= 500:
 			res.Body.Close()
 			last = fmt.Errorf("server error %d", res.StatusCode)
@@ -149,17 +151,6 @@ func withoutURL(err error) error {
 		return fmt.Errorf("%s request: %w", strings.ToLower(ue.Op), ue.Err)
 	}
 	return err
-}
-
-// RetryAfter reads Retry-After (seconds or an HTTP date); a minute when absent.
-func RetryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return time.Minute
 }
 
 // ReadCapped reads at most max bytes, ErrTooLarge beyond.

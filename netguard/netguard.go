@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -144,4 +145,17 @@ func (p Policy) Client(timeout time.Duration, r Redirects) *http.Client {
 		return nil
 	}
 	return c
+}
+
+// RetryAfter reads an answer's Retry-After (seconds or an HTTP date); a
+// minute when absent or unreadable. Provider calls and webhook deliveries
+// both wait by it.
+func RetryAfter(v string, now time.Time) time.Duration {
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return time.Minute
 }

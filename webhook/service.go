@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -320,7 +319,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 		res.Body.Close()
 		d.LastStatus, d.LastResponse, d.LastError = res.StatusCode, strings.ToValidUTF8(string(raw), ""), ""
 		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) && res.Header.Get("Retry-After") != "" {
-			wait = retryAfter(res.Header.Get("Retry-After"), now)
+			wait = min(max(netguard.RetryAfter(res.Header.Get("Retry-After"), now), time.Second), time.Hour)
 		}
 	}
 	var changed *kycd.WebhookEndpoint
@@ -378,17 +377,6 @@ func describe(err error) string {
 		return "timeout"
 	}
 	return "connection failed"
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date), at most an hour.
-func retryAfter(v string, now time.Time) time.Duration {
-	var d time.Duration
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, time.Second), time.Hour)
 }
 
 // Replay delivers again to an endpoint every event of its tenant it

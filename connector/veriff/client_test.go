@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/netguard"
 )
 
 const (
@@ -139,7 +139,7 @@ func TestErrorsAndRetries(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
-	retryAfter := connector.RetryAfter
+	retryAfter := netguard.RetryAfter
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"5": 5 * time.Second, "": time.Minute, "soon": time.Minute,
