@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/sandbox"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
@@ -358,7 +358,7 @@ func TestConnector(t *testing.T) {
 		})
 
 		t.Run("provider faults", func(t *testing.T) {
-			session := func(faults connector.Faults) string {
+			session := func(faults sandbox.Faults) string {
 				id := e.newSession("approved")
 				e.script("veriff", "/_sandbox/faults", map[string]any{"ref": id, "faults": faults})
 				return id
@@ -367,19 +367,19 @@ func TestConnector(t *testing.T) {
 				return map[string]any{"processes": []string{"profile", "identity"}, "sessions": []any{map[string]any{"sessionId": id, "integrationName": "sandbox"}}}
 			}
 			ok := map[string]string{"profile": "completed", "identity": "completed"}
-			wantResults(t, "503 twice then success", e.ingest(newUser("503@connector.example"), "veriff", body(session(connector.Faults{ServerErrors: 2}))), ok)
-			wantResults(t, "429 with Retry-After", e.ingest(newUser("429@connector.example"), "veriff", body(session(connector.Faults{RateLimited: 1, RetryAfter: 1}))), ok)
-			wantResults(t, "a timeout", e.ingest(newUser("slow@connector.example"), "veriff", body(session(connector.Faults{Slow: 1, DelayMS: 1500}))), ok)
-			wantResults(t, "malformed JSON", e.ingest(newUser("malformed@connector.example"), "veriff", body(session(connector.Faults{Malformed: true}))),
+			wantResults(t, "503 twice then success", e.ingest(newUser("503@connector.example"), "veriff", body(session(sandbox.Faults{ServerErrors: 2}))), ok)
+			wantResults(t, "429 with Retry-After", e.ingest(newUser("429@connector.example"), "veriff", body(session(sandbox.Faults{RateLimited: 1, RetryAfter: 1}))), ok)
+			wantResults(t, "a timeout", e.ingest(newUser("slow@connector.example"), "veriff", body(session(sandbox.Faults{Slow: 1, DelayMS: 1500}))), ok)
+			wantResults(t, "malformed JSON", e.ingest(newUser("malformed@connector.example"), "veriff", body(session(sandbox.Faults{Malformed: true}))),
 				map[string]string{"profile": "failed:provider_data_invalid", "identity": "failed:provider_data_invalid"})
-			res := e.ingest(newUser("big@connector.example"), "veriff", body(session(connector.Faults{OversizedImage: true})))
+			res := e.ingest(newUser("big@connector.example"), "veriff", body(session(sandbox.Faults{OversizedImage: true})))
 			wantResults(t, "oversized image", res, map[string]string{"profile": "completed", "identity": "failed:provider_file_download_failed"})
 			if res.get("ingestion.result.identity.error.step") != "download-provider-files" {
 				t.Errorf("step: %s", res.Body)
 			}
 			// Sumsub: a share token whose import is rate limited, then served.
 			_, share := e.newApplicant("Rita", "Rate", "1980-02-02", "GREEN")
-			e.script("sumsub", "/_sandbox/faults", map[string]any{"ref": share, "faults": connector.Faults{RateLimited: 1, RetryAfter: 1}})
+			e.script("sumsub", "/_sandbox/faults", map[string]any{"ref": share, "faults": sandbox.Faults{RateLimited: 1, RetryAfter: 1}})
 			wantResults(t, "sumsub 429", e.ingest(newUser("rita@connector.example"), "sumsub", map[string]any{"shareToken": share}), allCompleted)
 		})
 

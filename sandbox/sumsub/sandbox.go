@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kycd/kycd/connector"
 	sumsubapi "github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/sandbox"
 )
 
 // Sandbox is a faithful fake of the parts of Sumsub's API the connector
@@ -39,11 +39,11 @@ type Sandbox struct {
 	images     map[string][]map[string]any // applicant id -> image metadata
 	content    map[string][]byte           // image id -> bytes
 	shares     map[string]string           // share token -> applicant id
-	faults     *connector.FaultScript
+	faults     *sandbox.FaultScript
 	now        func() time.Time
 	// webhookURL and webhookSecret are where and how review webhooks go.
 	webhookURL, webhookSecret string
-	emit                      connector.Emitter
+	emit                      sandbox.Emitter
 }
 
 // SetWebhook makes the sandbox send applicantReviewed webhooks (signed
@@ -70,7 +70,7 @@ func New(apps map[string]string) *Sandbox {
 		content: map[string][]byte{}, now: time.Now,
 		shares: map[string]string{ShareGreen: Green, ShareRed: Red},
 		// Sumsub's default limits: GET 300 and POST 50 per 5 s.
-		faults: connector.NewFaultScript(5*time.Second, map[string]int{http.MethodGet: 300, http.MethodPost: 50})}
+		faults: sandbox.NewFaultScript(5*time.Second, map[string]int{http.MethodGet: 300, http.MethodPost: 50})}
 	s.add(Green, "completed", "GREEN")
 	s.add(Red, "completed", "RED")
 	s.add(Pending, "pending", "")
@@ -172,7 +172,7 @@ func fail(w http.ResponseWriter, status, errorCode int, name, description string
 // (create), POST /resources/applicants/{id}/status/testCompleted (decide)
 // and POST /resources/accessTokens/shareToken (share); and one of its own,
 // POST /_sandbox/faults {"ref": applicant id or share token, "faults":
-// connector.Faults}, which scripts failures.
+// sandbox.Faults}, which scripts failures.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
@@ -201,8 +201,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if r.Method == http.MethodPost && r.URL.Path == "/_sandbox/faults" {
 		var req struct {
-			Ref    string           `json:"ref"`
-			Faults connector.Faults `json:"faults"`
+			Ref    string         `json:"ref"`
+			Faults sandbox.Faults `json:"faults"`
 		}
 		if json.Unmarshal(body, &req) != nil || req.Ref == "" {
 			fail(w, http.StatusBadRequest, 0, "", "Expected {ref, faults}")
@@ -266,7 +266,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if oversized {
-			content = connector.Oversized()
+			content = sandbox.Oversized()
 		}
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write(content)

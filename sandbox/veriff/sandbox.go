@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/kycd/kycd/connector"
 	veriffapi "github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/sandbox"
 )
 
 // Sandbox is a faithful fake of the parts of Veriff's API the connector
@@ -34,16 +34,16 @@ import (
 // endpoints of its own stand in for Veriff's Customer Portal:
 // POST /v1/_sandbox/decision {"sessionId", "status": approved|declined|
 // resubmission_requested} decides a session, and POST /v1/_sandbox/faults
-// {"ref": session id, "faults": connector.Faults} scripts failures.
+// {"ref": session id, "faults": sandbox.Faults} scripts failures.
 type Sandbox struct {
 	mu           sync.Mutex
 	integrations map[string]string // API key -> shared secret
 	sessions     map[string]*sandboxSession
 	media        map[string][]byte
 	mediaSession map[string]string // media id -> session id
-	faults       *connector.FaultScript
+	faults       *sandbox.FaultScript
 	webhookURL   string
-	emit         connector.Emitter
+	emit         sandbox.Emitter
 }
 
 // SetWebhook makes the sandbox send decision webhooks to url (signed with
@@ -75,7 +75,7 @@ const (
 // to shared secret).
 func New(integrations map[string]string) *Sandbox {
 	s := &Sandbox{integrations: integrations, sessions: map[string]*sandboxSession{}, media: map[string][]byte{},
-		mediaSession: map[string]string{}, faults: connector.NewFaultScript(time.Second, nil)}
+		mediaSession: map[string]string{}, faults: sandbox.NewFaultScript(time.Second, nil)}
 	s.add(Approved, "approved", "SARAH", "MORGAN", "1967-03-30")
 	s.add(Declined, "declined", "JOHN", "SMITH", "1980-01-01")
 	s.add(Undecided, "pending", "ANNA", "SILVA", "1990-05-05")
@@ -195,8 +195,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "faults":
 		var req struct {
-			Ref    string           `json:"ref"`
-			Faults connector.Faults `json:"faults"`
+			Ref    string         `json:"ref"`
+			Faults sandbox.Faults `json:"faults"`
 		}
 		if json.Unmarshal(body, &req) != nil || req.Ref == "" {
 			s.fail(w, http.StatusBadRequest, "1104", "Expected {ref, faults}")
@@ -243,7 +243,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if oversized {
-			content = connector.Oversized()
+			content = sandbox.Oversized()
 		}
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write(content)

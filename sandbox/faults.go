@@ -1,4 +1,7 @@
-package connector
+// Package sandbox holds what the provider sandboxes (sandbox/sumsub,
+// sandbox/veriff) share: scripted faults, latency and rate limits, and the
+// sending of their webhooks.
+package sandbox
 
 import (
 	"net/http"
