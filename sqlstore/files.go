@@ -32,12 +32,8 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		f.CreatedAt = tx.Now()
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, f.UserID, f.TenantID).Scan(&n); err != nil {
+		if err := tx.requireUser(f.TenantID, f.UserID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return kycd.NotFound("user")
 		}
 		if _, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, metadata, upload_expires_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

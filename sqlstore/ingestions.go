@@ -54,12 +54,8 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		in.CreatedAt, in.UpdatedAt = tx.Now(), tx.Now()
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, in.UserID, in.TenantID).Scan(&n); err != nil {
+		if err := tx.requireUser(in.TenantID, in.UserID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return kycd.NotFound("user")
 		}
 		var sourceKey any
 		if in.SourceKey != "" {

@@ -41,12 +41,8 @@ func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, ev
 	}
 	var at time.Time
 	err = db.Update(ctx, func(tx *Tx) error {
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, userID, tenantID).Scan(&n); err != nil {
+		if err := tx.requireUser(tenantID, userID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return kycd.NotFound("user")
 		}
 		// A second acceptance breaks the primary key: insertAcceptance says so.
 		if err := tx.insertAcceptance(tenantID, userID, code, sealed); err != nil {

@@ -58,6 +58,24 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
+// requireUser refuses, with ENotFound ("user"), a change for a user who is
+// not a live user of the tenant.
+func (tx *Tx) requireUser(tenantID, userID string) error {
+	var n int
+	if err := tx.queryRow(`SELECT count(*) FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, userID, tenantID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return kycd.NotFound("user")
+	}
+	return nil
+}
+
+// noAudit marks a transaction that changes no tenant's state, so records
+// no audit entry: dispatching events (audited with their changes) and
+// logging delivery attempts.
+func (tx *Tx) noAudit() { tx.audited = true }
+
 // Now is the time of the transaction: every row it writes carries it.
 func (tx *Tx) Now() time.Time { return tx.now }
 

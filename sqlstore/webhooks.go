@@ -218,7 +218,7 @@ func (db *DB) DispatchEvents(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		n = len(events)
-		tx.audited = true // dispatching changes no state of a tenant: its events were audited with their changes
+		tx.noAudit() // the events were audited with their changes
 		return nil
 	})
 	if errors.Is(err, errNothingToDo) {
@@ -307,8 +307,7 @@ func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kyc
 			return tx.Audit(e.TenantID, "webhook-endpoint.state-changed", "webhook-endpoint", e.ID,
 				map[string]any{"enabled": e.Enabled, "reason": e.DisabledReason, "failing": e.FailingSince != nil, "deliveryId": d.ID})
 		}
-		// An attempt changes no tenant state: its record is the delivery log.
-		tx.audited = true
+		tx.noAudit() // an attempt is recorded in its delivery
 		return nil
 	})
 }
