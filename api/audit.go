@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/kycd/kycd"
 )
@@ -10,25 +9,10 @@ import (
 // handleListAudit lists the token's tenant's audit entries in chain order.
 func (s *Server) handleListAudit() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		after, limit := int64(0), 100
-		var vs []kycd.Violation
-		if v := q.Get("after"); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				vs = append(vs, kycd.Violation{Property: "after", Rule: "minimum", RuleParams: map[string]any{"limit": 0}})
-			}
-			after = n
-		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				vs = append(vs, kycd.Violation{Property: "limit", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 1000}})
-			}
-			limit = n
-		}
-		if len(vs) > 0 {
-			return kycd.Invalid("query", vs...)
+		p := queryParams{q: r.URL.Query()}
+		after, limit := p.int("after", 0, 0, 0), int(p.int("limit", 100, 1, 1000))
+		if err := p.err(); err != nil {
+			return err
 		}
 		entries, err := s.audit.FindAuditEntries(r.Context(), principalFrom(r.Context()).TenantID, after, limit)
 		if err != nil {

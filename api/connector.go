@@ -121,23 +121,15 @@ func (s *Server) handleListIngestions(provider string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		q := r.URL.Query()
-		perPage, cursor := 10, q.Get("cursor")
-		var vs []kycd.Violation
-		if v := q.Get("perPage"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				vs = append(vs, kycd.Violation{Property: "perPage", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 100}})
-			}
-			perPage = n
-		}
+		p := queryParams{q: r.URL.Query()}
+		perPage, cursor := int(p.int("perPage", 10, 1, 100)), p.q.Get("cursor")
 		if cursor != "" {
 			if _, err := uuid.Parse(cursor); err != nil {
-				vs = append(vs, kycd.Violation{Property: "cursor", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+				p.vs = append(p.vs, kycd.Violation{Property: "cursor", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
 			}
 		}
-		if len(vs) > 0 {
-			return kycd.Invalid("query", vs...)
+		if err := p.err(); err != nil {
+			return err
 		}
 		list, err := s.connector.Ingestions(r.Context(), kycd.IngestionFilter{TenantID: u.TenantID, UserID: u.ID, Provider: provider,
 			Before: cursor, Limit: perPage + 1})

@@ -172,13 +172,30 @@ func (s *Server) ingestStaged(ctx context.Context, f *kycd.File) (*kycd.File, er
 // signedURL returns a short-lived URL on kycd for uploading or downloading a
 // file's content. The URL is its own credential.
 func (s *Server) signedURL(purpose, tenantID, fileID string, expires time.Time) string {
-	e := strconv.FormatInt(expires.Unix(), 10)
 	path := "/core/files/" + fileID + "/upload"
 	if purpose == "download" {
 		path = "/core/files/" + fileID + "/content"
 	}
-	q := url.Values{"t": {tenantID}, "e": {e}, "s": {s.vault.SignURL(urlMessage(purpose, tenantID, fileID, e))}}
-	return s.publicURL + path + "?" + q.Encode()
+	return s.publicURL + path + "?" + s.signedQuery(purpose, tenantID, fileID, expires).Encode()
+}
+
+// signedQuery is the query that makes a URL its own credential: for one
+// purpose, one tenant's object, until expires.
+func (s *Server) signedQuery(purpose, tenantID, id string, expires time.Time) url.Values {
+	e := strconv.FormatInt(expires.Unix(), 10)
+	return url.Values{"t": {tenantID}, "e": {e}, "s": {s.vault.SignURL(urlMessage(purpose, tenantID, id, e))}}
+}
+
+// checkSigned verifies a signedQuery for a purpose and an object, and
+// returns its tenant (EUploadURLInvalid when it is forged or expired).
+func (s *Server) checkSigned(r *http.Request, purpose, id string) (string, error) {
+	q := r.URL.Query()
+	t, e, sig := q.Get("t"), q.Get("e"), q.Get("s")
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || t == "" || !s.vault.VerifyURL(urlMessage(purpose, t, id, e), sig) || s.clock.Now().Unix() > exp {
+		return "", &kycd.Error{Code: kycd.EUploadURLInvalid, Message: "The URL is invalid or has expired; request a new one"}
+	}
+	return t, nil
 }
 
 func urlMessage(purpose, tenantID, fileID, expires string) []byte {
@@ -191,15 +208,9 @@ func (s *Server) checkSignedURL(r *http.Request, purpose string) (*kycd.File, er
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	t, e, sig := q.Get("t"), q.Get("e"), q.Get("s")
-	invalid := &kycd.Error{Code: kycd.EUploadURLInvalid, Message: "The URL is invalid or has expired; request a new one"}
-	exp, err := strconv.ParseInt(e, 10, 64)
-	if err != nil || t == "" || !s.vault.VerifyURL(urlMessage(purpose, t, id, e), sig) {
-		return nil, invalid
-	}
-	if s.clock.Now().Unix() > exp {
-		return nil, invalid
+	t, err := s.checkSigned(r, purpose, id)
+	if err != nil {
+		return nil, err
 	}
 	return s.files.FindFileByID(r.Context(), t, "", id)
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -17,12 +16,10 @@ const managementLinkTTL = 15 * time.Minute
 // page in kycd (Uphold's shape: {managementLink: {url, expiresAt}}).
 func (s *Server) handleManagementLink() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenant := tenantOf(r)
 		expires := s.clock.Now().Add(managementLinkTTL)
-		e := strconv.FormatInt(expires.Unix(), 10)
-		q := url.Values{"t": {tenant}, "e": {e}, "s": {s.vault.SignURL(urlMessage("webhooks", tenant, "", e))}}
+		q := s.signedQuery("webhooks", tenantOf(r), "", expires)
 		encode(w, http.StatusCreated, map[string]any{"managementLink": map[string]any{
-			"url": s.publicURL + "/webhooks/manage?" + q.Encode(), "expiresAt": expires.UTC()}})
+			"url": s.publicURL + "/webhooks/manage?" + q.Encode(), "expiresAt": expires.Truncate(time.Second).UTC()}})
 		return nil
 	}
 }
@@ -47,12 +44,11 @@ td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:
 // the signed link is the credential.
 func (s *Server) handleManagePage() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		t, e, sig := q.Get("t"), q.Get("e"), q.Get("s")
-		exp, err := strconv.ParseInt(e, 10, 64)
-		if err != nil || t == "" || !s.vault.VerifyURL(urlMessage("webhooks", t, "", e), sig) || s.clock.Now().Unix() > exp {
-			return &kycd.Error{Code: kycd.EUploadURLInvalid, Message: "The link is invalid or has expired; request a new one"}
+		t, err := s.checkSigned(r, "webhooks", "")
+		if err != nil {
+			return err
 		}
+		exp, _ := strconv.ParseInt(r.URL.Query().Get("e"), 10, 64)
 		endpoints, err := s.webhookStore.FindWebhookEndpoints(r.Context(), t)
 		if err != nil {
 			return err

@@ -144,26 +144,10 @@ func (s *Server) handleRotateSecret() handlerFunc {
 // were dispatched, after a cursor (the last event's `next`).
 func (s *Server) handleListEvents() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		var after int64
-		limit := 100
-		var vs []kycd.Violation
-		if v := q.Get("after"); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				vs = append(vs, kycd.Violation{Property: "after", Rule: "format", RuleParams: map[string]any{"format": "cursor"}})
-			}
-			after = n
-		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				vs = append(vs, kycd.Violation{Property: "limit", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 1000}})
-			}
-			limit = n
-		}
-		if len(vs) > 0 {
-			return kycd.Invalid("query", vs...)
+		p := queryParams{q: r.URL.Query()}
+		after, limit := p.int("after", 0, 0, 0), int(p.int("limit", 100, 1, 1000))
+		if err := p.err(); err != nil {
+			return err
 		}
 		events, seqs, err := s.webhooks.Events(r.Context(), tenantOf(r), after, limit)
 		if err != nil {
@@ -200,13 +184,10 @@ func (s *Server) handleListDeliveries() handlerFunc {
 		if _, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenant, id); err != nil {
 			return err
 		}
-		limit := 50
-		if v := r.URL.Query().Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 500 {
-				return kycd.Invalid("query", kycd.Violation{Property: "limit", Rule: "range", RuleParams: map[string]any{"min": 1, "max": 500}})
-			}
-			limit = n
+		p := queryParams{q: r.URL.Query()}
+		limit := int(p.int("limit", 50, 1, 500))
+		if err := p.err(); err != nil {
+			return err
 		}
 		list, err := s.webhookStore.FindDeliveries(r.Context(), tenant, id, r.URL.Query().Get("before"), limit)
 		if err != nil {

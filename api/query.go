@@ -1,0 +1,45 @@
+package api
+
+import (
+	"math"
+	"net/url"
+	"strconv"
+
+	"github.com/kycd/kycd"
+)
+
+// queryParams reads integer query parameters, collecting a violation for
+// each one that is not an integer in its range.
+type queryParams struct {
+	q  url.Values
+	vs []kycd.Violation
+}
+
+// int returns the parameter name, def when absent; max 0 means no upper bound.
+func (p *queryParams) int(name string, def, min, max int64) int64 {
+	v := p.q.Get(name)
+	if v == "" {
+		return def
+	}
+	if max == 0 {
+		max = math.MaxInt64
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < min || n > max {
+		params := map[string]any{"min": min}
+		if max != math.MaxInt64 {
+			params["max"] = max
+		}
+		p.vs = append(p.vs, kycd.Violation{Property: name, Rule: "range", RuleParams: params})
+		return def
+	}
+	return n
+}
+
+// err is the request_invalid error of the violations, or nil.
+func (p *queryParams) err() error {
+	if len(p.vs) == 0 {
+		return nil
+	}
+	return kycd.Invalid("query", p.vs...)
+}
