@@ -101,17 +101,11 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	if scenario == "ingest" {
-		if cpuProfile != "" {
-			f, err := os.Create(cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			defer pprof.StopCPUProfile()
+		stop, err := startProfile(cpuProfile)
+		if err != nil {
+			return err
 		}
+		defer stop()
 		res, err := benchIngest(ctx, a, ingestions, ingestW, min(rounds, 3), ingestLat)
 		if err != nil {
 			return err
@@ -336,17 +330,11 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	res := map[string]any{"database": a.db.Dialect(), "concurrency": concurrency, "rounds": rounds, "round": duration.String()}
 	if !o.JSON {
 		fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each (medians)\n", a.db.Dialect(), concurrency, rounds, duration)
@@ -378,6 +366,22 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return printJSON(stdout, res)
 	}
 	return nil
+}
+
+// startProfile starts a CPU profile into path ("" for none); stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func median(xs []float64) float64 {

@@ -36,6 +36,22 @@ func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
 	return nil
 }
 
+// benchNoop times n no-op River jobs worked by w workers: the baseline of
+// the job benchmarks.
+func benchNoop(ctx context.Context, a *app, n, workers int) (time.Duration, error) {
+	var noops atomic.Int64
+	return workUntil(ctx, a, workers, func(ws *river.Workers) { river.AddWorker(ws, &noopWorker{done: &noops}) }, func() (bool, error) {
+		return noops.Load() >= int64(n), nil
+	}, func(c *river.Client[*sql.Tx]) error {
+		for i := range n {
+			if _, err := c.Insert(ctx, noopArgs{Seq: i}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // benchIngest measures ingestion throughput against the Veriff sandbox
 // with latency per provider call: n ingestions queued, then worked by w
 // workers. The ideal bound is w / (calls per ingestion × latency): what w
@@ -89,17 +105,7 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 		return elapsed, float64(calls.Load()-before) / float64(n), err
 	}
 	// The no-op baseline: n jobs, as many workers.
-	var noops atomic.Int64
-	noopTime, err := workUntil(ctx, a, workers, func(ws *river.Workers) { river.AddWorker(ws, &noopWorker{done: &noops}) }, func() (bool, error) {
-		return noops.Load() >= int64(n), nil
-	}, func(c *river.Client[*sql.Tx]) error {
-		for i := range n {
-			if _, err := c.Insert(ctx, noopArgs{Seq: i}, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	noopTime, err := benchNoop(ctx, a, n, workers)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/sqlstore"
@@ -69,17 +66,7 @@ func benchWebhooks(ctx context.Context, a *app, n, workers int) (map[string]any,
 		return ids, err
 	}
 	// The no-op baseline.
-	var noops atomic.Int64
-	noopTime, err := workUntil(ctx, a, workers, func(ws *river.Workers) { river.AddWorker(ws, &noopWorker{done: &noops}) }, func() (bool, error) {
-		return noops.Load() >= int64(n), nil
-	}, func(c *river.Client[*sql.Tx]) error {
-		for i := range n {
-			if _, err := c.Insert(ctx, noopArgs{Seq: i}, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	noopTime, err := benchNoop(ctx, a, n, workers)
 	if err != nil {
 		return nil, err
 	}
