@@ -397,6 +397,10 @@ func TestConnector(t *testing.T) {
 				"integrations": []any{map[string]any{"name": "main", "apiKey": e.creds.VeriffAPIKey, "sharedSecretKey": "wrong-secret", "processes": []string{"identity", "profile"}}}}); res.Status != 200 {
 				t.Fatalf("veriff config: %d %s", res.Status, res.Body)
 			}
+			if res := e.call(t, "GET", "/kyc-connector/sumsub/config", tok, "", nil); res.Status != 200 || res.get("config.secret") != "not-****" ||
+				res.get("config.appToken") != e.creds.SumsubAppToken[:4]+"****" || strings.Contains(string(res.Body), "not-the-secret") {
+				t.Errorf("sumsub config read: %d %s", res.Status, res.Body)
+			}
 			u := e.call(t, "POST", "/core/users", tok, "", map[string]any{"email": "sig@connector.example", "termsOfService": "general-gb-fca",
 				"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}).get("user.id").(string)
 			other := &connectorEnv{kycEnv: &kycEnv{kycdProc: e.kycdProc, t: t, db: db, tn: tn, tok: tok}, creds: e.creds}

@@ -267,6 +267,19 @@ func TestWebhooks(t *testing.T) {
 		waitUntil(t, "the endpoint disabled", func() bool {
 			return k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil).get("endpoint.enabled") == false
 		})
+		if r := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); r.get("endpoint.disabledReason") == nil {
+			t.Errorf("no reason given: %s", r.Body)
+		}
+		// Enabled again (and its types changed) through PATCH.
+		res = k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokA, "", map[string]any{"enabled": true, "eventTypes": []string{"core.user.", "core.file."},
+			"description": "users and files"})
+		if res.Status != 200 || res.get("endpoint.enabled") != true || res.get("endpoint.disabledReason") != nil || res.get("endpoint.description") != "users and files" ||
+			len(res.get("endpoint.eventTypes").([]any)) != 2 {
+			t.Errorf("re-enable: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokB, "", map[string]any{"enabled": false}); res.Status != 404 {
+			t.Errorf("another tenant's PATCH: %d", res.Status)
+		}
 
 		// The pull feed pages tenant A's events in order; B sees none of them.
 		var seen []string
@@ -420,6 +433,35 @@ func TestWebhookOrder(t *testing.T) {
 			if strings.Join(got[u], ",") != strings.Join(want[u], ",") || len(want[u]) < 2 {
 				t.Errorf("user %s: received %v, feed %v", u, got[u], want[u])
 			}
+		}
+	})
+}
+
+// TestOutboundGuard: without --allow-private-network, a webhook endpoint
+// that reaches loopback or is not https, and a provider baseUrl that is not
+// https, are refused through the API.
+func TestOutboundGuard(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tok := k.token(t, k.newTenant(t, "guard"), "")
+		for _, url := range []string{"https://127.0.0.1/hook", "https://[::1]/hook", "https://169.254.169.254/latest", "http://hooks.example/hook",
+			"https://2130706433/hook"} {
+			res := k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": url, "eventTypes": []string{"core."}})
+			if res.Status != 400 || res.code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
+				t.Errorf("endpoint %s: %d %s", url, res.Status, res.Body)
+			}
+		}
+		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
+		if res := k.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": "http://127.0.0.1:9/veriff", "integrations": integ}); res.Status != 400 ||
+			!strings.Contains(string(res.Body), "baseUrl") {
+			t.Errorf("http base URL: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{"baseUrl": "http://127.0.0.1:9/sumsub", "appToken": "a", "secret": "b"}); res.Status != 400 {
+			t.Errorf("http Sumsub base URL: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": "https://veriff.example", "integrations": integ}); res.Status != 200 ||
+			res.get("config.baseUrl") != "https://veriff.example" {
+			t.Errorf("https base URL: %d %s", res.Status, res.Body)
 		}
 	})
 }
