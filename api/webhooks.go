@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -153,9 +154,14 @@ func (s *Server) handleListEvents() handlerFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]any, 0, len(events))
+		// Each event exactly as a webhook delivery carries it.
+		out := make([]json.RawMessage, 0, len(events))
 		for _, ev := range events {
-			out = append(out, map[string]any{"id": ev.ID, "type": ev.Type, "createdAt": ev.CreatedAt, "data": ev.Data})
+			body, err := webhook.EnvelopeFor(ev.Type, "").Body(ev)
+			if err != nil {
+				return err
+			}
+			out = append(out, body)
 		}
 		next := strconv.FormatInt(after, 10)
 		if len(seqs) > 0 {
