@@ -53,8 +53,16 @@ var FileCategories = []FileCategory{
 	{Name: "video", AllowedContentTypes: []string{"video/mp4", "video/mpeg"}, MinFileSize: 1, MaxFileSize: 100_000_000, ExpiresIn: 900},
 }
 
+// EvidenceCategory holds the evidence of externally performed checks (a
+// zip kycd fetched and inspected). Clients do not upload files of it.
+var EvidenceCategory = FileCategory{Name: "evidence", AllowedContentTypes: []string{"application/zip"}, MinFileSize: 22,
+	MaxFileSize: MaxEvidenceSize, ExpiresIn: 900}
+
 // FindFileCategory returns the settings of a category by name.
 func FindFileCategory(name string) (FileCategory, bool) {
+	if name == EvidenceCategory.Name {
+		return EvidenceCategory, true
+	}
 	for _, c := range FileCategories {
 		if c.Name == name {
 			return c, true

@@ -121,7 +121,15 @@ const (
 	MaximumAge = 100
 )
 
-var poBox = regexp.MustCompile(`(?i)\b(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|apartado\s+de\s+correos|caixa\s+postal)\b`)
+// poBox matches post office boxes and other mail-only addresses, in
+// English, German and a few other languages: "PO Box", "P.O. Box", "Post
+// Office Box", "Postfach", "Postschließfach", "Postlagernd", "Packstation",
+// "Postfiliale", "Poste restante", "Boîte postale", "Apartado de correos", ...
+var poBox = regexp.MustCompile(`(?i)(^|[^\pL\pN])(p\.?\s*o\.?\s*box|p\.?\s*o\.?\s*b\.|post\s*office\s*box|postbox|post\s*fach|postschlie(ß|ss)fach|postlagernd|packstation|postfiliale|poste\s+restante|bo[iî]te\s+postale|casella\s+postale|apartado\s+de\s+correos|apartado\s+postal|caixa\s+postal)($|[^\pL])`)
+
+// careOf matches addresses in someone else's care: "c/o", "care of", and
+// the German "z. Hd.", "zu Händen", "p. A." / "per Adresse".
+var careOf = regexp.MustCompile(`(?i)(^|[^\pL\pN])(c\s*/\s*o|c\.\s*o\.|care\s+of|in\s+care\s+of|z\.?\s*hd\.?|zu\s+h(ä|ae)nden|p\.\s*a\.|per\s+adr(esse|\.))($|[^\pL])`)
 
 // refuse returns a business rule error naming the property it concerns.
 func refuse(code, message, property string, extra map[string]any) error {
@@ -162,8 +170,12 @@ func CheckAddress(a Address, prefix string, g Geography) error {
 	return nil
 }
 
-// IsPOBox reports whether an address line names a post office box.
+// IsPOBox reports whether an address line names a post office box (or
+// another mail-only address, such as a parcel locker).
 func IsPOBox(line string) bool { return poBox.MatchString(line) }
+
+// IsCareOf reports whether an address line is a c/o (care of) address.
+func IsCareOf(line string) bool { return careOf.MatchString(line) }
 
 // CheckName refuses a name with characters names do not have.
 func CheckName(name, property string) error {

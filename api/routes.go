@@ -73,6 +73,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /kyc-connector/sumsub/config", s.core(s.authed([]string{"kyc-connector.sumsub.config:write"}, s.handleSetSumsubConfig())))
 	mux.Handle("/kyc-connector/", s.core(s.handleNotFound()))
 
+	// Checks (Upvest-compatible): externally performed checks of a user.
+	mux.Handle("GET /users/{user_id}/checks", s.plain(s.authed([]string{scopeChecksRead}, s.handleListChecks())))
+	mux.Handle("POST /users/{user_id}/checks", s.plain(s.authed(nil, s.handleCreateCheck())))
+	mux.Handle("GET /users/{user_id}/checks/{check_id}", s.plain(s.authed([]string{scopeChecksRead}, s.handleGetCheck())))
+
 	// The page a webhook management link opens (the link is the credential).
 	mux.Handle("GET /webhooks/manage", s.plain(s.handleManagePage()))
 

@@ -53,12 +53,17 @@ var PartnerScopes = []string{
 	// kycd extension: the tenant's Sumsub credentials.
 	"kyc-connector.sumsub.config:read",
 	"kyc-connector.sumsub.config:write",
+	// Checks (Upvest-compatible).
+	"checks:read",
+	"checks:admin",
 }
 
 // AdminScopes are scopes for a tenant's compliance and operations tooling;
 // a client gets them only when named.
 var AdminScopes = []string{
 	"admin.audit:read",
+	// The compliance role records COMPLIANCE checks.
+	"checks:compliance",
 }
 
 // KnownScope reports whether s is a partner or an admin scope.

@@ -36,7 +36,24 @@ var (
 	ErrOverlap     = errors.New("evidence: entries overlap")
 	ErrBomb        = errors.New("evidence: the contents expand beyond the limits")
 	ErrTooMany     = errors.New("evidence: too many entries")
+	ErrEmpty       = errors.New("evidence: the zip holds no file")
 )
+
+// Problem returns a stable code for why CheckZip refused a zip, for
+// clients: not_a_zip, unsafe_path, special_file, overlapping_entries,
+// decompression_limit, too_many_entries, empty.
+func Problem(err error) string {
+	for _, p := range []struct {
+		err  error
+		code string
+	}{{ErrUnsafePath, "unsafe_path"}, {ErrSpecialFile, "special_file"}, {ErrOverlap, "overlapping_entries"},
+		{ErrBomb, "decompression_limit"}, {ErrTooMany, "too_many_entries"}, {ErrEmpty, "empty"}} {
+		if errors.Is(err, p.err) {
+			return p.code
+		}
+	}
+	return "not_a_zip"
+}
 
 // CheckZip reads a whole zip and returns nil only if it is valid (every
 // entry decompresses with its CRC), has no entry whose name is absolute,
@@ -79,10 +96,12 @@ func CheckZip(r io.ReaderAt, size int64, lim Limits) error {
 		}
 	}
 	var total int64
+	files := 0
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue
 		}
+		files++
 		rc, err := f.Open()
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrNotZip, err)
@@ -98,6 +117,9 @@ func CheckZip(r io.ReaderAt, size int64, lim Limits) error {
 			return ErrBomb
 		}
 		total += n
+	}
+	if files == 0 {
+		return ErrEmpty
 	}
 	return nil
 }

@@ -117,3 +117,10 @@ func FuzzCheckZip(f *testing.F) {
 		}
 	})
 }
+
+func TestEmptyZipRefused(t *testing.T) {
+	z := makeZip(t, entry{name: "docs/", mode: fs.ModeDir | 0o755})
+	if err := CheckZip(bytes.NewReader(z), int64(len(z)), DefaultLimits); !errors.Is(err, ErrEmpty) || Problem(err) != "empty" {
+		t.Fatalf("empty zip: %v", err)
+	}
+}

@@ -32,6 +32,12 @@ type Connector interface {
 	HandleProviderEvent(ctx context.Context, tenantID, eventID string) error
 }
 
+// Checks is the part of the checks service the workers call.
+type Checks interface {
+	Decide(ctx context.Context, tenantID, checkID string, final bool) error
+	NextRetry(attempt int) (time.Duration, bool)
+}
+
 // Webhooks is the part of the webhook service the workers call.
 type Webhooks interface {
 	Deliver(ctx context.Context, tenantID, deliveryID string, final bool) error
@@ -44,6 +50,7 @@ type Deps struct {
 	KYC       KYC
 	Connector Connector
 	Webhooks  Webhooks
+	Checks    Checks
 	Clock     kycd.Clock
 	Logger    *slog.Logger
 }
@@ -57,6 +64,36 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &ingest{d: d})
 	river.AddWorker(ws, &providerEvent{d: d})
 	river.AddWorker(ws, &deliver{d: d})
+	river.AddWorker(ws, &decideCheck{d: d})
+}
+
+// decideCheck fetches a check's evidence and decides it; an unreachable
+// or stalling evidence host is retried on the checks schedule, and on the
+// last attempt the check fails.
+type decideCheck struct {
+	river.WorkerDefaults[kycd.DecideCheckArgs]
+	d Deps
+}
+
+// The evidence may be 250 MB from a slow host.
+func (w *decideCheck) Timeout(*river.Job[kycd.DecideCheckArgs]) time.Duration { return 30 * time.Minute }
+
+func (w *decideCheck) NextRetry(job *river.Job[kycd.DecideCheckArgs]) time.Time {
+	wait, ok := w.d.Checks.NextRetry(job.Attempt)
+	if !ok {
+		wait = time.Minute // a store failure after the last download attempt
+	}
+	return time.Now().Add(wait)
+}
+
+func (w *decideCheck) Work(ctx context.Context, job *river.Job[kycd.DecideCheckArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	_, more := w.d.Checks.NextRetry(job.Attempt)
+	err := w.d.Checks.Decide(ctx, job.Args.TenantID, job.Args.CheckID, !more)
+	if err == nil {
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "check decided", slog.String("check_id", job.Args.CheckID), slog.Int64("job_id", job.ID))
+	}
+	return err
 }
 
 // deliver makes one attempt of a webhook delivery; failures retry on the

@@ -126,7 +126,9 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 	case !sameName(who.fullName(), st.user.FullName) || who.Birthdate != st.user.Birthdate:
 		reason = "data-mismatch"
 	}
-	if reason == "" && out.Document != nil {
+	// A document without a number (an external check names only its type
+	// and country) cannot be told apart from others of its kind.
+	if reason == "" && out.Document != nil && normDocNumber(out.Document.Number) != "" {
 		idx, err := s.vault.BlindIndex(st.ctx, st.user.TenantID, "identity.document",
 			strings.Join([]string{out.Document.Type, out.Document.Country, normDocNumber(out.Document.Number)}, "|"))
 		if err != nil {

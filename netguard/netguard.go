@@ -23,11 +23,19 @@ import (
 // ErrBlocked is returned (wrapped) for a connection to a refused address.
 var ErrBlocked = errors.New("netguard: address not allowed")
 
+// ErrRedirect is returned (wrapped) for a redirect the client refuses to
+// follow: to another scheme than http(s), from https to http, or a sixth.
+var ErrRedirect = errors.New("netguard: redirect refused")
+
 // Policy says which addresses outbound connections may reach.
 type Policy struct {
 	// AllowPrivate allows private, loopback and link-local addresses (but
 	// never the cloud metadata addresses).
 	AllowPrivate bool
+	// Allow lists networks allowed even when private ones are not (an
+	// internal object store the operator trusts); never the metadata
+	// addresses.
+	Allow []netip.Prefix
 }
 
 // metadata are the cloud instance metadata endpoints: refused always.
@@ -70,6 +78,13 @@ func (p Policy) Allowed(ip netip.Addr) error {
 		return fmt.Errorf("%w: %s is not a destination", ErrBlocked, ip)
 	case p.AllowPrivate:
 		return nil
+	}
+	for _, a := range p.Allow {
+		if a.Contains(ip) {
+			return nil
+		}
+	}
+	switch {
 	case ip.IsLoopback(), ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
 		return fmt.Errorf("%w: %s is a private, loopback or link-local address", ErrBlocked, ip)
 	}
@@ -137,10 +152,13 @@ func (p Policy) Client(timeout time.Duration, r Redirects) *http.Client {
 			return http.ErrUseLastResponse
 		}
 		if len(via) >= 5 {
-			return errors.New("netguard: more than 5 redirects")
+			return fmt.Errorf("%w: more than 5 redirects", ErrRedirect)
+		}
+		if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+			return fmt.Errorf("%w: to a %q URL", ErrRedirect, req.URL.Scheme)
 		}
 		if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
-			return errors.New("netguard: a redirect from https to " + req.URL.Scheme + " is refused")
+			return fmt.Errorf("%w: from https to %s", ErrRedirect, req.URL.Scheme)
 		}
 		return nil
 	}

@@ -104,3 +104,14 @@ func FuzzAllowed(f *testing.F) {
 		}
 	})
 }
+
+// Networks the operator allows are reachable although private; the rest
+// of the private space and the metadata addresses stay refused.
+func TestAllowedNetworks(t *testing.T) {
+	p := Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32"), netip.MustParsePrefix("169.254.0.0/16")}}
+	for ip, ok := range map[string]bool{"127.0.0.2": true, "127.0.0.1": false, "10.0.0.1": false, "169.254.1.1": true, "169.254.169.254": false, "8.8.8.8": true} {
+		if err := p.Allowed(netip.MustParseAddr(ip)); (err == nil) != ok {
+			t.Errorf("%s: %v", ip, err)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/checks"
 	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
@@ -47,6 +50,9 @@ type app struct {
 	// providers read verifications for the connector.
 	providers map[string]connector.Provider
 	webhooks  *webhook.Service
+	checks    *checks.Service
+	// evidenceSchedule is the evidence download retry schedule.
+	evidenceSchedule []time.Duration
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -109,14 +115,24 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	// Every outbound connection goes through netguard.
-	guard := netguard.Policy{AllowPrivate: o.AllowPrivate}
-	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
-	schedule, err := parseSchedule(o.WebhookRetries)
+	allow, err := parseNetworks(o.AllowNetworks)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard,
+	guard := netguard.Policy{AllowPrivate: o.AllowPrivate, Allow: allow}
+	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
+	schedule, err := parseSchedule(o.WebhookRetries, "--webhook-retries")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	evidenceSchedule, err := parseSchedule(o.EvidenceRetries, "--evidence-retries")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard, evidenceSchedule: evidenceSchedule,
 		webhooks: &webhook.Service{Store: db, HTTP: guard.Client(10*time.Second, netguard.NoRedirects), Guard: guard, Clock: clock,
 			Logger: logger, Schedule: schedule},
 		providers: map[string]connector.Provider{
@@ -171,9 +187,25 @@ func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
+// parseNetworks reads a comma-separated list of CIDRs.
+func parseNetworks(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-network: %q is not a CIDR (10.1.2.0/24)", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // parseSchedule reads a comma-separated list of durations ("" is the
-// default schedule).
-func parseSchedule(v string) ([]time.Duration, error) {
+// default schedule) given by a flag.
+func parseSchedule(v, flag string) ([]time.Duration, error) {
 	if v == "" {
 		return nil, nil
 	}
@@ -181,7 +213,7 @@ func parseSchedule(v string) ([]time.Duration, error) {
 	for _, part := range strings.Split(v, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))
 		if err != nil || d < 0 {
-			return nil, fmt.Errorf("--webhook-retries: %q is not a duration", part)
+			return nil, fmt.Errorf("%s: %q is not a duration", flag, part)
 		}
 		out = append(out, d)
 	}
@@ -212,8 +244,20 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	a.kyc = svc
 	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
 		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
+	scratch := filepath.Join(a.opts.DataDir, "scratch")
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		return fmt.Errorf("scratch folder: %w", err)
+	}
+	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
+		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: scratch,
+		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
 	// Events carry what their outbox copy leaves out (personal data).
-	a.webhooks.Complete = a.connector.CompleteEvent
+	a.webhooks.Complete = func(ctx context.Context, ev *kycd.Event) error {
+		if strings.HasPrefix(ev.Type, "USER_CHECK.") {
+			return a.checks.CompleteEvent(ctx, ev)
+		}
+		return a.connector.CompleteEvent(ctx, ev)
+	}
 	return nil
 }
 
@@ -221,7 +265,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 // (extra, when not nil, registers more: the benchmark's no-op job).
 func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Clock: a.clock, Logger: a.logger})
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Clock: a.clock, Logger: a.logger})
 	for _, add := range extra {
 		add(ws)
 	}

@@ -119,6 +119,15 @@ type options struct {
 	DBMaxConns int
 	// WebhookRetries is the webhook retry schedule ("" for the default).
 	WebhookRetries string
+	// AllowNetworks are private networks outbound connections may reach
+	// (comma-separated CIDRs).
+	AllowNetworks string
+	// EvidenceRetries is the evidence download retry schedule ("" for the default).
+	EvidenceRetries string
+	// EvidenceIdleTimeout cuts an evidence download that stalls.
+	EvidenceIdleTimeout time.Duration
+	// EvidenceAllowHTTP accepts plain http evidence links.
+	EvidenceAllowHTTP bool
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -186,6 +195,10 @@ func (f *flagSet) common(o *options) {
 	f.bool(&o.JSON, "json", false, "print one JSON object")
 	f.string(&o.FormsDir, "forms-dir", "", "folder of form definitions (<code>.v<N>.json) that replace or add to the built-in ones")
 	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (mail and SMS servers, identity providers, later webhooks) reach private, loopback and link-local addresses (implied by serve --sandbox)")
+	f.string(&o.AllowNetworks, "allow-network", "", "private networks outbound connections may reach even without --allow-private-network, comma-separated CIDRs (an internal object store: 10.1.2.0/24)")
+	f.string(&o.EvidenceRetries, "evidence-retries", "", "waits before each new attempt to download a check's evidence, comma-separated (default 10s,1m,5m,30m,2h); after the last the check fails")
+	f.duration(&o.EvidenceIdleTimeout, "evidence-idle-timeout", 30*time.Second, "how long an evidence download may receive nothing before it is cut (and retried)")
+	f.bool(&o.EvidenceAllowHTTP, "evidence-allow-http", false, "accept plain http evidence download links (https only otherwise; implied by serve --sandbox)")
 	f.string(&o.SMSURL, "sms-url", "", "SMS sender for one-time codes: twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111")
 	f.string(&o.WebhookRetries, "webhook-retries", "", "waits before each webhook retry, comma-separated (default 5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h: about three days)")
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")

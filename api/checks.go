@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/checks"
+)
+
+// Checks is the checks service (the Upvest-compatible surface).
+type Checks interface {
+	Create(ctx context.Context, tenantID, userID string, req *checks.Request) (*kycd.Check, error)
+	Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error)
+	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
+}
+
+// Scopes of the checks surface.
+const (
+	scopeChecksRead       = "checks:read"
+	scopeChecksAdmin      = "checks:admin"
+	scopeChecksCompliance = "checks:compliance"
+)
+
+// checkUser reads the user_id of a checks route: a kycd user id (a uuid).
+func checkUser(r *http.Request) (string, error) {
+	id := r.PathValue("user_id")
+	if _, err := uuid.Parse(id); err != nil {
+		return "", kycd.Invalid("params", kycd.Violation{Property: "user_id", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+	}
+	return id, nil
+}
+
+// checkSchemas are the request schemas of each check type.
+var checkSchemas = map[string]string{
+	kycd.CheckKYC:           "create-check-kyc-request",
+	kycd.CheckPOR:           "create-check-por-request",
+	kycd.CheckInstrumentFit: "create-check-instrument-fit-request",
+	kycd.CheckCompliance:    "create-check-compliance-request",
+}
+
+// handleCreateCheck records a check: the body is validated against the
+// schema of its type, then the service's rules; 202 with its id.
+func (s *Server) handleCreateCheck() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p := principalFrom(r.Context())
+		if len(auth.Missing(p.Scopes, []string{scopeChecksAdmin})) > 0 && len(auth.Missing(p.Scopes, []string{scopeChecksCompliance})) > 0 {
+			return insufficient(p, []string{scopeChecksAdmin})
+		}
+		userID, err := checkUser(r)
+		if err != nil {
+			return err
+		}
+		body, err := s.readBody(w, r, "application/json")
+		if err != nil {
+			return err
+		}
+		v, err := parseJSON(body)
+		if err != nil {
+			return err
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return kycd.Invalid("body", kycd.Violation{Property: "", Rule: "type", RuleParams: map[string]any{"type": "object"}})
+		}
+		typ, _ := obj["type"].(string)
+		schema, ok := checkSchemas[typ]
+		if !ok {
+			rule := "enum"
+			if _, present := obj["type"]; !present {
+				rule = "required"
+			}
+			return kycd.Invalid("body", kycd.Violation{Property: "type", Rule: rule, RuleParams: map[string]any{"allowedValues": kycd.CheckTypes}})
+		}
+		need := scopeChecksAdmin
+		if typ == kycd.CheckCompliance {
+			need = scopeChecksCompliance
+		}
+		if len(auth.Missing(p.Scopes, []string{need})) > 0 {
+			return insufficient(p, []string{need})
+		}
+		if err := s.spec.validate(schema, v); err != nil {
+			return err
+		}
+		var req struct {
+			Type        string    `json:"type"`
+			ConfirmedAt time.Time `json:"check_confirmed_at"`
+			kycd.CheckData
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return kycd.Invalid("body", kycd.Violation{Property: "check_confirmed_at", Rule: "format", RuleParams: map[string]any{"format": "date-time"}})
+		}
+		c, err := s.checks.Create(r.Context(), p.TenantID, userID, &checks.Request{Type: req.Type, ConfirmedAt: req.ConfirmedAt, Data: req.CheckData})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", s.publicURL+"/users/"+userID+"/checks/"+c.ID)
+		encode(w, http.StatusAccepted, map[string]any{"id": c.ID})
+		return nil
+	}
+}
+
+func (s *Server) handleListChecks() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, err := checkUser(r)
+		if err != nil {
+			return err
+		}
+		list, err := s.checks.Checks(r.Context(), principalFrom(r.Context()).TenantID, userID)
+		if err != nil {
+			return err
+		}
+		views := make([]*kycd.CheckView, 0, len(list))
+		for _, c := range list {
+			views = append(views, c.View(true))
+		}
+		encode(w, http.StatusOK, map[string]any{"data": views})
+		return nil
+	}
+}
+
+func (s *Server) handleGetCheck() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, err := checkUser(r)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("check_id")
+		if _, err := uuid.Parse(id); err != nil {
+			return kycd.Invalid("params", kycd.Violation{Property: "check_id", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+		}
+		c, err := s.checks.Check(r.Context(), principalFrom(r.Context()).TenantID, userID, id)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, c.View(true))
+		return nil
+	}
+}

@@ -1,0 +1,173 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// Check types: what a partner verified outside kycd and records as a check
+// (the Upvest-compatible checks surface).
+const (
+	CheckKYC           = "KYC"            // identity, by video ident, in person, eID, ...
+	CheckPOR           = "POR"            // proof of residence
+	CheckInstrumentFit = "INSTRUMENT_FIT" // suitability of financial instruments
+	CheckCompliance    = "COMPLIANCE"     // a compliance officer's clearance
+)
+
+// CheckTypes lists the check types.
+var CheckTypes = []string{CheckKYC, CheckPOR, CheckInstrumentFit, CheckCompliance}
+
+// Check statuses: PENDING until kycd decides.
+const (
+	CheckPending = "PENDING"
+	CheckPassed  = "PASSED"
+	CheckFailed  = "FAILED"
+)
+
+// Event types of checks, in Upvest's vocabulary (delivered in its envelope).
+const (
+	EventCheckCreated = "USER_CHECK.CREATED"
+	EventCheckPassed  = "USER_CHECK.PASSED"
+	EventCheckFailed  = "USER_CHECK.FAILED"
+)
+
+// Check is an externally performed check of a user, recorded by a partner,
+// with kycd's decision. Data holds personal data and is sealed at rest; the
+// rest is not personal and stays queryable.
+type Check struct {
+	ID          string
+	TenantID    string
+	UserID      string
+	Type        string
+	Status      string
+	ConfirmedAt time.Time
+	Data        CheckData
+	// Reasons say why a check failed (machine-readable codes).
+	Reasons []CheckReason
+	// EvidenceFileID is the stored evidence (KYC and POR checks), once fetched.
+	EvidenceFileID string
+	// SupersededBy is the KYC refresh (kyc_update) that replaced this
+	// passed KYC check.
+	SupersededBy string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	DecidedAt    *time.Time
+	// Version counts saves: a save of a stale copy fails with EStale.
+	Version int
+}
+
+// CheckData is what the partner sent about a check besides its type and
+// confirmation time, in the wire's own names.
+type CheckData struct {
+	DataDownloadLink       string                 `json:"data_download_link,omitempty"`
+	DocumentType           string                 `json:"document_type,omitempty"`
+	DocumentExpirationDate string                 `json:"document_expiration_date,omitempty"`
+	IssuanceDate           string                 `json:"issuance_date,omitempty"`
+	Nationality            string                 `json:"nationality,omitempty"`
+	Provider               string                 `json:"provider,omitempty"`
+	Method                 string                 `json:"method,omitempty"`
+	ConfirmedAddress       *ConfirmedAddress      `json:"confirmed_address,omitempty"`
+	KYCUpdate              bool                   `json:"kyc_update,omitempty"`
+	InstrumentSuitability  *InstrumentSuitability `json:"instrument_suitability,omitempty"`
+}
+
+// ConfirmedAddress is an address a check confirmed. State is an ISO 3166-2
+// subdivision code, with or without its country prefix ("BE", "DE-BE").
+type ConfirmedAddress struct {
+	AddressLine1 string `json:"address_line1"`
+	AddressLine2 string `json:"address_line2,omitempty"`
+	Postcode     string `json:"postcode"`
+	City         string `json:"city"`
+	State        string `json:"state,omitempty"`
+	Country      string `json:"country"`
+}
+
+// InstrumentSuitability is the result of an instrument fit check.
+type InstrumentSuitability struct {
+	Suitability bool `json:"suitability"`
+}
+
+// CheckReason is one reason a check failed: a stable code, a message, and
+// what it concerns (a property of the check, or the KYC process it fed).
+type CheckReason struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// Reasons a check fails.
+const (
+	ReasonEvidenceDownloadFailed  = "evidence_download_failed"  // the link kept failing (network, HTTP status)
+	ReasonEvidenceDownloadRefused = "evidence_download_refused" // the link leads where kycd may not connect
+	ReasonEvidenceTooLarge        = "evidence_too_large"        // more than MaxEvidenceSize bytes
+	ReasonEvidenceInvalid         = "evidence_invalid"          // not a safe, valid zip
+	ReasonDocumentExpired         = "document_expired"          // expired by the time of the decision
+	ReasonConfirmationTooOld      = "check_confirmation_too_old"
+	ReasonInstrumentNotSuitable   = "instrument_not_suitable"
+	ReasonKYCProcessRefused       = "kyc_process_refused" // the Core KYC process refused the submission
+	ReasonKYCProcessFailed        = "kyc_process_failed"  // the Core KYC process took it and failed
+)
+
+// MaxEvidenceSize is the largest evidence file kycd fetches: 250 MB.
+const MaxEvidenceSize = 250_000_000
+
+// CheckStore keeps checks. Every save records its audit entry and its
+// events in the same transaction.
+type CheckStore interface {
+	// CreateCheck stores a new check (ID set by the caller), its created
+	// event and the job that decides it. ENotFound ("user") for a user that
+	// is not a live user of the tenant.
+	CreateCheck(ctx context.Context, c *Check, job JobArgs) error
+	// FindCheck returns ENotFound ("check") for an unknown id, or one of
+	// another tenant or user.
+	FindCheck(ctx context.Context, tenantID, userID, id string) (*Check, error)
+	// FindChecks returns a user's checks, oldest first.
+	FindChecks(ctx context.Context, tenantID, userID string) ([]*Check, error)
+	// DecideCheck saves a check's decision and evidence file if its
+	// version is still the one read (EStale otherwise), with its PASSED or
+	// FAILED event; a passed KYC refresh (kyc_update) marks the user's
+	// earlier passed KYC checks superseded in the same transaction.
+	DecideCheck(ctx context.Context, c *Check) error
+}
+
+// DecideCheckArgs is the job that fetches a check's evidence and decides it.
+type DecideCheckArgs struct {
+	TenantID string `json:"tenant_id"`
+	CheckID  string `json:"check_id"`
+}
+
+// Kind implements JobArgs.
+func (DecideCheckArgs) Kind() string { return "check_decide" }
+
+// CheckView is a check as the checks API shows it: Upvest's fields, plus
+// kycd's (created_at, decided_at, failure_reasons, superseded_by,
+// evidence_file_id).
+type CheckView struct {
+	ID          string `json:"id"`
+	UserID      string `json:"user_id"`
+	Type        string `json:"type"`
+	ConfirmedAt string `json:"check_confirmed_at"`
+	CheckData
+	Status         string        `json:"status"`
+	FailureReasons []CheckReason `json:"failure_reasons,omitempty"`
+	EvidenceFileID string        `json:"evidence_file_id,omitempty"`
+	SupersededBy   string        `json:"superseded_by,omitempty"`
+	CreatedAt      string        `json:"created_at"`
+	DecidedAt      string        `json:"decided_at,omitempty"`
+}
+
+// View returns the check as the API shows it. Without personal data (for
+// the outbox copy of events, which is not sealed; deliveries fill it back
+// in) it keeps the ids, type, status, times and reasons.
+func (c *Check) View(personal bool) *CheckView {
+	v := &CheckView{ID: c.ID, UserID: c.UserID, Type: c.Type, ConfirmedAt: c.ConfirmedAt.UTC().Format(time.RFC3339),
+		Status: c.Status, FailureReasons: c.Reasons, EvidenceFileID: c.EvidenceFileID, SupersededBy: c.SupersededBy,
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	if personal {
+		v.CheckData = c.Data
+	}
+	if c.DecidedAt != nil {
+		v.DecidedAt = c.DecidedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return v
+}

@@ -1,0 +1,243 @@
+// Package checks records checks a partner performed outside kycd (video
+// ident, in-person ident, eID, proof of residence, instrument fit,
+// compliance clearance), in the shape of Upvest's user checks: it
+// validates them, fetches and keeps their evidence safely, decides PASSED
+// or FAILED, feeds the Core KYC processes and announces each step.
+package checks
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/evidence"
+)
+
+// Blobs stores file contents, encrypted (blob.Store).
+type Blobs interface {
+	Put(ctx context.Context, tenantID, fileID, key string, r io.Reader, max int64) (int64, string, error)
+}
+
+// Files finds and records the evidence files.
+type Files interface {
+	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	// SaveIngestedFiles records files whose ids and blob keys the caller
+	// chose (a file recorded before is left as it is).
+	SaveIngestedFiles(ctx context.Context, files []*kycd.File) error
+}
+
+// Users reads the users checks are about.
+type Users interface {
+	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
+}
+
+// Config is what the checks service needs.
+type Config struct {
+	Store kycd.CheckStore
+	Users Users
+	Files Files
+	KYC   kycd.KYCService
+	Blobs Blobs
+	Geo   Geography
+	Clock kycd.Clock
+	// HTTP fetches evidence: a netguard client that follows redirects.
+	HTTP *http.Client
+	// AllowHTTP accepts plain http download links (https only otherwise).
+	AllowHTTP bool
+	// ScratchDir holds evidence while it is checked ("" for the system's
+	// temporary folder); it is encrypted there and removed after.
+	ScratchDir string
+	// MaxSize caps an evidence file (kycd.MaxEvidenceSize when 0).
+	MaxSize int64
+	// Limits bound what an evidence zip may expand to.
+	Limits evidence.Limits
+	// IdleTimeout fails a download that receives nothing for this long.
+	IdleTimeout time.Duration
+	// Schedule is the waits before each new attempt to fetch evidence
+	// (DefaultSchedule when nil); after the last, the check fails.
+	Schedule []time.Duration
+}
+
+// DefaultSchedule retries a failing evidence download for about two and a
+// half hours.
+var DefaultSchedule = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
+
+// NextRetry is when a decision whose attempt-th attempt (1 is the first)
+// failed is tried again; ok is false when no retry is left.
+func (s *Service) NextRetry(attempt int) (time.Duration, bool) {
+	sched := s.Schedule
+	if sched == nil {
+		sched = DefaultSchedule
+	}
+	if attempt < 1 || attempt > len(sched) {
+		return 0, false
+	}
+	return sched[attempt-1], true
+}
+
+// Service runs the checks.
+type Service struct{ Config }
+
+// New returns the checks service.
+func New(c Config) *Service {
+	if c.MaxSize <= 0 {
+		c.MaxSize = kycd.MaxEvidenceSize
+	}
+	if c.Limits == (evidence.Limits{}) {
+		c.Limits = evidence.DefaultLimits
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	return &Service{Config: c}
+}
+
+// Refusals of a new check (409, problem+json).
+const (
+	// EKYCCheckExists: a KYC check is recorded already; a refresh says kyc_update.
+	EKYCCheckExists = "kyc_check_exists"
+	// ENoKYCCheckToUpdate: a refresh (kyc_update) without a KYC check to refresh.
+	ENoKYCCheckToUpdate = "no_kyc_check_to_update"
+)
+
+// Create records a check of a user and queues its decision. The user must
+// be a live user of the tenant (entity_not_found "user"); a request that
+// breaks a rule is request_invalid with one violation per problem.
+func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Request) (*kycd.Check, error) {
+	u, err := s.Users.FindUserByID(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	residence := u.Address.Country
+	if a := req.Data.ConfirmedAddress; a != nil && s.Geo.IsCountry(a.Country) {
+		residence = a.Country
+	}
+	if vs := Violations(req, s.Clock.Now(), residence, s.Geo); len(vs) > 0 {
+		e := kycd.Invalid("body", vs...)
+		e.Message = "The check has missing or invalid properties: " + describe(vs)
+		return nil, e
+	}
+	if req.Data.DataDownloadLink != "" {
+		if err := s.checkLink(req.Data.DataDownloadLink); err != nil {
+			return nil, err
+		}
+	}
+	if req.Type == kycd.CheckKYC {
+		if err := s.checkRefresh(ctx, u, req.Data.KYCUpdate); err != nil {
+			return nil, err
+		}
+	}
+	id, err := uuid.NewV7() // time-ordered: the list's order
+	if err != nil {
+		return nil, err
+	}
+	c := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: u.ID, Type: req.Type, ConfirmedAt: req.ConfirmedAt.UTC(), Data: req.Data}
+	if err := s.Store.CreateCheck(ctx, c, kycd.DecideCheckArgs{TenantID: tenantID, CheckID: c.ID}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkLink refuses a download link kycd will not fetch: not an absolute
+// http(s) URL with a host, plain http unless allowed, or credentials in it.
+func (s *Service) checkLink(link string) error {
+	u, err := url.Parse(link)
+	refuse := func(rule string, params map[string]any) error {
+		e := kycd.Invalid("body", violation("data_download_link", rule, params))
+		e.Message = "The data_download_link cannot be fetched: it must be an https URL of a public host"
+		return e
+	}
+	switch {
+	case err != nil || !u.IsAbs():
+		return refuse("format", map[string]any{"format": "uri"})
+	case u.Scheme != "https" && !(u.Scheme == "http" && s.AllowHTTP):
+		allowed := []string{"https"}
+		if s.AllowHTTP {
+			allowed = append(allowed, "http")
+		}
+		return refuse("scheme", map[string]any{"allowedValues": allowed})
+	case u.Host == "" || u.Hostname() == "":
+		return refuse("format", map[string]any{"format": "uri"})
+	case u.User != nil:
+		return refuse("credentials", nil)
+	}
+	return nil
+}
+
+// checkRefresh applies the refresh rule: a first KYC check has no
+// kyc_update, a later one must have it (its predecessor stays in the list,
+// superseded once the refresh passes).
+func (s *Service) checkRefresh(ctx context.Context, u *kycd.User, update bool) error {
+	list, err := s.Store.FindChecks(ctx, u.TenantID, u.ID)
+	if err != nil {
+		return err
+	}
+	current := ""
+	for _, c := range list {
+		if c.Type == kycd.CheckKYC && c.Status != kycd.CheckFailed && c.SupersededBy == "" {
+			current = c.ID
+		}
+	}
+	switch {
+	case current != "" && !update:
+		return &kycd.Error{Code: EKYCCheckExists, Message: "The user has a KYC check already: record a refresh with kyc_update set to true",
+			Details: map[string]any{"check_id": current}}
+	case current == "" && update:
+		return &kycd.Error{Code: ENoKYCCheckToUpdate, Message: "kyc_update marks a refresh, but the user has no KYC check to refresh"}
+	}
+	return nil
+}
+
+// Check returns one of a user's checks.
+func (s *Service) Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+		return nil, err
+	}
+	return s.Store.FindCheck(ctx, tenantID, userID, id)
+}
+
+// Checks returns a user's checks, oldest first, superseded ones included.
+func (s *Service) Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+		return nil, err
+	}
+	return s.Store.FindChecks(ctx, tenantID, userID)
+}
+
+// CompleteEvent fills a check event's object back in with what its outbox
+// copy leaves out (what the partner sent about the person), keeping the
+// status the event announced. Other events are left as they are.
+func (s *Service) CompleteEvent(ctx context.Context, ev *kycd.Event) error {
+	if !strings.HasPrefix(ev.Type, "USER_CHECK.") {
+		return nil
+	}
+	raw, _ := ev.Data["check"].(map[string]any)
+	id, _ := raw["id"].(string)
+	c, err := s.Store.FindCheck(ctx, ev.TenantID, "", id)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		ev.Data = raw
+		return nil
+	} else if err != nil {
+		return err
+	}
+	object, err := asMap(c.View(true))
+	if err != nil {
+		return err
+	}
+	// The check as the event saw it: its status, reasons and decision then.
+	for _, k := range []string{"status", "failure_reasons", "decided_at", "evidence_file_id", "superseded_by"} {
+		if v, ok := raw[k]; ok {
+			object[k] = v
+		} else {
+			delete(object, k)
+		}
+	}
+	ev.Data = object
+	return nil
+}

@@ -1,0 +1,515 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/checks"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// evidenceZip returns a zip of the given entries (name → content).
+func evidenceZip(t testing.TB, entries ...[2]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, e := range entries {
+		w, err := zw.Create(e[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, e[1])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// evidenceServer serves evidence, good and hostile, as a partner's bucket
+// (or an attacker) would.
+type evidenceServer struct {
+	*http.Server
+	URL   string
+	good  []byte
+	mu    sync.Mutex
+	hits  map[string]int
+	other string // base URL a redirect leads to
+}
+
+func newEvidenceServer(t *testing.T, host string) *evidenceServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := &evidenceServer{URL: "http://" + ln.Addr().String(), hits: map[string]int{},
+		good: evidenceZip(t, [2]string{"ident/document-front.png", string(pngBytes("front"))}, [2]string{"ident/protocol.txt", "video ident protocol"})}
+	bomb := func() []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		w, _ := zw.Create("zeros.bin")
+		w.Write(make([]byte, 20<<20)) // 20 MiB of zeros: about 1000:1
+		zw.Close()
+		return b.Bytes()
+	}()
+	es.Server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		es.mu.Lock()
+		es.hits[r.URL.Path]++
+		hits := es.hits[r.URL.Path]
+		es.mu.Unlock()
+		switch r.URL.Path {
+		case "/ident.zip", "/por.zip":
+			w.Write(es.good)
+		case "/flaky.zip": // the bucket fails once, then serves
+			if hits == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.Write(es.good)
+		case "/bomb.zip":
+			w.Write(bomb)
+		case "/traversal.zip":
+			w.Write(evidenceZip(t, [2]string{"ident/ok.txt", "fine"}, [2]string{"../../etc/cron.d/evil", "* * * * * root sh"}))
+		case "/truncated.zip":
+			w.Write(es.good[:len(es.good)/2])
+		case "/missing.zip":
+			http.NotFound(w, r)
+		case "/huge.zip": // one byte over the cap, streamed without a length
+			w.Header().Set("Content-Type", "application/zip")
+			io.CopyN(w, zeros{}, 250_000_001)
+		case "/huge-declared.zip":
+			w.Header().Set("Content-Length", "250000001")
+			io.CopyN(w, zeros{}, 1<<20)
+		case "/stall.zip": // starts, then sends nothing more
+			w.Header().Set("Content-Length", "100000")
+			w.Write(es.good[:100])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		case "/redirect.zip":
+			http.Redirect(w, r, es.other+"/ident.zip", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	go es.Serve(ln)
+	t.Cleanup(func() { es.Close() })
+	return es
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// checksEnv is a kycd with a tenant, a user whose profile is complete (a
+// resident of Berlin, as in seed 001) and a webhook receiver of check events.
+type checksEnv struct {
+	*kycdProc
+	t         *testing.T
+	tn        tenant
+	tok, user string
+	spare     string
+	rc        *receiver
+}
+
+func newChecksEnv(t *testing.T, db storetest.Database, flags ...string) *checksEnv {
+	k := start(t, db, flags...)
+	tn := k.newTenant(t, "checks")
+	e := &checksEnv{kycdProc: k, t: t, tn: tn, tok: k.token(t, tn, "")}
+	e.user = e.newUser("hans@checks.example")
+	return e
+}
+
+func (e *checksEnv) newUser(email string) string {
+	t := e.t
+	u := createUserIn(t, e.kycdProc, e.tok, email, "DE", "DE-BE", "general-pt-bop")
+	res := e.call(t, "PATCH", "/core/kyc/processes/profile", e.tok, u, map[string]any{"input": map[string]any{
+		"fullName": "Hans Peter Müller", "birthdate": "1980-05-17", "birthplace": map[string]any{"country": "DE", "town": "Köln"},
+		"address": map[string]any{"city": "Berlin", "line1": "Rosenweg 221", "line2": "apt. 33", "postalCode": "45678"}}})
+	if res.Status != 200 || res.get("profile.status") != "ok" {
+		t.Fatalf("profile: %d %s", res.Status, res.Body)
+	}
+	return u
+}
+
+// seedKYC is seed 001's KYC check, confirmed an hour ago, with the link.
+func seedKYC(link string) map[string]any {
+	return map[string]any{
+		"type": "KYC", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "data_download_link": link,
+		"document_type": "ID_CARD", "document_expiration_date": "2030-01-01", "nationality": "DE", "provider": "KYC provider",
+		"method": "VIDEO_ID", "confirmed_address": seedAddress(),
+	}
+}
+
+func seedAddress() map[string]any {
+	return map[string]any{"address_line1": "Rosenweg 221", "address_line2": "apt. 33", "postcode": "45678", "city": "Berlin", "state": "BE", "country": "DE"}
+}
+
+func (e *checksEnv) create(tok, user string, body map[string]any) *response {
+	e.t.Helper()
+	return e.call(e.t, "POST", "/users/"+user+"/checks", tok, "", body)
+}
+
+// decided records a check and waits for its decision.
+func (e *checksEnv) decided(user string, body map[string]any) *response {
+	e.t.Helper()
+	res := e.create(e.tok, user, body)
+	if res.Status != 202 {
+		e.t.Fatalf("create check: %d %s", res.Status, res.Body)
+	}
+	return e.await(user, res.JSON["id"].(string))
+}
+
+func (e *checksEnv) await(user, id string) *response {
+	e.t.Helper()
+	var res *response
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res = e.call(e.t, "GET", "/users/"+user+"/checks/"+id, e.tok, "", nil)
+		if res.Status != 200 {
+			e.t.Fatalf("get check: %d %s", res.Status, res.Body)
+		}
+		if res.JSON["status"] != "PENDING" {
+			return res
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("check %s still pending: %s", id, res.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// reasonOf returns the first failure reason's code and details.
+func reasonOf(res *response) (string, map[string]any) {
+	rs, _ := res.JSON["failure_reasons"].([]any)
+	if len(rs) == 0 {
+		return "", nil
+	}
+	r := rs[0].(map[string]any)
+	d, _ := r["details"].(map[string]any)
+	return r["code"].(string), d
+}
+
+// TestChecks: seed 001's checks through HTTP on both databases: recorded
+// (202 with an id), decided PASSED with the evidence stored encrypted, fed
+// into the Core KYC processes, announced in Upvest's envelope in order;
+// POR, INSTRUMENT_FIT, COMPLIANCE (its own scope), the refresh rule and
+// history, every validation rule, and tenant isolation.
+func TestChecks(t *testing.T) {
+	ev := newEvidenceServer(t, "127.0.0.1")
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db, "--allow-private-network", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "2s")
+		e.rc = newReceiver(t)
+		if res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": e.rc.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 {
+			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
+		}
+
+		// The seed's KYC check: accepted, then PASSED with its evidence kept.
+		res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip"))
+		if res.Status != 202 || res.JSON["id"] == nil || len(res.JSON) != 1 || !strings.HasSuffix(res.Header.Get("Location"), "/users/"+e.user+"/checks/"+res.JSON["id"].(string)) {
+			t.Fatalf("create: %d %v %s", res.Status, res.Header, res.Body)
+		}
+		kycID := res.JSON["id"].(string)
+		got := e.await(e.user, kycID)
+		if got.JSON["status"] != "PASSED" {
+			t.Fatalf("seed KYC check: %s", got.Body)
+		}
+		want := seedKYC(ev.URL + "/ident.zip")
+		for k, v := range want {
+			if k == "check_confirmed_at" || k == "confirmed_address" {
+				continue
+			}
+			if got.JSON[k] != v {
+				t.Errorf("check %s = %v, want %v", k, got.JSON[k], v)
+			}
+		}
+		if string(mustJSON(got.JSON["confirmed_address"])) != string(mustJSON(seedAddress())) || got.JSON["user_id"] != e.user ||
+			got.JSON["type"] != "KYC" || got.JSON["id"] != kycID || got.JSON["evidence_file_id"] != checks.EvidenceFileID(kycID) {
+			t.Errorf("check shape: %s", got.Body)
+		}
+		// The evidence: a file of the user, category evidence, the same bytes.
+		f := e.call(t, "GET", "/core/files/"+checks.EvidenceFileID(kycID), e.tok, e.user, nil)
+		if f.Status != 200 || f.get("file.category") != "evidence" || f.get("file.status") != "uploaded" || f.get("file.contentType") != "application/zip" {
+			t.Fatalf("evidence file: %d %s", f.Status, f.Body)
+		}
+		dl, err := http.Get(f.get("file.download.url").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, _ := io.ReadAll(dl.Body)
+		dl.Body.Close()
+		if !bytes.Equal(content, ev.good) {
+			t.Errorf("evidence content differs (%d bytes)", len(content))
+		}
+		// Stored encrypted: the blob holds none of the zip's bytes.
+		if blobs := blobFiles(t, db, "evidence"); len(blobs) != 1 || bytes.Contains(blobs[0], []byte("video ident protocol")) || bytes.Contains(blobs[0], ev.good[:30]) {
+			t.Errorf("evidence blobs: %d", len(blobs))
+		}
+		// The Core KYC overview: identity verified by the partner, address ok.
+		ov := e.call(t, "GET", "/core/kyc?detailed=identity", e.tok, e.user, nil)
+		if ov.get("processes.identity.status") != "ok" || ov.get("processes.identity.verification.model") != "partner-verified" ||
+			ov.get("processes.address.status") != "ok" || ov.get("processes.identity.type") != "electronic-verification" ||
+			ov.get("processes.identity.output.provider") != "KYC provider" || ov.get("processes.identity.input.data.citizenshipCountry") != "DE" ||
+			ov.get("processes.identity.input.data.familyName") != "Müller" {
+			t.Errorf("overview after the KYC check: %s", ov.Body)
+		}
+
+		// Proof of residence: PASSED, and the Core proof of address with it.
+		por := e.decided(e.user, map[string]any{"type": "POR", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+			"issuance_date": time.Now().AddDate(0, -1, 0).Format(time.DateOnly), "data_download_link": ev.URL + "/por.zip",
+			"document_type": "UTILITY_BILL", "confirmed_address": seedAddress()})
+		if por.JSON["status"] != "PASSED" || por.JSON["issuance_date"] == nil || por.JSON["document_type"] != "UTILITY_BILL" {
+			t.Errorf("POR check: %s", por.Body)
+		}
+		if ov := e.call(t, "GET", "/core/kyc", e.tok, e.user, nil); ov.get("processes.proofOfAddress.status") != "ok" {
+			t.Errorf("overview after the POR check: %s", ov.Body)
+		}
+		// A proof of another address fails the check, with the process's reason.
+		other := seedAddress()
+		other["address_line1"], other["postcode"] = "Hauptstraße 1", "80331"
+		other["city"], other["state"] = "München", "BY"
+		bad := e.decided(e.user, map[string]any{"type": "POR", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+			"issuance_date": time.Now().Format(time.DateOnly), "data_download_link": ev.URL + "/por.zip", "document_type": "BANK_STATEMENT",
+			"confirmed_address": other})
+		if code, d := reasonOf(bad); bad.JSON["status"] != "FAILED" || code != "kyc_process_failed" || d["reason"] != "address-mismatch" || d["process"] != "proof-of-address" {
+			t.Errorf("POR of another address: %s", bad.Body)
+		}
+
+		// Instrument fit: suitable passes, unsuitable fails.
+		fit := e.decided(e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+			"instrument_suitability": map[string]any{"suitability": true}})
+		if fit.JSON["status"] != "PASSED" || fit.get("instrument_suitability.suitability") != true {
+			t.Errorf("instrument fit: %s", fit.Body)
+		}
+		unfit := e.decided(e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+			"instrument_suitability": map[string]any{"suitability": false}})
+		if code, _ := reasonOf(unfit); unfit.JSON["status"] != "FAILED" || code != "instrument_not_suitable" {
+			t.Errorf("unsuitable: %s", unfit.Body)
+		}
+
+		// Compliance: the partner's client lacks the compliance role.
+		compliance := map[string]any{"type": "COMPLIANCE", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339)}
+		if res := e.create(e.tok, e.user, compliance); res.Status != 403 || res.code() != "token_insufficient_scopes" ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("compliance without the role: %d %s", res.Status, res.Body)
+		}
+		var officer struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		tenantID := e.tn.ID
+		e.cliJSON(t, &officer, "client", "create", "--tenant", tenantID, "--name", "compliance", "--scopes", "checks:compliance,checks:read")
+		offTok := e.token(t, tenant{ID: tenantID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		res = e.create(offTok, e.user, compliance)
+		if res.Status != 202 {
+			t.Fatalf("compliance check: %d %s", res.Status, res.Body)
+		}
+		if c := e.await(e.user, res.JSON["id"].(string)); c.JSON["status"] != "PASSED" {
+			t.Errorf("compliance: %s", c.Body)
+		}
+		if res := e.create(offTok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 403 {
+			t.Errorf("KYC check with the compliance role only: %d %s", res.Status, res.Body)
+		}
+
+		// Every rule's failure: 400 with the property and rule named.
+		now := time.Now().UTC()
+		for _, c := range []struct {
+			name       string
+			set        map[string]any
+			drop       string
+			prop, rule string
+			schema     bool // the OpenAPI document refuses it too
+		}{
+			{"confirmed in the future", map[string]any{"check_confirmed_at": now.Add(time.Hour).Format(time.RFC3339)}, "", "check_confirmed_at", "date_not_in_future", false},
+			{"confirmed 25 months ago", map[string]any{"check_confirmed_at": now.AddDate(0, -25, 0).Format(time.RFC3339)}, "", "check_confirmed_at", "date_max_age", false},
+			{"confirmation not a date-time", map[string]any{"check_confirmed_at": "yesterday"}, "", "check_confirmed_at", "format", true},
+			{"expiration not YYYY-MM-DD", map[string]any{"document_expiration_date": "01.01.2030"}, "", "document_expiration_date", "format", true},
+			{"expired document", map[string]any{"document_expiration_date": "2020-01-01"}, "", "document_expiration_date", "date_not_past", false},
+			{"unknown nationality", map[string]any{"nationality": "XX"}, "", "nationality", "country_code", false},
+			{"nationality not alpha-2", map[string]any{"nationality": "DEU"}, "", "nationality", "pattern", true},
+			{"Postfach", map[string]any{"confirmed_address": withAddress("address_line1", "Postfach 10 11 12")}, "", "confirmed_address.address_line1", "po_box", false},
+			{"P.O. Box", map[string]any{"confirmed_address": withAddress("address_line1", "P.O. Box 77")}, "", "confirmed_address.address_line1", "po_box", false},
+			{"PO Box", map[string]any{"confirmed_address": withAddress("address_line2", "PO Box 9")}, "", "confirmed_address.address_line2", "po_box", false},
+			{"Packstation", map[string]any{"confirmed_address": withAddress("address_line1", "Packstation 105")}, "", "confirmed_address.address_line1", "po_box", false},
+			{"c/o", map[string]any{"confirmed_address": withAddress("address_line2", "c/o Müller")}, "", "confirmed_address.address_line2", "care_of", false},
+			{"care of", map[string]any{"confirmed_address": withAddress("address_line2", "care of Mary Smith")}, "", "confirmed_address.address_line2", "care_of", false},
+			{"z. Hd.", map[string]any{"confirmed_address": withAddress("address_line2", "z. Hd. Frau Meier")}, "", "confirmed_address.address_line2", "care_of", false},
+			{"incomplete address", map[string]any{"confirmed_address": withAddress("postcode", "")}, "", "confirmed_address.postcode", "required", false},
+			{"postcode of another format", map[string]any{"confirmed_address": withAddress("postcode", "SW1A 1AA")}, "", "confirmed_address.postcode", "postcode_format", false},
+			{"unknown state", map[string]any{"confirmed_address": withAddress("state", "XX")}, "", "confirmed_address.state", "subdivision_code", false},
+			{"unknown address country", map[string]any{"confirmed_address": withAddress("country", "QQ")}, "", "confirmed_address.country", "country_code", false},
+			{"unknown method", map[string]any{"method": "SELFIE"}, "", "method", "enum", true},
+			{"photo ident for a DE resident", map[string]any{"method": "PHOTO_ID_WITH_LIVENESS"}, "", "method", "method_not_allowed_for_residence", false},
+			{"file link", map[string]any{"data_download_link": "file:///etc/passwd"}, "", "data_download_link", "scheme", false},
+			{"gopher link", map[string]any{"data_download_link": "gopher://127.0.0.1:70/_evidence"}, "", "data_download_link", "scheme", false},
+			{"link with credentials", map[string]any{"data_download_link": ev.URL + "/ident.zip"}, "", "", "", false},
+			{"missing provider", nil, "provider", "provider", "required", true},
+			{"unknown property", map[string]any{"selfie": true}, "", "selfie", "additionalProperties", true},
+			{"unknown type", map[string]any{"type": "SELFIE"}, "", "type", "enum", true},
+		} {
+			if c.name == "link with credentials" {
+				c.set["data_download_link"] = strings.Replace(ev.URL, "http://", "http://user:pw@", 1) + "/ident.zip"
+				c.prop, c.rule = "data_download_link", "credentials"
+			}
+			body := seedKYC(ev.URL + "/ident.zip")
+			for k, v := range c.set {
+				body[k] = v
+			}
+			delete(body, c.drop)
+			raw, _ := json.Marshal(body)
+			req := e.req("POST", "/users/"+fresh0(e)+"/checks", bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e.tok)
+			res := e.do(t, req, doOpts{invalidRequest: c.schema})
+			if res.Status != 400 || res.code() != "request_invalid" || !hasViolation(res, c.prop, c.rule) {
+				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
+			}
+		}
+		// Photo ident is fine for a resident of Austria (the confirmed
+		// address decides): the rules pass, and the refresh rule answers.
+		at := seedKYC(ev.URL + "/ident.zip")
+		at["method"] = "PHOTO_ID_WITH_LIVENESS"
+		at["confirmed_address"] = map[string]any{"address_line1": "Ringstraße 1", "postcode": "1010", "city": "Wien", "country": "AT"}
+		if res := e.create(e.tok, e.user, at); res.Status != 409 || res.code() != "kyc_check_exists" {
+			t.Errorf("photo ident for an AT resident: %d %s", res.Status, res.Body)
+		}
+
+		// Refresh: a second KYC check must say kyc_update; then it
+		// supersedes the first, which stays in the list.
+		if res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 409 || res.code() != "kyc_check_exists" || res.JSON["check_id"] != kycID {
+			t.Errorf("second initial KYC check: %d %s", res.Status, res.Body)
+		}
+		fresh := e.newUser("fresh@checks.example")
+		upd := seedKYC(ev.URL + "/ident.zip")
+		upd["kyc_update"] = true
+		if res := e.create(e.tok, fresh, upd); res.Status != 409 || res.code() != "no_kyc_check_to_update" {
+			t.Errorf("refresh without a check: %d %s", res.Status, res.Body)
+		}
+		upd["document_type"], upd["document_expiration_date"], upd["method"] = "PASSPORT", "2034-06-30", "EID"
+		refresh := e.decided(e.user, upd)
+		if refresh.JSON["status"] != "PASSED" || refresh.JSON["kyc_update"] != true {
+			t.Fatalf("refresh: %s", refresh.Body)
+		}
+		list := e.call(t, "GET", "/users/"+e.user+"/checks", e.tok, "", nil)
+		data, _ := list.JSON["data"].([]any)
+		if list.Status != 200 || len(data) != 7 || len(list.JSON) != 1 {
+			t.Fatalf("list: %d %s", list.Status, list.Body)
+		}
+		first := data[0].(map[string]any)
+		if first["id"] != kycID || first["superseded_by"] != refresh.JSON["id"] || first["status"] != "PASSED" || data[6].(map[string]any)["id"] != refresh.JSON["id"] {
+			t.Errorf("history: %s", list.Body)
+		}
+		upd["provider"] = "Another provider"
+		if ov := e.call(t, "GET", "/core/kyc?detailed=identity", e.tok, e.user, nil); ov.get("processes.identity.output.provider") != "KYC provider" ||
+			ov.get("processes.identity.output.verifiedAt") != refresh.JSON["check_confirmed_at"] {
+			t.Errorf("identity after the refresh: %s", ov.Body)
+		}
+
+		// Events: each check's CREATED then its decision, in Upvest's
+		// envelope, the object filled in, the CREATED one still PENDING.
+		waitUntil(t, "check events", func() bool { return len(e.rc.events()) >= 14 })
+		byCheck := map[string][]map[string]any{}
+		for _, m := range e.rc.events() {
+			if len(m) != 5 || m["id"] == nil || m["created_at"] == nil || m["webhook_id"] == nil || m["object"] == nil {
+				t.Fatalf("envelope: %v", m)
+			}
+			obj := m["object"].(map[string]any)
+			byCheck[obj["id"].(string)] = append(byCheck[obj["id"].(string)], m)
+		}
+		seq := byCheck[kycID]
+		if len(seq) != 2 || seq[0]["type"] != "USER_CHECK.CREATED" || seq[1]["type"] != "USER_CHECK.PASSED" {
+			t.Fatalf("events of the KYC check: %v", seq)
+		}
+		created, passed := seq[0]["object"].(map[string]any), seq[1]["object"].(map[string]any)
+		if created["status"] != "PENDING" || passed["status"] != "PASSED" || passed["nationality"] != "DE" || passed["method"] != "VIDEO_ID" ||
+			passed["confirmed_address"] == nil || created["data_download_link"] != ev.URL+"/ident.zip" || seq[0]["created_at"].(string) > seq[1]["created_at"].(string) {
+			t.Errorf("event objects: %v / %v", created, passed)
+		}
+		if seq := byCheck[unfit.JSON["id"].(string)]; len(seq) != 2 || seq[1]["type"] != "USER_CHECK.FAILED" {
+			t.Errorf("events of the unsuitable check: %v", seq)
+		}
+		// The outbox keeps none of what the partner sent about the person.
+		var leaked int
+		if err := rawDB(t, db).QueryRow(`SELECT count(*) FROM outbox_events WHERE payload LIKE '%Rosenweg%' OR payload LIKE '%VIDEO_ID%' OR payload LIKE '%ident.zip%'`).Scan(&leaked); err != nil || leaked != 0 {
+			t.Errorf("outbox rows with personal data: %d %v", leaked, err)
+		}
+
+		// Another tenant sees nothing; unknown users and ids are 404; a
+		// malformed id is 400; no token is 401; all problem documents.
+		otherTok := e.token(t, e.newTenant(t, "other"), "")
+		for _, c := range []struct {
+			path, tok string
+			status    int
+		}{
+			{"/users/" + e.user + "/checks", otherTok, 404},
+			{"/users/" + e.user + "/checks/" + kycID, otherTok, 404},
+			{"/users/" + e.user + "/checks/" + fresh, e.tok, 404},
+			{"/users/not-a-uuid/checks", e.tok, 400},
+			{"/users/" + e.user + "/checks/x", e.tok, 400},
+			{"/users/" + e.user + "/checks", "", 401},
+		} {
+			res := e.call(t, "GET", c.path, c.tok, "", nil)
+			if res.Status != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") || res.JSON["requestId"] == nil {
+				t.Errorf("GET %s: %d %s", c.path, res.Status, res.Body)
+			}
+		}
+		if res := e.create(otherTok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 404 || res.get("entity") != "user" {
+			t.Errorf("another tenant's user: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+func withAddress(field, value string) map[string]any {
+	a := seedAddress()
+	a[field] = value
+	return a
+}
+
+// fresh0 is a user without checks, created once per env.
+func fresh0(e *checksEnv) string {
+	if e.spare == "" {
+		e.spare = e.newUser("spare@checks.example")
+	}
+	return e.spare
+}
+
+// hasViolation reports whether a problem names a property and rule.
+func hasViolation(res *response, prop, rule string) bool {
+	vs, _ := res.JSON["violations"].([]any)
+	for _, v := range vs {
+		m, _ := v.(map[string]any)
+		if m["property"] == prop && m["rule"] == rule {
+			return true
+		}
+	}
+	return false
+}
+
+// blobFiles returns the contents of the blobs kept under a kind of key
+// (tenants/<tenant>/<kind>/...).
+func blobFiles(t *testing.T, db storetest.Database, kind string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	root := filepath.Join(db.DataDir, "blobs", "tenants")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(filepath.ToSlash(p), "/"+kind+"/") {
+			b, _ := os.ReadFile(p)
+			out = append(out, b)
+		}
+		return nil
+	})
+	return out
+}

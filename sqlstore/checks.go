@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.CheckStore = (*DB)(nil)
+
+func checkAD(id string) []byte { return []byte("checks.data:" + id) }
+
+// checkEvent is the event of a check: the check without what the partner
+// sent about the person (the outbox is not sealed).
+func checkEvent(c *kycd.Check, typ string) *kycd.Event {
+	return &kycd.Event{TenantID: c.TenantID, Type: typ, EntityType: "check", EntityID: c.ID,
+		Data: map[string]any{"check": c.View(false)}}
+}
+
+// CreateCheck implements kycd.CheckStore.
+func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) error {
+	raw, err := json.Marshal(c.Data)
+	if err != nil {
+		return err
+	}
+	sealed, err := db.vault.Seal(ctx, c.TenantID, raw, checkAD(c.ID))
+	if err != nil {
+		return err
+	}
+	c.Status, c.Version = kycd.CheckPending, 1
+	return db.Update(ctx, func(tx *Tx) error {
+		c.CreatedAt, c.UpdatedAt = tx.Now(), tx.Now()
+		if err := tx.requireUser(c.TenantID, c.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO checks (id, tenant_id, user_id, type, status, confirmed_at, data, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.TenantID, c.UserID, c.Type, c.Status, fmtTime(c.ConfirmedAt), sealed, c.Version, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)); err != nil {
+			return err
+		}
+		if err := tx.Emit(checkEvent(c, kycd.EventCheckCreated)); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(job, nil); err != nil {
+			return err
+		}
+		return tx.Audit(c.TenantID, "check.created", "check", c.ID, map[string]any{"userId": c.UserID, "type": c.Type})
+	})
+}
+
+const checkColumns = `id, tenant_id, user_id, type, status, confirmed_at, data, reasons, evidence_file_id, superseded_by, version, created_at, updated_at, decided_at`
+
+// FindCheck implements kycd.CheckStore.
+func (db *DB) FindCheck(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, kycd.NotFound("check")
+	}
+	query, args := `SELECT `+checkColumns+` FROM checks WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
+	if userID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	list, err := db.queryChecks(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, kycd.NotFound("check")
+	}
+	return list[0], nil
+}
+
+// FindChecks implements kycd.CheckStore.
+func (db *DB) FindChecks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
+	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
+}
+
+func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*kycd.Check, error) {
+	rows, err := db.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*kycd.Check
+	for rows.Next() {
+		var (
+			c                       kycd.Check
+			sealed                  []byte
+			reasons                 string
+			confirmed, created, upd string
+			decided                 sql.NullString
+		)
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.UserID, &c.Type, &c.Status, &confirmed, &sealed, &reasons, &c.EvidenceFileID,
+			&c.SupersededBy, &c.Version, &created, &upd, &decided); err != nil {
+			return nil, err
+		}
+		for _, t := range []struct {
+			dst *time.Time
+			src string
+		}{{&c.ConfirmedAt, confirmed}, {&c.CreatedAt, created}, {&c.UpdatedAt, upd}} {
+			if *t.dst, err = parseTime(t.src); err != nil {
+				return nil, err
+			}
+		}
+		if c.DecidedAt, err = parseTimePtr(decided); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(reasons), &c.Reasons); err != nil {
+			return nil, err
+		}
+		raw, err := db.vault.Open(ctx, c.TenantID, sealed, checkAD(c.ID))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &c.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// DecideCheck implements kycd.CheckStore.
+func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
+	reasons, err := json.Marshal(c.Reasons)
+	if err != nil {
+		return err
+	}
+	if c.Reasons == nil {
+		reasons = []byte("[]")
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		res, err := tx.exec(`UPDATE checks SET status = ?, reasons = ?, evidence_file_id = ?, version = version + 1, updated_at = ?, decided_at = ?
+			WHERE id = ? AND tenant_id = ? AND version = ?`,
+			c.Status, string(reasons), c.EvidenceFileID, fmtTime(now), fmtTime(now), c.ID, c.TenantID, c.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.Errorf(kycd.EStale, "The check changed meanwhile")
+		}
+		c.Version++
+		c.UpdatedAt, c.DecidedAt = now, &now
+		details := map[string]any{"userId": c.UserID, "status": c.Status}
+		if c.Status == kycd.CheckPassed && c.Type == kycd.CheckKYC && c.Data.KYCUpdate {
+			var replaced []string
+			rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM checks WHERE tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`),
+				c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				replaced = append(replaced, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, id := range replaced {
+				if _, err := tx.exec(`UPDATE checks SET superseded_by = ?, version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ?`,
+					c.ID, fmtTime(now), id, c.TenantID); err != nil {
+					return err
+				}
+			}
+			details["supersedes"] = replaced
+		}
+		typ := kycd.EventCheckPassed
+		if c.Status == kycd.CheckFailed {
+			typ = kycd.EventCheckFailed
+			codes := make([]string, 0, len(c.Reasons))
+			for _, r := range c.Reasons {
+				codes = append(codes, r.Code)
+			}
+			details["reasons"] = codes
+		}
+		if err := tx.Emit(checkEvent(c, typ)); err != nil {
+			return err
+		}
+		return tx.Audit(c.TenantID, "check.decided", "check", c.ID, details)
+	})
+}
