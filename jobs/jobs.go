@@ -76,7 +76,9 @@ type decideCheck struct {
 }
 
 // The evidence may be 250 MB from a slow host.
-func (w *decideCheck) Timeout(*river.Job[kycd.DecideCheckArgs]) time.Duration { return 30 * time.Minute }
+func (w *decideCheck) Timeout(*river.Job[kycd.DecideCheckArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 func (w *decideCheck) NextRetry(job *river.Job[kycd.DecideCheckArgs]) time.Time {
 	wait, ok := w.d.Checks.NextRetry(job.Attempt)
