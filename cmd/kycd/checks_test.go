@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -512,4 +513,114 @@ func blobFiles(t *testing.T, db storetest.Database, kind string) [][]byte {
 		return nil
 	})
 	return out
+}
+
+// TestCheckEvidenceHostile: evidence that could harm kycd or whoever opens
+// it later is refused, the check fails with a machine-readable reason, and
+// nothing of it is kept (no blob, no file, no scratch file), with memory
+// bounded while 250 MB stream through. Destinations kycd must not reach are
+// refused at connection time: a redirect to 127.0.0.1 or to file://, a
+// hostname that resolves to loopback, a loopback address; file:// and
+// gopher:// links and (without --evidence-allow-http) http links are
+// refused when the check is recorded.
+func TestCheckEvidenceHostile(t *testing.T) {
+	inside := newEvidenceServer(t, "127.0.0.1")
+	ev := newEvidenceServer(t, "127.0.0.2") // the one network kycd may reach
+	ev.other = inside.URL
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "1s")
+		_, insidePort, _ := net.SplitHostPort(strings.TrimPrefix(inside.URL, "http://"))
+		for _, c := range []struct {
+			link, reason, problem string
+		}{
+			{ev.URL + "/bomb.zip", "evidence_invalid", "decompression_limit"},
+			{ev.URL + "/traversal.zip", "evidence_invalid", "unsafe_path"},
+			{ev.URL + "/truncated.zip", "evidence_invalid", "not_a_zip"},
+			{ev.URL + "/huge.zip", "evidence_too_large", ""},
+			{ev.URL + "/huge-declared.zip", "evidence_too_large", ""},
+			{ev.URL + "/stall.zip", "evidence_download_failed", ""},
+			{ev.URL + "/missing.zip", "evidence_download_failed", ""},
+			{ev.URL + "/redirect.zip", "evidence_download_refused", ""},
+			{"http://localhost:" + insidePort + "/ident.zip", "evidence_download_refused", ""},
+			{inside.URL + "/ident.zip", "evidence_download_refused", ""},
+		} {
+			var peak uint64
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			if strings.HasSuffix(c.link, "/huge.zip") {
+				var base runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&base)
+				go func() {
+					defer close(done)
+					for {
+						var m runtime.MemStats
+						runtime.ReadMemStats(&m)
+						if m.HeapInuse > base.HeapInuse && m.HeapInuse-base.HeapInuse > peak {
+							peak = m.HeapInuse - base.HeapInuse
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(20 * time.Millisecond):
+						}
+					}
+				}()
+			} else {
+				close(done)
+			}
+			res := e.decided(e.user, seedKYC(c.link))
+			close(stop)
+			<-done
+			code, d := reasonOf(res)
+			if res.JSON["status"] != "FAILED" || code != c.reason || (c.problem != "" && d["problem"] != c.problem) {
+				t.Errorf("%s: %s", c.link, res.Body)
+			}
+			if peak > 64<<20 {
+				t.Errorf("%s: the heap grew by %d MiB while it streamed", c.link, peak>>20)
+			}
+			id := res.JSON["id"].(string)
+			if res.JSON["evidence_file_id"] != nil {
+				t.Errorf("%s: an evidence file is named: %s", c.link, res.Body)
+			}
+			if f := e.call(t, "GET", "/core/files/"+checks.EvidenceFileID(id), e.tok, e.user, nil); f.Status != 404 {
+				t.Errorf("%s: the evidence file exists: %d", c.link, f.Status)
+			}
+			if blobs := blobFiles(t, db, "evidence"); len(blobs) != 0 {
+				t.Errorf("%s: %d evidence blobs kept", c.link, len(blobs))
+			}
+			if left, _ := os.ReadDir(filepath.Join(db.DataDir, "scratch")); len(left) != 0 {
+				t.Errorf("%s: scratch files left: %v", c.link, left)
+			}
+		}
+		// The stalled transfer was tried again before the check failed.
+		ev.mu.Lock()
+		stalls := ev.hits["/stall.zip"]
+		ev.mu.Unlock()
+		if stalls < 2 {
+			t.Errorf("stalled download tried %d times", stalls)
+		}
+		// A bucket that fails once is retried, and the check passes.
+		if res := e.decided(e.user, seedKYC(ev.URL+"/flaky.zip")); res.JSON["status"] != "PASSED" {
+			t.Errorf("flaky bucket: %s", res.Body)
+		}
+		if blobs := blobFiles(t, db, "evidence"); len(blobs) != 1 {
+			t.Errorf("evidence blobs after the flaky bucket: %d", len(blobs))
+		}
+	})
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		// https only: without --evidence-allow-http an http link is refused
+		// when the check is recorded.
+		e := newChecksEnv(t, db)
+		res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip"))
+		if res.Status != 400 || !hasViolation(res, "data_download_link", "scheme") {
+			t.Errorf("http link: %d %s", res.Status, res.Body)
+		}
+		for _, link := range []string{"https://localhost/ident.zip", "https://169.254.169.254/latest/meta-data", "https://[::1]/ident.zip"} {
+			res := e.decided(e.user, seedKYC(link))
+			if code, _ := reasonOf(res); res.JSON["status"] != "FAILED" || code != "evidence_download_refused" {
+				t.Errorf("%s: %s", link, res.Body)
+			}
+		}
+	})
 }
