@@ -19,6 +19,9 @@ type WebhookEndpoint struct {
 	Enabled        bool
 	DisabledReason string
 	Secrets        []WebhookSecret
+	// Bundle delivers events of the checks surface (Upvest's envelope)
+	// several per request: {"payload": [...]}, ordered by created_at.
+	Bundle bool
 	// FailingSince is when deliveries started failing without a success.
 	FailingSince *time.Time
 	CreatedAt    time.Time
@@ -111,6 +114,13 @@ type WebhookStore interface {
 	// EarlierPending reports whether an earlier event about the same object
 	// (entity) still waits for its first attempt to the same endpoint.
 	EarlierPending(ctx context.Context, d *WebhookDelivery, ev *Event) (bool, error)
+	// ClaimBundle makes a delivery carry a bundle: on its first attempt it
+	// claims, besides itself, up to max-1 other deliveries of its endpoint
+	// that wait for their first attempt and whose events' types start with
+	// typePrefix; later attempts carry what was claimed then. It returns the
+	// bundle's events ordered by creation, or none when another delivery
+	// carries this one.
+	ClaimBundle(ctx context.Context, d *WebhookDelivery, typePrefix string, max int) ([]*Event, error)
 	// SendTestEvent records a test event for one endpoint only (not in the
 	// feed) and its delivery, returning the delivery's id.
 	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)

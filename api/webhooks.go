@@ -31,6 +31,7 @@ type endpointView struct {
 	EventTypes     []string  `json:"eventTypes"`
 	Enabled        bool      `json:"enabled"`
 	DisabledReason string    `json:"disabledReason,omitempty"`
+	Bundle         bool      `json:"bundle"`
 	Secret         string    `json:"secret,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt"`
@@ -38,7 +39,7 @@ type endpointView struct {
 
 func viewEndpoint(e *kycd.WebhookEndpoint, secret string) endpointView {
 	return endpointView{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled,
-		DisabledReason: e.DisabledReason, Secret: secret, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		DisabledReason: e.DisabledReason, Bundle: e.Bundle, Secret: secret, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 }
 
 type endpointRequest struct {
@@ -46,10 +47,11 @@ type endpointRequest struct {
 	Description *string  `json:"description"`
 	EventTypes  []string `json:"eventTypes"`
 	Enabled     *bool    `json:"enabled"`
+	Bundle      *bool    `json:"bundle"`
 }
 
 func (r endpointRequest) service() webhook.EndpointRequest {
-	return webhook.EndpointRequest{URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, Enabled: r.Enabled}
+	return webhook.EndpointRequest{URL: r.URL, Description: r.Description, EventTypes: r.EventTypes, Enabled: r.Enabled, Bundle: r.Bundle}
 }
 
 func tenantOf(r *http.Request) string { return principalFrom(r.Context()).TenantID }

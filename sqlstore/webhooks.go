@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -44,16 +45,16 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		e.CreatedAt, e.UpdatedAt = tx.Now(), tx.Now()
-		if _, err := tx.exec(`INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.TenantID, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
-			fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)); err != nil {
+		if _, err := tx.exec(`INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, created_at, updated_at, bundle)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.TenantID, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
+			fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt), boolInt(e.Bundle)); err != nil {
 			return err
 		}
 		return tx.Audit(e.TenantID, "webhook-endpoint.created", "webhook-endpoint", e.ID, map[string]any{"url": e.URL, "eventTypes": e.EventTypes})
 	})
 }
 
-const endpointColumns = `id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, failing_since, created_at, updated_at`
+const endpointColumns = `id, tenant_id, url, description, event_types, enabled, disabled_reason, secrets, failing_since, created_at, updated_at, bundle`
 
 func (db *DB) scanEndpoints(ctx context.Context, rows *sql.Rows) ([]*kycd.WebhookEndpoint, error) {
 	defer rows.Close()
@@ -62,15 +63,15 @@ func (db *DB) scanEndpoints(ctx context.Context, rows *sql.Rows) ([]*kycd.Webhoo
 		var (
 			e                kycd.WebhookEndpoint
 			types            string
-			enabled          int
+			enabled, bundle  int
 			sealed           []byte
 			failing          sql.NullString
 			created, updated string
 		)
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &types, &enabled, &e.DisabledReason, &sealed, &failing, &created, &updated); err != nil {
+		if err := rows.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &types, &enabled, &e.DisabledReason, &sealed, &failing, &created, &updated, &bundle); err != nil {
 			return nil, err
 		}
-		e.Enabled = enabled != 0
+		e.Enabled, e.Bundle = enabled != 0, bundle != 0
 		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 			return nil, err
 		}
@@ -129,8 +130,8 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 	return db.Update(ctx, func(tx *Tx) error {
 		e.UpdatedAt = tx.Now()
 		res, err := tx.exec(`UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, enabled = ?, disabled_reason = ?, secrets = ?,
-			failing_since = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
-			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), e.ID, e.TenantID)
+			failing_since = ?, updated_at = ?, bundle = ? WHERE id = ? AND tenant_id = ?`, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
+			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), boolInt(e.Bundle), e.ID, e.TenantID)
 		if err != nil {
 			return err
 		}
@@ -140,7 +141,7 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 			return kycd.NotFound("webhook-endpoint")
 		}
 		return tx.Audit(e.TenantID, "webhook-endpoint.updated", "webhook-endpoint", e.ID,
-			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets)})
+			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets), "bundle": e.Bundle})
 	})
 }
 
@@ -287,8 +288,10 @@ func (db *DB) FindDelivery(ctx context.Context, tenantID, id string) (*kycd.Webh
 func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		d.UpdatedAt = tx.Now()
+		// A bundle's attempt is the attempt of each delivery it carries.
 		if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_latency_ms = ?, last_response = ?, last_error = ?, updated_at = ?
-			WHERE id = ? AND tenant_id = ?`, d.Status, d.Attempts, d.LastStatus, d.LastLatencyMS, d.LastResponse, d.LastError, fmtTime(d.UpdatedAt), d.ID, d.TenantID); err != nil {
+			WHERE (id = ? OR bundled_into = ?) AND tenant_id = ?`, d.Status, d.Attempts, d.LastStatus, d.LastLatencyMS, d.LastResponse, d.LastError, fmtTime(d.UpdatedAt),
+			d.ID, d.ID, d.TenantID); err != nil {
 			return err
 		}
 		if e != nil {
@@ -446,4 +449,60 @@ func (db *DB) EarlierPending(ctx context.Context, d *kycd.WebhookDelivery, ev *k
 		AND d.endpoint_id = ? AND d.status = 'pending' AND d.attempts = 0 AND d.id <> ?`,
 		d.TenantID, ev.EntityType, ev.EntityID, ev.ID, d.EndpointID, d.ID).Scan(&n)
 	return n > 0, err
+}
+
+// ClaimBundle implements kycd.WebhookStore.
+func (db *DB) ClaimBundle(ctx context.Context, d *kycd.WebhookDelivery, typePrefix string, max int) ([]*kycd.Event, error) {
+	var members []string
+	err := db.Update(ctx, func(tx *Tx) error {
+		tx.noAudit() // deliveries are recorded in themselves
+		res, err := tx.exec(`UPDATE webhook_deliveries SET bundled_into = ? WHERE id = ? AND tenant_id = ? AND status = 'pending' AND (bundled_into = '' OR bundled_into = ?)`,
+			d.ID, d.ID, d.TenantID, d.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errNothingToDo // another delivery carries it
+		}
+		if d.Attempts == 0 {
+			// The first attempt takes the endpoint's other waiting events
+			// of the family, oldest first; retries resend the same bundle.
+			if _, err := tx.exec(`UPDATE webhook_deliveries SET bundled_into = ? WHERE tenant_id = ? AND id IN (
+				SELECT d.id FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+				WHERE d.tenant_id = ? AND d.endpoint_id = ? AND d.status = 'pending' AND d.attempts = 0 AND d.bundled_into = '' AND e.type LIKE ?
+				ORDER BY e.seq LIMIT ?)`, d.ID, d.TenantID, d.TenantID, d.EndpointID, typePrefix+"%", max-1); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT id FROM webhook_deliveries WHERE tenant_id = ? AND bundled_into = ?`), d.TenantID, d.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			members = append(members, id)
+		}
+		return rows.Err()
+	})
+	if errors.Is(err, errNothingToDo) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var events []*kycd.Event
+	for _, id := range members {
+		_, ev, err := db.FindDelivery(ctx, d.TenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	slices.SortStableFunc(events, func(a, b *kycd.Event) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return events, nil
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -73,6 +74,8 @@ type EndpointRequest struct {
 	Description *string
 	EventTypes  []string
 	Enabled     *bool
+	// Bundle, for events of the checks surface: several per request.
+	Bundle *bool
 }
 
 // CheckURL refuses an endpoint URL kycd must not post to: not https (http
@@ -144,6 +147,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, tenantID string, req Endpo
 	if req.Enabled != nil {
 		e.Enabled = *req.Enabled
 	}
+	if req.Bundle != nil {
+		e.Bundle = *req.Bundle
+	}
 	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e)
 }
 
@@ -168,6 +174,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id string, req E
 	}
 	if req.Description != nil {
 		e.Description = *req.Description
+	}
+	if req.Bundle != nil {
+		e.Bundle = *req.Bundle
 	}
 	if req.Enabled != nil {
 		e.Enabled = *req.Enabled
@@ -246,9 +255,58 @@ const orderWait = 50 * time.Millisecond
 // maxResponse is how much of an endpoint's answer a delivery keeps.
 const maxResponse = 1024
 
+// upvestPrefix starts the types of the events of the checks surface.
+const upvestPrefix = "USER_CHECK."
+
+// Bundles: an endpoint that bundles gets the checks surface's events
+// several per request, as Upvest sends them. A first attempt waits
+// BundleDelay after its event so that others can join, and carries at
+// most MaxBundle events.
+const (
+	BundleDelay = time.Second
+	MaxBundle   = 100
+)
+
+// message builds what a delivery sends, and the message id it is signed
+// under: its event in its surface's envelope, or, for an endpoint that
+// bundles events of the checks surface, {"payload": [...]} of the events
+// it carries, ordered by created_at (nil when another delivery's bundle
+// carries it). A first attempt may be told to wait (*RetryAfter).
+func (s *Service) message(ctx context.Context, d *kycd.WebhookDelivery, ev *kycd.Event, e *kycd.WebhookEndpoint, final bool) ([]byte, string, error) {
+	if !e.Bundle || !strings.HasPrefix(ev.Type, upvestPrefix) {
+		if err := s.complete(ctx, ev); err != nil {
+			return nil, "", err
+		}
+		body, err := EnvelopeFor(ev.Type, e.ID).Body(ev)
+		return body, ev.ID, err
+	}
+	if d.Attempts == 0 && !final {
+		if wait := BundleDelay - s.Clock.Now().Sub(ev.CreatedAt); wait > 0 {
+			return nil, "", &RetryAfter{Wait: wait}
+		}
+	}
+	events, err := s.Store.ClaimBundle(ctx, d, upvestPrefix, MaxBundle)
+	if err != nil || len(events) == 0 {
+		return nil, "", err
+	}
+	payload := make([]json.RawMessage, 0, len(events))
+	for _, x := range events {
+		if err := s.complete(ctx, x); err != nil {
+			return nil, "", err
+		}
+		b, err := Upvest{WebhookID: e.ID}.Body(x)
+		if err != nil {
+			return nil, "", err
+		}
+		payload = append(payload, b)
+	}
+	body, err := json.Marshal(map[string]any{"payload": payload})
+	return body, d.ID, err
+}
+
 // EnvelopeFor returns the envelope of an event type's surface.
 func EnvelopeFor(eventType, endpointID string) Envelope {
-	if strings.HasPrefix(eventType, "USER_CHECK.") {
+	if strings.HasPrefix(eventType, upvestPrefix) {
 		return Upvest{WebhookID: endpointID}
 	}
 	return Uphold{}
@@ -285,15 +343,12 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 			return &RetryAfter{Wait: orderWait}
 		}
 	}
-	if err := s.complete(ctx, ev); err != nil {
-		return err
-	}
-	body, err := EnvelopeFor(ev.Type, e.ID).Body(ev)
-	if err != nil {
-		return err
+	body, msgID, err := s.message(ctx, d, ev, e, final)
+	if err != nil || body == nil {
+		return err // nil body: another delivery's bundle carries this one
 	}
 	now := s.Clock.Now()
-	h, err := Sign(ev.ID, now, body, e.ActiveSecrets(now)...)
+	h, err := Sign(msgID, now, body, e.ActiveSecrets(now)...)
 	if err != nil {
 		return err
 	}

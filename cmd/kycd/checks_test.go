@@ -17,6 +17,7 @@ import (
 
 	"github.com/kycd/kycd/checks"
 	"github.com/kycd/kycd/sqlstore/storetest"
+	"github.com/kycd/kycd/webhook"
 )
 
 // evidenceZip returns a zip of the given entries (name → content).
@@ -621,6 +622,90 @@ func TestCheckEvidenceHostile(t *testing.T) {
 			if code, _ := reasonOf(res); res.JSON["status"] != "FAILED" || code != "evidence_download_refused" {
 				t.Errorf("%s: %s", link, res.Body)
 			}
+		}
+	})
+}
+
+// TestCheckEventBundles: an endpoint that bundles gets the check events
+// several per request, {"payload": [...]}, each request ordered by
+// created_at and signed, every event exactly once and each check's
+// CREATED before its decision; an endpoint that does not gets them one by one.
+func TestCheckEventBundles(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db, "--allow-private-network")
+		bundled, single := newReceiver(t), newReceiver(t)
+		res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": bundled.URL, "eventTypes": []string{"USER_CHECK."}, "bundle": true})
+		if res.Status != 201 || res.get("endpoint.bundle") != true {
+			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
+		}
+		secret := res.get("endpoint.secret").(string)
+		if res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": single.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 || res.get("endpoint.bundle") != false {
+			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
+		}
+		var ids []string
+		for i := range 4 {
+			res := e.create(e.tok, e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+				"instrument_suitability": map[string]any{"suitability": i%2 == 0}})
+			if res.Status != 202 {
+				t.Fatalf("create: %d %s", res.Status, res.Body)
+			}
+			ids = append(ids, res.JSON["id"].(string))
+		}
+		count := func(rc *receiver) (requests int, events []map[string]any, biggest int) {
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			for _, g := range rc.got {
+				var b struct {
+					Payload []map[string]any `json:"payload"`
+				}
+				if err := json.Unmarshal(g.body, &b); err != nil || len(b.Payload) == 0 {
+					t.Fatalf("bundle body: %s", g.body)
+				}
+				if err := webhook.Verify(secret, g.body, g.header); err != nil {
+					t.Errorf("bundle signature: %v", err)
+				}
+				for i := 1; i < len(b.Payload); i++ {
+					if b.Payload[i]["created_at"].(string) < b.Payload[i-1]["created_at"].(string) {
+						t.Errorf("bundle out of order: %s", g.body)
+					}
+				}
+				requests++
+				events = append(events, b.Payload...)
+				biggest = max(biggest, len(b.Payload))
+			}
+			return
+		}
+		waitUntil(t, "bundled events", func() bool { _, evs, _ := count(bundled); return len(evs) >= 8 })
+		waitUntil(t, "single events", func() bool { return len(single.events()) >= 8 })
+		time.Sleep(1500 * time.Millisecond) // nothing more arrives
+		requests, events, biggest := count(bundled)
+		if len(events) != 8 || biggest < 2 || requests >= 8 {
+			t.Errorf("bundles: %d events in %d requests (largest %d)", len(events), requests, biggest)
+		}
+		seen := map[string]bool{}
+		order := map[string][]string{}
+		for _, ev := range events {
+			if seen[ev["id"].(string)] {
+				t.Errorf("event %s delivered twice", ev["id"])
+			}
+			seen[ev["id"].(string)] = true
+			obj := ev["object"].(map[string]any)
+			order[obj["id"].(string)] = append(order[obj["id"].(string)], ev["type"].(string))
+			if ev["webhook_id"] == nil || obj["instrument_suitability"] == nil {
+				t.Errorf("bundled event: %v", ev)
+			}
+		}
+		for i, id := range ids {
+			want := "USER_CHECK.PASSED"
+			if i%2 == 1 {
+				want = "USER_CHECK.FAILED"
+			}
+			if got := order[id]; len(got) != 2 || got[0] != "USER_CHECK.CREATED" || got[1] != want {
+				t.Errorf("check %d: %v", i, got)
+			}
+		}
+		if evs := single.events(); len(evs) != 8 || evs[0]["type"] == nil || evs[0]["payload"] != nil {
+			t.Errorf("single endpoint: %d %v", len(evs), evs)
 		}
 	})
 }
