@@ -709,3 +709,20 @@ func TestCheckEventBundles(t *testing.T) {
 		}
 	})
 }
+
+// TestSandboxEvidence: in sandbox mode kycd serves an evidence bucket, so a
+// check can be tried offline: its good zip passes, its hostile ones fail.
+func TestSandboxEvidence(t *testing.T) {
+	db := storetest.Databases(t)[0]
+	e := newChecksEnv(t, db, "--sandbox")
+	if res := e.decided(e.user, seedKYC(e.base+"/sandbox/evidence/ident.zip")); res.JSON["status"] != "PASSED" {
+		t.Fatalf("sandbox ident.zip: %s", res.Body)
+	}
+	other := e.newUser("other@sandbox.example")
+	for name, problem := range map[string]string{"traversal.zip": "unsafe_path", "bomb.zip": "decompression_limit", "truncated.zip": "not_a_zip"} {
+		res := e.decided(other, seedKYC(e.base+"/sandbox/evidence/"+name))
+		if code, d := reasonOf(res); code != "evidence_invalid" || d["problem"] != problem {
+			t.Errorf("%s: %s", name, res.Body)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/notify"
+	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore"
@@ -115,6 +116,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		mount = func(mux *http.ServeMux) {
 			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
 			mux.Handle("/sandbox/sumsub/", http.StripPrefix("/sandbox/sumsub", sumsubSandbox))
+			mux.Handle("GET /sandbox/evidence/", http.StripPrefix("/sandbox/evidence", evidencesbx.Handler()))
 		}
 	}
 	srv, err := api.New(api.Config{

@@ -1,0 +1,71 @@
+// Package evidence is the sandbox's evidence bucket: the zips a partner
+// would link to when it records a check (GET /sandbox/evidence/{name}),
+// good and hostile, so that the checks API can be tried offline.
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Files the bucket serves: two valid evidence zips and hostile ones that
+// kycd refuses (the check fails with the reason named).
+var Files = map[string]string{
+	"ident.zip":     "a video ident's evidence: stand-ins for the document scan and the protocol (the check passes)",
+	"por.zip":       "a stand-in for a utility bill (the check passes)",
+	"traversal.zip": "an entry named ../../etc/cron.d/evil (evidence_invalid: unsafe_path)",
+	"bomb.zip":      "20 MiB of zeros packed 1000:1 (evidence_invalid: decompression_limit)",
+	"truncated.zip": "the first half of ident.zip (evidence_invalid: not_a_zip)",
+	"missing.zip":   "404 (evidence_download_failed)",
+}
+
+// Handler serves the bucket.
+func Handler() http.Handler {
+	ident := build(map[string][]byte{"ident/document-front.txt": []byte("sandbox identity document, front"),
+		"ident/protocol.txt": []byte("sandbox video ident protocol: identity confirmed")})
+	content := map[string][]byte{
+		"ident.zip":     ident,
+		"por.zip":       build(map[string][]byte{"por/utility-bill.txt": []byte("sandbox utility bill")}),
+		"traversal.zip": build(map[string][]byte{"ident/ok.txt": []byte("fine"), "../../etc/cron.d/evil": []byte("* * * * * root sh")}),
+		"bomb.zip":      build(map[string][]byte{"zeros.bin": make([]byte, 20<<20)}),
+		"truncated.zip": ident[:len(ident)/2],
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			for _, n := range slices.Sorted(maps.Keys(Files)) {
+				fmt.Fprintf(w, "%s\t%s\n", n, Files[n])
+			}
+			return
+		}
+		b, ok := content[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/zip")
+		w.Write(b)
+	})
+}
+
+func build(entries map[string][]byte) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, body := range entries {
+		w, err := zw.Create(name)
+		if err != nil {
+			panic(err) // names are constants
+		}
+		w.Write(body)
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
