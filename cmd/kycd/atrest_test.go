@@ -1,15 +1,19 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"database/sql"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
@@ -20,7 +24,7 @@ import (
 // blob folder) and what it logged: no marker may appear in the clear.
 func TestEncryptionAtRest(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db)
+		k := start(t, db, "--allow-private-network", "--evidence-allow-http")
 		tn := k.newTenant(t, "atrest")
 		tok := k.token(t, tn, "")
 		markers := map[string]string{
@@ -44,6 +48,8 @@ func TestEncryptionAtRest(t *testing.T) {
 			"otherFunds":    "Qzmarkfunds lottery",
 			"tin":           "QZMARKTIN1",
 			"justification": "Qzmarkjustification text",
+			"evidence":      "qzmarkevidencecontent",
+			"link":          "qzmarkevidencelink",
 		}
 		body := map[string]any{
 			"email": markers["email"], "termsOfService": "general-gb-fca", "primaryCitizenship": "GB",
@@ -103,6 +109,29 @@ func TestEncryptionAtRest(t *testing.T) {
 			if !strings.Contains(strings.ToLower(string(detailed.Body)), strings.ToLower(markers[f])) {
 				t.Fatalf("the API does not return %s: %s", f, detailed.Body)
 			}
+		}
+		// A check: what the partner sent, its link and its evidence (a zip
+		// whose entry is stored, not compressed). The provider's name is not
+		// personal: the audit trail names who verified an identity.
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		zf, _ := zw.CreateHeader(&zip.FileHeader{Name: "protocol.txt", Method: zip.Store})
+		zf.Write([]byte(markers["evidence"]))
+		zw.Close()
+		bucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(zb.Bytes()) }))
+		defer bucket.Close()
+		res = k.call(t, "POST", "/users/"+uid+"/checks", tok, "", map[string]any{"type": "KYC", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+			"data_download_link": bucket.URL + "/" + markers["link"] + ".zip", "document_type": "PASSPORT", "document_expiration_date": "2031-01-01",
+			"nationality": "GB", "provider": "IDNOW", "method": "VIDEO_ID"})
+		if res.Status != 202 {
+			t.Fatalf("check: %d %s", res.Status, res.Body)
+		}
+		checkID := res.JSON["id"].(string)
+		waitUntil(t, "the check's decision", func() bool {
+			return k.call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil).JSON["status"] != "PENDING"
+		})
+		if c := k.call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil); c.JSON["status"] != "PASSED" || !strings.Contains(string(c.Body), markers["link"]) {
+			t.Fatalf("check: %s", c.Body)
 		}
 		// A second user, deleted with a note.
 		other := createUser(t, k, tok, "second@atrest.example")

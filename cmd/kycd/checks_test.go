@@ -269,6 +269,16 @@ func TestChecks(t *testing.T) {
 			t.Errorf("overview after the KYC check: %s", ov.Body)
 		}
 
+		// Capabilities follow: the user no longer must submit an identity,
+		// while one without a check still must.
+		needsIdentity := func(user string) bool {
+			res := e.call(t, "GET", "/core/capabilities", e.tok, user, nil)
+			return strings.Contains(string(res.Body), "user-must-submit-identity")
+		}
+		if needsIdentity(e.user) || !needsIdentity(e.newUser("nocheck@checks.example")) {
+			t.Errorf("capabilities do not follow the KYC check")
+		}
+
 		// Proof of residence: PASSED, and the Core proof of address with it.
 		por := e.decided(e.user, map[string]any{"type": "POR", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 			"issuance_date": time.Now().AddDate(0, -1, 0).Format(time.DateOnly), "data_download_link": ev.URL + "/por.zip",
