@@ -153,6 +153,19 @@ func (g *Geo) IsSubdivisionOf(code, country string) bool {
 // RequiresSubdivision implements kycd.Geography.
 func (g *Geo) RequiresSubdivision(country string) bool { return subdivisionRequired[country] }
 
+// PhoneRegion returns the country of an international number (E.164,
+// "+4915112345678") when it is a valid number there.
+func (g *Geo) PhoneRegion(number string) (string, bool) {
+	if !strings.HasPrefix(number, "+") {
+		return "", false
+	}
+	n, err := phonenumbers.Parse(number, "")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", false
+	}
+	return phonenumbers.GetRegionCodeForNumber(n), true
+}
+
 // IsValidPhone implements kycd.Geography.
 func (g *Geo) IsValidPhone(number, country string) bool {
 	n, err := phonenumbers.Parse(number, country)
