@@ -78,6 +78,26 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /users/{user_id}/checks", s.plain(s.authed(nil, s.handleCreateCheck())))
 	mux.Handle("GET /users/{user_id}/checks/{check_id}", s.plain(s.authed([]string{scopeChecksRead}, s.handleGetCheck())))
 
+	// KYC levels and applications (STASIS-compatible): legal_entity_uuid is
+	// the tenant, client_uuid the kycd user, both in the query.
+	mux.Handle("GET /v1/clients/kyc-level-info/", s.plain(s.authed([]string{scopeApplicationsRead}, s.handleLevelInfo())))
+	mux.Handle("POST /v1/clients/kyc-level-info/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleCreateApplication())))
+	mux.Handle("GET /v1/kyc/{uuid}/", s.plain(s.authed([]string{scopeApplicationsRead}, s.handleGetApplication())))
+	mux.Handle("PATCH /v1/kyc/{uuid}/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleUpdateApplication())))
+	mux.Handle("GET /v1/kyc/{uuid}/attributes/{key}/", s.plain(s.authed([]string{scopeApplicationsRead}, s.handleGetApplicationAttribute())))
+	mux.Handle("POST /v1/kyc/{uuid}/send-to-review/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleSendToReview())))
+	mux.Handle("GET /v1/attributes/{key}/definitions/", s.plain(s.authed([]string{scopeApplicationsRead}, s.handleAttributeDefinitions())))
+	mux.Handle("GET /v1/legal_documents/", s.plain(s.authed([]string{scopeApplicationsRead}, s.handleLegalDocuments())))
+	mux.Handle("POST /v1/documents/files/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleUploadDocumentFiles())))
+	mux.Handle("POST /v1/documents/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleCreateDocument())))
+	mux.Handle("POST /v1/signatures/send-code/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleSendSignCode())))
+	// Compliance review and the tenant's levels.
+	mux.Handle("GET /admin/kyc-applications", s.plain(s.authed([]string{scopeAdminApplications}, s.handleReviewQueue())))
+	mux.Handle("GET /admin/kyc-applications/{uuid}", s.plain(s.authed([]string{scopeAdminApplications}, s.handleAdminApplication())))
+	mux.Handle("POST /admin/kyc-applications/{uuid}/decision", s.plain(s.authed([]string{scopeAdminReview}, s.handleDecideApplication())))
+	mux.Handle("GET /admin/kyc-levels", s.plain(s.authed([]string{scopeAdminApplications}, s.handleGetLevels())))
+	mux.Handle("PUT /admin/kyc-levels", s.plain(s.authed([]string{scopeAdminLevelsReplace}, s.handleReplaceLevels())))
+
 	// The page a webhook management link opens (the link is the credential).
 	mux.Handle("GET /webhooks/manage", s.plain(s.handleManagePage()))
 
@@ -89,6 +109,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("GET /sandbox/messages", s.plain(s.authed(nil, s.handleSandboxMessages())))
 		mux.Handle("GET /sandbox/clock", s.plain(s.authed(nil, s.handleSandboxClock())))
 		mux.Handle("POST /sandbox/clock", s.plain(s.authed(nil, s.handleAdvanceSandboxClock())))
+		mux.Handle("POST /v1/sandbox/kyc/{uuid}/status/", s.plain(s.authed([]string{scopeApplicationsWrite}, s.handleSandboxApplicationStatus())))
 	}
 
 	// Operations.

@@ -55,7 +55,9 @@ func loadSpec() (*spec, error) {
 	names := []string{"create-user-request", "delete-user-request", "create-file-request", "verify-kyc-code-request", "advance-sandbox-clock-request",
 		"create-sumsub-ingestion-request", "create-veriff-ingestion-request", "set-veriff-config-request", "set-sumsub-config-request",
 		"create-webhook-endpoint-request", "update-webhook-endpoint-request", "rotate-webhook-secret-request", "replay-webhook-events-request",
-		"create-check-kyc-request", "create-check-por-request", "create-check-instrument-fit-request", "create-check-compliance-request"}
+		"create-check-kyc-request", "create-check-por-request", "create-check-instrument-fit-request", "create-check-compliance-request",
+		"create-kyc-application-request", "update-kyc-application-request", "send-sign-code-request", "create-kyc-document-request",
+		"sandbox-kyc-application-status-request", "decide-kyc-application-request"}
 	for _, code := range kycd.ProcessCodes {
 		if code != kycd.ProcessScreening && code != kycd.ProcessRisk {
 			names = append(names, "update-kyc-"+code+"-request")

@@ -56,6 +56,9 @@ var PartnerScopes = []string{
 	// Checks (Upvest-compatible).
 	"checks:read",
 	"checks:admin",
+	// KYC levels and applications (STASIS-compatible).
+	"kyc-applications:read",
+	"kyc-applications:write",
 }
 
 // AdminScopes are scopes for a tenant's compliance and operations tooling;
@@ -64,6 +67,10 @@ var AdminScopes = []string{
 	"admin.audit:read",
 	// The compliance role records COMPLIANCE checks.
 	"checks:compliance",
+	// Compliance officers review KYC applications; the tenant's levels.
+	"admin.kyc-applications:read",
+	"admin.kyc-applications:review",
+	"admin.kyc-levels:write",
 }
 
 // KnownScope reports whether s is a partner or an admin scope.

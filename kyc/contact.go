@@ -205,13 +205,19 @@ func (s *Service) SendCode(ctx context.Context, args kycd.SendCodeArgs) error {
 		return fmt.Errorf("kyc: cannot send codes")
 	}
 	err := codes.SendCode(ctx, args.TenantID, args.CodeID, func(vc *kycd.VerificationCode) error {
-		m := Message{Channel: vc.Channel, To: vc.Destination, TenantID: vc.TenantID, UserID: vc.UserID}
-		if vc.Channel == kycd.ChannelEmail {
-			m.Subject = "Your verification code"
-			m.Body = fmt.Sprintf("Your verification code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
-				vc.Code, int(CodeLifetime.Minutes()))
+		// Sign codes of the levels surface ("sign:sms:<application>") go
+		// by SMS or email like verification codes, worded as signatures.
+		channel, what := vc.Channel, "verification"
+		if rest, ok := strings.CutPrefix(vc.Channel, "sign:"); ok {
+			channel, what = map[bool]string{true: kycd.ChannelPhone, false: kycd.ChannelEmail}[strings.HasPrefix(rest, "sms:")], "signature"
+		}
+		m := Message{Channel: channel, To: vc.Destination, TenantID: vc.TenantID, UserID: vc.UserID}
+		if channel == kycd.ChannelEmail {
+			m.Subject = "Your " + what + " code"
+			m.Body = fmt.Sprintf("Your %s code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
+				what, vc.Code, int(CodeLifetime.Minutes()))
 		} else {
-			m.Body = fmt.Sprintf("Your verification code is %s", vc.Code)
+			m.Body = fmt.Sprintf("Your %s code is %s", what, vc.Code)
 		}
 		if err := s.notifier.Send(ctx, m); err != nil {
 			// Mail and SMS servers quote the recipient in their errors: the

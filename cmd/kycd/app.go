@@ -24,6 +24,7 @@ import (
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
 	"github.com/kycd/kycd/kyc"
+	"github.com/kycd/kycd/levels"
 	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/policy"
@@ -51,6 +52,9 @@ type app struct {
 	providers map[string]connector.Provider
 	webhooks  *webhook.Service
 	checks    *checks.Service
+	levels    *levels.Service
+	// sandbox is serve --sandbox: the levels surface accepts its test code.
+	sandbox bool
 	// evidenceSchedule is the evidence download retry schedule.
 	evidenceSchedule []time.Duration
 }
@@ -251,6 +255,10 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
 		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: scratch,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
+	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
+		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox}); err != nil {
+		return err
+	}
 	// Events carry what their outbox copy leaves out (personal data).
 	a.webhooks.Complete = func(ctx context.Context, ev *kycd.Event) error {
 		if strings.HasPrefix(ev.Type, "USER_CHECK.") {

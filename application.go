@@ -1,0 +1,121 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// KYC application statuses (the STASIS-compatible levels surface). An
+// application is filled in while new; send-to-review puts it in review; a
+// compliance officer approves it (the client holds the level), returns it
+// as pending with corrections to make (then it is filled in and sent
+// again), or rejects it (final: a new application is needed).
+const (
+	ApplicationNew      = "new"
+	ApplicationInReview = "in_review"
+	ApplicationPending  = "pending"
+	ApplicationApproved = "approved"
+	ApplicationRejected = "rejected"
+)
+
+// ApplicationStatuses lists the statuses.
+var ApplicationStatuses = []string{ApplicationNew, ApplicationInReview, ApplicationPending, ApplicationApproved, ApplicationRejected}
+
+// EventApplicationStatusChanged is announced on every status change.
+const EventApplicationStatusChanged = "kyc-application.status-changed"
+
+// Application is a client's application for a KYC level: the values of
+// its attributes, what a reviewer asked to correct and the reviews. Data
+// is personal and sealed at rest.
+type Application struct {
+	ID       string
+	TenantID string
+	UserID   string
+	LevelID  string
+	Status   string
+	Data     ApplicationData
+	// Version counts saves: a save of a stale copy fails with EStale.
+	Version     int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	SubmittedAt *time.Time
+	DecidedAt   *time.Time
+}
+
+// ApplicationData is the sealed part of an application.
+type ApplicationData struct {
+	Attributes map[string]*AttributeValue `json:"attributes"`
+	// Corrections are what the last return to pending asked to correct, by
+	// attribute key; a change of the attribute clears its entry.
+	Corrections map[string]string `json:"corrections,omitempty"`
+	Reviews     []Review          `json:"reviews,omitempty"`
+}
+
+// AttributeValue is the value of one attribute of an application.
+type AttributeValue struct {
+	Value     any       `json:"value"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// SignedWith names the signature that confirmed the last change.
+	SignedWith string `json:"signedWith,omitempty"`
+	// Verification holds what a provider said of the value (a liveness check).
+	Verification map[string]any `json:"verification,omitempty"`
+}
+
+// Review is one reviewer's decision.
+type Review struct {
+	Decision    string            `json:"decision"` // approved, pending, rejected
+	Reviewer    string            `json:"reviewer"`
+	Reason      string            `json:"reason"`
+	Corrections map[string]string `json:"corrections,omitempty"`
+	At          time.Time         `json:"at"`
+}
+
+// KYCDocument is a document a client made of uploaded files, for one
+// document attribute: its id is the attribute's value.
+type KYCDocument struct {
+	ID           string
+	TenantID     string
+	UserID       string
+	AttributeKey string
+	FileIDs      []string
+	CreatedAt    time.Time
+}
+
+// ApplicationStore keeps applications and documents (sign codes are
+// verification codes of their own channels). Every
+// save records its audit entry and events in its transaction.
+type ApplicationStore interface {
+	// CreateApplication stores a new application (ID set by the caller)
+	// with its event.
+	CreateApplication(ctx context.Context, a *Application) error
+	// FindApplication returns ENotFound ("kyc-application") for an unknown
+	// id, or one of another tenant or (userID not empty) user.
+	FindApplication(ctx context.Context, tenantID, userID, id string) (*Application, error)
+	// FindApplications returns a user's applications, oldest first.
+	FindApplications(ctx context.Context, tenantID, userID string) ([]*Application, error)
+	// FindApplicationsByStatus returns a tenant's applications in a status,
+	// oldest first, after an id ("" for the first page): the review queue.
+	FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*Application, error)
+	// SaveApplication saves a changed application if its version is still
+	// the one read (EStale otherwise), with the audit action and details
+	// given, a status-changed event when the status changed, and the sign
+	// codes used (verification code ids) marked used (EStale when one was
+	// used meanwhile).
+	SaveApplication(ctx context.Context, a *Application, statusChanged bool, action string, details map[string]any, usedCodes []string) error
+	CreateDocument(ctx context.Context, d *KYCDocument) error
+	// FindDocument returns ENotFound ("document").
+	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
+	// SaveLevelCatalog stores a tenant's own levels catalog (raw JSON, checked
+	// by the caller); FindLevelCatalog returns it, or ENotFound ("catalog").
+	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error
+	FindLevelCatalog(ctx context.Context, tenantID string) ([]byte, error)
+	// IssueSignCode stores a one-time code that signs changes of an
+	// application (a VerificationCode of channel SignChannel(provider,
+	// application)), replacing the last one of its channel, and the job
+	// that sends it.
+	IssueSignCode(ctx context.Context, vc *VerificationCode, job JobArgs) error
+}
+
+// SignChannel is the code channel of signatures of an object by a
+// provider ("sms" or "email"): "sign:sms:<object>".
+func SignChannel(provider, objectID string) string { return "sign:" + provider + ":" + objectID }

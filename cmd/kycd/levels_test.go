@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// levelsEnv drives the /v1 surface for one client.
+type levelsEnv struct {
+	*kycEnv
+	client string
+	admin  string // a compliance officer's token
+}
+
+func (e *levelsEnv) q(extra ...string) string {
+	v := url.Values{"legal_entity_uuid": {e.tn.ID}, "client_uuid": {e.client}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return "?" + v.Encode()
+}
+
+func (e *levelsEnv) v1(method, path string, body any, extra ...string) *response {
+	e.t.Helper()
+	return e.call(e.t, method, path+e.q(extra...), e.tok, "", body)
+}
+
+func (e *levelsEnv) invalid(method, path string, body any, extra ...string) *response {
+	e.t.Helper()
+	req := e.req(method, path+e.q(extra...), bytes.NewReader(mustJSON(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.tok)
+	return e.do(e.t, req, doOpts{invalidRequest: true})
+}
+
+func (e *levelsEnv) patch(app string, changes map[string]any, extra ...string) *response {
+	e.t.Helper()
+	var list []any
+	for k, v := range changes {
+		list = append(list, map[string]any{"key": k, "value": v})
+	}
+	return e.v1("PATCH", "/v1/kyc/"+app+"/", map[string]any{"attribute_changes": list}, extra...)
+}
+
+func (e *levelsEnv) decide(app string, body map[string]any) *response {
+	e.t.Helper()
+	return e.call(e.t, "POST", "/admin/kyc-applications/"+app+"/decision", e.admin, "", body)
+}
+
+// attr returns an attribute of an application view.
+func attr(res *response, key string) map[string]any {
+	steps, _ := res.JSON["kyc_steps"].([]any)
+	for _, s := range steps {
+		for _, q := range s.(map[string]any)["questions"].([]any) {
+			a := q.(map[string]any)["attribute"].(map[string]any)
+			if a["key"] == key {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+// TestLevels walks seed 003's flow through HTTP on both databases: level
+// info, an application for the entry level, attributes of every type in
+// parts with their wrong values refused, a signed attribute with codes
+// (wrong, expired, reused, the sandbox's), a legal document, send to
+// review, a return to pending with corrections and a second review,
+// approval, the next level with reference data and a document made of
+// uploaded files, a rejection, and a new application after it; other
+// tenants see nothing; decisions are audited.
+func TestLevels(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := newKYCEnv(t, db, "--sandbox")
+		e := &levelsEnv{kycEnv: k}
+		e.client = createUser(t, k.kycdProc, k.tok, "client@levels.example")
+		var officer struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "officer",
+			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
+		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+
+		// Level info: the entry level only.
+		info := e.v1("GET", "/v1/clients/kyc-level-info/", nil)
+		avail, _ := info.JSON["available_levels_for_upgrade"].([]any)
+		if info.Status != 200 || info.JSON["allowed_to_create_kyc_application"] != true || len(avail) != 1 || info.JSON["last_kyc_application_uuid"] != nil {
+			t.Fatalf("level info: %d %s", info.Status, info.Body)
+		}
+		basic := avail[0].(map[string]any)["uuid"].(string)
+		catalog := k.call(t, "GET", "/admin/kyc-levels", e.admin, "", nil)
+		levelsList, _ := catalog.JSON["levels"].([]any)
+		if len(levelsList) != 3 {
+			t.Fatalf("catalog: %s", catalog.Body)
+		}
+		standard := levelsList[1].(map[string]any)["uuid"].(string)
+		if res := e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": standard}); res.Status != 409 || res.code() != "kyc_level_not_available" {
+			t.Errorf("standard first: %d %s", res.Status, res.Body)
+		}
+		res := e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": basic})
+		if res.Status != 201 || res.JSON["status"] != "new" || attr(res, "phone")["sign_providers"] == nil {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		app := res.JSON["uuid"].(string)
+		if res := e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": basic}); res.Status != 409 {
+			t.Errorf("second application: %d %s", res.Status, res.Body)
+		}
+		if info := e.v1("GET", "/v1/clients/kyc-level-info/", nil); info.JSON["allowed_to_create_kyc_application"] != false || info.JSON["last_kyc_application_uuid"] != app {
+			t.Errorf("level info in progress: %s", info.Body)
+		}
+
+		// Wrong values for every type: all refused at once, nothing saved.
+		res = e.patch(app, map[string]any{"first_name": 42, "birth_date": "17.05.1980", "citizenship": "XX", "email": "not-an-email",
+			"phone": "+49 1", "terms_and_conditions": "not-a-uuid", "source_of_funds": "salary"})
+		for _, want := range []string{"first_name:type", "birth_date:format", "citizenship:country_code", "email:format", "phone:phone",
+			"terms_and_conditions:legal_document", "source_of_funds:unknown_attribute"} {
+			p, rule, _ := strings.Cut(want, ":")
+			if res.Status != 400 || !hasViolation(res, p, rule) {
+				t.Errorf("wrong %s: %d %s", want, res.Status, res.Body)
+			}
+		}
+		// In parts: the personal information.
+		res = e.patch(app, map[string]any{"first_name": " Jane ", "last_name": "Doe", "birth_date": "1985-02-03", "citizenship": "gb", "email": "Jane@Example.COM"})
+		if res.Status != 200 || attr(res, "first_name")["value"] != "Jane" || attr(res, "citizenship")["value"] != "GB" || attr(res, "email")["value"] != "Jane@example.com" {
+			t.Fatalf("personal information: %d %s", res.Status, res.Body)
+		}
+		// The phone needs a signature.
+		if res := e.patch(app, map[string]any{"phone": "+447911123456"}); res.Status != 409 || res.code() != "sign_code_required" {
+			t.Errorf("unsigned phone: %d %s", res.Status, res.Body)
+		}
+		send := func() {
+			t.Helper()
+			res := e.v1("POST", "/v1/signatures/send-code/", map[string]any{"object_uuid": app, "provider_type": "sms", "destination": "+447911123456"})
+			if res.Status != 201 || res.JSON["destination"] != "*********3456" {
+				t.Fatalf("send code: %d %s", res.Status, res.Body)
+			}
+		}
+		send()
+		code := k.sandboxCode(t, "+447911123456")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "000001"
+		}
+		if res := e.patch(app, map[string]any{"phone": "+447911123456"}, "sms_sign_code", wrong); res.Status != 409 || res.code() != "code_invalid" || res.JSON["attempts_left"] != 4.0 {
+			t.Errorf("wrong code: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"phone": "+44 7911 123456"}, "sms_sign_code", code); res.Status != 200 || attr(res, "phone")["value"] != "+447911123456" {
+			t.Fatalf("signed phone: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"phone": "+447911123457"}, "sms_sign_code", code); res.Status != 409 || res.code() != "code_used" {
+			t.Errorf("reused code: %d %s", res.Status, res.Body)
+		}
+		send()
+		code = k.sandboxCode(t, "+447911123456")
+		k.advance(t, "11m")
+		e.tok = k.tok
+		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "") // tokens age with the clock
+		if res := e.patch(app, map[string]any{"phone": "+447911123457"}, "sms_sign_code", code); res.Status != 409 || res.code() != "code_expired" {
+			t.Errorf("expired code: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"phone": "+447911123457"}, "sms_sign_code", "111111"); res.Status != 200 {
+			t.Errorf("sandbox code: %d %s", res.Status, res.Body)
+		}
+		// A legal document the client read: its current uuid.
+		docs := e.call(t, "GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_type": {"individual"}, "key": {"terms_and_conditions"}}.Encode(), k.tok, "", nil)
+		results, _ := docs.JSON["results"].([]any)
+		if docs.Status != 200 || len(results) != 1 {
+			t.Fatalf("legal documents: %d %s", docs.Status, docs.Body)
+		}
+		terms := results[0].(map[string]any)["uuid"].(string)
+		privacy := e.call(t, "GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "key": {"privacy_policy"}}.Encode(), k.tok, "", nil).
+			JSON["results"].([]any)[0].(map[string]any)["uuid"].(string)
+		if res := e.patch(app, map[string]any{"terms_and_conditions": privacy}); res.Status != 400 || !hasViolation(res, "terms_and_conditions", "legal_document") {
+			t.Errorf("another legal document: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app+"/send-to-review/", nil); res.Status != 409 || res.code() != "kyc_application_incomplete" {
+			t.Errorf("incomplete: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"terms_and_conditions": terms, "privacy_policy": privacy}); res.Status != 200 {
+			t.Fatalf("legal documents: %d %s", res.Status, res.Body)
+		}
+		if a := e.v1("GET", "/v1/kyc/"+app+"/attributes/terms_and_conditions/", nil); a.Status != 200 || a.JSON["value"] != terms || a.get("legal_document.uuid") != terms {
+			t.Errorf("attribute: %d %s", a.Status, a.Body)
+		}
+
+		// Review: returned with corrections, corrected, approved.
+		if res := e.v1("POST", "/v1/kyc/"+app+"/send-to-review/", nil); res.Status != 200 || res.JSON["status"] != "in_review" {
+			t.Fatalf("send to review: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"last_name": "Roe"}); res.Status != 409 || res.code() != "kyc_application_not_editable" {
+			t.Errorf("change in review: %d %s", res.Status, res.Body)
+		}
+		queue := k.call(t, "GET", "/admin/kyc-applications", e.admin, "", nil)
+		if apps, _ := queue.JSON["applications"].([]any); queue.Status != 200 || len(apps) != 1 {
+			t.Fatalf("queue: %d %s", queue.Status, queue.Body)
+		}
+		if res := e.decide(app, map[string]any{"status": "pending", "reviewer": "officer-7", "reason": "name unreadable"}); res.Status != 400 || !hasViolation(res, "corrections", "minProperties") {
+			t.Errorf("return without corrections: %d %s", res.Status, res.Body)
+		}
+		res = e.decide(app, map[string]any{"status": "pending", "reviewer": "officer-7", "reason": "The first name differs from the ID",
+			"corrections": map[string]any{"first_name": "Give the first name as on your ID"}})
+		if res.Status != 200 || res.JSON["status"] != "pending" || len(res.JSON["reviews"].([]any)) != 1 {
+			t.Fatalf("return: %d %s", res.Status, res.Body)
+		}
+		got := e.v1("GET", "/v1/kyc/"+app+"/", nil)
+		if got.JSON["status"] != "pending" || attr(got, "first_name")["correction"] != "Give the first name as on your ID" || got.JSON["reviews"] != nil {
+			t.Errorf("pending application: %s", got.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app+"/send-to-review/", nil); res.Status != 409 || !strings.Contains(string(res.Body), "first_name") {
+			t.Errorf("uncorrected: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app, map[string]any{"first_name": "Janet"}); res.Status != 200 || attr(res, "first_name")["correction"] != nil {
+			t.Fatalf("correction: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app+"/send-to-review/", nil); res.Status != 200 {
+			t.Fatalf("second review: %d %s", res.Status, res.Body)
+		}
+		if res := e.decide(app, map[string]any{"status": "approved", "reviewer": "officer-7", "reason": "Documents match"}); res.Status != 200 || res.JSON["status"] != "approved" {
+			t.Fatalf("approve: %d %s", res.Status, res.Body)
+		}
+		if res := e.decide(app, map[string]any{"status": "rejected", "reviewer": "officer-7", "reason": "again"}); res.Status != 409 {
+			t.Errorf("decide twice: %d %s", res.Status, res.Body)
+		}
+		info = e.v1("GET", "/v1/clients/kyc-level-info/", nil)
+		if held, _ := info.JSON["kyc_levels"].([]any); len(held) != 1 || info.JSON["allowed_to_create_kyc_application"] != true ||
+			info.get("available_levels_for_upgrade") == nil || info.JSON["available_levels_for_upgrade"].([]any)[0].(map[string]any)["uuid"] != standard {
+			t.Fatalf("level info after approval: %s", info.Body)
+		}
+
+		// The next level: reference data and a document of uploaded files.
+		res = e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": standard})
+		if res.Status != 201 {
+			t.Fatalf("standard: %d %s", res.Status, res.Body)
+		}
+		app2 := res.JSON["uuid"].(string)
+		defs := e.call(t, "GET", "/v1/attributes/source_of_funds/definitions/?legal_entity_uuid="+k.tn.ID, k.tok, "", nil)
+		if defs.Status != 200 || defs.JSON["count"].(float64) < 2 {
+			t.Fatalf("definitions: %d %s", defs.Status, defs.Body)
+		}
+		if res := e.patch(app2, map[string]any{"source_of_funds": "lottery"}); res.Status != 400 || !hasViolation(res, "source_of_funds", "enum") {
+			t.Errorf("unknown choice: %d %s", res.Status, res.Body)
+		}
+		var mp bytes.Buffer
+		mw := multipart.NewWriter(&mp)
+		fw, _ := mw.CreateFormFile("files", "front.png")
+		fw.Write(pngBytes("id card front"))
+		mw.Close()
+		req := k.req("POST", "/v1/documents/files/"+e.q(), &mp)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+k.tok)
+		up := k.do(t, req)
+		files, _ := up.JSON["files"].([]any)
+		if up.Status != 201 || len(files) != 1 || files[0].(map[string]any)["content_type"] != "image/png" {
+			t.Fatalf("upload: %d %s", up.Status, up.Body)
+		}
+		fileID := files[0].(map[string]any)["uuid"].(string)
+		doc := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "id_card_front_side", "files": []string{fileID}})
+		if doc.Status != 201 || doc.JSON["attribute_key"] != "id_card_front_side" {
+			t.Fatalf("document: %d %s", doc.Status, doc.Body)
+		}
+		docID := doc.JSON["uuid"].(string)
+		if res := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "id_card_front_side", "files": []string{e.client}}); res.Status != 400 {
+			t.Errorf("document of another's file: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app2, map[string]any{"id_card_back_side": docID}); res.Status != 400 || !hasViolation(res, "id_card_back_side", "document") {
+			t.Errorf("document of another key: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(app2, map[string]any{"source_of_funds": "salary", "employment_status": "employed", "id_card_front_side": docID,
+			"country_of_residence": "GB", "city": "Manchester", "street": "1 High Street", "postal_code": "M4 1AA"})
+		if res.Status != 200 || attr(res, "id_card_front_side")["value"] != docID {
+			t.Fatalf("standard attributes: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app2, map[string]any{"sumsub_liveness_check_token": "x"}); res.Status != 400 || !hasViolation(res, "sumsub_liveness_check_token", "read_only") {
+			t.Errorf("liveness set by the client: %d %s", res.Status, res.Body)
+		}
+		back := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "id_card_back_side", "files": []string{fileID}})
+		if res := e.patch(app2, map[string]any{"id_card_back_side": back.JSON["uuid"]}); res.Status != 200 {
+			t.Fatalf("back side: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app2+"/send-to-review/", nil); res.Status != 200 {
+			t.Fatalf("standard to review: %d %s", res.Status, res.Body)
+		}
+		if res := e.decide(app2, map[string]any{"status": "rejected", "reviewer": "officer-9", "reason": "Document forged"}); res.Status != 200 || res.JSON["status"] != "rejected" {
+			t.Fatalf("reject: %d %s", res.Status, res.Body)
+		}
+		if res := e.patch(app2, map[string]any{"city": "Leeds"}); res.Status != 409 {
+			t.Errorf("change after rejection: %d %s", res.Status, res.Body)
+		}
+		// Rejected is final: a new application is needed, and allowed.
+		res = e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": standard})
+		if res.Status != 201 || res.JSON["uuid"] == app2 {
+			t.Fatalf("new application after rejection: %d %s", res.Status, res.Body)
+		}
+		app3 := res.JSON["uuid"].(string)
+		// Sandbox: the status changes directly.
+		if res := e.v1("POST", "/v1/sandbox/kyc/"+app3+"/status/", map[string]any{"status": "approved"}); res.Status != 200 || res.JSON["status"] != "approved" {
+			t.Errorf("sandbox status: %d %s", res.Status, res.Body)
+		}
+
+		// Bad requests and other tenants.
+		if res := e.invalid("PATCH", "/v1/kyc/"+app+"/", map[string]any{"attribute_changes": "first_name"}); res.Status != 400 {
+			t.Errorf("malformed changes: %d %s", res.Status, res.Body)
+		}
+		otherTok := k.token(t, k.newTenant(t, "other-levels"), "")
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/"+e.q(), otherTok, "", nil); res.Status != 404 || res.get("entity") != "legal-entity" {
+			t.Errorf("another tenant's legal entity: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/admin/kyc-applications/"+app, otherTok, "", nil); res.Status != 403 {
+			t.Errorf("admin route without the scope: %d %s", res.Status, res.Body)
+		}
+		other := createUser(t, k.kycdProc, k.tok, "other@levels.example")
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {other}}.Encode(), k.tok, "", nil); res.Status != 404 {
+			t.Errorf("another client's application: %d %s", res.Status, res.Body)
+		}
+		// Every decision is on the audit trail with its reviewer and reason.
+		audit := k.call(t, "GET", "/admin/audit?limit=1000", e.admin, "", nil)
+		if n := strings.Count(string(audit.Body), `"action":"kyc-application.reviewed"`); n != 3 || !strings.Contains(string(audit.Body), "officer-9") {
+			t.Errorf("audited decisions: %d", n)
+		}
+	})
+}

@@ -1,0 +1,257 @@
+package levels
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// SendCode sends a one-time code that signs changes of an application
+// (objectID) by SMS or email. The destination is the one given, else the
+// application's phone or email attribute, else the client's declared one.
+func (s *Service) SendCode(ctx context.Context, tenantID, userID, objectID, provider, destination string) (*kycd.VerificationCode, error) {
+	a, _, err := s.Application(ctx, tenantID, userID, objectID)
+	if err != nil {
+		return nil, err
+	}
+	channel := map[string]string{SignSMS: kycd.ChannelPhone, SignEmail: kycd.ChannelEmail}[provider]
+	if channel == "" {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "provider_type", Rule: "enum", RuleParams: map[string]any{"allowedValues": []string{SignSMS, SignEmail}}})
+	}
+	if s.Senders == nil || !s.Senders.Supports(channel) {
+		return nil, &kycd.Error{Code: ESignProviderUnavailable, Message: "No " + provider + " sender is configured on this kycd"}
+	}
+	if destination == "" {
+		destination = s.destination(ctx, a, provider)
+	}
+	switch {
+	case destination == "":
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "destination", Rule: "required"})
+	case provider == SignSMS:
+		if _, ok := s.Geo.PhoneRegion(destination); !ok {
+			return nil, kycd.Invalid("body", kycd.Violation{Property: "destination", Rule: "phone", RuleParams: map[string]any{"format": "E.164"}})
+		}
+	case !strings.Contains(destination, "@"):
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "destination", Rule: "format", RuleParams: map[string]any{"format": "email"}})
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return nil, err
+	}
+	vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, Channel: kycd.SignChannel(provider, a.ID),
+		Code: fmt.Sprintf("%06d", n.Int64()), Destination: destination, ExpiresAt: s.Clock.Now().Add(SignCodeLifetime)}
+	if vc.Digest, err = s.Digest.BlindIndex(ctx, tenantID, "verification-code", vc.ID+":"+vc.Code); err != nil {
+		return nil, err
+	}
+	if err := s.Store.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tenantID, CodeID: vc.ID}); err != nil {
+		return nil, err
+	}
+	return vc, nil
+}
+
+// destination is where a code goes by default.
+func (s *Service) destination(ctx context.Context, a *kycd.Application, provider string) string {
+	key := map[string]string{SignSMS: "phone", SignEmail: "email"}[provider]
+	if v, ok := a.Data.Attributes[key]; ok {
+		if d, ok := v.Value.(string); ok {
+			return d
+		}
+	}
+	u, err := s.Users.FindUserByID(ctx, a.TenantID, a.UserID)
+	if err != nil {
+		return ""
+	}
+	if provider == SignEmail {
+		return u.Email
+	}
+	if u.Phone != nil {
+		return u.Phone.Number
+	}
+	return ""
+}
+
+// SendToReview puts a complete application in the review queue: every
+// required question answered, every correction asked for made, and the
+// signature the level asks for given.
+func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *Catalog, error) {
+	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status != kycd.ApplicationNew && a.Status != kycd.ApplicationPending {
+		return nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "The application is " + a.Status + ": only new or pending applications are sent to review",
+			Details: map[string]any{"status": a.Status}}
+	}
+	level, ok := cat.Level(a.LevelID)
+	if !ok {
+		return nil, nil, kycd.NotFound("kyc-level")
+	}
+	var missing []string
+	for _, st := range level.Steps {
+		for _, q := range st.Questions {
+			attr, _ := cat.Attribute(q.Attribute)
+			if q.Required && attr.Type != TypeLiveness && a.Data.Attributes[q.Attribute] == nil {
+				missing = append(missing, q.Attribute)
+			}
+		}
+	}
+	for key := range a.Data.Corrections {
+		missing = append(missing, key)
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, nil, &kycd.Error{Code: EApplicationIncomplete, Message: "Answer every required question (and every correction asked for) first",
+			Details: map[string]any{"missing_attributes": slices.Compact(missing)}}
+	}
+	var used map[string]string
+	if len(level.SignToReview) > 0 {
+		if used, _, err = s.signatures(ctx, a, cat, map[string]string{"send-to-review": strings.Join(level.SignToReview, ",")}, codes); err != nil {
+			return nil, nil, err
+		}
+	}
+	now := s.Clock.Now()
+	a.Status, a.SubmittedAt = kycd.ApplicationInReview, &now
+	ids := make([]string, 0, len(used))
+	for _, id := range used {
+		ids = append(ids, id)
+	}
+	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sent-to-review", map[string]any{"status": a.Status}, ids)
+}
+
+// Queue returns a tenant's applications waiting for review, oldest first.
+func (s *Service) Queue(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, *Catalog, error) {
+	list, err := s.Store.FindApplicationsByStatus(ctx, tenantID, status, after, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	return list, cat, err
+}
+
+// ForReview returns any application of a tenant, with its catalog.
+func (s *Service) ForReview(ctx context.Context, tenantID, id string) (*kycd.Application, *Catalog, error) {
+	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	return a, cat, err
+}
+
+// Decision is a reviewer's decision on an application.
+type Decision struct {
+	// Status is approved, pending (returned for corrections) or rejected.
+	Status   string
+	Reviewer string
+	Reason   string
+	// Corrections, for pending: what to correct, by attribute key.
+	Corrections map[string]string
+}
+
+// Decide records a compliance officer's decision on an application in
+// review: approve (the client holds the level), return as pending with
+// corrections, or reject (final). Each names its reviewer and reason.
+func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (*kycd.Application, *Catalog, error) {
+	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status != kycd.ApplicationInReview {
+		return nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "Only applications in review are decided; this one is " + a.Status,
+			Details: map[string]any{"status": a.Status}}
+	}
+	var vs []kycd.Violation
+	if strings.TrimSpace(d.Reviewer) == "" {
+		vs = append(vs, kycd.Violation{Property: "reviewer", Rule: "required"})
+	}
+	if strings.TrimSpace(d.Reason) == "" {
+		vs = append(vs, kycd.Violation{Property: "reason", Rule: "required"})
+	}
+	level, _ := cat.Level(a.LevelID)
+	if d.Status == kycd.ApplicationPending {
+		if len(d.Corrections) == 0 {
+			vs = append(vs, kycd.Violation{Property: "corrections", Rule: "minProperties", RuleParams: map[string]any{"limit": 1}})
+		}
+		for key := range d.Corrections {
+			if level == nil || !slices.Contains(level.Attributes(), key) {
+				vs = append(vs, kycd.Violation{Property: "corrections." + key, Rule: "unknown_attribute"})
+			}
+		}
+	}
+	if len(vs) > 0 {
+		return nil, nil, kycd.Invalid("body", vs...)
+	}
+	s.apply(a, d)
+	details := map[string]any{"status": a.Status, "reviewer": d.Reviewer, "reason": d.Reason, "corrections": slices.Sorted(maps.Keys(d.Corrections))}
+	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.reviewed", details, nil)
+}
+
+func (s *Service) apply(a *kycd.Application, d Decision) {
+	now := s.Clock.Now()
+	a.Status = d.Status
+	a.Data.Reviews = append(a.Data.Reviews, kycd.Review{Decision: d.Status, Reviewer: d.Reviewer, Reason: d.Reason, Corrections: d.Corrections, At: now})
+	if d.Status == kycd.ApplicationPending {
+		a.Data.Corrections = d.Corrections
+	} else {
+		a.DecidedAt = &now
+	}
+}
+
+// SandboxStatus changes an application's status directly (sandbox mode only).
+func (s *Service) SandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *Catalog, error) {
+	if !s.Sandbox {
+		return nil, nil, kycd.NotFound("kyc-application")
+	}
+	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.Contains(kycd.ApplicationStatuses, status) {
+		return nil, nil, kycd.Invalid("body", kycd.Violation{Property: "status", Rule: "enum", RuleParams: map[string]any{"allowedValues": kycd.ApplicationStatuses}})
+	}
+	s.apply(a, Decision{Status: status, Reviewer: "sandbox", Reason: "set in sandbox mode"})
+	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, nil)
+}
+
+// MaxDocumentFiles is the most files one document holds.
+const MaxDocumentFiles = 10
+
+// CreateDocument makes a document of a client's uploaded files for a
+// document attribute; its id is the attribute's value.
+func (s *Service) CreateDocument(ctx context.Context, tenantID, userID, key string, fileIDs []string) (*kycd.KYCDocument, error) {
+	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(DocumentKeys, key) {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "attribute_key", Rule: "enum", RuleParams: map[string]any{"allowedValues": DocumentKeys}})
+	}
+	if len(fileIDs) == 0 || len(fileIDs) > MaxDocumentFiles {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "files", Rule: "length", RuleParams: map[string]any{"min": 1, "max": MaxDocumentFiles}})
+	}
+	var vs []kycd.Violation
+	for i, id := range fileIDs {
+		f, err := s.Files.FindFileByID(ctx, tenantID, userID, id)
+		if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && f.Status != kycd.FileUploaded) {
+			vs = append(vs, kycd.Violation{Property: fmt.Sprintf("files[%d]", i), Rule: "file", RuleParams: map[string]any{"reason": "not an uploaded file of the client"}})
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if len(vs) > 0 {
+		return nil, kycd.Invalid("body", vs...)
+	}
+	d := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, AttributeKey: key, FileIDs: slices.Compact(slices.Clone(fileIDs))}
+	return d, s.Store.CreateDocument(ctx, d)
+}

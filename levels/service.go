@@ -1,0 +1,357 @@
+package levels
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+// Files finds the files documents are made of.
+type Files interface {
+	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+}
+
+// Users reads clients.
+type Users interface {
+	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
+}
+
+// Codes reads and counts the one-time codes that sign changes.
+type Codes interface {
+	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*kycd.VerificationCode, error)
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
+}
+
+// Digester makes the keyed digest codes are checked against (the vault's blind index).
+type Digester interface {
+	BlindIndex(ctx context.Context, tenantID, purpose, value string) (string, error)
+}
+
+// Senders tells which signature providers can send codes.
+type Senders interface {
+	Supports(channel string) bool
+}
+
+// Config is what the levels service needs.
+type Config struct {
+	Store   kycd.ApplicationStore
+	Codes   Codes
+	Users   Users
+	Files   Files
+	Digest  Digester
+	Senders Senders
+	Geo     Geography
+	Clock   kycd.Clock
+	// Sandbox accepts the code 111111 for every signature, and lets a
+	// client's application change status directly.
+	Sandbox bool
+}
+
+// Service runs KYC levels and applications.
+type Service struct {
+	Config
+	builtin *Catalog
+}
+
+// New returns the levels service over the built-in catalog.
+func New(c Config) (*Service, error) {
+	cat, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{Config: c, builtin: cat}, nil
+}
+
+// Sign code rules.
+const (
+	SignCodeLifetime    = 10 * time.Minute
+	SignCodeMaxAttempts = 5
+	// SandboxSignCode is accepted for every signature in sandbox mode.
+	SandboxSignCode = "111111"
+)
+
+// Error codes of the levels surface (409 unless said otherwise).
+const (
+	ELevelNotAvailable        = "kyc_level_not_available"
+	EApplicationExists        = "kyc_application_exists"
+	EApplicationNotEditable   = "kyc_application_not_editable"
+	EApplicationIncomplete    = "kyc_application_incomplete"
+	ESignCodeRequired         = "sign_code_required"
+	ESignCodeUsed             = "code_used"
+	ESignCodeAttemptsExceeded = "code_attempts_exceeded"
+	ESignProviderUnavailable  = "sign_provider_unavailable"
+)
+
+// Catalog returns a tenant's catalog: its own, else the built-in one.
+func (s *Service) Catalog(ctx context.Context, tenantID string) (*Catalog, error) {
+	raw, err := s.Store.FindLevelCatalog(ctx, tenantID)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return s.builtin, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
+}
+
+// ReplaceCatalog checks and stores a tenant's own catalog.
+func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byte) (*Catalog, error) {
+	c, err := Parse(raw)
+	if err != nil {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "", Rule: "catalog", RuleParams: map[string]any{"reason": err.Error()}})
+	}
+	return c, s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+}
+
+// LevelInfo is what a client may do next.
+type LevelInfo struct {
+	Held              []*Level
+	Available         []*Level
+	AllowedToCreate   bool
+	LastApplicationID string
+}
+
+// open reports whether an application is still in progress.
+func open(a *kycd.Application) bool {
+	return a.Status == kycd.ApplicationNew || a.Status == kycd.ApplicationPending || a.Status == kycd.ApplicationInReview
+}
+
+// Info returns a client's levels, the levels it may apply for, and its last application.
+func (s *Service) Info(ctx context.Context, tenantID, userID string) (*LevelInfo, *Catalog, error) {
+	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	apps, err := s.Store.FindApplications(ctx, tenantID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	info := &LevelInfo{}
+	var held []string
+	inProgress := false
+	for _, a := range apps {
+		info.LastApplicationID = a.ID
+		if a.Status == kycd.ApplicationApproved && !slices.Contains(held, a.LevelID) {
+			held = append(held, a.LevelID)
+			if l, ok := cat.Level(a.LevelID); ok {
+				info.Held = append(info.Held, l)
+			}
+		}
+		inProgress = inProgress || open(a)
+	}
+	info.Available = cat.Upgrades(held)
+	info.AllowedToCreate = !inProgress && len(info.Available) > 0
+	return info, cat, nil
+}
+
+// Create starts an application of a client for a level it may apply for.
+func (s *Service) Create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *Catalog, error) {
+	info, cat, err := s.Info(ctx, tenantID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.ContainsFunc(info.Available, func(l *Level) bool { return l.UUID == levelID }) {
+		return nil, nil, &kycd.Error{Code: ELevelNotAvailable, Message: "The client cannot apply for this level: it is unknown, held already, or needs a level the client does not hold",
+			Details: map[string]any{"available_levels_for_upgrade": levelIDs(info.Available)}}
+	}
+	if !info.AllowedToCreate {
+		return nil, nil, &kycd.Error{Code: EApplicationExists, Message: "The client has an application in progress; complete it first",
+			Details: map[string]any{"last_kyc_application_uuid": info.LastApplicationID}}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Status: kycd.ApplicationNew,
+		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
+	return a, cat, s.Store.CreateApplication(ctx, a)
+}
+
+func levelIDs(ls []*Level) []string {
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.UUID)
+	}
+	return out
+}
+
+// Application returns one of a client's applications with its catalog.
+func (s *Service) Application(ctx context.Context, tenantID, userID, id string) (*kycd.Application, *Catalog, error) {
+	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+		return nil, nil, err
+	}
+	a, err := s.Store.FindApplication(ctx, tenantID, userID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	return a, cat, err
+}
+
+// Change is one attribute change of an update.
+type Change struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+}
+
+// Update applies attribute changes to an application, all or none: each
+// value is checked by its attribute's type (documents must be the client's
+// documents of that key), attributes that need a signature need a valid
+// code of one of their providers (codes, by provider: one covers every
+// attribute of its provider in the request), and the application must be
+// new or returned as pending.
+func (s *Service) Update(ctx context.Context, tenantID, userID, id string, changes []Change, codes map[string]string) (*kycd.Application, *Catalog, error) {
+	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status != kycd.ApplicationNew && a.Status != kycd.ApplicationPending {
+		return nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "The application is " + a.Status + ": only new or pending applications change",
+			Details: map[string]any{"status": a.Status}}
+	}
+	level, ok := cat.Level(a.LevelID)
+	if !ok {
+		return nil, nil, kycd.NotFound("kyc-level")
+	}
+	asked := level.Attributes()
+	now := s.Clock.Now()
+	var (
+		vs     []kycd.Violation
+		values = map[string]any{}
+		signed = map[string]string{} // key → provider needed
+		seen   = map[string]bool{}
+	)
+	for _, ch := range changes {
+		a, known := cat.Attribute(ch.Key)
+		switch {
+		case !known || !slices.Contains(asked, ch.Key):
+			vs = append(vs, kycd.Violation{Property: ch.Key, Rule: "unknown_attribute", RuleParams: map[string]any{"allowedValues": asked}})
+			continue
+		case seen[ch.Key]:
+			vs = append(vs, kycd.Violation{Property: ch.Key, Rule: "duplicate"})
+			continue
+		}
+		seen[ch.Key] = true
+		v, bad := cat.Check(a, ch.Value, now, s.Geo)
+		if bad != nil {
+			vs = append(vs, *bad)
+			continue
+		}
+		if a.Type == TypeDocument {
+			d, err := s.Store.FindDocument(ctx, tenantID, userID, v.(string))
+			if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && d.AttributeKey != a.Key) {
+				vs = append(vs, kycd.Violation{Property: a.Key, Rule: "document", RuleParams: map[string]any{"attribute_key": a.Key}})
+				continue
+			} else if err != nil {
+				return nil, nil, err
+			}
+		}
+		values[a.Key] = v
+		if len(a.SignProviders) > 0 {
+			signed[a.Key] = strings.Join(a.SignProviders, ",")
+		}
+	}
+	if len(vs) > 0 {
+		return nil, nil, kycd.Invalid("body", vs...)
+	}
+	used, by, err := s.signatures(ctx, a, cat, signed, codes)
+	if err != nil {
+		return nil, nil, err
+	}
+	for key, v := range values {
+		a.Data.Attributes[key] = &kycd.AttributeValue{Value: v, UpdatedAt: now, SignedWith: by[key]}
+		delete(a.Data.Corrections, key)
+	}
+	keys := slices.Sorted(maps.Keys(values))
+	if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.updated", map[string]any{"attributes": keys, "signedWith": slices.Sorted(maps.Keys(used))}, slices.Collect(maps.Values(used))); err != nil {
+		return nil, nil, err
+	}
+	return a, cat, nil
+}
+
+// signatures checks the codes that sign a request: for each attribute
+// that needs one, a valid code of one of its providers. It returns the
+// codes to mark used (by provider; none for the sandbox code) and which
+// provider signed each attribute.
+func (s *Service) signatures(ctx context.Context, a *kycd.Application, cat *Catalog, needs map[string]string, codes map[string]string) (map[string]string, map[string]string, error) {
+	used, by := map[string]string{}, map[string]string{}
+	valid := map[string]bool{}
+	check := func(provider string) error {
+		if valid[provider] {
+			return nil
+		}
+		id, err := s.checkCode(ctx, a, provider, codes[provider])
+		if err != nil {
+			return err
+		}
+		valid[provider] = true
+		if id != "" {
+			used[provider] = id
+		}
+		return nil
+	}
+	for _, key := range slices.Sorted(maps.Keys(needs)) {
+		providers := strings.Split(needs[key], ",")
+		var chosen string
+		for _, p := range providers {
+			if codes[p] != "" {
+				chosen = p
+				break
+			}
+		}
+		if chosen == "" {
+			return nil, nil, &kycd.Error{Code: ESignCodeRequired, Message: fmt.Sprintf("Changing %s needs the client's signature: send a code and pass it as %s_sign_code", key, providers[0]),
+				Details: map[string]any{"attribute": key, "sign_providers": providers}}
+		}
+		if err := check(chosen); err != nil {
+			return nil, nil, err
+		}
+		by[key] = chosen
+	}
+	return used, by, nil
+}
+
+// checkCode checks one code for an application; it returns the code's id
+// to mark used ("" for the sandbox code).
+func (s *Service) checkCode(ctx context.Context, a *kycd.Application, provider, code string) (string, error) {
+	if s.Sandbox && code == SandboxSignCode {
+		return "", nil
+	}
+	vc, err := s.Codes.FindVerificationCode(ctx, a.TenantID, a.UserID, kycd.SignChannel(provider, a.ID))
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return "", &kycd.Error{Code: kycd.ECodeInvalid, Message: "No " + provider + " code was sent for this application", Details: map[string]any{"provider_type": provider}}
+	} else if err != nil {
+		return "", err
+	}
+	now := s.Clock.Now()
+	switch {
+	case vc.UsedAt != nil:
+		return "", &kycd.Error{Code: ESignCodeUsed, Message: "The code was used already; send a new one", Details: map[string]any{"provider_type": provider}}
+	case !vc.ExpiresAt.After(now):
+		return "", &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; send a new one", Details: map[string]any{"provider_type": provider}}
+	case vc.Attempts >= SignCodeMaxAttempts:
+		return "", &kycd.Error{Code: ESignCodeAttemptsExceeded, Message: "Too many wrong codes; send a new one", Details: map[string]any{"provider_type": provider}}
+	}
+	want, err := s.Digest.BlindIndex(ctx, a.TenantID, "verification-code", vc.ID+":"+code)
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(vc.Digest)) != 1 {
+		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID); err != nil {
+			return "", err
+		}
+		return "", &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid",
+			Details: map[string]any{"provider_type": provider, "attempts_left": max(0, SignCodeMaxAttempts-vc.Attempts-1)}}
+	}
+	return vc.ID, nil
+}

@@ -1,0 +1,242 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+)
+
+var _ kycd.ApplicationStore = (*DB)(nil)
+
+func applicationAD(id string) []byte { return []byte("kyc_applications.data:" + id) }
+
+// applicationEvent announces an application's status: ids and status only.
+func applicationEvent(a *kycd.Application) *kycd.Event {
+	return &kycd.Event{TenantID: a.TenantID, Type: kycd.EventApplicationStatusChanged, EntityType: "kyc-application", EntityID: a.ID,
+		Data: map[string]any{"kycApplication": map[string]any{"uuid": a.ID, "clientUuid": a.UserID, "kycLevelUuid": a.LevelID, "status": a.Status}}}
+}
+
+func (db *DB) sealApplication(ctx context.Context, a *kycd.Application) ([]byte, error) {
+	raw, err := json.Marshal(a.Data)
+	if err != nil {
+		return nil, err
+	}
+	return db.vault.Seal(ctx, a.TenantID, raw, applicationAD(a.ID))
+}
+
+// CreateApplication implements kycd.ApplicationStore.
+func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error {
+	a.Version = 1
+	sealed, err := db.sealApplication(ctx, a)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		a.CreatedAt, a.UpdatedAt = tx.Now(), tx.Now()
+		if err := tx.requireUser(a.TenantID, a.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO kyc_applications (id, tenant_id, user_id, level_id, status, data, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.UserID, a.LevelID, a.Status, sealed, a.Version,
+			fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt)); err != nil {
+			return err
+		}
+		if err := tx.Emit(applicationEvent(a)); err != nil {
+			return err
+		}
+		return tx.Audit(a.TenantID, "kyc-application.created", "kyc-application", a.ID, map[string]any{"userId": a.UserID, "levelId": a.LevelID})
+	})
+}
+
+const applicationColumns = `id, tenant_id, user_id, level_id, status, data, version, created_at, updated_at, submitted_at, decided_at`
+
+// FindApplication implements kycd.ApplicationStore.
+func (db *DB) FindApplication(ctx context.Context, tenantID, userID, id string) (*kycd.Application, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, kycd.NotFound("kyc-application")
+	}
+	query, args := `SELECT `+applicationColumns+` FROM kyc_applications WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
+	if userID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	list, err := db.queryApplications(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, kycd.NotFound("kyc-application")
+	}
+	return list[0], nil
+}
+
+// FindApplications implements kycd.ApplicationStore.
+func (db *DB) FindApplications(ctx context.Context, tenantID, userID string) ([]*kycd.Application, error) {
+	return db.queryApplications(ctx, `SELECT `+applicationColumns+` FROM kyc_applications WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
+}
+
+// FindApplicationsByStatus implements kycd.ApplicationStore.
+func (db *DB) FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, error) {
+	return db.queryApplications(ctx, `SELECT `+applicationColumns+` FROM kyc_applications WHERE tenant_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, status, after, limit)
+}
+
+func (db *DB) queryApplications(ctx context.Context, query string, args ...any) ([]*kycd.Application, error) {
+	rows, err := db.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*kycd.Application
+	for rows.Next() {
+		var (
+			a                  kycd.Application
+			sealed             []byte
+			created, updated   string
+			submitted, decided sql.NullString
+		)
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Status, &sealed, &a.Version, &created, &updated, &submitted, &decided); err != nil {
+			return nil, err
+		}
+		if a.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if a.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		if a.SubmittedAt, err = parseTimePtr(submitted); err != nil {
+			return nil, err
+		}
+		if a.DecidedAt, err = parseTimePtr(decided); err != nil {
+			return nil, err
+		}
+		raw, err := db.vault.Open(ctx, a.TenantID, sealed, applicationAD(a.ID))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &a.Data); err != nil {
+			return nil, err
+		}
+		if a.Data.Attributes == nil {
+			a.Data.Attributes = map[string]*kycd.AttributeValue{}
+		}
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+// SaveApplication implements kycd.ApplicationStore.
+func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusChanged bool, action string, details map[string]any, usedCodes []string) error {
+	sealed, err := db.sealApplication(ctx, a)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE kyc_applications SET status = ?, data = ?, version = version + 1, updated_at = ?, submitted_at = ?, decided_at = ?
+			WHERE id = ? AND tenant_id = ? AND version = ?`, a.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(a.SubmittedAt), fmtTimePtr(a.DecidedAt),
+			a.ID, a.TenantID, a.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kycd.Errorf(kycd.EStale, "The application changed meanwhile")
+		}
+		for _, id := range usedCodes {
+			if err := tx.useCode(a.TenantID, id); err != nil {
+				return err
+			}
+		}
+		a.Version++
+		a.UpdatedAt = tx.Now()
+		if statusChanged {
+			if err := tx.Emit(applicationEvent(a)); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(a.TenantID, action, "kyc-application", a.ID, details)
+	})
+}
+
+// CreateDocument implements kycd.ApplicationStore.
+func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument) error {
+	files, err := json.Marshal(d.FileIDs)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		d.CreatedAt = tx.Now()
+		if err := tx.requireUser(d.TenantID, d.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO kyc_documents (id, tenant_id, user_id, attribute_key, file_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			d.ID, d.TenantID, d.UserID, d.AttributeKey, string(files), fmtTime(d.CreatedAt)); err != nil {
+			return err
+		}
+		return tx.Audit(d.TenantID, "kyc-document.created", "user", d.UserID, map[string]any{"documentId": d.ID, "attributeKey": d.AttributeKey, "fileIds": d.FileIDs})
+	})
+}
+
+// FindDocument implements kycd.ApplicationStore.
+func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*kycd.KYCDocument, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, kycd.NotFound("document")
+	}
+	d := &kycd.KYCDocument{ID: id, TenantID: tenantID, UserID: userID}
+	var files, created string
+	err := db.readRow(ctx, `SELECT attribute_key, file_ids, created_at FROM kyc_documents WHERE id = ? AND tenant_id = ? AND user_id = ?`,
+		id, tenantID, userID).Scan(&d.AttributeKey, &files, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("document")
+	} else if err != nil {
+		return nil, err
+	}
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	return d, json.Unmarshal([]byte(files), &d.FileIDs)
+}
+
+// SaveLevelCatalog implements kycd.ApplicationStore.
+func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`INSERT INTO kyc_level_catalogs (tenant_id, data, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, tenantID, string(raw), fmtTime(tx.Now())); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "kyc-levels.replaced", "tenant", tenantID, nil)
+	})
+}
+
+// FindLevelCatalog implements kycd.ApplicationStore.
+func (db *DB) FindLevelCatalog(ctx context.Context, tenantID string) ([]byte, error) {
+	var raw string
+	err := db.readRow(ctx, `SELECT data FROM kyc_level_catalogs WHERE tenant_id = ?`, tenantID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("catalog")
+	}
+	return []byte(raw), err
+}
+
+// IssueSignCode implements kycd.ApplicationStore.
+func (db *DB) IssueSignCode(ctx context.Context, vc *kycd.VerificationCode, job kycd.JobArgs) error {
+	sealed, err := db.sealCode(ctx, vc)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		if err := tx.insertCode(vc, sealed); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(job, nil); err != nil {
+			return err
+		}
+		return tx.Audit(vc.TenantID, "kyc.sign-code.issued", "user", vc.UserID, map[string]any{"codeId": vc.ID, "channel": vc.Channel})
+	})
+}
