@@ -57,6 +57,10 @@ type AttributeValue struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// SignedWith names the signature that confirmed the last change.
 	SignedWith string `json:"signedWith,omitempty"`
+	// ExpiresAt ends a value kycd issued (a liveness token or link), and
+	// Info is what it was issued for (the client's email and phone).
+	ExpiresAt *time.Time     `json:"expiresAt,omitempty"`
+	Info      map[string]any `json:"info,omitempty"`
 	// Verification holds what a provider said of the value (a liveness check).
 	Verification map[string]any `json:"verification,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/google/uuid"
@@ -23,6 +24,7 @@ type Levels interface {
 	Info(ctx context.Context, tenantID, userID string) (*levels.LevelInfo, *levels.Catalog, error)
 	Create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *levels.Catalog, error)
 	Application(ctx context.Context, tenantID, userID, id string) (*kycd.Application, *levels.Catalog, error)
+	Read(ctx context.Context, tenantID, userID, id string, ttls map[string]levels.TTL, only string) (*kycd.Application, *levels.Catalog, error)
 	Update(ctx context.Context, tenantID, userID, id string, changes []levels.Change, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
 	SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
 	SendCode(ctx context.Context, tenantID, userID, objectID, provider, destination string) (*kycd.VerificationCode, error)
@@ -148,13 +150,57 @@ func (s *Server) handleGetApplication() handlerFunc {
 		if err != nil {
 			return err
 		}
-		a, cat, err := s.levels.Application(r.Context(), tenantID, userID, id)
+		// Liveness options per attribute: <key>.ttl_min, <key>.ttl_max, <key>.ttl_renew.
+		ttls := map[string]levels.TTL{}
+		for _, key := range []string{"sumsub_liveness_check_token", "sumsub_liveness_check_url"} {
+			ttl, err := ttlOptions(r, key+".")
+			if err != nil {
+				return err
+			}
+			ttls[key] = ttl
+		}
+		if r.URL.Query().Get("empty_volatile_fields") == "true" {
+			a, cat, err := s.levels.Application(r.Context(), tenantID, userID, id)
+			if err != nil {
+				return err
+			}
+			v := cat.View(a, false)
+			for i := range v.KYCSteps {
+				for j := range v.KYCSteps[i].Questions {
+					if at := &v.KYCSteps[i].Questions[j].Attribute; at.Type == levels.TypeLiveness {
+						at.Value, at.ExpiresAt = nil, nil
+					}
+				}
+			}
+			encode(w, http.StatusOK, v)
+			return nil
+		}
+		a, cat, err := s.levels.Read(r.Context(), tenantID, userID, id, ttls, "")
 		if err != nil {
 			return err
 		}
 		encode(w, http.StatusOK, cat.View(a, false))
 		return nil
 	}
+}
+
+// ttlOptions reads a read's liveness options (seconds): prefix+"ttl_min",
+// prefix+"ttl_max", prefix+"ttl_renew".
+func ttlOptions(r *http.Request, prefix string) (levels.TTL, error) {
+	p := queryParams{q: r.URL.Query()}
+	ttl := levels.TTL{Min: time.Duration(p.int(prefix+"ttl_min", int64(levels.DefaultTTL.Min/time.Second), 0, 86400)) * time.Second,
+		Max: time.Duration(p.int(prefix+"ttl_max", int64(levels.DefaultTTL.Max/time.Second), 60, 86400)) * time.Second}
+	switch v := p.q.Get(prefix + "ttl_renew"); v {
+	case "", "false":
+	case "true":
+		ttl.Renew = true
+	default:
+		p.vs = append(p.vs, kycd.Violation{Property: prefix + "ttl_renew", Rule: "type", RuleParams: map[string]any{"type": "boolean"}})
+	}
+	if len(p.vs) == 0 && ttl.Min > ttl.Max {
+		p.vs = append(p.vs, kycd.Violation{Property: prefix + "ttl_min", Rule: "maximum", RuleParams: map[string]any{"limit": prefix + "ttl_max"}})
+	}
+	return ttl, p.err()
 }
 
 func (s *Server) handleGetApplicationAttribute() handlerFunc {
@@ -167,11 +213,15 @@ func (s *Server) handleGetApplicationAttribute() handlerFunc {
 		if err != nil {
 			return err
 		}
-		a, cat, err := s.levels.Application(r.Context(), tenantID, userID, id)
+		key := r.PathValue("key")
+		ttl, err := ttlOptions(r, "")
 		if err != nil {
 			return err
 		}
-		key := r.PathValue("key")
+		a, cat, err := s.levels.Read(r.Context(), tenantID, userID, id, map[string]levels.TTL{key: ttl}, key)
+		if err != nil {
+			return err
+		}
 		l, _ := cat.Level(a.LevelID)
 		if _, ok := cat.Attribute(key); !ok || l == nil || !containsString(l.Attributes(), key) {
 			return kycd.NotFound("attribute")

@@ -83,6 +83,12 @@ func (s *Service) actOn(ctx context.Context, ev *kycd.ProviderEvent) (string, er
 	} else if err != nil {
 		return "", err
 	}
+	if s.OnVerdict != nil {
+		// Others wait for the verdicts too (the levels surface's liveness checks).
+		if err := s.OnVerdict(ctx, ev); err != nil {
+			return "", err
+		}
+	}
 	if ev.Outcome == kycd.OutcomeRejected {
 		changed, err := s.KYC.ReopenProcess(ctx, u, kycd.ProcessIdentity, ev.Provider, "provider-verification-rejected")
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -37,6 +38,37 @@ type Config struct {
 	// AllowPrivate lets a configuration's baseUrl use plain http (the
 	// operator allows private networks; netguard still guards every dial).
 	AllowPrivate bool
+	// OnVerdict, when set, is told of every provider verdict about a linked
+	// user (idempotently: a redelivered event may call it again).
+	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) error
+}
+
+// LivenessProvider is a provider that issues liveness checks: an access
+// token for its SDK ("token") or a link to its hosted flow ("url").
+type LivenessProvider interface {
+	Liveness(ctx context.Context, cfg *kycd.ConnectorConfig, kind, userID, levelName string, ttl time.Duration) (string, error)
+}
+
+// Liveness issues a liveness token or link of the tenant's Sumsub account
+// for a user: provider-not-configured (409) without a Sumsub
+// configuration, service_unavailable (503) when Sumsub does not answer.
+func (s *Service) Liveness(ctx context.Context, tenantID, kind, userID, levelName string, ttl time.Duration) (string, error) {
+	cfg, err := s.config(ctx, tenantID, kycd.ProviderSumsub)
+	if err != nil {
+		return "", err
+	}
+	p, ok := s.Providers[kycd.ProviderSumsub].(LivenessProvider)
+	if !ok {
+		return "", fmt.Errorf("connector: sumsub issues no liveness checks")
+	}
+	v, err := p.Liveness(ctx, cfg, kind, userID, levelName, ttl)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "", &kycd.Error{Code: "service_unavailable", Message: "Sumsub did not issue the liveness check; try again shortly"}
+	}
+	return v, nil
 }
 
 // Service runs the KYC Connector: provider configurations, ingestions and

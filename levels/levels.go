@@ -65,8 +65,10 @@ type Attribute struct {
 	// LegalDocument is the key of the legal document a legal document
 	// attribute confirms.
 	LegalDocument string `json:"legalDocument,omitempty"`
-	// Liveness is what a liveness attribute gives: "token" or "url".
-	Liveness string `json:"liveness,omitempty"`
+	// Liveness is what a liveness attribute gives: "token" or "url"; and
+	// SumsubLevel the Sumsub verification level it runs (default "liveness").
+	Liveness    string `json:"liveness,omitempty"`
+	SumsubLevel string `json:"sumsubLevel,omitempty"`
 }
 
 // Choice is one entry of a reference data list.

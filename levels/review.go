@@ -97,8 +97,9 @@ func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string,
 	var missing []string
 	for _, st := range level.Steps {
 		for _, q := range st.Questions {
-			attr, _ := cat.Attribute(q.Attribute)
-			if q.Required && attr.Type != TypeLiveness && a.Data.Attributes[q.Attribute] == nil {
+			// A liveness question is answered once its check was issued
+			// (the result reaches the reviewer as diagnostics).
+			if q.Required && a.Data.Attributes[q.Attribute] == nil {
 				missing = append(missing, q.Attribute)
 			}
 		}

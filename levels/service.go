@@ -40,6 +40,12 @@ type Senders interface {
 	Supports(channel string) bool
 }
 
+// Liveness issues liveness checks bound to one client (the connector's
+// Sumsub account): an SDK access token ("token") or a link ("url").
+type Liveness interface {
+	Liveness(ctx context.Context, tenantID, kind, userID, levelName string, ttl time.Duration) (string, error)
+}
+
 // Config is what the levels service needs.
 type Config struct {
 	Store   kycd.ApplicationStore
@@ -50,6 +56,8 @@ type Config struct {
 	Senders Senders
 	Geo     Geography
 	Clock   kycd.Clock
+	// Liveness issues liveness tokens and links (nil: none can be issued).
+	Liveness Liveness
 	// Sandbox accepts the code 111111 for every signature, and lets a
 	// client's application change status directly.
 	Sandbox bool

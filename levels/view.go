@@ -30,7 +30,11 @@ type AttributeView struct {
 	// Correction is what a reviewer asked to correct.
 	Correction   string         `json:"correction,omitempty"`
 	Verification map[string]any `json:"verification,omitempty"`
-	UpdatedAt    *time.Time     `json:"updated_at,omitempty"`
+	// AdditionalInfo, for a liveness check, is the contact it is for.
+	AdditionalInfo map[string]any `json:"additional_info,omitempty"`
+	// ExpiresAt ends a liveness token or link.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // LegalDocumentView is a legal document as the API shows it.
@@ -103,7 +107,7 @@ func (c *Catalog) AttributeView(a *kycd.Application, key string) AttributeView {
 		}
 	}
 	if val, ok := a.Data.Attributes[key]; ok {
-		v.Value, v.Verification = val.Value, val.Verification
+		v.Value, v.Verification, v.ExpiresAt, v.AdditionalInfo = val.Value, val.Verification, val.ExpiresAt, val.Info
 		at := val.UpdatedAt
 		v.UpdatedAt = &at
 	}

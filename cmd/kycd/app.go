@@ -256,9 +256,11 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: scratch,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
 	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
-		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox}); err != nil {
+		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector}); err != nil {
 		return err
 	}
+	// Sumsub's verdicts reach the liveness checks of applications too.
+	a.connector.OnVerdict = a.levels.RecordVerdict
 	// Events carry what their outbox copy leaves out (personal data).
 	a.webhooks.Complete = func(ctx context.Context, ev *kycd.Event) error {
 		if strings.HasPrefix(ev.Type, "USER_CHECK.") {

@@ -2,17 +2,21 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
 // levelsEnv drives the /v1 surface for one client.
 type levelsEnv struct {
-	*kycEnv
+	*connectorEnv
 	client string
 	admin  string // a compliance officer's token
 }
@@ -76,8 +80,9 @@ func attr(res *response, key string) map[string]any {
 // tenants see nothing; decisions are audited.
 func TestLevels(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := newKYCEnv(t, db, "--sandbox")
-		e := &levelsEnv{kycEnv: k}
+		c := newConnectorEnv(t, db) // the sandbox tenant: its Sumsub account is the sandbox's
+		k := c.kycEnv
+		e := &levelsEnv{connectorEnv: c}
 		e.client = createUser(t, k.kycdProc, k.tok, "client@levels.example")
 		var officer struct {
 			ClientID     string `json:"client_id"`
@@ -279,6 +284,39 @@ func TestLevels(t *testing.T) {
 		if res := e.patch(app2, map[string]any{"sumsub_liveness_check_token": "x"}); res.Status != 400 || !hasViolation(res, "sumsub_liveness_check_token", "read_only") {
 			t.Errorf("liveness set by the client: %d %s", res.Status, res.Body)
 		}
+		// Liveness: a Sumsub token bound to this client, kept while it is
+		// fresh enough, renewed on demand; its verdict lands in verification.
+		got = e.v1("GET", "/v1/kyc/"+app2+"/", nil)
+		live := attr(got, "sumsub_liveness_check_token")
+		token, _ := live["value"].(string)
+		if !strings.HasPrefix(token, "_act-sbx-") || live["expires_at"] == nil || live["additional_info"] == nil {
+			t.Fatalf("liveness token: %s", got.Body)
+		}
+		if info := c.sumsubGet("/_sandbox/accessTokens/" + token); info["userId"] != e.client || info["levelName"] != "liveness" {
+			t.Errorf("token binding: %v", info)
+		}
+		if again := attr(e.v1("GET", "/v1/kyc/"+app2+"/", nil), "sumsub_liveness_check_token"); again["value"] != token {
+			t.Errorf("fresh token replaced: %v", again)
+		}
+		renewed := e.v1("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil, "ttl_renew", "true", "ttl_max", "900")
+		if renewed.Status != 200 || renewed.JSON["value"] == token || renewed.JSON["value"] == nil {
+			t.Errorf("renewed token: %d %s", renewed.Status, renewed.Body)
+		}
+		if res := e.v1("GET", "/v1/kyc/"+app2+"/", nil, "sumsub_liveness_check_token.ttl_min", "7200"); attr(res, "sumsub_liveness_check_token")["value"] == renewed.JSON["value"] {
+			t.Errorf("a token ending within ttl_min was kept: %s", res.Body)
+		}
+		if res := e.v1("GET", "/v1/kyc/"+app2+"/", nil, "empty_volatile_fields", "true"); attr(res, "sumsub_liveness_check_token")["value"] != nil {
+			t.Errorf("volatile fields shown: %s", res.Body)
+		}
+		if res := e.invalid("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil, "ttl_renew", "maybe"); res.Status != 400 {
+			t.Errorf("bad ttl_renew: %d %s", res.Status, res.Body)
+		}
+		applicant := c.sumsubGet("/resources/applicants/-;externalUserId=" + e.client + "/one")
+		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "GREEN"})
+		waitUntil(t, "the liveness verdict", func() bool {
+			a := e.v1("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil)
+			return a.get("verification.sumsub.status") == "approved"
+		})
 		back := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "id_card_back_side", "files": []string{fileID}})
 		if res := e.patch(app2, map[string]any{"id_card_back_side": back.JSON["uuid"]}); res.Status != 200 {
 			t.Fatalf("back side: %d %s", res.Status, res.Body)
@@ -298,6 +336,11 @@ func TestLevels(t *testing.T) {
 			t.Fatalf("new application after rejection: %d %s", res.Status, res.Body)
 		}
 		app3 := res.JSON["uuid"].(string)
+		// Another client's liveness token is its own.
+		if tok3 := attr(e.v1("GET", "/v1/kyc/"+app3+"/", nil), "sumsub_liveness_check_token")["value"].(string); tok3 == token ||
+			c.sumsubGet("/_sandbox/accessTokens/" + tok3)["userId"] != e.client {
+			t.Errorf("a new application's token: %s", tok3)
+		}
 		// Sandbox: the status changes directly.
 		if res := e.v1("POST", "/v1/sandbox/kyc/"+app3+"/status/", map[string]any{"status": "approved"}); res.Status != 200 || res.JSON["status"] != "approved" {
 			t.Errorf("sandbox status: %d %s", res.Status, res.Body)
@@ -324,4 +367,33 @@ func TestLevels(t *testing.T) {
 			t.Errorf("audited decisions: %d", n)
 		}
 	})
+}
+
+// sumsubGet and sumsubPost call the Sumsub sandbox, signed with the
+// sandbox tenant's credentials.
+func (e *connectorEnv) sumsubGet(path string) map[string]any { return e.sumsub("GET", path, nil) }
+
+func (e *connectorEnv) sumsubPost(path string, body any) map[string]any {
+	return e.sumsub("POST", path, body)
+}
+
+func (e *connectorEnv) sumsub(method, path string, body any) map[string]any {
+	e.t.Helper()
+	var raw []byte
+	if body != nil {
+		raw = mustJSON(body)
+	}
+	req := e.req(method, "/sandbox/sumsub"+path, bytes.NewReader(raw))
+	sumsub.SignRequest(req, e.creds.SumsubAppToken, e.creds.SumsubSecret, time.Now().Unix(), raw)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+		e.t.Fatalf("sumsub sandbox %s %s: %d %v", method, path, res.StatusCode, err)
+	}
+	return out
 }

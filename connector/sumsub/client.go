@@ -157,6 +157,39 @@ func (c *Client) ImportShareToken(ctx context.Context, shareToken string) (*Appl
 	return &a, nil
 }
 
+// AccessToken issues a WebSDK access token for the applicant of a user of
+// the account (created on first use) at a verification level, valid ttl.
+func (c *Client) AccessToken(ctx context.Context, userID, levelName string, ttl time.Duration) (string, error) {
+	var r struct {
+		Token  string `json:"token"`
+		UserID string `json:"userId"`
+	}
+	q := url.Values{"userId": {userID}, "levelName": {levelName}, "ttlInSecs": {fmt.Sprint(int(ttl.Seconds()))}}
+	if err := c.json(ctx, http.MethodPost, "/resources/accessTokens?"+q.Encode(), &r); err != nil {
+		return "", err
+	}
+	if r.Token == "" {
+		return "", connector.ErrDataInvalid
+	}
+	return r.Token, nil
+}
+
+// WebSDKLink returns a link to Sumsub's hosted WebSDK for a user of the
+// account at a verification level, valid ttl.
+func (c *Client) WebSDKLink(ctx context.Context, userID, levelName string, ttl time.Duration) (string, error) {
+	var r struct {
+		URL string `json:"url"`
+	}
+	q := url.Values{"externalUserId": {userID}, "ttlInSecs": {fmt.Sprint(int(ttl.Seconds()))}}
+	if err := c.json(ctx, http.MethodPost, "/resources/sdkIntegrations/levels/"+url.PathEscape(levelName)+"/websdkLink?"+q.Encode(), &r); err != nil {
+		return "", err
+	}
+	if r.URL == "" {
+		return "", connector.ErrDataInvalid
+	}
+	return r.URL, nil
+}
+
 // Images lists the metadata of an applicant's document images.
 func (c *Client) Images(ctx context.Context, applicantID string) ([]Image, error) {
 	var r struct {

@@ -57,6 +57,16 @@ func failure(err error) error {
 	return err
 }
 
+// Liveness issues a liveness access token ("token") or WebSDK link ("url")
+// for a user of the tenant's Sumsub account.
+func (p *Provider) Liveness(ctx context.Context, cfg *kycd.ConnectorConfig, kind, userID, levelName string, ttl time.Duration) (string, error) {
+	c := p.client(cfg)
+	if kind == "url" {
+		return c.WebSDKLink(ctx, userID, levelName, ttl)
+	}
+	return c.AccessToken(ctx, userID, levelName, ttl)
+}
+
 // Fetch implements connector.Provider: it imports a share token (once) or
 // reads the applicant, and its images' metadata.
 func (p *Provider) Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource) (*connector.Verification, error) {

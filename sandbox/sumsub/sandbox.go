@@ -39,6 +39,7 @@ type Sandbox struct {
 	images     map[string][]map[string]any // applicant id -> image metadata
 	content    map[string][]byte           // image id -> bytes
 	shares     map[string]string           // share token -> applicant id
+	tokens     map[string]AccessToken      // WebSDK access tokens and links issued
 	faults     *sandbox.FaultScript
 	now        func() time.Time
 	// webhookURL and webhookSecret are where and how review webhooks go.
@@ -68,13 +69,55 @@ const (
 func New(apps map[string]string) *Sandbox {
 	s := &Sandbox{apps: apps, applicants: map[string]map[string]any{}, images: map[string][]map[string]any{},
 		content: map[string][]byte{}, now: time.Now,
-		shares: map[string]string{ShareGreen: Green, ShareRed: Red},
+		shares: map[string]string{ShareGreen: Green, ShareRed: Red}, tokens: map[string]AccessToken{},
 		// Sumsub's default limits: GET 300 and POST 50 per 5 s.
 		faults: sandbox.NewFaultScript(5*time.Second, map[string]int{http.MethodGet: 300, http.MethodPost: 50})}
 	s.add(Green, "completed", "GREEN")
 	s.add(Red, "completed", "RED")
 	s.add(Pending, "pending", "")
 	return s
+}
+
+// AccessToken is a WebSDK access token (or link) the sandbox issued: the
+// user it is bound to, its level and its end.
+type AccessToken struct {
+	UserID    string    `json:"userId"`
+	LevelName string    `json:"levelName"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// issue records a token or link for a user and makes sure the user has
+// an applicant waiting for review, as the WebSDK does on first use.
+func (s *Sandbox) issue(w http.ResponseWriter, token, userID, level, ttlInSecs string) bool {
+	if userID == "" || level == "" {
+		fail(w, http.StatusBadRequest, 0, "", "userId and levelName are required")
+		return false
+	}
+	ttl, err := strconv.Atoi(ttlInSecs)
+	if ttlInSecs == "" {
+		ttl, err = 600, nil
+	}
+	if err != nil || ttl <= 0 {
+		fail(w, http.StatusBadRequest, 0, "", "ttlInSecs must be a positive number")
+		return false
+	}
+	s.tokens[token] = AccessToken{UserID: userID, LevelName: level, ExpiresAt: s.now().Add(time.Duration(ttl) * time.Second)}
+	if s.applicantOf(userID) == "" {
+		id := randomHex(12)
+		s.addPerson(id, "init", "", christian, userID)
+		s.applicants[id]["review"].(map[string]any)["levelName"] = level
+	}
+	return true
+}
+
+// applicantOf returns the applicant of an externalUserId, or "".
+func (s *Sandbox) applicantOf(externalUserID string) string {
+	for id, a := range s.applicants {
+		if a["externalUserId"] == externalUserID {
+			return id
+		}
+	}
+	return ""
 }
 
 // sandboxPerson is who a sandbox applicant is.
@@ -238,9 +281,31 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		token := "_act-sbx-share-" + randomHex(12)
 		s.shares[token] = req.ApplicantID
 		writeJSON(w, map[string]any{"token": token, "forClientId": req.ForClientID})
+	case r.Method == http.MethodPost && r.URL.Path == "/resources/accessTokens":
+		q := r.URL.Query()
+		token := "_act-sbx-" + randomHex(16)
+		if s.issue(w, token, q.Get("userId"), q.Get("levelName"), q.Get("ttlInSecs")) {
+			writeJSON(w, map[string]any{"token": token, "userId": q.Get("userId")})
+		}
+	case r.Method == http.MethodPost && len(parts) == 5 && parts[1] == "sdkIntegrations" && parts[2] == "levels" && parts[4] == "websdkLink":
+		q := r.URL.Query()
+		token := "sbx_" + randomHex(16)
+		if s.issue(w, token, q.Get("externalUserId"), parts[3], q.Get("ttlInSecs")) {
+			writeJSON(w, map[string]any{"url": "https://in.sumsub.com/websdk/p/" + token})
+		}
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "_sandbox" && parts[1] == "accessTokens":
+		t, ok := s.tokens[parts[2]]
+		if !ok {
+			fail(w, http.StatusNotFound, 0, "", "Token not found")
+			return
+		}
+		writeJSON(w, t)
 	case r.Method == http.MethodPost && len(parts) == 5 && parts[1] == "applicants" && parts[3] == "status" && parts[4] == "testCompleted":
 		s.testCompleted(w, parts[2], body)
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "applicants" && parts[3] == "one":
+		if ext, ok := strings.CutPrefix(parts[2], "-;externalUserId="); ok {
+			parts[2] = s.applicantOf(ext)
+		}
 		a, ok := s.applicants[parts[2]]
 		if !ok {
 			fail(w, http.StatusNotFound, 0, "", "Applicant not found")
