@@ -49,6 +49,9 @@ type ApplicationData struct {
 	// attribute key; a change of the attribute clears its entry.
 	Corrections map[string]string `json:"corrections,omitempty"`
 	Reviews     []Review          `json:"reviews,omitempty"`
+	// Core is what an approved application's submission into the Core KYC
+	// processes came to, by process: "submitted", or the refusal's code.
+	Core map[string]string `json:"core,omitempty"`
 }
 
 // AttributeValue is the value of one attribute of an application.
@@ -104,8 +107,8 @@ type ApplicationStore interface {
 	// the one read (EStale otherwise), with the audit action and details
 	// given, a status-changed event when the status changed, and the sign
 	// codes used (verification code ids) marked used (EStale when one was
-	// used meanwhile).
-	SaveApplication(ctx context.Context, a *Application, statusChanged bool, action string, details map[string]any, usedCodes []string) error
+	// used meanwhile), and the jobs given.
+	SaveApplication(ctx context.Context, a *Application, statusChanged bool, action string, details map[string]any, usedCodes []string, jobs ...JobArgs) error
 	CreateDocument(ctx context.Context, d *KYCDocument) error
 	// FindDocument returns ENotFound ("document").
 	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
@@ -119,6 +122,16 @@ type ApplicationStore interface {
 	// that sends it.
 	IssueSignCode(ctx context.Context, vc *VerificationCode, job JobArgs) error
 }
+
+// SyncApplicationArgs is the job that submits what an approved
+// application collected into the Core KYC processes.
+type SyncApplicationArgs struct {
+	TenantID      string `json:"tenant_id"`
+	ApplicationID string `json:"application_id"`
+}
+
+// Kind implements JobArgs.
+func (SyncApplicationArgs) Kind() string { return "kyc_application_sync" }
 
 // SignChannel is the code channel of signatures of an object by a
 // provider ("sms" or "email"): "sign:sms:<object>".

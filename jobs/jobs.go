@@ -38,6 +38,11 @@ type Checks interface {
 	NextRetry(attempt int) (time.Duration, bool)
 }
 
+// Levels is the part of the levels service the workers call.
+type Levels interface {
+	Sync(ctx context.Context, tenantID, applicationID string) error
+}
+
 // Webhooks is the part of the webhook service the workers call.
 type Webhooks interface {
 	Deliver(ctx context.Context, tenantID, deliveryID string, final bool) error
@@ -51,6 +56,7 @@ type Deps struct {
 	Connector Connector
 	Webhooks  Webhooks
 	Checks    Checks
+	Levels    Levels
 	Clock     kycd.Clock
 	Logger    *slog.Logger
 }
@@ -65,6 +71,22 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &providerEvent{d: d})
 	river.AddWorker(ws, &deliver{d: d})
 	river.AddWorker(ws, &decideCheck{d: d})
+	river.AddWorker(ws, &syncApplication{d: d})
+}
+
+// syncApplication submits an approved application into the Core processes.
+type syncApplication struct {
+	river.WorkerDefaults[kycd.SyncApplicationArgs]
+	d Deps
+}
+
+func (w *syncApplication) Timeout(*river.Job[kycd.SyncApplicationArgs]) time.Duration {
+	return time.Minute
+}
+
+func (w *syncApplication) Work(ctx context.Context, job *river.Job[kycd.SyncApplicationArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	return w.d.Levels.Sync(ctx, job.Args.TenantID, job.Args.ApplicationID)
 }
 
 // decideCheck fetches a check's evidence and decides it; an unreachable

@@ -94,6 +94,9 @@ func (s *Service) contact(ctx context.Context, a *kycd.Application) (map[string]
 		return nil, err
 	}
 	for _, key := range []string{"email", "phone"} {
+		if v, ok := a.Data.Attributes[key]; ok {
+			info[key] = v.Value
+		}
 		for i := len(apps) - 1; i >= 0 && info[key] == nil; i-- {
 			if v, ok := apps[i].Data.Attributes[key]; ok {
 				info[key] = v.Value

@@ -57,25 +57,15 @@ func (s *Service) SendCode(ctx context.Context, tenantID, userID, objectID, prov
 	return vc, nil
 }
 
-// destination is where a code goes by default.
+// destination is where a code goes by default: the newest email or phone
+// the client gave in its applications, else the one it declared.
 func (s *Service) destination(ctx context.Context, a *kycd.Application, provider string) string {
-	key := map[string]string{SignSMS: "phone", SignEmail: "email"}[provider]
-	if v, ok := a.Data.Attributes[key]; ok {
-		if d, ok := v.Value.(string); ok {
-			return d
-		}
-	}
-	u, err := s.Users.FindUserByID(ctx, a.TenantID, a.UserID)
+	info, err := s.contact(ctx, a)
 	if err != nil {
 		return ""
 	}
-	if provider == SignEmail {
-		return u.Email
-	}
-	if u.Phone != nil {
-		return u.Phone.Number
-	}
-	return ""
+	d, _ := info[map[string]string{SignSMS: "phone", SignEmail: "email"}[provider]].(string)
+	return d
 }
 
 // SendToReview puts a complete application in the review queue: every
@@ -196,7 +186,15 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (
 	}
 	s.apply(a, d)
 	details := map[string]any{"status": a.Status, "reviewer": d.Reviewer, "reason": d.Reason, "corrections": slices.Sorted(maps.Keys(d.Corrections))}
-	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.reviewed", details, nil)
+	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.reviewed", details, nil, s.syncJob(a)...)
+}
+
+// syncJob is the job an approval starts: submitting into the Core processes.
+func (s *Service) syncJob(a *kycd.Application) []kycd.JobArgs {
+	if a.Status != kycd.ApplicationApproved {
+		return nil
+	}
+	return []kycd.JobArgs{kycd.SyncApplicationArgs{TenantID: a.TenantID, ApplicationID: a.ID}}
 }
 
 func (s *Service) apply(a *kycd.Application, d Decision) {
@@ -223,7 +221,7 @@ func (s *Service) SandboxStatus(ctx context.Context, tenantID, userID, id, statu
 		return nil, nil, kycd.Invalid("body", kycd.Violation{Property: "status", Rule: "enum", RuleParams: map[string]any{"allowedValues": kycd.ApplicationStatuses}})
 	}
 	s.apply(a, Decision{Status: status, Reviewer: "sandbox", Reason: "set in sandbox mode"})
-	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, nil)
+	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, nil, s.syncJob(a)...)
 }
 
 // MaxDocumentFiles is the most files one document holds.

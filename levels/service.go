@@ -58,6 +58,8 @@ type Config struct {
 	Clock   kycd.Clock
 	// Liveness issues liveness tokens and links (nil: none can be issued).
 	Liveness Liveness
+	// KYC receives what approved applications collected.
+	KYC kycd.KYCService
 	// Sandbox accepts the code 111111 for every signature, and lets a
 	// client's application change status directly.
 	Sandbox bool

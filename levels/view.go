@@ -88,10 +88,13 @@ type ApplicationView struct {
 	KYCLevel        LevelRef     `json:"kyc_level"`
 	KYCSteps        []StepView   `json:"kyc_steps"`
 	Reviews         []ReviewView `json:"reviews,omitempty"`
-	CreatedAt       time.Time    `json:"created_at"`
-	UpdatedAt       time.Time    `json:"updated_at"`
-	SubmittedAt     *time.Time   `json:"submitted_at,omitempty"`
-	DecidedAt       *time.Time   `json:"decided_at,omitempty"`
+	// CoreProcesses is what an approved application's submission into the
+	// Core KYC processes came to (reviewers' view).
+	CoreProcesses map[string]string `json:"core_processes,omitempty"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	SubmittedAt   *time.Time        `json:"submitted_at,omitempty"`
+	DecidedAt     *time.Time        `json:"decided_at,omitempty"`
 }
 
 // AttributeView returns the view of one attribute of an application.
@@ -133,6 +136,7 @@ func (c *Catalog) View(a *kycd.Application, reviews bool) *ApplicationView {
 		v.KYCSteps = append(v.KYCSteps, sv)
 	}
 	if reviews {
+		v.CoreProcesses = a.Data.Core
 		for _, r := range a.Data.Reviews {
 			v.Reviews = append(v.Reviews, ReviewView{Decision: r.Decision, Reviewer: r.Reviewer, Reason: r.Reason, Corrections: r.Corrections, At: r.At})
 		}

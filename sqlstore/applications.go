@@ -131,7 +131,7 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 }
 
 // SaveApplication implements kycd.ApplicationStore.
-func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusChanged bool, action string, details map[string]any, usedCodes []string) error {
+func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusChanged bool, action string, details map[string]any, usedCodes []string, jobs ...kycd.JobArgs) error {
 	sealed, err := db.sealApplication(ctx, a)
 	if err != nil {
 		return err
@@ -150,6 +150,11 @@ func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusCh
 		}
 		for _, id := range usedCodes {
 			if err := tx.useCode(a.TenantID, id); err != nil {
+				return err
+			}
+		}
+		for _, j := range jobs {
+			if err := tx.Enqueue(j, nil); err != nil {
 				return err
 			}
 		}

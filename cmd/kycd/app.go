@@ -256,7 +256,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: scratch,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
 	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
-		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector}); err != nil {
+		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: svc}); err != nil {
 		return err
 	}
 	// Sumsub's verdicts reach the liveness checks of applications too.
@@ -275,7 +275,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 // (extra, when not nil, registers more: the benchmark's no-op job).
 func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Clock: a.clock, Logger: a.logger})
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels, Clock: a.clock, Logger: a.logger})
 	for _, add := range extra {
 		add(ws)
 	}

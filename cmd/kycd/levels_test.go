@@ -91,6 +91,10 @@ func TestLevels(t *testing.T) {
 		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "officer",
 			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
 		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		// The liveness verdict must not also ingest the sandbox applicant.
+		if res := k.call(t, "PUT", "/kyc-connector/sumsub/config", k.tok, "", map[string]any{"autoIngest": false}); res.Status != 200 {
+			t.Fatalf("sumsub config: %d %s", res.Status, res.Body)
+		}
 
 		// Level info: the entry level only.
 		info := e.v1("GET", "/v1/clients/kyc-level-info/", nil)
@@ -341,9 +345,77 @@ func TestLevels(t *testing.T) {
 			c.sumsubGet("/_sandbox/accessTokens/" + tok3)["userId"] != e.client {
 			t.Errorf("a new application's token: %s", tok3)
 		}
-		// Sandbox: the status changes directly.
-		if res := e.v1("POST", "/v1/sandbox/kyc/"+app3+"/status/", map[string]any{"status": "approved"}); res.Status != 200 || res.JSON["status"] != "approved" {
+		res = e.patch(app3, map[string]any{"source_of_funds": "salary", "employment_status": "employed", "id_card_front_side": docID,
+			"id_card_back_side": back.JSON["uuid"], "country_of_residence": "GB", "city": "Manchester", "street": "2 High Street", "postal_code": "M4 1AA"})
+		if res.Status != 200 {
+			t.Fatalf("third application: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app3+"/send-to-review/", nil); res.Status != 200 {
+			t.Fatalf("third to review: %d %s", res.Status, res.Body)
+		}
+		if res := e.decide(app3, map[string]any{"status": "approved", "reviewer": "officer-9", "reason": "All good"}); res.Status != 200 {
+			t.Fatalf("approve standard: %d %s", res.Status, res.Body)
+		}
+		// The approval reaches the Core processes: profile, address and a
+		// partner-verified identity; the overview agrees with the level.
+		waitUntil(t, "the Core submission", func() bool {
+			return k.call(t, "GET", "/admin/kyc-applications/"+app3, e.admin, "", nil).get("core_processes.identity") == "submitted"
+		})
+		ov := k.call(t, "GET", "/core/kyc?detailed=identity", k.tok, e.client, nil)
+		if ov.get("processes.identity.status") != "ok" || ov.get("processes.identity.output.provider") != "kycd-level-review" ||
+			ov.get("processes.identity.input.data.givenName") != "Janet" || ov.get("processes.address.status") != "ok" {
+			t.Errorf("overview after the standard level: %s", ov.Body)
+		}
+		if me := k.call(t, "GET", "/core/users/me", k.tok, e.client, nil); me.get("user.fullName") != "Janet Doe" || me.get("user.address.line1") != "2 High Street" {
+			t.Errorf("the user after the levels: %s", me.Body)
+		}
+
+		// The enhanced level signs its declaration and its sending to review.
+		info = e.v1("GET", "/v1/clients/kyc-level-info/", nil)
+		enhanced := info.JSON["available_levels_for_upgrade"].([]any)[0].(map[string]any)["uuid"].(string)
+		res = e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": enhanced})
+		if res.Status != 201 {
+			t.Fatalf("enhanced: %d %s", res.Status, res.Body)
+		}
+		app4 := res.JSON["uuid"].(string)
+		proof := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "proof_of_address", "files": []string{fileID}})
+		funds := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "proof_of_funds", "files": []string{fileID}})
+		decl := e.call(t, "GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "key": {"declaration_of_truth"}}.Encode(), k.tok, "", nil).
+			JSON["results"].([]any)[0].(map[string]any)["uuid"].(string)
+		enh := map[string]any{"proof_of_address": proof.JSON["uuid"], "proof_of_funds": funds.JSON["uuid"], "annual_income": "25k_75k",
+			"politically_exposed": "no", "declaration_of_truth": decl}
+		if res := e.patch(app4, enh); res.Status != 409 || res.code() != "sign_code_required" || !strings.Contains(string(res.Body), "declaration_of_truth") {
+			t.Errorf("unsigned declaration: %d %s", res.Status, res.Body)
+		}
+		// One email code signs it (the declaration takes sms or email).
+		if res := e.v1("POST", "/v1/signatures/send-code/", map[string]any{"object_uuid": app4, "provider_type": "email"}); res.Status != 201 {
+			t.Fatalf("email code: %d %s", res.Status, res.Body)
+		}
+		emailCode := k.sandboxCode(t, "Jane@example.com")
+		if res := e.patch(app4, enh, "email_sign_code", emailCode); res.Status != 200 {
+			t.Fatalf("signed declaration: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app4+"/send-to-review/", nil); res.Status != 409 || res.code() != "sign_code_required" {
+			t.Errorf("unsigned review: %d %s", res.Status, res.Body)
+		}
+		if res := e.v1("POST", "/v1/kyc/"+app4+"/send-to-review/", nil, "sms_sign_code", "111111"); res.Status != 200 {
+			t.Fatalf("signed review: %d %s", res.Status, res.Body)
+		}
+		// Sandbox: the status changes directly (here: approved), with the
+		// same effects as a reviewer's approval: the proof of address.
+		if res := e.v1("POST", "/v1/sandbox/kyc/"+app4+"/status/", map[string]any{"status": "approved"}); res.Status != 200 || res.JSON["status"] != "approved" {
 			t.Errorf("sandbox status: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "the proof of address", func() bool {
+			return k.call(t, "GET", "/core/kyc", k.tok, e.client, nil).get("processes.proofOfAddress.status") == "ok"
+		})
+		if info := e.v1("GET", "/v1/clients/kyc-level-info/", nil); len(info.JSON["kyc_levels"].([]any)) != 3 || info.JSON["allowed_to_create_kyc_application"] != false {
+			t.Errorf("level info at the top: %s", info.Body)
+		}
+		// Every status change was announced.
+		feed := k.call(t, "GET", "/core/events?limit=1000", k.tok, "", nil)
+		if n := strings.Count(string(feed.Body), `"type":"kyc-application.status-changed"`); n < 12 {
+			t.Errorf("status events: %d", n)
 		}
 
 		// Bad requests and other tenants.
@@ -363,7 +435,7 @@ func TestLevels(t *testing.T) {
 		}
 		// Every decision is on the audit trail with its reviewer and reason.
 		audit := k.call(t, "GET", "/admin/audit?limit=1000", e.admin, "", nil)
-		if n := strings.Count(string(audit.Body), `"action":"kyc-application.reviewed"`); n != 3 || !strings.Contains(string(audit.Body), "officer-9") {
+		if n := strings.Count(string(audit.Body), `"action":"kyc-application.reviewed"`); n != 4 || !strings.Contains(string(audit.Body), "officer-9") {
 			t.Errorf("audited decisions: %d", n)
 		}
 	})

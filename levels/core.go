@@ -1,0 +1,152 @@
+package levels
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kycd/kycd"
+)
+
+// reviewProvider names, in the Core processes, who verified what an
+// approved application collected: the tenant's compliance review.
+const reviewProvider = "kycd-level-review"
+
+// identityDocuments are the document keys that prove an identity.
+var identityDocuments = []string{"passport", "id_card_front_side", "id_card_back_side", "driver_license_front_side", "driver_license_back_side",
+	"residence_permit_license_front_side", "residence_permit_license_back_side"}
+
+// Sync submits what an approved application collected into the Core KYC
+// processes, through the same KYC service as the Core API, so that the
+// overview and capabilities agree with the level: the profile (names,
+// birth date, citizenship), the address, a partner-verified identity when
+// the level asked for an identity document, and a partner-verified proof
+// of address when it asked for one. Values the client gave in earlier
+// approved applications complete this one's (the names of the entry
+// level). Each submission is keyed by application and process (at most
+// once); what each came to is kept in the application (data.core). A
+// refusal is recorded, not retried; other failures are (the job retries).
+func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
+	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if a.Status != kycd.ApplicationApproved || a.Data.Core != nil || s.KYC == nil {
+		return nil
+	}
+	cat, err := s.Catalog(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	level, ok := cat.Level(a.LevelID)
+	if !ok {
+		return nil
+	}
+	apps, err := s.Store.FindApplications(ctx, tenantID, a.UserID)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{}
+	for _, x := range apps { // oldest first: newer values win
+		if x.Status != kycd.ApplicationApproved {
+			continue
+		}
+		for k, v := range x.Data.Attributes {
+			if str, ok := v.Value.(string); ok {
+				values[k] = str
+			}
+		}
+	}
+	asked := level.Attributes()
+	has := func(keys ...string) bool {
+		return slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(asked, k) && values[k] != "" })
+	}
+	ref := &kycd.User{ID: a.UserID, TenantID: tenantID}
+	results := map[string]string{}
+	submit := func(code string, up *kycd.ProcessUpdate) error {
+		up.Key = "level/" + a.ID + "/" + code
+		_, _, err := s.KYC.UpdateProcess(ctx, ref, code, up)
+		e, isApp := kycd.AsError(err)
+		switch {
+		case err == nil || kycd.ErrorCode(err) == kycd.EAlreadyApplied:
+			results[code] = "submitted"
+		case isApp && e.Code != kycd.EInternal:
+			why := e.Code
+			if rs, ok := e.Details["reasons"].([]string); ok && len(rs) > 0 {
+				why += ": " + strings.Join(rs, ", ")
+			}
+			results[code] = why
+		default:
+			return err
+		}
+		return nil
+	}
+	verifiedAt := time.Now().UTC()
+	if a.DecidedAt != nil {
+		verifiedAt = a.DecidedAt.UTC()
+	}
+	fullName := strings.TrimSpace(values["first_name"] + " " + values["last_name"])
+	if has("first_name", "last_name", "birth_date", "citizenship") {
+		in := map[string]any{}
+		if values["first_name"] != "" && values["last_name"] != "" {
+			in["fullName"] = fullName
+		}
+		if values["birth_date"] != "" {
+			in["birthdate"] = values["birth_date"]
+		}
+		if values["citizenship"] != "" {
+			in["primaryCitizenship"] = values["citizenship"]
+		}
+		if err := submit(kycd.ProcessProfile, &kycd.ProcessUpdate{Input: in}); err != nil {
+			return err
+		}
+	}
+	addr := map[string]any{}
+	for k, field := range map[string]string{"street": "line1", "city": "city", "postal_code": "postalCode"} {
+		if values[k] != "" {
+			addr[field] = values[k]
+		}
+	}
+	if has("street", "city", "postal_code") {
+		if err := submit(kycd.ProcessAddress, &kycd.ProcessUpdate{Input: map[string]any{"address": addr}}); err != nil {
+			return err
+		}
+	}
+	if has(identityDocuments...) {
+		data := map[string]any{"givenName": values["first_name"], "familyName": values["last_name"], "birthdate": values["birth_date"],
+			"citizenshipCountry": values["citizenship"]}
+		if err := submit(kycd.ProcessIdentity, &kycd.ProcessUpdate{Type: kycd.TypeElectronicVerification, Input: map[string]any{"data": data},
+			Output: map[string]any{"provider": reviewProvider, "verifiedAt": verifiedAt.Format(time.RFC3339)}}); err != nil {
+			return err
+		}
+	}
+	if has("proof_of_address") {
+		d, err := s.Store.FindDocument(ctx, tenantID, a.UserID, values["proof_of_address"])
+		if err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+			return err
+		}
+		var media []any
+		if d != nil {
+			for _, f := range d.FileIDs {
+				media = append(media, map[string]any{"fileId": f, "context": "address-proof"})
+			}
+		}
+		proven := map[string]any{}
+		for k, v := range addr {
+			proven[k] = v
+		}
+		if values["country_of_residence"] != "" {
+			proven["country"] = values["country_of_residence"]
+		}
+		if err := submit(kycd.ProcessProofOfAddress, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Input: map[string]any{"media": media},
+			Output: map[string]any{"provider": reviewProvider, "person": map[string]any{"givenName": values["first_name"], "familyName": values["last_name"],
+				"address": proven}, "verifiedAt": verifiedAt.Format(time.RFC3339)}}); err != nil {
+			return err
+		}
+	}
+	a.Data.Core = results
+	return s.Store.SaveApplication(ctx, a, false, "kyc-application.core-synced", map[string]any{"core": results}, nil)
+}
