@@ -469,3 +469,57 @@ func (e *connectorEnv) sumsub(method, path string, body any) map[string]any {
 	}
 	return out
 }
+
+// TestTenantLevels: a tenant replaces the built-in levels with its own
+// catalog (checked as a whole first); its clients see its levels, other
+// tenants keep the built-in ones.
+func TestTenantLevels(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := newKYCEnv(t, db)
+		var officer struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "levels-admin", "--scopes", "admin.kyc-levels:write,admin.kyc-applications:read")
+		admin := k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		own := map[string]any{"version": 1,
+			"attributes":    map[string]any{"nickname": map[string]any{"type": "text", "title": "Nickname", "maxLength": 20}},
+			"referenceData": map[string]any{}, "legalDocuments": []any{},
+			"levels": []any{map[string]any{"uuid": "7d1c9a2e-0000-4000-8000-000000000001", "name": "Starter", "order": 1, "upgradesFrom": []any{},
+				"steps": []any{map[string]any{"title": "About you", "questions": []any{map[string]any{"title": "Nickname", "attribute": "nickname", "required": true}}}}}}}
+		broken := map[string]any{"version": 1, "attributes": map[string]any{}, "levels": []any{map[string]any{"uuid": "7d1c9a2e-0000-4000-8000-000000000002",
+			"name": "Broken", "order": 1, "upgradesFrom": []any{}, "steps": []any{map[string]any{"title": "S", "questions": []any{
+				map[string]any{"title": "Q", "attribute": "missing", "required": true}}}}}}}
+		if res := k.call(t, "PUT", "/admin/kyc-levels", admin, "", broken); res.Status != 400 || !strings.Contains(string(res.Body), "unknown attribute") {
+			t.Errorf("broken catalog: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/admin/kyc-levels", k.tok, "", own); res.Status != 403 {
+			t.Errorf("without the scope: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/admin/kyc-levels", admin, "", own); res.Status != 200 {
+			t.Fatalf("own catalog: %d %s", res.Status, res.Body)
+		}
+		user := createUser(t, k.kycdProc, k.tok, "starter@levels.example")
+		q := "?" + url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {user}}.Encode()
+		info := k.call(t, "GET", "/v1/clients/kyc-level-info/"+q, k.tok, "", nil)
+		if avail := info.JSON["available_levels_for_upgrade"].([]any); len(avail) != 1 || avail[0].(map[string]any)["name"] != "Starter" {
+			t.Fatalf("own levels: %s", info.Body)
+		}
+		res := k.call(t, "POST", "/v1/clients/kyc-level-info/"+q, k.tok, "", map[string]any{"kyc_level_uuid": "7d1c9a2e-0000-4000-8000-000000000001"})
+		if res.Status != 201 || attr(res, "nickname") == nil {
+			t.Fatalf("own level application: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PATCH", "/v1/kyc/"+res.JSON["uuid"].(string)+"/"+q, k.tok, "", map[string]any{"attribute_changes": []any{
+			map[string]any{"key": "nickname", "value": strings.Repeat("x", 21)}}}); res.Status != 400 || !hasViolation(res, "nickname", "maxLength") {
+			t.Errorf("own attribute rule: %d %s", res.Status, res.Body)
+		}
+		// Another tenant still has the built-in levels.
+		other := k.newTenant(t, "builtin")
+		otherTok := k.token(t, other, "")
+		ou := createUser(t, k.kycdProc, otherTok, "builtin@levels.example")
+		oi := k.call(t, "GET", "/v1/clients/kyc-level-info/?"+url.Values{"legal_entity_uuid": {other.ID}, "client_uuid": {ou}}.Encode(), otherTok, "", nil)
+		if avail := oi.JSON["available_levels_for_upgrade"].([]any); len(avail) != 1 || avail[0].(map[string]any)["name"] != "Basic" {
+			t.Errorf("another tenant's levels: %s", oi.Body)
+		}
+	})
+}
