@@ -112,6 +112,8 @@ type ApplicationStore interface {
 	CreateDocument(ctx context.Context, d *KYCDocument) error
 	// FindDocument returns ENotFound ("document").
 	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
+	// ApplicationLevels returns the levels a tenant's applications are for.
+	ApplicationLevels(ctx context.Context, tenantID string) ([]string, error)
 	// SaveLevelCatalog stores a tenant's own levels catalog (raw JSON, checked
 	// by the caller); FindLevelCatalog returns it, or ENotFound ("catalog").
 	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error

@@ -91,6 +91,7 @@ const (
 // Error codes of the levels surface (409 unless said otherwise).
 const (
 	ELevelNotAvailable        = "kyc_level_not_available"
+	ELevelInUse               = "kyc_level_in_use"
 	EApplicationExists        = "kyc_application_exists"
 	EApplicationNotEditable   = "kyc_application_not_editable"
 	EApplicationIncomplete    = "kyc_application_incomplete"
@@ -116,6 +117,22 @@ func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byt
 	c, err := Parse(raw)
 	if err != nil {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: "", Rule: "catalog", RuleParams: map[string]any{"reason": err.Error()}})
+	}
+	// Levels clients applied for stay: their applications and held levels
+	// refer to them (their questionnaires may change).
+	used, err := s.Store.ApplicationLevels(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var dropped []string
+	for _, id := range used {
+		if _, ok := c.Level(id); !ok {
+			dropped = append(dropped, id)
+		}
+	}
+	if len(dropped) > 0 {
+		return nil, &kycd.Error{Code: ELevelInUse, Message: "The catalog drops levels clients applied for; keep them (their questions may change)",
+			Details: map[string]any{"levels": dropped}}
 	}
 	return c, s.Store.SaveLevelCatalog(ctx, tenantID, raw)
 }

@@ -208,6 +208,24 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 	return d, json.Unmarshal([]byte(files), &d.FileIDs)
 }
 
+// ApplicationLevels implements kycd.ApplicationStore.
+func (db *DB) ApplicationLevels(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := db.readRows(ctx, `SELECT DISTINCT level_id FROM kyc_applications WHERE tenant_id = ? ORDER BY level_id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // SaveLevelCatalog implements kycd.ApplicationStore.
 func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error {
 	return db.Update(ctx, func(tx *Tx) error {

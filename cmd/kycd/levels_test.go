@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -175,6 +176,17 @@ func TestLevels(t *testing.T) {
 		}
 		if res := e.patch(app, map[string]any{"phone": "+447911123457"}, "sms_sign_code", "111111"); res.Status != 200 {
 			t.Errorf("sandbox code: %d %s", res.Status, res.Body)
+		}
+		// Five wrong guesses use a code up.
+		send()
+		code = k.sandboxCode(t, "+447911123456")
+		for i := range 5 {
+			if res := e.patch(app, map[string]any{"phone": "+447911123456"}, "sms_sign_code", wrongOf(code, i)); res.Status != 409 || res.code() != "code_invalid" {
+				t.Errorf("wrong guess %d: %d %s", i, res.Status, res.Body)
+			}
+		}
+		if res := e.patch(app, map[string]any{"phone": "+447911123456"}, "sms_sign_code", code); res.Status != 409 || res.code() != "code_attempts_exceeded" {
+			t.Errorf("right code after five wrong ones: %d %s", res.Status, res.Body)
 		}
 		// A legal document the client read: its current uuid.
 		docs := e.call(t, "GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_type": {"individual"}, "key": {"terms_and_conditions"}}.Encode(), k.tok, "", nil)
@@ -412,6 +424,47 @@ func TestLevels(t *testing.T) {
 		if info := e.v1("GET", "/v1/clients/kyc-level-info/", nil); len(info.JSON["kyc_levels"].([]any)) != 3 || info.JSON["allowed_to_create_kyc_application"] != false {
 			t.Errorf("level info at the top: %s", info.Body)
 		}
+		// One code signs every attribute of its provider in a request: a
+		// catalog of the sandbox tenant with two SMS-signed attributes.
+		current := k.call(t, "GET", "/admin/kyc-levels", e.admin, "", nil).JSON
+		current["attributes"].(map[string]any)["backup_phone"] = map[string]any{"type": "phone", "title": "Backup phone", "signProviders": []any{"sms"}}
+		phonesLevel := map[string]any{"uuid": "7d1c9a2e-0000-4000-8000-0000000000aa", "name": "Phones", "order": 9, "upgradesFrom": []any{},
+			"steps": []any{map[string]any{"title": "Phones", "questions": []any{map[string]any{"title": "Phone", "attribute": "phone", "required": true},
+				map[string]any{"title": "Backup", "attribute": "backup_phone", "required": true}}}}}
+		dropped := map[string]any{}
+		for k2, v := range current {
+			dropped[k2] = v
+		}
+		dropped["levels"] = []any{phonesLevel}
+		two := current
+		two["levels"] = append(current["levels"].([]any), phonesLevel)
+		var lw struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		k.cliJSON(t, &lw, "client", "create", "--tenant", k.tn.ID, "--name", "levels-writer", "--scopes", "admin.kyc-levels:write")
+		writer := k.token(t, tenant{ID: k.tn.ID, ClientID: lw.ClientID, Secret: lw.ClientSecret}, "")
+		if res := k.call(t, "PUT", "/admin/kyc-levels", writer, "", dropped); res.Status != 409 || res.code() != "kyc_level_in_use" {
+			t.Errorf("dropping levels in use: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/admin/kyc-levels", writer, "", two); res.Status != 200 {
+			t.Fatalf("catalog: %d %s", res.Status, res.Body)
+		}
+		e.client = createUser(t, k.kycdProc, k.tok, "phones@levels.example")
+		res = e.v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": "7d1c9a2e-0000-4000-8000-0000000000aa"})
+		if res.Status != 201 {
+			t.Fatalf("phones application: %d %s", res.Status, res.Body)
+		}
+		phones := res.JSON["uuid"].(string)
+		if res := e.v1("POST", "/v1/signatures/send-code/", map[string]any{"object_uuid": phones, "provider_type": "sms", "destination": "+447911123499"}); res.Status != 201 {
+			t.Fatalf("send code: %d %s", res.Status, res.Body)
+		}
+		one := k.sandboxCode(t, "+447911123499")
+		res = e.patch(phones, map[string]any{"phone": "+447911123499", "backup_phone": "+447911123498"}, "sms_sign_code", one)
+		if res.Status != 200 || attr(res, "backup_phone")["value"] != "+447911123498" {
+			t.Errorf("one code for two attributes: %d %s", res.Status, res.Body)
+		}
+
 		// Every status change was announced.
 		feed := k.call(t, "GET", "/core/events?limit=1000", k.tok, "", nil)
 		if n := strings.Count(string(feed.Body), `"type":"kyc-application.status-changed"`); n < 12 {
@@ -428,6 +481,16 @@ func TestLevels(t *testing.T) {
 		}
 		if res := k.call(t, "GET", "/admin/kyc-applications/"+app, otherTok, "", nil); res.Status != 403 {
 			t.Errorf("admin route without the scope: %d %s", res.Status, res.Body)
+		}
+		otherTenant := k.newTenant(t, "other-levels-2")
+		otherTok2 := k.token(t, otherTenant, "")
+		otherClient := createUser(t, k.kycdProc, otherTok2, "client2@levels.example")
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {otherTenant.ID}, "client_uuid": {otherClient}}.Encode(), otherTok2, "", nil); res.Status != 404 ||
+			res.get("entity") != "kyc-application" {
+			t.Errorf("another tenant's application: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "POST", "/admin/kyc-applications/"+app+"/decision", otherTok2, "", map[string]any{"status": "approved", "reviewer": "x", "reason": "y"}); res.Status != 403 {
+			t.Errorf("decision without the scope: %d %s", res.Status, res.Body)
 		}
 		other := createUser(t, k.kycdProc, k.tok, "other@levels.example")
 		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {other}}.Encode(), k.tok, "", nil); res.Status != 404 {
@@ -483,10 +546,12 @@ func TestTenantLevels(t *testing.T) {
 		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "levels-admin", "--scopes", "admin.kyc-levels:write,admin.kyc-applications:read")
 		admin := k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
 		own := map[string]any{"version": 1,
-			"attributes":    map[string]any{"nickname": map[string]any{"type": "text", "title": "Nickname", "maxLength": 20}},
+			"attributes": map[string]any{"nickname": map[string]any{"type": "text", "title": "Nickname", "maxLength": 20},
+				"motto": map[string]any{"type": "text", "title": "Motto", "signProviders": []any{"sms"}}},
 			"referenceData": map[string]any{}, "legalDocuments": []any{},
 			"levels": []any{map[string]any{"uuid": "7d1c9a2e-0000-4000-8000-000000000001", "name": "Starter", "order": 1, "upgradesFrom": []any{},
-				"steps": []any{map[string]any{"title": "About you", "questions": []any{map[string]any{"title": "Nickname", "attribute": "nickname", "required": true}}}}}}}
+				"steps": []any{map[string]any{"title": "About you", "questions": []any{map[string]any{"title": "Nickname", "attribute": "nickname", "required": true},
+					map[string]any{"title": "Motto", "attribute": "motto", "required": false}}}}}}}
 		broken := map[string]any{"version": 1, "attributes": map[string]any{}, "levels": []any{map[string]any{"uuid": "7d1c9a2e-0000-4000-8000-000000000002",
 			"name": "Broken", "order": 1, "upgradesFrom": []any{}, "steps": []any{map[string]any{"title": "S", "questions": []any{
 				map[string]any{"title": "Q", "attribute": "missing", "required": true}}}}}}}
@@ -513,6 +578,17 @@ func TestTenantLevels(t *testing.T) {
 			map[string]any{"key": "nickname", "value": strings.Repeat("x", 21)}}}); res.Status != 400 || !hasViolation(res, "nickname", "maxLength") {
 			t.Errorf("own attribute rule: %d %s", res.Status, res.Body)
 		}
+		// Outside sandbox mode the sandbox's code signs nothing, and with no
+		// SMS sender configured no code can be sent.
+		starter := res.JSON["uuid"].(string)
+		if res := k.call(t, "PATCH", "/v1/kyc/"+starter+"/"+q+"&sms_sign_code=111111", k.tok, "", map[string]any{"attribute_changes": []any{
+			map[string]any{"key": "motto", "value": "carpe diem"}}}); res.Status != 409 || res.code() != "code_invalid" {
+			t.Errorf("sandbox code outside sandbox mode: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "POST", "/v1/signatures/send-code/"+q, k.tok, "", map[string]any{"object_uuid": starter, "provider_type": "sms",
+			"destination": "+447911123456"}); res.Status != 409 || res.code() != "sign_provider_unavailable" {
+			t.Errorf("no SMS sender: %d %s", res.Status, res.Body)
+		}
 		// Another tenant still has the built-in levels.
 		other := k.newTenant(t, "builtin")
 		otherTok := k.token(t, other, "")
@@ -522,4 +598,13 @@ func TestTenantLevels(t *testing.T) {
 			t.Errorf("another tenant's levels: %s", oi.Body)
 		}
 	})
+}
+
+// wrongOf returns a six-digit code other than code.
+func wrongOf(code string, i int) string {
+	w := fmt.Sprintf("%06d", 100000+i)
+	if w == code {
+		w = fmt.Sprintf("%06d", 200000+i)
+	}
+	return w
 }
