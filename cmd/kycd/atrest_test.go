@@ -50,6 +50,7 @@ func TestEncryptionAtRest(t *testing.T) {
 			"justification": "Qzmarkjustification text",
 			"evidence":      "qzmarkevidencecontent",
 			"link":          "qzmarkevidencelink",
+			"levelValue":    "Qzmarklevelvalue",
 		}
 		body := map[string]any{
 			"email": markers["email"], "termsOfService": "general-gb-fca", "primaryCitizenship": "GB",
@@ -132,6 +133,15 @@ func TestEncryptionAtRest(t *testing.T) {
 		})
 		if c := k.call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil); c.JSON["status"] != "PASSED" || !strings.Contains(string(c.Body), markers["link"]) {
 			t.Fatalf("check: %s", c.Body)
+		}
+		// A KYC level application's attribute value.
+		lq := "?" + url.Values{"legal_entity_uuid": {tn.ID}, "client_uuid": {uid}}.Encode()
+		info := k.call(t, "GET", "/v1/clients/kyc-level-info/"+lq, tok, "", nil)
+		basic := info.JSON["available_levels_for_upgrade"].([]any)[0].(map[string]any)["uuid"]
+		app := k.call(t, "POST", "/v1/clients/kyc-level-info/"+lq, tok, "", map[string]any{"kyc_level_uuid": basic})
+		if r := k.call(t, "PATCH", "/v1/kyc/"+app.JSON["uuid"].(string)+"/"+lq, tok, "", map[string]any{"attribute_changes": []any{
+			map[string]any{"key": "first_name", "value": markers["levelValue"]}}}); r.Status != 200 {
+			t.Fatalf("level application: %d %s", r.Status, r.Body)
 		}
 		// A second user, deleted with a note.
 		other := createUser(t, k, tok, "second@atrest.example")
