@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,21 +224,12 @@ func (s *Server) handleGetApplicationAttribute() handlerFunc {
 			return err
 		}
 		l, _ := cat.Level(a.LevelID)
-		if _, ok := cat.Attribute(key); !ok || l == nil || !containsString(l.Attributes(), key) {
+		if _, ok := cat.Attribute(key); !ok || l == nil || !slices.Contains(l.Attributes(), key) {
 			return kycd.NotFound("attribute")
 		}
 		encode(w, http.StatusOK, cat.AttributeView(a, key))
 		return nil
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) handleUpdateApplication() handlerFunc {
@@ -497,7 +489,7 @@ func (s *Server) handleReviewQueue() handlerFunc {
 		status := p.q.Get("status")
 		if status == "" {
 			status = kycd.ApplicationInReview
-		} else if !containsString(kycd.ApplicationStatuses, status) {
+		} else if !slices.Contains(kycd.ApplicationStatuses, status) {
 			p.vs = append(p.vs, kycd.Violation{Property: "status", Rule: "enum", RuleParams: map[string]any{"allowedValues": kycd.ApplicationStatuses}})
 		}
 		if err := p.err(); err != nil {
