@@ -59,3 +59,37 @@ func TestScratch(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// A space is removed on Close; opening one removes the spaces of dead
+// processes (their lock is free) but not those of live ones.
+func TestSpace(t *testing.T) {
+	root := t.TempDir()
+	live, err := OpenSpace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	// A dead process's space: its lock file exists, nobody holds it.
+	deadDir := root + "/1-1"
+	if err := os.MkdirAll(deadDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(deadDir+"/.lock", nil, 0o600)
+	os.WriteFile(deadDir+"/kycd-evidence-1", []byte("ciphertext"), 0o600)
+	second, err := OpenSpace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(deadDir); !os.IsNotExist(err) {
+		t.Errorf("the dead space is still there: %v", err)
+	}
+	if _, err := os.Stat(live.Dir); err != nil {
+		t.Errorf("the live space was removed: %v", err)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(second.Dir); !os.IsNotExist(err) {
+		t.Errorf("a closed space remains")
+	}
+}

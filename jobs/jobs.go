@@ -59,6 +59,18 @@ type Deps struct {
 	Levels    Levels
 	Clock     kycd.Clock
 	Logger    *slog.Logger
+	// MaxRun caps every worker's timeout (zero: no cap). A job still
+	// running when River's rescuer looks is taken for dead only once its
+	// timeout has passed, so the cap keeps --rescue-after meaningful.
+	MaxRun time.Duration
+}
+
+// timeout is a worker's own timeout, capped by MaxRun.
+func (d Deps) timeout(own time.Duration) time.Duration {
+	if d.MaxRun > 0 && own > d.MaxRun {
+		return d.MaxRun
+	}
+	return own
 }
 
 // Register adds every worker to ws.
@@ -81,7 +93,7 @@ type syncApplication struct {
 }
 
 func (w *syncApplication) Timeout(*river.Job[kycd.SyncApplicationArgs]) time.Duration {
-	return time.Minute
+	return w.d.timeout(time.Minute)
 }
 
 func (w *syncApplication) Work(ctx context.Context, job *river.Job[kycd.SyncApplicationArgs]) error {
@@ -99,7 +111,7 @@ type decideCheck struct {
 
 // The evidence may be 250 MB from a slow host.
 func (w *decideCheck) Timeout(*river.Job[kycd.DecideCheckArgs]) time.Duration {
-	return 30 * time.Minute
+	return w.d.timeout(30 * time.Minute)
 }
 
 func (w *decideCheck) NextRetry(job *river.Job[kycd.DecideCheckArgs]) time.Time {
@@ -128,7 +140,9 @@ type deliver struct {
 	d Deps
 }
 
-func (w *deliver) Timeout(*river.Job[kycd.DeliverArgs]) time.Duration { return 30 * time.Second }
+func (w *deliver) Timeout(*river.Job[kycd.DeliverArgs]) time.Duration {
+	return w.d.timeout(30 * time.Second)
+}
 
 func (w *deliver) NextRetry(job *river.Job[kycd.DeliverArgs]) time.Time {
 	wait, _ := w.d.Webhooks.NextRetry(job.Attempt)
@@ -150,7 +164,9 @@ type providerEvent struct {
 	d Deps
 }
 
-func (w *providerEvent) Timeout(*river.Job[kycd.ProviderEventArgs]) time.Duration { return time.Minute }
+func (w *providerEvent) Timeout(*river.Job[kycd.ProviderEventArgs]) time.Duration {
+	return w.d.timeout(time.Minute)
+}
 
 func (w *providerEvent) Work(ctx context.Context, job *river.Job[kycd.ProviderEventArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
@@ -204,7 +220,9 @@ type expire struct {
 	d Deps
 }
 
-func (w *expire) Timeout(*river.Job[kycd.ExpireArgs]) time.Duration { return 5 * time.Minute }
+func (w *expire) Timeout(*river.Job[kycd.ExpireArgs]) time.Duration {
+	return w.d.timeout(5 * time.Minute)
+}
 
 func (w *expire) Work(ctx context.Context, job *river.Job[kycd.ExpireArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
@@ -221,7 +239,9 @@ type evaluate struct {
 	d Deps
 }
 
-func (w *evaluate) Timeout(*river.Job[kycd.EvaluateArgs]) time.Duration { return 30 * time.Second }
+func (w *evaluate) Timeout(*river.Job[kycd.EvaluateArgs]) time.Duration {
+	return w.d.timeout(30 * time.Second)
+}
 
 func (w *evaluate) Work(ctx context.Context, job *river.Job[kycd.EvaluateArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
@@ -240,7 +260,9 @@ type sendCode struct {
 	d Deps
 }
 
-func (w *sendCode) Timeout(*river.Job[kycd.SendCodeArgs]) time.Duration { return time.Minute }
+func (w *sendCode) Timeout(*river.Job[kycd.SendCodeArgs]) time.Duration {
+	return w.d.timeout(time.Minute)
+}
 
 func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
@@ -264,7 +286,9 @@ type filePurge struct {
 	d Deps
 }
 
-func (w *filePurge) Timeout(*river.Job[kycd.FilePurgeArgs]) time.Duration { return 5 * time.Minute }
+func (w *filePurge) Timeout(*river.Job[kycd.FilePurgeArgs]) time.Duration {
+	return w.d.timeout(5 * time.Minute)
+}
 
 func (w *filePurge) Work(ctx context.Context, job *river.Job[kycd.FilePurgeArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/evidence"
 	"github.com/kycd/kycd/forms"
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
@@ -52,7 +52,9 @@ type app struct {
 	providers map[string]connector.Provider
 	webhooks  *webhook.Service
 	checks    *checks.Service
-	levels    *levels.Service
+	// scratch is this process's folder for evidence being inspected.
+	scratch *evidence.Space
+	levels  *levels.Service
 	// sandbox is serve --sandbox: the levels surface accepts its test code.
 	sandbox bool
 	// evidenceSchedule is the evidence download retry schedule.
@@ -143,6 +145,10 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 			kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
 			kycd.ProviderVeriff: &veriff.Provider{HTTP: providerHTTP},
 		}}
+	if a.scratch, err = evidence.OpenSpace(filepath.Join(o.DataDir, "scratch")); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("scratch folder: %w", err)
+	}
 	var email kyc.Notifier
 	if o.SMTPURL != "" {
 		if email, err = notify.NewSMTP(o.SMTPURL, guard.Dialer()); err != nil {
@@ -172,6 +178,7 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 }
 
 func (a *app) close() {
+	a.scratch.Close()
 	a.blobs.Close()
 	a.db.Close()
 }
@@ -248,12 +255,8 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	a.kyc = svc
 	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
 		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
-	scratch := filepath.Join(a.opts.DataDir, "scratch")
-	if err := os.MkdirAll(scratch, 0o700); err != nil {
-		return fmt.Errorf("scratch folder: %w", err)
-	}
 	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
-		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: scratch,
+		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: a.scratch.Dir,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
 	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
 		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: svc}); err != nil {
@@ -275,15 +278,18 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 // (extra, when not nil, registers more: the benchmark's no-op job).
 func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[*sql.Tx], error) {
 	ws := river.NewWorkers()
-	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels, Clock: a.clock, Logger: a.logger})
-	for _, add := range extra {
-		add(ws)
-	}
 	// A job that runs longer than rescueAfter is taken for one whose worker
-	// died (a crash, a SIGKILL) and run again: jobs are idempotent.
+	// died (a crash, a SIGKILL) and run again: jobs are idempotent. No job
+	// may run longer than half of it, or the rescuer would wait for the
+	// job's own timeout instead.
 	timeout, rescue := 5*time.Minute, a.opts.RescueAfter
 	if rescue > 0 && rescue <= 2*timeout {
 		timeout = rescue / 2
+	}
+	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
+		Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+	for _, add := range extra {
+		add(ws)
 	}
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
 		Logger:               a.logger,

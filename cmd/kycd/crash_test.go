@@ -359,3 +359,133 @@ func TestWebhookCrashSafety(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckCrashSafety: a real kycd process is SIGKILLed at random
+// moments while 60 KYC checks fetch their evidence (slowly) and decide;
+// after the restarts every check passed exactly once, with one evidence
+// file and one identity submission per user, no orphaned blob, and the
+// killed processes' scratch files were removed.
+func TestCheckCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts a kycd process")
+	}
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		// The bucket lives in the test and sends each zip slowly, so that
+		// kills land mid-download.
+		good := evidenceZip(t, [2]string{"ident/protocol.txt", strings.Repeat("video ident protocol ", 20000)})
+		bucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(good)))
+			for rest := good; len(rest) > 0; {
+				n := min(len(rest), len(good)/6+1)
+				if _, err := w.Write(rest[:n]); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				rest = rest[n:]
+				time.Sleep(40 * time.Millisecond)
+			}
+		}))
+		t.Cleanup(bucket.Close)
+
+		setup := start(t, db)
+		tn := setup.newTenant(t, "check-crash")
+		setup.stop(t)
+		// Kills cost attempts (a rescued job retries): retry soon.
+		flags := []string{"--allow-private-network", "--evidence-allow-http", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
+			"--evidence-retries", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms"}
+		c := startChild(t, db, append(flags, "--workers", "0")...)
+		t.Cleanup(func() { c.kill() })
+		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
+		tok := k.token(t, tn, "")
+		const n = 60
+		checks := map[string]string{} // check -> user
+		for i := range n {
+			u := createUser(t, k, tok, fmt.Sprintf("check%d@crash.example", i))
+			res := k.call(t, "POST", "/users/"+u+"/checks", tok, "", map[string]any{"type": "KYC",
+				"check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "data_download_link": bucket.URL + "/ident.zip",
+				"document_type": "PASSPORT", "document_expiration_date": "2031-01-01", "nationality": "GB", "provider": "IDNOW", "method": "VIDEO_ID",
+				"confirmed_address": map[string]any{"address_line1": "1 High Street", "postcode": "M4 1AA", "city": "Manchester", "state": "MAN", "country": "GB"}})
+			if res.Status != 202 {
+				t.Fatalf("check: %d %s", res.Status, res.Body)
+			}
+			checks[res.JSON["id"].(string)] = u
+		}
+		c.kill()
+		c = startChild(t, db, flags...)
+		conn := rawDB(t, db)
+		hit := 0
+		for range 4 {
+			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
+			var pending int
+			if err := conn.QueryRow(`SELECT count(*) FROM checks WHERE status = 'PENDING'`).Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if pending > 0 {
+				hit++
+			}
+			c.kill()
+			c = startChild(t, db, flags...)
+		}
+		k.base, k.router = c.base, newRouter(t, c.base)
+		tok = k.token(t, tn, "")
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			var pending int
+			if err := conn.QueryRow(`SELECT count(*) FROM checks WHERE status = 'PENDING'`).Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				rows, _ := conn.Query(`SELECT state, attempt, max_attempts, CAST(errors AS TEXT), CAST(scheduled_at AS TEXT) FROM river_job WHERE kind = 'check_decide' AND state <> 'completed' LIMIT 5`)
+				for rows != nil && rows.Next() {
+					var state, errs, at string
+					var attempt, maxA int
+					_ = rows.Scan(&state, &attempt, &maxA, &errs, &at)
+					t.Logf("job %s attempt %d/%d at %s: %.300s", state, attempt, maxA, at, errs)
+				}
+				t.Fatalf("%d checks still pending", pending)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Logf("%d of 4 kills hit pending checks", hit)
+		if hit == 0 {
+			t.Error("no kill happened while checks were pending: the test proved nothing")
+		}
+		q := func(query string, args ...any) int {
+			if db.URL != "" {
+				for i := 1; strings.Contains(query, "?"); i++ {
+					query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+				}
+			}
+			var v int
+			if err := conn.QueryRow(query, args...).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		for id, u := range checks {
+			if res := k.call(t, "GET", "/users/"+u+"/checks/"+id, tok, "", nil); res.JSON["status"] != "PASSED" {
+				t.Errorf("check %s: %s", id, res.Body)
+			}
+			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, id, "USER_CHECK.PASSED"); got != 1 {
+				t.Errorf("check %s passed %d times", id, got)
+			}
+			if got := q(`SELECT count(*) FROM files WHERE user_id = ? AND category = 'evidence'`, u); got != 1 {
+				t.Errorf("user %s has %d evidence files", u, got)
+			}
+			if got := q(`SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got != 1 {
+				t.Errorf("user %s: %d submissions", u, got)
+			}
+		}
+		if blobs := blobFiles(t, db, "evidence"); len(blobs) != n {
+			t.Errorf("%d evidence blobs, want %d", len(blobs), n)
+		}
+		// The last process's space remains while it lives; the killed
+		// processes' scratch files are gone.
+		if left := scratchFiles(db); len(left) != 0 {
+			t.Errorf("scratch files left: %v", left)
+		}
+	})
+}
