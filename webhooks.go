@@ -124,6 +124,10 @@ type WebhookStore interface {
 	// SendTestEvent records a test event for one endpoint only (not in the
 	// feed) and its delivery, returning the delivery's id.
 	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)
+	// PruneEvents removes up to limit dispatched events created before a
+	// time, with their deliveries, once no delivery of them to an existing
+	// endpoint is pending; it returns how many it removed.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // EventWebhookTest is the type of the test event an endpoint can be sent.

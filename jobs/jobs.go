@@ -49,6 +49,11 @@ type Webhooks interface {
 	NextRetry(attempt int) (time.Duration, bool)
 }
 
+// Events is the part of the webhook store the event retention calls.
+type Events interface {
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
 // Deps are what the workers need.
 type Deps struct {
 	Files     kycd.FileService
@@ -57,8 +62,11 @@ type Deps struct {
 	Webhooks  Webhooks
 	Checks    Checks
 	Levels    Levels
-	Clock     kycd.Clock
-	Logger    *slog.Logger
+	Events    Events
+	// EventRetention is how long events are kept (zero: for ever).
+	EventRetention time.Duration
+	Clock          kycd.Clock
+	Logger         *slog.Logger
 	// MaxRun caps every worker's timeout (zero: no cap). A job still
 	// running when River's rescuer looks is taken for dead only once its
 	// timeout has passed, so the cap keeps --rescue-after meaningful.
@@ -84,6 +92,7 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &deliver{d: d})
 	river.AddWorker(ws, &decideCheck{d: d})
 	river.AddWorker(ws, &syncApplication{d: d})
+	river.AddWorker(ws, &eventPrune{d: d})
 }
 
 // syncApplication submits an approved application into the Core processes.
@@ -269,9 +278,10 @@ func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) 
 	return w.d.KYC.SendCode(ctx, job.Args)
 }
 
-// Periodic returns the periodic jobs kycd schedules.
-func Periodic() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
+// Periodic returns the periodic jobs kycd schedules; the event retention
+// runs only when events are not kept for ever.
+func Periodic(eventRetention time.Duration) []*river.PeriodicJob {
+	jobs := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return kycd.FilePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
@@ -279,6 +289,48 @@ func Periodic() []*river.PeriodicJob {
 			return kycd.ExpireArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ExpireEvery}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
+	if eventRetention > 0 {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return kycd.EventPruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	return jobs
+}
+
+// pruneBatch is how many events one retention transaction removes.
+const pruneBatch = 1000
+
+// eventPrune removes the events older than the retention period, batch
+// by batch.
+type eventPrune struct {
+	river.WorkerDefaults[kycd.EventPruneArgs]
+	d Deps
+}
+
+func (w *eventPrune) Timeout(*river.Job[kycd.EventPruneArgs]) time.Duration {
+	return w.d.timeout(5 * time.Minute)
+}
+
+func (w *eventPrune) Work(ctx context.Context, job *river.Job[kycd.EventPruneArgs]) error {
+	if w.d.EventRetention <= 0 {
+		return nil // kept for ever (a job scheduled before a restart that changed it)
+	}
+	before := w.d.Clock.Now().Add(-w.d.EventRetention)
+	total := 0
+	for ctx.Err() == nil {
+		n, err := w.d.Events.PruneEvents(ctx, before, pruneBatch)
+		total += n
+		if err != nil {
+			return err
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "removed events past their retention", slog.Int("count", total), slog.Int64("job_id", job.ID))
+	}
+	return ctx.Err()
 }
 
 type filePurge struct {

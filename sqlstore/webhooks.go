@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -505,4 +507,45 @@ func (db *DB) ClaimBundle(ctx context.Context, d *kycd.WebhookDelivery, typePref
 	}
 	slices.SortStableFunc(events, func(a, b *kycd.Event) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return events, nil
+}
+
+// PruneEvents implements kycd.WebhookStore. An event still owed to an
+// existing endpoint (a pending delivery, or one carried by a pending
+// bundle) stays; deliveries to deleted endpoints do not hold it.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	n := 0
+	err := db.Update(ctx, func(tx *Tx) error {
+		tx.noAudit() // retention is the operator's setting; the job logs what it removed
+		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT e.id FROM outbox_events e
+			WHERE e.created_at < ? AND e.dispatched_at IS NOT NULL AND NOT EXISTS (
+				SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+				WHERE d.event_id = e.id AND d.status = 'pending')
+			ORDER BY e.created_at LIMIT ?`), fmtTime(before), limit)
+		if err != nil {
+			return err
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM webhook_deliveries WHERE event_id IN (`+in+`)`), ids...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM outbox_events WHERE id IN (`+in+`)`), ids...); err != nil {
+			return err
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }

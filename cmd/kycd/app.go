@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,6 +77,9 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	logger, err := newLogger(o.LogLevel, stderr)
 	if err != nil {
 		return nil, err
+	}
+	if o.EventRetention < 0 {
+		return nil, errors.New("--event-retention must not be negative (0 keeps events for ever)")
 	}
 	// The system clock, which only sandbox mode ever moves.
 	clock := &kycd.OffsetClock{}
@@ -287,7 +291,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		timeout = rescue / 2
 	}
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
-		Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+		Events: a.db, EventRetention: a.opts.EventRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
 	for _, add := range extra {
 		add(ws)
 	}
@@ -295,7 +299,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		Logger:               a.logger,
 		Workers:              ws,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
-		PeriodicJobs:         jobs.Periodic(),
+		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention),
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    50 * time.Millisecond,
 		PollOnly:             true,

@@ -128,6 +128,9 @@ type options struct {
 	EvidenceIdleTimeout time.Duration
 	// EvidenceAllowHTTP accepts plain http evidence links.
 	EvidenceAllowHTTP bool
+	// EventRetention is how long events and their deliveries are kept
+	// (zero: for ever).
+	EventRetention time.Duration
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -202,6 +205,7 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.SMSURL, "sms-url", "", "SMS sender for one-time codes: twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111")
 	f.string(&o.WebhookRetries, "webhook-retries", "", "waits before each webhook retry, comma-separated (default 5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h: about three days)")
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")
+	f.duration(&o.EventRetention, "event-retention", 30*24*time.Hour, "how long events (the feed, replays) and their delivery logs are kept once delivered or given up on; 0 keeps them for ever")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
 	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")

@@ -465,3 +465,75 @@ func TestOutboundGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestEventRetention: past --event-retention, delivered events leave the
+// feed and the delivery logs (a replay after one is 404), while an event
+// still owed to an endpoint stays.
+func TestEventRetention(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		flags := []string{"--allow-private-network", "--webhook-retries", "1h"}
+		var stderr syncBuffer
+		err := run(context.Background(), []string{"kycd", "serve", "--addr", "127.0.0.1:0", "--event-retention", "-1h"}, (&kycdProc{t: t, db: db}).env,
+			strings.NewReader(""), &syncBuffer{}, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "--event-retention") {
+			t.Errorf("a negative retention: %v", err)
+		}
+		k := start(t, db, append(flags, "--event-retention", "0")...)
+		tn := k.newTenant(t, "retention")
+		tok := k.token(t, tn, "")
+		ok, failing := newReceiver(t), newReceiver(t)
+		failing.script("", 503, 503, 503, 503, 503, 503, 503, 503)
+		endpoint := func(url string) string {
+			res := k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": url, "eventTypes": []string{"core.user.created"}})
+			if res.Status != 201 {
+				t.Fatalf("create endpoint: %d %s", res.Status, res.Body)
+			}
+			return res.get("endpoint.id").(string)
+		}
+		okID := endpoint(ok.URL + "/ok")
+		delivered := createUser(t, k, tok, "delivered@retention.example")
+		waitUntil(t, "the first event", func() bool { return len(ok.events()) == 1 })
+		endpoint(failing.URL + "/failing")
+		owed := createUser(t, k, tok, "owed@retention.example")
+		waitUntil(t, "the second event", func() bool {
+			failing.mu.Lock()
+			defer failing.mu.Unlock()
+			return len(ok.events()) == 2 && failing.attempts > 0
+		})
+		feed := func() map[string]string { // user id -> event id
+			out := map[string]string{}
+			for _, e := range k.call(t, "GET", "/core/events?limit=100", tok, "", nil).get("events").([]any) {
+				em := e.(map[string]any)
+				if em["type"] == "core.user.created" {
+					out[em["data"].(map[string]any)["userId"].(string)] = em["id"].(string)
+				}
+			}
+			return out
+		}
+		before := feed()
+		if before[delivered] == "" || before[owed] == "" {
+			t.Fatalf("feed before: %v", before)
+		}
+		// Restarted with a retention of 1ms, the job (run at start) removes
+		// what was delivered.
+		k.stop(t)
+		k = start(t, db, append(flags, "--event-retention", "1ms")...)
+		tok = k.token(t, tn, "")
+		waitUntil(t, "the retention job", func() bool { _, ok := feed()[delivered]; return !ok })
+		after := feed()
+		if after[owed] != before[owed] {
+			t.Errorf("the event owed to the failing endpoint left the feed: %v", after)
+		}
+		res := k.call(t, "GET", "/core/webhooks/endpoints/"+okID+"/deliveries?limit=100", tok, "", nil)
+		// The log keeps the kept event's delivery only.
+		if l := res.get("deliveries").([]any); len(l) != 1 || l[0].(map[string]any)["eventId"] != before[owed] {
+			t.Errorf("the delivery log after the retention: %s", res.Body)
+		}
+		if res := k.call(t, "POST", "/core/webhooks/endpoints/"+okID+"/replay", tok, "", map[string]any{"afterEventId": before[delivered]}); res.Status != 404 {
+			t.Errorf("replay after a removed event: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "POST", "/core/webhooks/endpoints/"+okID+"/replay", tok, "", map[string]any{"since": "2020-01-01T00:00:00Z"}); res.Status != 202 || res.get("deliveries") != float64(1) {
+			t.Errorf("replay since: only the kept event is sent again: %d %s", res.Status, res.Body)
+		}
+	})
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T) {
 				{"VerificationCodes", testVerificationCodes},
 				{"Ingestions", testIngestions},
 				{"Webhooks", testWebhooks},
+				{"EventRetention", testEventRetention},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })

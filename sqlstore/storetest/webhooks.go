@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/mock"
@@ -109,5 +110,101 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID))
 	if err := f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("delete twice: %v", err)
+	}
+}
+
+// testEventRetention: pruning removes dispatched events older than the
+// cut-off with their deliveries, batch by batch; it keeps recent events,
+// undispatched ones and events still owed to an existing endpoint, but not
+// those owed only to a deleted endpoint.
+func testEventRetention(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	a := newTenant(t, f)
+	u := newUser(t, f, a.ID, "retention@example.com")
+	dispatchAll := func() {
+		for {
+			n, err := f.DB.DispatchEvents(ctx, 1000)
+			must(t, err)
+			if n == 0 {
+				return
+			}
+		}
+	}
+	dispatchAll()
+	endpoint := func(types ...string) *kycd.WebhookEndpoint {
+		e := &kycd.WebhookEndpoint{TenantID: a.ID, URL: "https://a.example/" + types[0], EventTypes: types, Enabled: true,
+			Secrets: []kycd.WebhookSecret{{Secret: "whsec_r"}}}
+		must(t, f.DB.CreateWebhookEndpoint(ctx, e))
+		return e
+	}
+	done, owed, gone := endpoint("core.user."), endpoint("core.kyc."), endpoint("core.file.")
+	emit := func(typ string) *kycd.Event {
+		ev := &kycd.Event{TenantID: a.ID, Type: typ, EntityType: "user", EntityID: u.ID}
+		must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: a.ID, UserID: u.ID, Events: []*kycd.Event{ev}, Action: "test.event"}))
+		return ev
+	}
+	settle := func(ev *kycd.Event, e *kycd.WebhookEndpoint, status string) {
+		var id string
+		must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT id FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?`), ev.ID, e.ID).Scan(&id))
+		d, _, err := f.DB.FindDelivery(ctx, a.ID, id)
+		must(t, err)
+		d.Status, d.Attempts, d.LastStatus = status, 1, 200
+		must(t, f.DB.RecordAttempt(ctx, d, nil))
+	}
+	delivered, pending, orphaned, extra := emit("core.user.created"), emit("core.kyc.email.status-changed"), emit("core.file.uploaded"), emit("core.user.updated")
+	dispatchAll()
+	settle(delivered, done, kycd.DeliverySucceeded)
+	settle(extra, done, kycd.DeliveryFailed)
+	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, gone.ID))
+	old := clock.Now()
+	clock.Advance(2 * time.Hour)
+	recent := emit("core.user.updated")
+	dispatchAll()
+	settle(recent, done, kycd.DeliverySucceeded)
+	// An old event not dispatched yet (written at the old time).
+	now := clock.Now()
+	clock.Set(old)
+	undispatched := emit("core.user.updated")
+	clock.Set(now)
+
+	cutoff := clock.Now().Add(-time.Hour)
+	// One at a time: the limit holds.
+	if n, err := f.DB.PruneEvents(ctx, cutoff, 1); err != nil || n != 1 {
+		t.Fatalf("prune with limit 1: %d %v", n, err)
+	}
+	for {
+		n, err := f.DB.PruneEvents(ctx, cutoff, 2)
+		must(t, err)
+		if n == 0 {
+			break
+		}
+	}
+	kept := func(ev *kycd.Event) bool {
+		return count(t, f, `SELECT count(*) FROM outbox_events WHERE id = ?`, ev.ID) == 1
+	}
+	for _, ev := range []*kycd.Event{delivered, extra, orphaned} {
+		if kept(ev) {
+			t.Errorf("%s: kept past its retention", ev.Type)
+		}
+		if c := count(t, f, `SELECT count(*) FROM webhook_deliveries WHERE event_id = ?`, ev.ID); c != 0 {
+			t.Errorf("%s: %d deliveries kept", ev.Type, c)
+		}
+	}
+	if !kept(pending) || !kept(recent) {
+		t.Error("a pending or a recent event was removed")
+	}
+	if c := count(t, f, `SELECT count(*) FROM webhook_deliveries WHERE event_id = ?`, pending.ID); c != 1 {
+		t.Errorf("the pending delivery: %d", c)
+	}
+	if !kept(undispatched) {
+		t.Error("an event was removed before it was dispatched")
+	}
+	// Once given up on, the owed event goes too.
+	settle(pending, owed, kycd.DeliveryFailed)
+	if _, err := f.DB.PruneEvents(ctx, cutoff, 100); err != nil {
+		t.Fatal(err)
+	}
+	if kept(pending) {
+		t.Error("a failed delivery's event was kept")
 	}
 }
