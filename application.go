@@ -32,8 +32,12 @@ type Application struct {
 	TenantID string
 	UserID   string
 	LevelID  string
-	Status   string
-	Data     ApplicationData
+	// Catalog names the levels catalog the application was created under
+	// and is judged against ("builtin:1", "tenant:3"; "" for the tenant's
+	// current one).
+	Catalog string
+	Status  string
+	Data    ApplicationData
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version     int
 	CreatedAt   time.Time
@@ -114,10 +118,12 @@ type ApplicationStore interface {
 	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
 	// ApplicationLevels returns the levels a tenant's applications are for.
 	ApplicationLevels(ctx context.Context, tenantID string) ([]string, error)
-	// SaveLevelCatalog stores a tenant's own levels catalog (raw JSON, checked
-	// by the caller); FindLevelCatalog returns it, or ENotFound ("catalog").
-	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error
-	FindLevelCatalog(ctx context.Context, tenantID string) ([]byte, error)
+	// SaveLevelCatalog stores a new version of a tenant's own levels catalog
+	// (raw JSON, checked by the caller) and returns its number (1, 2, ...).
+	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) (int, error)
+	// FindLevelCatalog returns a version of a tenant's own catalog (0: the
+	// newest) and its number, or ENotFound ("catalog").
+	FindLevelCatalog(ctx context.Context, tenantID string, version int) ([]byte, int, error)
 	// IssueSignCode stores a one-time code that signs changes of an
 	// application (a VerificationCode of channel SignChannel(provider,
 	// application)), replacing the last one of its channel, and the job

@@ -30,7 +30,7 @@ type Levels interface {
 	SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
 	SendCode(ctx context.Context, tenantID, userID, objectID, provider, destination string) (*kycd.VerificationCode, error)
 	CreateDocument(ctx context.Context, tenantID, userID, key string, fileIDs []string) (*kycd.KYCDocument, error)
-	Queue(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, *levels.Catalog, error)
+	Queue(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, []*levels.Catalog, error)
 	ForReview(ctx context.Context, tenantID, id string) (*kycd.Application, *levels.Catalog, error)
 	Decide(ctx context.Context, tenantID, id string, d levels.Decision) (*kycd.Application, *levels.Catalog, error)
 	SandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *levels.Catalog, error)
@@ -495,7 +495,7 @@ func (s *Server) handleReviewQueue() handlerFunc {
 		if err := p.err(); err != nil {
 			return err
 		}
-		list, cat, err := s.levels.Queue(r.Context(), tenantOf(r), status, p.q.Get("after"), limit+1)
+		list, cats, err := s.levels.Queue(r.Context(), tenantOf(r), status, p.q.Get("after"), limit+1)
 		if err != nil {
 			return err
 		}
@@ -505,8 +505,8 @@ func (s *Server) handleReviewQueue() handlerFunc {
 			next = list[limit-1].ID
 		}
 		views := make([]*levels.ApplicationView, 0, len(list))
-		for _, a := range list {
-			views = append(views, cat.View(a, true))
+		for i, a := range list {
+			views = append(views, cats[i].View(a, true))
 		}
 		encode(w, http.StatusOK, map[string]any{"applications": views, "next": next})
 		return nil

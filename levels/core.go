@@ -37,7 +37,7 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	if a.Status != kycd.ApplicationApproved || a.Data.Core != nil || s.KYC == nil {
 		return nil
 	}
-	cat, err := s.Catalog(ctx, tenantID)
+	cat, err := s.catalogOf(ctx, a)
 	if err != nil {
 		return err
 	}

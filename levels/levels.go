@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -125,6 +126,9 @@ func (l *Level) Attributes() []string {
 
 // Catalog is a set of levels with everything their questions use.
 type Catalog struct {
+	// Ref names this catalog where applications record it: "builtin:<N>"
+	// for the built-in levels.v<N>.json, "tenant:<N>" for a tenant's N-th.
+	Ref            string                    `json:"-"`
 	Version        int                       `json:"version"`
 	Attributes     map[string]*Attribute     `json:"attributes"`
 	ReferenceData  map[string][]Choice       `json:"referenceData"`
@@ -145,22 +149,50 @@ func Default() (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	best, name := 0, ""
+	best := 0
 	for _, e := range entries {
 		if m := fileName.FindStringSubmatch(e.Name()); m != nil {
 			if v, _ := strconv.Atoi(m[1]); v > best {
-				best, name = v, e.Name()
+				best = v
 			}
 		}
 	}
-	if name == "" {
+	if best == 0 {
 		return nil, fmt.Errorf("levels: no built-in catalog")
 	}
-	raw, err := fs.ReadFile(dataFS, path.Join("data", name))
+	return Builtin(best)
+}
+
+// Builtin returns a version of the built-in catalog (data/levels.v<N>.json):
+// applications created under an older one are still judged against it.
+func Builtin(version int) (*Catalog, error) {
+	raw, err := fs.ReadFile(dataFS, path.Join("data", fmt.Sprintf("levels.v%d.json", version)))
+	if err != nil {
+		return nil, fmt.Errorf("levels: no built-in catalog version %d", version)
+	}
+	c, err := Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(raw)
+	c.Ref = BuiltinRef(version)
+	return c, nil
+}
+
+// BuiltinRef and TenantRef name catalogs where applications record them.
+func BuiltinRef(version int) string { return "builtin:" + strconv.Itoa(version) }
+func TenantRef(version int) string  { return "tenant:" + strconv.Itoa(version) }
+
+// ParseRef reads a catalog reference: its kind ("builtin" or "tenant") and
+// version.
+func ParseRef(ref string) (kind string, version int, err error) {
+	kind, v, ok := strings.Cut(ref, ":")
+	if ok {
+		version, err = strconv.Atoi(v)
+	}
+	if !ok || err != nil || version < 1 || (kind != "builtin" && kind != "tenant") {
+		return "", 0, fmt.Errorf("levels: bad catalog reference %q", ref)
+	}
+	return kind, version, nil
 }
 
 // LoadFile reads a catalog from a file (an operator's or a tenant's).
@@ -325,4 +357,35 @@ func (c *Catalog) Upgrades(held []string) []*Level {
 		}
 	}
 	return out
+}
+
+// WithListsOf returns a copy of an application's catalog whose reference
+// data lists and legal documents are those of the current catalog where it
+// has them: the questions stay as the application was created, but the
+// lists a client reads (GET /v1/attributes/{key}/definitions/, GET
+// /v1/legal_documents/) are always the current ones, and a client consents
+// to the legal documents in force.
+func (c *Catalog) WithListsOf(current *Catalog) *Catalog {
+	if current == nil || current == c {
+		return c
+	}
+	out := *c
+	out.ReferenceData = make(map[string][]Choice, len(c.ReferenceData))
+	for name, list := range c.ReferenceData {
+		out.ReferenceData[name] = list
+	}
+	for name, list := range current.ReferenceData {
+		out.ReferenceData[name] = list
+	}
+	out.LegalDocuments = slices.Clone(current.LegalDocuments)
+	for _, d := range c.LegalDocuments {
+		if current.LatestLegalDocument(d.Key, "") == nil {
+			out.LegalDocuments = append(out.LegalDocuments, d) // a key the current catalog dropped
+		}
+	}
+	out.legal = make(map[string]*LegalDocument, len(out.LegalDocuments))
+	for _, d := range out.LegalDocuments {
+		out.legal[d.UUID] = d
+	}
+	return &out
 }

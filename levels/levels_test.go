@@ -152,3 +152,81 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// Catalog references name built-in and tenant versions; malformed ones are
+// refused. The built-in catalog is found again by its reference.
+func TestCatalogRefs(t *testing.T) {
+	c := catalog(t)
+	kind, v, err := ParseRef(c.Ref)
+	if err != nil || kind != "builtin" || v < 1 {
+		t.Fatalf("the default's reference %q: %s %d %v", c.Ref, kind, v, err)
+	}
+	again, err := Builtin(v)
+	if err != nil || again.Ref != c.Ref || len(again.Levels) != len(c.Levels) {
+		t.Fatalf("built-in %d: %v", v, err)
+	}
+	if _, err := Builtin(v + 1000); err == nil {
+		t.Error("an unknown built-in version was found")
+	}
+	if kind, v, err := ParseRef(TenantRef(3)); err != nil || kind != "tenant" || v != 3 {
+		t.Errorf("tenant ref: %s %d %v", kind, v, err)
+	}
+	for _, bad := range []string{"", "builtin", "builtin:0", "builtin:x", "other:1", "tenant:-1"} {
+		if _, _, err := ParseRef(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// An application's catalog takes the current lists: a new version of a
+// legal document replaces the old one (the old is outdated), a changed
+// reference data list applies, and what the current catalog dropped stays.
+func TestWithListsOf(t *testing.T) {
+	old, cur := catalog(t), catalog(t)
+	terms := old.LatestLegalDocument("terms_and_conditions", "individual")
+	newer := *terms
+	newer.UUID, newer.Version = "6b7e2a8e-3c1f-4f0e-9a51-1f2c3d4e5aff", terms.Version+1
+	cur.LegalDocuments = append(cur.LegalDocuments, &newer)
+	cur.legal[newer.UUID] = &newer
+	cur.ReferenceData["yes_no"] = []Choice{{Value: "yes", Title: "Yes"}, {Value: "no", Title: "No"}, {Value: "unsure", Title: "Unsure"}}
+	delete(cur.ReferenceData, "annual_income")
+	var kept []*LegalDocument
+	for _, d := range cur.LegalDocuments {
+		if d.Key != "privacy_policy" {
+			kept = append(kept, d)
+		}
+	}
+	cur.LegalDocuments = kept
+	merged := old.WithListsOf(cur)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	g := geo.New()
+	check := func(key string, value any) string {
+		a, _ := merged.Attribute(key)
+		_, bad := merged.Check(a, value, now, g)
+		if bad == nil {
+			return ""
+		}
+		return bad.Rule
+	}
+	if r := check("terms_and_conditions", terms.UUID); r != "legal_document_outdated" {
+		t.Errorf("the old terms: %q", r)
+	}
+	if r := check("terms_and_conditions", newer.UUID); r != "" {
+		t.Errorf("the new terms: %q", r)
+	}
+	if r := check("politically_exposed", "unsure"); r != "" {
+		t.Errorf("the current list: %q", r)
+	}
+	if r := check("annual_income", old.ReferenceData["annual_income"][0].Value); r != "" {
+		t.Errorf("a list the current catalog dropped: %q", r)
+	}
+	if merged.LatestLegalDocument("privacy_policy", "individual") == nil {
+		t.Error("a legal document the current catalog dropped is gone")
+	}
+	if old.LatestLegalDocument("terms_and_conditions", "individual") != terms || old.ReferenceData["yes_no"][0].Value != "yes" || len(old.ReferenceData["yes_no"]) != 2 {
+		t.Error("the application's catalog itself changed")
+	}
+	if old.WithListsOf(old) != old {
+		t.Error("the current catalog is not returned as is")
+	}
+}

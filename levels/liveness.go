@@ -129,13 +129,13 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) err
 	if err != nil {
 		return err
 	}
-	cat, err := s.Catalog(ctx, ev.TenantID)
-	if err != nil {
-		return err
-	}
 	for _, a := range apps {
 		if !open(a) {
 			continue
+		}
+		cat, err := s.catalogOf(ctx, a)
+		if err != nil {
+			return err
 		}
 		var keys []string
 		for key, v := range a.Data.Attributes {

@@ -117,14 +117,24 @@ func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string,
 	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sent-to-review", map[string]any{"status": a.Status}, ids)
 }
 
-// Queue returns a tenant's applications waiting for review, oldest first.
-func (s *Service) Queue(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, *Catalog, error) {
+// Queue returns a tenant's applications waiting for review, oldest first,
+// each with its catalog.
+func (s *Service) Queue(ctx context.Context, tenantID, status, after string, limit int) ([]*kycd.Application, []*Catalog, error) {
 	list, err := s.Store.FindApplicationsByStatus(ctx, tenantID, status, after, limit)
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := s.Catalog(ctx, tenantID)
-	return list, cat, err
+	cats := make([]*Catalog, len(list))
+	byRef := map[string]*Catalog{}
+	for i, a := range list {
+		if cats[i] = byRef[a.Catalog]; cats[i] == nil {
+			if cats[i], err = s.catalogOf(ctx, a); err != nil {
+				return nil, nil, err
+			}
+			byRef[a.Catalog] = cats[i]
+		}
+	}
+	return list, cats, nil
 }
 
 // ForReview returns any application of a tenant, with its catalog.
@@ -133,7 +143,7 @@ func (s *Service) ForReview(ctx context.Context, tenantID, id string) (*kycd.App
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := s.Catalog(ctx, tenantID)
+	cat, err := s.catalogOf(ctx, a)
 	return a, cat, err
 }
 
@@ -155,7 +165,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := s.Catalog(ctx, tenantID)
+	cat, err := s.catalogOf(ctx, a)
 	if err != nil {
 		return nil, nil, err
 	}

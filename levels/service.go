@@ -101,25 +101,64 @@ const (
 	ESignProviderUnavailable  = "sign_provider_unavailable"
 )
 
-// Catalog returns a tenant's catalog: its own, else the built-in one.
+// Catalog returns a tenant's current catalog: its own newest, else the
+// newest built-in one.
 func (s *Service) Catalog(ctx context.Context, tenantID string) (*Catalog, error) {
-	raw, err := s.Store.FindLevelCatalog(ctx, tenantID)
+	raw, version, err := s.Store.FindLevelCatalog(ctx, tenantID, 0)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return s.builtin, nil
 	} else if err != nil {
 		return nil, err
 	}
-	return Parse(raw)
+	return s.parseTenantCatalog(raw, version)
 }
 
-// ReplaceCatalog checks and stores a tenant's own catalog.
+func (s *Service) parseTenantCatalog(raw []byte, version int) (*Catalog, error) {
+	c, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.Ref = TenantRef(version)
+	return c, nil
+}
+
+// catalogOf returns the catalog an application was created under: its
+// levels, questions and attribute rules do not change under it when the
+// tenant replaces its catalog or kycd ships a newer built-in one. Its
+// lists (reference data, legal documents) are the current ones.
+func (s *Service) catalogOf(ctx context.Context, a *kycd.Application) (*Catalog, error) {
+	current, err := s.Catalog(ctx, a.TenantID)
+	if err != nil || a.Catalog == "" || a.Catalog == current.Ref {
+		return current, err
+	}
+	kind, version, err := ParseRef(a.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	var own *Catalog
+	if kind == "builtin" {
+		own, err = Builtin(version)
+	} else {
+		var raw []byte
+		if raw, _, err = s.Store.FindLevelCatalog(ctx, a.TenantID, version); err == nil {
+			own, err = s.parseTenantCatalog(raw, version)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("levels: the catalog of application %s: %w", a.ID, err)
+	}
+	return own.WithListsOf(current), nil
+}
+
+// ReplaceCatalog checks and stores a new version of a tenant's own catalog;
+// applications created before keep theirs.
 func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byte) (*Catalog, error) {
 	c, err := Parse(raw)
 	if err != nil {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: "", Rule: "catalog", RuleParams: map[string]any{"reason": err.Error()}})
 	}
-	// Levels clients applied for stay: their applications and held levels
-	// refer to them (their questionnaires may change).
+	// Levels clients applied for stay: the levels clients hold and the
+	// upgrades open to them are read from the current catalog.
 	used, err := s.Store.ApplicationLevels(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -131,10 +170,15 @@ func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byt
 		}
 	}
 	if len(dropped) > 0 {
-		return nil, &kycd.Error{Code: ELevelInUse, Message: "The catalog drops levels clients applied for; keep them (their questions may change)",
+		return nil, &kycd.Error{Code: ELevelInUse, Message: "The catalog drops levels clients applied for; keep them",
 			Details: map[string]any{"levels": dropped}}
 	}
-	return c, s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+	version, err := s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+	if err != nil {
+		return nil, err
+	}
+	c.Ref = TenantRef(version)
+	return c, nil
 }
 
 // LevelInfo is what a client may do next.
@@ -199,7 +243,7 @@ func (s *Service) Create(ctx context.Context, tenantID, userID, levelID string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Status: kycd.ApplicationNew,
+	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Catalog: cat.Ref, Status: kycd.ApplicationNew,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
 	return a, cat, s.Store.CreateApplication(ctx, a)
 }
@@ -221,7 +265,7 @@ func (s *Service) Application(ctx context.Context, tenantID, userID, id string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := s.Catalog(ctx, tenantID)
+	cat, err := s.catalogOf(ctx, a)
 	return a, cat, err
 }
 

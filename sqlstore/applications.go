@@ -41,8 +41,8 @@ func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error 
 		if err := tx.requireUser(a.TenantID, a.UserID); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`INSERT INTO kyc_applications (id, tenant_id, user_id, level_id, status, data, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.UserID, a.LevelID, a.Status, sealed, a.Version,
+		if _, err := tx.exec(`INSERT INTO kyc_applications (id, tenant_id, user_id, level_id, catalog, status, data, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.UserID, a.LevelID, a.Catalog, a.Status, sealed, a.Version,
 			fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt)); err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error 
 	})
 }
 
-const applicationColumns = `id, tenant_id, user_id, level_id, status, data, version, created_at, updated_at, submitted_at, decided_at`
+const applicationColumns = `id, tenant_id, user_id, level_id, catalog, status, data, version, created_at, updated_at, submitted_at, decided_at`
 
 // FindApplication implements kycd.ApplicationStore.
 func (db *DB) FindApplication(ctx context.Context, tenantID, userID, id string) (*kycd.Application, error) {
@@ -100,7 +100,7 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 			created, updated   string
 			submitted, decided sql.NullString
 		)
-		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Status, &sealed, &a.Version, &created, &updated, &submitted, &decided); err != nil {
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Catalog, &a.Status, &sealed, &a.Version, &created, &updated, &submitted, &decided); err != nil {
 			return nil, err
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -226,25 +226,39 @@ func (db *DB) ApplicationLevels(ctx context.Context, tenantID string) ([]string,
 	return out, rows.Err()
 }
 
-// SaveLevelCatalog implements kycd.ApplicationStore.
-func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) error {
-	return db.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`INSERT INTO kyc_level_catalogs (tenant_id, data, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT (tenant_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, tenantID, string(raw), fmtTime(tx.Now())); err != nil {
+// SaveLevelCatalog implements kycd.ApplicationStore. Versions are numbered
+// under the one writer (SQLite) or the primary key (PostgreSQL: a racing
+// save fails rather than overwrite).
+func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) (int, error) {
+	var version int
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := tx.queryRow(`SELECT COALESCE(MAX(version), 0) + 1 FROM kyc_level_catalog_versions WHERE tenant_id = ?`, tenantID).Scan(&version); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc-levels.replaced", "tenant", tenantID, nil)
+		_, err := tx.exec(`INSERT INTO kyc_level_catalog_versions (tenant_id, version, data, created_at) VALUES (?, ?, ?, ?)`,
+			tenantID, version, string(raw), fmtTime(tx.Now()))
+		if tx.db.dialect.isUniqueViolation(err) {
+			return kycd.Errorf(kycd.EStale, "The catalog was replaced meanwhile")
+		} else if err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "kyc-levels.replaced", "tenant", tenantID, map[string]any{"version": version})
 	})
+	return version, err
 }
 
 // FindLevelCatalog implements kycd.ApplicationStore.
-func (db *DB) FindLevelCatalog(ctx context.Context, tenantID string) ([]byte, error) {
+func (db *DB) FindLevelCatalog(ctx context.Context, tenantID string, version int) ([]byte, int, error) {
 	var raw string
-	err := db.readRow(ctx, `SELECT data FROM kyc_level_catalogs WHERE tenant_id = ?`, tenantID).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, kycd.NotFound("catalog")
+	query, args := `SELECT data, version FROM kyc_level_catalog_versions WHERE tenant_id = ? ORDER BY version DESC LIMIT 1`, []any{tenantID}
+	if version > 0 {
+		query, args = `SELECT data, version FROM kyc_level_catalog_versions WHERE tenant_id = ? AND version = ?`, []any{tenantID, version}
 	}
-	return []byte(raw), err
+	err := db.readRow(ctx, query, args...).Scan(&raw, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, kycd.NotFound("catalog")
+	}
+	return []byte(raw), version, err
 }
 
 // IssueSignCode implements kycd.ApplicationStore.

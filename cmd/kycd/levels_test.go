@@ -589,6 +589,39 @@ func TestTenantLevels(t *testing.T) {
 			"destination": "+447911123456"}); res.Status != 409 || res.code() != "sign_provider_unavailable" {
 			t.Errorf("no SMS sender: %d %s", res.Status, res.Body)
 		}
+		// A replaced catalog (a shorter nickname, a new required question)
+		// applies to new applications; the open one keeps the questionnaire
+		// it was created with, in the client's view and the review queue.
+		own["attributes"].(map[string]any)["nickname"].(map[string]any)["maxLength"] = 10
+		own["attributes"].(map[string]any)["city"] = map[string]any{"type": "text", "title": "City"}
+		steps := own["levels"].([]any)[0].(map[string]any)["steps"].([]any)
+		steps[0].(map[string]any)["questions"] = append(steps[0].(map[string]any)["questions"].([]any),
+			map[string]any{"title": "City", "attribute": "city", "required": true})
+		if res := k.call(t, "PUT", "/admin/kyc-levels", admin, "", own); res.Status != 200 {
+			t.Fatalf("second catalog: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PATCH", "/v1/kyc/"+starter+"/"+q, k.tok, "", map[string]any{"attribute_changes": []any{
+			map[string]any{"key": "nickname", "value": strings.Repeat("x", 15)}}}); res.Status != 200 || attr(res, "city") != nil {
+			t.Errorf("the open application under its own catalog: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "POST", "/v1/kyc/"+starter+"/send-to-review/"+q, k.tok, "", nil); res.Status != 200 {
+			t.Errorf("send to review without the new question: %d %s", res.Status, res.Body)
+		}
+		queue := k.call(t, "GET", "/admin/kyc-applications?status=in_review", admin, "", nil)
+		if queue.Status != 200 || !strings.Contains(string(queue.Body), starter) || strings.Contains(string(queue.Body), `"city"`) {
+			t.Errorf("the review queue: %d %s", queue.Status, queue.Body)
+		}
+		second := createUser(t, k.kycdProc, k.tok, "second@levels.example")
+		q2 := "?" + url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {second}}.Encode()
+		res = k.call(t, "POST", "/v1/clients/kyc-level-info/"+q2, k.tok, "", map[string]any{"kyc_level_uuid": "7d1c9a2e-0000-4000-8000-000000000001"})
+		if res.Status != 201 || attr(res, "city") == nil {
+			t.Fatalf("a new application under the second catalog: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PATCH", "/v1/kyc/"+res.JSON["uuid"].(string)+"/"+q2, k.tok, "", map[string]any{"attribute_changes": []any{
+			map[string]any{"key": "nickname", "value": strings.Repeat("x", 15)}}}); res.Status != 400 || !hasViolation(res, "nickname", "maxLength") {
+			t.Errorf("the second catalog's rule: %d %s", res.Status, res.Body)
+		}
+
 		// Another tenant still has the built-in levels.
 		other := k.newTenant(t, "builtin")
 		otherTok := k.token(t, other, "")
