@@ -78,20 +78,53 @@ func (f *Fetcher) JSON(ctx context.Context, newReq func() (*http.Request, error)
 	return nil
 }
 
-// Binary sends the request and returns its body, refusing more than max
-// bytes (ErrTooLarge), with the content type read from the bytes (a
-// provider's Content-Type header is not trusted).
-func (f *Fetcher) Binary(ctx context.Context, newReq func() (*http.Request, error), max int64) ([]byte, string, error) {
+// sniffLen is how much of a body is read to tell its type.
+const sniffLen = 3072
+
+// Stream sends the request and returns its body as a stream that fails with
+// ErrTooLarge past max bytes, with the content type read from its first
+// bytes (a provider's Content-Type header is not trusted). Nothing but those
+// first bytes is held in memory; the caller closes the stream.
+func (f *Fetcher) Stream(ctx context.Context, newReq func() (*http.Request, error), max int64) (io.ReadCloser, string, error) {
 	res, err := f.Do(ctx, newReq)
 	if err != nil {
 		return nil, "", err
 	}
-	defer res.Body.Close()
-	body, err := ReadCapped(res.Body, max)
-	if err != nil {
-		return nil, "", err
+	head := make([]byte, min(sniffLen, max+1))
+	n, err := io.ReadFull(res.Body, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		res.Body.Close()
+		return nil, "", fmt.Errorf("%s: %w", f.Name, withoutURL(err))
 	}
-	return body, mimetype.Detect(body).String(), nil
+	head = head[:n]
+	if int64(n) > max {
+		res.Body.Close()
+		return nil, "", ErrTooLarge
+	}
+	body := &capped{r: io.MultiReader(bytes.NewReader(head), res.Body), max: max, Closer: res.Body}
+	return body, mimetype.Detect(head).String(), nil
+}
+
+// capped reads at most max bytes, ErrTooLarge beyond.
+type capped struct {
+	r         io.Reader
+	n, max    int64
+	io.Closer // of the response body, for Stream
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.n > c.max {
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > c.max-c.n+1 {
+		p = p[:c.max-c.n+1] // one byte past the cap is enough to know
+	}
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	if c.n > c.max {
+		return k - int(c.n-c.max), ErrTooLarge
+	}
+	return k, err
 }
 
 // Do sends the request newReq builds (once per attempt) and returns a 2xx

@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -359,6 +358,7 @@ func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provid
 	if err != nil {
 		return kycd.IngestedFile{}, nil, err
 	}
+	defer body.Close()
 	category := "image"
 	switch {
 	case m.Video || strings.HasPrefix(contentType, "video/"):
@@ -371,13 +371,12 @@ func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provid
 		return kycd.IngestedFile{}, nil, &Failure{Code: kycd.EProviderFileDownload, Message: "A provider file is of a type kycd does not accept",
 			Details: map[string]any{"contentType": contentType}}
 	}
-	if int64(len(body)) > cat.MaxFileSize {
-		return kycd.IngestedFile{}, nil, ErrTooLarge
-	}
-	// The key is fixed too: a retry overwrites, it never leaves an orphan.
+	// Streamed into the blob store: only a file's first bytes and the
+	// encryption's segment are held in memory. The key is fixed too: a
+	// retry overwrites, it never leaves an orphan.
 	key := "tenants/" + in.TenantID + "/ingested/" + id
-	size, sum, err := s.Blobs.Put(ctx, in.TenantID, id, key, bytes.NewReader(body), cat.MaxFileSize)
-	if err != nil {
+	size, sum, err := s.Blobs.Put(ctx, in.TenantID, id, key, &capped{r: body, max: cat.MaxFileSize}, cat.MaxFileSize)
+	if err != nil { // ErrTooLarge past the category's limit (the reader says it first)
 		return kycd.IngestedFile{}, nil, err
 	}
 	f := &kycd.File{ID: id, TenantID: in.TenantID, UserID: in.UserID, Category: category, ContentType: contentType,

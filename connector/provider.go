@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/kycd/kycd"
@@ -17,9 +18,10 @@ type Provider interface {
 	// src.Resolved set, which the worker saves before going on. A
 	// verification that is not approved is returned with Refusal set.
 	Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource) (*Verification, error)
-	// Download fetches one media file: its bytes and the content type read
-	// from them.
-	Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m Media) ([]byte, string, error)
+	// Download opens one media file: a stream of its bytes (failing with
+	// ErrTooLarge past the provider's cap), which the caller closes, and the
+	// content type read from its first bytes.
+	Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m Media) (io.ReadCloser, string, error)
 	// Webhook verifies a webhook the provider sent a tenant (ErrBadSignature)
 	// and reads it (ErrDataInvalid) as an event.
 	Webhook(cfg *kycd.ConnectorConfig, h http.Header, body []byte) (*kycd.ProviderEvent, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -201,10 +202,10 @@ func (c *Client) Images(ctx context.Context, applicantID string) ([]Image, error
 	return r.Items, nil
 }
 
-// DownloadImage fetches an image, refusing one over MaxImageBytes, and
-// returns its bytes with the content type read from them.
-func (c *Client) DownloadImage(ctx context.Context, inspectionID, imageID string) ([]byte, string, error) {
-	return c.fetch.Binary(ctx, c.request(ctx, http.MethodGet, "/resources/inspections/"+url.PathEscape(inspectionID)+"/resources/"+url.PathEscape(imageID)), c.MaxImageBytes)
+// DownloadImage opens an image: a stream that fails past MaxImageBytes,
+// with the content type read from its first bytes.
+func (c *Client) DownloadImage(ctx context.Context, inspectionID, imageID string) (io.ReadCloser, string, error) {
+	return c.fetch.Stream(ctx, c.request(ctx, http.MethodGet, "/resources/inspections/"+url.PathEscape(inspectionID)+"/resources/"+url.PathEscape(imageID)), c.MaxImageBytes)
 }
 
 func (c *Client) json(ctx context.Context, method, uri string, v any) error {

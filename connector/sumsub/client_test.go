@@ -1,6 +1,7 @@
 package sumsub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -89,8 +90,13 @@ func TestClient(t *testing.T) {
 	if err != nil || len(imgs) != 1 || imgs[0].ID.String() != "449741312" {
 		t.Fatalf("images: %+v %v", imgs, err)
 	}
-	body, ct, err := c.DownloadImage(ctx, a.InspectionID, imgs[0].ID.String())
-	if err != nil || ct != "image/jpeg" || len(body) != len(jpeg) {
+	rc, ct, err := c.DownloadImage(ctx, a.InspectionID, imgs[0].ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || ct != "image/jpeg" || !bytes.Equal(body, jpeg) {
 		t.Errorf("download: %q %v", ct, err)
 	}
 	if _, err := c.Applicant(ctx, "000000000000000000000000"); !errors.As(err, &ce) || ce.Status != 404 {

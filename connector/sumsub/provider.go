@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -98,7 +99,7 @@ func (p *Provider) Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *ky
 }
 
 // Download implements connector.Provider.
-func (p *Provider) Download(ctx context.Context, cfg *kycd.ConnectorConfig, _ *kycd.IngestionSource, m connector.Media) ([]byte, string, error) {
+func (p *Provider) Download(ctx context.Context, cfg *kycd.ConnectorConfig, _ *kycd.IngestionSource, m connector.Media) (io.ReadCloser, string, error) {
 	body, ct, err := p.client(cfg).DownloadImage(ctx, m.Locator, m.ID)
 	return body, ct, failure(err)
 }

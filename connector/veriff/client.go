@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -178,10 +179,10 @@ func (c *Client) Media(ctx context.Context, sessionID string) (*MediaList, error
 	return &m, nil
 }
 
-// Download fetches a media file, refusing one over MaxMediaBytes, and
-// returns its bytes with the content type read from them (not the header).
-func (c *Client) Download(ctx context.Context, mediaID string) ([]byte, string, error) {
-	return c.fetcher().Binary(ctx, c.request(ctx, "/v1/media/"+url.PathEscape(mediaID), mediaID), c.MaxMediaBytes)
+// Download opens a media file: a stream that fails past MaxMediaBytes,
+// with the content type read from its first bytes (not the header).
+func (c *Client) Download(ctx context.Context, mediaID string) (io.ReadCloser, string, error) {
+	return c.fetcher().Stream(ctx, c.request(ctx, "/v1/media/"+url.PathEscape(mediaID), mediaID), c.MaxMediaBytes)
 }
 
 func (c *Client) getJSON(ctx context.Context, path, signed string, v any) error {

@@ -1,6 +1,7 @@
 package veriff
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -72,8 +73,13 @@ func TestDecisionAndMedia(t *testing.T) {
 	if err != nil || len(m.Images) != 1 || m.Images[0].Size.String() != "245760" {
 		t.Fatalf("media: %+v %v", m, err)
 	}
-	body, ct, err := c.Download(context.Background(), m.Images[0].ID)
-	if err != nil || ct != "image/png" || len(body) != len(png) {
+	rc, ct, err := c.Download(context.Background(), m.Images[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || ct != "image/png" || !bytes.Equal(body, png) {
 		t.Fatalf("download: %q %v", ct, err)
 	}
 	c.MaxMediaBytes = 10

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,7 +96,7 @@ func (p *Provider) Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *ky
 }
 
 // Download implements connector.Provider.
-func (p *Provider) Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m connector.Media) ([]byte, string, error) {
+func (p *Provider) Download(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource, m connector.Media) (io.ReadCloser, string, error) {
 	c, err := p.client(cfg, src)
 	if err != nil {
 		return nil, "", err

@@ -3,6 +3,7 @@ package sumsub
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"testing"
 
@@ -39,7 +40,12 @@ func TestClientAgainstSandbox(t *testing.T) {
 	if err != nil || len(imgs) != 3 {
 		t.Fatalf("images: %+v %v", imgs, err)
 	}
-	body, ct, err := c.DownloadImage(ctx, imported.InspectionID, imgs[0].ID.String())
+	rc, ct, err := c.DownloadImage(ctx, imported.InspectionID, imgs[0].ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
 	if err != nil || ct != "image/png" || len(body) == 0 {
 		t.Fatalf("download: %q %v", ct, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,7 +45,12 @@ func TestClientAgainstSandbox(t *testing.T) {
 	if err != nil || len(m.Images) != 3 {
 		t.Fatalf("media: %+v %v", m, err)
 	}
-	body, ct, err := c.Download(ctx, m.Images[0].ID)
+	rc, ct, err := c.Download(ctx, m.Images[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
 	if err != nil || ct != "image/png" || len(body) == 0 {
 		t.Fatalf("download: %q %v", ct, err)
 	}
