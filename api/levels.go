@@ -58,17 +58,25 @@ func legalEntity(r *http.Request) (string, error) {
 	return v, nil
 }
 
-// client reads legal_entity_uuid and client_uuid (a kycd user of the tenant).
+// client reads legal_entity_uuid and client_uuid (a kycd user of the tenant);
+// both missing or malformed are reported together.
 func client(r *http.Request) (tenantID, userID string, err error) {
+	var vs []kycd.Violation
+	q := r.URL.Query()
+	if q.Get("legal_entity_uuid") == "" {
+		vs = append(vs, kycd.Violation{Property: "legal_entity_uuid", Rule: "required"})
+	}
+	userID = q.Get("client_uuid")
+	if userID == "" {
+		vs = append(vs, kycd.Violation{Property: "client_uuid", Rule: "required"})
+	} else if _, err := uuid.Parse(userID); err != nil {
+		vs = append(vs, kycd.Violation{Property: "client_uuid", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+	}
+	if len(vs) > 0 {
+		return "", "", kycd.Invalid("query", vs...)
+	}
 	if tenantID, err = legalEntity(r); err != nil {
 		return "", "", err
-	}
-	userID = r.URL.Query().Get("client_uuid")
-	if userID == "" {
-		return "", "", kycd.Invalid("query", kycd.Violation{Property: "client_uuid", Rule: "required"})
-	}
-	if _, err := uuid.Parse(userID); err != nil {
-		return "", "", kycd.Invalid("query", kycd.Violation{Property: "client_uuid", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
 	}
 	return tenantID, userID, nil
 }
