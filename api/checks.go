@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/checks"
@@ -27,15 +25,6 @@ const (
 	scopeChecksCompliance = "checks:compliance"
 )
 
-// checkUser reads the user_id of a checks route: a kycd user id (a uuid).
-func checkUser(r *http.Request) (string, error) {
-	id := r.PathValue("user_id")
-	if _, err := uuid.Parse(id); err != nil {
-		return "", kycd.Invalid("params", kycd.Violation{Property: "user_id", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
-	}
-	return id, nil
-}
-
 // checkSchemas are the request schemas of each check type.
 var checkSchemas = map[string]string{
 	kycd.CheckKYC:           "create-check-kyc-request",
@@ -52,7 +41,7 @@ func (s *Server) handleCreateCheck() handlerFunc {
 		if len(auth.Missing(p.Scopes, []string{scopeChecksAdmin})) > 0 && len(auth.Missing(p.Scopes, []string{scopeChecksCompliance})) > 0 {
 			return insufficient(p, []string{scopeChecksAdmin})
 		}
-		userID, err := checkUser(r)
+		userID, err := pathUUID(r, "user_id")
 		if err != nil {
 			return err
 		}
@@ -107,7 +96,7 @@ func (s *Server) handleCreateCheck() handlerFunc {
 
 func (s *Server) handleListChecks() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		userID, err := checkUser(r)
+		userID, err := pathUUID(r, "user_id")
 		if err != nil {
 			return err
 		}
@@ -126,13 +115,13 @@ func (s *Server) handleListChecks() handlerFunc {
 
 func (s *Server) handleGetCheck() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		userID, err := checkUser(r)
+		userID, err := pathUUID(r, "user_id")
 		if err != nil {
 			return err
 		}
-		id := r.PathValue("check_id")
-		if _, err := uuid.Parse(id); err != nil {
-			return kycd.Invalid("params", kycd.Violation{Property: "check_id", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+		id, err := pathUUID(r, "check_id")
+		if err != nil {
+			return err
 		}
 		c, err := s.checks.Check(r.Context(), principalFrom(r.Context()).TenantID, userID, id)
 		if err != nil {

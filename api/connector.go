@@ -100,9 +100,9 @@ func (s *Server) handleGetIngestion(provider string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		id := r.PathValue("ingestionId")
-		if _, err := uuid.Parse(id); err != nil {
-			return kycd.Invalid("params", kycd.Violation{Property: "ingestionId", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+		id, err := pathUUID(r, "ingestionId")
+		if err != nil {
+			return err
 		}
 		in, err := s.connector.Ingestion(r.Context(), u, provider, id)
 		if err != nil {
@@ -125,7 +125,7 @@ func (s *Server) handleListIngestions(provider string) handlerFunc {
 		perPage, cursor := int(p.int("perPage", 10, 1, 100)), p.q.Get("cursor")
 		if cursor != "" {
 			if _, err := uuid.Parse(cursor); err != nil {
-				p.vs = append(p.vs, kycd.Violation{Property: "cursor", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+				p.vs = append(p.vs, uuidViolation("cursor"))
 			}
 		}
 		if err := p.err(); err != nil {

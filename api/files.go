@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,17 +14,6 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/blob"
 )
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// fileID reads the fileId path parameter: a malformed one is a 400.
-func fileID(r *http.Request) (string, error) {
-	id := r.PathValue("fileId")
-	if !uuidPattern.MatchString(id) {
-		return "", kycd.Invalid("params", kycd.Violation{Property: "fileId", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
-	}
-	return strings.ToLower(id), nil
-}
 
 type createFileRequest struct {
 	Category    string         `json:"category"`
@@ -103,7 +91,7 @@ func (s *Server) handleFileSettings() handlerFunc {
 
 func (s *Server) handleGetFile() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := fileID(r)
+		id, err := pathUUID(r, "fileId")
 		if err != nil {
 			return err
 		}
@@ -204,7 +192,7 @@ func urlMessage(purpose, tenantID, fileID, expires string) []byte {
 
 // checkSignedURL verifies a signed URL and returns the file it names.
 func (s *Server) checkSignedURL(r *http.Request, purpose string) (*kycd.File, error) {
-	id, err := fileID(r)
+	id, err := pathUUID(r, "fileId")
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gabriel-vasile/mimetype"
-	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/levels"
@@ -61,6 +60,18 @@ func legalEntity(r *http.Request) (string, error) {
 // client reads legal_entity_uuid and client_uuid (a kycd user of the tenant);
 // both missing or malformed are reported together.
 func client(r *http.Request) (tenantID, userID string, err error) {
+	tenantID, userID, _, err = clientParams(r, "")
+	return tenantID, userID, err
+}
+
+// clientApplication reads legal_entity_uuid, client_uuid and the
+// application's {uuid} of a /v1/kyc route, reporting every malformed one
+// together.
+func clientApplication(r *http.Request) (tenantID, userID, id string, err error) {
+	return clientParams(r, "uuid")
+}
+
+func clientParams(r *http.Request, pathParam string) (tenantID, userID, id string, err error) {
 	var vs []kycd.Violation
 	q := r.URL.Query()
 	if q.Get("legal_entity_uuid") == "" {
@@ -69,16 +80,22 @@ func client(r *http.Request) (tenantID, userID string, err error) {
 	userID = q.Get("client_uuid")
 	if userID == "" {
 		vs = append(vs, kycd.Violation{Property: "client_uuid", Rule: "required"})
-	} else if _, err := uuid.Parse(userID); err != nil {
-		vs = append(vs, kycd.Violation{Property: "client_uuid", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
+	} else if !uuidPattern.MatchString(userID) {
+		vs = append(vs, uuidViolation("client_uuid"))
+	}
+	if pathParam != "" {
+		var perr error
+		if id, perr = pathUUID(r, pathParam); perr != nil {
+			vs = append(vs, uuidViolation(pathParam))
+		}
 	}
 	if len(vs) > 0 {
-		return "", "", kycd.Invalid("query", vs...)
+		return "", "", "", kycd.Invalid("query", vs...)
 	}
 	if tenantID, err = legalEntity(r); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return tenantID, userID, nil
+	return tenantID, strings.ToLower(userID), id, nil
 }
 
 // signCodes reads sms_sign_code and email_sign_code.
@@ -140,22 +157,9 @@ func (s *Server) handleCreateApplication() handlerFunc {
 	}
 }
 
-// applicationID reads the {uuid} of a /v1/kyc route.
-func applicationID(r *http.Request) (string, error) {
-	id := r.PathValue("uuid")
-	if _, err := uuid.Parse(id); err != nil {
-		return "", kycd.Invalid("params", kycd.Violation{Property: "uuid", Rule: "format", RuleParams: map[string]any{"format": "uuid"}})
-	}
-	return id, nil
-}
-
 func (s *Server) handleGetApplication() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID, userID, err := client(r)
-		if err != nil {
-			return err
-		}
-		id, err := applicationID(r)
+		tenantID, userID, id, err := clientApplication(r)
 		if err != nil {
 			return err
 		}
@@ -214,11 +218,7 @@ func ttlOptions(r *http.Request, prefix string) (levels.TTL, error) {
 
 func (s *Server) handleGetApplicationAttribute() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID, userID, err := client(r)
-		if err != nil {
-			return err
-		}
-		id, err := applicationID(r)
+		tenantID, userID, id, err := clientApplication(r)
 		if err != nil {
 			return err
 		}
@@ -242,11 +242,7 @@ func (s *Server) handleGetApplicationAttribute() handlerFunc {
 
 func (s *Server) handleUpdateApplication() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID, userID, err := client(r)
-		if err != nil {
-			return err
-		}
-		id, err := applicationID(r)
+		tenantID, userID, id, err := clientApplication(r)
 		if err != nil {
 			return err
 		}
@@ -267,11 +263,7 @@ func (s *Server) handleUpdateApplication() handlerFunc {
 
 func (s *Server) handleSendToReview() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID, userID, err := client(r)
-		if err != nil {
-			return err
-		}
-		id, err := applicationID(r)
+		tenantID, userID, id, err := clientApplication(r)
 		if err != nil {
 			return err
 		}
@@ -465,11 +457,7 @@ func (s *Server) handleUploadDocumentFiles() handlerFunc {
 
 func (s *Server) handleSandboxApplicationStatus() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID, userID, err := client(r)
-		if err != nil {
-			return err
-		}
-		id, err := applicationID(r)
+		tenantID, userID, id, err := clientApplication(r)
 		if err != nil {
 			return err
 		}
@@ -523,7 +511,7 @@ func (s *Server) handleReviewQueue() handlerFunc {
 
 func (s *Server) handleAdminApplication() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := applicationID(r)
+		id, err := pathUUID(r, "uuid")
 		if err != nil {
 			return err
 		}
@@ -538,7 +526,7 @@ func (s *Server) handleAdminApplication() handlerFunc {
 
 func (s *Server) handleDecideApplication() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := applicationID(r)
+		id, err := pathUUID(r, "uuid")
 		if err != nil {
 			return err
 		}

@@ -2,8 +2,11 @@ package api
 
 import (
 	"math"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/kycd/kycd"
 )
@@ -42,4 +45,21 @@ func (p *queryParams) err() error {
 		return nil
 	}
 	return kycd.Invalid("query", p.vs...)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// uuidViolation is the violation of a parameter that must be a uuid.
+func uuidViolation(name string) kycd.Violation {
+	return kycd.Violation{Property: name, Rule: "format", RuleParams: map[string]any{"format": "uuid"}}
+}
+
+// pathUUID reads a path parameter that is an id (a uuid, returned in
+// lower case): a malformed one is a 400 naming the parameter.
+func pathUUID(r *http.Request, name string) (string, error) {
+	id := r.PathValue(name)
+	if !uuidPattern.MatchString(id) {
+		return "", kycd.Invalid("params", uuidViolation(name))
+	}
+	return strings.ToLower(id), nil
 }

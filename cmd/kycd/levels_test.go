@@ -496,10 +496,12 @@ func TestLevels(t *testing.T) {
 		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {other}}.Encode(), k.tok, "", nil); res.Status != 404 {
 			t.Errorf("another client's application: %d %s", res.Status, res.Body)
 		}
-		// Both query parameters missing or malformed: reported together.
-		req = k.req("GET", "/v1/kyc/"+app+"/?client_uuid=nope", nil)
+		// The query parameters and the path's uuid, missing or malformed:
+		// reported together.
+		req = k.req("GET", "/v1/kyc/not-a-uuid/?client_uuid=nope", nil)
 		req.Header.Set("Authorization", "Bearer "+k.tok)
-		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") || !hasViolation(res, "client_uuid", "format") {
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") ||
+			!hasViolation(res, "client_uuid", "format") || !hasViolation(res, "uuid", "format") {
 			t.Errorf("bad query: %d %s", res.Status, res.Body)
 		}
 		// Every decision is on the audit trail with its reviewer and reason.
