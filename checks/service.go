@@ -61,24 +61,17 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Schedule is the waits before each new attempt to fetch evidence
 	// (DefaultSchedule when nil); after the last, the check fails.
-	Schedule []time.Duration
+	Schedule kycd.Schedule
 }
 
 // DefaultSchedule retries a failing evidence download for about two and a
 // half hours.
-var DefaultSchedule = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
+var DefaultSchedule = kycd.Schedule{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
 
 // NextRetry is when a decision whose attempt-th attempt (1 is the first)
 // failed is tried again; ok is false when no retry is left.
 func (s *Service) NextRetry(attempt int) (time.Duration, bool) {
-	sched := s.Schedule
-	if sched == nil {
-		sched = DefaultSchedule
-	}
-	if attempt < 1 || attempt > len(sched) {
-		return 0, false
-	}
-	return sched[attempt-1], true
+	return s.Schedule.Or(DefaultSchedule).Next(attempt)
 }
 
 // Service runs the checks.

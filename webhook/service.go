@@ -21,7 +21,7 @@ import (
 // DefaultSchedule is how long a failed delivery waits before each retry,
 // close to Standard Webhooks' example: about three days in all, then the
 // delivery has failed.
-var DefaultSchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+var DefaultSchedule = kycd.Schedule{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 // DisableAfter is how long an endpoint may fail without a success before
@@ -37,7 +37,7 @@ type Service struct {
 	Clock  kycd.Clock
 	Logger *slog.Logger
 	// Schedule is the wait before each retry (DefaultSchedule when nil).
-	Schedule []time.Duration
+	Schedule kycd.Schedule
 	// Resolve looks a host up (net.DefaultResolver when nil).
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Complete, when set, fills in what an event's outbox copy leaves out
@@ -412,14 +412,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 // NextRetry is when a delivery that failed its attempt-th attempt (1 is
 // the first) is tried again; ok is false when no retry is left.
 func (s *Service) NextRetry(attempt int) (time.Duration, bool) {
-	sched := s.Schedule
-	if sched == nil {
-		sched = DefaultSchedule
-	}
-	if attempt < 1 || attempt > len(sched) {
-		return 0, false
-	}
-	return sched[attempt-1], true
+	return s.Schedule.Or(DefaultSchedule).Next(attempt)
 }
 
 // describe says what went wrong with a request, without internals.

@@ -59,7 +59,7 @@ type app struct {
 	// sandbox is serve --sandbox: the levels surface accepts its test code.
 	sandbox bool
 	// evidenceSchedule is the evidence download retry schedule.
-	evidenceSchedule []time.Duration
+	evidenceSchedule kycd.Schedule
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -220,11 +220,11 @@ func parseNetworks(v string) ([]netip.Prefix, error) {
 
 // parseSchedule reads a comma-separated list of durations ("" is the
 // default schedule) given by a flag.
-func parseSchedule(v, flag string) ([]time.Duration, error) {
+func parseSchedule(v, flag string) (kycd.Schedule, error) {
 	if v == "" {
 		return nil, nil
 	}
-	var out []time.Duration
+	var out kycd.Schedule
 	for _, part := range strings.Split(v, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))
 		if err != nil || d < 0 {
