@@ -2,7 +2,13 @@ package kycd
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"math/big"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // KYC process codes, in the order the overview lists them.
@@ -321,6 +327,75 @@ type VerificationCode struct {
 	CreatedAt   time.Time
 	UsedAt      *time.Time
 }
+
+// One-time code rules, the same for every surface that sends codes.
+const (
+	CodeDigits      = 6
+	CodeLifetime    = 10 * time.Minute
+	CodeMaxAttempts = 5
+)
+
+// CodeDigester makes the keyed digest codes are checked against (the
+// vault's blind index).
+type CodeDigester interface {
+	BlindIndex(ctx context.Context, tenantID, purpose, value string) (string, error)
+}
+
+// codeDigest is a code's keyed digest, bound to the code's id.
+func codeDigest(ctx context.Context, d CodeDigester, tenantID, id, code string) (string, error) {
+	return d.BlindIndex(ctx, tenantID, "verification-code", id+":"+code)
+}
+
+// NewVerificationCode makes a uniformly random code of a channel for a
+// destination, valid CodeLifetime from now, with its digest.
+func NewVerificationCode(ctx context.Context, d CodeDigester, tenantID, userID, channel, destination string, now time.Time) (*VerificationCode, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return nil, err
+	}
+	vc := &VerificationCode{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, Channel: channel,
+		Code: fmt.Sprintf("%0*d", CodeDigits, n.Int64()), Destination: destination, ExpiresAt: now.Add(CodeLifetime)}
+	if vc.Digest, err = codeDigest(ctx, d, tenantID, vc.ID, vc.Code); err != nil {
+		return nil, err
+	}
+	return vc, nil
+}
+
+// CodeProblem is why a presented code is not accepted (CodeAccepted: it is).
+type CodeProblem int
+
+// Code problems, in the order they are looked for.
+const (
+	CodeAccepted CodeProblem = iota
+	CodeUsed
+	CodeExpired
+	CodeAttemptsExceeded
+	CodeWrong
+)
+
+// Check tells whether code is this one as of now. A wrong code is not
+// counted here: the caller records the attempt (RecordCodeAttempt).
+func (vc *VerificationCode) Check(ctx context.Context, d CodeDigester, code string, now time.Time) (CodeProblem, error) {
+	switch {
+	case vc.UsedAt != nil:
+		return CodeUsed, nil
+	case !vc.ExpiresAt.After(now):
+		return CodeExpired, nil
+	case vc.Attempts >= CodeMaxAttempts:
+		return CodeAttemptsExceeded, nil
+	}
+	want, err := codeDigest(ctx, d, vc.TenantID, vc.ID, code)
+	if err != nil {
+		return 0, err
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(vc.Digest)) != 1 {
+		return CodeWrong, nil
+	}
+	return CodeAccepted, nil
+}
+
+// AttemptsLeft is how many wrong codes may still be tried after one more.
+func (vc *VerificationCode) AttemptsLeft() int { return max(0, CodeMaxAttempts-vc.Attempts-1) }
 
 // VerificationCodeStore keeps one-time codes: at most one live code per user
 // and channel (issuing one replaces the last).

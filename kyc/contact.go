@@ -2,15 +2,10 @@ package kyc
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
 )
@@ -33,40 +28,14 @@ type Message struct {
 	UserID   string
 }
 
-// One-time code rules.
-const (
-	CodeDigits      = 6
-	CodeLifetime    = 10 * time.Minute
-	CodeMaxAttempts = 5
-)
-
-// newCode returns a uniformly random numeric code.
-func newCode() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%0*d", CodeDigits, n.Int64()), nil
-}
-
-// codeDigest is the keyed digest of a code, bound to its id.
-func (s *Service) codeDigest(ctx context.Context, tenantID, id, code string) (string, error) {
-	return s.vault.BlindIndex(ctx, tenantID, "verification-code", id+":"+code)
-}
-
 // issueCode adds a one-time code to a change and the job that sends it.
 func (s *Service) issueCode(st *state, c *change, channel, destination string) error {
 	if s.notifier == nil || !s.notifier.Supports(channel) {
 		what := map[string]string{kycd.ChannelEmail: "email", kycd.ChannelPhone: "SMS"}[channel]
 		return kycd.NotAllowed("No "+what+" sender is configured to verify the "+channel+"; submit it partner-verified (with output.verifiedAt)", "permission-denied")
 	}
-	code, err := newCode()
+	vc, err := kycd.NewVerificationCode(st.ctx, s.vault, st.user.TenantID, st.user.ID, channel, destination, st.now)
 	if err != nil {
-		return err
-	}
-	vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: st.user.TenantID, UserID: st.user.ID, Channel: channel,
-		Code: code, Destination: destination, ExpiresAt: st.now.Add(CodeLifetime)}
-	if vc.Digest, err = s.codeDigest(st.ctx, vc.TenantID, vc.ID, code); err != nil {
 		return err
 	}
 	c.code = vc
@@ -140,7 +109,7 @@ func (s *Service) contactChange(st *state, p *kycd.Process, u *kycd.User, channe
 }
 
 // VerifyCode confirms a one-time code of the email or phone process. A
-// wrong code counts as an attempt; after CodeMaxAttempts, or once expired or
+// wrong code counts as an attempt; after kycd.CodeMaxAttempts, or once expired or
 // used, the code is refused and a new one must be requested.
 func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kycd.ProcessView, error) {
 	tag, err := parseLocale(lang)
@@ -159,24 +128,25 @@ func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, l
 		} else if err != nil {
 			return nil, err
 		}
-		switch {
-		case vc.UsedAt != nil:
-			return nil, kycd.NotAllowed("The code was used already", "verification-code-used")
-		case !vc.ExpiresAt.After(st.now):
-			return nil, &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; update the process to receive a new one"}
-		case vc.Attempts >= CodeMaxAttempts:
-			return nil, kycd.NotAllowed("Too many wrong codes; update the process to receive a new one", "verification-code-attempts-exceeded")
-		}
-		want, err := s.codeDigest(ctx, u.TenantID, vc.ID, code)
+		problem, err := vc.Check(ctx, s.vault, code, st.now)
 		if err != nil {
 			return nil, err
 		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(vc.Digest)) != 1 || !s.codeStillFor(st.user, channel, vc.Destination) {
+		if problem == kycd.CodeAccepted && !s.codeStillFor(st.user, channel, vc.Destination) {
+			problem = kycd.CodeWrong
+		}
+		switch problem {
+		case kycd.CodeUsed:
+			return nil, kycd.NotAllowed("The code was used already", "verification-code-used")
+		case kycd.CodeExpired:
+			return nil, &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; update the process to receive a new one"}
+		case kycd.CodeAttemptsExceeded:
+			return nil, kycd.NotAllowed("Too many wrong codes; update the process to receive a new one", "verification-code-attempts-exceeded")
+		case kycd.CodeWrong:
 			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID); err != nil {
 				return nil, err
 			}
-			return nil, &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid",
-				Details: map[string]any{"attemptsLeft": max(0, CodeMaxAttempts-vc.Attempts-1)}}
+			return nil, &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid", Details: map[string]any{"attemptsLeft": vc.AttemptsLeft()}}
 		}
 		p := st.editable(process)
 		p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPlatform, map[string]any{"verifiedAt": st.now.Format(time.RFC3339Nano)}
@@ -215,7 +185,7 @@ func (s *Service) SendCode(ctx context.Context, args kycd.SendCodeArgs) error {
 		if channel == kycd.ChannelEmail {
 			m.Subject = "Your " + what + " code"
 			m.Body = fmt.Sprintf("Your %s code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
-				what, vc.Code, int(CodeLifetime.Minutes()))
+				what, vc.Code, int(kycd.CodeLifetime.Minutes()))
 		} else {
 			m.Body = fmt.Sprintf("Your %s code is %s", what, vc.Code)
 		}

@@ -2,10 +2,8 @@ package levels
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"maps"
-	"math/big"
 	"slices"
 	"strings"
 
@@ -42,13 +40,8 @@ func (s *Service) SendCode(ctx context.Context, tenantID, userID, objectID, prov
 	case !strings.Contains(destination, "@"):
 		return nil, kycd.Invalid("body", kycd.Violation{Property: "destination", Rule: "format", RuleParams: map[string]any{"format": "email"}})
 	}
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	vc, err := kycd.NewVerificationCode(ctx, s.Digest, tenantID, userID, kycd.SignChannel(provider, a.ID), destination, s.Clock.Now())
 	if err != nil {
-		return nil, err
-	}
-	vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, Channel: kycd.SignChannel(provider, a.ID),
-		Code: fmt.Sprintf("%06d", n.Int64()), Destination: destination, ExpiresAt: s.Clock.Now().Add(SignCodeLifetime)}
-	if vc.Digest, err = s.Digest.BlindIndex(ctx, tenantID, "verification-code", vc.ID+":"+vc.Code); err != nil {
 		return nil, err
 	}
 	if err := s.Store.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tenantID, CodeID: vc.ID}); err != nil {

@@ -2,7 +2,6 @@ package levels
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,11 +29,6 @@ type Codes interface {
 	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
 }
 
-// Digester makes the keyed digest codes are checked against (the vault's blind index).
-type Digester interface {
-	BlindIndex(ctx context.Context, tenantID, purpose, value string) (string, error)
-}
-
 // Senders tells which signature providers can send codes.
 type Senders interface {
 	Supports(channel string) bool
@@ -52,7 +46,7 @@ type Config struct {
 	Codes   Codes
 	Users   Users
 	Files   Files
-	Digest  Digester
+	Digest  kycd.CodeDigester
 	Senders Senders
 	Geo     Geography
 	Clock   kycd.Clock
@@ -80,13 +74,9 @@ func New(c Config) (*Service, error) {
 	return &Service{Config: c, builtin: cat}, nil
 }
 
-// Sign code rules.
-const (
-	SignCodeLifetime    = 10 * time.Minute
-	SignCodeMaxAttempts = 5
-	// SandboxSignCode is accepted for every signature in sandbox mode.
-	SandboxSignCode = "111111"
-)
+// SandboxSignCode is accepted for every signature in sandbox mode. Sign
+// codes follow the one-time code rules (kycd.CodeLifetime, CodeMaxAttempts).
+const SandboxSignCode = "111111"
 
 // Error codes of the levels surface (409 unless said otherwise).
 const (
@@ -404,25 +394,24 @@ func (s *Service) checkCode(ctx context.Context, a *kycd.Application, provider, 
 	} else if err != nil {
 		return "", err
 	}
-	now := s.Clock.Now()
-	switch {
-	case vc.UsedAt != nil:
-		return "", &kycd.Error{Code: ESignCodeUsed, Message: "The code was used already; send a new one", Details: map[string]any{"provider_type": provider}}
-	case !vc.ExpiresAt.After(now):
-		return "", &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; send a new one", Details: map[string]any{"provider_type": provider}}
-	case vc.Attempts >= SignCodeMaxAttempts:
-		return "", &kycd.Error{Code: ESignCodeAttemptsExceeded, Message: "Too many wrong codes; send a new one", Details: map[string]any{"provider_type": provider}}
-	}
-	want, err := s.Digest.BlindIndex(ctx, a.TenantID, "verification-code", vc.ID+":"+code)
+	problem, err := vc.Check(ctx, s.Digest, code, s.Clock.Now())
 	if err != nil {
 		return "", err
 	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(vc.Digest)) != 1 {
+	details := map[string]any{"provider_type": provider}
+	switch problem {
+	case kycd.CodeUsed:
+		return "", &kycd.Error{Code: ESignCodeUsed, Message: "The code was used already; send a new one", Details: details}
+	case kycd.CodeExpired:
+		return "", &kycd.Error{Code: kycd.ECodeExpired, Message: "The code has expired; send a new one", Details: details}
+	case kycd.CodeAttemptsExceeded:
+		return "", &kycd.Error{Code: ESignCodeAttemptsExceeded, Message: "Too many wrong codes; send a new one", Details: details}
+	case kycd.CodeWrong:
 		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID); err != nil {
 			return "", err
 		}
-		return "", &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid",
-			Details: map[string]any{"provider_type": provider, "attempts_left": max(0, SignCodeMaxAttempts-vc.Attempts-1)}}
+		details["attempts_left"] = vc.AttemptsLeft()
+		return "", &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid", Details: details}
 	}
 	return vc.ID, nil
 }
