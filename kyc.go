@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"time"
@@ -268,6 +269,31 @@ type ProcessUpdate struct {
 	// key applied before is refused with EAlreadyApplied (an ingestion
 	// retried after a crash does not submit twice).
 	Key string
+}
+
+// SubmissionRefusal reads the result of a keyed update (a submission of the
+// connector, a check or a levels approval): nil and nil when it was applied,
+// now or by an earlier run (EAlreadyApplied); the refusal when the rules
+// refused it (to record, not to retry); err otherwise (to retry).
+func SubmissionRefusal(err error) (*Error, error) {
+	if err == nil || ErrorCode(err) == EAlreadyApplied {
+		return nil, nil
+	}
+	if e, ok := AsError(err); ok && e.Code != EInternal {
+		return e, nil
+	}
+	return nil, err
+}
+
+// DataMap turns a data struct into the generic map a ProcessUpdate's
+// input and output carry.
+func DataMap(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
 }
 
 // Capability is something a user may or may not do yet, with what the user

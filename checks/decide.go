@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -134,7 +133,7 @@ func (s *Service) submitIdentity(ctx context.Context, c *kycd.Check) ([]kycd.Che
 	if a := c.Data.ConfirmedAddress; a != nil {
 		addr := toAddress(a)
 		if !sameAddress(addr, u.Address) {
-			patch, err := asMap(addr)
+			patch, err := kycd.DataMap(addr)
 			if err != nil {
 				return nil, err
 			}
@@ -151,7 +150,7 @@ func (s *Service) submitIdentity(ctx context.Context, c *kycd.Check) ([]kycd.Che
 	given, family := splitName(u.FullName)
 	data := map[string]any{"givenName": given, "familyName": family, "birthdate": u.Birthdate, "citizenshipCountry": c.Data.Nationality}
 	if a := c.Data.ConfirmedAddress; a != nil {
-		if data["address"], err = asMap(toAddress(a)); err != nil {
+		if data["address"], err = kycd.DataMap(toAddress(a)); err != nil {
 			return nil, err
 		}
 	}
@@ -165,7 +164,7 @@ func (s *Service) submitIdentity(ctx context.Context, c *kycd.Check) ([]kycd.Che
 // address, with its evidence as the address proof.
 func (s *Service) submitProofOfAddress(ctx context.Context, c *kycd.Check) ([]kycd.CheckReason, error) {
 	ref := &kycd.User{ID: c.UserID, TenantID: c.TenantID}
-	addr, err := asMap(toAddress(c.Data.ConfirmedAddress))
+	addr, err := kycd.DataMap(toAddress(c.Data.ConfirmedAddress))
 	if err != nil {
 		return nil, err
 	}
@@ -189,22 +188,23 @@ func (s *Service) submitProofOfAddress(ctx context.Context, c *kycd.Check) ([]ky
 // is ok, a reason when it refused it or took it and failed, an error when
 // it could not be told (the job retries).
 func (s *Service) outcome(ctx context.Context, u *kycd.User, code string, view *kycd.ProcessView, err error) ([]kycd.CheckReason, error) {
-	if kycd.ErrorCode(err) == kycd.EAlreadyApplied {
-		// Submitted by an earlier run that did not get to decide.
-		o, oerr := s.KYC.Overview(ctx, u, []string{kycd.ProcessKey(code)}, "")
-		if oerr != nil {
-			return nil, oerr
-		}
-		view, err = o.Processes[kycd.ProcessKey(code)], nil
-	}
-	if e, ok := kycd.AsError(err); ok && e.Code != kycd.EInternal {
-		details := map[string]any{"process": code, "code": e.Code}
-		if rs, ok := e.Details["reasons"]; ok {
+	refused, err := kycd.SubmissionRefusal(err)
+	switch {
+	case err != nil:
+		return nil, err
+	case refused != nil:
+		details := map[string]any{"process": code, "code": refused.Code}
+		if rs, ok := refused.Details["reasons"]; ok {
 			details["reasons"] = rs
 		}
-		return []kycd.CheckReason{{Code: kycd.ReasonKYCProcessRefused, Message: "The " + code + " process refused the check: " + e.Message, Details: details}}, nil
-	} else if err != nil {
-		return nil, err
+		return []kycd.CheckReason{{Code: kycd.ReasonKYCProcessRefused, Message: "The " + code + " process refused the check: " + refused.Message, Details: details}}, nil
+	case view == nil:
+		// Submitted by an earlier run that did not get to decide.
+		o, err := s.KYC.Overview(ctx, u, []string{kycd.ProcessKey(code)}, "")
+		if err != nil {
+			return nil, err
+		}
+		view = o.Processes[kycd.ProcessKey(code)]
 	}
 	if view != nil && view.Status == kycd.StatusFailed {
 		details := map[string]any{"process": code}
@@ -236,13 +236,4 @@ func splitName(full string) (string, string) {
 		return full, ""
 	}
 	return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
-}
-
-func asMap(v any) (map[string]any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(raw, &m)
 }

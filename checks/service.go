@@ -219,7 +219,7 @@ func (s *Service) CompleteEvent(ctx context.Context, ev *kycd.Event) error {
 	} else if err != nil {
 		return err
 	}
-	object, err := asMap(c.View(true))
+	object, err := kycd.DataMap(c.View(true))
 	if err != nil {
 		return err
 	}

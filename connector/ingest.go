@@ -243,12 +243,12 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 	}
 	up.Key = in.ID + "/" + code
 	_, _, err = s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
-	if err != nil && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
-		e, ok := kycd.AsError(err)
-		if !ok || e.Code == kycd.EInternal {
-			return err
-		}
-		s.fail(in, []string{code}, updateError(e))
+	refused, err := kycd.SubmissionRefusal(err)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		s.fail(in, []string{code}, updateError(refused))
 		return nil
 	}
 	in.Result[code] = &kycd.IngestionResult{Status: kycd.ResultCompleted, Data: data, Files: files}

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -114,13 +113,6 @@ func (f *Failure) Error() string { return f.Code + ": " + f.Message }
 // asMap turns a data struct into the generic map results and process
 // updates carry.
 func asMap(v any) map[string]any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil
-	}
+	m, _ := kycd.DataMap(v) // the connector's data structs always encode
 	return m
 }

@@ -69,22 +69,22 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	submit := func(code string, up *kycd.ProcessUpdate) error {
 		up.Key = "level/" + a.ID + "/" + code
 		_, _, err := s.KYC.UpdateProcess(ctx, ref, code, up)
-		e, isApp := kycd.AsError(err)
+		refused, err := kycd.SubmissionRefusal(err)
 		switch {
-		case err == nil || kycd.ErrorCode(err) == kycd.EAlreadyApplied:
+		case err != nil:
+			return err
+		case refused == nil:
 			results[code] = "submitted"
-		case isApp && e.Code != kycd.EInternal:
-			why := e.Code
-			if rs, ok := e.Details["reasons"].([]string); ok && len(rs) > 0 {
+		default:
+			why := refused.Code
+			if rs, ok := refused.Details["reasons"].([]string); ok && len(rs) > 0 {
 				why += ": " + strings.Join(rs, ", ")
 			}
 			results[code] = why
-		default:
-			return err
 		}
 		return nil
 	}
-	verifiedAt := time.Now().UTC()
+	verifiedAt := s.Clock.Now().UTC()
 	if a.DecidedAt != nil {
 		verifiedAt = a.DecidedAt.UTC()
 	}
