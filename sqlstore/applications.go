@@ -137,16 +137,10 @@ func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusCh
 		return err
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`UPDATE kyc_applications SET status = ?, data = ?, version = version + 1, updated_at = ?, submitted_at = ?, decided_at = ?
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The application changed meanwhile"), `UPDATE kyc_applications SET status = ?, data = ?, version = version + 1, updated_at = ?, submitted_at = ?, decided_at = ?
 			WHERE id = ? AND tenant_id = ? AND version = ?`, a.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(a.SubmittedAt), fmtTimePtr(a.DecidedAt),
-			a.ID, a.TenantID, a.Version)
-		if err != nil {
+			a.ID, a.TenantID, a.Version); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.Errorf(kycd.EStale, "The application changed meanwhile")
 		}
 		for _, id := range usedCodes {
 			if err := tx.useCode(a.TenantID, id); err != nil {
@@ -210,20 +204,7 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 
 // ApplicationLevels implements kycd.ApplicationStore.
 func (db *DB) ApplicationLevels(ctx context.Context, tenantID string) ([]string, error) {
-	rows, err := db.readRows(ctx, `SELECT DISTINCT level_id FROM kyc_applications WHERE tenant_id = ? ORDER BY level_id`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return scanStrings(db.readRows(ctx, `SELECT DISTINCT level_id FROM kyc_applications WHERE tenant_id = ? ORDER BY level_id`, tenantID))
 }
 
 // SaveLevelCatalog implements kycd.ApplicationStore. Versions are numbered

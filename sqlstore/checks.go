@@ -136,44 +136,24 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		now := tx.Now()
-		res, err := tx.exec(`UPDATE checks SET status = ?, reasons = ?, evidence_file_id = ?, version = version + 1, updated_at = ?, decided_at = ?
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The check changed meanwhile"), `UPDATE checks SET status = ?, reasons = ?, evidence_file_id = ?, version = version + 1, updated_at = ?, decided_at = ?
 			WHERE id = ? AND tenant_id = ? AND version = ?`,
-			c.Status, string(reasons), c.EvidenceFileID, fmtTime(now), fmtTime(now), c.ID, c.TenantID, c.Version)
-		if err != nil {
+			c.Status, string(reasons), c.EvidenceFileID, fmtTime(now), fmtTime(now), c.ID, c.TenantID, c.Version); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.Errorf(kycd.EStale, "The check changed meanwhile")
 		}
 		c.Version++
 		c.UpdatedAt, c.DecidedAt = now, &now
 		details := map[string]any{"userId": c.UserID, "status": c.Status}
 		if c.Status == kycd.CheckPassed && c.Type == kycd.CheckKYC && c.Data.KYCUpdate {
-			var replaced []string
-			rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM checks WHERE tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`),
-				c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID)
+			const earlier = `tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`
+			args := []any{c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID}
+			replaced, err := scanStrings(tx.QueryContext(ctx, db.q(`SELECT id FROM checks WHERE `+earlier), args...))
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				replaced = append(replaced, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if _, err := tx.exec(`UPDATE checks SET superseded_by = ?, version = version + 1, updated_at = ? WHERE `+earlier,
+				append([]any{c.ID, fmtTime(now)}, args...)...); err != nil {
 				return err
-			}
-			for _, id := range replaced {
-				if _, err := tx.exec(`UPDATE checks SET superseded_by = ?, version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ?`,
-					c.ID, fmtTime(now), id, c.TenantID); err != nil {
-					return err
-				}
 			}
 			details["supersedes"] = replaced
 		}

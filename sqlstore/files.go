@@ -113,12 +113,8 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 // RejectFileUpload implements kycd.FileService.
 func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending)
-		if err != nil {
+		if err := tx.execOne(kycd.NotFound("file"), `UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return kycd.NotFound("file")
 		}
 		return tx.Audit(tenantID, "file.upload_rejected", "file", id, map[string]any{"code": code})
 	})
@@ -149,12 +145,9 @@ func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (
 	n := 0
 	for _, r := range refs {
 		err := db.Update(ctx, func(tx *Tx) error {
-			res, err := tx.exec(`DELETE FROM files WHERE id = ? AND status = ?`, r.id, kycd.FilePending)
-			if err != nil {
+			// None deleted: uploaded meanwhile.
+			if err := tx.execOne(errNothingToDo, `DELETE FROM files WHERE id = ? AND status = ?`, r.id, kycd.FilePending); err != nil {
 				return err
-			}
-			if k, _ := res.RowsAffected(); k == 0 {
-				return errNothingToDo // uploaded meanwhile
 			}
 			return tx.Audit(r.tenant, "file.expired", "file", r.id, nil)
 		})

@@ -179,16 +179,10 @@ func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChang
 		return err
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`UPDATE ingestions SET status = ?, data = ?, version = version + 1, updated_at = ?, started_at = ?, finished_at = ?
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The ingestion changed meanwhile"), `UPDATE ingestions SET status = ?, data = ?, version = version + 1, updated_at = ?, started_at = ?, finished_at = ?
 			WHERE id = ? AND tenant_id = ? AND version = ?`,
-			in.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(in.StartedAt), fmtTimePtr(in.FinishedAt), in.ID, in.TenantID, in.Version)
-		if err != nil {
+			in.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(in.StartedAt), fmtTimePtr(in.FinishedAt), in.ID, in.TenantID, in.Version); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.Errorf(kycd.EStale, "The ingestion changed meanwhile")
 		}
 		in.Version++
 		in.UpdatedAt = tx.Now()
@@ -403,15 +397,9 @@ func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action
 
 // markEventHandled marks an event handled once: EAlreadyApplied after.
 func (tx *Tx) markEventHandled(tenantID, id, action string) error {
-	res, err := tx.exec(`UPDATE provider_events SET handled_at = ?, action = ? WHERE id = ? AND tenant_id = ? AND handled_at IS NULL`,
-		fmtTime(tx.Now()), action, id, tenantID)
-	if err != nil {
+	if err := tx.execOne(kycd.Errorf(kycd.EAlreadyApplied, "The event was handled before"), `UPDATE provider_events SET handled_at = ?, action = ? WHERE id = ? AND tenant_id = ? AND handled_at IS NULL`,
+		fmtTime(tx.Now()), action, id, tenantID); err != nil {
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return kycd.Errorf(kycd.EAlreadyApplied, "The event was handled before")
 	}
 	return nil
 }

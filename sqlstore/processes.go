@@ -319,14 +319,8 @@ func (tx *Tx) insertCode(vc *kycd.VerificationCode, sealed []byte) error {
 
 // useCode marks a code used; a code used already is EStale.
 func (tx *Tx) useCode(tenantID, id string) error {
-	res, err := tx.exec(`UPDATE verification_codes SET used_at = ? WHERE id = ? AND tenant_id = ? AND used_at IS NULL`, fmtTime(tx.Now()), id, tenantID)
-	if err != nil {
+	if err := tx.execOne(kycd.Errorf(kycd.EStale, "The code was used meanwhile"), `UPDATE verification_codes SET used_at = ? WHERE id = ? AND tenant_id = ? AND used_at IS NULL`, fmtTime(tx.Now()), id, tenantID); err != nil {
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return kycd.Errorf(kycd.EStale, "The code was used meanwhile")
 	}
 	return nil
 }

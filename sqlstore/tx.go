@@ -86,6 +86,38 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 	return tx.ExecContext(tx.ctx, tx.db.q(query), args...)
 }
 
+// scanStrings reads a one-column result of strings, and closes it.
+func scanStrings(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// execOne runs a statement that must change a row: none is the error when
+// it changes none (a stale version, a missing row).
+func (tx *Tx) execOne(none error, query string, args ...any) error {
+	res, err := tx.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return none
+	}
+	return nil
+}
+
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
 	if s := tx.db.writeStmt(query); s != nil {
 		return tx.StmtContext(tx.ctx, s).QueryRowContext(tx.ctx, args...)
@@ -120,21 +152,8 @@ const chainBatch = 500
 
 // ChainAudit chains every pending audit entry onto its tenant's chain.
 func (db *DB) ChainAudit(ctx context.Context) error {
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM audit_pending`)
+	tenants, err := scanStrings(db.read.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM audit_pending`))
 	if err != nil {
-		return err
-	}
-	var tenants []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		tenants = append(tenants, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, t := range tenants {
@@ -357,20 +376,7 @@ func (s auditSource) AuditHeads(ctx context.Context) ([]audit.Head, error) {
 }
 
 func (s auditSource) AuditTenants(ctx context.Context) ([]string, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM audit_entries ORDER BY tenant_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanStrings(s.db.read.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM audit_entries ORDER BY tenant_id`))
 }
 
 func (s auditSource) ScanAudit(ctx context.Context, tenantID string, fn func(*audit.StoredEntry) error) error {

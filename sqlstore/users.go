@@ -195,15 +195,9 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.User
 		note = sealed
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`UPDATE users SET deleted_at = ?, updated_at = ?, deletion_reason = ?, deletion_note = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`,
-			fmtTime(tx.Now()), fmtTime(tx.Now()), why.Reason, note, id, tenantID)
-		if err != nil {
+		if err := tx.execOne(kycd.NotFound("user"), `UPDATE users SET deleted_at = ?, updated_at = ?, deletion_reason = ?, deletion_note = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`,
+			fmtTime(tx.Now()), fmtTime(tx.Now()), why.Reason, note, id, tenantID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.NotFound("user")
 		}
 		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventUserDeleted, EntityType: "user", EntityID: id, Data: map[string]any{"userId": id, "reason": why.Reason}}); err != nil {
 			return err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -131,16 +130,10 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		e.UpdatedAt = tx.Now()
-		res, err := tx.exec(`UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, enabled = ?, disabled_reason = ?, secrets = ?,
+		if err := tx.execOne(kycd.NotFound("webhook-endpoint"), `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, enabled = ?, disabled_reason = ?, secrets = ?,
 			failing_since = ?, updated_at = ?, bundle = ? WHERE id = ? AND tenant_id = ?`, e.URL, e.Description, types, boolInt(e.Enabled), e.DisabledReason, sealed,
-			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), boolInt(e.Bundle), e.ID, e.TenantID)
-		if err != nil {
+			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), boolInt(e.Bundle), e.ID, e.TenantID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.NotFound("webhook-endpoint")
 		}
 		return tx.Audit(e.TenantID, "webhook-endpoint.updated", "webhook-endpoint", e.ID,
 			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets), "bundle": e.Bundle})
@@ -151,14 +144,8 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 // deliveries end as their jobs find it gone.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID)
-		if err != nil {
+		if err := tx.execOne(kycd.NotFound("webhook-endpoint"), `DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kycd.NotFound("webhook-endpoint")
 		}
 		return tx.Audit(tenantID, "webhook-endpoint.deleted", "webhook-endpoint", id, nil)
 	})
@@ -319,8 +306,17 @@ func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kyc
 
 // FindEvents implements kycd.WebhookStore.
 func (db *DB) FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*kycd.Event, []int64, error) {
-	rows, err := db.readRows(ctx, `SELECT id, type, entity_type, entity_id, payload, created_at, seq FROM outbox_events
-		WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, after, limit)
+	rows, err := db.readRows(ctx, `SELECT `+eventColumns+` FROM outbox_events e
+		WHERE e.tenant_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`, tenantID, after, limit)
+	return scanEvents(rows, err, tenantID)
+}
+
+// eventColumns are the columns scanEvents reads, of outbox_events e.
+const eventColumns = `e.id, e.type, e.entity_type, e.entity_id, e.payload, e.created_at, COALESCE(e.seq, 0)`
+
+// scanEvents reads a tenant's events (eventColumns) with their feed
+// positions (0 for an event not in the feed), and closes the rows.
+func scanEvents(rows *sql.Rows, err error, tenantID string) ([]*kycd.Event, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -455,18 +451,13 @@ func (db *DB) EarlierPending(ctx context.Context, d *kycd.WebhookDelivery, ev *k
 
 // ClaimBundle implements kycd.WebhookStore.
 func (db *DB) ClaimBundle(ctx context.Context, d *kycd.WebhookDelivery, typePrefix string, max int) ([]*kycd.Event, error) {
-	var members []string
+	var events []*kycd.Event
 	err := db.Update(ctx, func(tx *Tx) error {
 		tx.noAudit() // deliveries are recorded in themselves
-		res, err := tx.exec(`UPDATE webhook_deliveries SET bundled_into = ? WHERE id = ? AND tenant_id = ? AND status = 'pending' AND (bundled_into = '' OR bundled_into = ?)`,
-			d.ID, d.ID, d.TenantID, d.ID)
-		if err != nil {
+		// None changed: another delivery carries it.
+		if err := tx.execOne(errNothingToDo, `UPDATE webhook_deliveries SET bundled_into = ? WHERE id = ? AND tenant_id = ? AND status = 'pending' AND (bundled_into = '' OR bundled_into = ?)`,
+			d.ID, d.ID, d.TenantID, d.ID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return errNothingToDo // another delivery carries it
 		}
 		if d.Attempts == 0 {
 			// The first attempt takes the endpoint's other waiting events
@@ -478,35 +469,16 @@ func (db *DB) ClaimBundle(ctx context.Context, d *kycd.WebhookDelivery, typePref
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT id FROM webhook_deliveries WHERE tenant_id = ? AND bundled_into = ?`), d.TenantID, d.ID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			members = append(members, id)
-		}
-		return rows.Err()
+		// The bundle's events, in one read, ordered by creation.
+		rows, err := tx.QueryContext(tx.ctx, db.q(`SELECT `+eventColumns+` FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+			WHERE d.tenant_id = ? AND d.bundled_into = ? ORDER BY e.created_at, e.seq`), d.TenantID, d.ID)
+		events, _, err = scanEvents(rows, err, d.TenantID)
+		return err
 	})
 	if errors.Is(err, errNothingToDo) {
 		return nil, nil
-	} else if err != nil {
-		return nil, err
 	}
-	var events []*kycd.Event
-	for _, id := range members {
-		_, ev, err := db.FindDelivery(ctx, d.TenantID, id)
-		if err != nil {
-			return nil, err
-		}
-		events = append(events, ev)
-	}
-	slices.SortStableFunc(events, func(a, b *kycd.Event) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return events, nil
+	return events, err
 }
 
 // PruneEvents implements kycd.WebhookStore. An event still owed to an
@@ -521,21 +493,13 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, limit int) (int
 				SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
 				WHERE d.event_id = e.id AND d.status = 'pending')
 			ORDER BY e.created_at LIMIT ?`), fmtTime(before), limit)
-		if err != nil {
+		found, err := scanStrings(rows, err)
+		if err != nil || len(found) == 0 {
 			return err
 		}
-		var ids []any
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
+		ids := make([]any, len(found))
+		for i, id := range found {
+			ids[i] = id
 		}
 		in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
 		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM webhook_deliveries WHERE event_id IN (`+in+`)`), ids...); err != nil {
