@@ -23,6 +23,7 @@ const (
 	EInternal               = "internal_server_error"     // anything unexpected; never carries internals
 	EConflict               = "conflict"                  // a uniqueness rule was broken (names)
 	EAlreadyApplied         = "already_applied"           // a submission with this idempotency key was applied before
+	EServiceUnavailable     = "service_unavailable"       // a service kycd depends on did not answer; try again shortly
 
 	// Business rule codes of the users and files routes (409).
 	EEmailAlreadyExists        = "email_already_exists"

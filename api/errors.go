@@ -26,7 +26,7 @@ var statusOf = map[string]int{
 	kycd.EInternal:               http.StatusInternalServerError,
 	"route_not_found":            http.StatusNotFound,
 	"signature_invalid":          http.StatusUnauthorized,
-	"service_unavailable":        http.StatusServiceUnavailable,
+	kycd.EServiceUnavailable:     http.StatusServiceUnavailable,
 }
 
 func statusFor(code string) int {

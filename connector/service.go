@@ -66,7 +66,7 @@ func (s *Service) Liveness(ctx context.Context, tenantID, kind, userID, levelNam
 		if ctx.Err() != nil {
 			return "", err
 		}
-		return "", &kycd.Error{Code: "service_unavailable", Message: "Sumsub did not issue the liveness check; try again shortly"}
+		return "", &kycd.Error{Code: kycd.EServiceUnavailable, Message: "Sumsub did not issue the liveness check; try again shortly"}
 	}
 	return v, nil
 }

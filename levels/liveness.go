@@ -38,7 +38,10 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 		return a, cat, nil
 	}
 	now := s.Clock.Now()
-	var issued []string
+	var (
+		issued []string
+		info   map[string]any
+	)
 	for _, key := range level.Attributes() {
 		attr, _ := cat.Attribute(key)
 		if attr.Type != TypeLiveness || (only != "" && key != only) {
@@ -52,7 +55,7 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 			continue
 		}
 		if s.Liveness == nil {
-			return nil, nil, &kycd.Error{Code: "provider-not-configured", Message: "No liveness provider is configured"}
+			return nil, nil, kycd.NotAllowed("No liveness provider is configured", "provider-not-configured")
 		}
 		sumsubLevel := attr.SumsubLevel
 		if sumsubLevel == "" {
@@ -64,9 +67,10 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 		}
 		ends := now.Add(ttl.Max)
 		prev := a.Data.Attributes[key]
-		info, err := s.contact(ctx, a)
-		if err != nil {
-			return nil, nil, err
+		if info == nil { // what every check issued now is for: read once
+			if info, err = s.contact(ctx, a); err != nil {
+				return nil, nil, err
+			}
 		}
 		v := &kycd.AttributeValue{Value: value, UpdatedAt: now, ExpiresAt: &ends, Info: info}
 		if prev != nil {

@@ -97,7 +97,7 @@ func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string,
 	}
 	var used map[string]string
 	if len(level.SignToReview) > 0 {
-		if used, _, err = s.signatures(ctx, a, cat, map[string]string{"send-to-review": strings.Join(level.SignToReview, ",")}, codes); err != nil {
+		if used, _, err = s.signatures(ctx, a, map[string][]string{"send-to-review": level.SignToReview}, codes); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -289,11 +288,11 @@ func (s *Service) Update(ctx context.Context, tenantID, userID, id string, chang
 	var (
 		vs     []kycd.Violation
 		values = map[string]any{}
-		signed = map[string]string{} // key → provider needed
+		signed = map[string][]string{} // key → the providers that may sign it
 		seen   = map[string]bool{}
 	)
 	for _, ch := range changes {
-		a, known := cat.Attribute(ch.Key)
+		attr, known := cat.Attribute(ch.Key)
 		switch {
 		case !known || !slices.Contains(asked, ch.Key):
 			vs = append(vs, kycd.Violation{Property: ch.Key, Rule: "unknown_attribute", RuleParams: map[string]any{"allowedValues": asked}})
@@ -303,29 +302,29 @@ func (s *Service) Update(ctx context.Context, tenantID, userID, id string, chang
 			continue
 		}
 		seen[ch.Key] = true
-		v, bad := cat.Check(a, ch.Value, now, s.Geo)
+		v, bad := cat.Check(attr, ch.Value, now, s.Geo)
 		if bad != nil {
 			vs = append(vs, *bad)
 			continue
 		}
-		if a.Type == TypeDocument {
+		if attr.Type == TypeDocument {
 			d, err := s.Store.FindDocument(ctx, tenantID, userID, v.(string))
-			if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && d.AttributeKey != a.Key) {
-				vs = append(vs, kycd.Violation{Property: a.Key, Rule: "document", RuleParams: map[string]any{"attribute_key": a.Key}})
+			if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && d.AttributeKey != attr.Key) {
+				vs = append(vs, kycd.Violation{Property: attr.Key, Rule: "document", RuleParams: map[string]any{"attribute_key": attr.Key}})
 				continue
 			} else if err != nil {
 				return nil, nil, err
 			}
 		}
-		values[a.Key] = v
-		if len(a.SignProviders) > 0 {
-			signed[a.Key] = strings.Join(a.SignProviders, ",")
+		values[attr.Key] = v
+		if len(attr.SignProviders) > 0 {
+			signed[attr.Key] = attr.SignProviders
 		}
 	}
 	if len(vs) > 0 {
 		return nil, nil, kycd.Invalid("body", vs...)
 	}
-	used, by, err := s.signatures(ctx, a, cat, signed, codes)
+	used, by, err := s.signatures(ctx, a, signed, codes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -344,7 +343,7 @@ func (s *Service) Update(ctx context.Context, tenantID, userID, id string, chang
 // that needs one, a valid code of one of its providers. It returns the
 // codes to mark used (by provider; none for the sandbox code) and which
 // provider signed each attribute.
-func (s *Service) signatures(ctx context.Context, a *kycd.Application, cat *Catalog, needs map[string]string, codes map[string]string) (map[string]string, map[string]string, error) {
+func (s *Service) signatures(ctx context.Context, a *kycd.Application, needs map[string][]string, codes map[string]string) (map[string]string, map[string]string, error) {
 	used, by := map[string]string{}, map[string]string{}
 	valid := map[string]bool{}
 	check := func(provider string) error {
@@ -362,7 +361,7 @@ func (s *Service) signatures(ctx context.Context, a *kycd.Application, cat *Cata
 		return nil
 	}
 	for _, key := range slices.Sorted(maps.Keys(needs)) {
-		providers := strings.Split(needs[key], ",")
+		providers := needs[key]
 		var chosen string
 		for _, p := range providers {
 			if codes[p] != "" {
