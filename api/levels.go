@@ -568,6 +568,13 @@ func (s *Server) handleReplaceLevels() handlerFunc {
 		if err != nil {
 			return err
 		}
+		v, err := parseJSON(body)
+		if err != nil {
+			return err
+		}
+		if err := s.spec.validate("kyc-level-catalog", v); err != nil {
+			return err
+		}
 		cat, err := s.levels.ReplaceCatalog(r.Context(), tenantOf(r), body)
 		if err != nil {
 			return err

@@ -10,10 +10,12 @@ package levels
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -211,7 +213,7 @@ func LoadFile(name string) (*Catalog, error) {
 func Parse(raw []byte) (*Catalog, error) {
 	var c Catalog
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("levels: %w", err)
+		return nil, jsonProblem(err)
 	}
 	if c.Version < 1 {
 		return nil, fmt.Errorf("levels: version must be at least 1")
@@ -388,4 +390,37 @@ func (c *Catalog) WithListsOf(current *Catalog) *Catalog {
 		out.legal[d.UUID] = d
 	}
 	return &out
+}
+
+// jsonProblem says what is wrong with a catalog that does not decode, in
+// the catalog's terms (a property and the JSON type it needs), not Go's.
+func jsonProblem(err error) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("levels: the catalog is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Errorf("levels: %s must be %s, not %s", typ.Field, jsonKind(typ.Type), typ.Value)
+	}
+	return errors.New("levels: the catalog must be a JSON object")
+}
+
+// jsonKind names the JSON type a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }

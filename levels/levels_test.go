@@ -72,6 +72,17 @@ func TestParseRefuses(t *testing.T) {
 			t.Errorf("%s: %v", want, err)
 		}
 	}
+	// What does not decode is said in the catalog's terms, not Go's.
+	for want, raw := range map[string]string{
+		"levels: version must be an integer, not string":      strings.Replace(base, `"version": 1`, `"version": "1"`, 1),
+		"levels: levels.order must be an integer, not string": strings.Replace(base, `"order": 1`, `"order": "first"`, 1),
+		"levels: the catalog is not valid JSON (at byte 2)":   `{x`,
+		"levels: the catalog must be a JSON object":           `[]`,
+	} {
+		if _, err := Parse([]byte(raw)); err == nil || err.Error() != want {
+			t.Errorf("want %q, got %v", want, err)
+		}
+	}
 }
 
 // Each attribute type checks its values and normalizes them.

@@ -566,6 +566,22 @@ func TestTenantLevels(t *testing.T) {
 		if res := k.call(t, "PUT", "/admin/kyc-levels", admin, "", broken); res.Status != 400 || !strings.Contains(string(res.Body), "unknown attribute") {
 			t.Errorf("broken catalog: %d %s", res.Status, res.Body)
 		}
+		// Bad types: at the top, violations of the documented schema; deeper,
+		// the catalog's own words (never Go's).
+		put := func(body string) *response {
+			req := k.req("PUT", "/admin/kyc-levels", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+admin)
+			req.Header.Set("Content-Type", "application/json")
+			return k.do(t, req, doOpts{invalidRequest: true})
+		}
+		if res := put(`{"version": "one", "attributes": {}, "levels": []}`); res.Status != 400 || !hasViolation(res, "version", "type") {
+			t.Errorf("a catalog of the wrong shape: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PUT", "/admin/kyc-levels", admin, "", map[string]any{"version": 1, "attributes": map[string]any{},
+			"levels": []any{map[string]any{"order": "first"}}}); res.Status != 400 ||
+			!strings.Contains(string(res.Body), "levels.order must be an integer") || strings.Contains(string(res.Body), "Go ") {
+			t.Errorf("a catalog that does not decode: %d %s", res.Status, res.Body)
+		}
 		if res := k.call(t, "PUT", "/admin/kyc-levels", k.tok, "", own); res.Status != 403 {
 			t.Errorf("without the scope: %d %s", res.Status, res.Body)
 		}
