@@ -365,6 +365,12 @@ func TestLevels(t *testing.T) {
 		if res := e.v1("POST", "/v1/kyc/"+app3+"/send-to-review/", nil); res.Status != 200 {
 			t.Fatalf("third to review: %d %s", res.Status, res.Body)
 		}
+		needsIdentity := func() bool {
+			return strings.Contains(string(k.call(t, "GET", "/core/capabilities", k.tok, e.client, nil).Body), "user-must-submit-identity")
+		}
+		if !needsIdentity() {
+			t.Error("capabilities: no identity needed before the standard level")
+		}
 		if res := e.decide(app3, map[string]any{"status": "approved", "reviewer": "officer-9", "reason": "All good"}); res.Status != 200 {
 			t.Fatalf("approve standard: %d %s", res.Status, res.Body)
 		}
@@ -380,6 +386,10 @@ func TestLevels(t *testing.T) {
 		}
 		if me := k.call(t, "GET", "/core/users/me", k.tok, e.client, nil); me.get("user.fullName") != "Janet Doe" || me.get("user.address.line1") != "2 High Street" {
 			t.Errorf("the user after the levels: %s", me.Body)
+		}
+		// Capabilities agree with the level: the identity is no longer asked for.
+		if needsIdentity() {
+			t.Error("capabilities still ask for an identity after the standard level")
 		}
 
 		// The enhanced level signs its declaration and its sending to review.
