@@ -129,22 +129,7 @@ func (e *connectorEnv) newApplicant(first, last, dob, answer string) (id, shareT
 // id; an empty answer leaves it undecided.
 func (e *connectorEnv) newApplicantFor(externalUserID, first, last, dob, answer string) (id, shareToken string) {
 	e.t.Helper()
-	post := func(path string, body any) map[string]any {
-		raw, _ := json.Marshal(body)
-		req := e.req("POST", "/sandbox/sumsub"+path, bytes.NewReader(raw))
-		sumsub.SignRequest(req, e.creds.SumsubAppToken, e.creds.SumsubSecret, time.Now().Unix(), raw)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
-			e.t.Fatalf("sumsub sandbox %s: %d %v", path, res.StatusCode, err)
-		}
-		return out
-	}
+	post := e.sumsubPost
 	a := post("/resources/applicants?levelName=basic-kyc-level", map[string]any{"externalUserId": externalUserID,
 		"fixedInfo": map[string]any{"firstName": first, "lastName": last, "dob": dob, "country": "GBR"}})
 	id = a["id"].(string)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"database/sql"
 	"fmt"
 	"io"
 	"io/fs"
@@ -151,10 +150,7 @@ func TestCrashSafety(t *testing.T) {
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
-			var unfinished int
-			if err := conn.QueryRow(`SELECT count(*) FROM ingestions WHERE status <> 'finished'`).Scan(&unfinished); err != nil {
-				t.Fatal(err)
-			}
+			unfinished := countRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status <> 'finished'`)
 			if unfinished > 0 {
 				hit++
 			}
@@ -185,33 +181,21 @@ func TestCrashSafety(t *testing.T) {
 			t.Error("no kill happened while ingestions ran: the test proved nothing")
 		}
 
-		q := func(query string, args ...any) int {
-			if db.URL != "" {
-				for i := 1; strings.Contains(query, "?"); i++ {
-					query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
-				}
-			}
-			var v int
-			if err := conn.QueryRow(query, args...).Scan(&v); err != nil && err != sql.ErrNoRows {
-				t.Fatal(err)
-			}
-			return v
-		}
 		for id, u := range ingestions {
 			// Finished exactly once: one status change to finished.
-			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`,
+			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`,
 				id, "kyc-connector.veriff.ingestion.status-changed", `%"status":"finished"%`); got != 1 {
 				t.Errorf("ingestion %s finished %d times", id, got)
 			}
 			// Each of the session's three images stored once.
-			if got := q(`SELECT count(*) FROM files WHERE user_id = ?`, u); got != 3 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ?`, u); got != 3 {
 				t.Errorf("user %s has %d files, want 3", u, got)
 			}
 			// Each process submitted once.
-			if got := q(`SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got > 2 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got > 2 {
 				t.Errorf("user %s: %d submissions", u, got)
 			}
-			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u, "core.kyc.identity.status-changed"); got != 1 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u, "core.kyc.identity.status-changed"); got != 1 {
 				t.Errorf("user %s: identity changed %d times", u, got)
 			}
 		}
@@ -416,10 +400,7 @@ func TestCheckCrashSafety(t *testing.T) {
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-			var pending int
-			if err := conn.QueryRow(`SELECT count(*) FROM checks WHERE status = 'PENDING'`).Scan(&pending); err != nil {
-				t.Fatal(err)
-			}
+			pending := countRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
 			if pending > 0 {
 				hit++
 			}
@@ -430,10 +411,7 @@ func TestCheckCrashSafety(t *testing.T) {
 		tok = k.token(t, tn, "")
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			var pending int
-			if err := conn.QueryRow(`SELECT count(*) FROM checks WHERE status = 'PENDING'`).Scan(&pending); err != nil {
-				t.Fatal(err)
-			}
+			pending := countRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
 			if pending == 0 {
 				break
 			}
@@ -453,29 +431,17 @@ func TestCheckCrashSafety(t *testing.T) {
 		if hit == 0 {
 			t.Error("no kill happened while checks were pending: the test proved nothing")
 		}
-		q := func(query string, args ...any) int {
-			if db.URL != "" {
-				for i := 1; strings.Contains(query, "?"); i++ {
-					query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
-				}
-			}
-			var v int
-			if err := conn.QueryRow(query, args...).Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
 		for id, u := range checks {
 			if res := k.call(t, "GET", "/users/"+u+"/checks/"+id, tok, "", nil); res.JSON["status"] != "PASSED" {
 				t.Errorf("check %s: %s", id, res.Body)
 			}
-			if got := q(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, id, "USER_CHECK.PASSED"); got != 1 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, id, "USER_CHECK.PASSED"); got != 1 {
 				t.Errorf("check %s passed %d times", id, got)
 			}
-			if got := q(`SELECT count(*) FROM files WHERE user_id = ? AND category = 'evidence'`, u); got != 1 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ? AND category = 'evidence'`, u); got != 1 {
 				t.Errorf("user %s has %d evidence files", u, got)
 			}
-			if got := q(`SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got != 1 {
+			if got := countRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got != 1 {
 				t.Errorf("user %s: %d submissions", u, got)
 			}
 		}

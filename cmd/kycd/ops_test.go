@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,6 +199,22 @@ func rawDB(t *testing.T, db storetest.Database) *sql.DB {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// countRows runs a count on the test's database (conn from rawDB), with
+// ? placeholders on either dialect.
+func countRows(t *testing.T, db storetest.Database, conn *sql.DB, query string, args ...any) int {
+	t.Helper()
+	if db.URL != "" {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestReadyzNotReady: a database that lacks a migration is not ready.
