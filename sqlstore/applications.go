@@ -95,24 +95,11 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 	var out []*kycd.Application
 	for rows.Next() {
 		var (
-			a                  kycd.Application
-			sealed             []byte
-			created, updated   string
-			submitted, decided sql.NullString
+			a      kycd.Application
+			sealed []byte
 		)
-		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Catalog, &a.Status, &sealed, &a.Version, &created, &updated, &submitted, &decided); err != nil {
-			return nil, err
-		}
-		if a.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if a.UpdatedAt, err = parseTime(updated); err != nil {
-			return nil, err
-		}
-		if a.SubmittedAt, err = parseTimePtr(submitted); err != nil {
-			return nil, err
-		}
-		if a.DecidedAt, err = parseTimePtr(decided); err != nil {
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Catalog, &a.Status, &sealed, &a.Version,
+			timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt}, timePtrCol{&a.SubmittedAt}, timePtrCol{&a.DecidedAt}); err != nil {
 			return nil, err
 		}
 		raw, err := db.vault.Open(ctx, a.TenantID, sealed, applicationAD(a.ID))

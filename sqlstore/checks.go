@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -89,25 +87,12 @@ func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*ky
 	var out []*kycd.Check
 	for rows.Next() {
 		var (
-			c                       kycd.Check
-			sealed                  []byte
-			reasons                 string
-			confirmed, created, upd string
-			decided                 sql.NullString
+			c       kycd.Check
+			sealed  []byte
+			reasons string
 		)
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.UserID, &c.Type, &c.Status, &confirmed, &sealed, &reasons, &c.EvidenceFileID,
-			&c.SupersededBy, &c.Version, &created, &upd, &decided); err != nil {
-			return nil, err
-		}
-		for _, t := range []struct {
-			dst *time.Time
-			src string
-		}{{&c.ConfirmedAt, confirmed}, {&c.CreatedAt, created}, {&c.UpdatedAt, upd}} {
-			if *t.dst, err = parseTime(t.src); err != nil {
-				return nil, err
-			}
-		}
-		if c.DecidedAt, err = parseTimePtr(decided); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.UserID, &c.Type, &c.Status, timeCol{&c.ConfirmedAt}, &sealed, &reasons, &c.EvidenceFileID,
+			&c.SupersededBy, &c.Version, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timePtrCol{&c.DecidedAt}); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(reasons), &c.Reasons); err != nil {

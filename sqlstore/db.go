@@ -216,6 +216,38 @@ func fmtTimePtr(t *time.Time) any {
 
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
 
+// timeCol scans a time column (text in timeFormat) into t.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	var err error
+	switch v := src.(type) {
+	case string:
+		*c.t, err = parseTime(v)
+	case []byte:
+		*c.t, err = parseTime(string(v))
+	default:
+		err = fmt.Errorf("sqlstore: a time column holds %T", src)
+	}
+	return err
+}
+
+// timePtrCol scans a nullable time column into p (nil for NULL).
+type timePtrCol struct{ p **time.Time }
+
+func (c timePtrCol) Scan(src any) error {
+	if src == nil {
+		*c.p = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeCol{&t}).Scan(src); err != nil {
+		return err
+	}
+	*c.p = &t
+	return nil
+}
+
 func parseTimePtr(s sql.NullString) (*time.Time, error) {
 	if !s.Valid {
 		return nil, nil

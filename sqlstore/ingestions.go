@@ -136,26 +136,11 @@ func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Inges
 	var out []*kycd.Ingestion
 	for rows.Next() {
 		var (
-			in                kycd.Ingestion
-			sealed            []byte
-			created, updated  string
-			started, finished sql.NullString
+			in     kycd.Ingestion
+			sealed []byte
 		)
 		if err := rows.Scan(&in.ID, &in.TenantID, &in.UserID, &in.Provider, &in.Status, &sealed, &in.Version,
-			&created, &updated, &started, &finished); err != nil {
-			return nil, err
-		}
-		var err error
-		if in.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if in.UpdatedAt, err = parseTime(updated); err != nil {
-			return nil, err
-		}
-		if in.StartedAt, err = parseTimePtr(started); err != nil {
-			return nil, err
-		}
-		if in.FinishedAt, err = parseTimePtr(finished); err != nil {
+			timeCol{&in.CreatedAt}, timeCol{&in.UpdatedAt}, timePtrCol{&in.StartedAt}, timePtrCol{&in.FinishedAt}); err != nil {
 			return nil, err
 		}
 		raw, err := db.vault.Open(ctx, in.TenantID, sealed, ingestionAD(in.ID))

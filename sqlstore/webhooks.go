@@ -327,15 +327,12 @@ func scanEvents(rows *sql.Rows, err error, tenantID string) ([]*kycd.Event, []in
 	)
 	for rows.Next() {
 		ev := &kycd.Event{TenantID: tenantID}
-		var payload, created string
+		var payload string
 		var seq int64
-		if err := rows.Scan(&ev.ID, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, &created, &seq); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, timeCol{&ev.CreatedAt}, &seq); err != nil {
 			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(payload), &ev.Data); err != nil {
-			return nil, nil, err
-		}
-		if ev.CreatedAt, err = parseTime(created); err != nil {
 			return nil, nil, err
 		}
 		out, seqs = append(out, ev), append(seqs, seq)
