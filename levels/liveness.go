@@ -30,7 +30,7 @@ const defaultSumsubLevel = "liveness"
 // one attribute).
 func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls map[string]TTL, only string) (*kycd.Application, *Catalog, error) {
 	a, cat, err := s.Application(ctx, tenantID, userID, id)
-	if err != nil || (a.Status != kycd.ApplicationNew && a.Status != kycd.ApplicationPending) {
+	if err != nil || !fillable(a) {
 		return a, cat, err
 	}
 	level, ok := cat.Level(a.LevelID)

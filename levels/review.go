@@ -65,17 +65,9 @@ func (s *Service) destination(ctx context.Context, a *kycd.Application, provider
 // required question answered, every correction asked for made, and the
 // signature the level asks for given.
 func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *Catalog, error) {
-	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	a, cat, level, err := s.editable(ctx, tenantID, userID, id, "are sent to review")
 	if err != nil {
 		return nil, nil, err
-	}
-	if a.Status != kycd.ApplicationNew && a.Status != kycd.ApplicationPending {
-		return nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "The application is " + a.Status + ": only new or pending applications are sent to review",
-			Details: map[string]any{"status": a.Status}}
-	}
-	level, ok := cat.Level(a.LevelID)
-	if !ok {
-		return nil, nil, kycd.NotFound("kyc-level")
 	}
 	var missing []string
 	for _, st := range level.Steps {

@@ -258,6 +258,31 @@ func (s *Service) Application(ctx context.Context, tenantID, userID, id string) 
 	return a, cat, err
 }
 
+// fillable reports whether the client fills an application in: new, or
+// returned as pending.
+func fillable(a *kycd.Application) bool {
+	return a.Status == kycd.ApplicationNew || a.Status == kycd.ApplicationPending
+}
+
+// editable returns a client's application that is being filled in, with its
+// catalog and level; others are EApplicationNotEditable ("only new or
+// pending applications " + doing).
+func (s *Service) editable(ctx context.Context, tenantID, userID, id, doing string) (*kycd.Application, *Catalog, *Level, error) {
+	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !fillable(a) {
+		return nil, nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "The application is " + a.Status + ": only new or pending applications " + doing,
+			Details: map[string]any{"status": a.Status}}
+	}
+	level, ok := cat.Level(a.LevelID)
+	if !ok {
+		return nil, nil, nil, kycd.NotFound("kyc-level")
+	}
+	return a, cat, level, nil
+}
+
 // Change is one attribute change of an update.
 type Change struct {
 	Key   string `json:"key"`
@@ -271,17 +296,9 @@ type Change struct {
 // attribute of its provider in the request), and the application must be
 // new or returned as pending.
 func (s *Service) Update(ctx context.Context, tenantID, userID, id string, changes []Change, codes map[string]string) (*kycd.Application, *Catalog, error) {
-	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	a, cat, level, err := s.editable(ctx, tenantID, userID, id, "change")
 	if err != nil {
 		return nil, nil, err
-	}
-	if a.Status != kycd.ApplicationNew && a.Status != kycd.ApplicationPending {
-		return nil, nil, &kycd.Error{Code: EApplicationNotEditable, Message: "The application is " + a.Status + ": only new or pending applications change",
-			Details: map[string]any{"status": a.Status}}
-	}
-	level, ok := cat.Level(a.LevelID)
-	if !ok {
-		return nil, nil, kycd.NotFound("kyc-level")
 	}
 	asked := level.Attributes()
 	now := s.Clock.Now()
