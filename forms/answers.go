@@ -55,7 +55,7 @@ func (d *Definition) ApplyUnder(prefix string, prev, answers map[string]any) (*P
 	if k < 0 {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix + "." + step, Rule: "additionalProperties"})
 	}
-	current := d.firstIncomplete(prev)
+	current := d.firstIncomplete(prev, d.steps)
 	if k > current {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: prefix + "." + step, Rule: "stepNotReached",
 			RuleParams: map[string]any{"nextStep": d.steps[current]}})
@@ -80,7 +80,8 @@ func (d *Definition) ApplyUnder(prefix string, prev, answers map[string]any) (*P
 			delete(merged, q)
 		}
 	}
-	if err := d.checkStep(prefix, step, merged); err != nil {
+	done, err := d.checkStep(prefix, step, merged)
+	if err != nil {
 		return nil, err
 	}
 	out.Answers[step] = merged
@@ -93,7 +94,12 @@ func (d *Definition) ApplyUnder(prefix string, prev, answers map[string]any) (*P
 			}
 		}
 	}
-	next := d.firstIncomplete(out.Answers)
+	// The steps before this one were complete (k <= current) and are kept
+	// as they were; this one was just validated.
+	next := k
+	if done {
+		next = k + 1 + d.firstIncomplete(out.Answers, d.steps[k+1:])
+	}
 	out.Complete = next == len(d.steps)
 	if !out.Complete {
 		out.Next = d.steps[next]
@@ -101,12 +107,16 @@ func (d *Definition) ApplyUnder(prefix string, prev, answers map[string]any) (*P
 	return out, nil
 }
 
-// checkStep validates a step's answers, ignoring only what is missing.
-func (d *Definition) checkStep(prefix, step string, answers map[string]any) error {
-	err := d.compile[step].Validate(normalize(answers))
+// checkStep validates a step's answers, ignoring only what is missing, and
+// reports whether nothing is (the step is complete).
+func (d *Definition) checkStep(prefix, step string, answers map[string]any) (complete bool, err error) {
+	err = d.compile[step].Validate(normalize(answers))
 	var ve *jsonschema.ValidationError
-	if err == nil || !errors.As(err, &ve) {
-		return err
+	if err == nil {
+		return true, nil
+	}
+	if !errors.As(err, &ve) {
+		return false, err
 	}
 	var vs []kycd.Violation
 	for _, v := range Violations(ve, prefix+"."+step) {
@@ -115,9 +125,9 @@ func (d *Definition) checkStep(prefix, step string, answers map[string]any) erro
 		}
 	}
 	if len(vs) == 0 {
-		return nil
+		return false, nil
 	}
-	return kycd.Invalid("body", vs...)
+	return false, kycd.Invalid("body", vs...)
 }
 
 // complete reports whether a step's answers satisfy its schema entirely.
@@ -128,18 +138,24 @@ func (d *Definition) complete(step string, answers any) bool {
 	return d.compile[step].Validate(normalize(answers)) == nil
 }
 
-func (d *Definition) firstIncomplete(answers map[string]any) int {
-	for i, s := range d.steps {
+// firstIncomplete returns the index in steps of the first step whose
+// answers are not complete (len(steps) when all are).
+func (d *Definition) firstIncomplete(answers map[string]any, steps []string) int {
+	for i, s := range steps {
 		if !d.complete(s, answers[s]) {
 			return i
 		}
 	}
-	return len(d.steps)
+	return len(steps)
 }
 
-// normalize gives the validator what it expects (numbers as json.Number),
-// whatever decoded the answers.
+// normalize gives the validator what it expects, the values of decoded JSON
+// with numbers as json.Number, whatever decoded the answers. Values already
+// in that form are walked, not re-encoded; anything else goes through JSON.
 func normalize(v any) any {
+	if out, ok := normalized(v); ok {
+		return out
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return v
@@ -149,6 +165,43 @@ func normalize(v any) any {
 		return v
 	}
 	return out
+}
+
+// normalized converts the values encoding/json decodes into (float64 numbers)
+// into the validator's (json.Number, spelled as encoding/json spells it); ok
+// is false for any other Go type.
+func normalized(v any) (any, bool) {
+	switch v := v.(type) {
+	case nil, string, bool, json.Number:
+		return v, true
+	case float64:
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, false
+		}
+		return json.Number(raw), true
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			n, ok := normalized(x)
+			if !ok {
+				return nil, false
+			}
+			out[k] = n
+		}
+		return out, true
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			n, ok := normalized(x)
+			if !ok {
+				return nil, false
+			}
+			out[i] = n
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func index(list []string, s string) int {

@@ -1,12 +1,16 @@
 package forms
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 
 	"github.com/kycd/kycd"
@@ -309,10 +313,51 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		_ = json.Unmarshal([]byte(prev), &p)
+		if got, want := normalize(a), roundTrip(t, a); !reflect.DeepEqual(got, want) {
+			t.Fatalf("normalize(%s) = %#v, want %#v", answers, got, want)
+		}
 		for _, d := range r.All() {
-			if _, err := d.Apply(p, a); err != nil && kycd.ErrorCode(err) != kycd.ERequestInvalid {
-				t.Fatalf("%s: %v is not request_invalid", d.Code, err)
+			prog, err := d.Apply(p, a)
+			if err != nil {
+				if kycd.ErrorCode(err) != kycd.ERequestInvalid {
+					t.Fatalf("%s: %v is not request_invalid", d.Code, err)
+				}
+				continue
+			}
+			// Apply validates only the steps that can have changed; the
+			// outcome is that of validating every step.
+			next := d.firstIncomplete(prog.Answers, d.steps)
+			if prog.Complete != (next == len(d.steps)) || !prog.Complete && prog.Next != d.steps[next] {
+				t.Fatalf("%s: complete %v next %q, every step validated says %d", d.Code, prog.Complete, prog.Next, next)
 			}
 		}
 	})
+}
+
+// roundTrip is what normalize must give: the value encoded and decoded as
+// the validator decodes JSON.
+func roundTrip(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNormalize(t *testing.T) {
+	for _, v := range []any{
+		nil, "a", true, 0.0, math.Copysign(0, -1), 1.0, -1.5, 1e21, 1e-7, 123456789.125, math.MaxFloat64, json.Number("12"),
+		map[string]any{"a": []any{1.0, "x", map[string]any{"b": 2.5e-9, "c": nil}}, "d": []any{}},
+		// Go types no JSON decoder gives: encoded and decoded.
+		[]string{"a"}, map[string]any{"n": 3}, map[string]any{"m": map[string]string{"k": "v"}}, 7,
+	} {
+		if got, want := normalize(v), roundTrip(t, v); !reflect.DeepEqual(got, want) {
+			t.Errorf("normalize(%#v) = %#v, want %#v", v, got, want)
+		}
+	}
 }
