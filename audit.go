@@ -59,6 +59,19 @@ type Event struct {
 	CreatedAt  time.Time      `json:"createdAt"`
 }
 
+// EntityIDsByTenant returns the ids pick names in events (it returns "" to
+// pass an event by), grouped by tenant: what completing a page of events
+// reads, one read per tenant.
+func EntityIDsByTenant(events []*Event, pick func(*Event) string) map[string][]string {
+	out := map[string][]string{}
+	for _, ev := range events {
+		if id := pick(ev); id != "" {
+			out[ev.TenantID] = append(out[ev.TenantID], id)
+		}
+	}
+	return out
+}
+
 // Event types. The user events are Uphold's; the file event is kycd's own,
 // named the same way. Events carry ids: the webhook dispatcher builds each
 // payload when it delivers.

@@ -123,6 +123,9 @@ type CheckStore interface {
 	FindCheck(ctx context.Context, tenantID, userID, id string) (*Check, error)
 	// FindChecks returns a user's checks, oldest first.
 	FindChecks(ctx context.Context, tenantID, userID string) ([]*Check, error)
+	// FindChecksByID returns the tenant's checks among ids, in one read, in
+	// no particular order; unknown and malformed ids are left out.
+	FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*Check, error)
 	// DecideCheck saves a check's decision and evidence file if its
 	// version is still the one read (EStale otherwise), with its PASSED or
 	// FAILED event; a passed KYC refresh (kyc_update) marks the user's

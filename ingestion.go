@@ -175,6 +175,9 @@ type IngestionStore interface {
 	// one of another tenant, user (when userID is not empty) or provider.
 	FindIngestion(ctx context.Context, tenantID, userID, provider, id string) (*Ingestion, error)
 	FindIngestions(ctx context.Context, f IngestionFilter) ([]*Ingestion, error)
+	// FindIngestionsByID returns the tenant's ingestions among ids, in one
+	// read, in no particular order; unknown and malformed ids are left out.
+	FindIngestionsByID(ctx context.Context, tenantID string, ids []string) ([]*Ingestion, error)
 	// SaveIngestion saves a changed ingestion if its version is still the
 	// one read (EStale otherwise), with a status-changed event when its
 	// status changed.

@@ -203,34 +203,55 @@ func (s *Service) Checks(ctx context.Context, tenantID, userID string) ([]*kycd.
 	return s.Store.FindChecks(ctx, tenantID, userID)
 }
 
-// CompleteEvent fills a check event's object back in with what its outbox
-// copy leaves out (what the partner sent about the person), keeping the
-// status the event announced. Other events are left as they are.
-func (s *Service) CompleteEvent(ctx context.Context, ev *kycd.Event) error {
-	if !strings.HasPrefix(ev.Type, "USER_CHECK.") {
-		return nil
+// CompleteEvents fills check events' objects back in with what their
+// outbox copy leaves out (what the partner sent about the person), keeping
+// the status each event announced: the checks are read at once. Other
+// events are left as they are.
+func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) error {
+	eventCheck := func(ev *kycd.Event) map[string]any {
+		if !strings.HasPrefix(ev.Type, "USER_CHECK.") {
+			return nil
+		}
+		raw, _ := ev.Data["check"].(map[string]any)
+		return raw
 	}
-	raw, _ := ev.Data["check"].(map[string]any)
-	id, _ := raw["id"].(string)
-	c, err := s.Store.FindCheck(ctx, ev.TenantID, "", id)
-	if kycd.ErrorCode(err) == kycd.ENotFound {
-		ev.Data = raw
-		return nil
-	} else if err != nil {
-		return err
-	}
-	object, err := kycd.DataMap(c.View(true))
-	if err != nil {
-		return err
-	}
-	// The check as the event saw it: its status, reasons and decision then.
-	for _, k := range []string{"status", "failure_reasons", "decided_at", "evidence_file_id", "superseded_by"} {
-		if v, ok := raw[k]; ok {
-			object[k] = v
-		} else {
-			delete(object, k)
+	checks := map[string]*kycd.Check{}
+	for tenantID, ids := range kycd.EntityIDsByTenant(events, func(ev *kycd.Event) string {
+		id, _ := eventCheck(ev)["id"].(string)
+		return id
+	}) {
+		found, err := s.Store.FindChecksByID(ctx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		for _, c := range found {
+			checks[c.ID] = c
 		}
 	}
-	ev.Data = object
+	for _, ev := range events {
+		raw := eventCheck(ev)
+		if raw == nil {
+			continue
+		}
+		id, _ := raw["id"].(string)
+		c, ok := checks[id]
+		if !ok || c.TenantID != ev.TenantID {
+			ev.Data = raw
+			continue
+		}
+		object, err := kycd.DataMap(c.View(true))
+		if err != nil {
+			return err
+		}
+		// The check as the event saw it: its status, reasons and decision then.
+		for _, k := range []string{"status", "failure_reasons", "decided_at", "evidence_file_id", "superseded_by"} {
+			if v, ok := raw[k]; ok {
+				object[k] = v
+			} else {
+				delete(object, k)
+			}
+		}
+		ev.Data = object
+	}
 	return nil
 }

@@ -377,25 +377,35 @@ func Mask(secret string) string {
 	return secret[:4] + "****"
 }
 
-// CompleteEvent fills in the extracted data of a finished ingestion's
-// event: the outbox copy leaves it out (it is personal, and the outbox is
+// CompleteEvents fills in the extracted data of finished ingestions'
+// events: the outbox copy leaves it out (it is personal, and the outbox is
 // not sealed), and a finished ingestion never changes, so what is read now
-// is what the event announced.
-func (s *Service) CompleteEvent(ctx context.Context, ev *kycd.Event) error {
-	if ev.EntityType != "ingestion" {
-		return nil
+// is what the event announced. The ingestions are read at once; other
+// events are left as they are.
+func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) error {
+	finished := func(ev *kycd.Event) string {
+		if ev.EntityType != "ingestion" {
+			return ""
+		}
+		if view, _ := ev.Data["ingestion"].(map[string]any); view == nil || view["status"] != kycd.IngestionFinished {
+			return ""
+		}
+		return ev.EntityID
 	}
-	view, _ := ev.Data["ingestion"].(map[string]any)
-	if view == nil || view["status"] != kycd.IngestionFinished {
-		return nil
+	ingestions := map[string]*kycd.Ingestion{}
+	for tenantID, ids := range kycd.EntityIDsByTenant(events, finished) {
+		found, err := s.Store.FindIngestionsByID(ctx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		for _, in := range found {
+			ingestions[in.ID] = in
+		}
 	}
-	provider, _ := view["provider"].(string)
-	in, err := s.Store.FindIngestion(ctx, ev.TenantID, "", provider, ev.EntityID)
-	if kycd.ErrorCode(err) == kycd.ENotFound {
-		return nil
-	} else if err != nil {
-		return err
+	for _, ev := range events {
+		if in, ok := ingestions[finished(ev)]; ok && in.TenantID == ev.TenantID {
+			ev.Data = map[string]any{"ingestion": in.View(true)}
+		}
 	}
-	ev.Data = map[string]any{"ingestion": in.View(true)}
 	return nil
 }

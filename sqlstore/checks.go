@@ -78,6 +78,15 @@ func (db *DB) FindChecks(ctx context.Context, tenantID, userID string) ([]*kycd.
 	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
 }
 
+// FindChecksByID implements kycd.CheckStore.
+func (db *DB) FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.Check, error) {
+	in, args := inList(uuids(ids))
+	if len(args) == 0 {
+		return nil, nil
+	}
+	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND id IN (`+in+`)`, append([]any{tenantID}, args...)...)
+}
+
 func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*kycd.Check, error) {
 	rows, err := db.readRows(ctx, query, args...)
 	if err != nil {

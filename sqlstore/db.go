@@ -14,10 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -326,4 +328,26 @@ func (db *DB) cachedStmt(ctx context.Context, pool *sql.DB, cache *sync.Map, que
 		return prev.(*sql.Stmt)
 	}
 	return s
+}
+
+// inList returns the placeholders of an IN list of values ("?, ?, ?") and
+// the values as query arguments.
+func inList(values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", "), args
+}
+
+// uuids returns the well-formed UUIDs among ids, each once (a malformed id
+// is no row's, and PostgreSQL refuses it as a uuid value).
+func uuids(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -131,6 +131,19 @@ func (db *DB) FindIngestions(ctx context.Context, f kycd.IngestionFilter) ([]*ky
 	return db.scanIngestions(ctx, rows)
 }
 
+// FindIngestionsByID implements kycd.IngestionStore.
+func (db *DB) FindIngestionsByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.Ingestion, error) {
+	in, args := inList(uuids(ids))
+	if len(args) == 0 {
+		return nil, nil
+	}
+	rows, err := db.readRows(ctx, `SELECT `+ingestionColumns+` FROM ingestions WHERE tenant_id = ? AND id IN (`+in+`)`, append([]any{tenantID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return db.scanIngestions(ctx, rows)
+}
+
 func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Ingestion, error) {
 	defer rows.Close()
 	var out []*kycd.Ingestion

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -494,11 +493,7 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, limit int) (int
 		if err != nil || len(found) == 0 {
 			return err
 		}
-		ids := make([]any, len(found))
-		for i, id := range found {
-			ids[i] = id
-		}
-		in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+		in, ids := inList(found)
 		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM webhook_deliveries WHERE event_id IN (`+in+`)`), ids...); err != nil {
 			return err
 		}

@@ -40,18 +40,19 @@ type Service struct {
 	Schedule kycd.Schedule
 	// Resolve looks a host up (net.DefaultResolver when nil).
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
-	// Complete, when set, fills in what an event's outbox copy leaves out
+	// Complete, when set, fills in what events' outbox copies leave out
 	// because it is personal (the outbox is not sealed): it runs on every
-	// event as it is delivered or read from the feed.
-	Complete func(ctx context.Context, ev *kycd.Event) error
+	// event as it is delivered or read from the feed, once per delivery,
+	// bundle or page of the feed.
+	Complete func(ctx context.Context, events []*kycd.Event) error
 }
 
 // complete applies Complete.
-func (s *Service) complete(ctx context.Context, ev *kycd.Event) error {
-	if s.Complete == nil {
+func (s *Service) complete(ctx context.Context, events ...*kycd.Event) error {
+	if s.Complete == nil || len(events) == 0 {
 		return nil
 	}
-	return s.Complete(ctx, ev)
+	return s.Complete(ctx, events)
 }
 
 // Events reads the tenant's feed after a position, completed.
@@ -60,10 +61,8 @@ func (s *Service) Events(ctx context.Context, tenantID string, after int64, limi
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, ev := range events {
-		if err := s.complete(ctx, ev); err != nil {
-			return nil, nil, err
-		}
+	if err := s.complete(ctx, events...); err != nil {
+		return nil, nil, err
 	}
 	return events, seqs, nil
 }
@@ -289,11 +288,11 @@ func (s *Service) message(ctx context.Context, d *kycd.WebhookDelivery, ev *kycd
 	if err != nil || len(events) == 0 {
 		return nil, "", err
 	}
+	if err := s.complete(ctx, events...); err != nil {
+		return nil, "", err
+	}
 	payload := make([]json.RawMessage, 0, len(events))
 	for _, x := range events {
-		if err := s.complete(ctx, x); err != nil {
-			return nil, "", err
-		}
 		b, err := Upvest{WebhookID: e.ID}.Body(x)
 		if err != nil {
 			return nil, "", err

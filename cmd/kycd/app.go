@@ -269,11 +269,11 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	// Sumsub's verdicts reach the liveness checks of applications too.
 	a.connector.OnVerdict = a.levels.RecordVerdict
 	// Events carry what their outbox copy leaves out (personal data).
-	a.webhooks.Complete = func(ctx context.Context, ev *kycd.Event) error {
-		if strings.HasPrefix(ev.Type, "USER_CHECK.") {
-			return a.checks.CompleteEvent(ctx, ev)
+	a.webhooks.Complete = func(ctx context.Context, events []*kycd.Event) error {
+		if err := a.checks.CompleteEvents(ctx, events); err != nil {
+			return err
 		}
-		return a.connector.CompleteEvent(ctx, ev)
+		return a.connector.CompleteEvents(ctx, events)
 	}
 	return nil
 }

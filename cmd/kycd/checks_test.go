@@ -704,6 +704,11 @@ func TestCheckEventBundles(t *testing.T) {
 			if ev["webhook_id"] == nil || obj["instrument_suitability"] == nil {
 				t.Errorf("bundled event: %v", ev)
 			}
+			// Each member is completed as its event saw the check.
+			want := map[string]string{"USER_CHECK.CREATED": "PENDING", "USER_CHECK.PASSED": "PASSED", "USER_CHECK.FAILED": "FAILED"}[ev["type"].(string)]
+			if obj["status"] != want {
+				t.Errorf("bundled %s event shows the check %v", ev["type"], obj["status"])
+			}
 		}
 		for i, id := range ids {
 			want := "USER_CHECK.PASSED"

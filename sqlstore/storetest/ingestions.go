@@ -3,7 +3,9 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -94,6 +96,20 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if len(page) != 1 || page[0].ID != in.ID {
 		t.Errorf("second page: %d", len(page))
 	}
+	// By ids, in one read: another tenant's, unknown, malformed and
+	// repeated ids give nothing more.
+	other := newTenant(t, f)
+	byID, err := f.DB.FindIngestionsByID(ctx, tn.ID, []string{in.ID, third.ID, in.ID, uuid.NewString(), "not-a-uuid"})
+	must(t, err)
+	if len(byID) != 2 || !hasIDs(byID, func(x *kycd.Ingestion) string { return x.ID }, in.ID, third.ID) || byID[0].Parameters["shareToken"] != "_act-Qzsecrettoken" {
+		t.Errorf("by id: %d ingestions", len(byID))
+	}
+	if byID, err := f.DB.FindIngestionsByID(ctx, other.ID, []string{in.ID}); err != nil || len(byID) != 0 {
+		t.Errorf("another tenant's by id: %d %v", len(byID), err)
+	}
+	if byID, err := f.DB.FindIngestionsByID(ctx, tn.ID, []string{"not-a-uuid"}); err != nil || len(byID) != 0 {
+		t.Errorf("no well-formed id: %d %v", len(byID), err)
+	}
 
 	// Configurations.
 	if _, err := f.DB.FindConnectorConfig(ctx, tn.ID, kycd.ProviderVeriff); kycd.ErrorCode(err) != kycd.ENotFound {
@@ -140,5 +156,62 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if err := f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Key: key, Action: "kyc.test"}); kycd.ErrorCode(err) != kycd.EAlreadyApplied {
 		t.Errorf("second apply: %v", err)
+	}
+}
+
+// hasIDs reports whether list holds exactly the ids, in any order.
+func hasIDs[T any](list []T, id func(T) string, ids ...string) bool {
+	if len(list) != len(ids) {
+		return false
+	}
+	for _, x := range list {
+		if !slices.Contains(ids, id(x)) {
+			return false
+		}
+	}
+	return true
+}
+
+// testChecks: checks are created sealed with their event, job and audit
+// entry; reads by id keep to the tenant and the user, and several are read
+// by ids at once.
+func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := newUser(t, f, tn.ID, "checks-"+uuid.NewString()[:8]+"@example.com")
+	newCheck := func() *kycd.Check {
+		c := &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
+			Data: kycd.CheckData{DataDownloadLink: "https://evidence.example/Qzsecretlink.zip"}}
+		must(t, f.DB.CreateCheck(ctx, c, probeArgs{UserID: u.ID}))
+		return c
+	}
+	first, second := newCheck(), newCheck()
+	if first.Status != kycd.CheckPending || first.Version != 1 {
+		t.Fatalf("created: %+v", first)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, first.ID, kycd.EventCheckCreated); n != 1 {
+		t.Errorf("%d created events", n)
+	}
+	var data []byte
+	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
+	if bytes.Contains(data, []byte("Qzsecretlink")) {
+		t.Error("check data stored in the clear")
+	}
+	if _, err := f.DB.FindCheck(ctx, tn.ID, uuid.NewString(), first.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("another user: %v", err)
+	}
+	if _, err := f.DB.FindCheck(ctx, other.ID, "", first.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("another tenant: %v", err)
+	}
+	byID, err := f.DB.FindChecksByID(ctx, tn.ID, []string{second.ID, first.ID, second.ID, uuid.NewString(), "not-a-uuid"})
+	must(t, err)
+	if !hasIDs(byID, func(c *kycd.Check) string { return c.ID }, first.ID, second.ID) || byID[0].Data.DataDownloadLink != "https://evidence.example/Qzsecretlink.zip" {
+		t.Errorf("by id: %d checks", len(byID))
+	}
+	if byID, err := f.DB.FindChecksByID(ctx, other.ID, []string{first.ID}); err != nil || len(byID) != 0 {
+		t.Errorf("another tenant's by id: %d %v", len(byID), err)
+	}
+	if byID, err := f.DB.FindChecksByID(ctx, tn.ID, nil); err != nil || len(byID) != 0 {
+		t.Errorf("no ids: %d %v", len(byID), err)
 	}
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T) {
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
 				{"Ingestions", testIngestions},
+				{"Checks", testChecks},
 				{"Webhooks", testWebhooks},
 				{"EventRetention", testEventRetention},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
