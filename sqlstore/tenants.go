@@ -118,3 +118,65 @@ func (db *DB) CreateSystemKey(ctx context.Context, name string, wrapped []byte) 
 	}
 	return db.FindSystemKey(ctx, name)
 }
+
+// StoredKeys are the wrapped keys the database holds: each tenant's data
+// keys by tenant id and kycd's system keys by name.
+type StoredKeys struct {
+	Tenants map[string][]byte
+	System  map[string][]byte
+}
+
+// FindStoredKeys reads every wrapped key (to rewrap them under a new master
+// key, or to make sure none needs an earlier one).
+func (db *DB) FindStoredKeys(ctx context.Context) (*StoredKeys, error) {
+	out := &StoredKeys{Tenants: map[string][]byte{}, System: map[string][]byte{}}
+	for _, q := range []struct {
+		query string
+		into  map[string][]byte
+	}{{`SELECT id, data_keys FROM tenants`, out.Tenants}, {`SELECT name, wrapped FROM system_keys`, out.System}} {
+		rows, err := db.write.QueryContext(ctx, q.query)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var (
+				name    string
+				wrapped []byte
+			)
+			if err := rows.Scan(&name, &wrapped); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			q.into[name] = wrapped
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ReplaceStoredKeys stores rewrapped keys (the same keys, wrapped under
+// another master key) in one transaction. Each tenant's trail records it.
+func (db *DB) ReplaceStoredKeys(ctx context.Context, k *StoredKeys) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		tx.noAudit() // system keys are no tenant's; each tenant's rewrap is audited below
+		for name, wrapped := range k.System {
+			if err := tx.execOne(kycd.NotFound("system key"), `UPDATE system_keys SET wrapped = ? WHERE name = ?`, wrapped, name); err != nil {
+				return err
+			}
+		}
+		for id, wrapped := range k.Tenants {
+			if err := tx.execOne(kycd.NotFound("tenant"), `UPDATE tenants SET data_keys = ? WHERE id = ?`, wrapped, id); err != nil {
+				return err
+			}
+			if err := tx.Audit(id, "tenant.keys-rewrapped", "tenant", id, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -113,7 +113,7 @@ func New(ctx context.Context, master tink.AEAD, keys kycd.TenantKeyStore, sys ky
 
 // systemPRF loads the named system PRF key, creating it on first use.
 func systemPRF(ctx context.Context, master tink.AEAD, sys kycd.SystemKeyStore, name string) (*prf.Set, error) {
-	ad := []byte("system:" + name)
+	ad := systemAD(name)
 	wrapped, err := sys.FindSystemKey(ctx, name)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		fresh, err := wrapNew(master, prf.HMACSHA256PRFKeyTemplate(), ad)
@@ -157,7 +157,7 @@ func unwrap(master tink.AEAD, wrapped, ad []byte) (*keyset.Handle, error) {
 
 // NewTenantKeys implements kycd.Vault.
 func (v *Vault) NewTenantKeys(tenantID string) ([]byte, error) {
-	ad := []byte("tenant:" + tenantID)
+	ad := tenantAD(tenantID)
 	var w wrappedKeys
 	var err error
 	if w.AEAD, err = wrapNew(v.master, aead.AES256GCMKeyTemplate(), ad); err != nil {
@@ -187,7 +187,7 @@ func (v *Vault) tenant(ctx context.Context, tenantID string) (*tenantKeys, error
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, fmt.Errorf("tenant %s keys: %w", tenantID, err)
 	}
-	ad := []byte("tenant:" + tenantID)
+	ad := tenantAD(tenantID)
 	k := &tenantKeys{}
 	h, err := unwrap(v.master, w.AEAD, ad)
 	if err != nil {

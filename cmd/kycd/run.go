@@ -31,6 +31,7 @@ Usage:
   kycd client revoke --id ID [--json]
   kycd audit verify [--json]
   kycd audit list --tenant ID [--after N] [--limit N] [--json]
+  kycd keys info|add-master|rewrap|retire-master [--master-key-file F] [--json]
   kycd webhooks listen [--port 8181] --secret whsec_...
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 3] [--round 2s] [--concurrency 8] [--json]
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("a command is needed")
 	}
 	cmd, rest := args[1], args[2:]
-	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -76,6 +77,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "audit list":
 		return cmdAuditList(ctx, rest, getenv, stdout, stderr)
+	case "keys info":
+		return cmdKeysInfo(ctx, rest, getenv, stdout, stderr)
+	case "keys add-master":
+		return cmdKeysAddMaster(ctx, rest, getenv, stdout, stderr)
+	case "keys rewrap":
+		return cmdKeysRewrap(ctx, rest, getenv, stdout, stderr)
+	case "keys retire-master":
+		return cmdKeysRetireMaster(ctx, rest, getenv, stdout, stderr)
 	case "ingest":
 		return cmdIngest(ctx, rest, getenv, stdout, stderr)
 	case "webhooks listen":
