@@ -141,7 +141,7 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
 		if c.Status == kycd.CheckPassed && c.Type == kycd.CheckKYC && c.Data.KYCUpdate {
 			const earlier = `tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`
 			args := []any{c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID}
-			replaced, err := scanStrings(tx.QueryContext(ctx, db.q(`SELECT id FROM checks WHERE `+earlier), args...))
+			replaced, err := scanStrings(tx.QueryContext(tx.ctx, db.q(`SELECT id FROM checks WHERE `+earlier), args...))
 			if err != nil {
 				return err
 			}

@@ -61,6 +61,8 @@ type DB struct {
 	stmts     sync.Map // query -> *sql.Stmt on the read pool
 	wstmts    sync.Map // query -> *sql.Stmt on the write pool
 	toPrepare sync.Map // write queries seen but not prepared yet
+	// group commits concurrent changes together (SQLite only).
+	group *writeGroup
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
 }
@@ -95,6 +97,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 func (db *DB) openSQLite(cfg Config) error {
 	db.dialect = sqliteDialect{}
+	db.group = &writeGroup{}
 	if cfg.DataDir == "" {
 		return errors.New("a data folder is needed for SQLite")
 	}

@@ -35,23 +35,38 @@ var ErrUnaudited = errors.New("sqlstore: a state change must record an audit ent
 var errNothingToDo = errors.New("sqlstore: nothing to do")
 
 // Update runs fn in one write transaction and commits it if fn succeeds. A
-// change that records no audit entry is rolled back with ErrUnaudited.
+// change that records no audit entry is rolled back with ErrUnaudited. On
+// SQLite, changes made at the same time share a transaction (writeGroup),
+// each in a savepoint of its own: each still commits entirely or not at all.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.group != nil {
+		return db.group.update(db, ctx, fn)
+	}
+	return db.updateOne(ctx, fn)
+}
+
+// updateOne runs fn in a transaction of its own.
+func (db *DB) updateOne(ctx context.Context, fn func(tx *Tx) error) error {
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}
 	// Every path below ends the transaction before this runs.
 	defer db.prepareWrites(ctx)
+	committed := false
+	defer func() {
+		if !committed {
+			_ = stx.Rollback() // fn failed or panicked
+		}
+	}()
+	tx := &Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}
 	if err := fn(tx); err != nil {
-		_ = stx.Rollback()
 		return err
 	}
 	if !tx.audited {
-		_ = stx.Rollback()
 		return ErrUnaudited
 	}
+	committed = true
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -340,16 +340,22 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each (medians)\n", a.db.Dialect(), concurrency, rounds, duration)
 	}
 	for _, p := range pairs {
-		var baseRPS, routeRPS []float64
+		var (
+			baseRPS, routeRPS []float64
+			commits, changes  int64 // the route's write transactions and the changes they carried
+		)
 		for i := 0; i < rounds; i++ {
 			b, err := measure(p.base, duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.baseLabel, err)
 			}
+			c0, n0 := a.db.WriteGroups()
 			m, err := measure(p.route, duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.label, err)
 			}
+			c1, n1 := a.db.WriteGroups()
+			commits, changes = commits+c1-c0, changes+n1-n0
 			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
 		}
 		if ctx.Err() != nil {
@@ -358,8 +364,14 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		b, m := median(baseRPS), median(routeRPS)
 		ratio := float64(int(m/b*1000)) / 1000
 		res[p.name+"_baseline_rps"], res[p.name+"_rps"], res[p.name+"_ratio"] = int(b), int(m), ratio
+		if commits > 0 {
+			res[p.name+"_changes_per_commit"] = float64(int(float64(changes)/float64(commits)*100)) / 100
+		}
 		if !o.JSON {
 			fmt.Fprintf(stdout, "%-36s %8.0f req/s\n%-36s %8.0f req/s\n%-36s %8.3f (goal >= %.1f)\n", p.baseLabel+":", b, p.label+":", m, "ratio:", m/b, p.goal)
+			if commits > 0 {
+				fmt.Fprintf(stdout, "%-36s %8.2f (SQLite group commit; the baseline commits each request)\n", "changes per commit:", float64(changes)/float64(commits))
+			}
 		}
 	}
 	if o.JSON {

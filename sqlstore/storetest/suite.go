@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +45,7 @@ func Run(t *testing.T) {
 				{"Files", testFiles},
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
+				{"UpdateConcurrent", testUpdateConcurrent},
 				{"AuditChain", testAuditChain},
 				{"Processes", testProcesses},
 				{"IdentityDocuments", testIdentityDocuments},
@@ -494,4 +497,87 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !found {
 		t.Fatal("a chain recomputed without the key passed verification")
 	}
+}
+
+// testUpdateConcurrent: changes made at the same time each commit entirely
+// or not at all, whatever the others do: on SQLite they share transactions
+// (group commit, asserted to happen), each in its own savepoint. A change
+// that fails, records no audit entry or panics leaves nothing (its event,
+// its job, its audit entry), gets its own outcome (the panic resumes in its
+// caller) and does not disturb the others.
+func testUpdateConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	commitsBefore, changesBefore := f.DB.WriteGroups()
+	refused := errors.New("refused")
+	const n = 48
+	ids := make([]string, n)
+	errs := make([]error, n)
+	panics := make([]any, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		ids[i] = uuid.NewString()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			<-start
+			errs[i] = f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+				if err := tx.Emit(&kycd.Event{TenantID: tn.ID, Type: "probe", EntityType: "probe", EntityID: ids[i]}); err != nil {
+					return err
+				}
+				if err := tx.Enqueue(probeArgs{UserID: ids[i]}, nil); err != nil {
+					return err
+				}
+				time.Sleep(2 * time.Millisecond) // long enough for others to queue
+				switch i % 4 {
+				case 1:
+					return refused
+				case 2:
+					return nil // no audit entry
+				case 3:
+					_ = tx.Audit(tn.ID, "probe", "probe", ids[i], nil)
+					panic("probe panic " + ids[i])
+				}
+				return tx.Audit(tn.ID, "probe", "probe", ids[i], nil)
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		kept := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, ids[i]) +
+			count(t, f, `SELECT count(*) FROM river_job WHERE kind = 'storetest_probe' AND CAST(args AS TEXT) LIKE ?`, "%"+ids[i]+"%") +
+			count(t, f, `SELECT count(*) FROM audit_pending WHERE entity_id = ?`, ids[i]) +
+			count(t, f, `SELECT count(*) FROM audit_entries WHERE entity_id = ?`, ids[i])
+		switch i % 4 {
+		case 0:
+			if errs[i] != nil || panics[i] != nil || kept != 3 {
+				t.Errorf("change %d: err %v, panic %v, %d of its 3 rows kept", i, errs[i], panics[i], kept)
+			}
+		case 1:
+			if !errors.Is(errs[i], refused) || kept != 0 {
+				t.Errorf("refused change %d: err %v, %d rows kept", i, errs[i], kept)
+			}
+		case 2:
+			if !errors.Is(errs[i], sqlstore.ErrUnaudited) || kept != 0 {
+				t.Errorf("unaudited change %d: err %v, %d rows kept", i, errs[i], kept)
+			}
+		case 3:
+			if p, _ := panics[i].(string); !strings.Contains(p, "probe panic "+ids[i]) || kept != 0 {
+				t.Errorf("panicking change %d: panic %v, %d rows kept", i, panics[i], kept)
+			}
+		}
+	}
+	commits, changes := f.DB.WriteGroups()
+	if f.DB.Dialect() == "sqlite" {
+		if changes-changesBefore != n || commits-commitsBefore >= n {
+			t.Errorf("SQLite: %d changes in %d commits: not grouped", changes-changesBefore, commits-commitsBefore)
+		}
+	} else if commits != 0 || changes != 0 {
+		t.Errorf("PostgreSQL groups changes: %d %d", commits, changes)
+	}
+	// The store still works afterwards (no transaction was left open).
+	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error { return tx.Audit(tn.ID, "probe", "probe", "after", nil) }))
 }

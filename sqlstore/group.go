@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// SQLite has one writer, and with synchronous=FULL every commit waits for
+// its WAL to reach the disk: that sync, not the statements, bounds how many
+// changes per second it takes. writeGroup is group commit: changes that
+// arrive while another runs are applied together, in one transaction with a
+// savepoint each, and committed with one sync. A change that fails, or
+// records no audit entry, is rolled back to its savepoint and the others
+// stay; each caller gets its own outcome. Alone, a change runs as before.
+//
+// One caller leads a group: it takes what is queued (its own change among
+// them), runs it and hands the lead to the first change queued meanwhile.
+// No goroutine runs for ever and no caller waits for more than the group
+// before its own.
+type writeGroup struct {
+	mu      sync.Mutex
+	queue   []*groupedChange
+	leading bool
+	// Counters, for tests and operators: commits made and changes applied.
+	commits, changes atomic.Int64
+}
+
+// maxGroup bounds a group: the changes queued beyond it form the next one.
+const maxGroup = 64
+
+type groupedChange struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	err  error
+	done chan struct{} // closed once err is final
+	lead chan struct{} // closed when this change's caller is to lead
+}
+
+// panicked carries a change's panic back to its caller's goroutine.
+type panicked struct {
+	value any
+	stack []byte
+}
+
+func (p *panicked) Error() string { return fmt.Sprintf("sqlstore: change panicked: %v", p.value) }
+
+// update runs fn through the group: it returns when fn's change committed
+// or failed. A caller whose context ends while it waits still gets the
+// outcome (the change may be running); a change whose context ended before
+// its turn is not run.
+func (g *writeGroup) update(db *DB, ctx context.Context, fn func(tx *Tx) error) error {
+	c := &groupedChange{ctx: ctx, fn: fn, done: make(chan struct{}), lead: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if g.leading {
+		g.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.outcome()
+		case <-c.lead: // first in the queue: this caller leads the next group
+		}
+	} else {
+		g.leading = true
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	n := min(len(g.queue), maxGroup)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	db.runGroup(batch)
+	g.commits.Add(1)
+	g.changes.Add(int64(len(batch)))
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		close(g.queue[0].lead)
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+	<-c.done
+	return c.outcome()
+}
+
+// outcome is the change's error; a panic resumes in the caller.
+func (c *groupedChange) outcome() error {
+	var p *panicked
+	if errors.As(c.err, &p) {
+		panic(fmt.Sprintf("%v\n\n(the change ran in a grouped transaction:)\n%s", p.value, p.stack))
+	}
+	return c.err
+}
+
+// runGroup applies a group's changes and commits them, then releases their
+// callers.
+func (db *DB) runGroup(batch []*groupedChange) {
+	defer func() {
+		for _, c := range batch {
+			close(c.done)
+		}
+	}()
+	if len(batch) == 1 {
+		c := batch[0]
+		c.err = db.updateOne(c.ctx, c.fn)
+		return
+	}
+	ctx := context.Background()
+	defer db.prepareWrites(ctx) // once the transaction has released the connection
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, c := range batch {
+			c.err = fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	applied := 0
+	for i, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err // its caller gave up before its turn
+			continue
+		}
+		sp := fmt.Sprintf("change_%d", i)
+		if _, err := stx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
+			db.abortGroup(stx, batch, err)
+			return
+		}
+		// Statements run to their end even if the caller goes away: an
+		// interrupted write would roll back the whole group's transaction.
+		tx := &Tx{Tx: stx, db: db, ctx: context.WithoutCancel(c.ctx), now: db.now()}
+		c.err = runChange(tx, c.fn)
+		if c.err != nil {
+			if _, err := stx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
+				db.abortGroup(stx, batch, err)
+				return
+			}
+		} else {
+			applied++
+		}
+		if _, err := stx.ExecContext(ctx, "RELEASE "+sp); err != nil {
+			db.abortGroup(stx, batch, err)
+			return
+		}
+	}
+	if applied == 0 {
+		_ = stx.Rollback()
+		return
+	}
+	if err := stx.Commit(); err != nil {
+		for _, c := range batch {
+			if c.err == nil {
+				c.err = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+}
+
+// abortGroup rolls a group back after a failure of the transaction itself:
+// every change not refused on its own fails with it.
+func (db *DB) abortGroup(stx interface{ Rollback() error }, batch []*groupedChange, err error) {
+	_ = stx.Rollback()
+	db.logger.Error("grouped write transaction failed", "err", err, "changes", len(batch))
+	for _, c := range batch {
+		if c.err == nil {
+			c.err = fmt.Errorf("grouped transaction: %w", err)
+		}
+	}
+}
+
+// runChange runs one change's function and checks it was audited; a panic
+// becomes its error.
+func runChange(tx *Tx, fn func(tx *Tx) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicked{value: v, stack: debug.Stack()}
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if !tx.audited {
+		return ErrUnaudited
+	}
+	return nil
+}
+
+// WriteGroups reports how many write transactions grouped changes have
+// committed (or tried to) and how many changes they carried, on SQLite; both
+// are 0 on PostgreSQL, where each change is its own transaction.
+func (db *DB) WriteGroups() (commits, changes int64) {
+	if db.group == nil {
+		return 0, 0
+	}
+	return db.group.commits.Load(), db.group.changes.Load()
+}
