@@ -31,6 +31,9 @@ type dialect interface {
 	// outboxOrder is the column that orders outbox events in the order they
 	// were written (SQLite's rowid; a serial column on PostgreSQL).
 	outboxOrder() string
+	// writableCTEs reports whether a WITH clause may change rows, so that a
+	// row change and its audit entry can be one statement (PostgreSQL).
+	writableCTEs() bool
 }
 
 type sqliteDialect struct{}
@@ -41,6 +44,7 @@ func (sqliteDialect) rebind(q string) string       { return q }
 func (sqliteDialect) forUpdate() string            { return "" }
 func (sqliteDialect) lockMigrations() string       { return "" }
 func (sqliteDialect) driverCachesStatements() bool { return false }
+func (sqliteDialect) writableCTEs() bool           { return false }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -52,6 +56,7 @@ func (postgresDialect) name() string                 { return "postgres" }
 func (postgresDialect) outboxOrder() string          { return "n" }
 func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
 func (postgresDialect) driverCachesStatements() bool { return true }
+func (postgresDialect) writableCTEs() bool           { return true }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }

@@ -145,21 +145,33 @@ func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
 // concurrent changes of one tenant do not wait for each other. Details must
 // hold ids, codes and counts only, never personal data.
 func (tx *Tx) Audit(tenantID, action, entityType, entityID string, details map[string]any) error {
+	values, err := auditValues(tx.ctx, tx.now, tenantID, action, entityType, entityID, details)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(`INSERT INTO audit_pending (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, values...); err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	tx.audited = true
+	return nil
+}
+
+// auditColumns are the columns of a pending audit entry, in the order of
+// auditValues.
+const auditColumns = `tenant_id, at, actor, action, entity_type, entity_id, request_id, details`
+
+// auditValues are a pending audit entry's values: the change's time, and the
+// actor and request id of its context.
+func auditValues(ctx context.Context, at time.Time, tenantID, action, entityType, entityID string, details map[string]any) ([]any, error) {
 	if details == nil {
 		details = map[string]any{}
 	}
 	dj, err := json.Marshal(details)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := tx.exec(`INSERT INTO audit_pending (tenant_id, at, actor, action, entity_type, entity_id, request_id, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, fmtTime(tx.now), kycd.ActorFromContext(tx.ctx).String(), action, entityType, entityID,
-		kycd.RequestIDFromContext(tx.ctx), string(dj)); err != nil {
-		return fmt.Errorf("audit entry: %w", err)
-	}
-	tx.audited = true
-	return nil
+	return []any{tenantID, fmtTime(at), kycd.ActorFromContext(ctx).String(), action, entityType, entityID,
+		kycd.RequestIDFromContext(ctx), string(dj)}, nil
 }
 
 // chainBatch is how many pending entries one chaining transaction takes.

@@ -71,16 +71,43 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{&stale},
 		Events: []*kycd.Event{{TenantID: tn.ID, Type: "core.kyc.x.status-changed", EntityType: "user", EntityID: u.ID}}, Action: "kyc.test"})
 	wantCode(t, err, kycd.EStale)
+	// One process alone (a form step; one statement on PostgreSQL): saved
+	// with its audit entry, under the change's actor; a stale copy, another
+	// tenant's or a missing process changes nothing and records nothing.
 	g.Status = kycd.StatusOK
 	older := *g
-	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{g}, Action: "kyc.test"}))
+	auditBefore := auditCount(t, f, tn.ID)
+	actx := kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "client", ID: "probe-client", OnBehalfOf: u.ID})
+	must(t, f.DB.SaveProcesses(actx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{g}, Action: "kyc.alone", Details: map[string]any{"step": 2}}))
+	if g.Version != 2 {
+		t.Errorf("version after a save alone: %d", g.Version)
+	}
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("audit entries after a save alone: %d, want %d", n, auditBefore+1)
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ? AND action = 'kyc.alone' AND entity_id = ? AND actor LIKE '%probe-client%' AND details = '{"step":2}'`, tn.ID, u.ID) +
+		count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ? AND action = 'kyc.alone' AND entity_id = ? AND actor LIKE '%probe-client%' AND details = '{"step":2}'`, tn.ID, u.ID); n != 1 {
+		t.Errorf("the save alone's audit entry: %d", n)
+	}
 	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{&older}, Action: "kyc.test"})
 	wantCode(t, err, kycd.EStale)
+	foreign := *g
+	foreign.TenantID = newTenant(t, f).ID
+	foreignBefore := auditCount(t, f, foreign.TenantID)
+	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: foreign.TenantID, UserID: u.ID, Processes: []*kycd.Process{&foreign}, Action: "kyc.test"})
+	wantCode(t, err, kycd.EStale)
+	missing := *g
+	missing.Code = kycd.ProcessTaxDetails
+	err = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{&missing}, Action: "kyc.test"})
+	wantCode(t, err, kycd.EStale)
+	if n, m := auditCount(t, f, tn.ID), auditCount(t, f, foreign.TenantID); n != auditBefore+1 || m != foreignBefore {
+		t.Errorf("refused saves recorded audit entries: %d, %d; want %d, %d", n, m, auditBefore+1, foreignBefore)
+	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE type = ?`, "core.kyc.x.status-changed"); n != 0 {
 		t.Errorf("a stale change left %d events", n)
 	}
 	_, got, _ = f.DB.FindUserKYC(ctx, tn.ID, u.ID)
-	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK {
+	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK || !got[kycd.ProcessCRA].UpdatedAt.Equal(g.UpdatedAt) {
 		t.Errorf("after a stale save: %+v", got[kycd.ProcessCRA])
 	}
 	// The user and its processes in one read.
