@@ -17,6 +17,13 @@ type EventPruneArgs struct{}
 // Kind implements river.JobArgs.
 func (EventPruneArgs) Kind() string { return "event_prune" }
 
+// UserEraseArgs is the periodic job that erases the users closed longer
+// ago than the retention period.
+type UserEraseArgs struct{}
+
+// Kind implements river.JobArgs.
+func (UserEraseArgs) Kind() string { return "user_erase" }
+
 // Schedule is how long a failing job waits before each retry: the first
 // wait follows the first failed attempt, and after the last there is none.
 type Schedule []time.Duration

@@ -98,6 +98,29 @@ type UserService interface {
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
 }
 
+// UserRef names a user of a tenant.
+type UserRef struct {
+	TenantID string
+	UserID   string
+}
+
+// UserEraser ends the retention of closed users: once the operator's
+// retention period has passed since a user was closed, everything kycd kept
+// about them goes (docs/operations.md).
+type UserEraser interface {
+	// FindClosedUsers returns users closed before a time, longest closed
+	// first.
+	FindClosedUsers(ctx context.Context, before time.Time, limit int) ([]UserRef, error)
+	// UserBlobKeys returns the keys of the stored contents of a user's files.
+	UserBlobKeys(ctx context.Context, tenantID, userID string) ([]string, error)
+	// EraseUser removes a closed user and every row about them (processes,
+	// files, checks, ingestions, applications, codes, documents, terms
+	// acceptances), in one transaction with the tenant's audit entry
+	// user.erased (ids and dates only). ENotFound ("user") for a user who is
+	// not closed.
+	EraseUser(ctx context.Context, tenantID, userID string) error
+}
+
 // Geography answers questions about countries, subdivisions and phone numbers
 // (implemented over maintained ISO 3166 and libphonenumber data by package geo).
 type Geography interface {

@@ -5,6 +5,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -65,8 +66,13 @@ type Deps struct {
 	Events    Events
 	// EventRetention is how long events are kept (zero: for ever).
 	EventRetention time.Duration
-	Clock          kycd.Clock
-	Logger         *slog.Logger
+	// Users and Blobs erase closed users once UserRetention has passed
+	// since they were closed (zero: kept for ever).
+	Users         kycd.UserEraser
+	Blobs         BlobDeleter
+	UserRetention time.Duration
+	Clock         kycd.Clock
+	Logger        *slog.Logger
 	// MaxRun caps every worker's timeout (zero: no cap). A job still
 	// running when River's rescuer looks is taken for dead only once its
 	// timeout has passed, so the cap keeps --rescue-after meaningful.
@@ -93,6 +99,7 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &decideCheck{d: d})
 	river.AddWorker(ws, &syncApplication{d: d})
 	river.AddWorker(ws, &eventPrune{d: d})
+	river.AddWorker(ws, &userErase{d: d})
 }
 
 // syncApplication submits an approved application into the Core processes.
@@ -278,9 +285,9 @@ func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) 
 	return w.d.KYC.SendCode(ctx, job.Args)
 }
 
-// Periodic returns the periodic jobs kycd schedules; the event retention
-// runs only when events are not kept for ever.
-func Periodic(eventRetention time.Duration) []*river.PeriodicJob {
+// Periodic returns the periodic jobs kycd schedules; the event and user
+// retentions run only when they are not kept for ever.
+func Periodic(eventRetention, userRetention time.Duration) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return kycd.FilePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
@@ -294,7 +301,73 @@ func Periodic(eventRetention time.Duration) []*river.PeriodicJob {
 			return kycd.EventPruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
+	if userRetention > 0 {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return kycd.UserEraseArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	return jobs
+}
+
+// BlobDeleter removes stored file contents (deleting a missing one is no
+// error).
+type BlobDeleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
+// eraseBatch is how many closed users one look-up of the sweep takes.
+const eraseBatch = 100
+
+// EraseClosedUsers erases every user closed before a time: first the
+// contents of their files, then, in one transaction, every row about them
+// (kycd.UserEraser). A sweep cut short is taken up by the next: the contents
+// go first, so no stored content outlives its rows. It returns how many it
+// erased.
+func EraseClosedUsers(ctx context.Context, users kycd.UserEraser, blobs BlobDeleter, before time.Time) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		refs, err := users.FindClosedUsers(ctx, before, eraseBatch)
+		if err != nil || len(refs) == 0 {
+			return total, err
+		}
+		for _, r := range refs {
+			keys, err := users.UserBlobKeys(ctx, r.TenantID, r.UserID)
+			if err != nil {
+				return total, err
+			}
+			for _, k := range keys {
+				if err := blobs.Delete(ctx, k); err != nil {
+					return total, fmt.Errorf("erase user %s: %w", r.UserID, err)
+				}
+			}
+			if err := users.EraseUser(ctx, r.TenantID, r.UserID); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+				return total, err
+			}
+			total++
+		}
+	}
+	return total, ctx.Err()
+}
+
+// userErase is the retention sweep of closed users.
+type userErase struct {
+	river.WorkerDefaults[kycd.UserEraseArgs]
+	d Deps
+}
+
+func (w *userErase) Timeout(*river.Job[kycd.UserEraseArgs]) time.Duration {
+	return w.d.timeout(30 * time.Minute)
+}
+
+func (w *userErase) Work(ctx context.Context, job *river.Job[kycd.UserEraseArgs]) error {
+	if w.d.UserRetention <= 0 {
+		return nil // kept for ever (a job scheduled before a restart that changed it)
+	}
+	n, err := EraseClosedUsers(ctx, w.d.Users, w.d.Blobs, w.d.Clock.Now().Add(-w.d.UserRetention))
+	if n > 0 {
+		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "erased users past their retention", slog.Int("count", n), slog.Int64("job_id", job.ID))
+	}
+	return err
 }
 
 // pruneBatch is how many events one retention transaction removes.

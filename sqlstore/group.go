@@ -67,25 +67,31 @@ func (g *writeGroup) update(db *DB, ctx context.Context, fn func(tx *Tx) error) 
 		g.leading = true
 		g.mu.Unlock()
 	}
+	g.lead(db)
+	<-c.done
+	return c.outcome()
+}
+
+// lead runs the next group, then hands the lead on. Changes' panics are
+// their outcomes, so the hand-off always happens.
+func (g *writeGroup) lead(db *DB) {
 	g.mu.Lock()
 	n := min(len(g.queue), maxGroup)
 	batch := g.queue[:n:n]
 	g.queue = g.queue[n:]
 	g.mu.Unlock()
-
+	defer func() {
+		g.mu.Lock()
+		if len(g.queue) > 0 {
+			close(g.queue[0].lead)
+		} else {
+			g.leading = false
+		}
+		g.mu.Unlock()
+	}()
 	db.runGroup(batch)
 	g.commits.Add(1)
 	g.changes.Add(int64(len(batch)))
-
-	g.mu.Lock()
-	if len(g.queue) > 0 {
-		close(g.queue[0].lead)
-	} else {
-		g.leading = false
-	}
-	g.mu.Unlock()
-	<-c.done
-	return c.outcome()
 }
 
 // outcome is the change's error; a panic resumes in the caller.
@@ -107,7 +113,7 @@ func (db *DB) runGroup(batch []*groupedChange) {
 	}()
 	if len(batch) == 1 {
 		c := batch[0]
-		c.err = db.updateOne(c.ctx, c.fn)
+		c.err = recovered(func() error { return db.updateOne(c.ctx, c.fn) })
 		return
 	}
 	ctx := context.Background()
@@ -174,19 +180,27 @@ func (db *DB) abortGroup(stx interface{ Rollback() error }, batch []*groupedChan
 
 // runChange runs one change's function and checks it was audited; a panic
 // becomes its error.
-func runChange(tx *Tx, fn func(tx *Tx) error) (err error) {
+func runChange(tx *Tx, fn func(tx *Tx) error) error {
+	return recovered(func() error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if !tx.audited {
+			return ErrUnaudited
+		}
+		return nil
+	})
+}
+
+// recovered runs fn; a panic becomes its error (*panicked), for the caller
+// whose change it was to resume.
+func recovered(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &panicked{value: v, stack: debug.Stack()}
 		}
 	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if !tx.audited {
-		return ErrUnaudited
-	}
-	return nil
+	return fn()
 }
 
 // WriteGroups reports how many write transactions grouped changes have

@@ -53,3 +53,35 @@ func TestProcessAlone(t *testing.T) {
 		t.Error("two processes are taken for one")
 	}
 }
+
+// TestErasedTables: every table with a column naming a user is emptied of a
+// user's rows when the user is erased; a new table fails here until
+// erasedTables names it.
+func TestErasedTables(t *testing.T) {
+	ctx := t.Context()
+	db, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found, err := scanStrings(db.write.QueryContext(ctx, `SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND c.name LIKE '%user_id%' ORDER BY 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range found {
+		listed := false
+		for _, e := range erasedTables {
+			listed = listed || e.table+"."+e.userColumn == col
+		}
+		if !listed {
+			t.Errorf("%s names a user but EraseUser does not empty it (erasedTables)", col)
+		}
+	}
+	if len(found) < len(erasedTables) {
+		t.Errorf("found %d user columns, erasedTables names %d: %v", len(found), len(erasedTables), found)
+	}
+}

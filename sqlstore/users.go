@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -204,5 +206,70 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.User
 		}
 		// The free-text note may name people: it is stored encrypted, not on the audit trail.
 		return tx.Audit(tenantID, "user.deleted", "user", id, map[string]any{"reason": why.Reason, "hasNote": why.Note != ""})
+	})
+}
+
+// FindClosedUsers implements kycd.UserEraser.
+func (db *DB) FindClosedUsers(ctx context.Context, before time.Time, limit int) ([]kycd.UserRef, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at, id LIMIT ?`),
+		fmtTime(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kycd.UserRef
+	for rows.Next() {
+		var r kycd.UserRef
+		if err := rows.Scan(&r.TenantID, &r.UserID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// UserBlobKeys implements kycd.UserEraser.
+func (db *DB) UserBlobKeys(ctx context.Context, tenantID, userID string) ([]string, error) {
+	return scanStrings(db.read.QueryContext(ctx, db.q(`SELECT blob_key FROM files WHERE tenant_id = ? AND user_id = ? AND blob_key <> '' ORDER BY id`), tenantID, userID))
+}
+
+// erasedTables are the tables that hold rows about a user, by their user
+// column; EraseUser empties them of the user's rows before the user's own.
+var erasedTables = []struct{ table, userColumn string }{
+	{"kyc_processes", "user_id"}, {"identity_documents", "user_id"}, {"verification_codes", "user_id"},
+	{"terms_acceptances", "user_id"}, {"files", "user_id"}, {"checks", "user_id"}, {"ingestions", "user_id"},
+	{"kyc_submissions", "user_id"}, {"kyc_applications", "user_id"}, {"kyc_documents", "user_id"},
+	{"provider_events", "external_user_id"},
+}
+
+// EraseUser implements kycd.UserEraser.
+func (db *DB) EraseUser(ctx context.Context, tenantID, userID string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		var (
+			closed string
+			reason sql.NullString
+		)
+		err := tx.queryRow(`SELECT deleted_at, deletion_reason FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NOT NULL`, userID, tenantID).Scan(&closed, &reason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kycd.NotFound("user")
+		} else if err != nil {
+			return err
+		}
+		removed := map[string]any{}
+		for _, t := range erasedTables {
+			res, err := tx.exec(`DELETE FROM `+t.table+` WHERE tenant_id = ? AND `+t.userColumn+` = ?`, tenantID, userID)
+			if err != nil {
+				return fmt.Errorf("erase %s: %w", t.table, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				removed[t.table] = n
+			}
+		}
+		if err := tx.execOne(kycd.NotFound("user"), `DELETE FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NOT NULL`, userID, tenantID); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "user.erased", "user", userID, map[string]any{"closedAt": closed, "reason": reason.String, "removed": removed})
 	})
 }

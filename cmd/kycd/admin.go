@@ -7,11 +7,13 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/jobs"
 )
 
 // adminContext marks changes made through the command line on the audit trail.
@@ -259,4 +261,29 @@ func describe(err error) error {
 		return errors.New(msg)
 	}
 	return err
+}
+
+// cmdUsersErase erases, now, the users closed before a time: what the
+// retention sweep (--user-retention) does on its own, for an operator who
+// must erase earlier or without a standing retention period.
+func cmdUsersErase(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var before string
+	flags := func(fs *flagSet) {
+		fs.StringVar(&before, "closed-before", "", "erase the users closed before this time (RFC 3339, for instance 2021-12-01T00:00:00Z); required")
+	}
+	return adminCommand(ctx, "users erase", args, getenv, stderr, flags, func(a *app) error {
+		cutoff, err := time.Parse(time.RFC3339, before)
+		if err != nil {
+			return fmt.Errorf("--closed-before must be an RFC 3339 time: %q", before)
+		}
+		n, err := jobs.EraseClosedUsers(adminContext(ctx), a.db, a.blobs, cutoff)
+		if err != nil {
+			return err
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, map[string]any{"erased": n, "closedBefore": cutoff})
+		}
+		fmt.Fprintf(stdout, "erased %d user(s) closed before %s\n", n, cutoff.Format(time.RFC3339))
+		return nil
+	})
 }

@@ -81,6 +81,9 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if o.EventRetention < 0 {
 		return nil, errors.New("--event-retention must not be negative (0 keeps events for ever)")
 	}
+	if o.UserRetention < 0 {
+		return nil, errors.New("--user-retention must not be negative (0 keeps closed users for ever)")
+	}
 	// The system clock, which only sandbox mode ever moves.
 	clock := &kycd.OffsetClock{}
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns})
@@ -291,7 +294,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		timeout = rescue / 2
 	}
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
-		Events: a.db, EventRetention: a.opts.EventRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+		Events: a.db, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
 	for _, add := range extra {
 		add(ws)
 	}
@@ -299,7 +302,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		Logger:               a.logger,
 		Workers:              ws,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
-		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention),
+		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention),
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    50 * time.Millisecond,
 		PollOnly:             true,

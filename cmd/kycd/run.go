@@ -32,6 +32,7 @@ Usage:
   kycd audit verify [--json]
   kycd audit list --tenant ID [--after N] [--limit N] [--json]
   kycd keys info|add-master|rewrap|retire-master [--master-key-file F] [--json]
+  kycd users erase --closed-before TIME [--json]
   kycd webhooks listen [--port 8181] --secret whsec_...
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 3] [--round 2s] [--concurrency 8] [--json]
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("a command is needed")
 	}
 	cmd, rest := args[1], args[2:]
-	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys" || cmd == "users") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdAuditVerify(ctx, rest, getenv, stdout, stderr)
 	case "audit list":
 		return cmdAuditList(ctx, rest, getenv, stdout, stderr)
+	case "users erase":
+		return cmdUsersErase(ctx, rest, getenv, stdout, stderr)
 	case "keys info":
 		return cmdKeysInfo(ctx, rest, getenv, stdout, stderr)
 	case "keys add-master":
@@ -140,6 +143,9 @@ type options struct {
 	// EventRetention is how long events and their deliveries are kept
 	// (zero: for ever).
 	EventRetention time.Duration
+	// UserRetention is how long a closed user's records are kept before
+	// they are erased (0: for ever).
+	UserRetention time.Duration
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -215,6 +221,7 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.WebhookRetries, "webhook-retries", "", "waits before each webhook retry, comma-separated (default 5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h: about three days)")
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")
 	f.duration(&o.EventRetention, "event-retention", 30*24*time.Hour, "how long events (the feed, replays) and their delivery logs are kept once delivered or given up on; 0 keeps them for ever")
+	f.duration(&o.UserRetention, "user-retention", 0, "how long the records of a closed user are kept before they are erased (the regulatory retention period, for instance 43800h for five years); 0 keeps them for ever")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
 	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")

@@ -3,6 +3,9 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -266,4 +269,90 @@ func testAuditChainingConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
 			t.Fatalf("verify: %+v", b)
 		}
 	}
+}
+
+// testEraseUsers: a closed user is erased with every row about them (and
+// only theirs), in one transaction audited without personal data; a live
+// user is never erased; the sweep finds closed users by closing time.
+func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	// Two users with a row in every table that names a user.
+	populate := func(email string) *kycd.User {
+		u := newUser(t, f, tn.ID, email)
+		p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessIdentity, Status: kycd.StatusOK, Model: kycd.ModelPartner,
+			Input: map[string]any{"number": "Qzerasedoc"}}
+		must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p},
+			DocumentIndex: "doc-" + u.ID, Key: "submission-" + u.ID, Action: "kyc.test",
+			Code: &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: "email", Digest: "d", ExpiresAt: clock.Now().Add(time.Hour)}}))
+		// (newUser accepted its terms of service.)
+		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
+		must(t, f.DB.CreateFile(ctx, file))
+		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID))
+		must(t, f.DB.CreateCheck(ctx, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()}, probeArgs{UserID: u.ID}))
+		must(t, f.DB.CreateIngestion(ctx, &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}},
+			kycd.IngestArgs{TenantID: tn.ID}))
+		must(t, f.DB.CreateApplication(ctx, &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}))
+		must(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}))
+		must(t, f.DB.RecordProviderEvent(ctx, &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
+			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}, probeArgs{UserID: u.ID}))
+		return u
+	}
+	rows := func(userID string) map[string]int {
+		out := map[string]int{}
+		for _, q := range []struct{ table, col string }{
+			{"users", "id"}, {"kyc_processes", "user_id"}, {"identity_documents", "user_id"}, {"verification_codes", "user_id"},
+			{"terms_acceptances", "user_id"}, {"files", "user_id"}, {"checks", "user_id"}, {"ingestions", "user_id"},
+			{"kyc_submissions", "user_id"}, {"kyc_applications", "user_id"}, {"kyc_documents", "user_id"}, {"provider_events", "external_user_id"},
+		} {
+			out[q.table] = count(t, f, `SELECT count(*) FROM `+q.table+` WHERE `+q.col+` = ?`, userID)
+		}
+		return out
+	}
+	gone, kept := populate("erased-"+uuid.NewString()[:8]+"@example.com"), populate("kept-"+uuid.NewString()[:8]+"@example.com")
+	for table, n := range rows(gone.ID) {
+		if n == 0 {
+			t.Fatalf("the test wrote no %s row", table)
+		}
+	}
+	// A live user is not erased.
+	wantCode(t, f.DB.EraseUser(ctx, tn.ID, gone.ID), kycd.ENotFound)
+	before := clock.Now()
+	clock.Advance(time.Minute)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}))
+	if refs, err := f.DB.FindClosedUsers(ctx, before, 10); err != nil || slices.ContainsFunc(refs, func(r kycd.UserRef) bool { return r.UserID == gone.ID }) {
+		t.Errorf("closed after the cut-off, found: %v %v", refs, err)
+	}
+	refs, err := f.DB.FindClosedUsers(ctx, clock.Now().Add(time.Second), 1000)
+	must(t, err)
+	if !slices.Contains(refs, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}) || slices.ContainsFunc(refs, func(r kycd.UserRef) bool { return r.UserID == kept.ID }) {
+		t.Errorf("closed users: %v", refs)
+	}
+	keys, err := f.DB.UserBlobKeys(ctx, tn.ID, gone.ID)
+	must(t, err)
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], "tenants/"+tn.ID+"/") {
+		t.Errorf("blob keys: %v", keys)
+	}
+	// Another tenant cannot erase it.
+	wantCode(t, f.DB.EraseUser(ctx, newTenant(t, f).ID, gone.ID), kycd.ENotFound)
+	keptBefore := rows(kept.ID)
+	auditBefore := auditCount(t, f, tn.ID)
+	must(t, f.DB.EraseUser(ctx, tn.ID, gone.ID))
+	for table, n := range rows(gone.ID) {
+		if n != 0 {
+			t.Errorf("%d %s rows of the erased user kept", n, table)
+		}
+	}
+	if got := rows(kept.ID); !maps.Equal(got, keptBefore) {
+		t.Errorf("another user's rows changed: %v, were %v", got, keptBefore)
+	}
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = 'user.erased' AND details LIKE '%closure-per-user-request%' AND details NOT LIKE '%Qzerase%'`, gone.ID) +
+		count(t, f, `SELECT count(*) FROM audit_entries WHERE entity_id = ? AND action = 'user.erased' AND details LIKE '%closure-per-user-request%' AND details NOT LIKE '%Qzerase%'`, gone.ID); n != 1 {
+		t.Errorf("user.erased audit entry: %d", n)
+	}
+	// Erased already: nothing to do.
+	wantCode(t, f.DB.EraseUser(ctx, tn.ID, gone.ID), kycd.ENotFound)
 }

@@ -46,12 +46,14 @@ func Run(t *testing.T) {
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
 				{"UpdateConcurrent", testUpdateConcurrent},
+				{"UpdatePanic", testUpdatePanic},
 				{"AuditChain", testAuditChain},
 				{"Processes", testProcesses},
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
 				{"Ingestions", testIngestions},
 				{"Checks", testChecks},
+				{"EraseUsers", testEraseUsers},
 				{"Webhooks", testWebhooks},
 				{"EventRetention", testEventRetention},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
@@ -580,4 +582,35 @@ func testUpdateConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// The store still works afterwards (no transaction was left open).
 	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error { return tx.Audit(tn.ID, "probe", "probe", "after", nil) }))
+}
+
+// testUpdatePanic: a change that panics, alone, rolls back, its panic
+// resumes in its caller, and the store still takes changes afterwards.
+func testUpdatePanic(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		_ = f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+			_ = tx.Audit(tn.ID, "probe", "probe", "panicking", nil)
+			panic("probe panic alone")
+		})
+	}()
+	if p, _ := got.(string); !strings.Contains(p, "probe panic alone") {
+		t.Fatalf("panic = %v", got)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- f.DB.Update(ctx, func(tx *sqlstore.Tx) error { return tx.Audit(tn.ID, "probe", "probe", "after-panic", nil) })
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("a change after a panicking one never ran")
+	}
+	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE entity_id = 'panicking'`) + count(t, f, `SELECT count(*) FROM audit_entries WHERE entity_id = 'panicking'`); n != 0 {
+		t.Errorf("the panicking change kept %d audit entries", n)
+	}
 }
