@@ -1,6 +1,10 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"database/sql"
+	"time"
+)
 
 // JobCount is how many River jobs of a kind are in a state.
 type JobCount struct {
@@ -25,4 +29,36 @@ func (db *DB) JobCounts(ctx context.Context) ([]JobCount, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Backlog is what waits for kycd's background work, for monitoring.
+type Backlog struct {
+	// AuditPending counts audit entries written but not yet chained, and
+	// AuditOldest is when the oldest of them was written (zero when none).
+	AuditPending int64
+	AuditOldest  time.Time
+	// OutboxPending counts events not yet handed to their endpoints.
+	OutboxPending int64
+}
+
+// FindBacklog reads the backlog.
+func (db *DB) FindBacklog(ctx context.Context) (*Backlog, error) {
+	var (
+		b      Backlog
+		oldest sql.NullString
+	)
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(at) FROM audit_pending`).Scan(&b.AuditPending, &oldest); err != nil {
+		return nil, err
+	}
+	if oldest.Valid {
+		t, err := parseTime(oldest.String)
+		if err != nil {
+			return nil, err
+		}
+		b.AuditOldest = t
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL`).Scan(&b.OutboxPending); err != nil {
+		return nil, err
+	}
+	return &b, nil
 }

@@ -57,12 +57,15 @@ func TestOperations(t *testing.T) {
 			text := string(m.Body)
 			ok := strings.Contains(text, `kycd_http_requests_total{code="429",method="GET",route="GET /core/countries/{country}"}`) &&
 				strings.Contains(text, `kycd_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`) &&
-				strings.Contains(text, `kycd_jobs{kind="file_purge",state="completed"} 1`)
+				strings.Contains(text, `kycd_jobs{kind="file_purge",state="completed"} 1`) &&
+				strings.Contains(text, "\nkycd_audit_pending ") && strings.Contains(text, "\nkycd_audit_pending_oldest_seconds ") &&
+				strings.Contains(text, "\nkycd_outbox_pending ") && strings.Contains(text, "\nkycd_sqlite_write_commits_total ") &&
+				strings.Contains(text, "\nkycd_sqlite_write_changes_total ")
 			if ok {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("metrics lack requests, latency or the completed purge job:\n%s", grepLines(text, "kycd_"))
+				t.Fatalf("metrics lack requests, latency, the completed purge job or the backlogs:\n%s", grepLines(text, "kycd_"))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

@@ -81,7 +81,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	blobs := a.blobs
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), jobCollector{db: a.db})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storeCollector{db: a.db})
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -319,22 +319,51 @@ func printSandbox(w io.Writer, c sandboxCredentials) {
 	fmt.Fprintf(w, "sumsub sandbox at /sandbox/sumsub\n  app token:     %s\n  secret:        %s\n  webhook secret: %s\n", c.SumsubAppToken, c.SumsubSecret, c.SumsubWebhookKey)
 }
 
-// jobCollector reports River job counts by kind and state at scrape time.
-type jobCollector struct{ db *sqlstore.DB }
+// storeCollector reports, at scrape time, River job counts by kind and state,
+// the backlogs of the audit chainer and of the webhook dispatcher, and the
+// SQLite group commit counters.
+type storeCollector struct{ db *sqlstore.DB }
 
 var jobsDesc = prometheus.NewDesc("kycd_jobs", "River jobs by kind and state.", []string{"kind", "state"}, nil)
 
-func (jobCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
+func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{jobsDesc, auditPendingDesc, auditLagDesc, outboxDesc, commitsDesc, changesDesc} {
+		ch <- d
+	}
+}
 
-func (c jobCollector) Collect(ch chan<- prometheus.Metric) {
+var (
+	auditPendingDesc = prometheus.NewDesc("kycd_audit_pending", "Audit entries written but not yet chained onto their tenant's chain.", nil, nil)
+	auditLagDesc     = prometheus.NewDesc("kycd_audit_pending_oldest_seconds", "Age of the oldest audit entry not yet chained (0 when none): a growing value means the chainer is stuck.", nil, nil)
+	outboxDesc       = prometheus.NewDesc("kycd_outbox_pending", "Events not yet handed to their webhook endpoints.", nil, nil)
+	commitsDesc      = prometheus.NewDesc("kycd_sqlite_write_commits_total", "Write transactions of grouped changes (SQLite group commit; 0 on PostgreSQL).", nil, nil)
+	changesDesc      = prometheus.NewDesc("kycd_sqlite_write_changes_total", "Changes those transactions carried (changes per commit = this / commits).", nil, nil)
+)
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	counts, err := c.db.JobCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
-		return
+	} else {
+		for _, jc := range counts {
+			ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(jc.Count), jc.Kind, jc.State)
+		}
 	}
-	for _, jc := range counts {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(jc.Count), jc.Kind, jc.State)
+	b, err := c.db.FindBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(auditPendingDesc, err)
+	} else {
+		lag := 0.0
+		if !b.AuditOldest.IsZero() {
+			lag = max(0, time.Since(b.AuditOldest).Seconds())
+		}
+		ch <- prometheus.MustNewConstMetric(auditPendingDesc, prometheus.GaugeValue, float64(b.AuditPending))
+		ch <- prometheus.MustNewConstMetric(auditLagDesc, prometheus.GaugeValue, lag)
+		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(b.OutboxPending))
 	}
+	commits, changes := c.db.WriteGroups()
+	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
+	ch <- prometheus.MustNewConstMetric(changesDesc, prometheus.CounterValue, float64(changes))
 }

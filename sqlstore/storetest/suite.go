@@ -47,6 +47,7 @@ func Run(t *testing.T) {
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
 				{"UpdateConcurrent", testUpdateConcurrent},
 				{"UpdatePanic", testUpdatePanic},
+				{"Backlog", testBacklog},
 				{"AuditChain", testAuditChain},
 				{"Processes", testProcesses},
 				{"IdentityDocuments", testIdentityDocuments},
@@ -612,5 +613,33 @@ func testUpdatePanic(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE entity_id = 'panicking'`) + count(t, f, `SELECT count(*) FROM audit_entries WHERE entity_id = 'panicking'`); n != 0 {
 		t.Errorf("the panicking change kept %d audit entries", n)
+	}
+}
+
+// testBacklog: the monitoring backlog counts audit entries not yet chained
+// (with the oldest one's time) and events not yet dispatched.
+func testBacklog(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	must(t, f.DB.ChainAudit(ctx))
+	before, err := f.DB.FindBacklog(ctx)
+	must(t, err)
+	if before.AuditPending != 0 || !before.AuditOldest.IsZero() {
+		t.Fatalf("after chaining: %+v", before)
+	}
+	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.Emit(&kycd.Event{TenantID: tn.ID, Type: "probe", EntityType: "probe", EntityID: "backlog"}); err != nil {
+			return err
+		}
+		return tx.Audit(tn.ID, "probe", "probe", "backlog", nil)
+	}))
+	b, err := f.DB.FindBacklog(ctx)
+	must(t, err)
+	if b.AuditPending != 1 || !b.AuditOldest.Equal(clock.Now().UTC().Truncate(time.Microsecond)) || b.OutboxPending != before.OutboxPending+1 {
+		t.Errorf("backlog: %+v (before %+v, now %v)", b, before, clock.Now())
+	}
+	must(t, f.DB.ChainAudit(ctx))
+	if b, err := f.DB.FindBacklog(ctx); err != nil || b.AuditPending != 0 {
+		t.Errorf("after chaining again: %+v %v", b, err)
 	}
 }
