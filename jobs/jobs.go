@@ -340,7 +340,9 @@ func EraseClosedUsers(ctx context.Context, users kycd.UserEraser, blobs BlobDele
 					return total, fmt.Errorf("erase user %s: %w", r.UserID, err)
 				}
 			}
-			if err := users.EraseUser(ctx, r.TenantID, r.UserID); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+			if err := users.EraseUser(ctx, r.TenantID, r.UserID); kycd.ErrorCode(err) == kycd.ENotFound {
+				continue // erased meanwhile (another worker)
+			} else if err != nil {
 				return total, err
 			}
 			total++
