@@ -181,6 +181,9 @@ func normalized(v any) (any, bool) {
 		}
 		return json.Number(raw), true
 	case map[string]any:
+		if v == nil {
+			return nil, true // encodes as null
+		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
 			n, ok := normalized(x)
@@ -191,6 +194,9 @@ func normalized(v any) (any, bool) {
 		}
 		return out, true
 	case []any:
+		if v == nil {
+			return nil, true
+		}
 		out := make([]any, len(v))
 		for i, x := range v {
 			n, ok := normalized(x)

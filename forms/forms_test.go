@@ -353,6 +353,8 @@ func TestNormalize(t *testing.T) {
 	for _, v := range []any{
 		nil, "a", true, 0.0, math.Copysign(0, -1), 1.0, -1.5, 1e21, 1e-7, 123456789.125, math.MaxFloat64, json.Number("12"),
 		map[string]any{"a": []any{1.0, "x", map[string]any{"b": 2.5e-9, "c": nil}}, "d": []any{}},
+		// Nil maps and slices encode as null (the fuzz target found it).
+		map[string]any(nil), []any(nil), map[string]any{"a": []any(nil), "b": map[string]any(nil)},
 		// Go types no JSON decoder gives: encoded and decoded.
 		[]string{"a"}, map[string]any{"n": 3}, map[string]any{"m": map[string]string{"k": "v"}}, 7,
 	} {
