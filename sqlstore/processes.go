@@ -214,12 +214,24 @@ func (db *DB) saveProcessAlone(ctx context.Context, c *kycd.ProcessChange, seale
 	if err != nil {
 		return err
 	}
-	args := append([]any{p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), expiresAt(p), sealed, fmtTime(now),
-		p.UserID, p.Code, p.TenantID, p.Version}, entry...)
-	res, err := db.write.ExecContext(ctx, db.q(`WITH changed AS (
-			UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, expires_at = ?, data = ?, version = version + 1, updated_at = ?
-			WHERE user_id = ? AND code = ? AND tenant_id = ? AND version = ? RETURNING 1)
-		INSERT INTO audit_pending (`+auditColumns+`) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM changed`), args...)
+	res, err := db.write.ExecContext(ctx, db.q(`WITH changed AS (`+updateProcess+` RETURNING 1)
+		INSERT INTO audit_pending (`+auditColumns+`) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM changed`), append(updateProcessArgs(p, sealed, now), entry...)...)
+	return savedProcess(p, res, err, now)
+}
+
+// updateProcess updates a process if its version is still the one read
+// (arguments: updateProcessArgs).
+const updateProcess = `UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, expires_at = ?, data = ?, version = version + 1, updated_at = ?
+	WHERE user_id = ? AND code = ? AND tenant_id = ? AND version = ?`
+
+func updateProcessArgs(p *kycd.Process, sealed []byte, now time.Time) []any {
+	return []any{p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), expiresAt(p), sealed, fmtTime(now),
+		p.UserID, p.Code, p.TenantID, p.Version}
+}
+
+// savedProcess reads the outcome of a process's insert or update: EStale
+// when no row changed, else the process's new version and time.
+func savedProcess(p *kycd.Process, res sql.Result, err error, now time.Time) error {
 	if err != nil {
 		return err
 	}
@@ -248,22 +260,9 @@ func (tx *Tx) saveProcess(p *kycd.Process, sealed []byte) error {
 			return kycd.Errorf(kycd.EStale, "The process changed meanwhile")
 		}
 	} else {
-		res, err = tx.exec(`UPDATE kyc_processes SET status = ?, type = ?, model = ?, form_id = ?, attempts = ?, retry_at = ?, expires_at = ?, data = ?, version = version + 1, updated_at = ?
-			WHERE user_id = ? AND code = ? AND tenant_id = ? AND version = ?`,
-			p.Status, p.Type, p.Model, formID(p), p.Attempts, fmtTimePtr(p.RetryAt), expiresAt(p), sealed, fmtTime(tx.Now()),
-			p.UserID, p.Code, p.TenantID, p.Version)
+		res, err = tx.exec(updateProcess, updateProcessArgs(p, sealed, tx.Now())...)
 	}
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return kycd.Errorf(kycd.EStale, "The process changed meanwhile")
-	}
-	p.Version++
-	p.UpdatedAt = tx.Now()
-	return nil
+	return savedProcess(p, res, err, tx.Now())
 }
 
 // expiresAt is when a process's verified result expires, for the sweep
