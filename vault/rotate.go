@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
@@ -73,18 +71,11 @@ func AddMasterKey(path string) (*MasterKeyInfo, error) {
 // everything stored opens with it; its error stops the retirement and
 // leaves the file as it was.
 func RetireMasterKeys(path string, canRetire func(primary *Vault) error) (*MasterKeyInfo, error) {
-	h, err := readMasterHandle(path)
+	primary, h, err := openPrimary(path)
 	if err != nil {
 		return nil, err
 	}
-	if h, err = primaryOnly(h); err != nil {
-		return nil, err
-	}
-	primary, err := aead.New(h)
-	if err != nil {
-		return nil, err
-	}
-	if err := canRetire(&Vault{master: primary}); err != nil {
+	if err := canRetire(primary); err != nil {
 		return nil, err
 	}
 	if err := writeMasterHandle(path, h); err != nil {
@@ -97,32 +88,34 @@ func RetireMasterKeys(path string, canRetire func(primary *Vault) error) (*Maste
 // path alone, for rewrapping checks: what it cannot open needs an earlier
 // key.
 func OpenPrimary(path string) (*Vault, error) {
-	h, err := readMasterHandle(path)
-	if err != nil {
-		return nil, err
-	}
-	if h, err = primaryOnly(h); err != nil {
-		return nil, err
-	}
-	primary, err := aead.New(h)
-	if err != nil {
-		return nil, err
-	}
-	return &Vault{master: primary}, nil
+	v, _, err := openPrimary(path)
+	return v, err
 }
 
-// primaryOnly returns the keyset without its keys but the primary.
-func primaryOnly(h *keyset.Handle) (*keyset.Handle, error) {
+// openPrimary returns a vault over the primary key of the master keyset at
+// path, and that keyset without its other keys.
+func openPrimary(path string) (*Vault, *keyset.Handle, error) {
+	h, err := readMasterHandle(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	m := keyset.NewManagerFromHandle(h)
 	info := masterInfo(h)
 	for _, id := range info.Keys {
 		if id != info.Primary {
 			if err := m.Delete(id); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return m.Handle()
+	if h, err = m.Handle(); err != nil {
+		return nil, nil, err
+	}
+	primary, err := aead.New(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Vault{master: primary}, h, nil
 }
 
 // RewrapTenantKeys returns a tenant's stored data keys wrapped again under
@@ -157,11 +150,7 @@ func rewrap(master tink.AEAD, wrapped, ad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), master, ad); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return wrap(master, h, ad)
 }
 
 func tenantAD(tenantID string) []byte { return []byte("tenant:" + tenantID) }
@@ -172,21 +161,15 @@ func readMasterHandle(path string) (*keyset.Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read master key: %w", err)
 	}
-	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("parse master key %s: %w", path, err)
-	}
-	if _, err := aead.New(h); err != nil {
-		return nil, fmt.Errorf("master key is not an AEAD keyset: %w", err)
-	}
-	return h, nil
+	h, _, err := parseMaster(raw, path)
+	return h, err
 }
 
 // writeMasterHandle replaces the keyset file at path: written beside it,
 // synced, then renamed over it, so a crash leaves the old or the new one.
 func writeMasterHandle(path string, h *keyset.Handle) error {
-	var buf bytes.Buffer
-	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+	raw, err := encodeKeyset(h)
+	if err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".master-key-*.json")
@@ -196,7 +179,7 @@ func writeMasterHandle(path string, h *keyset.Handle) error {
 	tmp := f.Name()
 	err = f.Chmod(0o600)
 	if err == nil {
-		_, err = f.Write(buf.Bytes())
+		_, err = f.Write(raw)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -64,8 +64,7 @@ func LoadMasterKey(path string, create bool) (master tink.AEAD, created bool, er
 		if err != nil {
 			return nil, false, err
 		}
-		var buf bytes.Buffer
-		if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		if raw, err = encodeKeyset(h); err != nil {
 			return nil, false, err
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -75,26 +74,42 @@ func LoadMasterKey(path string, create bool) (master tink.AEAD, created bool, er
 		if err != nil {
 			return nil, false, fmt.Errorf("create master key: %w", err)
 		}
-		if _, err := f.Write(buf.Bytes()); err != nil {
+		if _, err := f.Write(raw); err != nil {
 			f.Close()
 			return nil, false, err
 		}
 		if err := f.Close(); err != nil {
 			return nil, false, err
 		}
-		raw, created = buf.Bytes(), true
+		created = true
 	} else if err != nil {
 		return nil, false, fmt.Errorf("read master key: %w", err)
 	}
+	_, a, err := parseMaster(raw, path)
+	return a, created, err
+}
+
+// parseMaster reads a master keyset file's content: a cleartext Tink keyset
+// of AEAD keys.
+func parseMaster(raw []byte, path string) (*keyset.Handle, tink.AEAD, error) {
 	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(raw)))
 	if err != nil {
-		return nil, false, fmt.Errorf("parse master key %s: %w", path, err)
+		return nil, nil, fmt.Errorf("parse master key %s: %w", path, err)
 	}
 	a, err := aead.New(h)
 	if err != nil {
-		return nil, false, fmt.Errorf("master key is not an AEAD keyset: %w", err)
+		return nil, nil, fmt.Errorf("master key is not an AEAD keyset: %w", err)
 	}
-	return a, created, nil
+	return h, a, nil
+}
+
+// encodeKeyset is the content of a master keyset file.
+func encodeKeyset(h *keyset.Handle) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // New returns a vault over a master key, loading (or creating, once) the
@@ -140,6 +155,11 @@ func wrapNew(master tink.AEAD, tmpl *tinkpb.KeyTemplate, ad []byte) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
+	return wrap(master, h, ad)
+}
+
+// wrap returns a keyset encrypted with the master key, bound to ad.
+func wrap(master tink.AEAD, h *keyset.Handle, ad []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), master, ad); err != nil {
 		return nil, err
