@@ -86,15 +86,9 @@ func cmdKeysRewrap(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return err
 		}
-		for id, w := range stored.Tenants {
-			if stored.Tenants[id], err = a.vault.RewrapTenantKeys(id, w); err != nil {
-				return err
-			}
-		}
-		for name, w := range stored.System {
-			if stored.System[name], err = a.vault.RewrapSystemKey(name, w); err != nil {
-				return err
-			}
+		stored, failed := rewrapStored(a.vault, stored)
+		if len(failed) > 0 {
+			return failed[0]
 		}
 		if err := a.db.ReplaceStoredKeys(adminContext(ctx), stored); err != nil {
 			return err
@@ -139,15 +133,27 @@ func wrappedUnderOlderKeys(ctx context.Context, db *sqlstore.DB, primary *vault.
 	if err != nil {
 		return 0, 0, err
 	}
+	_, failed := rewrapStored(primary, stored)
+	return len(stored.Tenants) + len(stored.System), len(failed), nil
+}
+
+// rewrapStored wraps every stored key again under v's primary master key;
+// failed holds the errors of those v cannot open.
+func rewrapStored(v *vault.Vault, stored *sqlstore.StoredKeys) (out *sqlstore.StoredKeys, failed []error) {
+	out = &sqlstore.StoredKeys{Tenants: map[string][]byte{}, System: map[string][]byte{}}
 	for id, w := range stored.Tenants {
-		if _, err := primary.RewrapTenantKeys(id, w); err != nil {
-			older++
+		if r, err := v.RewrapTenantKeys(id, w); err != nil {
+			failed = append(failed, err)
+		} else {
+			out.Tenants[id] = r
 		}
 	}
 	for name, w := range stored.System {
-		if _, err := primary.RewrapSystemKey(name, w); err != nil {
-			older++
+		if r, err := v.RewrapSystemKey(name, w); err != nil {
+			failed = append(failed, err)
+		} else {
+			out.System[name] = r
 		}
 	}
-	return len(stored.Tenants) + len(stored.System), older, nil
+	return out, failed
 }
