@@ -288,25 +288,22 @@ func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) 
 // Periodic returns the periodic jobs kycd schedules; the event and user
 // retentions run only when they are not kept for ever.
 func Periodic(eventRetention, userRetention time.Duration) []*river.PeriodicJob {
-	jobs := []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-			return kycd.FilePurgeArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
-		}, &river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(ExpireEvery), func() (river.JobArgs, *river.InsertOpts) {
-			return kycd.ExpireArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ExpireEvery}}
-		}, &river.PeriodicJobOpts{RunOnStart: true}),
-	}
+	jobs := []*river.PeriodicJob{every(time.Hour, kycd.FilePurgeArgs{}), every(ExpireEvery, kycd.ExpireArgs{})}
 	if eventRetention > 0 {
-		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-			return kycd.EventPruneArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
-		}, &river.PeriodicJobOpts{RunOnStart: true}))
+		jobs = append(jobs, every(time.Hour, kycd.EventPruneArgs{}))
 	}
 	if userRetention > 0 {
-		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-			return kycd.UserEraseArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
-		}, &river.PeriodicJobOpts{RunOnStart: true}))
+		jobs = append(jobs, every(time.Hour, kycd.UserEraseArgs{}))
 	}
 	return jobs
+}
+
+// every schedules a job at an interval and at start, once per interval
+// however many workers schedule it.
+func every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
+		return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // BlobDeleter removes stored file contents (deleting a missing one is no
