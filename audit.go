@@ -59,17 +59,33 @@ type Event struct {
 	CreatedAt  time.Time      `json:"createdAt"`
 }
 
-// EntityIDsByTenant returns the ids pick names in events (it returns "" to
-// pass an event by), grouped by tenant: what completing a page of events
-// reads, one read per tenant.
-func EntityIDsByTenant(events []*Event, pick func(*Event) string) map[string][]string {
-	out := map[string][]string{}
+// EventEntities reads the entities that pick names in events (pick returns
+// "" to pass an event by), one find per tenant, and returns the lookup of
+// the entity an event names, of the event's own tenant: what completing a
+// page or bundle of events reads.
+func EventEntities[T any](ctx context.Context, events []*Event, pick func(*Event) string,
+	find func(ctx context.Context, tenantID string, ids []string) ([]T, error), idOf func(T) string) (func(*Event) (T, bool), error) {
+	byTenant := map[string][]string{}
 	for _, ev := range events {
 		if id := pick(ev); id != "" {
-			out[ev.TenantID] = append(out[ev.TenantID], id)
+			byTenant[ev.TenantID] = append(byTenant[ev.TenantID], id)
 		}
 	}
-	return out
+	type key struct{ tenantID, id string }
+	found := map[key]T{}
+	for tenantID, ids := range byTenant {
+		list, err := find(ctx, tenantID, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range list {
+			found[key{tenantID, idOf(x)}] = x
+		}
+	}
+	return func(ev *Event) (T, bool) {
+		x, ok := found[key{ev.TenantID, pick(ev)}]
+		return x, ok
+	}, nil
 }
 
 // Event types. The user events are Uphold's; the file event is kycd's own,

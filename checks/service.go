@@ -215,27 +215,20 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 		raw, _ := ev.Data["check"].(map[string]any)
 		return raw
 	}
-	checks := map[string]*kycd.Check{}
-	for tenantID, ids := range kycd.EntityIDsByTenant(events, func(ev *kycd.Event) string {
+	checkOf, err := kycd.EventEntities(ctx, events, func(ev *kycd.Event) string {
 		id, _ := eventCheck(ev)["id"].(string)
 		return id
-	}) {
-		found, err := s.Store.FindChecksByID(ctx, tenantID, ids)
-		if err != nil {
-			return err
-		}
-		for _, c := range found {
-			checks[c.ID] = c
-		}
+	}, s.Store.FindChecksByID, func(c *kycd.Check) string { return c.ID })
+	if err != nil {
+		return err
 	}
 	for _, ev := range events {
 		raw := eventCheck(ev)
 		if raw == nil {
 			continue
 		}
-		id, _ := raw["id"].(string)
-		c, ok := checks[id]
-		if !ok || c.TenantID != ev.TenantID {
+		c, ok := checkOf(ev)
+		if !ok {
 			ev.Data = raw
 			continue
 		}

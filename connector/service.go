@@ -392,18 +392,12 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 		}
 		return ev.EntityID
 	}
-	ingestions := map[string]*kycd.Ingestion{}
-	for tenantID, ids := range kycd.EntityIDsByTenant(events, finished) {
-		found, err := s.Store.FindIngestionsByID(ctx, tenantID, ids)
-		if err != nil {
-			return err
-		}
-		for _, in := range found {
-			ingestions[in.ID] = in
-		}
+	ingestionOf, err := kycd.EventEntities(ctx, events, finished, s.Store.FindIngestionsByID, func(in *kycd.Ingestion) string { return in.ID })
+	if err != nil {
+		return err
 	}
 	for _, ev := range events {
-		if in, ok := ingestions[finished(ev)]; ok && in.TenantID == ev.TenantID {
+		if in, ok := ingestionOf(ev); ok {
 			ev.Data = map[string]any{"ingestion": in.View(true)}
 		}
 	}
