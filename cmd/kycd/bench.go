@@ -38,6 +38,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		rounds      int
 		concurrency int
 		cpuProfile  string
+		memProfile  string
 		scenario    string
 		ingestions  int
 		ingestLat   time.Duration
@@ -50,6 +51,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate); ingest: at most 3")
 	fs.int(&concurrency, "concurrency", 8, "concurrent connections")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	fs.string(&memProfile, "memprofile", "", "write an allocation profile (since start) to this file when the rounds end")
 	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions) or webhooks (deliveries)")
 	fs.int(&ingestions, "ingestions", 2000, "ingest: how many ingestions")
 	fs.duration(&ingestLat, "latency", 50*time.Millisecond, "ingest: the provider sandbox's latency per call")
@@ -101,7 +103,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	if scenario == "ingest" {
-		stop, err := startProfile(cpuProfile)
+		stop, err := startProfile(cpuProfile, memProfile)
 		if err != nil {
 			return err
 		}
@@ -330,7 +332,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	}
-	stop, err := startProfile(cpuProfile)
+	stop, err := startProfile(cpuProfile, memProfile)
 	if err != nil {
 		return err
 	}
@@ -380,20 +382,31 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// startProfile starts a CPU profile into path ("" for none); stop ends it.
-func startProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
+// startProfile starts a CPU profile into cpu ("" for none); stop ends it and
+// writes the allocations made so far into mem ("" for none).
+func startProfile(cpu, mem string) (stop func(), err error) {
+	stopCPU := func() {}
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		stopCPU = func() { pprof.StopCPUProfile(); f.Close() }
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() {
+		stopCPU()
+		if mem == "" {
+			return
+		}
+		if f, err := os.Create(mem); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}, nil
 }
 
 func median(xs []float64) float64 {
