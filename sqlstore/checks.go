@@ -80,11 +80,12 @@ func (db *DB) FindChecks(ctx context.Context, tenantID, userID string) ([]*kycd.
 
 // FindChecksByID implements kycd.CheckStore.
 func (db *DB) FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.Check, error) {
-	in, args := inList(uuids(ids))
-	if len(args) == 0 {
+	ids = uuids(ids)
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND id IN (`+in+`)`, append([]any{tenantID}, args...)...)
+	in, args := anyOf(db.dialect, "id", ids)
+	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND `+in, append([]any{tenantID}, args...)...)
 }
 
 func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*kycd.Check, error) {

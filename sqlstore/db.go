@@ -333,14 +333,18 @@ func (db *DB) cachedStmt(ctx context.Context, pool *sql.DB, cache *sync.Map, que
 	return s
 }
 
-// inList returns the placeholders of an IN list of values ("?, ?, ?") and
-// the values as query arguments.
-func inList(values []string) (string, []any) {
+// anyOf is the condition that column holds one of values, with its
+// arguments: one array parameter where the dialect takes arrays (one
+// statement text for any number of values), else a placeholder per value.
+func anyOf[T any](d dialect, column string, values []T) (string, []any) {
+	if d.arrayParams() {
+		return column + " = ANY(?)", []any{values}
+	}
 	args := make([]any, len(values))
 	for i, v := range values {
 		args[i] = v
 	}
-	return strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", "), args
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", args
 }
 
 // uuids returns the well-formed UUIDs among ids, each once (a malformed id

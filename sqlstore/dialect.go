@@ -34,6 +34,10 @@ type dialect interface {
 	// writableCTEs reports whether a WITH clause may change rows, so that a
 	// row change and its audit entry can be one statement (PostgreSQL).
 	writableCTEs() bool
+	// arrayParams reports whether a parameter may be an array (PostgreSQL):
+	// a statement over a list of values then has one text whatever the
+	// list's length, so the driver prepares and caches it once.
+	arrayParams() bool
 }
 
 type sqliteDialect struct{}
@@ -45,6 +49,7 @@ func (sqliteDialect) forUpdate() string            { return "" }
 func (sqliteDialect) lockMigrations() string       { return "" }
 func (sqliteDialect) driverCachesStatements() bool { return false }
 func (sqliteDialect) writableCTEs() bool           { return false }
+func (sqliteDialect) arrayParams() bool            { return false }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -57,6 +62,7 @@ func (postgresDialect) outboxOrder() string          { return "n" }
 func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
 func (postgresDialect) driverCachesStatements() bool { return true }
 func (postgresDialect) writableCTEs() bool           { return true }
+func (postgresDialect) arrayParams() bool            { return true }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }

@@ -133,11 +133,12 @@ func (db *DB) FindIngestions(ctx context.Context, f kycd.IngestionFilter) ([]*ky
 
 // FindIngestionsByID implements kycd.IngestionStore.
 func (db *DB) FindIngestionsByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.Ingestion, error) {
-	in, args := inList(uuids(ids))
-	if len(args) == 0 {
+	ids = uuids(ids)
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.readRows(ctx, `SELECT `+ingestionColumns+` FROM ingestions WHERE tenant_id = ? AND id IN (`+in+`)`, append([]any{tenantID}, args...)...)
+	in, args := anyOf(db.dialect, "id", ids)
+	rows, err := db.readRows(ctx, `SELECT `+ingestionColumns+` FROM ingestions WHERE tenant_id = ? AND `+in, append([]any{tenantID}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -254,40 +254,65 @@ func (db *DB) chainBatch(ctx context.Context, tenantID string) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil // another chainer took them
 	}
-	// One multi-row insert and one delete per batch: chaining holds the
-	// write connection as briefly as it can.
-	var (
-		values strings.Builder
-		args   []any
-		ids    strings.Builder
-		idArgs []any
-	)
+	// One insert and one delete per batch: chaining holds the write
+	// connection as briefly as it can.
+	entries := make([]kycd.AuditEntry, len(batch))
+	ats, details := make([]string, len(batch)), make([]string, len(batch))
+	ids := make([]int64, len(batch))
 	for i, p := range batch {
 		seq++
-		e := p.e
+		e := &entries[i]
+		*e = p.e
 		e.TenantID, e.Seq, e.PrevHash = tenantID, seq, prev
-		e.Hash = audit.Hash(db.vault.ChainMAC, &e, p.at, p.details)
-		if i > 0 {
-			values.WriteString(", ")
-			ids.WriteString(", ")
-		}
-		values.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, e.TenantID, e.Seq, p.at, e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, p.details, e.PrevHash, e.Hash)
-		ids.WriteString("?")
-		idArgs = append(idArgs, p.id)
+		e.Hash = audit.Hash(db.vault.ChainMAC, e, p.at, p.details)
+		ats[i], details[i], ids[i] = p.at, p.details, p.id
 		prev = e.Hash
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash)
-		VALUES `+values.String()), args...); err != nil {
+	query, args := db.auditInsert(entries, ats, details)
+	if _, err := tx.ExecContext(ctx, db.q(query), args...); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM audit_pending WHERE id IN (`+ids.String()+`)`), idArgs...); err != nil {
+	in, idArgs := anyOf(db.dialect, "id", ids)
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM audit_pending WHERE `+in), idArgs...); err != nil {
 		return 0, err
 	}
 	if _, err := tx.exec(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, seq, prev, tenantID); err != nil {
 		return 0, err
 	}
 	return len(batch), stx.Commit()
+}
+
+// auditInsert is the statement that inserts chained entries (with their
+// times and details as stored), and its arguments: on PostgreSQL one array
+// per column, so the statement's text is the same for every batch size and
+// the driver prepares it once; elsewhere a row of placeholders per entry.
+func (db *DB) auditInsert(entries []kycd.AuditEntry, ats, details []string) (string, []any) {
+	const insert = `INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash) `
+	if db.dialect.arrayParams() {
+		cols := make([][]string, 10) // every column but seq
+		seqs := make([]int64, len(entries))
+		for i := range cols {
+			cols[i] = make([]string, len(entries))
+		}
+		for i := range entries {
+			e := &entries[i]
+			seqs[i] = e.Seq
+			for c, v := range []string{e.TenantID, ats[i], e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, details[i], e.PrevHash, e.Hash} {
+				cols[c][i] = v
+			}
+		}
+		args := []any{cols[0], seqs}
+		for _, c := range cols[1:] {
+			args = append(args, c)
+		}
+		return insert + `SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`, args
+	}
+	args := make([]any, 0, 11*len(entries))
+	for i := range entries {
+		e := &entries[i]
+		args = append(args, e.TenantID, e.Seq, ats[i], e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, details[i], e.PrevHash, e.Hash)
+	}
+	return insert + "VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(entries)), ", "), args
 }
 
 // RunAuditChainer chains pending audit entries every interval until ctx

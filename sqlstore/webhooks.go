@@ -493,14 +493,15 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, limit int) (int
 		if err != nil || len(found) == 0 {
 			return err
 		}
-		in, ids := inList(found)
-		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM webhook_deliveries WHERE event_id IN (`+in+`)`), ids...); err != nil {
+		in, ids := anyOf(db.dialect, "event_id", found)
+		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM webhook_deliveries WHERE `+in), ids...); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM outbox_events WHERE id IN (`+in+`)`), ids...); err != nil {
+		in, ids = anyOf(db.dialect, "id", found)
+		if _, err := tx.ExecContext(tx.ctx, db.q(`DELETE FROM outbox_events WHERE `+in), ids...); err != nil {
 			return err
 		}
-		n = len(ids)
+		n = len(found)
 		return nil
 	})
 	return n, err
