@@ -26,11 +26,10 @@ func (s *Service) profileRules(st *state) map[string]policy.FieldRule {
 // profileComplete reports whether the user declared every required field,
 // and the details the country of residence asks for.
 func (s *Service) profileComplete(u *kycd.User, p *kycd.Process) bool {
-	rules := s.policy.ProfileRules(u.Address.Country, policy.ProfileFacts{}, s.geo)
 	if u.FullName == "" || u.Birthdate == "" || u.PrimaryCitizenship == "" || !s.addressComplete(u.Address) {
 		return false
 	}
-	if rules["birthplace"].Presence == policy.Required && (u.Birthplace == nil || u.Birthplace.Country == "" || u.Birthplace.Town == "") {
+	if s.policy.BirthplaceRequired(u.Address.Country) && (u.Birthplace == nil || u.Birthplace.Country == "" || u.Birthplace.Town == "") {
 		return false
 	}
 	return s.detailsComplete(u, p)

@@ -74,6 +74,9 @@ type state struct {
 	user   *kycd.User
 	stored map[string]*kycd.Process
 	procs  map[string]*kycd.Process
+	// expired: a result counted as expired at now, so the state differs
+	// from the one recorded (see recorded).
+	expired bool
 }
 
 // load reads the user (whose ID and TenantID u gives; u is refreshed) and
@@ -100,12 +103,14 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 // whose changes are announced (a result expiring with time is recorded,
 // and so announced, by the expiry sweep).
 func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process, now time.Time) *state {
-	st := &state{now: now, user: u, stored: stored, procs: map[string]*kycd.Process{}}
-	for _, code := range kycd.ProcessCodes {
-		p := &kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
+	st := &state{now: now, user: u, stored: stored, procs: make(map[string]*kycd.Process, len(kycd.ProcessCodes))}
+	all := make([]kycd.Process, len(kycd.ProcessCodes)) // one allocation for the copies
+	for i, code := range kycd.ProcessCodes {
+		p := &all[i]
 		if sp, ok := stored[code]; ok {
-			cp := *sp
-			p = &cp
+			*p = *sp
+		} else {
+			*p = kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelNone}
 		}
 		st.procs[code] = p
 	}
@@ -141,9 +146,20 @@ func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process, now time
 		}
 		if p.Status == kycd.StatusOK && !now.IsZero() && expired(p.Output, now) {
 			p.Status = kycd.StatusPending
+			st.expired = true
 		}
 	}
 	return st
+}
+
+// recorded is the state as recorded, without the passage of time: st
+// itself when no result of it expired (time then changed nothing), else
+// derived again.
+func (s *Service) recorded(st *state) *state {
+	if !st.expired {
+		return st
+	}
+	return s.derive(st.user, st.stored, time.Time{})
 }
 
 func statusIf(ok bool) string {
@@ -243,7 +259,8 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	}
 	// Events announce changes of the recorded state (derived without the
 	// passage of time).
-	recordedBefore, recordedAfter := s.derive(st.user, st.stored, time.Time{}), s.derive(u, stored, time.Time{})
+	after := s.derive(u, stored, st.now)
+	recordedBefore, recordedAfter := s.recorded(st), s.recorded(after)
 	var events []*kycd.Event
 	for _, code := range kycd.ProcessCodes {
 		if before, now := recordedBefore.procs[code].Status, recordedAfter.procs[code].Status; before != now {
@@ -262,10 +279,15 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	if err != nil {
 		return nil, err
 	}
+	// The save gave the changed processes new versions and times; after's
+	// copies of them were taken before it.
+	for _, p := range c.procs {
+		q := after.procs[p.Code]
+		q.Version, q.UpdatedAt = p.Version, p.UpdatedAt
+	}
 	if c.user != nil {
 		*st.user = *c.user
 	}
-	after := s.derive(u, stored, st.now)
 	return after, nil
 }
 

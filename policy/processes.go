@@ -133,6 +133,12 @@ type ProfileFacts struct {
 	SubdivisionLocked bool
 }
 
+// BirthplaceRequired reports whether residents of a country must declare
+// their birthplace (the profile's rule, without building all of them).
+func (p *Policy) BirthplaceRequired(country string) bool {
+	return slices.Contains(p.birthplaceIn, country)
+}
+
 // ProfileRules are the profile's verification rules for a resident of a
 // country.
 func (p *Policy) ProfileRules(country string, f ProfileFacts, g kycd.Geography) map[string]FieldRule {
@@ -140,7 +146,7 @@ func (p *Policy) ProfileRules(country string, f ProfileFacts, g kycd.Geography) 
 		return FieldRule{Presence: presence, Editable: editable && presence != Disallowed}
 	}
 	birthplace := Disallowed
-	if slices.Contains(p.birthplaceIn, country) {
+	if p.BirthplaceRequired(country) {
 		birthplace = Required
 	}
 	others := Disallowed
