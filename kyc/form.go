@@ -69,6 +69,22 @@ type formRequest struct {
 	Answers map[string]any `json:"answers"`
 }
 
+// formRequestOf reads a form process's input as decoded JSON: formId a string,
+// answers an object, either missing or null (ok is false for other types).
+func formRequestOf(in map[string]any) (req formRequest, ok bool) {
+	if v := in["formId"]; v != nil {
+		if req.FormID, ok = v.(string); !ok {
+			return req, false
+		}
+	}
+	if v := in["answers"]; v != nil {
+		if req.Answers, ok = v.(map[string]any); !ok {
+			return req, false
+		}
+	}
+	return req, true
+}
+
 // updateForm answers one step of a form-based process (customer due
 // diligence, crypto risk assessment, self-categorization). Without output,
 // kycd runs the form: formId resumes an instance, no formId starts one, and
@@ -91,8 +107,8 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 	if !s.dependenciesMet(st, code) {
 		return nil, notAllowed()
 	}
-	var req formRequest
-	if err := decodeInto(up.Input, &req); err != nil {
+	req, ok := formRequestOf(up.Input)
+	if !ok {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
 	}
 	p := st.editable(code)

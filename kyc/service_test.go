@@ -248,3 +248,83 @@ func TestExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordedStateAfterExpiry: events announce changes of the recorded
+// state. A result that expired but was not yet swept counts as pending for
+// the change, yet what was recorded was ok: renewing it announces nothing,
+// and the sweep has nothing left to announce afterwards.
+func TestRecordedStateAfterExpiry(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, d)
+			svc, f, clock := b.svc, b.f, b.clock
+			ctx := context.Background()
+			u := b.user(t, "renewal@example.com")
+			verified := func() *kycd.ProcessUpdate {
+				return &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}},
+					Output: map[string]any{"score": "low", "verifiedAt": clock.Now().Format(time.RFC3339),
+						"expiresAt": clock.Now().Add(time.Hour).Format(time.RFC3339)}}
+			}
+			events := func() int {
+				t.Helper()
+				n := 0
+				q := `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`
+				if d.URL != "" {
+					q = `SELECT count(*) FROM outbox_events WHERE entity_id = $1 AND type = $2`
+				}
+				if err := f.DB.WritePool().QueryRowContext(ctx, q, u.ID, kycd.EventProcessStatusChanged(kycd.ProcessCDD)).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified()); err != nil {
+				t.Fatal(err)
+			}
+			if n := events(); n != 1 {
+				t.Fatalf("%d events after the first result, want 1 (ok)", n)
+			}
+			clock.Advance(2 * time.Hour) // expired, not swept
+			if o, _ := svc.Overview(ctx, u, nil, ""); o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
+				t.Fatalf("expired result: %s", o.Processes["customerDueDiligence"].Status)
+			}
+			v, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Status != kycd.StatusOK {
+				t.Fatalf("renewed: %s", v.Status)
+			}
+			if n := events(); n != 1 {
+				t.Errorf("%d events after the renewal, want still 1: the recorded status stayed ok", n)
+			}
+			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+				t.Errorf("sweep after the renewal: %d %v", n, err)
+			}
+		})
+	}
+}
+
+// TestFormInputTypes: a form process's formId must be a string and its
+// answers an object, whoever calls the service.
+func TestFormInputTypes(t *testing.T) {
+	d := storetest.Databases(t)[0]
+	b := setup(t, d)
+	u := b.user(t, "types@example.com")
+	for _, in := range []map[string]any{
+		{"formId": 5.0, "answers": map[string]any{"intent": map[string]any{}}},
+		{"answers": "intent"},
+		{"answers": []any{map[string]any{}}},
+	} {
+		_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: in})
+		e, ok := kycd.AsError(err)
+		if !ok || e.Code != kycd.ERequestInvalid {
+			t.Errorf("%v: %v, want a request_invalid error", in, err)
+		}
+	}
+	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{
+		Input: map[string]any{"formId": nil, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
+	if err != nil || v.Input["formId"] == "" {
+		t.Errorf("null formId starts a form: %v %v", v, err)
+	}
+}
