@@ -345,20 +345,28 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		var (
 			baseRPS, routeRPS []float64
 			commits, changes  int64 // the route's write transactions and the changes they carried
+			// kycd's CPU time and requests, over all rounds of each side
+			baseCPU, routeCPU time.Duration
+			baseN, routeN     float64
 		)
 		for i := 0; i < rounds; i++ {
+			cpu0 := processCPU()
 			b, err := measure(p.base, duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.baseLabel, err)
 			}
+			cpu1 := processCPU()
 			c0, n0 := a.db.WriteGroups()
 			m, err := measure(p.route, duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.label, err)
 			}
+			cpu2 := processCPU()
 			c1, n1 := a.db.WriteGroups()
 			commits, changes = commits+c1-c0, changes+n1-n0
 			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
+			baseCPU, routeCPU = baseCPU+cpu1-cpu0, routeCPU+cpu2-cpu1
+			baseN, routeN = baseN+b*duration.Seconds(), routeN+m*duration.Seconds()
 		}
 		if ctx.Err() != nil {
 			return errors.New("interrupted")
@@ -369,8 +377,19 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		if commits > 0 {
 			res[p.name+"_changes_per_commit"] = float64(int(float64(changes)/float64(commits)*100)) / 100
 		}
+		// This process's CPU per request: kycd, the load generator (alike
+		// for both sides) and, on SQLite, the database; PostgreSQL's own
+		// CPU is not in it.
+		var baseUS, routeUS float64
+		if baseCPU > 0 && routeCPU > 0 {
+			baseUS, routeUS = float64(baseCPU.Microseconds())/baseN, float64(routeCPU.Microseconds())/routeN
+			res[p.name+"_baseline_kycd_cpu_us"], res[p.name+"_kycd_cpu_us"] = int(baseUS), int(routeUS)
+		}
 		if !o.JSON {
 			fmt.Fprintf(stdout, "%-36s %8.0f req/s\n%-36s %8.0f req/s\n%-36s %8.3f (goal >= %.1f)\n", p.baseLabel+":", b, p.label+":", m, "ratio:", m/b, p.goal)
+			if baseUS > 0 {
+				fmt.Fprintf(stdout, "%-36s %8.0f µs baseline, %.0f µs route (this process: kycd, the load generator and, on SQLite, the database)\n", "kycd CPU per request:", baseUS, routeUS)
+			}
 			if commits > 0 {
 				fmt.Fprintf(stdout, "%-36s %8.2f (SQLite group commit; the baseline commits each request)\n", "changes per commit:", float64(changes)/float64(commits))
 			}

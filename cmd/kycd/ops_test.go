@@ -142,10 +142,13 @@ func TestCLI(t *testing.T) {
 			CDDBaselineRPS float64 `json:"cdd_step_baseline_rps"`
 			CDDStepRPS     float64 `json:"cdd_step_rps"`
 			CDDStepRatio   float64 `json:"cdd_step_ratio"`
+			CDDBaselineCPU float64 `json:"cdd_step_baseline_kycd_cpu_us"`
+			CDDStepCPU     float64 `json:"cdd_step_kycd_cpu_us"`
 		}
 		k.cliJSON(t, &bench, "bench", "--rounds", "1", "--round", "200ms", "--concurrency", "2")
 		if bench.Database != db.Name || bench.BaselineRPS <= 0 || bench.UsersMeRPS <= 0 || bench.Ratio <= 0 ||
-			bench.CDDBaselineRPS <= 0 || bench.CDDStepRPS <= 0 || bench.CDDStepRatio <= 0 {
+			bench.CDDBaselineRPS <= 0 || bench.CDDStepRPS <= 0 || bench.CDDStepRatio <= 0 ||
+			(processCPU() > 0 && (bench.CDDBaselineCPU <= 0 || bench.CDDStepCPU <= 0)) {
 			t.Errorf("bench: %+v", bench)
 		}
 		if out, err := k.cli(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {
