@@ -168,6 +168,38 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Vacuum reclaims dead rows and refreshes the planner's statistics of
+// kycd's tables (those of its schema) on PostgreSQL, what autovacuum does on
+// a server that runs it; the benchmark runs it before each round, as
+// pgbench does. SQLite reuses free space itself and plans without
+// statistics: nothing.
+func (db *DB) Vacuum(ctx context.Context) error {
+	if db.dialect.name() != "postgres" {
+		return nil
+	}
+	tables, err := scanStrings(db.write.QueryContext(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1`))
+	if err != nil || len(tables) == 0 {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `VACUUM (ANALYZE) `+strings.Join(tables, ", "))
+	return err
+}
+
+// AutovacuumOff reports whether PostgreSQL's autovacuum is switched off.
+// kycd's queue tables (pending audit entries, jobs, the outbox) take rows in
+// and out all day: without it they bloat and the planner, never given
+// statistics, can pick a tenant-wide index over a primary key.
+func (db *DB) AutovacuumOff(ctx context.Context) (bool, error) {
+	if db.dialect.name() != "postgres" {
+		return false, nil
+	}
+	var on string
+	if err := db.read.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&on); err != nil {
+		return false, err
+	}
+	return on == "off", nil
+}
+
 // Close closes the pools.
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, s any) bool { s.(*sql.Stmt).Close(); return true })

@@ -194,6 +194,17 @@ func (a *app) close() {
 // reader chains them first.
 const auditChainEvery = time.Second
 
+// warnDatabase logs what the operator should know about the database kycd
+// runs on: PostgreSQL without autovacuum.
+func (a *app) warnDatabase(ctx context.Context) {
+	off, err := a.db.AutovacuumOff(ctx)
+	if err != nil {
+		a.logger.Warn("could not read the database's autovacuum setting", slog.String("error", err.Error()))
+	} else if off {
+		a.logger.Warn("PostgreSQL's autovacuum is off: kycd's queue tables (pending audit entries, jobs, the outbox) bloat and its queries are planned without statistics (a lookup by id can read a whole tenant); turn autovacuum on, or run VACUUM (ANALYZE) often")
+	}
+}
+
 // startAuditChainer chains the audit trail in the background until ctx
 // ends; the returned function waits for it to stop.
 func (a *app) startAuditChainer(ctx context.Context) (wait func()) {

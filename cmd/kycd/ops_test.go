@@ -22,6 +22,17 @@ func TestOperations(t *testing.T) {
 		if res := k.do(t, k.req("GET", "/readyz", nil)); res.Status != 200 || res.get("checks.database") != "ok" || res.get("checks.migrations") != "ok" {
 			t.Fatalf("readyz: %d %s", res.Status, res.Body)
 		}
+		// The operator is warned at start when PostgreSQL runs without
+		// autovacuum (and only then; SQLite has none).
+		autovacuum := "on"
+		if db.URL != "" {
+			if err := rawDB(t, db).QueryRow(`SHOW autovacuum`).Scan(&autovacuum); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if warned := strings.Contains(k.stderr.String(), "autovacuum is off"); warned != (autovacuum == "off") {
+			t.Errorf("autovacuum %s, warned at start: %v", autovacuum, warned)
+		}
 		res := k.do(t, k.req("GET", "/openapi.json", nil))
 		if res.Status != 200 || res.JSON["openapi"] != "3.1.0" || res.get("components.securitySchemes.OAuth2") == nil {
 			t.Fatalf("openapi.json: %d", res.Status)

@@ -71,6 +71,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.close()
+	a.warnDatabase(ctx)
 	key, created, err := auth.LoadSigningKey(o.signingKeyPath(), o.SigningKeyFile == "")
 	if err != nil {
 		return err
@@ -203,6 +204,7 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.close()
+	a.warnDatabase(ctx)
 	jc, err := a.workerClient(workers)
 	if err != nil {
 		return err
