@@ -350,6 +350,9 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			baseN, routeN     float64
 		)
 		for i := 0; i < rounds; i++ {
+			if err := a.db.Vacuum(ctx); err != nil {
+				return err
+			}
 			cpu0 := processCPU()
 			b, err := measure(p.base, duration)
 			if err != nil {

@@ -90,6 +90,9 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 		if _, err := a.db.WritePool().ExecContext(ctx, a.db.Rebind(`DELETE FROM river_job WHERE state = 'completed'`)); err != nil {
 			return 0, 0, err
 		}
+		if err := a.db.Vacuum(ctx); err != nil {
+			return 0, 0, err
+		}
 		for _, u := range users {
 			if _, err := a.connector.CreateVeriffIngestion(ctx, u, connector.VeriffRequest{Sessions: []connector.VeriffSession{
 				{SessionID: veriffsbx.Approved, IntegrationName: "bench"}}, Processes: []string{kycd.ProcessProfile, kycd.ProcessIdentity}}); err != nil {

@@ -76,6 +76,9 @@ func benchWebhooks(ctx context.Context, a *app, n, workers int) (map[string]any,
 			return nil, err
 		}
 	}
+	if err := a.db.Vacuum(ctx); err != nil {
+		return nil, err
+	}
 	dispatchCtx, stop := context.WithCancel(ctx)
 	wait := a.startDispatcher(dispatchCtx)
 	defer func() { stop(); wait() }()
