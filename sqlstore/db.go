@@ -174,14 +174,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // pgbench does. SQLite reuses free space itself and plans without
 // statistics: nothing.
 func (db *DB) Vacuum(ctx context.Context) error {
-	if db.dialect.name() != "postgres" {
+	if db.dialect.vacuum() == "" {
 		return nil
 	}
 	tables, err := scanStrings(db.write.QueryContext(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1`))
 	if err != nil || len(tables) == 0 {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `VACUUM (ANALYZE) `+strings.Join(tables, ", "))
+	_, err = db.write.ExecContext(ctx, db.dialect.vacuum()+strings.Join(tables, ", "))
 	return err
 }
 
@@ -190,11 +190,11 @@ func (db *DB) Vacuum(ctx context.Context) error {
 // and out all day: without it they bloat and the planner, never given
 // statistics, can pick a tenant-wide index over a primary key.
 func (db *DB) AutovacuumOff(ctx context.Context) (bool, error) {
-	if db.dialect.name() != "postgres" {
+	if db.dialect.autovacuumSetting() == "" {
 		return false, nil
 	}
 	var on string
-	if err := db.read.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&on); err != nil {
+	if err := db.read.QueryRowContext(ctx, db.dialect.autovacuumSetting()).Scan(&on); err != nil {
 		return false, err
 	}
 	return on == "off", nil

@@ -38,6 +38,13 @@ type dialect interface {
 	// a statement over a list of values then has one text whatever the
 	// list's length, so the driver prepares and caches it once.
 	arrayParams() bool
+	// vacuum is the statement, before a list of tables, that reclaims their
+	// dead rows and gathers the planner's statistics ("" where the database
+	// needs neither: SQLite reuses free space and plans without them).
+	vacuum() string
+	// autovacuumSetting reads whether the server vacuums by itself ("" where
+	// there is no such setting).
+	autovacuumSetting() string
 }
 
 type sqliteDialect struct{}
@@ -50,6 +57,8 @@ func (sqliteDialect) lockMigrations() string       { return "" }
 func (sqliteDialect) driverCachesStatements() bool { return false }
 func (sqliteDialect) writableCTEs() bool           { return false }
 func (sqliteDialect) arrayParams() bool            { return false }
+func (sqliteDialect) vacuum() string               { return "" }
+func (sqliteDialect) autovacuumSetting() string    { return "" }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -63,6 +72,8 @@ func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
 func (postgresDialect) driverCachesStatements() bool { return true }
 func (postgresDialect) writableCTEs() bool           { return true }
 func (postgresDialect) arrayParams() bool            { return true }
+func (postgresDialect) vacuum() string               { return "VACUUM (ANALYZE) " }
+func (postgresDialect) autovacuumSetting() string    { return "SHOW autovacuum" }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }
