@@ -65,6 +65,25 @@ func (b *bundle) user(t *testing.T, email string) *kycd.User {
 	return u
 }
 
+// verifiedCDD is a partner-verified customer due diligence result, verified
+// and expiring at the times given.
+func verifiedCDD(verifiedAt, expiresAt time.Time) *kycd.ProcessUpdate {
+	return &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}},
+		Output: map[string]any{"score": "low", "verifiedAt": verifiedAt.Format(time.RFC3339), "expiresAt": expiresAt.Format(time.RFC3339)}}
+}
+
+// cddEvents counts the user's customer due diligence status events whose
+// payload is LIKE payload.
+func (b *bundle) cddEvents(t *testing.T, userID, payload string) int {
+	t.Helper()
+	n := 0
+	q := b.f.DB.Rebind(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`)
+	if err := b.f.DB.WritePool().QueryRowContext(context.Background(), q, userID, kycd.EventProcessStatusChanged(kycd.ProcessCDD), payload).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestConcurrentAnswers: answers to different questions of one step sent
 // at the same time all survive (no lost update), on both databases.
 func TestConcurrentAnswers(t *testing.T) {
@@ -211,13 +230,10 @@ func TestExpiry(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, d)
-			svc, f, clock := b.svc, b.f, b.clock
+			svc, clock := b.svc, b.clock
 			ctx := context.Background()
 			u := b.user(t, "expiry@example.com")
-			out := map[string]any{"score": "low", "verifiedAt": clock.Now().Add(-time.Hour).Format(time.RFC3339),
-				"expiresAt": clock.Now().Add(time.Hour).Format(time.RFC3339)}
-			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, &kycd.ProcessUpdate{
-				Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}}, Output: out}); err != nil {
+			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verifiedCDD(clock.Now().Add(-time.Hour), clock.Now().Add(time.Hour))); err != nil {
 				t.Fatal(err)
 			}
 			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
@@ -230,15 +246,7 @@ func TestExpiry(t *testing.T) {
 			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
 				t.Fatalf("a second sweep: %d %v", n, err)
 			}
-			events := 0
-			q := `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE '%pending%'`
-			if d.URL != "" {
-				q = `SELECT count(*) FROM outbox_events WHERE entity_id = $1 AND type = $2 AND payload LIKE '%pending%'`
-			}
-			if err := f.DB.WritePool().QueryRowContext(ctx, q, u.ID, kycd.EventProcessStatusChanged(kycd.ProcessCDD)).Scan(&events); err != nil {
-				t.Fatal(err)
-			}
-			if events != 1 {
+			if events := b.cddEvents(t, u.ID, "%pending%"); events != 1 {
 				t.Errorf("%d expiry events, want 1", events)
 			}
 			o, _ := svc.Overview(ctx, u, nil, "")
@@ -258,26 +266,11 @@ func TestRecordedStateAfterExpiry(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, d)
-			svc, f, clock := b.svc, b.f, b.clock
+			svc, clock := b.svc, b.clock
 			ctx := context.Background()
 			u := b.user(t, "renewal@example.com")
-			verified := func() *kycd.ProcessUpdate {
-				return &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}},
-					Output: map[string]any{"score": "low", "verifiedAt": clock.Now().Format(time.RFC3339),
-						"expiresAt": clock.Now().Add(time.Hour).Format(time.RFC3339)}}
-			}
-			events := func() int {
-				t.Helper()
-				n := 0
-				q := `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`
-				if d.URL != "" {
-					q = `SELECT count(*) FROM outbox_events WHERE entity_id = $1 AND type = $2`
-				}
-				if err := f.DB.WritePool().QueryRowContext(ctx, q, u.ID, kycd.EventProcessStatusChanged(kycd.ProcessCDD)).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
+			verified := func() *kycd.ProcessUpdate { return verifiedCDD(clock.Now(), clock.Now().Add(time.Hour)) }
+			events := func() int { return b.cddEvents(t, u.ID, "%") }
 			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified()); err != nil {
 				t.Fatal(err)
 			}
