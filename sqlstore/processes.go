@@ -280,19 +280,7 @@ func expiresAt(p *kycd.Process) any {
 func (db *DB) FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]kycd.ProcessRef, error) {
 	rows, err := db.readRows(ctx, `SELECT p.tenant_id, p.user_id, p.code FROM kyc_processes p JOIN users u ON u.id = p.user_id AND u.deleted_at IS NULL
 		WHERE p.expires_at IS NOT NULL AND p.status = 'ok' AND p.expires_at <= ? ORDER BY p.expires_at LIMIT ?`, fmtTime(before), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []kycd.ProcessRef
-	for rows.Next() {
-		var r kycd.ProcessRef
-		if err := rows.Scan(&r.TenantID, &r.UserID, &r.Code); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r *kycd.ProcessRef) []any { return []any{&r.TenantID, &r.UserID, &r.Code} })
 }
 
 func formID(p *kycd.Process) string {

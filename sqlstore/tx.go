@@ -103,14 +103,20 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 
 // scanStrings reads a one-column result of strings, and closes it.
 func scanStrings(rows *sql.Rows, err error) ([]string, error) {
+	return scanAll(rows, err, func(v *string) []any { return []any{v} })
+}
+
+// scanAll reads every row of a result into a T, through the destinations
+// fields gives for it, and closes the result.
+func scanAll[T any](rows *sql.Rows, err error, fields func(*T) []any) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+		var v T
+		if err := rows.Scan(fields(&v)...); err != nil {
 			return nil, err
 		}
 		out = append(out, v)

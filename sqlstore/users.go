@@ -213,19 +213,7 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.User
 func (db *DB) FindClosedUsers(ctx context.Context, before time.Time, limit int) ([]kycd.UserRef, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at, id LIMIT ?`),
 		fmtTime(before), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []kycd.UserRef
-	for rows.Next() {
-		var r kycd.UserRef
-		if err := rows.Scan(&r.TenantID, &r.UserID); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
 // UserBlobKeys implements kycd.UserEraser.
