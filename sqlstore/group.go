@@ -139,7 +139,7 @@ func (db *DB) runGroup(batch []*groupedChange) {
 		// Statements run to their end even if the caller goes away: an
 		// interrupted write would roll back the whole group's transaction.
 		tx := &Tx{Tx: stx, db: db, ctx: context.WithoutCancel(c.ctx), now: db.now()}
-		c.err = runChange(tx, c.fn)
+		c.err = recovered(func() error { return applyChange(tx, c.fn) })
 		if c.err != nil {
 			if _, err := stx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
 				db.abortGroup(stx, batch, err)
@@ -176,20 +176,6 @@ func (db *DB) abortGroup(stx interface{ Rollback() error }, batch []*groupedChan
 			c.err = fmt.Errorf("grouped transaction: %w", err)
 		}
 	}
-}
-
-// runChange runs one change's function and checks it was audited; a panic
-// becomes its error.
-func runChange(tx *Tx, fn func(tx *Tx) error) error {
-	return recovered(func() error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if !tx.audited {
-			return ErrUnaudited
-		}
-		return nil
-	})
 }
 
 // recovered runs fn; a panic becomes its error (*panicked), for the caller

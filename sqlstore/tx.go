@@ -59,16 +59,24 @@ func (db *DB) updateOne(ctx context.Context, fn func(tx *Tx) error) error {
 			_ = stx.Rollback() // fn failed or panicked
 		}
 	}()
-	tx := &Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}
+	if err := applyChange(&Tx{Tx: stx, db: db, ctx: ctx, now: db.now()}, fn); err != nil {
+		return err
+	}
+	committed = true
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// applyChange runs one change's function in tx and checks that it recorded
+// an audit entry.
+func applyChange(tx *Tx, fn func(tx *Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if !tx.audited {
 		return ErrUnaudited
-	}
-	committed = true
-	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
