@@ -65,6 +65,17 @@ func (b *bundle) user(t *testing.T, email string) *kycd.User {
 	return u
 }
 
+// onEachDB runs test on each database, in parallel, with a service set up
+// on it.
+func onEachDB(t *testing.T, test func(t *testing.T, b *bundle)) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			test(t, setup(t, d))
+		})
+	}
+}
+
 // verifiedCDD is a partner-verified customer due diligence result, verified
 // and expiring at the times given.
 func verifiedCDD(verifiedAt, expiresAt time.Time) *kycd.ProcessUpdate {
@@ -87,93 +98,85 @@ func (b *bundle) cddEvents(t *testing.T, userID, payload string) int {
 // TestConcurrentAnswers: answers to different questions of one step sent
 // at the same time all survive (no lost update), on both databases.
 func TestConcurrentAnswers(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t, d)
-			ctx := context.Background()
-			u := b.user(t, "race@example.com")
-			const formID = "5f0c7a52-3d43-4bb5-9a56-2cfe3c2a0f55"
-			first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
-			if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
-				t.Fatal(err)
+	onEachDB(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		u := b.user(t, "race@example.com")
+		const formID = "5f0c7a52-3d43-4bb5-9a56-2cfe3c2a0f55"
+		first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+		if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
+			t.Fatal(err)
+		}
+		answers := []map[string]any{
+			{"source-of-funds": "salary"},
+			{"annual-income-range": "40000-60000"},
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(answers)*4)
+		for round := 0; round < 4; round++ {
+			for _, a := range answers {
+				wg.Add(1)
+				go func(a map[string]any) {
+					defer wg.Done()
+					mine := *u
+					_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
+						Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": a}}})
+					errs <- err
+				}(a)
 			}
-			answers := []map[string]any{
-				{"source-of-funds": "salary"},
-				{"annual-income-range": "40000-60000"},
-			}
-			var wg sync.WaitGroup
-			errs := make(chan error, len(answers)*4)
-			for round := 0; round < 4; round++ {
-				for _, a := range answers {
-					wg.Add(1)
-					go func(a map[string]any) {
-						defer wg.Done()
-						mine := *u
-						_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
-							Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": a}}})
-						errs <- err
-					}(a)
-				}
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Errorf("concurrent answer: %v", err)
-				}
-			}
-			o, err := b.svc.Overview(ctx, u, []string{"customerDueDiligence"}, "")
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
 			if err != nil {
-				t.Fatal(err)
+				t.Errorf("concurrent answer: %v", err)
 			}
-			fin, _ := o.Processes["customerDueDiligence"].Input["answers"].(map[string]any)["financial-information"].(map[string]any)
-			if fin["source-of-funds"] != "salary" || fin["annual-income-range"] != "40000-60000" {
-				t.Fatalf("lost an answer: %v", fin)
-			}
-		})
-	}
+		}
+		o, err := b.svc.Overview(ctx, u, []string{"customerDueDiligence"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin, _ := o.Processes["customerDueDiligence"].Input["answers"].(map[string]any)["financial-information"].(map[string]any)
+		if fin["source-of-funds"] != "salary" || fin["annual-income-range"] != "40000-60000" {
+			t.Fatalf("lost an answer: %v", fin)
+		}
+	})
 }
 
 // TestConcurrentDuplicateDocument: two users submitting the same document
 // at once: one identity is ok, the other fails as a duplicate.
 func TestConcurrentDuplicateDocument(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t, d)
-			ctx := context.Background()
-			users := []*kycd.User{b.user(t, "a@example.com"), b.user(t, "b@example.com")}
-			var files []string
-			for _, u := range users {
-				files = append(files, b.uploadedFile(t, u))
-			}
-			statuses := make([]string, len(users))
-			var wg sync.WaitGroup
-			for i, u := range users {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
-						Type:  kycd.TypeDocumentSubmission,
-						Input: map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
-						Output: map[string]any{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
-							"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
-							"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
-					})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					statuses[i] = v.Status + ":" + reasonOf(v)
-				}()
-			}
-			wg.Wait()
-			if !(statuses[0] == "ok:" && statuses[1] == "failed:duplicate" || statuses[1] == "ok:" && statuses[0] == "failed:duplicate") {
-				t.Fatalf("statuses: %v", statuses)
-			}
-		})
-	}
+	onEachDB(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		users := []*kycd.User{b.user(t, "a@example.com"), b.user(t, "b@example.com")}
+		var files []string
+		for _, u := range users {
+			files = append(files, b.uploadedFile(t, u))
+		}
+		statuses := make([]string, len(users))
+		var wg sync.WaitGroup
+		for i, u := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
+					Type:  kycd.TypeDocumentSubmission,
+					Input: map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
+					Output: map[string]any{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
+						"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
+						"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses[i] = v.Status + ":" + reasonOf(v)
+			}()
+		}
+		wg.Wait()
+		if !(statuses[0] == "ok:" && statuses[1] == "failed:duplicate" || statuses[1] == "ok:" && statuses[0] == "failed:duplicate") {
+			t.Fatalf("statuses: %v", statuses)
+		}
+	})
 }
 
 func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
@@ -226,35 +229,31 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 // TestExpiry: a verified result that expires is recorded pending by the
 // sweep and announced once, on both databases.
 func TestExpiry(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t, d)
-			svc, clock := b.svc, b.clock
-			ctx := context.Background()
-			u := b.user(t, "expiry@example.com")
-			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verifiedCDD(clock.Now().Add(-time.Hour), clock.Now().Add(time.Hour))); err != nil {
-				t.Fatal(err)
-			}
-			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
-				t.Fatalf("before expiry: %d %v", n, err)
-			}
-			clock.Advance(2 * time.Hour)
-			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 1 {
-				t.Fatalf("after expiry: %d %v", n, err)
-			}
-			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
-				t.Fatalf("a second sweep: %d %v", n, err)
-			}
-			if events := b.cddEvents(t, u.ID, "%pending%"); events != 1 {
-				t.Errorf("%d expiry events, want 1", events)
-			}
-			o, _ := svc.Overview(ctx, u, nil, "")
-			if o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
-				t.Errorf("after expiry: %s", o.Processes["customerDueDiligence"].Status)
-			}
-		})
-	}
+	onEachDB(t, func(t *testing.T, b *bundle) {
+		svc, clock := b.svc, b.clock
+		ctx := context.Background()
+		u := b.user(t, "expiry@example.com")
+		if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verifiedCDD(clock.Now().Add(-time.Hour), clock.Now().Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+			t.Fatalf("before expiry: %d %v", n, err)
+		}
+		clock.Advance(2 * time.Hour)
+		if n, err := svc.ExpireProcesses(ctx); err != nil || n != 1 {
+			t.Fatalf("after expiry: %d %v", n, err)
+		}
+		if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+			t.Fatalf("a second sweep: %d %v", n, err)
+		}
+		if events := b.cddEvents(t, u.ID, "%pending%"); events != 1 {
+			t.Errorf("%d expiry events, want 1", events)
+		}
+		o, _ := svc.Overview(ctx, u, nil, "")
+		if o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
+			t.Errorf("after expiry: %s", o.Processes["customerDueDiligence"].Status)
+		}
+	})
 }
 
 // TestRecordedStateAfterExpiry: events announce changes of the recorded
@@ -262,40 +261,36 @@ func TestExpiry(t *testing.T) {
 // the change, yet what was recorded was ok: renewing it announces nothing,
 // and the sweep has nothing left to announce afterwards.
 func TestRecordedStateAfterExpiry(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t, d)
-			svc, clock := b.svc, b.clock
-			ctx := context.Background()
-			u := b.user(t, "renewal@example.com")
-			verified := func() *kycd.ProcessUpdate { return verifiedCDD(clock.Now(), clock.Now().Add(time.Hour)) }
-			events := func() int { return b.cddEvents(t, u.ID, "%") }
-			if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified()); err != nil {
-				t.Fatal(err)
-			}
-			if n := events(); n != 1 {
-				t.Fatalf("%d events after the first result, want 1 (ok)", n)
-			}
-			clock.Advance(2 * time.Hour) // expired, not swept
-			if o, _ := svc.Overview(ctx, u, nil, ""); o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
-				t.Fatalf("expired result: %s", o.Processes["customerDueDiligence"].Status)
-			}
-			v, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Status != kycd.StatusOK {
-				t.Fatalf("renewed: %s", v.Status)
-			}
-			if n := events(); n != 1 {
-				t.Errorf("%d events after the renewal, want still 1: the recorded status stayed ok", n)
-			}
-			if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
-				t.Errorf("sweep after the renewal: %d %v", n, err)
-			}
-		})
-	}
+	onEachDB(t, func(t *testing.T, b *bundle) {
+		svc, clock := b.svc, b.clock
+		ctx := context.Background()
+		u := b.user(t, "renewal@example.com")
+		verified := func() *kycd.ProcessUpdate { return verifiedCDD(clock.Now(), clock.Now().Add(time.Hour)) }
+		events := func() int { return b.cddEvents(t, u.ID, "%") }
+		if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified()); err != nil {
+			t.Fatal(err)
+		}
+		if n := events(); n != 1 {
+			t.Fatalf("%d events after the first result, want 1 (ok)", n)
+		}
+		clock.Advance(2 * time.Hour) // expired, not swept
+		if o, _ := svc.Overview(ctx, u, nil, ""); o.Processes["customerDueDiligence"].Status != kycd.StatusPending {
+			t.Fatalf("expired result: %s", o.Processes["customerDueDiligence"].Status)
+		}
+		v, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessCDD, verified())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status != kycd.StatusOK {
+			t.Fatalf("renewed: %s", v.Status)
+		}
+		if n := events(); n != 1 {
+			t.Errorf("%d events after the renewal, want still 1: the recorded status stayed ok", n)
+		}
+		if n, err := svc.ExpireProcesses(ctx); err != nil || n != 0 {
+			t.Errorf("sweep after the renewal: %d %v", n, err)
+		}
+	})
 }
 
 // TestFormInputTypes: a form process's formId must be a string and its
