@@ -62,7 +62,9 @@ type DB struct {
 	wstmts    sync.Map // query -> *sql.Stmt on the write pool
 	toPrepare sync.Map // write queries seen but not prepared yet
 	// group commits concurrent changes together (SQLite only).
-	group *writeGroup
+	group *writeGroup[txChange]
+	// steps saves concurrent form steps in one statement (PostgreSQL only).
+	steps *writeGroup[*processStep]
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
 }
@@ -97,7 +99,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 func (db *DB) openSQLite(cfg Config) error {
 	db.dialect = sqliteDialect{}
-	db.group = &writeGroup{}
+	db.group = &writeGroup[txChange]{}
+	db.group.run = db.runGroup
 	if cfg.DataDir == "" {
 		return errors.New("a data folder is needed for SQLite")
 	}
@@ -147,6 +150,8 @@ func (db *DB) openPostgres(cfg Config) error {
 	p.SetMaxIdleConns(n)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	db.write, db.read = p, p
+	db.steps = &writeGroup[*processStep]{}
+	db.steps.run = db.saveSteps
 	return nil
 }
 
@@ -377,6 +382,48 @@ func anyOf[T any](d dialect, column string, values []T) (string, []any) {
 		args[i] = v
 	}
 	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", args
+}
+
+// arrayColumns turns rows of statement arguments into one array argument
+// per column, for PostgreSQL's unnest: strings (nil for NULL) become a
+// []*string, integers an []int64, byte strings a [][]byte.
+func arrayColumns(rows [][]any) ([]any, error) {
+	if len(rows) == 0 {
+		return nil, errors.New("sqlstore: no rows to turn into columns")
+	}
+	cols := make([]any, len(rows[0]))
+	for c := range cols {
+		var (
+			texts []*string
+			ints  []int64
+			bytes [][]byte
+		)
+		for r, row := range rows {
+			switch v := row[c].(type) {
+			case nil:
+				texts = append(texts, nil)
+			case string:
+				texts = append(texts, &v)
+			case int:
+				ints = append(ints, int64(v))
+			case []byte:
+				bytes = append(bytes, v)
+			default:
+				return nil, fmt.Errorf("sqlstore: column %d of row %d: %T has no array type", c, r, v)
+			}
+		}
+		switch len(rows) {
+		case len(texts):
+			cols[c] = texts
+		case len(ints):
+			cols[c] = ints
+		case len(bytes):
+			cols[c] = bytes
+		default:
+			return nil, fmt.Errorf("sqlstore: column %d mixes types", c)
+		}
+	}
+	return cols, nil
 }
 
 // uuids returns the well-formed UUIDs among ids, each once (a malformed id

@@ -31,9 +31,6 @@ type dialect interface {
 	// outboxOrder is the column that orders outbox events in the order they
 	// were written (SQLite's rowid; a serial column on PostgreSQL).
 	outboxOrder() string
-	// writableCTEs reports whether a WITH clause may change rows, so that a
-	// row change and its audit entry can be one statement (PostgreSQL).
-	writableCTEs() bool
 	// arrayParams reports whether a parameter may be an array (PostgreSQL):
 	// a statement over a list of values then has one text whatever the
 	// list's length, so the driver prepares and caches it once.
@@ -55,7 +52,6 @@ func (sqliteDialect) rebind(q string) string       { return q }
 func (sqliteDialect) forUpdate() string            { return "" }
 func (sqliteDialect) lockMigrations() string       { return "" }
 func (sqliteDialect) driverCachesStatements() bool { return false }
-func (sqliteDialect) writableCTEs() bool           { return false }
 func (sqliteDialect) arrayParams() bool            { return false }
 func (sqliteDialect) vacuum() string               { return "" }
 func (sqliteDialect) autovacuumSetting() string    { return "" }
@@ -70,7 +66,6 @@ func (postgresDialect) name() string                 { return "postgres" }
 func (postgresDialect) outboxOrder() string          { return "n" }
 func (postgresDialect) forUpdate() string            { return " FOR UPDATE" }
 func (postgresDialect) driverCachesStatements() bool { return true }
-func (postgresDialect) writableCTEs() bool           { return true }
 func (postgresDialect) arrayParams() bool            { return true }
 func (postgresDialect) vacuum() string               { return "VACUUM (ANALYZE) " }
 func (postgresDialect) autovacuumSetting() string    { return "SHOW autovacuum" }

@@ -21,20 +21,27 @@ import (
 // them), runs it and hands the lead to the first change queued meanwhile.
 // No goroutine runs for ever and no caller waits for more than the group
 // before its own.
-type writeGroup struct {
+//
+// The same queue and lead serve PostgreSQL's step group (saveSteps): form
+// steps saved at the same time share one statement there. A writeGroup
+// holds changes of type C and the function that applies a group of them.
+type writeGroup[C any] struct {
 	mu      sync.Mutex
-	queue   []*groupedChange
+	queue   []*queued[C]
 	leading bool
-	// Counters, for tests and operators: commits made and changes applied.
+	// run applies a group and sets each change's err.
+	run func(batch []*queued[C])
+	// Counters, for tests and operators: groups run and changes applied.
 	commits, changes atomic.Int64
 }
 
 // maxGroup bounds a group: the changes queued beyond it form the next one.
 const maxGroup = 64
 
-type groupedChange struct {
+// queued is a change waiting in a group's queue, with its caller's context.
+type queued[C any] struct {
 	ctx  context.Context
-	fn   func(tx *Tx) error
+	c    C
 	err  error
 	done chan struct{} // closed once err is final
 	lead chan struct{} // closed when this change's caller is to lead
@@ -48,33 +55,33 @@ type panicked struct {
 
 func (p *panicked) Error() string { return fmt.Sprintf("sqlstore: change panicked: %v", p.value) }
 
-// update runs fn through the group: it returns when fn's change committed
+// update runs c through the group: it returns when c's change committed
 // or failed. A caller whose context ends while it waits still gets the
 // outcome (the change may be running); a change whose context ended before
 // its turn is not run.
-func (g *writeGroup) update(db *DB, ctx context.Context, fn func(tx *Tx) error) error {
-	c := &groupedChange{ctx: ctx, fn: fn, done: make(chan struct{}), lead: make(chan struct{})}
+func (g *writeGroup[C]) update(ctx context.Context, c C) error {
+	q := &queued[C]{ctx: ctx, c: c, done: make(chan struct{}), lead: make(chan struct{})}
 	g.mu.Lock()
-	g.queue = append(g.queue, c)
+	g.queue = append(g.queue, q)
 	if g.leading {
 		g.mu.Unlock()
 		select {
-		case <-c.done:
-			return c.outcome()
-		case <-c.lead: // first in the queue: this caller leads the next group
+		case <-q.done:
+			return q.outcome()
+		case <-q.lead: // first in the queue: this caller leads the next group
 		}
 	} else {
 		g.leading = true
 		g.mu.Unlock()
 	}
-	g.lead(db)
-	<-c.done
-	return c.outcome()
+	g.leadNext()
+	<-q.done
+	return q.outcome()
 }
 
-// lead runs the next group, then hands the lead on. Changes' panics are
+// leadNext runs the next group, then hands the lead on. Changes' panics are
 // their outcomes, so the hand-off always happens.
-func (g *writeGroup) lead(db *DB) {
+func (g *writeGroup[C]) leadNext() {
 	g.mu.Lock()
 	n := min(len(g.queue), maxGroup)
 	batch := g.queue[:n:n]
@@ -89,31 +96,52 @@ func (g *writeGroup) lead(db *DB) {
 		}
 		g.mu.Unlock()
 	}()
-	db.runGroup(batch)
+	defer func() {
+		for _, q := range batch {
+			close(q.done)
+		}
+	}()
+	defer func() {
+		// run panicked: which changes it saved is unknown, so none
+		// reports success; each caller resumes the panic.
+		if v := recover(); v != nil {
+			p := &panicked{value: v, stack: debug.Stack()}
+			for _, q := range batch {
+				if q.err == nil {
+					q.err = p
+				}
+			}
+		}
+	}()
+	g.run(batch)
 	g.commits.Add(1)
 	g.changes.Add(int64(len(batch)))
 }
 
-// outcome is the change's error; a panic resumes in the caller.
-func (c *groupedChange) outcome() error {
-	var p *panicked
-	if errors.As(c.err, &p) {
-		panic(fmt.Sprintf("%v\n\n(the change ran in a grouped transaction:)\n%s", p.value, p.stack))
+// counts reports the groups run and the changes they carried (0, 0 for a
+// nil group).
+func (g *writeGroup[C]) counts() (groups, changes int64) {
+	if g == nil {
+		return 0, 0
 	}
-	return c.err
+	return g.commits.Load(), g.changes.Load()
 }
 
-// runGroup applies a group's changes and commits them, then releases their
-// callers.
-func (db *DB) runGroup(batch []*groupedChange) {
-	defer func() {
-		for _, c := range batch {
-			close(c.done)
-		}
-	}()
+// outcome is the change's error; a panic resumes in the caller.
+func (q *queued[C]) outcome() error {
+	var p *panicked
+	if errors.As(q.err, &p) {
+		panic(fmt.Sprintf("%v\n\n(the change ran in a grouped transaction:)\n%s", p.value, p.stack))
+	}
+	return q.err
+}
+
+// runGroup applies a group's changes in one transaction and commits it
+// (SQLite's group commit).
+func (db *DB) runGroup(batch []*queued[txChange]) {
 	if len(batch) == 1 {
 		c := batch[0]
-		c.err = recovered(func() error { return db.updateOne(c.ctx, c.fn) })
+		c.err = recovered(func() error { return db.updateOne(c.ctx, c.c) })
 		return
 	}
 	ctx := context.Background()
@@ -139,7 +167,7 @@ func (db *DB) runGroup(batch []*groupedChange) {
 		// Statements run to their end even if the caller goes away: an
 		// interrupted write would roll back the whole group's transaction.
 		tx := &Tx{Tx: stx, db: db, ctx: context.WithoutCancel(c.ctx), now: db.now()}
-		c.err = recovered(func() error { return applyChange(tx, c.fn) })
+		c.err = recovered(func() error { return applyChange(tx, c.c) })
 		if c.err != nil {
 			if _, err := stx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
 				db.abortGroup(stx, batch, err)
@@ -168,7 +196,7 @@ func (db *DB) runGroup(batch []*groupedChange) {
 
 // abortGroup rolls a group back after a failure of the transaction itself:
 // every change not refused on its own fails with it.
-func (db *DB) abortGroup(stx interface{ Rollback() error }, batch []*groupedChange, err error) {
+func (db *DB) abortGroup(stx interface{ Rollback() error }, batch []*queued[txChange], err error) {
 	_ = stx.Rollback()
 	db.logger.Error("grouped write transaction failed", "err", err, "changes", len(batch))
 	for _, c := range batch {
@@ -189,12 +217,15 @@ func recovered(fn func() error) (err error) {
 	return fn()
 }
 
+// txChange is a change run in a write transaction (Update's function).
+type txChange = func(tx *Tx) error
+
 // WriteGroups reports how many write transactions grouped changes have
 // committed (or tried to) and how many changes they carried, on SQLite; both
 // are 0 on PostgreSQL, where each change is its own transaction.
-func (db *DB) WriteGroups() (commits, changes int64) {
-	if db.group == nil {
-		return 0, 0
-	}
-	return db.group.commits.Load(), db.group.changes.Load()
-}
+func (db *DB) WriteGroups() (commits, changes int64) { return db.group.counts() }
+
+// StepGroups reports how many statements grouped form steps (changes of one
+// stored process, processAlone) have run and how many steps they carried, on
+// PostgreSQL; both are 0 on SQLite, where group commit takes them.
+func (db *DB) StepGroups() (statements, steps int64) { return db.steps.counts() }

@@ -121,32 +121,24 @@ func (db *DB) FindDocumentOwner(ctx context.Context, tenantID, documentIndex str
 
 // SaveProcesses implements kycd.ProcessStore.
 func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
-	sealed := make([][]byte, len(c.Processes))
-	for i, p := range c.Processes {
-		raw, err := json.Marshal(processData{Input: p.Input, Output: p.Output, Form: p.Form})
-		if err != nil {
-			return err
-		}
-		if sealed[i], err = db.vault.Seal(ctx, c.TenantID, raw, processAD(c.UserID, p.Code)); err != nil {
-			return err
-		}
+	sealed, err := db.sealProcesses(ctx, c)
+	if err != nil {
+		return err
 	}
 	var codeSealed []byte
 	if c.Code != nil {
-		var err error
 		if codeSealed, err = db.sealCode(ctx, c.Code); err != nil {
 			return err
 		}
 	}
 	var su *sealedUser
 	if c.User != nil {
-		var err error
 		if su, err = db.sealUser(ctx, c.User); err != nil {
 			return err
 		}
 	}
-	if db.dialect.writableCTEs() && processAlone(c) {
-		return db.saveProcessAlone(ctx, c, sealed[0])
+	if db.steps != nil && processAlone(c) {
+		return db.steps.update(ctx, &processStep{change: c, sealed: sealed[0]})
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		for i, p := range c.Processes {
@@ -193,6 +185,21 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 	})
 }
 
+// sealProcesses seals the data of a change's processes.
+func (db *DB) sealProcesses(ctx context.Context, c *kycd.ProcessChange) ([][]byte, error) {
+	sealed := make([][]byte, len(c.Processes))
+	for i, p := range c.Processes {
+		raw, err := json.Marshal(processData{Input: p.Input, Output: p.Output, Form: p.Form})
+		if err != nil {
+			return nil, err
+		}
+		if sealed[i], err = db.vault.Seal(ctx, c.TenantID, raw, processAD(c.UserID, p.Code)); err != nil {
+			return nil, err
+		}
+	}
+	return sealed, nil
+}
+
 // processAlone reports whether a change saves one process already stored,
 // with its audit entry, and nothing else: a form step, the most frequent
 // change. (TestProcessAlone fails when ProcessChange gains a field this
@@ -200,6 +207,12 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 func processAlone(c *kycd.ProcessChange) bool {
 	return len(c.Processes) == 1 && c.Processes[0].Version > 0 && c.User == nil && c.DocumentIndex == "" &&
 		c.Code == nil && c.UseCode == "" && len(c.Events) == 0 && len(c.Jobs) == 0 && c.Key == ""
+}
+
+// processStep is a change that processAlone accepts, its process sealed.
+type processStep struct {
+	change *kycd.ProcessChange
+	sealed []byte
 }
 
 // saveProcessAlone saves a change that processAlone accepts in one
@@ -218,6 +231,108 @@ func (db *DB) saveProcessAlone(ctx context.Context, c *kycd.ProcessChange, seale
 		INSERT INTO audit_pending (`+auditColumns+`) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM changed`), append(updateProcessArgs(p, sealed, now), entry...)...)
 	return savedProcess(p, res, err, now)
 }
+
+// saveSteps is the step group's run (PostgreSQL): the steps saved at the
+// same time share one statement, as group commit shares a transaction on
+// SQLite. Each step's process is updated if its version is still the one
+// read, and its audit entry inserted if and only if it was: a step whose
+// process changed meanwhile is EStale, the others are saved. One statement
+// and one commit for the group cost PostgreSQL about half as much per step
+// as a statement each (measured with three steps). If the statement fails,
+// each step is saved alone, so that one step's failure is not the others'.
+func (db *DB) saveSteps(batch []*queued[*processStep]) {
+	var group, rest []*queued[*processStep]
+	taken := map[[2]string]bool{}
+	for _, q := range batch {
+		p := q.c.change.Processes[0]
+		key := [2]string{p.UserID, p.Code}
+		switch {
+		case q.ctx.Err() != nil:
+			q.err = q.ctx.Err() // its caller gave up before its turn
+		case taken[key]:
+			rest = append(rest, q) // one update of a process per statement
+		default:
+			taken[key] = true
+			group = append(group, q)
+		}
+	}
+	if len(group) > 1 {
+		if err := db.saveStepGroup(group); err != nil {
+			db.logger.Warn("grouped form steps failed; saving them one by one", "steps", len(group), "err", err)
+			rest = append(group, rest...)
+		}
+	} else {
+		rest = append(group, rest...)
+	}
+	for _, q := range rest {
+		q.err = db.saveProcessAlone(q.ctx, q.c.change, q.c.sealed)
+	}
+}
+
+// saveStepGroup saves steps, each of a different process, in one
+// statement: an error means none was saved.
+func (db *DB) saveStepGroup(group []*queued[*processStep]) error {
+	now := db.now()
+	updates, entries := make([][]any, len(group)), make([][]any, len(group))
+	for i, q := range group {
+		c := q.c.change
+		entry, err := auditValues(q.ctx, now, c.TenantID, c.Action, "user", c.UserID, c.Details)
+		if err != nil {
+			return err
+		}
+		updates[i] = append([]any{i}, updateProcessArgs(c.Processes[0], q.c.sealed, now)...)
+		entries[i] = append([]any{i}, entry...)
+	}
+	updateCols, err := arrayColumns(updates)
+	if err != nil {
+		return err
+	}
+	entryCols, err := arrayColumns(entries)
+	if err != nil {
+		return err
+	}
+	rows, err := db.write.QueryContext(context.Background(), db.q(stepGroup), append(updateCols, entryCols...)...)
+	changed, err := scanAll(rows, err, func(ord *int) []any { return []any{ord} })
+	if err != nil {
+		return err
+	}
+	saved := make([]bool, len(group))
+	for _, i := range changed {
+		saved[i] = true
+	}
+	for i, q := range group {
+		if !saved[i] {
+			q.err = kycd.Errorf(kycd.EStale, "The process changed meanwhile")
+			continue
+		}
+		p := q.c.change.Processes[0]
+		p.Version++
+		p.UpdatedAt = now
+	}
+	return nil
+}
+
+// stepGroup updates the processes of a group of steps whose version is
+// still the one read, inserts the audit entries of those it updated, and
+// returns their positions. Its arguments are one array per column of
+// updateProcessArgs, then one per column of the audit entries, each led by
+// the step's position.
+const stepGroup = `WITH s AS (
+		SELECT * FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bytea[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[])
+		AS s(ord, status, type, model, form_id, attempts, retry_at, expires_at, data, updated_at, user_id, code, tenant_id, version)),
+	changed AS (
+		UPDATE kyc_processes p SET status = s.status, type = s.type, model = s.model, form_id = s.form_id, attempts = s.attempts,
+			retry_at = s.retry_at, expires_at = s.expires_at, data = s.data, version = p.version + 1, updated_at = s.updated_at
+		FROM s WHERE p.user_id = s.user_id AND p.code = s.code AND p.tenant_id = s.tenant_id AND p.version = s.version
+		RETURNING s.ord),
+	e AS (
+		SELECT * FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+		AS e(ord, tenant_id, at, actor, action, entity_type, entity_id, request_id, details)),
+	audited AS (
+		INSERT INTO audit_pending (` + auditColumns + `)
+		SELECT e.tenant_id, e.at, e.actor, e.action, e.entity_type, e.entity_id, e.request_id, e.details
+		FROM e JOIN changed ON changed.ord = e.ord ORDER BY e.ord)
+	SELECT ord FROM changed`
 
 // updateProcess updates a process if its version is still the one read
 // (arguments: updateProcessArgs).

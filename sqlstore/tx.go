@@ -40,7 +40,7 @@ var errNothingToDo = errors.New("sqlstore: nothing to do")
 // each in a savepoint of its own: each still commits entirely or not at all.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.group != nil {
-		return db.group.update(db, ctx, fn)
+		return db.group.update(ctx, fn)
 	}
 	return db.updateOne(ctx, fn)
 }

@@ -132,6 +132,68 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 }
 
+// testStepsConcurrent: form steps (one stored process and its audit entry)
+// saved at the same time, two per process from the same version read: one
+// of each pair is saved with its audit entry, the other is EStale and
+// leaves nothing, whichever way the store groups them (group commit on
+// SQLite, grouped statements on PostgreSQL).
+func testStepsConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	const users = 16
+	stored := make([]*kycd.Process, users)
+	for i := range stored {
+		u := newUser(t, f, tn.ID, "steps-"+uuid.NewString()[:8]+"@example.com")
+		p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessCDD, Status: kycd.StatusPending, Model: kycd.ModelPlatform,
+			Form: &kycd.FormInstance{ID: uuid.NewString(), Code: "customer-due-diligence", Version: 1, Answers: map[string]any{}}}
+		must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Action: "kyc.test"}))
+		stored[i] = p
+	}
+	_, stepsBefore := f.DB.StepGroups()
+	errs := make([]error, 2*users)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for k := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := *stored[k%users]
+			form := *p.Form
+			form.Answers = map[string]any{"intent": map[string]any{"answer": k}}
+			p.Form = &form
+			<-start
+			errs[k] = f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: p.UserID, Processes: []*kycd.Process{&p},
+				Action: "kyc.step", Details: map[string]any{"k": k}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range stored {
+		a, b := errs[i], errs[i+users]
+		if !(a == nil && kycd.ErrorCode(b) == kycd.EStale) && !(b == nil && kycd.ErrorCode(a) == kycd.EStale) {
+			t.Errorf("user %d: two steps from one version: %v, %v; want one saved, one stale", i, a, b)
+			continue
+		}
+		winner := i
+		if a != nil {
+			winner = i + users
+		}
+		_, procs, err := f.DB.FindUserKYC(ctx, tn.ID, s.UserID)
+		must(t, err)
+		p := procs[kycd.ProcessCDD]
+		if got, _ := p.Form.Answers["intent"].(map[string]any); p.Version != 2 || got["answer"] != float64(winner) {
+			t.Errorf("user %d: version %d, answers %v; want the saved step's (%d)", i, p.Version, p.Form.Answers, winner)
+		}
+		if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = 'kyc.step'`, s.UserID) +
+			count(t, f, `SELECT count(*) FROM audit_entries WHERE entity_id = ? AND action = 'kyc.step'`, s.UserID); n != 1 {
+			t.Errorf("user %d: %d audit entries of steps, want 1", i, n)
+		}
+	}
+	if _, steps := f.DB.StepGroups(); f.DB.Dialect() == "postgres" && steps-stepsBefore != 2*users {
+		t.Errorf("PostgreSQL: %d steps went through the step group, want %d", steps-stepsBefore, 2*users)
+	}
+}
+
 // testIdentityDocuments: a document links to one live user of a tenant;
 // another user gets EDocumentLinked; a user closed at their request frees
 // it, one closed for a violation does not.

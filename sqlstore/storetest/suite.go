@@ -51,6 +51,7 @@ func Run(t *testing.T) {
 				{"Vacuum", testVacuum},
 				{"AuditChain", testAuditChain},
 				{"Processes", testProcesses},
+				{"StepsConcurrent", testStepsConcurrent},
 				{"IdentityDocuments", testIdentityDocuments},
 				{"VerificationCodes", testVerificationCodes},
 				{"Ingestions", testIngestions},
