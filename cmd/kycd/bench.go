@@ -22,6 +22,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/sqlstore"
 )
 
 // cmdBench measures routes against baselines served by the same process
@@ -359,13 +360,13 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 				return fmt.Errorf("%s: %w", p.baseLabel, err)
 			}
 			cpu1 := processCPU()
-			c0, n0 := a.db.WriteGroups()
+			c0, n0 := groups(a.db)
 			m, err := measure(p.route, duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.label, err)
 			}
 			cpu2 := processCPU()
-			c1, n1 := a.db.WriteGroups()
+			c1, n1 := groups(a.db)
 			commits, changes = commits+c1-c0, changes+n1-n0
 			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
 			baseCPU, routeCPU = baseCPU+cpu1-cpu0, routeCPU+cpu2-cpu1
@@ -394,7 +395,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 				fmt.Fprintf(stdout, "%-36s %8.0f µs baseline, %.0f µs route (this process: kycd, the load generator and, on SQLite, the database)\n", "kycd CPU per request:", baseUS, routeUS)
 			}
 			if commits > 0 {
-				fmt.Fprintf(stdout, "%-36s %8.2f (SQLite group commit; the baseline commits each request)\n", "changes per commit:", float64(changes)/float64(commits))
+				fmt.Fprintf(stdout, "%-36s %8.2f (SQLite: grouped transactions; PostgreSQL: grouped form-step statements; the baseline commits each request)\n", "changes per group:", float64(changes)/float64(commits))
 			}
 		}
 	}
@@ -442,4 +443,13 @@ func (f *flagSet) isSet(name string) bool {
 	set := false
 	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
 	return set
+}
+
+// groups reports the groups of changes the store has written and the changes
+// they carried: grouped transactions on SQLite, grouped form-step
+// statements on PostgreSQL.
+func groups(db *sqlstore.DB) (groups, changes int64) {
+	g, c := db.WriteGroups()
+	sg, sc := db.StepGroups()
+	return g + sg, c + sc
 }

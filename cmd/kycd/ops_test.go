@@ -71,7 +71,8 @@ func TestOperations(t *testing.T) {
 				strings.Contains(text, `kycd_jobs{kind="file_purge",state="completed"} 1`) &&
 				strings.Contains(text, "\nkycd_audit_pending ") && strings.Contains(text, "\nkycd_audit_pending_oldest_seconds ") &&
 				strings.Contains(text, "\nkycd_outbox_pending ") && strings.Contains(text, "\nkycd_sqlite_write_commits_total ") &&
-				strings.Contains(text, "\nkycd_sqlite_write_changes_total ")
+				strings.Contains(text, "\nkycd_sqlite_write_changes_total ") && strings.Contains(text, "\nkycd_postgres_step_statements_total ") &&
+				strings.Contains(text, "\nkycd_postgres_steps_total ")
 			if ok {
 				break
 			}

@@ -323,23 +323,25 @@ func printSandbox(w io.Writer, c sandboxCredentials) {
 
 // storeCollector reports, at scrape time, River job counts by kind and state,
 // the backlogs of the audit chainer and of the webhook dispatcher, and the
-// SQLite group commit counters.
+// counters of grouped writes (SQLite group commit, PostgreSQL step groups).
 type storeCollector struct{ db *sqlstore.DB }
 
 var jobsDesc = prometheus.NewDesc("kycd_jobs", "River jobs by kind and state.", []string{"kind", "state"}, nil)
 
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{jobsDesc, auditPendingDesc, auditLagDesc, outboxDesc, commitsDesc, changesDesc} {
+	for _, d := range []*prometheus.Desc{jobsDesc, auditPendingDesc, auditLagDesc, outboxDesc, commitsDesc, changesDesc, stepStatementsDesc, stepsDesc} {
 		ch <- d
 	}
 }
 
 var (
-	auditPendingDesc = prometheus.NewDesc("kycd_audit_pending", "Audit entries written but not yet chained onto their tenant's chain.", nil, nil)
-	auditLagDesc     = prometheus.NewDesc("kycd_audit_pending_oldest_seconds", "Age of the oldest audit entry not yet chained (0 when none): a growing value means the chainer is stuck.", nil, nil)
-	outboxDesc       = prometheus.NewDesc("kycd_outbox_pending", "Events not yet handed to their webhook endpoints.", nil, nil)
-	commitsDesc      = prometheus.NewDesc("kycd_sqlite_write_commits_total", "Write transactions of grouped changes (SQLite group commit; 0 on PostgreSQL).", nil, nil)
-	changesDesc      = prometheus.NewDesc("kycd_sqlite_write_changes_total", "Changes those transactions carried (changes per commit = this / commits).", nil, nil)
+	auditPendingDesc   = prometheus.NewDesc("kycd_audit_pending", "Audit entries written but not yet chained onto their tenant's chain.", nil, nil)
+	auditLagDesc       = prometheus.NewDesc("kycd_audit_pending_oldest_seconds", "Age of the oldest audit entry not yet chained (0 when none): a growing value means the chainer is stuck.", nil, nil)
+	outboxDesc         = prometheus.NewDesc("kycd_outbox_pending", "Events not yet handed to their webhook endpoints.", nil, nil)
+	commitsDesc        = prometheus.NewDesc("kycd_sqlite_write_commits_total", "Write transactions of grouped changes (SQLite group commit; 0 on PostgreSQL).", nil, nil)
+	changesDesc        = prometheus.NewDesc("kycd_sqlite_write_changes_total", "Changes those transactions carried (changes per commit = this / commits).", nil, nil)
+	stepStatementsDesc = prometheus.NewDesc("kycd_postgres_step_statements_total", "Statements that saved form steps (a stored process and its audit entry), those made at the same time together (PostgreSQL; 0 on SQLite).", nil, nil)
+	stepsDesc          = prometheus.NewDesc("kycd_postgres_steps_total", "Form steps those statements saved or refused (steps per statement = this / statements).", nil, nil)
 )
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -368,4 +370,7 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	commits, changes := c.db.WriteGroups()
 	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
 	ch <- prometheus.MustNewConstMetric(changesDesc, prometheus.CounterValue, float64(changes))
+	statements, steps := c.db.StepGroups()
+	ch <- prometheus.MustNewConstMetric(stepStatementsDesc, prometheus.CounterValue, float64(statements))
+	ch <- prometheus.MustNewConstMetric(stepsDesc, prometheus.CounterValue, float64(steps))
 }
