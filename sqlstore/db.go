@@ -62,9 +62,12 @@ type DB struct {
 	wstmts    sync.Map // query -> *sql.Stmt on the write pool
 	toPrepare sync.Map // write queries seen but not prepared yet
 	// group commits concurrent changes together (SQLite only).
-	group *writeGroup[txChange]
+	group *batcher[txChange]
 	// steps saves concurrent form steps in one statement (PostgreSQL only).
-	steps *writeGroup[*processStep]
+	steps *batcher[*processStep]
+	// loads reads the KYC state of users read at the same time in one query
+	// (PostgreSQL only).
+	loads *batcher[*kycLoad]
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
 }
@@ -99,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 func (db *DB) openSQLite(cfg Config) error {
 	db.dialect = sqliteDialect{}
-	db.group = &writeGroup[txChange]{}
+	db.group = &batcher[txChange]{}
 	db.group.run = db.runGroup
 	if cfg.DataDir == "" {
 		return errors.New("a data folder is needed for SQLite")
@@ -150,8 +153,10 @@ func (db *DB) openPostgres(cfg Config) error {
 	p.SetMaxIdleConns(n)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	db.write, db.read = p, p
-	db.steps = &writeGroup[*processStep]{}
+	db.steps = &batcher[*processStep]{}
 	db.steps.run = db.saveSteps
+	db.loads = &batcher[*kycLoad]{}
+	db.loads.run = db.runLoads
 	return nil
 }
 

@@ -25,3 +25,24 @@ func SaveStepsAsOneGroup(ctx context.Context, db *DB, changes []*kycd.ProcessCha
 	}
 	return errs, nil
 }
+
+// KYCRead is one read of FindUserKYC's, as LoadKYCAsOneGroup reads it.
+type KYCRead struct {
+	TenantID, UserID string
+	User             *kycd.User
+	Processes        map[string]*kycd.Process
+	Err              error
+}
+
+// LoadKYCAsOneGroup reads the users' KYC state as one group of the grouped
+// reads (PostgreSQL), as if all had been queued while another group ran.
+func LoadKYCAsOneGroup(ctx context.Context, db *DB, reads []*KYCRead) {
+	batch := make([]*queued[*kycLoad], len(reads))
+	for i, r := range reads {
+		batch[i] = &queued[*kycLoad]{ctx: ctx, c: &kycLoad{tenantID: r.TenantID, userID: r.UserID}}
+	}
+	db.runLoads(batch)
+	for i, q := range batch {
+		reads[i].User, reads[i].Processes, reads[i].Err = q.c.user, q.c.procs, q.err
+	}
+}

@@ -9,27 +9,32 @@ import (
 	"sync/atomic"
 )
 
-// SQLite has one writer, and with synchronous=FULL every commit waits for
-// its WAL to reach the disk: that sync, not the statements, bounds how many
-// changes per second it takes. writeGroup is group commit: changes that
-// arrive while another runs are applied together, in one transaction with a
-// savepoint each, and committed with one sync. A change that fails, or
-// records no audit entry, is rolled back to its savepoint and the others
-// stay; each caller gets its own outcome. Alone, a change runs as before.
+// A batcher runs, as one, the operations of type C that arrive while another
+// batch runs: each caller queues its operation; one caller leads a batch: it
+// takes what is queued (its own operation among them), runs it and hands the
+// lead to the first operation queued meanwhile. No goroutine runs for ever
+// and no caller waits for more than the batch before its own; alone, an
+// operation runs at once. It serves:
 //
-// One caller leads a group: it takes what is queued (its own change among
-// them), runs it and hands the lead to the first change queued meanwhile.
-// No goroutine runs for ever and no caller waits for more than the group
-// before its own.
+//   - SQLite's group commit (db.group, runGroup). SQLite has one writer, and
+//     with synchronous=FULL every commit waits for its WAL to reach the disk:
+//     that sync, not the statements, bounds how many changes per second it
+//     takes. Changes that arrive while another group runs are applied
+//     together, in one transaction with a savepoint each, and committed with
+//     one sync. A change that fails, or records no audit entry, is rolled back
+//     to its savepoint and the others stay; each caller gets its own outcome.
+//   - PostgreSQL's step group (db.steps, saveSteps): form steps saved at the
+//     same time share one statement.
+//   - PostgreSQL's grouped reads of users' KYC state (db.loads, runLoads):
+//     one query for the users read at the same time.
 //
-// The same queue and lead serve PostgreSQL's step group (saveSteps): form
-// steps saved at the same time share one statement there. A writeGroup
-// holds changes of type C and the function that applies a group of them.
-type writeGroup[C any] struct {
+// (One batch at a time: measured with two, batches halved and PostgreSQL
+// did not serve more form steps per second.)
+type batcher[C any] struct {
 	mu      sync.Mutex
 	queue   []*queued[C]
 	leading bool
-	// run applies a group and sets each change's err.
+	// run applies a batch and sets each operation's err.
 	run func(batch []*queued[C])
 	// Counters, for tests and operators: groups run and changes applied.
 	commits, changes atomic.Int64
@@ -59,7 +64,7 @@ func (p *panicked) Error() string { return fmt.Sprintf("sqlstore: change panicke
 // or failed. A caller whose context ends while it waits still gets the
 // outcome (the change may be running); a change whose context ended before
 // its turn is not run.
-func (g *writeGroup[C]) update(ctx context.Context, c C) error {
+func (g *batcher[C]) update(ctx context.Context, c C) error {
 	q := &queued[C]{ctx: ctx, c: c, done: make(chan struct{}), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
@@ -81,7 +86,7 @@ func (g *writeGroup[C]) update(ctx context.Context, c C) error {
 
 // leadNext runs the next group, then hands the lead on. Changes' panics are
 // their outcomes, so the hand-off always happens.
-func (g *writeGroup[C]) leadNext() {
+func (g *batcher[C]) leadNext() {
 	g.mu.Lock()
 	n := min(len(g.queue), maxGroup)
 	batch := g.queue[:n:n]
@@ -120,7 +125,7 @@ func (g *writeGroup[C]) leadNext() {
 
 // counts reports the groups run and the changes they carried (0, 0 for a
 // nil group).
-func (g *writeGroup[C]) counts() (groups, changes int64) {
+func (g *batcher[C]) counts() (groups, changes int64) {
 	if g == nil {
 		return 0, 0
 	}
@@ -229,3 +234,8 @@ func (db *DB) WriteGroups() (commits, changes int64) { return db.group.counts() 
 // stored process, processAlone) have run and how many steps they carried, on
 // PostgreSQL; both are 0 on SQLite, where group commit takes them.
 func (db *DB) StepGroups() (statements, steps int64) { return db.steps.counts() }
+
+// ReadGroups reports how many queries read users' KYC state (FindUserKYC)
+// and how many reads they answered, on PostgreSQL, where reads made at the
+// same time share a query; both are 0 on SQLite.
+func (db *DB) ReadGroups() (queries, reads int64) { return db.loads.counts() }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,20 +26,66 @@ func processAD(userID, code string) []byte {
 }
 
 // FindUserKYC implements kycd.ProcessStore: the user and its processes in
-// one query.
+// one query. On PostgreSQL the users read at the same time share the query
+// (db.loads).
 func (db *DB) FindUserKYC(ctx context.Context, tenantID, userID string) (*kycd.User, map[string]*kycd.Process, error) {
-	rows, err := db.readRows(ctx, `SELECT u.id, u.tenant_id, u.type, u.pii, u.terms_of_service, u.created_at, u.updated_at,
-		p.code, p.status, p.type, p.model, p.attempts, p.retry_at, p.data, p.version, p.updated_at
-		FROM users u LEFT JOIN kyc_processes p ON p.user_id = u.id
-		WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL`, userID, tenantID)
+	l := &kycLoad{tenantID: tenantID, userID: userID}
+	var err error
+	if db.loads != nil {
+		err = db.loads.update(ctx, l)
+	} else {
+		err = db.loadKYC(ctx, []*kycLoad{l})
+		if err == nil {
+			err = l.err
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
+	return l.user, l.procs, nil
+}
+
+// kycLoad is a read of one user's KYC state: the user and its processes,
+// or err.
+type kycLoad struct {
+	tenantID, userID string
+	user             *kycd.User
+	procs            map[string]*kycd.Process
+	err              error
+}
+
+// userKYCColumns are the columns loadKYC reads: a user, and one of its
+// processes or NULLs.
+const userKYCColumns = `u.id, u.tenant_id, u.type, u.pii, u.terms_of_service, u.created_at, u.updated_at,
+		p.code, p.status, p.type, p.model, p.attempts, p.retry_at, p.data, p.version, p.updated_at`
+
+// loadKYC reads the users and processes of loads in one query, each load's
+// outcome in its user and procs, or its err (ENotFound for a user who is not
+// a live user of the tenant). The error is the query's: then no load is
+// done. More than one load needs PostgreSQL (arrayParams).
+func (db *DB) loadKYC(ctx context.Context, loads []*kycLoad) error {
 	var (
-		u     *kycd.User
-		procs = map[string]*kycd.Process{}
+		rows *sql.Rows
+		err  error
 	)
+	if len(loads) == 1 {
+		rows, err = db.readRows(ctx, `SELECT `+userKYCColumns+`
+		FROM users u LEFT JOIN kyc_processes p ON p.user_id = u.id
+		WHERE u.id = ? AND u.tenant_id = ? AND u.deleted_at IS NULL`, loads[0].userID, loads[0].tenantID)
+	} else {
+		ids, tenants := make([]string, len(loads)), make([]string, len(loads))
+		for i, l := range loads {
+			ids[i], tenants[i] = l.userID, l.tenantID
+		}
+		rows, err = db.readRows(ctx, `SELECT `+userKYCColumns+`
+		FROM unnest(?::text[], ?::text[]) AS k(id, tenant_id) JOIN users u ON u.id = k.id AND u.tenant_id = k.tenant_id
+		LEFT JOIN kyc_processes p ON p.user_id = u.id
+		WHERE u.deleted_at IS NULL`, ids, tenants)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var (
 			ur                     userRow
@@ -49,31 +96,68 @@ func (db *DB) FindUserKYC(ctx context.Context, tenantID, userID string) (*kycd.U
 		)
 		if err := rows.Scan(&ur.id, &ur.tenantID, &ur.typ, &ur.sealed, &ur.terms, &ur.created, &ur.updated,
 			&code, &status, &typ, &mdl, &attempts, &r.retry, &r.sealed, &version, &updated); err != nil {
-			return nil, nil, err
-		}
-		if u == nil {
-			if u, err = db.openUser(ctx, &ur); err != nil {
-				return nil, nil, err
-			}
-		}
-		if !code.Valid {
-			continue // a user without processes
+			return err
 		}
 		r.code, r.status, r.typ, r.model, r.updated = code.String, status.String, typ.String, mdl.String, updated.String
 		r.attempts, r.version = int(attempts.Int64), int(version.Int64)
-		p, err := db.openProcess(ctx, tenantID, userID, &r)
-		if err != nil {
-			return nil, nil, err
+		for _, l := range loads {
+			if l.userID != ur.id || l.tenantID != ur.tenantID || l.err != nil {
+				continue
+			}
+			if l.user == nil {
+				l.procs = map[string]*kycd.Process{}
+				if l.user, l.err = db.openUser(ctx, &ur); l.err != nil {
+					continue
+				}
+			}
+			if !code.Valid {
+				continue // a user without processes
+			}
+			p, err := db.openProcess(ctx, l.tenantID, l.userID, &r)
+			if err != nil {
+				l.err = err
+				continue
+			}
+			l.procs[p.Code] = p
 		}
-		procs[p.Code] = p
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if u == nil {
-		return nil, nil, kycd.NotFound("user")
+	for _, l := range loads {
+		if l.user == nil && l.err == nil {
+			l.err = kycd.NotFound("user")
+		}
 	}
-	return u, procs, nil
+	return nil
+}
+
+// runLoads is the grouped reads' run (PostgreSQL): one query for the loads
+// of a batch whose callers still wait.
+func (db *DB) runLoads(batch []*queued[*kycLoad]) {
+	loads := make([]*kycLoad, 0, len(batch))
+	for _, q := range batch {
+		if err := q.ctx.Err(); err != nil {
+			q.err = err // its caller gave up before its turn
+			continue
+		}
+		loads = append(loads, q.c)
+	}
+	if len(loads) == 0 {
+		return
+	}
+	// Alone, a read ends with its caller; a shared one is not cut short by
+	// one caller leaving.
+	ctx := context.Background()
+	if len(batch) == 1 {
+		ctx = batch[0].ctx
+	}
+	err := db.loadKYC(ctx, loads)
+	for _, q := range batch {
+		if q.err == nil {
+			q.err = cmp.Or(err, q.c.err)
+		}
+	}
 }
 
 // processRow is a process row as read, before decryption.

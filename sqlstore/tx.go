@@ -36,7 +36,7 @@ var errNothingToDo = errors.New("sqlstore: nothing to do")
 
 // Update runs fn in one write transaction and commits it if fn succeeds. A
 // change that records no audit entry is rolled back with ErrUnaudited. On
-// SQLite, changes made at the same time share a transaction (writeGroup),
+// SQLite, changes made at the same time share a transaction (batcher),
 // each in a savepoint of its own: each still commits entirely or not at all.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.group != nil {

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +139,103 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadGroup: on PostgreSQL, users' KYC state read at the same time is
+// read in one query; each read gets its own user and processes (two reads
+// of one user get copies of their own), and a user who is not a live user of
+// the tenant (another tenant's, deleted, unknown) is not found, without
+// failing the other reads.
+func TestReadGroup(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		if d.Name != "postgres" {
+			continue
+		}
+		f := storetest.Open(t, d, mock.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+		ctx := context.Background()
+		var tenants [2]*kycd.Tenant
+		for i := range tenants {
+			tenants[i] = &kycd.Tenant{Name: "reads-" + uuid.NewString()[:8]}
+			must(t, f.DB.CreateTenant(ctx, tenants[i]))
+		}
+		users := make([]*kycd.User, 4)
+		for i := range users {
+			users[i] = &kycd.User{TenantID: tenants[0].ID, Type: kycd.UserIndividual, Email: fmt.Sprintf("read-%d-%s@example.com", i, uuid.NewString()[:8]),
+				FullName: fmt.Sprintf("Reader Number%d", i), Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
+			must(t, f.DB.CreateUser(ctx, users[i]))
+		}
+		// Users 0 and 1 have processes, 2 none; 3 is deleted.
+		for i, code := range []string{kycd.ProcessCDD, kycd.ProcessCRA} {
+			for _, u := range users[:2] {
+				p := &kycd.Process{TenantID: u.TenantID, UserID: u.ID, Code: code, Status: kycd.StatusPending, Model: kycd.ModelPlatform,
+					Output: map[string]any{"owner": u.ID, "n": float64(i)}}
+				must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: u.TenantID, UserID: u.ID, Processes: []*kycd.Process{p}, Action: "kyc.test"}))
+			}
+		}
+		must(t, f.DB.DeleteUser(ctx, tenants[0].ID, users[3].ID, kycd.UserDeletion{Reason: "other"}))
+		queriesBefore, readsBefore := f.DB.ReadGroups()
+
+		reads := []*sqlstore.KYCRead{
+			{TenantID: tenants[0].ID, UserID: users[0].ID},
+			{TenantID: tenants[0].ID, UserID: users[1].ID},
+			{TenantID: tenants[1].ID, UserID: users[1].ID}, // another tenant's user
+			{TenantID: tenants[0].ID, UserID: users[2].ID},
+			{TenantID: tenants[0].ID, UserID: users[3].ID},      // deleted
+			{TenantID: tenants[0].ID, UserID: uuid.NewString()}, // unknown
+			{TenantID: tenants[0].ID, UserID: "not-a-uuid"},
+			{TenantID: tenants[0].ID, UserID: users[0].ID}, // user 0 again
+		}
+		sqlstore.LoadKYCAsOneGroup(ctx, f.DB, reads)
+		for _, i := range []int{0, 1, 7} {
+			r := reads[i]
+			if r.Err != nil || r.User == nil || r.User.ID != r.UserID || r.User.FullName == "" || len(r.Processes) != 2 {
+				t.Fatalf("read %d: %+v", i, r)
+			}
+			for code, p := range r.Processes {
+				if p.Code != code || p.UserID != r.UserID || p.Output["owner"] != r.UserID || p.Version != 1 {
+					t.Errorf("read %d: process %s: %+v", i, code, p)
+				}
+			}
+		}
+		if reads[0].User.FullName != "Reader Number0" || reads[1].User.FullName != "Reader Number1" {
+			t.Errorf("users mixed up: %q, %q", reads[0].User.FullName, reads[1].User.FullName)
+		}
+		if reads[0].User == reads[7].User || reads[0].Processes[kycd.ProcessCDD] == reads[7].Processes[kycd.ProcessCDD] {
+			t.Error("two reads of one user share their copies")
+		}
+		if r := reads[3]; r.Err != nil || r.User == nil || r.User.ID != users[2].ID || len(r.Processes) != 0 {
+			t.Errorf("a user without processes: %+v", r)
+		}
+		for _, i := range []int{2, 4, 5, 6} {
+			if reads[i].Err == nil || kycd.ErrorCode(reads[i].Err) != kycd.ENotFound || reads[i].User != nil {
+				t.Errorf("read %d: %+v, want not found", i, reads[i])
+			}
+		}
+
+		// Through FindUserKYC, concurrent reads each get their own user.
+		var wg sync.WaitGroup
+		errs := make([]error, 32)
+		for k := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u := users[k%3]
+				got, _, err := f.DB.FindUserKYC(ctx, u.TenantID, u.ID)
+				if err == nil && (got.ID != u.ID || got.FullName != u.FullName) {
+					err = fmt.Errorf("read %s, got %s (%s)", u.ID, got.ID, got.FullName)
+				}
+				errs[k] = err
+			}()
+		}
+		wg.Wait()
+		for k, err := range errs {
+			if err != nil {
+				t.Errorf("concurrent read %d: %v", k, err)
+			}
+		}
+		if queries, n := f.DB.ReadGroups(); n-readsBefore != 32 || queries-queriesBefore > 32 {
+			t.Errorf("32 reads counted as %d in %d queries", n-readsBefore, queries-queriesBefore)
+		}
 	}
 }
