@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +40,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		o           options
 		duration    time.Duration
 		rounds      int
-		concurrency int
+		concurrency string
 		cpuProfile  string
 		memProfile  string
 		scenario    string
@@ -51,7 +53,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.common(&o)
 	fs.duration(&duration, "round", 2*time.Second, "length of one measuring round")
 	fs.int(&rounds, "rounds", 5, "rounds per route (they alternate); ingest: at most 3")
-	fs.int(&concurrency, "concurrency", 8, "concurrent connections")
+	fs.string(&concurrency, "concurrency", "8,32", "concurrent connections: a number, or a comma-separated list of numbers each measured in turn")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	fs.string(&memProfile, "memprofile", "", "write an allocation profile (since start) to this file when the rounds end")
 	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions) or webhooks (deliveries)")
@@ -70,6 +72,10 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		if ingestions < 1 || ingestW < 1 || ingestLat <= 0 {
 			return errors.New("bench: --ingestions and --ingest-workers must be at least 1, --latency above 0")
 		}
+	}
+	levels, err := parseLevels(concurrency)
+	if err != nil {
+		return err
 	}
 	if o.DatabaseURL == "" && getenv("KYCD_DATA_DIR") == "" && !fs.isSet("data-dir") {
 		dir, err := os.MkdirTemp("", "kycd-bench-")
@@ -232,12 +238,11 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
 
 	// Each worker of the CDD scenario acts for its own user, whose form is
 	// past its first step: every PATCH answers a question of the second
 	// step (validate, merge, seal, save with the audit entry).
-	cddUsers, cddForms := make([]string, concurrency), make([]string, concurrency)
+	cddUsers, cddForms := make([]string, slices.Max(levels)), make([]string, slices.Max(levels))
 	if scenario != "users-me" {
 		for i := range cddUsers {
 			cu := *u
@@ -254,7 +259,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	sources := []string{"salary", "inheritance", "profits_own_business"}
-	type request func(worker, n int) (*http.Request, error)
+	type request = benchRequest
 	get := func(path string) request {
 		return func(int, int) (*http.Request, error) {
 			req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
@@ -275,7 +280,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			return req, err
 		}
 	}
-	measure := func(mk request, d time.Duration) (float64, error) {
+	measure := func(mk request, d time.Duration, client *http.Client, concurrency int) (float64, error) {
 		var n, failed atomic.Int64
 		var firstErr atomic.Value
 		deadline := time.Now().Add(d)
@@ -319,11 +324,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return float64(n.Load()) / time.Since(start).Seconds(), nil
 	}
-	type pair struct {
-		name, label, baseLabel string
-		route, base            request
-		goal                   float64
-	}
+	type pair = benchPair
 	var pairs []pair
 	if scenario != "cdd" {
 		pairs = append(pairs, pair{"users_me", "GET /core/users/me", "baseline (token + one row)", get("/core/users/me"), get("/bench/baseline"), 0.8})
@@ -331,80 +332,28 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	if scenario != "users-me" {
 		pairs = append(pairs, pair{"cdd_step", "PATCH customer-due-diligence", "baseline (token + decode + insert)", patch("/core/kyc/processes/customer-due-diligence"), patch("/bench/write-baseline"), 0.7})
 	}
-	// Warm up, then alternate rounds.
-	for _, p := range pairs {
-		for _, r := range []request{p.base, p.route} {
-			if _, err := measure(r, duration/4); err != nil {
-				return fmt.Errorf("%s: %w", p.label, err)
-			}
-		}
-	}
 	stop, err := startProfile(cpuProfile, memProfile)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	res := map[string]any{"database": a.db.Dialect(), "concurrency": concurrency, "rounds": rounds, "round": duration.String()}
-	if !o.JSON {
-		fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each (medians)\n", a.db.Dialect(), concurrency, rounds, duration)
+	res := map[string]any{"database": a.db.Dialect(), "concurrency": levels, "rounds": rounds, "round": duration.String()}
+	var byLevel []map[string]any
+	for _, level := range levels {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: level, MaxConnsPerHost: level}}
+		lr, err := benchLevel(ctx, a, stdout, o.JSON, pairs, level, rounds, duration, func(r request, d time.Duration) (float64, error) {
+			return measure(r, d, client, level)
+		})
+		client.CloseIdleConnections()
+		if err != nil {
+			return err
+		}
+		byLevel = append(byLevel, lr)
 	}
-	for _, p := range pairs {
-		var (
-			baseRPS, routeRPS []float64
-			commits, changes  int64 // the route's write transactions and the changes they carried
-			// kycd's CPU time and requests, over all rounds of each side
-			baseCPU, routeCPU time.Duration
-			baseN, routeN     float64
-		)
-		for i := 0; i < rounds; i++ {
-			if err := a.db.Vacuum(ctx); err != nil {
-				return err
-			}
-			cpu0 := processCPU()
-			b, err := measure(p.base, duration)
-			if err != nil {
-				return fmt.Errorf("%s: %w", p.baseLabel, err)
-			}
-			cpu1 := processCPU()
-			c0, n0 := groups(a.db)
-			m, err := measure(p.route, duration)
-			if err != nil {
-				return fmt.Errorf("%s: %w", p.label, err)
-			}
-			cpu2 := processCPU()
-			c1, n1 := groups(a.db)
-			commits, changes = commits+c1-c0, changes+n1-n0
-			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
-			baseCPU, routeCPU = baseCPU+cpu1-cpu0, routeCPU+cpu2-cpu1
-			baseN, routeN = baseN+b*duration.Seconds(), routeN+m*duration.Seconds()
-		}
-		if ctx.Err() != nil {
-			return errors.New("interrupted")
-		}
-		b, m := median(baseRPS), median(routeRPS)
-		ratio := float64(int(m/b*1000)) / 1000
-		res[p.name+"_baseline_rps"], res[p.name+"_rps"], res[p.name+"_ratio"] = int(b), int(m), ratio
-		if commits > 0 {
-			res[p.name+"_changes_per_commit"] = float64(int(float64(changes)/float64(commits)*100)) / 100
-		}
-		// This process's CPU per request: kycd, the load generator (alike
-		// for both sides) and, on SQLite, the database; PostgreSQL's own
-		// CPU is not in it.
-		var baseUS, routeUS float64
-		if baseCPU > 0 && routeCPU > 0 {
-			baseUS, routeUS = float64(baseCPU.Microseconds())/baseN, float64(routeCPU.Microseconds())/routeN
-			res[p.name+"_baseline_kycd_cpu_us"], res[p.name+"_kycd_cpu_us"] = int(baseUS), int(routeUS)
-		}
-		if !o.JSON {
-			fmt.Fprintf(stdout, "%-36s %8.0f req/s\n%-36s %8.0f req/s\n%-36s %8.3f (goal >= %.1f)\n", p.baseLabel+":", b, p.label+":", m, "ratio:", m/b, p.goal)
-			if baseUS > 0 {
-				fmt.Fprintf(stdout, "%-36s %8.0f µs baseline, %.0f µs route (this process: kycd, the load generator and, on SQLite, the database)\n", "kycd CPU per request:", baseUS, routeUS)
-			}
-			if commits > 0 {
-				fmt.Fprintf(stdout, "%-36s %8.2f (SQLite: grouped transactions; PostgreSQL: grouped form-step statements; the baseline commits each request)\n", "changes per group:", float64(changes)/float64(commits))
-			}
-		}
-	}
+	// The top-level figures are the last level's (by default the highest:
+	// enough connections that both sides keep the machine busy).
+	maps.Copy(res, byLevel[len(byLevel)-1])
+	res["levels"] = byLevel
 	if o.JSON {
 		return printJSON(stdout, res)
 	}
@@ -458,4 +407,140 @@ func groups(db *sqlstore.DB) (groups, changes int64) {
 	g, c := db.WriteGroups()
 	sg, sc := db.StepGroups()
 	return g + sg, c + sc
+}
+
+// benchRequest makes the n-th request of a load generator's worker.
+type benchRequest func(worker, n int) (*http.Request, error)
+
+// benchPair is a route and its baseline, with the ratio's goal.
+type benchPair struct {
+	name, label, baseLabel string
+	route, base            benchRequest
+	goal                   float64
+}
+
+// parseLevels reads --concurrency: a number of connections or a
+// comma-separated list of them.
+func parseLevels(s string) ([]int, error) {
+	var levels []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bench: --concurrency %q: want a number of connections of at least 1, or a comma-separated list of them", s)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
+}
+
+// benchLevel measures each pair at one level of concurrency: a warm-up, then
+// alternating rounds of baseline and route; it prints (unless quiet) and
+// returns the medians, their ratio, this process's CPU per request, the
+// changes per group and how busy the machine was on each side.
+func benchLevel(ctx context.Context, a *app, stdout io.Writer, quiet bool, pairs []benchPair, level, rounds int, duration time.Duration,
+	measure func(benchRequest, time.Duration) (float64, error)) (map[string]any, error) {
+	for _, p := range pairs {
+		for _, r := range []benchRequest{p.base, p.route} {
+			if _, err := measure(r, duration/4); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.label, err)
+			}
+		}
+	}
+	res := map[string]any{"concurrency": level}
+	if !quiet {
+		fmt.Fprintf(stdout, "database %s, %d connections, %d rounds of %s each (medians)\n", a.db.Dialect(), level, rounds, duration)
+	}
+	for _, p := range pairs {
+		var (
+			baseRPS, routeRPS []float64
+			commits, changes  int64 // the route's groups and the changes they carried
+			queries, reads    int64 // the route's grouped reads (PostgreSQL)
+			// kycd's CPU time and requests, over all rounds of each side
+			baseCPU, routeCPU time.Duration
+			baseN, routeN     float64
+			// the machine's busy and total CPU ticks on each side
+			baseBusy, baseTotal, routeBusy, routeTotal int64
+		)
+		for i := 0; i < rounds; i++ {
+			if err := a.db.Vacuum(ctx); err != nil {
+				return nil, err
+			}
+			cpu0 := processCPU()
+			b0, t0 := machine()
+			b, err := measure(p.base, duration)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.baseLabel, err)
+			}
+			cpu1 := processCPU()
+			b1, t1 := machine()
+			c0, n0 := groups(a.db)
+			q0, r0 := a.db.ReadGroups()
+			m, err := measure(p.route, duration)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.label, err)
+			}
+			cpu2 := processCPU()
+			b2, t2 := machine()
+			c1, n1 := groups(a.db)
+			q1, r1 := a.db.ReadGroups()
+			commits, changes = commits+c1-c0, changes+n1-n0
+			queries, reads = queries+q1-q0, reads+r1-r0
+			baseRPS, routeRPS = append(baseRPS, b), append(routeRPS, m)
+			baseCPU, routeCPU = baseCPU+cpu1-cpu0, routeCPU+cpu2-cpu1
+			baseN, routeN = baseN+b*duration.Seconds(), routeN+m*duration.Seconds()
+			baseBusy, baseTotal, routeBusy, routeTotal = baseBusy+b1-b0, baseTotal+t1-t0, routeBusy+b2-b1, routeTotal+t2-t1
+		}
+		if ctx.Err() != nil {
+			return nil, errors.New("interrupted")
+		}
+		b, m := median(baseRPS), median(routeRPS)
+		ratio := float64(int(m/b*1000)) / 1000
+		res[p.name+"_baseline_rps"], res[p.name+"_rps"], res[p.name+"_ratio"] = int(b), int(m), ratio
+		if commits > 0 {
+			res[p.name+"_changes_per_group"] = float64(int(float64(changes)/float64(commits)*100)) / 100
+		}
+		if queries > 0 {
+			res[p.name+"_reads_per_query"] = float64(int(float64(reads)/float64(queries)*100)) / 100
+		}
+		// This process's CPU per request: kycd, the load generator (alike
+		// for both sides) and, on SQLite, the database; PostgreSQL's own
+		// CPU is not in it.
+		var baseUS, routeUS float64
+		if baseCPU > 0 && routeCPU > 0 {
+			baseUS, routeUS = float64(baseCPU.Microseconds())/baseN, float64(routeCPU.Microseconds())/routeN
+			res[p.name+"_baseline_kycd_cpu_us"], res[p.name+"_kycd_cpu_us"] = int(baseUS), int(routeUS)
+		}
+		// How busy the whole machine was (every process, the database's
+		// too): a side well below 100 % waited rather than worked, and its
+		// requests per second measure latency more than capacity.
+		var baseLoad, routeLoad float64
+		if baseTotal > 0 && routeTotal > 0 {
+			baseLoad, routeLoad = float64(baseBusy)/float64(baseTotal)*100, float64(routeBusy)/float64(routeTotal)*100
+			res[p.name+"_baseline_machine_busy_pct"], res[p.name+"_machine_busy_pct"] = int(baseLoad), int(routeLoad)
+		}
+		if quiet {
+			continue
+		}
+		fmt.Fprintf(stdout, "%-36s %8.0f req/s\n%-36s %8.0f req/s\n%-36s %8.3f (goal >= %.1f)\n", p.baseLabel+":", b, p.label+":", m, "ratio:", m/b, p.goal)
+		if baseUS > 0 {
+			fmt.Fprintf(stdout, "%-36s %8.0f µs baseline, %.0f µs route (this process: kycd, the load generator and, on SQLite, the database)\n", "kycd CPU per request:", baseUS, routeUS)
+		}
+		if baseLoad > 0 {
+			fmt.Fprintf(stdout, "%-36s %7.0f %% baseline, %.0f %% route (all processes, all cores)\n", "machine CPU busy:", baseLoad, routeLoad)
+		}
+		if commits > 0 {
+			fmt.Fprintf(stdout, "%-36s %8.2f (SQLite: grouped transactions; PostgreSQL: grouped form-step statements; the baseline commits each request)\n", "changes per group:", float64(changes)/float64(commits))
+		}
+		if queries > 0 {
+			fmt.Fprintf(stdout, "%-36s %8.2f (PostgreSQL: users' KYC state read at the same time share a query)\n", "reads per query:", float64(reads)/float64(queries))
+		}
+	}
+	return res, nil
+}
+
+// machine is the machine's busy and total CPU ticks so far (0, 0 where
+// they are not measured).
+func machine() (busy, total int64) {
+	busy, total, _ = machineTicks()
+	return busy, total
 }

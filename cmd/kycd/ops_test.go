@@ -72,7 +72,8 @@ func TestOperations(t *testing.T) {
 				strings.Contains(text, "\nkycd_audit_pending ") && strings.Contains(text, "\nkycd_audit_pending_oldest_seconds ") &&
 				strings.Contains(text, "\nkycd_outbox_pending ") && strings.Contains(text, "\nkycd_sqlite_write_commits_total ") &&
 				strings.Contains(text, "\nkycd_sqlite_write_changes_total ") && strings.Contains(text, "\nkycd_postgres_step_statements_total ") &&
-				strings.Contains(text, "\nkycd_postgres_steps_total ")
+				strings.Contains(text, "\nkycd_postgres_steps_total ") && strings.Contains(text, "\nkycd_postgres_kyc_read_queries_total ") &&
+				strings.Contains(text, "\nkycd_postgres_kyc_reads_total ")
 			if ok {
 				break
 			}
@@ -156,12 +157,27 @@ func TestCLI(t *testing.T) {
 			CDDStepRatio   float64 `json:"cdd_step_ratio"`
 			CDDBaselineCPU float64 `json:"cdd_step_baseline_kycd_cpu_us"`
 			CDDStepCPU     float64 `json:"cdd_step_kycd_cpu_us"`
+			CDDStepBusy    float64 `json:"cdd_step_machine_busy_pct"`
+			Levels         []struct {
+				Concurrency int     `json:"concurrency"`
+				CDDStepRPS  float64 `json:"cdd_step_rps"`
+			} `json:"levels"`
 		}
-		k.cliJSON(t, &bench, "bench", "--rounds", "1", "--round", "200ms", "--concurrency", "2")
+		// Two levels of concurrency, each measured; the top level's figures
+		// are the last level's.
+		k.cliJSON(t, &bench, "bench", "--rounds", "1", "--round", "200ms", "--concurrency", "1,3")
+		_, _, linux := machineTicks()
 		if bench.Database != db.Name || bench.BaselineRPS <= 0 || bench.UsersMeRPS <= 0 || bench.Ratio <= 0 ||
 			bench.CDDBaselineRPS <= 0 || bench.CDDStepRPS <= 0 || bench.CDDStepRatio <= 0 ||
-			(processCPU() > 0 && (bench.CDDBaselineCPU <= 0 || bench.CDDStepCPU <= 0)) {
+			(processCPU() > 0 && (bench.CDDBaselineCPU <= 0 || bench.CDDStepCPU <= 0)) || (linux && bench.CDDStepBusy <= 0) ||
+			len(bench.Levels) != 2 || bench.Levels[0].Concurrency != 1 || bench.Levels[1].Concurrency != 3 ||
+			bench.Levels[0].CDDStepRPS <= 0 || bench.Levels[1].CDDStepRPS != bench.CDDStepRPS {
 			t.Errorf("bench: %+v", bench)
+		}
+		for _, bad := range []string{"0", "8,", "x", "-2"} {
+			if _, err := k.cli(t, "bench", "--rounds", "1", "--round", "100ms", "--concurrency", bad); err == nil || !strings.Contains(err.Error(), "--concurrency") {
+				t.Errorf("bench --concurrency %q: %v", bad, err)
+			}
 		}
 		if out, err := k.cli(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {
 			t.Errorf("version: %q %v", out, err)

@@ -35,7 +35,7 @@ Usage:
   kycd users erase --closed-before TIME [--json]
   kycd webhooks listen [--port 8181] --secret whsec_...
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
-  kycd bench [--database-url URL] [--rounds 3] [--round 2s] [--concurrency 8] [--json]
+  kycd bench [--database-url URL] [--rounds 5] [--round 2s] [--concurrency 8,32] [--json]
 
 Every flag also reads KYCD_<NAME> from the environment (--data-dir: KYCD_DATA_DIR).
 Without --database-url the database is SQLite in the data folder.

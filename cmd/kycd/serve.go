@@ -323,13 +323,14 @@ func printSandbox(w io.Writer, c sandboxCredentials) {
 
 // storeCollector reports, at scrape time, River job counts by kind and state,
 // the backlogs of the audit chainer and of the webhook dispatcher, and the
-// counters of grouped writes (SQLite group commit, PostgreSQL step groups).
+// counters of grouped operations (SQLite group commit; PostgreSQL's step
+// group and grouped reads).
 type storeCollector struct{ db *sqlstore.DB }
 
 var jobsDesc = prometheus.NewDesc("kycd_jobs", "River jobs by kind and state.", []string{"kind", "state"}, nil)
 
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{jobsDesc, auditPendingDesc, auditLagDesc, outboxDesc, commitsDesc, changesDesc, stepStatementsDesc, stepsDesc} {
+	for _, d := range []*prometheus.Desc{jobsDesc, auditPendingDesc, auditLagDesc, outboxDesc, commitsDesc, changesDesc, stepStatementsDesc, stepsDesc, readQueriesDesc, readsDesc} {
 		ch <- d
 	}
 }
@@ -342,6 +343,8 @@ var (
 	changesDesc        = prometheus.NewDesc("kycd_sqlite_write_changes_total", "Changes those transactions carried (changes per commit = this / commits).", nil, nil)
 	stepStatementsDesc = prometheus.NewDesc("kycd_postgres_step_statements_total", "Statements that saved form steps (a stored process and its audit entry), those made at the same time together (PostgreSQL; 0 on SQLite).", nil, nil)
 	stepsDesc          = prometheus.NewDesc("kycd_postgres_steps_total", "Form steps those statements saved or refused (steps per statement = this / statements).", nil, nil)
+	readQueriesDesc    = prometheus.NewDesc("kycd_postgres_kyc_read_queries_total", "Queries that read users' KYC state, those read at the same time together (PostgreSQL; 0 on SQLite).", nil, nil)
+	readsDesc          = prometheus.NewDesc("kycd_postgres_kyc_reads_total", "Reads those queries answered (reads per query = this / queries).", nil, nil)
 )
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -373,4 +376,7 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	statements, steps := c.db.StepGroups()
 	ch <- prometheus.MustNewConstMetric(stepStatementsDesc, prometheus.CounterValue, float64(statements))
 	ch <- prometheus.MustNewConstMetric(stepsDesc, prometheus.CounterValue, float64(steps))
+	queries, reads := c.db.ReadGroups()
+	ch <- prometheus.MustNewConstMetric(readQueriesDesc, prometheus.CounterValue, float64(queries))
+	ch <- prometheus.MustNewConstMetric(readsDesc, prometheus.CounterValue, float64(reads))
 }
