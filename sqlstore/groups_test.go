@@ -24,24 +24,13 @@ import (
 // the group one step at a time, so that only that step fails. (On SQLite
 // steps are changes of the group commit, testUpdateConcurrent.)
 func TestStepGroup(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		if d.Name != "postgres" {
-			continue
-		}
-		f := storetest.Open(t, d, mock.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+	onPostgres(t, func(f *storetest.Fixture) {
 		ctx := context.Background()
-		tn := &kycd.Tenant{Name: "steps-" + uuid.NewString()[:8]}
-		if err := f.DB.CreateTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
+		tn := newTenant(t, f)
 		// Five users, each with a stored process at version 1.
 		stored := make([]*kycd.Process, 5)
 		for i := range stored {
-			u := &kycd.User{TenantID: tn.ID, Type: kycd.UserIndividual, Email: fmt.Sprintf("step-%d-%s@example.com", i, uuid.NewString()[:8]),
-				Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
-			if err := f.DB.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
+			u := newUser(t, f, tn.ID, i)
 			p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessCDD, Status: kycd.StatusPending, Model: kycd.ModelPlatform,
 				Form: &kycd.FormInstance{ID: uuid.NewString(), Code: "customer-due-diligence", Version: 1, Answers: map[string]any{}}}
 			if err := f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Action: "kyc.test"}); err != nil {
@@ -106,7 +95,7 @@ func TestStepGroup(t *testing.T) {
 		if groups-groupsBefore != 1 || steps-stepsBefore != 1 {
 			t.Errorf("one step alone: %d groups, %d steps", groups-groupsBefore, steps-stepsBefore)
 		}
-	}
+	})
 }
 
 // checkSaved checks each stored process's answer (none: never saved, still
@@ -148,22 +137,12 @@ func must(t *testing.T, err error) {
 // the tenant (another tenant's, deleted, unknown) is not found, without
 // failing the other reads.
 func TestReadGroup(t *testing.T) {
-	for _, d := range storetest.Databases(t) {
-		if d.Name != "postgres" {
-			continue
-		}
-		f := storetest.Open(t, d, mock.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+	onPostgres(t, func(f *storetest.Fixture) {
 		ctx := context.Background()
-		var tenants [2]*kycd.Tenant
-		for i := range tenants {
-			tenants[i] = &kycd.Tenant{Name: "reads-" + uuid.NewString()[:8]}
-			must(t, f.DB.CreateTenant(ctx, tenants[i]))
-		}
+		tenants := [2]*kycd.Tenant{newTenant(t, f), newTenant(t, f)}
 		users := make([]*kycd.User, 4)
 		for i := range users {
-			users[i] = &kycd.User{TenantID: tenants[0].ID, Type: kycd.UserIndividual, Email: fmt.Sprintf("read-%d-%s@example.com", i, uuid.NewString()[:8]),
-				FullName: fmt.Sprintf("Reader Number%d", i), Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
-			must(t, f.DB.CreateUser(ctx, users[i]))
+			users[i] = newUser(t, f, tenants[0].ID, i)
 		}
 		// Users 0 and 1 have processes, 2 none; 3 is deleted.
 		for i, code := range []string{kycd.ProcessCDD, kycd.ProcessCRA} {
@@ -237,5 +216,31 @@ func TestReadGroup(t *testing.T) {
 		if queries, n := f.DB.ReadGroups(); n-readsBefore != 32 || queries-queriesBefore > 32 {
 			t.Errorf("32 reads counted as %d in %d queries", n-readsBefore, queries-queriesBefore)
 		}
+	})
+}
+
+// onPostgres runs fn on a fresh PostgreSQL store, when the tests have one:
+// the grouped statements and reads exist on PostgreSQL only.
+func onPostgres(t *testing.T, fn func(f *storetest.Fixture)) {
+	for _, d := range storetest.Databases(t) {
+		if d.Name == "postgres" {
+			fn(storetest.Open(t, d, mock.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))))
+		}
 	}
+}
+
+func newTenant(t *testing.T, f *storetest.Fixture) *kycd.Tenant {
+	t.Helper()
+	tn := &kycd.Tenant{Name: "groups-" + uuid.NewString()[:8]}
+	must(t, f.DB.CreateTenant(context.Background(), tn))
+	return tn
+}
+
+// newUser creates the i-th user of a test, named "Reader Number<i>".
+func newUser(t *testing.T, f *storetest.Fixture, tenantID string, i int) *kycd.User {
+	t.Helper()
+	u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("user-%d-%s@example.com", i, uuid.NewString()[:8]),
+		FullName: fmt.Sprintf("Reader Number%d", i), Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
+	must(t, f.DB.CreateUser(context.Background(), u))
+	return u
 }
