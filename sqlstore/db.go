@@ -391,7 +391,7 @@ func anyOf[T any](d dialect, column string, values []T) (string, []any) {
 
 // arrayColumns turns rows of statement arguments into one array argument
 // per column, for PostgreSQL's unnest: strings (nil for NULL) become a
-// []*string, integers an []int64, byte strings a [][]byte.
+// []*string, integers (int, int64) an []int64, byte strings a [][]byte.
 func arrayColumns(rows [][]any) ([]any, error) {
 	if len(rows) == 0 {
 		return nil, errors.New("sqlstore: no rows to turn into columns")
@@ -411,6 +411,8 @@ func arrayColumns(rows [][]any) ([]any, error) {
 				texts = append(texts, &v)
 			case int:
 				ints = append(ints, int64(v))
+			case int64:
+				ints = append(ints, v)
 			case []byte:
 				bytes = append(bytes, v)
 			default:

@@ -35,19 +35,19 @@ func TestListStatements(t *testing.T) {
 			t.Fatalf("sqlite, %d values: %q with %d arguments", n, q, len(args))
 		}
 		es, ats, ds := entries(n)
-		pq, pargs := pg.auditInsert(es, ats, ds)
-		if len(pargs) != 11 {
-			t.Fatalf("postgres, %d entries: %d arguments, want one per column", n, len(pargs))
+		pq, pargs, err := pg.auditInsert(es, ats, ds)
+		if err != nil || len(pargs) != 11 {
+			t.Fatalf("postgres, %d entries: %d arguments, want one per column (%v)", n, len(pargs), err)
 		}
 		if seqs := pargs[1].([]int64); len(seqs) != n || seqs[n-1] != int64(n) {
 			t.Fatalf("postgres, %d entries: seq column %v", n, seqs)
 		}
-		if hashes := pargs[10].([]string); hashes[n-1] != fmt.Sprint(n-1) {
+		if hashes := pargs[10].([]*string); len(hashes) != n || *hashes[n-1] != fmt.Sprint(n-1) {
 			t.Fatalf("postgres, %d entries: hash column %v", n, hashes)
 		}
 		texts = append(texts, pq)
-		lq, largs := lite.auditInsert(es, ats, ds)
-		if strings.Count(lq, "?") != 11*n || len(largs) != 11*n {
+		lq, largs, err := lite.auditInsert(es, ats, ds)
+		if err != nil || strings.Count(lq, "?") != 11*n || len(largs) != 11*n || largs[11*n-1] != fmt.Sprint(n-1) {
 			t.Fatalf("sqlite, %d entries: %d placeholders, %d arguments", n, strings.Count(lq, "?"), len(largs))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -282,7 +283,10 @@ func (db *DB) chainBatch(ctx context.Context, tenantID string) (int, error) {
 		ats[i], details[i], ids[i] = p.at, p.details, p.id
 		prev = e.Hash
 	}
-	query, args := db.auditInsert(entries, ats, details)
+	query, args, err := db.auditInsert(entries, ats, details)
+	if err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, db.q(query), args...); err != nil {
 		return 0, err
 	}
@@ -300,33 +304,18 @@ func (db *DB) chainBatch(ctx context.Context, tenantID string) (int, error) {
 // times and details as stored), and its arguments: on PostgreSQL one array
 // per column, so the statement's text is the same for every batch size and
 // the driver prepares it once; elsewhere a row of placeholders per entry.
-func (db *DB) auditInsert(entries []kycd.AuditEntry, ats, details []string) (string, []any) {
+func (db *DB) auditInsert(entries []kycd.AuditEntry, ats, details []string) (string, []any, error) {
 	const insert = `INSERT INTO audit_entries (tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash) `
-	if db.dialect.arrayParams() {
-		cols := make([][]string, 10) // every column but seq
-		seqs := make([]int64, len(entries))
-		for i := range cols {
-			cols[i] = make([]string, len(entries))
-		}
-		for i := range entries {
-			e := &entries[i]
-			seqs[i] = e.Seq
-			for c, v := range []string{e.TenantID, ats[i], e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, details[i], e.PrevHash, e.Hash} {
-				cols[c][i] = v
-			}
-		}
-		args := []any{cols[0], seqs}
-		for _, c := range cols[1:] {
-			args = append(args, c)
-		}
-		return insert + `SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`, args
-	}
-	args := make([]any, 0, 11*len(entries))
+	rows := make([][]any, len(entries))
 	for i := range entries {
 		e := &entries[i]
-		args = append(args, e.TenantID, e.Seq, ats[i], e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, details[i], e.PrevHash, e.Hash)
+		rows[i] = []any{e.TenantID, e.Seq, ats[i], e.Actor, e.Action, e.EntityType, e.EntityID, e.RequestID, details[i], e.PrevHash, e.Hash}
 	}
-	return insert + "VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(entries)), ", "), args
+	if db.dialect.arrayParams() {
+		cols, err := arrayColumns(rows)
+		return insert + `SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`, cols, err
+	}
+	return insert + "VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(entries)), ", "), slices.Concat(rows...), nil
 }
 
 // RunAuditChainer chains pending audit entries every interval until ctx
