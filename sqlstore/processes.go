@@ -299,31 +299,18 @@ type processStep struct {
 	sealed []byte
 }
 
-// saveProcessAlone saves a change that processAlone accepts in one
-// statement, the process update and its audit entry together or neither:
-// without a transaction's round trips (begin, commit), which cost
-// PostgreSQL about as much as the statements do. EStale when the process's
-// version is no longer the one read.
-func (db *DB) saveProcessAlone(ctx context.Context, c *kycd.ProcessChange, sealed []byte) error {
-	p := c.Processes[0]
-	now := db.now()
-	entry, err := auditValues(ctx, now, c.TenantID, c.Action, "user", c.UserID, c.Details)
-	if err != nil {
-		return err
-	}
-	res, err := db.write.ExecContext(ctx, db.q(`WITH changed AS (`+updateProcess+` RETURNING 1)
-		INSERT INTO audit_pending (`+auditColumns+`) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM changed`), append(updateProcessArgs(p, sealed, now), entry...)...)
-	return savedProcess(p, res, err, now)
-}
-
 // saveSteps is the step group's run (PostgreSQL): the steps saved at the
 // same time share one statement, as group commit shares a transaction on
 // SQLite. Each step's process is updated if its version is still the one
 // read, and its audit entry inserted if and only if it was: a step whose
 // process changed meanwhile is EStale, the others are saved. One statement
 // and one commit for the group cost PostgreSQL about half as much per step
-// as a statement each (measured with three steps). If the statement fails,
-// each step is saved alone, so that one step's failure is not the others'.
+// as a statement each (measured with three steps), and a step alone is a
+// group of one: the process update and its audit entry together or neither,
+// without a transaction's round trips (begin, commit), which cost
+// PostgreSQL about as much as the statements do. If a group's statement
+// fails, each step is saved alone, so that one step's failure is not the
+// others'.
 func (db *DB) saveSteps(batch []*queued[*processStep]) {
 	var group, rest []*queued[*processStep]
 	taken := map[[2]string]bool{}
@@ -340,22 +327,25 @@ func (db *DB) saveSteps(batch []*queued[*processStep]) {
 			group = append(group, q)
 		}
 	}
-	if len(group) > 1 {
-		if err := db.saveStepGroup(group); err != nil {
-			db.logger.Warn("grouped form steps failed; saving them one by one", "steps", len(group), "err", err)
-			rest = append(group, rest...)
-		}
-	} else {
+	if len(group) == 1 {
+		rest = append(group, rest...)
+	} else if err := db.saveStepGroup(context.Background(), group); err != nil {
+		// (A shared statement is not cut short by one caller leaving; a
+		// step alone ends with its caller.)
+		db.logger.Warn("grouped form steps failed; saving them one by one", "steps", len(group), "err", err)
 		rest = append(group, rest...)
 	}
 	for _, q := range rest {
-		q.err = db.saveProcessAlone(q.ctx, q.c.change, q.c.sealed)
+		if err := db.saveStepGroup(q.ctx, []*queued[*processStep]{q}); err != nil {
+			q.err = err
+		}
 	}
 }
 
 // saveStepGroup saves steps, each of a different process, in one
-// statement: an error means none was saved.
-func (db *DB) saveStepGroup(group []*queued[*processStep]) error {
+// statement, and sets EStale as the outcome of those whose process changed
+// meanwhile: an error means none was saved.
+func (db *DB) saveStepGroup(ctx context.Context, group []*queued[*processStep]) error {
 	now := db.now()
 	updates, entries := make([][]any, len(group)), make([][]any, len(group))
 	for i, q := range group {
@@ -375,7 +365,7 @@ func (db *DB) saveStepGroup(group []*queued[*processStep]) error {
 	if err != nil {
 		return err
 	}
-	rows, err := db.write.QueryContext(context.Background(), db.q(stepGroup), append(updateCols, entryCols...)...)
+	rows, err := db.write.QueryContext(ctx, db.q(stepGroup), append(updateCols, entryCols...)...)
 	changed, err := scanAll(rows, err, func(ord *int) []any { return []any{ord} })
 	if err != nil {
 		return err
