@@ -259,8 +259,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	sources := []string{"salary", "inheritance", "profits_own_business"}
-	type request = benchRequest
-	get := func(path string) request {
+	get := func(path string) benchRequest {
 		return func(int, int) (*http.Request, error) {
 			req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 			if err == nil {
@@ -269,7 +268,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			return req, err
 		}
 	}
-	patch := func(path string) request {
+	patch := func(path string) benchRequest {
 		return func(worker, n int) (*http.Request, error) {
 			body := fmt.Sprintf(`{"input":{"formId":%q,"answers":{"financial-information":{"source-of-funds":%q}}}}`, cddForms[worker], sources[n%len(sources)])
 			req, err := http.NewRequestWithContext(ctx, "PATCH", base+path, strings.NewReader(body))
@@ -280,7 +279,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			return req, err
 		}
 	}
-	measure := func(mk request, d time.Duration, client *http.Client, concurrency int) (float64, error) {
+	measure := func(mk benchRequest, d time.Duration, client *http.Client, concurrency int) (float64, error) {
 		var n, failed atomic.Int64
 		var firstErr atomic.Value
 		deadline := time.Now().Add(d)
@@ -324,13 +323,12 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return float64(n.Load()) / time.Since(start).Seconds(), nil
 	}
-	type pair = benchPair
-	var pairs []pair
+	var pairs []benchPair
 	if scenario != "cdd" {
-		pairs = append(pairs, pair{"users_me", "GET /core/users/me", "baseline (token + one row)", get("/core/users/me"), get("/bench/baseline"), 0.8})
+		pairs = append(pairs, benchPair{"users_me", "GET /core/users/me", "baseline (token + one row)", get("/core/users/me"), get("/bench/baseline"), 0.8})
 	}
 	if scenario != "users-me" {
-		pairs = append(pairs, pair{"cdd_step", "PATCH customer-due-diligence", "baseline (token + decode + insert)", patch("/core/kyc/processes/customer-due-diligence"), patch("/bench/write-baseline"), 0.7})
+		pairs = append(pairs, benchPair{"cdd_step", "PATCH customer-due-diligence", "baseline (token + decode + insert)", patch("/core/kyc/processes/customer-due-diligence"), patch("/bench/write-baseline"), 0.7})
 	}
 	stop, err := startProfile(cpuProfile, memProfile)
 	if err != nil {
@@ -341,7 +339,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	var byLevel []map[string]any
 	for _, level := range levels {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: level, MaxConnsPerHost: level}}
-		lr, err := benchLevel(ctx, a, stdout, o.JSON, pairs, level, rounds, duration, func(r request, d time.Duration) (float64, error) {
+		lr, err := benchLevel(ctx, a, stdout, o.JSON, pairs, level, rounds, duration, func(r benchRequest, d time.Duration) (float64, error) {
 			return measure(r, d, client, level)
 		})
 		client.CloseIdleConnections()
