@@ -1,0 +1,395 @@
+package screening
+
+import (
+	"math"
+	"sort"
+)
+
+// Name scoring, in the manner of OpenSanctions' logic-v2: the query's parts
+// are paired with the listed name's parts (or with two or three adjacent
+// parts written as one word: "Kimjongun", "Abdulrahman"), each pair is
+// scored, and parts left without a partner lower the score by their weight.
+// A part's weight falls with how many listed names share it, so "Mohammed"
+// or "Ali" matching alone does not make a match, while a rare family name
+// weighs fully.
+
+// Pair kinds, as the explanation names them.
+const (
+	pairExact           = "exact"
+	pairTransliteration = "transliteration"
+	pairPhonetic        = "phonetic"
+	pairTypo            = "typo"
+	pairSimilar         = "similar"
+	pairJoined          = "joined"
+)
+
+// Scoring constants. The penalties say how much a part without a partner
+// costs, relative to its weight: a query part the listing lacks costs fully
+// (the user has a name the listed person does not), a listed middle name the
+// query lacks costs little (people omit middle names), the listed name's
+// first and last parts cost more.
+const (
+	minPairScore        = 0.72 // a pair below this is no pair
+	unmatchedQueryCost  = 1.0
+	unmatchedAnchorCost = 0.75
+	unmatchedMiddleCost = 0.25
+	particleWeight      = 0.12
+	weakAliasFactor     = 0.95
+)
+
+// form is a name prepared for scoring: its parts, their weights, which
+// parts are anchors (first and last), and the runs of adjacent parts that
+// may be written as one word.
+type form struct {
+	parts  []part
+	weight []float64
+	anchor []bool
+	runs   []run
+	total  float64 // sum of weights of the parts that are not particles
+}
+
+// run is two or three adjacent parts (cyclically: "KIM, Jong Un" read as
+// "Jong Un Kim" also joins "Kim" and "Jong") written as one word.
+type run struct {
+	first, n int
+	canon    string
+	fold     string
+	unvoiced string
+	skel     string
+}
+
+func newForm(name string, weightOf func(canon string) float64) form {
+	return formOf(splitParts(name), weightOf)
+}
+
+func formOf(parts []part, weightOf func(string) float64) form {
+	f := form{parts: parts, weight: make([]float64, len(parts)), anchor: make([]bool, len(parts))}
+	firstReal, lastReal := -1, -1
+	for i, p := range parts {
+		if p.particle {
+			f.weight[i] = particleWeight
+			continue
+		}
+		f.weight[i] = weightOf(p.canon)
+		f.total += f.weight[i]
+		if firstReal < 0 {
+			firstReal = i
+		}
+		lastReal = i
+	}
+	if firstReal >= 0 {
+		f.anchor[firstReal], f.anchor[lastReal] = true, true
+	}
+	n := len(parts)
+	if n >= 2 {
+		for size := 2; size <= 3 && size <= n; size++ {
+			for s := 0; s < n; s++ {
+				fold := ""
+				for k := 0; k < size; k++ {
+					fold += parts[(s+k)%n].fold
+				}
+				c := canonical(fold)
+				f.runs = append(f.runs, run{first: s, n: size, fold: fold, canon: c, unvoiced: unvoice(c), skel: skeleton(c)})
+			}
+		}
+	}
+	return f
+}
+
+// pairScore compares two parts: exact spelling, canonical spelling
+// (transliteration), consonant skeleton (phonetic), one edit (typo), or the
+// Jaro-Winkler similarity of the canonical spellings.
+func pairScore(a, b *part) (float64, string) {
+	return compareSpellings(a.fold, a.canon, a.unvoiced, a.skel, a.arabic, b.fold, b.canon, b.unvoiced, b.skel, b.arabic)
+}
+
+func compareSpellings(af, ac, au, as string, aArabic bool, bf, bc, bu, bs string, bArabic bool) (float64, string) {
+	if af == bf {
+		return 1, pairExact
+	}
+	if ac == bc {
+		return 0.95, pairTransliteration
+	}
+	if au == bu {
+		return 0.92, pairTransliteration
+	}
+	la, lb := len(ac), len(bc)
+	if la > 2*lb+2 || lb > 2*la+2 {
+		return 0, ""
+	}
+	s, kind := jaroWinkler(ac, bc), pairSimilar
+	if la <= 3 || lb <= 3 {
+		s *= 0.85
+	}
+	if len(as) >= 2 && as == bs {
+		if aArabic || bArabic {
+			if s < 0.92 {
+				s, kind = 0.92, pairPhonetic
+			}
+		} else if s >= 0.7 && s < 0.88 {
+			s, kind = 0.88, pairPhonetic
+		}
+	}
+	if s < 0.9 && min(la, lb) >= 4 && withinOneEdit(ac, bc) {
+		s, kind = 0.9, pairTypo
+	}
+	if s < 0.9 && min(len(af), len(bf)) >= 4 && withinOneEdit(af, bf) {
+		s, kind = 0.9, pairTypo
+	}
+	return s, kind
+}
+
+// pair is one pairing of the alignment.
+type pair struct {
+	q, l       int // index of the part, or of the run when qRun/lRun
+	qRun, lRun bool
+	score      float64
+	kind       string
+}
+
+// alignment is the result of comparing a query form with a listed form.
+type alignment struct {
+	score float64
+	pairs []pair
+	// unmatched parts of each side
+	qUnmatched, lUnmatched []int
+}
+
+// align pairs the parts of q and l greedily, best pairs first, and scores
+// the name. It appends to scratch to avoid allocating per comparison.
+func align(q, l *form, scratch []pair, detail bool) alignment {
+	cands := scratch[:0]
+	for i := range q.parts {
+		for j := range l.parts {
+			if q.parts[i].particle != l.parts[j].particle {
+				continue // a particle pairs only with a particle
+			}
+			s, k := pairScore(&q.parts[i], &l.parts[j])
+			if s >= minPairScore {
+				cands = append(cands, pair{q: i, l: j, score: s, kind: k})
+			}
+		}
+	}
+	// A query part against a run of the listing, and a run of the query
+	// against a listed part.
+	for i := range q.parts {
+		qp := &q.parts[i]
+		if qp.particle || len(qp.canon) < 5 {
+			continue
+		}
+		for r := range l.runs {
+			lr := &l.runs[r]
+			if lr.canon[0] != qp.canon[0] || absDiff(len(lr.canon), len(qp.canon)) > 2 {
+				continue
+			}
+			s, _ := compareSpellings(qp.fold, qp.canon, qp.unvoiced, qp.skel, qp.arabic, lr.fold, lr.canon, lr.unvoiced, lr.skel, false)
+			if s >= 0.88 {
+				cands = append(cands, pair{q: i, l: r, lRun: true, score: s, kind: pairJoined})
+			}
+		}
+	}
+	for r := range q.runs {
+		qr := &q.runs[r]
+		for j := range l.parts {
+			lp := &l.parts[j]
+			if lp.particle || len(lp.canon) < 5 || lp.canon[0] != qr.canon[0] || absDiff(len(lp.canon), len(qr.canon)) > 2 {
+				continue
+			}
+			s, _ := compareSpellings(qr.fold, qr.canon, qr.unvoiced, qr.skel, false, lp.fold, lp.canon, lp.unvoiced, lp.skel, lp.arabic)
+			if s >= 0.88 {
+				cands = append(cands, pair{q: r, qRun: true, l: j, score: s, kind: pairJoined})
+			}
+		}
+	}
+	sort.Slice(cands, func(a, b int) bool {
+		if cands[a].score != cands[b].score {
+			return cands[a].score > cands[b].score
+		}
+		// at equal scores, a run (covering more) first
+		return (cands[a].qRun || cands[a].lRun) && !(cands[b].qRun || cands[b].lRun)
+	})
+	var qUsed, lUsed uint64
+	var num, den, matchedReal float64
+	var res alignment
+	for _, c := range cands {
+		qm := partsMask(q, c.q, c.qRun)
+		lm := partsMask(l, c.l, c.lRun)
+		if qm&qUsed != 0 || lm&lUsed != 0 {
+			continue
+		}
+		qUsed |= qm
+		lUsed |= lm
+		qw, lw := maskWeight(q, qm), maskWeight(l, lm)
+		w := (qw + lw) / 2
+		num += w * c.score
+		den += w
+		if !allParticles(q, qm) {
+			matchedReal += w
+		}
+		if detail {
+			res.pairs = append(res.pairs, c)
+		}
+	}
+	for i := range q.parts {
+		if qUsed&(1<<uint(i)) == 0 {
+			den += q.weight[i] * unmatchedQueryCost
+			if detail {
+				res.qUnmatched = append(res.qUnmatched, i)
+			}
+		}
+	}
+	for j := range l.parts {
+		if lUsed&(1<<uint(j)) == 0 {
+			cost := unmatchedMiddleCost
+			if l.anchor[j] {
+				cost = unmatchedAnchorCost
+			}
+			den += l.weight[j] * cost
+			if detail {
+				res.lUnmatched = append(res.lUnmatched, j)
+			}
+		}
+	}
+	if matchedReal == 0 || den == 0 {
+		res.score = 0
+		return res
+	}
+	res.score = num / den
+	return res
+}
+
+func partsMask(f *form, i int, isRun bool) uint64 {
+	if !isRun {
+		return 1 << uint(i)
+	}
+	r := f.runs[i]
+	var m uint64
+	for k := 0; k < r.n; k++ {
+		m |= 1 << uint((r.first+k)%len(f.parts))
+	}
+	return m
+}
+
+func maskWeight(f *form, m uint64) float64 {
+	var w float64
+	for i := range f.parts {
+		if m&(1<<uint(i)) != 0 {
+			w += f.weight[i]
+		}
+	}
+	return w
+}
+
+func allParticles(f *form, m uint64) bool {
+	for i := range f.parts {
+		if m&(1<<uint(i)) != 0 && !f.parts[i].particle {
+			return false
+		}
+	}
+	return true
+}
+
+func absDiff(a, b int) int {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// jaroWinkler is the Jaro-Winkler similarity of two ASCII strings.
+func jaroWinkler(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if la > 64 || lb > 64 {
+		a, b = a[:min(la, 64)], b[:min(lb, 64)]
+		la, lb = len(a), len(b)
+	}
+	window := max(la, lb)/2 - 1
+	if window < 0 {
+		window = 0
+	}
+	var aMatch, bMatch uint64
+	m := 0
+	for i := 0; i < la; i++ {
+		lo, hi := max(0, i-window), min(lb-1, i+window)
+		for j := lo; j <= hi; j++ {
+			if bMatch&(1<<uint(j)) == 0 && a[i] == b[j] {
+				aMatch |= 1 << uint(i)
+				bMatch |= 1 << uint(j)
+				m++
+				break
+			}
+		}
+	}
+	if m == 0 {
+		return 0
+	}
+	t, j := 0, 0
+	for i := 0; i < la; i++ {
+		if aMatch&(1<<uint(i)) == 0 {
+			continue
+		}
+		for bMatch&(1<<uint(j)) == 0 {
+			j++
+		}
+		if a[i] != b[j] {
+			t++
+		}
+		j++
+	}
+	mf := float64(m)
+	jaro := (mf/float64(la) + mf/float64(lb) + (mf-float64(t)/2)/mf) / 3
+	prefix := 0
+	for prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix] {
+		prefix++
+	}
+	return jaro + float64(prefix)*0.1*(1-jaro)
+}
+
+// withinOneEdit reports whether a and b differ by at most one insertion,
+// deletion, substitution or transposition of adjacent letters.
+func withinOneEdit(a, b string) bool {
+	la, lb := len(a), len(b)
+	if absDiff(la, lb) > 1 {
+		return false
+	}
+	i := 0
+	for i < la && i < lb && a[i] == b[i] {
+		i++
+	}
+	if i == la && i == lb {
+		return true
+	}
+	switch {
+	case la == lb:
+		if a[i+1:] == b[i+1:] {
+			return true // substitution
+		}
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case la > lb:
+		return a[i+1:] == b[i:]
+	default:
+		return a[i:] == b[i+1:]
+	}
+}
+
+// rarity turns the number of listed names holding a part into its weight:
+// 1 for a part few names share, down to about 0.35 for the most frequent.
+func rarity(df, names int) float64 {
+	if df <= 2 || names < 50 {
+		return 1
+	}
+	r := math.Log(float64(names)/float64(df)) / math.Log(float64(names)/3)
+	if r > 1 {
+		r = 1
+	}
+	if r < 0 {
+		r = 0
+	}
+	return 0.35 + 0.65*r
+}
