@@ -60,6 +60,10 @@ func Run(t *testing.T) {
 				{"Webhooks", testWebhooks},
 				{"EventRetention", testEventRetention},
 				{"AuditChainingConcurrent", testAuditChainingConcurrent},
+				{"Applications", testApplications},
+				{"SignCodes", testSignCodes},
+				{"Documents", testDocuments},
+				{"LevelCatalog", testLevelCatalog},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
