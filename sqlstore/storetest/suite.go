@@ -64,6 +64,9 @@ func Run(t *testing.T) {
 				{"SignCodes", testSignCodes},
 				{"Documents", testDocuments},
 				{"LevelCatalog", testLevelCatalog},
+				{"CheckDecisions", testCheckDecisions},
+				{"ProviderEvents", testProviderEvents},
+				{"ExpiredProcesses", testExpiredProcesses},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
