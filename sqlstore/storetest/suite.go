@@ -67,6 +67,10 @@ func Run(t *testing.T) {
 				{"CheckDecisions", testCheckDecisions},
 				{"ProviderEvents", testProviderEvents},
 				{"ExpiredProcesses", testExpiredProcesses},
+				{"WebhookEndpoints", testWebhookEndpoints},
+				{"Deliveries", testDeliveries},
+				{"EarlierPending", testEarlierPending},
+				{"Bundles", testBundles},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
