@@ -71,6 +71,13 @@ func Run(t *testing.T) {
 				{"Deliveries", testDeliveries},
 				{"EarlierPending", testEarlierPending},
 				{"Bundles", testBundles},
+				{"OpenClose", testOpenClose},
+				{"JobCounts", testJobCounts},
+				{"AuditChainer", testAuditChainer},
+				{"Autovacuum", testAutovacuum},
+				{"ReadGroups", testReadGroups},
+				{"SystemKeys", testSystemKeys},
+				{"StoredKeys", testStoredKeys},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
