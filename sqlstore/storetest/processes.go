@@ -58,11 +58,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// Nothing personal in the row in the clear.
 	var data []byte
-	q := `SELECT data FROM kyc_processes WHERE user_id = ?`
-	if f.DB.Dialect() == "postgres" {
-		q = rebind(q)
-	}
-	must(t, f.DB.WritePool().QueryRowContext(ctx, q, u.ID).Scan(&data))
+	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_processes WHERE user_id = ?`), u.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecretanswer")) {
 		t.Error("form answers stored in the clear")
 	}

@@ -1,11 +1,11 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,11 +117,7 @@ func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
 func count(t *testing.T, f *Fixture, query string, args ...any) int {
 	t.Helper()
 	var n int
-	q := query
-	if f.DB.Dialect() == "postgres" {
-		q = rebind(query)
-	}
-	must(t, f.DB.WritePool().QueryRowContext(context.Background(), q, args...).Scan(&n))
+	must(t, f.DB.WritePool().QueryRowContext(context.Background(), f.DB.Rebind(query), args...).Scan(&n))
 	return n
 }
 
@@ -130,28 +126,6 @@ func auditCount(t *testing.T, f *Fixture, tenantID string) int {
 	t.Helper()
 	return count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tenantID) +
 		count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ?`, tenantID)
-}
-
-func rebind(q string) string {
-	var b bytes.Buffer
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$")
-			b.WriteString(itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
 
 func testMigrations(t *testing.T, f *Fixture, _ *mock.Clock) {
@@ -348,7 +322,7 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	boom := errors.New("boom")
 	auditBefore := auditCount(t, f, tn.ID)
 	err := f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.ExecContext(ctx, rebindFor(f, `INSERT INTO users (id, tenant_id, type, email_index, pii, terms_of_service, created_at, updated_at) VALUES (?, ?, 'individual', 'idx', ?, 'general-gb-fca', 'now', 'now')`), userID, tn.ID, []byte("x")); err != nil {
+		if _, err := tx.ExecContext(ctx, f.DB.Rebind(`INSERT INTO users (id, tenant_id, type, email_index, pii, terms_of_service, created_at, updated_at) VALUES (?, ?, 'individual', 'idx', ?, 'general-gb-fca', 'now', 'now')`), userID, tn.ID, []byte("x")); err != nil {
 			return err
 		}
 		if err := tx.Audit(tn.ID, "user.created", "user", userID, nil); err != nil {
@@ -401,13 +375,6 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 }
 
-func rebindFor(f *Fixture, q string) string {
-	if f.DB.Dialect() == "postgres" {
-		return rebind(q)
-	}
-	return q
-}
-
 func testUpdateRequiresAudit(t *testing.T, f *Fixture, _ *mock.Clock) {
 	err := f.DB.Update(context.Background(), func(tx *sqlstore.Tx) error { return nil })
 	if !errors.Is(err, sqlstore.ErrUnaudited) {
@@ -419,7 +386,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	ctx := context.Background()
 	tn := newTenant(t, f)
 	for i := 0; i < 4; i++ {
-		newUser(t, f, tn.ID, "audit"+itoa(i)+"@example.com")
+		newUser(t, f, tn.ID, "audit"+strconv.Itoa(i)+"@example.com")
 	}
 	entries, err := f.DB.FindAuditEntries(ctx, tn.ID, 0, 100)
 	must(t, err)
@@ -439,7 +406,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	w := f.DB.WritePool()
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := w.ExecContext(ctx, rebindFor(f, q), args...); err != nil {
+		if _, err := w.ExecContext(ctx, f.DB.Rebind(q), args...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -469,7 +436,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// Truncate the tail (on a fresh tenant so the earlier damage does not mask it).
 	tn2 := newTenant(t, f)
 	for i := 0; i < 3; i++ {
-		newUser(t, f, tn2.ID, "tail"+itoa(i)+"@example.com")
+		newUser(t, f, tn2.ID, "tail"+strconv.Itoa(i)+"@example.com")
 	}
 	must(t, f.DB.ChainAudit(ctx)) // the entries reach the chain first
 	exec(`DELETE FROM audit_entries WHERE tenant_id = ? AND seq >= 3`, tn2.ID)
@@ -493,7 +460,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// could. The keyed chain still exposes it.
 	tn3 := newTenant(t, f)
 	for i := 0; i < 3; i++ {
-		newUser(t, f, tn3.ID, "forge"+itoa(i)+"@example.com")
+		newUser(t, f, tn3.ID, "forge"+strconv.Itoa(i)+"@example.com")
 	}
 	forged, err := f.DB.FindAuditEntries(ctx, tn3.ID, 0, 100)
 	must(t, err)
@@ -505,7 +472,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 		}
 		e.PrevHash = prev
 		var at, details string
-		must(t, w.QueryRowContext(ctx, rebindFor(f, `SELECT at, details FROM audit_entries WHERE tenant_id = ? AND seq = ?`), tn3.ID, e.Seq).Scan(&at, &details))
+		must(t, w.QueryRowContext(ctx, f.DB.Rebind(`SELECT at, details FROM audit_entries WHERE tenant_id = ? AND seq = ?`), tn3.ID, e.Seq).Scan(&at, &details))
 		e.Hash = audit.Hash(attackerMAC, e, at, details)
 		exec(`UPDATE audit_entries SET actor = ?, prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`, e.Actor, e.PrevHash, e.Hash, tn3.ID, e.Seq)
 		prev = e.Hash
