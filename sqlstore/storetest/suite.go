@@ -26,8 +26,9 @@ type probeArgs struct {
 
 func (probeArgs) Kind() string { return "storetest_probe" }
 
-// Run runs the conformance suite on every database of Databases. Each store
-// method is exercised, with the same expectations on both dialects.
+// Run runs the conformance suite on every database of Databases, with the
+// same expectations on both dialects. Every exported method of the store has
+// a case: TestEveryMethodHasACase fails naming any that has none.
 func Run(t *testing.T) {
 	for _, d := range Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
