@@ -100,6 +100,8 @@ type Fixture struct {
 	DB    *sqlstore.DB
 	Vault *vault.Vault
 	Jobs  *river.Client[*sql.Tx]
+	// Database is the database the store is open on.
+	Database Database
 }
 
 // Open opens, migrates and wires a store on d; it is closed when t ends.
@@ -128,5 +130,5 @@ func Open(t testing.TB, d Database, clock kycd.Clock) *Fixture {
 		t.Fatal(err)
 	}
 	db.SetJobs(jobs)
-	return &Fixture{DB: db, Vault: v, Jobs: jobs}
+	return &Fixture{DB: db, Vault: v, Jobs: jobs, Database: d}
 }

@@ -44,7 +44,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("audit entries: %d, want %d", n, before+1)
 	}
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM ingestions WHERE id = ?`), in.ID).Scan(&data))
+	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM ingestions WHERE id = ?`), in.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecret")) {
 		t.Error("ingestion parameters stored in the clear")
 	}
@@ -127,7 +127,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		len(rc.Integrations[0].Processes) != 2 || !rc.CreatedAt.Equal(created) {
 		t.Errorf("config round trip: %+v", rc)
 	}
-	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM connector_configs WHERE tenant_id = ?`), tn.ID).Scan(&data))
+	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM connector_configs WHERE tenant_id = ?`), tn.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecret")) {
 		t.Error("connector secrets stored in the clear")
 	}
@@ -193,7 +193,7 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("%d created events", n)
 	}
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, rebindFor(f, `SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
+	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecretlink")) {
 		t.Error("check data stored in the clear")
 	}
@@ -213,5 +213,71 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if byID, err := f.DB.FindChecksByID(ctx, tn.ID, nil); err != nil || len(byID) != 0 {
 		t.Errorf("no ids: %d %v", len(byID), err)
+	}
+}
+
+// testProviderEvents: an event is recorded once per key (per tenant and
+// provider) with its job and audit entry; reads keep to the tenant; it is
+// marked handled once.
+func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	jobs := func() int {
+		return count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.ProviderEventArgs{}.Kind())
+	}
+	record := func(tenantID, provider, key string) (*kycd.ProviderEvent, error) {
+		ev := &kycd.ProviderEvent{TenantID: tenantID, Provider: provider, Key: key, Type: "applicantReviewed", Ref: "applicant-1",
+			Integration: "main", ExternalUserID: uuid.NewString(), Outcome: kycd.OutcomeApproved}
+		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID})
+	}
+	jobsBefore, auditBefore := jobs(), auditCount(t, f, tn.ID)
+	ev, err := record(tn.ID, kycd.ProviderSumsub, "key-1")
+	must(t, err)
+	if ev.ID == "" || ev.ReceivedAt.IsZero() {
+		t.Fatalf("recorded: %+v", ev)
+	}
+	if n := jobs(); n != jobsBefore+1 {
+		t.Errorf("jobs: %d, want %d", n, jobsBefore+1)
+	}
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
+	}
+	// The same key again: refused, with no job; elsewhere it is another event.
+	_, err = record(tn.ID, kycd.ProviderSumsub, "key-1")
+	wantCode(t, err, kycd.EAlreadyApplied)
+	if n := jobs(); n != jobsBefore+1 {
+		t.Errorf("a repeated event enqueued a job: %d, want %d", n, jobsBefore+1)
+	}
+	_, err = record(tn.ID, kycd.ProviderVeriff, "key-1")
+	must(t, err)
+	_, err = record(other.ID, kycd.ProviderSumsub, "key-1")
+	must(t, err)
+
+	got, err := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID)
+	must(t, err)
+	if got.Provider != kycd.ProviderSumsub || got.Key != "key-1" || got.Type != "applicantReviewed" || got.Ref != "applicant-1" || got.Integration != "main" ||
+		got.ExternalUserID != ev.ExternalUserID || got.Outcome != kycd.OutcomeApproved || !got.ReceivedAt.Equal(ev.ReceivedAt) || got.HandledAt != nil {
+		t.Errorf("round trip: %+v", got)
+	}
+	_, err = f.DB.FindProviderEvent(ctx, other.ID, ev.ID)
+	wantCode(t, err, kycd.ENotFound)
+	_, err = f.DB.FindProviderEvent(ctx, tn.ID, uuid.NewString())
+	wantCode(t, err, kycd.ENotFound)
+
+	// Handled once; another tenant cannot mark it.
+	if err := f.DB.MarkProviderEventHandled(ctx, other.ID, ev.ID, "approved"); err == nil {
+		t.Error("another tenant marked the event handled")
+	}
+	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt != nil {
+		t.Error("another tenant's mark was recorded")
+	}
+	auditBefore = auditCount(t, f, tn.ID)
+	must(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"))
+	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt == nil {
+		t.Error("not marked handled")
+	}
+	wantCode(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"), kycd.EAlreadyApplied)
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
 	}
 }

@@ -58,11 +58,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// Nothing personal in the row in the clear.
 	var data []byte
-	q := `SELECT data FROM kyc_processes WHERE user_id = ?`
-	if f.DB.Dialect() == "postgres" {
-		q = rebind(q)
-	}
-	must(t, f.DB.WritePool().QueryRowContext(ctx, q, u.ID).Scan(&data))
+	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_processes WHERE user_id = ?`), u.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecretanswer")) {
 		t.Error("form answers stored in the clear")
 	}
@@ -417,4 +413,57 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	// Erased already: nothing to do.
 	wantCode(t, f.DB.EraseUser(ctx, tn.ID, gone.ID), kycd.ENotFound)
+}
+
+// testExpiredProcesses: the sweep finds ok processes whose verified result
+// expired by the time given, oldest first, up to the limit; not those still
+// valid, not pending ones, not those of closed users, and not a result
+// renewed since.
+func testExpiredProcesses(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	now := clock.Now()
+	save := func(status string, expires time.Time) *kycd.Process {
+		u := newUser(t, f, tn.ID, "expiry-"+uuid.NewString()[:8]+"@example.com")
+		p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessIdentity, Status: status, Model: kycd.ModelPartner,
+			Output: map[string]any{"expiresAt": expires.Format(time.RFC3339Nano)}}
+		must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Action: "kyc.test"}))
+		return p
+	}
+	// The oldest lies before anything else the suite writes.
+	oldest, older := save(kycd.StatusOK, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)), save(kycd.StatusOK, now.Add(-time.Hour))
+	valid := save(kycd.StatusOK, now.Add(time.Hour))
+	pending := save(kycd.StatusPending, now.Add(-2*time.Hour))
+	closed := save(kycd.StatusOK, now.Add(-2*time.Hour))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"}))
+	renewed := save(kycd.StatusOK, now.Add(-3*time.Hour))
+	renewed.Output = map[string]any{"expiresAt": now.Add(24 * time.Hour).Format(time.RFC3339Nano)}
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: renewed.UserID, Processes: []*kycd.Process{renewed}, Action: "kyc.test"}))
+
+	mine := func(refs []kycd.ProcessRef) []string {
+		var out []string
+		for _, r := range refs {
+			if r.TenantID == tn.ID {
+				out = append(out, r.UserID)
+			}
+		}
+		return out
+	}
+	refs, err := f.DB.FindExpiredProcesses(ctx, now, 1000)
+	must(t, err)
+	if got := mine(refs); !slices.Equal(got, []string{oldest.UserID, older.UserID}) {
+		t.Errorf("expired: %v, want %v (valid %s, pending %s, closed %s, renewed %s)", got, []string{oldest.UserID, older.UserID},
+			valid.UserID, pending.UserID, closed.UserID, renewed.UserID)
+	}
+	for _, r := range refs {
+		if r.TenantID == tn.ID && r.Code != kycd.ProcessIdentity {
+			t.Errorf("ref's code: %+v", r)
+		}
+	}
+	if refs, err := f.DB.FindExpiredProcesses(ctx, now, 1); err != nil || len(refs) != 1 || refs[0] != (kycd.ProcessRef{TenantID: tn.ID, UserID: oldest.UserID, Code: kycd.ProcessIdentity}) {
+		t.Errorf("limit 1: %v %v", refs, err)
+	}
+	if refs, err := f.DB.FindExpiredProcesses(ctx, now.Add(2*time.Hour), 1000); err != nil || !slices.Contains(mine(refs), valid.UserID) {
+		t.Errorf("later, the valid one expired too: %v %v", mine(refs), err)
+	}
 }

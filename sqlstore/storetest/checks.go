@@ -1,0 +1,136 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/mock"
+)
+
+// checkIDs are the ids of checks, in order.
+func checkIDs(list []*kycd.Check) []string {
+	out := make([]string, len(list))
+	for i, c := range list {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// testCheckDecisions: a user's checks come oldest first; a decision is
+// saved with its version, evidence and PASSED or FAILED event and audit
+// entry; a stale or another tenant's copy changes nothing; a passed KYC
+// refresh supersedes the user's earlier passed KYC checks, and only those.
+func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := newUser(t, f, tn.ID, "decide-"+uuid.NewString()[:8]+"@example.com")
+	u2 := newUser(t, f, tn.ID, "decide2-"+uuid.NewString()[:8]+"@example.com")
+	newCheck := func(userID, typ string, refresh bool) *kycd.Check {
+		id, err := uuid.NewV7() // time-ordered, as the checks service makes them
+		must(t, err)
+		c := &kycd.Check{ID: id.String(), TenantID: tn.ID, UserID: userID, Type: typ, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
+			Data: kycd.CheckData{KYCUpdate: refresh}}
+		must(t, f.DB.CreateCheck(ctx, c, probeArgs{UserID: userID}))
+		return c
+	}
+	events := func(c *kycd.Check, typ string) int {
+		return count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, c.ID, typ)
+	}
+	k1, k2, por := newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckPOR, false)
+	theirs := newCheck(u2.ID, kycd.CheckKYC, false)
+	list, err := f.DB.FindChecks(ctx, tn.ID, u.ID)
+	must(t, err)
+	if ids := checkIDs(list); !slices.Equal(ids, []string{k1.ID, k2.ID, por.ID}) {
+		t.Errorf("user's checks: %v, want %v", ids, []string{k1.ID, k2.ID, por.ID})
+	}
+	if list, err := f.DB.FindChecks(ctx, other.ID, u.ID); err != nil || len(list) != 0 {
+		t.Errorf("another tenant's read: %d %v", len(list), err)
+	}
+
+	// A decision.
+	stale := *k1
+	auditBefore := auditCount(t, f, tn.ID)
+	k1.Status, k1.EvidenceFileID = kycd.CheckPassed, uuid.NewString()
+	must(t, f.DB.DecideCheck(ctx, k1))
+	if k1.Version != 2 || k1.DecidedAt == nil {
+		t.Errorf("after the decision: version %d, decided %v", k1.Version, k1.DecidedAt)
+	}
+	got, err := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID)
+	must(t, err)
+	if got.Status != kycd.CheckPassed || got.EvidenceFileID != k1.EvidenceFileID || got.Version != 2 || got.DecidedAt == nil || got.SupersededBy != "" {
+		t.Errorf("decided: %+v", got)
+	}
+	if n := events(k1, kycd.EventCheckPassed); n != 1 {
+		t.Errorf("%d passed events", n)
+	}
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
+	}
+	// Refused: a stale copy, another tenant's.
+	auditBefore = auditCount(t, f, tn.ID)
+	stale.Status = kycd.CheckFailed
+	wantCode(t, f.DB.DecideCheck(ctx, &stale), kycd.EStale)
+	foreign := *k2
+	foreign.TenantID, foreign.Status = other.ID, kycd.CheckPassed
+	wantCode(t, f.DB.DecideCheck(ctx, &foreign), kycd.EStale)
+	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); got.Status != kycd.CheckPassed || got.Version != 2 {
+		t.Errorf("after a stale decision: %+v", got)
+	}
+	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k2.ID); got.Status != kycd.CheckPending || got.Version != 1 {
+		t.Errorf("after another tenant's decision: %+v", got)
+	}
+	if n := events(k1, kycd.EventCheckFailed) + events(k2, kycd.EventCheckPassed); n != 0 {
+		t.Errorf("refused decisions announced %d events", n)
+	}
+	if n := auditCount(t, f, tn.ID); n != auditBefore {
+		t.Errorf("refused decisions recorded audit entries: %d, want %d", n, auditBefore)
+	}
+	// A failure keeps its reasons.
+	por.Status, por.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonEvidenceInvalid, Message: "not a zip"}}
+	must(t, f.DB.DecideCheck(ctx, por))
+	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, por.ID); got.Status != kycd.CheckFailed || len(got.Reasons) != 1 || got.Reasons[0].Code != kycd.ReasonEvidenceInvalid {
+		t.Errorf("failed: %+v", got)
+	}
+	if n := events(por, kycd.EventCheckFailed); n != 1 {
+		t.Errorf("%d failed events", n)
+	}
+
+	// A KYC refresh: a failed one supersedes nothing, a passed one the
+	// user's earlier passed KYC checks (not the failed POR, not another
+	// user's).
+	k2.Status = kycd.CheckPassed
+	must(t, f.DB.DecideCheck(ctx, k2))
+	theirs.Status = kycd.CheckPassed
+	must(t, f.DB.DecideCheck(ctx, theirs))
+	failedRefresh := newCheck(u.ID, kycd.CheckKYC, true)
+	failedRefresh.Status, failedRefresh.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonDocumentExpired}}
+	must(t, f.DB.DecideCheck(ctx, failedRefresh))
+	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); got.SupersededBy != "" {
+		t.Errorf("a failed refresh superseded a check: %+v", got)
+	}
+	refresh := newCheck(u.ID, kycd.CheckKYC, true)
+	refresh.Status = kycd.CheckPassed
+	must(t, f.DB.DecideCheck(ctx, refresh))
+	byID, err := f.DB.FindChecksByID(ctx, tn.ID, []string{k1.ID, k2.ID, por.ID, theirs.ID, failedRefresh.ID, refresh.ID})
+	must(t, err)
+	if len(byID) != 6 {
+		t.Fatalf("%d checks read back, want 6", len(byID))
+	}
+	for _, c := range byID {
+		want := ""
+		if c.ID == k1.ID || c.ID == k2.ID {
+			want = refresh.ID
+		}
+		if c.SupersededBy != want {
+			t.Errorf("check %s (%s, %s): superseded by %q, want %q", c.ID, c.Type, c.Status, c.SupersededBy, want)
+		}
+		if want != "" && c.Version != 3 {
+			t.Errorf("superseded check %s: version %d, want 3", c.ID, c.Version)
+		}
+	}
+}
