@@ -173,14 +173,15 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	eof := false
+	line := 0
 	for {
 		lim.reset()
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line++ // about: the line after the last record read
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -191,6 +192,7 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 			}
 			return fail(line, limitKind(err), err.Error())
 		}
+		line, _ = cr.FieldPos(0)
 		// The legacy files end with a DOS end-of-file mark (0x1A).
 		if eof || strings.HasPrefix(rec[0], "\x1a") {
 			if eof || len(rec) != 1 || strings.TrimSpace(rec[0]) != "\x1a" {
