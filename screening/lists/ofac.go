@@ -148,10 +148,11 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 	fail := func(line int, kind error, msg string) error {
 		return &Error{Format: kycd.SourceOFACSDN, File: name, Line: line, Kind: kind, Msg: msg}
 	}
-	f, err := fsys.Open(name)
+	open := name
+	f, err := fsys.Open(open)
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err = fsys.Open(name + ".gz")
-		name += ".gz"
+		open += ".gz"
+		f, err = fsys.Open(open)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		if required {
@@ -163,7 +164,7 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 		return fail(0, ErrMalformed, err.Error())
 	}
 	defer f.Close()
-	r, err := maybeGunzip(f, name)
+	r, err := maybeGunzip(f, open)
 	if err != nil {
 		return fail(0, ErrMalformed, err.Error())
 	}
@@ -172,14 +173,15 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	eof := false
+	line := 0
 	for {
 		lim.reset()
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line++ // about: the line after the last record read
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -190,11 +192,12 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 			}
 			return fail(line, limitKind(err), err.Error())
 		}
-		if eof {
-			return fail(line, ErrMalformed, "a record after the end-of-file mark")
-		}
+		line, _ = cr.FieldPos(0)
 		// The legacy files end with a DOS end-of-file mark (0x1A).
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "\x1a" {
+		if eof || strings.HasPrefix(rec[0], "\x1a") {
+			if eof || len(rec) != 1 || strings.TrimSpace(rec[0]) != "\x1a" {
+				return fail(line, ErrMalformed, "data after the end-of-file mark (0x1A)")
+			}
 			eof = true
 			continue
 		}
