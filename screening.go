@@ -1,5 +1,10 @@
 package kycd
 
+import (
+	"context"
+	"time"
+)
+
 // Screening list sources: the publishers' formats kycd reads. An operator's
 // own lists (a PEP list, an internal watchlist) use kycd's JSON Lines format
 // under a source name of their choosing.
@@ -96,4 +101,103 @@ type ListIdentifier struct {
 	Type    string `json:"type"`              // "passport", "national-id", "registration", "tax-id", ...
 	Number  string `json:"number"`            // as written
 	Country string `json:"country,omitempty"` // ISO 3166-1 alpha-2 of the issuer, when stated
+}
+
+// ListVersion is one imported version of a screening list: what a screening
+// was made against (cases and the screening process name it) and what the
+// operator sees of each source.
+type ListVersion struct {
+	Source string `json:"source"`
+	// Format is the parser that read it (a source name, or FormatJSONL).
+	Format string `json:"format"`
+	// Version counts the source's imports that changed it, from 1.
+	Version int `json:"version"`
+	// Digest identifies the version's content (the same entries give the
+	// same digest, whatever their order): an import whose digest is the
+	// current one's changes nothing.
+	Digest     string    `json:"digest"`
+	ImportedAt time.Time `json:"importedAt"`
+	// Origin says where the data came from (a file name, a URL), without
+	// secrets.
+	Origin string `json:"origin,omitempty"`
+	// Entries and Names count the version's listings and their names.
+	Entries int `json:"entries"`
+	Names   int `json:"names"`
+	// Added, Changed and Removed count the listings of the delta from the
+	// version before.
+	Added   int `json:"added"`
+	Changed int `json:"changed"`
+	Removed int `json:"removed"`
+}
+
+// Kinds of a listing's change from one version of its list to the next.
+const (
+	ListAdded   = "added"
+	ListChanged = "changed"
+	ListRemoved = "removed"
+)
+
+// ListChange is one listing's change in a version of its list.
+type ListChange struct {
+	EntryID string `json:"entryId"`
+	Kind    string `json:"kind"` // ListAdded, ListChanged or ListRemoved
+	// Name is the listing's primary name (its last one when removed).
+	Name string `json:"name"`
+}
+
+// StoredEntry is a listing with the digest of its content, as kept.
+type StoredEntry struct {
+	ListEntry
+	Digest string
+}
+
+// ListImport is one import that changes a list, as the screening service
+// computed it: the new version, the listings added or changed, the ids of
+// those removed, and what the import starts (re-screening jobs) and records.
+type ListImport struct {
+	Version ListVersion
+	// Previous is the version the import was computed against (0: none);
+	// the store refuses with EStale when it is no longer the current one.
+	Previous int
+	Upserts  []StoredEntry
+	Removed  []string
+	// Changes is the delta, one per listing added, changed or removed.
+	Changes []ListChange
+	Jobs    []JobArgs
+	// Action and Details are the audit entry recorded in every tenant's
+	// chain (each tenant screens against every list).
+	Action  string
+	Details map[string]any
+}
+
+// ListEntryFilter selects listings. Its zero value selects every current
+// listing of every source.
+type ListEntryFilter struct {
+	// Source, when set, selects one source's listings.
+	Source string
+	// IDs, when set, selects these listings of Source (Source is required).
+	IDs []string
+}
+
+// ScreeningListStore keeps the screening lists: every source's current
+// listings and the history of its versions. Lists are system-wide.
+type ScreeningListStore interface {
+	// FindListVersions returns the current version of every source, by
+	// source name.
+	FindListVersions(ctx context.Context) ([]*ListVersion, error)
+	// FindListHistory returns a source's versions, newest first, at most
+	// limit of them.
+	FindListHistory(ctx context.Context, source string, limit int) ([]*ListVersion, error)
+	// FindListChanges returns the delta of one version of a source (ENotFound
+	// "list-version" when it does not exist).
+	FindListChanges(ctx context.Context, source string, version int) ([]ListChange, error)
+	// FindListDigests returns the digest of every current listing of a
+	// source, by listing id.
+	FindListDigests(ctx context.Context, source string) (map[string]string, error)
+	// FindListEntries returns the current listings the filter selects.
+	FindListEntries(ctx context.Context, f ListEntryFilter) ([]*StoredEntry, error)
+	// SaveListImport applies an import in one transaction: the version, the
+	// listings, the delta, the jobs and an audit entry in every tenant's
+	// chain. EStale when the source's current version is not Previous.
+	SaveListImport(ctx context.Context, imp *ListImport) error
 }

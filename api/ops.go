@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 )
 
 func (s *Server) handleHealthz() handlerFunc {
@@ -19,6 +20,18 @@ func (s *Server) handleReadyz() handlerFunc {
 			checks["database"], checks["migrations"], status = "unreachable", "unknown", http.StatusServiceUnavailable
 		} else if ok, err := s.health.MigrationsCurrent(r.Context()); err != nil || !ok {
 			checks["migrations"], status = "pending", http.StatusServiceUnavailable
+		}
+		// Screening: ready once lists are loaded (or screening is turned off,
+		// which readiness states); a stale list is reported, not fatal.
+		switch st := s.screening.Status(); {
+		case st.Off:
+			checks["screening"] = "off"
+		case !st.Loaded || len(st.Versions) == 0:
+			checks["screening"], status = "no-lists", http.StatusServiceUnavailable
+		case len(st.Stale) > 0:
+			checks["screening"] = "stale: " + strings.Join(st.Stale, ",")
+		default:
+			checks["screening"] = "ok"
 		}
 		state := "ok"
 		if status != http.StatusOK {

@@ -101,6 +101,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// The page a webhook management link opens (the link is the credential).
 	mux.Handle("GET /webhooks/manage", s.plain(s.handleManagePage()))
 
+	// Screening: the lists in force, and searches of them.
+	mux.Handle("GET /admin/screening/lists", s.plain(s.authed([]string{scopeAdminScreeningRead}, s.handleScreeningLists())))
+	mux.Handle("POST /admin/screening/search", s.plain(s.authed([]string{scopeAdminScreeningRead}, s.handleScreeningSearch())))
+
 	// Audit trail, for a tenant's compliance tooling.
 	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))
 

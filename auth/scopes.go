@@ -71,6 +71,8 @@ var AdminScopes = []string{
 	"admin.kyc-applications:read",
 	"admin.kyc-applications:review",
 	"admin.kyc-levels:write",
+	// Screening: the lists in force and searches of them.
+	"admin.screening:read",
 }
 
 // KnownScope reports whether s is a partner or an admin scope.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/policy"
+	"github.com/kycd/kycd/screening"
+	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
 	"github.com/kycd/kycd/webhook"
@@ -56,6 +59,8 @@ type app struct {
 	// scratch is this process's folder for evidence being inspected.
 	scratch *evidence.Space
 	levels  *levels.Service
+	// screening screens names against the screening lists.
+	screening *screening.Service
 	// sandbox is serve --sandbox: the levels surface accepts its test code.
 	sandbox bool
 	// evidenceSchedule is the evidence download retry schedule.
@@ -174,6 +179,15 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	if o.Screening != "on" && o.Screening != "off" {
+		db.Close()
+		return nil, fmt.Errorf("--screening: %q is neither on nor off", o.Screening)
+	}
+	if a.screening, err = screening.New(screening.Config{Lists: db, Clock: clock, Logger: logger, MaxAge: o.ScreeningMaxAge,
+		Off: o.Screening == "off"}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	// Commands that do not work jobs still enqueue them.
 	insertOnly, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: logger})
 	if err != nil {
@@ -214,6 +228,44 @@ func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
 		a.db.RunAuditChainer(ctx, auditChainEvery, a.logger)
 	}()
 	return func() { <-done }
+}
+
+// screeningRefreshEvery is how often a process looks for a new version of
+// the screening lists (imported by any process on the database).
+const screeningRefreshEvery = 2 * time.Second
+
+// startScreening keeps the screening index current until ctx ends; the
+// returned function waits for it to stop.
+func (a *app) startScreening(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.screening.Run(ctx, screeningRefreshEvery)
+	}()
+	return func() { <-done }
+}
+
+// importSnapshot imports the bundled snapshot of every list that has no
+// version yet (serve --sandbox: screening works out of the box).
+func (a *app) importSnapshot(ctx context.Context) error {
+	have, err := a.screening.Lists(ctx)
+	if err != nil {
+		return err
+	}
+	for _, source := range snapshot.Sources {
+		if slices.ContainsFunc(have, func(v *kycd.ListVersion) bool { return v.Source == source }) {
+			continue
+		}
+		entries, err := snapshot.Load(source)
+		if err != nil {
+			return err
+		}
+		if _, err := a.screening.Import(adminContext(ctx), screening.ImportRequest{Source: source, Format: source,
+			Origin: "bundled snapshot", Entries: entries}); err != nil && kycd.ErrorCode(err) != kycd.EStale {
+			return fmt.Errorf("importing the bundled %s list: %w", source, err)
+		}
+	}
+	return nil
 }
 
 // parseNetworks reads a comma-separated list of CIDRs.

@@ -19,7 +19,9 @@ func TestOperations(t *testing.T) {
 		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 || res.JSON["status"] != "ok" {
 			t.Fatalf("healthz: %d %s", res.Status, res.Body)
 		}
-		if res := k.do(t, k.req("GET", "/readyz", nil)); res.Status != 200 || res.get("checks.database") != "ok" || res.get("checks.migrations") != "ok" {
+		// Not ready without a screening list (TestScreeningLists imports one).
+		if res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true}); res.Status != 503 || res.get("checks.database") != "ok" ||
+			res.get("checks.migrations") != "ok" || res.get("checks.screening") != "no-lists" {
 			t.Fatalf("readyz: %d %s", res.Status, res.Body)
 		}
 		// The operator is warned at start when PostgreSQL runs without

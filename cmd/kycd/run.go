@@ -34,6 +34,8 @@ Usage:
   kycd keys info|add-master|rewrap|retire-master [--master-key-file F] [--json]
   kycd users erase --closed-before TIME [--json]
   kycd webhooks listen [--port 8181] --secret whsec_...
+  kycd screening import --source ofac-sdn|un|eu-fsf|kycd-jsonl --path FILE_OR_FOLDER [--name NAME] [--json]
+  kycd screening lists [--json]
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 5] [--round 2s] [--concurrency 8,32] [--json]
 
@@ -51,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("a command is needed")
 	}
 	cmd, rest := args[1], args[2:]
-	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys" || cmd == "users") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys" || cmd == "users" || cmd == "screening") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -88,6 +90,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdKeysRewrap(ctx, rest, getenv, stdout, stderr)
 	case "keys retire-master":
 		return cmdKeysRetireMaster(ctx, rest, getenv, stdout, stderr)
+	case "screening import":
+		return cmdScreeningImport(ctx, rest, getenv, stdout, stderr)
+	case "screening lists":
+		return cmdScreeningLists(ctx, rest, getenv, stdout, stderr)
 	case "ingest":
 		return cmdIngest(ctx, rest, getenv, stdout, stderr)
 	case "webhooks listen":
@@ -146,6 +152,12 @@ type options struct {
 	// UserRetention is how long a closed user's records are kept before
 	// they are erased (0: for ever).
 	UserRetention time.Duration
+	// ScreeningMaxAge is how old a screening list's last import may be
+	// before kycd warns.
+	ScreeningMaxAge time.Duration
+	// Screening is "on" (the default) or "off" (the operator's explicit
+	// choice: users are then not screened).
+	Screening string
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -222,6 +234,8 @@ func (f *flagSet) common(o *options) {
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")
 	f.duration(&o.EventRetention, "event-retention", 30*24*time.Hour, "how long events (the feed, replays) and their delivery logs are kept once delivered or given up on; 0 keeps them for ever")
 	f.duration(&o.UserRetention, "user-retention", 0, "how long the records of a closed user are kept before they are erased (the regulatory retention period, for instance 43800h for five years); 0 keeps them for ever")
+	f.duration(&o.ScreeningMaxAge, "screening-max-age", 48*time.Hour, "how old a screening list's last import may be before kycd warns (a log line, the kycd_screening_list_age_seconds metric)")
+	f.string(&o.Screening, "screening", "on", "on, or off to not screen users against the screening lists (readiness and the screening process then say so)")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
 	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")

@@ -110,6 +110,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := wireSandboxConnector(ctx, a, creds, o.PublicURL); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
+		if err := a.importSnapshot(ctx); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
 		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
 		sumsubSandbox := sumsubsbx.New(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
 		// The sandboxes' webhooks come back to this kycd, for the sandbox tenant.
@@ -122,7 +125,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Sandbox: sandbox,
+		Clients: a.db, Users: a.db, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Sandbox: sandbox,
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
@@ -156,6 +159,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	chainCtx, stopChain := context.WithCancel(context.Background())
 	defer stopChain()
 	waitChain := a.startAuditChainer(chainCtx)
+	screeningCtx, stopScreening := context.WithCancel(context.Background())
+	defer stopScreening()
+	waitScreening := a.startScreening(screeningCtx)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "kycd %s listening on %s (%s database, %d workers)\n", version(), o.PublicURL, a.db.Dialect(), o.Workers)
@@ -170,6 +176,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err = hs.Shutdown(shutCtx)
+	stopScreening()
+	waitScreening()
 	stopDispatch()
 	waitDispatch()
 	if stopJobs != nil {

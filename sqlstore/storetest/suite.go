@@ -79,6 +79,7 @@ func Run(t *testing.T) {
 				{"ReadGroups", testReadGroups},
 				{"SystemKeys", testSystemKeys},
 				{"StoredKeys", testStoredKeys},
+				{"ScreeningLists", testScreeningLists},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
