@@ -245,14 +245,25 @@ func (a *app) startScreening(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
-// importSnapshot imports the bundled snapshot of every list that has no
-// version yet (serve --sandbox: screening works out of the box).
-func (a *app) importSnapshot(ctx context.Context) error {
+// importSnapshot imports the bundled snapshot of each of the sources named
+// (comma-separated) that has no version yet (serve --sandbox: screening
+// works out of the box).
+func (a *app) importSnapshot(ctx context.Context, sources string) error {
+	var want []string
+	for _, s := range strings.Split(sources, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(snapshot.Sources, s) {
+			return fmt.Errorf("--sandbox-lists: no bundled list %q (%s)", s, strings.Join(snapshot.Sources, ", "))
+		}
+		want = append(want, s)
+	}
 	have, err := a.screening.Lists(ctx)
 	if err != nil {
 		return err
 	}
-	for _, source := range snapshot.Sources {
+	for _, source := range want {
 		if slices.ContainsFunc(have, func(v *kycd.ListVersion) bool { return v.Source == source }) {
 			continue
 		}

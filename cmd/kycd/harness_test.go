@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,12 @@ func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
 	k.cancel = cancel
 	pr, pw := io.Pipe()
 	args := append([]string{"kycd", "serve", "--addr", "127.0.0.1:0"}, flags...)
+	// A sandbox imports the bundled screening lists at its first start; the
+	// EU sample (5 listings) unless a test names its lists: the whole
+	// snapshot costs seconds under -race.
+	if slices.Contains(flags, "--sandbox") && !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--sandbox-lists") }) {
+		args = append(args, "--sandbox-lists", "eu-fsf")
+	}
 	go func() {
 		err := run(ctx, args, k.env, strings.NewReader(""), pw, k.stderr)
 		pw.Close()

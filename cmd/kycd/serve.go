@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,6 +27,7 @@ import (
 	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore"
 )
 
@@ -40,6 +42,8 @@ type serveOptions struct {
 	RateBurst   int
 	MaxBodySize int
 	ClientCache time.Duration
+	// SandboxLists are the bundled screening lists the sandbox imports.
+	SandboxLists string
 }
 
 func (o *serveOptions) register(fs *flagSet) {
@@ -52,6 +56,7 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
 	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
 	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
+	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
 	fs.duration(&o.ClientCache, "client-cache-ttl", 2*time.Second, "how long a client's state is trusted without reading it again: the longest a revocation takes to apply (0: every request)")
 }
 
@@ -110,7 +115,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := wireSandboxConnector(ctx, a, creds, o.PublicURL); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
-		if err := a.importSnapshot(ctx); err != nil {
+		if err := a.importSnapshot(ctx, o.SandboxLists); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
 		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
