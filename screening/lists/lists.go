@@ -27,9 +27,9 @@ import (
 // Formats are the list formats Load reads, in the order they are documented.
 var Formats = []string{kycd.SourceOFACSDN, kycd.SourceUN, kycd.SourceEUFSF, kycd.FormatJSONL}
 
-// Limits, far above the real lists (the largest OFAC remark is about 4 KB,
-// the whole UN list about 2 MB) and low enough that hostile input cannot
-// exhaust memory. Input beyond a limit is refused with ErrLimit.
+// Limits, far above the real lists (the longest remark is under 2 KB, the
+// longest name 346 bytes, the whole UN list 2 MB) and low enough that hostile
+// input cannot exhaust memory. Input beyond a limit is refused with ErrLimit.
 const (
 	// MaxInputBytes caps one file (after gzip decompression).
 	MaxInputBytes = 256 << 20

@@ -412,3 +412,26 @@ func TestJSONLRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDocExample: the example line of docs/screening-lists.md is a valid
+// listing of kycd's JSON Lines format.
+func TestDocExample(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/screening-lists.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```json\n"))
+	example, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("no json example in the doc")
+	}
+	entries, err := lists.ParseJSONL("pep-list", bytes.NewReader(example))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%d entries, %v", len(entries), err)
+	}
+	e := entries[0]
+	if e.Names[1].Script != "Cyrl" || e.BirthDates[1] != (kycd.ListDate{Year: 1958, ToYear: 1962, Circa: true}) || e.Identifiers[0].Country != "US" {
+		t.Errorf("%+v", e)
+	}
+}
