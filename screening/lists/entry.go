@@ -61,6 +61,18 @@ func latin1(s string) string {
 // bidi control characters (NUL, escapes, overrides). U+FFFD is kept: the UN
 // list has names damaged so by its publisher.
 func isClean(s string) bool {
+	// Fast path: printable ASCII, single spaces inside.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || (c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' ')) {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true
+	}
 	if !utf8.ValidString(s) || s != clean(s) {
 		return false
 	}

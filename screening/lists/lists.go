@@ -115,11 +115,11 @@ func (e *Error) Unwrap() error { return e.Kind }
 // Load reads a list from path in format: the folder of the OFAC CSV set
 // (ofac-sdn), or the file (un, eu-fsf, kycd-jsonl). A file whose name ends in
 // ".gz" is decompressed. For kycd-jsonl the source is the file's base name
-// without its extensions; LoadSource names it.
+// without its extensions, in lower case; LoadSource names it.
 func Load(format, path string) ([]kycd.ListEntry, error) {
 	source := format
 	if format == kycd.FormatJSONL {
-		source = filepath.Base(path)
+		source = strings.ToLower(filepath.Base(path))
 		if i := strings.IndexByte(source, '.'); i > 0 {
 			source = source[:i]
 		}

@@ -114,7 +114,7 @@ func ParseOFAC(fsys fs.FS) ([]kycd.ListEntry, error) {
 		if len(l.entry.Names) >= MaxItems {
 			return fmt.Errorf("%w: more than %d names for ent_num %s", ErrLimit, MaxItems, l.entry.ID)
 		}
-		l.entry.Names = append(l.entry.Names, newName(name, kind, false))
+		l.entry.Names = append(l.entry.Names, ofacName(l.entry.Type, name, kind, false))
 		return nil
 	})
 	if err != nil {
@@ -249,12 +249,7 @@ func ofacEntry(rec []string) (*ofacListing, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: ent_num %s has no SDN_Name", ErrInvalid, id)
 	}
-	e.Names = []kycd.ListName{newName(name, kycd.NamePrimary, false)}
-	if e.Type == kycd.EntryPerson {
-		if last, first, ok := strings.Cut(name, ", "); ok {
-			e.Names[0].Family, e.Names[0].Given = strings.TrimSpace(last), strings.TrimSpace(first)
-		}
-	}
+	e.Names = []kycd.ListName{ofacName(e.Type, name, kycd.NamePrimary, false)}
 	for p := range strings.SplitSeq(ofacValue(rec[3]), "] [") {
 		e.Programmes = addUnique(e.Programmes, clean(strings.Trim(p, "[] ")))
 	}
@@ -263,6 +258,18 @@ func ofacEntry(rec []string) (*ofacListing, error) {
 	}
 	e.Nationalities = addUnique(e.Nationalities, Country(ofacValue(rec[9])))
 	return &ofacListing{entry: e, remarks: ofacValue(rec[11])}, nil
+}
+
+// ofacName makes a name; a person's "LAST, First" gives its family and given
+// names.
+func ofacName(typ, full, kind string, weak bool) kycd.ListName {
+	n := newName(full, kind, weak)
+	if typ == kycd.EntryPerson {
+		if last, first, ok := strings.Cut(n.Full, ", "); ok && last != "" && first != "" {
+			n.Family, n.Given = last, first
+		}
+	}
+	return n
 }
 
 // parseRemarks reads the remarks' parts ("DOB 14 Jun 1975; POB Cairo,
@@ -297,7 +304,7 @@ func (l *ofacListing) parseRemarks() {
 				}
 			}
 			if name = clean(name); name != "" && hasLetterOrDigit(name) && len(e.Names) < MaxItems {
-				e.Names = append(e.Names, newName(name, kind, true))
+				e.Names = append(e.Names, ofacName(e.Type, name, kind, true))
 			}
 		default:
 			if id, ok := ofacIdentifier(part); ok && len(e.Identifiers) < MaxItems {
