@@ -147,17 +147,19 @@ func newName(full, kind string, weak bool) kycd.ListName {
 	return kycd.ListName{Full: full, Kind: kind, Weak: weak, Script: Script(full)}
 }
 
-// addUnique appends s to list unless empty or already there.
+// addUnique appends s to list unless empty or already there. Past MaxItems
+// it adds nothing more (Validate refuses the listing), so hostile input costs
+// no more than MaxItems comparisons per item.
 func addUnique(list []string, s string) []string {
-	if s == "" || slices.Contains(list, s) {
+	if s == "" || len(list) > MaxItems || slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)
 }
 
-// addDate appends d unless already there.
+// addDate appends d unless already there, as addUnique.
 func addDate(list []kycd.ListDate, d kycd.ListDate) []kycd.ListDate {
-	if slices.Contains(list, d) {
+	if len(list) > MaxItems || slices.Contains(list, d) {
 		return list
 	}
 	return append(list, d)
@@ -193,13 +195,17 @@ func Validate(e kycd.ListEntry) error {
 	if len(e.Names) == 0 {
 		return fmt.Errorf("no name")
 	}
-	for _, n := range [][]string{e.BirthPlaces, e.Nationalities, e.Countries, e.Programmes} {
-		if len(n) > MaxItems {
-			return fmt.Errorf("more than %d items in a field", MaxItems)
+	for _, f := range [...]struct {
+		name string
+		n    int
+	}{
+		{"names", len(e.Names)}, {"birthDates", len(e.BirthDates)}, {"birthPlaces", len(e.BirthPlaces)},
+		{"nationalities", len(e.Nationalities)}, {"countries", len(e.Countries)}, {"identifiers", len(e.Identifiers)},
+		{"programmes", len(e.Programmes)},
+	} {
+		if f.n > MaxItems {
+			return fmt.Errorf("%s: more than %d items", f.name, MaxItems)
 		}
-	}
-	if len(e.Names) > MaxItems || len(e.BirthDates) > MaxItems || len(e.Identifiers) > MaxItems {
-		return fmt.Errorf("more than %d items in a field", MaxItems)
 	}
 	for i, n := range e.Names {
 		if err := validName(n, i); err != nil {

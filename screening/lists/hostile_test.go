@@ -86,6 +86,7 @@ func TestUNRefuses(t *testing.T) {
 		{"reversed range", unHead + unPerson("QDi.1", "A", `<INDIVIDUAL_DATE_OF_BIRTH><TYPE_OF_DATE>BETWEEN</TYPE_OF_DATE><FROM_YEAR>1970</FROM_YEAR><TO_YEAR>1960</TO_YEAR></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail, lists.ErrInvalid},
 		{"unknown date type", unHead + unPerson("QDi.1", "A", `<INDIVIDUAL_DATE_OF_BIRTH><TYPE_OF_DATE>GUESS</TYPE_OF_DATE><YEAR>1970</YEAR></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail, lists.ErrInvalid},
 		{"control character", unHead + unPerson("QDi.1", "A&#x1b;[31m", "") + unTail, lists.ErrMalformed},
+		{"too many aliases", unHead + unPerson("QDi.1", "A", strings.Repeat(`<INDIVIDUAL_ALIAS><QUALITY>Good</QUALITY><ALIAS_NAME>B</ALIAS_NAME></INDIVIDUAL_ALIAS>`, 1001)) + unTail, lists.ErrInvalid},
 		{"bidi override", unHead + unPerson("QDi.1", "A&#x202E;B", "") + unTail, lists.ErrInvalid},
 	}
 	for _, c := range cases {
@@ -137,6 +138,15 @@ func TestEURefuses(t *testing.T) {
 	}
 }
 
+// manyParts joins n remarks made of format and their number.
+func manyParts(format string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(format, i)
+	}
+	return strings.Join(parts, "; ")
+}
+
 func manyAttrs(n int) string {
 	var b strings.Builder
 	for i := range n {
@@ -175,6 +185,8 @@ func TestOFACRefuses(t *testing.T) {
 		{"unknown alias type", map[string][]byte{"alt.csv": []byte("36,12,\"maybe\",\"X\",-0- \r\n")}, lists.ErrInvalid},
 		{"address of no entry", map[string][]byte{"add.csv": []byte("424242,1,-0- ,-0- ,\"Cuba\",-0- \r\n")}, lists.ErrInvalid},
 		{"control character in a name", only(person("1", "A\x00B", "-")), lists.ErrInvalid},
+		{"too many places of birth", only(person("1", "A, B", manyParts("POB P%d", 1500))), lists.ErrInvalid},
+		{"too many aliases", map[string][]byte{"alt.csv": []byte(strings.Repeat("306,1,\"aka\",\"X\",-0- \r\n", 1001))}, lists.ErrLimit},
 	}
 	for _, c := range cases {
 		entries, err := lists.ParseOFAC(ofacFS(c.replace))

@@ -303,17 +303,14 @@ func (l *ofacListing) parseRemarks() {
 					name = name[1:end]
 				}
 			}
-			if name = clean(name); name != "" && hasLetterOrDigit(name) && len(e.Names) < MaxItems {
+			if name = clean(name); name != "" && hasLetterOrDigit(name) && len(e.Names) <= MaxItems {
 				e.Names = append(e.Names, ofacName(e.Type, name, kind, true))
 			}
 		default:
-			if id, ok := ofacIdentifier(part); ok && len(e.Identifiers) < MaxItems {
+			if id, ok := ofacIdentifier(part); ok && len(e.Identifiers) <= MaxItems {
 				e.Identifiers = append(e.Identifiers, id)
 			}
 		}
-	}
-	if len(e.BirthPlaces) > MaxItems {
-		e.BirthPlaces = e.BirthPlaces[:MaxItems]
 	}
 }
 
