@@ -315,19 +315,20 @@ func validText(s string, max int) error {
 	return nil
 }
 
-// validDate checks a date of birth against the calendar and year bounds.
+// validDate checks a date of birth against the calendar and year bounds; the
+// error does not quote the date (personal data).
 func validDate(d kycd.ListDate, thisYear int) error {
 	switch {
 	case d.Year < MinBirthYear || d.Year > thisYear:
-		return fmt.Errorf("year %d is not between %d and %d", d.Year, MinBirthYear, thisYear)
+		return fmt.Errorf("the year is not between %d and %d", MinBirthYear, thisYear)
 	case d.Month < 0 || d.Month > 12:
-		return fmt.Errorf("month %d is not 1 to 12", d.Month)
+		return fmt.Errorf("the month is not 1 to 12")
 	case d.Day != 0 && d.Month == 0:
 		return fmt.Errorf("a day without a month")
 	case d.Day < 0 || d.Day > 31 || (d.Day > 0 && time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC).Day() != d.Day):
-		return fmt.Errorf("%04d-%02d-%02d is not a date", d.Year, d.Month, d.Day)
+		return fmt.Errorf("the day is not a day of its month")
 	case d.ToYear != 0 && (d.ToYear <= d.Year || d.ToYear > thisYear || d.ToYear-d.Year > MaxBirthRange):
-		return fmt.Errorf("range %d to %d is not a range of at most %d years ending by %d", d.Year, d.ToYear, MaxBirthRange, thisYear)
+		return fmt.Errorf("toYear does not close a range of at most %d years ending by %d", MaxBirthRange, thisYear)
 	case d.ToYear != 0 && d.Month != 0:
 		return fmt.Errorf("a range of years has no month")
 	}

@@ -267,3 +267,32 @@ func (blanks) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestErrorsQuoteNoPersonalData: refusals name the field, never its value.
+func TestErrorsQuoteNoPersonalData(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1492,"month":2,"day":3}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1990,"month":2,"day":30}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1990,"toYear":1492}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"identifiers":[{"type":"passport","number":"X1990\u0007"}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthPlaces":["Secretville\u0007"]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret\u0007","kind":"primary"}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary","given":"Secret\u0007"}]}`,
+	} {
+		_, err := lists.ParseJSONL("pep", strings.NewReader(line))
+		if err == nil {
+			t.Errorf("%s: accepted", line)
+			continue
+		}
+		for _, secret := range []string{"Secret", "1492", "1990"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%q quotes %q", err, secret)
+			}
+		}
+	}
+	_, err := lists.ParseUN(strings.NewReader(unHead + unPerson("QDi.1", "Secret", `<INDIVIDUAL_DATE_OF_BIRTH><DATE>1990-02-30</DATE></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail))
+	if err == nil || strings.Contains(err.Error(), "1990") || strings.Contains(err.Error(), "Secret") {
+		t.Errorf("UN: %v", err)
+	}
+}
