@@ -492,7 +492,7 @@ var ofacIDLabels = []struct{ label, typ string }{
 }
 
 // ofacTrailer strips "issued ..." and "expires ..." from an identifier.
-var ofacTrailer = regexp.MustCompile(`\s+(issued|expires)\b.*$`)
+var ofacTrailer = regexp.MustCompile(`(^|\s+)(issued|expires)\b.*$`)
 
 // ofacIdentifier reads an identifier remark: "LABEL NUMBER (Country)
 // issued ... expires ...".
