@@ -102,6 +102,16 @@ var scripts = []struct {
 // written in, or "" for Latin (and for a name without letters). Han mixed
 // with kana is "Jpan", Han mixed with Hangul "Kore".
 func Script(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return ""
+	}
 	counts := make([]int, len(scripts))
 	latin, best := 0, -1
 	for _, r := range name {
@@ -165,17 +175,43 @@ func addDate(list []kycd.ListDate, d kycd.ListDate) []kycd.ListDate {
 	return append(list, d)
 }
 
-var (
-	idPattern     = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._:/-]*$`)
-	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	datePattern   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	kindPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-)
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // ValidSource reports whether name may name a list: 1 to 64 lower-case
 // letters, digits, dots, hyphens and underscores, starting with a letter or
 // digit.
-func ValidSource(name string) bool { return sourcePattern.MatchString(name) }
+func ValidSource(name string) bool { return token(name, 64, "._-") }
+
+// token reports whether s is 1 to max lower-case ASCII letters, digits and
+// the punctuation given, starting with a letter or digit.
+func token(s string, max int, punct string) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && strings.IndexByte(punct, c) >= 0) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validID reports whether id is 1 to 128 bytes of letters, digits and
+// . _ : / -, starting with a letter or digit.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i, r := range id {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.N, r) || (i > 0 && strings.ContainsRune("._:/-", r)) {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // Validate checks one listing against the rules every parser's output and
 // every kycd-jsonl line meet; the error says which field is wrong without
@@ -184,7 +220,7 @@ func Validate(e kycd.ListEntry) error {
 	switch {
 	case !ValidSource(e.Source):
 		return fmt.Errorf("source %q is not a valid list name", truncate(e.Source))
-	case e.ID == "" || len(e.ID) > 128 || !idPattern.MatchString(e.ID):
+	case !validID(e.ID):
 		return fmt.Errorf("id %q is not 1 to 128 letters, digits and . _ : / -", truncate(e.ID))
 	}
 	switch e.Type {
@@ -235,7 +271,7 @@ func Validate(e kycd.ListEntry) error {
 	}
 	for i, id := range e.Identifiers {
 		switch {
-		case !kindPattern.MatchString(id.Type):
+		case !token(id.Type, 64, "-"):
 			return fmt.Errorf("identifiers[%d]: type %q is not 1 to 64 lower-case letters, digits and hyphens", i, truncate(id.Type))
 		case validText(id.Number, MaxFieldBytes) != nil:
 			return fmt.Errorf("identifiers[%d]: number: %w", i, validText(id.Number, MaxFieldBytes))

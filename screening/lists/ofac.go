@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kycd/kycd"
 )
@@ -491,18 +492,32 @@ var ofacIDLabels = []struct{ label, typ string }{
 	{"Digital Currency Address -", "digital-currency-address"},
 }
 
+// ofacLabelsByWord indexes ofacIDLabels by their first word, in order.
+var ofacLabelsByWord = sync.OnceValue(func() map[string][]struct{ label, typ string } {
+	m := map[string][]struct{ label, typ string }{}
+	for _, l := range ofacIDLabels {
+		first, _, _ := strings.Cut(l.label, " ")
+		m[first] = append(m[first], l)
+	}
+	return m
+})
+
 // ofacTrailer strips "issued ..." and "expires ..." from an identifier.
 var ofacTrailer = regexp.MustCompile(`(^|\s+)(issued|expires)\b.*$`)
 
 // ofacIdentifier reads an identifier remark: "LABEL NUMBER (Country)
 // issued ... expires ...".
 func ofacIdentifier(part string) (kycd.ListIdentifier, bool) {
-	for _, l := range ofacIDLabels {
+	first, _, _ := strings.Cut(part, " ")
+	for _, l := range ofacLabelsByWord()[first] {
 		rest, ok := strings.CutPrefix(part, l.label)
 		if !ok || (rest != "" && rest[0] != ' ' && !strings.HasSuffix(l.label, "-")) {
 			continue
 		}
-		rest = ofacTrailer.ReplaceAllString(strings.TrimSpace(rest), "")
+		rest = strings.TrimSpace(rest)
+		if strings.Contains(rest, "issued") || strings.Contains(rest, "expires") {
+			rest = ofacTrailer.ReplaceAllString(rest, "")
+		}
 		id := kycd.ListIdentifier{Type: l.typ}
 		if strings.HasSuffix(rest, ")") {
 			if i := strings.LastIndex(rest, " ("); i > 0 {
