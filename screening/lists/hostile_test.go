@@ -185,6 +185,7 @@ func TestOFACRefuses(t *testing.T) {
 		{"unknown alias type", map[string][]byte{"alt.csv": []byte("36,12,\"maybe\",\"X\",-0- \r\n")}, lists.ErrInvalid},
 		{"address of no entry", map[string][]byte{"add.csv": []byte("424242,1,-0- ,-0- ,\"Cuba\",-0- \r\n")}, lists.ErrInvalid},
 		{"control character in a name", only(person("1", "A\x00B", "-")), lists.ErrInvalid},
+		{"remarks continued beyond the cap", map[string][]byte{"sdn_comments.csv": []byte(strings.Repeat("306,\""+strings.Repeat("x", 1000)+"\"\r\n", 70))}, lists.ErrLimit},
 		{"too many places of birth", only(person("1", "A, B", manyParts("POB P%d", 1500))), lists.ErrInvalid},
 		{"too many aliases", map[string][]byte{"alt.csv": []byte(strings.Repeat("306,1,\"aka\",\"X\",-0- \r\n", 1001))}, lists.ErrLimit},
 	}

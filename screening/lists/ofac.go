@@ -29,7 +29,8 @@ const ofacEmpty = "-0-"
 // ofacListing is a listing being read, its remarks parsed once complete.
 type ofacListing struct {
 	entry   kycd.ListEntry
-	remarks string
+	remarks string          // from sdn.csv
+	more    strings.Builder // the continuation from sdn_comments.csv
 	line    int
 }
 
@@ -82,10 +83,10 @@ func ParseOFAC(fsys fs.FS) ([]kycd.ListEntry, error) {
 			return err
 		}
 		if c := ofacValue(rec[1]); c != "" {
-			if len(l.remarks)+len(c) > MaxRemarksBytes {
+			if len(l.remarks)+l.more.Len()+len(c) > MaxRemarksBytes {
 				return fmt.Errorf("%w: remarks of ent_num %s longer than %d bytes", ErrLimit, l.entry.ID, MaxRemarksBytes)
 			}
-			l.remarks += c
+			l.more.WriteString(c)
 		}
 		return nil
 	})
@@ -278,7 +279,7 @@ func ofacName(typ, full, kind string, weak bool) kycd.ListName {
 // kept whole.
 func (l *ofacListing) parseRemarks() {
 	e := &l.entry
-	e.Remarks = clean(l.remarks)
+	e.Remarks = clean(l.remarks + l.more.String())
 	if len(e.Remarks) > MaxRemarksBytes {
 		return // Validate refuses it
 	}
