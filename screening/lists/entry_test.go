@@ -118,3 +118,17 @@ func TestOFACIdentifier(t *testing.T) {
 		}
 	}
 }
+
+func TestDocumentType(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Passport ": "passport", "National Identification Number FARDC ID": "national-id", "id ": "national-id",
+		"id National identification card": "national-id", "passport Diplomatic passport": "passport",
+		"Tax Identification Number": "tax-id", "Company registration": "registration", "Driving licence": "driving-licence",
+		"Other": "other",
+	} {
+		if got := documentType(in); got != want {
+			t.Errorf("documentType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -293,8 +293,10 @@ func (p unPlace) String() string {
 
 // documentType maps a publisher's document type to ListIdentifier.Type.
 func documentType(s string) string {
-	s = strings.ToLower(s)
+	s = strings.ToLower(strings.TrimSpace(s))
 	switch {
+	case s == "id" || strings.HasPrefix(s, "id "): // the EU export's identificationTypeCode
+		return "national-id"
 	case strings.Contains(s, "passport"):
 		return "passport"
 	case strings.Contains(s, "tax") || strings.Contains(s, "fiscal"):
