@@ -95,3 +95,40 @@ func TestCountry(t *testing.T) {
 		}
 	}
 }
+
+func TestOFACIdentifier(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]kycd.ListIdentifier{
+		"Passport 1084010 (Egypt)":                                          {Type: "passport", Number: "1084010", Country: "EG"},
+		"Passport L 191609 issued 28 Feb 1996 expires 27 Feb 2001":          {Type: "passport", Number: "L 191609"},
+		"C.U.R.P. AIMM67125HCHRRG06 (Mexico) issued 1968":                   {Type: "national-id", Number: "AIMM67125HCHRRG06", Country: "MX"},
+		"C.U.I.T. 30-68074603-2 (Argentina)":                                {Type: "tax-id", Number: "30-68074603-2", Country: "AR"},
+		"C.U.I. 1995739560513 (Guatemala)":                                  {Type: "national-id", Number: "1995739560513", Country: "GT"},
+		"Identification Number IMO 5342883":                                 {Type: "imo", Number: "5342883"},
+		"Digital Currency Address - XBT 12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h": {Type: "digital-currency-address", Number: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h"},
+		"Business Registration Document # F01000003035 (United States)":     {Type: "registration", Number: "F01000003035", Country: "US"},
+		"Registration Number 121398 (Manizales)":                            {Type: "registration", Number: "121398 (Manizales)"},
+		"Passport issued in Sarajevo, Bosnia-Herzegovina":                   {},
+		"Gender Male":      {},
+		"Linked To: HAMAS": {},
+	} {
+		got, ok := ofacIdentifier(in)
+		if ok != (want != kycd.ListIdentifier{}) || (ok && got != want) {
+			t.Errorf("ofacIdentifier(%q) = %+v, %v; want %+v", in, got, ok, want)
+		}
+	}
+}
+
+func TestDocumentType(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Passport ": "passport", "National Identification Number FARDC ID": "national-id", "id ": "national-id",
+		"id National identification card": "national-id", "passport Diplomatic passport": "passport",
+		"Tax Identification Number": "tax-id", "Company registration": "registration", "Driving licence": "driving-licence",
+		"Other": "other",
+	} {
+		if got := documentType(in); got != want {
+			t.Errorf("documentType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package lists_test
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/xml"
 	"errors"
 	"testing"
 	"testing/fstest"
@@ -201,6 +203,46 @@ func BenchmarkParseJSONL(b *testing.B) {
 	for b.Loop() {
 		if _, err := lists.ParseJSONL("un", bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadOFACBaseline reads the same files with encoding/csv alone:
+// the floor ParseOFAC's time compares with.
+func BenchmarkReadOFACBaseline(b *testing.B) {
+	fsys := ofacFS(nil)
+	size := 0
+	for _, f := range fsys {
+		size += len(f.Data)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range fsys {
+			r := csv.NewReader(bytes.NewReader(f.Data))
+			r.FieldsPerRecord = -1
+			r.ReuseRecord = true
+			for {
+				if _, err := r.Read(); err != nil {
+					break
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkReadUNBaseline reads the same file with encoding/xml's tokens
+// alone: the floor ParseUN's time compares with.
+func BenchmarkReadUNBaseline(b *testing.B) {
+	data := unXML()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d := xml.NewDecoder(bytes.NewReader(data))
+		for {
+			if _, err := d.Token(); err != nil {
+				break
+			}
 		}
 	}
 }

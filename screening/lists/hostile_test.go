@@ -86,6 +86,7 @@ func TestUNRefuses(t *testing.T) {
 		{"reversed range", unHead + unPerson("QDi.1", "A", `<INDIVIDUAL_DATE_OF_BIRTH><TYPE_OF_DATE>BETWEEN</TYPE_OF_DATE><FROM_YEAR>1970</FROM_YEAR><TO_YEAR>1960</TO_YEAR></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail, lists.ErrInvalid},
 		{"unknown date type", unHead + unPerson("QDi.1", "A", `<INDIVIDUAL_DATE_OF_BIRTH><TYPE_OF_DATE>GUESS</TYPE_OF_DATE><YEAR>1970</YEAR></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail, lists.ErrInvalid},
 		{"control character", unHead + unPerson("QDi.1", "A&#x1b;[31m", "") + unTail, lists.ErrMalformed},
+		{"too many aliases", unHead + unPerson("QDi.1", "A", strings.Repeat(`<INDIVIDUAL_ALIAS><QUALITY>Good</QUALITY><ALIAS_NAME>B</ALIAS_NAME></INDIVIDUAL_ALIAS>`, 1001)) + unTail, lists.ErrInvalid},
 		{"bidi override", unHead + unPerson("QDi.1", "A&#x202E;B", "") + unTail, lists.ErrInvalid},
 	}
 	for _, c := range cases {
@@ -137,6 +138,15 @@ func TestEURefuses(t *testing.T) {
 	}
 }
 
+// manyParts joins n remarks made of format and their number.
+func manyParts(format string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(format, i)
+	}
+	return strings.Join(parts, "; ")
+}
+
 func manyAttrs(n int) string {
 	var b strings.Builder
 	for i := range n {
@@ -175,6 +185,9 @@ func TestOFACRefuses(t *testing.T) {
 		{"unknown alias type", map[string][]byte{"alt.csv": []byte("36,12,\"maybe\",\"X\",-0- \r\n")}, lists.ErrInvalid},
 		{"address of no entry", map[string][]byte{"add.csv": []byte("424242,1,-0- ,-0- ,\"Cuba\",-0- \r\n")}, lists.ErrInvalid},
 		{"control character in a name", only(person("1", "A\x00B", "-")), lists.ErrInvalid},
+		{"remarks continued beyond the cap", map[string][]byte{"sdn_comments.csv": []byte(strings.Repeat("306,\""+strings.Repeat("x", 1000)+"\"\r\n", 70))}, lists.ErrLimit},
+		{"too many places of birth", only(person("1", "A, B", manyParts("POB P%d", 1500))), lists.ErrInvalid},
+		{"too many aliases", map[string][]byte{"alt.csv": []byte(strings.Repeat("306,1,\"aka\",\"X\",-0- \r\n", 1001))}, lists.ErrLimit},
 	}
 	for _, c := range cases {
 		entries, err := lists.ParseOFAC(ofacFS(c.replace))
@@ -254,4 +267,33 @@ func (blanks) Read(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestErrorsQuoteNoPersonalData: refusals name the field, never its value.
+func TestErrorsQuoteNoPersonalData(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1492,"month":2,"day":3}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1990,"month":2,"day":30}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthDates":[{"year":1990,"toYear":1492}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"identifiers":[{"type":"passport","number":"X1990\u0007"}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary"}],"birthPlaces":["Secretville\u0007"]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret\u0007","kind":"primary"}]}`,
+		`{"id":"P1","type":"person","names":[{"full":"Jane Secret","kind":"primary","given":"Secret\u0007"}]}`,
+	} {
+		_, err := lists.ParseJSONL("pep", strings.NewReader(line))
+		if err == nil {
+			t.Errorf("%s: accepted", line)
+			continue
+		}
+		for _, secret := range []string{"Secret", "1492", "1990"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%q quotes %q", err, secret)
+			}
+		}
+	}
+	_, err := lists.ParseUN(strings.NewReader(unHead + unPerson("QDi.1", "Secret", `<INDIVIDUAL_DATE_OF_BIRTH><DATE>1990-02-30</DATE></INDIVIDUAL_DATE_OF_BIRTH>`) + unTail))
+	if err == nil || strings.Contains(err.Error(), "1990") || strings.Contains(err.Error(), "Secret") {
+		t.Errorf("UN: %v", err)
+	}
 }

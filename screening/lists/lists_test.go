@@ -161,14 +161,14 @@ func TestOFACSpotChecks(t *testing.T) {
 		"11748": {Source: "ofac-sdn", ID: "11748", Type: "person",
 			Names: []kycd.ListName{
 				{Full: "MAHAMOUD, Bashir Mohamed", Kind: "primary", Given: "Bashir Mohamed", Family: "MAHAMOUD"},
-				{Full: "MAHMOUD, Bashir Mohamed", Kind: "aka"},
-				{Full: "MOHAMMED, Bashir Mahmud", Kind: "aka"},
-				{Full: "MOHAMUD, Bashir Mohamed", Kind: "aka"},
-				{Full: "MOHAMOUD, Bashir Mohamed", Kind: "aka"},
-				{Full: "YARE, Bashir", Kind: "aka"},
-				{Full: "QORGAB, Bashir", Kind: "aka"},
-				{Full: "GAP, Gure", Kind: "aka"},
-				{Full: "MUSCAB, Abu", Kind: "aka", Weak: true},
+				{Full: "MAHMOUD, Bashir Mohamed", Kind: "aka", Given: "Bashir Mohamed", Family: "MAHMOUD"},
+				{Full: "MOHAMMED, Bashir Mahmud", Kind: "aka", Given: "Bashir Mahmud", Family: "MOHAMMED"},
+				{Full: "MOHAMUD, Bashir Mohamed", Kind: "aka", Given: "Bashir Mohamed", Family: "MOHAMUD"},
+				{Full: "MOHAMOUD, Bashir Mohamed", Kind: "aka", Given: "Bashir Mohamed", Family: "MOHAMOUD"},
+				{Full: "YARE, Bashir", Kind: "aka", Given: "Bashir", Family: "YARE"},
+				{Full: "QORGAB, Bashir", Kind: "aka", Given: "Bashir", Family: "QORGAB"},
+				{Full: "GAP, Gure", Kind: "aka", Given: "Gure", Family: "GAP"},
+				{Full: "MUSCAB, Abu", Kind: "aka", Weak: true, Given: "Abu", Family: "MUSCAB"},
 				{Full: "QORGAB", Kind: "aka", Weak: true},
 			},
 			BirthDates:    []kycd.ListDate{{Year: 1979, ToYear: 1982, Circa: true}, {Year: 1982}},
@@ -410,5 +410,28 @@ func TestJSONLRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, entries) {
 			t.Errorf("%s: round trip differs", source)
 		}
+	}
+}
+
+// TestDocExample: the example line of docs/screening-lists.md is a valid
+// listing of kycd's JSON Lines format.
+func TestDocExample(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/screening-lists.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```json\n"))
+	example, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("no json example in the doc")
+	}
+	entries, err := lists.ParseJSONL("pep-list", bytes.NewReader(example))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%d entries, %v", len(entries), err)
+	}
+	e := entries[0]
+	if e.Names[1].Script != "Cyrl" || e.BirthDates[1] != (kycd.ListDate{Year: 1958, ToYear: 1962, Circa: true}) || e.Identifiers[0].Country != "US" {
+		t.Errorf("%+v", e)
 	}
 }
