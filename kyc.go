@@ -141,7 +141,12 @@ type ProcessChange struct {
 	// of its channel); UseCode marks a code used (EStale when it was already).
 	Code    *VerificationCode
 	UseCode string
-	Events  []*Event
+	// Case, when set, is a case to create (Version 0) or to save (EStale
+	// when its Version no longer matches); Hits are the user's screening
+	// hits it sets (each replacing the stored one of its listing).
+	Case   *Case
+	Hits   []ScreeningHit
+	Events []*Event
 	Jobs    []JobArgs
 	// Key is the update's idempotency key, recorded with the change.
 	Key     string

@@ -85,9 +85,10 @@ var UserDeletionReasons = []string{
 // UserService manages users. Every method is scoped to one tenant: a user of
 // another tenant is reported as not found.
 type UserService interface {
-	// CreateUser stores a validated user, setting ID, CreatedAt, UpdatedAt.
-	// Returns EEmailAlreadyExists or EPhoneAlreadyExists when another live
-	// user of the tenant has the same email or phone.
+	// CreateUser stores a validated user, setting ID, CreatedAt, UpdatedAt,
+	// and starts what a new user needs (screening). Returns
+	// EEmailAlreadyExists or EPhoneAlreadyExists when another live user of
+	// the tenant has the same email or phone.
 	CreateUser(ctx context.Context, u *User) error
 	// FindUserByID returns ENotFound ("user") for unknown, deleted or
 	// other-tenant users.
@@ -95,6 +96,22 @@ type UserService interface {
 	// DeleteUser closes a user. Its records are kept (encrypted) for the
 	// retention period but it no longer appears through the API, and its email
 	// and phone may be used again. Returns ENotFound ("user").
+	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
+}
+
+// UserStore keeps users. Every method is scoped to one tenant: a user of
+// another tenant is reported as not found.
+type UserStore interface {
+	// CreateUser stores a validated user with the jobs its creation starts,
+	// in one transaction, setting CreatedAt, UpdatedAt and, unless the
+	// caller chose it, ID (jobs that name the user need it chosen). Returns
+	// EEmailAlreadyExists or EPhoneAlreadyExists when another live user of
+	// the tenant has the same email or phone.
+	CreateUser(ctx context.Context, u *User, jobs ...JobArgs) error
+	// FindUserByID returns ENotFound ("user") for unknown, deleted or
+	// other-tenant users.
+	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
+	// DeleteUser closes a user (see UserService.DeleteUser).
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
 }
 

@@ -105,6 +105,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/screening/lists", s.plain(s.authed([]string{scopeAdminScreeningRead}, s.handleScreeningLists())))
 	mux.Handle("POST /admin/screening/search", s.plain(s.authed([]string{scopeAdminScreeningRead}, s.handleScreeningSearch())))
 
+	// Cases: what reviewers decide (screening matches).
+	mux.Handle("GET /admin/cases", s.plain(s.authed([]string{scopeAdminCasesRead}, s.handleListCases())))
+	mux.Handle("GET /admin/cases/{id}", s.plain(s.authed([]string{scopeAdminCasesRead}, s.handleGetCase())))
+	mux.Handle("POST /admin/cases/{id}/decision", s.plain(s.authed([]string{scopeAdminCasesReview}, s.handleDecideCase())))
+
 	// Audit trail, for a tenant's compliance tooling.
 	mux.Handle("GET /admin/audit", s.plain(s.authed([]string{"admin.audit:read"}, s.handleListAudit())))
 

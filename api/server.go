@@ -40,8 +40,10 @@ type Config struct {
 	Checks Checks
 	// Levels is the KYC levels service.
 	Levels Levels
-	// Screening screens names against the screening lists.
+	// Screening screens names against the screening lists; Cases are the
+	// cases reviewers decide.
 	Screening Screening
+	Cases     Cases
 	// Webhooks manages endpoints; WebhookStore reads them and the feed.
 	Webhooks     Webhooks
 	WebhookStore kycd.WebhookStore
@@ -85,6 +87,7 @@ type Server struct {
 	checks       Checks
 	levels       Levels
 	screening    Screening
+	cases        Cases
 	webhooks     Webhooks
 	webhookStore kycd.WebhookStore
 	sandbox      *Sandbox
@@ -110,7 +113,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -128,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),

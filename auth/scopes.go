@@ -73,6 +73,9 @@ var AdminScopes = []string{
 	"admin.kyc-levels:write",
 	// Screening: the lists in force and searches of them.
 	"admin.screening:read",
+	// Cases: reading them, and deciding them (analysts).
+	"admin.cases:read",
+	"admin.cases:review",
 }
 
 // KnownScope reports whether s is a partner or an admin scope.

@@ -64,6 +64,7 @@ type Deps struct {
 	Checks    Checks
 	Levels    Levels
 	Events    Events
+	Screening Screening
 	// EventRetention is how long events are kept (zero: for ever).
 	EventRetention time.Duration
 	// Users and Blobs erase closed users once UserRetention has passed
@@ -100,6 +101,7 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &syncApplication{d: d})
 	river.AddWorker(ws, &eventPrune{d: d})
 	river.AddWorker(ws, &userErase{d: d})
+	river.AddWorker(ws, &screenUser{d: d})
 }
 
 // syncApplication submits an approved application into the Core processes.

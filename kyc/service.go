@@ -31,6 +31,9 @@ type Config struct {
 	Vault    kycd.Vault
 	Clock    kycd.Clock
 	Notifier Notifier
+	// ScreeningOff is the operator's choice not to screen users: the
+	// screening process is then exempt, and says why.
+	ScreeningOff bool
 }
 
 // Service implements kycd.KYCService.
@@ -43,6 +46,8 @@ type Service struct {
 	vault    kycd.Vault
 	clock    kycd.Clock
 	notifier Notifier
+	// screeningOff: see Config.ScreeningOff.
+	screeningOff bool
 }
 
 var _ kycd.KYCService = (*Service)(nil)
@@ -63,7 +68,7 @@ func New(c Config) (*Service, error) {
 		}
 	}
 	return &Service{store: c.Store, files: c.Files, forms: c.Forms, policy: c.Policy, geo: c.Geo,
-		vault: c.Vault, clock: c.Clock, notifier: c.Notifier}, nil
+		vault: c.Vault, clock: c.Clock, notifier: c.Notifier, screeningOff: c.ScreeningOff}, nil
 }
 
 // state is a user's KYC as read: the user, the stored processes, and the
@@ -132,8 +137,12 @@ func (s *Service) derive(u *kycd.User, stored map[string]*kycd.Process, now time
 				p.Status = kycd.StatusExempt
 			}
 		case code == kycd.ProcessScreening:
-			// No screening provider is configured: nothing screens users yet.
-			p.Status = kycd.StatusExempt
+			// The operator turned screening off: nothing screens users.
+			// Otherwise the stored status stands (pending until screened).
+			if s.screeningOff {
+				p.Status, p.Model = kycd.StatusExempt, kycd.ModelPlatform
+				p.Output = map[string]any{"result": "approved", "screening": "off"}
+			}
 		case code == kycd.ProcessRisk:
 			p.Status, p.Model = s.risk(st), kycd.ModelPlatform
 			p.Output = nil
@@ -182,14 +191,14 @@ func expired(output map[string]any, now time.Time) bool {
 // risk combines the processes into the user's risk status: rejected when
 // the identity or the screening failed, pending until customer due
 // diligence (and enhanced due diligence when the score asks for it) is
-// done, approved otherwise.
+// done and the user screened, approved otherwise.
 func (s *Service) risk(st *state) string {
 	for _, c := range []string{kycd.ProcessIdentity, kycd.ProcessScreening} {
 		if st.procs[c].Status == kycd.StatusFailed {
 			return kycd.StatusFailed
 		}
 	}
-	for _, c := range []string{kycd.ProcessCDD, kycd.ProcessEDD} {
+	for _, c := range []string{kycd.ProcessCDD, kycd.ProcessEDD, kycd.ProcessScreening} {
 		if p := st.procs[c]; p.Status != kycd.StatusOK && p.Status != kycd.StatusExempt {
 			return kycd.StatusPending
 		}
@@ -223,6 +232,11 @@ type change struct {
 	details  map[string]any
 	warnings []kycd.Warning
 	key      string
+	// kase and hits are a screening case and hits the change saves, events
+	// its own events besides the processes' status changes.
+	kase   *kycd.Case
+	hits   []kycd.ScreeningHit
+	events []*kycd.Event
 }
 
 // put adds a process to the change (replacing an earlier copy of it).
@@ -274,7 +288,8 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	}
 	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
 		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
-		Events: events, Jobs: c.jobs, Action: c.action, Details: details, Key: c.key,
+		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: append(c.jobs, s.screeningJobs(st, c)...),
+		Action: c.action, Details: details, Key: c.key,
 	})
 	if err != nil {
 		return nil, err

@@ -24,9 +24,14 @@ import (
 
 // Config holds the service's dependencies.
 type Config struct {
-	Lists  kycd.ScreeningListStore
-	Clock  kycd.Clock
-	Logger *slog.Logger
+	Lists kycd.ScreeningListStore
+	Cases kycd.CaseStore
+	// KYC records screenings with the screening process.
+	KYC KYC
+	// Digests keys the digest of what a user was screened with.
+	Digests Digester
+	Clock   kycd.Clock
+	Logger  *slog.Logger
 	// MaxAge is how old a source's last import may be before the service
 	// calls it stale (default 48h).
 	MaxAge time.Duration
@@ -35,11 +40,20 @@ type Config struct {
 	Off bool
 }
 
+// Digester computes keyed digests of personal data (the vault's blind
+// indexes).
+type Digester interface {
+	BlindIndex(ctx context.Context, tenantID, purpose, value string) (string, error)
+}
+
 // Service screens names against the screening lists: it imports list
 // versions (computing their delta) and keeps an index of the current
 // listings, reloaded when another process imports a version.
 type Service struct {
 	lists  kycd.ScreeningListStore
+	cases  kycd.CaseStore
+	kyc    KYC
+	vault  Digester
 	clock  kycd.Clock
 	logger *slog.Logger
 	maxAge time.Duration
@@ -54,12 +68,23 @@ type catalog struct {
 	versions []*kycd.ListVersion
 	index    *Index
 	names    int
+	// digests are the listings' digests, by source and id.
+	digests map[string]string
+}
+
+// lists are the catalog's versions, by source.
+func (c *catalog) lists() map[string]int {
+	out := make(map[string]int, len(c.versions))
+	for _, v := range c.versions {
+		out[v.Source] = v.Version
+	}
+	return out
 }
 
 // New returns the service.
 func New(c Config) (*Service, error) {
-	if c.Lists == nil {
-		return nil, errors.New("screening: missing list store")
+	if c.Lists == nil || c.Cases == nil || c.KYC == nil || c.Digests == nil {
+		return nil, errors.New("screening: missing dependency")
 	}
 	if c.Clock == nil {
 		c.Clock = kycd.SystemClock{}
@@ -70,7 +95,7 @@ func New(c Config) (*Service, error) {
 	if c.MaxAge <= 0 {
 		c.MaxAge = 48 * time.Hour
 	}
-	return &Service{lists: c.Lists, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
+	return &Service{lists: c.Lists, cases: c.Cases, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
 }
 
 // ImportRequest is a list version to import: every listing of one source.
@@ -248,14 +273,16 @@ func (s *Service) Refresh(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	entries := make([]kycd.ListEntry, len(stored))
+	digests := make(map[string]string, len(stored))
 	names := 0
 	for i, e := range stored {
 		entries[i] = e.ListEntry
+		digests[e.Source+"\x00"+e.ID] = e.Digest
 		names += len(e.Names)
 	}
 	// Versions are read before the listings: an import committed in
 	// between makes the next Refresh load again, never the reverse.
-	s.current.Store(&catalog{versions: versions, index: NewIndex(entries), names: names})
+	s.current.Store(&catalog{versions: versions, index: NewIndex(entries), names: names, digests: digests})
 	s.logger.Info("screening index loaded", slog.Int("sources", len(versions)), slog.Int("entries", len(entries)), slog.Int("names", names))
 	return true, nil
 }

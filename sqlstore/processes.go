@@ -221,6 +221,12 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 			return err
 		}
 	}
+	var caseSealed []byte
+	if c.Case != nil {
+		if caseSealed, err = db.sealCase(ctx, c.Case); err != nil {
+			return err
+		}
+	}
 	if db.steps != nil && processAlone(c) {
 		return db.steps.update(ctx, &processStep{change: c, sealed: sealed[0]})
 	}
@@ -254,6 +260,14 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 			if err := tx.linkDocument(c.TenantID, c.UserID, c.DocumentIndex); err != nil {
 				return err
 			}
+		}
+		if c.Case != nil {
+			if err := tx.saveCase(c.Case, caseSealed); err != nil {
+				return err
+			}
+		}
+		if err := tx.saveHits(c.TenantID, c.UserID, c.Hits); err != nil {
+			return err
 		}
 		for _, ev := range c.Events {
 			if err := tx.Emit(ev); err != nil {
@@ -290,7 +304,7 @@ func (db *DB) sealProcesses(ctx context.Context, c *kycd.ProcessChange) ([][]byt
 // does not look at.)
 func processAlone(c *kycd.ProcessChange) bool {
 	return len(c.Processes) == 1 && c.Processes[0].Version > 0 && c.User == nil && c.DocumentIndex == "" &&
-		c.Code == nil && c.UseCode == "" && len(c.Events) == 0 && len(c.Jobs) == 0 && c.Key == ""
+		c.Code == nil && c.UseCode == "" && c.Case == nil && len(c.Hits) == 0 && len(c.Events) == 0 && len(c.Jobs) == 0 && c.Key == ""
 }
 
 // processStep is a change that processAlone accepts, its process sealed.

@@ -14,7 +14,7 @@ import (
 	"github.com/kycd/kycd"
 )
 
-var _ kycd.UserService = (*DB)(nil)
+var _ kycd.UserStore = (*DB)(nil)
 
 // userPII is the encrypted part of a user row: everything personal.
 type userPII struct {
@@ -107,9 +107,11 @@ func (tx *Tx) checkUnique(tenantID, userID string, su *sealedUser) error {
 	return nil
 }
 
-// CreateUser implements kycd.UserService.
-func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
-	u.ID = uuid.NewString()
+// CreateUser implements kycd.UserStore.
+func (db *DB) CreateUser(ctx context.Context, u *kycd.User, jobs ...kycd.JobArgs) error {
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
 	su, err := db.sealUser(ctx, u)
 	if err != nil {
 		return err
@@ -139,11 +141,16 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User) error {
 		if err := tx.Emit(&kycd.Event{TenantID: u.TenantID, Type: kycd.EventUserCreated, EntityType: "user", EntityID: u.ID, Data: map[string]any{"userId": u.ID}}); err != nil {
 			return err
 		}
+		for _, j := range jobs {
+			if err := tx.Enqueue(j, nil); err != nil {
+				return err
+			}
+		}
 		return tx.Audit(u.TenantID, "user.created", "user", u.ID, map[string]any{"type": u.Type, "termsOfService": u.TermsOfService})
 	})
 }
 
-// FindUserByID implements kycd.UserService.
+// FindUserByID implements kycd.UserStore.
 func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error) {
 	var r userRow
 	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
@@ -186,7 +193,7 @@ func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
 	return usr, nil
 }
 
-// DeleteUser implements kycd.UserService.
+// DeleteUser implements kycd.UserStore.
 func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
 	var note any
 	if why.Note != "" {
@@ -227,7 +234,7 @@ var erasedTables = []struct{ table, userColumn string }{
 	{"kyc_processes", "user_id"}, {"identity_documents", "user_id"}, {"verification_codes", "user_id"},
 	{"terms_acceptances", "user_id"}, {"files", "user_id"}, {"checks", "user_id"}, {"ingestions", "user_id"},
 	{"kyc_submissions", "user_id"}, {"kyc_applications", "user_id"}, {"kyc_documents", "user_id"},
-	{"provider_events", "external_user_id"},
+	{"provider_events", "external_user_id"}, {"cases", "user_id"}, {"screening_hits", "user_id"},
 }
 
 // EraseUser implements kycd.UserEraser.

@@ -32,6 +32,7 @@ import (
 	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/screening/lists/snapshot"
+	"github.com/kycd/kycd/users"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
 	"github.com/kycd/kycd/webhook"
@@ -61,6 +62,8 @@ type app struct {
 	levels  *levels.Service
 	// screening screens names against the screening lists.
 	screening *screening.Service
+	// users runs the rules of users' creation.
+	users *users.Service
 	// sandbox is serve --sandbox: the levels surface accepts its test code.
 	sandbox bool
 	// evidenceSchedule is the evidence download retry schedule.
@@ -175,16 +178,15 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 			return nil, err
 		}
 	}
-	if err := a.useNotifier(notify.NewMux(email, sms)); err != nil {
-		db.Close()
-		return nil, err
-	}
 	if o.Screening != "on" && o.Screening != "off" {
 		db.Close()
 		return nil, fmt.Errorf("--screening: %q is neither on nor off", o.Screening)
 	}
-	if a.screening, err = screening.New(screening.Config{Lists: db, Clock: clock, Logger: logger, MaxAge: o.ScreeningMaxAge,
-		Off: o.Screening == "off"}); err != nil {
+	if a.users, err = users.New(users.Config{Store: db, ScreeningOff: o.Screening == "off"}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.useNotifier(notify.NewMux(email, sms)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -329,11 +331,15 @@ func (a *app) startDispatcher(ctx context.Context) (wait func()) {
 // useNotifier (re)builds the KYC service around a notifier.
 func (a *app) useNotifier(n kyc.Notifier) error {
 	svc, err := kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
-		Vault: a.vault, Clock: a.clock, Notifier: n})
+		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off"})
 	if err != nil {
 		return err
 	}
 	a.kyc = svc
+	if a.screening, err = screening.New(screening.Config{Lists: a.db, Cases: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
+		Logger: a.logger, MaxAge: a.opts.ScreeningMaxAge, Off: a.opts.Screening == "off"}); err != nil {
+		return err
+	}
 	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
 		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
 	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
@@ -368,7 +374,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		timeout = rescue / 2
 	}
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
-		Events: a.db, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+		Events: a.db, Screening: a.screening, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
 	for _, add := range extra {
 		add(ws)
 	}

@@ -149,7 +149,7 @@ func TestKYCOverview(t *testing.T) {
 			"profile": "ok", "address": "ok", "email": "pending", "phone": "pending", "identity": "pending",
 			"proofOfAddress": "pending", "customerDueDiligence": "pending", "enhancedDueDiligence": "exempt",
 			"cryptoRiskAssessment": "pending", "selfCategorizationStatement": "pending", "taxDetails": "pending",
-			"screening": "exempt", "risk": "pending",
+			"screening": "pending", "risk": "pending",
 		}
 		if len(procs) != 13 {
 			t.Fatalf("%d processes: %s", len(procs), res.Body)

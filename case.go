@@ -1,0 +1,201 @@
+package kycd
+
+import (
+	"context"
+	"time"
+)
+
+// Case types, statuses and outcomes. A case is a question about a user that
+// a person decides: today, whether a possible screening match is the user.
+const (
+	CaseScreening = "screening"
+
+	CaseOpen   = "open"
+	CaseClosed = "closed"
+
+	// OutcomeTrueMatch: the user is the listed party (the screening fails).
+	OutcomeTrueMatch = "true-match"
+	// OutcomeFalsePositive: the user is not the listed party.
+	OutcomeFalsePositive = "false-positive"
+	// OutcomeEntryRemoved: every listing of the case was delisted.
+	OutcomeEntryRemoved = "entry-removed"
+	// OutcomeNoLongerMatches: the user's screened data changed and no
+	// listing of the case resembles it any more.
+	OutcomeNoLongerMatches = "no-longer-matches"
+)
+
+// Events of cases (kycd's own, outside Uphold's vocabulary).
+const (
+	EventCaseOpened = "kycd.case.opened"
+	EventCaseClosed = "kycd.case.closed"
+)
+
+// Screening hit statuses: what is known of a (user, listing) pair.
+const (
+	HitOpen      = "open"      // in an open case
+	HitConfirmed = "confirmed" // decided a true match
+	HitCleared   = "cleared"   // decided a false positive
+)
+
+// ScreeningSubject is what a user was screened with: personal data, sealed
+// at rest.
+type ScreeningSubject struct {
+	Name          string   `json:"name"`
+	Type          string   `json:"type"` // EntryPerson or EntryOrganization
+	BirthDate     string   `json:"birthDate,omitempty"`
+	Nationalities []string `json:"nationalities,omitempty"`
+}
+
+// ScreeningMatch is a listing that resembles a screened name, with the
+// reasons: the matcher's answer, kept as the candidate of a case.
+type ScreeningMatch struct {
+	EntryID string `json:"entryId"`
+	Source  string `json:"source"`
+	// ListedName is the listing's primary name, MatchedName the name of the
+	// listing (primary or alias) that resembles the query most.
+	ListedName  string  `json:"listedName"`
+	MatchedName string  `json:"matchedName"`
+	Score       float64 `json:"score"`
+	// Review is true when the match reaches the review threshold.
+	Review        bool                 `json:"review"`
+	Type          string               `json:"type"`
+	BirthDates    []string             `json:"birthDates,omitempty"`
+	Nationalities []string             `json:"nationalities,omitempty"`
+	Programmes    []string             `json:"programmes,omitempty"`
+	Explanation   ScreeningExplanation `json:"explanation"`
+}
+
+// ScreeningExplanation says why a listing matched: the name parts paired
+// and their scores, what one side holds that the other lacks, and the
+// qualifiers with their effect on the score; Text says it in words.
+type ScreeningExplanation struct {
+	NameScore  float64            `json:"nameScore"`
+	Pairs      []ScreeningPair    `json:"pairs"`
+	QueryOnly  []string           `json:"queryOnly,omitempty"`
+	ListedOnly []string           `json:"listedOnly,omitempty"`
+	Features   []ScreeningFeature `json:"features"`
+	Text       string             `json:"text"`
+}
+
+// ScreeningPair is a part of the screened name paired with a part of the
+// listed name.
+type ScreeningPair struct {
+	Query  string  `json:"query"`
+	Listed string  `json:"listed"`
+	Score  float64 `json:"score"`
+	// Kind is exact, transliteration, phonetic, typo, similar or joined.
+	Kind string `json:"kind"`
+}
+
+// ScreeningFeature is one thing that moved a match's score.
+type ScreeningFeature struct {
+	Name   string  `json:"name"`
+	Effect float64 `json:"effect"`
+	Detail string  `json:"detail"`
+}
+
+// CaseCandidate is a listing a case asks about.
+type CaseCandidate struct {
+	Match ScreeningMatch `json:"match"`
+	// EntryDigest identifies the listing's content when it was matched.
+	EntryDigest string `json:"entryDigest"`
+	// Removed is set when the listing was delisted after the case opened.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// CaseEntry is one step of a case's history.
+type CaseEntry struct {
+	At     time.Time `json:"at"`
+	Action string    `json:"action"` // opened, candidates-added, decided, confirmed, closed
+	// Actor is who made the step (the audit trail's actor: a client, a
+	// job); Reviewer is the person named by the decision.
+	Actor    string `json:"actor"`
+	Reviewer string `json:"reviewer,omitempty"`
+	Outcome  string `json:"outcome,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Case is a question about a user that a person decides. What it holds
+// about the user (the screened data, the candidates' explanations, the
+// reviewers' reasons) is personal data, sealed at rest; its type, status,
+// outcome and times stay queryable.
+type Case struct {
+	ID       string
+	TenantID string
+	UserID   string
+	Type     string
+	Status   string
+	Outcome  string
+	Subject  ScreeningSubject
+	// Candidates are the listings the case asks about, best first.
+	Candidates []CaseCandidate
+	// Lists are the list versions screened against, by source.
+	Lists map[string]int
+	// Pending is a decision awaiting its second reviewer (four eyes).
+	Pending *CaseEntry
+	History []CaseEntry
+	// Version counts saves: a save of a stale copy fails with EStale.
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ClosedAt  *time.Time
+}
+
+// ScreeningHit is what is known of one (user, listing) pair: whether it is
+// in an open case, confirmed, or cleared, for which version of the listing
+// and which screened data (a digest). A cleared pair is not raised again
+// unless one of them changes.
+type ScreeningHit struct {
+	Source        string
+	EntryID       string
+	EntryDigest   string
+	SubjectDigest string
+	Status        string
+	CaseID        string
+}
+
+// CaseFilter selects a tenant's cases, oldest first. Zero fields select
+// all; After is the id of the last case of the previous page.
+type CaseFilter struct {
+	Type   string
+	Status string
+	UserID string
+	After  string
+	Limit  int
+}
+
+// CaseStore keeps cases and screening hits. Cases and hits change with the
+// user's processes (ProcessChange): a decision, a screening or a delisting
+// saves them in one transaction with the process it moves.
+type CaseStore interface {
+	// FindCase returns a case of the tenant, or ENotFound ("case").
+	FindCase(ctx context.Context, tenantID, id string) (*Case, error)
+	// FindCases returns the tenant's cases the filter selects.
+	FindCases(ctx context.Context, tenantID string, f CaseFilter) ([]*Case, error)
+	// FindScreeningHits returns what is known of a user's (user, listing)
+	// pairs.
+	FindScreeningHits(ctx context.Context, tenantID, userID string) ([]ScreeningHit, error)
+}
+
+// ScreeningChange is what a screening, a case decision or a delisting
+// changes of a user's screening: the screening process's new status and
+// output, and the case, hits, events and audit entry saved with it.
+type ScreeningChange struct {
+	Status  string
+	Output  map[string]any
+	Case    *Case
+	Hits    []ScreeningHit
+	Events  []*Event
+	Action  string
+	Details map[string]any
+}
+
+// ScreenUserArgs is the job that screens a user against the current lists
+// (at creation, and when what is screened changes).
+type ScreenUserArgs struct {
+	TenantID string `json:"tenant_id"`
+	UserID   string `json:"user_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ScreenUserArgs) Kind() string { return "screen_user" }

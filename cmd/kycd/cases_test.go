@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// screeningUser is a user body of a person born on birthdate with a
+// citizenship, living in Manchester.
+func screeningUser(email, name, birthdate, citizenship string) map[string]any {
+	body := newUserBody(email)
+	body["fullName"], body["birthdate"], body["primaryCitizenship"] = name, birthdate, citizenship
+	return body
+}
+
+// screeningOf reads a user's screening process and summary.
+func screeningOf(t *testing.T, k *kycdProc, tok, userID string) (status string, res *response) {
+	t.Helper()
+	res = k.call(t, "GET", "/core/kyc?detailed=screening", tok, userID, nil)
+	if res.Status != 200 {
+		t.Fatalf("kyc overview: %d %s", res.Status, res.Body)
+	}
+	s, _ := res.get("processes.screening.status").(string)
+	return s, res
+}
+
+func waitScreening(t *testing.T, k *kycdProc, tok, userID, want string) *response {
+	t.Helper()
+	var last *response
+	var s string
+	waitUntil(t, "screening "+want, func() bool {
+		s, last = screeningOf(t, k, tok, userID)
+		return s == want
+	})
+	return last
+}
+
+// TestScreeningCases: a user with a listed person's name, birth date and
+// citizenship is screened at creation; the possible match opens a case and
+// keeps the screening running (a restriction); a reviewer's true match makes
+// it failed and the user blocked, with the case's events and audit entry.
+// Another listed name decided a false positive makes the screening ok; a
+// namesake born decades apart is not raised. Cases are the tenant's own.
+func TestScreeningCases(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		un := writeSnapshotFile(t, "un", "consolidated.xml")
+		if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
+			t.Fatalf("import: %q %v", out, err)
+		}
+		tn := k.newTenant(t, "cases-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review", "admin.audit:read")...)
+		tok := k.token(t, tn, "")
+
+		create := func(body map[string]any) string {
+			t.Helper()
+			res := k.call(t, "POST", "/core/users", tok, "", body)
+			if res.Status != 201 {
+				t.Fatalf("create user: %d %s", res.Status, res.Body)
+			}
+			return res.get("user.id").(string)
+		}
+		// UN CDi.010 (born 1963-07-24, Rwanda) and CDi.017 (1961-04-06, Rwanda).
+		listed := create(screeningUser("listed@cases.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
+		cleared := create(screeningUser("cleared@cases.example", "Straton Musoni", "1961-04-06", "RW"))
+		// UN CDi.022 is born 1967: a namesake born in 1995 is another person.
+		namesake := create(screeningUser("namesake@cases.example", "Laurent Nkunda", "1995-03-14", "GB"))
+		plain := create(screeningUser("plain@cases.example", "Harriet Oyelaran-Whitcombe", "1990-02-11", "GB"))
+
+		res := waitScreening(t, k, tok, listed, "running")
+		caps := k.call(t, "GET", "/core/capabilities", tok, listed, nil)
+		if !strings.Contains(string(caps.Body), "user-screening-running") {
+			t.Errorf("capabilities of a user in screening: %s", caps.Body)
+		}
+		waitScreening(t, k, tok, cleared, "running")
+		for _, u := range []string{namesake, plain} {
+			res := waitScreening(t, k, tok, u, "ok")
+			if res.get("processes.screening.output.result") != "approved" || res.get("processes.screening.output.lists.un") != 1.0 {
+				t.Errorf("a clear screening's output: %v", res.get("processes.screening"))
+			}
+		}
+
+		// The open case of the listed user: what was screened, the candidate
+		// and why it matched.
+		list := k.call(t, "GET", "/admin/cases?status=open&type=screening&userId="+listed, tok, "", nil)
+		if list.Status != 200 || len(list.JSON["cases"].([]any)) != 1 || list.get("cases.0.candidateCount") == 0.0 {
+			t.Fatalf("open cases of the listed user: %d %s", list.Status, list.Body)
+		}
+		caseID := list.get("cases.0.id").(string)
+		c := k.call(t, "GET", "/admin/cases/"+caseID, tok, "", nil)
+		if c.Status != 200 || c.get("case.subject.name") != "Callixte Mbarushimana" || c.get("case.candidates.0.match.entryId") != "CDi.010" ||
+			c.get("case.candidates.0.match.explanation.text") == "" || c.Header.Get("Cache-Control") != "no-store" ||
+			c.get("case.history.0.action") != "opened" || c.get("case.lists.un") != 1.0 {
+			t.Fatalf("case: %d %s", c.Status, c.Body)
+		}
+
+		// Decisions are validated; then a true match.
+		for _, body := range []string{`{"outcome":"maybe","reason":"x","reviewer":"a"}`, `{"outcome":"true-match","reviewer":"a"}`} {
+			req := k.req("POST", "/admin/cases/"+caseID+"/decision", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 {
+				t.Errorf("decision %s: %d %s", body, res.Status, res.Body)
+			}
+		}
+		decided := k.call(t, "POST", "/admin/cases/"+caseID+"/decision", tok, "", map[string]any{
+			"outcome": "true-match", "reason": "Same name, date of birth and nationality as the UN listing.", "reviewer": "a.analyst"})
+		if decided.Status != 200 || decided.get("case.status") != "closed" || decided.get("case.outcome") != "true-match" ||
+			decided.get("case.history.1.reviewer") != "a.analyst" {
+			t.Fatalf("true match: %d %s", decided.Status, decided.Body)
+		}
+		res = waitScreening(t, k, tok, listed, "failed")
+		if res.get("summary.status") != "blocked" || res.get("processes.screening.output.result") != "rejected" {
+			t.Errorf("a confirmed match: %v %v", res.get("summary"), res.get("processes.screening"))
+		}
+		again := k.call(t, "POST", "/admin/cases/"+caseID+"/decision", tok, "", map[string]any{"outcome": "false-positive", "reason": "x", "reviewer": "b"})
+		if again.Status != 409 {
+			t.Errorf("deciding a closed case: %d %s", again.Status, again.Body)
+		}
+
+		// The other case: a false positive.
+		list = k.call(t, "GET", "/admin/cases?status=open&userId="+cleared, tok, "", nil)
+		otherID := list.get("cases.0.id").(string)
+		if res := k.call(t, "POST", "/admin/cases/"+otherID+"/decision", tok, "", map[string]any{
+			"outcome": "false-positive", "reason": "The passport's date of birth differs.", "reviewer": "b.analyst"}); res.Status != 200 {
+			t.Fatalf("false positive: %d %s", res.Status, res.Body)
+		}
+		waitScreening(t, k, tok, cleared, "ok")
+		if res := k.call(t, "GET", "/admin/cases?status=open", tok, "", nil); len(res.JSON["cases"].([]any)) != 0 {
+			t.Errorf("open cases left: %s", res.Body)
+		}
+		if res := k.call(t, "GET", "/admin/cases?status=closed", tok, "", nil); len(res.JSON["cases"].([]any)) != 2 {
+			t.Errorf("closed cases: %s", res.Body)
+		}
+
+		// The events and the audit trail.
+		for _, want := range []string{"kycd.case.opened", "kycd.case.closed", "core.kyc.screening.status-changed"} {
+			waitUntil(t, want+" in the feed", func() bool {
+				feed := k.call(t, "GET", "/core/events?limit=100", tok, "", nil)
+				return strings.Contains(string(feed.Body), `"`+want+`"`)
+			})
+		}
+		audit := k.call(t, "GET", "/admin/audit?limit=1000", tok, "", nil)
+		for _, want := range []string{`"action":"screening.screened"`, `"action":"case.decided"`, `"reviewer":"a.analyst"`, `"outcome":"true-match"`} {
+			if !strings.Contains(string(audit.Body), want) {
+				t.Errorf("audit trail lacks %s", want)
+			}
+		}
+		if strings.Contains(string(audit.Body), "Mbarushimana") {
+			t.Error("the audit trail holds a screened name")
+		}
+
+		// Another tenant sees none of it.
+		other := k.newTenant(t, "cases-other-"+db.Name, "admin.cases:read", "admin.cases:review")
+		otok := k.token(t, other, "")
+		if res := k.call(t, "GET", "/admin/cases/"+caseID, otok, "", nil); res.Status != 404 {
+			t.Errorf("another tenant's case: %d", res.Status)
+		}
+		if res := k.call(t, "GET", "/admin/cases?userId="+url.QueryEscape(listed), otok, "", nil); len(res.JSON["cases"].([]any)) != 0 {
+			t.Errorf("another tenant lists the case: %s", res.Body)
+		}
+		if res := k.call(t, "POST", "/admin/cases/"+otherID+"/decision", otok, "", map[string]any{"outcome": "true-match", "reason": "x", "reviewer": "y"}); res.Status != 404 {
+			t.Errorf("another tenant decides the case: %d", res.Status)
+		}
+		if res := k.call(t, "GET", fmt.Sprintf("/admin/cases/%s", "not-a-uuid"), tok, "", nil); res.Status != 400 {
+			t.Errorf("a malformed case id: %d", res.Status)
+		}
+	})
+}
