@@ -147,7 +147,7 @@ type ProcessChange struct {
 	Case   *Case
 	Hits   []ScreeningHit
 	Events []*Event
-	Jobs    []JobArgs
+	Jobs   []JobArgs
 	// Key is the update's idempotency key, recorded with the change.
 	Key     string
 	Action  string

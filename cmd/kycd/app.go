@@ -32,8 +32,8 @@ import (
 	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/screening/lists/snapshot"
-	"github.com/kycd/kycd/users"
 	"github.com/kycd/kycd/sqlstore"
+	"github.com/kycd/kycd/users"
 	"github.com/kycd/kycd/vault"
 	"github.com/kycd/kycd/webhook"
 )
