@@ -35,6 +35,7 @@ const (
 	HitOpen      = "open"      // in an open case
 	HitConfirmed = "confirmed" // decided a true match
 	HitCleared   = "cleared"   // decided a false positive
+	HitRemoved   = "removed"   // the listing was delisted while its case was open
 )
 
 // ScreeningSubject is what a user was screened with: personal data, sealed
@@ -199,3 +200,43 @@ type ScreenUserArgs struct {
 
 // Kind implements river.JobArgs.
 func (ScreenUserArgs) Kind() string { return "screen_user" }
+
+// ScreeningDeltaArgs is the job that re-screens every live user against the
+// listings a list version added or changed, and closes the cases of the
+// listings it removed: it starts one ScreeningBatchArgs job per batch of
+// users.
+type ScreeningDeltaArgs struct {
+	Source  string `json:"source"`
+	Version int    `json:"version"`
+}
+
+// Kind implements river.JobArgs.
+func (ScreeningDeltaArgs) Kind() string { return "screening_delta" }
+
+// ScreeningBatchArgs is the job that re-screens a batch of users (those
+// after After, up to Limit of them, in (tenant, id) order) against a list
+// version's delta. Running it again screens none of them twice: a listing
+// already asked about, decided or cleared is not raised again.
+type ScreeningBatchArgs struct {
+	Source      string `json:"source"`
+	Version     int    `json:"version"`
+	AfterTenant string `json:"after_tenant"`
+	AfterUser   string `json:"after_user"`
+	Limit       int    `json:"limit"`
+}
+
+// Kind implements river.JobArgs.
+func (ScreeningBatchArgs) Kind() string { return "screening_batch" }
+
+// ScreeningMonitorStore is what ongoing monitoring reads and starts.
+type ScreeningMonitorStore interface {
+	// FindLiveUsers returns live users after a position, in (tenant, id)
+	// order, at most limit of them.
+	FindLiveUsers(ctx context.Context, after UserRef, limit int) ([]UserRef, error)
+	// FindUsersWithHits returns the users with a hit of status on one of
+	// the listings of source named by ids.
+	FindUsersWithHits(ctx context.Context, source string, ids []string, status string) ([]UserRef, error)
+	// StartJobs enqueues jobs that change nothing by themselves (each
+	// records its own changes): the batches of a re-screening.
+	StartJobs(ctx context.Context, jobs []JobArgs) error
+}

@@ -102,6 +102,8 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &eventPrune{d: d})
 	river.AddWorker(ws, &userErase{d: d})
 	river.AddWorker(ws, &screenUser{d: d})
+	river.AddWorker(ws, &screeningDelta{d: d})
+	river.AddWorker(ws, &screeningBatch{d: d})
 }
 
 // syncApplication submits an approved application into the Core processes.

@@ -14,6 +14,8 @@ import (
 // Screening is the screening service as its jobs use it.
 type Screening interface {
 	Screen(ctx context.Context, ref kycd.UserRef) error
+	StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArgs) error
+	RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArgs) error
 }
 
 // screenUser screens a user against the current lists. While no list is
@@ -41,4 +43,34 @@ func (w *screenUser) Work(ctx context.Context, job *river.Job[kycd.ScreenUserArg
 		return nil // the user was deleted meanwhile: nothing to screen
 	}
 	return err
+}
+
+// screeningDelta starts the re-screening of a list version's delta.
+type screeningDelta struct {
+	river.WorkerDefaults[kycd.ScreeningDeltaArgs]
+	d Deps
+}
+
+func (w *screeningDelta) Timeout(*river.Job[kycd.ScreeningDeltaArgs]) time.Duration {
+	return w.d.timeout(5 * time.Minute)
+}
+
+func (w *screeningDelta) Work(ctx context.Context, job *river.Job[kycd.ScreeningDeltaArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	return w.d.Screening.StartRescreen(ctx, job.Args)
+}
+
+// screeningBatch re-screens a batch of users against a delta.
+type screeningBatch struct {
+	river.WorkerDefaults[kycd.ScreeningBatchArgs]
+	d Deps
+}
+
+func (w *screeningBatch) Timeout(*river.Job[kycd.ScreeningBatchArgs]) time.Duration {
+	return w.d.timeout(5 * time.Minute)
+}
+
+func (w *screeningBatch) Work(ctx context.Context, job *river.Job[kycd.ScreeningBatchArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	return w.d.Screening.RescreenBatch(ctx, job.Args)
 }

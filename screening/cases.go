@@ -73,13 +73,17 @@ func subjectOf(u *kycd.User) kycd.ScreeningSubject {
 // with any of them keeps its best score), or once without.
 func (c *catalog) search(sub kycd.ScreeningSubject) []Match {
 	q := Query{Name: sub.Name, Type: sub.Type, BirthDate: sub.BirthDate, Limit: maxLimit}
-	if len(sub.Nationalities) == 0 {
-		return c.index.Search(q)
+	nationalities := sub.Nationalities
+	if len(nationalities) == 0 {
+		nationalities = []string{""}
 	}
 	best := map[string]Match{}
-	for _, n := range sub.Nationalities {
+	for _, n := range nationalities {
 		q.Nationality = n
 		for _, m := range c.index.Search(q) {
+			if c.only != "" && m.Source != c.only {
+				continue
+			}
 			k := m.Source + "\x00" + m.EntryID
 			if old, ok := best[k]; !ok || m.Score > old.Score {
 				best[k] = m

@@ -26,6 +26,9 @@ import (
 type Config struct {
 	Lists kycd.ScreeningListStore
 	Cases kycd.CaseStore
+	// Users and Monitor serve ongoing monitoring (re-screening users).
+	Users   UserReader
+	Monitor kycd.ScreeningMonitorStore
 	// KYC records screenings with the screening process.
 	KYC KYC
 	// Digests keys the digest of what a user was screened with.
@@ -40,6 +43,11 @@ type Config struct {
 	Off bool
 }
 
+// UserReader reads users.
+type UserReader interface {
+	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
+}
+
 // Digester computes keyed digests of personal data (the vault's blind
 // indexes).
 type Digester interface {
@@ -50,14 +58,16 @@ type Digester interface {
 // versions (computing their delta) and keeps an index of the current
 // listings, reloaded when another process imports a version.
 type Service struct {
-	lists  kycd.ScreeningListStore
-	cases  kycd.CaseStore
-	kyc    KYC
-	vault  Digester
-	clock  kycd.Clock
-	logger *slog.Logger
-	maxAge time.Duration
-	off    bool
+	lists   kycd.ScreeningListStore
+	cases   kycd.CaseStore
+	users   UserReader
+	monitor kycd.ScreeningMonitorStore
+	kyc     KYC
+	vault   Digester
+	clock   kycd.Clock
+	logger  *slog.Logger
+	maxAge  time.Duration
+	off     bool
 
 	reload  sync.Mutex              // one reload at a time
 	current atomic.Pointer[catalog] // nil until the first load
@@ -70,6 +80,8 @@ type catalog struct {
 	names    int
 	// digests are the listings' digests, by source and id.
 	digests map[string]string
+	// only, when set, keeps the matches of one source (a delta's).
+	only string
 }
 
 // lists are the catalog's versions, by source.
@@ -83,7 +95,7 @@ func (c *catalog) lists() map[string]int {
 
 // New returns the service.
 func New(c Config) (*Service, error) {
-	if c.Lists == nil || c.Cases == nil || c.KYC == nil || c.Digests == nil {
+	if c.Lists == nil || c.Cases == nil || c.Users == nil || c.Monitor == nil || c.KYC == nil || c.Digests == nil {
 		return nil, errors.New("screening: missing dependency")
 	}
 	if c.Clock == nil {
@@ -95,7 +107,7 @@ func New(c Config) (*Service, error) {
 	if c.MaxAge <= 0 {
 		c.MaxAge = 48 * time.Hour
 	}
-	return &Service{lists: c.Lists, cases: c.Cases, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
+	return &Service{lists: c.Lists, cases: c.Cases, users: c.Users, monitor: c.Monitor, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
 }
 
 // ImportRequest is a list version to import: every listing of one source.
@@ -237,6 +249,9 @@ func (s *Service) Import(ctx context.Context, req ImportRequest) (*ImportResult,
 		imp.Removed, v.Removed = gone, len(gone)
 	}
 	imp.Version = v
+	// Every live user is screened against what the version added or
+	// changed, and the cases of what it removed close.
+	imp.Jobs = []kycd.JobArgs{kycd.ScreeningDeltaArgs{Source: v.Source, Version: v.Version}}
 	imp.Details = map[string]any{"source": v.Source, "version": v.Version, "digest": v.Digest, "entries": v.Entries,
 		"added": v.Added, "changed": v.Changed, "removed": v.Removed}
 	if err := s.lists.SaveListImport(ctx, imp); err != nil {

@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/forms"
+	"github.com/kycd/kycd/geo"
+	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
@@ -23,15 +27,36 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	t.Helper()
 	clock := mock.NewClock(time.Now())
 	f := storetest.Open(t, d, clock)
-	svc, err := screening.New(screening.Config{Lists: f.DB, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newService(t, f, clock)
 	tn := &kycd.Tenant{Name: "screening-" + d.Name}
 	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{svc: svc, f: f, clock: clock, tenant: tn}
+}
+
+// newService builds the screening service on a store, with the KYC
+// service it records screenings through.
+func newService(t *testing.T, f *storetest.Fixture, clock kycd.Clock) *screening.Service {
+	t.Helper()
+	g := geo.New()
+	pol, err := policy.Load(g.Codes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := forms.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kyc.New(kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := screening.New(screening.Config{Lists: f.DB, Cases: f.DB, Users: f.DB, Monitor: f.DB, KYC: k, Digests: f.Vault, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func onEachDB(t *testing.T, test func(t *testing.T, b *bundle)) {
@@ -199,10 +224,7 @@ func TestRefreshSeesOtherProcesses(t *testing.T) {
 		if st := b.svc.Status(); !st.Loaded || len(st.Versions) != 0 {
 			t.Fatalf("status with no list: %+v", st)
 		}
-		other, err := screening.New(screening.Config{Lists: b.f.DB, Clock: b.clock})
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := newService(t, b.f, b.clock)
 		if _, err := other.Import(ctx, screening.ImportRequest{Source: "watch", Entries: listOf(3)}); err != nil {
 			t.Fatal(err)
 		}

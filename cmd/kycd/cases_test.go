@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -169,6 +171,90 @@ func TestScreeningCases(t *testing.T) {
 		}
 		if res := k.call(t, "GET", fmt.Sprintf("/admin/cases/%s", "not-a-uuid"), tok, "", nil); res.Status != 400 {
 			t.Errorf("a malformed case id: %d", res.Status)
+		}
+	})
+}
+
+// TestScreeningMonitoring: an import that adds a listing resembling an
+// existing user opens a case for that user (ongoing monitoring); a user
+// cleared as a false positive is not raised again by the next import; a
+// delisting closes the open case (entry-removed) and the screening is ok
+// again.
+func TestScreeningMonitoring(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		dir := t.TempDir()
+		importList := func(lines ...string) {
+			t.Helper()
+			path := filepath.Join(dir, "watch.jsonl")
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", path, "--allow-shrink"); err != nil {
+				t.Fatalf("import: %q %v", out, err)
+			}
+		}
+		const (
+			other   = `{"id":"W1","type":"person","names":[{"full":"Oswin Pettigrew-Laycock","kind":"primary"}],"birthDates":[{"year":1950}]}`
+			zebulon = `{"id":"W2","type":"person","names":[{"full":"QUARTERMAINE, Zebulon","kind":"primary"}],"birthDates":[{"year":1961,"month":5,"day":2}],"nationalities":["NZ"]}`
+			ada     = `{"id":"W3","type":"person","names":[{"full":"Ada Featherstonehaugh","kind":"primary"}],"birthDates":[{"year":1988}]}`
+		)
+		importList(other)
+		tn := k.newTenant(t, "monitoring-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review")...)
+		tok := k.token(t, tn, "")
+		create := func(body map[string]any) string {
+			t.Helper()
+			res := k.call(t, "POST", "/core/users", tok, "", body)
+			if res.Status != 201 {
+				t.Fatalf("create user: %d %s", res.Status, res.Body)
+			}
+			return res.get("user.id").(string)
+		}
+		z := create(screeningUser("zebulon@monitoring.example", "Zebulon Quartermaine", "1961-05-02", "NZ"))
+		a := create(screeningUser("ada@monitoring.example", "Ada Featherstonehaugh", "1988-09-30", "GB"))
+		waitScreening(t, k, tok, z, "ok")
+		waitScreening(t, k, tok, a, "ok")
+
+		// Version 2 lists both: each gets a case.
+		importList(other, zebulon, ada)
+		waitScreening(t, k, tok, z, "running")
+		waitScreening(t, k, tok, a, "running")
+		adaCase := k.call(t, "GET", "/admin/cases?status=open&userId="+a, tok, "", nil).get("cases.0.id").(string)
+		if res := k.call(t, "POST", "/admin/cases/"+adaCase+"/decision", tok, "", map[string]any{
+			"outcome": "false-positive", "reason": "Another person: different parents and birthplace.", "reviewer": "c.analyst"}); res.Status != 200 {
+			t.Fatalf("false positive: %d %s", res.Status, res.Body)
+		}
+		waitScreening(t, k, tok, a, "ok")
+
+		// Version 3 changes W1 and removes W2: Ada is not raised again, and
+		// Zebulon's case closes as its listing is gone.
+		importList(strings.Replace(other, "1950", "1951", 1), ada)
+		res := waitScreening(t, k, tok, z, "ok")
+		if res.get("processes.screening.output.lists.watch") != 3.0 {
+			t.Errorf("screening after the delisting: %v", res.get("processes.screening"))
+		}
+		closed := k.call(t, "GET", "/admin/cases?status=closed&userId="+z, tok, "", nil)
+		if len(closed.JSON["cases"].([]any)) != 1 || closed.get("cases.0.outcome") != "entry-removed" {
+			t.Fatalf("Zebulon's case after the delisting: %s", closed.Body)
+		}
+		// The batches of version 3 ran (W1 changed): Ada was screened against
+		// it and not raised again.
+		raw := rawDB(t, db)
+		waitUntil(t, "the re-screening of version 3", func() bool {
+			// Versions 2 and 3 each screened the two users in one batch
+			// (version 1 had no user to screen); nothing is left to run.
+			var done, left int
+			if err := raw.QueryRow(`SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state <> 'completed')
+				FROM river_job WHERE kind IN ('screening_batch', 'screening_delta')`).Scan(&done, &left); err != nil {
+				t.Fatal(err)
+			}
+			return done == 5 && left == 0
+		})
+		if s, _ := screeningOf(t, k, tok, a); s != "ok" {
+			t.Errorf("a cleared user after the next import: %s", s)
+		}
+		if res := k.call(t, "GET", "/admin/cases?userId="+a, tok, "", nil); len(res.JSON["cases"].([]any)) != 1 {
+			t.Errorf("a cleared user was raised again: %s", res.Body)
 		}
 	})
 }

@@ -1,0 +1,188 @@
+package screening
+
+import (
+	"context"
+	"slices"
+
+	"github.com/kycd/kycd"
+)
+
+// BatchSize is how many users one re-screening job screens.
+const BatchSize = 500
+
+// StartRescreen starts the re-screening of a list version's delta: the
+// cases of the listings it removed are closed (entry-removed) and every
+// live user is screened against the listings it added or changed, in
+// batches of BatchSize users, each its own job.
+func (s *Service) StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArgs) error {
+	if s.off {
+		return nil
+	}
+	changes, err := s.lists.FindListChanges(ctx, args.Source, args.Version)
+	if err != nil {
+		return err
+	}
+	var removed []string
+	changed := false
+	for _, c := range changes {
+		if c.Kind == kycd.ListRemoved {
+			removed = append(removed, c.EntryID)
+		} else {
+			changed = true
+		}
+	}
+	if _, err := s.Refresh(ctx); err != nil {
+		return err
+	}
+	for ids := range slices.Chunk(removed, 500) {
+		users, err := s.monitor.FindUsersWithHits(ctx, args.Source, ids, kycd.HitOpen)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := s.closeRemoved(ctx, u, args.Source, removed); err != nil {
+				return err
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	// One job per batch of users; the batches are read here by their
+	// bounds only, so starting them again (a retried job) starts the same
+	// batches, which screen no user twice.
+	var after kycd.UserRef
+	var jobs []kycd.JobArgs
+	for {
+		users, err := s.monitor.FindLiveUsers(ctx, after, BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			break
+		}
+		jobs = append(jobs, kycd.ScreeningBatchArgs{Source: args.Source, Version: args.Version, AfterTenant: after.TenantID,
+			AfterUser: after.UserID, Limit: BatchSize})
+		after = users[len(users)-1]
+		if len(jobs) == 100 {
+			if err := s.monitor.StartJobs(ctx, jobs); err != nil {
+				return err
+			}
+			jobs = jobs[:0]
+		}
+	}
+	if len(jobs) > 0 {
+		return s.monitor.StartJobs(ctx, jobs)
+	}
+	return nil
+}
+
+// RescreenBatch screens a batch of users against the listings a version
+// added or changed (as they are now: a listing changed again since is
+// screened as it is). Only users with a new possible match are written to.
+func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArgs) error {
+	if s.off {
+		return nil
+	}
+	changes, err := s.lists.FindListChanges(ctx, args.Source, args.Version)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, c := range changes {
+		if c.Kind != kycd.ListRemoved {
+			ids = append(ids, c.EntryID)
+		}
+	}
+	if _, err := s.Refresh(ctx); err != nil {
+		return err
+	}
+	c := s.current.Load()
+	// Subset selects by id; a listing of another source with the same id
+	// is dropped from the matches (catalog.only).
+	delta := &catalog{versions: c.versions, index: c.index.Subset(ids), digests: c.digests, only: args.Source}
+	users, err := s.monitor.FindLiveUsers(ctx, kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser}, args.Limit)
+	if err != nil {
+		return err
+	}
+	for _, ref := range users {
+		u, err := s.users.FindUserByID(ctx, ref.TenantID, ref.UserID)
+		if kycd.ErrorCode(err) == kycd.ENotFound {
+			continue // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		sub := subjectOf(u)
+		if sub.Name == "" || !slices.ContainsFunc(delta.search(sub), func(m Match) bool { return m.Review }) {
+			continue // nothing in the delta resembles this user
+		}
+		if err := s.kyc.RecordScreening(ctx, ref, func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error) {
+			if p.Status == kycd.StatusExempt {
+				return nil, nil
+			}
+			sc, err := s.screenSubject(ctx, delta, u, subjectOf(u))
+			if err != nil || sc == nil || sc.Case == nil {
+				return nil, err // nothing new to ask: leave the user as is
+			}
+			sc.Action, sc.Details["rescreen"] = "screening.rescreened", map[string]any{"source": args.Source, "version": args.Version}
+			return sc, nil
+		}); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeRemoved marks the delisted listings of a user's open case removed,
+// and closes the case (entry-removed) when none of its listings is left;
+// the screening process follows.
+func (s *Service) closeRemoved(ctx context.Context, ref kycd.UserRef, source string, removed []string) error {
+	return s.kyc.RecordScreening(ctx, ref, func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error) {
+		open, err := s.openCase(ctx, u)
+		if err != nil || open == nil {
+			return nil, err
+		}
+		known, err := s.cases.FindScreeningHits(ctx, u.TenantID, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		sc := &kycd.ScreeningChange{Case: open, Action: "screening.delisted",
+			Details: map[string]any{"caseId": open.ID, "source": source}}
+		left := 0
+		for i := range open.Candidates {
+			cand := &open.Candidates[i]
+			if cand.Match.Source == source && slices.Contains(removed, cand.Match.EntryID) {
+				cand.Removed = true
+			}
+			if !cand.Removed {
+				left++
+			}
+		}
+		after := slices.Clone(known)
+		for i, h := range after {
+			if h.Source == source && h.Status == kycd.HitOpen && slices.Contains(removed, h.EntryID) {
+				h.Status = kycd.HitRemoved
+				after[i] = h
+				sc.Hits = append(sc.Hits, h)
+			}
+		}
+		if len(sc.Hits) == 0 {
+			return nil, nil
+		}
+		now := s.clock.Now().UTC()
+		actor := kycd.ActorFromContext(ctx).String()
+		if left == 0 {
+			open.Status, open.Outcome = kycd.CaseClosed, kycd.OutcomeEntryRemoved
+			open.History = append(open.History, kycd.CaseEntry{At: now, Action: "closed", Actor: actor, Outcome: kycd.OutcomeEntryRemoved})
+			sc.Events = append(sc.Events, caseEvent(open, kycd.EventCaseClosed))
+		} else {
+			open.History = append(open.History, kycd.CaseEntry{At: now, Action: "candidates-removed", Actor: actor})
+		}
+		lists := open.Lists
+		if c := s.current.Load(); c != nil {
+			lists = c.lists()
+		}
+		sc.Status, sc.Output = s.screeningStatus(after, left > 0, lists, now)
+		return sc, nil
+	})
+}
