@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -140,5 +141,172 @@ func testScreeningLists(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.SaveListImport(ctx, listImport(b, 1, ids, "x")))
 	if d, err := f.DB.FindListDigests(ctx, b); err != nil || len(d) != len(ids) {
 		t.Fatalf("a large version: %d listings, %v", len(d), err)
+	}
+}
+
+// screeningCase is a new open screening case of a user.
+func screeningCase(tenantID, userID string) *kycd.Case {
+	return &kycd.Case{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenantID, UserID: userID, Type: kycd.CaseScreening, Status: kycd.CaseOpen,
+		Subject:    kycd.ScreeningSubject{Name: "Qzcase Person", Type: kycd.EntryPerson, BirthDate: "1970-01-02", Nationalities: []string{"GB"}},
+		Candidates: []kycd.CaseCandidate{{EntryDigest: "d1", Match: kycd.ScreeningMatch{EntryID: "E1", Source: "un", Score: 0.93, Review: true}}},
+		Lists:      map[string]int{"un": 4}, History: []kycd.CaseEntry{{Action: "opened", Actor: "system:screen_user"}}}
+}
+
+// testCases: a case and its hits are saved with the user's processes in one
+// transaction (a stale case refused), read back whole with what they hold
+// about the user sealed at rest, listed per tenant by filter in id order;
+// hits replace the stored hit of their listing.
+func testCases(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := newUser(t, f, tn.ID, "case-"+uuid.NewString()[:8]+"@example.com")
+	u2 := newUser(t, f, tn.ID, "case-"+uuid.NewString()[:8]+"@example.com")
+	proc := func(status string) *kycd.Process {
+		return &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessScreening, Status: status, Model: kycd.ModelPlatform}
+	}
+	c := screeningCase(tn.ID, u.ID)
+	p := proc(kycd.StatusRunning)
+	hit := kycd.ScreeningHit{Source: "un", EntryID: "E1", EntryDigest: "d1", SubjectDigest: "s1", Status: kycd.HitOpen, CaseID: c.ID}
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Case: c,
+		Hits: []kycd.ScreeningHit{hit}, Action: "screening.test"}))
+	if c.Version != 1 || c.CreatedAt.IsZero() {
+		t.Fatalf("a saved case: version %d, created %v", c.Version, c.CreatedAt)
+	}
+	if n := count(t, f, `SELECT count(*) FROM cases WHERE id = ? AND CAST(data AS TEXT) LIKE ?`, c.ID, "%Qzcase%"); n != 0 {
+		t.Fatal("a case's subject is stored in clear")
+	}
+	got, err := f.DB.FindCase(ctx, tn.ID, c.ID)
+	must(t, err)
+	if got.Subject.Name != "Qzcase Person" || got.Candidates[0].Match.Score != 0.93 || got.Lists["un"] != 4 || got.History[0].Actor != "system:screen_user" ||
+		got.Status != kycd.CaseOpen || got.Version != 1 || got.ClosedAt != nil {
+		t.Fatalf("case round trip: %+v", got)
+	}
+	for _, id := range []string{"not-a-uuid", uuid.NewString()} {
+		if _, err := f.DB.FindCase(ctx, tn.ID, id); kycd.ErrorCode(err) != kycd.ENotFound {
+			t.Fatalf("case %s: %v", id, err)
+		}
+	}
+	if _, err := f.DB.FindCase(ctx, other.ID, c.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("another tenant's case: %v", err)
+	}
+
+	// A stale save of the case changes nothing, its process neither.
+	stale := *got
+	stale.Version = 5
+	p.Status = kycd.StatusOK
+	if err := f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, Case: &stale, Action: "screening.test"}); kycd.ErrorCode(err) != kycd.EStale {
+		t.Fatalf("a stale case: %v", err)
+	}
+	// Closed, with the hit replaced.
+	_, stored, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	must(t, err)
+	if stored[kycd.ProcessScreening].Status != kycd.StatusRunning {
+		t.Fatalf("the refused change saved its process: %+v", stored[kycd.ProcessScreening])
+	}
+	got.Status, got.Outcome = kycd.CaseClosed, kycd.OutcomeFalsePositive
+	hit.Status = kycd.HitCleared
+	p2 := stored[kycd.ProcessScreening]
+	p2.Status = kycd.StatusOK
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p2}, Case: got,
+		Hits: []kycd.ScreeningHit{hit}, Action: "screening.test"}))
+	again, err := f.DB.FindCase(ctx, tn.ID, c.ID)
+	must(t, err)
+	if again.Status != kycd.CaseClosed || again.Outcome != kycd.OutcomeFalsePositive || again.ClosedAt == nil || again.Version != 2 {
+		t.Fatalf("a closed case: %+v", again)
+	}
+	hits, err := f.DB.FindScreeningHits(ctx, tn.ID, u.ID)
+	must(t, err)
+	if len(hits) != 1 || hits[0] != hit {
+		t.Fatalf("hits: %+v", hits)
+	}
+	if h, err := f.DB.FindScreeningHits(ctx, other.ID, u.ID); err != nil || len(h) != 0 {
+		t.Fatalf("another tenant's hits: %v %v", h, err)
+	}
+
+	// Lists: by status, type, user, in id order, paged.
+	c2 := screeningCase(tn.ID, u2.ID)
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u2.ID, Case: c2, Action: "screening.test"}))
+	ids := func(flt kycd.CaseFilter, tenantID string) string {
+		t.Helper()
+		list, err := f.DB.FindCases(ctx, tenantID, flt)
+		must(t, err)
+		var out []string
+		for _, c := range list {
+			out = append(out, c.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	both := fmt.Sprint([]string{c.ID, c2.ID})
+	for _, tc := range []struct {
+		f    kycd.CaseFilter
+		want string
+	}{
+		{kycd.CaseFilter{}, both},
+		{kycd.CaseFilter{Type: kycd.CaseScreening}, both},
+		{kycd.CaseFilter{Status: kycd.CaseOpen}, fmt.Sprint([]string{c2.ID})},
+		{kycd.CaseFilter{Status: kycd.CaseClosed}, fmt.Sprint([]string{c.ID})},
+		{kycd.CaseFilter{UserID: u.ID}, fmt.Sprint([]string{c.ID})},
+		{kycd.CaseFilter{Limit: 1}, fmt.Sprint([]string{c.ID})},
+		{kycd.CaseFilter{After: c.ID}, fmt.Sprint([]string{c2.ID})},
+	} {
+		if got := ids(tc.f, tn.ID); got != tc.want {
+			t.Errorf("cases %+v: %s, want %s", tc.f, got, tc.want)
+		}
+	}
+	if got := ids(kycd.CaseFilter{}, other.ID); got != "[]" {
+		t.Errorf("another tenant's cases: %s", got)
+	}
+}
+
+// testScreeningMonitor: live users in (tenant, id) order after a position;
+// the users with a hit of a status on some listings; jobs started without
+// an audit entry.
+func testScreeningMonitor(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	var users []*kycd.User
+	for range 3 {
+		users = append(users, newUser(t, f, tn.ID, "mon-"+uuid.NewString()[:8]+"@example.com"))
+	}
+	must(t, f.DB.DeleteUser(ctx, tn.ID, users[1].ID, kycd.UserDeletion{Reason: "other"}))
+	var live []kycd.UserRef
+	for after := (kycd.UserRef{TenantID: tn.ID}); ; {
+		page, err := f.DB.FindLiveUsers(ctx, after, 1)
+		must(t, err)
+		if len(page) == 0 || page[0].TenantID != tn.ID {
+			break
+		}
+		live = append(live, page[0])
+		after = page[0]
+	}
+	want := []string{users[0].ID, users[2].ID}
+	slices.Sort(want)
+	if len(live) != 2 || live[0].UserID != want[0] || live[1].UserID != want[1] {
+		t.Fatalf("live users of the tenant: %+v, want %v", live, want)
+	}
+
+	c := screeningCase(tn.ID, users[0].ID)
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: users[0].ID, Case: c, Action: "screening.test",
+		Hits: []kycd.ScreeningHit{{Source: "mon", EntryID: "A", Status: kycd.HitOpen, CaseID: c.ID}, {Source: "mon", EntryID: "B", Status: kycd.HitCleared, CaseID: c.ID}}}))
+	for _, tc := range []struct {
+		ids    []string
+		status string
+		n      int
+	}{{[]string{"A"}, kycd.HitOpen, 1}, {[]string{"B"}, kycd.HitOpen, 0}, {[]string{"B", "C"}, kycd.HitCleared, 1}, {nil, kycd.HitOpen, 0}} {
+		got, err := f.DB.FindUsersWithHits(ctx, "mon", tc.ids, tc.status)
+		must(t, err)
+		if len(got) != tc.n || (tc.n == 1 && got[0] != (kycd.UserRef{TenantID: tn.ID, UserID: users[0].ID})) {
+			t.Errorf("users with %s hits on %v: %+v", tc.status, tc.ids, got)
+		}
+	}
+
+	before := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.ScreeningBatchArgs{}.Kind())
+	audits := auditCount(t, f, tn.ID)
+	must(t, f.DB.StartJobs(ctx, []kycd.JobArgs{kycd.ScreeningBatchArgs{Source: "mon", Version: 1, Limit: 10}, kycd.ScreeningBatchArgs{Source: "mon", Version: 1, Limit: 10, AfterUser: "x"}}))
+	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.ScreeningBatchArgs{}.Kind()); n != before+2 {
+		t.Fatalf("started jobs: %d, want %d", n, before+2)
+	}
+	if auditCount(t, f, tn.ID) != audits {
+		t.Fatal("starting jobs wrote an audit entry")
 	}
 }

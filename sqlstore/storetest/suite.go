@@ -80,6 +80,8 @@ func Run(t *testing.T) {
 				{"SystemKeys", testSystemKeys},
 				{"StoredKeys", testStoredKeys},
 				{"ScreeningLists", testScreeningLists},
+				{"Cases", testCases},
+				{"ScreeningMonitor", testScreeningMonitor},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
@@ -224,14 +226,15 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 
 	// Email is unique per tenant, whatever its case; another tenant may reuse it.
+	// (Copies are new users: the store chooses an id when none is given.)
 	dup := *u
-	dup.Email, dup.Phone = "ana.silva@EXAMPLE.com", nil
+	dup.ID, dup.Email, dup.Phone = "", "ana.silva@EXAMPLE.com", nil
 	wantCode(t, f.DB.CreateUser(ctx, &dup), kycd.EEmailAlreadyExists)
 	dupPhone := *u
-	dupPhone.Email = "other@example.com"
+	dupPhone.ID, dupPhone.Email = "", "other@example.com"
 	wantCode(t, f.DB.CreateUser(ctx, &dupPhone), kycd.EPhoneAlreadyExists)
 	elsewhere := *u
-	elsewhere.TenantID = other.ID
+	elsewhere.ID, elsewhere.TenantID = "", other.ID
 	must(t, f.DB.CreateUser(ctx, &elsewhere))
 
 	// The general terms given at creation are recorded as accepted.
@@ -259,6 +262,7 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
 	// A deleted user's email can be used again.
 	again := *u
+	again.ID = ""
 	must(t, f.DB.CreateUser(ctx, &again))
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventUserDeleted); n != 1 {
 		t.Fatalf("user.deleted events = %d, want 1", n)
