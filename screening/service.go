@@ -302,13 +302,23 @@ func (s *Service) Refresh(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Run refreshes the index every interval until ctx ends.
+// Run refreshes the index every interval until ctx ends, and warns once
+// per version of a source that grew older than MaxAge.
 func (s *Service) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	warned := map[string]int{}
 	for {
 		if _, err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Error("screening: loading the lists", slog.String("error", err.Error()))
+		}
+		st := s.Status()
+		for _, v := range st.Versions {
+			if slices.Contains(st.Stale, v.Source) && warned[v.Source] != v.Version {
+				warned[v.Source] = v.Version
+				s.logger.Warn("screening list is older than --screening-max-age: import a current version", slog.String("source", v.Source),
+					slog.Int("version", v.Version), slog.Time("imported_at", v.ImportedAt), slog.Duration("max_age", s.maxAge))
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -106,6 +106,15 @@ func TestScreeningLists(t *testing.T) {
 			t.Fatalf("lists: %d %s", res.Status, res.Body)
 		}
 
+		// The loaded lists' age and size are metrics.
+		metrics := k.do(t, k.req("GET", "/metrics", nil))
+		for _, want := range []string{`kycd_screening_list_age_seconds{source="un"}`, `kycd_screening_list_entries{source="un"} 1003`,
+			`kycd_screening_list_stale{source="house-watchlist"} 0`} {
+			if !strings.Contains(string(metrics.Body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+
 		// A UN-listed person, by name and birth date, is found and explained.
 		res = k.call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "Eric Badege", "birthDate": "1971", "type": "person"})
 		if res.Status != 200 || res.get("matches.0.source") != "un" || res.get("matches.0.review") != true || res.get("matches.0.explanation.text") == "" {

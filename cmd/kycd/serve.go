@@ -87,7 +87,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	blobs := a.blobs
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storeCollector{db: a.db})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storeCollector{db: a.db},
+		screeningCollector{a})
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -392,4 +393,34 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	queries, reads := c.db.ReadGroups()
 	ch <- prometheus.MustNewConstMetric(readQueriesDesc, prometheus.CounterValue, float64(queries))
 	ch <- prometheus.MustNewConstMetric(readsDesc, prometheus.CounterValue, float64(reads))
+}
+
+// screeningCollector reports, at scrape time, each loaded screening list's
+// age and size: an alert on the age catches a schedule that stopped.
+type screeningCollector struct{ a *app }
+
+var (
+	listAgeDesc     = prometheus.NewDesc("kycd_screening_list_age_seconds", "Time since the loaded version of a screening list was imported (see --screening-max-age).", []string{"source"}, nil)
+	listEntriesDesc = prometheus.NewDesc("kycd_screening_list_entries", "Listings of the loaded version of a screening list.", []string{"source"}, nil)
+	listStaleDesc   = prometheus.NewDesc("kycd_screening_list_stale", "1 when a screening list is older than --screening-max-age.", []string{"source"}, nil)
+)
+
+func (screeningCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- listAgeDesc
+	ch <- listEntriesDesc
+	ch <- listStaleDesc
+}
+
+func (c screeningCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.a.screening.Status() // the service sandbox mode built, if it rebuilt it
+	now := c.a.clock.Now()
+	for _, v := range st.Versions {
+		stale := 0.0
+		if slices.Contains(st.Stale, v.Source) {
+			stale = 1
+		}
+		ch <- prometheus.MustNewConstMetric(listAgeDesc, prometheus.GaugeValue, max(0, now.Sub(v.ImportedAt).Seconds()), v.Source)
+		ch <- prometheus.MustNewConstMetric(listEntriesDesc, prometheus.GaugeValue, float64(v.Entries), v.Source)
+		ch <- prometheus.MustNewConstMetric(listStaleDesc, prometheus.GaugeValue, stale, v.Source)
+	}
 }
