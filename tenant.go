@@ -8,9 +8,17 @@ import (
 // Tenant is one organization using kycd: every user, file, client and audit
 // entry belongs to exactly one tenant, and no call crosses tenants.
 type Tenant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Settings  TenantSettings `json:"settings"`
+	CreatedAt time.Time      `json:"createdAt"`
+}
+
+// TenantSettings are how a tenant wants kycd to work for it.
+type TenantSettings struct {
+	// FourEyes: a case is decided by two different reviewers, the second
+	// confirming the first's outcome.
+	FourEyes bool `json:"fourEyes"`
 }
 
 // TenantService manages tenants (an operator's concern: the kycd command).
@@ -25,4 +33,7 @@ type TenantService interface {
 	FindTenantByName(ctx context.Context, name string) (*Tenant, error)
 	// FindTenants lists every tenant, oldest first.
 	FindTenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenantSettings replaces a tenant's settings, audited. Returns
+	// ENotFound ("tenant").
+	UpdateTenantSettings(ctx context.Context, id string, s TenantSettings) error
 }

@@ -254,9 +254,12 @@ func (s *Service) Case(ctx context.Context, tenantID, id string) (*kycd.Case, er
 // Decide records a reviewer's decision of an open case: a true match makes
 // the user's screening failed; a false positive clears its listings for the
 // user (not raised again unless the listing or the user's data changes) and
-// the screening is ok again unless another case is open. Errors:
-// ERequestInvalid (outcome, reason or reviewer), ENotFound ("case"),
-// EOperationNotAllowed ("case-closed").
+// the screening is ok again unless another case is open. Under four eyes
+// (the tenant's setting) the first decision is proposed and a second,
+// different reviewer confirms it (the same outcome) or disputes it
+// (another: the case is decided anew). Errors: ERequestInvalid (outcome,
+// reason or reviewer), ENotFound ("case"), EOperationNotAllowed
+// ("case-closed", "four-eyes-same-reviewer").
 func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decision) (*kycd.Case, error) {
 	var vs []kycd.Violation
 	if d.Outcome != kycd.OutcomeTrueMatch && d.Outcome != kycd.OutcomeFalsePositive {
@@ -275,6 +278,10 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 	if err != nil {
 		return nil, err
 	}
+	tenant, err := s.tenants.FindTenantByID(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
 	var decided *kycd.Case
 	err = s.kyc.RecordScreening(ctx, kycd.UserRef{TenantID: tenantID, UserID: kase.UserID}, func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error) {
 		c, err := s.cases.FindCase(ctx, tenantID, caseID)
@@ -289,13 +296,39 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 			return nil, err
 		}
 		now := s.clock.Now().UTC()
+		entry := kycd.CaseEntry{At: now, Action: "decided", Actor: kycd.ActorFromContext(ctx).String(), Reviewer: d.Reviewer,
+			Outcome: d.Outcome, Reason: d.Reason}
+		// Four eyes: the first decision waits for a second, different
+		// reviewer; the same outcome closes the case, another one sends it
+		// back to be decided anew.
+		if tenant.Settings.FourEyes {
+			switch {
+			case c.Pending == nil:
+				entry.Action = "proposed"
+				c.Pending = &entry
+				c.History = append(c.History, entry)
+				decided = c
+				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case.proposed",
+					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
+			case sameReviewer(c.Pending.Reviewer, d.Reviewer):
+				return nil, kycd.NotAllowed("Four eyes: a second, different reviewer must confirm the decision", "four-eyes-same-reviewer")
+			case c.Pending.Outcome != d.Outcome:
+				entry.Action = "disputed"
+				c.Pending = nil
+				c.History = append(c.History, entry)
+				decided = c
+				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case.disputed",
+					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
+			}
+			entry.Action = "confirmed"
+			c.Pending = nil
+		}
 		status := kycd.HitCleared
 		if d.Outcome == kycd.OutcomeTrueMatch {
 			status = kycd.HitConfirmed
 		}
 		c.Status, c.Outcome = kycd.CaseClosed, d.Outcome
-		c.History = append(c.History, kycd.CaseEntry{At: now, Action: "decided", Actor: kycd.ActorFromContext(ctx).String(),
-			Reviewer: d.Reviewer, Outcome: d.Outcome, Reason: d.Reason})
+		c.History = append(c.History, entry)
 		sc := &kycd.ScreeningChange{Case: c, Events: []*kycd.Event{caseEvent(c, kycd.EventCaseClosed)}, Action: "case.decided",
 			Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer, "lists": c.Lists}}
 		after := slices.Clone(known)
@@ -321,6 +354,11 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		return nil, err
 	}
 	return decided, nil
+}
+
+// sameReviewer reports whether two decisions name the same person.
+func sameReviewer(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
 // toMatch is a match as a case keeps it.

@@ -26,6 +26,8 @@ import (
 type Config struct {
 	Lists kycd.ScreeningListStore
 	Cases kycd.CaseStore
+	// Tenants gives the tenants' settings (four eyes).
+	Tenants TenantReader
 	// Users and Monitor serve ongoing monitoring (re-screening users).
 	Users   UserReader
 	Monitor kycd.ScreeningMonitorStore
@@ -41,6 +43,11 @@ type Config struct {
 	// Off turns screening off (the operator's explicit choice): users are
 	// not screened, and Status says so.
 	Off bool
+}
+
+// TenantReader reads tenants.
+type TenantReader interface {
+	FindTenantByID(ctx context.Context, id string) (*kycd.Tenant, error)
 }
 
 // UserReader reads users.
@@ -61,6 +68,7 @@ type Service struct {
 	lists   kycd.ScreeningListStore
 	cases   kycd.CaseStore
 	users   UserReader
+	tenants TenantReader
 	monitor kycd.ScreeningMonitorStore
 	kyc     KYC
 	vault   Digester
@@ -95,7 +103,7 @@ func (c *catalog) lists() map[string]int {
 
 // New returns the service.
 func New(c Config) (*Service, error) {
-	if c.Lists == nil || c.Cases == nil || c.Users == nil || c.Monitor == nil || c.KYC == nil || c.Digests == nil {
+	if c.Lists == nil || c.Cases == nil || c.Tenants == nil || c.Users == nil || c.Monitor == nil || c.KYC == nil || c.Digests == nil {
 		return nil, errors.New("screening: missing dependency")
 	}
 	if c.Clock == nil {
@@ -107,7 +115,7 @@ func New(c Config) (*Service, error) {
 	if c.MaxAge <= 0 {
 		c.MaxAge = 48 * time.Hour
 	}
-	return &Service{lists: c.Lists, cases: c.Cases, users: c.Users, monitor: c.Monitor, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
+	return &Service{lists: c.Lists, cases: c.Cases, users: c.Users, tenants: c.Tenants, monitor: c.Monitor, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
 }
 
 // ImportRequest is a list version to import: every listing of one source.

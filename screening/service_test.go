@@ -52,7 +52,7 @@ func newService(t *testing.T, f *storetest.Fixture, clock kycd.Clock) *screening
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := screening.New(screening.Config{Lists: f.DB, Cases: f.DB, Users: f.DB, Monitor: f.DB, KYC: k, Digests: f.Vault, Clock: clock})
+	svc, err := screening.New(screening.Config{Lists: f.DB, Cases: f.DB, Tenants: f.DB, Users: f.DB, Monitor: f.DB, KYC: k, Digests: f.Vault, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

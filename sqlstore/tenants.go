@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"unicode/utf8"
@@ -42,32 +43,50 @@ func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
 
 // FindTenantByID implements kycd.TenantService.
 func (db *DB) FindTenantByID(ctx context.Context, id string) (*kycd.Tenant, error) {
-	return db.findTenant(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id)
+	return db.findTenant(ctx, `SELECT id, name, settings, created_at FROM tenants WHERE id = ?`, id)
 }
 
 // FindTenantByName implements kycd.TenantService.
 func (db *DB) FindTenantByName(ctx context.Context, name string) (*kycd.Tenant, error) {
-	return db.findTenant(ctx, `SELECT id, name, created_at FROM tenants WHERE name = ?`, name)
+	return db.findTenant(ctx, `SELECT id, name, settings, created_at FROM tenants WHERE name = ?`, name)
 }
 
 func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, error) {
 	var (
-		t  kycd.Tenant
-		at string
+		t        kycd.Tenant
+		at       string
+		settings string
 	)
-	err := db.readRow(ctx, query, arg).Scan(&t.ID, &t.Name, &at)
+	err := db.readRow(ctx, query, arg).Scan(&t.ID, &t.Name, &settings, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("tenant")
 	} else if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, err = parseTime(at)
 	return &t, err
 }
 
+// UpdateTenantSettings implements kycd.TenantService.
+func (db *DB) UpdateTenantSettings(ctx context.Context, id string, settings kycd.TenantSettings) error {
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		if err := tx.execOne(kycd.NotFound("tenant"), `UPDATE tenants SET settings = ? WHERE id = ?`, string(raw), id); err != nil {
+			return err
+		}
+		return tx.Audit(id, "tenant.settings-changed", "tenant", id, map[string]any{"fourEyes": settings.FourEyes})
+	})
+}
+
 // FindTenants implements kycd.TenantService.
 func (db *DB) FindTenants(ctx context.Context) ([]*kycd.Tenant, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, created_at FROM tenants ORDER BY created_at, id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, settings, created_at FROM tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -75,10 +94,14 @@ func (db *DB) FindTenants(ctx context.Context) ([]*kycd.Tenant, error) {
 	out := []*kycd.Tenant{}
 	for rows.Next() {
 		var (
-			t  kycd.Tenant
-			at string
+			t        kycd.Tenant
+			at       string
+			settings string
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &at); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &settings, &at); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
 			return nil, err
 		}
 		if t.CreatedAt, err = parseTime(at); err != nil {

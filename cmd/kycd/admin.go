@@ -72,6 +72,37 @@ func cmdTenantCreate(ctx context.Context, args []string, getenv func(string) str
 	})
 }
 
+// cmdTenantSettings changes a tenant's settings (four eyes on case
+// decisions) and prints them.
+func cmdTenantSettings(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var idOrName, fourEyes string
+	flags := func(fs *flagSet) {
+		fs.StringVar(&idOrName, "tenant", "", "the tenant's id or name")
+		fs.StringVar(&fourEyes, "four-eyes", "", "on: a case is decided by two different reviewers; off: by one")
+	}
+	return adminCommand(ctx, "tenant settings", args, getenv, stderr, flags, func(a *app) error {
+		t, err := findTenant(ctx, a, idOrName)
+		if err != nil {
+			return err
+		}
+		switch fourEyes {
+		case "":
+		case "on", "off":
+			t.Settings.FourEyes = fourEyes == "on"
+			if err := a.db.UpdateTenantSettings(adminContext(ctx), t.ID, t.Settings); err != nil {
+				return describe(err)
+			}
+		default:
+			return fmt.Errorf("--four-eyes: %q is neither on nor off", fourEyes)
+		}
+		if a.opts.JSON {
+			return printJSON(stdout, t)
+		}
+		fmt.Fprintf(stdout, "tenant %s: four eyes %v\n", t.Name, map[bool]string{true: "on", false: "off"}[t.Settings.FourEyes])
+		return nil
+	})
+}
+
 func cmdTenantList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return adminCommand(ctx, "tenant list", args, getenv, stderr, nil, func(a *app) error {
 		ts, err := a.db.FindTenants(ctx)

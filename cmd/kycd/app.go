@@ -336,7 +336,7 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		return err
 	}
 	a.kyc = svc
-	if a.screening, err = screening.New(screening.Config{Lists: a.db, Cases: a.db, Users: a.db, Monitor: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
+	if a.screening, err = screening.New(screening.Config{Lists: a.db, Cases: a.db, Tenants: a.db, Users: a.db, Monitor: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
 		Logger: a.logger, MaxAge: a.opts.ScreeningMaxAge, Off: a.opts.Screening == "off"}); err != nil {
 		return err
 	}

@@ -258,3 +258,49 @@ func TestScreeningMonitoring(t *testing.T) {
 		}
 	})
 }
+
+// TestScreeningFourEyes: under the tenant's four-eyes setting a decision is
+// proposed and waits for a second reviewer: the same reviewer is refused, a
+// different outcome sends the case back, the same outcome closes it.
+func TestScreeningFourEyes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		un := writeSnapshotFile(t, "un", "consolidated.xml")
+		if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
+			t.Fatalf("import: %q %v", out, err)
+		}
+		tn := k.newTenant(t, "four-eyes-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review")...)
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", tn.ID, "--four-eyes", "on"); err != nil || !strings.Contains(out, "four eyes on") {
+			t.Fatalf("tenant settings: %q %v", out, err)
+		}
+		tok := k.token(t, tn, "")
+		res := k.call(t, "POST", "/core/users", tok, "", screeningUser("four@eyes.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
+		if res.Status != 201 {
+			t.Fatalf("create user: %d %s", res.Status, res.Body)
+		}
+		u := res.get("user.id").(string)
+		waitScreening(t, k, tok, u, "running")
+		id := k.call(t, "GET", "/admin/cases?status=open&userId="+u, tok, "", nil).get("cases.0.id").(string)
+		decide := func(outcome, reviewer string) *response {
+			t.Helper()
+			return k.call(t, "POST", "/admin/cases/"+id+"/decision", tok, "", map[string]any{"outcome": outcome, "reason": "Checked.", "reviewer": reviewer})
+		}
+		if res := decide("true-match", "a.analyst"); res.Status != 200 || res.get("case.status") != "open" || res.get("case.pending.reviewer") != "a.analyst" {
+			t.Fatalf("a proposed decision: %d %s", res.Status, res.Body)
+		}
+		if res := decide("true-match", "A.Analyst "); res.Status != 409 || !strings.Contains(string(res.Body), "four-eyes-same-reviewer") {
+			t.Fatalf("the same reviewer twice: %d %s", res.Status, res.Body)
+		}
+		if res := decide("false-positive", "b.supervisor"); res.Status != 200 || res.get("case.status") != "open" || res.get("case.pending") != nil {
+			t.Fatalf("a disputed decision: %d %s", res.Status, res.Body)
+		}
+		if s, _ := screeningOf(t, k, tok, u); s != "running" {
+			t.Fatalf("screening while the case is undecided: %s", s)
+		}
+		decide("true-match", "a.analyst")
+		if res := decide("true-match", "b.supervisor"); res.Status != 200 || res.get("case.status") != "closed" || res.get("case.outcome") != "true-match" {
+			t.Fatalf("a confirmed decision: %d %s", res.Status, res.Body)
+		}
+		waitScreening(t, k, tok, u, "failed")
+	})
+}

@@ -26,6 +26,7 @@ Usage:
   kycd version
   kycd tenant create --name NAME [--json]
   kycd tenant list [--json]
+  kycd tenant settings --tenant ID|NAME [--four-eyes on|off] [--json]
   kycd client create --tenant ID --name NAME [--scopes a,b,...] [--json]
   kycd client list [--tenant ID] [--json]
   kycd client revoke --id ID [--json]
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdTenantCreate(ctx, rest, getenv, stdout, stderr)
 	case "tenant list":
 		return cmdTenantList(ctx, rest, getenv, stdout, stderr)
+	case "tenant settings":
+		return cmdTenantSettings(ctx, rest, getenv, stdout, stderr)
 	case "client create":
 		return cmdClientCreate(ctx, rest, getenv, stdout, stderr)
 	case "client list":

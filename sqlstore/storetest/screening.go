@@ -310,3 +310,32 @@ func testScreeningMonitor(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatal("starting jobs wrote an audit entry")
 	}
 }
+
+// testTenantSettings: a tenant's settings are saved, audited, and read back
+// with the tenant (by id, name, and in the list); an unknown tenant is not
+// found.
+func testTenantSettings(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	if tn.Settings.FourEyes {
+		t.Fatal("a new tenant has four eyes")
+	}
+	audits := auditCount(t, f, tn.ID)
+	must(t, f.DB.UpdateTenantSettings(ctx, tn.ID, kycd.TenantSettings{FourEyes: true}))
+	if auditCount(t, f, tn.ID) != audits+1 {
+		t.Fatal("a settings change is not audited")
+	}
+	byID, err := f.DB.FindTenantByID(ctx, tn.ID)
+	must(t, err)
+	byName, err := f.DB.FindTenantByName(ctx, tn.Name)
+	must(t, err)
+	all, err := f.DB.FindTenants(ctx)
+	must(t, err)
+	listed := slices.ContainsFunc(all, func(x *kycd.Tenant) bool { return x.ID == tn.ID && x.Settings.FourEyes })
+	if !byID.Settings.FourEyes || !byName.Settings.FourEyes || !listed {
+		t.Fatalf("settings read back: %+v %+v listed %v", byID.Settings, byName.Settings, listed)
+	}
+	if err := f.DB.UpdateTenantSettings(ctx, uuid.NewString(), kycd.TenantSettings{}); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("an unknown tenant: %v", err)
+	}
+}

@@ -82,6 +82,7 @@ func Run(t *testing.T) {
 				{"ScreeningLists", testScreeningLists},
 				{"Cases", testCases},
 				{"ScreeningMonitor", testScreeningMonitor},
+				{"TenantSettings", testTenantSettings},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
