@@ -246,7 +246,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	if scenario != "users-me" {
 		for i := range cddUsers {
 			cu := *u
-			cu.Email = fmt.Sprintf("bench-cdd-%d@example.com", i)
+			cu.ID, cu.Email = "", fmt.Sprintf("bench-cdd-%d@example.com", i) // a new user
 			if err := a.db.CreateUser(ctx, &cu); err != nil {
 				return err
 			}

@@ -455,6 +455,7 @@ const (
 func TestKYCCustomerDueDiligence(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
+		e.importTestList(t) // the risk is approved once the user is screened
 		u := createUser(t, e.kycdProc, e.tok, "cdd@kyc.example")
 		res := e.patch(u, "customer-due-diligence", jsonBody(t, seed002))
 		formID := "ae80271a-a3f0-453b-8dc6-36b777817217"

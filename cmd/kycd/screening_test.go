@@ -41,6 +41,17 @@ func writeSnapshotFile(t *testing.T, source, name string) string {
 	return path
 }
 
+// importTestList imports the bundled EU sample (five listings) through the
+// CLI: for tests whose users must be screened (a user is approved only once
+// screened) without the cost of the whole snapshot.
+func (k *kycdProc) importTestList(t *testing.T) {
+	t.Helper()
+	path := writeSnapshotFile(t, "eu-fsf", "fsf-sample.xml")
+	if out, err := k.cli(t, "screening", "import", "--source", "eu-fsf", "--path", path); err != nil {
+		t.Fatalf("import: %q %v", out, err)
+	}
+}
+
 // TestScreeningLists: outside the sandbox kycd is not ready until it has a
 // screening list; an import through the CLI against the same database is
 // picked up by the running server without a restart, shown by
