@@ -22,6 +22,7 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
@@ -112,6 +113,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
 		sumsubSandbox := sumsubsbx.New(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
+		// Their webhooks leave through netguard too.
+		veriffSandbox.SetHTTP(a.guard.Client(10*time.Second, netguard.NoRedirects))
+		sumsubSandbox.SetHTTP(a.guard.Client(10*time.Second, netguard.NoRedirects))
 		// The sandboxes' webhooks come back to this kycd, for the sandbox tenant.
 		veriffSandbox.SetWebhook(o.PublicURL + "/kyc-connector/veriff/webhooks/" + creds.TenantID)
 		sumsubSandbox.SetWebhook(o.PublicURL+"/kyc-connector/sumsub/webhooks/"+creds.TenantID, creds.SumsubWebhookKey)
