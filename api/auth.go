@@ -18,25 +18,34 @@ type principal struct {
 }
 
 // authenticate verifies the bearer token and its client, applies the
-// client's rate limit and returns the principal.
+// client's rate limit and returns the principal. A token that fails
+// (missing, malformed, forged, expired, of an unknown or revoked client)
+// counts against the source address's limit of failed credentials, which
+// answers too_many_requests once exhausted.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	failed := func(err error) error {
+		if limited := s.failedCredentials(r); limited != nil {
+			return limited
+		}
+		return err
+	}
 	h := r.Header.Get("Authorization")
 	scheme, raw, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
+		return nil, failed(&kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"})
 	}
 	claims, err := s.tokens.Verify(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, err
+		return nil, failed(err)
 	}
 	c, err := s.clientsC.find(r.Context(), claims.Subject)
 	if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && c.TenantID != claims.TenantID) {
-		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
+		return nil, failed(&kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"})
 	} else if err != nil {
 		return nil, err
 	}
 	if c.Revoked() {
-		return nil, &kycd.Error{Code: kycd.ETokenRevoked, Message: "The access token has been revoked"}
+		return nil, failed(&kycd.Error{Code: kycd.ETokenRevoked, Message: "The access token has been revoked"})
 	}
 	if err := s.limits.allow("client:" + c.ID); err != nil {
 		return nil, err

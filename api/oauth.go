@@ -39,6 +39,8 @@ func (s *Server) handleToken() handlerFunc {
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
+	// Every token request, failed or not, draws on its address's bucket,
+	// which failed access tokens draw on too (failedCredentials).
 	if err := s.ipLimits.allow("ip:" + clientIP(r)); err != nil {
 		return err
 	}

@@ -68,6 +68,15 @@ func (l *limiter) allow(key string) error {
 	}
 }
 
+// failedCredentials counts a request whose credentials failed (an access
+// token or the metrics token) against its source address, in the limiter
+// every token request draws on: past the limit it returns too_many_requests
+// for the request to answer instead of its refusal, so guessing costs the
+// guesser, whichever credential it guesses.
+func (s *Server) failedCredentials(r *http.Request) error {
+	return s.ipLimits.allow("ip:" + clientIP(r))
+}
+
 // retryLater is an error after which the client should wait: renderers send
 // its delay as Retry-After.
 type retryLater struct {

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/kycd/kycd"
 )
 
@@ -124,7 +122,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("GET /healthz", s.plain(s.handleHealthz()))
 	mux.Handle("GET /readyz", s.plain(s.handleReadyz()))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	if s.metricsOnAPI {
+		mux.Handle("GET /metrics", s.plain(s.handleMetrics()))
+	}
 	mux.Handle("GET /openapi.json", s.plain(s.handleOpenAPI()))
 	mux.Handle("/", s.plain(s.handleNotFound()))
 }

@@ -57,6 +57,11 @@ type Config struct {
 	Logger       *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
+	// MetricsOnAPI serves /metrics on the API's handler; otherwise only
+	// MetricsHandler (a listener of its own) serves it.
+	MetricsOnAPI bool
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// PublicURL is the base of the URLs kycd hands out (upload, download).
 	PublicURL string
 	// RateLimit is each client's sustained requests per second (0: no limit),
@@ -101,6 +106,8 @@ type Server struct {
 	logger       *slog.Logger
 	registry     *prometheus.Registry
 	metrics      *Metrics
+	metricsOnAPI bool
+	metricsToken string
 	publicURL    string
 	limits       *limiter
 	ipLimits     *limiter
@@ -134,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
-		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry),
+		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry), metricsOnAPI: cfg.MetricsOnAPI, metricsToken: cfg.MetricsToken,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		ipLimits:  newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),

@@ -7,6 +7,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/evidence"
+	"github.com/kycd/kycd/netguard"
 )
 
 // Blobs stores file contents, encrypted (blob.Store).
@@ -48,6 +50,9 @@ type Config struct {
 	Clock kycd.Clock
 	// HTTP fetches evidence: a netguard client that follows redirects.
 	HTTP *http.Client
+	// Guard is the policy HTTP dials with: a link whose host is refused by
+	// it is refused when the check is created.
+	Guard netguard.Policy
 	// AllowHTTP accepts plain http download links (https only otherwise).
 	AllowHTTP bool
 	// ScratchDir holds evidence while it is checked ("" for the system's
@@ -117,7 +122,7 @@ func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Requ
 		return nil, e
 	}
 	if req.Data.DataDownloadLink != "" {
-		if err := s.checkLink(req.Data.DataDownloadLink); err != nil {
+		if err := s.checkLink(ctx, req.Data.DataDownloadLink); err != nil {
 			return nil, err
 		}
 	}
@@ -138,8 +143,11 @@ func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Requ
 }
 
 // checkLink refuses a download link kycd will not fetch: not an absolute
-// http(s) URL with a host, plain http unless allowed, or credentials in it.
-func (s *Service) checkLink(link string) error {
+// http(s) URL with a host, plain http unless allowed, credentials in it, or
+// a host that is or resolves to an address the guard refuses. A name that
+// does not resolve now is accepted: the download checks each address it
+// dials, and retries.
+func (s *Service) checkLink(ctx context.Context, link string) error {
 	u, err := url.Parse(link)
 	refuse := func(rule string, params map[string]any) error {
 		e := kycd.Invalid("body", violation("data_download_link", rule, params))
@@ -159,6 +167,9 @@ func (s *Service) checkLink(link string) error {
 		return refuse("format", map[string]any{"format": "uri"})
 	case u.User != nil:
 		return refuse("credentials", nil)
+	}
+	if err := s.Guard.CheckHost(ctx, u.Hostname()); errors.Is(err, netguard.ErrBlocked) {
+		return refuse("host", map[string]any{"reason": "the host is or resolves to an address kycd does not connect to (private, loopback, link-local or metadata)"})
 	}
 	return nil
 }

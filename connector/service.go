@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/netguard"
 )
 
 // Blobs stores file contents, encrypted (blob.Store).
@@ -35,9 +37,10 @@ type Config struct {
 	Blobs     Blobs
 	Providers map[string]Provider
 	Clock     kycd.Clock
-	// AllowPrivate lets a configuration's baseUrl use plain http (the
-	// operator allows private networks; netguard still guards every dial).
-	AllowPrivate bool
+	// Guard is the policy provider calls dial with: a baseUrl whose host it
+	// refuses is refused when it is set, and plain http is allowed only
+	// where private networks are (netguard still guards every dial).
+	Guard netguard.Policy
 	// OnVerdict, when set, is told of every provider verdict about a linked
 	// user (idempotently: a redelivered event may call it again).
 	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) error
@@ -257,7 +260,7 @@ func (s *Service) SetVeriffConfig(ctx context.Context, tenantID string, req Veri
 	if req.AutoIngest != nil {
 		cfg.AutoIngest = *req.AutoIngest
 	}
-	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
+	if err := s.setBaseURL(ctx, cfg, req.BaseURL); err != nil {
 		return nil, err
 	}
 	var violations []kycd.Violation
@@ -312,7 +315,7 @@ func (s *Service) SetSumsubConfig(ctx context.Context, tenantID string, req Sums
 	if err != nil {
 		return nil, err
 	}
-	if err := s.setBaseURL(cfg, req.BaseURL); err != nil {
+	if err := s.setBaseURL(ctx, cfg, req.BaseURL); err != nil {
 		return nil, err
 	}
 	if req.AutoIngest != nil {
@@ -347,7 +350,7 @@ func invalidConfig(violations ...kycd.Violation) error {
 
 // setBaseURL checks and sets a configuration's API host: https, or http
 // when the operator allows private networks; "" restores the default.
-func (s *Service) setBaseURL(cfg *kycd.ConnectorConfig, v *string) error {
+func (s *Service) setBaseURL(ctx context.Context, cfg *kycd.ConnectorConfig, v *string) error {
 	if v == nil {
 		return nil
 	}
@@ -357,13 +360,19 @@ func (s *Service) setBaseURL(cfg *kycd.ConnectorConfig, v *string) error {
 	}
 	u, err := url.Parse(*v)
 	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" &&
-		(u.Scheme == "https" || (u.Scheme == "http" && s.AllowPrivate))
+		(u.Scheme == "https" || (u.Scheme == "http" && s.Guard.AllowPrivate))
 	if !ok {
 		schemes := []string{"https"}
-		if s.AllowPrivate {
+		if s.Guard.AllowPrivate {
 			schemes = append(schemes, "http")
 		}
 		return invalidConfig(kycd.Violation{Property: "baseUrl", Rule: "format", RuleParams: map[string]any{"format": "url", "schemes": schemes}})
+	}
+	// A name that does not resolve now is kept: each call checks the
+	// addresses it dials.
+	if err := s.Guard.CheckHost(ctx, u.Hostname()); errors.Is(err, netguard.ErrBlocked) {
+		return invalidConfig(kycd.Violation{Property: "baseUrl", Rule: "format", RuleParams: map[string]any{"format": "url", "schemes": []string{"https"},
+			"reason": "the host is or resolves to an address kycd does not connect to (private, loopback, link-local or metadata)"}})
 	}
 	cfg.BaseURL = strings.TrimSuffix(u.String(), "/")
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,5 +202,40 @@ func TestOutboxAndMux(t *testing.T) {
 	}
 	if got := o.Messages("t3", ""); len(got) != 0 {
 		t.Errorf("another tenant's messages: %+v", got)
+	}
+}
+
+// TestGuardedSpellings: through netguard, a mail server and an SMS API on
+// loopback are refused at dial time however the address is spelled
+// (IPv4-mapped, IPv4-compatible, SIIT, 6to4, NAT64), and never reached.
+func TestGuardedSpellings(t *testing.T) {
+	f := newFakeSMTP(t)
+	var hits atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer api.Close()
+	_, smtpPort, _ := net.SplitHostPort(f.ln.Addr().String())
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	guard := netguard.Policy{}
+	for _, h := range []string{"::ffff:127.0.0.1", "::7f00:1", "::ffff:0:7f00:1", "2002:7f00:1::1", "64:ff9b::7f00:1"} {
+		mail, err := NewSMTP("smtp://"+net.JoinHostPort(h, smtpPort)+"?from=kyc@example.com", guard.Dialer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mail.Send(context.Background(), kyc.Message{Channel: kycd.ChannelEmail, To: "john@example.com", Body: "x"}); !errors.Is(err, netguard.ErrBlocked) {
+			t.Errorf("mail server at %s: %v", h, err)
+		}
+		sms, err := NewTwilio("twilio://AC1:tok@"+net.JoinHostPort(h, apiPort)+"?from=%2B15550001111&insecure=true", guard.Client(5*time.Second, netguard.NoRedirects))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sms.Send(context.Background(), kyc.Message{Channel: kycd.ChannelPhone, To: "+447700900123", Body: "x"}); !errors.Is(err, netguard.ErrBlocked) {
+			t.Errorf("SMS API at %s: %v", h, err)
+		}
+	}
+	f.mu.Lock()
+	from := f.from
+	f.mu.Unlock()
+	if hits.Load() != 0 || from != "" {
+		t.Errorf("reached: %d SMS requests, mail from %q", hits.Load(), from)
 	}
 }

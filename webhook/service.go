@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -38,8 +37,6 @@ type Service struct {
 	Logger *slog.Logger
 	// Schedule is the wait before each retry (DefaultSchedule when nil).
 	Schedule kycd.Schedule
-	// Resolve looks a host up (net.DefaultResolver when nil).
-	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Complete, when set, fills in what events' outbox copies leave out
 	// because it is personal (the outbox is not sealed): it runs on every
 	// event as it is delivered or read from the feed, once per delivery,
@@ -92,25 +89,11 @@ func (s *Service) CheckURL(ctx context.Context, raw string) error {
 	if u.Scheme != "https" && !(u.Scheme == "http" && s.Guard.AllowPrivate) {
 		return bad("not https")
 	}
-	host := u.Hostname()
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip}
-	} else {
-		resolve := s.Resolve
-		if resolve == nil {
-			resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
-				return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-			}
-		}
-		if addrs, err = resolve(ctx, host); err != nil || len(addrs) == 0 {
-			return bad("the host does not resolve")
-		}
-	}
-	for _, a := range addrs {
-		if err := s.Guard.Allowed(a); err != nil {
-			return bad("the host resolves to an address kycd does not post to")
-		}
+	switch err := s.Guard.CheckHost(ctx, u.Hostname()); {
+	case errors.Is(err, netguard.ErrUnresolved):
+		return bad("the host does not resolve")
+	case err != nil:
+		return bad("the host resolves to an address kycd does not post to")
 	}
 	return nil
 }

@@ -19,13 +19,14 @@ func TestCheckURL(t *testing.T) {
 		"hooks.example":    {netip.MustParseAddr("93.184.216.34")},
 		"internal.example": {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("10.0.0.7")},
 		"v6.example":       {netip.MustParseAddr("::1")},
+		"6to4.example":     {netip.MustParseAddr("2002:7f00:1::1")},
 	}
-	s := &Service{Guard: netguard.Policy{}, Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
+	s := &Service{Guard: netguard.Policy{Lookup: func(_ context.Context, host string) ([]netip.Addr, error) {
 		if a, ok := dns[host]; ok {
 			return a, nil
 		}
 		return nil, errors.New("no such host")
-	}}
+	}}}
 	for _, c := range []struct {
 		url string
 		ok  bool
@@ -46,6 +47,14 @@ func TestCheckURL(t *testing.T) {
 		{"https://2130706433/", false}, // 127.0.0.1 as a decimal
 		{"https://0177.0.0.1/", false}, // octal
 		{"https://0x7f.0.0.1/", false}, // hex
+		{"https://6to4.example/", false},
+		{"https://[::7f00:1]/x", false},                             // IPv4-compatible
+		{"https://[2002:7f00:1::1]/x", false},                       // 6to4
+		{"https://[::ffff:0:7f00:1]/x", false},                      // SIIT
+		{"https://[64:ff9b::7f00:1]/x", false},                      // NAT64
+		{"https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", false}, // Teredo
+		{"https://[fe80::1%25eth0]/x", false},                       // zoned link-local
+		{"https://[2a00:1450:4001:81b::200e]/x", true},
 		{"https://unknown.example/", false},
 		{"/relative", false},
 	} {

@@ -341,9 +341,9 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		return err
 	}
 	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
-		Clock: a.clock, AllowPrivate: a.opts.AllowPrivate})
+		Clock: a.clock, Guard: a.guard})
 	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
-		HTTP: a.guard.Client(0, netguard.FollowRedirects), AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: a.scratch.Dir,
+		HTTP: a.guard.Client(0, netguard.FollowRedirects), Guard: a.guard, AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: a.scratch.Dir,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
 	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
 		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: svc}); err != nil {

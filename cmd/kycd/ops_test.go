@@ -15,7 +15,7 @@ import (
 
 func TestOperations(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--rate-limit", "1", "--rate-burst", "3", "--workers", "2")
+		k := start(t, db, "--rate-limit", "1", "--rate-burst", "3", "--workers", "2", "--metrics-token", "ops-metrics")
 		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 || res.JSON["status"] != "ok" {
 			t.Fatalf("healthz: %d %s", res.Status, res.Body)
 		}
@@ -66,7 +66,7 @@ func TestOperations(t *testing.T) {
 		// and state (the periodic file purge runs at start on the worker pool).
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			m := k.do(t, k.req("GET", "/metrics", nil))
+			m := k.call(t, "GET", "/metrics", "ops-metrics", "", nil)
 			text := string(m.Body)
 			ok := strings.Contains(text, `kycd_http_requests_total{code="429",method="GET",route="GET /core/countries/{country}"}`) &&
 				strings.Contains(text, `kycd_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`) &&

@@ -60,7 +60,7 @@ func (k *kycdProc) importTestList(t *testing.T) {
 // source of its own.
 func TestScreeningLists(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db)
+		k := start(t, db, "--metrics-token", "screening-metrics")
 		ready := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
 		if ready.Status != 503 || ready.get("checks.screening") != "no-lists" {
 			t.Fatalf("readyz without lists: %d %s", ready.Status, ready.Body)
@@ -118,7 +118,7 @@ func TestScreeningLists(t *testing.T) {
 		}
 
 		// The loaded lists' age and size are metrics.
-		metrics := k.do(t, k.req("GET", "/metrics", nil))
+		metrics := k.call(t, "GET", "/metrics", "screening-metrics", "", nil)
 		for _, want := range []string{`kycd_screening_list_age_seconds{source="un"}`, `kycd_screening_list_entries{source="un"} 1003`,
 			`kycd_screening_list_stale{source="house-watchlist"} 0`} {
 			if !strings.Contains(string(metrics.Body), want) {

@@ -23,6 +23,7 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/connector"
+	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
@@ -44,6 +45,10 @@ type serveOptions struct {
 	ClientCache time.Duration
 	// SandboxLists are the bundled screening lists the sandbox imports.
 	SandboxLists string
+	// MetricsAddr is the listener of /metrics ("": the API's, with a token).
+	MetricsAddr string
+	// MetricsToken is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 func (o *serveOptions) register(fs *flagSet) {
@@ -57,6 +62,8 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
 	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
 	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
+	fs.string(&o.MetricsAddr, "metrics-addr", "", "address to serve GET /metrics on, apart from the API (loopback or the cluster network: 127.0.0.1:9090); without it /metrics is on the API listener only with --metrics-token")
+	fs.string(&o.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (needed to serve it on the API listener; give it through the environment)")
 	fs.duration(&o.ClientCache, "client-cache-ttl", 2*time.Second, "how long a client's state is trusted without reading it again: the longest a revocation takes to apply (0: every request)")
 }
 
@@ -121,6 +128,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		veriffSandbox := veriffsbx.New(map[string]string{creds.VeriffAPIKey: creds.VeriffSharedSecret})
 		sumsubSandbox := sumsubsbx.New(map[string]string{creds.SumsubAppToken: creds.SumsubSecret})
+		// Their webhooks leave through netguard too.
+		veriffSandbox.SetHTTP(a.guard.Client(10*time.Second, netguard.NoRedirects))
+		sumsubSandbox.SetHTTP(a.guard.Client(10*time.Second, netguard.NoRedirects))
 		// The sandboxes' webhooks come back to this kycd, for the sandbox tenant.
 		veriffSandbox.SetWebhook(o.PublicURL + "/kyc-connector/veriff/webhooks/" + creds.TenantID)
 		sumsubSandbox.SetWebhook(o.PublicURL+"/kyc-connector/sumsub/webhooks/"+creds.TenantID, creds.SumsubWebhookKey)
@@ -135,10 +145,26 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
-		Mount: mount,
+		Mount: mount, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
 	})
 	if err != nil {
 		return err
+	}
+	// Metrics: on a listener of their own, or on the API's behind a token.
+	var metricsSrv *http.Server
+	switch {
+	case o.MetricsAddr != "":
+		mln, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer mln.Close()
+		metricsSrv = &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+		go metricsSrv.Serve(mln)
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
+	case o.MetricsToken == "":
+		a.logger.Warn("GET /metrics is not served: give --metrics-addr (a listener of its own) or --metrics-token (on the API listener, with that bearer token)")
 	}
 	var stopJobs func(context.Context) error
 	waitDispatch := func() {}
@@ -184,6 +210,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	err = hs.Shutdown(shutCtx)
 	stopScreening()
 	waitScreening()
+	if metricsSrv != nil {
+		err = errors.Join(err, metricsSrv.Shutdown(shutCtx))
+	}
 	stopDispatch()
 	waitDispatch()
 	if stopJobs != nil {

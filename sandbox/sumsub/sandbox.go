@@ -47,6 +47,15 @@ type Sandbox struct {
 	emit                      sandbox.Emitter
 }
 
+// SetHTTP sets the client the sandbox sends its webhooks with (kycd's
+// netguard client, as every outbound call); call it before the sandbox
+// serves.
+func (s *Sandbox) SetHTTP(hc *http.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emit.HTTP = hc
+}
+
 // SetWebhook makes the sandbox send applicantReviewed webhooks (signed
 // with secret, HMAC_SHA256_HEX) to url when testCompleted decides an
 // applicant, as a Webhook manager entry would.

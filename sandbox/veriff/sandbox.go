@@ -46,6 +46,15 @@ type Sandbox struct {
 	emit         sandbox.Emitter
 }
 
+// SetHTTP sets the client the sandbox sends its webhooks with (kycd's
+// netguard client, as every outbound call); call it before the sandbox
+// serves.
+func (s *Sandbox) SetHTTP(hc *http.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emit.HTTP = hc
+}
+
 // SetWebhook makes the sandbox send decision webhooks to url (signed with
 // the deciding integration's shared secret) when a session is decided.
 func (s *Sandbox) SetWebhook(url string) {

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/netguard"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// refusedHosts are URL hosts kycd must refuse to connect to: loopback,
+// private and metadata addresses in every IPv6 form that carries an IPv4
+// address, IPv6's own special ranges, and the plain spellings.
+var refusedHosts = []string{
+	"[::7f00:1]",                             // IPv4-compatible 127.0.0.1
+	"[::ffff:127.0.0.1]",                     // IPv4-mapped
+	"[::ffff:0:7f00:1]",                      // SIIT
+	"[2002:7f00:1::1]",                       // 6to4
+	"[2002:a9fe:a9fe::1]",                    // 6to4 of the metadata address
+	"[2001:0:4136:e378:8000:63bf:80ff:fffe]", // Teredo, client 127.0.0.1
+	"[64:ff9b::a9fe:a9fe]",                   // NAT64 of the metadata address
+	"[64:ff9b::a00:1]",                       // NAT64 of 10.0.0.1
+	"[64:ff9b:1::5db8:d822]",                 // local-use NAT64
+	"[2001:470:1f0b:1:0:5efe:a00:1]",         // ISATAP, 10.0.0.1
+	"[fd00:ec2::254]",                        // AWS metadata over IPv6
+	"[::]", "[::1]", "[fe80::1%25eth0]", "[fc00::1]", "[fec0::1]", "[ff02::1]", "[2001:db8::1]", "[3fff::1]", "[100::1]",
+	"127.0.0.1", "localhost", "169.254.169.254", "10.0.0.1",
+}
+
+// TestSSRFRegistration: without --allow-private-network, every refused
+// host is refused when it is registered, through the API: webhook
+// endpoints (created and changed), checks' evidence links and the
+// providers' base URLs; public addresses are accepted.
+func TestSSRFRegistration(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db)
+		tok := e.tok
+		res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": "https://93.184.216.34/hook", "eventTypes": []string{"core."}})
+		if res.Status != 201 {
+			t.Fatalf("public endpoint: %d %s", res.Status, res.Body)
+		}
+		endpoint := res.get("endpoint.id").(string)
+		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
+		for _, h := range refusedHosts {
+			u := "https://" + h + ":8443/x"
+			if res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}); res.Status != 400 ||
+				res.code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
+				t.Errorf("create endpoint %s: %d %s", u, res.Status, res.Body)
+			}
+			if res := e.call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": u}); res.Status != 400 ||
+				res.code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
+				t.Errorf("change endpoint to %s: %d %s", u, res.Status, res.Body)
+			}
+			if res := e.create(tok, e.user, seedKYC(u+"/e.zip")); res.Status != 400 || !hasViolation(res, "data_download_link", "host") {
+				t.Errorf("check with %s: %d %s", u, res.Status, res.Body)
+			}
+			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": u, "integrations": integ}); res.Status != 400 ||
+				!strings.Contains(string(res.Body), "baseUrl") {
+				t.Errorf("Veriff base URL %s: %d %s", u, res.Status, res.Body)
+			}
+			if res := e.call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{"baseUrl": u, "appToken": "a", "secret": "b"}); res.Status != 400 ||
+				!strings.Contains(string(res.Body), "baseUrl") {
+				t.Errorf("Sumsub base URL %s: %d %s", u, res.Status, res.Body)
+			}
+		}
+		// Nothing refused was kept; public addresses, IPv6 ones included, are accepted.
+		if res := e.call(t, "GET", "/core/webhooks/endpoints/"+endpoint, tok, "", nil); res.get("endpoint.url") != "https://93.184.216.34/hook" {
+			t.Errorf("endpoint after refused changes: %s", res.Body)
+		}
+		public := "https://[2a00:1450:4001:81b::200e]:8443/x"
+		if res := e.call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": public}); res.Status != 200 {
+			t.Errorf("change endpoint to %s: %d %s", public, res.Status, res.Body)
+		}
+		if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": public, "integrations": integ}); res.Status != 200 {
+			t.Errorf("Veriff base URL %s: %d %s", public, res.Status, res.Body)
+		}
+		if res := e.call(t, "GET", "/kyc-connector/sumsub/config", tok, "", nil); res.Status != 404 {
+			t.Errorf("a Sumsub configuration was kept: %d %s", res.Status, res.Body)
+		}
+		// A name that does not resolve yet is left to the download, which
+		// checks each address it dials.
+		if res := e.create(tok, e.user, seedKYC("https://evidence.invalid/e.zip")); res.Status != 202 {
+			t.Errorf("check with an unresolved host: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestSSRFEvidenceRedirect: at dial time, a redirect from an evidence host
+// kycd may reach (--allow-network) to loopback spelled in any IPv6 form
+// that carries it is refused: the check fails with
+// evidence_download_refused and the loopback listener is never reached.
+func TestSSRFEvidenceRedirect(t *testing.T) {
+	t.Parallel()
+	var inside atomic.Int64
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inside.Add(1)
+		w.Write(evidenceZip(t, [2]string{"ident/protocol.txt", "video ident protocol"}))
+	}))
+	t.Cleanup(loop.Close)
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	})}}
+	bucket.Start()
+	t.Cleanup(bucket.Close)
+	port := fmt.Sprint(loop.Listener.Addr().(*net.TCPAddr).Port)
+	b := netip.MustParseAddr("127.0.0.1").As4()
+	teredo := netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, 0x41, 0x36, 0xe3, 0x78, 0x80, 0, 0x63, 0xbf, ^b[0], ^b[1], ^b[2], ^b[3]})
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms")
+		for _, h := range []string{"::ffff:127.0.0.1", "::7f00:1", "::ffff:0:7f00:1", "2002:7f00:1::1", "64:ff9b::7f00:1", teredo.String(), "127.0.0.1"} {
+			to := "http://" + net.JoinHostPort(h, port) + "/ident.zip"
+			res := e.decided(e.user, seedKYC(bucket.URL+"/r?to="+url.QueryEscape(to)))
+			if code, _ := reasonOf(res); res.JSON["status"] != "FAILED" || code != "evidence_download_refused" {
+				t.Errorf("redirect to %s: %s", to, res.Body)
+			}
+		}
+		if n := inside.Load(); n != 0 {
+			t.Errorf("the loopback listener was reached %d times", n)
+		}
+	})
+}
+
+// TestOutboundClientsGuarded: every outbound HTTP client kycd wires
+// (webhook deliveries, evidence downloads, the Sumsub and Veriff API
+// clients) refuses at dial time a real loopback listener, however its
+// address is spelled; the listener is never reached.
+func TestOutboundClientsGuarded(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	port := fmt.Sprint(srv.Listener.Addr().(*net.TCPAddr).Port)
+	b := netip.MustParseAddr("127.0.0.1").As4()
+	teredo := netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, 0x41, 0x36, 0xe3, 0x78, 0x80, 0, 0x63, 0xbf, ^b[0], ^b[1], ^b[2], ^b[3]})
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		getenv := func(name string) string { return (&kycdProc{db: db}).env(name) }
+		var o options
+		fs := newFlags("test", getenv, io.Discard)
+		fs.common(&o)
+		if err := fs.parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		a, err := openApp(t.Context(), o, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.close()
+		clients := map[string]*http.Client{
+			"webhook deliveries": a.webhooks.HTTP, "evidence downloads": a.checks.HTTP,
+			"Sumsub": a.providers[kycd.ProviderSumsub].(*sumsub.Provider).HTTP, "Veriff": a.providers[kycd.ProviderVeriff].(*veriff.Provider).HTTP,
+		}
+		for name, c := range clients {
+			for _, h := range []string{"::ffff:127.0.0.1", "::7f00:1", "::ffff:0:7f00:1", "2002:7f00:1::1", "64:ff9b::7f00:1", teredo.String(), "127.0.0.1", "localhost"} {
+				u := "http://" + net.JoinHostPort(h, port) + "/"
+				res, err := c.Get(u)
+				if err == nil {
+					res.Body.Close()
+				}
+				if !errors.Is(err, netguard.ErrBlocked) {
+					t.Errorf("%s, GET %s: %v, want netguard.ErrBlocked", name, u, err)
+				}
+			}
+		}
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the loopback listener was reached %d times", n)
+		}
+	})
+}
