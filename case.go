@@ -240,3 +240,12 @@ type ScreeningMonitorStore interface {
 	// records its own changes): the batches of a re-screening.
 	StartJobs(ctx context.Context, jobs []JobArgs) error
 }
+
+// ScreeningDownloadArgs is the daily job that downloads a configured list
+// (--screening-source) and imports it when it changed.
+type ScreeningDownloadArgs struct {
+	Source string `json:"source"`
+}
+
+// Kind implements river.JobArgs.
+func (ScreeningDownloadArgs) Kind() string { return "screening_download" }

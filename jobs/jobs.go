@@ -104,6 +104,7 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &screenUser{d: d})
 	river.AddWorker(ws, &screeningDelta{d: d})
 	river.AddWorker(ws, &screeningBatch{d: d})
+	river.AddWorker(ws, &screeningDownload{d: d})
 }
 
 // syncApplication submits an approved application into the Core processes.

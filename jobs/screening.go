@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -16,6 +17,7 @@ type Screening interface {
 	Screen(ctx context.Context, ref kycd.UserRef) error
 	StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArgs) error
 	RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArgs) error
+	Download(ctx context.Context, source string) (*screening.ImportResult, error)
 }
 
 // screenUser screens a user against the current lists. While no list is
@@ -73,4 +75,41 @@ func (w *screeningBatch) Timeout(*river.Job[kycd.ScreeningBatchArgs]) time.Durat
 func (w *screeningBatch) Work(ctx context.Context, job *river.Job[kycd.ScreeningBatchArgs]) error {
 	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.Screening.RescreenBatch(ctx, job.Args)
+}
+
+// screeningDownload downloads and imports a configured list; a failure is
+// retried with River's backoff, the current version staying meanwhile.
+type screeningDownload struct {
+	river.WorkerDefaults[kycd.ScreeningDownloadArgs]
+	d Deps
+}
+
+func (w *screeningDownload) Timeout(*river.Job[kycd.ScreeningDownloadArgs]) time.Duration {
+	return w.d.timeout(10 * time.Minute)
+}
+
+func (w *screeningDownload) Work(ctx context.Context, job *river.Job[kycd.ScreeningDownloadArgs]) error {
+	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
+	if _, err := w.d.Screening.Download(ctx, job.Args.Source); err != nil {
+		w.d.Logger.LogAttrs(ctx, slog.LevelError, "screening list download failed; the current version stays",
+			slog.String("source", job.Args.Source), slog.Int("attempt", job.Attempt), slog.String("error", err.Error()))
+		return err
+	}
+	return nil
+}
+
+// DownloadEvery is how often configured screening lists are downloaded.
+const DownloadEvery = 24 * time.Hour
+
+// ScreeningDownloads schedules the download of each configured list daily
+// and at start, once per day however many workers schedule it.
+func ScreeningDownloads(sources []string) []*river.PeriodicJob {
+	var out []*river.PeriodicJob
+	for _, s := range sources {
+		args := kycd.ScreeningDownloadArgs{Source: s}
+		out = append(out, river.NewPeriodicJob(river.PeriodicInterval(DownloadEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: DownloadEvery}}
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,6 +44,10 @@ type Config struct {
 	// Off turns screening off (the operator's explicit choice): users are
 	// not screened, and Status says so.
 	Off bool
+	// Sources are the lists downloaded on a schedule, their URLs by name
+	// (see ParseSource); HTTP downloads them (through the SSRF guard).
+	Sources map[string]string
+	HTTP    *http.Client
 }
 
 // TenantReader reads tenants.
@@ -76,6 +81,8 @@ type Service struct {
 	logger  *slog.Logger
 	maxAge  time.Duration
 	off     bool
+	sources map[string]string
+	http    *http.Client
 
 	reload  sync.Mutex              // one reload at a time
 	current atomic.Pointer[catalog] // nil until the first load
@@ -115,7 +122,10 @@ func New(c Config) (*Service, error) {
 	if c.MaxAge <= 0 {
 		c.MaxAge = 48 * time.Hour
 	}
-	return &Service{lists: c.Lists, cases: c.Cases, users: c.Users, tenants: c.Tenants, monitor: c.Monitor, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off}, nil
+	if len(c.Sources) > 0 && c.HTTP == nil {
+		return nil, errors.New("screening: downloads need an HTTP client")
+	}
+	return &Service{lists: c.Lists, cases: c.Cases, users: c.Users, tenants: c.Tenants, monitor: c.Monitor, kyc: c.KYC, vault: c.Digests, clock: c.Clock, logger: c.Logger, maxAge: c.MaxAge, off: c.Off, sources: c.Sources, http: c.HTTP}, nil
 }
 
 // ImportRequest is a list version to import: every listing of one source.

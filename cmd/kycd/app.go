@@ -281,6 +281,17 @@ func (a *app) importSnapshot(ctx context.Context, sources string) error {
 	return nil
 }
 
+// screeningSources are the names of the lists downloaded on a schedule.
+func (a *app) screeningSources() []string {
+	var out []string
+	for _, v := range a.opts.ScreeningSources {
+		if name, _, err := screening.ParseSource(v); err == nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // parseNetworks reads a comma-separated list of CIDRs.
 func parseNetworks(v string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
@@ -336,7 +347,15 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		return err
 	}
 	a.kyc = svc
-	if a.screening, err = screening.New(screening.Config{Lists: a.db, Cases: a.db, Tenants: a.db, Users: a.db, Monitor: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
+	sources := map[string]string{}
+	for _, v := range a.opts.ScreeningSources {
+		name, u, err := screening.ParseSource(v)
+		if err != nil {
+			return err
+		}
+		sources[name] = u
+	}
+	if a.screening, err = screening.New(screening.Config{Sources: sources, HTTP: a.guard.Client(5*time.Minute, netguard.FollowRedirects), Lists: a.db, Cases: a.db, Tenants: a.db, Users: a.db, Monitor: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
 		Logger: a.logger, MaxAge: a.opts.ScreeningMaxAge, Off: a.opts.Screening == "off"}); err != nil {
 		return err
 	}
@@ -382,7 +401,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		Logger:               a.logger,
 		Workers:              ws,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
-		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention),
+		PeriodicJobs:         append(jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention), jobs.ScreeningDownloads(a.screeningSources())...),
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    50 * time.Millisecond,
 		PollOnly:             true,

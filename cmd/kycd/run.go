@@ -161,6 +161,20 @@ type options struct {
 	// Screening is "on" (the default) or "off" (the operator's explicit
 	// choice: users are then not screened).
 	Screening string
+	// ScreeningSources are the lists downloaded daily (NAME=URL each).
+	ScreeningSources listFlag
+}
+
+// listFlag is a flag given any number of times (from the environment:
+// comma-separated).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Set implements flag.Value.
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // flagSet returns a flag set whose flags default to KYCD_<NAME> from getenv.
@@ -239,6 +253,10 @@ func (f *flagSet) common(o *options) {
 	f.duration(&o.UserRetention, "user-retention", 0, "how long the records of a closed user are kept before they are erased (the regulatory retention period, for instance 43800h for five years); 0 keeps them for ever")
 	f.duration(&o.ScreeningMaxAge, "screening-max-age", 48*time.Hour, "how old a screening list's last import may be before kycd warns (a log line, the kycd_screening_list_age_seconds metric)")
 	f.string(&o.Screening, "screening", "on", "on, or off to not screen users against the screening lists (readiness and the screening process then say so)")
+	if v := f.getenv(envName("screening-source")); v != "" {
+		o.ScreeningSources = strings.Split(v, ",")
+	}
+	f.Var(&o.ScreeningSources, "screening-source", helpText("screening-source", "NAME=URL: a list downloaded daily and at start (NAME ofac-sdn (the URL of the CSV set's folder), un, eu-fsf, or your own kycd-jsonl list's name); may be given several times"))
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
 	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,6 +194,86 @@ func TestScreeningOffAndSandbox(t *testing.T) {
 		res = sbx.call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "BADEGE, Eric"})
 		if res.Status != 200 || res.get("matches.0.source") != "un" || res.get("matches.0.review") != true {
 			t.Fatalf("sandbox search: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestScreeningDownloads: configured lists are downloaded at start (and
+// daily) through the SSRF guard and imported; a truncated download changes
+// nothing, the current version stays.
+func TestScreeningDownloads(t *testing.T) {
+	fsys, err := snapshot.FS("un")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unGz, err := fs.ReadFile(fsys, "consolidated.xml.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(unGz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	un, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const watchLine = `{"id":"W1","type":"person","names":[{"full":"Zebulon Quartermaine","kind":"primary"}]}` + "\n"
+	files := map[string]string{
+		"/lists/un.xml":      string(un),
+		"/lists/watch.jsonl": watchLine + `{"id":"W2","type":"person","names":[{"full":"Cut Short`, // truncated
+		"/ofac/sdn.csv":      `36,"AEROCARIBBEAN AIRLINES",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ` + "\r\n" + `306,"BANCO NACIONAL DE CUBA",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'BNC'."` + "\r\n",
+		"/ofac/alt.csv":      `306,219,"aka","NATIONAL BANK OF CUBA",-0- ` + "\r\n",
+		"/ofac/add.csv":      `36,25,-0- ,"Havana","Cuba",-0- ` + "\r\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--workers", "0") // only to import the first version of watch through the CLI
+		watch := filepath.Join(t.TempDir(), "watch.jsonl")
+		if err := os.WriteFile(watch, []byte(watchLine), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+			t.Fatalf("import: %q %v", out, err)
+		}
+		k.stop(t)
+
+		k = start(t, db, "--allow-network", "127.0.0.1/32", "--screening-source", "un="+srv.URL+"/lists/un.xml",
+			"--screening-source", "watch="+srv.URL+"/lists/watch.jsonl", "--screening-source", "ofac-sdn="+srv.URL+"/ofac/")
+		tn := k.newTenant(t, "downloads-"+db.Name, "admin.screening:read")
+		tok := k.token(t, tn, "")
+		versions := func() map[string]any {
+			res := k.call(t, "GET", "/admin/screening/lists", tok, "", nil)
+			out := map[string]any{}
+			for _, l := range res.JSON["lists"].([]any) {
+				m := l.(map[string]any)
+				out[m["source"].(string)] = fmt.Sprintf("v%v %v entries from %v", m["version"], m["entries"], m["origin"])
+			}
+			return out
+		}
+		waitUntil(t, "the downloaded lists", func() bool { return len(versions()) == 3 })
+		got := versions()
+		want := map[string]any{"un": "v1 1003 entries from " + srv.URL + "/lists/un.xml", "ofac-sdn": "v1 2 entries from " + srv.URL + "/ofac/",
+			"watch": "v1 1 entries from watch.jsonl"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("lists:\n got %v\nwant %v", got, want)
+		}
+		waitUntil(t, "the truncated download's failure in the log", func() bool {
+			return strings.Contains(k.stderr.String(), "screening list download failed") && strings.Contains(k.stderr.String(), `"source":"watch"`)
+		})
+		if strings.Contains(k.stderr.String(), "Cut Short") {
+			t.Error("the log quotes a listing's name")
+		}
+		if fmt.Sprint(versions()) != fmt.Sprint(want) {
+			t.Fatalf("after a truncated download: %v", versions())
 		}
 	})
 }
