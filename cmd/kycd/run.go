@@ -37,6 +37,7 @@ Usage:
   kycd webhooks listen [--port 8181] --secret whsec_...
   kycd screening import --source ofac-sdn|un|eu-fsf|kycd-jsonl --path FILE_OR_FOLDER [--name NAME] [--json]
   kycd screening lists [--json]
+  (serve and worker: --screening on|off, --screening-max-age 48h, --screening-source NAME=URL ...)
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 5] [--round 2s] [--concurrency 8,32] [--json]
 
