@@ -48,6 +48,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		ingestLat   time.Duration
 		ingestW     int
 		events      int
+		scrUsers    int
 	)
 	fs := newFlags("bench", getenv, stderr)
 	fs.common(&o)
@@ -56,15 +57,16 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.string(&concurrency, "concurrency", "8,32", "concurrent connections: a number, or a comma-separated list of numbers each measured in turn")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	fs.string(&memProfile, "memprofile", "", "write an allocation profile (since start) to this file when the rounds end")
-	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions) or webhooks (deliveries)")
+	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions), webhooks (deliveries) or screening (searches, re-screening)")
 	fs.int(&ingestions, "ingestions", 2000, "ingest: how many ingestions")
 	fs.duration(&ingestLat, "latency", 50*time.Millisecond, "ingest: the provider sandbox's latency per call")
 	fs.int(&ingestW, "ingest-workers", 50, "ingest: River workers")
 	fs.int(&events, "events", 5000, "webhooks: how many events")
+	fs.int(&scrUsers, "screening-users", 100000, "screening: how many users are re-screened")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if scenario != "all" && scenario != "users-me" && scenario != "cdd" && scenario != "ingest" && scenario != "webhooks" {
+	if !slices.Contains([]string{"all", "users-me", "cdd", "ingest", "webhooks", "screening"}, scenario) {
 		return fmt.Errorf("bench: unknown scenario %q", scenario)
 	}
 	if scenario == "ingest" || scenario == "webhooks" {
@@ -238,6 +240,25 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
+	if scenario == "screening" {
+		res, err := benchScreening(ctx, a, base, tokens, t.ID, max(scrUsers, 1), levels[0], duration*time.Duration(max(rounds, 1)))
+		if err != nil {
+			return err
+		}
+		if o.JSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "database %s: %d listings (%d names), %d users\n", res["database"], res["entries"], res["names"], res["users"])
+		fmt.Fprintf(stdout, "%-44s %8.1f µs\n%-44s %8.1f µs\n%-44s %8.1f x (goal >= 50)\n%-44s %8.3f\n",
+			"search (index), per query:", res["search_us"], "brute force over every name, per query:", res["brute_force_us"],
+			"index vs brute force:", res["search_vs_brute_force"], "same review outcome as brute force:", res["search_agrees_with_brute_force"])
+		fmt.Fprintf(stdout, "%-44s %8.0f /s (goal >= 1500)\n%-44s %8.2f ms (goal < 20)\n",
+			fmt.Sprintf("HTTP searches at concurrency %d:", levels[0]), res["http_searches_per_s"], "HTTP p99:", res["http_p99_ms"])
+		fmt.Fprintf(stdout, "%-44s %8.1f s (goal < 60)\n%-44s %8.1f s (goal < 900)\n%-44s %8.1f MiB (goal < 100)\n%-44s %8d MiB\n",
+			"re-screening against a 100-listing delta:", res["rescreen_delta_100_s"], "re-screening against the whole lists:", res["rescreen_full_s"],
+			"index memory:", res["index_mib"], "peak memory (RSS):", res["peak_rss_mib"])
+		return nil
+	}
 
 	// Each worker of the CDD scenario acts for its own user, whose form is
 	// past its first step: every PATCH answers a question of the second
