@@ -22,11 +22,12 @@ var honorifics = toSet(`mr mrs ms miss mx dr prof professor sir dame lord lady r
 	sgt sergeant marshal president minister senator judge hon honourable honorable his her excellency
 	eng engr ing mme mlle herr frau sr jr`)
 
-// particles are short words of names (articles, "son of") that weigh little
-// alone: they count in joined spellings ("bin Laden" and "Binladen") but do
+// particles are short words of names (articles, "son of") and the Sayyid
+// title that is as often a name, which weigh little alone: they count in joined spellings ("bin Laden" and "Binladen") but do
 // not make a name match.
 var particles = toSet(`al el ul ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
-	van von der den de da di del della dos das do du la le st`)
+	van von der den de da di del della dos das do du la le st
+	sayed sayyid sayyed syed seyed sayid`)
 
 // organization words are frequent in entity names; they keep a low weight
 // through their frequency like any other part.

@@ -30,6 +30,7 @@ const (
 // first and last parts cost more.
 const (
 	minPairScore        = 0.72 // a pair below this is no pair
+	mismatchFactor      = 1.5  // how much a pair's shortfall from 1 costs the name
 	unmatchedQueryCost  = 1.0
 	unmatchedAnchorCost = 0.75
 	unmatchedMiddleCost = 0.25
@@ -70,7 +71,7 @@ func formOf(parts []part, weightOf func(string) float64) form {
 			f.weight[i] = particleWeight
 			continue
 		}
-		f.weight[i] = weightOf(p.canon)
+		f.weight[i] = weightOf(p.canon) * lengthFactor(len(p.canon))
 		f.total += f.weight[i]
 		if firstReal < 0 {
 			firstReal = i
@@ -117,7 +118,11 @@ func compareSpellings(af, ac, au, as string, aArabic bool, bf, bc, bu, bs string
 	if la > 2*lb+2 || lb > 2*la+2 {
 		return 0, ""
 	}
-	s, kind := jaroWinkler(ac, bc), pairSimilar
+	jw := jaroWinkler(ac, bc)
+	// Spellings that no rule explains are as similar as the share of their
+	// letters that need no edit (Jaro-Winkler rewards a shared beginning
+	// too much for names: Jabir and Jabi, Amin and Aminu).
+	s, kind := editSimilarity(ac, bc), pairSimilar
 	if la <= 3 || lb <= 3 {
 		s *= 0.85
 	}
@@ -126,17 +131,42 @@ func compareSpellings(af, ac, au, as string, aArabic bool, bf, bc, bu, bs string
 			if s < 0.92 {
 				s, kind = 0.92, pairPhonetic
 			}
-		} else if s >= 0.7 && s < 0.88 {
-			s, kind = 0.88, pairPhonetic
+		} else if jw >= 0.8 && s < 0.9 {
+			s, kind = 0.9, pairPhonetic
 		}
 	}
-	if s < 0.9 && min(la, lb) >= 4 && withinOneEdit(ac, bc) {
-		s, kind = 0.9, pairTypo
+	if t := typoScore(ac, bc); t > s {
+		s, kind = t, pairTypo
 	}
-	if s < 0.9 && min(len(af), len(bf)) >= 4 && withinOneEdit(af, bf) {
-		s, kind = 0.9, pairTypo
+	if t := typoScore(af, bf); t > s {
+		s, kind = t, pairTypo
 	}
 	return s, kind
+}
+
+// typoScore scores two spellings one edit apart: the longer the word, the
+// likelier one edit is a typo rather than another name. A different first
+// letter counts a little more.
+func typoScore(a, b string) float64 {
+	n := min(len(a), len(b))
+	if n < 4 || !withinOneEdit(a, b) {
+		return 0
+	}
+	var s float64
+	switch {
+	case n >= 8:
+		s = 0.92
+	case n >= 6:
+		s = 0.89
+	case n == 5:
+		s = 0.84
+	default:
+		s = 0.7
+	}
+	if a[0] != b[0] {
+		s -= 0.05
+	}
+	return s
 }
 
 // pair is one pairing of the alignment.
@@ -201,12 +231,16 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			}
 		}
 	}
-	sort.Slice(cands, func(a, b int) bool {
+	sort.SliceStable(cands, func(a, b int) bool {
 		if cands[a].score != cands[b].score {
 			return cands[a].score > cands[b].score
 		}
-		// at equal scores, a run (covering more) first
-		return (cands[a].qRun || cands[a].lRun) && !(cands[b].qRun || cands[b].lRun)
+		// at equal scores, a run (covering more) first, then a listed anchor
+		ra, rb := cands[a].qRun || cands[a].lRun, cands[b].qRun || cands[b].lRun
+		if ra != rb {
+			return ra
+		}
+		return !cands[a].lRun && !cands[b].lRun && l.anchor[cands[a].l] && !l.anchor[cands[b].l]
 	})
 	var qUsed, lUsed uint64
 	var num, den, matchedReal float64
@@ -221,7 +255,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		lUsed |= lm
 		qw, lw := maskWeight(q, qm), maskWeight(l, lm)
 		w := (qw + lw) / 2
-		num += w * c.score
+		num += w * (1 - mismatchFactor*(1-c.score))
 		den += w
 		if !allParticles(q, qm) {
 			matchedReal += w
@@ -392,4 +426,49 @@ func rarity(df, names int) float64 {
 		r = 0
 	}
 	return 0.35 + 0.65*r
+}
+
+// lengthFactor lowers the weight of very short parts (initials, one- and
+// two-letter words), which say little about who is named.
+func lengthFactor(n int) float64 {
+	switch n {
+	case 1:
+		return 0.25
+	case 2:
+		return 0.6
+	}
+	return 1
+}
+
+// editSimilarity is 1 less the optimal string alignment distance (edits,
+// adjacent transpositions included) over the longer length.
+func editSimilarity(a, b string) float64 {
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if la > 63 || lb > 63 {
+		return jaroWinkler(a, b)
+	}
+	var rows [3][64]int
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= lb; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, prev2[j-2]+1)
+			}
+			cur[j] = d
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return 1 - float64(prev[lb])/float64(max(la, lb))
 }
