@@ -391,7 +391,7 @@ func ordinaryNames(t testing.TB, entries []kycd.ListEntry, n int, seed uint64) [
 
 // sortedKey is a name's folded words in order, to recognize a listed name.
 func sortedKey(name string) string {
-	f, _ := folded(name)
+	f, _ := folded(name, false)
 	ws := strings.Fields(f)
 	slices.Sort(ws)
 	return strings.Join(ws, " ")
@@ -546,6 +546,12 @@ func TestEvaluationScripts(t *testing.T) {
 	entries := realLists(t)
 	var withScript []int
 	for i := range entries {
+		if entries[i].Type != kycd.EntryPerson {
+			// The original-script names of organizations are mostly
+			// translations ("ISLAMIC STATE IN IRAQ AND THE LEVANT"), which
+			// no transliteration finds.
+			continue
+		}
 		for _, n := range entries[i].Names {
 			if n.Script != "" {
 				withScript = append(withScript, i)

@@ -243,6 +243,9 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		if len(p.skel) >= 2 {
 			add(x.key(keySkeleton, p.skel), m)
 		}
+		if p.alt != "" {
+			add(x.key(keySkeleton, p.alt), m)
+		}
 		if c := p.canon; len(c) >= 4 && len(c) <= 60 {
 			for j := 0; j < len(c); j++ {
 				if j > 0 && c[j] == c[j-1] {
@@ -257,6 +260,12 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		run := &f.runs[r]
 		m := partsMask(f, r, true)
 		add(x.key(keySpelling, run.canon), m)
+		if len(run.skel) >= 3 {
+			add(x.key(keySkeleton, run.skel), m)
+		}
+		if run.alt != "" {
+			add(x.key(keySkeleton, run.alt), m)
+		}
 	}
 	return keys
 }

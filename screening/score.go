@@ -30,7 +30,7 @@ const (
 // first and last parts cost more.
 const (
 	minPairScore        = 0.72 // a pair below this is no pair
-	mismatchFactor      = 1.5  // how much a pair's shortfall from 1 costs the name
+	mismatchFactor      = 2.0  // how much a pair's shortfall from 1 costs the name
 	unmatchedQueryCost  = 1.0
 	unmatchedAnchorCost = 0.75
 	unmatchedMiddleCost = 0.25
@@ -53,10 +53,7 @@ type form struct {
 // "Jong Un Kim" also joins "Kim" and "Jong") written as one word.
 type run struct {
 	first, n int
-	canon    string
-	fold     string
-	unvoiced string
-	skel     string
+	spelling
 }
 
 func newForm(name string, weightOf func(canon string) float64) form {
@@ -85,60 +82,81 @@ func formOf(parts []part, weightOf func(string) float64) form {
 	if n >= 2 {
 		for size := 2; size <= 3 && size <= n; size++ {
 			for s := 0; s < n; s++ {
-				fold := ""
+				fold, bare, altFold, altBare := "", "", "", ""
+				longest := 0
 				for k := 0; k < size; k++ {
-					fold += parts[(s+k)%n].fold
+					p := &parts[(s+k)%n]
+					a := p.fold
+					if p.altFold != "" {
+						a = p.altFold
+					}
+					fold += p.fold
+					altFold += a
+					if !p.particle || k == 0 {
+						bare += p.fold
+						altBare += a
+						longest = max(longest, len(p.skel))
+					}
 				}
-				c := canonical(fold)
-				f.runs = append(f.runs, run{first: s, n: size, fold: fold, canon: c, unvoiced: unvoice(c), skel: skeleton(c)})
+				for _, v := range [][2]string{{fold, altFold}, {bare, altBare}} {
+					if v[0] == bare && bare != fold && v[1] == altBare && len(f.runs) > 0 && f.runs[len(f.runs)-1].fold == bare {
+						continue
+					}
+					sp := newSpelling(v[0], v[1], parts[s].arabic)
+					// A run whose skeleton is no longer than its longest
+					// part's says nothing more than that part.
+					if len(sp.skel) <= longest {
+						continue
+					}
+					f.runs = append(f.runs, run{first: s, n: size, spelling: sp})
+					if bare == fold {
+						break // Nasir al-Din written Nasiruddin: the article assimilates; else one run
+					}
+				}
 			}
 		}
 	}
 	return f
 }
 
-// pairScore compares two parts: exact spelling, canonical spelling
-// (transliteration), consonant skeleton (phonetic), one edit (typo), or the
-// Jaro-Winkler similarity of the canonical spellings.
-func pairScore(a, b *part) (float64, string) {
-	return compareSpellings(a.fold, a.canon, a.unvoiced, a.skel, a.arabic, b.fold, b.canon, b.unvoiced, b.skel, b.arabic)
-}
-
-func compareSpellings(af, ac, au, as string, aArabic bool, bf, bc, bu, bs string, bArabic bool) (float64, string) {
-	if af == bf {
+// compareSpellings compares two words: the same folded spelling (exact),
+// canonical spelling, unvoiced spelling or vowel pattern
+// (transliteration), the same consonant skeleton when one side was written
+// in Arabic script (phonetic), one edit (typo), or the share of letters
+// needing no edit (similar), raised a little when the consonant skeletons
+// agree.
+func compareSpellings(a, b *spelling) (float64, string) {
+	if a.fold == b.fold {
 		return 1, pairExact
 	}
-	if ac == bc {
+	if a.canon == b.canon {
 		return 0.95, pairTransliteration
 	}
-	if au == bu {
+	if a.unvoiced == b.unvoiced {
 		return 0.92, pairTransliteration
 	}
-	la, lb := len(ac), len(bc)
+	la, lb := len(a.canon), len(b.canon)
 	if la > 2*lb+2 || lb > 2*la+2 {
 		return 0, ""
 	}
-	jw := jaroWinkler(ac, bc)
-	// Spellings that no rule explains are as similar as the share of their
-	// letters that need no edit (Jaro-Winkler rewards a shared beginning
-	// too much for names: Jabir and Jabi, Amin and Aminu).
-	s, kind := editSimilarity(ac, bc), pairSimilar
+	if len(a.vowels) >= 4 && a.vowels == b.vowels {
+		return 0.9, pairTransliteration
+	}
+	if (a.arabic || b.arabic) && len(a.skel) >= 2 && (a.skel == b.skel || a.alt != "" && (a.alt == b.skel || a.alt == b.alt) || b.alt != "" && b.alt == a.skel) {
+		// Arabic script writes no short vowels: the skeleton is all it says.
+		return 0.96, pairPhonetic
+	}
+	s, kind := editSimilarity(a.canon, b.canon), pairSimilar
 	if la <= 3 || lb <= 3 {
 		s *= 0.85
 	}
-	if len(as) >= 2 && as == bs {
-		if aArabic || bArabic {
-			if s < 0.92 {
-				s, kind = 0.92, pairPhonetic
-			}
-		} else if jw >= 0.8 && s < 0.9 {
-			s, kind = 0.9, pairPhonetic
-		}
+	if len(a.skel) >= 3 && a.skel == b.skel && s < 0.8 {
+		s, kind = 0.8, pairPhonetic
 	}
-	if t := typoScore(ac, bc); t > s {
+	if t := typoScore(a.canon, b.canon); t > s {
 		s, kind = t, pairTypo
 	}
-	if t := typoScore(af, bf); t > s {
+	if t := typoScore(a.fold, b.fold); t > s {
 		s, kind = t, pairTypo
 	}
 	return s, kind
@@ -155,16 +173,16 @@ func typoScore(a, b string) float64 {
 	var s float64
 	switch {
 	case n >= 8:
-		s = 0.92
+		s = 0.93
 	case n >= 6:
-		s = 0.89
+		s = 0.91
 	case n == 5:
-		s = 0.84
+		s = 0.88
 	default:
-		s = 0.7
+		s = 0.76
 	}
 	if a[0] != b[0] {
-		s -= 0.05
+		s -= 0.04
 	}
 	return s
 }
@@ -194,7 +212,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			if q.parts[i].particle != l.parts[j].particle {
 				continue // a particle pairs only with a particle
 			}
-			s, k := pairScore(&q.parts[i], &l.parts[j])
+			s, k := compareSpellings(&q.parts[i].spelling, &l.parts[j].spelling)
 			if s >= minPairScore {
 				cands = append(cands, pair{q: i, l: j, score: s, kind: k})
 			}
@@ -209,11 +227,11 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		}
 		for r := range l.runs {
 			lr := &l.runs[r]
-			if lr.canon[0] != qp.canon[0] || absDiff(len(lr.canon), len(qp.canon)) > 2 {
+			if !joinable(&qp.spelling, &lr.spelling) {
 				continue
 			}
-			s, _ := compareSpellings(qp.fold, qp.canon, qp.unvoiced, qp.skel, qp.arabic, lr.fold, lr.canon, lr.unvoiced, lr.skel, false)
-			if s >= 0.88 {
+			s, k := compareSpellings(&qp.spelling, &lr.spelling)
+			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qp.arabic || lr.arabic) {
 				cands = append(cands, pair{q: i, l: r, lRun: true, score: s, kind: pairJoined})
 			}
 		}
@@ -222,11 +240,11 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		qr := &q.runs[r]
 		for j := range l.parts {
 			lp := &l.parts[j]
-			if lp.particle || len(lp.canon) < 5 || lp.canon[0] != qr.canon[0] || absDiff(len(lp.canon), len(qr.canon)) > 2 {
+			if lp.particle || len(lp.canon) < 5 || !joinable(&qr.spelling, &lp.spelling) {
 				continue
 			}
-			s, _ := compareSpellings(qr.fold, qr.canon, qr.unvoiced, qr.skel, false, lp.fold, lp.canon, lp.unvoiced, lp.skel, lp.arabic)
-			if s >= 0.88 {
+			s, k := compareSpellings(&qr.spelling, &lp.spelling)
+			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qr.arabic || lp.arabic) {
 				cands = append(cands, pair{q: r, qRun: true, l: j, score: s, kind: pairJoined})
 			}
 		}
@@ -290,6 +308,19 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	}
 	res.score = num / den
 	return res
+}
+
+// joinable tells whether a word and a run of words are worth comparing:
+// the same first letter (skeleton) and lengths within two letters (of the
+// skeletons, when one side was written in Arabic script).
+func joinable(a, b *spelling) bool {
+	if a.skel == "" || b.skel == "" || a.skel[0] != b.skel[0] {
+		return false
+	}
+	if a.arabic || b.arabic {
+		return absDiff(len(a.skel), len(b.skel)) <= 1
+	}
+	return absDiff(len(a.canon), len(b.canon)) <= 2
 }
 
 func partsMask(f *form, i int, isRun bool) uint64 {

@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/mozillazg/go-pinyin"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Transliteration of the scripts listed names come in (Cyrillic, Greek,
@@ -50,7 +51,7 @@ var arabic = map[rune]string{
 	// Persian, Urdu and Pashto letters.
 	'پ': "p", 'چ': "ch", 'ژ': "zh", 'گ': "g", 'ک': "k", 'ی': "y", 'ە': "a", 'ۀ': "a",
 	'ٹ': "t", 'ڈ': "d", 'ڑ': "r", 'ں': "n", 'ھ': "h", 'ہ': "h", 'ے': "e", 'ۍ': "y",
-	'ې': "e", 'ښ': "sh", 'ږ': "zh", 'ځ': "dz", 'څ': "ts", 'ټ': "t", 'ډ': "d", 'ړ': "r",
+	'ې': "e", 'ښ': "sh", 'ږ': "zh", 'ځ': "z", 'څ': "ts", 'ټ': "t", 'ډ': "d", 'ړ': "r",
 	'ڼ': "n", 'ګ': "g",
 }
 
@@ -105,7 +106,11 @@ func scriptOf(r rune) script {
 // reports whether s held Arabic script (whose vowels are not written), and
 // whether it held Han (whose characters are syllables that it joins as a
 // Chinese name: family name first, then the given name in one word).
-func transliterate(s string) (out string, arabicScript bool) {
+//
+// With alt, the Arabic letters that Persian, Urdu and Pashto (and many
+// romanisations) read otherwise are written so: tha as s (Saqib, Thaqib),
+// dhal, dad and za as z, a final ha as the vowel a.
+func transliterate(s string, alt bool) (out string, arabicScript bool) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -116,9 +121,13 @@ func transliterate(s string) (out string, arabicScript bool) {
 	if ascii {
 		return s, false
 	}
+	// Presentation forms (the contextual shapes of Arabic letters, as some
+	// publishers type them) become the letters they show.
+	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	rs := []rune(s)
+	wordAt := -1 // where a word starts after an article written with it
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		lr := unicode.ToLower(r)
@@ -140,7 +149,7 @@ func transliterate(s string) (out string, arabicScript bool) {
 		case scriptArabic:
 			arabicScript = true
 			if t, ok := arabic[r]; ok {
-				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1])
+				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1]) || i == wordAt
 				if start && arabicStartVowel[r] {
 					t = "a"
 				}
@@ -148,7 +157,26 @@ func transliterate(s string) (out string, arabicScript bool) {
 				if start && r == 'ا' && i+2 < len(rs) && rs[i+1] == 'ل' && unicode.Is(unicode.Arabic, rs[i+2]) && unicode.IsLetter(rs[i+2]) {
 					b.WriteString("al ")
 					i++
+					wordAt = i + 1
 					continue
+				}
+				if alt {
+					switch r {
+					case 'ث':
+						t = "s"
+					case 'ذ', 'ض', 'ظ':
+						t = "z"
+					case 'ه':
+						// A final ha is often the vowel a (Juma, Zadeh).
+						if i+1 == len(rs) || !unicode.IsLetter(rs[i+1]) {
+							t = "a"
+						}
+					}
+				}
+				// A ha after a letter that would make a Latin digraph
+				// with it (ta and ha of Taha are not "th").
+				if r == 'ه' && b.Len() > 0 && strings.IndexByte("tdkgscpz", b.String()[b.Len()-1]) >= 0 {
+					t = "ah"
 				}
 				b.WriteString(t)
 				continue
