@@ -584,7 +584,8 @@ func TestEvaluationScripts(t *testing.T) {
 			if n.Script == "" {
 				continue
 			}
-			ok := found(toLatin.Search(Query{Name: n.Full}), e.Source, e.ID)
+			ms := toLatin.Search(Query{Name: n.Full})
+			ok := found(ms, e.Source, e.ID)
 			c := perScript[n.Script]
 			c[1]++
 			toN++
@@ -592,7 +593,7 @@ func TestEvaluationScripts(t *testing.T) {
 				c[0]++
 				toHit++
 			} else {
-				t.Logf("  not found from script: %q (%s)", n.Full, e.Names[0].Full)
+				t.Logf("  not found from script: %q (%s): %s", n.Full, e.Names[0].Full, explainFor(ms, e))
 			}
 			perScript[n.Script] = c
 		}
@@ -613,4 +614,14 @@ func TestEvaluationScripts(t *testing.T) {
 	if to < goalScript || from < goalScript {
 		t.Errorf("original-script matching below %.2f", goalScript)
 	}
+}
+
+// explainFor returns the explanation of the entry's match, if any.
+func explainFor(ms []Match, e *kycd.ListEntry) string {
+	for _, m := range ms {
+		if m.Source == e.Source && m.EntryID == e.ID {
+			return m.Explanation.Text
+		}
+	}
+	return "no match"
 }

@@ -24,14 +24,17 @@ var honorifics = toSet(`mr mrs ms miss mx dr prof professor sir dame lord lady r
 	eng engr ing mme mlle herr frau sr jr
 	qary shykh hajy hajj mla mwlwy mwlvy mwlana mfty dktwr`)
 
-// particles are short words of names (articles, "son of") and the Sayyid
-// title that is as often a name (and their spellings transliterated from
-// Arabic script: bn, abw, wld), which weigh little alone: they count in joined spellings ("bin Laden" and "Binladen") but do
+// particles are short words of names (articles, "son of"; and their
+// spellings transliterated from Arabic script: bn, abw, wld), which weigh
+// little alone: they count in joined spellings ("bin Laden" and "Binladen") but do
 // not make a name match.
 var particles = toSet(`al el ul ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
 	van von der den de da di del della dos das do du la le st
-	sayed sayyid sayyed syed seyed sayid
-	bn abw bnt wld syd`)
+	bn abw bnt wld`)
+
+// lowWeight are words that are titles as often as names (Sayyid): they
+// pair like any part but weigh little.
+var lowWeight = toSet(`sayed sayyid sayyed syed seyed sayid syd`)
 
 // organization words are frequent in entity names; they keep a low weight
 // through their frequency like any other part.
@@ -166,6 +169,12 @@ func splitPartsAs(name string, alt bool) []part {
 	parts := make([]part, 0, len(words)+1)
 	for _, w := range words {
 		if honorifics[w] && len(words) > 1 {
+			continue
+		}
+		// The Arabic article assimilated and joined in Latin: Essabar,
+		// Eddine, Errahman are al-Sabar, al-Din, al-Rahman.
+		if !arabic && len(w) >= 6 && (w[0] == 'e' || w[0] == 'a') && w[1] == w[2] && strings.IndexByte("dnrstz", w[1]) >= 0 {
+			parts = append(parts, newPart("al", false), newPart(w[2:], false))
 			continue
 		}
 		// 'Abd al-Rahman, Abdul Rahman, Abdulrahman, Abdurrahman: "abd" and the rest.
@@ -362,7 +371,18 @@ func canonical(w string) string {
 			b = append(b[:i], b[i+1:]...)
 		}
 	}
+	if v, ok := variants[string(b)]; ok {
+		return v
+	}
 	return string(b)
+}
+
+// variants are the canonical spellings of given and family names whose
+// forms in other languages no rule above brings together: the Turkish
+// Mehmet of Muhammad, the Park of the Korean Pak (Bak).
+var variants = map[string]string{
+	"mihmit": "muhamad", "mihmid": "muhamad", "muhamid": "muhamad", "muhamit": "muhamad",
+	"mahamad": "muhamad", "muhamadu": "muhamad", "park": "pak",
 }
 
 // skeleton is the canonical part's first letter (any vowel as "a") and its

@@ -3,6 +3,7 @@ package screening
 import (
 	"math"
 	"sort"
+	"strings"
 )
 
 // Name scoring, in the manner of OpenSanctions' logic-v2: the query's parts
@@ -69,6 +70,9 @@ func formOf(parts []part, weightOf func(string) float64) form {
 			continue
 		}
 		f.weight[i] = weightOf(p.canon) * lengthFactor(len(p.canon))
+		if lowWeight[p.fold] {
+			f.weight[i] = min(f.weight[i], 0.3)
+		}
 		f.total += f.weight[i]
 		if firstReal < 0 {
 			firstReal = i
@@ -103,9 +107,10 @@ func formOf(parts []part, weightOf func(string) float64) form {
 						continue
 					}
 					sp := newSpelling(v[0], v[1], parts[s].arabic)
-					// A run whose skeleton is no longer than its longest
-					// part's says nothing more than that part.
-					if len(sp.skel) <= longest {
+					// A run of Arabic script whose skeleton is no longer
+					// than its longest part's says nothing more than that
+					// part (the skeleton drops w and y).
+					if sp.arabic && len(sp.skel) <= longest {
 						continue
 					}
 					f.runs = append(f.runs, run{first: s, n: size, spelling: sp})
@@ -139,12 +144,21 @@ func compareSpellings(a, b *spelling) (float64, string) {
 	if la > 2*lb+2 || lb > 2*la+2 {
 		return 0, ""
 	}
-	if len(a.vowels) >= 4 && a.vowels == b.vowels {
+	if consonants(a.vowels) >= 4 && a.vowels == b.vowels {
 		return 0.9, pairTransliteration
 	}
-	if (a.arabic || b.arabic) && len(a.skel) >= 2 && (a.skel == b.skel || a.alt != "" && (a.alt == b.skel || a.alt == b.alt) || b.alt != "" && b.alt == a.skel) {
-		// Arabic script writes no short vowels: the skeleton is all it says.
-		return 0.96, pairPhonetic
+	if (a.arabic || b.arabic) && (a.skel == b.skel || a.alt != "" && (a.alt == b.skel || a.alt == b.alt) || b.alt != "" && b.alt == a.skel) {
+		// Arabic script writes no short vowels: the skeleton is all it
+		// says. A skeleton of one letter (Zia) says little.
+		if len(a.skel) >= 2 {
+			return 0.96, pairPhonetic
+		}
+		if la <= 4 && lb <= 4 {
+			return 0.9, pairPhonetic
+		}
+	}
+	if (a.arabic || b.arabic) && min(len(a.skel), len(b.skel)) >= 4 && withinOneEdit(a.skel, b.skel) {
+		return 0.88, pairPhonetic
 	}
 	s, kind := editSimilarity(a.canon, b.canon), pairSimilar
 	if la <= 3 || lb <= 3 {
@@ -222,7 +236,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	// against a listed part.
 	for i := range q.parts {
 		qp := &q.parts[i]
-		if qp.particle || len(qp.canon) < 5 {
+		if qp.particle || len(qp.canon) < 4 {
 			continue
 		}
 		for r := range l.runs {
@@ -240,7 +254,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		qr := &q.runs[r]
 		for j := range l.parts {
 			lp := &l.parts[j]
-			if lp.particle || len(lp.canon) < 5 || !joinable(&qr.spelling, &lp.spelling) {
+			if lp.particle || len(lp.canon) < 4 || !joinable(&qr.spelling, &lp.spelling) {
 				continue
 			}
 			s, k := compareSpellings(&qr.spelling, &lp.spelling)
@@ -502,4 +516,9 @@ func editSimilarity(a, b string) float64 {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return 1 - float64(prev[lb])/float64(max(la, lb))
+}
+
+// consonants counts the letters of a vowel pattern that are not vowels.
+func consonants(v string) int {
+	return len(v) - strings.Count(v, "*")
 }

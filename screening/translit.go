@@ -45,7 +45,7 @@ var greek = map[rune]string{
 var arabic = map[rune]string{
 	'ا': "a", 'أ': "a", 'إ': "i", 'آ': "a", 'ٱ': "a", 'ء': "", 'ئ': "", 'ؤ': "",
 	'ب': "b", 'ت': "t", 'ث': "th", 'ج': "j", 'ح': "h", 'خ': "kh", 'د': "d", 'ذ': "dh",
-	'ر': "r", 'ز': "z", 'س': "s", 'ش': "sh", 'ص': "s", 'ض': "d", 'ط': "t", 'ظ': "z",
+	'ر': "r", 'ز': "z", 'س': "s", 'ش': "sh", 'ص': "s", 'ض': "d", 'ط': "t", 'ظ': "dh",
 	'ع': "", 'غ': "gh", 'ف': "f", 'ق': "q", 'ك': "k", 'ل': "l", 'م': "m", 'ن': "n",
 	'ه': "h", 'ة': "a", 'و': "w", 'ي': "y", 'ى': "a",
 	// Persian, Urdu and Pashto letters.
@@ -148,13 +148,22 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 			}
 		case scriptArabic:
 			arabicScript = true
+			if r == 'ـ' {
+				continue // tatweel, the stretching of a letter
+			}
 			if t, ok := arabic[r]; ok {
 				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1]) || i == wordAt
 				if start && arabicStartVowel[r] {
 					t = "a"
 				}
-				// The definite article written as one word with its noun.
-				if start && r == 'ا' && i+2 < len(rs) && rs[i+1] == 'ل' && unicode.Is(unicode.Arabic, rs[i+2]) && unicode.IsLetter(rs[i+2]) {
+				// The definite article written as one word with its noun,
+				// at the start of a word or inside a compound name
+				// (نورالدين, Nur al-Din).
+				inside := !start && i >= 2 && isArabicLetter(rs[i-1]) && isArabicLetter(rs[i-2]) && i+3 < len(rs) && isArabicLetter(rs[i+3])
+				if (start || inside) && r == 'ا' && i+2 < len(rs) && rs[i+1] == 'ل' && isArabicLetter(rs[i+2]) {
+					if inside {
+						b.WriteByte(' ')
+					}
 					b.WriteString("al ")
 					i++
 					wordAt = i + 1
@@ -167,8 +176,9 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 					case 'ذ', 'ض', 'ظ':
 						t = "z"
 					case 'ه':
-						// A final ha is often the vowel a (Juma, Zadeh).
-						if i+1 == len(rs) || !unicode.IsLetter(rs[i+1]) {
+						// A final ha is often the vowel a (Juma, Zadeh),
+						// but not in Allah.
+						if (i+1 == len(rs) || !unicode.IsLetter(rs[i+1])) && i > 0 && rs[i-1] != 'ل' {
 							t = "a"
 						}
 					}
@@ -247,3 +257,5 @@ func writeHan(b *strings.Builder, rs []rune) {
 	}
 	b.WriteByte(' ')
 }
+
+func isArabicLetter(r rune) bool { return unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r) }
