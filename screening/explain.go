@@ -264,7 +264,7 @@ func spanText(f *form, i int, isRun bool) string {
 	r := f.runs[i]
 	words := make([]string, r.n)
 	for k := range words {
-		words[k] = f.parts[(r.first+k)%len(f.parts)].fold
+		words[k] = f.parts[(int(r.first)+k)%len(f.parts)].fold
 	}
 	return strings.Join(words, " ")
 }

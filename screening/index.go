@@ -164,13 +164,16 @@ func build(entries []kycd.ListEntry, parent *Index) *Index {
 		key  uint64
 		name uint32
 	}
-	var pairs []kv
+	pairs := make([]kv, 0, 32*len(parts))
 	var buf []uint64
 	for i, ps := range parts {
 		x.names[i].form = formOf(ps, x.weightOf)
 		buf = x.formKeys(&x.names[i].form, buf[:0], nil)
-		for _, k := range buf {
-			pairs = append(pairs, kv{k, uint32(i)})
+		slices.Sort(buf)
+		for j, k := range buf {
+			if j == 0 || k != buf[j-1] {
+				pairs = append(pairs, kv{k, uint32(i)})
+			}
 		}
 	}
 	slices.SortFunc(pairs, func(a, b kv) int {

@@ -64,7 +64,13 @@ type spelling struct {
 // is how Arabic script writes it, besides the zh of Russian and pinyin.
 func newSpelling(fold, altFold string, arabic bool) spelling {
 	c := canonical(fold)
+	if c == fold {
+		c = fold // share the bytes
+	}
 	u := unvoice(c)
+	if u == c {
+		u = c
+	}
 	sp := spelling{fold: fold, canon: c, unvoiced: u, vowels: vowelPattern(u), skel: skeleton(c), arabic: arabic}
 	if altFold == "" && !arabic {
 		if i := strings.Index(fold, "zh"); i > 0 {

@@ -53,7 +53,7 @@ type form struct {
 // run is two or three adjacent parts (cyclically: "KIM, Jong Un" read as
 // "Jong Un Kim" also joins "Kim" and "Jong") written as one word.
 type run struct {
-	first, n int
+	first, n int32
 	spelling
 }
 
@@ -86,6 +86,12 @@ func formOf(parts []part, weightOf func(string) float64) form {
 	if n >= 2 {
 		for size := 2; size <= 3 && size <= n; size++ {
 			for s := 0; s < n; s++ {
+				// Three parts join when they are the whole name (Kim Jong
+				// Un, Kimjongun) or a compound around a particle (Nasir
+				// al-Din, Nasiruddin); more would cost memory for little.
+				if size == 3 && n > 3 && !parts[(s+1)%n].particle {
+					continue
+				}
 				fold, bare, altFold, altBare := "", "", "", ""
 				longest := 0
 				for k := 0; k < size; k++ {
@@ -113,7 +119,7 @@ func formOf(parts []part, weightOf func(string) float64) form {
 					if sp.arabic && len(sp.skel) <= longest {
 						continue
 					}
-					f.runs = append(f.runs, run{first: s, n: size, spelling: sp})
+					f.runs = append(f.runs, run{first: int32(s), n: int32(size), spelling: sp})
 					if bare == fold {
 						break // Nasir al-Din written Nasiruddin: the article assimilates; else one run
 					}
@@ -131,6 +137,12 @@ func formOf(parts []part, weightOf func(string) float64) form {
 // needing no edit (similar), raised a little when the consonant skeletons
 // agree.
 func compareSpellings(a, b *spelling) (float64, string) {
+	return compare(a, b, false)
+}
+
+// compare is compareSpellings; strict leaves out the similarity of
+// spellings no rule explains (what joined words need).
+func compare(a, b *spelling, strict bool) (float64, string) {
 	if a.fold == b.fold {
 		return 1, pairExact
 	}
@@ -160,9 +172,15 @@ func compareSpellings(a, b *spelling) (float64, string) {
 	if (a.arabic || b.arabic) && min(len(a.skel), len(b.skel)) >= 4 && withinOneEdit(a.skel, b.skel) {
 		return 0.88, pairPhonetic
 	}
-	s, kind := editSimilarity(a.canon, b.canon), pairSimilar
-	if la <= 3 || lb <= 3 {
-		s *= 0.85
+	var s float64
+	kind := pairSimilar
+	// The edit similarity is at most 1 less the difference of the lengths
+	// over the longer: skip it when that cannot make a pair.
+	if !strict && 1-float64(absDiff(la, lb))/float64(max(la, lb)) >= minPairScore {
+		s = editSimilarity(a.canon, b.canon)
+		if la <= 3 || lb <= 3 {
+			s *= 0.85
+		}
 	}
 	if len(a.skel) >= 3 && a.skel == b.skel && s < 0.8 {
 		s, kind = 0.8, pairPhonetic
@@ -244,7 +262,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			if !joinable(&qp.spelling, &lr.spelling) {
 				continue
 			}
-			s, k := compareSpellings(&qp.spelling, &lr.spelling)
+			s, k := compare(&qp.spelling, &lr.spelling, true)
 			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qp.arabic || lr.arabic) {
 				cands = append(cands, pair{q: i, l: r, lRun: true, score: s, kind: pairJoined})
 			}
@@ -257,7 +275,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			if lp.particle || len(lp.canon) < 4 || !joinable(&qr.spelling, &lp.spelling) {
 				continue
 			}
-			s, k := compareSpellings(&qr.spelling, &lp.spelling)
+			s, k := compare(&qr.spelling, &lp.spelling, true)
 			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qr.arabic || lp.arabic) {
 				cands = append(cands, pair{q: r, qRun: true, l: j, score: s, kind: pairJoined})
 			}
@@ -343,8 +361,8 @@ func partsMask(f *form, i int, isRun bool) uint64 {
 	}
 	r := f.runs[i]
 	var m uint64
-	for k := 0; k < r.n; k++ {
-		m |= 1 << uint((r.first+k)%len(f.parts))
+	for k := 0; k < int(r.n); k++ {
+		m |= 1 << uint((int(r.first)+k)%len(f.parts))
 	}
 	return m
 }
