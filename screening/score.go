@@ -30,13 +30,15 @@ const (
 // query lacks costs little (people omit middle names), the listed name's
 // first and last parts cost more.
 const (
-	minPairScore        = 0.72 // a pair below this is no pair
-	mismatchFactor      = 2.0  // how much a pair's shortfall from 1 costs the name
-	unmatchedQueryCost  = 1.0
-	unmatchedAnchorCost = 0.75
-	unmatchedMiddleCost = 0.25
-	particleWeight      = 0.12
-	weakAliasFactor     = 0.95
+	minPairScore          = 0.72 // a pair below this is no pair
+	mismatchFactor        = 2.0  // how much a pair's shortfall from 1 costs the name
+	unmatchedQueryCost    = 1.0
+	unmatchedAnchorCost   = 0.75
+	unmatchedMiddleCost   = 0.25
+	omittedMiddleCost     = 0.12
+	omittedMiddleEvidence = 1.7
+	particleWeight        = 0.12
+	weakAliasFactor       = 0.95
 )
 
 // form is a name prepared for scoring: its parts, their weights, which
@@ -102,7 +104,7 @@ func formOf(parts []part, weightOf func(string) float64) form {
 					}
 					fold += p.fold
 					altFold += a
-					if !p.particle || k == 0 {
+					if !p.particle || k == 0 || k == size-1 {
 						bare += p.fold
 						altBare += a
 						longest = max(longest, len(p.skel))
@@ -294,6 +296,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	})
 	var qUsed, lUsed uint64
 	var num, den, matchedReal float64
+	strong := true // every pair spelled alike or transliterated
 	var res alignment
 	for _, c := range cands {
 		qm := partsMask(q, c.q, c.qRun)
@@ -303,6 +306,9 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		}
 		qUsed |= qm
 		lUsed |= lm
+		if c.score < 0.92 || c.kind == pairPhonetic {
+			strong = false
+		}
 		qw, lw := maskWeight(q, qm), maskWeight(l, lm)
 		w := (qw + lw) / 2
 		num += w * (1 - mismatchFactor*(1-c.score))
@@ -322,11 +328,30 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			}
 		}
 	}
+	// When every part of the query found its partner and the listed name's
+	// first and last parts are among them, the parts left are middle names
+	// (patronymics, "Abu Minyar"), which people leave out: they cost less.
+	// So much is said only by a query whose parts are rare enough together
+	// (Muammar Gaddafi, not Juan Moreno).
+	middleCost := unmatchedMiddleCost
+	if qUsed == uint64(1)<<uint(len(q.parts))-1 && q.total >= omittedMiddleEvidence && strong {
+		anchors := true
+		for j := range l.parts {
+			if l.anchor[j] && lUsed&(1<<uint(j)) == 0 {
+				anchors = false
+			}
+		}
+		if anchors {
+			middleCost = omittedMiddleCost
+		}
+	}
 	for j := range l.parts {
 		if lUsed&(1<<uint(j)) == 0 {
-			cost := unmatchedMiddleCost
+			cost := middleCost
 			if l.anchor[j] {
 				cost = unmatchedAnchorCost
+			} else if isPatronymic(l, j) {
+				cost /= 2
 			}
 			den += l.weight[j] * cost
 			if detail {
@@ -539,4 +564,22 @@ func editSimilarity(a, b string) float64 {
 // consonants counts the letters of a vowel pattern that are not vowels.
 func consonants(v string) int {
 	return len(v) - strings.Count(v, "*")
+}
+
+// sonOf are the particles before a father's name (bin Muhammad, ould Ali).
+var sonOf = toSet(`bin ibn ben bn bint binti ould wld`)
+
+// isPatronymic tells whether a part is a father's name: after "bin",
+// "ould", ..., or Russian -ovich, -evna.
+func isPatronymic(f *form, j int) bool {
+	if j > 0 && sonOf[f.parts[j-1].fold] {
+		return true
+	}
+	w := f.parts[j].fold
+	for _, suffix := range []string{"ovich", "evich", "ovna", "evna", "yevich", "ievich"} {
+		if strings.HasSuffix(w, suffix) && len(w) > len(suffix)+2 {
+			return true
+		}
+	}
+	return false
 }

@@ -142,6 +142,12 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 				continue
 			}
 		case scriptGreek:
+			if _, ok := greek[lr]; !ok {
+				// accented vowels: the letter under the accent
+				if d := []rune(norm.NFD.String(string(lr))); len(d) > 0 {
+					lr = d[0]
+				}
+			}
 			if t, ok := greek[lr]; ok {
 				b.WriteString(t)
 				continue
