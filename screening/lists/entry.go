@@ -61,6 +61,18 @@ func latin1(s string) string {
 // bidi control characters (NUL, escapes, overrides). U+FFFD is kept: the UN
 // list has names damaged so by its publisher.
 func isClean(s string) bool {
+	// Fast path: printable ASCII, single spaces inside.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || (c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' ')) {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true
+	}
 	if !utf8.ValidString(s) || s != clean(s) {
 		return false
 	}
@@ -90,6 +102,16 @@ var scripts = []struct {
 // written in, or "" for Latin (and for a name without letters). Han mixed
 // with kana is "Jpan", Han mixed with Hangul "Kore".
 func Script(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return ""
+	}
 	counts := make([]int, len(scripts))
 	latin, best := 0, -1
 	for _, r := range name {
@@ -135,33 +157,61 @@ func newName(full, kind string, weak bool) kycd.ListName {
 	return kycd.ListName{Full: full, Kind: kind, Weak: weak, Script: Script(full)}
 }
 
-// addUnique appends s to list unless empty or already there.
+// addUnique appends s to list unless empty or already there. Past MaxItems
+// it adds nothing more (Validate refuses the listing), so hostile input costs
+// no more than MaxItems comparisons per item.
 func addUnique(list []string, s string) []string {
-	if s == "" || slices.Contains(list, s) {
+	if s == "" || len(list) > MaxItems || slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)
 }
 
-// addDate appends d unless already there.
+// addDate appends d unless already there, as addUnique.
 func addDate(list []kycd.ListDate, d kycd.ListDate) []kycd.ListDate {
-	if slices.Contains(list, d) {
+	if len(list) > MaxItems || slices.Contains(list, d) {
 		return list
 	}
 	return append(list, d)
 }
 
-var (
-	idPattern     = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._:/-]*$`)
-	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	datePattern   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	kindPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-)
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // ValidSource reports whether name may name a list: 1 to 64 lower-case
 // letters, digits, dots, hyphens and underscores, starting with a letter or
 // digit.
-func ValidSource(name string) bool { return sourcePattern.MatchString(name) }
+func ValidSource(name string) bool { return token(name, 64, "._-") }
+
+// token reports whether s is 1 to max lower-case ASCII letters, digits and
+// the punctuation given, starting with a letter or digit.
+func token(s string, max int, punct string) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && strings.IndexByte(punct, c) >= 0) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validID reports whether id is 1 to 128 bytes of letters, digits and
+// . _ : / -, starting with a letter or digit.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i, r := range id {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.N, r) || (i > 0 && strings.ContainsRune("._:/-", r)) {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // Validate checks one listing against the rules every parser's output and
 // every kycd-jsonl line meet; the error says which field is wrong without
@@ -170,7 +220,7 @@ func Validate(e kycd.ListEntry) error {
 	switch {
 	case !ValidSource(e.Source):
 		return fmt.Errorf("source %q is not a valid list name", truncate(e.Source))
-	case e.ID == "" || len(e.ID) > 128 || !idPattern.MatchString(e.ID):
+	case !validID(e.ID):
 		return fmt.Errorf("id %q is not 1 to 128 letters, digits and . _ : / -", truncate(e.ID))
 	}
 	switch e.Type {
@@ -181,13 +231,17 @@ func Validate(e kycd.ListEntry) error {
 	if len(e.Names) == 0 {
 		return fmt.Errorf("no name")
 	}
-	for _, n := range [][]string{e.BirthPlaces, e.Nationalities, e.Countries, e.Programmes} {
-		if len(n) > MaxItems {
-			return fmt.Errorf("more than %d items in a field", MaxItems)
+	for _, f := range [...]struct {
+		name string
+		n    int
+	}{
+		{"names", len(e.Names)}, {"birthDates", len(e.BirthDates)}, {"birthPlaces", len(e.BirthPlaces)},
+		{"nationalities", len(e.Nationalities)}, {"countries", len(e.Countries)}, {"identifiers", len(e.Identifiers)},
+		{"programmes", len(e.Programmes)},
+	} {
+		if f.n > MaxItems {
+			return fmt.Errorf("%s: more than %d items", f.name, MaxItems)
 		}
-	}
-	if len(e.Names) > MaxItems || len(e.BirthDates) > MaxItems || len(e.Identifiers) > MaxItems {
-		return fmt.Errorf("more than %d items in a field", MaxItems)
 	}
 	for i, n := range e.Names {
 		if err := validName(n, i); err != nil {
@@ -217,7 +271,7 @@ func Validate(e kycd.ListEntry) error {
 	}
 	for i, id := range e.Identifiers {
 		switch {
-		case !kindPattern.MatchString(id.Type):
+		case !token(id.Type, 64, "-"):
 			return fmt.Errorf("identifiers[%d]: type %q is not 1 to 64 lower-case letters, digits and hyphens", i, truncate(id.Type))
 		case validText(id.Number, MaxFieldBytes) != nil:
 			return fmt.Errorf("identifiers[%d]: number: %w", i, validText(id.Number, MaxFieldBytes))
@@ -297,19 +351,20 @@ func validText(s string, max int) error {
 	return nil
 }
 
-// validDate checks a date of birth against the calendar and year bounds.
+// validDate checks a date of birth against the calendar and year bounds; the
+// error does not quote the date (personal data).
 func validDate(d kycd.ListDate, thisYear int) error {
 	switch {
 	case d.Year < MinBirthYear || d.Year > thisYear:
-		return fmt.Errorf("year %d is not between %d and %d", d.Year, MinBirthYear, thisYear)
+		return fmt.Errorf("the year is not between %d and %d", MinBirthYear, thisYear)
 	case d.Month < 0 || d.Month > 12:
-		return fmt.Errorf("month %d is not 1 to 12", d.Month)
+		return fmt.Errorf("the month is not 1 to 12")
 	case d.Day != 0 && d.Month == 0:
 		return fmt.Errorf("a day without a month")
 	case d.Day < 0 || d.Day > 31 || (d.Day > 0 && time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC).Day() != d.Day):
-		return fmt.Errorf("%04d-%02d-%02d is not a date", d.Year, d.Month, d.Day)
+		return fmt.Errorf("the day is not a day of its month")
 	case d.ToYear != 0 && (d.ToYear <= d.Year || d.ToYear > thisYear || d.ToYear-d.Year > MaxBirthRange):
-		return fmt.Errorf("range %d to %d is not a range of at most %d years ending by %d", d.Year, d.ToYear, MaxBirthRange, thisYear)
+		return fmt.Errorf("toYear does not close a range of at most %d years ending by %d", MaxBirthRange, thisYear)
 	case d.ToYear != 0 && d.Month != 0:
 		return fmt.Errorf("a range of years has no month")
 	}

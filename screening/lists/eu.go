@@ -243,7 +243,7 @@ func (b euBirth) date() (d kycd.ListDate, ok bool, err error) {
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || len(s) > 4 {
-			return 0, fmt.Errorf("%q is not a number", truncate(s))
+			return 0, fmt.Errorf("a day or month is not a number")
 		}
 		return n, nil
 	}

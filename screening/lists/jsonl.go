@@ -90,6 +90,8 @@ func jsonMessage(err error) string {
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("JSON syntax error at byte %d", se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("a JSON %s where an object is expected", te.Value)
 	case errors.As(err, &te):
 		return fmt.Sprintf("field %s: a JSON %s where %s is expected", te.Field, te.Value, te.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF):

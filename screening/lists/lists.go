@@ -27,9 +27,9 @@ import (
 // Formats are the list formats Load reads, in the order they are documented.
 var Formats = []string{kycd.SourceOFACSDN, kycd.SourceUN, kycd.SourceEUFSF, kycd.FormatJSONL}
 
-// Limits, far above the real lists (the largest OFAC remark is about 4 KB,
-// the whole UN list about 2 MB) and low enough that hostile input cannot
-// exhaust memory. Input beyond a limit is refused with ErrLimit.
+// Limits, far above the real lists (the longest remark is under 2 KB, the
+// longest name 346 bytes, the whole UN list 2 MB) and low enough that hostile
+// input cannot exhaust memory. Input beyond a limit is refused with ErrLimit.
 const (
 	// MaxInputBytes caps one file (after gzip decompression).
 	MaxInputBytes = 256 << 20
@@ -115,11 +115,11 @@ func (e *Error) Unwrap() error { return e.Kind }
 // Load reads a list from path in format: the folder of the OFAC CSV set
 // (ofac-sdn), or the file (un, eu-fsf, kycd-jsonl). A file whose name ends in
 // ".gz" is decompressed. For kycd-jsonl the source is the file's base name
-// without its extensions; LoadSource names it.
+// without its extensions, in lower case; LoadSource names it.
 func Load(format, path string) ([]kycd.ListEntry, error) {
 	source := format
 	if format == kycd.FormatJSONL {
-		source = filepath.Base(path)
+		source = strings.ToLower(filepath.Base(path))
 		if i := strings.IndexByte(source, '.'); i > 0 {
 			source = source[:i]
 		}

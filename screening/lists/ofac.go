@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kycd/kycd"
 )
@@ -28,7 +29,8 @@ const ofacEmpty = "-0-"
 // ofacListing is a listing being read, its remarks parsed once complete.
 type ofacListing struct {
 	entry   kycd.ListEntry
-	remarks string
+	remarks string          // from sdn.csv
+	more    strings.Builder // the continuation from sdn_comments.csv
 	line    int
 }
 
@@ -81,10 +83,10 @@ func ParseOFAC(fsys fs.FS) ([]kycd.ListEntry, error) {
 			return err
 		}
 		if c := ofacValue(rec[1]); c != "" {
-			if len(l.remarks)+len(c) > MaxRemarksBytes {
+			if len(l.remarks)+l.more.Len()+len(c) > MaxRemarksBytes {
 				return fmt.Errorf("%w: remarks of ent_num %s longer than %d bytes", ErrLimit, l.entry.ID, MaxRemarksBytes)
 			}
-			l.remarks += c
+			l.more.WriteString(c)
 		}
 		return nil
 	})
@@ -114,7 +116,7 @@ func ParseOFAC(fsys fs.FS) ([]kycd.ListEntry, error) {
 		if len(l.entry.Names) >= MaxItems {
 			return fmt.Errorf("%w: more than %d names for ent_num %s", ErrLimit, MaxItems, l.entry.ID)
 		}
-		l.entry.Names = append(l.entry.Names, newName(name, kind, false))
+		l.entry.Names = append(l.entry.Names, ofacName(l.entry.Type, name, kind, false))
 		return nil
 	})
 	if err != nil {
@@ -148,10 +150,11 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 	fail := func(line int, kind error, msg string) error {
 		return &Error{Format: kycd.SourceOFACSDN, File: name, Line: line, Kind: kind, Msg: msg}
 	}
-	f, err := fsys.Open(name)
+	open := name
+	f, err := fsys.Open(open)
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err = fsys.Open(name + ".gz")
-		name += ".gz"
+		open += ".gz"
+		f, err = fsys.Open(open)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		if required {
@@ -163,7 +166,7 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 		return fail(0, ErrMalformed, err.Error())
 	}
 	defer f.Close()
-	r, err := maybeGunzip(f, name)
+	r, err := maybeGunzip(f, open)
 	if err != nil {
 		return fail(0, ErrMalformed, err.Error())
 	}
@@ -172,14 +175,15 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	eof := false
+	line := 0
 	for {
 		lim.reset()
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line++ // about: the line after the last record read
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -190,11 +194,12 @@ func readOFAC(fsys fs.FS, name string, fields int, required bool, fn func(rec []
 			}
 			return fail(line, limitKind(err), err.Error())
 		}
-		if eof {
-			return fail(line, ErrMalformed, "a record after the end-of-file mark")
-		}
+		line, _ = cr.FieldPos(0)
 		// The legacy files end with a DOS end-of-file mark (0x1A).
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "\x1a" {
+		if eof || strings.HasPrefix(rec[0], "\x1a") {
+			if eof || len(rec) != 1 || strings.TrimSpace(rec[0]) != "\x1a" {
+				return fail(line, ErrMalformed, "data after the end-of-file mark (0x1A)")
+			}
 			eof = true
 			continue
 		}
@@ -246,12 +251,7 @@ func ofacEntry(rec []string) (*ofacListing, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: ent_num %s has no SDN_Name", ErrInvalid, id)
 	}
-	e.Names = []kycd.ListName{newName(name, kycd.NamePrimary, false)}
-	if e.Type == kycd.EntryPerson {
-		if last, first, ok := strings.Cut(name, ", "); ok {
-			e.Names[0].Family, e.Names[0].Given = strings.TrimSpace(last), strings.TrimSpace(first)
-		}
-	}
+	e.Names = []kycd.ListName{ofacName(e.Type, name, kycd.NamePrimary, false)}
 	for p := range strings.SplitSeq(ofacValue(rec[3]), "] [") {
 		e.Programmes = addUnique(e.Programmes, clean(strings.Trim(p, "[] ")))
 	}
@@ -262,12 +262,24 @@ func ofacEntry(rec []string) (*ofacListing, error) {
 	return &ofacListing{entry: e, remarks: ofacValue(rec[11])}, nil
 }
 
+// ofacName makes a name; a person's "LAST, First" gives its family and given
+// names.
+func ofacName(typ, full, kind string, weak bool) kycd.ListName {
+	n := newName(full, kind, weak)
+	if typ == kycd.EntryPerson {
+		if last, first, ok := strings.Cut(n.Full, ", "); ok && last != "" && first != "" {
+			n.Family, n.Given = last, first
+		}
+	}
+	return n
+}
+
 // parseRemarks reads the remarks' parts ("DOB 14 Jun 1975; POB Cairo,
 // Egypt; a.k.a. 'X'; Passport 123 (Egypt)") into the entry; the remarks are
 // kept whole.
 func (l *ofacListing) parseRemarks() {
 	e := &l.entry
-	e.Remarks = clean(l.remarks)
+	e.Remarks = clean(l.remarks + l.more.String())
 	if len(e.Remarks) > MaxRemarksBytes {
 		return // Validate refuses it
 	}
@@ -293,17 +305,14 @@ func (l *ofacListing) parseRemarks() {
 					name = name[1:end]
 				}
 			}
-			if name = clean(name); name != "" && hasLetterOrDigit(name) && len(e.Names) < MaxItems {
-				e.Names = append(e.Names, newName(name, kind, true))
+			if name = clean(name); name != "" && hasLetterOrDigit(name) && len(e.Names) <= MaxItems {
+				e.Names = append(e.Names, ofacName(e.Type, name, kind, true))
 			}
 		default:
-			if id, ok := ofacIdentifier(part); ok && len(e.Identifiers) < MaxItems {
+			if id, ok := ofacIdentifier(part); ok && len(e.Identifiers) <= MaxItems {
 				e.Identifiers = append(e.Identifiers, id)
 			}
 		}
-	}
-	if len(e.BirthPlaces) > MaxItems {
-		e.BirthPlaces = e.BirthPlaces[:MaxItems]
 	}
 }
 
@@ -484,18 +493,32 @@ var ofacIDLabels = []struct{ label, typ string }{
 	{"Digital Currency Address -", "digital-currency-address"},
 }
 
+// ofacLabelsByWord indexes ofacIDLabels by their first word, in order.
+var ofacLabelsByWord = sync.OnceValue(func() map[string][]struct{ label, typ string } {
+	m := map[string][]struct{ label, typ string }{}
+	for _, l := range ofacIDLabels {
+		first, _, _ := strings.Cut(l.label, " ")
+		m[first] = append(m[first], l)
+	}
+	return m
+})
+
 // ofacTrailer strips "issued ..." and "expires ..." from an identifier.
-var ofacTrailer = regexp.MustCompile(`\s+(issued|expires)\b.*$`)
+var ofacTrailer = regexp.MustCompile(`(^|\s+)(issued|expires)\b.*$`)
 
 // ofacIdentifier reads an identifier remark: "LABEL NUMBER (Country)
 // issued ... expires ...".
 func ofacIdentifier(part string) (kycd.ListIdentifier, bool) {
-	for _, l := range ofacIDLabels {
+	first, _, _ := strings.Cut(part, " ")
+	for _, l := range ofacLabelsByWord()[first] {
 		rest, ok := strings.CutPrefix(part, l.label)
 		if !ok || (rest != "" && rest[0] != ' ' && !strings.HasSuffix(l.label, "-")) {
 			continue
 		}
-		rest = ofacTrailer.ReplaceAllString(strings.TrimSpace(rest), "")
+		rest = strings.TrimSpace(rest)
+		if strings.Contains(rest, "issued") || strings.Contains(rest, "expires") {
+			rest = ofacTrailer.ReplaceAllString(rest, "")
+		}
 		id := kycd.ListIdentifier{Type: l.typ}
 		if strings.HasSuffix(rest, ")") {
 			if i := strings.LastIndex(rest, " ("); i > 0 {

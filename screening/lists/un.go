@@ -258,14 +258,15 @@ func (b unBirthDate) date() (d kycd.ListDate, ok bool, err error) {
 	return d, err == nil, err
 }
 
-// isoDate reads YYYY-MM-DD (a trailing time or zone is tolerated).
+// isoDate reads YYYY-MM-DD (a trailing time or zone is tolerated). Errors of
+// dates do not quote them (a date of birth is personal data).
 func isoDate(s string) (kycd.ListDate, error) {
 	if len(s) > 10 && (s[10] == 'T' || s[10] == '+' || s[10] == 'Z' || s[10] == '-') {
 		s = s[:10]
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil || !datePattern.MatchString(s) {
-		return kycd.ListDate{}, fmt.Errorf("%q is not a date YYYY-MM-DD", truncate(s))
+		return kycd.ListDate{}, fmt.Errorf("not a date YYYY-MM-DD")
 	}
 	return kycd.ListDate{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}, nil
 }
@@ -274,7 +275,7 @@ func isoDate(s string) (kycd.ListDate, error) {
 func yearOf(s string) (int, error) {
 	y, err := strconv.Atoi(s)
 	if err != nil || len(s) != 4 {
-		return 0, fmt.Errorf("%q is not a year", truncate(s))
+		return 0, fmt.Errorf("not a four-digit year")
 	}
 	return y, nil
 }
@@ -292,8 +293,10 @@ func (p unPlace) String() string {
 
 // documentType maps a publisher's document type to ListIdentifier.Type.
 func documentType(s string) string {
-	s = strings.ToLower(s)
+	s = strings.ToLower(strings.TrimSpace(s))
 	switch {
+	case s == "id" || strings.HasPrefix(s, "id "): // the EU export's identificationTypeCode
+		return "national-id"
 	case strings.Contains(s, "passport"):
 		return "passport"
 	case strings.Contains(s, "tax") || strings.Contains(s, "fiscal"):
