@@ -1,23 +1,12 @@
 package screening
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/kycd/kycd"
-	"github.com/kycd/kycd/screening/lists"
+	"github.com/kycd/kycd/screening/lists/snapshot"
 )
-
-// sanctionsData is the folder of the shared lists (README.md of
-// ../shared/data/sanctions); KYCD_SANCTIONS_DATA overrides it.
-func sanctionsData() string {
-	if d := os.Getenv("KYCD_SANCTIONS_DATA"); d != "" {
-		return d
-	}
-	return "/work/shared/data/sanctions"
-}
 
 var (
 	realOnce    sync.Once
@@ -25,17 +14,13 @@ var (
 	realErr     error
 )
 
-// realLists loads the OFAC, UN and EU lists once for the tests.
+// realLists loads the bundled OFAC, UN and EU lists once for the tests (the
+// shared data set's files, embedded by screening/lists/snapshot).
 func realLists(t testing.TB) []kycd.ListEntry {
 	t.Helper()
 	realOnce.Do(func() {
-		d := sanctionsData()
-		for _, src := range []struct{ format, path string }{
-			{kycd.SourceOFACSDN, filepath.Join(d, "ofac-sdn")},
-			{kycd.SourceUN, filepath.Join(d, "un", "consolidated.xml")},
-			{kycd.SourceEUFSF, filepath.Join(d, "eu", "fsf-sample.xml")},
-		} {
-			es, err := lists.Load(src.format, src.path)
+		for _, src := range snapshot.Sources {
+			es, err := snapshot.Load(src)
 			if err != nil {
 				realErr = err
 				return
@@ -44,7 +29,7 @@ func realLists(t testing.TB) []kycd.ListEntry {
 		}
 	})
 	if realErr != nil {
-		t.Fatalf("loading the shared lists: %v", realErr)
+		t.Fatalf("loading the bundled lists: %v", realErr)
 	}
 	return realEntries
 }
