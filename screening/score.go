@@ -2,7 +2,7 @@ package screening
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -241,6 +241,9 @@ type alignment struct {
 // the name. It appends to scratch to avoid allocating per comparison.
 func align(q, l *form, scratch []pair, detail bool) alignment {
 	cands := scratch[:0]
+	// the best single pair of each part: a part paired alike or
+	// transliterated needs no joined reading
+	var qBest, lBest [64]float64
 	for i := range q.parts {
 		for j := range l.parts {
 			if q.parts[i].particle != l.parts[j].particle {
@@ -249,6 +252,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			s, k := compareSpellings(&q.parts[i].spelling, &l.parts[j].spelling)
 			if s >= minPairScore {
 				cands = append(cands, pair{q: i, l: j, score: s, kind: k})
+				qBest[i], lBest[j] = max(qBest[i], s), max(lBest[j], s)
 			}
 		}
 	}
@@ -256,7 +260,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	// against a listed part.
 	for i := range q.parts {
 		qp := &q.parts[i]
-		if qp.particle || len(qp.canon) < 4 {
+		if qp.particle || len(qp.canon) < 4 || qBest[i] >= 0.95 {
 			continue
 		}
 		for r := range l.runs {
@@ -274,7 +278,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		qr := &q.runs[r]
 		for j := range l.parts {
 			lp := &l.parts[j]
-			if lp.particle || len(lp.canon) < 4 || !joinable(&qr.spelling, &lp.spelling) {
+			if lp.particle || len(lp.canon) < 4 || lBest[j] >= 0.95 || !joinable(&qr.spelling, &lp.spelling) {
 				continue
 			}
 			s, k := compare(&qr.spelling, &lp.spelling, true)
@@ -283,16 +287,30 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			}
 		}
 	}
-	sort.SliceStable(cands, func(a, b int) bool {
-		if cands[a].score != cands[b].score {
-			return cands[a].score > cands[b].score
+	slices.SortStableFunc(cands, func(a, b pair) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
 		}
 		// at equal scores, a run (covering more) first, then a listed anchor
-		ra, rb := cands[a].qRun || cands[a].lRun, cands[b].qRun || cands[b].lRun
+		ra, rb := a.qRun || a.lRun, b.qRun || b.lRun
 		if ra != rb {
-			return ra
+			if ra {
+				return -1
+			}
+			return 1
 		}
-		return !cands[a].lRun && !cands[b].lRun && l.anchor[cands[a].l] && !l.anchor[cands[b].l]
+		aa := !a.lRun && l.anchor[a.l]
+		ab := !b.lRun && l.anchor[b.l]
+		if aa && !ab {
+			return -1
+		}
+		if ab && !aa {
+			return 1
+		}
+		return 0
 	})
 	var qUsed, lUsed uint64
 	var num, den, matchedReal float64
