@@ -599,10 +599,11 @@ func TestEvaluationScripts(t *testing.T) {
 		}
 		if l := latinNames(&latinOnly[i]); len(l) > 0 {
 			fromN++
-			if found(fromLatin.Search(Query{Name: l[0]}), e.Source, e.ID) {
+			ms := fromLatin.Search(Query{Name: l[0]})
+			if found(ms, e.Source, e.ID) {
 				fromHit++
 			} else {
-				t.Logf("  not found from Latin: %q", l[0])
+				t.Logf("  not found from Latin: %q: %s", l[0], explainFor(ms, e))
 			}
 		}
 	}

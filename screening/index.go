@@ -22,7 +22,7 @@ import (
 // (recall at least 0.97) while ordinary names of many cultures (at most
 // 0.5 %) and listed names with a birth date decades apart (at most 20 %) do
 // not; the held-out half confirms it.
-const ReviewThreshold = 0.82
+const ReviewThreshold = 0.84
 
 // MinScore is the lowest score Search returns: below it a listing shares too
 // little with the query to be worth showing.

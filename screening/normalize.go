@@ -28,7 +28,7 @@ var honorifics = toSet(`mr mrs ms miss mx dr prof professor sir dame lord lady r
 // spellings transliterated from Arabic script: bn, abw, wld), which weigh
 // little alone: they count in joined spellings ("bin Laden" and "Binladen") but do
 // not make a name match.
-var particles = toSet(`al el ul ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
+var particles = toSet(`al el ul ur ud ut ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
 	van von der den de da di del della dos das do du la le st
 	bn abw bnt wld`)
 
@@ -155,7 +155,7 @@ func isCompanySuffix(s string) bool {
 // splitParts turns a name into its parts.
 func splitParts(name string) []part {
 	parts := splitPartsAs(name, false)
-	if strings.ContainsAny(name, "ثذضظه") {
+	if strings.ContainsAny(name, "ثذضظهش") {
 		alt := splitPartsAs(name, true)
 		if len(alt) == len(parts) {
 			for i := range parts {
@@ -175,12 +175,6 @@ func splitPartsAs(name string, alt bool) []part {
 	parts := make([]part, 0, len(words)+1)
 	for _, w := range words {
 		if honorifics[w] && len(words) > 1 {
-			continue
-		}
-		// The Arabic article assimilated and joined in Latin: Essabar,
-		// Eddine, Errahman are al-Sabar, al-Din, al-Rahman.
-		if !arabic && len(w) >= 6 && (w[0] == 'e' || w[0] == 'a') && w[1] == w[2] && strings.IndexByte("dnrstz", w[1]) >= 0 {
-			parts = append(parts, newPart("al", false), newPart(w[2:], false))
 			continue
 		}
 		// 'Abd al-Rahman, Abdul Rahman, Abdulrahman, Abdurrahman: "abd" and the rest.
@@ -225,7 +219,14 @@ func abdPrefix(w string) (string, bool) {
 }
 
 func newPart(w string, arabic bool) part {
-	return part{spelling: newSpelling(w, "", arabic), particle: particles[w]}
+	alt := ""
+	// The Arabic article assimilated and joined in Latin (Essabar,
+	// Eddine, Azzawi are al-Sabar, al-Din, al-Zawi): the word without it
+	// is another reading, which Arabic script writes apart.
+	if !arabic && len(w) >= 6 && (w[0] == 'e' || w[0] == 'a') && w[1] == w[2] && strings.IndexByte("dnrstz", w[1]) >= 0 {
+		alt = w[2:]
+	}
+	return part{spelling: newSpelling(w, alt, arabic), particle: particles[w]}
 }
 
 // vowelPattern replaces each run of vowels with '*': the spellings of one

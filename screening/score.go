@@ -212,6 +212,8 @@ func typoScore(a, b string) float64 {
 		s = 0.91
 	case n == 5:
 		s = 0.88
+	case len(a) != len(b):
+		s = 0.84 // a letter left out of a word of five (Goran, Gora)
 	default:
 		s = 0.76
 	}

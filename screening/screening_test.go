@@ -24,7 +24,8 @@ func TestParts(t *testing.T) {
 		{"Abdulrahman", "abd rahman"},
 		{"Abd al-Rahman", "abd al rahman"},
 		{"Abdurrahman", "abd rahman"},
-		{"ESSABAR, Zakarya", "zakarya al sabar"},
+		{"ESSABAR, Zakarya", "zakarya essabar"},
+		{"Zia-ur-Rahman", "zia ur rahman"},
 		{"CIMEX, S.A.", "cimex s a"},
 		{"Straße Łódź Øresund", "strasse lodz oresund"},
 		{"Умаров Доку Хаматович", "umarov doku khamatovich"},
@@ -93,6 +94,8 @@ func TestCompareSpellings(t *testing.T) {
 		{"حسين", "Hussein", pairPhonetic, 0.95},
 		{"ثاقب", "Saqib", pairPhonetic, 0.95}, // tha read as s
 		{"كاظم", "Kathim", pairPhonetic, 0.95},
+		{"عكاشة", "Akkacha", pairPhonetic, 0.95}, // shin read as the French ch
+		{"صبار", "Essabar", pairPhonetic, 0.95},  // the article assimilated in Latin
 		{"Mughniyeh", "Mguhniyeh", pairTypo, 0.9},
 	} {
 		a, b := sp(tc.a), sp(tc.b)

@@ -109,7 +109,7 @@ func scriptOf(r rune) script {
 //
 // With alt, the Arabic letters that Persian, Urdu and Pashto (and many
 // romanisations) read otherwise are written so: tha as s (Saqib, Thaqib),
-// dhal, dad and za as z, a final ha as the vowel a.
+// dhal, dad and za as z, shin as the French ch, a final ha as the vowel a.
 func transliterate(s string, alt bool) (out string, arabicScript bool) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -130,6 +130,9 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 	wordAt := -1 // where a word starts after an article written with it
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
+		if r == 'ـ' {
+			continue // tatweel, the stretching of an Arabic letter
+		}
 		lr := unicode.ToLower(r)
 		switch scriptOf(r) {
 		case scriptCyrillic:
@@ -154,9 +157,6 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 			}
 		case scriptArabic:
 			arabicScript = true
-			if r == 'ـ' {
-				continue // tatweel, the stretching of a letter
-			}
 			if t, ok := arabic[r]; ok {
 				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1]) || i == wordAt
 				if start && arabicStartVowel[r] {
@@ -181,6 +181,8 @@ func transliterate(s string, alt bool) (out string, arabicScript bool) {
 						t = "s"
 					case 'ذ', 'ض', 'ظ':
 						t = "z"
+					case 'ش':
+						t = "ch" // the French spelling (Akkacha)
 					case 'ه':
 						// A final ha is often the vowel a (Juma, Zadeh),
 						// but not in Allah.
