@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchQueries are the same queries for Search and BruteForce: positives,
@@ -41,6 +42,27 @@ func BenchmarkBruteForce(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		x.BruteForce(qs[i%len(qs)])
 	}
+}
+
+// BenchmarkSearchVsBruteForce alternates Search and BruteForce on each
+// query, so that both see the same load of a shared machine, and reports
+// their times per query and the ratio.
+func BenchmarkSearchVsBruteForce(b *testing.B) {
+	x, qs := benchQueries(b)
+	var search, brute time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		q := qs[i%len(qs)]
+		t0 := time.Now()
+		x.Search(q)
+		t1 := time.Now()
+		x.BruteForce(q)
+		search += t1.Sub(t0)
+		brute += time.Since(t1)
+	}
+	b.ReportMetric(float64(search.Nanoseconds())/float64(b.N), "search-ns/op")
+	b.ReportMetric(float64(brute.Nanoseconds())/float64(b.N), "brute-ns/op")
+	b.ReportMetric(float64(brute)/float64(search), "ratio")
 }
 
 // BenchmarkSearchParallel measures Search from concurrent callers (run with

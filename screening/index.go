@@ -35,7 +35,7 @@ const DefaultLimit = 10
 // minHitFraction is the share of the query's weight that a listed name's
 // keys must meet for the name to be scored at all; a name that meets less
 // cannot reach MinScore.
-const minHitFraction = 0.45
+const minHitFraction = 0.6
 
 // Query is what a name is screened with.
 type Query struct {
@@ -212,10 +212,13 @@ func (x *Index) weightOf(canon string) float64 {
 }
 
 // Key kinds: a canonical spelling (or one of its one-letter deletions, which
-// meet a one-edit typo) and a consonant skeleton.
+// meet a one-edit typo) and a consonant skeleton (of two letters: apart, by
+// script).
 const (
-	keySpelling = 'd'
-	keySkeleton = 's'
+	keySpelling    = 'd'
+	keySkeleton    = 's'
+	keyShortArabic = 'a' // a skeleton of two letters of a part read from Arabic script
+	keyShortLatin  = 'l' // a skeleton of two letters of a Latin part
 )
 
 func (x *Index) key(kind byte, s string) uint64 {
@@ -243,8 +246,26 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		}
 		m := uint64(1) << uint(i)
 		add(x.key(keySpelling, p.canon), m)
-		if len(p.skel) >= 2 {
+		switch {
+		case len(p.skel) >= 3:
 			add(x.key(keySkeleton, p.skel), m)
+		case len(p.skel) == 2:
+			// A skeleton of two letters is shared by too many names to
+			// bring Latin names together, but it is all a short part read
+			// from Arabic script has: such keys join Arabic script and
+			// Latin, never Latin and Latin.
+			query := masks != nil
+			switch {
+			case p.arabic && query:
+				add(x.key(keyShortArabic, p.skel), m)
+				add(x.key(keyShortLatin, p.skel), m)
+			case p.arabic:
+				add(x.key(keyShortArabic, p.skel), m)
+			case query:
+				add(x.key(keyShortArabic, p.skel), m)
+			default:
+				add(x.key(keyShortLatin, p.skel), m)
+			}
 		}
 		if p.alt != "" {
 			add(x.key(keySkeleton, p.alt), m)
@@ -263,10 +284,10 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		run := &f.runs[r]
 		m := partsMask(f, r, true)
 		add(x.key(keySpelling, run.canon), m)
-		if len(run.skel) >= 3 {
+		if run.skelKey && len(run.skel) >= 3 {
 			add(x.key(keySkeleton, run.skel), m)
 		}
-		if run.alt != "" {
+		if run.alt != "" && len(run.alt) > 2 {
 			add(x.key(keySkeleton, run.alt), m)
 		}
 	}

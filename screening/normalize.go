@@ -56,6 +56,19 @@ type spelling struct {
 	skel     string // consonant skeleton (skeleton)
 	arabic   bool   // from Arabic script: its vowels were not written
 	alt      string // the skeleton of another reading, if any (newSpelling)
+	// the letters a to z of canon and of fold, as bits: a cheap bound on
+	// the edits between two words (compare)
+	letters, foldLetters uint32
+}
+
+func letterSet(s string) uint32 {
+	var m uint32
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			m |= 1 << (c - 'a')
+		}
+	}
+	return m
 }
 
 // newSpelling prepares a word. altFold is the word as the other reading of
@@ -71,7 +84,8 @@ func newSpelling(fold, altFold string, arabic bool) spelling {
 	if u == c {
 		u = c
 	}
-	sp := spelling{fold: fold, canon: c, unvoiced: u, vowels: vowelPattern(u), skel: skeleton(c), arabic: arabic}
+	sp := spelling{fold: fold, canon: c, unvoiced: u, vowels: vowelPattern(u), skel: skeleton(c), arabic: arabic,
+		letters: letterSet(c), foldLetters: letterSet(fold)}
 	if altFold == "" && !arabic {
 		if i := strings.Index(fold, "zh"); i > 0 {
 			altFold = fold[:i+1] + "a" + fold[i+1:]

@@ -2,6 +2,7 @@ package screening
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -50,12 +51,19 @@ type form struct {
 	anchor []bool
 	runs   []run
 	total  float64 // sum of weights of the parts that are not particles
+	// the shortest run and the longest part, in canonical and skeleton
+	// letters: most words are too short for any run, or any run too long
+	// for every part, and align then skips them
+	minRun, minRunSkel, maxPart, maxPartSkel int
 }
 
 // run is two or three adjacent parts (cyclically: "KIM, Jong Un" read as
 // "Jong Un Kim" also joins "Kim" and "Jong") written as one word.
 type run struct {
 	first, n int32
+	// skelKey: the run's skeleton is longer than each of its parts' and
+	// worth a key (Mohammad Hayat's joined skeleton is Mohammad's)
+	skelKey bool
 	spelling
 }
 
@@ -121,7 +129,7 @@ func formOf(parts []part, weightOf func(string) float64) form {
 					if sp.arabic && len(sp.skel) <= longest {
 						continue
 					}
-					f.runs = append(f.runs, run{first: int32(s), n: int32(size), spelling: sp})
+					f.runs = append(f.runs, run{first: int32(s), n: int32(size), skelKey: len(sp.skel) > longest, spelling: sp})
 					if bare == fold {
 						break // Nasir al-Din written Nasiruddin: the article assimilates; else one run
 					}
@@ -129,7 +137,22 @@ func formOf(parts []part, weightOf func(string) float64) form {
 			}
 		}
 	}
+	f.minRun, f.minRunSkel = math.MaxInt, math.MaxInt
+	for i := range f.runs {
+		f.minRun = min(f.minRun, len(f.runs[i].canon))
+		f.minRunSkel = min(f.minRunSkel, len(f.runs[i].skel))
+	}
+	for i := range parts {
+		f.maxPart = max(f.maxPart, len(parts[i].canon))
+		f.maxPartSkel = max(f.maxPartSkel, len(parts[i].skel))
+	}
 	return f
+}
+
+// mayJoin tells whether a word of canonical length n (skeleton length
+// sk) may meet a run of f (joinable's bound).
+func (f *form) mayJoin(n, sk int) bool {
+	return n+2 >= f.minRun || sk+1 >= f.minRunSkel
 }
 
 // compareSpellings compares two words: the same folded spelling (exact),
@@ -176,9 +199,12 @@ func compare(a, b *spelling, strict bool) (float64, string) {
 	}
 	var s float64
 	kind := pairSimilar
-	// The edit similarity is at most 1 less the difference of the lengths
-	// over the longer: skip it when that cannot make a pair.
-	if !strict && 1-float64(absDiff(la, lb))/float64(max(la, lb)) >= minPairScore {
+	// Every letter one word has and the other lacks takes an edit, and so
+	// does every letter of difference in length: the edit similarity is at
+	// most 1 less that over the longer length. Skip it when that cannot
+	// make a pair, and the typo checks when it takes two edits or more.
+	edits := max(absDiff(la, lb), bits.OnesCount32(a.letters&^b.letters), bits.OnesCount32(b.letters&^a.letters))
+	if !strict && 1-float64(edits)/float64(max(la, lb)) >= minPairScore {
 		s = editSimilarity(a.canon, b.canon)
 		if la <= 3 || lb <= 3 {
 			s *= 0.85
@@ -187,11 +213,15 @@ func compare(a, b *spelling, strict bool) (float64, string) {
 	if len(a.skel) >= 3 && a.skel == b.skel && s < 0.8 {
 		s, kind = 0.8, pairPhonetic
 	}
-	if t := typoScore(a.canon, b.canon); t > s {
-		s, kind = t, pairTypo
+	if edits <= 1 {
+		if t := typoScore(a.canon, b.canon); t > s {
+			s, kind = t, pairTypo
+		}
 	}
-	if t := typoScore(a.fold, b.fold); t > s {
-		s, kind = t, pairTypo
+	if bits.OnesCount32(a.foldLetters&^b.foldLetters) <= 1 && bits.OnesCount32(b.foldLetters&^a.foldLetters) <= 1 {
+		if t := typoScore(a.fold, b.fold); t > s {
+			s, kind = t, pairTypo
+		}
 	}
 	return s, kind
 }
@@ -262,7 +292,7 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	// against a listed part.
 	for i := range q.parts {
 		qp := &q.parts[i]
-		if qp.particle || len(qp.canon) < 4 || qBest[i] >= 0.95 {
+		if qp.particle || len(qp.canon) < 4 || qBest[i] >= 0.95 || !l.mayJoin(len(qp.canon), len(qp.skel)) {
 			continue
 		}
 		for r := range l.runs {
@@ -278,6 +308,9 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	}
 	for r := range q.runs {
 		qr := &q.runs[r]
+		if len(qr.canon) > l.maxPart+2 && len(qr.skel) > l.maxPartSkel+1 {
+			continue
+		}
 		for j := range l.parts {
 			lp := &l.parts[j]
 			if lp.particle || len(lp.canon) < 4 || lBest[j] >= 0.95 || !joinable(&qr.spelling, &lp.spelling) {
