@@ -131,7 +131,7 @@ func qualify(q Query, bd queryDate, e *kycd.ListEntry, feats *[]Feature) float64
 	}
 	if q.Type != "" && e.Type != "" && q.Type != e.Type {
 		if !(q.Type == kycd.EntryOrganization && (e.Type == kycd.EntryVessel || e.Type == kycd.EntryAircraft)) {
-			note("type", -penaltyTypeMismatch, fmt.Sprintf("a %s is screened, the listing is a %s", q.Type, e.Type))
+			note("type", -penaltyTypeMismatch, fmt.Sprintf("the query is of type %s, the listing of type %s", q.Type, e.Type))
 		}
 	}
 	return total
@@ -264,7 +264,7 @@ func spanText(f *form, i int, isRun bool) string {
 	r := f.runs[i]
 	words := make([]string, r.n)
 	for k := range words {
-		words[k] = f.parts[(r.first+k)%len(f.parts)].fold
+		words[k] = f.parts[(int(r.first)+k)%len(f.parts)].fold
 	}
 	return strings.Join(words, " ")
 }

@@ -22,7 +22,7 @@ import (
 // (recall at least 0.97) while ordinary names of many cultures (at most
 // 0.5 %) and listed names with a birth date decades apart (at most 20 %) do
 // not; the held-out half confirms it.
-const ReviewThreshold = 0.80
+const ReviewThreshold = 0.84
 
 // MinScore is the lowest score Search returns: below it a listing shares too
 // little with the query to be worth showing.
@@ -33,9 +33,10 @@ const MinScore = 0.60
 const DefaultLimit = 10
 
 // minHitFraction is the share of the query's weight that a listed name's
-// keys must meet for the name to be scored at all; a name that meets less
-// cannot reach MinScore.
-const minHitFraction = 0.45
+// keys must meet for the name to be scored at all. A name that meets less
+// seldom reaches the review threshold: on the evaluation set Search finds
+// all but 0.1 % of what BruteForce raises, at a ninetieth of its cost.
+const minHitFraction = 0.5
 
 // Query is what a name is screened with.
 type Query struct {
@@ -164,13 +165,16 @@ func build(entries []kycd.ListEntry, parent *Index) *Index {
 		key  uint64
 		name uint32
 	}
-	var pairs []kv
+	pairs := make([]kv, 0, 32*len(parts))
 	var buf []uint64
 	for i, ps := range parts {
 		x.names[i].form = formOf(ps, x.weightOf)
 		buf = x.formKeys(&x.names[i].form, buf[:0], nil)
-		for _, k := range buf {
-			pairs = append(pairs, kv{k, uint32(i)})
+		slices.Sort(buf)
+		for j, k := range buf {
+			if j == 0 || k != buf[j-1] {
+				pairs = append(pairs, kv{k, uint32(i)})
+			}
 		}
 	}
 	slices.SortFunc(pairs, func(a, b kv) int {
@@ -209,10 +213,13 @@ func (x *Index) weightOf(canon string) float64 {
 }
 
 // Key kinds: a canonical spelling (or one of its one-letter deletions, which
-// meet a one-edit typo) and a consonant skeleton.
+// meet a one-edit typo) and a consonant skeleton (of two letters: apart, by
+// script).
 const (
-	keySpelling = 'd'
-	keySkeleton = 's'
+	keySpelling    = 'd'
+	keySkeleton    = 's'
+	keyShortArabic = 'a' // a skeleton of two letters of a part read from Arabic script
+	keyShortLatin  = 'l' // a skeleton of two letters of a Latin part
 )
 
 func (x *Index) key(kind byte, s string) uint64 {
@@ -240,8 +247,29 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		}
 		m := uint64(1) << uint(i)
 		add(x.key(keySpelling, p.canon), m)
-		if len(p.skel) >= 2 {
+		switch {
+		case len(p.skel) >= 3:
 			add(x.key(keySkeleton, p.skel), m)
+		case len(p.skel) == 2:
+			// A skeleton of two letters is shared by too many names to
+			// bring Latin names together, but it is all a short part read
+			// from Arabic script has: such keys join Arabic script and
+			// Latin, never Latin and Latin.
+			query := masks != nil
+			switch {
+			case p.arabic && query:
+				add(x.key(keyShortArabic, p.skel), m)
+				add(x.key(keyShortLatin, p.skel), m)
+			case p.arabic:
+				add(x.key(keyShortArabic, p.skel), m)
+			case query:
+				add(x.key(keyShortArabic, p.skel), m)
+			default:
+				add(x.key(keyShortLatin, p.skel), m)
+			}
+		}
+		if p.alt != "" {
+			add(x.key(keySkeleton, p.alt), m)
 		}
 		if c := p.canon; len(c) >= 4 && len(c) <= 60 {
 			for j := 0; j < len(c); j++ {
@@ -257,6 +285,12 @@ func (x *Index) formKeys(f *form, keys []uint64, masks *[]uint64) []uint64 {
 		run := &f.runs[r]
 		m := partsMask(f, r, true)
 		add(x.key(keySpelling, run.canon), m)
+		if run.skelKey && len(run.skel) >= 3 {
+			add(x.key(keySkeleton, run.skel), m)
+		}
+		if run.alt != "" && len(run.alt) > 2 {
+			add(x.key(keySkeleton, run.alt), m)
+		}
 	}
 	return keys
 }

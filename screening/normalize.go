@@ -14,19 +14,27 @@ import (
 // canonical spelling that absorbs the usual differences between
 // romanisations, and a consonant skeleton that absorbs vowel loss.
 
-// honorifics are titles and forms of address that are not part of a name.
+// honorifics are titles and forms of address that are not part of a name,
+// in Latin and as Arabic script transliterates them (qary, shykh, mwlwy).
 var honorifics = toSet(`mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father
 	sheikh shaikh shaykh sheik cheikh haji hajji hadji hajj alhaji alhaj mullah mulla molla maulana mawlana
 	moulana maulvi mawlawi moulvi mufti imam ayatollah hojatoleslam hojjatoleslam hujjat qari hafiz
-	general gen col colonel lt lieutenant maj major capt captain cmdr commander brig brigadier adm admiral
+	general gen col colonel lt lieutenant maj major capt captain cmdr commander brig brigadier admiral
 	sgt sergeant marshal president minister senator judge hon honourable honorable his her excellency
-	eng engr ing mme mlle herr frau sr jr`)
+	eng engr ing mme mlle herr frau sr jr
+	qary shykh hajy hajj mla mwlwy mwlvy mwlana mfty dktwr`)
 
-// particles are short words of names (articles, "son of") that weigh little
-// alone: they count in joined spellings ("bin Laden" and "Binladen") but do
+// particles are short words of names (articles, "son of"; and their
+// spellings transliterated from Arabic script: bn, abw, wld), which weigh
+// little alone: they count in joined spellings ("bin Laden" and "Binladen") but do
 // not make a name match.
-var particles = toSet(`al el ul ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
-	van von der den de da di del della dos das do du la le st`)
+var particles = toSet(`al el ul ur ud ut ad ar as at az ash an bin ibn ben bint binti bte ould wuld abu abou
+	van von der den de da di del della dos das do du la le st
+	bn abw bnt wld`)
+
+// lowWeight are words that are titles as often as names (Sayyid): they
+// pair like any part but weigh little.
+var lowWeight = toSet(`sayed sayyid sayyed syed seyed sayid syd`)
 
 // organization words are frequent in entity names; they keep a low weight
 // through their frequency like any other part.
@@ -39,22 +47,71 @@ func toSet(s string) map[string]bool {
 	return m
 }
 
-// part is one normalized part of a name.
-type part struct {
+// spelling is a word (a part, or adjacent parts joined) with its keys.
+type spelling struct {
 	fold     string // folded Latin spelling
 	canon    string // canonical spelling (canonical)
-	skel     string // consonant skeleton (skeleton)
 	unvoiced string // canonical spelling with voiced consonants unvoiced (b/p, d/t, g/k, z/s)
+	vowels   string // unvoiced spelling with each run of vowels as one '*' (vowelPattern)
+	skel     string // consonant skeleton (skeleton)
+	arabic   bool   // from Arabic script: its vowels were not written
+	alt      string // the skeleton of another reading, if any (newSpelling)
+	// the letters a to z of canon and of fold, as bits: a cheap bound on
+	// the edits between two words (compare)
+	letters, foldLetters uint32
+}
+
+func letterSet(s string) uint32 {
+	var m uint32
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			m |= 1 << (c - 'a')
+		}
+	}
+	return m
+}
+
+// newSpelling prepares a word. altFold is the word as the other reading of
+// Arabic script writes it (transliterate), or empty. A Latin word with a
+// "zh" inside (Mazhar, Azhar) also has the skeleton of z and h apart, which
+// is how Arabic script writes it, besides the zh of Russian and pinyin.
+func newSpelling(fold, altFold string, arabic bool) spelling {
+	c := canonical(fold)
+	if c == fold {
+		c = fold // share the bytes
+	}
+	u := unvoice(c)
+	if u == c {
+		u = c
+	}
+	sp := spelling{fold: fold, canon: c, unvoiced: u, vowels: vowelPattern(u), skel: skeleton(c), arabic: arabic,
+		letters: letterSet(c), foldLetters: letterSet(fold)}
+	if altFold == "" && !arabic {
+		if i := strings.Index(fold, "zh"); i > 0 {
+			altFold = fold[:i+1] + "a" + fold[i+1:]
+		}
+	}
+	if altFold != "" && altFold != fold {
+		if a := skeleton(canonical(altFold)); a != sp.skel {
+			sp.alt = a
+		}
+	}
+	return sp
+}
+
+// part is one normalized part of a name.
+type part struct {
+	spelling
+	altFold  string // the part in the other reading of Arabic script
 	particle bool
-	arabic   bool // from Arabic script: its vowels were not written
 }
 
 // folded returns s transliterated into Latin, in lower case, without
 // diacritics, with every character that is not a letter or digit turned into
 // a space, apostrophes removed (O'Brien, Qur'an) and "LAST, First" turned
 // into "First LAST" when the name has a single comma after its first part.
-func folded(s string) (string, bool) {
-	t, arabic := transliterate(s)
+func folded(s string, alt bool) (string, bool) {
+	t, arabic := transliterate(s, alt)
 	var b strings.Builder
 	b.Grow(len(t))
 	for _, r := range norm.NFKD.String(t) {
@@ -111,7 +168,23 @@ func isCompanySuffix(s string) bool {
 
 // splitParts turns a name into its parts.
 func splitParts(name string) []part {
-	f, arabic := folded(name)
+	parts := splitPartsAs(name, false)
+	if strings.ContainsAny(name, "ثذضظهش") {
+		alt := splitPartsAs(name, true)
+		if len(alt) == len(parts) {
+			for i := range parts {
+				if alt[i].fold != parts[i].fold {
+					parts[i].altFold = alt[i].fold
+					parts[i].spelling = newSpelling(parts[i].fold, alt[i].fold, parts[i].arabic)
+				}
+			}
+		}
+	}
+	return parts
+}
+
+func splitPartsAs(name string, alt bool) []part {
+	f, arabic := folded(name, alt)
 	words := strings.Fields(f)
 	parts := make([]part, 0, len(words)+1)
 	for _, w := range words {
@@ -149,7 +222,7 @@ func abdPrefix(w string) (string, bool) {
 		return "", true
 	}
 	for _, p := range []string{"ul", "el", "al", "ol", "ur", "us", "un", "ar", "ir", "ad", "ud", "an"} {
-		if strings.HasPrefix(rest, p) && len(rest) >= len(p)+3 {
+		if strings.HasPrefix(rest, p) && len(rest) >= len(p)+2 {
 			return rest[len(p):], true
 		}
 	}
@@ -160,8 +233,33 @@ func abdPrefix(w string) (string, bool) {
 }
 
 func newPart(w string, arabic bool) part {
-	c := canonical(w)
-	return part{fold: w, canon: c, unvoiced: unvoice(c), skel: skeleton(c), particle: particles[w], arabic: arabic}
+	alt := ""
+	// The Arabic article assimilated and joined in Latin (Essabar,
+	// Eddine, Azzawi are al-Sabar, al-Din, al-Zawi): the word without it
+	// is another reading, which Arabic script writes apart.
+	if !arabic && len(w) >= 6 && (w[0] == 'e' || w[0] == 'a') && w[1] == w[2] && strings.IndexByte("dnrstz", w[1]) >= 0 {
+		alt = w[2:]
+	}
+	return part{spelling: newSpelling(w, alt, arabic), particle: particles[w]}
+}
+
+// vowelPattern replaces each run of vowels with '*': the spellings of one
+// name that differ only in their vowels (Muhammad, Mohammed) meet, while
+// names whose vowels fall elsewhere (Karl, Carol) do not.
+func vowelPattern(u string) string {
+	b := make([]byte, 0, len(u))
+	for i := 0; i < len(u); i++ {
+		switch u[i] {
+		case 'a', 'e', 'i', 'o', 'u', 'y':
+			if len(b) > 0 && b[len(b)-1] == '*' {
+				continue
+			}
+			b = append(b, '*')
+		default:
+			b = append(b, u[i])
+		}
+	}
+	return string(b)
 }
 
 // unvoice merges voiced consonants with their unvoiced pairs, which
@@ -294,7 +392,18 @@ func canonical(w string) string {
 			b = append(b[:i], b[i+1:]...)
 		}
 	}
+	if v, ok := variants[string(b)]; ok {
+		return v
+	}
 	return string(b)
+}
+
+// variants are the canonical spellings of given and family names whose
+// forms in other languages no rule above brings together: the Turkish
+// Mehmet of Muhammad, the Park of the Korean Pak (Bak).
+var variants = map[string]string{
+	"mihmit": "muhamad", "mihmid": "muhamad", "muhamid": "muhamad", "muhamit": "muhamad",
+	"mahamad": "muhamad", "muhamadu": "muhamad", "park": "pak",
 }
 
 // skeleton is the canonical part's first letter (any vowel as "a") and its

@@ -2,7 +2,9 @@ package screening
 
 import (
 	"math"
-	"sort"
+	"math/bits"
+	"slices"
+	"strings"
 )
 
 // Name scoring, in the manner of OpenSanctions' logic-v2: the query's parts
@@ -29,12 +31,15 @@ const (
 // query lacks costs little (people omit middle names), the listed name's
 // first and last parts cost more.
 const (
-	minPairScore        = 0.72 // a pair below this is no pair
-	unmatchedQueryCost  = 1.0
-	unmatchedAnchorCost = 0.75
-	unmatchedMiddleCost = 0.25
-	particleWeight      = 0.12
-	weakAliasFactor     = 0.95
+	minPairScore          = 0.72 // a pair below this is no pair
+	mismatchFactor        = 2.0  // how much a pair's shortfall from 1 costs the name
+	unmatchedQueryCost    = 1.0
+	unmatchedAnchorCost   = 0.75
+	unmatchedMiddleCost   = 0.25
+	omittedMiddleCost     = 0.12
+	omittedMiddleEvidence = 1.7
+	particleWeight        = 0.12
+	weakAliasFactor       = 0.95
 )
 
 // form is a name prepared for scoring: its parts, their weights, which
@@ -46,16 +51,20 @@ type form struct {
 	anchor []bool
 	runs   []run
 	total  float64 // sum of weights of the parts that are not particles
+	// the shortest run and the longest part, in canonical and skeleton
+	// letters: most words are too short for any run, or any run too long
+	// for every part, and align then skips them
+	minRun, minRunSkel, maxPart, maxPartSkel int
 }
 
 // run is two or three adjacent parts (cyclically: "KIM, Jong Un" read as
 // "Jong Un Kim" also joins "Kim" and "Jong") written as one word.
 type run struct {
-	first, n int
-	canon    string
-	fold     string
-	unvoiced string
-	skel     string
+	first, n int32
+	// skelKey: the run's skeleton is longer than each of its parts' and
+	// worth a key (Mohammad Hayat's joined skeleton is Mohammad's)
+	skelKey bool
+	spelling
 }
 
 func newForm(name string, weightOf func(canon string) float64) form {
@@ -70,7 +79,10 @@ func formOf(parts []part, weightOf func(string) float64) form {
 			f.weight[i] = particleWeight
 			continue
 		}
-		f.weight[i] = weightOf(p.canon)
+		f.weight[i] = weightOf(p.canon) * lengthFactor(len(p.canon))
+		if lowWeight[p.fold] {
+			f.weight[i] = min(f.weight[i], 0.3)
+		}
 		f.total += f.weight[i]
 		if firstReal < 0 {
 			firstReal = i
@@ -84,59 +96,161 @@ func formOf(parts []part, weightOf func(string) float64) form {
 	if n >= 2 {
 		for size := 2; size <= 3 && size <= n; size++ {
 			for s := 0; s < n; s++ {
-				fold := ""
-				for k := 0; k < size; k++ {
-					fold += parts[(s+k)%n].fold
+				// Three parts join when they are the whole name (Kim Jong
+				// Un, Kimjongun) or a compound around a particle (Nasir
+				// al-Din, Nasiruddin); more would cost memory for little.
+				if size == 3 && n > 3 && !parts[(s+1)%n].particle {
+					continue
 				}
-				c := canonical(fold)
-				f.runs = append(f.runs, run{first: s, n: size, fold: fold, canon: c, unvoiced: unvoice(c), skel: skeleton(c)})
+				fold, bare, altFold, altBare := "", "", "", ""
+				longest := 0
+				for k := 0; k < size; k++ {
+					p := &parts[(s+k)%n]
+					a := p.fold
+					if p.altFold != "" {
+						a = p.altFold
+					}
+					fold += p.fold
+					altFold += a
+					if !p.particle || k == 0 || k == size-1 {
+						bare += p.fold
+						altBare += a
+						longest = max(longest, len(p.skel))
+					}
+				}
+				for _, v := range [][2]string{{fold, altFold}, {bare, altBare}} {
+					if v[0] == bare && bare != fold && v[1] == altBare && len(f.runs) > 0 && f.runs[len(f.runs)-1].fold == bare {
+						continue
+					}
+					sp := newSpelling(v[0], v[1], parts[s].arabic)
+					// A run of Arabic script whose skeleton is no longer
+					// than its longest part's says nothing more than that
+					// part (the skeleton drops w and y).
+					if sp.arabic && len(sp.skel) <= longest {
+						continue
+					}
+					f.runs = append(f.runs, run{first: int32(s), n: int32(size), skelKey: len(sp.skel) > longest, spelling: sp})
+					if bare == fold {
+						break // Nasir al-Din written Nasiruddin: the article assimilates; else one run
+					}
+				}
 			}
 		}
+	}
+	f.minRun, f.minRunSkel = math.MaxInt, math.MaxInt
+	for i := range f.runs {
+		f.minRun = min(f.minRun, len(f.runs[i].canon))
+		f.minRunSkel = min(f.minRunSkel, len(f.runs[i].skel))
+	}
+	for i := range parts {
+		f.maxPart = max(f.maxPart, len(parts[i].canon))
+		f.maxPartSkel = max(f.maxPartSkel, len(parts[i].skel))
 	}
 	return f
 }
 
-// pairScore compares two parts: exact spelling, canonical spelling
-// (transliteration), consonant skeleton (phonetic), one edit (typo), or the
-// Jaro-Winkler similarity of the canonical spellings.
-func pairScore(a, b *part) (float64, string) {
-	return compareSpellings(a.fold, a.canon, a.unvoiced, a.skel, a.arabic, b.fold, b.canon, b.unvoiced, b.skel, b.arabic)
+// mayJoin tells whether a word of canonical length n (skeleton length
+// sk) may meet a run of f (joinable's bound).
+func (f *form) mayJoin(n, sk int) bool {
+	return n+2 >= f.minRun || sk+1 >= f.minRunSkel
 }
 
-func compareSpellings(af, ac, au, as string, aArabic bool, bf, bc, bu, bs string, bArabic bool) (float64, string) {
-	if af == bf {
+// compareSpellings compares two words: the same folded spelling (exact),
+// canonical spelling, unvoiced spelling or vowel pattern
+// (transliteration), the same consonant skeleton when one side was written
+// in Arabic script (phonetic), one edit (typo), or the share of letters
+// needing no edit (similar), raised a little when the consonant skeletons
+// agree.
+func compareSpellings(a, b *spelling) (float64, string) {
+	return compare(a, b, false)
+}
+
+// compare is compareSpellings; strict leaves out the similarity of
+// spellings no rule explains (what joined words need).
+func compare(a, b *spelling, strict bool) (float64, string) {
+	if a.fold == b.fold {
 		return 1, pairExact
 	}
-	if ac == bc {
+	if a.canon == b.canon {
 		return 0.95, pairTransliteration
 	}
-	if au == bu {
+	if a.unvoiced == b.unvoiced {
 		return 0.92, pairTransliteration
 	}
-	la, lb := len(ac), len(bc)
+	la, lb := len(a.canon), len(b.canon)
 	if la > 2*lb+2 || lb > 2*la+2 {
 		return 0, ""
 	}
-	s, kind := jaroWinkler(ac, bc), pairSimilar
-	if la <= 3 || lb <= 3 {
-		s *= 0.85
+	if consonants(a.vowels) >= 4 && a.vowels == b.vowels {
+		return 0.9, pairTransliteration
 	}
-	if len(as) >= 2 && as == bs {
-		if aArabic || bArabic {
-			if s < 0.92 {
-				s, kind = 0.92, pairPhonetic
-			}
-		} else if s >= 0.7 && s < 0.88 {
-			s, kind = 0.88, pairPhonetic
+	if (a.arabic || b.arabic) && (a.skel == b.skel || a.alt != "" && (a.alt == b.skel || a.alt == b.alt) || b.alt != "" && b.alt == a.skel) {
+		// Arabic script writes no short vowels: the skeleton is all it
+		// says. A skeleton of one letter (Zia) says little.
+		if len(a.skel) >= 2 {
+			return 0.96, pairPhonetic
+		}
+		if la <= 4 && lb <= 4 {
+			return 0.9, pairPhonetic
 		}
 	}
-	if s < 0.9 && min(la, lb) >= 4 && withinOneEdit(ac, bc) {
-		s, kind = 0.9, pairTypo
+	if (a.arabic || b.arabic) && min(len(a.skel), len(b.skel)) >= 4 && withinOneEdit(a.skel, b.skel) {
+		return 0.88, pairPhonetic
 	}
-	if s < 0.9 && min(len(af), len(bf)) >= 4 && withinOneEdit(af, bf) {
-		s, kind = 0.9, pairTypo
+	var s float64
+	kind := pairSimilar
+	// Every letter one word has and the other lacks takes an edit, and so
+	// does every letter of difference in length: the edit similarity is at
+	// most 1 less that over the longer length. Skip it when that cannot
+	// make a pair, and the typo checks when it takes two edits or more.
+	edits := max(absDiff(la, lb), bits.OnesCount32(a.letters&^b.letters), bits.OnesCount32(b.letters&^a.letters))
+	if !strict && 1-float64(edits)/float64(max(la, lb)) >= minPairScore {
+		s = editSimilarity(a.canon, b.canon)
+		if la <= 3 || lb <= 3 {
+			s *= 0.85
+		}
+	}
+	if len(a.skel) >= 3 && a.skel == b.skel && s < 0.8 {
+		s, kind = 0.8, pairPhonetic
+	}
+	if edits <= 1 {
+		if t := typoScore(a.canon, b.canon); t > s {
+			s, kind = t, pairTypo
+		}
+	}
+	if bits.OnesCount32(a.foldLetters&^b.foldLetters) <= 1 && bits.OnesCount32(b.foldLetters&^a.foldLetters) <= 1 {
+		if t := typoScore(a.fold, b.fold); t > s {
+			s, kind = t, pairTypo
+		}
 	}
 	return s, kind
+}
+
+// typoScore scores two spellings one edit apart: the longer the word, the
+// likelier one edit is a typo rather than another name. A different first
+// letter counts a little more.
+func typoScore(a, b string) float64 {
+	n := min(len(a), len(b))
+	if n < 4 || !withinOneEdit(a, b) {
+		return 0
+	}
+	var s float64
+	switch {
+	case n >= 8:
+		s = 0.93
+	case n >= 6:
+		s = 0.91
+	case n == 5:
+		s = 0.88
+	case len(a) != len(b):
+		s = 0.84 // a letter left out of a word of five (Goran, Gora)
+	default:
+		s = 0.76
+	}
+	if a[0] != b[0] {
+		s -= 0.04
+	}
+	return s
 }
 
 // pair is one pairing of the alignment.
@@ -159,14 +273,18 @@ type alignment struct {
 // the name. It appends to scratch to avoid allocating per comparison.
 func align(q, l *form, scratch []pair, detail bool) alignment {
 	cands := scratch[:0]
+	// the best single pair of each part: a part paired alike or
+	// transliterated needs no joined reading
+	var qBest, lBest [64]float64
 	for i := range q.parts {
 		for j := range l.parts {
 			if q.parts[i].particle != l.parts[j].particle {
 				continue // a particle pairs only with a particle
 			}
-			s, k := pairScore(&q.parts[i], &l.parts[j])
+			s, k := compareSpellings(&q.parts[i].spelling, &l.parts[j].spelling)
 			if s >= minPairScore {
 				cands = append(cands, pair{q: i, l: j, score: s, kind: k})
+				qBest[i], lBest[j] = max(qBest[i], s), max(lBest[j], s)
 			}
 		}
 	}
@@ -174,42 +292,64 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	// against a listed part.
 	for i := range q.parts {
 		qp := &q.parts[i]
-		if qp.particle || len(qp.canon) < 5 {
+		if qp.particle || len(qp.canon) < 4 || qBest[i] >= 0.95 || !l.mayJoin(len(qp.canon), len(qp.skel)) {
 			continue
 		}
 		for r := range l.runs {
 			lr := &l.runs[r]
-			if lr.canon[0] != qp.canon[0] || absDiff(len(lr.canon), len(qp.canon)) > 2 {
+			if !joinable(&qp.spelling, &lr.spelling) {
 				continue
 			}
-			s, _ := compareSpellings(qp.fold, qp.canon, qp.unvoiced, qp.skel, qp.arabic, lr.fold, lr.canon, lr.unvoiced, lr.skel, false)
-			if s >= 0.88 {
+			s, k := compare(&qp.spelling, &lr.spelling, true)
+			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qp.arabic || lr.arabic) {
 				cands = append(cands, pair{q: i, l: r, lRun: true, score: s, kind: pairJoined})
 			}
 		}
 	}
 	for r := range q.runs {
 		qr := &q.runs[r]
+		if len(qr.canon) > l.maxPart+2 && len(qr.skel) > l.maxPartSkel+1 {
+			continue
+		}
 		for j := range l.parts {
 			lp := &l.parts[j]
-			if lp.particle || len(lp.canon) < 5 || lp.canon[0] != qr.canon[0] || absDiff(len(lp.canon), len(qr.canon)) > 2 {
+			if lp.particle || len(lp.canon) < 4 || lBest[j] >= 0.95 || !joinable(&qr.spelling, &lp.spelling) {
 				continue
 			}
-			s, _ := compareSpellings(qr.fold, qr.canon, qr.unvoiced, qr.skel, false, lp.fold, lp.canon, lp.unvoiced, lp.skel, lp.arabic)
-			if s >= 0.88 {
+			s, k := compare(&qr.spelling, &lp.spelling, true)
+			if s >= 0.9 && k != pairSimilar && (k != pairPhonetic || qr.arabic || lp.arabic) {
 				cands = append(cands, pair{q: r, qRun: true, l: j, score: s, kind: pairJoined})
 			}
 		}
 	}
-	sort.Slice(cands, func(a, b int) bool {
-		if cands[a].score != cands[b].score {
-			return cands[a].score > cands[b].score
+	slices.SortStableFunc(cands, func(a, b pair) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
 		}
-		// at equal scores, a run (covering more) first
-		return (cands[a].qRun || cands[a].lRun) && !(cands[b].qRun || cands[b].lRun)
+		// at equal scores, a run (covering more) first, then a listed anchor
+		ra, rb := a.qRun || a.lRun, b.qRun || b.lRun
+		if ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
+		aa := !a.lRun && l.anchor[a.l]
+		ab := !b.lRun && l.anchor[b.l]
+		if aa && !ab {
+			return -1
+		}
+		if ab && !aa {
+			return 1
+		}
+		return 0
 	})
 	var qUsed, lUsed uint64
 	var num, den, matchedReal float64
+	strong := true // every pair spelled alike or transliterated
 	var res alignment
 	for _, c := range cands {
 		qm := partsMask(q, c.q, c.qRun)
@@ -219,9 +359,12 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		}
 		qUsed |= qm
 		lUsed |= lm
+		if c.score < 0.92 || c.kind == pairPhonetic {
+			strong = false
+		}
 		qw, lw := maskWeight(q, qm), maskWeight(l, lm)
 		w := (qw + lw) / 2
-		num += w * c.score
+		num += w * (1 - mismatchFactor*(1-c.score))
 		den += w
 		if !allParticles(q, qm) {
 			matchedReal += w
@@ -238,11 +381,30 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 			}
 		}
 	}
+	// When every part of the query found its partner and the listed name's
+	// first and last parts are among them, the parts left are middle names
+	// (patronymics, "Abu Minyar"), which people leave out: they cost less.
+	// So much is said only by a query whose parts are rare enough together
+	// (Muammar Gaddafi, not Juan Moreno).
+	middleCost := unmatchedMiddleCost
+	if qUsed == uint64(1)<<uint(len(q.parts))-1 && q.total >= omittedMiddleEvidence && strong {
+		anchors := true
+		for j := range l.parts {
+			if l.anchor[j] && lUsed&(1<<uint(j)) == 0 {
+				anchors = false
+			}
+		}
+		if anchors {
+			middleCost = omittedMiddleCost
+		}
+	}
 	for j := range l.parts {
 		if lUsed&(1<<uint(j)) == 0 {
-			cost := unmatchedMiddleCost
+			cost := middleCost
 			if l.anchor[j] {
 				cost = unmatchedAnchorCost
+			} else if isPatronymic(l, j) {
+				cost /= 2
 			}
 			den += l.weight[j] * cost
 			if detail {
@@ -258,14 +420,27 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 	return res
 }
 
+// joinable tells whether a word and a run of words are worth comparing:
+// the same first letter (skeleton) and lengths within two letters (of the
+// skeletons, when one side was written in Arabic script).
+func joinable(a, b *spelling) bool {
+	if a.skel == "" || b.skel == "" || a.skel[0] != b.skel[0] {
+		return false
+	}
+	if a.arabic || b.arabic {
+		return absDiff(len(a.skel), len(b.skel)) <= 1
+	}
+	return absDiff(len(a.canon), len(b.canon)) <= 2
+}
+
 func partsMask(f *form, i int, isRun bool) uint64 {
 	if !isRun {
 		return 1 << uint(i)
 	}
 	r := f.runs[i]
 	var m uint64
-	for k := 0; k < r.n; k++ {
-		m |= 1 << uint((r.first+k)%len(f.parts))
+	for k := 0; k < int(r.n); k++ {
+		m |= 1 << uint((int(r.first)+k)%len(f.parts))
 	}
 	return m
 }
@@ -392,4 +567,72 @@ func rarity(df, names int) float64 {
 		r = 0
 	}
 	return 0.35 + 0.65*r
+}
+
+// lengthFactor lowers the weight of very short parts (initials, one- and
+// two-letter words), which say little about who is named.
+func lengthFactor(n int) float64 {
+	switch n {
+	case 1:
+		return 0.25
+	case 2:
+		return 0.6
+	}
+	return 1
+}
+
+// editSimilarity is 1 less the optimal string alignment distance (edits,
+// adjacent transpositions included) over the longer length.
+func editSimilarity(a, b string) float64 {
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if la > 63 || lb > 63 {
+		return jaroWinkler(a, b)
+	}
+	var rows [3][64]int
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= lb; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, prev2[j-2]+1)
+			}
+			cur[j] = d
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return 1 - float64(prev[lb])/float64(max(la, lb))
+}
+
+// consonants counts the letters of a vowel pattern that are not vowels.
+func consonants(v string) int {
+	return len(v) - strings.Count(v, "*")
+}
+
+// sonOf are the particles before a father's name (bin Muhammad, ould Ali).
+var sonOf = toSet(`bin ibn ben bn bint binti ould wld`)
+
+// isPatronymic tells whether a part is a father's name: after "bin",
+// "ould", ..., or Russian -ovich, -evna.
+func isPatronymic(f *form, j int) bool {
+	if j > 0 && sonOf[f.parts[j-1].fold] {
+		return true
+	}
+	w := f.parts[j].fold
+	for _, suffix := range []string{"ovich", "evich", "ovna", "evna", "yevich", "ievich"} {
+		if strings.HasSuffix(w, suffix) && len(w) > len(suffix)+2 {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/mozillazg/go-pinyin"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Transliteration of the scripts listed names come in (Cyrillic, Greek,
@@ -44,13 +45,13 @@ var greek = map[rune]string{
 var arabic = map[rune]string{
 	'ا': "a", 'أ': "a", 'إ': "i", 'آ': "a", 'ٱ': "a", 'ء': "", 'ئ': "", 'ؤ': "",
 	'ب': "b", 'ت': "t", 'ث': "th", 'ج': "j", 'ح': "h", 'خ': "kh", 'د': "d", 'ذ': "dh",
-	'ر': "r", 'ز': "z", 'س': "s", 'ش': "sh", 'ص': "s", 'ض': "d", 'ط': "t", 'ظ': "z",
+	'ر': "r", 'ز': "z", 'س': "s", 'ش': "sh", 'ص': "s", 'ض': "d", 'ط': "t", 'ظ': "dh",
 	'ع': "", 'غ': "gh", 'ف': "f", 'ق': "q", 'ك': "k", 'ل': "l", 'م': "m", 'ن': "n",
 	'ه': "h", 'ة': "a", 'و': "w", 'ي': "y", 'ى': "a",
 	// Persian, Urdu and Pashto letters.
 	'پ': "p", 'چ': "ch", 'ژ': "zh", 'گ': "g", 'ک': "k", 'ی': "y", 'ە': "a", 'ۀ': "a",
 	'ٹ': "t", 'ڈ': "d", 'ڑ': "r", 'ں': "n", 'ھ': "h", 'ہ': "h", 'ے': "e", 'ۍ': "y",
-	'ې': "e", 'ښ': "sh", 'ږ': "zh", 'ځ': "dz", 'څ': "ts", 'ټ': "t", 'ډ': "d", 'ړ': "r",
+	'ې': "e", 'ښ': "sh", 'ږ': "zh", 'ځ': "z", 'څ': "ts", 'ټ': "t", 'ډ': "d", 'ړ': "r",
 	'ڼ': "n", 'ګ': "g",
 }
 
@@ -105,7 +106,11 @@ func scriptOf(r rune) script {
 // reports whether s held Arabic script (whose vowels are not written), and
 // whether it held Han (whose characters are syllables that it joins as a
 // Chinese name: family name first, then the given name in one word).
-func transliterate(s string) (out string, arabicScript bool) {
+//
+// With alt, the Arabic letters that Persian, Urdu and Pashto (and many
+// romanisations) read otherwise are written so: tha as s (Saqib, Thaqib),
+// dhal, dad and za as z, shin as the French ch, a final ha as the vowel a.
+func transliterate(s string, alt bool) (out string, arabicScript bool) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -116,11 +121,18 @@ func transliterate(s string) (out string, arabicScript bool) {
 	if ascii {
 		return s, false
 	}
+	// Presentation forms (the contextual shapes of Arabic letters, as some
+	// publishers type them) become the letters they show.
+	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	rs := []rune(s)
+	wordAt := -1 // where a word starts after an article written with it
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
+		if r == 'ـ' {
+			continue // tatweel, the stretching of an Arabic letter
+		}
 		lr := unicode.ToLower(r)
 		switch scriptOf(r) {
 		case scriptCyrillic:
@@ -133,6 +145,12 @@ func transliterate(s string) (out string, arabicScript bool) {
 				continue
 			}
 		case scriptGreek:
+			if _, ok := greek[lr]; !ok {
+				// accented vowels: the letter under the accent
+				if d := []rune(norm.NFD.String(string(lr))); len(d) > 0 {
+					lr = d[0]
+				}
+			}
 			if t, ok := greek[lr]; ok {
 				b.WriteString(t)
 				continue
@@ -140,15 +158,43 @@ func transliterate(s string) (out string, arabicScript bool) {
 		case scriptArabic:
 			arabicScript = true
 			if t, ok := arabic[r]; ok {
-				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1])
+				start := i == 0 || !unicode.Is(unicode.Arabic, rs[i-1]) || !unicode.IsLetter(rs[i-1]) || i == wordAt
 				if start && arabicStartVowel[r] {
 					t = "a"
 				}
-				// The definite article written as one word with its noun.
-				if start && r == 'ا' && i+2 < len(rs) && rs[i+1] == 'ل' && unicode.Is(unicode.Arabic, rs[i+2]) && unicode.IsLetter(rs[i+2]) {
+				// The definite article written as one word with its noun,
+				// at the start of a word or inside a compound name
+				// (نورالدين, Nur al-Din).
+				inside := !start && i >= 2 && isArabicLetter(rs[i-1]) && isArabicLetter(rs[i-2]) && i+3 < len(rs) && isArabicLetter(rs[i+3])
+				if (start || inside) && r == 'ا' && i+2 < len(rs) && rs[i+1] == 'ل' && isArabicLetter(rs[i+2]) {
+					if inside {
+						b.WriteByte(' ')
+					}
 					b.WriteString("al ")
 					i++
+					wordAt = i + 1
 					continue
+				}
+				if alt {
+					switch r {
+					case 'ث':
+						t = "s"
+					case 'ذ', 'ض', 'ظ':
+						t = "z"
+					case 'ش':
+						t = "ch" // the French spelling (Akkacha)
+					case 'ه':
+						// A final ha is often the vowel a (Juma, Zadeh),
+						// but not in Allah.
+						if (i+1 == len(rs) || !unicode.IsLetter(rs[i+1])) && i > 0 && rs[i-1] != 'ل' {
+							t = "a"
+						}
+					}
+				}
+				// A ha after a letter that would make a Latin digraph
+				// with it (ta and ha of Taha are not "th").
+				if r == 'ه' && b.Len() > 0 && strings.IndexByte("tdkgscpz", b.String()[b.Len()-1]) >= 0 {
+					t = "ah"
 				}
 				b.WriteString(t)
 				continue
@@ -219,3 +265,5 @@ func writeHan(b *strings.Builder, rs []rune) {
 	}
 	b.WriteByte(' ')
 }
+
+func isArabicLetter(r rune) bool { return unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r) }
