@@ -312,6 +312,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
 		Logger:               a.logger,
 		Workers:              ws,
+		Middleware:           jobs.Middleware(),
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
 		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention),
 		FetchCooldown:        20 * time.Millisecond,

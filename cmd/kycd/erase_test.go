@@ -101,6 +101,7 @@ func TestUserErasure(t *testing.T) {
 			Entries []struct {
 				Action   string `json:"action"`
 				EntityID string `json:"entityId"`
+				Actor    string `json:"actor"`
 			} `json:"entries"`
 		}
 		waitUntil(t, "user.erased on the trail", func() bool {
@@ -113,6 +114,16 @@ func TestUserErasure(t *testing.T) {
 			}
 			return n == 2
 		})
+		// The operator erased the early user, the retention job the late one:
+		// each entry names who did it.
+		for _, e := range list.Entries {
+			switch {
+			case e.Action == "user.erased" && e.EntityID == early && e.Actor != "cli:kycd":
+				t.Errorf("the operator's erasure was made by %q, want cli:kycd", e.Actor)
+			case e.Action == "user.erased" && e.EntityID == late && e.Actor != "system:user_erase":
+				t.Errorf("the retention job's erasure was made by %q, want system:user_erase", e.Actor)
+			}
+		}
 		if strings.Contains(k.stderr.String(), "late@example.com") {
 			t.Error("an erased user's email was logged")
 		}

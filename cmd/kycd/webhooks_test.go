@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -269,6 +270,24 @@ func TestWebhooks(t *testing.T) {
 		})
 		if r := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); r.get("endpoint.disabledReason") == nil {
 			t.Errorf("no reason given: %s", r.Body)
+		}
+		// The delivery job disabled it, and the trail says so.
+		var trail struct {
+			Entries []struct {
+				Action   string `json:"action"`
+				EntityID string `json:"entityId"`
+				Actor    string `json:"actor"`
+			} `json:"entries"`
+		}
+		k.cliJSON(t, &trail, "audit", "list", "--tenant", a.ID, "--limit", "1000")
+		var actors []string
+		for _, e := range trail.Entries {
+			if e.Action == "webhook-endpoint.state-changed" && e.EntityID == usersID {
+				actors = append(actors, e.Actor)
+			}
+		}
+		if len(actors) == 0 || slices.ContainsFunc(actors, func(a string) bool { return a != "system:webhook_deliver" }) {
+			t.Errorf("the endpoint's state changes were made by %v, want system:webhook_deliver", actors)
 		}
 		// Enabled again (and its types changed) through PATCH.
 		res = k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokA, "", map[string]any{"enabled": true, "eventTypes": []string{"core.user.", "core.file."},
