@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,6 +75,10 @@ type Deps struct {
 	UserRetention time.Duration
 	Clock         kycd.Clock
 	Logger        *slog.Logger
+	// IngestRetryBase is the base of an ingestion's backoff (zero: 5s):
+	// the wait after its n-th failed attempt is IngestRetryBase × 2ⁿ, at
+	// most ten minutes.
+	IngestRetryBase time.Duration
 	// MaxRun caps every worker's timeout (zero: no cap). A job still
 	// running when River's rescuer looks is taken for dead only once its
 	// timeout has passed, so the cap keeps --rescue-after meaningful.
@@ -207,14 +212,15 @@ type ingest struct {
 	d Deps
 }
 
-// ingestRetryBase and ingestRetryMax bound the backoff between attempts.
+// ingestRetryBase and ingestRetryMax bound the backoff between attempts
+// (Deps.IngestRetryBase replaces the base).
 const (
 	ingestRetryBase = 5 * time.Second
 	ingestRetryMax  = 10 * time.Minute
 )
 
 func (w *ingest) NextRetry(job *river.Job[kycd.IngestArgs]) time.Time {
-	d := ingestRetryBase << min(job.Attempt, 16)
+	d := cmp.Or(w.d.IngestRetryBase, ingestRetryBase) << min(job.Attempt, 16)
 	return time.Now().Add(min(d, ingestRetryMax))
 }
 

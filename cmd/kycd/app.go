@@ -81,6 +81,9 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if o.EventRetention < 0 {
 		return nil, errors.New("--event-retention must not be negative (0 keeps events for ever)")
 	}
+	if o.IngestRetryBase < 0 {
+		return nil, errors.New("--ingest-retry-base must not be negative")
+	}
 	if o.UserRetention < 0 {
 		return nil, errors.New("--user-retention must not be negative (0 keeps closed users for ever)")
 	}
@@ -305,7 +308,8 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		timeout = rescue / 2
 	}
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
-		Events: a.db, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+		Events: a.db, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2,
+		IngestRetryBase: a.opts.IngestRetryBase})
 	for _, add := range extra {
 		add(ws)
 	}
