@@ -115,7 +115,8 @@ func TestCrashSafety(t *testing.T) {
 		setup := start(t, db) // in-process, to create the tenant and its client
 		tn := setup.newTenant(t, "crash")
 		setup.stop(t)
-		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0"}
+		// Kills cost attempts (a rescued job retries): retry soon.
+		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0", "--ingest-retry-base", "50ms"}
 
 		// First an API-only node queues the ingestions, so that the workers
 		// then have all 200 to run when the kills start.
@@ -159,21 +160,23 @@ func TestCrashSafety(t *testing.T) {
 			k.base, k.router = c.base, newRouter(t, c.base)
 			tok = k.token(t, tn, "")
 		}
+		// Wait on the database (a query, not 200 requests a round), then
+		// read every ingestion through the API.
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			finished := 0
-			for id, u := range ingestions {
-				if k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil).get("ingestion.status") == "finished" {
-					finished++
-				}
-			}
+			finished := countRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status = 'finished'`)
 			if finished == n {
 				break
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%d of %d ingestions finished", finished, n)
 			}
-			time.Sleep(time.Second)
+			time.Sleep(200 * time.Millisecond)
+		}
+		for id, u := range ingestions {
+			if res := k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil); res.get("ingestion.status") != "finished" {
+				t.Errorf("ingestion %s: %s", id, res.Body)
+			}
 		}
 		c.kill()
 		t.Logf("%d of 4 kills hit running ingestions", hit)
