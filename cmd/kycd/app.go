@@ -81,6 +81,9 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if o.EventRetention < 0 {
 		return nil, errors.New("--event-retention must not be negative (0 keeps events for ever)")
 	}
+	if o.JobPollInterval < 20*time.Millisecond {
+		return nil, errors.New("--job-poll-interval must be at least 20ms")
+	}
 	if o.IngestRetryBase < 0 {
 		return nil, errors.New("--ingest-retry-base must not be negative")
 	}
@@ -320,7 +323,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
 		PeriodicJobs:         jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention),
 		FetchCooldown:        20 * time.Millisecond,
-		FetchPollInterval:    50 * time.Millisecond,
+		FetchPollInterval:    a.opts.JobPollInterval,
 		PollOnly:             true,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: rescue,

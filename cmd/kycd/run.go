@@ -129,6 +129,8 @@ type options struct {
 	RescueAfter time.Duration
 	// IngestRetryBase is the base of an ingestion job's backoff.
 	IngestRetryBase time.Duration
+	// JobPollInterval is how often idle workers look for new jobs.
+	JobPollInterval time.Duration
 	// DBMaxConns sizes the PostgreSQL connection pool.
 	DBMaxConns int
 	// WebhookRetries is the webhook retry schedule ("" for the default).
@@ -224,6 +226,7 @@ func (f *flagSet) common(o *options) {
 	f.int(&o.DBMaxConns, "db-max-conns", 10, "PostgreSQL connections per process (SQLite always writes through one)")
 	f.duration(&o.EventRetention, "event-retention", 30*24*time.Hour, "how long events (the feed, replays) and their delivery logs are kept once delivered or given up on; 0 keeps them for ever")
 	f.duration(&o.UserRetention, "user-retention", 0, "how long the records of a closed user are kept before they are erased (the regulatory retention period, for instance 43800h for five years); 0 keeps them for ever")
+	f.duration(&o.JobPollInterval, "job-poll-interval", 50*time.Millisecond, "how often idle workers look for new jobs: the longest a new job waits for one, against a query per interval on each node")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
 	f.duration(&o.IngestRetryBase, "ingest-retry-base", 5*time.Second, "base of an ingestion job's backoff: after its n-th failed attempt it waits this × 2^n (at most 10m)")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
