@@ -60,6 +60,7 @@ func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn")
+	dieWithTest(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +103,7 @@ func (c *child) kill() {
 // exactly once, no file or submission was made twice, and no blob is
 // orphaned. River's rescue (--rescue-after) runs the killed jobs again.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process for about a minute")
 	}
@@ -238,6 +240,7 @@ func TestCrashSafety(t *testing.T) {
 // event arrived at least once with a valid signature, under 1 % twice,
 // and nothing reached the endpoint that did not subscribe.
 func TestWebhookCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
@@ -353,6 +356,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 // file and one identity submission per user, no orphaned blob, and the
 // killed processes' scratch files were removed.
 func TestCheckCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}

@@ -15,6 +15,7 @@ import (
 // --user-retention has passed: the user's rows and file contents go, the
 // tenant's trail records it, and users closed later or still open stay.
 func TestUserErasure(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "erasing")
