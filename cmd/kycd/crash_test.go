@@ -271,7 +271,10 @@ func TestWebhookCrashSafety(t *testing.T) {
 		setup := start(t, db)
 		tn := setup.newTenant(t, "hook-crash")
 		setup.stop(t)
-		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0"}
+		// Kills cost attempts (a rescued delivery retries): retry soon, as
+		// often as the default schedule does.
+		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
+			"--webhook-retries", strings.TrimSuffix(strings.Repeat("100ms,", len(webhook.DefaultSchedule)), ",")}
 		// An API-only node registers the endpoints and the events wait.
 		c := startChild(t, db, append(flags, "--workers", "0")...)
 		t.Cleanup(func() { c.kill() })
