@@ -64,6 +64,9 @@ var subdivisionRequired = map[string]bool{"US": true, "CA": true, "AU": true}
 // New loads the ISO 3166 data.
 func New() *Geo {
 	g := &Geo{byCode: map[string]*Country{}}
+	// One pass over every subdivision: the library's per-country lookup
+	// groups all of them again at each call.
+	subdivisions := countries.AllSubdivisionsByCountryCode()
 	for _, c := range countries.All() {
 		code := c.Alpha2()
 		if !c.IsValid() || len(code) != 2 {
@@ -73,7 +76,7 @@ func New() *Geo {
 		if ct.Asset == "" || ct.Asset == countries.UnknownMsg {
 			ct.Asset = ""
 		}
-		for _, s := range c.Subdivisions() {
+		for _, s := range subdivisions[c] {
 			if !s.IsValid() {
 				continue
 			}

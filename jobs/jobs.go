@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/connector"
@@ -74,6 +76,10 @@ type Deps struct {
 	UserRetention time.Duration
 	Clock         kycd.Clock
 	Logger        *slog.Logger
+	// IngestRetryBase is the base of an ingestion's backoff (zero: 5s):
+	// the wait after its n-th failed attempt is IngestRetryBase × 2ⁿ, at
+	// most ten minutes.
+	IngestRetryBase time.Duration
 	// MaxRun caps every worker's timeout (zero: no cap). A job still
 	// running when River's rescuer looks is taken for dead only once its
 	// timeout has passed, so the cap keeps --rescue-after meaningful.
@@ -86,6 +92,18 @@ func (d Deps) timeout(own time.Duration) time.Duration {
 		return d.MaxRun
 	}
 	return own
+}
+
+// Middleware is what every job runs inside: the system actor, named after
+// the job's kind, is the actor of every change the job makes (recorded in
+// its audit entries as "system:<kind>").
+func Middleware() []rivertype.Middleware {
+	return []rivertype.Middleware{river.WorkerMiddlewareFunc(systemActor)}
+}
+
+// systemActor runs a job with the system actor of its kind in its context.
+func systemActor(ctx context.Context, job *rivertype.JobRow, work func(context.Context) error) error {
+	return work(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind}))
 }
 
 // Register adds every worker to ws.
@@ -118,7 +136,6 @@ func (w *syncApplication) Timeout(*river.Job[kycd.SyncApplicationArgs]) time.Dur
 }
 
 func (w *syncApplication) Work(ctx context.Context, job *river.Job[kycd.SyncApplicationArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.Levels.Sync(ctx, job.Args.TenantID, job.Args.ApplicationID)
 }
 
@@ -144,7 +161,6 @@ func (w *decideCheck) NextRetry(job *river.Job[kycd.DecideCheckArgs]) time.Time 
 }
 
 func (w *decideCheck) Work(ctx context.Context, job *river.Job[kycd.DecideCheckArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	_, more := w.d.Checks.NextRetry(job.Attempt)
 	err := w.d.Checks.Decide(ctx, job.Args.TenantID, job.Args.CheckID, !more)
 	if err == nil {
@@ -190,7 +206,6 @@ func (w *providerEvent) Timeout(*river.Job[kycd.ProviderEventArgs]) time.Duratio
 }
 
 func (w *providerEvent) Work(ctx context.Context, job *river.Job[kycd.ProviderEventArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.Connector.HandleProviderEvent(ctx, job.Args.TenantID, job.Args.EventID)
 }
 
@@ -202,19 +217,19 @@ type ingest struct {
 	d Deps
 }
 
-// ingestRetryBase and ingestRetryMax bound the backoff between attempts.
+// ingestRetryBase and ingestRetryMax bound the backoff between attempts
+// (Deps.IngestRetryBase replaces the base).
 const (
 	ingestRetryBase = 5 * time.Second
 	ingestRetryMax  = 10 * time.Minute
 )
 
 func (w *ingest) NextRetry(job *river.Job[kycd.IngestArgs]) time.Time {
-	d := ingestRetryBase << min(job.Attempt, 16)
+	d := cmp.Or(w.d.IngestRetryBase, ingestRetryBase) << min(job.Attempt, 16)
 	return time.Now().Add(min(d, ingestRetryMax))
 }
 
 func (w *ingest) Work(ctx context.Context, job *river.Job[kycd.IngestArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	err := w.d.Connector.Run(ctx, job.Args.TenantID, job.Args.IngestionID)
 	var limited *connector.RateLimited
 	switch {
@@ -246,7 +261,6 @@ func (w *expire) Timeout(*river.Job[kycd.ExpireArgs]) time.Duration {
 }
 
 func (w *expire) Work(ctx context.Context, job *river.Job[kycd.ExpireArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	n, err := w.d.KYC.ExpireProcesses(ctx)
 	if n > 0 {
 		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "expired verified results", slog.Int("count", n), slog.Int64("job_id", job.ID))
@@ -265,7 +279,6 @@ func (w *evaluate) Timeout(*river.Job[kycd.EvaluateArgs]) time.Duration {
 }
 
 func (w *evaluate) Work(ctx context.Context, job *river.Job[kycd.EvaluateArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	if err := w.d.KYC.Evaluate(ctx, job.Args); err != nil {
 		return err
 	}
@@ -286,7 +299,6 @@ func (w *sendCode) Timeout(*river.Job[kycd.SendCodeArgs]) time.Duration {
 }
 
 func (w *sendCode) Work(ctx context.Context, job *river.Job[kycd.SendCodeArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.KYC.SendCode(ctx, job.Args)
 }
 
@@ -420,7 +432,6 @@ func (w *filePurge) Timeout(*river.Job[kycd.FilePurgeArgs]) time.Duration {
 }
 
 func (w *filePurge) Work(ctx context.Context, job *river.Job[kycd.FilePurgeArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	total := 0
 	for {
 		n, err := w.d.Files.DeleteExpiredPendingFiles(ctx, w.d.Clock.Now().Add(-PurgeGrace))

@@ -89,6 +89,12 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if o.EventRetention < 0 {
 		return nil, errors.New("--event-retention must not be negative (0 keeps events for ever)")
 	}
+	if o.JobPollInterval < 20*time.Millisecond {
+		return nil, errors.New("--job-poll-interval must be at least 20ms")
+	}
+	if o.IngestRetryBase < 0 {
+		return nil, errors.New("--ingest-retry-base must not be negative")
+	}
 	if o.UserRetention < 0 {
 		return nil, errors.New("--user-retention must not be negative (0 keeps closed users for ever)")
 	}
@@ -393,17 +399,19 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		timeout = rescue / 2
 	}
 	jobs.Register(ws, jobs.Deps{Files: a.db, KYC: a.kyc, Connector: a.connector, Webhooks: a.webhooks, Checks: a.checks, Levels: a.levels,
-		Events: a.db, Screening: a.screening, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2})
+		Events: a.db, Screening: a.screening, EventRetention: a.opts.EventRetention, Users: a.db, Blobs: a.blobs, UserRetention: a.opts.UserRetention, Clock: a.clock, Logger: a.logger, MaxRun: rescue / 2,
+		IngestRetryBase: a.opts.IngestRetryBase})
 	for _, add := range extra {
 		add(ws)
 	}
 	c, err := river.NewClient(a.db.RiverDriver(), &river.Config{
 		Logger:               a.logger,
 		Workers:              ws,
+		Middleware:           jobs.Middleware(),
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
 		PeriodicJobs:         append(jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention), jobs.ScreeningDownloads(a.screeningSources())...),
 		FetchCooldown:        20 * time.Millisecond,
-		FetchPollInterval:    50 * time.Millisecond,
+		FetchPollInterval:    a.opts.JobPollInterval,
 		PollOnly:             true,
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: rescue,

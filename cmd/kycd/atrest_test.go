@@ -23,6 +23,7 @@ import (
 // everything kycd keeps (the SQLite file and its WAL, a PostgreSQL dump, the
 // blob folder) and what it logged: no marker may appear in the clear.
 func TestEncryptionAtRest(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db, "--allow-private-network", "--evidence-allow-http")
 		tn := k.newTenant(t, "atrest")

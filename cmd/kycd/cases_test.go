@@ -50,6 +50,7 @@ func waitScreening(t *testing.T, k *kycdProc, tok, userID, want string) *respons
 // Another listed name decided a false positive makes the screening ok; a
 // namesake born decades apart is not raised. Cases are the tenant's own.
 func TestScreeningCases(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		un := writeSnapshotFile(t, "un", "consolidated.xml")
@@ -181,6 +182,7 @@ func TestScreeningCases(t *testing.T) {
 // delisting closes the open case (entry-removed) and the screening is ok
 // again.
 func TestScreeningMonitoring(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		dir := t.TempDir()
@@ -263,6 +265,7 @@ func TestScreeningMonitoring(t *testing.T) {
 // proposed and waits for a second reviewer: the same reviewer is refused, a
 // different outcome sends the case back, the same outcome closes it.
 func TestScreeningFourEyes(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		un := writeSnapshotFile(t, "un", "consolidated.xml")

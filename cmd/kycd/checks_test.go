@@ -211,6 +211,7 @@ func reasonOf(res *response) (string, map[string]any) {
 // POR, INSTRUMENT_FIT, COMPLIANCE (its own scope), the refresh rule and
 // history, every validation rule, and tenant isolation.
 func TestChecks(t *testing.T) {
+	t.Parallel()
 	ev := newEvidenceServer(t, "127.0.0.1")
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newChecksEnv(t, db, "--allow-private-network", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "2s")
@@ -535,6 +536,7 @@ func blobFiles(t *testing.T, db storetest.Database, kind string) [][]byte {
 // gopher:// links and (without --evidence-allow-http) http links are
 // refused when the check is recorded.
 func TestCheckEvidenceHostile(t *testing.T) {
+	t.Parallel()
 	inside := newEvidenceServer(t, "127.0.0.1")
 	ev := newEvidenceServer(t, "127.0.0.2") // the one network kycd may reach
 	ev.other = inside.URL
@@ -638,6 +640,7 @@ func TestCheckEvidenceHostile(t *testing.T) {
 // created_at and signed, every event exactly once and each check's
 // CREATED before its decision; an endpoint that does not gets them one by one.
 func TestCheckEventBundles(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newChecksEnv(t, db, "--allow-private-network")
 		bundled, single := newReceiver(t), newReceiver(t)
@@ -725,6 +728,7 @@ func TestCheckEventBundles(t *testing.T) {
 // TestSandboxEvidence: in sandbox mode kycd serves an evidence bucket, so a
 // check can be tried offline: its good zip passes, its hostile ones fail.
 func TestSandboxEvidence(t *testing.T) {
+	t.Parallel()
 	db := storetest.Databases(t)[0]
 	e := newChecksEnv(t, db, "--sandbox")
 	if res := e.decided(e.user, seedKYC(e.base+"/sandbox/evidence/ident.zip")); res.JSON["status"] != "PASSED" {

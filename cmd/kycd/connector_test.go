@@ -30,7 +30,7 @@ type connectorEnv struct {
 }
 
 func newConnectorEnv(t *testing.T, db storetest.Database) *connectorEnv {
-	k := start(t, db, "--sandbox", "--provider-timeout", "1s")
+	k := start(t, db, "--sandbox", "--provider-timeout", "1s", "--ingest-retry-base", "100ms")
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +184,7 @@ var allCompleted = map[string]string{"profile": "completed", "address": "complet
 // processes through the HTTP API, against the mounted provider sandboxes,
 // with every failure the issue names, on both databases.
 func TestConnector(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newConnectorEnv(t, db)
 		// The ingestions' events reach a webhook endpoint.

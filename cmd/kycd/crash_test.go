@@ -60,6 +60,7 @@ func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn")
+	dieWithTest(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +103,7 @@ func (c *child) kill() {
 // exactly once, no file or submission was made twice, and no blob is
 // orphaned. River's rescue (--rescue-after) runs the killed jobs again.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process for about a minute")
 	}
@@ -115,7 +117,8 @@ func TestCrashSafety(t *testing.T) {
 		setup := start(t, db) // in-process, to create the tenant and its client
 		tn := setup.newTenant(t, "crash")
 		setup.stop(t)
-		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0"}
+		// Kills cost attempts (a rescued job retries): retry soon.
+		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0", "--ingest-retry-base", "50ms"}
 
 		// First an API-only node queues the ingestions, so that the workers
 		// then have all 200 to run when the kills start.
@@ -159,21 +162,23 @@ func TestCrashSafety(t *testing.T) {
 			k.base, k.router = c.base, newRouter(t, c.base)
 			tok = k.token(t, tn, "")
 		}
+		// Wait on the database (a query, not 200 requests a round), then
+		// read every ingestion through the API.
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			finished := 0
-			for id, u := range ingestions {
-				if k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil).get("ingestion.status") == "finished" {
-					finished++
-				}
-			}
+			finished := countRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status = 'finished'`)
 			if finished == n {
 				break
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%d of %d ingestions finished", finished, n)
 			}
-			time.Sleep(time.Second)
+			time.Sleep(200 * time.Millisecond)
+		}
+		for id, u := range ingestions {
+			if res := k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil); res.get("ingestion.status") != "finished" {
+				t.Errorf("ingestion %s: %s", id, res.Body)
+			}
 		}
 		c.kill()
 		t.Logf("%d of 4 kills hit running ingestions", hit)
@@ -235,6 +240,7 @@ func TestCrashSafety(t *testing.T) {
 // event arrived at least once with a valid signature, under 1 % twice,
 // and nothing reached the endpoint that did not subscribe.
 func TestWebhookCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
@@ -265,7 +271,10 @@ func TestWebhookCrashSafety(t *testing.T) {
 		setup := start(t, db)
 		tn := setup.newTenant(t, "hook-crash")
 		setup.stop(t)
-		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0"}
+		// Kills cost attempts (a rescued delivery retries): retry soon, as
+		// often as the default schedule does.
+		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
+			"--webhook-retries", strings.TrimSuffix(strings.Repeat("100ms,", len(webhook.DefaultSchedule)), ",")}
 		// An API-only node registers the endpoints and the events wait.
 		c := startChild(t, db, append(flags, "--workers", "0")...)
 		t.Cleanup(func() { c.kill() })
@@ -350,6 +359,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 // file and one identity submission per user, no orphaned blob, and the
 // killed processes' scratch files were removed.
 func TestCheckCrashSafety(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}

@@ -84,6 +84,7 @@ func upload(t *testing.T, k *kycdProc, uploadURL string, content []byte) *respon
 }
 
 func TestWalkthrough(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "acme")

@@ -19,6 +19,7 @@ import (
 // the earlier key alone no longer opens anything. Retiring before rewrapping
 // is refused and leaves the key file as it was.
 func TestMasterKeyRotation(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "rotating")

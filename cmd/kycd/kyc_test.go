@@ -140,6 +140,7 @@ func hasReason(res *response, reason string) bool {
 // user's data and the policy of their country, details on demand, and the
 // summary.
 func TestKYCOverview(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		gb := createUser(t, e.kycdProc, e.tok, "gb@kyc.example")
@@ -233,6 +234,7 @@ func TestKYCOverview(t *testing.T) {
 // TestKYCProfileAndContact: profile updates with their rules and 409s,
 // and email and phone verified by the partner.
 func TestKYCProfileAndContact(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		de := createUserIn(t, e.kycdProc, e.tok, "de@profile.example", "DE", "DE-BE", "general-pt-bop")
@@ -354,6 +356,7 @@ var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
 // TestKYCOneTimeCodes: in sandbox mode kycd "sends" codes to an outbox; the
 // code verifies the email, wrong codes count, codes are single-use and expire.
 func TestKYCOneTimeCodes(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db, "--sandbox")
 		u := createUser(t, e.kycdProc, e.tok, "otp@kyc.example")
@@ -453,6 +456,7 @@ const (
 // step, resuming by formId, evaluation to a score, and enhanced due
 // diligence that a high score requires.
 func TestKYCCustomerDueDiligence(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		e.importTestList(t) // the risk is approved once the user is screened
@@ -584,6 +588,7 @@ func TestKYCCustomerDueDiligence(t *testing.T) {
 // cooldown refusal, the retry once the (sandbox) clock passed the cooldown,
 // an approval, and exemption outside the UK.
 func TestKYCCryptoRiskAssessment(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db, "--sandbox")
 		u := createUser(t, e.kycdProc, e.tok, "cra@kyc.example")
@@ -692,6 +697,7 @@ func identityDoc(media []string, number, expires, given, family, birthdate strin
 // without a provider), and the outcomes that fail the process: duplicate,
 // underage, data-mismatch.
 func TestKYCIdentity(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		u := createUser(t, e.kycdProc, e.tok, "id@kyc.example")
@@ -801,6 +807,7 @@ func TestKYCIdentity(t *testing.T) {
 // TestKYCProofOfAddress: both submission types with the spec's examples,
 // and the mismatches that fail the process.
 func TestKYCProofOfAddress(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		u := createUser(t, e.kycdProc, e.tok, "poa@kyc.example")
@@ -843,6 +850,7 @@ func TestKYCProofOfAddress(t *testing.T) {
 // its conditional questions and rejection; the tax details form with TIN
 // checksums, reasons, signature and the per-country hint.
 func TestKYCSelfCategorizationAndTaxDetails(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		u := createUser(t, e.kycdProc, e.tok, "scs@kyc.example")
@@ -929,6 +937,7 @@ func TestKYCSelfCategorizationAndTaxDetails(t *testing.T) {
 // TestKYCCapabilities: capabilities follow the processes, with Uphold's
 // requirement and restriction codes.
 func TestKYCCapabilities(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		u := createUserIn(t, e.kycdProc, e.tok, "caps@kyc.example", "US", "US-FL", "general-us-hq")
@@ -994,6 +1003,7 @@ func TestKYCCapabilities(t *testing.T) {
 // user's two concurrent answers is recomputed over the first), each user
 // keeps their own answers, and each answer saved is audited.
 func TestKYCConcurrentFormSteps(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		e := newKYCEnv(t, db)
 		const users = 8

@@ -80,6 +80,7 @@ func attr(res *response, key string) map[string]any {
 // uploaded files, a rejection, and a new application after it; other
 // tenants see nothing; decisions are audited.
 func TestLevels(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		c := newConnectorEnv(t, db) // the sandbox tenant: its Sumsub account is the sandbox's
 		k := c.kycEnv
@@ -555,6 +556,7 @@ func (e *connectorEnv) sumsub(method, path string, body any) map[string]any {
 // catalog (checked as a whole first); its clients see its levels, other
 // tenants keep the built-in ones.
 func TestTenantLevels(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := newKYCEnv(t, db)
 		var officer struct {

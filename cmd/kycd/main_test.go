@@ -1,18 +1,29 @@
 package main
 
 import (
+	"flag"
 	"os"
+	"runtime"
+	"strconv"
 	"testing"
 )
 
 // TestMain gives the S3 tests credentials for the in-process fake bucket
 // (the AWS SDK reads them from the environment) and keeps the SDK from
-// looking for an instance metadata service.
+// looking for an instance metadata service. Unless -test.parallel is given,
+// it runs more tests at once than there are CPUs: each test starts its own
+// kycd and spends most of its time waiting on it (jobs, pollers, shutdown).
 func TestMain(m *testing.M) {
 	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
 	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
 	os.Setenv("AWS_REGION", "us-east-1")
 	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 	code := m.Run()
 	if kycdBin.dir != "" {
 		os.RemoveAll(kycdBin.dir) // the kycd the crash tests built

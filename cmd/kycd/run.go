@@ -137,6 +137,10 @@ type options struct {
 	ProviderTimeout time.Duration
 	// RescueAfter is when a running job is taken for dead and run again.
 	RescueAfter time.Duration
+	// IngestRetryBase is the base of an ingestion job's backoff.
+	IngestRetryBase time.Duration
+	// JobPollInterval is how often idle workers look for new jobs.
+	JobPollInterval time.Duration
 	// DBMaxConns sizes the PostgreSQL connection pool.
 	DBMaxConns int
 	// WebhookRetries is the webhook retry schedule ("" for the default).
@@ -258,7 +262,9 @@ func (f *flagSet) common(o *options) {
 		o.ScreeningSources = strings.Split(v, ",")
 	}
 	f.Var(&o.ScreeningSources, "screening-source", helpText("screening-source", "NAME=URL: a list downloaded daily and at start (NAME ofac-sdn (the URL of the CSV set's folder), un, eu-fsf, or your own kycd-jsonl list's name); may be given several times"))
+	f.duration(&o.JobPollInterval, "job-poll-interval", 50*time.Millisecond, "how often idle workers look for new jobs: the longest a new job waits for one, against a query per interval on each node")
 	f.duration(&o.RescueAfter, "rescue-after", time.Hour, "how long a job may run before it is taken for one whose worker died and run again")
+	f.duration(&o.IngestRetryBase, "ingest-retry-base", 5*time.Second, "base of an ingestion job's backoff: after its n-th failed attempt it waits this × 2^n (at most 10m)")
 	f.duration(&o.ProviderTimeout, "provider-timeout", 30*time.Second, "how long one request to Sumsub or Veriff may take before it is retried")
 	f.string(&o.BlobURL, "blob-url", "", "where file contents go: s3://bucket?region=...&endpoint=...&use_path_style=true (default: <data-dir>/blobs)")
 	f.string(&o.SMTPURL, "smtp-url", "", "SMTP server for one-time codes: smtp://user:password@host:587?from=kyc@example.com (smtps:// for TLS)")

@@ -78,6 +78,7 @@ func postForm(t *testing.T, target string, fields map[string]any, content []byte
 // uploads straight to the bucket, kycd's check of the staged bytes on the
 // next read, encrypted storage, refusal of wrong content, and downloads.
 func TestS3Storage(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		s3 := newFakeS3(t, "kycd")
 		k := start(t, db, "--blob-url", "s3://kycd?endpoint="+url.QueryEscape(s3.url)+"&region=us-east-1&use_path_style=true")

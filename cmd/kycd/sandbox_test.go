@@ -18,6 +18,7 @@ import (
 // Sumsub sandboxes at /sandbox/veriff and /sandbox/sumsub with credentials
 // it keeps in the data folder (and prints), and the clients read them.
 func TestProviderSandboxesMounted(t *testing.T) {
+	t.Parallel()
 	db := storetest.Databases(t)[0]
 	k := start(t, db, "--sandbox")
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))

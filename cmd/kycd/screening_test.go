@@ -64,6 +64,7 @@ func (k *kycdProc) importTestList(t *testing.T) {
 // identical import changes nothing; an operator's own JSON Lines list is a
 // source of its own.
 func TestScreeningLists(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db, "--metrics-token", "screening-metrics")
 		ready := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
@@ -166,6 +167,7 @@ func TestScreeningLists(t *testing.T) {
 // against the bundled snapshot (here two of its lists, to keep the test
 // fast; the default is all three).
 func TestScreeningOffAndSandbox(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		off := start(t, db, "--screening", "off")
 		if res := off.do(t, off.req("GET", "/readyz", nil)); res.Status != 200 || res.get("checks.screening") != "off" {
@@ -202,6 +204,7 @@ func TestScreeningOffAndSandbox(t *testing.T) {
 // daily) through the SSRF guard and imported; a truncated download changes
 // nothing, the current version stays.
 func TestScreeningDownloads(t *testing.T) {
+	t.Parallel()
 	fsys, err := snapshot.FS("un")
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 // TestTenantIsolation calls every id-bearing route with the other tenant's
 // token: each answers 404 and the body carries none of the other tenant's data.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		a, b := k.newTenant(t, "alpha"), k.newTenant(t, "bravo")
@@ -86,6 +87,7 @@ func TestTenantIsolation(t *testing.T) {
 // TestTokenLifecycle covers expired, tampered, foreign, revoked and
 // wrong-scope tokens, and X-On-Behalf-Of rules.
 func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "tokens")
@@ -177,6 +179,7 @@ func TestTokenLifecycle(t *testing.T) {
 
 // TestTokenEndpoint covers the OAuth2 token endpoint's own rules.
 func TestTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "oauth", "core.users:read", "core.users:create", "core.users:act-on-behalf-of")
@@ -231,6 +234,7 @@ func TestTokenEndpoint(t *testing.T) {
 // TestBadInput sends malformed, mistyped, oversized and unknown input: each
 // gets request_invalid (or 413/415), never a 500.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db, "--max-body-bytes", "65536")
 		tn := k.newTenant(t, "badinput")

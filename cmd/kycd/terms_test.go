@@ -11,6 +11,7 @@ import (
 // listing, filtering, reading with a user's acceptances, and accepting other
 // terms with every refusal reason.
 func TestTermsOfService(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tn := k.newTenant(t, "terms")

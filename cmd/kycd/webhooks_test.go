@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // with Retry-After waits, exhaustion fails the delivery; a rotated secret
 // signs alongside the new one; the pull feed pages the same events.
 func TestWebhooks(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db, "--allow-private-network", "--webhook-retries", "200ms,300ms,400ms")
 		a, b := k.newTenant(t, "hooks-a"), k.newTenant(t, "hooks-b")
@@ -270,6 +272,24 @@ func TestWebhooks(t *testing.T) {
 		if r := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); r.get("endpoint.disabledReason") == nil {
 			t.Errorf("no reason given: %s", r.Body)
 		}
+		// The delivery job disabled it, and the trail says so.
+		var trail struct {
+			Entries []struct {
+				Action   string `json:"action"`
+				EntityID string `json:"entityId"`
+				Actor    string `json:"actor"`
+			} `json:"entries"`
+		}
+		k.cliJSON(t, &trail, "audit", "list", "--tenant", a.ID, "--limit", "1000")
+		var actors []string
+		for _, e := range trail.Entries {
+			if e.Action == "webhook-endpoint.state-changed" && e.EntityID == usersID {
+				actors = append(actors, e.Actor)
+			}
+		}
+		if len(actors) == 0 || slices.ContainsFunc(actors, func(a string) bool { return a != "system:webhook_deliver" }) {
+			t.Errorf("the endpoint's state changes were made by %v, want system:webhook_deliver", actors)
+		}
 		// Enabled again (and its types changed) through PATCH.
 		res = k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokA, "", map[string]any{"enabled": true, "eventTypes": []string{"core.user.", "core.file."},
 			"description": "users and files"})
@@ -322,6 +342,7 @@ func TestWebhooks(t *testing.T) {
 // TestWebhooksListen: `kycd webhooks listen` verifies signatures with the
 // secret it is given, prints the events it accepts, refuses forged ones.
 func TestWebhooksListen(t *testing.T) {
+	t.Parallel()
 	secret, err := webhook.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +398,7 @@ func TestWebhooksListen(t *testing.T) {
 // TestWebhookOrder: the events about one object reach an endpoint in the
 // order of the feed, while the objects' events interleave freely.
 func TestWebhookOrder(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db, "--allow-private-network", "--rate-limit", "0")
 		tn := k.newTenant(t, "order")
@@ -441,6 +463,7 @@ func TestWebhookOrder(t *testing.T) {
 // that reaches loopback or is not https, and a provider baseUrl that is not
 // https, are refused through the API.
 func TestOutboundGuard(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
 		tok := k.token(t, k.newTenant(t, "guard"), "")
@@ -470,6 +493,7 @@ func TestOutboundGuard(t *testing.T) {
 // feed and the delivery logs (a replay after one is 404), while an event
 // still owed to an endpoint stays.
 func TestEventRetention(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		flags := []string{"--allow-private-network", "--webhook-retries", "1h"}
 		var stderr syncBuffer
