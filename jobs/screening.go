@@ -36,7 +36,6 @@ func (w *screenUser) Timeout(*river.Job[kycd.ScreenUserArgs]) time.Duration {
 }
 
 func (w *screenUser) Work(ctx context.Context, job *river.Job[kycd.ScreenUserArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	err := w.d.Screening.Screen(ctx, kycd.UserRef{TenantID: job.Args.TenantID, UserID: job.Args.UserID})
 	switch {
 	case errors.Is(err, screening.ErrNoLists):
@@ -58,7 +57,6 @@ func (w *screeningDelta) Timeout(*river.Job[kycd.ScreeningDeltaArgs]) time.Durat
 }
 
 func (w *screeningDelta) Work(ctx context.Context, job *river.Job[kycd.ScreeningDeltaArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.Screening.StartRescreen(ctx, job.Args)
 }
 
@@ -73,7 +71,6 @@ func (w *screeningBatch) Timeout(*river.Job[kycd.ScreeningBatchArgs]) time.Durat
 }
 
 func (w *screeningBatch) Work(ctx context.Context, job *river.Job[kycd.ScreeningBatchArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	return w.d.Screening.RescreenBatch(ctx, job.Args)
 }
 
@@ -89,7 +86,6 @@ func (w *screeningDownload) Timeout(*river.Job[kycd.ScreeningDownloadArgs]) time
 }
 
 func (w *screeningDownload) Work(ctx context.Context, job *river.Job[kycd.ScreeningDownloadArgs]) error {
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: job.Kind})
 	if _, err := w.d.Screening.Download(ctx, job.Args.Source); err != nil {
 		w.d.Logger.LogAttrs(ctx, slog.LevelError, "screening list download failed; the current version stays",
 			slog.String("source", job.Args.Source), slog.Int("attempt", job.Attempt), slog.String("error", err.Error()))
