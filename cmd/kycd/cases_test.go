@@ -21,6 +21,16 @@ func screeningUser(email, name, birthdate, citizenship string) map[string]any {
 	return body
 }
 
+// createUserOf creates a user of a body and returns its id.
+func createUserOf(t *testing.T, k *kycdProc, tok string, body map[string]any) string {
+	t.Helper()
+	res := k.call(t, "POST", "/core/users", tok, "", body)
+	if res.Status != 201 {
+		t.Fatalf("create user: %d %s", res.Status, res.Body)
+	}
+	return res.get("user.id").(string)
+}
+
 // screeningOf reads a user's screening process and summary.
 func screeningOf(t *testing.T, k *kycdProc, tok, userID string) (status string, res *response) {
 	t.Helper()
@@ -60,20 +70,12 @@ func TestScreeningCases(t *testing.T) {
 		tn := k.newTenant(t, "cases-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review", "admin.audit:read")...)
 		tok := k.token(t, tn, "")
 
-		create := func(body map[string]any) string {
-			t.Helper()
-			res := k.call(t, "POST", "/core/users", tok, "", body)
-			if res.Status != 201 {
-				t.Fatalf("create user: %d %s", res.Status, res.Body)
-			}
-			return res.get("user.id").(string)
-		}
 		// UN CDi.010 (born 1963-07-24, Rwanda) and CDi.017 (1961-04-06, Rwanda).
-		listed := create(screeningUser("listed@cases.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
-		cleared := create(screeningUser("cleared@cases.example", "Straton Musoni", "1961-04-06", "RW"))
+		listed := createUserOf(t, k, tok, screeningUser("listed@cases.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
+		cleared := createUserOf(t, k, tok, screeningUser("cleared@cases.example", "Straton Musoni", "1961-04-06", "RW"))
 		// UN CDi.022 is born 1967: a namesake born in 1995 is another person.
-		namesake := create(screeningUser("namesake@cases.example", "Laurent Nkunda", "1995-03-14", "GB"))
-		plain := create(screeningUser("plain@cases.example", "Harriet Oyelaran-Whitcombe", "1990-02-11", "GB"))
+		namesake := createUserOf(t, k, tok, screeningUser("namesake@cases.example", "Laurent Nkunda", "1995-03-14", "GB"))
+		plain := createUserOf(t, k, tok, screeningUser("plain@cases.example", "Harriet Oyelaran-Whitcombe", "1990-02-11", "GB"))
 
 		res := waitScreening(t, k, tok, listed, "running")
 		caps := k.call(t, "GET", "/core/capabilities", tok, listed, nil)
@@ -204,16 +206,8 @@ func TestScreeningMonitoring(t *testing.T) {
 		importList(other)
 		tn := k.newTenant(t, "monitoring-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review")...)
 		tok := k.token(t, tn, "")
-		create := func(body map[string]any) string {
-			t.Helper()
-			res := k.call(t, "POST", "/core/users", tok, "", body)
-			if res.Status != 201 {
-				t.Fatalf("create user: %d %s", res.Status, res.Body)
-			}
-			return res.get("user.id").(string)
-		}
-		z := create(screeningUser("zebulon@monitoring.example", "Zebulon Quartermaine", "1961-05-02", "NZ"))
-		a := create(screeningUser("ada@monitoring.example", "Ada Featherstonehaugh", "1988-09-30", "GB"))
+		z := createUserOf(t, k, tok, screeningUser("zebulon@monitoring.example", "Zebulon Quartermaine", "1961-05-02", "NZ"))
+		a := createUserOf(t, k, tok, screeningUser("ada@monitoring.example", "Ada Featherstonehaugh", "1988-09-30", "GB"))
 		waitScreening(t, k, tok, z, "ok")
 		waitScreening(t, k, tok, a, "ok")
 
@@ -277,11 +271,7 @@ func TestScreeningFourEyes(t *testing.T) {
 			t.Fatalf("tenant settings: %q %v", out, err)
 		}
 		tok := k.token(t, tn, "")
-		res := k.call(t, "POST", "/core/users", tok, "", screeningUser("four@eyes.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
-		if res.Status != 201 {
-			t.Fatalf("create user: %d %s", res.Status, res.Body)
-		}
-		u := res.get("user.id").(string)
+		u := createUserOf(t, k, tok, screeningUser("four@eyes.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
 		waitScreening(t, k, tok, u, "running")
 		id := k.call(t, "GET", "/admin/cases?status=open&userId="+u, tok, "", nil).get("cases.0.id").(string)
 		decide := func(outcome, reviewer string) *response {
