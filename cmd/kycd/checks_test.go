@@ -536,7 +536,9 @@ func blobFiles(t *testing.T, db storetest.Database, kind string) [][]byte {
 // gopher:// links and (without --evidence-allow-http) http links are
 // refused when the check is recorded.
 func TestCheckEvidenceHostile(t *testing.T) {
-	t.Parallel()
+	// Not parallel with the other tests: it bounds the growth of the test
+	// process's heap while evidence streams, which other tests' kycds
+	// (building screening indexes, for one) would grow as well.
 	inside := newEvidenceServer(t, "127.0.0.1")
 	ev := newEvidenceServer(t, "127.0.0.2") // the one network kycd may reach
 	ev.other = inside.URL
