@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,12 +64,13 @@ type Config struct {
 type Service struct {
 	Config
 	builtin *Catalog
-	// queue serializes, in this process, the changes of each application
-	// and the creations of each client's applications (serial).
+	// queue serializes, in this process, the changes of each application,
+	// the creations of each client's applications and the replacements of
+	// each tenant's catalog (serial).
 	queue keylock.Locks
 }
 
-// maxRetries bounds how often a change of an application is computed again
+// maxRetries bounds how often a change is computed again
 // after a change made elsewhere (another kycd sharing the database) won
 // the race.
 const maxRetries = 8
@@ -78,7 +80,7 @@ const maxRetries = 8
 // applied one after another as if sent in turn. When a change made
 // elsewhere wins the race (EStale), fn runs again on what is now stored;
 // one that loses every try is kycd.EConcurrentChange, and nothing is
-// applied.
+// applied (the entity named by key's first part).
 func (s *Service) serial(ctx context.Context, key string, fn func() error) error {
 	unlock, err := s.queue.Lock(ctx, key)
 	if err != nil {
@@ -90,12 +92,12 @@ func (s *Service) serial(ctx context.Context, key string, fn func() error) error
 			return err
 		}
 	}
-	return kycd.Contended("kyc-application")
+	return kycd.Contended(strings.SplitN(key, "/", 2)[0])
 }
 
 // applicationKey and clientKey are the keys of serial: one application's
 // changes, and the creations of one client's applications.
-func applicationKey(tenantID, id string) string { return "application/" + tenantID + "/" + id }
+func applicationKey(tenantID, id string) string { return "kyc-application/" + tenantID + "/" + id }
 func clientKey(tenantID, userID string) string  { return "client/" + tenantID + "/" + userID }
 
 // New returns the levels service over the built-in catalog.
@@ -196,7 +198,13 @@ func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byt
 		return nil, &kycd.Error{Code: ELevelInUse, Message: "The catalog drops levels clients applied for; keep them",
 			Details: map[string]any{"levels": dropped}}
 	}
-	version, err := s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+	// Replacements sent at once each add their version, one after another
+	// (another node's numbered meanwhile: numbered again).
+	var version int
+	err = s.serial(ctx, "catalog/"+tenantID, func() (err error) {
+		version, err = s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
