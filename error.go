@@ -24,6 +24,7 @@ const (
 	EConflict               = "conflict"                  // a uniqueness rule was broken (names)
 	EAlreadyApplied         = "already_applied"           // a submission with this idempotency key was applied before
 	EServiceUnavailable     = "service_unavailable"       // a service kycd depends on did not answer; try again shortly
+	EConcurrentChange       = "concurrent_change"         // other changes of the entity won every try; nothing was applied: send it again (409, Retry-After)
 
 	// Business rule codes of the users and files routes (409).
 	EEmailAlreadyExists        = "email_already_exists"
@@ -110,6 +111,18 @@ func Invalid(context string, violations ...Violation) *Error {
 // NotAllowed returns an operation_not_allowed error with stable reasons.
 func NotAllowed(message string, reasons ...string) *Error {
 	return &Error{Code: EOperationNotAllowed, Message: message, Details: map[string]any{"reasons": reasons}}
+}
+
+// Contended is the refusal of a change that lost its race with other
+// changes of the same entity ("user", "kyc-application") more often than
+// kycd computes a change again: nothing was applied, and the request may be
+// sent again (surfaces add Retry-After). Its reason is "concurrent-change".
+func Contended(entity string) *Error {
+	return &Error{
+		Code:    EConcurrentChange,
+		Message: fmt.Sprintf("The %s was changed by other requests at the same time; nothing was applied: send the request again", entity),
+		Details: map[string]any{"entity": entity, "reasons": []string{"concurrent-change"}},
+	}
 }
 
 // ErrorCode returns the code of an application error, or EInternal.

@@ -87,10 +87,14 @@ type retryLater struct {
 func (e *retryLater) Error() string { return e.err.Error() }
 func (e *retryLater) Unwrap() error { return e.err }
 
-// setRetryAfter sets Retry-After when err asks the client to wait.
+// setRetryAfter sets Retry-After when err asks the client to wait: a rate
+// limit, or a change that lost its race with other changes of its entity
+// (whose competitors are done within about a second).
 func setRetryAfter(w http.ResponseWriter, err error) {
 	var rl *retryLater
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(rl.after))
+	} else if kycd.ErrorCode(err) == kycd.EConcurrentChange {
+		w.Header().Set("Retry-After", "1")
 	}
 }

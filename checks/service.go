@@ -18,6 +18,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/evidence"
+	"github.com/kycd/kycd/keylock"
 	"github.com/kycd/kycd/netguard"
 )
 
@@ -80,7 +81,12 @@ func (s *Service) NextRetry(attempt int) (time.Duration, bool) {
 }
 
 // Service runs the checks.
-type Service struct{ Config }
+type Service struct {
+	Config
+	// users queues the creations of each user's checks in this process, so
+	// that the refresh rule (checkRefresh) holds for checks sent at once.
+	users keylock.Locks
+}
 
 // New returns the checks service.
 func New(c Config) *Service {
@@ -126,6 +132,13 @@ func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Requ
 			return nil, err
 		}
 	}
+	// A user's checks are created one after another: of two first KYC
+	// checks sent at once, the second finds the first.
+	unlock, err := s.users.Lock(ctx, tenantID+"/"+u.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if req.Type == kycd.CheckKYC {
 		if err := s.checkRefresh(ctx, u, req.Data.KYCUpdate); err != nil {
 			return nil, err

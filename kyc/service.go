@@ -3,8 +3,10 @@
 // updates with each process's rules, evaluates completed forms, and records
 // every status change as an event in the same transaction as the change.
 //
-// Every update is a read-modify-write of the user's processes, saved with
-// optimistic concurrency: when another change won the race the update is
+// Every update is a read-modify-write of the user's processes. The updates
+// of one user in one process run one after another (a queue per user);
+// they are saved with optimistic concurrency, so that when a change made
+// elsewhere (another kycd sharing the database) won the race the update is
 // computed again from what is now stored.
 package kyc
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/forms"
+	"github.com/kycd/kycd/keylock"
 	"github.com/kycd/kycd/policy"
 )
 
@@ -48,6 +51,8 @@ type Service struct {
 	notifier Notifier
 	// screeningOff: see Config.ScreeningOff.
 	screeningOff bool
+	// users queues the updates of each user: one at a time in this process.
+	users keylock.Locks
 }
 
 var _ kycd.KYCService = (*Service)(nil)
@@ -321,8 +326,16 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 const maxRetries = 8
 
 // apply runs an update function until its change commits without a race.
-// A nil change means there is nothing to do.
+// A nil change means there is nothing to do. The updates of one user wait
+// for each other (s.users), so that here only changes made by another
+// process can win a race; one that still loses every try is
+// kycd.EConcurrentChange, and nothing is applied.
 func (s *Service) apply(ctx context.Context, u *kycd.User, fn func(st *state) (*change, error)) (*state, *change, error) {
+	unlock, err := s.users.Lock(ctx, u.TenantID+"/"+u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	for range maxRetries {
 		st, err := s.load(ctx, u)
 		if err != nil {
@@ -344,7 +357,7 @@ func (s *Service) apply(ctx context.Context, u *kycd.User, fn func(st *state) (*
 		}
 		return after, c, nil
 	}
-	return nil, nil, errors.New("kyc: too many concurrent changes of one user")
+	return nil, nil, kycd.Contended("user")
 }
 
 // UpdateProcess implements kycd.KYCService.

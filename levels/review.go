@@ -63,8 +63,17 @@ func (s *Service) destination(ctx context.Context, a *kycd.Application, provider
 
 // SendToReview puts a complete application in the review queue: every
 // required question answered, every correction asked for made, and the
-// signature the level asks for given.
-func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *Catalog, error) {
+// signature the level asks for given. It waits for the application's
+// other changes (serial).
+func (s *Service) SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (a *kycd.Application, cat *Catalog, err error) {
+	err = s.serial(ctx, applicationKey(tenantID, id), func() error {
+		a, cat, err = s.sendToReview(ctx, tenantID, userID, id, codes)
+		return err
+	})
+	return a, cat, err
+}
+
+func (s *Service) sendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *Catalog, error) {
 	a, cat, level, err := s.editable(ctx, tenantID, userID, id, "are sent to review")
 	if err != nil {
 		return nil, nil, err
@@ -144,8 +153,17 @@ type Decision struct {
 
 // Decide records a compliance officer's decision on an application in
 // review: approve (the client holds the level), return as pending with
-// corrections, or reject (final). Each names its reviewer and reason.
-func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (*kycd.Application, *Catalog, error) {
+// corrections, or reject (final). Each names its reviewer and reason. It
+// waits for the application's other changes (serial).
+func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (a *kycd.Application, cat *Catalog, err error) {
+	err = s.serial(ctx, applicationKey(tenantID, id), func() error {
+		a, cat, err = s.decide(ctx, tenantID, id, d)
+		return err
+	})
+	return a, cat, err
+}
+
+func (s *Service) decide(ctx context.Context, tenantID, id string, d Decision) (*kycd.Application, *Catalog, error) {
 	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
 	if err != nil {
 		return nil, nil, err
@@ -203,11 +221,20 @@ func (s *Service) apply(a *kycd.Application, d Decision) {
 	}
 }
 
-// SandboxStatus changes an application's status directly (sandbox mode only).
-func (s *Service) SandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *Catalog, error) {
+// SandboxStatus changes an application's status directly (sandbox mode
+// only), after the application's other changes (serial).
+func (s *Service) SandboxStatus(ctx context.Context, tenantID, userID, id, status string) (a *kycd.Application, cat *Catalog, err error) {
 	if !s.Sandbox {
 		return nil, nil, kycd.NotFound("kyc-application")
 	}
+	err = s.serial(ctx, applicationKey(tenantID, id), func() error {
+		a, cat, err = s.sandboxStatus(ctx, tenantID, userID, id, status)
+		return err
+	})
+	return a, cat, err
+}
+
+func (s *Service) sandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *Catalog, error) {
 	a, cat, err := s.Application(ctx, tenantID, userID, id)
 	if err != nil {
 		return nil, nil, err

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/keylock"
 )
 
 // Files finds the files documents are made of.
@@ -62,7 +64,41 @@ type Config struct {
 type Service struct {
 	Config
 	builtin *Catalog
+	// queue serializes, in this process, the changes of each application,
+	// the creations of each client's applications and the replacements of
+	// each tenant's catalog (serial).
+	queue keylock.Locks
 }
+
+// maxRetries bounds how often a change is computed again
+// after a change made elsewhere (another kycd sharing the database) won
+// the race.
+const maxRetries = 8
+
+// serial runs fn, a read-check-save of what key names, after the earlier
+// changes of key made in this process, so that requests sent at once are
+// applied one after another as if sent in turn. When a change made
+// elsewhere wins the race (EStale), fn runs again on what is now stored;
+// one that loses every try is kycd.EConcurrentChange, and nothing is
+// applied (the entity named by key's first part).
+func (s *Service) serial(ctx context.Context, key string, fn func() error) error {
+	unlock, err := s.queue.Lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for range maxRetries {
+		if err := fn(); kycd.ErrorCode(err) != kycd.EStale {
+			return err
+		}
+	}
+	return kycd.Contended(strings.SplitN(key, "/", 2)[0])
+}
+
+// applicationKey and clientKey are the keys of serial: one application's
+// changes, and the creations of one client's applications.
+func applicationKey(tenantID, id string) string { return "kyc-application/" + tenantID + "/" + id }
+func clientKey(tenantID, userID string) string  { return "client/" + tenantID + "/" + userID }
 
 // New returns the levels service over the built-in catalog.
 func New(c Config) (*Service, error) {
@@ -162,7 +198,13 @@ func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byt
 		return nil, &kycd.Error{Code: ELevelInUse, Message: "The catalog drops levels clients applied for; keep them",
 			Details: map[string]any{"levels": dropped}}
 	}
-	version, err := s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+	// Replacements sent at once each add their version, one after another
+	// (another node's numbered meanwhile: numbered again).
+	var version int
+	err = s.serial(ctx, "catalog/"+tenantID, func() (err error) {
+		version, err = s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +257,17 @@ func (s *Service) Info(ctx context.Context, tenantID, userID string) (*LevelInfo
 }
 
 // Create starts an application of a client for a level it may apply for.
-func (s *Service) Create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *Catalog, error) {
+// A client's creations run one after another (serial): of two sent at once
+// the second finds the first in progress.
+func (s *Service) Create(ctx context.Context, tenantID, userID, levelID string) (a *kycd.Application, cat *Catalog, err error) {
+	err = s.serial(ctx, clientKey(tenantID, userID), func() error {
+		a, cat, err = s.create(ctx, tenantID, userID, levelID)
+		return err
+	})
+	return a, cat, err
+}
+
+func (s *Service) create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *Catalog, error) {
 	info, cat, err := s.Info(ctx, tenantID, userID)
 	if err != nil {
 		return nil, nil, err
@@ -294,8 +346,17 @@ type Change struct {
 // documents of that key), attributes that need a signature need a valid
 // code of one of their providers (codes, by provider: one covers every
 // attribute of its provider in the request), and the application must be
-// new or returned as pending.
-func (s *Service) Update(ctx context.Context, tenantID, userID, id string, changes []Change, codes map[string]string) (*kycd.Application, *Catalog, error) {
+// new or returned as pending. The changes of one application run one
+// after another (serial).
+func (s *Service) Update(ctx context.Context, tenantID, userID, id string, changes []Change, codes map[string]string) (a *kycd.Application, cat *Catalog, err error) {
+	err = s.serial(ctx, applicationKey(tenantID, id), func() error {
+		a, cat, err = s.update(ctx, tenantID, userID, id, changes, codes)
+		return err
+	})
+	return a, cat, err
+}
+
+func (s *Service) update(ctx context.Context, tenantID, userID, id string, changes []Change, codes map[string]string) (*kycd.Application, *Catalog, error) {
 	a, cat, level, err := s.editable(ctx, tenantID, userID, id, "change")
 	if err != nil {
 		return nil, nil, err

@@ -226,21 +226,12 @@ func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) 
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		c.UpdatedAt = tx.Now()
-		var created string
-		err := tx.queryRow(`SELECT created_at FROM connector_configs WHERE tenant_id = ? AND provider = ?`, c.TenantID, c.Provider).Scan(&created)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			c.CreatedAt = tx.Now()
-			_, err = tx.exec(`INSERT INTO connector_configs (tenant_id, provider, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				c.TenantID, c.Provider, sealed, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
-		case err == nil:
-			if c.CreatedAt, err = parseTime(created); err != nil {
-				return err
-			}
-			_, err = tx.exec(`UPDATE connector_configs SET data = ?, updated_at = ? WHERE tenant_id = ? AND provider = ?`,
-				sealed, fmtTime(c.UpdatedAt), c.TenantID, c.Provider)
-		}
-		if err != nil {
+		// One statement: the first configurations of a provider saved at
+		// the same time replace each other in the order they commit
+		// (a read, then an insert, broke the primary key on PostgreSQL).
+		if err := tx.queryRow(`INSERT INTO connector_configs (tenant_id, provider, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, provider) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+			RETURNING created_at`, c.TenantID, c.Provider, sealed, fmtTime(tx.Now()), fmtTime(c.UpdatedAt)).Scan(timeCol{&c.CreatedAt}); err != nil {
 			return err
 		}
 		names := make([]string, 0, len(c.Integrations))

@@ -538,14 +538,17 @@ func (db *DB) sealCode(ctx context.Context, vc *kycd.VerificationCode) ([]byte, 
 	return db.vault.Seal(ctx, vc.TenantID, raw, codeAD(vc.ID))
 }
 
-// insertCode stores a new code in place of the user's last one of its channel.
+// insertCode stores a new code in place of the user's last one of its
+// channel, in one statement: codes issued at the same time (PostgreSQL
+// runs their transactions at once) replace each other in the order they
+// commit, where a delete and an insert would both find no code and the
+// second insert break the unique index.
 func (tx *Tx) insertCode(vc *kycd.VerificationCode, sealed []byte) error {
-	if _, err := tx.exec(`DELETE FROM verification_codes WHERE user_id = ? AND channel = ?`, vc.UserID, vc.Channel); err != nil {
-		return err
-	}
 	vc.CreatedAt = tx.Now()
 	_, err := tx.exec(`INSERT INTO verification_codes (id, tenant_id, user_id, channel, digest, sealed, expires_at, attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+		ON CONFLICT (user_id, channel) DO UPDATE SET id = excluded.id, tenant_id = excluded.tenant_id, digest = excluded.digest,
+			sealed = excluded.sealed, expires_at = excluded.expires_at, attempts = 0, created_at = excluded.created_at, used_at = NULL`,
 		vc.ID, vc.TenantID, vc.UserID, vc.Channel, vc.Digest, sealed, fmtTime(vc.ExpiresAt), fmtTime(vc.CreatedAt))
 	return err
 }

@@ -83,6 +83,7 @@ func Run(t *testing.T) {
 				{"Cases", testCases},
 				{"ScreeningMonitor", testScreeningMonitor},
 				{"TenantSettings", testTenantSettings},
+				{"ConcurrentCreations", testConcurrentCreations},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
