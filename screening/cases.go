@@ -138,7 +138,7 @@ func (s *Service) screenSubject(ctx context.Context, c *catalog, u *kycd.User, s
 				continue // cleared, and neither side changed since
 			}
 		}
-		fresh = append(fresh, kycd.CaseCandidate{Match: toMatch(m), EntryDigest: digest})
+		fresh = append(fresh, kycd.CaseCandidate{Match: m, EntryDigest: digest})
 	}
 	sc := &kycd.ScreeningChange{Action: "screening.screened",
 		Details: map[string]any{"lists": c.lists(), "candidates": len(fresh)}}
@@ -359,19 +359,4 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 // sameReviewer reports whether two decisions name the same person.
 func sameReviewer(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}
-
-// toMatch is a match as a case keeps it.
-func toMatch(m Match) kycd.ScreeningMatch {
-	out := kycd.ScreeningMatch{EntryID: m.EntryID, Source: m.Source, ListedName: m.ListedName, MatchedName: m.MatchedName, Score: m.Score,
-		Review: m.Review, Type: m.Type, BirthDates: m.BirthDates, Nationalities: m.Nationalities, Programmes: m.Programmes,
-		Explanation: kycd.ScreeningExplanation{NameScore: m.Explanation.NameScore, QueryOnly: m.Explanation.QueryOnly,
-			ListedOnly: m.Explanation.ListedOnly, Text: m.Explanation.Text}}
-	for _, p := range m.Explanation.Pairs {
-		out.Explanation.Pairs = append(out.Explanation.Pairs, kycd.ScreeningPair{Query: p.Query, Listed: p.Listed, Score: p.Score, Kind: p.Kind})
-	}
-	for _, f := range m.Explanation.Features {
-		out.Explanation.Features = append(out.Explanation.Features, kycd.ScreeningFeature{Name: f.Name, Effect: f.Effect, Detail: f.Detail})
-	}
-	return out
 }

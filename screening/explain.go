@@ -43,37 +43,15 @@ func yearsPenalty(years int) float64 {
 // Explanation says why a listing matched: the name parts paired and their
 // scores, what the query and the listing hold that the other lacks, and the
 // qualifiers, each with its effect on the score; Text says it in words.
-type Explanation struct {
-	// NameScore is the score of the name alone (weak alias included).
-	NameScore float64 `json:"nameScore"`
-	// Pairs are the name parts paired, best first.
-	Pairs []PartPair `json:"pairs"`
-	// QueryOnly are the query's name parts the listed name lacks;
-	// ListedOnly the listed name's parts the query lacks.
-	QueryOnly  []string `json:"queryOnly,omitempty"`
-	ListedOnly []string `json:"listedOnly,omitempty"`
-	// Features are the name and each qualifier with its effect on the score.
-	Features []Feature `json:"features"`
-	Text     string    `json:"text"`
-}
+type Explanation = kycd.ScreeningExplanation
 
 // PartPair is a part of the query paired with a part of the listed name.
-type PartPair struct {
-	Query  string  `json:"query"`
-	Listed string  `json:"listed"`
-	Score  float64 `json:"score"`
-	// Kind is exact, transliteration, phonetic, typo, similar or joined.
-	Kind string `json:"kind"`
-}
+type PartPair = kycd.ScreeningPair
 
 // Feature is one thing that moved the score: "name" (its effect is the name
 // score), "weakAlias", "birthDate", "nationality" or "type" (their effect is
 // added to the score).
-type Feature struct {
-	Name   string  `json:"name"`
-	Effect float64 `json:"effect"`
-	Detail string  `json:"detail"`
-}
+type Feature = kycd.ScreeningFeature
 
 // queryDate is a parsed query birth date; zero fields are not stated.
 type queryDate struct{ year, month, day int }

@@ -52,22 +52,7 @@ type Query struct {
 }
 
 // Match is one listing that resembles the query.
-type Match struct {
-	EntryID string `json:"entryId"`
-	Source  string `json:"source"`
-	// ListedName is the listing's primary name, MatchedName the name of the
-	// listing (primary or alias) that resembles the query most.
-	ListedName  string  `json:"listedName"`
-	MatchedName string  `json:"matchedName"`
-	Score       float64 `json:"score"`
-	// Review is Score >= ReviewThreshold: the match would open a case.
-	Review        bool        `json:"review"`
-	Type          string      `json:"type"`
-	BirthDates    []string    `json:"birthDates,omitempty"`
-	Nationalities []string    `json:"nationalities,omitempty"`
-	Programmes    []string    `json:"programmes,omitempty"`
-	Explanation   Explanation `json:"explanation"`
-}
+type Match = kycd.ScreeningMatch
 
 // Index holds listed entries prepared for search.
 type Index struct {
