@@ -29,8 +29,8 @@ type connectorEnv struct {
 	creds sandboxCredentials
 }
 
-func newConnectorEnv(t *testing.T, db storetest.Database) *connectorEnv {
-	k := start(t, db, "--sandbox", "--provider-timeout", "1s", "--ingest-retry-base", "100ms")
+func newConnectorEnv(t *testing.T, db storetest.Database, flags ...string) *connectorEnv {
+	k := start(t, db, append([]string{"--sandbox", "--provider-timeout", "1s", "--ingest-retry-base", "100ms"}, flags...)...)
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
 	if err != nil {
 		t.Fatal(err)
