@@ -7,6 +7,7 @@ package kycd
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -25,16 +26,35 @@ func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
 // OffsetClock is the system clock moved forward by an offset: the test
 // clock of sandbox mode, which lets an integrator see cooldowns and expiry
-// end without waiting. Its zero value is the system clock.
+// end without waiting. Its zero value is the system clock. One OffsetClock
+// serves a whole process (every tenant, every job, the store), so moving it
+// moves time for all of them.
 type OffsetClock struct{ offset atomic.Int64 }
+
+// MaxClockOffset is how far an OffsetClock may be moved ahead: ten years,
+// far more than any cooldown, expiry or retention period needs, and far
+// from the 292 years after which the offset would wrap.
+const MaxClockOffset = 10 * 365 * 24 * time.Hour
+
+// ErrClockOffset is Advance's refusal of a move that is not forward or that
+// would take the clock more than MaxClockOffset ahead.
+var ErrClockOffset = errors.New("kycd: the clock may only move forward, at most MaxClockOffset ahead")
 
 // Now returns the current time in UTC plus the offset.
 func (c *OffsetClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
 
-// Advance moves the clock forward by d (d > 0).
-func (c *OffsetClock) Advance(d time.Duration) {
-	if d > 0 {
-		c.offset.Add(int64(d))
+// Advance moves the clock forward by d. It returns ErrClockOffset, and
+// leaves the clock as it was, when d is not positive or when the offset
+// would pass MaxClockOffset; concurrent moves never pass it together.
+func (c *OffsetClock) Advance(d time.Duration) error {
+	for {
+		cur := c.offset.Load()
+		if d <= 0 || d > MaxClockOffset-time.Duration(cur) {
+			return ErrClockOffset
+		}
+		if c.offset.CompareAndSwap(cur, cur+int64(d)) {
+			return nil
+		}
 	}
 }
 

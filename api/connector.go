@@ -28,19 +28,17 @@ type Connector interface {
 
 // handleProviderWebhook receives a provider's webhook for a tenant: the
 // provider's signature is the credential. It answers 200 as soon as the
-// event is recorded (or recognised as a redelivery).
+// event is recorded (or recognised as a redelivery). The body is read before
+// the tenant id is looked at, so that an unknown tenant is answered as a
+// known one (413 alike, then signature_invalid).
 func (s *Server) handleProviderWebhook(provider string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenantID := r.PathValue("tenantId")
-		if _, err := uuid.Parse(tenantID); err != nil {
-			return kycd.NotFound("provider-config")
-		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 		if err != nil {
 			return &kycd.Error{Code: kycd.EContentTooLarge, Message: "The body is over the size limit"}
 		}
 		ctx := kycd.NewContextWithActor(r.Context(), kycd.Actor{Kind: "provider", ID: provider})
-		if err := s.connector.ReceiveWebhook(ctx, provider, tenantID, r.Header, body); err != nil {
+		if err := s.connector.ReceiveWebhook(ctx, provider, r.PathValue("tenantId"), r.Header, body); err != nil {
 			return err
 		}
 		encode(w, http.StatusOK, map[string]any{"received": true})

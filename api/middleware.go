@@ -85,11 +85,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/core/") {
 			h.Set("X-Uphold-Request-Id", id)
 		}
-		if strings.HasPrefix(r.URL.Path, "/core/") || strings.HasPrefix(r.URL.Path, "/admin/") {
-			// Responses carry personal data: no cache keeps them unless a
-			// handler says otherwise.
-			h.Set("Cache-Control", "no-store")
-		}
+		// Responses of every surface carry personal data (users, checks,
+		// applications, ingestions, codes in the sandbox's outbox): no cache
+		// keeps any response unless its handler says otherwise (the
+		// list of countries does). A list of surfaces missed the new ones.
+		h.Set("Cache-Control", "no-store")
 		ctx := kycd.NewContextWithRequestID(r.Context(), id)
 		ctx = context.WithValue(ctx, principalKey, &requestState{})
 		r = r.WithContext(ctx)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,8 +44,9 @@ func (s *Server) handleSandboxClock() handlerFunc {
 }
 
 // handleAdvanceSandboxClock moves the sandbox's clock forward by a Go
-// duration ({"advance": "25h"}). It never goes back. Access tokens age
-// with it.
+// duration ({"advance": "25h"}). It never goes back, nor more than
+// kycd.MaxClockOffset ahead of the system clock. The clock is the whole
+// process's: access tokens, and every tenant, age with it.
 func (s *Server) handleAdvanceSandboxClock() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		req, err := decode[struct {
@@ -57,7 +59,14 @@ func (s *Server) handleAdvanceSandboxClock() handlerFunc {
 		if err != nil || d <= 0 {
 			return kycd.Invalid("body", kycd.Violation{Property: "advance", Rule: "format", RuleParams: map[string]any{"format": "positive Go duration (25h, 90m)"}})
 		}
-		s.sandbox.Clock.Advance(d)
+		if err := s.sandbox.Clock.Advance(d); err != nil {
+			offset := s.sandbox.Clock.Offset()
+			left := max(kycd.MaxClockOffset-offset, 0)
+			e := kycd.Invalid("body", kycd.Violation{Property: "advance", Rule: "maximum", RuleParams: map[string]any{"limit": left.String()}})
+			e.Message = fmt.Sprintf("The sandbox clock may be at most %.0fh ahead of the system clock; it is %s ahead, so it can move %s more",
+				kycd.MaxClockOffset.Hours(), offset, left)
+			return e
+		}
 		encode(w, http.StatusOK, s.clockView())
 		return nil
 	}

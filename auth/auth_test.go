@@ -3,9 +3,14 @@ package auth_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/auth"
@@ -59,6 +64,87 @@ func TestTokens(t *testing.T) {
 	if _, err := tokens.Verify(raw); kycd.ErrorCode(err) != kycd.ETokenInvalid {
 		t.Fatalf("before issue: %v", err)
 	}
+}
+
+// TestTokensStrict: tokens signed with kycd's own key are still refused
+// when a lifetime claim is not a number (RFC 7519) or when they carry a
+// "crit" header (RFC 7515: kycd understands no extension).
+func TestTokensStrict(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tokens := auth.NewTokens(key, 10*time.Minute, mock.NewClock(now))
+	sign := func(claims jwt.MapClaims, header map[string]any) string {
+		t.Helper()
+		base := jwt.MapClaims{"iss": auth.Issuer, "sub": "c1", "tid": "t1", "scope": "core.users:read",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		maps.Copy(base, claims)
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, base)
+		maps.Copy(tok.Header, header)
+		raw, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	// The same construction with numbers is accepted, also as fractions.
+	for _, ok := range []jwt.MapClaims{{}, {"exp": float64(now.Add(time.Minute).Unix()) + 0.5}} {
+		if _, err := tokens.Verify(sign(ok, nil)); err != nil {
+			t.Fatalf("well-formed %v: %v", ok, err)
+		}
+	}
+	exp := strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	iat := strconv.FormatInt(now.Unix(), 10)
+	for name, claims := range map[string]jwt.MapClaims{
+		"exp string": {"exp": exp}, "nbf string": {"nbf": iat}, "iat string": {"iat": iat},
+		"exp null": {"exp": nil}, "exp bool": {"exp": true}, "exp array": {"exp": []int64{now.Unix()}},
+		"exp object": {"exp": map[string]any{"n": now.Unix()}},
+	} {
+		if _, err := tokens.Verify(sign(claims, nil)); kycd.ErrorCode(err) != kycd.ETokenInvalid {
+			t.Errorf("%s: %v, want token_invalid", name, err)
+		}
+	}
+	for name, header := range map[string]map[string]any{
+		"crit unknown": {"crit": []string{"x-kycd-unknown"}, "x-kycd-unknown": true},
+		"crit b64":     {"crit": []string{"b64"}, "b64": false},
+		"crit empty":   {"crit": []string{}},
+		"crit string":  {"crit": "exp"},
+	} {
+		if _, err := tokens.Verify(sign(nil, header)); kycd.ErrorCode(err) != kycd.ETokenInvalid {
+			t.Errorf("%s: %v, want token_invalid", name, err)
+		}
+	}
+}
+
+// FuzzVerify: any string is either refused as token_invalid or
+// token_expired, or verifies to claims with a subject and a tenant; never a
+// panic. The seeds are kycd's own tokens and their variants.
+func FuzzVerify(f *testing.F) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tokens := auth.NewTokens(key, 10*time.Minute, mock.NewClock(now))
+	good, err := tokens.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, []string{"core.users:read"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	for _, s := range []string{good, "", ".", "..", "a.b.c", parts[0] + "." + parts[1] + ".",
+		parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"exp":`, `"exp":"`, 1))) + "." + parts[2]} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		claims, err := tokens.Verify(raw)
+		if err != nil {
+			if c := kycd.ErrorCode(err); c != kycd.ETokenInvalid && c != kycd.ETokenExpired {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		if claims.Subject == "" || claims.TenantID == "" || claims.ExpiresAt == nil {
+			t.Fatalf("%q verified to %+v", raw, claims)
+		}
+	})
 }
 
 func TestParseOnBehalfOf(t *testing.T) {

@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -34,6 +36,31 @@ type Claims struct {
 
 // Scopes returns the granted scopes.
 func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// UnmarshalJSON decodes the claims, refusing an "exp", "nbf" or "iat" that
+// is not a JSON number (RFC 7519, section 2: a NumericDate is a number).
+// golang-jwt reads those through json.Number, which also takes a string
+// holding digits ("exp": "1999999999").
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[name]; ok && !isJSONNumber(v) {
+			return fmt.Errorf("claim %q is not a number", name)
+		}
+	}
+	type plain Claims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// isJSONNumber reports whether a raw JSON value is a number (a string, null,
+// bool, object or array starts otherwise).
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return len(v) > 0 && (v[0] == '-' || ('0' <= v[0] && v[0] <= '9'))
+}
 
 // Tokens issues and verifies access tokens, signed with Ed25519.
 type Tokens struct {
@@ -74,16 +101,24 @@ func (t *Tokens) Issue(c *kycd.Client, scopes []string) (string, error) {
 
 // Verify checks a token's signature, issuer and lifetime and returns its
 // claims. It returns ETokenExpired for an expired token and ETokenInvalid for
-// anything else wrong with it.
+// anything else wrong with it, including lifetime claims that are not
+// numbers and a "crit" header: kycd understands no JWS extension, and RFC
+// 7515 (section 4.1.11) requires refusing a token that names one it does not
+// understand. Its own tokens never carry one.
 func (t *Tokens) Verify(raw string) (*Claims, error) {
 	var claims Claims
-	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.key.Public(), nil },
+	tok, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.key.Public(), nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.clock.Now),
 	)
+	if err == nil {
+		if _, ok := tok.Header["crit"]; ok {
+			err = errors.New("crit header")
+		}
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, &kycd.Error{Code: kycd.ETokenExpired, Message: "The access token has expired"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -14,14 +15,25 @@ import (
 // ESignatureInvalid is a webhook whose signature does not verify (401).
 const ESignatureInvalid = "signature_invalid"
 
+func signatureInvalid() error {
+	return &kycd.Error{Code: ESignatureInvalid, Message: "The webhook signature does not verify"}
+}
+
 // ReceiveWebhook verifies a provider's webhook to a tenant and records it
 // once, with the job that acts on it: nothing else happens inline, so the
 // provider gets its answer fast. A delivery of an event recorded before is
-// acknowledged and ignored.
+// acknowledged and ignored. A webhook to a malformed or unknown tenant id, or
+// to a tenant without this provider's configuration, is answered as one
+// whose signature does not verify (ESignatureInvalid), so that the URL,
+// which needs no credential, tells nobody which tenants exist.
 func (s *Service) ReceiveWebhook(ctx context.Context, provider, tenantID string, h http.Header, body []byte) error {
+	if _, err := uuid.Parse(tenantID); err != nil || len(tenantID) != len(uuid.Nil.String()) {
+		return signatureInvalid()
+	}
+	tenantID = strings.ToLower(tenantID)
 	cfg, err := s.Store.FindConnectorConfig(ctx, tenantID, provider)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
-		return kycd.NotFound("provider-config")
+		return signatureInvalid()
 	} else if err != nil {
 		return err
 	}
@@ -29,7 +41,7 @@ func (s *Service) ReceiveWebhook(ctx context.Context, provider, tenantID string,
 	ev, err := prov.Webhook(cfg, h, body)
 	switch {
 	case errors.Is(err, ErrBadSignature):
-		return &kycd.Error{Code: ESignatureInvalid, Message: "The webhook signature does not verify"}
+		return signatureInvalid()
 	case errors.Is(err, ErrDataInvalid):
 		return kycd.Invalid("body", kycd.Violation{Property: "", Rule: "format", RuleParams: map[string]any{"format": provider + "-webhook"}})
 	case err != nil:

@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"maps"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +129,24 @@ func TestTokenLifecycle(t *testing.T) {
 		past := mock.NewClock(time.Now().Add(-time.Hour))
 		expired, _ := auth.NewTokens(key, 10*time.Minute, past).Issue(c, auth.PartnerScopes)
 		wantErr("expired", k.call(t, "GET", "/core/users/me", expired, uid, nil), 401, "token_expired")
+		// Signed with kycd's own key but not strict: a lifetime claim that is
+		// a string (RFC 7519), a "crit" header kycd does not understand (RFC 7515).
+		strict := func(exp any, header map[string]any) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": auth.Issuer, "sub": tn.ClientID, "tid": tn.ID,
+				"scope": strings.Join(auth.PartnerScopes, " "), "iat": time.Now().Unix(), "exp": exp})
+			maps.Copy(tok.Header, header)
+			raw, err := tok.SignedString(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		later := time.Now().Add(time.Hour).Unix()
+		if res := k.call(t, "GET", "/core/users/me", strict(later, nil), uid, nil); res.Status != 200 {
+			t.Errorf("a well-formed token of kycd's key: %d %s", res.Status, res.Body)
+		}
+		wantErr("exp string", k.call(t, "GET", "/core/users/me", strict(strconv.FormatInt(later, 10), nil), uid, nil), 401, "token_invalid")
+		wantErr("unknown crit", k.call(t, "GET", "/core/users/me", strict(later, map[string]any{"crit": []string{"x-kycd"}, "x-kycd": 1}), uid, nil), 401, "token_invalid")
 		// Wrong scope: Uphold's details.security names what was needed.
 		narrow := k.token(t, tn, "core.users:read")
 		res := k.call(t, "GET", "/core/users/me", narrow, uid, nil)
