@@ -19,9 +19,6 @@ const (
 	OutcomeFalsePositive = "false-positive"
 	// OutcomeEntryRemoved: every listing of the case was delisted.
 	OutcomeEntryRemoved = "entry-removed"
-	// OutcomeNoLongerMatches: the user's screened data changed and no
-	// listing of the case resembles it any more.
-	OutcomeNoLongerMatches = "no-longer-matches"
 )
 
 // Events of cases (kycd's own, outside Uphold's vocabulary).
@@ -182,11 +179,13 @@ type CaseStore interface {
 // changes of a user's screening: the screening process's new status and
 // output, and the case, hits, events and audit entry saved with it.
 type ScreeningChange struct {
-	Status  string
-	Output  map[string]any
-	Case    *Case
-	Hits    []ScreeningHit
-	Events  []*Event
+	Status string
+	Output map[string]any
+	Case   *Case
+	Hits   []ScreeningHit
+	Events []*Event
+	// Jobs start with the change (a full screening after a case closes).
+	Jobs    []JobArgs
 	Action  string
 	Details map[string]any
 }
@@ -214,7 +213,7 @@ type ScreeningDeltaArgs struct {
 func (ScreeningDeltaArgs) Kind() string { return "screening_delta" }
 
 // ScreeningBatchArgs is the job that re-screens a batch of users (those
-// after After, up to Limit of them, in (tenant, id) order) against a list
+// after After up to Until, in (tenant, id) order) against a list
 // version's delta. Running it again screens none of them twice: a listing
 // already asked about, decided or cleared is not raised again.
 type ScreeningBatchArgs struct {
@@ -222,6 +221,10 @@ type ScreeningBatchArgs struct {
 	Version     int    `json:"version"`
 	AfterTenant string `json:"after_tenant"`
 	AfterUser   string `json:"after_user"`
+	// UntilTenant and UntilUser close the batch's range (inclusive): users
+	// created in it after the batch was planned are screened too.
+	UntilTenant string `json:"until_tenant"`
+	UntilUser   string `json:"until_user"`
 	Limit       int    `json:"limit"`
 }
 
@@ -233,6 +236,10 @@ type ScreeningMonitorStore interface {
 	// FindLiveUsers returns live users after a position, in (tenant, id)
 	// order, at most limit of them.
 	FindLiveUsers(ctx context.Context, after UserRef, limit int) ([]UserRef, error)
+	// FindUnscreenedUsers returns live users after a position whose
+	// screening was never recorded (created before screening existed, or
+	// while it was off), in (tenant, id) order, at most limit of them.
+	FindUnscreenedUsers(ctx context.Context, after UserRef, limit int) ([]UserRef, error)
 	// FindUsersWithHits returns the users with a hit of status on one of
 	// the listings of source named by ids.
 	FindUsersWithHits(ctx context.Context, source string, ids []string, status string) ([]UserRef, error)

@@ -20,7 +20,7 @@ func (s *Service) RecordScreening(ctx context.Context, ref kycd.UserRef, fn func
 		}
 		p := st.editable(kycd.ProcessScreening)
 		p.Status, p.Model, p.Output = sc.Status, kycd.ModelPlatform, sc.Output
-		return &change{procs: []*kycd.Process{p}, kase: sc.Case, hits: sc.Hits, events: sc.Events, action: sc.Action, details: sc.Details}, nil
+		return &change{procs: []*kycd.Process{p}, kase: sc.Case, hits: sc.Hits, events: sc.Events, jobs: sc.Jobs, action: sc.Action, details: sc.Details}, nil
 	})
 	return err
 }
@@ -40,6 +40,18 @@ func (s *Service) screeningJobs(st *state, c *change) []kycd.JobArgs {
 	}
 	if !screen {
 		return nil
+	}
+	// Until the screening runs, the user is unscreened (pending), unless a
+	// case is open (running) or a match is confirmed (failed): those stay.
+	if cur := st.procs[kycd.ProcessScreening]; cur.Status == kycd.StatusOK || cur.Status == kycd.StatusPending {
+		p := st.editable(kycd.ProcessScreening)
+		for _, q := range c.procs {
+			if q.Code == kycd.ProcessScreening {
+				p = q
+			}
+		}
+		p.Status, p.Model, p.Output = kycd.StatusPending, kycd.ModelPlatform, nil
+		c.put(p)
 	}
 	return []kycd.JobArgs{kycd.ScreenUserArgs{TenantID: st.user.TenantID, UserID: st.user.ID}}
 }

@@ -268,6 +268,9 @@ func (st *state) editable(code string) *kycd.Process {
 // commit saves a change with an event for every process whose recorded
 // status it changes, and returns the state after it.
 func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, error) {
+	// A change of what is screened starts a screening and, until it is
+	// done, the user counts as unscreened.
+	screenJobs := s.screeningJobs(st, c)
 	stored := copyProcesses(st.stored)
 	for _, p := range c.procs {
 		stored[p.Code] = p
@@ -293,7 +296,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	}
 	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
 		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
-		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: append(c.jobs, s.screeningJobs(st, c)...),
+		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: append(c.jobs, screenJobs...),
 		Action: c.action, Details: details, Key: c.key,
 	})
 	if err != nil {

@@ -192,6 +192,22 @@ func (s *Service) screeningStatus(hits []kycd.ScreeningHit, caseOpen bool, lists
 	return kycd.StatusOK, out
 }
 
+// afterClose sets the screening once a case closed: failed on a confirmed
+// match, running while another case is open, else pending with a full
+// screening started in the same change (the case looked at some listings
+// only, and the user's data may have changed since it opened).
+func (s *Service) afterClose(sc *kycd.ScreeningChange, c *kycd.Case, hits []kycd.ScreeningHit, stillOpen bool, now time.Time) {
+	lists := c.Lists
+	if cat := s.current.Load(); cat != nil {
+		lists = cat.lists()
+	}
+	sc.Status, sc.Output = s.screeningStatus(hits, stillOpen, lists, now)
+	if sc.Status == kycd.StatusOK {
+		sc.Status, sc.Output = kycd.StatusPending, nil
+		sc.Jobs = append(sc.Jobs, kycd.ScreenUserArgs{TenantID: c.TenantID, UserID: c.UserID})
+	}
+}
+
 // openCase returns the user's open screening case, or nil.
 func (s *Service) openCase(ctx context.Context, u *kycd.User) (*kycd.Case, error) {
 	open, err := s.cases.FindCases(ctx, u.TenantID, kycd.CaseFilter{Type: kycd.CaseScreening, Status: kycd.CaseOpen, UserID: u.ID, Limit: 1})
@@ -265,11 +281,15 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 	if d.Outcome != kycd.OutcomeTrueMatch && d.Outcome != kycd.OutcomeFalsePositive {
 		vs = append(vs, kycd.Violation{Property: "outcome", Rule: "enum", RuleParams: map[string]any{"enum": []string{kycd.OutcomeTrueMatch, kycd.OutcomeFalsePositive}}})
 	}
-	if strings.TrimSpace(d.Reason) == "" || utf8.RuneCountInString(d.Reason) > maxReason {
-		vs = append(vs, kycd.Violation{Property: "reason", Rule: "required"})
-	}
-	if strings.TrimSpace(d.Reviewer) == "" || utf8.RuneCountInString(d.Reviewer) > maxReviewer {
-		vs = append(vs, kycd.Violation{Property: "reviewer", Rule: "required"})
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"reason", d.Reason, maxReason}, {"reviewer", d.Reviewer, maxReviewer}} {
+		if strings.TrimSpace(f.value) == "" {
+			vs = append(vs, kycd.Violation{Property: f.name, Rule: "required"})
+		} else if utf8.RuneCountInString(f.value) > f.max {
+			vs = append(vs, kycd.Violation{Property: f.name, Rule: "maxLength", RuleParams: map[string]any{"maxLength": f.max}})
+		}
 	}
 	if len(vs) > 0 {
 		return nil, kycd.Invalid("decision", vs...)
@@ -321,8 +341,8 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
 			}
 			entry.Action = "confirmed"
-			c.Pending = nil
 		}
+		c.Pending = nil
 		status := kycd.HitCleared
 		if d.Outcome == kycd.OutcomeTrueMatch {
 			status = kycd.HitConfirmed
@@ -346,7 +366,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 			return nil, err
 		}
 		stillOpen := slices.ContainsFunc(others, func(o *kycd.Case) bool { return o.ID != c.ID })
-		sc.Status, sc.Output = s.screeningStatus(after, stillOpen, c.Lists, now)
+		s.afterClose(sc, c, after, stillOpen, now)
 		decided = c
 		return sc, nil
 	})

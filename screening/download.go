@@ -66,7 +66,11 @@ func (s *Service) Download(ctx context.Context, source string) (*ImportResult, e
 	if format == kycd.SourceOFACSDN {
 		path = dir
 		for _, name := range ofacFiles {
-			err := s.fetch(ctx, strings.TrimSuffix(base, "/")+"/"+name, filepath.Join(dir, name))
+			u, err := url.JoinPath(base, name) // keeps a query (a key) where it belongs
+			if err != nil {
+				return nil, err
+			}
+			err = s.fetch(ctx, u, filepath.Join(dir, name))
 			if errors.Is(err, errNotFound) && name == "sdn_comments.csv" {
 				continue
 			}

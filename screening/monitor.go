@@ -40,10 +40,29 @@ func (s *Service) StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArg
 			return err
 		}
 		for _, u := range users {
-			if err := s.closeRemoved(ctx, u, args.Source, removed); err != nil {
-				return err
+			if err := s.closeRemoved(ctx, u, args.Source, removed); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
+				return err // a user closed meanwhile has nothing to close
 			}
 		}
+	}
+	// Users never screened (created before screening existed, or while it
+	// was off) are screened whole: a delta alone would leave them pending.
+	for after := (kycd.UserRef{}); ; {
+		users, err := s.monitor.FindUnscreenedUsers(ctx, after, BatchSize)
+		if err != nil || len(users) == 0 {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		jobs := make([]kycd.JobArgs, len(users))
+		for i, u := range users {
+			jobs[i] = kycd.ScreenUserArgs{TenantID: u.TenantID, UserID: u.UserID}
+		}
+		if err := s.monitor.StartJobs(ctx, jobs); err != nil {
+			return err
+		}
+		after = users[len(users)-1]
 	}
 	if !changed {
 		return nil
@@ -61,9 +80,10 @@ func (s *Service) StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArg
 		if len(users) == 0 {
 			break
 		}
+		last := users[len(users)-1]
 		jobs = append(jobs, kycd.ScreeningBatchArgs{Source: args.Source, Version: args.Version, AfterTenant: after.TenantID,
-			AfterUser: after.UserID, Limit: BatchSize})
-		after = users[len(users)-1]
+			AfterUser: after.UserID, UntilTenant: last.TenantID, UntilUser: last.UserID, Limit: BatchSize})
+		after = last
 		if len(jobs) == 100 {
 			if err := s.monitor.StartJobs(ctx, jobs); err != nil {
 				return err
@@ -101,7 +121,8 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 	// Subset selects by id; a listing of another source with the same id
 	// is dropped from the matches (catalog.only).
 	delta := &catalog{versions: c.versions, index: c.index.Subset(ids), digests: c.digests, only: args.Source}
-	users, err := s.monitor.FindLiveUsers(ctx, kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser}, args.Limit)
+	users, err := s.usersIn(ctx, kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser},
+		kycd.UserRef{TenantID: args.UntilTenant, UserID: args.UntilUser}, max(args.Limit, 1))
 	if err != nil {
 		return err
 	}
@@ -131,6 +152,31 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 		}
 	}
 	return nil
+}
+
+// usersIn returns the live users after one position up to another
+// (inclusive), reading pages of limit.
+func (s *Service) usersIn(ctx context.Context, after, until kycd.UserRef, limit int) ([]kycd.UserRef, error) {
+	past := func(r kycd.UserRef) bool {
+		return r.TenantID > until.TenantID || (r.TenantID == until.TenantID && r.UserID > until.UserID)
+	}
+	var out []kycd.UserRef
+	for {
+		page, err := s.monitor.FindLiveUsers(ctx, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if past(r) {
+				return out, nil
+			}
+			out = append(out, r)
+		}
+		if len(page) < limit {
+			return out, nil
+		}
+		after = page[len(page)-1]
+	}
 }
 
 // closeRemoved marks the delisted listings of a user's open case removed,
@@ -172,17 +218,13 @@ func (s *Service) closeRemoved(ctx context.Context, ref kycd.UserRef, source str
 		now := s.clock.Now().UTC()
 		actor := kycd.ActorFromContext(ctx).String()
 		if left == 0 {
-			open.Status, open.Outcome = kycd.CaseClosed, kycd.OutcomeEntryRemoved
+			open.Status, open.Outcome, open.Pending = kycd.CaseClosed, kycd.OutcomeEntryRemoved, nil
 			open.History = append(open.History, kycd.CaseEntry{At: now, Action: "closed", Actor: actor, Outcome: kycd.OutcomeEntryRemoved})
 			sc.Events = append(sc.Events, caseEvent(open, kycd.EventCaseClosed))
 		} else {
 			open.History = append(open.History, kycd.CaseEntry{At: now, Action: "candidates-removed", Actor: actor})
 		}
-		lists := open.Lists
-		if c := s.current.Load(); c != nil {
-			lists = c.lists()
-		}
-		sc.Status, sc.Output = s.screeningStatus(after, left > 0, lists, now)
+		s.afterClose(sc, open, after, left > 0, now)
 		return sc, nil
 	})
 }

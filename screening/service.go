@@ -298,6 +298,11 @@ func (s *Service) Refresh(ctx context.Context) (bool, error) {
 	}
 	s.reload.Lock()
 	defer s.reload.Unlock()
+	// Read again under the lock: a caller that waited must not label newer
+	// listings with the versions it read before.
+	if versions, err = s.lists.FindListVersions(ctx); err != nil {
+		return false, err
+	}
 	if c := s.current.Load(); c != nil && sameVersions(c.versions, versions) {
 		return false, nil // reloaded by a concurrent caller
 	}

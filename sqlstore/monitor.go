@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 
+	"github.com/riverqueue/river"
+
 	"github.com/kycd/kycd"
 )
 
@@ -12,6 +14,15 @@ var _ kycd.ScreeningMonitorStore = (*DB)(nil)
 func (db *DB) FindLiveUsers(ctx context.Context, after kycd.UserRef, limit int) ([]kycd.UserRef, error) {
 	rows, err := db.readRows(ctx, `SELECT tenant_id, id FROM users WHERE deleted_at IS NULL AND (tenant_id > ? OR (tenant_id = ? AND id > ?))
 		ORDER BY tenant_id, id LIMIT ?`, after.TenantID, after.TenantID, after.UserID, limit)
+	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
+}
+
+// FindUnscreenedUsers implements kycd.ScreeningMonitorStore.
+func (db *DB) FindUnscreenedUsers(ctx context.Context, after kycd.UserRef, limit int) ([]kycd.UserRef, error) {
+	rows, err := db.readRows(ctx, `SELECT u.tenant_id, u.id FROM users u
+		WHERE u.deleted_at IS NULL AND (u.tenant_id > ? OR (u.tenant_id = ? AND u.id > ?))
+		AND NOT EXISTS (SELECT 1 FROM kyc_processes p WHERE p.user_id = u.id AND p.code = ?)
+		ORDER BY u.tenant_id, u.id LIMIT ?`, after.TenantID, after.TenantID, after.UserID, kycd.ProcessScreening, limit)
 	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
@@ -26,12 +37,15 @@ func (db *DB) FindUsersWithHits(ctx context.Context, source string, ids []string
 	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
-// StartJobs implements kycd.ScreeningMonitorStore.
+// StartJobs implements kycd.ScreeningMonitorStore. A job equal to one
+// already queued (by its arguments) is not queued again.
 func (db *DB) StartJobs(ctx context.Context, jobs []kycd.JobArgs) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		tx.noAudit() // the jobs record their own changes
+		// The same job started again (a retried delta job) is one job.
+		unique := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 		for _, j := range jobs {
-			if err := tx.Enqueue(j, nil); err != nil {
+			if err := tx.Enqueue(j, unique); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -174,7 +175,7 @@ func benchScreeningUsers(ctx context.Context, a *app, tenantID string, n int, li
 					TermsOfService: "general-gb-fca", Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}}
 				if err := a.db.CreateUser(ctx, u); err != nil {
 					mu.Lock()
-					first = cmpOr(first, err)
+					first = cmp.Or(first, err)
 					mu.Unlock()
 				}
 			}
@@ -186,13 +187,6 @@ func benchScreeningUsers(ctx context.Context, a *app, tenantID string, n int, li
 	close(next)
 	wg.Wait()
 	return first
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // benchRescreen imports a version and works its re-screening jobs to the
@@ -244,7 +238,7 @@ func benchSearchHTTP(ctx context.Context, url, tok string, queries []screening.Q
 				}
 				if err != nil {
 					mu.Lock()
-					first = cmpOr(first, err)
+					first = cmp.Or(first, err)
 					mu.Unlock()
 					return
 				}

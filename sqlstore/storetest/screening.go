@@ -285,6 +285,29 @@ func testScreeningMonitor(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatalf("live users of the tenant: %+v, want %v", live, want)
 	}
 
+	// Users whose screening was never recorded: users[2] (users[1] is
+	// closed); users[0] gets its screening process below.
+	unscreened := func() []string {
+		var out []string
+		for after := (kycd.UserRef{TenantID: tn.ID}); ; {
+			page, err := f.DB.FindUnscreenedUsers(ctx, after, 1)
+			must(t, err)
+			if len(page) == 0 || page[0].TenantID != tn.ID {
+				return out
+			}
+			out = append(out, page[0].UserID)
+			after = page[0]
+		}
+	}
+	if got := unscreened(); len(got) != 2 {
+		t.Fatalf("unscreened users: %v", got)
+	}
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: users[0].ID, Action: "screening.test",
+		Processes: []*kycd.Process{{TenantID: tn.ID, UserID: users[0].ID, Code: kycd.ProcessScreening, Status: kycd.StatusOK, Model: kycd.ModelPlatform}}}))
+	if got := unscreened(); len(got) != 1 || got[0] != users[2].ID {
+		t.Fatalf("unscreened users after one was screened: %v, want [%s]", got, users[2].ID)
+	}
+
 	c := screeningCase(tn.ID, users[0].ID)
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: users[0].ID, Case: c, Action: "screening.test",
 		Hits: []kycd.ScreeningHit{{Source: "mon", EntryID: "A", Status: kycd.HitOpen, CaseID: c.ID}, {Source: "mon", EntryID: "B", Status: kycd.HitCleared, CaseID: c.ID}}}))
