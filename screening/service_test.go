@@ -3,6 +3,7 @@ package screening_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -39,6 +40,13 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 // service it records screenings through.
 func newService(t *testing.T, f *storetest.Fixture, clock kycd.Clock) *screening.Service {
 	t.Helper()
+	return newServiceWith(t, f, clock, nil, nil)
+}
+
+// newServiceWith is newService with lists to download and the client that
+// downloads them.
+func newServiceWith(t *testing.T, f *storetest.Fixture, clock kycd.Clock, sources map[string]string, client *http.Client) *screening.Service {
+	t.Helper()
 	g := geo.New()
 	pol, err := policy.Load(g.Codes())
 	if err != nil {
@@ -52,7 +60,8 @@ func newService(t *testing.T, f *storetest.Fixture, clock kycd.Clock) *screening
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := screening.New(screening.Config{Lists: f.DB, Cases: f.DB, Tenants: f.DB, Users: f.DB, Monitor: f.DB, KYC: k, Digests: f.Vault, Clock: clock})
+	svc, err := screening.New(screening.Config{Lists: f.DB, Cases: f.DB, Tenants: f.DB, Users: f.DB, Monitor: f.DB, KYC: k, Digests: f.Vault, Clock: clock,
+		Sources: sources, HTTP: client})
 	if err != nil {
 		t.Fatal(err)
 	}
