@@ -81,9 +81,6 @@ func (c *catalog) search(sub kycd.ScreeningSubject) []Match {
 	for _, n := range nationalities {
 		q.Nationality = n
 		for _, m := range c.index.Search(q) {
-			if c.only != "" && m.Source != c.only {
-				continue
-			}
 			k := m.Source + "\x00" + m.EntryID
 			if old, ok := best[k]; !ok || m.Score > old.Score {
 				best[k] = m

@@ -95,18 +95,19 @@ func NewIndex(entries []kycd.ListEntry) *Index {
 	return build(entries, nil)
 }
 
-// Subset returns an index of the entries whose ID is among ids, scored with
-// this index's part weights so that a match scores as it would in the whole
-// index: the re-screen of every user against the entries an import added or
-// changed. Building it costs time in proportion to the subset only.
-func (x *Index) Subset(ids []string) *Index {
+// Subset returns an index of the entries of source whose ID is among ids,
+// scored with this index's part weights so that a match scores as it would
+// in the whole index: the re-screen of every user against the entries an
+// import added or changed. Building it costs time in proportion to the
+// subset only.
+func (x *Index) Subset(source string, ids []string) *Index {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
 	var sub []kycd.ListEntry
 	for _, e := range x.entries {
-		if want[e.ID] {
+		if e.Source == source && want[e.ID] {
 			sub = append(sub, e)
 		}
 	}

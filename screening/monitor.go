@@ -118,9 +118,7 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 		return err
 	}
 	c := s.current.Load()
-	// Subset selects by id; a listing of another source with the same id
-	// is dropped from the matches (catalog.only).
-	delta := &catalog{versions: c.versions, index: c.index.Subset(ids), digests: c.digests, only: args.Source}
+	delta := &catalog{versions: c.versions, index: c.index.Subset(args.Source, ids), digests: c.digests}
 	users, err := s.usersIn(ctx, kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser},
 		kycd.UserRef{TenantID: args.UntilTenant, UserID: args.UntilUser}, max(args.Limit, 1))
 	if err != nil {

@@ -282,9 +282,14 @@ func TestExplanation(t *testing.T) {
 func TestSubset(t *testing.T) {
 	t.Parallel()
 	full := NewIndex(handEntries)
-	sub := full.Subset([]string{"kim", "saddam", "absent"})
+	sub := full.Subset("test", []string{"kim", "saddam", "absent"})
 	if e, _ := sub.Len(); e != 2 {
 		t.Fatalf("subset of %d entries", e)
+	}
+	// Ids are a source's own: another source's listing of the same id is
+	// not in the subset.
+	if e, _ := full.Subset("other", []string{"kim", "saddam"}).Len(); e != 0 {
+		t.Fatalf("another source's subset holds %d entries", e)
 	}
 	for _, q := range []string{"Kim Jong Un", "Saddam Hussein", "Kim Saddam", "Muammar Gaddafi"} {
 		var want []Match

@@ -95,8 +95,6 @@ type catalog struct {
 	names    int
 	// digests are the listings' digests, by source and id.
 	digests map[string]string
-	// only, when set, keeps the matches of one source (a delta's).
-	only string
 }
 
 // lists are the catalog's versions, by source.
