@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,6 +40,9 @@ func ParseSource(v string) (name, rawURL string, err error) {
 	}
 	return name, rawURL, nil
 }
+
+// Sources are the names of the lists downloaded on a schedule, sorted.
+func (s *Service) Sources() []string { return slices.Sorted(maps.Keys(s.sources)) }
 
 // formatOf is the format of a source name.
 func formatOf(source string) string {

@@ -287,17 +287,6 @@ func (a *app) importSnapshot(ctx context.Context, sources string) error {
 	return nil
 }
 
-// screeningSources are the names of the lists downloaded on a schedule.
-func (a *app) screeningSources() []string {
-	var out []string
-	for _, v := range a.opts.ScreeningSources {
-		if name, _, err := screening.ParseSource(v); err == nil {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // parseNetworks reads a comma-separated list of CIDRs.
 func parseNetworks(v string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
@@ -409,7 +398,7 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 		Workers:              ws,
 		Middleware:           jobs.Middleware(),
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
-		PeriodicJobs:         append(jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention), jobs.ScreeningDownloads(a.screeningSources())...),
+		PeriodicJobs:         append(jobs.Periodic(a.opts.EventRetention, a.opts.UserRetention), jobs.ScreeningDownloads(a.screening.Sources())...),
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    a.opts.JobPollInterval,
 		PollOnly:             true,
