@@ -8,11 +8,6 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
-	"github.com/kycd/kycd/forms"
-	"github.com/kycd/kycd/geo"
-	"github.com/kycd/kycd/kyc"
-	"github.com/kycd/kycd/mock"
-	"github.com/kycd/kycd/policy"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
@@ -41,27 +36,12 @@ func (s *racedStore) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) e
 // setupRaced is setup with the service over a racedStore.
 func setupRaced(t *testing.T, d storetest.Database, alwaysStale bool) (*bundle, *racedStore) {
 	t.Helper()
-	clock := mock.NewClock(time.Now())
-	f := storetest.Open(t, d, clock)
-	g := geo.New()
-	pol, err := policy.Load(g.Codes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := forms.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &racedStore{DB: f.DB, alwaysStale: alwaysStale}
-	svc, err := kyc.New(kyc.Config{Store: store, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := &kycd.Tenant{Name: "kyc-" + d.Name}
-	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
-		t.Fatal(err)
-	}
-	return &bundle{svc: svc, f: f, tenant: tn, clock: clock}, store
+	var store *racedStore
+	b := setupWith(t, d, func(db *sqlstore.DB) kycd.ProcessStore {
+		store = &racedStore{DB: db, alwaysStale: alwaysStale}
+		return store
+	})
+	return b, store
 }
 
 // TestOneUserQueue: 32 answers to one user's form sent at once are applied

@@ -14,6 +14,7 @@ import (
 	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/mock"
 	"github.com/kycd/kycd/policy"
+	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -28,6 +29,13 @@ type bundle struct {
 // the given notifier (nil for none), and creates a tenant.
 func setup(t *testing.T, d storetest.Database, notifier ...kyc.Notifier) *bundle {
 	t.Helper()
+	return setupWith(t, d, nil, notifier...)
+}
+
+// setupWith is setup with the service's process store wrapped by wrap (nil:
+// the store itself).
+func setupWith(t *testing.T, d storetest.Database, wrap func(*sqlstore.DB) kycd.ProcessStore, notifier ...kyc.Notifier) *bundle {
+	t.Helper()
 	clock := mock.NewClock(time.Now())
 	f := storetest.Open(t, d, clock)
 	g := geo.New()
@@ -39,7 +47,11 @@ func setup(t *testing.T, d storetest.Database, notifier ...kyc.Notifier) *bundle
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := kyc.Config{Store: f.DB, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock}
+	var store kycd.ProcessStore = f.DB
+	if wrap != nil {
+		store = wrap(f.DB)
+	}
+	cfg := kyc.Config{Store: store, Files: f.DB, Forms: reg, Policy: pol, Geo: g, Vault: f.Vault, Clock: clock}
 	if len(notifier) > 0 {
 		cfg.Notifier = notifier[0]
 	}
