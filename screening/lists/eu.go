@@ -76,64 +76,30 @@ type euIdentity struct {
 // programmes, identification the identifiers, remark the remarks.
 func ParseEU(r io.Reader) ([]kycd.ListEntry, error) {
 	x := newXMLReader(kycd.SourceEUFSF, r)
-	var entries []kycd.ListEntry
-	seen := map[string]bool{}
-	root := false
-	for {
-		t, err := x.token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		start, ok := t.(xml.StartElement)
-		if !ok {
-			continue
-		}
+	ls := &listings{idName: "the logicalId"}
+	err := x.walk("export", "no export element (empty or not the EU list)", func(start xml.StartElement) error {
 		switch name := start.Name.Local; {
-		case x.depth == 1:
-			if root || name != "export" {
-				return nil, x.invalid(ErrMalformed, name, "the root element is not one export")
-			}
-			root = true
 		case x.depth == 2 && name == "sanctionEntity":
 			var l euListing
 			if err := x.decode(&l, &start); err != nil {
-				return nil, err
+				return err
 			}
 			e, err := l.entry()
-			if err == nil {
-				err = Validate(e)
-			}
-			id := name
-			if e.ID != "" && len(e.ID) <= 128 {
-				id += " " + e.ID
-			}
-			if err != nil {
-				return nil, x.invalid(ErrInvalid, id, err.Error())
-			}
-			if seen[e.ID] {
-				return nil, x.invalid(ErrDuplicate, id, "the logicalId is already listed")
-			}
-			if len(entries) >= MaxEntries {
-				return nil, x.invalid(ErrLimit, id, fmt.Sprintf("more than %d listings", MaxEntries))
-			}
-			seen[e.ID] = true
-			entries = append(entries, e)
+			return x.add(ls, name, e, err)
 		case x.depth == 2:
 			// Other top-level elements of the export carry no listing.
 			if err := x.dec.Skip(); err != nil {
-				return nil, x.fail(err, name)
+				return x.fail(err, name)
 			}
+			return nil
 		default:
-			return nil, x.invalid(ErrMalformed, name, "an element the EU export does not have here")
+			return x.invalid(ErrMalformed, name, "an element the EU export does not have here")
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !root {
-		return nil, &Error{Format: kycd.SourceEUFSF, Kind: ErrMalformed, Msg: "no export element (empty or not the EU list)"}
-	}
-	return entries, nil
+	return ls.entries, nil
 }
 
 // entry maps a sanctionEntity to a ListEntry.

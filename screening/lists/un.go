@@ -74,60 +74,26 @@ type unDocument struct {
 // and documents are mapped to alpha-2 codes; UN_LIST_TYPE is the programme.
 func ParseUN(r io.Reader) ([]kycd.ListEntry, error) {
 	x := newXMLReader(kycd.SourceUN, r)
-	var entries []kycd.ListEntry
-	seen := map[string]bool{}
-	root := false
-	for {
-		t, err := x.token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		start, ok := t.(xml.StartElement)
-		if !ok {
-			continue
-		}
+	ls := &listings{idName: "the REFERENCE_NUMBER"}
+	err := x.walk("CONSOLIDATED_LIST", "no CONSOLIDATED_LIST element (empty or not the UN list)", func(start xml.StartElement) error {
 		switch name := start.Name.Local; {
-		case x.depth == 1:
-			if root || name != "CONSOLIDATED_LIST" {
-				return nil, x.invalid(ErrMalformed, name, "the root element is not one CONSOLIDATED_LIST")
-			}
-			root = true
 		case x.depth == 2 && (name == "INDIVIDUALS" || name == "ENTITIES"):
+			return nil
 		case x.depth == 3 && (name == "INDIVIDUAL" || name == "ENTITY"):
 			var l unListing
 			if err := x.decode(&l, &start); err != nil {
-				return nil, err
+				return err
 			}
 			e, err := l.entry(name == "INDIVIDUAL")
-			if err == nil {
-				err = Validate(e)
-			}
-			id := name
-			if e.ID != "" && len(e.ID) <= 128 {
-				id += " " + e.ID
-			}
-			if err != nil {
-				return nil, x.invalid(ErrInvalid, id, err.Error())
-			}
-			if seen[e.ID] {
-				return nil, x.invalid(ErrDuplicate, id, "the REFERENCE_NUMBER is already listed")
-			}
-			if len(entries) >= MaxEntries {
-				return nil, x.invalid(ErrLimit, id, fmt.Sprintf("more than %d listings", MaxEntries))
-			}
-			seen[e.ID] = true
-			entries = append(entries, e)
+			return x.add(ls, name, e, err)
 		default:
-			return nil, x.invalid(ErrMalformed, name, "an element the UN list does not have here")
+			return x.invalid(ErrMalformed, name, "an element the UN list does not have here")
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !root {
-		return nil, &Error{Format: kycd.SourceUN, Kind: ErrMalformed, Msg: "no CONSOLIDATED_LIST element (empty or not the UN list)"}
-	}
-	return entries, nil
+	return ls.entries, nil
 }
 
 // entry maps a listing to a ListEntry.

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/kycd/kycd"
 	"io"
 )
 
@@ -114,4 +115,72 @@ func (x *xmlReader) fail(err error, element string) *Error {
 func (x *xmlReader) invalid(kind error, element, msg string) *Error {
 	line, _ := x.raw.InputPos()
 	return &Error{Format: x.format, Line: line, Element: element, Kind: kind, Msg: msg}
+}
+
+// walk reads a document whose one root element is root, calling fn with
+// every start element below it (x.depth tells how deep); what fn does not
+// read whole is read next. absent is the error's text when no root came.
+func (x *xmlReader) walk(root, absent string, fn func(start xml.StartElement) error) error {
+	seen := false
+	for {
+		t, err := x.token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		start, ok := t.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if x.depth == 1 {
+			if seen || start.Name.Local != root {
+				return x.invalid(ErrMalformed, start.Name.Local, "the root element is not one "+root)
+			}
+			seen = true
+			continue
+		}
+		if err := fn(start); err != nil {
+			return err
+		}
+	}
+	if !seen {
+		return &Error{Format: x.format, Kind: ErrMalformed, Msg: absent}
+	}
+	return nil
+}
+
+// listings gathers the listings of one list: valid, unique by id, at most
+// MaxEntries of them.
+type listings struct {
+	entries []kycd.ListEntry
+	seen    map[string]bool
+	// idName names the publisher's id in errors ("the logicalId").
+	idName string
+}
+
+// add adds the listing an element made (or the error of making it).
+func (x *xmlReader) add(ls *listings, element string, e kycd.ListEntry, err error) error {
+	if err == nil {
+		err = Validate(e)
+	}
+	id := element
+	if e.ID != "" && len(e.ID) <= 128 {
+		id += " " + e.ID
+	}
+	switch {
+	case err != nil:
+		return x.invalid(ErrInvalid, id, err.Error())
+	case ls.seen[e.ID]:
+		return x.invalid(ErrDuplicate, id, ls.idName+" is already listed")
+	case len(ls.entries) >= MaxEntries:
+		return x.invalid(ErrLimit, id, fmt.Sprintf("more than %d listings", MaxEntries))
+	}
+	if ls.seen == nil {
+		ls.seen = map[string]bool{}
+	}
+	ls.seen[e.ID] = true
+	ls.entries = append(ls.entries, e)
+	return nil
 }
