@@ -189,6 +189,20 @@ func (s *Service) screeningStatus(hits []kycd.ScreeningHit, caseOpen bool, lists
 	return kycd.StatusOK, out
 }
 
+// settleHits gives the open hits that match a new status: the hits as they
+// are then, and those it changed.
+func settleHits(known []kycd.ScreeningHit, status string, match func(kycd.ScreeningHit) bool) (after, changed []kycd.ScreeningHit) {
+	after = slices.Clone(known)
+	for i, h := range after {
+		if h.Status == kycd.HitOpen && match(h) {
+			h.Status = status
+			after[i] = h
+			changed = append(changed, h)
+		}
+	}
+	return after, changed
+}
+
 // afterClose sets the screening once a case closed: failed on a confirmed
 // match, running while another case is open, else pending with a full
 // screening started in the same change (the case looked at some listings
@@ -348,16 +362,15 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		c.History = append(c.History, entry)
 		sc := &kycd.ScreeningChange{Case: c, Events: []*kycd.Event{caseEvent(c, kycd.EventCaseClosed)}, Action: "case.decided",
 			Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer, "lists": c.Lists}}
-		after := slices.Clone(known)
-		for _, cand := range c.Candidates {
-			for i, h := range after {
-				if h.Source == cand.Match.Source && h.EntryID == cand.Match.EntryID && h.Status == kycd.HitOpen {
-					h.Status, h.CaseID = status, c.ID
-					after[i] = h
-					sc.Hits = append(sc.Hits, h)
-				}
-			}
+		after, changed := settleHits(known, status, func(h kycd.ScreeningHit) bool {
+			return slices.ContainsFunc(c.Candidates, func(cand kycd.CaseCandidate) bool {
+				return h.Source == cand.Match.Source && h.EntryID == cand.Match.EntryID
+			})
+		})
+		for i := range changed {
+			changed[i].CaseID = c.ID
 		}
+		sc.Hits = changed
 		others, err := s.cases.FindCases(ctx, tenantID, kycd.CaseFilter{Type: kycd.CaseScreening, Status: kycd.CaseOpen, UserID: c.UserID, Limit: 2})
 		if err != nil {
 			return nil, err

@@ -18,19 +18,11 @@ func (s *Service) StartRescreen(ctx context.Context, args kycd.ScreeningDeltaArg
 	if s.off {
 		return nil
 	}
-	changes, err := s.lists.FindListChanges(ctx, args.Source, args.Version)
+	kept, removed, err := s.delta(ctx, args.Source, args.Version)
 	if err != nil {
 		return err
 	}
-	var removed []string
-	changed := false
-	for _, c := range changes {
-		if c.Kind == kycd.ListRemoved {
-			removed = append(removed, c.EntryID)
-		} else {
-			changed = true
-		}
-	}
+	changed := len(kept) > 0
 	if _, err := s.Refresh(ctx); err != nil {
 		return err
 	}
@@ -104,15 +96,9 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 	if s.off {
 		return nil
 	}
-	changes, err := s.lists.FindListChanges(ctx, args.Source, args.Version)
+	ids, _, err := s.delta(ctx, args.Source, args.Version)
 	if err != nil {
 		return err
-	}
-	var ids []string
-	for _, c := range changes {
-		if c.Kind != kycd.ListRemoved {
-			ids = append(ids, c.EntryID)
-		}
 	}
 	if _, err := s.Refresh(ctx); err != nil {
 		return err
@@ -150,6 +136,23 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 		}
 	}
 	return nil
+}
+
+// delta reads a version's delta: the ids of the listings it added or
+// changed, and of those it removed.
+func (s *Service) delta(ctx context.Context, source string, version int) (kept, removed []string, err error) {
+	changes, err := s.lists.FindListChanges(ctx, source, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range changes {
+		if c.Kind == kycd.ListRemoved {
+			removed = append(removed, c.EntryID)
+		} else {
+			kept = append(kept, c.EntryID)
+		}
+	}
+	return kept, removed, nil
 }
 
 // usersIn returns the live users after one position up to another
@@ -202,14 +205,10 @@ func (s *Service) closeRemoved(ctx context.Context, ref kycd.UserRef, source str
 				left++
 			}
 		}
-		after := slices.Clone(known)
-		for i, h := range after {
-			if h.Source == source && h.Status == kycd.HitOpen && slices.Contains(removed, h.EntryID) {
-				h.Status = kycd.HitRemoved
-				after[i] = h
-				sc.Hits = append(sc.Hits, h)
-			}
-		}
+		after, changed := settleHits(known, kycd.HitRemoved, func(h kycd.ScreeningHit) bool {
+			return h.Source == source && slices.Contains(removed, h.EntryID)
+		})
+		sc.Hits = changed
 		if len(sc.Hits) == 0 {
 			return nil, nil
 		}
