@@ -334,21 +334,20 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		// back to be decided anew.
 		if tenant.Settings.FourEyes {
 			switch {
-			case c.Pending == nil:
-				entry.Action = "proposed"
-				c.Pending = &entry
-				c.History = append(c.History, entry)
-				decided = c
-				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case.proposed",
-					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
-			case sameReviewer(c.Pending.Reviewer, d.Reviewer):
+			case c.Pending != nil && sameReviewer(c.Pending.Reviewer, d.Reviewer):
 				return nil, kycd.NotAllowed("Four eyes: a second, different reviewer must confirm the decision", "four-eyes-same-reviewer")
-			case c.Pending.Outcome != d.Outcome:
-				entry.Action = "disputed"
-				c.Pending = nil
+			case c.Pending == nil || c.Pending.Outcome != d.Outcome:
+				// A proposal, or a dispute of one (the proposal is dropped):
+				// the case stays open and the screening as it is.
+				if c.Pending == nil {
+					entry.Action = "proposed"
+					c.Pending = &entry
+				} else {
+					entry.Action, c.Pending = "disputed", nil
+				}
 				c.History = append(c.History, entry)
 				decided = c
-				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case.disputed",
+				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case." + entry.Action,
 					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
 			}
 			entry.Action = "confirmed"
