@@ -240,6 +240,11 @@ type ScreeningMonitorStore interface {
 	// screening was never recorded (created before screening existed, or
 	// while it was off), in (tenant, id) order, at most limit of them.
 	FindUnscreenedUsers(ctx context.Context, after UserRef, limit int) ([]UserRef, error)
+	// FindScreenedUsers returns the live users after one position up to
+	// another (inclusive) whose screening was recorded and is not exempt,
+	// in (tenant, id) order, at most limit of them: the users a delta
+	// re-screens, read in one go.
+	FindScreenedUsers(ctx context.Context, after, until UserRef, limit int) ([]*User, error)
 	// FindUsersWithHits returns the users with a hit of status on one of
 	// the listings of source named by ids.
 	FindUsersWithHits(ctx context.Context, source string, ids []string, status string) ([]UserRef, error)

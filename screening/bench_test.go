@@ -106,3 +106,39 @@ func TestIndexMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(x)
 }
+
+// BenchmarkSearchDelta screens ordinary names against a 100-listing subset
+// of the lists, as a delta re-screening does for each user.
+func BenchmarkSearchDelta(b *testing.B) {
+	entries := realLists(b)
+	x := NewIndex(entries)
+	var ids []string
+	for _, e := range entries {
+		if e.Source == entries[0].Source && len(ids) < 100 {
+			ids = append(ids, e.ID)
+		}
+	}
+	sub := x.Subset(entries[0].Source, ids)
+	names := ordinaryNames(b, entries, 400, 9)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		sub.Search(Query{Name: names[i%len(names)], Type: "person", BirthDate: "1970-01-01", Nationality: "GB"})
+	}
+}
+
+// BenchmarkSubsetWhole builds the subset of a whole source, as the batches
+// of a first import of a list need.
+func BenchmarkSubsetWhole(b *testing.B) {
+	entries := realLists(b)
+	x := NewIndex(entries)
+	var ids []string
+	for _, e := range entries {
+		if e.Source == entries[0].Source {
+			ids = append(ids, e.ID)
+		}
+	}
+	for b.Loop() {
+		x.Subset(entries[0].Source, ids)
+	}
+}

@@ -104,38 +104,52 @@ func (s *Service) RescreenBatch(ctx context.Context, args kycd.ScreeningBatchArg
 		return err
 	}
 	c := s.current.Load()
-	delta := &catalog{versions: c.versions, index: c.index.Subset(args.Source, ids), digests: c.digests}
-	users, err := s.usersIn(ctx, kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser},
-		kycd.UserRef{TenantID: args.UntilTenant, UserID: args.UntilUser}, max(args.Limit, 1))
-	if err != nil {
-		return err
-	}
-	for _, ref := range users {
-		u, err := s.users.FindUserByID(ctx, ref.TenantID, ref.UserID)
-		if kycd.ErrorCode(err) == kycd.ENotFound {
-			continue // deleted meanwhile
-		} else if err != nil {
+	delta := &catalog{versions: c.versions, index: c.deltaIndex(args.Source, args.Version, ids), digests: c.digests}
+	// The batch's users, read a page at a time with their data (users
+	// never screened are left to their own whole screening, exempt ones
+	// to their policy).
+	until := kycd.UserRef{TenantID: args.UntilTenant, UserID: args.UntilUser}
+	limit := max(args.Limit, 1)
+	for after := (kycd.UserRef{TenantID: args.AfterTenant, UserID: args.AfterUser}); ; {
+		users, err := s.monitor.FindScreenedUsers(ctx, after, until, limit)
+		if err != nil {
 			return err
 		}
-		sub := subjectOf(u)
-		if sub.Name == "" || !slices.ContainsFunc(delta.search(sub), func(m Match) bool { return m.Review }) {
-			continue // nothing in the delta resembles this user
-		}
-		if err := s.kyc.RecordScreening(ctx, ref, func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error) {
-			if p.Status == kycd.StatusExempt {
-				return nil, nil
+		for _, u := range users {
+			if err := s.rescreen(ctx, delta, u, args); err != nil {
+				return err
 			}
-			sc, err := s.screenSubject(ctx, delta, u, subjectOf(u))
-			if err != nil || sc == nil || sc.Case == nil {
-				return nil, err // nothing new to ask: leave the user as is
-			}
-			sc.Action, sc.Details["rescreen"] = "screening.rescreened", map[string]any{"source": args.Source, "version": args.Version}
-			return sc, nil
-		}); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
-			return err
 		}
+		if len(users) < limit {
+			return nil
+		}
+		after = kycd.UserRef{TenantID: users[len(users)-1].TenantID, UserID: users[len(users)-1].ID}
 	}
-	return nil
+}
+
+// rescreen screens one user against a delta; only a new possible match is
+// written (a case opened or added to).
+func (s *Service) rescreen(ctx context.Context, delta *catalog, u *kycd.User, args kycd.ScreeningBatchArgs) error {
+	sub := subjectOf(u)
+	if sub.Name == "" || !slices.ContainsFunc(delta.search(sub), func(m Match) bool { return m.Review }) {
+		return nil // nothing in the delta resembles this user
+	}
+	ref := kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}
+	err := s.kyc.RecordScreening(ctx, ref, func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error) {
+		if p.Status == kycd.StatusExempt {
+			return nil, nil
+		}
+		sc, err := s.screenSubject(ctx, delta, u, subjectOf(u))
+		if err != nil || sc == nil || sc.Case == nil {
+			return nil, err // nothing new to ask: leave the user as is
+		}
+		sc.Action, sc.Details["rescreen"] = "screening.rescreened", map[string]any{"source": args.Source, "version": args.Version}
+		return sc, nil
+	})
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil // deleted meanwhile: nothing to screen
+	}
+	return err
 }
 
 // delta reads a version's delta: the ids of the listings it added or
@@ -153,31 +167,6 @@ func (s *Service) delta(ctx context.Context, source string, version int) (kept, 
 		}
 	}
 	return kept, removed, nil
-}
-
-// usersIn returns the live users after one position up to another
-// (inclusive), reading pages of limit.
-func (s *Service) usersIn(ctx context.Context, after, until kycd.UserRef, limit int) ([]kycd.UserRef, error) {
-	past := func(r kycd.UserRef) bool {
-		return r.TenantID > until.TenantID || (r.TenantID == until.TenantID && r.UserID > until.UserID)
-	}
-	var out []kycd.UserRef
-	for {
-		page, err := s.monitor.FindLiveUsers(ctx, after, limit)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page {
-			if past(r) {
-				return out, nil
-			}
-			out = append(out, r)
-		}
-		if len(page) < limit {
-			return out, nil
-		}
-		after = page[len(page)-1]
-	}
 }
 
 // closeRemoved marks the delisted listings of a user's open case removed,

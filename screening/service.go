@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,30 @@ type catalog struct {
 	names    int
 	// digests are the listings' digests, by source and id.
 	digests map[string]string
+
+	deltaMu sync.Mutex        // one build of a delta index at a time
+	deltas  map[string]*Index // the deltas' indexes, by source and version
+}
+
+// deltaIndex is the index of the listings a version added or changed (ids),
+// built once per catalog and shared by the batches of its re-screening: a
+// whole list's (a first import) takes about a second to build.
+func (c *catalog) deltaIndex(source string, version int, ids []string) *Index {
+	c.deltaMu.Lock()
+	defer c.deltaMu.Unlock()
+	k := source + "\x00" + strconv.Itoa(version)
+	if x, ok := c.deltas[k]; ok {
+		return x
+	}
+	if len(c.deltas) >= 4 {
+		clear(c.deltas) // a few deltas at once at most; rebuilt when needed
+	}
+	if c.deltas == nil {
+		c.deltas = map[string]*Index{}
+	}
+	x := c.index.Subset(source, ids)
+	c.deltas[k] = x
+	return x
 }
 
 // lists are the catalog's versions, by source.

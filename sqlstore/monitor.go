@@ -26,6 +26,29 @@ func (db *DB) FindUnscreenedUsers(ctx context.Context, after kycd.UserRef, limit
 	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
+// FindScreenedUsers implements kycd.ScreeningMonitorStore.
+func (db *DB) FindScreenedUsers(ctx context.Context, after, until kycd.UserRef, limit int) ([]*kycd.User, error) {
+	rows, err := db.readRows(ctx, `SELECT u.id, u.tenant_id, u.type, u.pii, u.terms_of_service, u.created_at, u.updated_at FROM users u
+		JOIN kyc_processes p ON p.user_id = u.id AND p.code = ? AND p.status <> ?
+		WHERE u.deleted_at IS NULL AND (u.tenant_id > ? OR (u.tenant_id = ? AND u.id > ?))
+		AND (u.tenant_id < ? OR (u.tenant_id = ? AND u.id <= ?))
+		ORDER BY u.tenant_id, u.id LIMIT ?`, kycd.ProcessScreening, kycd.StatusExempt,
+		after.TenantID, after.TenantID, after.UserID, until.TenantID, until.TenantID, until.UserID, limit)
+	found, err := scanAll(rows, err, func(r *userRow) []any {
+		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*kycd.User, len(found))
+	for i := range found {
+		if out[i], err = db.openUser(ctx, &found[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // FindUsersWithHits implements kycd.ScreeningMonitorStore.
 func (db *DB) FindUsersWithHits(ctx context.Context, source string, ids []string, status string) ([]kycd.UserRef, error) {
 	if len(ids) == 0 {

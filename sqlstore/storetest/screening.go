@@ -308,6 +308,25 @@ func testScreeningMonitor(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatalf("unscreened users after one was screened: %v, want [%s]", got, users[2].ID)
 	}
 
+	// Screened users in bounds, with their data: users[0] only (users[2]
+	// was never screened, users[1] is closed); an exempt user is not one.
+	ends := kycd.UserRef{TenantID: tn.ID}
+	last := kycd.UserRef{TenantID: tn.ID, UserID: want[1]}
+	screened, err := f.DB.FindScreenedUsers(ctx, ends, last, 10)
+	must(t, err)
+	if len(screened) != 1 || screened[0].ID != users[0].ID || screened[0].Email != users[0].Email {
+		t.Fatalf("screened users: %+v, want %s with its data", screened, users[0].ID)
+	}
+	if got, err := f.DB.FindScreenedUsers(ctx, ends, kycd.UserRef{TenantID: tn.ID, UserID: users[0].ID[:len(users[0].ID)-1]}, 10); err != nil || len(got) != 0 {
+		t.Fatalf("screened users before the first's id: %d, %v", len(got), err)
+	}
+	exempt := newUser(t, f, tn.ID, "mon-"+uuid.NewString()[:8]+"@example.com")
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: exempt.ID, Action: "screening.test",
+		Processes: []*kycd.Process{{TenantID: tn.ID, UserID: exempt.ID, Code: kycd.ProcessScreening, Status: kycd.StatusExempt, Model: kycd.ModelPlatform}}}))
+	if got, err := f.DB.FindScreenedUsers(ctx, ends, kycd.UserRef{TenantID: tn.ID, UserID: "~"}, 10); err != nil || len(got) != 1 {
+		t.Fatalf("screened users with an exempt one: %d, %v", len(got), err)
+	}
+
 	c := screeningCase(tn.ID, users[0].ID)
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: users[0].ID, Case: c, Action: "screening.test",
 		Hits: []kycd.ScreeningHit{{Source: "mon", EntryID: "A", Status: kycd.HitOpen, CaseID: c.ID}, {Source: "mon", EntryID: "B", Status: kycd.HitCleared, CaseID: c.ID}}}))
