@@ -12,17 +12,17 @@ var _ kycd.ScreeningMonitorStore = (*DB)(nil)
 
 // FindLiveUsers implements kycd.ScreeningMonitorStore.
 func (db *DB) FindLiveUsers(ctx context.Context, after kycd.UserRef, limit int) ([]kycd.UserRef, error) {
-	rows, err := db.readRows(ctx, `SELECT tenant_id, id FROM users WHERE deleted_at IS NULL AND (tenant_id > ? OR (tenant_id = ? AND id > ?))
-		ORDER BY tenant_id, id LIMIT ?`, after.TenantID, after.TenantID, after.UserID, limit)
+	rows, err := db.readRows(ctx, `SELECT tenant_id, id FROM users WHERE deleted_at IS NULL AND (tenant_id, id) > (?, ?)
+		ORDER BY tenant_id, id LIMIT ?`, after.TenantID, after.UserID, limit)
 	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
 // FindUnscreenedUsers implements kycd.ScreeningMonitorStore.
 func (db *DB) FindUnscreenedUsers(ctx context.Context, after kycd.UserRef, limit int) ([]kycd.UserRef, error) {
 	rows, err := db.readRows(ctx, `SELECT u.tenant_id, u.id FROM users u
-		WHERE u.deleted_at IS NULL AND (u.tenant_id > ? OR (u.tenant_id = ? AND u.id > ?))
+		WHERE u.deleted_at IS NULL AND (u.tenant_id, u.id) > (?, ?)
 		AND NOT EXISTS (SELECT 1 FROM kyc_processes p WHERE p.user_id = u.id AND p.code = ?)
-		ORDER BY u.tenant_id, u.id LIMIT ?`, after.TenantID, after.TenantID, after.UserID, kycd.ProcessScreening, limit)
+		ORDER BY u.tenant_id, u.id LIMIT ?`, after.TenantID, after.UserID, kycd.ProcessScreening, limit)
 	return scanAll(rows, err, func(r *kycd.UserRef) []any { return []any{&r.TenantID, &r.UserID} })
 }
 
@@ -30,10 +30,9 @@ func (db *DB) FindUnscreenedUsers(ctx context.Context, after kycd.UserRef, limit
 func (db *DB) FindScreenedUsers(ctx context.Context, after, until kycd.UserRef, limit int) ([]*kycd.User, error) {
 	rows, err := db.readRows(ctx, `SELECT u.id, u.tenant_id, u.type, u.pii, u.terms_of_service, u.created_at, u.updated_at FROM users u
 		JOIN kyc_processes p ON p.user_id = u.id AND p.code = ? AND p.status <> ?
-		WHERE u.deleted_at IS NULL AND (u.tenant_id > ? OR (u.tenant_id = ? AND u.id > ?))
-		AND (u.tenant_id < ? OR (u.tenant_id = ? AND u.id <= ?))
+		WHERE u.deleted_at IS NULL AND (u.tenant_id, u.id) > (?, ?) AND (u.tenant_id, u.id) <= (?, ?)
 		ORDER BY u.tenant_id, u.id LIMIT ?`, kycd.ProcessScreening, kycd.StatusExempt,
-		after.TenantID, after.TenantID, after.UserID, until.TenantID, until.TenantID, until.UserID, limit)
+		after.TenantID, after.UserID, until.TenantID, until.UserID, limit)
 	found, err := scanAll(rows, err, func(r *userRow) []any {
 		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated}
 	})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
@@ -52,8 +55,8 @@ var kycdBin struct {
 
 // child is a kycd serve in its own process.
 type child struct {
-	cmd  *exec.Cmd
-	base string
+	cmd        *exec.Cmd
+	base, logs string
 }
 
 func startChild(t *testing.T, db storetest.Database, args ...string) *child {
@@ -84,7 +87,7 @@ func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	}()
 	select {
 	case base := <-found:
-		return &child{cmd: cmd, base: base}
+		return &child{cmd: cmd, base: base, logs: logs.Name()}
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		raw, _ := os.ReadFile(logs.Name())
@@ -464,4 +467,208 @@ func TestCheckCrashSafety(t *testing.T) {
 			t.Errorf("scratch files left: %v", left)
 		}
 	})
+}
+
+// TestScreeningCrashSafety: a real kycd process is SIGKILLed while it
+// re-screens 20,000 users against a new list version, and restarted; at
+// the end every batch ran, each user the version's listings resemble has
+// one case naming them (once), one re-screening audit entry and one
+// kycd.case.opened event, and no other user has a case: each user was
+// screened against the delta, and its result recorded, exactly once.
+func TestScreeningCrashSafety(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("seeds 20,000 users, kills and restarts a kycd process")
+	}
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		const users, listed = 20000, 60
+		setup := start(t, db)
+		tn := setup.newTenant(t, "rescreen-crash", "admin.cases:read")
+		dir := t.TempDir()
+		watch := filepath.Join(dir, "watch.jsonl")
+		writeList := func(lines []string) {
+			if err := os.WriteFile(watch, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Version 1: one listing no user resembles.
+		other := `{"id":"W0","type":"person","names":[{"full":"Oswin Pettigrew-Laycock","kind":"primary"}],"birthDates":[{"year":1950}]}`
+		writeList([]string{other})
+		if out, err := setup.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+			t.Fatalf("import: %q %v", out, err)
+		}
+		conn := rawDB(t, db)
+		waitUntil(t, "the re-screening of version 1 (no user yet)", func() bool {
+			return countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta' AND state = 'completed'`) == 1
+		})
+		setup.stop(t)
+
+		// The users, screened (as after their creation); every 333rd has a
+		// name and birth date that version 2 lists.
+		want := seedScreenedUsers(t, db, tn.ID, users, listed)
+		lines := []string{other}
+		for i, u := range want {
+			lines = append(lines, fmt.Sprintf(`{"id":"W%d","type":"person","names":[{"full":%q,"kind":"primary"}],"birthDates":[{"year":%s,"month":%s,"day":%s}]}`,
+				i+1, u.FullName, u.Birthdate[:4], strings.TrimLeft(u.Birthdate[5:7], "0"), strings.TrimLeft(u.Birthdate[8:], "0")))
+		}
+		writeList(lines)
+
+		// One worker, so that the batches run one after another and the
+		// kills land among them; rescued soon after a kill (a job may run for
+		// half of --rescue-after: planning 40 batches takes a second or two).
+		flags := []string{"--rescue-after", "10s", "--workers", "1", "--rate-limit", "0"}
+		c := startChild(t, db, flags...)
+		t.Cleanup(func() { c.kill() })
+		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
+		if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+			t.Fatalf("import of version 2: %q %v", out, err)
+		}
+		batches := func() (done, all int) {
+			all = countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch'`)
+			done = countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch' AND state = 'completed'`)
+			return done, all
+		}
+		// waitFor polls the batches until ok; it fails the test, with what
+		// the jobs and the child say, after three minutes or at once when
+		// ended says the state can no longer come.
+		waitFor := func(what string, ok, ended func(done, all int) bool) {
+			t.Helper()
+			deadline := time.Now().Add(3 * time.Minute)
+			for {
+				done, all := batches()
+				if ok(done, all) {
+					return
+				}
+				if ended(done, all) || time.Now().After(deadline) {
+					rows, err := conn.Query(`SELECT kind, state, coalesce(CAST(errors AS TEXT), '') FROM river_job WHERE kind LIKE 'screening%'`)
+					for err == nil && rows.Next() {
+						var kind, state, errs string
+						_ = rows.Scan(&kind, &state, &errs)
+						t.Log(kind, state, errs)
+					}
+					raw, _ := os.ReadFile(c.logs)
+					t.Fatalf("waiting for %s: %d of %d batches done\n%s", what, done, all, raw)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		// Kill it three times while batches remain, each after more of
+		// them completed; restart it each time.
+		for i, at := range []int{2, 12, 25} {
+			waitFor(fmt.Sprintf("kill %d", i+1), func(done, all int) bool { return all > 0 && done >= at && done < all },
+				func(done, all int) bool { return all > 0 && done == all })
+			c.kill()
+			c = startChild(t, db, flags...)
+		}
+		waitFor("every batch of the re-screening", func(done, all int) bool { return all == users/500 && done == all },
+			func(int, int) bool { return false })
+		c.kill()
+
+		for _, u := range want {
+			if n := countRows(t, db, conn, `SELECT count(*) FROM cases WHERE user_id = ?`, u.ID); n != 1 {
+				t.Errorf("user %s: %d cases, want 1", u.ID, n)
+			}
+			if n := countRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ?`, u.ID); n < 1 {
+				t.Errorf("user %s: no hit", u.ID)
+			}
+			if n := countRows(t, db, conn, `SELECT (SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = ?) +
+				(SELECT count(*) FROM audit_entries WHERE entity_id = ? AND action = ?)`, u.ID, "screening.rescreened", u.ID, "screening.rescreened"); n != 1 {
+				t.Errorf("user %s: re-screened and recorded %d times, want 1", u.ID, n)
+			}
+		}
+		if n := countRows(t, db, conn, `SELECT count(*) FROM cases WHERE tenant_id = ?`, tn.ID); n != listed {
+			t.Errorf("%d cases, want %d (one per listed user)", n, listed)
+		}
+		if n := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE tenant_id = ? AND type = ?`, tn.ID, "kycd.case.opened"); n != listed {
+			t.Errorf("%d case-opened events, want %d", n, listed)
+		}
+		// Each listed user's case names their own listing, once.
+		for i, u := range want {
+			if n := countRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ? AND entry_id = ?`, u.ID, fmt.Sprintf("W%d", i+1)); n != 1 {
+				t.Errorf("user %s: their listing W%d raised %d times", u.ID, i+1, n)
+			}
+		}
+	})
+}
+
+// seedScreenedUsers creates n users of the tenant whose screening is
+// recorded (ok), through the store (20,000 through the API would take
+// minutes); it returns the listed ones (every n/listed-th user), each with
+// a distinctive made-up name and its own birth year.
+func seedScreenedUsers(t *testing.T, db storetest.Database, tenantID string, n, listed int) []*kycd.User {
+	t.Helper()
+	ctx := context.Background()
+	fs := newFlags("seed", func(string) string { return "" }, io.Discard)
+	var o options
+	fs.common(&o)
+	if err := fs.parse([]string{"--data-dir", db.DataDir, "--database-url", db.URL, "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(ctx, o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	syllables := strings.Fields("ka lo mi ra vu zen tor bel qua nix dro fel gar hul jin")
+	made := func(i, parts int) string {
+		var b strings.Builder
+		for p := range parts {
+			b.WriteString(syllables[(i/pow(len(syllables), p)+p*7)%len(syllables)])
+		}
+		s := b.String()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	every := n / listed
+	var (
+		out  = make([]*kycd.User, listed)
+		next = make(chan int)
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				rng := rand.New(rand.NewPCG(uint64(i), 11))
+				name := benchGiven[rng.IntN(len(benchGiven))] + " " + benchFamily[rng.IntN(len(benchFamily))]
+				birth := fmt.Sprintf("%d-%02d-%02d", 1940+rng.IntN(65), 1+rng.IntN(12), 1+rng.IntN(28))
+				j := i / every
+				if i%every == every-1 && j < listed {
+					name = "Quor" + made(j, 3) + " " + made(j*31+5, 4) + "ström"
+					birth = fmt.Sprintf("%d-%02d-%02d", 1930+j, 1+j%12, 1+j%28)
+				}
+				u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("rescreen-%d@crash.example", i), FullName: name,
+					Birthdate: birth, PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca", Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}}
+				err := a.db.CreateUser(ctx, u)
+				if err == nil {
+					err = a.db.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tenantID, UserID: u.ID, Action: "screening.screened",
+						Processes: []*kycd.Process{{TenantID: tenantID, UserID: u.ID, Code: kycd.ProcessScreening, Status: kycd.StatusOK, Model: kycd.ModelPlatform}}})
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else if i%every == every-1 && j < listed {
+					out[j] = u
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func pow(b, e int) int {
+	r := 1
+	for range e {
+		r *= b
+	}
+	return r
 }
