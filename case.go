@@ -99,6 +99,9 @@ type CaseCandidate struct {
 	EntryDigest string `json:"entryDigest"`
 	// Removed is set when the listing was delisted after the case opened.
 	Removed bool `json:"removed,omitempty"`
+	// Subject is what was screened when the listing was matched, kept once
+	// the case's subject (the user's data now) differs from it.
+	Subject *ScreeningSubject `json:"subject,omitempty"`
 }
 
 // CaseEntry is one step of a case's history.

@@ -142,12 +142,12 @@ func (s *Service) screenSubject(ctx context.Context, c *catalog, u *kycd.User, s
 	if len(fresh) > 0 {
 		if open == nil {
 			open = &kycd.Case{ID: uuid.Must(uuid.NewV7()).String(), TenantID: u.TenantID, UserID: u.ID, Type: kycd.CaseScreening, Status: kycd.CaseOpen, Subject: sub,
-				Lists: c.lists(), History: []kycd.CaseEntry{{At: now, Action: "opened", Actor: actor}}}
+				Lists: c.lists(), Candidates: fresh, History: []kycd.CaseEntry{{At: now, Action: "opened", Actor: actor}}}
 		} else {
-			open.Subject, open.Lists = sub, c.lists()
+			addCandidates(open, sub, fresh)
+			open.Lists = c.lists()
 			open.History = append(open.History, kycd.CaseEntry{At: now, Action: "candidates-added", Actor: actor})
 		}
-		open.Candidates = append(open.Candidates, fresh...)
 		slices.SortStableFunc(open.Candidates, func(a, b kycd.CaseCandidate) int {
 			switch {
 			case a.Match.Score > b.Match.Score:
@@ -171,6 +171,37 @@ func (s *Service) screenSubject(ctx context.Context, c *catalog, u *kycd.User, s
 		sc.Details["caseId"] = sc.Case.ID
 	}
 	return sc, nil
+}
+
+// addCandidates adds newly matched listings to an open case, now screened
+// as sub: the earlier candidates keep the subject they were matched with,
+// and a listing asked about before (delisted, then listed again) is asked
+// about once, as it is matched now.
+func addCandidates(open *kycd.Case, sub kycd.ScreeningSubject, fresh []kycd.CaseCandidate) {
+	if subjectKey(sub) != subjectKey(open.Subject) {
+		for i := range open.Candidates {
+			if open.Candidates[i].Subject == nil {
+				was := open.Subject
+				open.Candidates[i].Subject = &was
+			}
+		}
+		open.Subject = sub
+	}
+	for _, f := range fresh {
+		i := slices.IndexFunc(open.Candidates, func(c kycd.CaseCandidate) bool {
+			return c.Match.Source == f.Match.Source && c.Match.EntryID == f.Match.EntryID
+		})
+		if i < 0 {
+			open.Candidates = append(open.Candidates, f)
+		} else {
+			open.Candidates[i] = f
+		}
+	}
+	for i := range open.Candidates {
+		if c := &open.Candidates[i]; c.Subject != nil && subjectKey(*c.Subject) == subjectKey(sub) {
+			c.Subject = nil // matched with what the case now shows
+		}
+	}
 }
 
 // screeningStatus is the screening process's status from what is known:

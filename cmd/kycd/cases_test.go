@@ -320,3 +320,99 @@ func TestScreeningFourEyes(t *testing.T) {
 		waitScreening(t, k, tok, u, "failed")
 	})
 }
+
+// TestScreeningCaseCandidates: an open case asks about a listing once, even
+// when the listing is delisted and listed again; when the user's screened
+// data changes and a new listing is matched, the case shows the data now,
+// and the earlier candidates keep the data they were matched with.
+func TestScreeningCaseCandidates(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		dir := t.TempDir()
+		importList := func(lines ...string) {
+			t.Helper()
+			path := filepath.Join(dir, "relist.jsonl")
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", path, "--allow-shrink"); err != nil {
+				t.Fatalf("import: %q %v", out, err)
+			}
+		}
+		const (
+			l1 = `{"id":"R1","type":"person","names":[{"full":"Tamsin Ravensworth-Okonjo","kind":"primary"}],"birthDates":[{"year":1970,"month":3,"day":4}]}`
+			l2 = `{"id":"R2","type":"person","names":[{"full":"RAVENSWORTH-OKONJO, Tamsin","kind":"primary"}],"birthDates":[{"year":1970}]}`
+			l3 = `{"id":"R3","type":"person","names":[{"full":"Tamsin Blackwood-Achebe","kind":"primary"}],"birthDates":[{"year":1970,"month":3,"day":4}]}`
+		)
+		importList(l1, l2)
+		tn := k.newTenant(t, "candidates-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read")...)
+		tok := k.token(t, tn, "")
+		u := createUserOf(t, k, tok, screeningUser("tamsin@relist.example", "Tamsin Ravensworth-Okonjo", "1970-03-04", "GB"))
+		waitScreening(t, k, tok, u, "running")
+		caseOf := func() *response {
+			t.Helper()
+			id := k.call(t, "GET", "/admin/cases?status=open&userId="+u, tok, "", nil).get("cases.0.id").(string)
+			return k.call(t, "GET", "/admin/cases/"+id, tok, "", nil)
+		}
+		candidates := func(res *response) map[string]map[string]any {
+			t.Helper()
+			out := map[string]map[string]any{}
+			for _, c := range res.JSON["case"].(map[string]any)["candidates"].([]any) {
+				c := c.(map[string]any)
+				id := c["match"].(map[string]any)["entryId"].(string)
+				if out[id] != nil {
+					t.Fatalf("listing %s asked about twice: %s", id, res.Body)
+				}
+				out[id] = c
+			}
+			return out
+		}
+		if got := candidates(caseOf()); len(got) != 2 {
+			t.Fatalf("the case's candidates: %v", got)
+		}
+		waitDeltas := func(n int) {
+			t.Helper()
+			raw := rawDB(t, db)
+			waitUntil(t, "the re-screenings", func() bool {
+				return countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind IN ('screening_delta', 'screening_batch', 'screen_user') AND state <> 'completed'`) == 0 &&
+					countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta'`) == n
+			})
+		}
+		// R2 delisted: the case stays open (R1), R2 marked removed.
+		importList(l1)
+		waitDeltas(2)
+		if got := candidates(caseOf()); got["R2"]["removed"] != true || got["R1"]["removed"] != nil {
+			t.Fatalf("after R2's delisting: %v", got)
+		}
+		// R2 listed again: asked about once, no longer removed.
+		importList(l1, l2)
+		waitDeltas(3)
+		if got := candidates(caseOf()); len(got) != 2 || got["R2"]["removed"] != nil {
+			t.Fatalf("after R2 was listed again: %v", got)
+		}
+		// R3 does not resemble the user; then the user's name changes and R3
+		// matches the new one: the case shows the new name; R1 and R2 keep
+		// the name they were matched with.
+		importList(l1, l2, l3)
+		waitDeltas(4)
+		if got := candidates(caseOf()); len(got) != 2 {
+			t.Fatalf("R3 matched the name before the change: %v", got)
+		}
+		if res := k.call(t, "PATCH", "/core/kyc/processes/profile", tok, u, map[string]any{
+			"input": map[string]any{"fullName": "Tamsin Blackwood-Achebe"}}); res.Status != 200 {
+			t.Fatalf("name change: %d %s", res.Status, res.Body)
+		}
+		waitUntil(t, "R3 in the case", func() bool { return candidates(caseOf())["R3"] != nil })
+		res := caseOf()
+		got := candidates(res)
+		if res.get("case.subject.name") != "Tamsin Blackwood-Achebe" || got["R3"]["subject"] != nil {
+			t.Fatalf("the case after the name change: %s", res.Body)
+		}
+		for _, id := range []string{"R1", "R2"} {
+			if s, _ := got[id]["subject"].(map[string]any); s["name"] != "Tamsin Ravensworth-Okonjo" {
+				t.Errorf("candidate %s after the name change: %v", id, got[id])
+			}
+		}
+	})
+}
