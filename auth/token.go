@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/keyfile"
 )
 
 // Issuer is the "iss" of every kycd access token.
@@ -143,19 +143,8 @@ func LoadSigningKey(path string, create bool) (key ed25519.PrivateKey, created b
 			return nil, false, err
 		}
 		raw = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, false, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
+		if err := keyfile.Create(path, raw); err != nil {
 			return nil, false, fmt.Errorf("create signing key: %w", err)
-		}
-		if _, err := f.Write(raw); err != nil {
-			f.Close()
-			return nil, false, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, false, err
 		}
 		created = true
 	} else if err != nil {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
@@ -27,6 +26,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/keyfile"
 )
 
 // Vault implements kycd.Vault.
@@ -67,19 +67,8 @@ func LoadMasterKey(path string, create bool) (master tink.AEAD, created bool, er
 		if raw, err = encodeKeyset(h); err != nil {
 			return nil, false, err
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, false, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
+		if err := keyfile.Create(path, raw); err != nil {
 			return nil, false, fmt.Errorf("create master key: %w", err)
-		}
-		if _, err := f.Write(raw); err != nil {
-			f.Close()
-			return nil, false, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, false, err
 		}
 		created = true
 	} else if err != nil {
