@@ -55,6 +55,9 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return &oauthError{http.StatusBadRequest, "invalid_request", "Body is not a valid form"}
 	}
 	for k, v := range form {
+		if !kycd.ValidText(k) || !kycd.ValidText(v[0]) {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameters must be UTF-8 text without NUL characters"}
+		}
 		if len(v) > 1 {
 			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameter '" + k + "' must not repeat"}
 		}
@@ -79,7 +82,10 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return &oauthError{http.StatusUnauthorized, "invalid_client", "Client id and secret could not be extracted from Authorization header"}
 	}
 	invalid := &oauthError{http.StatusUnauthorized, "invalid_client", "Client does not exist or secret is incorrect"}
-	c, err := s.clients.FindClientByID(r.Context(), id)
+	if !uuidPattern.MatchString(id) {
+		return invalid // client ids are uuids: no such client, and nothing to look up
+	}
+	c, err := s.clients.FindClientByID(r.Context(), strings.ToLower(id))
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		auth.VerifySecret(dummyHash, secret) // same work whether or not the client exists
 		return invalid
