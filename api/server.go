@@ -71,6 +71,12 @@ type Config struct {
 	// ClientCacheTTL is how long a client's state is trusted without reading
 	// it again: the longest a revocation takes to apply (0: read it every time).
 	ClientCacheTTL time.Duration
+	// SecretMemory is the memory the verifications of client secrets
+	// (Argon2id) may take at once, in bytes (default 40 MiB: one at a time,
+	// counted at auth.SecretMemory each); SecretWait how long a token request waits for its turn before
+	// it is answered too_many_requests (default 2s).
+	SecretMemory int64
+	SecretWait   time.Duration
 	// MaxBodyBytes caps JSON and form bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// Mount adds routes served outside the API surfaces (the sandboxes).
@@ -111,6 +117,9 @@ type Server struct {
 	publicURL    string
 	limits       *limiter
 	ipLimits     *limiter
+	guesses      *guesses
+	verifier     *auth.Verifier
+	secretWait   time.Duration
 	maxBody      int64
 	spec         *spec
 	countries    []byte
@@ -130,6 +139,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SecretMemory <= 0 {
+		cfg.SecretMemory = 40 << 20
+	}
+	if cfg.SecretWait <= 0 {
+		cfg.SecretWait = 2 * time.Second
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -145,7 +160,8 @@ func New(cfg Config) (*Server, error) {
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		ipLimits:  newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
-		maxBody:   cfg.MaxBodyBytes, spec: sp,
+		guesses:   newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory), secretWait: cfg.SecretWait,
+		maxBody: cfg.MaxBodyBytes, spec: sp,
 		clientsC: newClientCache(cfg.Clients, cfg.ClientCacheTTL, cfg.Clock),
 	}
 	if s.countries, err = countriesJSON(cfg.Geo); err != nil {

@@ -43,6 +43,10 @@ type serveOptions struct {
 	RateBurst   int
 	MaxBodySize int
 	ClientCache time.Duration
+	// SecretMemory (MiB) and SecretWait bound the token endpoint's secret
+	// verifications (api.Config).
+	SecretMemory int
+	SecretWait   time.Duration
 	// SandboxLists are the bundled screening lists the sandbox imports.
 	SandboxLists string
 	// MetricsAddr is the listener of /metrics ("": the API's, with a token).
@@ -61,6 +65,8 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
 	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
 	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
+	fs.int(&o.SecretMemory, "secret-memory", 40, "MiB the token endpoint's client secret verifications may use at once, each counted at 38 MiB (Argon2id's 19 MiB, until the garbage collector frees it): bounds memory under credential stuffing; clients from addresses they authenticated from take the next turn")
+	fs.duration(&o.SecretWait, "secret-wait", 2*time.Second, "how long a token request waits for a secret verification's turn before it is answered 429 with Retry-After")
 	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
 	fs.string(&o.MetricsAddr, "metrics-addr", "", "address to serve GET /metrics on, apart from the API (loopback or the cluster network: 127.0.0.1:9090); without it /metrics is on the API listener only with --metrics-token")
 	fs.string(&o.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (needed to serve it on the API listener; give it through the environment)")
@@ -145,6 +151,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
+		SecretMemory: int64(o.SecretMemory) << 20, SecretWait: o.SecretWait,
 		Mount: mount, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
 	})
 	if err != nil {
