@@ -128,6 +128,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		}()
+		s.limitBody(sw, r)
 		next.ServeHTTP(sw, r)
 	})
 }

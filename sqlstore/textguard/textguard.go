@@ -1,4 +1,12 @@
-package sqlstore
+// Package textguard makes a database/sql pool refuse text it cannot store
+// as it is, whatever reaches it: a string argument of any statement that is
+// not kycd.ValidText (a NUL character, invalid UTF-8) fails the statement
+// with request_invalid before it is sent. PostgreSQL refuses such text with
+// an error that would surface as an internal one; SQLite would store it, so
+// the store opens both dialects through it and they refuse it alike. The
+// surfaces refuse such text where it enters (naming the property that held
+// it): this is the guard for whatever a surface missed.
+package textguard
 
 import (
 	"context"
@@ -9,17 +17,9 @@ import (
 	"github.com/kycd/kycd"
 )
 
-// The store refuses text it cannot store as it is, whatever reaches it: a
-// string argument of any statement that is not kycd.ValidText (a NUL
-// character, invalid UTF-8) fails the statement with request_invalid before
-// it is sent. PostgreSQL refuses such text with an error that would surface
-// as an internal one; SQLite would store it, so both dialects refuse it
-// alike. The surfaces refuse it where it enters (with the property that held
-// it): this is the guard for whatever a surface missed.
-
-// openGuarded opens a database/sql pool of a registered driver whose
-// connections check every argument (guardConn).
-func openGuarded(driverName, dsn string) (*sql.DB, error) {
+// Open opens a database/sql pool of a registered driver whose connections
+// check every argument (Conn).
+func Open(driverName, dsn string) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func openGuarded(driverName, dsn string) (*sql.DB, error) {
 			return nil, err
 		}
 	}
-	return sql.OpenDB(guardConnector{c}), nil
+	return sql.OpenDB(connector{c}), nil
 }
 
 // dsnConnector is the connector of a driver that has no connector of its own.
@@ -44,36 +44,39 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.d }
 
-type guardConnector struct{ driver.Connector }
+type connector struct{ driver.Connector }
 
-func (c guardConnector) Connect(ctx context.Context) (driver.Conn, error) {
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return guardConn{conn}, nil
+	return Conn{conn}, nil
 }
 
-// guardConn is a driver connection that checks each argument's text
+// Conn is a driver connection that checks each argument's text
 // (CheckNamedValue, which database/sql calls for every argument of every
 // statement on the connection, prepared or not) and passes everything else
 // to the driver's connection, with the optional interfaces it implements.
-type guardConn struct{ driver.Conn }
+type Conn struct{ driver.Conn }
+
+// Wrap returns conn checking its arguments.
+func Wrap(conn driver.Conn) Conn { return Conn{conn} }
 
 var (
-	_ driver.NamedValueChecker  = guardConn{}
-	_ driver.ConnBeginTx        = guardConn{}
-	_ driver.ConnPrepareContext = guardConn{}
-	_ driver.ExecerContext      = guardConn{}
-	_ driver.QueryerContext     = guardConn{}
-	_ driver.Pinger             = guardConn{}
-	_ driver.SessionResetter    = guardConn{}
-	_ driver.Validator          = guardConn{}
+	_ driver.NamedValueChecker  = Conn{}
+	_ driver.ConnBeginTx        = Conn{}
+	_ driver.ConnPrepareContext = Conn{}
+	_ driver.ExecerContext      = Conn{}
+	_ driver.QueryerContext     = Conn{}
+	_ driver.Pinger             = Conn{}
+	_ driver.SessionResetter    = Conn{}
+	_ driver.Validator          = Conn{}
 )
 
-// CheckNamedValue refuses text that is not kycd.ValidText, then converts
-// the value as the driver would.
-func (c guardConn) CheckNamedValue(nv *driver.NamedValue) error {
+// CheckNamedValue refuses text that is not kycd.ValidText (request_invalid),
+// then converts the value as the driver would.
+func (c Conn) CheckNamedValue(nv *driver.NamedValue) error {
 	v := nv.Value
 	if vr, ok := v.(driver.Valuer); ok {
 		if x, err := vr.Value(); err == nil {
@@ -96,7 +99,7 @@ func (c guardConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip // database/sql's default conversion
 }
 
-func (c guardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (c Conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		return b.BeginTx(ctx, opts)
 	}
@@ -106,42 +109,42 @@ func (c guardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	return c.Conn.Begin() //nolint:staticcheck // the fallback database/sql uses too
 }
 
-func (c guardConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (c Conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
 		return p.PrepareContext(ctx, query)
 	}
 	return c.Conn.Prepare(query)
 }
 
-func (c guardConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if e, ok := c.Conn.(driver.ExecerContext); ok {
 		return e.ExecContext(ctx, query, args)
 	}
 	return nil, driver.ErrSkip
 }
 
-func (c guardConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (c Conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if q, ok := c.Conn.(driver.QueryerContext); ok {
 		return q.QueryContext(ctx, query, args)
 	}
 	return nil, driver.ErrSkip
 }
 
-func (c guardConn) Ping(ctx context.Context) error {
+func (c Conn) Ping(ctx context.Context) error {
 	if p, ok := c.Conn.(driver.Pinger); ok {
 		return p.Ping(ctx)
 	}
 	return nil
 }
 
-func (c guardConn) ResetSession(ctx context.Context) error {
+func (c Conn) ResetSession(ctx context.Context) error {
 	if r, ok := c.Conn.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
 	return nil
 }
 
-func (c guardConn) IsValid() bool {
+func (c Conn) IsValid() bool {
 	if v, ok := c.Conn.(driver.Validator); ok {
 		return v.IsValid()
 	}
