@@ -66,7 +66,7 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.common(&o.options)
 	fs.string(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.string(&o.PublicURL, "public-url", "", "base URL clients reach kycd at, for the URLs it hands out (default: http://<addr>)")
-	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials")
+	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials; outbound connections may then reach loopback (the sandbox's fakes) and plain http, not private networks unless --allow-network names them")
 	fs.int(&o.Workers, "workers", 10, "job workers in this process (0: API only)")
 	fs.duration(&o.TokenTTL, "token-ttl", 10*time.Minute, "access token lifetime")
 	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
@@ -93,7 +93,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if o.Sandbox {
-		o.AllowPrivate = true // the sandboxes run on loopback
+		// The sandboxes run on loopback: it, not the operator's private
+		// networks (unless named with --allow-network).
+		o.AllowLoopback = true
 		o.EvidenceAllowHTTP = true
 	}
 	a, err := openApp(ctx, o.options, stderr)
