@@ -135,7 +135,7 @@ type options struct {
 	// AllowLoopback lets outbound connections reach loopback only (serve
 	// --sandbox: its fakes).
 	AllowLoopback bool
-	BlobURL        string
+	BlobURL       string
 	// ProviderTimeout bounds one request to Sumsub or Veriff.
 	ProviderTimeout time.Duration
 	// RescueAfter is when a running job is taken for dead and run again.
