@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -137,6 +138,8 @@ func TestHostileInput(t *testing.T) {
 						contentType = "application/json"
 						sampleBody, _ = json.Marshal(sample(doc, mapOf(js["schema"]), good, 0))
 						if path == "/admin/kyc-levels" {
+							// The schema's sample, then the catalog in force (it passes the checks).
+							send("JSON bodies", M, path, nil, contentType, sampleBody)
 							sampleBody = k.call(t, "GET", "/admin/kyc-levels", tok, "", nil).Body
 						}
 					}
@@ -428,4 +431,119 @@ func resolve(doc, v map[string]any) map[string]any {
 // schemaOf returns a parameter's schema.
 func schemaOf(doc, p map[string]any) map[string]any {
 	return resolve(doc, mapOf(p["schema"]))
+}
+
+// TestCrossTenantMatrix walks every operation of kycd's OpenAPI document
+// with tenant bravo's token (every scope) aimed at tenant alpha: alpha's
+// user in X-On-Behalf-Of, user_id and client_uuid, alpha's tenant in
+// legal_entity_uuid and tenantId, alpha's file and webhook endpoint in
+// fileId and endpointId (other ids are unknown ones). Every operation that
+// names something of alpha's is refused (4xx; the lists of a user's
+// ingestions, for which Uphold documents no 404, are empty), and no answer of any
+// operation carries alpha's data (its user's email, its endpoint's URL);
+// alpha's user and endpoint are unchanged afterwards.
+func TestCrossTenantMatrix(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db, "--sandbox", "--rate-limit", "0")
+		all := append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)
+		a, b := k.newTenant(t, "alpha", all...), k.newTenant(t, "bravo", all...)
+		ta, tb := k.token(t, a, ""), k.token(t, b, "")
+		ua := createUser(t, k, ta, "alice@alpha-matrix.example")
+		createUser(t, k, tb, "bob@bravo-matrix.example")
+		fa, _ := createFile(t, k, ta, ua, "document", "application/pdf")
+		hook := "https://93.184.216.34/alpha-matrix-hook"
+		res := k.call(t, "POST", "/core/webhooks/endpoints", ta, "", map[string]any{"url": hook, "eventTypes": []string{"core."}})
+		if res.Status != 201 {
+			t.Fatalf("alpha's endpoint: %d %s", res.Status, res.Body)
+		}
+		ea := res.get("endpoint.id").(string)
+		alpha := map[string]string{"user_id": ua, "client_uuid": ua, "legal_entity_uuid": a.ID, "tenantId": a.ID, "fileId": fa, "endpointId": ea}
+		markers := []string{"alice@alpha-matrix.example", hook}
+
+		raw, err := api.OpenAPI()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		good := goodValues(b.ID, "")
+		tried, aimed := 0, 0
+		var failed []string
+		for _, path := range slices.Sorted(maps.Keys(doc["paths"].(map[string]any))) {
+			item := doc["paths"].(map[string]any)[path].(map[string]any)
+			for _, method := range []string{"get", "post", "put", "patch", "delete"} {
+				op, ok := item[method].(map[string]any)
+				if !ok {
+					continue
+				}
+				target, q, atAlpha := path, url.Values{}, false
+				for _, rawp := range append(list(item["parameters"]), list(op["parameters"])...) {
+					p := resolve(doc, mapOf(rawp))
+					name, _ := p["name"].(string)
+					v, ofAlpha := alpha[name]
+					if !ofAlpha {
+						v = good(name, schemaOf(doc, p))
+					}
+					switch p["in"] {
+					case "path":
+						target = strings.ReplaceAll(target, "{"+name+"}", url.PathEscape(v))
+					case "query":
+						if !ofAlpha && p["required"] != true {
+							continue
+						}
+						q.Set(name, v)
+					case "header":
+						ofAlpha = name == "X-On-Behalf-Of"
+					default:
+						continue
+					}
+					atAlpha = atAlpha || ofAlpha
+				}
+				if len(q) > 0 {
+					target += "?" + q.Encode()
+				}
+				var body []byte
+				if content, ok := resolve(doc, mapOf(op["requestBody"]))["content"].(map[string]any); ok {
+					if js, ok := content["application/json"].(map[string]any); ok {
+						body, _ = json.Marshal(sample(doc, mapOf(js["schema"]), good, 0))
+					}
+				}
+				req := k.req(strings.ToUpper(method), target, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+tb)
+				req.Header.Set("X-On-Behalf-Of", "user "+ua)
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				tried++
+				res := k.do(t, req, doOpts{hostile: true, unavailable: path == "/readyz"})
+				// Uphold documents no 404 for the lists of a user's
+				// ingestions: another tenant's user has none.
+				emptyList := strings.HasSuffix(path, "/ingestions") && method == "get" && res.Status == 200 && len(list(res.JSON["ingestions"])) == 0
+				if atAlpha {
+					aimed++
+					if res.Status < 400 && !emptyList {
+						failed = append(failed, fmt.Sprintf("%s %s -> %d", req.Method, target, res.Status))
+					}
+				}
+				for _, m := range markers {
+					if strings.Contains(string(res.Body), m) {
+						failed = append(failed, fmt.Sprintf("%s %s -> %d carries alpha's %q", req.Method, target, res.Status, m))
+					}
+				}
+			}
+		}
+		t.Logf("cross-tenant matrix: %d operations with bravo's token, %d of them aimed at alpha's data, %d failed", tried, aimed, len(failed))
+		for _, f := range failed {
+			t.Error(f)
+		}
+		if res := k.call(t, "GET", "/core/users/me", ta, ua, nil); res.Status != 200 || res.get("user.email") != "alice@alpha-matrix.example" {
+			t.Errorf("alpha's user after the matrix: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+ea, ta, "", nil); res.Status != 200 || res.get("endpoint.url") != hook {
+			t.Errorf("alpha's endpoint after the matrix: %d %s", res.Status, res.Body)
+		}
+	})
 }
