@@ -56,6 +56,11 @@ func TestSSRFRegistration(t *testing.T) {
 		}
 		endpoint := res.get("endpoint.id").(string)
 		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
+		before := t.Failed()
+		defer func() {
+			t.Logf("security suite, SSRF corpus at registration: %d hosts x 5 registrations (webhook endpoint created and changed, evidence link, Veriff and Sumsub base URLs), failed: %v",
+				len(refusedHosts), t.Failed() && !before)
+		}()
 		for _, h := range refusedHosts {
 			u := "https://" + h + ":8443/x"
 			if res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}); res.Status != 400 ||
