@@ -2,12 +2,15 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/mock"
 	"github.com/kycd/kycd/sqlstore/storetest"
+	"github.com/kycd/kycd/sqlstore/textguard"
 )
 
 func TestConformance(t *testing.T) { storetest.Run(t) }
@@ -35,4 +38,40 @@ func FuzzStoreText(f *testing.F) {
 			storetest.CheckText(t, fx, tenants[i], s)
 		}
 	})
+}
+
+// BenchmarkTextGuard measures what the text guard (sqlstore/textguard) adds
+// to a statement: the same one-argument query on one SQLite file, through a
+// plain pool and through a guarded one (compare their ns/op).
+func BenchmarkTextGuard(b *testing.B) {
+	dsn := "file:" + filepath.Join(b.TempDir(), "bench.db")
+	plain, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
+	guarded, err := textguard.Open("sqlite", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer guarded.Close()
+	arg := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	for _, c := range []struct {
+		name string
+		db   *sql.DB
+	}{{"plain", plain}, {"guarded", guarded}} {
+		b.Run(c.name, func(b *testing.B) {
+			stmt, err := c.db.Prepare(`SELECT length(?)`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stmt.Close()
+			var n int
+			for b.Loop() {
+				if err := stmt.QueryRow(arg).Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
