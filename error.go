@@ -18,6 +18,7 @@ const (
 	ETokenInsufficientScope = "token_insufficient_scopes" // the token lacks a scope the route needs
 	ETooManyRequests        = "too_many_requests"         // the client's rate limit is exhausted
 	EContentTooLarge        = "content_too_large"         // the body is over its size cap
+	ERequestTimeout         = "request_timeout"           // the body arrived slower than the server waits for
 	EUnsupportedMediaType   = "unsupported_media_type"    // the body's content type is not accepted
 	EMethodNotAllowed       = "method_not_allowed"        // the route exists but not for that method
 	EInternal               = "internal_server_error"     // anything unexpected; never carries internals

@@ -7,6 +7,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/kycd/kycd"
 )
@@ -64,8 +66,13 @@ func decode[T any](s *Server, w http.ResponseWriter, r *http.Request, schema str
 	return out, nil
 }
 
-// parseJSON parses exactly one JSON value, keeping numbers exact.
+// parseJSON parses exactly one JSON value, keeping numbers exact. Text
+// kycd cannot store is refused (kycd.ValidText): a body that is not UTF-8
+// (RFC 8259 asks for it), and strings or names that hold NUL (\u0000).
 func parseJSON(body []byte) (any, error) {
+	if !utf8.Valid(body) {
+		return nil, kycd.InvalidText("body", "")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
@@ -79,7 +86,41 @@ func parseJSON(body []byte) (any, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, malformed(errors.New("trailing data"), dec.InputOffset())
 	}
+	if path, ok := invalidText(v, ""); !ok {
+		return nil, kycd.InvalidText("body", path)
+	}
 	return v, nil
+}
+
+// invalidText finds a string or a property name in a parsed JSON value
+// that is not kycd.ValidText, and returns its dotted path and false.
+func invalidText(v any, path string) (string, bool) {
+	join := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	switch x := v.(type) {
+	case string:
+		return path, kycd.ValidText(x)
+	case map[string]any:
+		for k, e := range x {
+			if !kycd.ValidText(k) {
+				return path, false
+			}
+			if p, ok := invalidText(e, join(k)); !ok {
+				return p, false
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, ok := invalidText(e, join(strconv.Itoa(i))); !ok {
+				return p, false
+			}
+		}
+	}
+	return "", true
 }
 
 func malformed(err error, offset int64) error {

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	kycd.EUploadURLInvalid:       http.StatusForbidden,
 	kycd.ETooManyRequests:        http.StatusTooManyRequests,
 	kycd.EContentTooLarge:        http.StatusRequestEntityTooLarge,
+	kycd.ERequestTimeout:         http.StatusRequestTimeout,
 	kycd.EFileTooLarge:           http.StatusRequestEntityTooLarge,
 	kycd.EUnsupportedMediaType:   http.StatusUnsupportedMediaType,
 	kycd.EMethodNotAllowed:       http.StatusMethodNotAllowed,
@@ -40,6 +41,9 @@ func statusFor(code string) int {
 // *kycd.Error as it is, anything else as an internal error (logged in full
 // under the request id, shown as nothing but the id).
 func (s *Server) appError(r *http.Request, err error) *kycd.Error {
+	if bodyTimedOut(r) {
+		return errSlowBody
+	}
 	if e, ok := kycd.AsError(err); ok {
 		return e
 	}

@@ -128,6 +128,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		}()
+		s.limitBody(sw, r)
 		next.ServeHTTP(sw, r)
 	})
 }
@@ -146,7 +147,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // core adapts a handler of the Uphold-compatible surface.
 func (s *Server) core(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		if err := checkText(r); err != nil {
+			s.renderCore(w, r, err)
+		} else if err := h(w, r); err != nil {
 			s.renderCore(w, r, err)
 		}
 	})
@@ -155,7 +158,9 @@ func (s *Server) core(h handlerFunc) http.Handler {
 // plain adapts a handler of the operator surface (problem+json errors).
 func (s *Server) plain(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		if err := checkText(r); err != nil {
+			s.renderProblem(w, r, err)
+		} else if err := h(w, r); err != nil {
 			s.renderProblem(w, r, err)
 		}
 	})

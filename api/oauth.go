@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -55,6 +57,9 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return &oauthError{http.StatusBadRequest, "invalid_request", "Body is not a valid form"}
 	}
 	for k, v := range form {
+		if !kycd.ValidText(k) || !kycd.ValidText(v[0]) {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameters must be UTF-8 text without NUL characters"}
+		}
 		if len(v) > 1 {
 			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameter '" + k + "' must not repeat"}
 		}
@@ -79,20 +84,37 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return &oauthError{http.StatusUnauthorized, "invalid_client", "Client id and secret could not be extracted from Authorization header"}
 	}
 	invalid := &oauthError{http.StatusUnauthorized, "invalid_client", "Client does not exist or secret is incorrect"}
+	ip := clientIP(r)
+	if !uuidPattern.MatchString(id) {
+		s.guesses.failed("", ip)
+		return invalid // client ids are uuids: no such client, and nothing to look up
+	}
+	id = strings.ToLower(id)
+	// Failed attempts make their address, and their client from other
+	// addresses, wait before the next one is verified at all.
+	if err := s.guesses.wait(id, ip); err != nil {
+		return err
+	}
 	c, err := s.clients.FindClientByID(r.Context(), id)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
-		auth.VerifySecret(dummyHash, secret) // same work whether or not the client exists
+		// The same work whether or not the client exists.
+		if _, err := s.verifySecret(r, dummyHash, secret, false); err != nil {
+			return err
+		}
+		s.guesses.failed("", ip)
 		return invalid
 	} else if err != nil {
 		return err
 	}
-	ok, err := auth.VerifySecret(c.SecretHash, secret)
+	ok, err := s.verifySecret(r, c.SecretHash, secret, s.guesses.known(c.ID, ip))
 	if err != nil {
 		return err
 	}
 	if !ok || c.Revoked() {
+		s.guesses.failed(c.ID, ip)
 		return invalid
 	}
+	s.guesses.succeeded(c.ID, ip)
 	scopes := c.Scopes
 	if raw, set := form["scope"]; set {
 		if len(raw[0]) > 4096 {
@@ -118,6 +140,20 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		"token_type":   "Bearer",
 	})
 	return nil
+}
+
+// verifySecret verifies a client secret when the verifier's memory budget
+// has room (known: the client from an address it authenticated from), waiting for it at most secretWait: a request that waits longer
+// is answered too_many_requests with Retry-After, so that a flood of token
+// requests neither takes more memory than the budget nor queues without end.
+func (s *Server) verifySecret(r *http.Request, hash, secret string, known bool) (bool, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.secretWait)
+	defer cancel()
+	ok, err := s.verifier.Verify(ctx, hash, secret, known)
+	if errors.Is(err, auth.ErrBusy) {
+		return false, &retryLater{err: &kycd.Error{Code: kycd.ETooManyRequests, Message: "Too many token requests at once; try again later"}, after: 1}
+	}
+	return ok, err
 }
 
 // dummyHash is verified against when the client does not exist, so that the

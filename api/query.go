@@ -47,6 +47,30 @@ func (p *queryParams) err() error {
 	return kycd.Invalid("query", p.vs...)
 }
 
+// checkText refuses, before any handler reads them, a request whose query
+// parameter names or values are not text kycd can store (kycd.ValidText:
+// NUL characters, invalid UTF-8), as request_invalid naming the parameter.
+// JSON bodies are checked where they are parsed (parseJSON), forms where
+// they are read (the token endpoint), path values where they are read as
+// ids (pathUUID, pathID: a malformed id is refused before the store, as
+// each route documents); the store refuses whatever else gets through.
+func checkText(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for name, values := range r.URL.Query() {
+		if !kycd.ValidText(name) {
+			return kycd.InvalidText("query", "")
+		}
+		for _, v := range values {
+			if !kycd.ValidText(v) {
+				return kycd.InvalidText("query", name)
+			}
+		}
+	}
+	return nil
+}
+
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // uuidViolation is the violation of a parameter that must be a uuid.
@@ -60,6 +84,17 @@ func pathUUID(r *http.Request, name string) (string, error) {
 	id := r.PathValue(name)
 	if !uuidPattern.MatchString(id) {
 		return "", kycd.Invalid("params", uuidViolation(name))
+	}
+	return strings.ToLower(id), nil
+}
+
+// pathID reads a path parameter that is the id of an entity (a uuid,
+// returned in lower case) on routes that answer a malformed id as they
+// answer an unknown one: entity_not_found, without asking the store.
+func pathID(r *http.Request, name, entity string) (string, error) {
+	id := r.PathValue(name)
+	if !uuidPattern.MatchString(id) {
+		return "", kycd.NotFound(entity)
 	}
 	return strings.ToLower(id), nil
 }

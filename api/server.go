@@ -71,6 +71,18 @@ type Config struct {
 	// ClientCacheTTL is how long a client's state is trusted without reading
 	// it again: the longest a revocation takes to apply (0: read it every time).
 	ClientCacheTTL time.Duration
+	// SecretMemory is the memory the verifications of client secrets
+	// (Argon2id) may take at once, in bytes (default 40 MiB: one at a time,
+	// counted at auth.SecretMemory each); SecretWait how long a token request waits for its turn before
+	// it is answered too_many_requests (default 2s).
+	SecretMemory int64
+	SecretWait   time.Duration
+	// BodyTimeout is how long a request body may take beyond what its
+	// bytes earn at BodyMinRate (bytes per second), BodyMax the longest it
+	// may take in all (slowbody.go); defaults 10s, 4 KiB/s, 30m.
+	BodyTimeout time.Duration
+	BodyMinRate float64
+	BodyMax     time.Duration
 	// MaxBodyBytes caps JSON and form bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// Mount adds routes served outside the API surfaces (the sandboxes).
@@ -111,6 +123,12 @@ type Server struct {
 	publicURL    string
 	limits       *limiter
 	ipLimits     *limiter
+	guesses      *guesses
+	verifier     *auth.Verifier
+	secretWait   time.Duration
+	bodyTimeout  time.Duration
+	bodyMinRate  float64
+	bodyMax      time.Duration
 	maxBody      int64
 	spec         *spec
 	countries    []byte
@@ -130,6 +148,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SecretMemory <= 0 {
+		cfg.SecretMemory = 40 << 20
+	}
+	if cfg.SecretWait <= 0 {
+		cfg.SecretWait = 2 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
+	if cfg.BodyMinRate <= 0 {
+		cfg.BodyMinRate = 4 << 10
+	}
+	if cfg.BodyMax <= 0 {
+		cfg.BodyMax = 30 * time.Minute
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -142,10 +175,12 @@ func New(cfg Config) (*Server, error) {
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry), metricsOnAPI: cfg.MetricsOnAPI, metricsToken: cfg.MetricsToken,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
-		ipLimits:  newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
-		maxBody:   cfg.MaxBodyBytes, spec: sp,
+		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
+		limits:      newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
+		ipLimits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
+		bodyTimeout: cfg.BodyTimeout, bodyMinRate: cfg.BodyMinRate, bodyMax: cfg.BodyMax,
+		guesses: newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory), secretWait: cfg.SecretWait,
+		maxBody: cfg.MaxBodyBytes, spec: sp,
 		clientsC: newClientCache(cfg.Clients, cfg.ClientCacheTTL, cfg.Clock),
 	}
 	if s.countries, err = countriesJSON(cfg.Geo); err != nil {

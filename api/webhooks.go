@@ -88,7 +88,11 @@ func (s *Server) handleListEndpoints() handlerFunc {
 
 func (s *Server) handleGetEndpoint() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		e, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId"))
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
+		e, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenantOf(r), id)
 		if err != nil {
 			return err
 		}
@@ -99,11 +103,15 @@ func (s *Server) handleGetEndpoint() handlerFunc {
 
 func (s *Server) handleUpdateEndpoint() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
 		req, err := decode[endpointRequest](s, w, r, "update-webhook-endpoint-request")
 		if err != nil {
 			return err
 		}
-		e, err := s.webhooks.UpdateEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId"), req.service())
+		e, err := s.webhooks.UpdateEndpoint(r.Context(), tenantOf(r), id, req.service())
 		if err != nil {
 			return err
 		}
@@ -114,7 +122,11 @@ func (s *Server) handleUpdateEndpoint() handlerFunc {
 
 func (s *Server) handleDeleteEndpoint() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), r.PathValue("endpointId")); err != nil {
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
+		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), id); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -124,6 +136,10 @@ func (s *Server) handleDeleteEndpoint() handlerFunc {
 
 func (s *Server) handleRotateSecret() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
 		req, err := decode[struct {
 			OverlapSeconds *int `json:"overlapSeconds"`
 		}](s, w, r, "rotate-webhook-secret-request")
@@ -134,7 +150,7 @@ func (s *Server) handleRotateSecret() handlerFunc {
 		if req.OverlapSeconds != nil {
 			overlap = time.Duration(*req.OverlapSeconds) * time.Second
 		}
-		e, secret, err := s.webhooks.RotateSecret(r.Context(), tenantOf(r), r.PathValue("endpointId"), overlap)
+		e, secret, err := s.webhooks.RotateSecret(r.Context(), tenantOf(r), id, overlap)
 		if err != nil {
 			return err
 		}
@@ -188,7 +204,11 @@ type deliveryView struct {
 
 func (s *Server) handleListDeliveries() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tenant, id := tenantOf(r), r.PathValue("endpointId")
+		tenant := tenantOf(r)
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
 		if _, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenant, id); err != nil {
 			return err
 		}
@@ -220,7 +240,15 @@ func (s *Server) handleListDeliveries() handlerFunc {
 
 func (s *Server) handleResendDelivery() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.webhooks.Resend(r.Context(), tenantOf(r), r.PathValue("endpointId"), r.PathValue("deliveryId"))
+		endpoint, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
+		delivery, err := pathID(r, "deliveryId", "delivery")
+		if err != nil {
+			return err
+		}
+		id, err := s.webhooks.Resend(r.Context(), tenantOf(r), endpoint, delivery)
 		if err != nil {
 			return err
 		}
@@ -231,6 +259,10 @@ func (s *Server) handleResendDelivery() handlerFunc {
 
 func (s *Server) handleReplay() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
 		req, err := decode[struct {
 			Since        *time.Time `json:"since"`
 			AfterEventID string     `json:"afterEventId"`
@@ -242,7 +274,7 @@ func (s *Server) handleReplay() handlerFunc {
 		if req.Since != nil {
 			since = *req.Since
 		}
-		n, err := s.webhooks.Replay(r.Context(), tenantOf(r), r.PathValue("endpointId"), since, req.AfterEventID)
+		n, err := s.webhooks.Replay(r.Context(), tenantOf(r), id, since, req.AfterEventID)
 		if err != nil {
 			return err
 		}
@@ -253,7 +285,11 @@ func (s *Server) handleReplay() handlerFunc {
 
 func (s *Server) handleSendTest() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.webhooks.SendTest(r.Context(), tenantOf(r), r.PathValue("endpointId"))
+		endpoint, err := pathID(r, "endpointId", "webhook-endpoint")
+		if err != nil {
+			return err
+		}
+		id, err := s.webhooks.SendTest(r.Context(), tenantOf(r), endpoint)
 		if err != nil {
 			return err
 		}

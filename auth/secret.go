@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -64,4 +67,90 @@ func VerifySecret(hash, secret string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(secret), salt, t, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// SecretMemory is what one verification of a client secret is counted at
+// against a Verifier's budget: Argon2id's m (19 MiB), twice, as the
+// garbage collector frees a finished verification's memory only at its
+// next cycle (measured: one verification at a time peaks a kycd at about
+// 120 MiB of resident memory, two at 170 MiB).
+const SecretMemory = 2 * argonMemory * 1024
+
+// ErrBusy is returned by Verifier.Verify when no verification could start
+// before the context ended: as many run as the memory budget allows.
+var ErrBusy = errors.New("auth: too many secret verifications at once")
+
+// Verifier verifies client secrets (VerifySecret) with at most as many
+// verifications at once as a memory budget holds, so that a flood of token
+// requests (credential stuffing) cannot take more memory than the budget:
+// the others wait for a turn, and give up when their context ends. Known
+// requests (a client from an address it authenticated from before) take
+// the next turn before any stranger's, so that a flood of strangers makes
+// them wait for one verification at most.
+type Verifier struct {
+	mu               sync.Mutex
+	free             int
+	known, strangers []chan struct{} // waiting, first come first
+}
+
+// NewVerifier returns a verifier whose verifications together use at most
+// budget bytes, counted at SecretMemory each (at least one runs at a time).
+func NewVerifier(budget int64) *Verifier {
+	return &Verifier{free: int(max(1, budget/SecretMemory))}
+}
+
+// Verify waits for a turn, then reports whether secret matches hash
+// (VerifySecret); ErrBusy when ctx ends first.
+func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) (bool, error) {
+	if err := v.acquire(ctx, known); err != nil {
+		return false, err
+	}
+	defer v.release()
+	return VerifySecret(hash, secret)
+}
+
+func (v *Verifier) acquire(ctx context.Context, known bool) error {
+	v.mu.Lock()
+	if v.free > 0 {
+		v.free--
+		v.mu.Unlock()
+		return nil
+	}
+	turn := make(chan struct{})
+	queue := &v.strangers
+	if known {
+		queue = &v.known
+	}
+	*queue = append(*queue, turn)
+	v.mu.Unlock()
+	select {
+	case <-turn:
+		return nil
+	case <-ctx.Done():
+	}
+	v.mu.Lock()
+	if i := slices.Index(*queue, turn); i >= 0 {
+		*queue = slices.Delete(*queue, i, i+1)
+		v.mu.Unlock()
+		return ErrBusy
+	}
+	v.mu.Unlock()
+	// The turn came as the context ended: pass it on.
+	v.release()
+	return ErrBusy
+}
+
+// release hands the turn to the first known request waiting, else to the
+// first stranger, else frees it.
+func (v *Verifier) release() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, queue := range []*[]chan struct{}{&v.known, &v.strangers} {
+		if len(*queue) > 0 {
+			close((*queue)[0])
+			*queue = (*queue)[1:]
+			return
+		}
+	}
+	v.free++
 }

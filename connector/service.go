@@ -360,10 +360,10 @@ func (s *Service) setBaseURL(ctx context.Context, cfg *kycd.ConnectorConfig, v *
 	}
 	u, err := url.Parse(*v)
 	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" &&
-		(u.Scheme == "https" || (u.Scheme == "http" && s.Guard.AllowPrivate))
+		(u.Scheme == "https" || (u.Scheme == "http" && s.Guard.Local()))
 	if !ok {
 		schemes := []string{"https"}
-		if s.Guard.AllowPrivate {
+		if s.Guard.Local() {
 			schemes = append(schemes, "http")
 		}
 		return invalidConfig(kycd.Violation{Property: "baseUrl", Rule: "format", RuleParams: map[string]any{"format": "url", "schemes": schemes}})

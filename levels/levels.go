@@ -218,6 +218,16 @@ func Parse(raw []byte) (*Catalog, error) {
 	if c.Version < 1 {
 		return nil, fmt.Errorf("levels: version must be at least 1")
 	}
+	// A null where an object belongs (an attribute, a legal document, a
+	// level) is no catalog.
+	if slices.Contains(c.LegalDocuments, nil) || slices.Contains(c.Levels, nil) {
+		return nil, fmt.Errorf("levels: null in legalDocuments or levels")
+	}
+	for key, a := range c.Attributes {
+		if a == nil {
+			return nil, fmt.Errorf("levels: attribute %q is null", key)
+		}
+	}
 	c.legal = map[string]*LegalDocument{}
 	for _, d := range c.LegalDocuments {
 		if _, err := uuid.Parse(d.UUID); err != nil || d.Key == "" || d.Title == "" {

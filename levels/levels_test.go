@@ -241,3 +241,18 @@ func TestWithListsOf(t *testing.T) {
 		t.Error("the current catalog is not returned as is")
 	}
 }
+
+// FuzzParse: no catalog a tenant sends (PUT /admin/kyc-levels) makes Parse
+// panic: it is a catalog or an error.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"version":1,"attributes":{},"levels":[]}`, `{"version":1,"attributes":{},"levels":[null]}`,
+		`{"version":1,"attributes":{"x":null},"levels":[]}`, `{"version":1,"legalDocuments":[null]}`, `{}`, `[]`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := Parse(raw)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("catalog %v, error %v", c, err)
+		}
+	})
+}

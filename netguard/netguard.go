@@ -9,7 +9,8 @@
 // base URL). IPv6 addresses that carry an IPv4 address (IPv4-mapped and
 // -compatible, SIIT, NAT64, 6to4, Teredo, ISATAP) are judged by what they
 // carry too (Embedded). The operator may allow private networks
-// (--allow-private-network, implied by --sandbox).
+// (--allow-private-network) or some of them (--allow-network); --sandbox
+// allows loopback only.
 package netguard
 
 import (
@@ -40,6 +41,9 @@ type Policy struct {
 	// AllowPrivate allows private, loopback and link-local addresses (but
 	// never the cloud metadata addresses).
 	AllowPrivate bool
+	// AllowLoopback allows loopback addresses only (127.0.0.0/8, ::1): the
+	// sandbox's own fakes, not the operator's private networks.
+	AllowLoopback bool
 	// Allow lists networks allowed even when private ones are not (an
 	// internal object store the operator trusts); never the metadata
 	// addresses.
@@ -158,7 +162,7 @@ func (p Policy) Allowed(ip netip.Addr) error {
 			return via(err, ip, carried, i)
 		}
 	}
-	if p.AllowPrivate || p.allowListed(ip) {
+	if p.AllowPrivate || p.allowListed(ip) || (p.AllowLoopback && ip.IsLoopback()) {
 		return nil
 	}
 	if err := private(ip, len(carried) > 0); err != nil {
@@ -242,6 +246,11 @@ func private(ip netip.Addr, carries bool) error {
 	}
 	return nil
 }
+
+// Local reports whether the policy allows addresses that are not public
+// (private networks, or loopback only): a test or sandbox setup, where
+// plain http URLs are accepted too.
+func (p Policy) Local() bool { return p.AllowPrivate || p.AllowLoopback }
 
 // CheckHost checks, at registration, a host kycd is asked to connect to
 // later (a URL's Hostname: a name or an IP literal): it refuses (ErrBlocked)

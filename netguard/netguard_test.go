@@ -318,3 +318,26 @@ func TestCheckHost(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowLoopback: the sandbox's policy reaches loopback only: not the
+// private networks, not link-local, not metadata, in no spelling that
+// carries them; the networks the operator names are allowed besides.
+func TestAllowLoopback(t *testing.T) {
+	t.Parallel()
+	p := Policy{AllowLoopback: true, Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}
+	for _, c := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1", true}, {"127.0.0.2", true}, {"::1", true}, {"::ffff:127.0.0.1", true}, {"10.0.0.1", true},
+		{"10.0.1.1", false}, {"192.168.1.10", false}, {"172.16.0.1", false}, {"fd00::1", false}, {"fe80::1", false},
+		{"169.254.169.254", false}, {"::ffff:192.168.1.10", false}, {"64:ff9b::c0a8:10a", false}, {"0.0.0.0", false},
+	} {
+		if err := p.Allowed(netip.MustParseAddr(c.addr)); (err == nil) != c.ok {
+			t.Errorf("%s: %v, want allowed %v", c.addr, err, c.ok)
+		}
+	}
+	if !p.Local() || (Policy{}).Local() {
+		t.Error("Local")
+	}
+}

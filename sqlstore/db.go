@@ -28,6 +28,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/sqlstore/textguard"
 )
 
 // Config says which database to open and how.
@@ -119,7 +120,7 @@ func (db *DB) openSQLite(cfg Config) error {
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + sync + ")"} {
 		pragmas.Add("_pragma", p)
 	}
-	w, err := sql.Open("sqlite", "file:"+db.Path+"?_txlock=immediate&"+pragmas.Encode())
+	w, err := textguard.Open("sqlite", "file:"+db.Path+"?_txlock=immediate&"+pragmas.Encode())
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func (db *DB) openSQLite(cfg Config) error {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	pragmas.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+db.Path+"?"+pragmas.Encode())
+	r, err := textguard.Open("sqlite", "file:"+db.Path+"?"+pragmas.Encode())
 	if err != nil {
 		w.Close()
 		return err
@@ -141,7 +142,7 @@ func (db *DB) openSQLite(cfg Config) error {
 
 func (db *DB) openPostgres(cfg Config) error {
 	db.dialect = postgresDialect{}
-	p, err := sql.Open("pgx", cfg.URL)
+	p, err := textguard.Open("pgx", cfg.URL)
 	if err != nil {
 		return err
 	}

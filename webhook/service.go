@@ -86,7 +86,7 @@ func (s *Service) CheckURL(ctx context.Context, raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return bad("not an absolute URL without credentials")
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && s.Guard.AllowPrivate) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && s.Guard.Local()) {
 		return bad("not https")
 	}
 	switch err := s.Guard.CheckHost(ctx, u.Hostname()); {

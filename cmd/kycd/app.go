@@ -142,12 +142,12 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	// Every outbound connection goes through netguard.
-	allow, err := parseNetworks(o.AllowNetworks)
+	allow, err := parseNetworks(strings.Join(o.AllowNetworks, ","))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	guard := netguard.Policy{AllowPrivate: o.AllowPrivate, Allow: allow}
+	guard := netguard.Policy{AllowPrivate: o.AllowPrivate, AllowLoopback: o.AllowLoopback, Allow: allow}
 	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
 	schedule, err := parseSchedule(o.WebhookRetries, "--webhook-retries")
 	if err != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -9,4 +12,30 @@ import (
 // binary killed by its timeout leaves no kycd behind.
 func dieWithTest(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// peakRSS returns a process's peak resident set size (VmHWM) and its
+// current one (VmRSS), in bytes.
+func peakRSS(pid int) (peak, now uint64, ok bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, v, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "VmHWM":
+			peak = kb << 10
+		case "VmRSS":
+			now = kb << 10
+		}
+	}
+	return peak, now, peak > 0
 }

@@ -132,7 +132,10 @@ type options struct {
 	SMTPURL        string
 	SMSURL         string
 	AllowPrivate   bool
-	BlobURL        string
+	// AllowLoopback lets outbound connections reach loopback only (serve
+	// --sandbox: its fakes).
+	AllowLoopback bool
+	BlobURL       string
 	// ProviderTimeout bounds one request to Sumsub or Veriff.
 	ProviderTimeout time.Duration
 	// RescueAfter is when a running job is taken for dead and run again.
@@ -146,8 +149,8 @@ type options struct {
 	// WebhookRetries is the webhook retry schedule ("" for the default).
 	WebhookRetries string
 	// AllowNetworks are private networks outbound connections may reach
-	// (comma-separated CIDRs).
-	AllowNetworks string
+	// (CIDRs: the flag given several times, or comma-separated).
+	AllowNetworks listFlag
 	// EvidenceRetries is the evidence download retry schedule ("" for the default).
 	EvidenceRetries string
 	// EvidenceIdleTimeout cuts an evidence download that stalls.
@@ -246,8 +249,11 @@ func (f *flagSet) common(o *options) {
 	f.string(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.bool(&o.JSON, "json", false, "print one JSON object")
 	f.string(&o.FormsDir, "forms-dir", "", "folder of form definitions (<code>.v<N>.json) that replace or add to the built-in ones")
-	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (mail and SMS servers, identity providers, later webhooks) reach private, loopback and link-local addresses (implied by serve --sandbox)")
-	f.string(&o.AllowNetworks, "allow-network", "", "private networks outbound connections may reach even without --allow-private-network, comma-separated CIDRs (an internal object store: 10.1.2.0/24)")
+	f.bool(&o.AllowPrivate, "allow-private-network", false, "let outbound connections (webhooks, evidence links, provider APIs, mail and SMS servers) reach private, loopback and link-local addresses (serve --sandbox allows loopback only)")
+	if v := f.getenv(envName("allow-network")); v != "" {
+		o.AllowNetworks = strings.Split(v, ",")
+	}
+	f.Var(&o.AllowNetworks, "allow-network", helpText("allow-network", "CIDR of a private network outbound connections may reach even without --allow-private-network (an internal object store: 10.1.2.0/24; with --sandbox, a network besides loopback); may be given several times, or comma-separated"))
 	f.string(&o.EvidenceRetries, "evidence-retries", "", "waits before each new attempt to download a check's evidence, comma-separated (default 10s,1m,5m,30m,2h); after the last the check fails")
 	f.duration(&o.EvidenceIdleTimeout, "evidence-idle-timeout", 30*time.Second, "how long an evidence download may receive nothing before it is cut (and retried)")
 	f.bool(&o.EvidenceAllowHTTP, "evidence-allow-http", false, "accept plain http evidence download links (https only otherwise; implied by serve --sandbox)")

@@ -98,9 +98,13 @@ func TestTokenLifecycle(t *testing.T) {
 		uid := createUser(t, k, tok, "owner@tokens.example")
 		ouid := createUser(t, k, k.token(t, other, ""), "owner@others.example")
 
+		tried, failed := 0, 0
+		defer func() { t.Logf("security suite, token corpus: %d cases, %d failed", tried, failed) }()
 		wantErr := func(name string, res *response, status int, code string) {
 			t.Helper()
+			tried++
 			if res.Status != status || res.code() != code {
+				failed++
 				t.Errorf("%s: %d %s, want %d %s", name, res.Status, res.Body, status, code)
 			}
 		}

@@ -43,6 +43,17 @@ type serveOptions struct {
 	RateBurst   int
 	MaxBodySize int
 	ClientCache time.Duration
+	// SecretMemory (MiB) and SecretWait bound the token endpoint's secret
+	// verifications (api.Config).
+	SecretMemory int
+	SecretWait   time.Duration
+	// BodyTimeout, BodyMinRate and BodyMax cut slow request bodies;
+	// ReadTimeout, WriteTimeout and IdleTimeout are the server's.
+	BodyTimeout  time.Duration
+	BodyMinRate  int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
 	// SandboxLists are the bundled screening lists the sandbox imports.
 	SandboxLists string
 	// MetricsAddr is the listener of /metrics ("": the API's, with a token).
@@ -55,12 +66,19 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.common(&o.options)
 	fs.string(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.string(&o.PublicURL, "public-url", "", "base URL clients reach kycd at, for the URLs it hands out (default: http://<addr>)")
-	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials")
+	fs.bool(&o.Sandbox, "sandbox", false, "create (once) a sandbox tenant with an all-scope client and print its credentials; outbound connections may then reach loopback (the sandbox's fakes) and plain http, not private networks unless --allow-network names them")
 	fs.int(&o.Workers, "workers", 10, "job workers in this process (0: API only)")
 	fs.duration(&o.TokenTTL, "token-ttl", 10*time.Minute, "access token lifetime")
 	fs.float(&o.RateLimit, "rate-limit", 50, "requests per second per client (0: no limit)")
 	fs.int(&o.RateBurst, "rate-burst", 100, "burst of requests per client")
 	fs.int(&o.MaxBodySize, "max-body-bytes", 1<<20, "largest JSON or form body accepted")
+	fs.int(&o.SecretMemory, "secret-memory", 40, "MiB the token endpoint's client secret verifications may use at once, each counted at 38 MiB (Argon2id's 19 MiB, until the garbage collector frees it): bounds memory under credential stuffing; clients from addresses they authenticated from take the next turn")
+	fs.duration(&o.BodyTimeout, "body-timeout", 10*time.Second, "how long a request body may take beyond what its bytes earn at --body-min-rate: a client sending a body at 1 byte/s is cut after about this long (408)")
+	fs.int(&o.BodyMinRate, "body-min-rate", 4096, "bytes per second a request body must keep up, beyond --body-timeout (uploads of any size at this rate or faster are not cut)")
+	fs.duration(&o.ReadTimeout, "read-timeout", 30*time.Minute, "the longest a request (headers and body) may take to arrive, however fast it comes")
+	fs.duration(&o.WriteTimeout, "write-timeout", 30*time.Minute, "the longest a request may take from its arrival to the end of its response")
+	fs.duration(&o.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept open")
+	fs.duration(&o.SecretWait, "secret-wait", 2*time.Second, "how long a token request waits for a secret verification's turn before it is answered 429 with Retry-After")
 	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
 	fs.string(&o.MetricsAddr, "metrics-addr", "", "address to serve GET /metrics on, apart from the API (loopback or the cluster network: 127.0.0.1:9090); without it /metrics is on the API listener only with --metrics-token")
 	fs.string(&o.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (needed to serve it on the API listener; give it through the environment)")
@@ -75,7 +93,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if o.Sandbox {
-		o.AllowPrivate = true // the sandboxes run on loopback
+		// The sandboxes run on loopback: it, not the operator's private
+		// networks (unless named with --allow-network).
+		o.AllowLoopback = true
 		o.EvidenceAllowHTTP = true
 	}
 	a, err := openApp(ctx, o.options, stderr)
@@ -145,6 +165,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
 		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
+		SecretMemory: int64(o.SecretMemory) << 20, SecretWait: o.SecretWait,
+		BodyTimeout: o.BodyTimeout, BodyMinRate: float64(o.BodyMinRate), BodyMax: o.ReadTimeout,
 		Mount: mount, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
 	})
 	if err != nil {
@@ -184,7 +206,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}

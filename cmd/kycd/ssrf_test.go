@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
@@ -54,6 +56,11 @@ func TestSSRFRegistration(t *testing.T) {
 		}
 		endpoint := res.get("endpoint.id").(string)
 		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
+		before := t.Failed()
+		defer func() {
+			t.Logf("security suite, SSRF corpus at registration: %d hosts x 5 registrations (webhook endpoint created and changed, evidence link, Veriff and Sumsub base URLs), failed: %v",
+				len(refusedHosts), t.Failed() && !before)
+		}()
 		for _, h := range refusedHosts {
 			u := "https://" + h + ":8443/x"
 			if res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}); res.Status != 400 ||
@@ -180,6 +187,40 @@ func TestOutboundClientsGuarded(t *testing.T) {
 		}
 		if n := hits.Load(); n != 0 {
 			t.Errorf("the loopback listener was reached %d times", n)
+		}
+	})
+}
+
+// TestSandboxPrivateNetworks: with --sandbox, outbound connections may reach
+// loopback (the sandbox's own fakes) but not the operator's private
+// networks: a webhook endpoint, a check's evidence link and a provider's
+// base URL at 10.0.1.1, 192.168.1.10 or fd00::1 are refused when they are
+// registered; the networks named with --allow-network (given twice, one of
+// them IPv6) are allowed, and so is loopback.
+func TestSandboxPrivateNetworks(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newChecksEnv(t, db, "--sandbox", "--allow-network", "10.0.0.0/24", "--allow-network", "fd00:1::/64")
+		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
+		register := func(host string) (endpoint, evidence, baseURL int) {
+			u := "https://" + host + ":8443/x"
+			endpoint = e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}).Status
+			user := e.user // a user's next check waits for its last: one user per accepted link
+			if evidence = e.create(e.tok, user, seedKYC(u+"/e.zip")).Status; evidence == 202 {
+				e.user = e.newUser(uuid.NewString() + "@sandbox.example")
+			}
+			baseURL = e.call(t, "PUT", "/kyc-connector/veriff/config", e.tok, "", map[string]any{"baseUrl": u, "integrations": integ}).Status
+			return
+		}
+		for _, h := range []string{"10.0.1.1", "192.168.1.10", "[fd00::1]", "172.16.0.1", "[64:ff9b::a00:101]"} {
+			if ep, ev, base := register(h); ep != 400 || ev != 400 || base != 400 {
+				t.Errorf("%s in sandbox mode: endpoint %d, evidence link %d, base URL %d; want 400 each", h, ep, ev, base)
+			}
+		}
+		for _, h := range []string{"10.0.0.1", "[fd00:1::1]", "127.0.0.1", "[::1]"} {
+			if ep, ev, base := register(h); ep != 201 || ev != 202 || base != 200 {
+				t.Errorf("%s in sandbox mode, allowed: endpoint %d, evidence link %d, base URL %d; want 201, 202, 200", h, ep, ev, base)
+			}
 		}
 	})
 }

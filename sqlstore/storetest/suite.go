@@ -84,6 +84,7 @@ func Run(t *testing.T) {
 				{"ScreeningMonitor", testScreeningMonitor},
 				{"TenantSettings", testTenantSettings},
 				{"ConcurrentCreations", testConcurrentCreations},
+				{"UnstorableText", testUnstorableText},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
