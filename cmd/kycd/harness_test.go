@@ -74,6 +74,10 @@ func (k *kycdProc) env(name string) string {
 		return k.db.URL
 	case "KYCD_JOB_POLL_INTERVAL":
 		return testJobPollInterval
+	case "KYCD_DB_MAX_CONNS":
+		// PostgreSQL takes 100 connections by default, shared by every
+		// test binary running at once: each test's kycd keeps few.
+		return "4"
 	}
 	return ""
 }
