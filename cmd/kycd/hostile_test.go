@@ -48,14 +48,7 @@ func TestHostileInput(t *testing.T) {
 		tn := k.newTenant(t, "hostile", append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)...)
 		tok := k.token(t, tn, "")
 		uid := createUser(t, k, tok, "probe@hostile.example")
-		raw, err := api.OpenAPI()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
+		doc := openAPIDoc(t)
 		areas := map[string]*probeArea{}
 		var bodies, accepted []string // operations with a JSON body; those whose sample body passes validation
 		send := func(area, method, path string, query url.Values, contentType string, body []byte) *response {
@@ -216,6 +209,20 @@ func TestHostileInput(t *testing.T) {
 			t.Errorf("only %d cases tried: the walk of the document missed operations", total)
 		}
 	})
+}
+
+// openAPIDoc is kycd's OpenAPI document as JSON values.
+func openAPIDoc(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := api.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
 
 // goodValues returns the value a parameter gets when another one is the
@@ -461,14 +468,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		alpha := map[string]string{"user_id": ua, "client_uuid": ua, "legal_entity_uuid": a.ID, "tenantId": a.ID, "fileId": fa, "endpointId": ea}
 		markers := []string{"alice@alpha-matrix.example", hook}
 
-		raw, err := api.OpenAPI()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
+		doc := openAPIDoc(t)
 		good := goodValues(b.ID, "")
 		tried, aimed := 0, 0
 		var failed []string
