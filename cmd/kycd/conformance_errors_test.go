@@ -100,7 +100,9 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		{"Phone Invalid", func(b map[string]any) { b["phone"] = map[string]any{"number": "+44000", "country": "GB"} }},
 		{"Phone Country Not Supported", func(b map[string]any) { b["phone"] = map[string]any{"number": "+8502123456", "country": "KP"} }},
 		{"Terms Of Service Mismatch", func(b map[string]any) { b["address"] = map[string]any{"country": "PT", "city": "Lisboa"} }},
-		{"Invalid Partner Onboarded At", func(b map[string]any) { b["partnerOnboardedAt"] = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339) }},
+		{"Invalid Partner Onboarded At", func(b map[string]any) {
+			b["partnerOnboardedAt"] = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+		}},
 	} {
 		c.errorCase(users, "409", tc.name, call{tok: tokU, body: userWith(tc.change)})
 	}
@@ -191,7 +193,9 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		{"Family Name Contains Invalid Characters", func(out map[string]any) { person(out)["familyName"] = "D0e <>" }},
 		{"Birthdate Invalid", func(out map[string]any) { person(out)["birthdate"] = time.Now().AddDate(0, 0, 2).Format(time.DateOnly) }},
 		{"Address Country Not Supported", func(out map[string]any) { person(out)["address"] = map[string]any{"country": "KP"} }},
-		{"Address Subdivision Not Supported", func(out map[string]any) { person(out)["address"] = map[string]any{"country": "GB", "subdivision": "GB-XXX"} }},
+		{"Address Subdivision Not Supported", func(out map[string]any) {
+			person(out)["address"] = map[string]any{"country": "GB", "subdivision": "GB-XXX"}
+		}},
 		{"Verified Date Invalid", func(out map[string]any) { out["verifiedAt"] = future }},
 	} {
 		u := fresh(tokA)
