@@ -113,6 +113,11 @@ type UserStore interface {
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
 	// DeleteUser closes a user (see UserService.DeleteUser).
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
+	// FindUsersByID returns the tenant's users among ids, in one read, in
+	// no particular order, closed ones included until they are erased
+	// (what the events of a user's creation and deletion carry). Unknown
+	// ids and ids that are not UUIDs are left out.
+	FindUsersByID(ctx context.Context, tenantID string, ids []string) ([]*User, error)
 }
 
 // UserRef names a user of a tenant.

@@ -164,6 +164,44 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 	return db.openUser(ctx, &r)
 }
 
+// FindUsersByID implements kycd.UserStore.
+func (db *DB) FindUsersByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.User, error) {
+	ids = uuids(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, args := anyOf(db.dialect, "id", ids)
+	rows, err := db.readRows(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
+		FROM users WHERE tenant_id = ? AND `+in, append([]any{tenantID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var found []userRow
+	for rows.Next() {
+		var r userRow
+		if err := rows.Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*kycd.User, 0, len(found))
+	for i := range found {
+		u, err := db.openUser(ctx, &found[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 // userRow is a user row as read, before decryption.
 type userRow struct {
 	id, tenantID, typ, terms, created, updated string
