@@ -32,7 +32,7 @@ import (
 // test fails when one falls below its floor (the figure this branch
 // reaches: raise it with every fix, never lower it).
 const (
-	conformanceValidFloor  = 29  // operations served with every example answered as documented, of 39
+	conformanceValidFloor  = 31  // operations served with every example answered as documented, of 39
 	conformanceErrorsFloor = 213 // error cases answered as documented, of every documented one
 )
 

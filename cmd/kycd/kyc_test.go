@@ -167,7 +167,8 @@ func TestKYCOverview(t *testing.T) {
 		if res.get("processes.identity.type") != "none" || res.get("processes.proofOfAddress.code") != "proof-of-address" {
 			t.Errorf("identity/proof of address: %s", res.Body)
 		}
-		if res.get("summary.status") != "pending" || res.get("summary.reason") != "user-must-submit-email" {
+		// Uphold's vocabulary has no requirement for an unverified email.
+		if res.get("summary.status") != "pending" || res.get("summary.reason") != "none" {
 			t.Errorf("summary: %v", res.JSON["summary"])
 		}
 
@@ -969,10 +970,15 @@ func TestKYCCapabilities(t *testing.T) {
 			}
 		}
 		reqs := mustJSONString(trades["requirements"])
-		for _, want := range []string{"user-must-submit-identity", "user-must-submit-customer-due-diligence", "user-must-submit-proof-of-address", "user-must-submit-email"} {
+		for _, want := range []string{"user-must-submit-identity", "user-must-submit-customer-due-diligence", "user-must-submit-proof-of-address"} {
 			if !strings.Contains(reqs, want) {
 				t.Errorf("trades requirements lack %s: %s", want, reqs)
 			}
+		}
+		// The unverified email has no name among Uphold's requirements: it
+		// holds the capability back as the user's status.
+		if strings.Contains(reqs, "email") || !strings.Contains(mustJSONString(trades["restrictions"]), "user-status-not-valid") {
+			t.Errorf("US trades with an unverified email: %v", trades)
 		}
 		if strings.Contains(reqs, "crypto-risk-assessment") || trades["enabled"] != false {
 			t.Errorf("US trades: %v", trades)
