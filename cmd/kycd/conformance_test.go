@@ -32,8 +32,8 @@ import (
 // test fails when one falls below its floor (the figure this branch
 // reaches: raise it with every fix, never lower it).
 const (
-	conformanceValidFloor  = 31  // operations served with every example answered as documented, of 39
-	conformanceErrorsFloor = 213 // error cases answered as documented, of every documented one
+	conformanceValidFloor  = 35  // operations served with every example answered as documented, of 39
+	conformanceErrorsFloor = 248 // error cases answered as documented, of every documented one
 )
 
 // upholdDoc is one of Uphold's OpenAPI documents, raw and as a schema

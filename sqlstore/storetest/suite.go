@@ -44,6 +44,7 @@ func Run(t *testing.T) {
 				{"Clients", testClients},
 				{"Users", testUsers},
 				{"Files", testFiles},
+				{"Metadata", testMetadata},
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
 				{"UpdateConcurrent", testUpdateConcurrent},
