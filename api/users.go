@@ -55,10 +55,18 @@ func (s *Server) handleCreateUser() handlerFunc {
 		if err != nil {
 			return err
 		}
+		// Uphold records who created the user from where: without the end
+		// user's IP there is no user context (as accepting terms requires).
+		if endUser.IP == "" {
+			return kycd.NotAllowed("Request not allowed due to missing user context", "missing-user-ip-header")
+		}
 		u := &kycd.User{
 			TenantID: principalFrom(r.Context()).TenantID, Type: kycd.UserIndividual,
 			Email: req.Email, TermsOfService: req.TermsOfService, FullName: req.FullName, Birthdate: req.Birthdate,
 			PrimaryCitizenship: req.PrimaryCitizenship, Address: req.Address, Phone: req.Phone, CreatedContext: endUser,
+		}
+		if err := s.policy.CheckCountries(u); err != nil {
+			return err
 		}
 		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
 			return err

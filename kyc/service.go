@@ -491,7 +491,7 @@ func (s *Service) view(st *state, code string, detailed bool, lang language.Tag)
 	}
 	switch code {
 	case kycd.ProcessIdentity, kycd.ProcessProofOfAddress:
-		sub := p.Status != kycd.StatusExempt && s.dependenciesMet(st, code)
+		sub := p.Status != kycd.StatusExempt && p.Status != kycd.StatusOK && s.dependenciesMet(st, code)
 		v.Verification.Submittable = &sub
 	case kycd.ProcessProfile:
 		v.Verification.Rules = s.profileRules(st)

@@ -147,6 +147,23 @@ func (p *Policy) CheckNewUser(u *kycd.User) error {
 	return nil
 }
 
+// CheckCountries refuses a new user tied to a country where kycd onboards
+// nobody by what is not their residence (CheckNewUser judges that): their
+// citizenship or their phone (country_not_supported, naming the property).
+func (p *Policy) CheckCountries(u *kycd.User) error {
+	refuse := func(property string) error {
+		return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",
+			Details: map[string]any{"context": "body", "property": property}}
+	}
+	if p.Restricted(u.PrimaryCitizenship) {
+		return refuse("primaryCitizenship")
+	}
+	if u.Phone != nil && p.Restricted(u.Phone.Country) {
+		return refuse("phone.country")
+	}
+	return nil
+}
+
 // CheckAcceptance refuses a user accepting terms that do not apply to its
 // type or country of residence (reason terms-of-service-not-applicable).
 func (p *Policy) CheckAcceptance(t TermsOfService, u *kycd.User) error {

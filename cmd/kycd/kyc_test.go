@@ -629,8 +629,17 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 			t.Fatalf("during the cooldown: %d %s", res.Status, res.Body)
 		}
 		e.advance(t, "25h")
-		newID := "11111111-1111-4111-8111-111111111111"
-		if res := answer(newID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" {
+		// A formId that names no form of the user's is unknown; the
+		// completed form's is completed; none starts a new attempt.
+		if res := answer("11111111-1111-4111-8111-111111111111", `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 404 || res.get("details.entity") != "form" {
+			t.Errorf("an unknown formId: %d %s", res.Status, res.Body)
+		}
+		if res := answer(formID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 409 || !hasReason(res, "form-already-completed") {
+			t.Errorf("the completed form: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(u, "crypto-risk-assessment", jsonBody(t, `{"input": {"answers": {"financial-information": {"annual-income-range": "40000-60000"}}}}`))
+		newID, _ := res.get("cryptoRiskAssessment.input.formId").(string)
+		if res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" || newID == "" || newID == formID {
 			t.Fatalf("after the cooldown: %d %s", res.Status, res.Body)
 		}
 		answer(newID, `{"attitude-towards-risk": {"willingness-to-fluctuations": "agree"}}`)
@@ -647,8 +656,8 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 		// The last allowed failure is final.
 		f := createUser(t, e.kycdProc, e.tok, "final@kyc.example")
 		for i := range 5 {
-			id := "22222222-2222-4222-8222-00000000000" + string(rune('0'+i))
-			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"financial-information": {"annual-income-range": "0-20000"}}}}`))
+			res := e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"answers": {"financial-information": {"annual-income-range": "0-20000"}}}}`))
+			id, _ := res.get("cryptoRiskAssessment.input.formId").(string)
 			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"attitude-towards-risk": {"willingness-to-fluctuations": "disagree"}}}}`))
 			e.waitStatus(f, "cryptoRiskAssessment")
 			if i < 4 {
@@ -827,8 +836,13 @@ func TestKYCProofOfAddress(t *testing.T) {
 			t.Fatalf("proof of address: %d %s", res.Status, res.Body)
 		}
 		res = e.patch(u, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "line2": "Northern Quarter", "postalCode": "M4 1AA"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
-		if res.Status != 200 || res.get("proofOfAddress.type") != "electronic-verification" || res.get("proofOfAddress.status") != "ok" {
-			t.Errorf("electronic proof of address: %d %s", res.Status, res.Body)
+		// A proof of address that is ok is not submitted again (Uphold's
+		// "Process Updates Not Allowed"), nor offered for submission.
+		if res.Status != 409 || !hasReason(res, "kyc-process-update-not-allowed") {
+			t.Errorf("a second proof of address: %d %s", res.Status, res.Body)
+		}
+		if ov := e.overview(u, "proofOfAddress"); ov.get("processes.proofOfAddress.verification.submittable") != false {
+			t.Errorf("submittable when ok: %s", mustJSON(ov.get("processes.proofOfAddress")))
 		}
 		// With a partner-verified proof of address the subdivision may change.
 		if res := e.patch(u, "address", jsonBody(t, `{"input": {"address": {"subdivision": "GB-SLF"}}}`)); res.Status != 200 || res.get("address.input.address.subdivision") != "GB-SLF" {
