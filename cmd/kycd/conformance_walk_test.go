@@ -189,6 +189,11 @@ func (c *conformance) walk(e *connectorEnv) {
 	if sumsubID == "" {
 		sumsubID, sumsubUser = "00000000-0000-4000-8000-000000000000", fresh(e.tok)
 	}
+	// kycd's extension, an ingestion from a Sumsub applicant: its answers
+	// and events must still be Uphold's Sumsub ingestion.
+	applicant, _ := e.newApplicantFor("conformance-applicant", "Sarah", "Morgan", "1990-01-01", "GREEN")
+	res := c.example(op.key(), "applicantId (a kycd extension)", call{tok: e.tok, user: fresh(e.tok), body: map[string]any{"applicantId": applicant}})
+	applicantIngestion, _ := res.get("ingestion.id").(string)
 	c.example("GET /kyc-connector/sumsub/ingestions", "", call{tok: e.tok, user: sumsubUser})
 	c.example("GET /kyc-connector/sumsub/ingestions/{ingestionId}", "", call{path: "/kyc-connector/sumsub/ingestions/" + sumsubID, tok: e.tok, user: sumsubUser})
 
@@ -233,7 +238,7 @@ func (c *conformance) walk(e *connectorEnv) {
 
 	// The ingestions' own events: wait until they leave the queue.
 	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range []string{sumsubID} {
+	for _, id := range []string{sumsubID, applicantIngestion} {
 		for time.Now().Before(deadline) {
 			res := k.call(t, "GET", "/kyc-connector/sumsub/ingestions/"+id, e.tok, "", nil)
 			if s := res.get("ingestion.status"); s != "queued" && s != "processing" {
