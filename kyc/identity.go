@@ -3,6 +3,7 @@ package kyc
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kycd/kycd"
 )
@@ -55,9 +56,13 @@ func (s *Service) checkMedia(st *state, input map[string]any) error {
 }
 
 // checkPerson checks the names, birthdate format and address of a person.
-func (s *Service) checkPerson(p *person, prefix string) error {
+func (s *Service) checkPerson(p *person, prefix string, now time.Time) error {
 	if err := kycd.CheckName(p.GivenName, prefix+".givenName"); err != nil {
 		return err
+	}
+	// A birthdate still to come is no one's (Uphold's "Birthdate Invalid").
+	if b, err := time.Parse(time.DateOnly, p.Birthdate); err == nil && b.After(now) {
+		return dateInvalid("The date must be in the past", "difference-greater-than-threshold", prefix+".birthdate")
 	}
 	if err := kycd.CheckName(p.FamilyName, prefix+".familyName"); err != nil {
 		return err
@@ -201,7 +206,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		if err := checkDocument(&out); err != nil {
 			return nil, who, err
 		}
-		if err := s.checkPerson(out.Person, "output.person"); err != nil {
+		if err := s.checkPerson(out.Person, "output.person", st.now); err != nil {
 			return nil, who, err
 		}
 		who = *out.Person
@@ -210,7 +215,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		if err := decodeInto(data, &who); err != nil {
 			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
 		}
-		if err := s.checkPerson(&who, "input.data"); err != nil {
+		if err := s.checkPerson(&who, "input.data", st.now); err != nil {
 			return nil, who, err
 		}
 	default:

@@ -175,10 +175,12 @@ func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, err
 		}
 		u.Birthdate, changed = *req.Birthdate, append(changed, "birthdate")
 	}
+	// A country kycd accepts from nobody is refused whatever the rules
+	// would do with the field.
+	if req.Birthplace != nil && !s.supported(req.Birthplace.Country) {
+		return nil, countryNotSupported("input.birthplace.country")
+	}
 	if req.Birthplace != nil && allowed("birthplace", true) {
-		if !s.supported(req.Birthplace.Country) {
-			return nil, countryNotSupported("input.birthplace.country")
-		}
 		bp := *req.Birthplace
 		u.Birthplace, changed = &bp, append(changed, "birthplace")
 	}

@@ -141,7 +141,7 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		{"User Overage", func(in map[string]any) { in["birthdate"] = "1900-01-01" }},
 		{"Primary Citizenship Country Not Supported", func(in map[string]any) { in["primaryCitizenship"] = "KP" }},
 		{"Other Citizenships Country Not Supported", func(in map[string]any) { in["otherCitizenships"] = []string{"KP"} }},
-		{"Place of Birth Country Not Supported", func(in map[string]any) { in["birthplace"] = map[string]any{"country": "KP", "city": "Pyongyang"} }},
+		{"Place of Birth Country Not Supported", func(in map[string]any) { in["birthplace"] = map[string]any{"country": "KP", "town": "Pyongyang"} }},
 		{"Address Subdivision Not Supported", func(in map[string]any) { inAddr(in)["subdivision"] = "GB-XXX" }},
 		{"Address PO Boxes Not Allowed", func(in map[string]any) { inAddr(in)["line1"] = "PO Box 123" }},
 		{"Address Postal Code Invalid", func(in map[string]any) { inAddr(in)["postalCode"] = "NOT A CODE" }},
@@ -162,13 +162,13 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// Email and phone.
 	u = fresh(tokA)
 	c.send(p("email"), call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"email": "verified@conformance.example"}, "output": map[string]any{"verifiedAt": "2020-01-01T00:00:00.000Z"}}})
-	c.errorCase(p("email"), "409", "Email Already Verified", call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"email": "other@conformance.example"}}})
+	c.errorCase(p("email"), "409", "Email Already Verified", call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"email": "verified@conformance.example"}}})
 	c.errorCase(p("email"), "409", "Email Already Exists", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"email": "verified@conformance.example"}}})
 	c.errorCase(p("email"), "409", "Email Incorrect or Disallowed", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"email": "someone@mailinator.com"}}})
 	c.errorCase(p("email"), "409", "Verified Date Invalid", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"email": "later@conformance.example"}, "output": map[string]any{"verifiedAt": future}}})
 	u = fresh(tokA)
 	c.send(p("phone"), call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"phone": "+447400123777", "country": "GB"}, "output": map[string]any{"verifiedAt": "2020-01-01T00:00:00.000Z"}}})
-	c.errorCase(p("phone"), "409", "Phone Already Verified", call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"phone": "+447400123778", "country": "GB"}}})
+	c.errorCase(p("phone"), "409", "Phone Already Verified", call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"phone": "+447400123777", "country": "GB"}}})
 	c.errorCase(p("phone"), "409", "Phone Already Exists", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"phone": "+447400123777", "country": "GB"}}})
 	c.errorCase(p("phone"), "409", "Phone Invalid", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"phone": "+44000", "country": "GB"}}})
 	c.errorCase(p("phone"), "409", "Country Not Supported", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"phone": "+8502123456", "country": "KP"}}})
@@ -278,10 +278,11 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	u = fresh(tokA)
 	c.send(accept, call{path: acceptPath, tok: tokA, user: u})
 	c.errorCase(accept, "409", "Terms of Service Already Accepted", call{path: acceptPath, tok: tokA, user: u})
-	pt := newUserBody("pt@conformance.example")
-	pt["address"] = map[string]any{"country": "PT", "city": "Lisboa"}
-	pt["termsOfService"] = "general-pt-bop"
-	if id, ok := c.send(users, call{tok: tokA, body: pt}).get("user.id").(string); ok {
+	// The vIBAN terms apply in GB and PT, not in Germany.
+	de := newUserBody("de@conformance.example")
+	de["address"] = map[string]any{"country": "DE", "subdivision": "DE-BE", "city": "Berlin"}
+	de["termsOfService"] = "general-pt-bop"
+	if id, ok := c.send(users, call{tok: tokA, body: de}).get("user.id").(string); ok {
 		c.errorCase(accept, "409", "Terms of Service Not Applicable Due to Country Mismatch", call{path: acceptPath, tok: tokA, user: id})
 	}
 
@@ -346,9 +347,10 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	c.send("PUT /kyc-connector/veriff/config", call{tok: tokV, body: c.op("PUT /kyc-connector/veriff/config").requestExample("Set Veriff Config With Multiple Integrations")})
 	c.errorCase(veriff, "409", "Ingestion Not Supported By Provider Config", call{tok: tokV, user: fresh(tokV), body: map[string]any{"processes": []string{"proof-of-address"},
 		"sessions": []any{map[string]any{"processes": []string{"proof-of-address"}, "sessionId": "550e8400-e29b-41d4-a716-446655440001", "integrationName": "integration-def456"}}}})
-	u = fresh(tokV)
-	c.send(veriff, call{tok: tokV, user: u, body: ingest})
-	c.errorCase(veriff, "409", "Duplicate Session", call{tok: tokV, user: fresh(tokV), body: ingest})
+	c.errorCase(veriff, "409", "Ingestion Process Not Resolvable", call{tok: tokV, user: fresh(tokV), body: map[string]any{"processes": []string{"identity", "address"},
+		"sessions": []any{map[string]any{"processes": []string{"identity"}, "sessionId": "550e8400-e29b-41d4-a716-446655440003", "integrationName": "integration-abc123"}}}})
+	session := map[string]any{"processes": []string{"identity"}, "sessionId": "550e8400-e29b-41d4-a716-446655440002", "integrationName": "integration-abc123"}
+	c.errorCase(veriff, "409", "Duplicate Session", call{tok: tokV, user: fresh(tokV), body: map[string]any{"processes": []string{"identity"}, "sessions": []any{session, session}}})
 }
 
 // expiredTokens calls every operation with a token whose lifetime is over:
