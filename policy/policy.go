@@ -54,6 +54,7 @@ type Policy struct {
 	otherCitizenshipsIn []string
 	detailsForms        map[string]string
 	capabilities        []CapabilityPolicy
+	unavailable         []CapabilityPolicy // documented capabilities kycd has no product for
 }
 
 type file struct {

@@ -28,6 +28,24 @@ func (o *upholdOp) paramValue(name string) string {
 	panic(o.key() + ": no value for parameter " + name)
 }
 
+// paramEnum lists the values a parameter's schema allows.
+func (o *upholdOp) paramEnum(name string) []string {
+	for _, ptr := range o.params() {
+		p, ptr := o.doc.resolve(ptr)
+		if p["name"] != name {
+			continue
+		}
+		s, _ := o.doc.resolve(ptr + "/schema")
+		var out []string
+		enum, _ := s["enum"].([]any)
+		for _, v := range enum {
+			out = append(out, fmt.Sprint(v))
+		}
+		return out
+	}
+	return nil
+}
+
 // exampleWith is a copy of a request example with every fileId replaced by
 // one of the user's real files (the examples name Uphold's files), and
 // every expiresAt that has passed since the document was written moved a
@@ -138,7 +156,11 @@ func (c *conformance) walk(e *connectorEnv) {
 
 	// Capabilities and terms of service.
 	c.example("GET /core/capabilities", "", call{tok: tokA, user: userA})
-	c.example("GET /core/capabilities/{capability}", "", call{path: "/core/capabilities/" + c.op("GET /core/capabilities/{capability}").paramValue("capability"), tok: tokA, user: userA})
+	// Every capability code the document names.
+	capability := c.op("GET /core/capabilities/{capability}")
+	for _, code := range capability.paramEnum("capability") {
+		c.example(capability.key(), code, call{path: "/core/capabilities/" + code, tok: tokA, user: userA})
+	}
 	c.example("GET /core/terms-of-service", "", call{tok: tokA, user: userA})
 	c.example("GET /core/terms-of-service/{termsOfService}", "", call{path: "/core/terms-of-service/" + c.op("GET /core/terms-of-service/{termsOfService}").paramValue("termsOfService"), tok: tokA, user: userA})
 	accept := c.op("POST /core/terms-of-service/{termsOfService}/accept")

@@ -1013,6 +1013,13 @@ func TestKYCCapabilities(t *testing.T) {
 		if res := e.call(t, "GET", "/core/capabilities/teleport", e.tok, u, nil); res.Status != 400 {
 			t.Errorf("unknown capability: %d %s", res.Status, res.Body)
 		}
+		// Uphold's capabilities kycd has no product for: disabled.
+		for _, code := range []string{"card-withdrawals", "apple-pay-withdrawals", "paypal-withdrawals", "venmo-withdrawals", "cards", "apple-pay", "paypal", "venmo", "unique-account-number-viban"} {
+			res := e.call(t, "GET", "/core/capabilities/"+code, e.tok, u, nil)
+			if res.Status != 200 || res.get("capability.code") != code || res.get("capability.enabled") != false || mustJSONString(res.get("capability.restrictions")) != `["temporarily-disabled"]` {
+				t.Errorf("%s: %d %s", code, res.Status, res.Body)
+			}
+		}
 	})
 }
 
