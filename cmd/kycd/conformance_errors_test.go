@@ -260,10 +260,14 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	}
 	eddKey := p("enhanced-due-diligence")
 	u = fresh(tokA)
+	c.highRisk(tokA, u)
 	c.errorCase(eddKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(eddKey).requestExample("Update Process - Partner-verified"), func() string { return unknown })})
 	edd := exampleWith(c.op(eddKey).requestExample("Update Process - Partner-verified"), func() string { return e.uploadedWith(tokA, u) }).(map[string]any)
 	edd["output"].(map[string]any)["verifiedAt"] = future
 	c.errorCase(eddKey, "409", "Verified Date Invalid", call{tok: tokA, user: u, body: edd})
+	edd["output"].(map[string]any)["verifiedAt"] = "2020-01-01T00:00:00.000Z"
+	c.send(eddKey, call{tok: tokA, user: u, body: edd})
+	c.errorCase(eddKey, "409", "Process Updates Not Allowed", call{tok: tokA, user: u, body: edd})
 
 	// Tax details.
 	tax := p("tax-details")

@@ -32,8 +32,8 @@ import (
 // test fails when one falls below its floor (the figure this branch
 // reaches: raise it with every fix, never lower it).
 const (
-	conformanceValidFloor  = 35  // operations served with every example answered as documented, of 39
-	conformanceErrorsFloor = 278 // error cases answered as documented, of every documented one
+	conformanceValidFloor  = 36  // operations served with every example answered as documented, of 39
+	conformanceErrorsFloor = 281 // error cases answered as documented, of every documented one
 )
 
 // upholdDoc is one of Uphold's OpenAPI documents, raw and as a schema

@@ -149,6 +149,9 @@ func (c *conformance) walk(e *connectorEnv) {
 		for i, name := range op.requestExampleNames() {
 			tok := tokP[i]
 			u := fresh(tok)
+			if key == "PATCH /core/kyc/processes/enhanced-due-diligence" {
+				c.highRisk(tok, u) // EDD applies to high-risk users only
+			}
 			body := exampleWith(op.requestExample(name), func() string { return e.uploadedWith(tok, u) })
 			c.example(key, name, call{tok: tok, user: u, body: body})
 		}
@@ -268,6 +271,18 @@ func (c *conformance) walk(e *connectorEnv) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+}
+
+// highRisk gives a user a customer due diligence scored high, which
+// enhanced due diligence follows.
+func (c *conformance) highRisk(tok, user string) {
+	c.t.Helper()
+	res := c.send("PATCH /core/kyc/processes/customer-due-diligence", call{tok: tok, user: user, body: map[string]any{
+		"input":  map[string]any{"answers": map[string]any{"financial-profile": map[string]any{"source-of-funds": "salary"}}},
+		"output": map[string]any{"score": "high", "expiresAt": time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339), "verifiedAt": "2023-01-01T00:00:00.000Z"}}})
+	if res.Status != 200 {
+		c.t.Fatalf("high-risk CDD: %d %s", res.Status, res.Body)
 	}
 }
 
