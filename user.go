@@ -66,9 +66,12 @@ type User struct {
 	Metadata           map[string]any `json:"-"`
 	// CreatedContext is the end-user context recorded when the user was created.
 	CreatedContext EndUserContext `json:"-"`
-	CreatedAt      time.Time      `json:"createdAt"`
-	UpdatedAt      time.Time      `json:"updatedAt"`
-	DeletedAt      *time.Time     `json:"-"`
+	// PartnerOnboardedAt is when the partner onboarded the user, as
+	// Uphold's legacy request shape gives it (encrypted with the rest).
+	PartnerOnboardedAt *time.Time `json:"-"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+	DeletedAt          *time.Time `json:"-"`
 }
 
 // UserDeletion is why a user was deleted (Uphold's review object).

@@ -100,12 +100,13 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		{"Phone Invalid", func(b map[string]any) { b["phone"] = map[string]any{"number": "+44000", "country": "GB"} }},
 		{"Phone Country Not Supported", func(b map[string]any) { b["phone"] = map[string]any{"number": "+8502123456", "country": "KP"} }},
 		{"Terms Of Service Mismatch", func(b map[string]any) { b["address"] = map[string]any{"country": "PT", "city": "Lisboa"} }},
-		{"Invalid Partner Onboarded At", func(b map[string]any) {
-			b["partnerOnboardedAt"] = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
-		}},
 	} {
 		c.errorCase(users, "409", tc.name, call{tok: tokU, body: userWith(tc.change)})
 	}
+	// The legacy shape is the one that carries partnerOnboardedAt.
+	c.errorCase(users, "409", "Invalid Partner Onboarded At", call{tok: tokU, body: map[string]any{"type": "individual", "email": "onboarded@conformance.example",
+		"termsOfService": "general-gb-fca", "citizenshipCountry": "GB", "country": "GB", "subdivision": "GB-MAN",
+		"partnerOnboardedAt": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)}})
 	taken := userWith(func(b map[string]any) { b["phone"] = map[string]any{"number": "+447400123999", "country": "GB"} })
 	c.send(users, call{tok: tokU, body: taken})
 	c.errorCase(users, "409", "Email Already Exists", call{tok: tokU, body: userWith(func(b map[string]any) { b["email"] = taken["email"] })})

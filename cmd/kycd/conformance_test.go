@@ -33,7 +33,7 @@ import (
 // reaches: raise it with every fix, never lower it).
 const (
 	conformanceValidFloor  = 36  // operations served with every example answered as documented, of 39
-	conformanceErrorsFloor = 281 // error cases answered as documented, of every documented one
+	conformanceErrorsFloor = 282 // error cases answered as documented, of every documented one
 )
 
 // upholdDoc is one of Uphold's OpenAPI documents, raw and as a schema
