@@ -89,10 +89,11 @@ func EventEntities[T any](ctx context.Context, events []*Event, pick func(*Event
 }
 
 // Event types. The user events are Uphold's; the file event is kycd's own,
-// named the same way. Events carry ids: the webhook dispatcher builds each
-// payload when it delivers.
+// under kycd's prefix (kycd.), so that no endpoint subscribed to Uphold's
+// core. events receives a type Uphold's documents do not define. Events
+// carry ids: the webhook dispatcher builds each payload when it delivers.
 const (
 	EventUserCreated  = "core.user.created"
 	EventUserDeleted  = "core.user.deleted"
-	EventFileUploaded = "core.file.uploaded"
+	EventFileUploaded = "kycd.file.uploaded"
 )

@@ -236,6 +236,18 @@ func (in *Ingestion) View(personal bool) *IngestionView {
 	if v.Parameters == nil {
 		v.Parameters = map[string]any{}
 	}
+	// Uphold's Sumsub ingestion requires parameters.shareToken. One kycd
+	// started from an applicant id (an applicantId request, or a verdict
+	// ingested on its own) has none: it shows an empty one, and the
+	// applicantId it came from as a kycd extension.
+	if _, ok := v.Parameters["shareToken"]; in.Provider == ProviderSumsub && !ok {
+		params := make(map[string]any, len(v.Parameters)+1)
+		for k, x := range v.Parameters {
+			params[k] = x
+		}
+		params["shareToken"] = ""
+		v.Parameters = params
+	}
 	if len(in.Result) > 0 {
 		v.Result = make(map[string]*IngestionResult, len(in.Result))
 		for code, r := range in.Result {

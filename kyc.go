@@ -249,6 +249,10 @@ const (
 	SummaryRestricted = "restricted"
 )
 
+// SummaryReasonNone is the summary's reason when no requirement or
+// restriction explains its status (Uphold's examples show it for ok).
+const SummaryReasonNone = "none"
+
 // Summary is the overall KYC status with the reason that decides it.
 type Summary struct {
 	Status string `json:"status"`

@@ -18,4 +18,4 @@ type TermsService interface {
 }
 
 // EventTermsAccepted announces that a user accepted terms of service.
-const EventTermsAccepted = "core.user.terms-of-service.accepted"
+const EventTermsAccepted = "kycd.user.terms-of-service.accepted"

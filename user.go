@@ -66,9 +66,12 @@ type User struct {
 	Metadata           map[string]any `json:"-"`
 	// CreatedContext is the end-user context recorded when the user was created.
 	CreatedContext EndUserContext `json:"-"`
-	CreatedAt      time.Time      `json:"createdAt"`
-	UpdatedAt      time.Time      `json:"updatedAt"`
-	DeletedAt      *time.Time     `json:"-"`
+	// PartnerOnboardedAt is when the partner onboarded the user, as
+	// Uphold's legacy request shape gives it (encrypted with the rest).
+	PartnerOnboardedAt *time.Time `json:"-"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+	DeletedAt          *time.Time `json:"-"`
 }
 
 // UserDeletion is why a user was deleted (Uphold's review object).
@@ -113,6 +116,11 @@ type UserStore interface {
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
 	// DeleteUser closes a user (see UserService.DeleteUser).
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
+	// FindUsersByID returns the tenant's users among ids, in one read, in
+	// no particular order, closed ones included until they are erased
+	// (what the events of a user's creation and deletion carry). Unknown
+	// ids and ids that are not UUIDs are left out.
+	FindUsersByID(ctx context.Context, tenantID string, ids []string) ([]*User, error)
 }
 
 // UserRef names a user of a tenant.

@@ -28,6 +28,8 @@ var statusOf = map[string]int{
 	"route_not_found":            http.StatusNotFound,
 	"signature_invalid":          http.StatusUnauthorized,
 	kycd.EServiceUnavailable:     http.StatusServiceUnavailable,
+	kycd.EPreconditionFailed:     http.StatusPreconditionFailed,
+	kycd.EJSONPatchFailed:        http.StatusUnprocessableEntity,
 }
 
 func statusFor(code string) int {

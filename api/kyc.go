@@ -137,6 +137,13 @@ func (s *Server) handleGetCapability() handlerFunc {
 			}
 			known = append(known, c.Code)
 		}
+		// Uphold's other capabilities: kycd has no such product, so the
+		// capability is disabled for everyone.
+		if cp, ok := s.policy.Unavailable(code); ok {
+			encode(w, http.StatusOK, map[string]any{"capability": kycd.Capability{Code: cp.Code, Name: cp.Name, Enabled: false,
+				Requirements: []string{}, Restrictions: []string{"temporarily-disabled"}}})
+			return nil
+		}
 		return kycd.Invalid("params", kycd.Violation{Property: "capability", Rule: "enum", RuleParams: map[string]any{"allowedValues": known}})
 	}
 }

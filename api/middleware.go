@@ -82,7 +82,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
-		if strings.HasPrefix(r.URL.Path, "/core/") {
+		// Both Uphold surfaces document it as required on every answer.
+		if strings.HasPrefix(r.URL.Path, "/core/") || strings.HasPrefix(r.URL.Path, "/kyc-connector/") {
 			h.Set("X-Uphold-Request-Id", id)
 		}
 		// Responses of every surface carry personal data (users, checks,

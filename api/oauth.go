@@ -64,10 +64,17 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 			return &oauthError{http.StatusBadRequest, "invalid_request", "Parameter '" + k + "' must not repeat"}
 		}
 	}
-	switch gt := form.Get("grant_type"); gt {
+	gt := form.Get("grant_type")
+	switch gt {
 	case "":
 		return &oauthError{http.StatusBadRequest, "invalid_request", "Body must have required property 'grant_type'"}
 	case "client_credentials":
+	case "refresh_token":
+		// Uphold's second grant. kycd issues no refresh tokens, so none it
+		// is given is valid: invalid_grant, once the client is known.
+		if form.Get("refresh_token") == "" {
+			return &oauthError{http.StatusBadRequest, "invalid_request", "Body must have required property 'refresh_token'"}
+		}
 	default:
 		return &oauthError{http.StatusBadRequest, "unsupported_grant_type", "Grant type not supported"}
 	}
@@ -115,6 +122,9 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return invalid
 	}
 	s.guesses.succeeded(c.ID, ip)
+	if gt == "refresh_token" {
+		return &oauthError{http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or expired"}
+	}
 	scopes := c.Scopes
 	if raw, set := form["scope"]; set {
 		if len(raw[0]) > 4096 {

@@ -36,6 +36,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /core/files/{fileId}/upload", s.core(s.handleUpload()))
 	mux.Handle("PUT /core/files/{fileId}/upload", s.core(s.handleUpload()))
 	mux.Handle("GET /core/files/{fileId}/content", s.core(s.handleDownload()))
+	// Metadata of the user and of the user's files.
+	for _, m := range []struct{ entity, scope string }{{kycd.MetadataUsers, "core.users.metadata"}, {kycd.MetadataFiles, "core.files.metadata"}} {
+		path := "/core/" + m.entity + "/{entityId}/metadata"
+		mux.Handle("GET "+path, s.core(s.authed([]string{m.scope + ":read"}, s.handleGetMetadata(m.entity))))
+		mux.Handle("PUT "+path, s.core(s.authed([]string{m.scope + ":write"}, s.handleSetMetadata(m.entity))))
+		mux.Handle("PATCH "+path, s.core(s.authed([]string{m.scope + ":write"}, s.handlePatchMetadata(m.entity))))
+		mux.Handle("DELETE "+path, s.core(s.authed([]string{m.scope + ":write"}, s.handleDeleteMetadata(m.entity))))
+	}
 	// Webhook endpoints and the pull feed (kycd extensions).
 	mux.Handle("POST /core/webhooks/endpoints", s.core(s.authed([]string{"core.webhooks:write"}, s.handleCreateEndpoint())))
 	mux.Handle("GET /core/webhooks/endpoints", s.core(s.authed([]string{"core.webhooks:read"}, s.handleListEndpoints())))

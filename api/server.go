@@ -33,7 +33,9 @@ type Config struct {
 	Files   kycd.FileService
 	Audit   kycd.AuditService
 	Terms   kycd.TermsService
-	KYC     KYC
+	// Metadata keeps the partner's metadata of users and files.
+	Metadata kycd.MetadataService
+	KYC      KYC
 	// Connector is the KYC Connector service.
 	Connector Connector
 	// Checks is the checks service.
@@ -97,6 +99,7 @@ type Server struct {
 	clientsC     *clientCache
 	users        kycd.UserService
 	files        kycd.FileService
+	metadata     kycd.MetadataService
 	audit        kycd.AuditService
 	terms        kycd.TermsService
 	kyc          KYC
@@ -138,7 +141,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Metadata == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -171,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, metadata: cfg.Metadata, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry), metricsOnAPI: cfg.MetricsOnAPI, metricsToken: cfg.MetricsToken,

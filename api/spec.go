@@ -57,7 +57,8 @@ func loadSpec() (*spec, error) {
 		"create-webhook-endpoint-request", "update-webhook-endpoint-request", "rotate-webhook-secret-request", "replay-webhook-events-request",
 		"create-check-kyc-request", "create-check-por-request", "create-check-instrument-fit-request", "create-check-compliance-request",
 		"create-kyc-application-request", "update-kyc-application-request", "send-sign-code-request", "create-kyc-document-request",
-		"sandbox-kyc-application-status-request", "decide-kyc-application-request", "kyc-level-catalog", "screening-search-request", "decide-case-request"}
+		"sandbox-kyc-application-status-request", "decide-kyc-application-request", "kyc-level-catalog", "screening-search-request", "decide-case-request",
+		"set-metadata-request", "update-metadata-request"}
 	for _, code := range kycd.ProcessCodes {
 		if code != kycd.ProcessScreening && code != kycd.ProcessRisk {
 			names = append(names, "update-kyc-"+code+"-request")

@@ -21,6 +21,13 @@ type createUserRequest struct {
 	Address            kycd.Address   `json:"address"`
 	Phone              *kycd.Phone    `json:"phone"`
 	Metadata           map[string]any `json:"metadata"`
+	// Uphold's legacy individual shape (deprecated): the citizenship and
+	// the country and subdivision of residence, and when the partner
+	// onboarded the user.
+	CitizenshipCountry string     `json:"citizenshipCountry"`
+	Country            string     `json:"country"`
+	Subdivision        string     `json:"subdivision"`
+	PartnerOnboardedAt *time.Time `json:"partnerOnboardedAt"`
 }
 
 // metadataLimit is the largest metadata kept, in characters of JSON.
@@ -55,10 +62,27 @@ func (s *Server) handleCreateUser() handlerFunc {
 		if err != nil {
 			return err
 		}
+		// Uphold records who created the user from where: without the end
+		// user's IP there is no user context (as accepting terms requires).
+		if endUser.IP == "" {
+			return kycd.NotAllowed("Request not allowed due to missing user context", "missing-user-ip-header")
+		}
+		if req.Country != "" { // the legacy shape
+			req.PrimaryCitizenship = req.CitizenshipCountry
+			req.Address = kycd.Address{Country: req.Country, Subdivision: req.Subdivision}
+		}
+		if req.PartnerOnboardedAt != nil && req.PartnerOnboardedAt.After(s.clock.Now()) {
+			return &kycd.Error{Code: kycd.EDateInvalid, Message: "The date must be in the past", Details: map[string]any{
+				"context": "body", "property": "partnerOnboardedAt", "rule": "difference-greater-than-threshold", "threshold": map[string]any{"limit": 0}}}
+		}
 		u := &kycd.User{
 			TenantID: principalFrom(r.Context()).TenantID, Type: kycd.UserIndividual,
 			Email: req.Email, TermsOfService: req.TermsOfService, FullName: req.FullName, Birthdate: req.Birthdate,
 			PrimaryCitizenship: req.PrimaryCitizenship, Address: req.Address, Phone: req.Phone, CreatedContext: endUser,
+			PartnerOnboardedAt: req.PartnerOnboardedAt,
+		}
+		if err := s.policy.CheckCountries(u); err != nil {
+			return err
 		}
 		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
 			return err

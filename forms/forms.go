@@ -33,8 +33,12 @@ var embedded embed.FS
 
 // Definition is one version of a form.
 type Definition struct {
-	Code         string                       `json:"code"`
-	Version      int                          `json:"version"`
+	Code    string `json:"code"`
+	Version int    `json:"version"`
+	// FormID is the id Uphold publishes for the form, which a client may
+	// name to start it ("" when there is none): any other id that names no
+	// instance of the user's is unknown.
+	FormID       string                       `json:"formId,omitempty"`
 	Schema       map[string]any               `json:"schema"`
 	UISchema     map[string]any               `json:"uiSchema"`
 	Translations map[string]map[string]string `json:"translations"`

@@ -6,8 +6,11 @@ import (
 	"github.com/kycd/kycd"
 )
 
-// requirementOf names, in Uphold's vocabulary, what a user must do for a
-// pending process.
+// requirementOf names, in Uphold's vocabulary (the capability's documented
+// requirements), what a user must do for a pending process, or "" when the
+// vocabulary has no name for it (an unverified email, a profile that lacks
+// its birthdate or citizenship, a screening or risk assessment not done
+// yet): a client generated from Uphold's document rejects any other value.
 func (s *Service) requirementOf(st *state, code string) string {
 	switch code {
 	case kycd.ProcessProfile:
@@ -17,17 +20,23 @@ func (s *Service) requirementOf(st *state, code string) string {
 		if !s.addressComplete(st.user.Address) {
 			return "user-must-submit-residential-address"
 		}
-		return "user-must-submit-profile"
+		return ""
 	case kycd.ProcessAddress:
 		return "user-must-submit-residential-address"
-	case kycd.ProcessPhone:
-		return "user-must-submit-phone-number"
-	case kycd.ProcessCRA:
-		return "user-must-submit-crypto-risk-assessment-form"
-	case kycd.ProcessSCS:
-		return "user-must-submit-self-categorization-form"
 	}
-	return "user-must-submit-" + code
+	return requirementNames[code]
+}
+
+// requirementNames are Uphold's requirements that name one process each.
+var requirementNames = map[string]string{
+	kycd.ProcessPhone:          "user-must-submit-phone-number",
+	kycd.ProcessIdentity:       "user-must-submit-identity",
+	kycd.ProcessProofOfAddress: "user-must-submit-proof-of-address",
+	kycd.ProcessCDD:            "user-must-submit-customer-due-diligence",
+	kycd.ProcessEDD:            "user-must-submit-enhanced-due-diligence",
+	kycd.ProcessCRA:            "user-must-submit-crypto-risk-assessment-form",
+	kycd.ProcessSCS:            "user-must-submit-self-categorization-form",
+	kycd.ProcessTaxDetails:     "user-must-submit-tax-details",
 }
 
 // restrictionOf names, in Uphold's vocabulary, what a failed process
@@ -69,7 +78,13 @@ func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capabi
 			case p.RetryAt != nil && p.RetryAt.After(st.now) && p.Output["result"] == "rejected":
 				c.Restrictions = appendOnce(c.Restrictions, restrictionOf[code])
 			case p.Status == kycd.StatusPending:
-				c.Requirements = appendOnce(c.Requirements, s.requirementOf(st, code))
+				// What Uphold's vocabulary cannot name as a requirement
+				// holds the capability back as the user's status.
+				if r := s.requirementOf(st, code); r != "" {
+					c.Requirements = appendOnce(c.Requirements, r)
+				} else {
+					c.Restrictions = appendOnce(c.Restrictions, "user-status-not-valid")
+				}
 			}
 			settledAll = settledAll && settled(p)
 		}

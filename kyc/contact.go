@@ -74,6 +74,9 @@ func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error
 	number, _ := up.Input["phone"].(string)
 	country, _ := up.Input["country"].(string)
 	phone := kycd.Phone{Number: number, Country: country}
+	if s.policy.Restricted(country) {
+		return nil, countryNotSupported("input.country")
+	}
 	if err := kycd.CheckPhone(phone, "input.country", s.geo); err != nil {
 		return nil, err
 	}

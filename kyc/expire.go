@@ -54,7 +54,14 @@ func (s *Service) ReopenProcess(ctx context.Context, u *kycd.User, code, provide
 		}
 		p.Status = kycd.StatusPending
 		p.Output = cloneMap(p.Output)
-		p.Output["reason"] = reason
+		// Uphold's vocabulary has the provider's rejection only for a
+		// document submission; an electronic verification keeps no reason
+		// (the audit trail records it either way).
+		if p.Type == kycd.TypeDocumentSubmission {
+			p.Output["reason"] = reason
+		} else {
+			delete(p.Output, "reason")
+		}
 		c := &change{action: "kyc." + code + ".reopened", details: map[string]any{"provider": provider, "reason": reason}}
 		c.put(p)
 		return c, nil

@@ -56,6 +56,14 @@ func (s *Service) definition(code string, f *kycd.FormInstance) (*forms.Definiti
 	return d, ""
 }
 
+func formNotFound() error {
+	return &kycd.Error{Code: kycd.ENotFound, Message: "The form cannot be found or has already been completed", Details: map[string]any{"entity": "form"}}
+}
+
+func formCompleted() error {
+	return kycd.NotAllowed("The form has already been completed", "form-already-completed")
+}
+
 // formUpdater is the updater of a form-based process.
 func formUpdater(code string) func(*Service, *state, *kycd.ProcessUpdate) (*change, error) {
 	return func(s *Service, st *state, up *kycd.ProcessUpdate) (*change, error) {
@@ -93,9 +101,20 @@ func formRequestOf(in map[string]any) (req formRequest, ok bool) {
 func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*change, error) {
 	pp := s.policy.Process(code)
 	cur := st.procs[code]
+	req, ok := formRequestOf(up.Input)
+	if !ok {
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
+	}
+	latest, _ := s.forms.Latest(pp.Form)
+	// The form a request names is completed when the process is ok by it
+	// (or by the partner's own form) and no new instance is running.
+	settled := cur.Status == kycd.StatusOK
+	namesDone := req.FormID != "" && (cur.Form == nil || cur.Form.Completed) && (req.FormID == latest.FormID || cur.Form != nil && req.FormID == cur.Form.ID)
 	switch {
 	case cur.Status == kycd.StatusRunning:
 		return nil, notAllowed()
+	case settled && namesDone:
+		return nil, formCompleted()
 	case pp.Attempts > 0 && (cur.Status == kycd.StatusOK || cur.Status == kycd.StatusFailed):
 		// An approved assessment holds; the last allowed failure is final.
 		return nil, notAllowed()
@@ -107,10 +126,6 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 	if !s.dependenciesMet(st, code) {
 		return nil, notAllowed()
 	}
-	req, ok := formRequestOf(up.Input)
-	if !ok {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
-	}
 	p := st.editable(code)
 	if up.Output != nil {
 		return s.partnerForm(st, p, req, up.Output)
@@ -118,13 +133,17 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 	f := p.Form
 	switch {
 	case req.FormID != "" && f != nil && (f.Completed && req.FormID == f.ID || req.FormID == f.Previous):
-		return nil, kycd.NotAllowed("The form has already been completed", "form-already-completed")
+		return nil, formCompleted()
 	case req.FormID != "" && f != nil && !f.Completed && req.FormID != f.ID:
 		// Another form is in progress: this one cannot be resumed.
-		return nil, &kycd.Error{Code: kycd.ENotFound, Message: "The form cannot be found or has already been completed", Details: map[string]any{"entity": "form"}}
+		return nil, formNotFound()
+	case req.FormID != "" && (f == nil || f.Completed) && req.FormID != latest.FormID:
+		// No instance of the user's has this id, and it is not the form's
+		// published one.
+		return nil, formNotFound()
 	case f == nil || f.Completed || req.FormID == "":
-		// A new form instance: its id is the one the client chose (a
-		// formId never used for this process) or a new one.
+		// A new form instance: its id is the form's published one when the
+		// client names it, or a new one.
 		def, _ := s.forms.Latest(pp.Form)
 		prev := ""
 		if f != nil && f.Completed {
@@ -143,7 +162,7 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 	}
 	def, ok := s.forms.Version(f.Code, f.Version)
 	if !ok {
-		return nil, &kycd.Error{Code: kycd.ENotFound, Message: "The form cannot be found or has already been completed", Details: map[string]any{"entity": "form"}}
+		return nil, formNotFound()
 	}
 	prog, err := def.Apply(f.Answers, req.Answers)
 	if err != nil {

@@ -3,6 +3,7 @@ package kyc
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kycd/kycd"
 )
@@ -55,17 +56,24 @@ func (s *Service) checkMedia(st *state, input map[string]any) error {
 }
 
 // checkPerson checks the names, birthdate format and address of a person.
-func (s *Service) checkPerson(p *person, prefix string) error {
+func (s *Service) checkPerson(p *person, prefix string, now time.Time) error {
 	if err := kycd.CheckName(p.GivenName, prefix+".givenName"); err != nil {
 		return err
+	}
+	// A birthdate still to come is no one's (Uphold's "Birthdate Invalid").
+	if b, err := time.Parse(time.DateOnly, p.Birthdate); err == nil && b.After(now) {
+		return dateInvalid("The date must be in the past", "difference-greater-than-threshold", prefix+".birthdate")
 	}
 	if err := kycd.CheckName(p.FamilyName, prefix+".familyName"); err != nil {
 		return err
 	}
-	if p.CitizenshipCountry != "" && !s.geo.IsCountry(p.CitizenshipCountry) {
+	if p.CitizenshipCountry != "" && !s.supported(p.CitizenshipCountry) {
 		return countryNotSupported(prefix + ".citizenshipCountry")
 	}
 	if p.Address != nil {
+		if p.Address.Country != "" && !s.supported(p.Address.Country) {
+			return countryNotSupported(prefix + ".address.country")
+		}
 		if err := kycd.CheckAddress(*p.Address, prefix+".address", s.geo); err != nil {
 			return err
 		}
@@ -89,6 +97,17 @@ func (s *Service) submittable(st *state, code string) error {
 	return nil
 }
 
+// resubmitted refuses the partner's own submission of a process that is
+// already ok (Uphold's "Process Updates Not Allowed"). kycd's own sources
+// (ingestions, checks, level approvals) submit with a key and may verify it
+// again.
+func resubmitted(st *state, code string, up *kycd.ProcessUpdate) error {
+	if up.Key == "" && st.procs[code].Status == kycd.StatusOK {
+		return notAllowed()
+	}
+	return nil
+}
+
 // updateIdentity records a partner-verified identity: by document
 // submission (the document, the person it names and the media) or by
 // electronic verification (the person's data). The identity fails, rather
@@ -107,7 +126,7 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 		if out.Document == nil {
 			return kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "document"}})
 		}
-		if !s.geo.IsCountry(out.Document.Country) {
+		if !s.supported(out.Document.Country) {
 			return countryNotSupported("output.document.country")
 		}
 		if out.Document.ExpiresAt != "" {
@@ -163,6 +182,9 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 	if err := s.submittable(st, code); err != nil {
 		return nil, who, err
 	}
+	if err := resubmitted(st, code, up); err != nil {
+		return nil, who, err
+	}
 	if up.Output == nil {
 		return nil, who, platformVerificationUnavailable(code)
 	}
@@ -184,7 +206,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		if err := checkDocument(&out); err != nil {
 			return nil, who, err
 		}
-		if err := s.checkPerson(out.Person, "output.person"); err != nil {
+		if err := s.checkPerson(out.Person, "output.person", st.now); err != nil {
 			return nil, who, err
 		}
 		who = *out.Person
@@ -193,7 +215,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		if err := decodeInto(data, &who); err != nil {
 			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
 		}
-		if err := s.checkPerson(&who, "input.data"); err != nil {
+		if err := s.checkPerson(&who, "input.data", st.now); err != nil {
 			return nil, who, err
 		}
 	default:
@@ -286,6 +308,9 @@ func sameAddress(proven, declared kycd.Address) bool {
 // the source of funds and when the partner verified it.
 func (s *Service) updateEDD(st *state, up *kycd.ProcessUpdate) (*change, error) {
 	if err := s.submittable(st, kycd.ProcessEDD); err != nil {
+		return nil, err
+	}
+	if err := resubmitted(st, kycd.ProcessEDD, up); err != nil {
 		return nil, err
 	}
 	if err := s.checkMedia(st, up.Input); err != nil {

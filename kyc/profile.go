@@ -175,22 +175,24 @@ func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, err
 		}
 		u.Birthdate, changed = *req.Birthdate, append(changed, "birthdate")
 	}
+	// A country kycd accepts from nobody is refused whatever the rules
+	// would do with the field.
+	if req.Birthplace != nil && !s.supported(req.Birthplace.Country) {
+		return nil, countryNotSupported("input.birthplace.country")
+	}
 	if req.Birthplace != nil && allowed("birthplace", true) {
-		if !s.geo.IsCountry(req.Birthplace.Country) {
-			return nil, countryNotSupported("input.birthplace.country")
-		}
 		bp := *req.Birthplace
 		u.Birthplace, changed = &bp, append(changed, "birthplace")
 	}
 	if req.PrimaryCitizenship != nil && allowed("primaryCitizenship", *req.PrimaryCitizenship != u.PrimaryCitizenship) {
-		if !s.geo.IsCountry(*req.PrimaryCitizenship) {
+		if !s.supported(*req.PrimaryCitizenship) {
 			return nil, countryNotSupported("input.primaryCitizenship")
 		}
 		u.PrimaryCitizenship, changed = *req.PrimaryCitizenship, append(changed, "primaryCitizenship")
 	}
 	if req.OtherCitizenships != nil && allowed("otherCitizenships", true) {
 		for i, cc := range req.OtherCitizenships {
-			if !s.geo.IsCountry(cc) {
+			if !s.supported(cc) {
 				return nil, countryNotSupported(fmt.Sprintf("input.otherCitizenships[%d]", i))
 			}
 		}
@@ -262,6 +264,12 @@ func (s *Service) profileDetails(st *state, f *kycd.FormInstance, details map[st
 // With strict (the address process, as Uphold's), changing a subdivision
 // that is not editable is refused instead of ignored.
 func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[string]policy.FieldRule, prefix string, strict bool, c *change) (kycd.Address, error) {
+	// A subdivision the country does not have is refused, as Uphold
+	// documents it, before whether it may change at all is considered.
+	if patch.Subdivision != nil && *patch.Subdivision != "" && !s.geo.IsSubdivisionOf(*patch.Subdivision, a.Country) {
+		return a, &kycd.Error{Code: kycd.ESubdivisionNotSupported, Message: "The subdivision is not supported",
+			Details: map[string]any{"context": "body", "property": prefix + ".subdivision"}}
+	}
 	if strict && patch.Subdivision != nil && *patch.Subdivision != a.Subdivision && !rules["subdivision"].Editable {
 		return a, kycd.NotAllowed("Partner-verified 'proof-of-address' is required to update subdivision", "subdivision-update-non-authoritative-proof-of-address")
 	}
@@ -292,6 +300,14 @@ func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[str
 		return a, err
 	}
 	return next, nil
+}
+
+// supported reports whether a country may be named in a user's data: a
+// country, and not one the policy onboards nobody from (citizenship, phone,
+// documents and addresses of restricted countries are refused, as
+// residence there is).
+func (s *Service) supported(country string) bool {
+	return s.geo.IsCountry(country) && !s.policy.Restricted(country)
 }
 
 func countryNotSupported(property string) error {

@@ -55,7 +55,7 @@ func TestOneUserQueue(t *testing.T) {
 			b, store := setupRaced(t, d, false)
 			ctx := context.Background()
 			u := b.user(t, "queue@example.com")
-			const formID = "5f0c7a52-3d43-4bb5-9a56-2cfe3c2a0f55"
+			const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
 			first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 			if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 				t.Fatal(err)

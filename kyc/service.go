@@ -443,7 +443,9 @@ func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string,
 // screening or the risk failed; restricted when another process failed;
 // pending while a process awaits the user; ok otherwise. The reason names
 // the first process that decides it, in Uphold's requirement and
-// restriction vocabulary.
+// restriction vocabulary, and is "none" (as Uphold's examples show it)
+// when the status is ok, a process is running, or the vocabulary has no
+// name for what is pending.
 func (s *Service) summary(st *state) kycd.Summary {
 	for _, c := range []string{kycd.ProcessIdentity, kycd.ProcessScreening, kycd.ProcessRisk} {
 		if st.procs[c].Status == kycd.StatusFailed {
@@ -457,13 +459,17 @@ func (s *Service) summary(st *state) kycd.Summary {
 	}
 	for _, c := range kycd.ProcessCodes {
 		if p := st.procs[c]; p.Status == kycd.StatusPending || p.Status == kycd.StatusRunning {
-			if p.Status == kycd.StatusRunning {
-				return kycd.Summary{Status: kycd.SummaryPending, Reason: "kyc-process-running:" + c}
+			reason := ""
+			if p.Status == kycd.StatusPending {
+				reason = s.requirementOf(st, c)
 			}
-			return kycd.Summary{Status: kycd.SummaryPending, Reason: s.requirementOf(st, c)}
+			if reason == "" {
+				reason = kycd.SummaryReasonNone
+			}
+			return kycd.Summary{Status: kycd.SummaryPending, Reason: reason}
 		}
 	}
-	return kycd.Summary{Status: kycd.SummaryOK, Reason: "kyc-complete"}
+	return kycd.Summary{Status: kycd.SummaryOK, Reason: kycd.SummaryReasonNone}
 }
 
 // view renders a process; detailed adds its verification, input, output
@@ -485,7 +491,7 @@ func (s *Service) view(st *state, code string, detailed bool, lang language.Tag)
 	}
 	switch code {
 	case kycd.ProcessIdentity, kycd.ProcessProofOfAddress:
-		sub := p.Status != kycd.StatusExempt && s.dependenciesMet(st, code)
+		sub := p.Status != kycd.StatusExempt && p.Status != kycd.StatusOK && s.dependenciesMet(st, code)
 		v.Verification.Submittable = &sub
 	case kycd.ProcessProfile:
 		v.Verification.Rules = s.profileRules(st)

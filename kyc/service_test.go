@@ -113,7 +113,7 @@ func TestConcurrentAnswers(t *testing.T) {
 	onEachDB(t, func(t *testing.T, b *bundle) {
 		ctx := context.Background()
 		u := b.user(t, "race@example.com")
-		const formID = "5f0c7a52-3d43-4bb5-9a56-2cfe3c2a0f55"
+		const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
 		first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 		if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 			t.Fatal(err)

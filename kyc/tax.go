@@ -148,7 +148,7 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 func (s *Service) checkTaxAnswers(st *state, prog *forms.Progress) error {
 	countries := residencyCountries(&kycd.FormInstance{Answers: prog.Answers})
 	for i, c := range countries {
-		if !s.geo.IsCountry(c) {
+		if !s.supported(c) {
 			return countryNotSupported(fmt.Sprintf("input.taxResidency.countries[%d]", i))
 		}
 	}

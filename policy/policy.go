@@ -54,6 +54,7 @@ type Policy struct {
 	otherCitizenshipsIn []string
 	detailsForms        map[string]string
 	capabilities        []CapabilityPolicy
+	unavailable         []CapabilityPolicy // documented capabilities kycd has no product for
 }
 
 type file struct {
@@ -143,6 +144,23 @@ func (p *Policy) CheckNewUser(u *kycd.User) error {
 		return &kycd.Error{Code: kycd.ETermsOfServiceMismatch,
 			Message: "The terms of service passed in the request does not match the one that should have been accepted",
 			Details: map[string]any{"expected": general.Code}}
+	}
+	return nil
+}
+
+// CheckCountries refuses a new user tied to a country where kycd onboards
+// nobody by what is not their residence (CheckNewUser judges that): their
+// citizenship or their phone (country_not_supported, naming the property).
+func (p *Policy) CheckCountries(u *kycd.User) error {
+	refuse := func(property string) error {
+		return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",
+			Details: map[string]any{"context": "body", "property": property}}
+	}
+	if p.Restricted(u.PrimaryCitizenship) {
+		return refuse("primaryCitizenship")
+	}
+	if u.Phone != nil && p.Restricted(u.Phone.Country) {
+		return refuse("phone.country")
 	}
 	return nil
 }

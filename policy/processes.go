@@ -191,6 +191,7 @@ func (p *Policy) loadCapabilities() error {
 	}
 	var f struct {
 		Capabilities []CapabilityPolicy `json:"capabilities"`
+		Unavailable  []CapabilityPolicy `json:"unavailable"`
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return fmt.Errorf("policy data capabilities: %w", err)
@@ -202,8 +203,18 @@ func (p *Policy) loadCapabilities() error {
 			}
 		}
 	}
-	p.capabilities = f.Capabilities
+	p.capabilities, p.unavailable = f.Capabilities, f.Unavailable
 	return nil
+}
+
+// Unavailable returns a capability Uphold documents that kycd has no
+// product for (cards, wallets, vIBANs): asked about, it is disabled.
+func (p *Policy) Unavailable(code string) (CapabilityPolicy, bool) {
+	i := slices.IndexFunc(p.unavailable, func(c CapabilityPolicy) bool { return c.Code == code })
+	if i < 0 {
+		return CapabilityPolicy{}, false
+	}
+	return p.unavailable[i], true
 }
 
 // Capabilities lists the capabilities, by code.

@@ -28,6 +28,7 @@ type userPII struct {
 	OtherCitizenships  []string            `json:"otherCitizenships,omitempty"`
 	Metadata           map[string]any      `json:"metadata,omitempty"`
 	CreatedContext     kycd.EndUserContext `json:"createdContext"`
+	PartnerOnboardedAt *time.Time          `json:"partnerOnboardedAt,omitempty"`
 }
 
 func userAD(id string) []byte { return []byte("users.pii:" + id) }
@@ -44,7 +45,7 @@ func (db *DB) sealUser(ctx context.Context, u *kycd.User) (*sealedUser, error) {
 	pii, err := json.Marshal(userPII{
 		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
 		Address: u.Address, Phone: u.Phone, Birthplace: u.Birthplace, OtherCitizenships: u.OtherCitizenships,
-		Metadata: u.Metadata, CreatedContext: u.CreatedContext,
+		Metadata: u.Metadata, CreatedContext: u.CreatedContext, PartnerOnboardedAt: u.PartnerOnboardedAt,
 	})
 	if err != nil {
 		return nil, err
@@ -164,6 +165,44 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 	return db.openUser(ctx, &r)
 }
 
+// FindUsersByID implements kycd.UserStore.
+func (db *DB) FindUsersByID(ctx context.Context, tenantID string, ids []string) ([]*kycd.User, error) {
+	ids = uuids(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, args := anyOf(db.dialect, "id", ids)
+	rows, err := db.readRows(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
+		FROM users WHERE tenant_id = ? AND `+in, append([]any{tenantID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var found []userRow
+	for rows.Next() {
+		var r userRow
+		if err := rows.Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*kycd.User, 0, len(found))
+	for i := range found {
+		u, err := db.openUser(ctx, &found[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 // userRow is a user row as read, before decryption.
 type userRow struct {
 	id, tenantID, typ, terms, created, updated string
@@ -183,7 +222,7 @@ func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
 	}
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
-	usr.Birthplace, usr.OtherCitizenships = p.Birthplace, p.OtherCitizenships
+	usr.Birthplace, usr.OtherCitizenships, usr.PartnerOnboardedAt = p.Birthplace, p.OtherCitizenships, p.PartnerOnboardedAt
 	if usr.CreatedAt, err = parseTime(r.created); err != nil {
 		return nil, err
 	}

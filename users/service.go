@@ -52,6 +52,36 @@ func (s *Service) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.
 	return s.store.FindUserByID(ctx, tenantID, id)
 }
 
+// CompleteEvents gives the events of a user's creation and deletion the
+// user object Uphold's user-webhook-event requires (data.user), read when
+// the event is delivered or read from the feed: the outbox copy holds only
+// the id, as the outbox is not sealed. A user erased since keeps the id.
+func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) error {
+	userEvent := func(ev *kycd.Event) string {
+		if ev.Type != kycd.EventUserCreated && ev.Type != kycd.EventUserDeleted {
+			return ""
+		}
+		id, _ := ev.Data["userId"].(string)
+		return id
+	}
+	userOf, err := kycd.EventEntities(ctx, events, userEvent, s.store.FindUsersByID, func(u *kycd.User) string { return u.ID })
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		u, ok := userOf(ev)
+		if !ok {
+			continue
+		}
+		view, err := kycd.DataMap(u)
+		if err != nil {
+			return err
+		}
+		ev.Data = map[string]any{"user": view}
+	}
+	return nil
+}
+
 // DeleteUser implements kycd.UserService.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
 	return s.store.DeleteUser(ctx, tenantID, id, why)

@@ -367,6 +367,9 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 	a.connector.OnVerdict = a.levels.RecordVerdict
 	// Events carry what their outbox copy leaves out (personal data).
 	a.webhooks.Complete = func(ctx context.Context, events []*kycd.Event) error {
+		if err := a.users.CompleteEvents(ctx, events); err != nil {
+			return err
+		}
 		if err := a.checks.CompleteEvents(ctx, events); err != nil {
 			return err
 		}

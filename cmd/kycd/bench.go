@@ -25,6 +25,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/metadata"
 	"github.com/kycd/kycd/sqlstore"
 )
 
@@ -222,7 +223,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(w, `{}`)
 	}
 	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.users, Files: a.db, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
+		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
 		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
 		Mount: func(mux *http.ServeMux) {
 			mux.HandleFunc("GET /bench/baseline", baseline)

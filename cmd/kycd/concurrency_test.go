@@ -70,7 +70,8 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 		image := k.uploaded(u, "image")
 		expires := time.Now().AddDate(3, 0, 0).Format("2006-01-02")
 		verifiedAt := func(i int) string { return fmt.Sprintf("2020-01-01T00:00:%02d.000Z", i) }
-		cddForm, craForm, scsForm := "0b5a3c3e-1c5e-4c1e-9a55-3a0f6a1d0c01", "0b5a3c3e-1c5e-4c1e-9a55-3a0f6a1d0c02", "0b5a3c3e-1c5e-4c1e-9a55-3a0f6a1d0c03"
+		// The forms' published ids start them.
+		cddForm, craForm, scsForm := "ae80271a-a3f0-453b-8dc6-36b777817217", "7a0f4229-e3de-4dfd-8f91-9b1308b2dc33", "ac33651f-f2d3-47c4-8e8d-06fb87361f5c"
 		activities := []string{"cryptocurrency_investing", "metals_or_commodities_investing", "foreign_exchange_trading"}
 		incomes := []string{"0-20000", "20000-30000", "30000-40000", "40000-60000"}
 		investors := []string{"high_net_worth_investor", "restricted_investor"}

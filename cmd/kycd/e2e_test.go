@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
@@ -260,4 +261,39 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// TestCreateUserLegacyShape: Uphold's legacy individual shape (deprecated
+// citizenshipCountry, country, subdivision and partnerOnboardedAt) creates
+// the same user as the current one; a partnerOnboardedAt to come is
+// date_invalid.
+func TestCreateUserLegacyShape(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tok := k.token(t, k.newTenant(t, "legacy"), "")
+		body := map[string]any{"type": "individual", "email": "legacy@legacy.example", "termsOfService": "general-gb-fca",
+			"citizenshipCountry": "GB", "country": "GB", "subdivision": "GB-MAN", "partnerOnboardedAt": "2024-03-13T20:20:39.000Z", "metadata": map[string]any{"externalId": 1}}
+		res := k.call(t, "POST", "/core/users", tok, "", body)
+		if res.Status != 201 || res.get("user.primaryCitizenship") != "GB" || res.get("user.address.country") != "GB" || res.get("user.address.subdivision") != "GB-MAN" {
+			t.Fatalf("legacy user: %d %s", res.Status, res.Body)
+		}
+		id := res.get("user.id").(string)
+		if res := k.call(t, "GET", "/core/users/me", tok, id, nil); res.Status != 200 || res.get("user.email") != "legacy@legacy.example" {
+			t.Errorf("read back: %d %s", res.Status, res.Body)
+		}
+		body["email"], body["partnerOnboardedAt"] = "later@legacy.example", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if res := k.call(t, "POST", "/core/users", tok, "", body); res.Status != 409 || res.code() != "date_invalid" || res.get("details.property") != "partnerOnboardedAt" {
+			t.Errorf("onboarded in the future: %d %s", res.Status, res.Body)
+		}
+		// The two shapes do not mix.
+		body["primaryCitizenship"], body["partnerOnboardedAt"] = "GB", "2024-03-13T20:20:39.000Z"
+		req := k.req("POST", "/core/users", bytes.NewReader(mustJSON(body)))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Uphold-User-Ip", testEndUserIP)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 {
+			t.Errorf("mixed shapes: %d %s", res.Status, res.Body)
+		}
+	})
 }

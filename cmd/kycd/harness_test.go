@@ -236,8 +236,14 @@ func (k *kycdProc) call(t *testing.T, method, path, token, onBehalfOf string, bo
 	if onBehalfOf != "" {
 		req.Header.Set("X-On-Behalf-Of", "user "+onBehalfOf)
 	}
+	// The end user's context, as Uphold's clients send it (creating a user
+	// requires the IP).
+	req.Header.Set("X-Uphold-User-Ip", testEndUserIP)
 	return k.do(t, req)
 }
+
+// testEndUserIP is the end user's IP call sends (a documentation address).
+const testEndUserIP = "203.0.113.7"
 
 type response struct {
 	Status int

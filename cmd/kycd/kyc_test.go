@@ -167,7 +167,8 @@ func TestKYCOverview(t *testing.T) {
 		if res.get("processes.identity.type") != "none" || res.get("processes.proofOfAddress.code") != "proof-of-address" {
 			t.Errorf("identity/proof of address: %s", res.Body)
 		}
-		if res.get("summary.status") != "pending" || res.get("summary.reason") != "user-must-submit-email" {
+		// Uphold's vocabulary has no requirement for an unverified email.
+		if res.get("summary.status") != "pending" || res.get("summary.reason") != "none" {
 			t.Errorf("summary: %v", res.JSON["summary"])
 		}
 
@@ -628,8 +629,17 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 			t.Fatalf("during the cooldown: %d %s", res.Status, res.Body)
 		}
 		e.advance(t, "25h")
-		newID := "11111111-1111-4111-8111-111111111111"
-		if res := answer(newID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" {
+		// A formId that names no form of the user's is unknown; the
+		// completed form's is completed; none starts a new attempt.
+		if res := answer("11111111-1111-4111-8111-111111111111", `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 404 || res.get("details.entity") != "form" {
+			t.Errorf("an unknown formId: %d %s", res.Status, res.Body)
+		}
+		if res := answer(formID, `{"financial-information": {"annual-income-range": "40000-60000"}}`); res.Status != 409 || !hasReason(res, "form-already-completed") {
+			t.Errorf("the completed form: %d %s", res.Status, res.Body)
+		}
+		res = e.patch(u, "crypto-risk-assessment", jsonBody(t, `{"input": {"answers": {"financial-information": {"annual-income-range": "40000-60000"}}}}`))
+		newID, _ := res.get("cryptoRiskAssessment.input.formId").(string)
+		if res.Status != 200 || res.get("cryptoRiskAssessment.status") != "pending" || newID == "" || newID == formID {
 			t.Fatalf("after the cooldown: %d %s", res.Status, res.Body)
 		}
 		answer(newID, `{"attitude-towards-risk": {"willingness-to-fluctuations": "agree"}}`)
@@ -646,8 +656,8 @@ func TestKYCCryptoRiskAssessment(t *testing.T) {
 		// The last allowed failure is final.
 		f := createUser(t, e.kycdProc, e.tok, "final@kyc.example")
 		for i := range 5 {
-			id := "22222222-2222-4222-8222-00000000000" + string(rune('0'+i))
-			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"financial-information": {"annual-income-range": "0-20000"}}}}`))
+			res := e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"answers": {"financial-information": {"annual-income-range": "0-20000"}}}}`))
+			id, _ := res.get("cryptoRiskAssessment.input.formId").(string)
 			e.patch(f, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+id+`", "answers": {"attitude-towards-risk": {"willingness-to-fluctuations": "disagree"}}}}`))
 			e.waitStatus(f, "cryptoRiskAssessment")
 			if i < 4 {
@@ -826,8 +836,13 @@ func TestKYCProofOfAddress(t *testing.T) {
 			t.Fatalf("proof of address: %d %s", res.Status, res.Body)
 		}
 		res = e.patch(u, "proof-of-address", jsonBody(t, `{"type": "electronic-verification", "input": {"data": {"givenName": "John", "familyName": "Doe", "address": {"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "line2": "Northern Quarter", "postalCode": "M4 1AA"}}}, "output": {"provider": "sumsub", "verifiedAt": "2020-01-01T00:00:00.000Z"}}`))
-		if res.Status != 200 || res.get("proofOfAddress.type") != "electronic-verification" || res.get("proofOfAddress.status") != "ok" {
-			t.Errorf("electronic proof of address: %d %s", res.Status, res.Body)
+		// A proof of address that is ok is not submitted again (Uphold's
+		// "Process Updates Not Allowed"), nor offered for submission.
+		if res.Status != 409 || !hasReason(res, "kyc-process-update-not-allowed") {
+			t.Errorf("a second proof of address: %d %s", res.Status, res.Body)
+		}
+		if ov := e.overview(u, "proofOfAddress"); ov.get("processes.proofOfAddress.verification.submittable") != false {
+			t.Errorf("submittable when ok: %s", mustJSON(ov.get("processes.proofOfAddress")))
 		}
 		// With a partner-verified proof of address the subdivision may change.
 		if res := e.patch(u, "address", jsonBody(t, `{"input": {"address": {"subdivision": "GB-SLF"}}}`)); res.Status != 200 || res.get("address.input.address.subdivision") != "GB-SLF" {
@@ -969,10 +984,15 @@ func TestKYCCapabilities(t *testing.T) {
 			}
 		}
 		reqs := mustJSONString(trades["requirements"])
-		for _, want := range []string{"user-must-submit-identity", "user-must-submit-customer-due-diligence", "user-must-submit-proof-of-address", "user-must-submit-email"} {
+		for _, want := range []string{"user-must-submit-identity", "user-must-submit-customer-due-diligence", "user-must-submit-proof-of-address"} {
 			if !strings.Contains(reqs, want) {
 				t.Errorf("trades requirements lack %s: %s", want, reqs)
 			}
+		}
+		// The unverified email has no name among Uphold's requirements: it
+		// holds the capability back as the user's status.
+		if strings.Contains(reqs, "email") || !strings.Contains(mustJSONString(trades["restrictions"]), "user-status-not-valid") {
+			t.Errorf("US trades with an unverified email: %v", trades)
 		}
 		if strings.Contains(reqs, "crypto-risk-assessment") || trades["enabled"] != false {
 			t.Errorf("US trades: %v", trades)
@@ -992,6 +1012,13 @@ func TestKYCCapabilities(t *testing.T) {
 		}
 		if res := e.call(t, "GET", "/core/capabilities/teleport", e.tok, u, nil); res.Status != 400 {
 			t.Errorf("unknown capability: %d %s", res.Status, res.Body)
+		}
+		// Uphold's capabilities kycd has no product for: disabled.
+		for _, code := range []string{"card-withdrawals", "apple-pay-withdrawals", "paypal-withdrawals", "venmo-withdrawals", "cards", "apple-pay", "paypal", "venmo", "unique-account-number-viban"} {
+			res := e.call(t, "GET", "/core/capabilities/"+code, e.tok, u, nil)
+			if res.Status != 200 || res.get("capability.code") != code || res.get("capability.enabled") != false || mustJSONString(res.get("capability.restrictions")) != `["temporarily-disabled"]` {
+				t.Errorf("%s: %d %s", code, res.Status, res.Body)
+			}
 		}
 	})
 }

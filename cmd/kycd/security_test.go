@@ -236,7 +236,8 @@ func TestTokenEndpoint(t *testing.T) {
 		}{
 			"wider scope":       {url.Values{"grant_type": {"client_credentials"}, "scope": {"core.users:read core.users:delete"}}, true, 400, "invalid_scope", false},
 			"no grant type":     {url.Values{}, true, 400, "invalid_request", true},
-			"refresh token":     {url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, true, 400, "unsupported_grant_type", false},
+			"refresh token":     {url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, true, 400, "invalid_grant", false},
+			"password":          {url.Values{"grant_type": {"password"}}, true, 400, "unsupported_grant_type", false},
 			"no credentials":    {url.Values{"grant_type": {"client_credentials"}}, false, 401, "invalid_client", false},
 			"wrong secret":      {url.Values{"grant_type": {"client_credentials"}, "client_id": {tn.ClientID}, "client_secret": {"nope"}}, false, 401, "invalid_client", false},
 			"unknown client":    {url.Values{"grant_type": {"client_credentials"}, "client_id": {uuid.NewString()}, "client_secret": {"nope"}}, false, 401, "invalid_client", false},

@@ -114,7 +114,7 @@ func TestWebhooks(t *testing.T) {
 		usersID, usersSecret := create(tokA, users.URL+"/users", "core.user.")
 		create(tokA, kyc.URL+"/kyc", "core.kyc.email.status-changed")
 		files := newReceiver(t)
-		create(tokA, files.URL+"/files", "core.file.")
+		create(tokA, files.URL+"/files", "kycd.file.")
 		create(tokB, other.URL+"/b", "core.user.")
 		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+usersID, tokA, "", nil); res.Status != 200 || res.get("endpoint.secret") != nil {
 			t.Errorf("read shows the secret: %s", res.Body)
@@ -149,9 +149,9 @@ func TestWebhooks(t *testing.T) {
 		if res := upload(t, k, uploadURL, pngBytes("hook")); res.Status != 204 {
 			t.Fatalf("upload: %d %s", res.Status, res.Body)
 		}
-		waitUntil(t, "core.file.uploaded", func() bool {
+		waitUntil(t, "kycd.file.uploaded", func() bool {
 			ev := files.events()
-			return len(ev) == 1 && ev[0]["type"] == "core.file.uploaded" && mustJSONString(ev[0]["data"]) != "" && strings.Contains(mustJSONString(ev[0]), fileID)
+			return len(ev) == 1 && ev[0]["type"] == "kycd.file.uploaded" && mustJSONString(ev[0]["data"]) != "" && strings.Contains(mustJSONString(ev[0]), fileID)
 		})
 		gone := createUser(t, k, tokA, "gone-user@webhooks.example")
 		if res := k.call(t, "DELETE", "/core/users/me", tokA, gone, map[string]any{"review": map[string]any{"reason": "closure-per-user-request"}}); res.Status != 204 {
@@ -291,7 +291,7 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("the endpoint's state changes were made by %v, want system:webhook_deliver", actors)
 		}
 		// Enabled again (and its types changed) through PATCH.
-		res = k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokA, "", map[string]any{"enabled": true, "eventTypes": []string{"core.user.", "core.file."},
+		res = k.call(t, "PATCH", "/core/webhooks/endpoints/"+usersID, tokA, "", map[string]any{"enabled": true, "eventTypes": []string{"core.user.", "kycd.file."},
 			"description": "users and files"})
 		if res.Status != 200 || res.get("endpoint.enabled") != true || res.get("endpoint.disabledReason") != nil || res.get("endpoint.description") != "users and files" ||
 			len(res.get("endpoint.eventTypes").([]any)) != 2 {
@@ -529,7 +529,7 @@ func TestEventRetention(t *testing.T) {
 			for _, e := range k.call(t, "GET", "/core/events?limit=100", tok, "", nil).get("events").([]any) {
 				em := e.(map[string]any)
 				if em["type"] == "core.user.created" {
-					out[em["data"].(map[string]any)["userId"].(string)] = em["id"].(string)
+					out[em["data"].(map[string]any)["user"].(map[string]any)["id"].(string)] = em["id"].(string)
 				}
 			}
 			return out

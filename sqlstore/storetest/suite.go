@@ -44,6 +44,7 @@ func Run(t *testing.T) {
 				{"Clients", testClients},
 				{"Users", testUsers},
 				{"Files", testFiles},
+				{"Metadata", testMetadata},
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
 				{"UpdateConcurrent", testUpdateConcurrent},
@@ -269,6 +270,19 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.CreateUser(ctx, &again))
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventUserDeleted); n != 1 {
 		t.Fatalf("user.deleted events = %d, want 1", n)
+	}
+	// The users events name, closed ones included; none of another tenant.
+	found, err := f.DB.FindUsersByID(ctx, tn.ID, []string{u.ID, again.ID, u.ID, elsewhere.ID, uuid.NewString(), "not-a-uuid"})
+	must(t, err)
+	byID := map[string]*kycd.User{}
+	for _, x := range found {
+		byID[x.ID] = x
+	}
+	if len(found) != 2 || byID[u.ID] == nil || byID[u.ID].Email != u.Email || byID[again.ID] == nil {
+		t.Fatalf("FindUsersByID = %+v", found)
+	}
+	if found, err := f.DB.FindUsersByID(ctx, tn.ID, nil); err != nil || len(found) != 0 {
+		t.Fatalf("FindUsersByID(nil) = %v, %v", found, err)
 	}
 }
 

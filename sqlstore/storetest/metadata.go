@@ -1,0 +1,62 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/mock"
+)
+
+// testMetadata: the metadata of users and files is read and changed in
+// one transaction, removed with nil, kept per tenant and per user, and a
+// change that fails leaves it as it was.
+func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	u := newUser(t, f, tn.ID, "meta@example.com")
+	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Minute)}
+	must(t, f.DB.CreateFile(ctx, file))
+	for _, tc := range []struct{ entity, id, missing string }{{kycd.MetadataUsers, u.ID, "user"}, {kycd.MetadataFiles, file.ID, "file"}} {
+		m, err := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id)
+		must(t, err)
+		if len(m) != 0 {
+			t.Fatalf("%s: metadata before any: %v", tc.entity, m)
+		}
+		set := func(old map[string]any) (map[string]any, error) {
+			if len(old) != 0 {
+				t.Errorf("%s: old metadata %v", tc.entity, old)
+			}
+			return map[string]any{"tier": "gold"}, nil
+		}
+		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, set))
+		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
+			t.Fatalf("%s: after set: %v", tc.entity, m)
+		}
+		refused := errors.New("refused")
+		if err := f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) { return nil, refused }); !errors.Is(err, refused) {
+			t.Fatalf("%s: change's error: %v", tc.entity, err)
+		}
+		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
+			t.Fatalf("%s: after a refused change: %v", tc.entity, m)
+		}
+		_, err = f.DB.FindMetadata(ctx, other.ID, u.ID, tc.entity, tc.id)
+		wantCode(t, err, kycd.ENotFound)
+		wantCode(t, f.DB.ChangeMetadata(ctx, other.ID, u.ID, tc.entity, tc.id, set), kycd.ENotFound)
+		wantCode(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, uuid.NewString(), set), kycd.ENotFound)
+		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) { return nil, nil }))
+		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); len(m) != 0 {
+			t.Fatalf("%s: after removal: %v", tc.entity, m)
+		}
+	}
+	// Another user's file is not found.
+	v := newUser(t, f, tn.ID, "meta2@example.com")
+	_, err := f.DB.FindMetadata(ctx, tn.ID, v.ID, kycd.MetadataFiles, file.ID)
+	wantCode(t, err, kycd.ENotFound)
+	_, err = f.DB.FindMetadata(ctx, tn.ID, u.ID, "accounts", u.ID)
+	wantCode(t, err, kycd.ENotFound)
+}
