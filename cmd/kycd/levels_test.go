@@ -507,13 +507,37 @@ func TestLevels(t *testing.T) {
 		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {other}}.Encode(), k.tok, "", nil); res.Status != 404 {
 			t.Errorf("another client's application: %d %s", res.Status, res.Body)
 		}
-		// The query parameters and the path's uuid, missing or malformed:
-		// reported together.
+		// Seed 003's own reads name the application alone: it identifies
+		// its legal entity and client. Another tenant's token still finds
+		// nothing, and a client_uuid given must be the application's.
+		named := k.call(t, "GET", "/admin/kyc-applications/"+app, e.admin, "", nil)
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/", k.tok, "", nil); res.Status != 200 || res.JSON["uuid"] != app || res.JSON["client_uuid"] != named.JSON["client_uuid"] ||
+			res.JSON["legal_entity_uuid"] != k.tn.ID {
+			t.Errorf("the application without legal_entity_uuid and client_uuid: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/attributes/first_name/", k.tok, "", nil); res.Status != 200 || res.JSON["key"] != "first_name" {
+			t.Errorf("an attribute without legal_entity_uuid and client_uuid: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/", otherTok2, "", nil); res.Status != 404 || res.get("entity") != "kyc-application" {
+			t.Errorf("another tenant's application by its uuid alone: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?client_uuid="+other, k.tok, "", nil); res.Status != 404 {
+			t.Errorf("another client named without the legal entity: %d %s", res.Status, res.Body)
+		}
+		// The query parameters and the path's uuid, malformed: reported
+		// together (the legal entity is optional where the application
+		// identifies it; where it does not, it is required).
 		req = k.req("GET", "/v1/kyc/not-a-uuid/?client_uuid=nope", nil)
 		req.Header.Set("Authorization", "Bearer "+k.tok)
-		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") ||
+		if res := k.do(t, req); res.Status != 400 || hasViolation(res, "legal_entity_uuid", "required") ||
 			!hasViolation(res, "client_uuid", "format") || !hasViolation(res, "uuid", "format") {
 			t.Errorf("bad query: %d %s", res.Status, res.Body)
+		}
+		req = k.req("GET", "/v1/clients/kyc-level-info/?client_uuid=nope", nil)
+		req.Header.Set("Authorization", "Bearer "+k.tok)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") ||
+			!hasViolation(res, "client_uuid", "format") {
+			t.Errorf("bad level info query: %d %s", res.Status, res.Body)
 		}
 		// Every decision is on the audit trail with its reviewer and reason.
 		audit := k.call(t, "GET", "/admin/audit?limit=1000", e.admin, "", nil)
