@@ -97,7 +97,7 @@ func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*ky
 	var out []*kycd.Check
 	for rows.Next() {
 		var (
-			c       kycd.Check
+			c                kycd.Check
 			sealed           []byte
 			reasons, effects string
 		)
