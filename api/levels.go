@@ -212,7 +212,8 @@ func (s *Server) handleGetApplication() handlerFunc {
 			v := cat.View(a, false)
 			for i := range v.KYCSteps {
 				for j := range v.KYCSteps[i].Questions {
-					if at := &v.KYCSteps[i].Questions[j].Attribute; at.Type == levels.TypeLiveness {
+					// A token or link is volatile; a check's diagnostics are not.
+					if at := &v.KYCSteps[i].Questions[j].Attribute; at.Type == levels.TypeLiveness && isString(at.Value) {
 						at.Value, at.ExpiresAt = nil, nil
 					}
 				}
@@ -614,4 +615,9 @@ func (s *Server) handleReplaceLevels() handlerFunc {
 		encode(w, http.StatusOK, cat)
 		return nil
 	}
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
 }

@@ -42,8 +42,10 @@ type Config struct {
 	// where private networks are (netguard still guards every dial).
 	Guard netguard.Policy
 	// OnVerdict, when set, is told of every provider verdict about a linked
-	// user (idempotently: a redelivered event may call it again).
-	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) error
+	// user (idempotently: a redelivered event may call it again); it
+	// reports whether the verdict was a liveness check's, which is no KYC
+	// verification: it is neither ingested nor reopens a process.
+	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) (liveness bool, err error)
 }
 
 // LivenessProvider is a provider that issues liveness checks: an access

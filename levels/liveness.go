@@ -51,8 +51,8 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 		if !ok {
 			ttl = DefaultTTL
 		}
-		if v := a.Data.Attributes[key]; v != nil && v.ExpiresAt != nil && v.ExpiresAt.Sub(now) >= ttl.Min && !ttl.Renew {
-			continue
+		if v := a.Data.Attributes[key]; v != nil && !ttl.Renew && ((v.ExpiresAt != nil && v.ExpiresAt.Sub(now) >= ttl.Min) || v.Verification != nil) {
+			continue // fresh enough, or done (Sumsub gave its verdict): renewed on request only
 		}
 		if s.Liveness == nil {
 			return nil, nil, kycd.NotAllowed("No liveness provider is configured", "provider-not-configured")
@@ -66,17 +66,13 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 			return nil, nil, err
 		}
 		ends := now.Add(ttl.Max)
-		prev := a.Data.Attributes[key]
 		if info == nil { // what every check issued now is for: read once
 			if info, err = s.contact(ctx, a); err != nil {
 				return nil, nil, err
 			}
 		}
-		v := &kycd.AttributeValue{Value: value, UpdatedAt: now, ExpiresAt: &ends, Info: info}
-		if prev != nil {
-			v.Verification = prev.Verification
-		}
-		a.Data.Attributes[key] = v
+		// A new check starts: the last one's verdict goes with its token.
+		a.Data.Attributes[key] = &kycd.AttributeValue{Value: value, UpdatedAt: now, ExpiresAt: &ends, Info: info}
 		issued = append(issued, key)
 	}
 	if len(issued) == 0 {
@@ -124,30 +120,58 @@ func (s *Service) contact(ctx context.Context, a *kycd.Application) (map[string]
 
 // RecordVerdict records a Sumsub verdict about a client in the
 // verification diagnostics of the liveness attributes of its applications
-// in progress that issued a liveness check. Recording twice is harmless.
-func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) error {
+// in progress that issued a liveness check, as seed 003 reads them
+// (value.verification.sumsub {verificator, status, client_note}), and
+// reports whether the verdict was a liveness check's: its level
+// (Sumsub's levelName) is the Sumsub level of a liveness attribute of the
+// client's applications. A verdict of another level is not recorded; one
+// that names no level is recorded, as no more can be told. Recording twice
+// is harmless.
+func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bool, error) {
 	if ev.Provider != kycd.ProviderSumsub || ev.ExternalUserID == "" {
-		return nil
+		return false, nil
 	}
 	apps, err := s.Store.FindApplications(ctx, ev.TenantID, ev.ExternalUserID)
 	if err != nil {
-		return err
+		return false, err
 	}
+	liveness := false
 	for _, a := range apps {
-		if !open(a) {
-			continue
-		}
 		cat, err := s.catalogOf(ctx, a)
 		if err != nil {
-			return err
+			return false, err
+		}
+		l, ok := cat.Level(a.LevelID)
+		if !ok {
+			continue
 		}
 		var keys []string
-		for key, v := range a.Data.Attributes {
-			if attr, ok := cat.Attribute(key); ok && attr.Type == TypeLiveness && v.Value != nil {
-				v.Verification = map[string]any{"sumsub": map[string]any{"verificator": "sumsub", "status": ev.Outcome,
-					"event": ev.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}}
-				keys = append(keys, key)
+		for _, key := range l.Attributes() {
+			attr, ok := cat.Attribute(key)
+			if !ok || attr.Type != TypeLiveness {
+				continue
 			}
+			level := attr.SumsubLevel
+			if level == "" {
+				level = defaultSumsubLevel
+			}
+			if ev.Level != "" && ev.Level != level {
+				continue
+			}
+			liveness = liveness || ev.Level != ""
+			v := a.Data.Attributes[key]
+			if !open(a) || v == nil || v.Value == nil {
+				continue
+			}
+			diag := map[string]any{"verificator": "sumsub", "status": ev.Outcome, "event": ev.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}
+			if ev.Note != "" {
+				diag["client_note"] = ev.Note
+			}
+			// The check is done: its value is now its diagnostics (a new
+			// token is issued on request, ttl_renew).
+			v.Verification = map[string]any{"sumsub": diag}
+			v.Value, v.ExpiresAt = map[string]any{"verification": v.Verification}, nil
+			keys = append(keys, key)
 		}
 		if len(keys) == 0 {
 			continue
@@ -155,8 +179,8 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) err
 		slices.Sort(keys)
 		// A stale save fails the job, which runs again on fresh data.
 		if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.liveness-verified", map[string]any{"attributes": keys, "status": ev.Outcome}, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return liveness, nil
 }

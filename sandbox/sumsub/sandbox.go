@@ -397,7 +397,8 @@ func (s *Sandbox) createApplicant(w http.ResponseWriter, body []byte) {
 }
 
 // testCompleted decides a sandbox applicant's review, as Sumsub's sandbox
-// endpoint does: {"reviewAnswer": "GREEN"|"RED", "reviewRejectType": "FINAL"|"RETRY"}.
+// endpoint does: {"reviewAnswer": "GREEN"|"RED", "reviewRejectType": "FINAL"|"RETRY", "clientComment",
+// "moderationComment"} (the comments are the review's, and its webhook's).
 func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 	a, ok := s.applicants[id]
 	if !ok {
@@ -405,15 +406,24 @@ func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 		return
 	}
 	var req struct {
-		ReviewAnswer     string `json:"reviewAnswer"`
-		ReviewRejectType string `json:"reviewRejectType"`
+		ReviewAnswer      string `json:"reviewAnswer"`
+		ReviewRejectType  string `json:"reviewRejectType"`
+		ClientComment     string `json:"clientComment"`
+		ModerationComment string `json:"moderationComment"`
 	}
 	if json.Unmarshal(body, &req) != nil || (req.ReviewAnswer != "GREEN" && req.ReviewAnswer != "RED") {
 		fail(w, http.StatusBadRequest, 0, "", "reviewAnswer must be GREEN or RED")
 		return
 	}
 	review := a["review"].(map[string]any)
-	review["reviewStatus"], review["reviewResult"] = "completed", reviewResult(req.ReviewAnswer, req.ReviewRejectType)
+	rr := reviewResult(req.ReviewAnswer, req.ReviewRejectType)
+	if req.ClientComment != "" {
+		rr["clientComment"] = req.ClientComment
+	}
+	if req.ModerationComment != "" {
+		rr["moderationComment"] = req.ModerationComment
+	}
+	review["reviewStatus"], review["reviewResult"] = "completed", rr
 	review["reviewDate"] = s.now().UTC().Format("2006-01-02 15:04:05+0000")
 	if s.webhookURL != "" {
 		body, _ := json.Marshal(map[string]any{"applicantId": id, "inspectionId": a["inspectionId"], "correlationId": "req-" + randomHex(8),
