@@ -76,6 +76,28 @@ func (s *Service) Liveness(ctx context.Context, tenantID, kind, userID, levelNam
 	return v, nil
 }
 
+// DocumentReviewer is a provider that tells how it reviewed the document
+// images of an applicant.
+type DocumentReviewer interface {
+	DocumentReviews(ctx context.Context, cfg *kycd.ConnectorConfig, applicantID string) ([]kycd.DocumentReview, error)
+}
+
+// DocumentReviews reads how the tenant's Sumsub account reviewed the
+// document images of an applicant: provider-not-configured (409) without a
+// Sumsub configuration; the provider's errors otherwise (the caller, a
+// job, retries).
+func (s *Service) DocumentReviews(ctx context.Context, tenantID, applicantID string) ([]kycd.DocumentReview, error) {
+	cfg, err := s.config(ctx, tenantID, kycd.ProviderSumsub)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := s.Providers[kycd.ProviderSumsub].(DocumentReviewer)
+	if !ok {
+		return nil, fmt.Errorf("connector: sumsub tells no document reviews")
+	}
+	return p.DocumentReviews(ctx, cfg, applicantID)
+}
+
 // Service runs the KYC Connector: provider configurations, ingestions and
 // their worker.
 type Service struct{ Config }

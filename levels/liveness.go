@@ -136,6 +136,8 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bo
 		return false, err
 	}
 	liveness := false
+	var reviews []kycd.DocumentReview // read once, when an application has a document to put them on
+	read := false
 	for _, a := range apps {
 		cat, err := s.catalogOf(ctx, a)
 		if err != nil {
@@ -173,6 +175,17 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bo
 			v.Value, v.ExpiresAt = map[string]any{"verification": v.Verification}, nil
 			keys = append(keys, key)
 		}
+		if len(keys) > 0 && ev.Level != "" && ev.Ref != "" && s.Liveness != nil {
+			// Sumsub's diagnostics of the documents it reviewed for the
+			// client, on the document attributes of the same kind given.
+			if !read {
+				if reviews, err = s.Liveness.DocumentReviews(ctx, ev.TenantID, ev.Ref); err != nil {
+					return false, err
+				}
+				read = true
+			}
+			keys = append(keys, documentDiagnostics(a, l, cat, reviews, ev)...)
+		}
 		if len(keys) == 0 {
 			continue
 		}
@@ -183,4 +196,54 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bo
 		}
 	}
 	return liveness, nil
+}
+
+// documentKeys are the document attributes a Sumsub document kind (its
+// idDocType, and idDocSubType when it has sides) stands for.
+func documentKeys(typ, side string) []string {
+	sided := func(prefix string) []string {
+		switch side {
+		case "FRONT_SIDE":
+			return []string{prefix + "_front_side"}
+		case "BACK_SIDE":
+			return []string{prefix + "_back_side"}
+		}
+		return []string{prefix + "_front_side", prefix + "_back_side"}
+	}
+	switch typ {
+	case "PASSPORT":
+		return []string{"passport"}
+	case "ID_CARD":
+		return sided("id_card")
+	case "DRIVERS":
+		return sided("driver_license")
+	case "RESIDENCE_PERMIT":
+		return sided("residence_permit_license")
+	case "UTILITY_BILL", "BANK_STATEMENT", "PROOF_OF_RESIDENCE":
+		return []string{"proof_of_address"}
+	}
+	return nil
+}
+
+// documentDiagnostics puts Sumsub's review of each document kind on the
+// application's document attributes of that kind that hold a document,
+// and returns their keys.
+func documentDiagnostics(a *kycd.Application, l *Level, cat *Catalog, reviews []kycd.DocumentReview, ev *kycd.ProviderEvent) []string {
+	var keys []string
+	for _, r := range reviews {
+		for _, key := range documentKeys(r.Type, r.Side) {
+			attr, ok := cat.Attribute(key)
+			v := a.Data.Attributes[key]
+			if !ok || attr.Type != TypeDocument || v == nil || v.Value == nil || !slices.Contains(l.Attributes(), key) {
+				continue
+			}
+			diag := map[string]any{"verificator": "sumsub", "status": r.Status, "document_type": r.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}
+			if r.Note != "" {
+				diag["client_note"] = r.Note
+			}
+			v.Verification = map[string]any{"sumsub": diag}
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }

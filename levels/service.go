@@ -39,6 +39,9 @@ type Senders interface {
 // Sumsub account): an SDK access token ("token") or a link ("url").
 type Liveness interface {
 	Liveness(ctx context.Context, tenantID, kind, userID, levelName string, ttl time.Duration) (string, error)
+	// DocumentReviews reads how Sumsub reviewed the document images of the
+	// applicant a liveness check ran for.
+	DocumentReviews(ctx context.Context, tenantID, applicantID string) ([]kycd.DocumentReview, error)
 }
 
 // Config is what the levels service needs.

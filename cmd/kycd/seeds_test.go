@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -297,9 +299,12 @@ func TestSeedReplay(t *testing.T) {
 			t.Errorf("the liveness attribute: %d %s", one.Status, one.Body)
 		}
 		// Sumsub reviews the liveness check (the sandbox's review, with the
-		// seed's note), and the application goes to review.
+		// seed's note), and the application goes to review. The client's
+		// ID card went to Sumsub too (through its SDK): its diagnostics
+		// are the document's.
 		applicant := c.sumsubGet("/resources/applicants/-;externalUserId=" + client + "/one")
 		const note = "There is no available data to recognize from image"
+		addIDDoc(t, c, applicant["id"].(string), map[string]any{"idDocType": "ID_CARD", "idDocSubType": "FRONT_SIDE", "country": "GBR"}, pngBytes("id card"))
 		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
 			"reviewRejectType": "RETRY", "clientComment": note})
 		waitUntil(t, "the liveness diagnostics", func() bool {
@@ -315,6 +320,20 @@ func TestSeedReplay(t *testing.T) {
 		if result.JSON["status"] != "in_review" || sumsub["verificator"] != "sumsub" || sumsub["status"] != "rejected" || sumsub["client_note"] != note {
 			t.Errorf("the review result's diagnostics: %s", result.Body)
 		}
+		// For some documents, Sumsub's document diagnostics.
+		var front map[string]any
+		for _, s := range result.JSON["kyc_steps"].([]any) {
+			for _, q := range s.(map[string]any)["questions"].([]any) {
+				if a := q.(map[string]any)["attribute"].(map[string]any); a["key"] == "id_card_front_side" {
+					front = a
+				}
+			}
+		}
+		value, _ := front["value"].(map[string]any)
+		if docDiag, _ := value["verification"].(map[string]any)["sumsub"].(map[string]any); value["uuid"] != docs[0] || docDiag["verificator"] != "sumsub" ||
+			docDiag["status"] != "ignored" || docDiag["client_note"] != note {
+			t.Errorf("the ID card's diagnostics: %v", front)
+		}
 		if res := v1("POST", "/v1/sandbox/kyc/"+standard+"/status/"+q(), map[string]any{"status": "pending"}); res.Status != 200 || res.JSON["status"] != "pending" {
 			t.Errorf("sandbox status: %d %s", res.Status, res.Body)
 		}
@@ -322,6 +341,29 @@ func TestSeedReplay(t *testing.T) {
 			t.Errorf("review result: %s", res.Body)
 		}
 	})
+}
+
+// addIDDoc adds a document image to a Sumsub sandbox applicant, as
+// Sumsub's SDK does (Add ID document: multipart metadata and content).
+func addIDDoc(t *testing.T, c *connectorEnv, applicantID string, metadata map[string]any, content []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("metadata", string(mustJSON(metadata)))
+	fw, _ := mw.CreateFormFile("content", "document.png")
+	fw.Write(content)
+	mw.Close()
+	req := c.req("POST", "/sandbox/sumsub/resources/applicants/"+applicantID+"/info/idDoc", bytes.NewReader(b.Bytes()))
+	sumsub.SignRequest(req, c.creds.SumsubAppToken, c.creds.SumsubSecret, time.Now().Unix(), b.Bytes())
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("X-Image-Id") == "" {
+		t.Fatalf("add ID document: %d", res.StatusCode)
+	}
 }
 
 func uuidLike(v any) bool {
