@@ -144,3 +144,14 @@ func (SyncApplicationArgs) Kind() string { return "kyc_application_sync" }
 // SignChannel is the code channel of signatures of an object by a
 // provider ("sms" or "email"): "sign:sms:<object>".
 func SignChannel(provider, objectID string) string { return "sign:" + provider + ":" + objectID }
+
+// DocumentReview is a provider's review of one document image of the
+// applicant a liveness check ran for: its kind (Sumsub's idDocType and
+// idDocSubType, FRONT_SIDE or BACK_SIDE), the review's status (approved,
+// rejected, or ignored: not reviewed) and what it said to the client.
+type DocumentReview struct {
+	Type   string
+	Side   string
+	Status string
+	Note   string
+}

@@ -49,9 +49,12 @@ type Check struct {
 	// SupersededBy is the KYC refresh (kyc_update) that replaced this
 	// passed KYC check.
 	SupersededBy string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	DecidedAt    *time.Time
+	// Effects is what a passed KYC or POR check came to in each Core KYC
+	// process it feeds, by process code (not personal: statuses and codes).
+	Effects   map[string]*CheckEffect
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DecidedAt *time.Time
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version int
 }
@@ -104,9 +107,38 @@ const (
 	ReasonDocumentExpired         = "document_expired"          // expired by the time of the decision
 	ReasonConfirmationTooOld      = "check_confirmation_too_old"
 	ReasonInstrumentNotSuitable   = "instrument_not_suitable"
-	ReasonKYCProcessRefused       = "kyc_process_refused" // the Core KYC process refused the submission
-	ReasonKYCProcessFailed        = "kyc_process_failed"  // the Core KYC process took it and failed
 )
+
+// CheckEffect is what a check came to in one Core KYC process: a check is
+// decided on its own data and evidence; what it proves is then applied to
+// the Core processes when they accept it. Applied: the process took it
+// (and is ok); deferred: the process does not accept it yet (its
+// dependencies are not met, the declared data is incomplete: Reasons says
+// what is missing) and kycd applies it as soon as it does; conflict: the
+// process refused it or took it and failed (Reasons: the refusal's reasons
+// or the process's output reason), which is on the audit trail too.
+type CheckEffect struct {
+	Status  string   `json:"status"`
+	Reasons []string `json:"reasons,omitempty"`
+	Message string   `json:"message,omitempty"`
+}
+
+// Statuses of a check's effect on a Core process.
+const (
+	EffectApplied  = "applied"
+	EffectDeferred = "deferred"
+	EffectConflict = "conflict"
+)
+
+// Deferred reports whether the check has an effect still to apply.
+func (c *Check) Deferred() bool {
+	for _, e := range c.Effects {
+		if e.Status == EffectDeferred {
+			return true
+		}
+	}
+	return false
+}
 
 // MaxEvidenceSize is the largest evidence file kycd fetches: 250 MB.
 const MaxEvidenceSize = 250_000_000
@@ -126,12 +158,27 @@ type CheckStore interface {
 	// FindChecksByID returns the tenant's checks among ids, in one read, in
 	// no particular order; unknown and malformed ids are left out.
 	FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*Check, error)
-	// DecideCheck saves a check's decision and evidence file if its
-	// version is still the one read (EStale otherwise), with its PASSED or
-	// FAILED event; a passed KYC refresh (kyc_update) marks the user's
-	// earlier passed KYC checks superseded in the same transaction.
+	// DecideCheck saves a check's decision, evidence file and effects if
+	// its version is still the one read (EStale otherwise), with its
+	// PASSED or FAILED event; a passed KYC refresh (kyc_update) marks the
+	// user's earlier passed KYC checks superseded in the same transaction.
 	DecideCheck(ctx context.Context, c *Check) error
+	// SaveCheckEffects saves a decided check's effects if its version is
+	// still the one read (EStale otherwise), with an audit entry naming
+	// the effects that changed (changed, by process code).
+	SaveCheckEffects(ctx context.Context, c *Check, changed []string) error
 }
+
+// ApplyCheckEffectsArgs is the job that applies a user's checks' deferred
+// effects, queued with a change that may let the Core processes accept
+// them (a process of the user became settled).
+type ApplyCheckEffectsArgs struct {
+	TenantID string `json:"tenant_id"`
+	UserID   string `json:"user_id"`
+}
+
+// Kind implements JobArgs.
+func (ApplyCheckEffectsArgs) Kind() string { return "check_apply_effects" }
 
 // DecideCheckArgs is the job that fetches a check's evidence and decides it.
 type DecideCheckArgs struct {
@@ -144,7 +191,7 @@ func (DecideCheckArgs) Kind() string { return "check_decide" }
 
 // CheckView is a check as the checks API shows it: Upvest's fields, plus
 // kycd's (created_at, decided_at, failure_reasons, superseded_by,
-// evidence_file_id).
+// evidence_file_id, core_processes).
 type CheckView struct {
 	ID          string `json:"id"`
 	UserID      string `json:"user_id"`
@@ -155,8 +202,10 @@ type CheckView struct {
 	FailureReasons []CheckReason `json:"failure_reasons,omitempty"`
 	EvidenceFileID string        `json:"evidence_file_id,omitempty"`
 	SupersededBy   string        `json:"superseded_by,omitempty"`
-	CreatedAt      string        `json:"created_at"`
-	DecidedAt      string        `json:"decided_at,omitempty"`
+	// CoreProcesses is what the check came to in each Core KYC process.
+	CoreProcesses map[string]*CheckEffect `json:"core_processes,omitempty"`
+	CreatedAt     string                  `json:"created_at"`
+	DecidedAt     string                  `json:"decided_at,omitempty"`
 }
 
 // View returns the check as the API shows it. Without personal data (for
@@ -165,7 +214,10 @@ type CheckView struct {
 func (c *Check) View(personal bool) *CheckView {
 	v := &CheckView{ID: c.ID, UserID: c.UserID, Type: c.Type, ConfirmedAt: c.ConfirmedAt.UTC().Format(time.RFC3339),
 		Status: c.Status, FailureReasons: c.Reasons, EvidenceFileID: c.EvidenceFileID, SupersededBy: c.SupersededBy,
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
+		CoreProcesses: c.Effects, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	if len(v.CoreProcesses) == 0 {
+		v.CoreProcesses = nil
+	}
 	if personal {
 		v.CheckData = c.Data
 	}

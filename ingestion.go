@@ -278,7 +278,12 @@ type ProviderEvent struct {
 	// externalUserId, Veriff's vendorData): kycd links a kycd user id.
 	ExternalUserID string
 	// Outcome is approved, rejected or "" (any other event).
-	Outcome    string
+	Outcome string
+	// Level is the provider's verification level the verdict is about
+	// (Sumsub's levelName; "" when the provider names none), Note what the
+	// provider's review said to the client (Sumsub's clientComment).
+	Level      string
+	Note       string
 	ReceivedAt time.Time
 	HandledAt  *time.Time
 }

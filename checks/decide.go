@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,10 @@ func EvidenceFileID(checkID string) string {
 	return uuid.NewSHA1(evidenceNamespace, []byte(checkID)).String()
 }
 
-// Decide fetches a check's evidence, keeps it, submits what the check
-// proves into the Core KYC processes and decides the check. It is
+// Decide fetches a check's evidence, keeps it, decides the check on its
+// own data and evidence, and applies what a passed check proves to the
+// Core KYC processes (its effects: applied, deferred until the processes
+// accept it, or a conflict; never a reason to fail the check). It is
 // idempotent: a decided check is left alone, stored evidence is not
 // fetched again, and submissions are keyed by check. A transient failure
 // (the evidence host unreachable or stalling) is returned for the job to
@@ -43,14 +46,73 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) e
 	c.Status, c.Reasons = kycd.CheckPassed, reasons
 	if len(reasons) > 0 {
 		c.Status = kycd.CheckFailed
+	} else if _, err := s.applyEffects(ctx, c); err != nil {
+		return err
 	}
 	err = s.Store.DecideCheck(ctx, c)
 	if kycd.ErrorCode(err) == kycd.EStale {
 		return nil // decided meanwhile by another run
 	}
-	return err
+	if err != nil || !c.Deferred() {
+		return err
+	}
+	// A process that became settled while the check was pending queued
+	// the effects' job, which found the check undecided: try once more.
+	return s.ApplyDeferred(ctx, tenantID, c.UserID)
 }
 
+// ApplyDeferred applies the deferred effects of a user's passed checks
+// that the Core processes accept now (the job queued when a process of the
+// user becomes settled), and saves what each came to. A superseded check's
+// effects are left: its refresh's apply.
+func (s *Service) ApplyDeferred(ctx context.Context, tenantID, userID string) error {
+	unlock, err := s.users.Lock(ctx, "effects/"+tenantID+"/"+userID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	list, err := s.Store.FindChecks(ctx, tenantID, userID)
+	if kycd.ErrorCode(err) == kycd.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, c := range list {
+		if c.Status != kycd.CheckPassed || c.SupersededBy != "" || !c.Deferred() {
+			continue
+		}
+		changed, err := s.applyEffects(ctx, c)
+		if err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		// A stale save fails the job, which runs again on fresh data (the
+		// submissions are keyed: they apply once).
+		if err := s.Store.SaveCheckEffects(ctx, c, changed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FollowUp is the job a change of a user's Core processes queues when
+// processes became settled (kyc.Config.OnSettled): the deferred effects
+// of the user's checks are tried again when a process they wait for (the
+// profile, the address) or feed settles.
+func FollowUp(tenantID, userID string, settled []string) []kycd.JobArgs {
+	for _, code := range settled {
+		switch code {
+		case kycd.ProcessProfile, kycd.ProcessAddress, kycd.ProcessIdentity, kycd.ProcessProofOfAddress:
+			return []kycd.JobArgs{kycd.ApplyCheckEffectsArgs{TenantID: tenantID, UserID: userID}}
+		}
+	}
+	return nil
+}
+
+// decide returns why a check fails, from its own data and evidence (none:
+// it passes), storing its evidence.
 func (s *Service) decide(ctx context.Context, c *kycd.Check, final bool) ([]kycd.CheckReason, error) {
 	now := s.Clock.Now()
 	switch c.Type {
@@ -89,11 +151,119 @@ func (s *Service) decide(ctx context.Context, c *kycd.Check, final bool) ([]kycd
 		return nil, err
 	}
 	c.EvidenceFileID = fileID
-	if c.Type == kycd.CheckKYC {
-		return s.submitIdentity(ctx, c)
-	}
-	return s.submitProofOfAddress(ctx, c)
+	return nil, nil
 }
+
+// applyEffects submits what a passed KYC or POR check proves into the
+// Core processes, each process not yet applied or in conflict, and
+// records what each came to in c.Effects; it returns the processes whose
+// effect changed. A KYC check feeds its confirmed address (when it
+// differs from the declared one) and then a partner-verified identity; a
+// POR check a partner-verified proof of address.
+func (s *Service) applyEffects(ctx context.Context, c *kycd.Check) ([]string, error) {
+	var subs []submission
+	switch c.Type {
+	case kycd.CheckKYC:
+		subs = []submission{s.addressSubmission, s.identitySubmission}
+	case kycd.CheckPOR:
+		subs = []submission{s.proofOfAddressSubmission}
+	default:
+		return nil, nil
+	}
+	if c.Effects == nil {
+		c.Effects = map[string]*kycd.CheckEffect{}
+	}
+	ref := &kycd.User{ID: c.UserID, TenantID: c.TenantID}
+	var changed []string
+	for _, sub := range subs {
+		u, err := s.Users.FindUserByID(ctx, c.TenantID, c.UserID)
+		if err != nil {
+			return nil, err
+		}
+		code, up, err := sub(c, u)
+		if err != nil {
+			return nil, err
+		}
+		if up == nil {
+			continue // nothing to submit
+		}
+		if e := c.Effects[code]; e != nil && e.Status != kycd.EffectDeferred {
+			continue // applied, or in conflict: settled once
+		}
+		up.Key = "check/" + c.ID + "/" + code
+		view, _, err := s.KYC.UpdateProcess(ctx, ref, code, up)
+		e, err := s.effect(ctx, ref, code, view, err)
+		if err != nil {
+			return nil, err
+		}
+		if old := c.Effects[code]; old == nil || old.Status != e.Status || !slices.Equal(old.Reasons, e.Reasons) {
+			c.Effects[code] = e
+			changed = append(changed, code)
+		}
+	}
+	return changed, nil
+}
+
+// A submission is the update a check makes to one Core process, given the
+// user as declared now (a nil update: nothing to submit).
+type submission func(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error)
+
+// addressSubmission is a KYC check's confirmed address, when it differs
+// from the declared one.
+func (s *Service) addressSubmission(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error) {
+	a := c.Data.ConfirmedAddress
+	if a == nil || (sameAddress(toAddress(a), u.Address) && c.Effects[kycd.ProcessAddress] == nil) {
+		return kycd.ProcessAddress, nil, nil
+	}
+	patch, err := kycd.DataMap(toAddress(a))
+	if err != nil {
+		return "", nil, err
+	}
+	return kycd.ProcessAddress, &kycd.ProcessUpdate{Input: map[string]any{"address": patch}}, nil
+}
+
+// identitySubmission is a KYC check as a partner-verified electronic
+// verification: the person the user declared, confirmed by the check (its
+// document details stay on the check, which has no document number to
+// record).
+func (s *Service) identitySubmission(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error) {
+	given, family := splitName(u.FullName)
+	data := map[string]any{"givenName": given, "familyName": family, "birthdate": u.Birthdate, "citizenshipCountry": c.Data.Nationality}
+	if a := c.Data.ConfirmedAddress; a != nil {
+		addr, err := kycd.DataMap(toAddress(a))
+		if err != nil {
+			return "", nil, err
+		}
+		data["address"] = addr
+	}
+	out := map[string]any{"provider": c.Data.Provider, "verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339)}
+	return kycd.ProcessIdentity, &kycd.ProcessUpdate{Type: kycd.TypeElectronicVerification, Input: map[string]any{"data": data}, Output: out}, nil
+}
+
+// proofOfAddressSubmission is a POR check as a partner-verified proof of
+// address, with its evidence as the address proof.
+func (s *Service) proofOfAddressSubmission(c *kycd.Check, _ *kycd.User) (string, *kycd.ProcessUpdate, error) {
+	addr, err := kycd.DataMap(toAddress(c.Data.ConfirmedAddress))
+	if err != nil {
+		return "", nil, err
+	}
+	provider := c.Data.Provider
+	if provider == "" {
+		provider = "partner"
+	}
+	out := map[string]any{
+		"provider":   provider,
+		"document":   map[string]any{"type": strings.ToLower(strings.ReplaceAll(c.Data.DocumentType, "_", "-")), "issuedAt": c.Data.IssuanceDate},
+		"person":     map[string]any{"address": addr},
+		"verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339),
+	}
+	return kycd.ProcessProofOfAddress, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission,
+		Input: map[string]any{"media": []any{map[string]any{"fileId": c.EvidenceFileID, "context": "address-proof"}}}, Output: out}, nil
+}
+
+// notYet are the reasons a process refuses an update that it will accept
+// once the user's other processes or declared data allow it.
+var notYet = []string{"kyc-process-update-not-allowed", "missing-name", "missing-birthdate", "incomplete-address"}
 
 // storeEvidence fetches, checks and stores a check's evidence, encrypted,
 // under an id and key derived from the check, and records the file.
@@ -120,86 +290,28 @@ func (s *Service) storeEvidence(ctx context.Context, c *kycd.Check) (string, err
 	return id, s.Files.SaveIngestedFiles(ctx, []*kycd.File{f})
 }
 
-// submitIdentity submits a KYC check into the Core KYC processes: its
-// confirmed address (when it differs from the declared one), then a
-// partner-verified identity (electronic verification) of the user's
-// declared person.
-func (s *Service) submitIdentity(ctx context.Context, c *kycd.Check) ([]kycd.CheckReason, error) {
-	u, err := s.Users.FindUserByID(ctx, c.TenantID, c.UserID)
-	if err != nil {
-		return nil, err
-	}
-	ref := &kycd.User{ID: u.ID, TenantID: u.TenantID}
-	if a := c.Data.ConfirmedAddress; a != nil {
-		addr := toAddress(a)
-		if !sameAddress(addr, u.Address) {
-			patch, err := kycd.DataMap(addr)
-			if err != nil {
-				return nil, err
-			}
-			view, _, err := s.KYC.UpdateProcess(ctx, ref, kycd.ProcessAddress, &kycd.ProcessUpdate{Input: map[string]any{"address": patch},
-				Key: "check/" + c.ID + "/address"})
-			if r, err := s.outcome(ctx, ref, kycd.ProcessAddress, view, err); r != nil || err != nil {
-				return r, err
-			}
-		}
-	}
-	// A partner-verified electronic verification: the person the user
-	// declared, confirmed by the check (its document details stay on the
-	// check, which has no document number to record).
-	given, family := splitName(u.FullName)
-	data := map[string]any{"givenName": given, "familyName": family, "birthdate": u.Birthdate, "citizenshipCountry": c.Data.Nationality}
-	if a := c.Data.ConfirmedAddress; a != nil {
-		if data["address"], err = kycd.DataMap(toAddress(a)); err != nil {
-			return nil, err
-		}
-	}
-	out := map[string]any{"provider": c.Data.Provider, "verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339)}
-	view, _, err := s.KYC.UpdateProcess(ctx, ref, kycd.ProcessIdentity, &kycd.ProcessUpdate{Type: kycd.TypeElectronicVerification,
-		Input: map[string]any{"data": data}, Output: out, Key: "check/" + c.ID + "/identity"})
-	return s.outcome(ctx, ref, kycd.ProcessIdentity, view, err)
-}
-
-// submitProofOfAddress submits a POR check as a partner-verified proof of
-// address, with its evidence as the address proof.
-func (s *Service) submitProofOfAddress(ctx context.Context, c *kycd.Check) ([]kycd.CheckReason, error) {
-	ref := &kycd.User{ID: c.UserID, TenantID: c.TenantID}
-	addr, err := kycd.DataMap(toAddress(c.Data.ConfirmedAddress))
-	if err != nil {
-		return nil, err
-	}
-	provider := c.Data.Provider
-	if provider == "" {
-		provider = "partner"
-	}
-	out := map[string]any{
-		"provider":   provider,
-		"document":   map[string]any{"type": strings.ToLower(strings.ReplaceAll(c.Data.DocumentType, "_", "-")), "issuedAt": c.Data.IssuanceDate},
-		"person":     map[string]any{"address": addr},
-		"verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339),
-	}
-	view, _, err := s.KYC.UpdateProcess(ctx, ref, kycd.ProcessProofOfAddress, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission,
-		Input:  map[string]any{"media": []any{map[string]any{"fileId": c.EvidenceFileID, "context": "address-proof"}}},
-		Output: out, Key: "check/" + c.ID + "/" + kycd.ProcessProofOfAddress})
-	return s.outcome(ctx, ref, kycd.ProcessProofOfAddress, view, err)
-}
-
-// outcome reads a submission's result: nil when the process took it and
-// is ok, a reason when it refused it or took it and failed, an error when
-// it could not be told (the job retries).
-func (s *Service) outcome(ctx context.Context, u *kycd.User, code string, view *kycd.ProcessView, err error) ([]kycd.CheckReason, error) {
+// effect reads a submission's result: applied when the process took it
+// and is ok; deferred when it refused it for now (notYet); a conflict when
+// it refused it otherwise or took it and failed; an error when it could not
+// be told (the job retries).
+func (s *Service) effect(ctx context.Context, u *kycd.User, code string, view *kycd.ProcessView, err error) (*kycd.CheckEffect, error) {
 	refused, err := kycd.SubmissionRefusal(err)
 	switch {
 	case err != nil:
 		return nil, err
+	case refused != nil && refused.Code == kycd.EConcurrentChange:
+		return nil, refused // lost its races: the job tries again
 	case refused != nil:
-		details := map[string]any{"process": code, "code": refused.Code}
-		if rs, ok := refused.Details["reasons"]; ok {
-			details["reasons"] = rs
+		reasons, _ := refused.Details["reasons"].([]string)
+		if refused.Code == kycd.EOperationNotAllowed && len(reasons) > 0 && !slices.ContainsFunc(reasons, func(r string) bool { return !slices.Contains(notYet, r) }) {
+			return &kycd.CheckEffect{Status: kycd.EffectDeferred, Reasons: reasons, Message: refused.Message}, nil
 		}
-		return []kycd.CheckReason{{Code: kycd.ReasonKYCProcessRefused, Message: "The " + code + " process refused the check: " + refused.Message, Details: details}}, nil
+		if len(reasons) == 0 {
+			reasons = []string{refused.Code}
+		}
+		return &kycd.CheckEffect{Status: kycd.EffectConflict, Reasons: reasons, Message: "The " + code + " process refused it: " + refused.Message}, nil
 	case view == nil:
-		// Submitted by an earlier run that did not get to decide.
+		// Submitted by an earlier run that did not get to save it.
 		o, err := s.KYC.Overview(ctx, u, []string{kycd.ProcessKey(code)}, "")
 		if err != nil {
 			return nil, err
@@ -207,13 +319,13 @@ func (s *Service) outcome(ctx context.Context, u *kycd.User, code string, view *
 		view = o.Processes[kycd.ProcessKey(code)]
 	}
 	if view != nil && view.Status == kycd.StatusFailed {
-		details := map[string]any{"process": code}
-		if r, ok := view.Output["reason"]; ok {
-			details["reason"] = r
+		e := &kycd.CheckEffect{Status: kycd.EffectConflict, Message: "The " + code + " process took it and failed"}
+		if r, ok := view.Output["reason"].(string); ok {
+			e.Reasons = []string{r}
 		}
-		return []kycd.CheckReason{{Code: kycd.ReasonKYCProcessFailed, Message: "The " + code + " process failed with the check's data", Details: details}}, nil
+		return e, nil
 	}
-	return nil, nil
+	return &kycd.CheckEffect{Status: kycd.EffectApplied}, nil
 }
 
 func toAddress(a *kycd.ConfirmedAddress) kycd.Address {

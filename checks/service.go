@@ -261,7 +261,7 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 			return err
 		}
 		// The check as the event saw it: its status, reasons and decision then.
-		for _, k := range []string{"status", "failure_reasons", "decided_at", "evidence_file_id", "superseded_by"} {
+		for _, k := range []string{"status", "failure_reasons", "decided_at", "evidence_file_id", "superseded_by", "core_processes"} {
 			if v, ok := raw[k]; ok {
 				object[k] = v
 			} else {

@@ -96,9 +96,15 @@ func (s *Service) actOn(ctx context.Context, ev *kycd.ProviderEvent) (string, er
 		return "", err
 	}
 	if s.OnVerdict != nil {
-		// Others wait for the verdicts too (the levels surface's liveness checks).
-		if err := s.OnVerdict(ctx, ev); err != nil {
+		// Others wait for the verdicts too (the levels surface's liveness
+		// checks). A liveness check's applicant holds no verified person
+		// (in the sandbox, its default one): not ingested.
+		liveness, err := s.OnVerdict(ctx, ev)
+		if err != nil {
 			return "", err
+		}
+		if liveness {
+			return "liveness check verdict recorded (not ingested)", nil
 		}
 	}
 	if ev.Outcome == kycd.OutcomeRejected {

@@ -42,8 +42,10 @@ type Config struct {
 	// where private networks are (netguard still guards every dial).
 	Guard netguard.Policy
 	// OnVerdict, when set, is told of every provider verdict about a linked
-	// user (idempotently: a redelivered event may call it again).
-	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) error
+	// user (idempotently: a redelivered event may call it again); it
+	// reports whether the verdict was a liveness check's, which is no KYC
+	// verification: it is neither ingested nor reopens a process.
+	OnVerdict func(ctx context.Context, ev *kycd.ProviderEvent) (liveness bool, err error)
 }
 
 // LivenessProvider is a provider that issues liveness checks: an access
@@ -72,6 +74,28 @@ func (s *Service) Liveness(ctx context.Context, tenantID, kind, userID, levelNam
 		return "", &kycd.Error{Code: kycd.EServiceUnavailable, Message: "Sumsub did not issue the liveness check; try again shortly"}
 	}
 	return v, nil
+}
+
+// DocumentReviewer is a provider that tells how it reviewed the document
+// images of an applicant.
+type DocumentReviewer interface {
+	DocumentReviews(ctx context.Context, cfg *kycd.ConnectorConfig, applicantID string) ([]kycd.DocumentReview, error)
+}
+
+// DocumentReviews reads how the tenant's Sumsub account reviewed the
+// document images of an applicant: provider-not-configured (409) without a
+// Sumsub configuration; the provider's errors otherwise (the caller, a
+// job, retries).
+func (s *Service) DocumentReviews(ctx context.Context, tenantID, applicantID string) ([]kycd.DocumentReview, error) {
+	cfg, err := s.config(ctx, tenantID, kycd.ProviderSumsub)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := s.Providers[kycd.ProviderSumsub].(DocumentReviewer)
+	if !ok {
+		return nil, fmt.Errorf("connector: sumsub tells no document reviews")
+	}
+	return p.DocumentReviews(ctx, cfg, applicantID)
 }
 
 // Service runs the KYC Connector: provider configurations, ingestions and

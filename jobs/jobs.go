@@ -38,6 +38,7 @@ type Connector interface {
 // Checks is the part of the checks service the workers call.
 type Checks interface {
 	Decide(ctx context.Context, tenantID, checkID string, final bool) error
+	ApplyDeferred(ctx context.Context, tenantID, userID string) error
 	NextRetry(attempt int) (time.Duration, bool)
 }
 
@@ -116,6 +117,7 @@ func Register(ws *river.Workers, d Deps) {
 	river.AddWorker(ws, &providerEvent{d: d})
 	river.AddWorker(ws, &deliver{d: d})
 	river.AddWorker(ws, &decideCheck{d: d})
+	river.AddWorker(ws, &applyCheckEffects{d: d})
 	river.AddWorker(ws, &syncApplication{d: d})
 	river.AddWorker(ws, &eventPrune{d: d})
 	river.AddWorker(ws, &userErase{d: d})
@@ -167,6 +169,21 @@ func (w *decideCheck) Work(ctx context.Context, job *river.Job[kycd.DecideCheckA
 		w.d.Logger.LogAttrs(ctx, slog.LevelInfo, "check decided", slog.String("check_id", job.Args.CheckID), slog.Int64("job_id", job.ID))
 	}
 	return err
+}
+
+// applyCheckEffects applies a user's checks' deferred effects that the
+// Core processes accept now.
+type applyCheckEffects struct {
+	river.WorkerDefaults[kycd.ApplyCheckEffectsArgs]
+	d Deps
+}
+
+func (w *applyCheckEffects) Timeout(*river.Job[kycd.ApplyCheckEffectsArgs]) time.Duration {
+	return w.d.timeout(time.Minute)
+}
+
+func (w *applyCheckEffects) Work(ctx context.Context, job *river.Job[kycd.ApplyCheckEffectsArgs]) error {
+	return w.d.Checks.ApplyDeferred(ctx, job.Args.TenantID, job.Args.UserID)
 }
 
 // deliver makes one attempt of a webhook delivery; failures retry on the

@@ -37,6 +37,11 @@ type Config struct {
 	// ScreeningOff is the operator's choice not to screen users: the
 	// screening process is then exempt, and says why.
 	ScreeningOff bool
+	// OnSettled, when set, names jobs to queue with a change that settles
+	// processes of a user (ok or exempt as recorded, and not before), in
+	// the change's transaction: work that waited for them (a check's
+	// deferred effects) runs then.
+	OnSettled func(tenantID, userID string, settled []string) []kycd.JobArgs
 }
 
 // Service implements kycd.KYCService.
@@ -51,6 +56,7 @@ type Service struct {
 	notifier Notifier
 	// screeningOff: see Config.ScreeningOff.
 	screeningOff bool
+	onSettled    func(tenantID, userID string, settled []string) []kycd.JobArgs
 	// users queues the updates of each user: one at a time in this process.
 	users keylock.Locks
 }
@@ -73,7 +79,7 @@ func New(c Config) (*Service, error) {
 		}
 	}
 	return &Service{store: c.Store, files: c.Files, forms: c.Forms, policy: c.Policy, geo: c.Geo,
-		vault: c.Vault, clock: c.Clock, notifier: c.Notifier, screeningOff: c.ScreeningOff}, nil
+		vault: c.Vault, clock: c.Clock, notifier: c.Notifier, screeningOff: c.ScreeningOff, onSettled: c.OnSettled}, nil
 }
 
 // state is a user's KYC as read: the user, the stored processes, and the
@@ -283,12 +289,22 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	// passage of time).
 	after := s.derive(u, stored, st.now)
 	recordedBefore, recordedAfter := s.recorded(st), s.recorded(after)
-	var events []*kycd.Event
+	var (
+		events  []*kycd.Event
+		settles []string
+	)
 	for _, code := range kycd.ProcessCodes {
-		if before, now := recordedBefore.procs[code].Status, recordedAfter.procs[code].Status; before != now {
+		if before, now := recordedBefore.procs[code], recordedAfter.procs[code]; before.Status != now.Status {
 			events = append(events, &kycd.Event{TenantID: u.TenantID, Type: kycd.EventProcessStatusChanged(code),
-				EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": now, "userId": u.ID}})
+				EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": now.Status, "userId": u.ID}})
+			if settled(now) && !settled(before) {
+				settles = append(settles, code)
+			}
 		}
+	}
+	jobs := append(c.jobs, screenJobs...)
+	if len(settles) > 0 && s.onSettled != nil {
+		jobs = append(jobs, s.onSettled(u.TenantID, u.ID, settles)...)
 	}
 	details := c.details
 	if details == nil {
@@ -296,7 +312,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 	}
 	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
 		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
-		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: append(c.jobs, screenJobs...),
+		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: jobs,
 		Action: c.action, Details: details, Key: c.key,
 	})
 	if err != nil {

@@ -51,8 +51,8 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 		if !ok {
 			ttl = DefaultTTL
 		}
-		if v := a.Data.Attributes[key]; v != nil && v.ExpiresAt != nil && v.ExpiresAt.Sub(now) >= ttl.Min && !ttl.Renew {
-			continue
+		if v := a.Data.Attributes[key]; v != nil && !ttl.Renew && ((v.ExpiresAt != nil && v.ExpiresAt.Sub(now) >= ttl.Min) || v.Verification != nil) {
+			continue // fresh enough, or done (Sumsub gave its verdict): renewed on request only
 		}
 		if s.Liveness == nil {
 			return nil, nil, kycd.NotAllowed("No liveness provider is configured", "provider-not-configured")
@@ -66,17 +66,13 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 			return nil, nil, err
 		}
 		ends := now.Add(ttl.Max)
-		prev := a.Data.Attributes[key]
 		if info == nil { // what every check issued now is for: read once
 			if info, err = s.contact(ctx, a); err != nil {
 				return nil, nil, err
 			}
 		}
-		v := &kycd.AttributeValue{Value: value, UpdatedAt: now, ExpiresAt: &ends, Info: info}
-		if prev != nil {
-			v.Verification = prev.Verification
-		}
-		a.Data.Attributes[key] = v
+		// A new check starts: the last one's verdict goes with its token.
+		a.Data.Attributes[key] = &kycd.AttributeValue{Value: value, UpdatedAt: now, ExpiresAt: &ends, Info: info}
 		issued = append(issued, key)
 	}
 	if len(issued) == 0 {
@@ -124,30 +120,71 @@ func (s *Service) contact(ctx context.Context, a *kycd.Application) (map[string]
 
 // RecordVerdict records a Sumsub verdict about a client in the
 // verification diagnostics of the liveness attributes of its applications
-// in progress that issued a liveness check. Recording twice is harmless.
-func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) error {
+// in progress that issued a liveness check, as seed 003 reads them
+// (value.verification.sumsub {verificator, status, client_note}), and
+// reports whether the verdict was a liveness check's: its level
+// (Sumsub's levelName) is the Sumsub level of a liveness attribute of the
+// client's applications. A verdict of another level is not recorded; one
+// that names no level is recorded, as no more can be told. Recording twice
+// is harmless.
+func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bool, error) {
 	if ev.Provider != kycd.ProviderSumsub || ev.ExternalUserID == "" {
-		return nil
+		return false, nil
 	}
 	apps, err := s.Store.FindApplications(ctx, ev.TenantID, ev.ExternalUserID)
 	if err != nil {
-		return err
+		return false, err
 	}
+	liveness := false
+	var reviews []kycd.DocumentReview // read once, when an application has a document to put them on
+	read := false
 	for _, a := range apps {
-		if !open(a) {
-			continue
-		}
 		cat, err := s.catalogOf(ctx, a)
 		if err != nil {
-			return err
+			return false, err
+		}
+		l, ok := cat.Level(a.LevelID)
+		if !ok {
+			continue
 		}
 		var keys []string
-		for key, v := range a.Data.Attributes {
-			if attr, ok := cat.Attribute(key); ok && attr.Type == TypeLiveness && v.Value != nil {
-				v.Verification = map[string]any{"sumsub": map[string]any{"verificator": "sumsub", "status": ev.Outcome,
-					"event": ev.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}}
-				keys = append(keys, key)
+		for _, key := range l.Attributes() {
+			attr, ok := cat.Attribute(key)
+			if !ok || attr.Type != TypeLiveness {
+				continue
 			}
+			level := attr.SumsubLevel
+			if level == "" {
+				level = defaultSumsubLevel
+			}
+			if ev.Level != "" && ev.Level != level {
+				continue
+			}
+			liveness = liveness || ev.Level != ""
+			v := a.Data.Attributes[key]
+			if !open(a) || v == nil || v.Value == nil {
+				continue
+			}
+			diag := map[string]any{"verificator": "sumsub", "status": ev.Outcome, "event": ev.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}
+			if ev.Note != "" {
+				diag["client_note"] = ev.Note
+			}
+			// The check is done: its value is now its diagnostics (a new
+			// token is issued on request, ttl_renew).
+			v.Verification = map[string]any{"sumsub": diag}
+			v.Value, v.ExpiresAt = map[string]any{"verification": v.Verification}, nil
+			keys = append(keys, key)
+		}
+		if len(keys) > 0 && ev.Level != "" && ev.Ref != "" && s.Liveness != nil {
+			// Sumsub's diagnostics of the documents it reviewed for the
+			// client, on the document attributes of the same kind given.
+			if !read {
+				if reviews, err = s.Liveness.DocumentReviews(ctx, ev.TenantID, ev.Ref); err != nil {
+					return false, err
+				}
+				read = true
+			}
+			keys = append(keys, documentDiagnostics(a, l, cat, reviews, ev)...)
 		}
 		if len(keys) == 0 {
 			continue
@@ -155,8 +192,58 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) err
 		slices.Sort(keys)
 		// A stale save fails the job, which runs again on fresh data.
 		if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.liveness-verified", map[string]any{"attributes": keys, "status": ev.Outcome}, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
+	return liveness, nil
+}
+
+// documentKeys are the document attributes a Sumsub document kind (its
+// idDocType, and idDocSubType when it has sides) stands for.
+func documentKeys(typ, side string) []string {
+	sided := func(prefix string) []string {
+		switch side {
+		case "FRONT_SIDE":
+			return []string{prefix + "_front_side"}
+		case "BACK_SIDE":
+			return []string{prefix + "_back_side"}
+		}
+		return []string{prefix + "_front_side", prefix + "_back_side"}
+	}
+	switch typ {
+	case "PASSPORT":
+		return []string{"passport"}
+	case "ID_CARD":
+		return sided("id_card")
+	case "DRIVERS":
+		return sided("driver_license")
+	case "RESIDENCE_PERMIT":
+		return sided("residence_permit_license")
+	case "UTILITY_BILL", "BANK_STATEMENT", "PROOF_OF_RESIDENCE":
+		return []string{"proof_of_address"}
+	}
 	return nil
+}
+
+// documentDiagnostics puts Sumsub's review of each document kind on the
+// application's document attributes of that kind that hold a document,
+// and returns their keys.
+func documentDiagnostics(a *kycd.Application, l *Level, cat *Catalog, reviews []kycd.DocumentReview, ev *kycd.ProviderEvent) []string {
+	var keys []string
+	for _, r := range reviews {
+		for _, key := range documentKeys(r.Type, r.Side) {
+			attr, ok := cat.Attribute(key)
+			v := a.Data.Attributes[key]
+			if !ok || attr.Type != TypeDocument || v == nil || v.Value == nil || !slices.Contains(l.Attributes(), key) {
+				continue
+			}
+			diag := map[string]any{"verificator": "sumsub", "status": r.Status, "document_type": r.Type, "received_at": ev.ReceivedAt.UTC().Format(time.RFC3339)}
+			if r.Note != "" {
+				diag["client_note"] = r.Note
+			}
+			v.Verification = map[string]any{"sumsub": diag}
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }

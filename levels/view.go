@@ -111,6 +111,10 @@ func (c *Catalog) AttributeView(a *kycd.Application, key string) AttributeView {
 	}
 	if val, ok := a.Data.Attributes[key]; ok {
 		v.Value, v.Verification, v.ExpiresAt, v.AdditionalInfo = val.Value, val.Verification, val.ExpiresAt, val.Info
+		if attr.Type == TypeDocument && val.Verification != nil {
+			// Sumsub's diagnostics of the document, where seed 003 reads them.
+			v.Value = map[string]any{"uuid": val.Value, "verification": val.Verification}
+		}
 		at := val.UpdatedAt
 		v.UpdatedAt = &at
 	}

@@ -51,7 +51,7 @@ func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) 
 	})
 }
 
-const checkColumns = `id, tenant_id, user_id, type, status, confirmed_at, data, reasons, evidence_file_id, superseded_by, version, created_at, updated_at, decided_at`
+const checkColumns = `id, tenant_id, user_id, type, status, confirmed_at, data, reasons, evidence_file_id, superseded_by, effects, version, created_at, updated_at, decided_at`
 
 // FindCheck implements kycd.CheckStore.
 func (db *DB) FindCheck(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
@@ -97,15 +97,18 @@ func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*ky
 	var out []*kycd.Check
 	for rows.Next() {
 		var (
-			c       kycd.Check
-			sealed  []byte
-			reasons string
+			c                kycd.Check
+			sealed           []byte
+			reasons, effects string
 		)
 		if err := rows.Scan(&c.ID, &c.TenantID, &c.UserID, &c.Type, &c.Status, timeCol{&c.ConfirmedAt}, &sealed, &reasons, &c.EvidenceFileID,
-			&c.SupersededBy, &c.Version, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timePtrCol{&c.DecidedAt}); err != nil {
+			&c.SupersededBy, &effects, &c.Version, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timePtrCol{&c.DecidedAt}); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(reasons), &c.Reasons); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(effects), &c.Effects); err != nil {
 			return nil, err
 		}
 		raw, err := db.vault.Open(ctx, c.TenantID, sealed, checkAD(c.ID))
@@ -129,16 +132,23 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
 	if c.Reasons == nil {
 		reasons = []byte("[]")
 	}
+	effects, err := effectsJSON(c)
+	if err != nil {
+		return err
+	}
 	return db.Update(ctx, func(tx *Tx) error {
 		now := tx.Now()
-		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The check changed meanwhile"), `UPDATE checks SET status = ?, reasons = ?, evidence_file_id = ?, version = version + 1, updated_at = ?, decided_at = ?
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The check changed meanwhile"), `UPDATE checks SET status = ?, reasons = ?, evidence_file_id = ?, effects = ?, version = version + 1, updated_at = ?, decided_at = ?
 			WHERE id = ? AND tenant_id = ? AND version = ?`,
-			c.Status, string(reasons), c.EvidenceFileID, fmtTime(now), fmtTime(now), c.ID, c.TenantID, c.Version); err != nil {
+			c.Status, string(reasons), c.EvidenceFileID, effects, fmtTime(now), fmtTime(now), c.ID, c.TenantID, c.Version); err != nil {
 			return err
 		}
 		c.Version++
 		c.UpdatedAt, c.DecidedAt = now, &now
 		details := map[string]any{"userId": c.UserID, "status": c.Status}
+		if len(c.Effects) > 0 {
+			details["coreProcesses"] = c.Effects
+		}
 		if c.Status == kycd.CheckPassed && c.Type == kycd.CheckKYC && c.Data.KYCUpdate {
 			const earlier = `tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`
 			args := []any{c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID}
@@ -165,5 +175,38 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
 			return err
 		}
 		return tx.Audit(c.TenantID, "check.decided", "check", c.ID, details)
+	})
+}
+
+// effectsJSON is the stored form of a check's effects.
+func effectsJSON(c *kycd.Check) (string, error) {
+	if len(c.Effects) == 0 {
+		return "{}", nil
+	}
+	raw, err := json.Marshal(c.Effects)
+	return string(raw), err
+}
+
+// SaveCheckEffects implements kycd.CheckStore.
+func (db *DB) SaveCheckEffects(ctx context.Context, c *kycd.Check, changed []string) error {
+	effects, err := effectsJSON(c)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		now := tx.Now()
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The check changed meanwhile"), `UPDATE checks SET effects = ?, version = version + 1, updated_at = ?
+			WHERE id = ? AND tenant_id = ? AND version = ?`, effects, fmtTime(now), c.ID, c.TenantID, c.Version); err != nil {
+			return err
+		}
+		c.Version++
+		c.UpdatedAt = now
+		details := map[string]any{"userId": c.UserID}
+		for _, code := range changed {
+			if e := c.Effects[code]; e != nil {
+				details[code] = e
+			}
+		}
+		return tx.Audit(c.TenantID, "check.core-processes-updated", "check", c.ID, details)
 	})
 }

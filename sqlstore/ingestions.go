@@ -328,16 +328,25 @@ func (tx *Tx) recordSubmission(tenantID, userID, key string) error {
 	return err
 }
 
+func providerEventAD(id string) []byte { return []byte("provider_events.note:" + id) }
+
 // RecordProviderEvent implements kycd.ProviderEventStore.
 func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, job kycd.JobArgs) error {
 	if ev.ID == "" {
 		ev.ID = uuid.NewString()
 	}
+	var note []byte // sealed: a reviewer's free text
+	if ev.Note != "" {
+		var err error
+		if note, err = db.vault.Seal(ctx, ev.TenantID, []byte(ev.Note), providerEventAD(ev.ID)); err != nil {
+			return err
+		}
+	}
 	return db.Update(ctx, func(tx *Tx) error {
 		ev.ReceivedAt = tx.Now()
-		_, err := tx.exec(`INSERT INTO provider_events (id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ev.ID, ev.TenantID, ev.Provider, ev.Key, ev.Type, ev.Ref, ev.Integration, ev.ExternalUserID, ev.Outcome, fmtTime(ev.ReceivedAt))
+		_, err := tx.exec(`INSERT INTO provider_events (id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, level, note, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ev.ID, ev.TenantID, ev.Provider, ev.Key, ev.Type, ev.Ref, ev.Integration, ev.ExternalUserID, ev.Outcome, ev.Level, note, fmtTime(ev.ReceivedAt))
 		if tx.db.dialect.isUniqueViolation(err) {
 			return kycd.Errorf(kycd.EAlreadyApplied, "The event was received before")
 		} else if err != nil {
@@ -357,14 +366,22 @@ func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd
 		ev       kycd.ProviderEvent
 		received string
 		handled  sql.NullString
+		note     []byte
 	)
-	err := db.readRow(ctx, `SELECT id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, received_at, handled_at
+	err := db.readRow(ctx, `SELECT id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, level, note, received_at, handled_at
 		FROM provider_events WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&ev.ID, &ev.TenantID, &ev.Provider, &ev.Key, &ev.Type, &ev.Ref,
-		&ev.Integration, &ev.ExternalUserID, &ev.Outcome, &received, &handled)
+		&ev.Integration, &ev.ExternalUserID, &ev.Outcome, &ev.Level, &note, &received, &handled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("provider-event")
 	} else if err != nil {
 		return nil, err
+	}
+	if len(note) > 0 {
+		raw, err := db.vault.Open(ctx, ev.TenantID, note, providerEventAD(ev.ID))
+		if err != nil {
+			return nil, err
+		}
+		ev.Note = string(raw)
 	}
 	if ev.ReceivedAt, err = parseTime(received); err != nil {
 		return nil, err

@@ -337,7 +337,7 @@ func (a *app) startDispatcher(ctx context.Context) (wait func()) {
 // useNotifier (re)builds the KYC service around a notifier.
 func (a *app) useNotifier(n kyc.Notifier) error {
 	svc, err := kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
-		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off"})
+		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off", OnSettled: checks.FollowUp})
 	if err != nil {
 		return err
 	}

@@ -93,8 +93,10 @@ func TestLevels(t *testing.T) {
 		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "officer",
 			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
 		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
-		// The liveness verdict must not also ingest the sandbox applicant.
-		if res := k.call(t, "PUT", "/kyc-connector/sumsub/config", k.tok, "", map[string]any{"autoIngest": false}); res.Status != 200 {
+		// The sandbox ingests Sumsub approvals by itself: a liveness
+		// check's verdict must not be taken for one (its applicant is the
+		// sandbox's default person).
+		if res := k.call(t, "GET", "/kyc-connector/sumsub/config", k.tok, "", nil); res.get("config.autoIngest") != true && res.JSON["autoIngest"] != true {
 			t.Fatalf("sumsub config: %d %s", res.Status, res.Body)
 		}
 
@@ -328,12 +330,42 @@ func TestLevels(t *testing.T) {
 		if res := e.invalid("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil, "ttl_renew", "maybe"); res.Status != 400 {
 			t.Errorf("bad ttl_renew: %d %s", res.Status, res.Body)
 		}
+		// Sumsub's verdicts: the diagnostics are the value, where seed 003
+		// reads them; a new check (ttl_renew) brings a token again.
 		applicant := c.sumsubGet("/resources/applicants/-;externalUserId=" + e.client + "/one")
+		const note = "There is no available data to recognize from image"
+		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
+			"reviewRejectType": "RETRY", "clientComment": note})
+		var diag map[string]any
+		waitUntil(t, "the liveness rejection", func() bool {
+			diag = attr(e.v1("GET", "/v1/kyc/"+app2+"/", nil), "sumsub_liveness_check_token")
+			_, done := diag["value"].(map[string]any)
+			return done
+		})
+		if sumsub, _ := diag["value"].(map[string]any)["verification"].(map[string]any)["sumsub"].(map[string]any); sumsub["verificator"] != "sumsub" ||
+			sumsub["status"] != "rejected" || sumsub["client_note"] != note || diag["expires_at"] != nil {
+			t.Errorf("liveness diagnostics: %v", diag)
+		}
+		if again := e.v1("GET", "/v1/kyc/"+app2+"/", nil, "empty_volatile_fields", "true"); attr(again, "sumsub_liveness_check_token")["value"] == nil {
+			t.Errorf("diagnostics taken for a volatile field: %s", again.Body)
+		}
+		retry := e.v1("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil, "ttl_renew", "true")
+		if tok, _ := retry.JSON["value"].(string); !strings.HasPrefix(tok, "_act-sbx-") || retry.JSON["verification"] != nil {
+			t.Errorf("a new liveness check: %s", retry.Body)
+		}
 		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "GREEN"})
 		waitUntil(t, "the liveness verdict", func() bool {
 			a := e.v1("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil)
-			return a.get("verification.sumsub.status") == "approved"
+			return a.get("value.verification.sumsub.status") == "approved" && a.get("verification.sumsub.status") == "approved"
 		})
+		// The approval of the liveness applicant was not ingested: the
+		// sandbox's default person did not reach the Core processes.
+		if list := k.call(t, "GET", "/kyc-connector/sumsub/ingestions?perPage=100", k.tok, e.client, nil); list.Status != 200 || len(list.JSON["ingestions"].([]any)) != 0 {
+			t.Errorf("the liveness approval was ingested: %s", list.Body)
+		}
+		if ov := k.call(t, "GET", "/core/kyc", k.tok, e.client, nil); ov.get("processes.identity.status") != "pending" {
+			t.Errorf("identity after the liveness approval: %s", ov.Body)
+		}
 		back := e.v1("POST", "/v1/documents/", map[string]any{"attribute_key": "id_card_back_side", "files": []string{fileID}})
 		if res := e.patch(app2, map[string]any{"id_card_back_side": back.JSON["uuid"]}); res.Status != 200 {
 			t.Fatalf("back side: %d %s", res.Status, res.Body)
@@ -507,13 +539,37 @@ func TestLevels(t *testing.T) {
 		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {other}}.Encode(), k.tok, "", nil); res.Status != 404 {
 			t.Errorf("another client's application: %d %s", res.Status, res.Body)
 		}
-		// The query parameters and the path's uuid, missing or malformed:
-		// reported together.
+		// Seed 003's own reads name the application alone: it identifies
+		// its legal entity and client. Another tenant's token still finds
+		// nothing, and a client_uuid given must be the application's.
+		named := k.call(t, "GET", "/admin/kyc-applications/"+app, e.admin, "", nil)
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/", k.tok, "", nil); res.Status != 200 || res.JSON["uuid"] != app || res.JSON["client_uuid"] != named.JSON["client_uuid"] ||
+			res.JSON["legal_entity_uuid"] != k.tn.ID {
+			t.Errorf("the application without legal_entity_uuid and client_uuid: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/attributes/first_name/", k.tok, "", nil); res.Status != 200 || res.JSON["key"] != "first_name" {
+			t.Errorf("an attribute without legal_entity_uuid and client_uuid: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/", otherTok2, "", nil); res.Status != 404 || res.get("entity") != "kyc-application" {
+			t.Errorf("another tenant's application by its uuid alone: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/v1/kyc/"+app+"/?client_uuid="+other, k.tok, "", nil); res.Status != 404 {
+			t.Errorf("another client named without the legal entity: %d %s", res.Status, res.Body)
+		}
+		// The query parameters and the path's uuid, malformed: reported
+		// together (the legal entity is optional where the application
+		// identifies it; where it does not, it is required).
 		req = k.req("GET", "/v1/kyc/not-a-uuid/?client_uuid=nope", nil)
 		req.Header.Set("Authorization", "Bearer "+k.tok)
-		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") ||
+		if res := k.do(t, req); res.Status != 400 || hasViolation(res, "legal_entity_uuid", "required") ||
 			!hasViolation(res, "client_uuid", "format") || !hasViolation(res, "uuid", "format") {
 			t.Errorf("bad query: %d %s", res.Status, res.Body)
+		}
+		req = k.req("GET", "/v1/clients/kyc-level-info/?client_uuid=nope", nil)
+		req.Header.Set("Authorization", "Bearer "+k.tok)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || !hasViolation(res, "legal_entity_uuid", "required") ||
+			!hasViolation(res, "client_uuid", "format") {
+			t.Errorf("bad level info query: %d %s", res.Status, res.Body)
 		}
 		// Every decision is on the audit trail with its reviewer and reason.
 		audit := k.call(t, "GET", "/admin/audit?limit=1000", e.admin, "", nil)

@@ -134,7 +134,8 @@ type Image struct {
 		IDDocSubType string `json:"idDocSubType"`
 	} `json:"idDocDef"`
 	ReviewResult struct {
-		ReviewAnswer string `json:"reviewAnswer"`
+		ReviewAnswer  string `json:"reviewAnswer"`
+		ClientComment string `json:"clientComment"`
 	} `json:"reviewResult"`
 	Deactivated bool `json:"deactivated"`
 }

@@ -68,6 +68,31 @@ func (p *Provider) Liveness(ctx context.Context, cfg *kycd.ConnectorConfig, kind
 	return c.AccessToken(ctx, userID, levelName, ttl)
 }
 
+// DocumentReviews reads Sumsub's review of each active document image of
+// an applicant (its selfie aside): GREEN approved, RED rejected, no answer
+// ignored, with the review's clientComment.
+func (p *Provider) DocumentReviews(ctx context.Context, cfg *kycd.ConnectorConfig, applicantID string) ([]kycd.DocumentReview, error) {
+	images, err := p.client(cfg).Images(ctx, applicantID)
+	if err != nil {
+		return nil, err
+	}
+	var out []kycd.DocumentReview
+	for _, im := range images {
+		if im.Deactivated || im.IDDocDef.IDDocType == "SELFIE" || im.IDDocDef.IDDocType == "" {
+			continue
+		}
+		status := "ignored"
+		switch im.ReviewResult.ReviewAnswer {
+		case "GREEN":
+			status = kycd.OutcomeApproved
+		case "RED":
+			status = kycd.OutcomeRejected
+		}
+		out = append(out, kycd.DocumentReview{Type: im.IDDocDef.IDDocType, Side: im.IDDocDef.IDDocSubType, Status: status, Note: im.ReviewResult.ClientComment})
+	}
+	return out, nil
+}
+
 // Fetch implements connector.Provider: it imports a share token (once) or
 // reads the applicant, and its images' metadata.
 func (p *Provider) Fetch(ctx context.Context, cfg *kycd.ConnectorConfig, src *kycd.IngestionSource) (*connector.Verification, error) {

@@ -18,10 +18,12 @@ type Webhook struct {
 	CorrelationID  string `json:"correlationId"`
 	ExternalUserID string `json:"externalUserId"`
 	Type           string `json:"type"`
+	LevelName      string `json:"levelName"`
 	ReviewStatus   string `json:"reviewStatus"`
 	ReviewResult   struct {
 		ReviewAnswer     string `json:"reviewAnswer"`
 		ReviewRejectType string `json:"reviewRejectType"`
+		ClientComment    string `json:"clientComment"`
 	} `json:"reviewResult"`
 	CreatedAtMs string `json:"createdAtMs"`
 	SandboxMode bool   `json:"sandboxMode"`
@@ -45,8 +47,9 @@ func (w *Webhook) Event() *kycd.ProviderEvent {
 		key = w.CorrelationID
 	}
 	ev := &kycd.ProviderEvent{Provider: kycd.ProviderSumsub, Key: w.ApplicantID + "|" + w.Type + "|" + key, Type: w.Type,
-		Ref: w.ApplicantID, ExternalUserID: w.ExternalUserID}
+		Ref: w.ApplicantID, ExternalUserID: w.ExternalUserID, Level: w.LevelName}
 	if w.Type == "applicantReviewed" && w.ReviewStatus == "completed" {
+		ev.Note = w.ReviewResult.ClientComment
 		switch w.ReviewResult.ReviewAnswer {
 		case "GREEN":
 			ev.Outcome = kycd.OutcomeApproved

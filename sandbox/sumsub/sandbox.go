@@ -12,6 +12,8 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -309,6 +311,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, t)
+	case r.Method == http.MethodPost && len(parts) == 5 && parts[1] == "applicants" && parts[3] == "info" && parts[4] == "idDoc":
+		s.addIDDoc(w, r.Header.Get("Content-Type"), parts[2], body)
 	case r.Method == http.MethodPost && len(parts) == 5 && parts[1] == "applicants" && parts[3] == "status" && parts[4] == "testCompleted":
 		s.testCompleted(w, parts[2], body)
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "applicants" && parts[3] == "one":
@@ -396,8 +400,59 @@ func (s *Sandbox) createApplicant(w http.ResponseWriter, body []byte) {
 	writeJSON(w, s.applicants[id])
 }
 
+// unrecognized is what the sandbox's review says of a document image a
+// client added: it reads nothing from images (Sumsub's own words for an
+// image it cannot read), and leaves it unreviewed.
+const unrecognized = "There is no available data to recognize from image"
+
+// addIDDoc adds a document image to an applicant, as Sumsub's "Add ID
+// document" does (multipart: metadata {idDocType, idDocSubType, country}
+// and content), and answers with the document's metadata and its image id
+// (X-Image-Id).
+func (s *Sandbox) addIDDoc(w http.ResponseWriter, contentType, id string, body []byte) {
+	if _, ok := s.applicants[id]; !ok {
+		fail(w, http.StatusNotFound, 0, "", "Applicant not found")
+		return
+	}
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["boundary"] == "" {
+		fail(w, http.StatusBadRequest, 0, "", "Expected multipart/form-data")
+		return
+	}
+	var (
+		def     map[string]any
+		content []byte
+	)
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		raw, _ := io.ReadAll(io.LimitReader(part, 10<<20))
+		switch part.FormName() {
+		case "metadata":
+			_ = json.Unmarshal(raw, &def)
+		case "content":
+			content = raw
+		}
+	}
+	if typ, _ := def["idDocType"].(string); typ == "" || len(content) == 0 {
+		fail(w, http.StatusBadRequest, 0, "", "metadata.idDocType and content are required")
+		return
+	}
+	imgID := strconv.Itoa(449741300 + len(s.content))
+	s.content[imgID] = content
+	s.images[id] = append(s.images[id], map[string]any{"id": imgID, "addedDate": s.now().UTC().Format("2006-01-02 15:04:05"), "idDocDef": def,
+		"fileMetadata": map[string]any{"fileName": "document", "fileSize": len(content)}, "reviewResult": map[string]any{"clientComment": unrecognized},
+		"deactivated": false})
+	w.Header().Set("X-Image-Id", imgID)
+	writeJSON(w, def)
+}
+
 // testCompleted decides a sandbox applicant's review, as Sumsub's sandbox
-// endpoint does: {"reviewAnswer": "GREEN"|"RED", "reviewRejectType": "FINAL"|"RETRY"}.
+// endpoint does: {"reviewAnswer": "GREEN"|"RED", "reviewRejectType": "FINAL"|"RETRY", "clientComment",
+// "moderationComment"} (the comments are the review's, and its webhook's).
 func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 	a, ok := s.applicants[id]
 	if !ok {
@@ -405,15 +460,24 @@ func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 		return
 	}
 	var req struct {
-		ReviewAnswer     string `json:"reviewAnswer"`
-		ReviewRejectType string `json:"reviewRejectType"`
+		ReviewAnswer      string `json:"reviewAnswer"`
+		ReviewRejectType  string `json:"reviewRejectType"`
+		ClientComment     string `json:"clientComment"`
+		ModerationComment string `json:"moderationComment"`
 	}
 	if json.Unmarshal(body, &req) != nil || (req.ReviewAnswer != "GREEN" && req.ReviewAnswer != "RED") {
 		fail(w, http.StatusBadRequest, 0, "", "reviewAnswer must be GREEN or RED")
 		return
 	}
 	review := a["review"].(map[string]any)
-	review["reviewStatus"], review["reviewResult"] = "completed", reviewResult(req.ReviewAnswer, req.ReviewRejectType)
+	rr := reviewResult(req.ReviewAnswer, req.ReviewRejectType)
+	if req.ClientComment != "" {
+		rr["clientComment"] = req.ClientComment
+	}
+	if req.ModerationComment != "" {
+		rr["moderationComment"] = req.ModerationComment
+	}
+	review["reviewStatus"], review["reviewResult"] = "completed", rr
 	review["reviewDate"] = s.now().UTC().Format("2006-01-02 15:04:05+0000")
 	if s.webhookURL != "" {
 		body, _ := json.Marshal(map[string]any{"applicantId": id, "inspectionId": a["inspectionId"], "correlationId": "req-" + randomHex(8),

@@ -100,6 +100,34 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("%d failed events", n)
 	}
 
+	// Effects: saved with the decision, then changed on their own (a
+	// stale copy refused), each save audited.
+	k3 := newCheck(u2.ID, kycd.CheckKYC, false)
+	k3.Status = kycd.CheckPassed
+	k3.Effects = map[string]*kycd.CheckEffect{kycd.ProcessAddress: {Status: kycd.EffectConflict, Reasons: []string{"address-mismatch"}, Message: "refused"},
+		kycd.ProcessIdentity: {Status: kycd.EffectDeferred, Reasons: []string{"missing-name"}}}
+	must(t, f.DB.DecideCheck(ctx, k3))
+	got, err = f.DB.FindCheck(ctx, tn.ID, u2.ID, k3.ID)
+	must(t, err)
+	if len(got.Effects) != 2 || got.Effects[kycd.ProcessAddress].Reasons[0] != "address-mismatch" || !got.Deferred() {
+		t.Errorf("effects decided: %+v", got.Effects)
+	}
+	staleEffects := *got
+	auditBefore = auditCount(t, f, tn.ID)
+	got.Effects[kycd.ProcessIdentity] = &kycd.CheckEffect{Status: kycd.EffectApplied}
+	must(t, f.DB.SaveCheckEffects(ctx, got, []string{kycd.ProcessIdentity}))
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("effects saved with %d audit entries", n-auditBefore)
+	}
+	wantCode(t, f.DB.SaveCheckEffects(ctx, &staleEffects, nil), kycd.EStale)
+	if again, _ := f.DB.FindCheck(ctx, tn.ID, u2.ID, k3.ID); again.Deferred() || again.Effects[kycd.ProcessIdentity].Status != kycd.EffectApplied ||
+		again.Version != got.Version || again.Status != kycd.CheckPassed {
+		t.Errorf("effects after their save: %+v %+v", again, again.Effects)
+	}
+	if plain, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); plain.Effects != nil && len(plain.Effects) != 0 {
+		t.Errorf("a check without effects reads %v", plain.Effects)
+	}
+
 	// A KYC refresh: a failed one supersedes nothing, a passed one the
 	// user's earlier passed KYC checks (not the failed POR, not another
 	// user's).

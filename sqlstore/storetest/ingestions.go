@@ -227,7 +227,7 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	record := func(tenantID, provider, key string) (*kycd.ProviderEvent, error) {
 		ev := &kycd.ProviderEvent{TenantID: tenantID, Provider: provider, Key: key, Type: "applicantReviewed", Ref: "applicant-1",
-			Integration: "main", ExternalUserID: uuid.NewString(), Outcome: kycd.OutcomeApproved}
+			Integration: "main", ExternalUserID: uuid.NewString(), Outcome: kycd.OutcomeApproved, Level: "liveness", Note: "Blurry photo of Max Muster"}
 		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID})
 	}
 	jobsBefore, auditBefore := jobs(), auditCount(t, f, tn.ID)
@@ -256,8 +256,13 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	got, err := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID)
 	must(t, err)
 	if got.Provider != kycd.ProviderSumsub || got.Key != "key-1" || got.Type != "applicantReviewed" || got.Ref != "applicant-1" || got.Integration != "main" ||
-		got.ExternalUserID != ev.ExternalUserID || got.Outcome != kycd.OutcomeApproved || !got.ReceivedAt.Equal(ev.ReceivedAt) || got.HandledAt != nil {
+		got.ExternalUserID != ev.ExternalUserID || got.Outcome != kycd.OutcomeApproved || !got.ReceivedAt.Equal(ev.ReceivedAt) || got.HandledAt != nil ||
+		got.Level != "liveness" || got.Note != ev.Note {
 		t.Errorf("round trip: %+v", got)
+	}
+	// The reviewer's note is free text: sealed at rest.
+	if n := count(t, f, `SELECT count(*) FROM provider_events WHERE note IS NOT NULL AND note LIKE '%Muster%'`); n != 0 {
+		t.Errorf("%d notes stored in the clear", n)
 	}
 	_, err = f.DB.FindProviderEvent(ctx, other.ID, ev.ID)
 	wantCode(t, err, kycd.ENotFound)
