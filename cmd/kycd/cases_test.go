@@ -21,6 +21,21 @@ func screeningUser(email, name, birthdate, citizenship string) map[string]any {
 	return body
 }
 
+// jsonlImporter returns a function that imports its lines as the next
+// version of the kycd-jsonl list named name, through the CLI.
+func jsonlImporter(t *testing.T, k *kycdProc, name string) func(lines ...string) {
+	path := filepath.Join(t.TempDir(), name+".jsonl")
+	return func(lines ...string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", path, "--allow-shrink"); err != nil {
+			t.Fatalf("import: %q %v", out, err)
+		}
+	}
+}
+
 // createUserOf creates a user of a body and returns its id.
 func createUserOf(t *testing.T, k *kycdProc, tok string, body map[string]any) string {
 	t.Helper()
@@ -187,17 +202,7 @@ func TestScreeningMonitoring(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
-		dir := t.TempDir()
-		importList := func(lines ...string) {
-			t.Helper()
-			path := filepath.Join(dir, "watch.jsonl")
-			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", path, "--allow-shrink"); err != nil {
-				t.Fatalf("import: %q %v", out, err)
-			}
-		}
+		importList := jsonlImporter(t, k, "watch")
 		const (
 			other   = `{"id":"W1","type":"person","names":[{"full":"Oswin Pettigrew-Laycock","kind":"primary"}],"birthDates":[{"year":1950}]}`
 			zebulon = `{"id":"W2","type":"person","names":[{"full":"QUARTERMAINE, Zebulon","kind":"primary"}],"birthDates":[{"year":1961,"month":5,"day":2}],"nationalities":["NZ"]}`
@@ -329,17 +334,7 @@ func TestScreeningCaseCandidates(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
-		dir := t.TempDir()
-		importList := func(lines ...string) {
-			t.Helper()
-			path := filepath.Join(dir, "relist.jsonl")
-			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", path, "--allow-shrink"); err != nil {
-				t.Fatalf("import: %q %v", out, err)
-			}
-		}
+		importList := jsonlImporter(t, k, "relist")
 		const (
 			l1 = `{"id":"R1","type":"person","names":[{"full":"Tamsin Ravensworth-Okonjo","kind":"primary"}],"birthDates":[{"year":1970,"month":3,"day":4}]}`
 			l2 = `{"id":"R2","type":"person","names":[{"full":"RAVENSWORTH-OKONJO, Tamsin","kind":"primary"}],"birthDates":[{"year":1970}]}`
