@@ -132,6 +132,9 @@ type Case struct {
 	// Pending is a decision awaiting its second reviewer (four eyes).
 	Pending *CaseEntry
 	History []CaseEntry
+	// Assignee is the id of the reviewer who took the case ("" while no
+	// one has).
+	Assignee string
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version   int
 	CreatedAt time.Time
@@ -158,8 +161,11 @@ type CaseFilter struct {
 	Type   string
 	Status string
 	UserID string
-	After  string
-	Limit  int
+	// Assignee, when set, selects the cases of one reviewer ("": those no
+	// one took).
+	Assignee *string
+	After    string
+	Limit    int
 }
 
 // CaseStore keeps cases and screening hits. Cases and hits change with the
@@ -170,6 +176,13 @@ type CaseStore interface {
 	FindCase(ctx context.Context, tenantID, id string) (*Case, error)
 	// FindCases returns the tenant's cases the filter selects.
 	FindCases(ctx context.Context, tenantID string, f CaseFilter) ([]*Case, error)
+	// CountCases counts the tenant's cases the filter selects (After and
+	// Limit aside).
+	CountCases(ctx context.Context, tenantID string, f CaseFilter) (int, error)
+	// AssignCase gives an open case to a reviewer ("" to no one), audited
+	// with details. Errors: ENotFound ("case"), EOperationNotAllowed
+	// ("case-closed").
+	AssignCase(ctx context.Context, tenantID, caseID, assignee string, details map[string]any) error
 	// FindScreeningHits returns what is known of a user's (user, listing)
 	// pairs.
 	FindScreeningHits(ctx context.Context, tenantID, userID string) ([]ScreeningHit, error)

@@ -83,6 +83,9 @@ func Run(t *testing.T) {
 				{"Cases", testCases},
 				{"ScreeningMonitor", testScreeningMonitor},
 				{"TenantSettings", testTenantSettings},
+				{"Reviewers", testReviewers},
+				{"ReviewerSessions", testReviewerSessions},
+				{"CaseAssignment", testCaseAssignment},
 				{"ConcurrentCreations", testConcurrentCreations},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
