@@ -18,6 +18,10 @@ const (
 	RoleAdmin = "admin"
 )
 
+// ESignInFailed refuses a sign-in: the email, password or code is wrong
+// (which one is never said).
+const ESignInFailed = "sign_in_failed"
+
 // Roles are the reviewer roles, in the order the docs list them.
 var Roles = []string{RoleAnalyst, RoleSupervisor, RoleAuditor, RoleAdmin}
 
