@@ -236,11 +236,11 @@ func (s *Server) handleDecide() handlerFunc {
 		}
 		outcome, reason := r.PostForm.Get("outcome"), strings.TrimSpace(r.PostForm.Get("reason"))
 		decided, err := s.cases.Decide(ctx, rv.TenantID, c.ID, screening.Decision{Outcome: outcome, Reason: reason, Reviewer: rv.Email})
-		switch kycd.ErrorCode(err) {
-		case "":
-		case kycd.ERequestInvalid, kycd.EOperationNotAllowed, kycd.EStale:
-			return s.showCase(w, r, c, statusOf(err), "", refusal(err), outcome, reason)
-		default:
+		if err != nil {
+			switch kycd.ErrorCode(err) {
+			case kycd.ERequestInvalid, kycd.EOperationNotAllowed, kycd.EStale:
+				return s.showCase(w, r, c, statusOf(err), "", refusal(err), outcome, reason)
+			}
 			return err
 		}
 		done := "decided"
