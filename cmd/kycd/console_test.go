@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -273,4 +274,129 @@ func TestConsoleScreeningCase(t *testing.T) {
 			t.Errorf("another tenant's queue:\n%s", body)
 		}
 	})
+}
+
+// TestConsoleFourEyes: under four eyes a supervisor's decision is a
+// proposal the case page shows; the same person approving it is refused;
+// an analyst cannot give the second approval; a second supervisor's
+// confirmation closes the case and fails the user's screening.
+func TestConsoleFourEyes(t *testing.T) {
+	t.Parallel()
+	db := storetest.Databases(t)[0]
+	k := start(t, db)
+	un := writeSnapshotFile(t, "un", "consolidated.xml")
+	if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
+		t.Fatalf("import: %q %v", out, err)
+	}
+	tn := k.newTenant(t, "console-four-eyes", append(slices.Clone(auth.PartnerScopes), "admin.cases:read")...)
+	if out, err := k.cli(t, "tenant", "settings", "--tenant", tn.ID, "--four-eyes", "on"); err != nil {
+		t.Fatalf("four eyes: %q %v", out, err)
+	}
+	tok := k.token(t, tn, "")
+	listed := createUserOf(t, k, tok, screeningUser("listed@four-eyes.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
+	waitScreening(t, k, tok, listed, "running")
+	caseID := openCaseOf(t, k, tok, listed)
+	first := k.newReviewer(t, tn.ID, "first@four-eyes.example", "supervisor")
+	analyst := k.newReviewer(t, tn.ID, "analyst@four-eyes.example", "analyst")
+	second := k.newReviewer(t, tn.ID, "second@four-eyes.example", "supervisor")
+	decide := func(tab context.Context, wait string) {
+		t.Helper()
+		browse(t, tab, "decide", chromedp.Navigate(k.base+"/console/cases/"+caseID), chromedp.WaitVisible(chromedp.CSS("#reason")),
+			chromedp.Click(chromedp.CSS("#o-true")), chromedp.SendKeys(chromedp.CSS("#reason"), "The UN listing's name, birth date and nationality."),
+			chromedp.Click(chromedp.CSS(`form[action$="/decision"] button`)), chromedp.WaitVisible(chromedp.CSS(wait)))
+	}
+
+	tab := newTab(t)
+	signIn(t, tab, k.base, first.Email, first.Password, first.code(t))
+	decide(tab, "p.notice")
+	checkPage(t, tab, "case-proposed", "awaits a second reviewer's approval", "Awaiting a second approval", first.Email+" proposed true-match", "Second approval")
+	decide(tab, "p.error")
+	if text := mainText(t, tab); !strings.Contains(text, "a second, different reviewer must confirm") {
+		t.Errorf("the same supervisor approving twice:\n%s", text)
+	}
+
+	atab := newTab(t)
+	signIn(t, atab, k.base, analyst.Email, analyst.Password, analyst.code(t))
+	browse(t, atab, "the analyst opens the case", chromedp.Navigate(k.base+"/console/cases/"+caseID), chromedp.WaitVisible(chromedp.CSS("section.pending")))
+	if text := mainText(t, atab); strings.Contains(text, "Record the decision") {
+		t.Errorf("an analyst is offered the second approval:\n%s", text)
+	}
+	submitForm(t, atab, "/console/cases/"+caseID+"/decision", map[string]string{"outcome": "true-match", "reason": "Agreed."})
+	if text := mainText(t, atab); !strings.Contains(text, "a supervisor gives the second approval") {
+		t.Errorf("an analyst's second approval:\n%s", text)
+	}
+	if s, _ := screeningOf(t, k, tok, listed); s != "running" {
+		t.Fatalf("the screening before the second approval: %s", s)
+	}
+
+	stab := newTab(t)
+	signIn(t, stab, k.base, second.Email, second.Password, second.code(t))
+	decide(stab, "p.notice")
+	checkPage(t, stab, "case-confirmed", "Your decision is recorded", "closed: true-match", "confirmed by "+second.Email)
+	waitScreening(t, k, tok, listed, "failed")
+}
+
+// TestConsoleSession: serve --sandbox prints a console sign-in that works at
+// once (no TOTP code); a wrong password is refused without saying which
+// part was wrong; pages carry the security headers and the session cookie
+// its flags; a session unused past the idle timeout (the sandbox clock
+// moved) sends the reviewer to sign in again; signing out ends it.
+func TestConsoleSession(t *testing.T) {
+	t.Parallel()
+	db := storetest.Databases(t)[0]
+	k := start(t, db, "--sandbox", "--sandbox-lists", "")
+	m := regexp.MustCompile(`console at (\S+)[^\n]*\n\s+email:\s+(\S+)\s+password:\s+(\S+)`).FindStringSubmatch(k.stdout.String())
+	if m == nil || m[1] != k.base+"/console/" {
+		t.Fatalf("serve --sandbox printed no console sign-in:\n%s", k.stdout.String())
+	}
+	email, password := m[2], m[3]
+
+	tab := newTab(t)
+	browse(t, tab, "a wrong password", chromedp.Navigate(k.base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	checkPage(t, tab, "login-failed", "The email, password or code is wrong")
+	signIn(t, tab, k.base, email, password, "")
+	checkPage(t, tab, "queue-empty", "No open case here", "0 open")
+
+	// Headers and cookie, outside the browser.
+	jar, _ := cookiejar.New(nil)
+	c := &consoleClient{base: k.base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	res, _ := c.post(t, "/console/login", url.Values{"email": {email}, "password": {password}}, k.base)
+	cookie := res.Header.Get("Set-Cookie")
+	if res.StatusCode != 303 || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") || !strings.Contains(cookie, "Path=/console/") ||
+		strings.Contains(cookie, "Secure") {
+		t.Errorf("sign-in: %d, cookie %q (not Secure on plain-http loopback only)", res.StatusCode, cookie)
+	}
+	res, body := c.get(t, "/console/cases")
+	for name, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"X-Frame-Options":         "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+	} {
+		if got := res.Header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if res.StatusCode != 200 || strings.Contains(body, "<script") || len(body) > 100<<10 {
+		t.Errorf("the queue page: %d, %d bytes", res.StatusCode, len(body))
+	}
+
+	// Idle: the sandbox clock moves past the idle timeout.
+	tn := k.newTenant(t, "console-clock")
+	if res := k.call(t, "POST", "/sandbox/clock", k.token(t, tn, ""), "", map[string]any{"advance": "31m"}); res.Status != 200 {
+		t.Fatalf("advance the clock: %d %s", res.Status, res.Body)
+	}
+	browse(t, tab, "the queue after 31 idle minutes", chromedp.Navigate(k.base+"/console/cases"), chromedp.WaitVisible(chromedp.CSS("#password")))
+	if loc := value(t, tab, "where", chromedp.Location()); !strings.HasSuffix(loc, "/console/login?next=%2Fconsole%2Fcases") {
+		t.Errorf("an expired session went to %s", loc)
+	}
+	if res, _ := c.get(t, "/console/cases"); res.StatusCode != 303 {
+		t.Errorf("an expired session outside the browser: %d", res.StatusCode)
+	}
+
+	// Sign out.
+	signIn(t, tab, k.base, email, password, "")
+	browse(t, tab, "sign out", chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.Navigate(k.base+"/console/cases"), chromedp.WaitVisible(chromedp.CSS("#password")))
 }
