@@ -82,6 +82,9 @@ type ReviewerStore interface {
 	FindReviewerByID(ctx context.Context, id string) (*Reviewer, error)
 	// FindReviewerByEmail returns ENotFound ("reviewer").
 	FindReviewerByEmail(ctx context.Context, email string) (*Reviewer, error)
+	// SetReviewerRole changes a reviewer's role, audited. Errors: ENotFound
+	// ("reviewer").
+	SetReviewerRole(ctx context.Context, id, role string) error
 	// FindReviewers lists a tenant's reviewers by email.
 	FindReviewers(ctx context.Context, tenantID string) ([]*Reviewer, error)
 	// RecordLogin records a sign-in attempt of a reviewer, audited (a

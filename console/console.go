@@ -35,6 +35,7 @@ type Reviewers interface {
 	SignOut(ctx context.Context, token string) error
 	Viewed(ctx context.Context, r *kycd.Reviewer, entityType, entityID string, details map[string]any) error
 	Reviewers(ctx context.Context, tenantID string) ([]*kycd.Reviewer, error)
+	SignInExternal(ctx context.Context, tenantID, email, role string) (*reviewers.Session, error)
 	RequiresTOTP() bool
 }
 
@@ -62,6 +63,8 @@ type Config struct {
 	// SecureCookies marks the session cookie Secure (every deployment but
 	// plain http on loopback).
 	SecureCookies bool
+	// OIDC, when set, signs reviewers in through an identity provider.
+	OIDC *OIDC
 	// SignInRate and SignInBurst limit sign-in attempts per client address.
 	SignInRate  rate.Limit
 	SignInBurst int
@@ -77,6 +80,7 @@ type Server struct {
 	secure    bool
 	cookie    string
 	pages     map[string]*template.Template
+	oidc      *OIDC
 	handler   http.Handler
 
 	signInRate  rate.Limit
@@ -89,6 +93,9 @@ type Server struct {
 func New(c Config) (*Server, error) {
 	if c.Reviewers == nil || c.Cases == nil || c.Tenants == nil {
 		return nil, errors.New("console: missing dependency")
+	}
+	if c.OIDC != nil && (c.OIDC.Issuer == "" || c.OIDC.ClientID == "" || c.OIDC.TenantID == "" || c.OIDC.RedirectURL == "" || c.OIDC.HTTP == nil) {
+		return nil, errors.New("console: OIDC needs an issuer, a client id, a tenant, a redirect URL and an HTTP client")
 	}
 	if c.Clock == nil {
 		c.Clock = kycd.SystemClock{}
@@ -107,7 +114,7 @@ func New(c Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{reviewers: c.Reviewers, cases: c.Cases, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
-		cookie: "kycd_console", pages: pages, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
+		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
 	if s.secure {
 		s.cookie = "__Secure-kycd_console"
 	}

@@ -145,6 +145,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case kycd.EOperationNotAllowed, kycd.EStale, kycd.EConflict:
 		return http.StatusConflict
+	case kycd.EServiceUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

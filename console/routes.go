@@ -8,6 +8,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /console/login", s.handle(s.handleLoginPage()))
 	mux.Handle("POST /console/login", s.handle(s.handleLogin()))
 	mux.Handle("POST /console/logout", s.handle(s.handleLogout()))
+	if s.oidc != nil {
+		mux.Handle("GET /console/oidc/login", s.handle(s.handleOIDCLogin()))
+		mux.Handle("GET /console/oidc/callback", s.handle(s.handleOIDCCallback()))
+	}
 
 	// The screening queue and its cases.
 	mux.Handle("GET /console/{$}", s.handle(s.signedIn(s.handleHome())))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/reviewers"
 )
 
 // loginPage is the sign-in form's data.
@@ -12,13 +13,14 @@ type loginPage struct {
 	Next        string
 	Email       string
 	RequireTOTP bool
+	OIDC        bool
 }
 
 // handleLoginPage shows the sign-in form.
 func (s *Server) handleLoginPage() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		s.page(w, r, http.StatusOK, "login.html", &pageData{Title: "Sign in",
-			Page: loginPage{Next: safeNext(r.URL.Query().Get("next")), RequireTOTP: s.reviewers.RequiresTOTP()}})
+			Page: loginPage{Next: safeNext(r.URL.Query().Get("next")), RequireTOTP: s.reviewers.RequiresTOTP(), OIDC: s.oidc != nil}})
 		return nil
 	}
 }
@@ -35,7 +37,7 @@ func (s *Server) handleLogin() handlerFunc {
 		email, next := strings.TrimSpace(r.PostForm.Get("email")), safeNext(r.PostForm.Get("next"))
 		again := func(status int, message string) error {
 			s.page(w, r, status, "login.html", &pageData{Title: "Sign in", Error: message,
-				Page: loginPage{Next: next, Email: email, RequireTOTP: s.reviewers.RequiresTOTP()}})
+				Page: loginPage{Next: next, Email: email, RequireTOTP: s.reviewers.RequiresTOTP(), OIDC: s.oidc != nil}})
 			return nil
 		}
 		if !s.allowSignIn(r) {
@@ -48,8 +50,7 @@ func (s *Server) handleLogin() handlerFunc {
 		} else if err != nil {
 			return err
 		}
-		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: sess.Token, Path: "/console/", Expires: sess.Expires,
-			HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		s.setSession(w, sess)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
@@ -67,6 +68,12 @@ func (s *Server) handleLogout() handlerFunc {
 		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 		return nil
 	}
+}
+
+// setSession gives the browser a session's cookie.
+func (s *Server) setSession(w http.ResponseWriter, sess *reviewers.Session) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: sess.Token, Path: "/console/", Expires: sess.Expires,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter) {

@@ -106,6 +106,23 @@ func (db *DB) queryReviewers(ctx context.Context, query string, args ...any) ([]
 	return out, nil
 }
 
+// SetReviewerRole implements kycd.ReviewerStore.
+func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		var tenantID string
+		err := tx.queryRow(`SELECT tenant_id FROM reviewers WHERE id = ?`, id).Scan(&tenantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kycd.NotFound("reviewer")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE reviewers SET role = ? WHERE id = ?`, role, id); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "reviewer.role-changed", "reviewer", id, map[string]any{"role": role})
+	})
+}
+
 // RecordLogin implements kycd.ReviewerStore.
 func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAttempt) error {
 	return db.Update(ctx, func(tx *Tx) error {

@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/console"
+	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/reviewers"
 )
 
@@ -22,11 +25,63 @@ type consoleOptions struct {
 	// that old.
 	SessionIdle time.Duration
 	SessionMax  time.Duration
+	// OIDC: sign-in through the tenant's identity provider.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCTenant       string
+	OIDCDomain       string
+	OIDCRoleClaim    string
+	OIDCRoles        string
+	OIDCDefaultRole  string
 }
 
 func (o *consoleOptions) register(fs *flagSet) {
 	fs.duration(&o.SessionIdle, "console-session-idle", reviewers.DefaultIdleTimeout, "the console signs a reviewer out after this long unused")
 	fs.duration(&o.SessionMax, "console-session-max", reviewers.DefaultMaxAge, "the console signs a reviewer out this long after signing in, used or not")
+	fs.string(&o.OIDCIssuer, "console-oidc-issuer", "", "OpenID Connect issuer URL the console's reviewers sign in with (off when empty)")
+	fs.string(&o.OIDCClientID, "console-oidc-client-id", "", "the console's client id at the identity provider")
+	fs.string(&o.OIDCClientSecret, "console-oidc-client-secret", "", "the console's client secret at the identity provider (give it through the environment)")
+	fs.string(&o.OIDCTenant, "console-oidc-tenant", "", "the tenant (id or name) whose reviewers the identity provider's people are")
+	fs.string(&o.OIDCDomain, "console-oidc-domain", "", "the one email domain allowed to sign in (verified emails only)")
+	fs.string(&o.OIDCRoleClaim, "console-oidc-role-claim", "groups", "the ID token claim holding the person's groups")
+	fs.string(&o.OIDCRoles, "console-oidc-roles", "", "groups to roles: group=role,... (roles: analyst, supervisor, auditor, admin)")
+	fs.string(&o.OIDCDefaultRole, "console-oidc-default-role", "", "the role of a person of the allowed domain in no mapped group (empty: refused)")
+}
+
+// oidcOf is the console's OIDC sign-in the options ask for, or nil.
+func oidcOf(ctx context.Context, a *app, o consoleOptions, publicURL string) (*console.OIDC, error) {
+	if o.OIDCIssuer == "" {
+		return nil, nil
+	}
+	if o.OIDCClientID == "" || o.OIDCTenant == "" {
+		return nil, errors.New("--console-oidc-issuer needs --console-oidc-client-id and --console-oidc-tenant")
+	}
+	if o.OIDCRoles == "" && (o.OIDCDomain == "" || o.OIDCDefaultRole == "") {
+		return nil, errors.New("--console-oidc-issuer needs --console-oidc-roles, or --console-oidc-domain with --console-oidc-default-role")
+	}
+	t, err := findTenant(ctx, a, o.OIDCTenant)
+	if err != nil {
+		return nil, fmt.Errorf("--console-oidc-tenant: %w", err)
+	}
+	roles := map[string]string{}
+	for _, pair := range strings.Split(o.OIDCRoles, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		group, role, ok := strings.Cut(pair, "=")
+		if !ok || group == "" || !slices.Contains(kycd.Roles, role) {
+			return nil, fmt.Errorf("--console-oidc-roles: %q is not group=role (roles: %s)", pair, strings.Join(kycd.Roles, ", "))
+		}
+		roles[group] = role
+	}
+	if o.OIDCDefaultRole != "" && !slices.Contains(kycd.Roles, o.OIDCDefaultRole) {
+		return nil, fmt.Errorf("--console-oidc-default-role: %q is no role", o.OIDCDefaultRole)
+	}
+	return &console.OIDC{Issuer: o.OIDCIssuer, ClientID: o.OIDCClientID, ClientSecret: o.OIDCClientSecret,
+		RedirectURL: strings.TrimRight(publicURL, "/") + "/console/oidc/callback", TenantID: t.ID, Domain: o.OIDCDomain,
+		RoleClaim: o.OIDCRoleClaim, Roles: roles, DefaultRole: o.OIDCDefaultRole,
+		HTTP: a.guard.Client(15*time.Second, netguard.NoRedirects)}, nil
 }
 
 // newReviewers is the reviewers service of a command: a sign-in needs a
@@ -38,7 +93,7 @@ func newReviewers(a *app, o consoleOptions, sandbox bool) (*reviewers.Service, e
 
 // newConsole is the console's handler for kycd reached at publicURL: its
 // cookie is Secure unless kycd is reached over plain http on loopback.
-func newConsole(a *app, rs *reviewers.Service, publicURL string) (http.Handler, error) {
+func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOptions, publicURL string) (http.Handler, error) {
 	u, err := url.Parse(publicURL)
 	if err != nil {
 		return nil, fmt.Errorf("--public-url: %w", err)
@@ -53,7 +108,11 @@ func newConsole(a *app, rs *reviewers.Service, publicURL string) (http.Handler, 
 			a.logger.Warn("the console's session cookie is Secure: reach kycd over https (--public-url https://...) to sign in")
 		}
 	}
-	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure})
+	oidc, err := oidcOf(ctx, a, o, publicURL)
+	if err != nil {
+		return nil, err
+	}
+	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
 
 // sandboxReviewer is the email of the reviewer serve --sandbox creates.

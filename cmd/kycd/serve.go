@@ -111,7 +111,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	consoleHandler, err := newConsole(a, rs, o.PublicURL)
+	consoleHandler, err := newConsole(ctx, a, rs, o.Console, o.PublicURL)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // testReviewers: a reviewer is stored with the TOTP secret sealed, found
 // by id and by email (any case), listed per tenant; an email is taken once
-// across kycd; sign-ins count failures, lock, and reset on success, each
+// across kycd; a role changes; sign-ins count failures, lock, and reset on success, each
 // audited; views are audited with the context's actor.
 func testReviewers(t *testing.T, f *Fixture, clock *mock.Clock) {
 	ctx := context.Background()
@@ -54,6 +54,13 @@ func testReviewers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Fatalf("another tenant's reviewers: %v %v", l, err)
 	}
 
+	// A role changes, audited.
+	must(t, f.DB.SetReviewerRole(ctx, r2.ID, kycd.RoleAuditor))
+	if got, err := f.DB.FindReviewerByID(ctx, r2.ID); err != nil || got.Role != kycd.RoleAuditor {
+		t.Fatalf("a changed role: %+v %v", got, err)
+	}
+	wantCode(t, f.DB.SetReviewerRole(ctx, uuid.NewString(), kycd.RoleAuditor), kycd.ENotFound)
+
 	// Sign-ins: failures count and lock; a success resets them.
 	lock := clock.Now().Add(15 * time.Minute)
 	must(t, f.DB.RecordLogin(ctx, r.ID, kycd.LoginAttempt{}))
@@ -86,7 +93,7 @@ func testReviewers(t *testing.T, f *Fixture, clock *mock.Clock) {
 			view = e
 		}
 	}
-	for _, want := range []string{"reviewer.created", "reviewer.sign-in-failed", "reviewer.signed-in", "case.viewed"} {
+	for _, want := range []string{"reviewer.created", "reviewer.role-changed", "reviewer.sign-in-failed", "reviewer.signed-in", "case.viewed"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("the audit trail lacks %s: %v", want, actions)
 		}
