@@ -48,6 +48,17 @@ type Cases interface {
 	Assign(ctx context.Context, tenantID, caseID, reviewerID string, details map[string]any) error
 }
 
+// Users finds users, by id or by contact.
+type Users interface {
+	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
+	FindUserByContact(ctx context.Context, tenantID, channel, value string) (*kycd.User, error)
+}
+
+// KYC gives a user's KYC overview.
+type KYC interface {
+	Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kycd.Overview, error)
+}
+
 // Tenants reads a reviewer's tenant (its four-eyes setting).
 type Tenants interface {
 	FindTenantByID(ctx context.Context, id string) (*kycd.Tenant, error)
@@ -57,6 +68,8 @@ type Tenants interface {
 type Config struct {
 	Reviewers Reviewers
 	Cases     Cases
+	Users     Users
+	KYC       KYC
 	Tenants   Tenants
 	Clock     kycd.Clock
 	Logger    *slog.Logger
@@ -74,6 +87,8 @@ type Config struct {
 type Server struct {
 	reviewers Reviewers
 	cases     Cases
+	users     Users
+	kyc       KYC
 	tenants   Tenants
 	clock     kycd.Clock
 	logger    *slog.Logger
@@ -91,7 +106,7 @@ type Server struct {
 
 // New returns the console's handler.
 func New(c Config) (*Server, error) {
-	if c.Reviewers == nil || c.Cases == nil || c.Tenants == nil {
+	if c.Reviewers == nil || c.Cases == nil || c.Users == nil || c.KYC == nil || c.Tenants == nil {
 		return nil, errors.New("console: missing dependency")
 	}
 	if c.OIDC != nil && (c.OIDC.Issuer == "" || c.OIDC.ClientID == "" || c.OIDC.TenantID == "" || c.OIDC.RedirectURL == "" || c.OIDC.HTTP == nil) {
@@ -113,7 +128,7 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{reviewers: c.Reviewers, cases: c.Cases, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
+	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
 		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
 	if s.secure {
 		s.cookie = "__Secure-kycd_console"

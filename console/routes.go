@@ -21,5 +21,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /console/cases/{id}/assign", s.handle(s.signedIn(s.handleAssign())))
 	mux.Handle("POST /console/cases/{id}/decision", s.handle(s.signedIn(s.handleDecide())))
 
+	// Users' files.
+	mux.Handle("GET /console/users", s.handle(s.signedIn(s.handleUserSearch())))
+	mux.Handle("POST /console/users/search", s.handle(s.signedIn(s.handleFindUser())))
+	mux.Handle("GET /console/users/{id}", s.handle(s.signedIn(s.handleUser())))
+
 	mux.Handle("/console/", s.handle(s.handleNotFound()))
 }

@@ -164,6 +164,35 @@ func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User
 	return db.openUser(ctx, &r)
 }
 
+// FindUserByContact implements kycd.UserStore.
+func (db *DB) FindUserByContact(ctx context.Context, tenantID, channel, value string) (*kycd.User, error) {
+	column, purpose, key := "email_index", "user.email", strings.ToLower(strings.TrimSpace(value))
+	switch channel {
+	case kycd.ChannelEmail:
+	case kycd.ChannelPhone:
+		column, purpose, key = "phone_index", "user.phone", strings.TrimSpace(value)
+	default:
+		return nil, fmt.Errorf("sqlstore: no contact channel %q", channel)
+	}
+	if key == "" {
+		return nil, kycd.NotFound("user")
+	}
+	idx, err := db.vault.BlindIndex(ctx, tenantID, purpose, key)
+	if err != nil {
+		return nil, err
+	}
+	var r userRow
+	err = db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
+		FROM users WHERE tenant_id = ? AND `+column+` = ? AND deleted_at IS NULL`, tenantID, idx).
+		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kycd.NotFound("user")
+	} else if err != nil {
+		return nil, err
+	}
+	return db.openUser(ctx, &r)
+}
+
 // userRow is a user row as read, before decryption.
 type userRow struct {
 	id, tenantID, typ, terms, created, updated string

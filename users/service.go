@@ -52,6 +52,11 @@ func (s *Service) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.
 	return s.store.FindUserByID(ctx, tenantID, id)
 }
 
+// FindUserByContact implements kycd.UserService.
+func (s *Service) FindUserByContact(ctx context.Context, tenantID, channel, value string) (*kycd.User, error) {
+	return s.store.FindUserByContact(ctx, tenantID, channel, value)
+}
+
 // DeleteUser implements kycd.UserService.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
 	return s.store.DeleteUser(ctx, tenantID, id, why)

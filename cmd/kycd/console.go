@@ -112,7 +112,7 @@ func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOpt
 	if err != nil {
 		return nil, err
 	}
-	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
+	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
 
 // sandboxReviewer is the email of the reviewer serve --sandbox creates.

@@ -167,7 +167,9 @@ func openCaseOf(t *testing.T, k *kycdProc, tok, userID string) string {
 // auditor sees the case and no decision form, and a decision posted anyway
 // is refused; a post without the browser's same-origin headers is refused
 // even with a good session; a reviewer of another tenant gets 404 for the
-// case. Every page passes axe-core and is screenshotted.
+// case. The user's file is found by email and its view audited; another
+// tenant's reviewer finds neither. Every page passes axe-core and is
+// screenshotted.
 func TestConsoleScreeningCase(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
@@ -240,8 +242,19 @@ func TestConsoleScreeningCase(t *testing.T) {
 			t.Errorf("the screening after a true match: %v", res.get("processes.screening"))
 		}
 
+		// The user's file, found by exact email (any case).
+		browse(t, tab, "find the user", chromedp.Click(chromedp.CSS(`nav a[href="/console/users"]`)), chromedp.WaitVisible(chromedp.CSS("#q")),
+			chromedp.SendKeys(chromedp.CSS("#q"), "Listed@Console.example"), chromedp.Click(chromedp.CSS("main button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(`a[href="/console/cases/`+caseID+`"]`)))
+		checkPage(t, tab, "user", "Callixte Mbarushimana", "listed@console.example", "Summary: blocked", "screening\tfailed", "Case "+caseID[:8])
+		browse(t, tab, "look for nobody", chromedp.Navigate(k.base+"/console/users"), chromedp.WaitVisible(chromedp.CSS("#q")),
+			chromedp.SendKeys(chromedp.CSS("#q"), "nobody@console.example"), chromedp.Click(chromedp.CSS("main button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("p.error")))
+		checkPage(t, tab, "user-missing", "No user of your tenant matches")
+
 		// The audit trail names the person.
 		wants := []struct{ actor, action, key, value string }{
+			{"reviewer:" + analyst.ID, "user.viewed", "userId", listed},
 			{"reviewer:" + analyst.ID, "case.viewed", "reviewer", analyst.Email},
 			{"reviewer:" + analyst.ID, "case.viewed", "caseId", caseID},
 			{"reviewer:" + auditor.ID, "case.viewed", "reviewer", auditor.Email},
@@ -266,6 +279,12 @@ func TestConsoleScreeningCase(t *testing.T) {
 		sc := newConsoleClient(t, k.base, stranger.Email, stranger.Password, stranger.code(t))
 		if res, body := sc.get(t, "/console/cases/"+caseID); res.StatusCode != 404 || strings.Contains(body, "Mbarushimana") {
 			t.Errorf("another tenant's case: %d", res.StatusCode)
+		}
+		if res, body := sc.get(t, "/console/users/"+listed); res.StatusCode != 404 || strings.Contains(body, "Mbarushimana") {
+			t.Errorf("another tenant's user: %d", res.StatusCode)
+		}
+		if res, _ := sc.post(t, "/console/users/search", url.Values{"q": {"listed@console.example"}}, k.base); res.Request.URL.Path != "/console/users" {
+			t.Errorf("another tenant's user found by email: %s", res.Request.URL)
 		}
 		if res, _ := sc.post(t, "/console/cases/"+caseID+"/take", nil, k.base); res.StatusCode != 404 {
 			t.Errorf("another tenant's case taken: %d", res.StatusCode)
