@@ -153,7 +153,7 @@ var notices = map[string]string{
 // handleCase shows a case whole (personal data: the view is audited).
 func (s *Server) handleCase() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := s.cases.Case(r.Context(), reviewerOf(r).TenantID, r.PathValue("id"))
+		c, err := s.caseOf(r)
 		if err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (s *Server) handleDecide() handlerFunc {
 			return err
 		}
 		ctx := r.Context()
-		c, err := s.cases.Case(ctx, rv.TenantID, r.PathValue("id"))
+		c, err := s.caseOf(r)
 		if err != nil {
 			return err
 		}
@@ -269,7 +269,7 @@ func refusal(err error) string {
 func (s *Server) handleTake() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		rv := reviewerOf(r)
-		c, err := s.cases.Case(r.Context(), rv.TenantID, r.PathValue("id"))
+		c, err := s.caseOf(r)
 		if err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func (s *Server) handleAssign() handlerFunc {
 		if !reviewers.Can(rv.Role, reviewers.CanReassign) {
 			return errForbidden
 		}
-		c, err := s.cases.Case(r.Context(), rv.TenantID, r.PathValue("id"))
+		c, err := s.caseOf(r)
 		if err != nil {
 			return err
 		}
@@ -315,6 +315,11 @@ func (s *Server) handleAssign() handlerFunc {
 		http.Redirect(w, r, "/console/cases/"+c.ID+"?done=assigned", http.StatusSeeOther)
 		return nil
 	}
+}
+
+// caseOf is the case the path names, of the reviewer's tenant.
+func (s *Server) caseOf(r *http.Request) (*kycd.Case, error) {
+	return s.cases.Case(r.Context(), reviewerOf(r).TenantID, r.PathValue("id"))
 }
 
 // parseForm reads a small form body.

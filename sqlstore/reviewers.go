@@ -109,11 +109,8 @@ func (db *DB) queryReviewers(ctx context.Context, query string, args ...any) ([]
 // SetReviewerRole implements kycd.ReviewerStore.
 func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var tenantID string
-		err := tx.queryRow(`SELECT tenant_id FROM reviewers WHERE id = ?`, id).Scan(&tenantID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return kycd.NotFound("reviewer")
-		} else if err != nil {
+		tenantID, err := tx.reviewerTenant(id)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE reviewers SET role = ? WHERE id = ?`, role, id); err != nil {
@@ -123,14 +120,21 @@ func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
 	})
 }
 
+// reviewerTenant is a reviewer's tenant, or ENotFound ("reviewer").
+func (tx *Tx) reviewerTenant(id string) (string, error) {
+	var tenantID string
+	err := tx.queryRow(`SELECT tenant_id FROM reviewers WHERE id = ?`, id).Scan(&tenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", kycd.NotFound("reviewer")
+	}
+	return tenantID, err
+}
+
 // RecordLogin implements kycd.ReviewerStore.
 func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAttempt) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var tenantID string
-		err := tx.queryRow(`SELECT tenant_id FROM reviewers WHERE id = ?`, reviewerID).Scan(&tenantID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return kycd.NotFound("reviewer")
-		} else if err != nil {
+		tenantID, err := tx.reviewerTenant(reviewerID)
+		if err != nil {
 			return err
 		}
 		if a.OK {

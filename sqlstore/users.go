@@ -152,9 +152,14 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User, jobs ...kycd.JobArgs
 
 // FindUserByID implements kycd.UserStore.
 func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error) {
+	return db.findLiveUser(ctx, `id = ? AND tenant_id = ?`, id, tenantID)
+}
+
+// findLiveUser reads and opens the live user a condition selects.
+func (db *DB) findLiveUser(ctx context.Context, where string, args ...any) (*kycd.User, error) {
 	var r userRow
 	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
-		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, id, tenantID).
+		FROM users WHERE `+where+` AND deleted_at IS NULL`, args...).
 		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("user")
@@ -181,16 +186,7 @@ func (db *DB) FindUserByContact(ctx context.Context, tenantID, channel, value st
 	if err != nil {
 		return nil, err
 	}
-	var r userRow
-	err = db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
-		FROM users WHERE tenant_id = ? AND `+column+` = ? AND deleted_at IS NULL`, tenantID, idx).
-		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, kycd.NotFound("user")
-	} else if err != nil {
-		return nil, err
-	}
-	return db.openUser(ctx, &r)
+	return db.findLiveUser(ctx, `tenant_id = ? AND `+column+` = ?`, tenantID, idx)
 }
 
 // userRow is a user row as read, before decryption.

@@ -145,6 +145,24 @@ func (c *consoleClient) do(t *testing.T, req *http.Request) (*http.Response, str
 	return res, string(body)
 }
 
+// listedCase imports the UN list and makes a tenant (four eyes or not)
+// with a user whose name, birth date and citizenship are a UN listing's
+// (CDi.010): the tenant, a token, the user and the user's open case.
+func listedCase(t *testing.T, k *kycdProc, name, email string, fourEyes bool) (tn tenant, tok, userID, caseID string) {
+	t.Helper()
+	k.importUN(t)
+	tn = k.newTenant(t, name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.audit:read")...)
+	if fourEyes {
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", tn.ID, "--four-eyes", "on"); err != nil {
+			t.Fatalf("four eyes: %q %v", out, err)
+		}
+	}
+	tok = k.token(t, tn, "")
+	userID = createUserOf(t, k, tok, screeningUser(email, "Callixte Mbarushimana", "1963-07-24", "RW"))
+	waitScreening(t, k, tok, userID, "running")
+	return tn, tok, userID, openCaseOf(t, k, tok, userID)
+}
+
 // openCaseOf is the id of a user's open case, through the admin API.
 func openCaseOf(t *testing.T, k *kycdProc, tok, userID string) string {
 	t.Helper()
@@ -174,15 +192,7 @@ func TestConsoleScreeningCase(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
-		un := writeSnapshotFile(t, "un", "consolidated.xml")
-		if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
-			t.Fatalf("import: %q %v", out, err)
-		}
-		tn := k.newTenant(t, "console-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.audit:read")...)
-		tok := k.token(t, tn, "")
-		listed := createUserOf(t, k, tok, screeningUser("listed@console.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
-		waitScreening(t, k, tok, listed, "running")
-		caseID := openCaseOf(t, k, tok, listed)
+		tn, tok, listed, caseID := listedCase(t, k, "console-"+db.Name, "listed@console.example", false)
 
 		analyst := k.newReviewer(t, tn.ID, "analyst-"+db.Name+"@console.example", "analyst")
 		second := k.newReviewer(t, tn.ID, "second-"+db.Name+"@console.example", "analyst")
@@ -303,18 +313,7 @@ func TestConsoleFourEyes(t *testing.T) {
 	t.Parallel()
 	db := storetest.Databases(t)[0]
 	k := start(t, db)
-	un := writeSnapshotFile(t, "un", "consolidated.xml")
-	if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
-		t.Fatalf("import: %q %v", out, err)
-	}
-	tn := k.newTenant(t, "console-four-eyes", append(slices.Clone(auth.PartnerScopes), "admin.cases:read")...)
-	if out, err := k.cli(t, "tenant", "settings", "--tenant", tn.ID, "--four-eyes", "on"); err != nil {
-		t.Fatalf("four eyes: %q %v", out, err)
-	}
-	tok := k.token(t, tn, "")
-	listed := createUserOf(t, k, tok, screeningUser("listed@four-eyes.example", "Callixte Mbarushimana", "1963-07-24", "RW"))
-	waitScreening(t, k, tok, listed, "running")
-	caseID := openCaseOf(t, k, tok, listed)
+	tn, tok, listed, caseID := listedCase(t, k, "console-four-eyes", "listed@four-eyes.example", true)
 	first := k.newReviewer(t, tn.ID, "first@four-eyes.example", "supervisor")
 	analyst := k.newReviewer(t, tn.ID, "analyst@four-eyes.example", "analyst")
 	second := k.newReviewer(t, tn.ID, "second@four-eyes.example", "supervisor")

@@ -23,4 +23,4 @@ CREATE TABLE reviewer_sessions (
 );
 CREATE INDEX reviewer_sessions_reviewer ON reviewer_sessions (reviewer_id);
 ALTER TABLE cases ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
-CREATE INDEX cases_assignee ON cases (tenant_id, status, assignee, id);
+CREATE INDEX cases_assignee ON cases (tenant_id, status, type, assignee, id);
