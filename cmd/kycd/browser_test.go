@@ -76,7 +76,7 @@ func newTab(t *testing.T) context.Context {
 		t.Fatalf("start Chromium: %v", browser.err)
 	}
 	tab, cancelTab := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
-	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
+	ctx, cancel := context.WithTimeout(tab, 8*time.Minute)
 	t.Cleanup(func() { cancel(); cancelTab() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open a tab: %v", err)
@@ -84,10 +84,14 @@ func newTab(t *testing.T) context.Context {
 	return ctx
 }
 
+// stepTimeout bounds one step of a browser test: generous, for -race on a
+// busy machine (a sign-in's Argon2id alone takes seconds there).
+const stepTimeout = 2 * time.Minute
+
 // browse runs browser actions in order, failing the test on an error.
 func browse(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v\n%s", what, err, pageState(tab))
@@ -109,7 +113,7 @@ func pageState(tab context.Context) string {
 // value runs one browser action that gives a value.
 func value[T any](t *testing.T, tab context.Context, what string, action chromedp.Action[T]) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, action)
 	if err != nil {

@@ -48,14 +48,15 @@ func (r reviewerCreds) code(t *testing.T) string {
 	return c
 }
 
-// signIn signs a reviewer in in the browser (code "" when none is needed)
-// and waits for the screening queue.
-func signIn(t *testing.T, tab context.Context, base, email, password, code string) {
+// signIn signs a reviewer in in the browser (code nil when no TOTP code
+// is needed; it is read just before it is typed) and waits for the
+// screening queue.
+func signIn(t *testing.T, tab context.Context, base, email, password string, code func(*testing.T) string) {
 	t.Helper()
-	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/console/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password)}
-	if code != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS("#code"), code))
+	browse(t, tab, "open the sign-in page", chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password)}
+	if code != nil {
+		steps = append(steps, chromedp.SendKeys(chromedp.CSS("#code"), code(t)))
 	}
 	steps = append(steps, chromedp.Click(chromedp.CSS("main button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("ul.counts")))
 	browse(t, tab, "sign in as "+email, steps...)
@@ -215,7 +216,7 @@ func TestConsoleScreeningCase(t *testing.T) {
 		tab := newTab(t)
 		browse(t, tab, "open the console", chromedp.Navigate(k.base+"/console/cases"), chromedp.WaitVisible(chromedp.CSS("#password")))
 		checkPage(t, tab, "login", "Sign in", "Code from your authenticator app")
-		signIn(t, tab, k.base, analyst.Email, analyst.Password, analyst.code(t))
+		signIn(t, tab, k.base, analyst.Email, analyst.Password, analyst.code)
 		checkPage(t, tab, "queue", "Screening queue", "1 open", "1 not taken", "Case "+caseID[:8], "to decide")
 
 		browse(t, tab, "open the case", chromedp.Click(chromedp.CSS(`a[href="/console/cases/`+caseID+`"]`)), chromedp.WaitVisible(chromedp.CSS("section.candidate")))
@@ -228,7 +229,7 @@ func TestConsoleScreeningCase(t *testing.T) {
 		// The auditor reads the case, has no decision form, and a decision
 		// posted anyway is refused.
 		atab := newTab(t)
-		signIn(t, atab, k.base, auditor.Email, auditor.Password, auditor.code(t))
+		signIn(t, atab, k.base, auditor.Email, auditor.Password, auditor.code)
 		browse(t, atab, "the auditor opens the case", chromedp.Navigate(k.base+"/console/cases/"+caseID), chromedp.WaitVisible(chromedp.CSS("section.candidate")))
 		if text := mainText(t, atab); strings.Contains(text, "Record the decision") || strings.Contains(text, "Take this case") || !strings.Contains(text, analyst.Email) {
 			t.Errorf("the auditor's case page:\n%s", text)
@@ -325,7 +326,7 @@ func TestConsoleFourEyes(t *testing.T) {
 	}
 
 	tab := newTab(t)
-	signIn(t, tab, k.base, first.Email, first.Password, first.code(t))
+	signIn(t, tab, k.base, first.Email, first.Password, first.code)
 	decide(tab, "p.notice")
 	checkPage(t, tab, "case-proposed", "awaits a second reviewer's approval", "Awaiting a second approval", first.Email+" proposed true-match", "Second approval")
 	decide(tab, "p.error")
@@ -334,7 +335,7 @@ func TestConsoleFourEyes(t *testing.T) {
 	}
 
 	atab := newTab(t)
-	signIn(t, atab, k.base, analyst.Email, analyst.Password, analyst.code(t))
+	signIn(t, atab, k.base, analyst.Email, analyst.Password, analyst.code)
 	browse(t, atab, "the analyst opens the case", chromedp.Navigate(k.base+"/console/cases/"+caseID), chromedp.WaitVisible(chromedp.CSS("section.pending")))
 	if text := mainText(t, atab); strings.Contains(text, "Record the decision") {
 		t.Errorf("an analyst is offered the second approval:\n%s", text)
@@ -348,7 +349,7 @@ func TestConsoleFourEyes(t *testing.T) {
 	}
 
 	stab := newTab(t)
-	signIn(t, stab, k.base, second.Email, second.Password, second.code(t))
+	signIn(t, stab, k.base, second.Email, second.Password, second.code)
 	decide(stab, "p.notice")
 	checkPage(t, stab, "case-confirmed", "Your decision is recorded", "closed: true-match", "confirmed by "+second.Email)
 	waitScreening(t, k, tok, listed, "failed")
@@ -374,7 +375,7 @@ func TestConsoleSession(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
 		chromedp.Click(chromedp.CSS("main button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("p.error")))
 	checkPage(t, tab, "login-failed", "The email, password or code is wrong")
-	signIn(t, tab, k.base, email, password, "")
+	signIn(t, tab, k.base, email, password, nil)
 	checkPage(t, tab, "queue-empty", "No open case here", "0 open")
 
 	// Headers and cookie, outside the browser.
@@ -414,7 +415,7 @@ func TestConsoleSession(t *testing.T) {
 	}
 
 	// Sign out.
-	signIn(t, tab, k.base, email, password, "")
+	signIn(t, tab, k.base, email, password, nil)
 	browse(t, tab, "sign out", chromedp.Click(chromedp.CSS("form.who button")), chromedp.WaitVisible(chromedp.CSS("#password")),
 		chromedp.Navigate(k.base+"/console/cases"), chromedp.WaitVisible(chromedp.CSS("#password")))
 }
