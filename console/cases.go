@@ -130,8 +130,8 @@ type casePage struct {
 	Assignee string
 	Mine     bool
 	FourEyes bool
-	// PendingBy is the email of the reviewer whose decision awaits a
-	// second approval.
+	// CanDecide: the decision form is shown; Confirming: as the second
+	// approval of a pending proposal.
 	CanDecide   bool
 	Confirming  bool
 	CanTake     bool
