@@ -168,6 +168,13 @@ type CaseFilter struct {
 	Limit    int
 }
 
+// CaseCounts are the counts of a queue of cases.
+type CaseCounts struct {
+	All        int
+	Unassigned int
+	Mine       int
+}
+
 // CaseStore keeps cases and screening hits. Cases and hits change with the
 // user's processes (ProcessChange): a decision, a screening or a delisting
 // saves them in one transaction with the process it moves.
@@ -176,9 +183,10 @@ type CaseStore interface {
 	FindCase(ctx context.Context, tenantID, id string) (*Case, error)
 	// FindCases returns the tenant's cases the filter selects.
 	FindCases(ctx context.Context, tenantID string, f CaseFilter) ([]*Case, error)
-	// CountCases counts the tenant's cases the filter selects (After and
-	// Limit aside).
-	CountCases(ctx context.Context, tenantID string, f CaseFilter) (int, error)
+	// CountCases counts, in one reading, the tenant's cases the filter
+	// selects (After, Limit and Assignee aside): all of them, those no one
+	// took, and those reviewer took.
+	CountCases(ctx context.Context, tenantID string, f CaseFilter, reviewer string) (CaseCounts, error)
 	// AssignCase gives an open case to a reviewer ("" to no one), audited
 	// with details. Errors: ENotFound ("case"), EOperationNotAllowed
 	// ("case-closed").

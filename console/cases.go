@@ -69,15 +69,11 @@ func (s *Server) handleQueue() handlerFunc {
 		}
 		f.Limit = queueSize + 1
 		ctx := r.Context()
-		var err error
-		for _, c := range []struct {
-			n      *int
-			filter kycd.CaseFilter
-		}{{&p.Open, open}, {&p.Unassigned, withAssignee(open, &none)}, {&p.Mine, withAssignee(open, &rv.ID)}} {
-			if *c.n, err = s.cases.CountCases(ctx, rv.TenantID, c.filter); err != nil {
-				return err
-			}
+		counts, err := s.cases.CountCases(ctx, rv.TenantID, open, rv.ID)
+		if err != nil {
+			return err
 		}
+		p.Open, p.Unassigned, p.Mine = counts.All, counts.Unassigned, counts.Mine
 		list, err := s.cases.Cases(ctx, rv.TenantID, f)
 		if err != nil {
 			return err
@@ -102,11 +98,6 @@ func (s *Server) handleQueue() handlerFunc {
 		s.page(w, r, http.StatusOK, "queue.html", &pageData{Title: "Screening queue", Page: p})
 		return nil
 	}
-}
-
-func withAssignee(f kycd.CaseFilter, assignee *string) kycd.CaseFilter {
-	f.Assignee = assignee
-	return f
 }
 
 // reviewerNames are the emails of the tenant's reviewers, by id.

@@ -42,7 +42,7 @@ type Reviewers interface {
 // Cases is the case service as the console uses it.
 type Cases interface {
 	Cases(ctx context.Context, tenantID string, f kycd.CaseFilter) ([]*kycd.Case, error)
-	CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter) (int, error)
+	CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error)
 	Case(ctx context.Context, tenantID, id string) (*kycd.Case, error)
 	Decide(ctx context.Context, tenantID, caseID string, d screening.Decision) (*kycd.Case, error)
 	Assign(ctx context.Context, tenantID, caseID, reviewerID string, details map[string]any) error

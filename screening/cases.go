@@ -390,9 +390,10 @@ func sameReviewer(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
-// CountCases counts a tenant's cases the filter selects.
-func (s *Service) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter) (int, error) {
-	return s.cases.CountCases(ctx, tenantID, f)
+// CountCases counts a tenant's cases the filter selects: all, those no one
+// took, and those reviewer took.
+func (s *Service) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error) {
+	return s.cases.CountCases(ctx, tenantID, f, reviewer)
 }
 
 // Assign gives an open case to a reviewer (by id; "" to no one); details

@@ -105,12 +105,15 @@ func (db *DB) FindCases(ctx context.Context, tenantID string, f kycd.CaseFilter)
 	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases WHERE `+where+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
 }
 
-// CountCases implements kycd.CaseStore.
-func (db *DB) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter) (int, error) {
+// CountCases implements kycd.CaseStore: one scan of the index, whatever
+// the counts.
+func (db *DB) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error) {
+	f.Assignee = nil
 	where, args := caseWhere(tenantID, f)
-	var n int
-	err := db.readRow(ctx, `SELECT count(*) FROM cases WHERE `+where, args...).Scan(&n)
-	return n, err
+	var c kycd.CaseCounts
+	err := db.readRow(ctx, `SELECT count(*), count(*) FILTER (WHERE assignee = ''), count(*) FILTER (WHERE assignee = ?) FROM cases WHERE `+where,
+		append([]any{reviewer}, args...)...).Scan(&c.All, &c.Unassigned, &c.Mine)
+	return c, err
 }
 
 // caseWhere is the condition of the cases a filter selects (After and
