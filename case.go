@@ -135,6 +135,9 @@ type Case struct {
 	// Pending is a decision awaiting its second reviewer (four eyes).
 	Pending *CaseEntry
 	History []CaseEntry
+	// Assignee is the id of the reviewer who took the case ("" while no
+	// one has).
+	Assignee string
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version   int
 	CreatedAt time.Time
@@ -161,8 +164,18 @@ type CaseFilter struct {
 	Type   string
 	Status string
 	UserID string
-	After  string
-	Limit  int
+	// Assignee, when set, selects the cases of one reviewer ("": those no
+	// one took).
+	Assignee *string
+	After    string
+	Limit    int
+}
+
+// CaseCounts are the counts of a queue of cases.
+type CaseCounts struct {
+	All        int
+	Unassigned int
+	Mine       int
 }
 
 // CaseStore keeps cases and screening hits. Cases and hits change with the
@@ -173,6 +186,14 @@ type CaseStore interface {
 	FindCase(ctx context.Context, tenantID, id string) (*Case, error)
 	// FindCases returns the tenant's cases the filter selects.
 	FindCases(ctx context.Context, tenantID string, f CaseFilter) ([]*Case, error)
+	// CountCases counts, in one reading, the tenant's cases the filter
+	// selects (After, Limit and Assignee aside): all of them, those no one
+	// took, and those reviewer took.
+	CountCases(ctx context.Context, tenantID string, f CaseFilter, reviewer string) (CaseCounts, error)
+	// AssignCase gives an open case to a reviewer ("" to no one), audited
+	// with details. Errors: ENotFound ("case"), EOperationNotAllowed
+	// ("case-closed").
+	AssignCase(ctx context.Context, tenantID, caseID, assignee string, details map[string]any) error
 	// FindScreeningHits returns what is known of a user's (user, listing)
 	// pairs.
 	FindScreeningHits(ctx context.Context, tenantID, userID string) ([]ScreeningHit, error)

@@ -96,6 +96,11 @@ type UserService interface {
 	// FindUserByID returns ENotFound ("user") for unknown, deleted or
 	// other-tenant users.
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
+	// FindUserByContact returns the live user of a tenant with an email
+	// (any case) or a phone number (E.164), through their blind indexes:
+	// channel is ChannelEmail or ChannelPhone. ENotFound ("user") when
+	// there is none.
+	FindUserByContact(ctx context.Context, tenantID, channel, value string) (*User, error)
 	// DeleteUser closes a user. Its records are kept (encrypted) for the
 	// retention period but it no longer appears through the API, and its email
 	// and phone may be used again. Returns ENotFound ("user").
@@ -114,6 +119,8 @@ type UserStore interface {
 	// FindUserByID returns ENotFound ("user") for unknown, deleted or
 	// other-tenant users.
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
+	// FindUserByContact: see UserService.FindUserByContact.
+	FindUserByContact(ctx context.Context, tenantID, channel, value string) (*User, error)
 	// DeleteUser closes a user (see UserService.DeleteUser).
 	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
 	// FindUsersByID returns the tenant's users among ids, in one read, in

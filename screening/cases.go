@@ -420,3 +420,20 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 func sameReviewer(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
+
+// CountCases counts a tenant's cases the filter selects: all, those no one
+// took, and those reviewer took.
+func (s *Service) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error) {
+	return s.cases.CountCases(ctx, tenantID, f, reviewer)
+}
+
+// Assign gives an open case to a reviewer (by id; "" to no one); details
+// name the person for the audit entry. Errors: ENotFound ("case"),
+// EOperationNotAllowed ("case-closed").
+func (s *Service) Assign(ctx context.Context, tenantID, caseID, reviewerID string, details map[string]any) error {
+	d := map[string]any{"caseId": caseID, "assignee": reviewerID}
+	for k, v := range details {
+		d[k] = v
+	}
+	return s.cases.AssignCase(ctx, tenantID, caseID, reviewerID, d)
+}

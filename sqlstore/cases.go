@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -74,7 +76,7 @@ func (tx *Tx) saveHits(tenantID, userID string, hits []kycd.ScreeningHit) error 
 	return nil
 }
 
-const caseColumns = `id, tenant_id, user_id, type, status, outcome, data, version, created_at, updated_at, closed_at`
+const caseColumns = `id, tenant_id, user_id, type, status, outcome, data, version, created_at, updated_at, closed_at, assignee`
 
 // FindCase implements kycd.CaseStore.
 func (db *DB) FindCase(ctx context.Context, tenantID, id string) (*kycd.Case, error) {
@@ -93,19 +95,64 @@ func (db *DB) FindCase(ctx context.Context, tenantID, id string) (*kycd.Case, er
 
 // FindCases implements kycd.CaseStore.
 func (db *DB) FindCases(ctx context.Context, tenantID string, f kycd.CaseFilter) ([]*kycd.Case, error) {
-	query, args := `SELECT `+caseColumns+` FROM cases WHERE tenant_id = ?`, []any{tenantID}
-	for _, c := range []struct{ column, value string }{{"type", f.Type}, {"status", f.Status}, {"user_id", f.UserID}} {
-		if c.value != "" {
-			query, args = query+` AND `+c.column+` = ?`, append(args, c.value)
-		}
-	}
+	where, args := caseWhere(tenantID, f)
 	if f.After != "" {
-		query, args = query+` AND id > ?`, append(args, f.After)
+		where, args = where+` AND id > ?`, append(args, f.After)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	return db.queryCases(ctx, query+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	return db.queryCases(ctx, `SELECT `+caseColumns+` FROM cases WHERE `+where+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+}
+
+// CountCases implements kycd.CaseStore: one scan of the index, whatever
+// the counts.
+func (db *DB) CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error) {
+	f.Assignee = nil
+	where, args := caseWhere(tenantID, f)
+	var c kycd.CaseCounts
+	err := db.readRow(ctx, `SELECT count(*), count(*) FILTER (WHERE assignee = ''), count(*) FILTER (WHERE assignee = ?) FROM cases WHERE `+where,
+		append([]any{reviewer}, args...)...).Scan(&c.All, &c.Unassigned, &c.Mine)
+	return c, err
+}
+
+// caseWhere is the condition of the cases a filter selects (After and
+// Limit aside).
+func caseWhere(tenantID string, f kycd.CaseFilter) (string, []any) {
+	where, args := `tenant_id = ?`, []any{tenantID}
+	for _, c := range []struct{ column, value string }{{"type", f.Type}, {"status", f.Status}, {"user_id", f.UserID}} {
+		if c.value != "" {
+			where, args = where+` AND `+c.column+` = ?`, append(args, c.value)
+		}
+	}
+	if f.Assignee != nil {
+		where, args = where+` AND assignee = ?`, append(args, *f.Assignee)
+	}
+	return where, args
+}
+
+// AssignCase implements kycd.CaseStore. The case's version stays: a
+// decision made on a copy read before the assignment still applies.
+func (db *DB) AssignCase(ctx context.Context, tenantID, caseID, assignee string, details map[string]any) error {
+	if _, err := uuid.Parse(caseID); err != nil {
+		return kycd.NotFound("case")
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		var status string
+		err := tx.queryRow(`SELECT status FROM cases WHERE id = ? AND tenant_id = ?`, caseID, tenantID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kycd.NotFound("case")
+		} else if err != nil {
+			return err
+		}
+		if status != kycd.CaseOpen {
+			return kycd.NotAllowed("The case is closed", "case-closed")
+		}
+		if _, err := tx.exec(`UPDATE cases SET assignee = ? WHERE id = ? AND tenant_id = ?`, assignee, caseID, tenantID); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, "case.assigned", "case", caseID, details)
+	})
 }
 
 func (db *DB) queryCases(ctx context.Context, query string, args ...any) ([]*kycd.Case, error) {
@@ -116,7 +163,7 @@ func (db *DB) queryCases(ctx context.Context, query string, args ...any) ([]*kyc
 	res, err := db.readRows(ctx, query, args...)
 	rows, err := scanAll(res, err, func(r *row) []any {
 		return []any{&r.c.ID, &r.c.TenantID, &r.c.UserID, &r.c.Type, &r.c.Status, &r.c.Outcome, &r.sealed, &r.c.Version,
-			timeCol{&r.c.CreatedAt}, timeCol{&r.c.UpdatedAt}, timePtrCol{&r.c.ClosedAt}}
+			timeCol{&r.c.CreatedAt}, timeCol{&r.c.UpdatedAt}, timePtrCol{&r.c.ClosedAt}, &r.c.Assignee}
 	})
 	if err != nil {
 		return nil, err

@@ -33,19 +33,7 @@ func (db *DB) FindScreenedUsers(ctx context.Context, after, until kycd.UserRef, 
 		WHERE u.deleted_at IS NULL AND (u.tenant_id, u.id) > (?, ?) AND (u.tenant_id, u.id) <= (?, ?)
 		ORDER BY u.tenant_id, u.id LIMIT ?`, kycd.ProcessScreening, kycd.StatusExempt,
 		after.TenantID, after.UserID, until.TenantID, until.UserID, limit)
-	found, err := scanAll(rows, err, func(r *userRow) []any {
-		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated}
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*kycd.User, len(found))
-	for i := range found {
-		if out[i], err = db.openUser(ctx, &found[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return db.openUsers(ctx, rows, err)
 }
 
 // FindUsersWithHits implements kycd.ScreeningMonitorStore.

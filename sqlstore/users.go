@@ -153,9 +153,14 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User, jobs ...kycd.JobArgs
 
 // FindUserByID implements kycd.UserStore.
 func (db *DB) FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error) {
+	return db.findLiveUser(ctx, `id = ? AND tenant_id = ?`, id, tenantID)
+}
+
+// findLiveUser reads and opens the live user a condition selects.
+func (db *DB) findLiveUser(ctx context.Context, where string, args ...any) (*kycd.User, error) {
 	var r userRow
 	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
-		FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, id, tenantID).
+		FROM users WHERE `+where+` AND deleted_at IS NULL`, args...).
 		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("user")
@@ -174,33 +179,45 @@ func (db *DB) FindUsersByID(ctx context.Context, tenantID string, ids []string) 
 	in, args := anyOf(db.dialect, "id", ids)
 	rows, err := db.readRows(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
 		FROM users WHERE tenant_id = ? AND `+in, append([]any{tenantID}, args...)...)
+	return db.openUsers(ctx, rows, err)
+}
+
+// openUsers reads and decrypts the users of rows selecting id, tenant_id,
+// type, pii, terms_of_service, created_at and updated_at.
+func (db *DB) openUsers(ctx context.Context, rows *sql.Rows, err error) ([]*kycd.User, error) {
+	found, err := scanAll(rows, err, func(r *userRow) []any {
+		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated}
+	})
 	if err != nil {
 		return nil, err
 	}
-	var found []userRow
-	for rows.Next() {
-		var r userRow
-		if err := rows.Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		found = append(found, r)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]*kycd.User, 0, len(found))
+	out := make([]*kycd.User, len(found))
 	for i := range found {
-		u, err := db.openUser(ctx, &found[i])
-		if err != nil {
+		if out[i], err = db.openUser(ctx, &found[i]); err != nil {
 			return nil, err
 		}
-		out = append(out, u)
 	}
 	return out, nil
+}
+
+// FindUserByContact implements kycd.UserStore.
+func (db *DB) FindUserByContact(ctx context.Context, tenantID, channel, value string) (*kycd.User, error) {
+	column, purpose, key := "email_index", "user.email", strings.ToLower(strings.TrimSpace(value))
+	switch channel {
+	case kycd.ChannelEmail:
+	case kycd.ChannelPhone:
+		column, purpose, key = "phone_index", "user.phone", strings.TrimSpace(value)
+	default:
+		return nil, fmt.Errorf("sqlstore: no contact channel %q", channel)
+	}
+	if key == "" {
+		return nil, kycd.NotFound("user")
+	}
+	idx, err := db.vault.BlindIndex(ctx, tenantID, purpose, key)
+	if err != nil {
+		return nil, err
+	}
+	return db.findLiveUser(ctx, `tenant_id = ? AND `+column+` = ?`, tenantID, idx)
 }
 
 // userRow is a user row as read, before decryption.

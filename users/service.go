@@ -82,6 +82,11 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 	return nil
 }
 
+// FindUserByContact implements kycd.UserService.
+func (s *Service) FindUserByContact(ctx context.Context, tenantID, channel, value string) (*kycd.User, error) {
+	return s.store.FindUserByContact(ctx, tenantID, channel, value)
+}
+
 // DeleteUser implements kycd.UserService.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
 	return s.store.DeleteUser(ctx, tenantID, id, why)

@@ -50,6 +50,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		ingestW     int
 		events      int
 		scrUsers    int
+		conUsers    int
+		conCases    int
 	)
 	fs := newFlags("bench", getenv, stderr)
 	fs.common(&o)
@@ -58,16 +60,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.string(&concurrency, "concurrency", "8,32", "concurrent connections: a number, or a comma-separated list of numbers each measured in turn")
 	fs.string(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	fs.string(&memProfile, "memprofile", "", "write an allocation profile (since start) to this file when the rounds end")
-	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions), webhooks (deliveries) or screening (searches, re-screening)")
+	fs.string(&scenario, "scenario", "all", "users-me (GET /core/users/me), cdd (PATCH customer-due-diligence steps), all (both), ingest (KYC Connector ingestions), webhooks (deliveries) screening (searches, re-screening) or console (the back office's pages)")
 	fs.int(&ingestions, "ingestions", 2000, "ingest: how many ingestions")
 	fs.duration(&ingestLat, "latency", 50*time.Millisecond, "ingest: the provider sandbox's latency per call")
 	fs.int(&ingestW, "ingest-workers", 50, "ingest: River workers")
 	fs.int(&events, "events", 5000, "webhooks: how many events")
 	fs.int(&scrUsers, "screening-users", 100000, "screening: how many users are re-screened")
+	fs.int(&conUsers, "console-users", 100000, "console: how many users the tenant has")
+	fs.int(&conCases, "console-cases", 10000, "console: how many of them have an open case")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"all", "users-me", "cdd", "ingest", "webhooks", "screening"}, scenario) {
+	if !slices.Contains([]string{"all", "users-me", "cdd", "ingest", "webhooks", "screening", "console"}, scenario) {
 		return fmt.Errorf("bench: unknown scenario %q", scenario)
 	}
 	if scenario == "ingest" || scenario == "webhooks" {
@@ -222,10 +226,19 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{}`)
 	}
+	rs, err := newReviewers(a, consoleOptions{}, false)
+	if err != nil {
+		return err
+	}
+	consoleHandler, err := newConsole(ctx, a, rs, consoleOptions{}, "http://127.0.0.1")
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
 		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: blobs, Vault: a.vault,
 		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
 		Mount: func(mux *http.ServeMux) {
+			mux.Handle("/console/", consoleHandler)
 			mux.HandleFunc("GET /bench/baseline", baseline)
 			mux.HandleFunc("PATCH /bench/write-baseline", writeBaseline)
 		},
@@ -241,6 +254,24 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
+	if scenario == "console" {
+		res, err := benchConsole(ctx, a, base, tok, t.ID, max(conUsers, 1), min(max(conCases, 1), max(conUsers, 1)), max(rounds, 1)*100)
+		if err != nil {
+			return err
+		}
+		if o.JSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "database %s: %d users, %d open cases (seeded in %.0f s); one reviewer, one page at a time\n", res["database"], res["users"], res["open_cases"], res["seed_s"])
+		for _, p := range []string{"baseline", "queue", "queue_deep", "case", "user"} {
+			fmt.Fprintf(stdout, "%-12s p50 %7.2f ms  p95 %7.2f ms (goal < 50)  %7d bytes (goal < 100 KB)", p+":", res[p+"_p50_ms"], res[p+"_p95_ms"], res[p+"_bytes"])
+			if r, ok := res[p+"_p95_vs_baseline"]; ok {
+				fmt.Fprintf(stdout, "  p95 %5.1f x the baseline's", r)
+			}
+			fmt.Fprintln(stdout)
+		}
+		return nil
+	}
 	if scenario == "screening" {
 		res, err := benchScreening(ctx, a, base, tokens, t.ID, max(scrUsers, 1), levels[0], duration*time.Duration(max(rounds, 1)))
 		if err != nil {

@@ -36,6 +36,15 @@ func jsonlImporter(t *testing.T, k *kycdProc, name string) func(lines ...string)
 	}
 }
 
+// importUN imports the bundled UN list's snapshot.
+func (k *kycdProc) importUN(t *testing.T) {
+	t.Helper()
+	un := writeSnapshotFile(t, "un", "consolidated.xml")
+	if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
+		t.Fatalf("import: %q %v", out, err)
+	}
+}
+
 // createUserOf creates a user of a body and returns its id.
 func createUserOf(t *testing.T, k *kycdProc, tok string, body map[string]any) string {
 	t.Helper()
@@ -78,10 +87,7 @@ func TestScreeningCases(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
-		un := writeSnapshotFile(t, "un", "consolidated.xml")
-		if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil {
-			t.Fatalf("import: %q %v", out, err)
-		}
+		k.importUN(t)
 		tn := k.newTenant(t, "cases-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read", "admin.cases:review", "admin.audit:read")...)
 		tok := k.token(t, tn, "")
 

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
 	}
 	code := m.Run()
+	closeBrowser() // the browser tests' Chromium
 	if kycdBin.dir != "" {
 		os.RemoveAll(kycdBin.dir) // the kycd the crash tests built
 	}

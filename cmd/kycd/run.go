@@ -38,6 +38,7 @@ Usage:
   kycd screening import --source ofac-sdn|un|eu-fsf|kycd-jsonl --path FILE_OR_FOLDER [--name NAME] [--json]
   kycd screening lists [--json]
   (serve and worker: --screening on|off, --screening-max-age 48h, --screening-source NAME=URL ...)
+  kycd reviewer create --tenant ID --email E --role analyst|supervisor|auditor|admin [--password-stdin] [--json]
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 5] [--round 2s] [--concurrency 8,32] [--json]
 
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("a command is needed")
 	}
 	cmd, rest := args[1], args[2:]
-	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys" || cmd == "users" || cmd == "screening") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (cmd == "tenant" || cmd == "client" || cmd == "audit" || cmd == "webhooks" || cmd == "keys" || cmd == "users" || cmd == "screening" || cmd == "reviewer") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdScreeningImport(ctx, rest, getenv, stdout, stderr)
 	case "screening lists":
 		return cmdScreeningLists(ctx, rest, getenv, stdout, stderr)
+	case "reviewer create":
+		return cmdReviewerCreate(ctx, rest, getenv, stdin, stdout, stderr)
 	case "ingest":
 		return cmdIngest(ctx, rest, getenv, stdout, stderr)
 	case "webhooks listen":

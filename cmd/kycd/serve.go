@@ -61,6 +61,7 @@ type serveOptions struct {
 	MetricsAddr string
 	// MetricsToken is the bearer token /metrics requires.
 	MetricsToken string
+	Console      consoleOptions
 }
 
 func (o *serveOptions) register(fs *flagSet) {
@@ -83,6 +84,7 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
 	fs.string(&o.MetricsAddr, "metrics-addr", "", "address to serve GET /metrics on, apart from the API (loopback or the cluster network: 127.0.0.1:9090); without it /metrics is on the API listener only with --metrics-token")
 	fs.string(&o.MetricsToken, "metrics-token", "", "bearer token GET /metrics requires (needed to serve it on the API listener; give it through the environment)")
+	o.Console.register(fs)
 	fs.duration(&o.ClientCache, "client-cache-ttl", 2*time.Second, "how long a client's state is trusted without reading it again: the longest a revocation takes to apply (0: every request)")
 }
 
@@ -126,13 +128,24 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + ln.Addr().String()
 	}
+	rs, err := newReviewers(a, o.Console, o.Sandbox)
+	if err != nil {
+		return err
+	}
+	consoleHandler, err := newConsole(ctx, a, rs, o.Console, o.PublicURL)
+	if err != nil {
+		return err
+	}
 	var (
 		sandbox *api.Sandbox
-		mount   func(*http.ServeMux)
+		mounts  = []func(*http.ServeMux){func(mux *http.ServeMux) { mux.Handle("/console/", consoleHandler) }}
 	)
 	if o.Sandbox {
 		creds, err := ensureSandbox(ctx, a, stdout)
 		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		if err := ensureSandboxReviewer(ctx, rs, creds, o.PublicURL, stdout); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
 		// Sandbox mode sends nothing: messages wait in an outbox.
@@ -155,11 +168,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		// The sandboxes' webhooks come back to this kycd, for the sandbox tenant.
 		veriffSandbox.SetWebhook(o.PublicURL + "/kyc-connector/veriff/webhooks/" + creds.TenantID)
 		sumsubSandbox.SetWebhook(o.PublicURL+"/kyc-connector/sumsub/webhooks/"+creds.TenantID, creds.SumsubWebhookKey)
-		mount = func(mux *http.ServeMux) {
+		mounts = append(mounts, func(mux *http.ServeMux) {
 			mux.Handle("/sandbox/veriff/", http.StripPrefix("/sandbox/veriff", veriffSandbox))
 			mux.Handle("/sandbox/sumsub/", http.StripPrefix("/sandbox/sumsub", sumsubSandbox))
 			mux.Handle("GET /sandbox/evidence/", http.StripPrefix("/sandbox/evidence", evidencesbx.Handler()))
-		}
+		})
 	}
 	srv, err := api.New(api.Config{
 		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Sandbox: sandbox,
@@ -168,7 +181,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
 		SecretMemory: int64(o.SecretMemory) << 20, SecretWait: o.SecretWait,
 		BodyTimeout: o.BodyTimeout, BodyMinRate: float64(o.BodyMinRate), BodyMax: o.ReadTimeout,
-		Mount: mount, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
+		Mount: func(mux *http.ServeMux) {
+			for _, m := range mounts {
+				m(mux)
+			}
+		}, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
 	})
 	if err != nil {
 		return err
@@ -306,6 +323,8 @@ type sandboxCredentials struct {
 	SumsubAppToken     string `json:"sumsub_app_token"`
 	SumsubSecret       string `json:"sumsub_secret"`
 	SumsubWebhookKey   string `json:"sumsub_webhook_secret"`
+	// ConsolePassword is the sandbox reviewer's password.
+	ConsolePassword string `json:"console_password"`
 }
 
 // ensureSandbox creates, once, the tenant named "sandbox", a client with
@@ -347,6 +366,10 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 	}
 	if creds.SumsubWebhookKey == "" {
 		creds.SumsubWebhookKey = uuid.NewString()
+		changed = true
+	}
+	if creds.ConsolePassword == "" {
+		creds.ConsolePassword = auth.NewSecret()
 		changed = true
 	}
 	if changed {

@@ -84,6 +84,9 @@ func Run(t *testing.T) {
 				{"Cases", testCases},
 				{"ScreeningMonitor", testScreeningMonitor},
 				{"TenantSettings", testTenantSettings},
+				{"Reviewers", testReviewers},
+				{"ReviewerSessions", testReviewerSessions},
+				{"CaseAssignment", testCaseAssignment},
 				{"ConcurrentCreations", testConcurrentCreations},
 				{"UnstorableText", testUnstorableText},
 			} {
@@ -228,6 +231,19 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	_, err = f.DB.FindUserByID(ctx, other.ID, u.ID)
 	wantCode(t, err, kycd.ENotFound)
+	// Found by email (any case) or phone, within the tenant only.
+	for _, c := range []struct{ channel, value string }{{kycd.ChannelEmail, " ANA.silva@example.com"}, {kycd.ChannelPhone, "+351912345678"}} {
+		got, err := f.DB.FindUserByContact(ctx, tn.ID, c.channel, c.value)
+		if err != nil || got.ID != u.ID || got.FullName != "Ana Silva" {
+			t.Fatalf("FindUserByContact(%s %q) = %+v, %v", c.channel, c.value, got, err)
+		}
+		_, err = f.DB.FindUserByContact(ctx, other.ID, c.channel, c.value)
+		wantCode(t, err, kycd.ENotFound)
+	}
+	for _, c := range []struct{ channel, value string }{{kycd.ChannelEmail, "nobody@example.com"}, {kycd.ChannelPhone, "+351900000000"}, {kycd.ChannelEmail, ""}} {
+		_, err = f.DB.FindUserByContact(ctx, tn.ID, c.channel, c.value)
+		wantCode(t, err, kycd.ENotFound)
+	}
 
 	// Email is unique per tenant, whatever its case; another tenant may reuse it.
 	// (Copies are new users: the store chooses an id when none is given.)

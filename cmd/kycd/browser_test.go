@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's Chromium through chromedp: one browser
+// per test binary, started at the first test that needs it; each test works
+// in tabs of a browser context of its own (its own cookies), so tests run
+// in parallel without seeing each other's sessions.
+
+// chromiumPath is Debian's Chromium (.ci/run installs it when missing).
+const chromiumPath = "/usr/bin/chromium"
+
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+var browser struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	dir    string
+	err    error
+}
+
+// closeBrowser stops the shared browser (TestMain, after the tests).
+func closeBrowser() {
+	if browser.cancel != nil {
+		browser.cancel()
+		os.RemoveAll(browser.dir)
+	}
+}
+
+// newTab opens a tab in a fresh browser context (no cookies shared with
+// any other test's tabs); it closes when the test ends.
+func newTab(t *testing.T) context.Context {
+	t.Helper()
+	browser.once.Do(func() {
+		if _, err := os.Stat(chromiumPath); err != nil {
+			browser.err = err
+			return
+		}
+		if browser.dir, browser.err = os.MkdirTemp("", "kycd-chromium-"); browser.err != nil {
+			return
+		}
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(chromiumPath), chromedp.UserDataDir(browser.dir),
+			chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+			chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.WindowSize(1280, 900),
+		}
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelBrowser := chromedp.NewContext(alloc)
+		browser.ctx = ctx
+		browser.cancel = func() { cancelBrowser(); cancelAlloc() }
+		browser.err = chromedp.Do(ctx) // starts the browser
+	})
+	if browser.err != nil {
+		if _, err := exec.LookPath("chromium"); err != nil && os.Getenv("CI") == "" {
+			t.Skipf("no Chromium here (apt-get install -y chromium): %v", browser.err)
+		}
+		t.Fatalf("start Chromium: %v", browser.err)
+	}
+	tab, cancelTab := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
+	ctx, cancel := context.WithTimeout(tab, 8*time.Minute)
+	t.Cleanup(func() { cancel(); cancelTab() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return ctx
+}
+
+// stepTimeout bounds one step of a browser test: generous, for -race on a
+// busy machine (a sign-in's Argon2id alone takes seconds there).
+const stepTimeout = 2 * time.Minute
+
+// browse runs browser actions in order, failing the test on an error.
+func browse(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, pageState(tab))
+	}
+}
+
+// pageState says where a tab is and what it shows, for a failure's message.
+func pageState(tab context.Context) string {
+	ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState + '\n' + document.documentElement.outerHTML.slice(0, 3000)`))
+	if err != nil {
+		text = err.Error()
+	}
+	return "at " + loc + ":\n" + text
+}
+
+// value runs one browser action that gives a value.
+func value[T any](t *testing.T, tab context.Context, what string, action chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, action)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, pageState(tab))
+	}
+	return v
+}
+
+// mainText is the text of the page's main region.
+func mainText(t *testing.T, tab context.Context) string {
+	t.Helper()
+	return value(t, tab, "read the page", chromedp.Text(chromedp.CSS("main")))
+}
+
+// checkPage checks the page the tab shows: its main region holds each
+// wanted text, axe-core finds no serious or critical accessibility
+// violation, and a screenshot (saved under the test's temp folder) is a
+// real picture, not a blank one.
+func checkPage(t *testing.T, tab context.Context, name string, want ...string) {
+	t.Helper()
+	text := mainText(t, tab)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("page %s lacks %q:\n%s", name, w, text)
+		}
+	}
+	value(t, tab, "load axe-core", chromedp.Evaluate[bool](axeSource+";\ntypeof axe === 'object'"))
+	type axeResult struct {
+		Passes     int      `json:"passes"`
+		Violations []string `json:"violations"`
+	}
+	res := value(t, tab, "axe on "+name, chromedp.Evaluate[axeResult](`axe.run(document).then(r => ({passes: r.passes.length, violations: r.violations
+			.filter(v => v.impact === 'serious' || v.impact === 'critical')
+			.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))}))`, chromedp.EvalAwaitPromise))
+	if res.Passes < 10 {
+		t.Errorf("page %s: axe-core passed only %d rules: did it run?", name, res.Passes)
+	}
+	for _, v := range res.Violations {
+		t.Errorf("page %s: accessibility: %s", name, v)
+	}
+	shot := value(t, tab, "screenshot of "+name, chromedp.FullScreenshot(100))
+	path := filepath.Join(t.TempDir(), name+".png")
+	if err := os.WriteFile(path, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot of %s is no PNG: %v", name, err)
+	}
+	if colours := distinctColours(img, 16); colours < 8 {
+		t.Errorf("screenshot of %s (%s) looks blank: %d colours", name, path, colours)
+	}
+}
+
+// distinctColours counts the colours of a sample of an image's pixels
+// (every step-th pixel of every step-th row).
+func distinctColours(img image.Image, step int) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += step {
+		for x := b.Min.X; x < b.Max.X; x += step {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	return len(seen)
+}

@@ -1,0 +1,30 @@
+package console
+
+import "net/http"
+
+// routes lists every route of the console.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.Handle("GET /console/static/", s.handleStatic())
+	mux.Handle("GET /console/login", s.handle(s.handleLoginPage()))
+	mux.Handle("POST /console/login", s.handle(s.handleLogin()))
+	mux.Handle("POST /console/logout", s.handle(s.handleLogout()))
+	if s.oidc != nil {
+		mux.Handle("GET /console/oidc/login", s.handle(s.handleOIDCLogin()))
+		mux.Handle("GET /console/oidc/callback", s.handle(s.handleOIDCCallback()))
+	}
+
+	// The screening queue and its cases.
+	mux.Handle("GET /console/{$}", s.handle(s.signedIn(s.handleHome())))
+	mux.Handle("GET /console/cases", s.handle(s.signedIn(s.handleQueue())))
+	mux.Handle("GET /console/cases/{id}", s.handle(s.signedIn(s.handleCase())))
+	mux.Handle("POST /console/cases/{id}/take", s.handle(s.signedIn(s.handleTake())))
+	mux.Handle("POST /console/cases/{id}/assign", s.handle(s.signedIn(s.handleAssign())))
+	mux.Handle("POST /console/cases/{id}/decision", s.handle(s.signedIn(s.handleDecide())))
+
+	// Users' files.
+	mux.Handle("GET /console/users", s.handle(s.signedIn(s.handleUserSearch())))
+	mux.Handle("POST /console/users/search", s.handle(s.signedIn(s.handleFindUser())))
+	mux.Handle("GET /console/users/{id}", s.handle(s.signedIn(s.handleUser())))
+
+	mux.Handle("/console/", s.handle(s.handleNotFound()))
+}
