@@ -456,16 +456,31 @@ func TestCrossTenantMatrix(t *testing.T) {
 		all := append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)
 		a, b := k.newTenant(t, "alpha", all...), k.newTenant(t, "bravo", all...)
 		ta, tb := k.token(t, a, ""), k.token(t, b, "")
-		ua := createUser(t, k, ta, "alice@alpha-matrix.example")
-		createUser(t, k, tb, "bob@bravo-matrix.example")
-		fa, _ := createFile(t, k, ta, ua, "document", "application/pdf")
+		// A listing of the test users' name, so that alpha's user has a
+		// case; alpha's endpoint before its user, so that it has a delivery
+		// (refused: sandbox mode reaches loopback only).
+		jsonlImporter(t, k, "matrix")(`{"id":"M1","type":"person","names":[{"full":"DOE, John","kind":"primary"}],"birthDates":[{"year":1987,"month":1,"day":1}]}`)
 		hook := "https://93.184.216.34/alpha-matrix-hook"
 		res := k.call(t, "POST", "/core/webhooks/endpoints", ta, "", map[string]any{"url": hook, "eventTypes": []string{"core."}})
 		if res.Status != 201 {
 			t.Fatalf("alpha's endpoint: %d %s", res.Status, res.Body)
 		}
 		ea := res.get("endpoint.id").(string)
-		alpha := map[string]string{"user_id": ua, "client_uuid": ua, "legal_entity_uuid": a.ID, "tenantId": a.ID, "fileId": fa, "endpointId": ea}
+		ua := createUser(t, k, ta, "alice@alpha-matrix.example")
+		createUser(t, k, tb, "bob@bravo-matrix.example")
+		fa, _ := createFile(t, k, ta, ua, "document", "application/pdf")
+		var ca, da string
+		waitUntil(t, "alpha's case and delivery", func() bool {
+			if cases := list(k.call(t, "GET", "/admin/cases?userId="+ua, ta, "", nil).JSON["cases"]); len(cases) > 0 {
+				ca, _ = mapOf(cases[0])["id"].(string)
+			}
+			if ds := list(k.call(t, "GET", "/core/webhooks/endpoints/"+ea+"/deliveries", ta, "", nil).JSON["deliveries"]); len(ds) > 0 {
+				da, _ = mapOf(ds[0])["id"].(string)
+			}
+			return ca != "" && da != ""
+		})
+		alpha := map[string]string{"user_id": ua, "client_uuid": ua, "legal_entity_uuid": a.ID, "tenantId": a.ID, "fileId": fa, "endpointId": ea,
+			"id": ca, "deliveryId": da, "entityId": ua}
 		markers := []string{"alice@alpha-matrix.example", hook}
 
 		doc := openAPIDoc(t)
