@@ -265,8 +265,18 @@ func TestBadInput(t *testing.T) {
 		tn := k.newTenant(t, "badinput")
 		tok := k.token(t, tn, "")
 		uid := createUser(t, k, tok, "valid@badinput.example")
+		// The cases tried and failed, logged at the end as the security
+		// suite's other areas are.
+		tried, failed := 0, 0
+		fail := func(format string, args ...any) {
+			t.Helper()
+			failed++
+			t.Errorf(format, args...)
+		}
+		defer func() { t.Logf("bad input: %d cases, %d failed checks", tried, failed) }()
 		send := func(method, path, contentType, body string, onBehalf bool) *response {
 			t.Helper()
+			tried++
 			req := k.req(method, path, strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tok)
 			if contentType != "" {
@@ -280,7 +290,7 @@ func TestBadInput(t *testing.T) {
 		violation := func(res *response, property, rule string) {
 			t.Helper()
 			if res.Status != 400 || res.code() != "request_invalid" {
-				t.Errorf("want request_invalid, got %d %s", res.Status, res.Body)
+				fail("want request_invalid, got %d %s", res.Status, res.Body)
 				return
 			}
 			for _, v := range res.get("details.violations").([]any) {
@@ -289,7 +299,7 @@ func TestBadInput(t *testing.T) {
 					return
 				}
 			}
-			t.Errorf("no violation %s/%s in %s", property, rule, res.Body)
+			fail("no violation %s/%s in %s", property, rule, res.Body)
 		}
 		violation(send("POST", "/core/users", "application/json", `{"email": "a@b.c",`, false), "", "json")
 		violation(send("POST", "/core/users", "application/json", `{"email": 1}{}`, false), "", "json")
@@ -304,37 +314,42 @@ func TestBadInput(t *testing.T) {
 		violation(send("POST", "/core/files", "application/json", `{"category": "hologram", "contentType": "image/png"}`, true), "category", "enum")
 		violation(send("DELETE", "/core/users/me", "application/json", `{"review": {"reason": 7}}`, true), "review.reason", "type")
 		if res := send("POST", "/core/users", "application/json", `{"email": "`+strings.Repeat("a", 70000)+`"}`, false); res.Status != 413 || res.code() != "content_too_large" {
-			t.Errorf("oversized body: %d %s", res.Status, res.Body)
+			fail("oversized body: %d %s", res.Status, res.Body)
 		}
 		if res := send("POST", "/core/users", "text/plain", `{}`, false); res.Status != 415 || res.code() != "unsupported_media_type" {
-			t.Errorf("text/plain body: %d %s", res.Status, res.Body)
+			fail("text/plain body: %d %s", res.Status, res.Body)
 		}
 		req := k.req("POST", "/core/users", strings.NewReader(mustJSONString(newUserBody("hdr@badinput.example"))))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Uphold-User-Ip", "999.1.1.1")
+		tried++
 		violation(k.do(t, req), "x-uphold-user-ip", "format")
 		req = k.req("GET", "/core/files/not-a-uuid", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("X-On-Behalf-Of", "user "+uid)
+		tried++
 		violation(k.do(t, req), "fileId", "format")
 		if res := send("GET", "/core/files/settings?category=hologram", "", "", false); res.Status != 400 {
-			t.Errorf("bad category filter: %d %s", res.Status, res.Body)
+			fail("bad category filter: %d %s", res.Status, res.Body)
 		}
+		tried++
 		if res := k.do(t, k.req("GET", "/core/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.code() != "route_not_found" {
-			t.Errorf("unknown route: %d %s", res.Status, res.Body)
+			fail("unknown route: %d %s", res.Status, res.Body)
 		}
+		tried++
 		if res := k.do(t, k.req("PATCH", "/core/users/me", nil), doOpts{unrouted: true}); res.Status != 405 || res.code() != "method_not_allowed" || res.Header.Get("Allow") != "GET, DELETE" {
-			t.Errorf("wrong method: %d %s (Allow %q)", res.Status, res.Body, res.Header.Get("Allow"))
+			fail("wrong method: %d %s (Allow %q)", res.Status, res.Body, res.Header.Get("Allow"))
 		}
+		tried++
 		if res := k.do(t, k.req("GET", "/nowhere", nil), doOpts{unrouted: true}); res.Status != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("unknown route outside /core: %d %s", res.Status, res.Body)
+			fail("unknown route outside /core: %d %s", res.Status, res.Body)
 		}
 		// No error body ever carries internals.
 		for _, body := range k.errorBodies() {
 			for _, s := range []string{"sql", "pgx", "goroutine", ".go:", db.DataDir, "panic"} {
 				if strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
-					t.Errorf("error body holds %q: %s", s, body)
+					fail("error body holds %q: %s", s, body)
 				}
 			}
 		}
