@@ -29,6 +29,17 @@ func (s *Server) metadataTarget(r *http.Request, entity string) (*kycd.User, str
 	return u, id, r, nil
 }
 
+// metadataRequest reads what every metadata route needs: the acting user,
+// the entity's id and the request's conditions.
+func (s *Server) metadataRequest(r *http.Request, entity string, allowAny bool) (*kycd.User, string, kycd.MetadataCondition, *http.Request, error) {
+	u, id, r, err := s.metadataTarget(r, entity)
+	if err != nil {
+		return nil, "", kycd.MetadataCondition{}, r, err
+	}
+	cond, err := metadataCondition(r, allowAny)
+	return u, id, cond, r, err
+}
+
 // metadataCondition reads If-Match and If-None-Match; allowAny admits
 // If-None-Match: * (the PUT that only creates).
 func metadataCondition(r *http.Request, allowAny bool) (kycd.MetadataCondition, error) {
@@ -48,11 +59,7 @@ type metadataView struct {
 
 func (s *Server) handleGetMetadata(entity string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, id, r, err := s.metadataTarget(r, entity)
-		if err != nil {
-			return err
-		}
-		cond, err := metadataCondition(r, false)
+		u, id, cond, r, err := s.metadataRequest(r, entity, false)
 		if err != nil {
 			return err
 		}
@@ -79,11 +86,7 @@ func weakless(tag string) string {
 
 func (s *Server) handleSetMetadata(entity string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, id, r, err := s.metadataTarget(r, entity)
-		if err != nil {
-			return err
-		}
-		cond, err := metadataCondition(r, true)
+		u, id, cond, r, err := s.metadataRequest(r, entity, true)
 		if err != nil {
 			return err
 		}
@@ -107,11 +110,7 @@ func (s *Server) handleSetMetadata(entity string) handlerFunc {
 
 func (s *Server) handlePatchMetadata(entity string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, id, r, err := s.metadataTarget(r, entity)
-		if err != nil {
-			return err
-		}
-		cond, err := metadataCondition(r, false)
+		u, id, cond, r, err := s.metadataRequest(r, entity, false)
 		if err != nil {
 			return err
 		}
@@ -138,11 +137,7 @@ func (s *Server) handlePatchMetadata(entity string) handlerFunc {
 
 func (s *Server) handleDeleteMetadata(entity string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, id, r, err := s.metadataTarget(r, entity)
-		if err != nil {
-			return err
-		}
-		cond, err := metadataCondition(r, false)
+		u, id, cond, r, err := s.metadataRequest(r, entity, false)
 		if err != nil {
 			return err
 		}
