@@ -97,23 +97,11 @@ func pointerEscape(s string) string {
 
 // at returns the object at a JSON pointer ("/paths/~1core~1users/post").
 func (d *upholdDoc) at(ptr string) map[string]any {
-	var v any = d.raw
-	for _, p := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[p]
-		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
+	keys := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, p := range keys {
+		keys[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
 	}
-	m, _ := v.(map[string]any)
+	m, _ := walkJSON(d.raw, keys).(map[string]any)
 	return m
 }
 

@@ -259,12 +259,17 @@ func (r *response) code() string {
 }
 
 func (r *response) get(path string) any {
-	var v any = r.JSON
-	for _, p := range strings.Split(path, ".") {
+	return walkJSON(r.JSON, strings.Split(path, "."))
+}
+
+// walkJSON follows keys (and numbers, which index arrays) down decoded
+// JSON; nil when a step is missing.
+func walkJSON(v any, keys []string) any {
+	for _, p := range keys {
 		switch x := v.(type) {
 		case map[string]any:
 			v = x[p]
-		case []any: // a number indexes an array
+		case []any:
 			i, err := strconv.Atoi(p)
 			if err != nil || i < 0 || i >= len(x) {
 				return nil
