@@ -51,19 +51,24 @@ type EndUserContext struct {
 // User is an end customer of a tenant, the subject of the KYC processes.
 // Every personal field is encrypted at rest with the tenant's data key.
 type User struct {
-	ID                 string         `json:"id"`
-	TenantID           string         `json:"-"`
-	Type               string         `json:"type"`
-	Email              string         `json:"email"`
-	FullName           string         `json:"fullName,omitempty"`
-	Birthdate          string         `json:"birthdate,omitempty"`
-	PrimaryCitizenship string         `json:"primaryCitizenship"`
-	Address            Address        `json:"address"`
-	Phone              *Phone         `json:"phone,omitempty"`
-	Birthplace         *Birthplace    `json:"birthplace,omitempty"`
-	OtherCitizenships  []string       `json:"otherCitizenships,omitempty"`
-	TermsOfService     string         `json:"-"`
-	Metadata           map[string]any `json:"-"`
+	ID                 string      `json:"id"`
+	TenantID           string      `json:"-"`
+	Type               string      `json:"type"`
+	Email              string      `json:"email"`
+	FullName           string      `json:"fullName,omitempty"`
+	Birthdate          string      `json:"birthdate,omitempty"`
+	PrimaryCitizenship string      `json:"primaryCitizenship"`
+	Address            Address     `json:"address"`
+	Phone              *Phone      `json:"phone,omitempty"`
+	Birthplace         *Birthplace `json:"birthplace,omitempty"`
+	OtherCitizenships  []string    `json:"otherCitizenships,omitempty"`
+	// DocumentNationalities are the nationalities a verified identity
+	// proves: the issuing country of a passport or identity card, and the
+	// citizenship an electronic verification gives. Screening uses them
+	// beside the declared citizenships; they are not part of the profile.
+	DocumentNationalities []string       `json:"-"`
+	TermsOfService        string         `json:"-"`
+	Metadata              map[string]any `json:"-"`
 	// CreatedContext is the end-user context recorded when the user was created.
 	CreatedContext EndUserContext `json:"-"`
 	// PartnerOnboardedAt is when the partner onboarded the user, as

@@ -2,6 +2,7 @@ package kyc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,8 +164,33 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 			c.docIndex = idx
 		}
 	}
+	// A verified document proves nationalities that screening must see,
+	// even when the profile declares other citizenships.
+	if nats := provenNationalities(out, who); reason == "" && len(nats) > 0 && !slices.Equal(nats, st.user.DocumentNationalities) {
+		u := *st.user
+		u.DocumentNationalities = nats
+		c.user = &u
+	}
 	s.settleSubmission(st, c, kycd.ProcessIdentity, up, out, reason)
 	return c, nil
+}
+
+// provenNationalities are the nationalities a verified identity proves: the
+// issuing country of a passport or identity card (a driving licence or
+// residence permit proves residence, not nationality), and the citizenship
+// an electronic verification reads.
+func provenNationalities(out *verificationOutput, who person) []string {
+	var nats []string
+	add := func(c string) {
+		if c = strings.ToUpper(strings.TrimSpace(c)); len(c) == 2 && !slices.Contains(nats, c) {
+			nats = append(nats, c)
+		}
+	}
+	if d := out.Document; d != nil && (d.Type == "passport" || d.Type == "id-card") {
+		add(d.Country)
+	}
+	add(who.CitizenshipCountry)
+	return nats
 }
 
 // partnerSubmission checks what a partner-verified identity or proof of

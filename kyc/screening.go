@@ -26,8 +26,9 @@ func (s *Service) RecordScreening(ctx context.Context, ref kycd.UserRef, fn func
 }
 
 // screeningJobs starts a screening of the user when a change alters what is
-// screened: the name, birth date, citizenships or type, or the identity (a
-// verification gives the name on the document).
+// screened: the name, birth date, citizenships, the nationalities a verified
+// document proves, or type, or the identity (a verification gives the name
+// on the document).
 func (s *Service) screeningJobs(st *state, c *change) []kycd.JobArgs {
 	if s.screeningOff || !s.policy.Applies(kycd.ProcessScreening, st.user) {
 		return nil
@@ -60,5 +61,6 @@ func (s *Service) screeningJobs(st *state, c *change) []kycd.JobArgs {
 // screening looks at.
 func sameScreenedData(a, b *kycd.User) bool {
 	return a.Type == b.Type && a.FullName == b.FullName && a.Birthdate == b.Birthdate &&
-		a.PrimaryCitizenship == b.PrimaryCitizenship && slices.Equal(a.OtherCitizenships, b.OtherCitizenships)
+		a.PrimaryCitizenship == b.PrimaryCitizenship && slices.Equal(a.OtherCitizenships, b.OtherCitizenships) &&
+		slices.Equal(a.DocumentNationalities, b.DocumentNationalities)
 }

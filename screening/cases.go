@@ -55,13 +55,15 @@ func (s *Service) Screen(ctx context.Context, ref kycd.UserRef) error {
 	})
 }
 
-// subjectOf is what a user is screened with.
+// subjectOf is what a user is screened with: the name, birth date and type,
+// and every nationality the user declared or a verified document proves.
 func subjectOf(u *kycd.User) kycd.ScreeningSubject {
 	sub := kycd.ScreeningSubject{Name: strings.TrimSpace(u.FullName), Type: kycd.EntryPerson, BirthDate: u.Birthdate}
 	if u.Type == kycd.UserBusiness {
 		sub.Type, sub.BirthDate = kycd.EntryOrganization, ""
 	}
-	for _, c := range append([]string{u.PrimaryCitizenship}, u.OtherCitizenships...) {
+	declared := append([]string{u.PrimaryCitizenship}, u.OtherCitizenships...)
+	for _, c := range append(declared, u.DocumentNationalities...) {
 		if c != "" && !slices.Contains(sub.Nationalities, c) {
 			sub.Nationalities = append(sub.Nationalities, c)
 		}

@@ -18,17 +18,18 @@ var _ kycd.UserStore = (*DB)(nil)
 
 // userPII is the encrypted part of a user row: everything personal.
 type userPII struct {
-	Email              string              `json:"email"`
-	FullName           string              `json:"fullName,omitempty"`
-	Birthdate          string              `json:"birthdate,omitempty"`
-	PrimaryCitizenship string              `json:"primaryCitizenship"`
-	Address            kycd.Address        `json:"address"`
-	Phone              *kycd.Phone         `json:"phone,omitempty"`
-	Birthplace         *kycd.Birthplace    `json:"birthplace,omitempty"`
-	OtherCitizenships  []string            `json:"otherCitizenships,omitempty"`
-	Metadata           map[string]any      `json:"metadata,omitempty"`
-	CreatedContext     kycd.EndUserContext `json:"createdContext"`
-	PartnerOnboardedAt *time.Time          `json:"partnerOnboardedAt,omitempty"`
+	Email                 string              `json:"email"`
+	FullName              string              `json:"fullName,omitempty"`
+	Birthdate             string              `json:"birthdate,omitempty"`
+	PrimaryCitizenship    string              `json:"primaryCitizenship"`
+	Address               kycd.Address        `json:"address"`
+	Phone                 *kycd.Phone         `json:"phone,omitempty"`
+	Birthplace            *kycd.Birthplace    `json:"birthplace,omitempty"`
+	OtherCitizenships     []string            `json:"otherCitizenships,omitempty"`
+	DocumentNationalities []string            `json:"documentNationalities,omitempty"`
+	Metadata              map[string]any      `json:"metadata,omitempty"`
+	CreatedContext        kycd.EndUserContext `json:"createdContext"`
+	PartnerOnboardedAt    *time.Time          `json:"partnerOnboardedAt,omitempty"`
 }
 
 func userAD(id string) []byte { return []byte("users.pii:" + id) }
@@ -45,7 +46,7 @@ func (db *DB) sealUser(ctx context.Context, u *kycd.User) (*sealedUser, error) {
 	pii, err := json.Marshal(userPII{
 		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
 		Address: u.Address, Phone: u.Phone, Birthplace: u.Birthplace, OtherCitizenships: u.OtherCitizenships,
-		Metadata: u.Metadata, CreatedContext: u.CreatedContext, PartnerOnboardedAt: u.PartnerOnboardedAt,
+		DocumentNationalities: u.DocumentNationalities, Metadata: u.Metadata, CreatedContext: u.CreatedContext, PartnerOnboardedAt: u.PartnerOnboardedAt,
 	})
 	if err != nil {
 		return nil, err
@@ -240,6 +241,7 @@ func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
 	usr.Birthplace, usr.OtherCitizenships, usr.PartnerOnboardedAt = p.Birthplace, p.OtherCitizenships, p.PartnerOnboardedAt
+	usr.DocumentNationalities = p.DocumentNationalities
 	if usr.CreatedAt, err = parseTime(r.created); err != nil {
 		return nil, err
 	}

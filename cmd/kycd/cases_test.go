@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/sqlstore/storetest"
@@ -414,6 +415,86 @@ func TestScreeningCaseCandidates(t *testing.T) {
 			if s, _ := got[id]["subject"].(map[string]any); s["name"] != "Tamsin Ravensworth-Okonjo" {
 				t.Errorf("candidate %s after the name change: %v", id, got[id])
 			}
+		}
+	})
+}
+
+// TestScreeningDocumentNationality: a verified passport proves a nationality
+// the profile does not declare, and screening uses it: at the screening the
+// identity starts, and in the re-screening of a later list version. The
+// listed name matches closely but not exactly: against the declared British
+// citizenship alone (contradicting the listed Lebanese nationality) it stays
+// below the review threshold; with the passport's it opens a case. A driving
+// licence proves no nationality.
+func TestScreeningDocumentNationality(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		importList := jsonlImporter(t, k, "nat")
+		const (
+			first  = `{"id":"N1","type":"person","names":[{"full":"Dariush Khorramabadi-Nejad","kind":"primary"}],"nationalities":["LB"]}`
+			second = `{"id":"N2","type":"person","names":[{"full":"Shahrokh Vahidpour-Tabrizi","kind":"primary"}],"nationalities":["LB"]}`
+		)
+		importList(first)
+		tn := k.newTenant(t, "nationality-"+db.Name, append(slices.Clone(auth.PartnerScopes), "admin.cases:read")...)
+		e := &kycEnv{kycdProc: k, t: t, db: db, tn: tn, tok: k.token(t, tn, ""), sent: map[string]int{}}
+		expires := time.Now().AddDate(3, 0, 0).Format(time.DateOnly)
+		verify := func(u, docType, number, given, family string) {
+			t.Helper()
+			body := identityDoc([]string{e.uploaded(u, "image")}, number, expires, given, family, "1980-02-02")
+			doc := body["output"].(map[string]any)["document"].(map[string]any)
+			doc["type"], doc["country"] = docType, "LB"
+			if res := e.patch(u, "identity", body); res.Status != 200 || res.get("identity.status") != "ok" {
+				t.Fatalf("identity by %s: %d %s", docType, res.Status, res.Body)
+			}
+		}
+		raw := rawDB(t, db)
+		screened := func(u string) func() bool { // no screening left to run, and u clear
+			return func() bool {
+				s, _ := screeningOf(t, k, e.tok, u)
+				return s == "ok" && countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screen_user' AND state <> 'completed'`) == 0
+			}
+		}
+		caseNationalities := func(u string) []any {
+			t.Helper()
+			list := k.call(t, "GET", "/admin/cases?status=open&userId="+u, e.tok, "", nil)
+			if list.Status != 200 || len(list.JSON["cases"].([]any)) != 1 {
+				t.Fatalf("open cases of %s: %d %s", u, list.Status, list.Body)
+			}
+			c := k.call(t, "GET", "/admin/cases/"+list.get("cases.0.id").(string), e.tok, "", nil)
+			nats, _ := c.get("case.subject.nationalities").([]any)
+			return nats
+		}
+
+		// At the identity's screening: the passport's nationality raises
+		// the listing; the driving licence's country does not.
+		passport := createUserOf(t, k, e.tok, screeningUser("passport@nat.example", "Dariusz Khoramabady-Nejad", "1980-02-02", "GB"))
+		licence := createUserOf(t, k, e.tok, screeningUser("licence@nat.example", "Dariusz Khoramabady-Nejad", "1980-02-02", "GB"))
+		waitScreening(t, k, e.tok, passport, "ok")
+		waitScreening(t, k, e.tok, licence, "ok")
+		verify(passport, "passport", "P1000001", "Dariusz", "Khoramabady-Nejad")
+		verify(licence, "driving-license", "D1000001", "Dariusz", "Khoramabady-Nejad")
+		waitScreening(t, k, e.tok, passport, "running")
+		if nats := caseNationalities(passport); !slices.Contains(nats, any("LB")) || !slices.Contains(nats, any("GB")) {
+			t.Errorf("the screened nationalities: %v", nats)
+		}
+		// The licence holder was screened again (the identity changed) and
+		// stays clear.
+		waitUntil(t, "the licence holder's screening after the identity", screened(licence))
+
+		// In the re-screening of a later version: a user verified by
+		// passport before the listing existed is raised by the delta.
+		later := createUserOf(t, k, e.tok, screeningUser("later@nat.example", "Shahrokh Wahidpour-Tabrizi", "1980-02-02", "GB"))
+		waitScreening(t, k, e.tok, later, "ok")
+		verify(later, "passport", "P1000002", "Shahrokh", "Wahidpour-Tabrizi")
+		waitUntil(t, "the screening after the identity", screened(later))
+		importList(first, second)
+		waitScreening(t, k, e.tok, later, "running")
+		if nats := caseNationalities(later); !slices.Contains(nats, any("LB")) {
+			t.Errorf("the re-screened nationalities: %v", nats)
+		}
+		if s, _ := screeningOf(t, k, e.tok, licence); s != "ok" {
+			t.Errorf("the licence holder after the next version: %s", s)
 		}
 	})
 }

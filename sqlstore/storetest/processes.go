@@ -28,7 +28,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	p := &kycd.Process{TenantID: tn.ID, UserID: u.ID, Code: kycd.ProcessCRA, Status: kycd.StatusPending, Model: kycd.ModelPlatform,
 		Output: map[string]any{"result": "rejected"}, Attempts: 1, RetryAt: &retry,
 		Form: &kycd.FormInstance{ID: uuid.NewString(), Code: "crypto-risk-assessment", Version: 1, Answers: map[string]any{"step": map[string]any{"q": "Qzsecretanswer"}}, Completed: true}}
-	u.FullName = "Jane Qzsecretname"
+	u.FullName, u.DocumentNationalities = "Jane Qzsecretname", []string{"LB", "FR"}
 	before := auditCount(t, f, tn.ID)
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Processes: []*kycd.Process{p}, User: u,
 		Events: []*kycd.Event{{TenantID: tn.ID, Type: kycd.EventProcessStatusChanged(p.Code), EntityType: "user", EntityID: u.ID, Data: map[string]any{"status": "pending", "userId": u.ID}}},
@@ -44,7 +44,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 		g.Form == nil || g.Form.ID != p.Form.ID || !g.Form.Completed || g.Output["result"] != "rejected" {
 		t.Fatalf("round trip: %+v", g)
 	}
-	if usr, err := f.DB.FindUserByID(ctx, tn.ID, u.ID); err != nil || usr.FullName != "Jane Qzsecretname" {
+	if usr, err := f.DB.FindUserByID(ctx, tn.ID, u.ID); err != nil || usr.FullName != "Jane Qzsecretname" || !slices.Equal(usr.DocumentNationalities, []string{"LB", "FR"}) {
 		t.Fatalf("user update: %+v %v", usr, err)
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventProcessStatusChanged(p.Code)); n != 1 {
