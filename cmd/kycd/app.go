@@ -64,8 +64,12 @@ type app struct {
 	screening *screening.Service
 	// users runs the rules of users' creation.
 	users *users.Service
-	// sandbox is serve --sandbox: the levels surface accepts its test code.
+	// sandbox is serve --sandbox: the levels surface accepts its test code,
+	// and messages wait in outbox instead of being sent.
 	sandbox bool
+	outbox  *notify.Outbox
+	// closers close what openApp opened, in order.
+	closers []func() error
 	// evidenceSchedule is the evidence download retry schedule.
 	evidenceSchedule kycd.Schedule
 }
@@ -78,10 +82,11 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// openApp opens and migrates the database and unlocks the vault. A master
-// key that does not exist is generated, with a loud warning, unless the
-// operator named its file (then it must exist).
-func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
+// openApp opens and migrates the database, unlocks the vault and builds
+// every service once. A master key that does not exist is generated, with
+// a loud warning, unless the operator named its file (then it must exist).
+// What it opened is closed again when it fails.
+func openApp(ctx context.Context, o options, stderr io.Writer) (_ *app, err error) {
 	logger, err := newLogger(o.LogLevel, stderr)
 	if err != nil {
 		return nil, err
@@ -98,19 +103,40 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	if o.UserRetention < 0 {
 		return nil, errors.New("--user-retention must not be negative (0 keeps closed users for ever)")
 	}
-	// The system clock, which only sandbox mode ever moves.
-	clock := &kycd.OffsetClock{}
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns})
+	if o.Screening != "on" && o.Screening != "off" {
+		return nil, fmt.Errorf("--screening: %q is neither on nor off", o.Screening)
+	}
+	// Every outbound connection goes through netguard.
+	allow, err := parseNetworks(strings.Join(o.AllowNetworks, ","))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Migrate(ctx); err != nil {
-		db.Close()
+	schedule, err := parseSchedule(o.WebhookRetries, "--webhook-retries")
+	if err != nil {
+		return nil, err
+	}
+	evidenceSchedule, err := parseSchedule(o.EvidenceRetries, "--evidence-retries")
+	if err != nil {
+		return nil, err
+	}
+	// The system clock, which only sandbox mode ever moves.
+	clock := &kycd.OffsetClock{}
+	a := &app{opts: o, clock: clock, logger: logger, sandbox: o.sandbox, evidenceSchedule: evidenceSchedule,
+		guard: netguard.Policy{AllowPrivate: o.AllowPrivate, AllowLoopback: o.AllowLoopback, Allow: allow}}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if a.db, err = sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns}); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.db.Close)
+	if _, err := a.db.Migrate(ctx); err != nil {
 		return nil, err
 	}
 	master, created, err := vault.LoadMasterKey(o.masterKeyPath(), o.MasterKeyFile == "")
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if created {
@@ -119,97 +145,76 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 			"Back it up, and in production give it with --master-key-file from a secret store.\n%s\n\n",
 			strings.Repeat("!", 78), o.masterKeyPath(), strings.Repeat("!", 78))
 	}
-	v, err := vault.New(ctx, master, db, db)
-	if err != nil {
-		db.Close()
+	// The vault keeps its keys in the store, and the store seals with it.
+	if a.vault, err = vault.New(ctx, master, a.db, a.db); err != nil {
 		return nil, err
 	}
-	db.SetVault(v)
-	g := geo.New()
-	pol, err := policy.Load(g.Codes())
-	if err != nil {
-		db.Close()
+	a.db.SetVault(a.vault)
+	a.geo = geo.New()
+	if a.policy, err = policy.Load(a.geo.Codes()); err != nil {
 		return nil, err
 	}
-	reg, err := forms.Load(o.FormsDir)
-	if err != nil {
-		db.Close()
+	if a.forms, err = forms.Load(o.FormsDir); err != nil {
 		return nil, err
 	}
-	blobs, err := blob.Open(ctx, o.BlobURL, filepath.Join(o.DataDir, "blobs"), v)
-	if err != nil {
-		db.Close()
+	if a.blobs, err = blob.Open(ctx, o.BlobURL, filepath.Join(o.DataDir, "blobs"), a.vault); err != nil {
 		return nil, err
 	}
-	// Every outbound connection goes through netguard.
-	allow, err := parseNetworks(strings.Join(o.AllowNetworks, ","))
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	guard := netguard.Policy{AllowPrivate: o.AllowPrivate, AllowLoopback: o.AllowLoopback, Allow: allow}
-	providerHTTP := guard.Client(o.ProviderTimeout, netguard.NoRedirects)
-	schedule, err := parseSchedule(o.WebhookRetries, "--webhook-retries")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	evidenceSchedule, err := parseSchedule(o.EvidenceRetries, "--evidence-retries")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	a := &app{opts: o, db: db, vault: v, clock: clock, logger: logger, geo: g, policy: pol, forms: reg, blobs: blobs, guard: guard, evidenceSchedule: evidenceSchedule,
-		webhooks: &webhook.Service{Store: db, HTTP: guard.Client(10*time.Second, netguard.NoRedirects), Guard: guard, Clock: clock,
-			Logger: logger, Schedule: schedule},
-		providers: map[string]connector.Provider{
-			kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
-			kycd.ProviderVeriff: &veriff.Provider{HTTP: providerHTTP},
-		}}
+	a.closers = append(a.closers, a.blobs.Close)
 	if a.scratch, err = evidence.OpenSpace(filepath.Join(o.DataDir, "scratch")); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("scratch folder: %w", err)
 	}
-	var email kyc.Notifier
-	if o.SMTPURL != "" {
-		if email, err = notify.NewSMTP(o.SMTPURL, guard.Dialer()); err != nil {
-			db.Close()
-			return nil, err
-		}
+	a.closers = append(a.closers, a.scratch.Close)
+	providerHTTP := a.guard.Client(o.ProviderTimeout, netguard.NoRedirects)
+	a.providers = map[string]connector.Provider{
+		kycd.ProviderSumsub: &sumsub.Provider{HTTP: providerHTTP},
+		kycd.ProviderVeriff: &veriff.Provider{HTTP: providerHTTP},
 	}
-	var sms kyc.Notifier
-	if o.SMSURL != "" {
-		if sms, err = notify.NewTwilio(o.SMSURL, guard.Client(15*time.Second, netguard.NoRedirects)); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	if o.Screening != "on" && o.Screening != "off" {
-		db.Close()
-		return nil, fmt.Errorf("--screening: %q is neither on nor off", o.Screening)
-	}
-	if a.users, err = users.New(users.Config{Store: db, ScreeningOff: o.Screening == "off"}); err != nil {
-		db.Close()
+	notifier, err := a.notifier()
+	if err != nil {
 		return nil, err
 	}
-	if err := a.useNotifier(notify.NewMux(email, sms)); err != nil {
-		db.Close()
+	if err := a.buildServices(notifier, schedule); err != nil {
 		return nil, err
 	}
 	// Commands that do not work jobs still enqueue them.
-	insertOnly, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: logger})
+	insertOnly, err := river.NewClient(a.db.RiverDriver(), &river.Config{Logger: logger})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	db.SetJobs(insertOnly)
+	a.db.SetJobs(insertOnly)
 	return a, nil
 }
 
+// notifier is how the KYC and levels services send codes: in sandbox mode
+// nothing is sent (messages wait in an outbox the sandbox API shows);
+// otherwise email through SMTP and SMS through Twilio, where configured.
+func (a *app) notifier() (kyc.Notifier, error) {
+	if a.sandbox {
+		a.outbox = notify.NewOutbox(a.clock)
+		return notify.NewMux(a.outbox, a.outbox), nil
+	}
+	var email, sms kyc.Notifier
+	var err error
+	if a.opts.SMTPURL != "" {
+		if email, err = notify.NewSMTP(a.opts.SMTPURL, a.guard.Dialer()); err != nil {
+			return nil, err
+		}
+	}
+	if a.opts.SMSURL != "" {
+		if sms, err = notify.NewTwilio(a.opts.SMSURL, a.guard.Client(15*time.Second, netguard.NoRedirects)); err != nil {
+			return nil, err
+		}
+	}
+	return notify.NewMux(email, sms), nil
+}
+
+// close closes what openApp opened, the last first.
 func (a *app) close() {
-	a.scratch.Close()
-	a.blobs.Close()
-	a.db.Close()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
 }
 
 // auditChainEvery is how often pending audit entries are chained when no
@@ -334,14 +339,16 @@ func (a *app) startDispatcher(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
-// useNotifier (re)builds the KYC service around a notifier.
-func (a *app) useNotifier(n kyc.Notifier) error {
-	svc, err := kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
-		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off", OnSettled: checks.FollowUp})
-	if err != nil {
+// buildServices builds every service once, each from its dependencies.
+func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error {
+	var err error
+	if a.users, err = users.New(users.Config{Store: a.db, ScreeningOff: a.opts.Screening == "off"}); err != nil {
 		return err
 	}
-	a.kyc = svc
+	if a.kyc, err = kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
+		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off", OnSettled: checks.FollowUp}); err != nil {
+		return err
+	}
 	sources := map[string]string{}
 	for _, v := range a.opts.ScreeningSources {
 		name, u, err := screening.ParseSource(v)
@@ -350,31 +357,37 @@ func (a *app) useNotifier(n kyc.Notifier) error {
 		}
 		sources[name] = u
 	}
-	if a.screening, err = screening.New(screening.Config{Sources: sources, HTTP: a.guard.Client(5*time.Minute, netguard.FollowRedirects), Lists: a.db, Cases: a.db, Tenants: a.db, Users: a.db, Monitor: a.db, KYC: svc, Digests: a.vault, Clock: a.clock,
+	if a.screening, err = screening.New(screening.Config{Sources: sources, HTTP: a.guard.Client(5*time.Minute, netguard.FollowRedirects), Lists: a.db, Cases: a.db, Tenants: a.db, Users: a.db, Monitor: a.db, KYC: a.kyc, Digests: a.vault, Clock: a.clock,
 		Logger: a.logger, MaxAge: a.opts.ScreeningMaxAge, Off: a.opts.Screening == "off"}); err != nil {
 		return err
 	}
-	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Providers: a.providers,
-		Clock: a.clock, Guard: a.guard})
-	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: svc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
+	// The connector tells the levels service of Sumsub's verdicts (the
+	// liveness checks of applications), and the levels service asks the
+	// connector for liveness checks: the verdicts go through a function
+	// that reaches levels once it is built.
+	var lv *levels.Service
+	a.connector = connector.New(connector.Config{Store: a.db, Events: a.db, Users: a.db, Files: a.db, KYC: a.kyc, Blobs: a.blobs, Providers: a.providers,
+		Clock: a.clock, Guard: a.guard, OnVerdict: func(ctx context.Context, ev *kycd.ProviderEvent) (bool, error) { return lv.RecordVerdict(ctx, ev) }})
+	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: a.kyc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
 		HTTP: a.guard.Client(0, netguard.FollowRedirects), Guard: a.guard, AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: a.scratch.Dir,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
-	if a.levels, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
-		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: svc}); err != nil {
+	if lv, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
+		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: a.kyc}); err != nil {
 		return err
 	}
-	// Sumsub's verdicts reach the liveness checks of applications too.
-	a.connector.OnVerdict = a.levels.RecordVerdict
-	// Events carry what their outbox copy leaves out (personal data).
-	a.webhooks.Complete = func(ctx context.Context, events []*kycd.Event) error {
-		if err := a.users.CompleteEvents(ctx, events); err != nil {
-			return err
-		}
-		if err := a.checks.CompleteEvents(ctx, events); err != nil {
-			return err
-		}
-		return a.connector.CompleteEvents(ctx, events)
-	}
+	a.levels = lv
+	a.webhooks = &webhook.Service{Store: a.db, HTTP: a.guard.Client(10*time.Second, netguard.NoRedirects), Guard: a.guard, Clock: a.clock,
+		Logger: a.logger, Schedule: webhookSchedule,
+		// Events carry what their outbox copy leaves out (personal data).
+		Complete: func(ctx context.Context, events []*kycd.Event) error {
+			if err := a.users.CompleteEvents(ctx, events); err != nil {
+				return err
+			}
+			if err := a.checks.CompleteEvents(ctx, events); err != nil {
+				return err
+			}
+			return a.connector.CompleteEvents(ctx, events)
+		}}
 	return nil
 }
 

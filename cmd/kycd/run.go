@@ -125,6 +125,8 @@ func version() string {
 
 // options are the settings shared by every command.
 type options struct {
+	// sandbox is serve --sandbox (set by serve, not a flag of every command).
+	sandbox        bool
 	DataDir        string
 	DatabaseURL    string
 	MasterKeyFile  string

@@ -25,7 +25,6 @@ import (
 	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/metadata"
 	"github.com/kycd/kycd/netguard"
-	"github.com/kycd/kycd/notify"
 	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
 	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
 	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
@@ -101,6 +100,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		o.AllowLoopback = true
 		o.EvidenceAllowHTTP = true
 	}
+	o.options.sandbox = o.Sandbox
 	a, err := openApp(ctx, o.options, stderr)
 	if err != nil {
 		return err
@@ -149,11 +149,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("sandbox: %w", err)
 		}
 		// Sandbox mode sends nothing: messages wait in an outbox.
-		sandbox = &api.Sandbox{Outbox: notify.NewOutbox(a.clock), Clock: a.clock}
-		a.sandbox = true
-		if err := a.useNotifier(notify.NewMux(sandbox.Outbox, sandbox.Outbox)); err != nil {
-			return err
-		}
+		sandbox = &api.Sandbox{Outbox: a.outbox, Clock: a.clock}
 		if err := wireSandboxConnector(ctx, a, creds, o.PublicURL); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
