@@ -127,9 +127,26 @@ func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("kycd did not listen within 60s\n%s", k.stderr.String())
 	}
-	t.Cleanup(func() { k.stop(t) })
+	t.Cleanup(func() {
+		k.stop(t)
+		if t.Failed() {
+			t.Logf("kycd's last warnings and errors (of %s):\n%s", db.Name, k.problems(40))
+		}
+	})
 	k.router = newRouter(t, k.base)
 	return k
+}
+
+// problems is the last n warnings and errors kycd logged (ids and reasons,
+// never personal data): what a failed test shows of the server's side.
+func (k *kycdProc) problems(n int) string {
+	var out []string
+	for _, line := range strings.Split(k.stderr.String(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out[max(0, len(out)-n):], "\n")
 }
 
 // stop cancels run (as SIGTERM would) and checks it shut down cleanly.
