@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -215,11 +216,7 @@ func (s *Service) addressSubmission(c *kycd.Check, u *kycd.User) (string, *kycd.
 	if a == nil || (sameAddress(toAddress(a), u.Address) && c.Effects[kycd.ProcessAddress] == nil) {
 		return kycd.ProcessAddress, nil, nil
 	}
-	patch, err := kycd.DataMap(toAddress(a))
-	if err != nil {
-		return "", nil, err
-	}
-	return kycd.ProcessAddress, &kycd.ProcessUpdate{Input: map[string]any{"address": patch}}, nil
+	return kycd.ProcessAddress, kycd.AddressUpdate(toAddress(a)), nil
 }
 
 // identitySubmission is a KYC check as a partner-verified electronic
@@ -228,37 +225,22 @@ func (s *Service) addressSubmission(c *kycd.Check, u *kycd.User) (string, *kycd.
 // record).
 func (s *Service) identitySubmission(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error) {
 	given, family := splitName(u.FullName)
-	data := map[string]any{"givenName": given, "familyName": family, "birthdate": u.Birthdate, "citizenshipCountry": c.Data.Nationality}
+	who := kycd.VerifiedPerson{GivenName: given, FamilyName: family, Birthdate: u.Birthdate, CitizenshipCountry: c.Data.Nationality}
 	if a := c.Data.ConfirmedAddress; a != nil {
-		addr, err := kycd.DataMap(toAddress(a))
-		if err != nil {
-			return "", nil, err
-		}
-		data["address"] = addr
+		addr := toAddress(a)
+		who.Address = &addr
 	}
-	out := map[string]any{"provider": c.Data.Provider, "verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339)}
-	return kycd.ProcessIdentity, &kycd.ProcessUpdate{Type: kycd.TypeElectronicVerification, Input: map[string]any{"data": data}, Output: out}, nil
+	return kycd.ProcessIdentity, kycd.ElectronicVerification(who, kycd.VerificationOutput{Provider: c.Data.Provider, VerifiedAt: c.ConfirmedAt.UTC().Format(time.RFC3339)}), nil
 }
 
 // proofOfAddressSubmission is a POR check as a partner-verified proof of
 // address, with its evidence as the address proof.
 func (s *Service) proofOfAddressSubmission(c *kycd.Check, _ *kycd.User) (string, *kycd.ProcessUpdate, error) {
-	addr, err := kycd.DataMap(toAddress(c.Data.ConfirmedAddress))
-	if err != nil {
-		return "", nil, err
-	}
-	provider := c.Data.Provider
-	if provider == "" {
-		provider = "partner"
-	}
-	out := map[string]any{
-		"provider":   provider,
-		"document":   map[string]any{"type": strings.ToLower(strings.ReplaceAll(c.Data.DocumentType, "_", "-")), "issuedAt": c.Data.IssuanceDate},
-		"person":     map[string]any{"address": addr},
-		"verifiedAt": c.ConfirmedAt.UTC().Format(time.RFC3339),
-	}
-	return kycd.ProcessProofOfAddress, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission,
-		Input: map[string]any{"media": []any{map[string]any{"fileId": c.EvidenceFileID, "context": "address-proof"}}}, Output: out}, nil
+	addr := toAddress(c.Data.ConfirmedAddress)
+	doc := kycd.VerifiedDocument{Type: strings.ToLower(strings.ReplaceAll(c.Data.DocumentType, "_", "-")), IssuedAt: c.Data.IssuanceDate}
+	out := kycd.VerificationOutput{Provider: cmp.Or(c.Data.Provider, "partner"), Document: &doc, Person: &kycd.VerifiedPerson{Address: &addr},
+		VerifiedAt: c.ConfirmedAt.UTC().Format(time.RFC3339)}
+	return kycd.ProcessProofOfAddress, kycd.DocumentSubmission([]kycd.MediaItem{{FileID: c.EvidenceFileID, Context: "address-proof"}}, out), nil
 }
 
 // notYet are the reasons a process refuses an update that it will accept

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -207,12 +208,7 @@ func ingestionError(err error, step string) *kycd.IngestionError {
 // ingestProcess stores the files of one process and submits it.
 func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Provider, cfg *kycd.ConnectorConfig,
 	src *kycd.IngestionSource, v *Verification, code string, fresh bool) error {
-	data, up := submission(v, code, in.Provider)
-	if up != nil && up.Output != nil && up.Output["verifiedAt"] == "" {
-		// The provider did not date its decision: it was read as decided now.
-		at := s.Clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-		up.Output["verifiedAt"], data["verifiedAt"] = at, at
-	}
+	data, up := submission(v, code, in.Provider, s.Clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
 	if up == nil {
 		s.fail(in, []string{code}, &kycd.IngestionError{Code: kycd.EProviderDataUnavailable, Step: kycd.StepFetch,
 			Message: fmt.Sprintf("The %s data is not available in the %s verification", code, in.Provider)})
@@ -235,11 +231,11 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 		return nil
 	}
 	if len(files) > 0 {
-		media := make([]any, 0, len(files))
-		for _, f := range files {
-			media = append(media, map[string]any{"fileId": f.ID, "context": f.Context})
+		media := make([]kycd.MediaItem, len(files))
+		for i, f := range files {
+			media[i] = kycd.MediaItem{FileID: f.ID, Context: f.Context}
 		}
-		up.Input = map[string]any{"media": media}
+		up.Input = kycd.MediaInput(media)
 	}
 	up.Key = in.ID + "/" + code
 	_, _, err = s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
@@ -277,37 +273,39 @@ func updateError(e *kycd.Error) *kycd.IngestionError {
 }
 
 // submission builds a process's update from a verification, with the data
-// the result shows; nil when the verification has no data for it.
-func submission(v *Verification, code, provider string) (map[string]any, *kycd.ProcessUpdate) {
+// the result shows; nil when the verification has no data for it. A
+// verification the provider did not date was decided now.
+func submission(v *Verification, code, provider, now string) (map[string]any, *kycd.ProcessUpdate) {
 	switch code {
 	case kycd.ProcessProfile:
-		if v.Profile == nil {
+		p := v.Profile
+		if p == nil {
 			return nil, nil
 		}
-		data := asMap(v.Profile)
-		return data, &kycd.ProcessUpdate{Input: data}
+		in := kycd.ProfileInput{FullName: p.FullName, Birthdate: p.Birthdate, PrimaryCitizenship: p.PrimaryCitizenship}
+		if p.Birthplace != nil {
+			in.Birthplace = &kycd.Birthplace{Country: p.Birthplace.Country, Town: p.Birthplace.Town}
+		}
+		return asMap(p), kycd.ProfileUpdate(in)
 	case kycd.ProcessAddress:
 		if v.Address == nil {
 			return nil, nil
 		}
-		data := asMap(v.Address)
-		return data, &kycd.ProcessUpdate{Input: map[string]any{"address": data}}
+		return asMap(v.Address), kycd.AddressUpdate(*v.Address)
 	case kycd.ProcessIdentity:
 		if v.Identity == nil {
 			return nil, nil
 		}
-		data := asMap(v.Identity)
-		out := asMap(v.Identity)
-		out["provider"] = provider
-		return data, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Output: out}
+		id := *v.Identity
+		id.VerifiedAt = cmp.Or(id.VerifiedAt, now)
+		return asMap(id), kycd.DocumentSubmission(nil, kycd.VerificationOutput{Provider: provider, Document: &id.Document, Person: &id.Person, VerifiedAt: id.VerifiedAt})
 	case kycd.ProcessProofOfAddress:
 		if v.ProofOfAddress == nil {
 			return nil, nil
 		}
-		data := asMap(v.ProofOfAddress)
-		out := asMap(v.ProofOfAddress)
-		out["provider"] = provider
-		return data, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Output: out}
+		por := *v.ProofOfAddress
+		por.VerifiedAt = cmp.Or(por.VerifiedAt, now)
+		return asMap(por), kycd.DocumentSubmission(nil, kycd.VerificationOutput{Provider: provider, Person: &por.Person, VerifiedAt: por.VerifiedAt})
 	}
 	return nil, nil
 }

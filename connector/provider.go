@@ -56,22 +56,13 @@ type Birthplace struct {
 	Country string `json:"country,omitempty"`
 }
 
-// Document is an identity document a verification read.
-type Document struct {
-	Type      string `json:"type"`
-	Number    string `json:"number,omitempty"`
-	Country   string `json:"country,omitempty"`
-	ExpiresAt string `json:"expiresAt,omitempty"`
-}
+// Document is an identity document a verification read, as the identity
+// process takes it.
+type Document = kycd.VerifiedDocument
 
-// Person is who a verification found.
-type Person struct {
-	GivenName  string        `json:"givenName,omitempty"`
-	FamilyName string        `json:"familyName,omitempty"`
-	Address    *kycd.Address `json:"address,omitempty"`
-	Birthdate  string        `json:"birthdate,omitempty"`
-	Gender     string        `json:"gender,omitempty"`
-}
+// Person is who a verification found, as the identity and proof-of-address
+// processes take it.
+type Person = kycd.VerifiedPerson
 
 // IdentityData is a verified identity document and its holder.
 type IdentityData struct {

@@ -9,32 +9,14 @@ import (
 	"github.com/kycd/kycd"
 )
 
-// person is who a verification describes.
-type person struct {
-	GivenName  string        `json:"givenName"`
-	FamilyName string        `json:"familyName"`
-	Birthdate  string        `json:"birthdate"`
-	Address    *kycd.Address `json:"address"`
-	// CitizenshipCountry is given by electronic identity verifications.
-	CitizenshipCountry string `json:"citizenshipCountry"`
-}
+// A partner verification as the identity and proof-of-address processes
+// read it: the types kycd's own services submit with (the root package's).
+type (
+	person             = kycd.VerifiedPerson
+	verificationOutput = kycd.VerificationOutput
+)
 
-func (p person) fullName() string { return strings.TrimSpace(p.GivenName + " " + p.FamilyName) }
-
-// document is an identity document as a verification read it.
-type document struct {
-	Type      string `json:"type"`
-	Number    string `json:"number"`
-	Country   string `json:"country"`
-	ExpiresAt string `json:"expiresAt"`
-}
-
-type verificationOutput struct {
-	Provider   string    `json:"provider"`
-	Document   *document `json:"document"`
-	Person     *person   `json:"person"`
-	VerifiedAt string    `json:"verifiedAt"`
-}
+func fullName(p person) string { return strings.TrimSpace(p.GivenName + " " + p.FamilyName) }
 
 // checkMedia checks that every file of a media list exists, belongs to the
 // user and is uploaded.
@@ -143,7 +125,7 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 	switch {
 	case isUnderage(who.Birthdate, st):
 		reason = "underage"
-	case !sameName(who.fullName(), st.user.FullName) || who.Birthdate != st.user.Birthdate:
+	case !sameName(fullName(who), st.user.FullName) || who.Birthdate != st.user.Birthdate:
 		reason = "data-mismatch"
 	}
 	// A document without a number (an external check names only its type
@@ -312,7 +294,7 @@ func (s *Service) updateProofOfAddress(st *state, up *kycd.ProcessUpdate) (*chan
 	}
 	reason := ""
 	switch {
-	case who.GivenName != "" && !sameName(who.fullName(), st.user.FullName):
+	case who.GivenName != "" && !sameName(fullName(who), st.user.FullName):
 		reason = "name-mismatch"
 	case who.Address == nil || !sameAddress(*who.Address, st.user.Address):
 		reason = "address-mismatch"

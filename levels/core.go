@@ -90,36 +90,25 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	}
 	fullName := strings.TrimSpace(values["first_name"] + " " + values["last_name"])
 	if has("first_name", "last_name", "birth_date", "citizenship") {
-		in := map[string]any{}
+		in := kycd.ProfileInput{Birthdate: values["birth_date"], PrimaryCitizenship: values["citizenship"]}
 		if values["first_name"] != "" && values["last_name"] != "" {
-			in["fullName"] = fullName
+			in.FullName = fullName
 		}
-		if values["birth_date"] != "" {
-			in["birthdate"] = values["birth_date"]
-		}
-		if values["citizenship"] != "" {
-			in["primaryCitizenship"] = values["citizenship"]
-		}
-		if err := submit(kycd.ProcessProfile, &kycd.ProcessUpdate{Input: in}); err != nil {
+		if err := submit(kycd.ProcessProfile, kycd.ProfileUpdate(in)); err != nil {
 			return err
 		}
 	}
-	addr := map[string]any{}
-	for k, field := range map[string]string{"street": "line1", "city": "city", "postal_code": "postalCode"} {
-		if values[k] != "" {
-			addr[field] = values[k]
-		}
-	}
+	addr := kycd.Address{Line1: values["street"], City: values["city"], PostalCode: values["postal_code"]}
 	if has("street", "city", "postal_code") {
-		if err := submit(kycd.ProcessAddress, &kycd.ProcessUpdate{Input: map[string]any{"address": addr}}); err != nil {
+		if err := submit(kycd.ProcessAddress, kycd.AddressUpdate(addr)); err != nil {
 			return err
 		}
 	}
+	verified := kycd.VerificationOutput{Provider: reviewProvider, VerifiedAt: verifiedAt.Format(time.RFC3339)}
 	if has(identityDocuments...) {
-		data := map[string]any{"givenName": values["first_name"], "familyName": values["last_name"], "birthdate": values["birth_date"],
-			"citizenshipCountry": values["citizenship"]}
-		if err := submit(kycd.ProcessIdentity, &kycd.ProcessUpdate{Type: kycd.TypeElectronicVerification, Input: map[string]any{"data": data},
-			Output: map[string]any{"provider": reviewProvider, "verifiedAt": verifiedAt.Format(time.RFC3339)}}); err != nil {
+		who := kycd.VerifiedPerson{GivenName: values["first_name"], FamilyName: values["last_name"], Birthdate: values["birth_date"],
+			CitizenshipCountry: values["citizenship"]}
+		if err := submit(kycd.ProcessIdentity, kycd.ElectronicVerification(who, verified)); err != nil {
 			return err
 		}
 	}
@@ -128,22 +117,17 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 		if err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
 			return err
 		}
-		var media []any
+		var media []kycd.MediaItem
 		if d != nil {
 			for _, f := range d.FileIDs {
-				media = append(media, map[string]any{"fileId": f, "context": "address-proof"})
+				media = append(media, kycd.MediaItem{FileID: f, Context: "address-proof"})
 			}
 		}
-		proven := map[string]any{}
-		for k, v := range addr {
-			proven[k] = v
-		}
-		if values["country_of_residence"] != "" {
-			proven["country"] = values["country_of_residence"]
-		}
-		if err := submit(kycd.ProcessProofOfAddress, &kycd.ProcessUpdate{Type: kycd.TypeDocumentSubmission, Input: map[string]any{"media": media},
-			Output: map[string]any{"provider": reviewProvider, "person": map[string]any{"givenName": values["first_name"], "familyName": values["last_name"],
-				"address": proven}, "verifiedAt": verifiedAt.Format(time.RFC3339)}}); err != nil {
+		proven := addr
+		proven.Country = values["country_of_residence"]
+		por := verified
+		por.Person = &kycd.VerifiedPerson{GivenName: values["first_name"], FamilyName: values["last_name"], Address: &proven}
+		if err := submit(kycd.ProcessProofOfAddress, kycd.DocumentSubmission(media, por)); err != nil {
 			return err
 		}
 	}
