@@ -237,9 +237,6 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	return riverdatabasesql.New(db.write)
 }
 
-// WritePool exposes the write pool (for River and for tests that inspect rows).
-func (db *DB) WritePool() *sql.DB { return db.write }
-
 // now returns the clock's time truncated to what the database keeps.
 func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
 
@@ -303,9 +300,6 @@ func parseTimePtr(s sql.NullString) (*time.Time, error) {
 	t, err := parseTime(s.String)
 	return &t, err
 }
-
-// ReadPool exposes the read pool (for the benchmark's baseline).
-func (db *DB) ReadPool() *sql.DB { return db.read }
 
 // readRow runs a single-row query on the read pool through a prepared
 // statement, prepared once per query and reused: the hot reads (a client per

@@ -128,7 +128,7 @@ func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
 func count(t *testing.T, f *Fixture, query string, args ...any) int {
 	t.Helper()
 	var n int
-	must(t, f.DB.WritePool().QueryRowContext(context.Background(), f.DB.Rebind(query), args...).Scan(&n))
+	must(t, f.SQL.QueryRowContext(context.Background(), f.DB.Rebind(query), args...).Scan(&n))
 	return n
 }
 
@@ -442,7 +442,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !rep.OK() {
 		t.Fatalf("fresh chain has breaks: %+v", rep.Breaks)
 	}
-	w := f.DB.WritePool()
+	w := f.SQL
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := w.ExecContext(ctx, f.DB.Rebind(q), args...); err != nil {
@@ -682,7 +682,7 @@ func testVacuum(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	rows := func() float64 {
 		var n float64
-		must(t, f.DB.ReadPool().QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'tenants'::regclass`).Scan(&n))
+		must(t, f.SQL.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'tenants'::regclass`).Scan(&n))
 		return n
 	}
 	if n := rows(); n >= 0 {
