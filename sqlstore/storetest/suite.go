@@ -47,6 +47,7 @@ func Run(t *testing.T) {
 				{"Metadata", testMetadata},
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
+				{"TxNow", testTxNow},
 				{"UpdateConcurrent", testUpdateConcurrent},
 				{"UpdatePanic", testUpdatePanic},
 				{"Backlog", testBacklog},
@@ -411,6 +412,47 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, userID); n != 1 {
 		t.Errorf("committed events = %d, want 1", n)
+	}
+}
+
+// testTxNow: a change's time is the clock's, to the microsecond the
+// database keeps, and the audit entry and the event it writes carry it.
+func testTxNow(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	clock.Advance(time.Second + 1234567*time.Nanosecond) // a time with nanoseconds the database drops
+	want := clock.Now().UTC().Truncate(time.Microsecond)
+	defer clock.Set(want.Truncate(time.Second).Add(time.Second)) // the next cases' times are whole seconds again
+	var at time.Time
+	var ev kycd.Event
+	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+		at = tx.Now()
+		ev = kycd.Event{TenantID: tn.ID, Type: "probe.now", EntityType: "tenant", EntityID: tn.ID}
+		if err := tx.Emit(&ev); err != nil {
+			return err
+		}
+		return tx.Audit(tn.ID, "probe.now", "tenant", tn.ID, nil)
+	}))
+	if !at.Equal(want) {
+		t.Fatalf("the change's time is %s, want the clock's %s", at, want)
+	}
+	must(t, f.DB.ChainAudit(ctx))
+	entries, err := f.DB.FindAuditEntries(ctx, tn.ID, 0, 100)
+	must(t, err)
+	found := false
+	for _, e := range entries {
+		if e.Action == "probe.now" {
+			found = true
+			if !e.At.Equal(at) {
+				t.Errorf("the audit entry is at %s, the change at %s", e.At, at)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no audit entry of the change in %d entries", len(entries))
+	}
+	if !ev.CreatedAt.Equal(at) {
+		t.Errorf("the event was created at %s, the change at %s", ev.CreatedAt, at)
 	}
 }
 
