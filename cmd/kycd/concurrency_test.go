@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 

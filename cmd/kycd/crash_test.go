@@ -22,7 +22,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/internal/bench"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )

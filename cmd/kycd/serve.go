@@ -26,9 +26,9 @@ import (
 	"github.com/kycd/kycd/metadata"
 	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
-	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/evidencesbx"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore"
 )

@@ -16,7 +16,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/connector"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 )
 
 // noopArgs is the benchmark's baseline job: River's cost and nothing else.
