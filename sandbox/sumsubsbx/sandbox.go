@@ -1,5 +1,5 @@
 // Package sumsubsbx is a faithful simulator of the parts of Sumsub's API the
-// KYC Connector uses (providers.md §1.9), for tests and `kycd serve --sandbox`.
+// KYC Connector uses (what connector/sumsub calls), for tests and `kycd serve --sandbox`.
 package sumsubsbx
 
 import (

@@ -1,5 +1,5 @@
 // Package veriffsbx is a faithful simulator of the parts of Veriff's API the
-// KYC Connector uses (providers.md §2.8), for tests and `kycd serve --sandbox`.
+// KYC Connector uses (what connector/veriff calls), for tests and `kycd serve --sandbox`.
 package veriffsbx
 
 import (
