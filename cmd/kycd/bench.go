@@ -16,7 +16,6 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/internal/bench"
-	"github.com/kycd/kycd/metadata"
 )
 
 // cmdBench is kycd bench: it opens kycd as serve does and runs
@@ -101,14 +100,13 @@ func benchHandler(ctx context.Context, a *app, tokens *auth.Tokens, mount func(*
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{
-		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: a.blobs, Vault: a.vault,
-		Geo: a.geo, Clock: a.clock, Logger: a.logger, Registry: prometheus.NewRegistry(), ClientCacheTTL: 2 * time.Second,
-		Mount: func(mux *http.ServeMux) {
-			mux.Handle("/console/", consoleHandler)
-			mount(mux)
-		},
-	})
+	cfg := a.apiConfig(tokens)
+	cfg.Registry, cfg.ClientCacheTTL = prometheus.NewRegistry(), 2*time.Second
+	cfg.Mount = func(mux *http.ServeMux) {
+		mux.Handle("/console/", consoleHandler)
+		mount(mux)
+	}
+	return api.New(cfg)
 }
 
 // isSet reports whether a flag was given on the command line.
