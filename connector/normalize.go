@@ -14,7 +14,7 @@ const (
 	Veriff = "veriff"
 )
 
-// Document types of the Core KYC API (providers.md, addendum B).
+// Document types of the Core KYC API (api/openapi.yaml).
 const (
 	DocPassport        = "passport"
 	DocIDCard          = "id-card"

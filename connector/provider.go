@@ -30,8 +30,8 @@ type Provider interface {
 var ErrBadSignature = errors.New("connector: the webhook signature does not verify")
 
 // Verification is what a provider verified, in kycd's vocabulary
-// (providers.md §3 and addendum B). A nil part is data the provider does
-// not have.
+// (normalize.go; docs/design.md, KYC Connector). A nil part is data the
+// provider does not have.
 type Verification struct {
 	// Refusal is why the verification cannot be ingested (not approved).
 	Refusal        *Failure

@@ -81,7 +81,7 @@ func TestOneUserQueue(t *testing.T) {
 			}
 			var entries int
 			q := b.f.DB.Rebind(`SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = ?`)
-			if err := b.f.DB.WritePool().QueryRowContext(ctx, q, u.ID, "kyc.customer-due-diligence.answered").Scan(&entries); err != nil {
+			if err := b.f.SQL.QueryRowContext(ctx, q, u.ID, "kyc.customer-due-diligence.answered").Scan(&entries); err != nil {
 				t.Fatal(err)
 			}
 			if entries != n+1 {

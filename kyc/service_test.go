@@ -101,7 +101,7 @@ func (b *bundle) cddEvents(t *testing.T, userID, payload string) int {
 	t.Helper()
 	n := 0
 	q := b.f.DB.Rebind(`SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`)
-	if err := b.f.DB.WritePool().QueryRowContext(context.Background(), q, userID, kycd.EventProcessStatusChanged(kycd.ProcessCDD), payload).Scan(&n); err != nil {
+	if err := b.f.SQL.QueryRowContext(context.Background(), q, userID, kycd.EventProcessStatusChanged(kycd.ProcessCDD), payload).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -1,5 +1,5 @@
-// Package sandbox holds what the provider sandboxes (sandbox/sumsub,
-// sandbox/veriff) share: scripted faults, latency and rate limits, and the
+// Package sandbox holds what the provider sandboxes (sandbox/sumsubsbx,
+// sandbox/veriffsbx) share: scripted faults, latency and rate limits, and the
 // sending of their webhooks.
 package sandbox
 

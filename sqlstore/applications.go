@@ -22,11 +22,7 @@ func applicationEvent(a *kycd.Application) *kycd.Event {
 }
 
 func (db *DB) sealApplication(ctx context.Context, a *kycd.Application) ([]byte, error) {
-	raw, err := json.Marshal(a.Data)
-	if err != nil {
-		return nil, err
-	}
-	return db.vault.Seal(ctx, a.TenantID, raw, applicationAD(a.ID))
+	return db.sealJSON(ctx, a.TenantID, a.Data, applicationAD(a.ID))
 }
 
 // CreateApplication implements kycd.ApplicationStore.
@@ -102,11 +98,7 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 			timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt}, timePtrCol{&a.SubmittedAt}, timePtrCol{&a.DecidedAt}); err != nil {
 			return nil, err
 		}
-		raw, err := db.vault.Open(ctx, a.TenantID, sealed, applicationAD(a.ID))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(raw, &a.Data); err != nil {
+		if err := db.openJSON(ctx, a.TenantID, sealed, applicationAD(a.ID), &a.Data); err != nil {
 			return nil, err
 		}
 		if a.Data.Attributes == nil {
@@ -175,15 +167,12 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 		return nil, kycd.NotFound("document")
 	}
 	d := &kycd.KYCDocument{ID: id, TenantID: tenantID, UserID: userID}
-	var files, created string
+	var files string
 	err := db.readRow(ctx, `SELECT attribute_key, file_ids, created_at FROM kyc_documents WHERE id = ? AND tenant_id = ? AND user_id = ?`,
-		id, tenantID, userID).Scan(&d.AttributeKey, &files, &created)
+		id, tenantID, userID).Scan(&d.AttributeKey, &files, timeCol{&d.CreatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("document")
 	} else if err != nil {
-		return nil, err
-	}
-	if d.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}
 	return d, json.Unmarshal([]byte(files), &d.FileIDs)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -30,11 +29,7 @@ func (db *DB) sealCase(ctx context.Context, c *kycd.Case) ([]byte, error) {
 	if _, err := uuid.Parse(c.ID); err != nil {
 		return nil, fmt.Errorf("sqlstore: a case needs its id: %w", err)
 	}
-	raw, err := json.Marshal(caseData{Subject: c.Subject, Candidates: c.Candidates, Lists: c.Lists, Pending: c.Pending, History: c.History})
-	if err != nil {
-		return nil, err
-	}
-	return db.vault.Seal(ctx, c.TenantID, raw, caseAD(c.ID))
+	return db.sealJSON(ctx, c.TenantID, caseData{Subject: c.Subject, Candidates: c.Candidates, Lists: c.Lists, Pending: c.Pending, History: c.History}, caseAD(c.ID))
 }
 
 // saveCase inserts a new case (Version 0) or saves a changed one, EStale
@@ -171,12 +166,8 @@ func (db *DB) queryCases(ctx context.Context, query string, args ...any) ([]*kyc
 	out := make([]*kycd.Case, len(rows))
 	for i := range rows {
 		c := &rows[i].c
-		raw, err := db.vault.Open(ctx, c.TenantID, rows[i].sealed, caseAD(c.ID))
-		if err != nil {
-			return nil, err
-		}
 		var d caseData
-		if err := json.Unmarshal(raw, &d); err != nil {
+		if err := db.openJSON(ctx, c.TenantID, rows[i].sealed, caseAD(c.ID), &d); err != nil {
 			return nil, err
 		}
 		c.Subject, c.Candidates, c.Lists, c.Pending, c.History = d.Subject, d.Candidates, d.Lists, d.Pending, d.History

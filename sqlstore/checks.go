@@ -22,11 +22,7 @@ func checkEvent(c *kycd.Check, typ string) *kycd.Event {
 
 // CreateCheck implements kycd.CheckStore.
 func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) error {
-	raw, err := json.Marshal(c.Data)
-	if err != nil {
-		return err
-	}
-	sealed, err := db.vault.Seal(ctx, c.TenantID, raw, checkAD(c.ID))
+	sealed, err := db.sealJSON(ctx, c.TenantID, c.Data, checkAD(c.ID))
 	if err != nil {
 		return err
 	}
@@ -111,11 +107,7 @@ func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*ky
 		if err := json.Unmarshal([]byte(effects), &c.Effects); err != nil {
 			return nil, err
 		}
-		raw, err := db.vault.Open(ctx, c.TenantID, sealed, checkAD(c.ID))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(raw, &c.Data); err != nil {
+		if err := db.openJSON(ctx, c.TenantID, sealed, checkAD(c.ID), &c.Data); err != nil {
 			return nil, err
 		}
 		out = append(out, &c)

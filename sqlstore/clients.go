@@ -70,22 +70,13 @@ func scanClients(rows *sql.Rows) ([]*kycd.Client, error) {
 	out := []*kycd.Client{}
 	for rows.Next() {
 		var (
-			c       kycd.Client
-			scopes  string
-			created string
-			revoked sql.NullString
+			c      kycd.Client
+			scopes string
 		)
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &scopes, &created, &revoked); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &scopes, timeCol{&c.CreatedAt}, timePtrCol{&c.RevokedAt}); err != nil {
 			return nil, err
 		}
 		c.Scopes = strings.Fields(scopes)
-		var err error
-		if c.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if c.RevokedAt, err = parseTimePtr(revoked); err != nil {
-			return nil, err
-		}
 		out = append(out, &c)
 	}
 	return out, rows.Err()

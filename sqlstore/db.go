@@ -8,6 +8,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,9 +238,6 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	return riverdatabasesql.New(db.write)
 }
 
-// WritePool exposes the write pool (for River and for tests that inspect rows).
-func (db *DB) WritePool() *sql.DB { return db.write }
-
 // now returns the clock's time truncated to what the database keeps.
 func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
 
@@ -295,17 +293,6 @@ func (c timePtrCol) Scan(src any) error {
 	*c.p = &t
 	return nil
 }
-
-func parseTimePtr(s sql.NullString) (*time.Time, error) {
-	if !s.Valid {
-		return nil, nil
-	}
-	t, err := parseTime(s.String)
-	return &t, err
-}
-
-// ReadPool exposes the read pool (for the benchmark's baseline).
-func (db *DB) ReadPool() *sql.DB { return db.read }
 
 // readRow runs a single-row query on the read pool through a prepared
 // statement, prepared once per query and reused: the hot reads (a client per
@@ -444,4 +431,25 @@ func uuids(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// sealJSON encodes v as JSON and seals it under the tenant's key, bound to
+// ad (the column and the row it is stored in): how the store keeps personal
+// data.
+func (db *DB) sealJSON(ctx context.Context, tenantID string, v any, ad []byte) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return db.vault.Seal(ctx, tenantID, raw, ad)
+}
+
+// openJSON opens what sealJSON sealed with the same tenant and ad, and
+// decodes it into v.
+func (db *DB) openJSON(ctx context.Context, tenantID string, sealed, ad []byte, v any) error {
+	raw, err := db.vault.Open(ctx, tenantID, sealed, ad)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
 }

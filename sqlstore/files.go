@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -22,13 +21,11 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 	f.Status = kycd.FilePending
 	var meta any
 	if len(f.Metadata) > 0 {
-		raw, err := json.Marshal(f.Metadata)
+		sealed, err := db.sealJSON(ctx, f.TenantID, f.Metadata, fileMetaAD(f.ID))
 		if err != nil {
 			return err
 		}
-		if meta, err = db.vault.Seal(ctx, f.TenantID, raw, fileMetaAD(f.ID)); err != nil {
-			return err
-		}
+		meta = sealed
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		f.CreatedAt = tx.Now()
@@ -53,35 +50,20 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 		args = append(args, userID)
 	}
 	var (
-		f                kycd.File
-		meta             []byte
-		expires, created string
-		uploaded         sql.NullString
+		f    kycd.File
+		meta []byte
 	)
 	err := db.readRow(ctx, query, args...).Scan(&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status,
-		&f.Size, &f.SHA256, &f.BlobKey, &f.Rejection, &meta, &expires, &created, &uploaded)
+		&f.Size, &f.SHA256, &f.BlobKey, &f.Rejection, &meta, timeCol{&f.UploadExpiresAt}, timeCol{&f.CreatedAt}, timePtrCol{&f.UploadedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("file")
 	} else if err != nil {
 		return nil, err
 	}
 	if len(meta) > 0 {
-		plain, err := db.vault.Open(ctx, tenantID, meta, fileMetaAD(f.ID))
-		if err != nil {
+		if err := db.openJSON(ctx, tenantID, meta, fileMetaAD(f.ID), &f.Metadata); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(plain, &f.Metadata); err != nil {
-			return nil, err
-		}
-	}
-	if f.UploadExpiresAt, err = parseTime(expires); err != nil {
-		return nil, err
-	}
-	if f.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if f.UploadedAt, err = parseTimePtr(uploaded); err != nil {
-		return nil, err
 	}
 	return &f, nil
 }

@@ -68,7 +68,7 @@ func TestStepGroup(t *testing.T) {
 			}
 		}
 		var actors int
-		must(t, f.DB.WritePool().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_pending WHERE tenant_id = $1 AND action = 'kyc.step' AND actor LIKE '%step-client%')
+		must(t, f.SQL.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_pending WHERE tenant_id = $1 AND action = 'kyc.step' AND actor LIKE '%step-client%')
 			+ (SELECT count(*) FROM audit_entries WHERE tenant_id = $1 AND action = 'kyc.step' AND actor LIKE '%step-client%')`, tn.ID).Scan(&actors))
 		if actors != 4 {
 			t.Errorf("%d of the 4 saved steps' audit entries carry their actor", actors)
@@ -116,7 +116,7 @@ func checkSaved(t *testing.T, f *storetest.Fixture, tenantID string, stored []*k
 			t.Errorf("user %s: answer %v, want %s", s.UserID, got["answer"], want)
 		}
 		var entries int
-		must(t, f.DB.WritePool().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_pending WHERE tenant_id = $1 AND entity_id = $2 AND action = 'kyc.step')
+		must(t, f.SQL.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_pending WHERE tenant_id = $1 AND entity_id = $2 AND action = 'kyc.step')
 			+ (SELECT count(*) FROM audit_entries WHERE tenant_id = $1 AND entity_id = $2 AND action = 'kyc.step')`, tenantID, s.UserID).Scan(&entries))
 		if entries != p.Version-1 {
 			t.Errorf("user %s: %d step audit entries for %d saves", s.UserID, entries, p.Version-1)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 
 	"github.com/google/uuid"
@@ -24,11 +23,7 @@ type ingestionData struct {
 func ingestionAD(id string) []byte { return []byte("ingestions.data:" + id) }
 
 func (db *DB) sealIngestion(ctx context.Context, in *kycd.Ingestion) ([]byte, error) {
-	raw, err := json.Marshal(ingestionData{Processes: in.Processes, Parameters: in.Parameters, Result: in.Result, Sources: in.Sources})
-	if err != nil {
-		return nil, err
-	}
-	return db.vault.Seal(ctx, in.TenantID, raw, ingestionAD(in.ID))
+	return db.sealJSON(ctx, in.TenantID, ingestionData{Processes: in.Processes, Parameters: in.Parameters, Result: in.Result, Sources: in.Sources}, ingestionAD(in.ID))
 }
 
 // ingestionEvent is the event of an ingestion: the ingestion without the
@@ -157,12 +152,8 @@ func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Inges
 			timeCol{&in.CreatedAt}, timeCol{&in.UpdatedAt}, timePtrCol{&in.StartedAt}, timePtrCol{&in.FinishedAt}); err != nil {
 			return nil, err
 		}
-		raw, err := db.vault.Open(ctx, in.TenantID, sealed, ingestionAD(in.ID))
-		if err != nil {
-			return nil, err
-		}
 		var d ingestionData
-		if err := json.Unmarshal(raw, &d); err != nil {
+		if err := db.openJSON(ctx, in.TenantID, sealed, ingestionAD(in.ID), &d); err != nil {
 			return nil, err
 		}
 		in.Processes, in.Parameters, in.Result, in.Sources = d.Processes, d.Parameters, d.Result, d.Sources
@@ -216,11 +207,8 @@ func connectorAD(tenantID, provider string) []byte {
 
 // SaveConnectorConfig implements kycd.IngestionStore.
 func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) error {
-	raw, err := json.Marshal(connectorData{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, Integrations: c.Integrations, AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret})
-	if err != nil {
-		return err
-	}
-	sealed, err := db.vault.Seal(ctx, c.TenantID, raw, connectorAD(c.TenantID, c.Provider))
+	sealed, err := db.sealJSON(ctx, c.TenantID, connectorData{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, Integrations: c.Integrations,
+		AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret}, connectorAD(c.TenantID, c.Provider))
 	if err != nil {
 		return err
 	}
@@ -246,32 +234,21 @@ func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) 
 // FindConnectorConfig implements kycd.IngestionStore.
 func (db *DB) FindConnectorConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error) {
 	var (
-		sealed           []byte
-		created, updated string
+		sealed []byte
+		c      = &kycd.ConnectorConfig{TenantID: tenantID, Provider: provider}
 	)
 	err := db.readRow(ctx, `SELECT data, created_at, updated_at FROM connector_configs WHERE tenant_id = ? AND provider = ?`,
-		tenantID, provider).Scan(&sealed, &created, &updated)
+		tenantID, provider).Scan(&sealed, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("provider-config")
 	} else if err != nil {
 		return nil, err
 	}
-	raw, err := db.vault.Open(ctx, tenantID, sealed, connectorAD(tenantID, provider))
-	if err != nil {
-		return nil, err
-	}
 	var d connectorData
-	if err := json.Unmarshal(raw, &d); err != nil {
+	if err := db.openJSON(ctx, tenantID, sealed, connectorAD(tenantID, provider), &d); err != nil {
 		return nil, err
 	}
-	c := &kycd.ConnectorConfig{TenantID: tenantID, Provider: provider, BaseURL: d.BaseURL, AutoIngest: d.AutoIngest, Integrations: d.Integrations,
-		AppToken: d.AppToken, Secret: d.Secret, WebhookSecret: d.WebhookSecret}
-	if c.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if c.UpdatedAt, err = parseTime(updated); err != nil {
-		return nil, err
-	}
+	c.BaseURL, c.AutoIngest, c.Integrations, c.AppToken, c.Secret, c.WebhookSecret = d.BaseURL, d.AutoIngest, d.Integrations, d.AppToken, d.Secret, d.WebhookSecret
 	return c, nil
 }
 
@@ -363,14 +340,12 @@ func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, j
 // FindProviderEvent implements kycd.ProviderEventStore.
 func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd.ProviderEvent, error) {
 	var (
-		ev       kycd.ProviderEvent
-		received string
-		handled  sql.NullString
-		note     []byte
+		ev   kycd.ProviderEvent
+		note []byte
 	)
 	err := db.readRow(ctx, `SELECT id, tenant_id, provider, dedupe_key, type, ref, integration, external_user_id, outcome, level, note, received_at, handled_at
 		FROM provider_events WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&ev.ID, &ev.TenantID, &ev.Provider, &ev.Key, &ev.Type, &ev.Ref,
-		&ev.Integration, &ev.ExternalUserID, &ev.Outcome, &ev.Level, &note, &received, &handled)
+		&ev.Integration, &ev.ExternalUserID, &ev.Outcome, &ev.Level, &note, timeCol{&ev.ReceivedAt}, timePtrCol{&ev.HandledAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("provider-event")
 	} else if err != nil {
@@ -382,12 +357,6 @@ func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd
 			return nil, err
 		}
 		ev.Note = string(raw)
-	}
-	if ev.ReceivedAt, err = parseTime(received); err != nil {
-		return nil, err
-	}
-	if ev.HandledAt, err = parseTimePtr(handled); err != nil {
-		return nil, err
 	}
 	return &ev, nil
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
@@ -45,17 +44,13 @@ type Backlog struct {
 func (db *DB) FindBacklog(ctx context.Context) (*Backlog, error) {
 	var (
 		b      Backlog
-		oldest sql.NullString
+		oldest *time.Time // NULL when none is pending
 	)
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(at) FROM audit_pending`).Scan(&b.AuditPending, &oldest); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(at) FROM audit_pending`).Scan(&b.AuditPending, timePtrCol{&oldest}); err != nil {
 		return nil, err
 	}
-	if oldest.Valid {
-		t, err := parseTime(oldest.String)
-		if err != nil {
-			return nil, err
-		}
-		b.AuditOldest = t
+	if oldest != nil {
+		b.AuditOldest = *oldest
 	}
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL`).Scan(&b.OutboxPending); err != nil {
 		return nil, err

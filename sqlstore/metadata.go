@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 
 	"github.com/kycd/kycd"
@@ -43,7 +42,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			var r userRow
 			err := tx.queryRow(`SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
 				FROM users WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`+db.dialect.forUpdate(), id, tenantID).
-				Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
+				Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, timeCol{&r.created}, timeCol{&r.updated})
 			if errors.Is(err, sql.ErrNoRows) {
 				return kycd.NotFound("user")
 			} else if err != nil {
@@ -79,11 +78,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			}
 			var old map[string]any
 			if len(sealed) > 0 {
-				plain, err := db.vault.Open(tx.ctx, tenantID, sealed, fileMetaAD(id))
-				if err != nil {
-					return err
-				}
-				if err := json.Unmarshal(plain, &old); err != nil {
+				if err := db.openJSON(tx.ctx, tenantID, sealed, fileMetaAD(id), &old); err != nil {
 					return err
 				}
 			}
@@ -93,13 +88,11 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			}
 			var meta any
 			if len(m) > 0 {
-				raw, err := json.Marshal(m)
+				sealed, err := db.sealJSON(tx.ctx, tenantID, m, fileMetaAD(id))
 				if err != nil {
 					return err
 				}
-				if meta, err = db.vault.Seal(tx.ctx, tenantID, raw, fileMetaAD(id)); err != nil {
-					return err
-				}
+				meta = sealed
 			}
 			if _, err := tx.exec(`UPDATE files SET metadata = ? WHERE id = ? AND tenant_id = ?`, meta, id, tenantID); err != nil {
 				return err

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -90,15 +89,18 @@ func (db *DB) loadKYC(ctx context.Context, loads []*kycLoad) error {
 		var (
 			ur                     userRow
 			code, status, typ, mdl sql.NullString
-			updated                sql.NullString
+			updated                *time.Time // NULL: the user has no process
 			attempts, version      sql.NullInt64
 			r                      processRow
 		)
-		if err := rows.Scan(&ur.id, &ur.tenantID, &ur.typ, &ur.sealed, &ur.terms, &ur.created, &ur.updated,
-			&code, &status, &typ, &mdl, &attempts, &r.retry, &r.sealed, &version, &updated); err != nil {
+		if err := rows.Scan(&ur.id, &ur.tenantID, &ur.typ, &ur.sealed, &ur.terms, timeCol{&ur.created}, timeCol{&ur.updated},
+			&code, &status, &typ, &mdl, &attempts, timePtrCol{&r.retry}, &r.sealed, &version, timePtrCol{&updated}); err != nil {
 			return err
 		}
-		r.code, r.status, r.typ, r.model, r.updated = code.String, status.String, typ.String, mdl.String, updated.String
+		r.code, r.status, r.typ, r.model = code.String, status.String, typ.String, mdl.String
+		if updated != nil {
+			r.updated = *updated
+		}
 		r.attempts, r.version = int(attempts.Int64), int(version.Int64)
 		for _, l := range loads {
 			if l.userID != ur.id || l.tenantID != ur.tenantID || l.err != nil {
@@ -162,29 +164,19 @@ func (db *DB) runLoads(batch []*queued[*kycLoad]) {
 
 // processRow is a process row as read, before decryption.
 type processRow struct {
-	code, status, typ, model, updated string
-	attempts, version                 int
-	retry                             sql.NullString
-	sealed                            []byte
+	code, status, typ, model string
+	attempts, version        int
+	updated                  time.Time
+	retry                    *time.Time
+	sealed                   []byte
 }
 
 func (db *DB) openProcess(ctx context.Context, tenantID, userID string, r *processRow) (*kycd.Process, error) {
 	p := &kycd.Process{TenantID: tenantID, UserID: userID, Code: r.code, Status: r.status, Type: r.typ, Model: r.model,
-		Attempts: r.attempts, Version: r.version}
-	var err error
-	if p.RetryAt, err = parseTimePtr(r.retry); err != nil {
-		return nil, err
-	}
-	if p.UpdatedAt, err = parseTime(r.updated); err != nil {
-		return nil, err
-	}
-	plain, err := db.vault.Open(ctx, tenantID, r.sealed, processAD(userID, p.Code))
-	if err != nil {
-		return nil, fmt.Errorf("process %s: %w", p.Code, err)
-	}
+		Attempts: r.attempts, Version: r.version, RetryAt: r.retry, UpdatedAt: r.updated}
 	var d processData
-	if err := json.Unmarshal(plain, &d); err != nil {
-		return nil, err
+	if err := db.openJSON(ctx, tenantID, r.sealed, processAD(userID, p.Code), &d); err != nil {
+		return nil, fmt.Errorf("process %s: %w", p.Code, err)
 	}
 	p.Input, p.Output, p.Form = d.Input, d.Output, d.Form
 	return p, nil
@@ -287,11 +279,8 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 func (db *DB) sealProcesses(ctx context.Context, c *kycd.ProcessChange) ([][]byte, error) {
 	sealed := make([][]byte, len(c.Processes))
 	for i, p := range c.Processes {
-		raw, err := json.Marshal(processData{Input: p.Input, Output: p.Output, Form: p.Form})
-		if err != nil {
-			return nil, err
-		}
-		if sealed[i], err = db.vault.Seal(ctx, c.TenantID, raw, processAD(c.UserID, p.Code)); err != nil {
+		var err error
+		if sealed[i], err = db.sealJSON(ctx, c.TenantID, processData{Input: p.Input, Output: p.Output, Form: p.Form}, processAD(c.UserID, p.Code)); err != nil {
 			return nil, err
 		}
 	}
@@ -531,11 +520,7 @@ type codeData struct {
 func codeAD(id string) []byte { return []byte("verification_codes.sealed:" + id) }
 
 func (db *DB) sealCode(ctx context.Context, vc *kycd.VerificationCode) ([]byte, error) {
-	raw, err := json.Marshal(codeData{Code: vc.Code, Destination: vc.Destination})
-	if err != nil {
-		return nil, err
-	}
-	return db.vault.Seal(ctx, vc.TenantID, raw, codeAD(vc.ID))
+	return db.sealJSON(ctx, vc.TenantID, codeData{Code: vc.Code, Destination: vc.Destination}, codeAD(vc.ID))
 }
 
 // insertCode stores a new code in place of the user's last one of its
@@ -566,26 +551,13 @@ var _ kycd.VerificationCodeStore = (*DB)(nil)
 // FindVerificationCode implements kycd.VerificationCodeStore.
 func (db *DB) FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*kycd.VerificationCode, error) {
 	vc := &kycd.VerificationCode{TenantID: tenantID, UserID: userID, Channel: channel}
-	var (
-		sealed           []byte
-		expires, created string
-		used             sql.NullString
-	)
+	var sealed []byte
 	err := db.readRow(ctx, `SELECT id, digest, sealed, expires_at, attempts, created_at, used_at FROM verification_codes
 		WHERE tenant_id = ? AND user_id = ? AND channel = ?`, tenantID, userID, channel).
-		Scan(&vc.ID, &vc.Digest, &sealed, &expires, &vc.Attempts, &created, &used)
+		Scan(&vc.ID, &vc.Digest, &sealed, timeCol{&vc.ExpiresAt}, &vc.Attempts, timeCol{&vc.CreatedAt}, timePtrCol{&vc.UsedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("code")
 	} else if err != nil {
-		return nil, err
-	}
-	if vc.ExpiresAt, err = parseTime(expires); err != nil {
-		return nil, err
-	}
-	if vc.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if vc.UsedAt, err = parseTimePtr(used); err != nil {
 		return nil, err
 	}
 	d, err := db.openCode(ctx, tenantID, vc.ID, sealed)
@@ -597,12 +569,8 @@ func (db *DB) FindVerificationCode(ctx context.Context, tenantID, userID, channe
 }
 
 func (db *DB) openCode(ctx context.Context, tenantID, id string, sealed []byte) (*codeData, error) {
-	plain, err := db.vault.Open(ctx, tenantID, sealed, codeAD(id))
-	if err != nil {
-		return nil, err
-	}
 	var d codeData
-	return &d, json.Unmarshal(plain, &d)
+	return &d, db.openJSON(ctx, tenantID, sealed, codeAD(id), &d)
 }
 
 // RecordCodeAttempt implements kycd.VerificationCodeStore.

@@ -54,10 +54,9 @@ func (db *DB) FindTenantByName(ctx context.Context, name string) (*kycd.Tenant, 
 func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, error) {
 	var (
 		t        kycd.Tenant
-		at       string
 		settings string
 	)
-	err := db.readRow(ctx, query, arg).Scan(&t.ID, &t.Name, &settings, &at)
+	err := db.readRow(ctx, query, arg).Scan(&t.ID, &t.Name, &settings, timeCol{&t.CreatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("tenant")
 	} else if err != nil {
@@ -66,8 +65,7 @@ func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, 
 	if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, err = parseTime(at)
-	return &t, err
+	return &t, nil
 }
 
 // UpdateTenantSettings implements kycd.TenantService.
@@ -95,16 +93,12 @@ func (db *DB) FindTenants(ctx context.Context) ([]*kycd.Tenant, error) {
 	for rows.Next() {
 		var (
 			t        kycd.Tenant
-			at       string
 			settings string
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &settings, &at); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &settings, timeCol{&t.CreatedAt}); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(settings), &t.Settings); err != nil {
-			return nil, err
-		}
-		if t.CreatedAt, err = parseTime(at); err != nil {
 			return nil, err
 		}
 		out = append(out, &t)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/kycd/kycd"
@@ -16,11 +15,7 @@ func termsAD(userID, code string) []byte {
 
 // sealEvidence encrypts the end-user context of an acceptance.
 func (db *DB) sealEvidence(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) ([]byte, error) {
-	raw, err := json.Marshal(evidence)
-	if err != nil {
-		return nil, err
-	}
-	return db.vault.Seal(ctx, tenantID, raw, termsAD(userID, code))
+	return db.sealJSON(ctx, tenantID, evidence, termsAD(userID, code))
 }
 
 // insertAcceptance records an acceptance inside a change.
@@ -67,13 +62,14 @@ func (db *DB) FindTermsAcceptances(ctx context.Context, tenantID, userID string)
 	defer rows.Close()
 	out := map[string]time.Time{}
 	for rows.Next() {
-		var code, at string
-		if err := rows.Scan(&code, &at); err != nil {
+		var (
+			code string
+			at   time.Time
+		)
+		if err := rows.Scan(&code, timeCol{&at}); err != nil {
 			return nil, err
 		}
-		if out[code], err = parseTime(at); err != nil {
-			return nil, err
-		}
+		out[code] = at
 	}
 	return out, rows.Err()
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,16 +42,13 @@ type sealedUser struct {
 
 // sealUser encrypts a user's personal data and computes its blind indexes.
 func (db *DB) sealUser(ctx context.Context, u *kycd.User) (*sealedUser, error) {
-	pii, err := json.Marshal(userPII{
+	su := &sealedUser{}
+	var err error
+	if su.pii, err = db.sealJSON(ctx, u.TenantID, userPII{
 		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
 		Address: u.Address, Phone: u.Phone, Birthplace: u.Birthplace, OtherCitizenships: u.OtherCitizenships,
 		DocumentNationalities: u.DocumentNationalities, Metadata: u.Metadata, CreatedContext: u.CreatedContext, PartnerOnboardedAt: u.PartnerOnboardedAt,
-	})
-	if err != nil {
-		return nil, err
-	}
-	su := &sealedUser{}
-	if su.pii, err = db.vault.Seal(ctx, u.TenantID, pii, userAD(u.ID)); err != nil {
+	}, userAD(u.ID)); err != nil {
 		return nil, err
 	}
 	if su.emailIdx, err = db.vault.BlindIndex(ctx, u.TenantID, "user.email", strings.ToLower(u.Email)); err != nil {
@@ -162,7 +158,7 @@ func (db *DB) findLiveUser(ctx context.Context, where string, args ...any) (*kyc
 	var r userRow
 	err := db.readRow(ctx, `SELECT id, tenant_id, type, pii, terms_of_service, created_at, updated_at
 		FROM users WHERE `+where+` AND deleted_at IS NULL`, args...).
-		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated)
+		Scan(&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, timeCol{&r.created}, timeCol{&r.updated})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kycd.NotFound("user")
 	} else if err != nil {
@@ -187,7 +183,7 @@ func (db *DB) FindUsersByID(ctx context.Context, tenantID string, ids []string) 
 // type, pii, terms_of_service, created_at and updated_at.
 func (db *DB) openUsers(ctx context.Context, rows *sql.Rows, err error) ([]*kycd.User, error) {
 	found, err := scanAll(rows, err, func(r *userRow) []any {
-		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, &r.created, &r.updated}
+		return []any{&r.id, &r.tenantID, &r.typ, &r.sealed, &r.terms, timeCol{&r.created}, timeCol{&r.updated}}
 	})
 	if err != nil {
 		return nil, err
@@ -223,31 +219,22 @@ func (db *DB) FindUserByContact(ctx context.Context, tenantID, channel, value st
 
 // userRow is a user row as read, before decryption.
 type userRow struct {
-	id, tenantID, typ, terms, created, updated string
-	sealed                                     []byte
+	id, tenantID, typ, terms string
+	created, updated         time.Time
+	sealed                   []byte
 }
 
 // openUser decrypts a user row.
 func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
-	usr := &kycd.User{ID: r.id, TenantID: r.tenantID, Type: r.typ, TermsOfService: r.terms}
-	plain, err := db.vault.Open(ctx, r.tenantID, r.sealed, userAD(r.id))
-	if err != nil {
-		return nil, err
-	}
+	usr := &kycd.User{ID: r.id, TenantID: r.tenantID, Type: r.typ, TermsOfService: r.terms, CreatedAt: r.created, UpdatedAt: r.updated}
 	var p userPII
-	if err := json.Unmarshal(plain, &p); err != nil {
+	if err := db.openJSON(ctx, r.tenantID, r.sealed, userAD(r.id), &p); err != nil {
 		return nil, err
 	}
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
 	usr.Birthplace, usr.OtherCitizenships, usr.PartnerOnboardedAt = p.Birthplace, p.OtherCitizenships, p.PartnerOnboardedAt
 	usr.DocumentNationalities = p.DocumentNationalities
-	if usr.CreatedAt, err = parseTime(r.created); err != nil {
-		return nil, err
-	}
-	if usr.UpdatedAt, err = parseTime(r.updated); err != nil {
-		return nil, err
-	}
 	return usr, nil
 }
 

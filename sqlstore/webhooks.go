@@ -24,11 +24,7 @@ func boolInt(b bool) int {
 }
 
 func (db *DB) sealSecrets(ctx context.Context, e *kycd.WebhookEndpoint) ([]byte, string, error) {
-	raw, err := json.Marshal(e.Secrets)
-	if err != nil {
-		return nil, "", err
-	}
-	sealed, err := db.vault.Seal(ctx, e.TenantID, raw, endpointAD(e.ID))
+	sealed, err := db.sealJSON(ctx, e.TenantID, e.Secrets, endpointAD(e.ID))
 	if err != nil {
 		return nil, "", err
 	}
@@ -61,34 +57,20 @@ func (db *DB) scanEndpoints(ctx context.Context, rows *sql.Rows) ([]*kycd.Webhoo
 	var out []*kycd.WebhookEndpoint
 	for rows.Next() {
 		var (
-			e                kycd.WebhookEndpoint
-			types            string
-			enabled, bundle  int
-			sealed           []byte
-			failing          sql.NullString
-			created, updated string
+			e               kycd.WebhookEndpoint
+			types           string
+			enabled, bundle int
+			sealed          []byte
 		)
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &types, &enabled, &e.DisabledReason, &sealed, &failing, &created, &updated, &bundle); err != nil {
+		if err := rows.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &types, &enabled, &e.DisabledReason, &sealed,
+			timePtrCol{&e.FailingSince}, timeCol{&e.CreatedAt}, timeCol{&e.UpdatedAt}, &bundle); err != nil {
 			return nil, err
 		}
 		e.Enabled, e.Bundle = enabled != 0, bundle != 0
 		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 			return nil, err
 		}
-		raw, err := db.vault.Open(ctx, e.TenantID, sealed, endpointAD(e.ID))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(raw, &e.Secrets); err != nil {
-			return nil, err
-		}
-		if e.FailingSince, err = parseTimePtr(failing); err != nil {
-			return nil, err
-		}
-		if e.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if e.UpdatedAt, err = parseTime(updated); err != nil {
+		if err := db.openJSON(ctx, e.TenantID, sealed, endpointAD(e.ID), &e.Secrets); err != nil {
 			return nil, err
 		}
 		out = append(out, &e)
@@ -241,16 +223,15 @@ func (tx *Tx) enabledEndpoints(tenantID string) ([]*kycd.WebhookEndpoint, error)
 // FindDelivery implements kycd.WebhookStore.
 func (db *DB) FindDelivery(ctx context.Context, tenantID, id string) (*kycd.WebhookDelivery, *kycd.Event, error) {
 	var (
-		d                         kycd.WebhookDelivery
-		ev                        kycd.Event
-		payload, created, updated string
-		evCreated                 string
+		d       kycd.WebhookDelivery
+		ev      kycd.Event
+		payload string
 	)
 	err := db.readRow(ctx, `SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.status, d.attempts, d.last_status, d.last_latency_ms, d.last_response, d.last_error,
 		d.created_at, d.updated_at, e.type, e.entity_type, e.entity_id, e.payload, e.created_at
 		FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id WHERE d.id = ? AND d.tenant_id = ?`, id, tenantID).Scan(
 		&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.Status, &d.Attempts, &d.LastStatus, &d.LastLatencyMS, &d.LastResponse, &d.LastError,
-		&created, &updated, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, &evCreated)
+		timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt}, &ev.Type, &ev.EntityType, &ev.EntityID, &payload, timeCol{&ev.CreatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, kycd.NotFound("delivery")
 	} else if err != nil {
@@ -258,15 +239,6 @@ func (db *DB) FindDelivery(ctx context.Context, tenantID, id string) (*kycd.Webh
 	}
 	ev.ID, ev.TenantID, d.EventType = d.EventID, d.TenantID, ev.Type
 	if err := json.Unmarshal([]byte(payload), &ev.Data); err != nil {
-		return nil, nil, err
-	}
-	if d.CreatedAt, err = parseTime(created); err != nil {
-		return nil, nil, err
-	}
-	if d.UpdatedAt, err = parseTime(updated); err != nil {
-		return nil, nil, err
-	}
-	if ev.CreatedAt, err = parseTime(evCreated); err != nil {
 		return nil, nil, err
 	}
 	return &d, &ev, nil
@@ -357,18 +329,9 @@ func (db *DB) FindDeliveries(ctx context.Context, tenantID, endpointID, before s
 	defer rows.Close()
 	var out []*kycd.WebhookDelivery
 	for rows.Next() {
-		var (
-			d                kycd.WebhookDelivery
-			created, updated string
-		)
+		var d kycd.WebhookDelivery
 		if err := rows.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.Status, &d.Attempts, &d.LastStatus, &d.LastLatencyMS,
-			&d.LastResponse, &d.LastError, &created, &updated); err != nil {
-			return nil, err
-		}
-		if d.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if d.UpdatedAt, err = parseTime(updated); err != nil {
+			&d.LastResponse, &d.LastError, timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt}); err != nil {
 			return nil, err
 		}
 		out = append(out, &d)

@@ -16,6 +16,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/api"
+	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/blob"
 	"github.com/kycd/kycd/checks"
 	"github.com/kycd/kycd/connector"
@@ -27,6 +29,7 @@ import (
 	"github.com/kycd/kycd/jobs"
 	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/levels"
+	"github.com/kycd/kycd/metadata"
 	"github.com/kycd/kycd/netguard"
 	"github.com/kycd/kycd/notify"
 	"github.com/kycd/kycd/policy"
@@ -389,6 +392,16 @@ func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error
 			return a.connector.CompleteEvents(ctx, events)
 		}}
 	return nil
+}
+
+// apiConfig is the HTTP server's configuration of the app's services, with
+// the tokens given; serve and the benchmark add their own settings.
+func (a *app) apiConfig(tokens *auth.Tokens) api.Config {
+	return api.Config{
+		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc,
+		Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks,
+		WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: a.blobs, Vault: a.vault, Geo: a.geo, Clock: a.clock, Logger: a.logger,
+	}
 }
 
 // workerClient returns a River client that works jobs with n workers

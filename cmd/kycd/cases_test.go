@@ -247,7 +247,7 @@ func TestScreeningMonitoring(t *testing.T) {
 		}
 		// The batches of version 3 ran (W1 changed): Ada was screened against
 		// it and not raised again.
-		raw := rawDB(t, db)
+		raw := db.Open(t)
 		waitUntil(t, "the re-screening of version 3", func() bool {
 			// The three versions' delta jobs ran (each starts its batches
 			// before it completes), and no batch is left to run.
@@ -375,7 +375,7 @@ func TestScreeningCaseCandidates(t *testing.T) {
 		}
 		waitDeltas := func(n int) {
 			t.Helper()
-			raw := rawDB(t, db)
+			raw := db.Open(t)
 			waitUntil(t, "the re-screenings", func() bool {
 				return countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind IN ('screening_delta', 'screening_batch', 'screen_user') AND state <> 'completed'`) == 0 &&
 					countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta'`) == n
@@ -448,7 +448,7 @@ func TestScreeningDocumentNationality(t *testing.T) {
 				t.Fatalf("identity by %s: %d %s", docType, res.Status, res.Body)
 			}
 		}
-		raw := rawDB(t, db)
+		raw := db.Open(t)
 		screened := func(u string) func() bool { // no screening left to run, and u clear
 			return func() bool {
 				s, _ := screeningOf(t, k, e.tok, u)

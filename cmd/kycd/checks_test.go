@@ -462,7 +462,7 @@ func TestChecks(t *testing.T) {
 		}
 		// The outbox keeps none of what the partner sent about the person.
 		var leaked int
-		if err := rawDB(t, db).QueryRow(`SELECT count(*) FROM outbox_events WHERE payload LIKE '%Rosenweg%' OR payload LIKE '%VIDEO_ID%' OR payload LIKE '%ident.zip%'`).Scan(&leaked); err != nil || leaked != 0 {
+		if err := db.Open(t).QueryRow(`SELECT count(*) FROM outbox_events WHERE payload LIKE '%Rosenweg%' OR payload LIKE '%VIDEO_ID%' OR payload LIKE '%ident.zip%'`).Scan(&leaked); err != nil || leaked != 0 {
 			t.Errorf("outbox rows with personal data: %d %v", leaked, err)
 		}
 

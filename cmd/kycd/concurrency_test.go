@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -51,7 +51,7 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 		// machine stretches them past the default burst).
 		c := newConnectorEnv(t, db, "--rate-limit", "0")
 		k := c.kycEnv
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		u := createUser(t, k.kycdProc, k.tok, "busy@concurrency.example")
 		const n = 32
 		letters := func(i int) string { return string(rune('a'+i/26)) + string(rune('a'+i%26)) }

@@ -16,8 +16,8 @@ import (
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/sandbox"
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
@@ -264,7 +264,7 @@ func TestConnector(t *testing.T) {
 				q = `SELECT count(*) FROM outbox_events WHERE entity_id = $1 AND payload LIKE $2`
 			}
 			var leaked int
-			if err := rawDB(t, db).QueryRow(q, id, "%Christian%").Scan(&leaked); err != nil || leaked != 0 {
+			if err := db.Open(t).QueryRow(q, id, "%Christian%").Scan(&leaked); err != nil || leaked != 0 {
 				t.Errorf("%d outbox rows of the ingestion hold its extracted data (%v)", leaked, err)
 			}
 			// The feed shows the finished ingestion whole too.

@@ -21,7 +21,8 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/internal/bench"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
@@ -153,7 +154,7 @@ func TestCrashSafety(t *testing.T) {
 		c = startChild(t, db, flags...)
 		k.base, k.router = c.base, newRouter(t, c.base)
 		// Kill it at random moments while the ingestions run; restart it.
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
@@ -291,7 +292,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 		}
 		k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/unsubscribed", "eventTypes": []string{"core.kyc."}})
 		// 5,000 committed events (as state changes write them).
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		tx, err := conn.Begin()
 		if err != nil {
 			t.Fatal(err)
@@ -417,7 +418,7 @@ func TestCheckCrashSafety(t *testing.T) {
 		}
 		c.kill()
 		c = startChild(t, db, flags...)
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
@@ -505,7 +506,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 		if out, err := setup.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
 			t.Fatalf("import: %q %v", out, err)
 		}
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		waitUntil(t, "the re-screening of version 1 (no user yet)", func() bool {
 			return countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta' AND state = 'completed'`) == 1
 		})
@@ -632,7 +633,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed
 		wg.Go(func() {
 			for i := range next {
 				rng := rand.New(rand.NewPCG(uint64(i), 11))
-				u := &kycd.User{FullName: benchGiven[rng.IntN(len(benchGiven))] + " " + benchFamily[rng.IntN(len(benchFamily))],
+				u := &kycd.User{FullName: bench.GivenNames[rng.IntN(len(bench.GivenNames))] + " " + bench.FamilyNames[rng.IntN(len(bench.FamilyNames))],
 					Birthdate: fmt.Sprintf("%d-%02d-%02d", 1940+rng.IntN(65), 1+rng.IntN(12), 1+rng.IntN(28))}
 				j := i / every
 				if i%every == every-1 && j < listed {
@@ -674,7 +675,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	conn := rawDB(t, db)
+	conn := db.Open(t)
 	deadline := time.Now().Add(5 * time.Minute)
 	for countRows(t, db, conn, `SELECT count(*) FROM kyc_processes WHERE tenant_id = ? AND code = 'screening' AND status = 'ok'`, tn.ID) < n {
 		if time.Now().After(deadline) {

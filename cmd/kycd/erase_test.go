@@ -53,7 +53,7 @@ func TestUserErasure(t *testing.T) {
 			})
 			return n
 		}
-		raw := rawDB(t, db)
+		raw := db.Open(t)
 		rowsOf := func(uid string) int {
 			return countRows(t, db, raw, `SELECT count(*) FROM users WHERE id = ?`, uid) +
 				countRows(t, db, raw, `SELECT count(*) FROM files WHERE user_id = ?`, uid) +

@@ -80,7 +80,7 @@ func (e *kycEnv) uploaded(user, category string) string {
 // events returns the types of a user's outbox events, in order.
 func (e *kycEnv) events(user string) []string {
 	e.t.Helper()
-	conn := rawDB(e.t, e.db)
+	conn := e.db.Open(e.t)
 	q := `SELECT type, payload FROM outbox_events WHERE entity_id = ? ORDER BY created_at, id`
 	if e.db.URL != "" {
 		q = strings.Replace(q, "?", "$1", 1)
@@ -1085,7 +1085,7 @@ func TestKYCConcurrentFormSteps(t *testing.T) {
 				q = `SELECT (SELECT count(*) FROM audit_pending WHERE entity_id = $1 AND action = $2) + (SELECT count(*) FROM audit_entries WHERE entity_id = $3 AND action = $4)`
 			}
 			var n int
-			if err := rawDB(t, db).QueryRow(q, u, "kyc.customer-due-diligence.answered", u, "kyc.customer-due-diligence.answered").Scan(&n); err != nil {
+			if err := db.Open(t).QueryRow(q, u, "kyc.customer-due-diligence.answered", u, "kyc.customer-due-diligence.answered").Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n != 3 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/bench"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -29,7 +30,7 @@ func TestOperations(t *testing.T) {
 		// autovacuum (and only then; SQLite has none).
 		autovacuum := "on"
 		if db.URL != "" {
-			if err := rawDB(t, db).QueryRow(`SHOW autovacuum`).Scan(&autovacuum); err != nil {
+			if err := db.Open(t).QueryRow(`SHOW autovacuum`).Scan(&autovacuum); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -151,7 +152,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("revoke: %v", revoked)
 		}
 		// The benchmark runs end to end (its figures are for people, not asserted).
-		var bench struct {
+		var figures struct {
 			Database       string  `json:"database"`
 			BaselineRPS    float64 `json:"users_me_baseline_rps"`
 			UsersMeRPS     float64 `json:"users_me_rps"`
@@ -170,14 +171,14 @@ func TestCLI(t *testing.T) {
 		// Two levels of concurrency, each measured; the top level's figures
 		// are the last level's. Rounds of a second: on a busy machine a
 		// shorter one may finish no request.
-		k.cliJSON(t, &bench, "bench", "--rounds", "1", "--round", "1s", "--concurrency", "1,3")
-		_, _, linux := machineTicks()
-		if bench.Database != db.Name || bench.BaselineRPS <= 0 || bench.UsersMeRPS <= 0 || bench.Ratio <= 0 ||
-			bench.CDDBaselineRPS <= 0 || bench.CDDStepRPS <= 0 || bench.CDDStepRatio <= 0 ||
-			(processCPU() > 0 && (bench.CDDBaselineCPU <= 0 || bench.CDDStepCPU <= 0)) || (linux && bench.CDDStepBusy <= 0) ||
-			len(bench.Levels) != 2 || bench.Levels[0].Concurrency != 1 || bench.Levels[1].Concurrency != 3 ||
-			bench.Levels[0].CDDStepRPS <= 0 || bench.Levels[1].CDDStepRPS != bench.CDDStepRPS {
-			t.Errorf("bench: %+v", bench)
+		k.cliJSON(t, &figures, "bench", "--rounds", "1", "--round", "1s", "--concurrency", "1,3")
+		cpu, linux := bench.Measures()
+		if figures.Database != db.Name || figures.BaselineRPS <= 0 || figures.UsersMeRPS <= 0 || figures.Ratio <= 0 ||
+			figures.CDDBaselineRPS <= 0 || figures.CDDStepRPS <= 0 || figures.CDDStepRatio <= 0 ||
+			(cpu && (figures.CDDBaselineCPU <= 0 || figures.CDDStepCPU <= 0)) || (linux && figures.CDDStepBusy <= 0) ||
+			len(figures.Levels) != 2 || figures.Levels[0].Concurrency != 1 || figures.Levels[1].Concurrency != 3 ||
+			figures.Levels[0].CDDStepRPS <= 0 || figures.Levels[1].CDDStepRPS != figures.CDDStepRPS {
+			t.Errorf("bench: %+v", figures)
 		}
 		for _, bad := range []string{"0", "8,", "x", "-2"} {
 			if _, err := k.cli(t, "bench", "--rounds", "1", "--round", "100ms", "--concurrency", bad); err == nil || !strings.Contains(err.Error(), "--concurrency") {
@@ -199,7 +200,7 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("audit verify: %+v", rep)
 		}
 		// Tamper with the trail behind kycd's back: verify fails and says where.
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		q := `UPDATE audit_entries SET actor = 'someone-else' WHERE seq = 2 AND tenant_id = ?`
 		if db.URL != "" {
 			q = strings.Replace(q, "?", "$1", 1)
@@ -224,23 +225,7 @@ func TestCLI(t *testing.T) {
 	})
 }
 
-// rawDB opens the test's database directly, as an intruder would.
-func rawDB(t *testing.T, db storetest.Database) *sql.DB {
-	t.Helper()
-	// A busy timeout as kycd uses: the running kycd holds the write lock now and then.
-	driver, dsn := "sqlite", "file:"+db.DataDir+"/kycd.db?_pragma=busy_timeout(10000)"
-	if db.URL != "" {
-		driver, dsn = "pgx", db.URL
-	}
-	conn, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// countRows runs a count on the test's database (conn from rawDB), with
+// countRows runs a count on the test's database (conn from Database.Open), with
 // ? placeholders on either dialect.
 func countRows(t *testing.T, db storetest.Database, conn *sql.DB, query string, args ...any) int {
 	t.Helper()
@@ -261,7 +246,7 @@ func TestReadyzNotReady(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
-		if _, err := rawDB(t, db).ExecContext(context.Background(), `DELETE FROM kycd_migrations WHERE version = 2`); err != nil {
+		if _, err := db.Open(t).ExecContext(context.Background(), `DELETE FROM kycd_migrations WHERE version = 2`); err != nil {
 			t.Fatal(err)
 		}
 		res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
@@ -289,7 +274,7 @@ func TestWorkerCommand(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var n int
-			err := rawDB(t, db).QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'file_purge' AND state = 'completed'`).Scan(&n)
+			err := db.Open(t).QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'file_purge' AND state = 'completed'`).Scan(&n)
 			if err == nil && n == 1 {
 				break
 			}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 

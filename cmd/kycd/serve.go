@@ -23,11 +23,10 @@ import (
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/connector"
-	"github.com/kycd/kycd/metadata"
 	"github.com/kycd/kycd/netguard"
-	evidencesbx "github.com/kycd/kycd/sandbox/evidence"
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/evidencesbx"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore"
 )
@@ -114,8 +113,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if created {
 		a.logger.Warn("generated a token signing key; every node of a cluster must share it (--signing-key-file)", slog.String("path", o.signingKeyPath()))
 	}
-	blobs := a.blobs
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storeCollector{db: a.db},
 		screeningCollector{a})
@@ -170,19 +167,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			mux.Handle("GET /sandbox/evidence/", http.StripPrefix("/sandbox/evidence", evidencesbx.Handler()))
 		})
 	}
-	srv, err := api.New(api.Config{
-		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc, Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks, WebhookStore: a.db, Policy: a.policy, Health: a.db, Sandbox: sandbox,
-		Tokens: auth.NewTokens(key, o.TokenTTL, a.clock), Blobs: blobs, Vault: a.vault, Geo: a.geo,
-		Clock: a.clock, Logger: a.logger, Registry: reg, PublicURL: o.PublicURL,
-		RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBodyBytes: int64(o.MaxBodySize), ClientCacheTTL: o.ClientCache,
-		SecretMemory: int64(o.SecretMemory) << 20, SecretWait: o.SecretWait,
-		BodyTimeout: o.BodyTimeout, BodyMinRate: float64(o.BodyMinRate), BodyMax: o.ReadTimeout,
-		Mount: func(mux *http.ServeMux) {
-			for _, m := range mounts {
-				m(mux)
-			}
-		}, MetricsOnAPI: o.MetricsAddr == "" && o.MetricsToken != "", MetricsToken: o.MetricsToken,
-	})
+	cfg := a.apiConfig(auth.NewTokens(key, o.TokenTTL, a.clock))
+	cfg.Sandbox, cfg.Registry, cfg.PublicURL = sandbox, reg, o.PublicURL
+	cfg.RateLimit, cfg.RateBurst, cfg.MaxBodyBytes, cfg.ClientCacheTTL = o.RateLimit, o.RateBurst, int64(o.MaxBodySize), o.ClientCache
+	cfg.SecretMemory, cfg.SecretWait = int64(o.SecretMemory)<<20, o.SecretWait
+	cfg.BodyTimeout, cfg.BodyMinRate, cfg.BodyMax = o.BodyTimeout, float64(o.BodyMinRate), o.ReadTimeout
+	cfg.MetricsOnAPI, cfg.MetricsToken = o.MetricsAddr == "" && o.MetricsToken != "", o.MetricsToken
+	cfg.Mount = func(mux *http.ServeMux) {
+		for _, m := range mounts {
+			m(mux)
+		}
+	}
+	srv, err := api.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -187,7 +187,7 @@ func TestWebhooks(t *testing.T) {
 			defer users.mu.Unlock()
 			return users.attempts >= 4
 		})
-		conn := rawDB(t, db)
+		conn := db.Open(t)
 		q := `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' AND attempts = 4`
 		if db.URL != "" {
 			q = strings.Replace(q, "?", "$1", 1)

@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestVerificationMapping: an approved applicant (providers.md's example)
-// becomes kycd's vocabulary: recognised data first, alpha-3 countries as
-// alpha-2, names as people write them, GREEN active images only.
+// TestVerificationMapping: an approved applicant (as Sumsub's "Get applicant
+// data" documents one) becomes kycd's vocabulary: recognised data first,
+// alpha-3 countries as alpha-2, names as people write them, GREEN active
+// images only.
 func TestVerificationMapping(t *testing.T) {
 	var a Applicant
 	raw := `{"id":"5cb56e8e0a975a35f333cb83","createdAt":"2020-06-24 05:05:14","inspectionId":"5b594ade0a975a36c9379e67",

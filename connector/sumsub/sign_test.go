@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// The worked examples of providers.md §1.2 (S1 is a public vector).
+// Worked examples of Sumsub's request signing ("Authentication",
+// docs.sumsub.com; S1 is a public vector).
 func TestSign(t *testing.T) {
 	for _, c := range []struct {
 		name, secret string
@@ -39,7 +40,8 @@ func TestSign(t *testing.T) {
 	}
 }
 
-// The webhook vectors of providers.md §1.7 (W1 is a public vector).
+// Webhook vectors of Sumsub's "Webhooks" documentation (docs.sumsub.com;
+// W1 is a public vector).
 func TestVerifyWebhook(t *testing.T) {
 	body := []byte(`{"applicantId":"5cb56e8e0a975a35f333cb83","type":"applicantReviewed"}`)
 	for _, c := range []struct {

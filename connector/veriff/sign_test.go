@@ -7,7 +7,8 @@ import (
 
 const secret = "abcdef12-abcd-abcd-abcd-abcdef012345"
 
-// The worked examples of providers.md §2.2 (Veriff's own documentation).
+// The worked examples of Veriff's documentation ("HMAC Authentication and
+// Endpoint Security", devdocs.veriff.com).
 func TestSign(t *testing.T) {
 	v1 := `{"verification":{"callback":"https://veriff.com","person":{"firstName":"John","lastName":"Smith"},"document":{"type":"PASSPORT","country":"EE"},"vendorData":"unique id of a user","timestamp":"2016-05-19T08:30:25.597Z"}}`
 	if got := Sign(secret, []byte(v1)); got != "6af6d95822e19e9cc707aec55395d8d363ba2c7bc4625bc04ebeca0c7bf8cd67" {

@@ -57,7 +57,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
 	}
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_applications WHERE id = ?`), a.ID).Scan(&data))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_applications WHERE id = ?`), a.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecret")) {
 		t.Error("application data stored in the clear")
 	}
@@ -228,7 +228,7 @@ func testSignCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	wantCode(t, f.DB.SendCode(ctx, tn.ID, first.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
 	var sealed []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT sealed FROM verification_codes WHERE id = ?`), second.ID).Scan(&sealed))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT sealed FROM verification_codes WHERE id = ?`), second.ID).Scan(&sealed))
 	if bytes.Contains(sealed, []byte("Qzsecret")) || bytes.Contains(sealed, []byte("222222")) {
 		t.Error("a sign code or its destination stored in the clear")
 	}

@@ -43,7 +43,7 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 	count := func(query string, args ...any) int {
 		t.Helper()
 		var c int
-		must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(query), args...).Scan(&c))
+		must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(query), args...).Scan(&c))
 		return c
 	}
 

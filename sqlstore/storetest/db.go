@@ -41,6 +41,24 @@ func (d Database) Config(clock kycd.Clock) sqlstore.Config {
 	return sqlstore.Config{URL: d.URL, DataDir: d.DataDir, Clock: clock, MaxConns: 8}
 }
 
+// Open opens the database directly, as an intruder or an inspector would:
+// a connection of the test's own beside the store's (which keeps its pools
+// to itself), closed when t ends. It waits for the write lock as kycd does:
+// a running store takes it now and then.
+func (d Database) Open(t testing.TB) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite", "file:"+filepath.Join(d.DataDir, "kycd.db")+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if d.URL != "" {
+		driver, dsn = "pgx", d.URL
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // Databases returns the databases a test must run on, each fresh.
 func Databases(t testing.TB) []Database {
 	t.Helper()
@@ -102,6 +120,9 @@ type Fixture struct {
 	Jobs  *river.Client[*sql.Tx]
 	// Database is the database the store is open on.
 	Database Database
+	// SQL is a connection of the test's own to the database (Database.Open),
+	// for what no store method reads or writes.
+	SQL *sql.DB
 }
 
 // Open opens, migrates and wires a store on d; it is closed when t ends.
@@ -130,5 +151,5 @@ func Open(t testing.TB, d Database, clock kycd.Clock) *Fixture {
 		t.Fatal(err)
 	}
 	db.SetJobs(jobs)
-	return &Fixture{DB: db, Vault: v, Jobs: jobs, Database: d}
+	return &Fixture{DB: db, Vault: v, Jobs: jobs, Database: d, SQL: d.Open(t)}
 }

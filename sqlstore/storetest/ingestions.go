@@ -44,7 +44,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("audit entries: %d, want %d", n, before+1)
 	}
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM ingestions WHERE id = ?`), in.ID).Scan(&data))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM ingestions WHERE id = ?`), in.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecret")) {
 		t.Error("ingestion parameters stored in the clear")
 	}
@@ -127,7 +127,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		len(rc.Integrations[0].Processes) != 2 || !rc.CreatedAt.Equal(created) {
 		t.Errorf("config round trip: %+v", rc)
 	}
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM connector_configs WHERE tenant_id = ?`), tn.ID).Scan(&data))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM connector_configs WHERE tenant_id = ?`), tn.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecret")) {
 		t.Error("connector secrets stored in the clear")
 	}
@@ -193,7 +193,7 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("%d created events", n)
 	}
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecretlink")) {
 		t.Error("check data stored in the clear")
 	}

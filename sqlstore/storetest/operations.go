@@ -154,7 +154,7 @@ func testAutovacuum(t *testing.T, f *Fixture, _ *mock.Clock) {
 		return
 	}
 	var setting string
-	must(t, f.DB.ReadPool().QueryRowContext(ctx, `SELECT current_setting('autovacuum')`).Scan(&setting))
+	must(t, f.SQL.QueryRowContext(ctx, `SELECT current_setting('autovacuum')`).Scan(&setting))
 	if off != (setting == "off") {
 		t.Errorf("AutovacuumOff = %v, the server's setting is %q", off, setting)
 	}

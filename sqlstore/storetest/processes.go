@@ -58,7 +58,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// Nothing personal in the row in the clear.
 	var data []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_processes WHERE user_id = ?`), u.ID).Scan(&data))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM kyc_processes WHERE user_id = ?`), u.ID).Scan(&data))
 	if bytes.Contains(data, []byte("Qzsecretanswer")) {
 		t.Error("form answers stored in the clear")
 	}

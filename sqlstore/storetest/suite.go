@@ -47,6 +47,7 @@ func Run(t *testing.T) {
 				{"Metadata", testMetadata},
 				{"UpdateRollsBackEverything", testUpdateRollback},
 				{"UpdateRequiresAudit", testUpdateRequiresAudit},
+				{"TxNow", testTxNow},
 				{"UpdateConcurrent", testUpdateConcurrent},
 				{"UpdatePanic", testUpdatePanic},
 				{"Backlog", testBacklog},
@@ -128,7 +129,7 @@ func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
 func count(t *testing.T, f *Fixture, query string, args ...any) int {
 	t.Helper()
 	var n int
-	must(t, f.DB.WritePool().QueryRowContext(context.Background(), f.DB.Rebind(query), args...).Scan(&n))
+	must(t, f.SQL.QueryRowContext(context.Background(), f.DB.Rebind(query), args...).Scan(&n))
 	return n
 }
 
@@ -414,6 +415,47 @@ func testUpdateRollback(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 }
 
+// testTxNow: a change's time is the clock's, to the microsecond the
+// database keeps, and the audit entry and the event it writes carry it.
+func testTxNow(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	clock.Advance(time.Second + 1234567*time.Nanosecond) // a time with nanoseconds the database drops
+	want := clock.Now().UTC().Truncate(time.Microsecond)
+	defer clock.Set(want.Truncate(time.Second).Add(time.Second)) // the next cases' times are whole seconds again
+	var at time.Time
+	var ev kycd.Event
+	must(t, f.DB.Update(ctx, func(tx *sqlstore.Tx) error {
+		at = tx.Now()
+		ev = kycd.Event{TenantID: tn.ID, Type: "probe.now", EntityType: "tenant", EntityID: tn.ID}
+		if err := tx.Emit(&ev); err != nil {
+			return err
+		}
+		return tx.Audit(tn.ID, "probe.now", "tenant", tn.ID, nil)
+	}))
+	if !at.Equal(want) {
+		t.Fatalf("the change's time is %s, want the clock's %s", at, want)
+	}
+	must(t, f.DB.ChainAudit(ctx))
+	entries, err := f.DB.FindAuditEntries(ctx, tn.ID, 0, 100)
+	must(t, err)
+	found := false
+	for _, e := range entries {
+		if e.Action == "probe.now" {
+			found = true
+			if !e.At.Equal(at) {
+				t.Errorf("the audit entry is at %s, the change at %s", e.At, at)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no audit entry of the change in %d entries", len(entries))
+	}
+	if !ev.CreatedAt.Equal(at) {
+		t.Errorf("the event was created at %s, the change at %s", ev.CreatedAt, at)
+	}
+}
+
 func testUpdateRequiresAudit(t *testing.T, f *Fixture, _ *mock.Clock) {
 	err := f.DB.Update(context.Background(), func(tx *sqlstore.Tx) error { return nil })
 	if !errors.Is(err, sqlstore.ErrUnaudited) {
@@ -442,7 +484,7 @@ func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !rep.OK() {
 		t.Fatalf("fresh chain has breaks: %+v", rep.Breaks)
 	}
-	w := f.DB.WritePool()
+	w := f.SQL
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := w.ExecContext(ctx, f.DB.Rebind(q), args...); err != nil {
@@ -682,7 +724,7 @@ func testVacuum(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	rows := func() float64 {
 		var n float64
-		must(t, f.DB.ReadPool().QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'tenants'::regclass`).Scan(&n))
+		must(t, f.SQL.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'tenants'::regclass`).Scan(&n))
 		return n
 	}
 	if n := rows(); n >= 0 {

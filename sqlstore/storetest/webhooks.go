@@ -56,7 +56,7 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("another tenant: %v", err)
 	}
 	var sealed []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT secrets FROM webhook_endpoints WHERE id = ?`), sub.ID).Scan(&sealed))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT secrets FROM webhook_endpoints WHERE id = ?`), sub.ID).Scan(&sealed))
 	if bytes.Contains(sealed, []byte("Qzsecret")) {
 		t.Error("a signing secret stored in the clear")
 	}
@@ -103,7 +103,7 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 
 	// An attempt, and the endpoint disabled by it.
 	var id string
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE endpoint_id = ?`), sub.ID).Scan(&id))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE endpoint_id = ?`), sub.ID).Scan(&id))
 	d, ev, err := f.DB.FindDelivery(ctx, a.ID, id)
 	must(t, err)
 	if ev.Type != "core.kyc.email.status-changed" || ev.Data["status"] != "ok" || d.Status != kycd.DeliveryPending {
@@ -147,7 +147,7 @@ func testEventRetention(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	settle := func(ev *kycd.Event, e *kycd.WebhookEndpoint, status string) {
 		var id string
-		must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?`), ev.ID, e.ID).Scan(&id))
+		must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?`), ev.ID, e.ID).Scan(&id))
 		d, _, err := f.DB.FindDelivery(ctx, a.ID, id)
 		must(t, err)
 		d.Status, d.Attempts, d.LastStatus = status, 1, 200
@@ -228,7 +228,7 @@ func emit(t *testing.T, f *Fixture, tenantID, typ, entityID string) *kycd.Event 
 func deliveryOf(t *testing.T, f *Fixture, ev *kycd.Event, e *kycd.WebhookEndpoint) *kycd.WebhookDelivery {
 	t.Helper()
 	var id string
-	must(t, f.DB.WritePool().QueryRowContext(context.Background(), f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?`),
+	must(t, f.SQL.QueryRowContext(context.Background(), f.DB.Rebind(`SELECT id FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?`),
 		ev.ID, e.ID).Scan(&id))
 	d, _, err := f.DB.FindDelivery(context.Background(), e.TenantID, id)
 	must(t, err)
@@ -290,7 +290,7 @@ func testWebhookEndpoints(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
 	}
 	var sealed []byte
-	must(t, f.DB.WritePool().QueryRowContext(ctx, f.DB.Rebind(`SELECT secrets FROM webhook_endpoints WHERE id = ?`), e1.ID).Scan(&sealed))
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT secrets FROM webhook_endpoints WHERE id = ?`), e1.ID).Scan(&sealed))
 	if bytes.Contains(sealed, []byte("Qznewsecret")) {
 		t.Error("an updated secret stored in the clear")
 	}

@@ -1,6 +1,6 @@
-// Package veriff is a faithful simulator of the parts of Veriff's API the
-// KYC Connector uses (providers.md §2.8), for tests and `kycd serve --sandbox`.
-package veriff
+// Package veriffsbx is a faithful simulator of the parts of Veriff's API the
+// KYC Connector uses (what connector/veriff calls), for tests and `kycd serve --sandbox`.
+package veriffsbx
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
-	veriffapi "github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/sandbox"
 )
 
@@ -166,7 +166,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "404", "Not found")
 		return
 	}
-	secret, ok := s.integrations[r.Header.Get(veriffapi.HeaderAuthClient)]
+	secret, ok := s.integrations[r.Header.Get(veriff.HeaderAuthClient)]
 	if !ok {
 		s.fail(w, http.StatusUnauthorized, "1812", "Integration not found")
 		return
@@ -214,9 +214,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.faults.Set(req.Ref, req.Faults)
 		writeJSON(w, map[string]any{"status": "success"})
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[1] == "_sandbox" && parts[2] == "decision":
-		s.decide(w, body, r.Header.Get(veriffapi.HeaderAuthClient), secret)
+		s.decide(w, body, r.Header.Get(veriff.HeaderAuthClient), secret)
 	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "sessions":
-		s.createSession(w, body, secret, r.Header.Get(veriffapi.HeaderSignature))
+		s.createSession(w, body, secret, r.Header.Get(veriff.HeaderSignature))
 	case r.Method == http.MethodGet && len(parts) == 4 && parts[1] == "sessions":
 		sess, ok := s.sessions[parts[2]]
 		if !ok {
@@ -288,21 +288,21 @@ func (s *Sandbox) decide(w http.ResponseWriter, body []byte, apiKey, secret stri
 	if s.webhookURL != "" {
 		payload, _ := json.Marshal(map[string]any{"status": "success", "verification": sess.decision,
 			"technicalData": map[string]any{"ip": "198.51.100.10"}})
-		s.emit.Send(s.webhookURL, map[string]string{veriffapi.HeaderAuthClient: apiKey,
-			veriffapi.HeaderSignature: veriffapi.Sign(secret, payload)}, payload)
+		s.emit.Send(s.webhookURL, map[string]string{veriff.HeaderAuthClient: apiKey,
+			veriff.HeaderSignature: veriff.Sign(secret, payload)}, payload)
 	}
 	writeJSON(w, map[string]any{"status": "success"})
 }
 
 func (s *Sandbox) signed(r *http.Request, secret, payload string) bool {
-	return checkSignature(r.Header.Get(veriffapi.HeaderSignature), []byte(payload), secret)
+	return checkSignature(r.Header.Get(veriff.HeaderSignature), []byte(payload), secret)
 }
 
 // checkSignature checks an X-HMAC-SIGNATURE value over a payload.
 func checkSignature(sig string, payload []byte, secret string) bool {
 	h := http.Header{}
-	h.Set(veriffapi.HeaderSignature, sig)
-	return veriffapi.VerifyWebhook(h, payload, secret) == nil
+	h.Set(veriff.HeaderSignature, sig)
+	return veriff.VerifyWebhook(h, payload, secret) == nil
 }
 
 // createSession creates a session whose vendorData picks its outcome. The

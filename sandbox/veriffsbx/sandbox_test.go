@@ -1,4 +1,4 @@
-package veriff
+package veriffsbx
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	veriffapi "github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/connector/veriff"
 )
 
 const (
@@ -24,7 +24,7 @@ func TestClientAgainstSandbox(t *testing.T) {
 	sb := New(map[string]string{apiKey: secret})
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
-	c := veriffapi.NewClient(srv.URL, apiKey, secret, srv.Client())
+	c := veriff.NewClient(srv.URL, apiKey, secret, srv.Client())
 	ctx := context.Background()
 
 	d, err := c.Decision(ctx, Approved)
@@ -54,21 +54,21 @@ func TestClientAgainstSandbox(t *testing.T) {
 	if err != nil || ct != "image/png" || len(body) == 0 {
 		t.Fatalf("download: %q %v", ct, err)
 	}
-	var ce *veriffapi.ClientError
+	var ce *veriff.ClientError
 	if _, err := c.Decision(ctx, "00000000-0000-4000-8000-000000000000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Errorf("unknown session: %v", err)
 	}
-	if _, err := veriffapi.NewClient(srv.URL, apiKey, "wrong-secret", srv.Client()).Decision(ctx, Approved); !errors.As(err, &ce) || ce.Status != 401 {
+	if _, err := veriff.NewClient(srv.URL, apiKey, "wrong-secret", srv.Client()).Decision(ctx, Approved); !errors.As(err, &ce) || ce.Status != 401 {
 		t.Errorf("wrong secret: %v", err)
 	}
-	if _, err := veriffapi.NewClient(srv.URL, "other-key", secret, srv.Client()).Decision(ctx, Approved); !errors.As(err, &ce) || ce.Status != 401 {
+	if _, err := veriff.NewClient(srv.URL, "other-key", secret, srv.Client()).Decision(ctx, Approved); !errors.As(err, &ce) || ce.Status != 401 {
 		t.Errorf("unknown integration: %v", err)
 	}
 
 	// A session created through the API, declined by its vendorData.
 	payload := `{"verification":{"person":{"firstName":"Jane","lastName":"Roe"},"vendorData":"declined"}}`
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/sessions", strings.NewReader(payload))
-	veriffapi.SignRequest(req, apiKey, secret, []byte(payload))
+	veriff.SignRequest(req, apiKey, secret, []byte(payload))
 	res, err := srv.Client().Do(req)
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("create session: %v %v", res, err)

@@ -1,6 +1,6 @@
-// Package sumsub is a faithful simulator of the parts of Sumsub's API the
-// KYC Connector uses (providers.md §1.9), for tests and `kycd serve --sandbox`.
-package sumsub
+// Package sumsubsbx is a faithful simulator of the parts of Sumsub's API the
+// KYC Connector uses (what connector/sumsub calls), for tests and `kycd serve --sandbox`.
+package sumsubsbx
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	sumsubapi "github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/sandbox"
 )
 
@@ -233,18 +233,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, 0, "", "Request body is too large")
 		return
 	}
-	secret, ok := s.apps[r.Header.Get(sumsubapi.HeaderAppToken)]
+	secret, ok := s.apps[r.Header.Get(sumsub.HeaderAppToken)]
 	if !ok {
 		fail(w, http.StatusUnauthorized, 4001, "app-token-not-found", "App token not found")
 		return
 	}
-	ts, err := strconv.ParseInt(r.Header.Get(sumsubapi.HeaderTS), 10, 64)
+	ts, err := strconv.ParseInt(r.Header.Get(sumsub.HeaderTS), 10, 64)
 	if err != nil {
 		fail(w, http.StatusUnauthorized, 4006, "missing-auth-headers", "Missing or invalid auth headers")
 		return
 	}
 	// Sign over the request target as received (path and query, as sent).
-	if !hmacEqual(r.Header.Get(sumsubapi.HeaderSig), sumsubapi.Sign(secret, ts, r.Method, r.RequestURI, body)) {
+	if !hmacEqual(r.Header.Get(sumsub.HeaderSig), sumsub.Sign(secret, ts, r.Method, r.RequestURI, body)) {
 		fail(w, http.StatusUnauthorized, 4003, "app-token-signature-mismatch", "Invalid signature")
 		return
 	}
@@ -484,8 +484,8 @@ func (s *Sandbox) testCompleted(w http.ResponseWriter, id string, body []byte) {
 			"externalUserId": a["externalUserId"], "levelName": review["levelName"], "type": "applicantReviewed",
 			"reviewResult": review["reviewResult"], "reviewStatus": "completed", "sandboxMode": true,
 			"createdAtMs": s.now().UTC().Format("2006-01-02 15:04:05.000")})
-		s.emit.Send(s.webhookURL, map[string]string{sumsubapi.HeaderDigest: sumsubapi.WebhookDigest(s.webhookSecret, body),
-			sumsubapi.HeaderDigestAlg: "HMAC_SHA256_HEX"}, body)
+		s.emit.Send(s.webhookURL, map[string]string{sumsub.HeaderDigest: sumsub.WebhookDigest(s.webhookSecret, body),
+			sumsub.HeaderDigestAlg: "HMAC_SHA256_HEX"}, body)
 	}
 	writeJSON(w, map[string]any{"ok": 1})
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -23,8 +23,8 @@ import (
 // page deep in it, a case, a user's file; against the bench's read
 // baseline (a token checked, one row read) in the same run, and each
 // page's weight.
-func benchConsole(ctx context.Context, a *app, base, tok, tenantID string, users, cases, samples int) (map[string]any, error) {
-	res := map[string]any{"database": a.db.Dialect(), "users": users, "open_cases": cases}
+func benchConsole(ctx context.Context, a *App, base, tok, tenantID string, users, cases, samples int) (map[string]any, error) {
+	res := map[string]any{"database": a.DB.Dialect(), "users": users, "open_cases": cases}
 	start := time.Now()
 	ids := make([]string, users)
 	var next atomic.Int64
@@ -40,16 +40,16 @@ func benchConsole(ctx context.Context, a *app, base, tok, tenantID string, users
 					return
 				}
 				u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("user%d@bench.example", i),
-					FullName: benchGiven[i%len(benchGiven)] + " " + benchFamily[(i/len(benchGiven))%len(benchFamily)], Birthdate: "1980-01-01",
+					FullName: GivenNames[i%len(GivenNames)] + " " + FamilyNames[(i/len(GivenNames))%len(FamilyNames)], Birthdate: "1980-01-01",
 					PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
 					Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-				if err := a.db.CreateUser(ctx, u); err != nil {
+				if err := a.DB.CreateUser(ctx, u); err != nil {
 					errs <- err
 					return
 				}
 				ids[i] = u.ID
 				if i < cases {
-					if err := a.db.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tenantID, UserID: u.ID, Case: benchCase(tenantID, u), Action: "bench.case"}); err != nil {
+					if err := a.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tenantID, UserID: u.ID, Case: benchCase(tenantID, u), Action: "bench.case"}); err != nil {
 						errs <- err
 						return
 					}
@@ -65,20 +65,20 @@ func benchConsole(ctx context.Context, a *app, base, tok, tenantID string, users
 	res["seed_s"] = time.Since(start).Seconds()
 	// The planner's statistics of the seeded tables, off the clock (as the
 	// other scenarios do on PostgreSQL; nothing on SQLite).
-	if err := a.db.Vacuum(ctx); err != nil {
+	if err := a.DB.Vacuum(ctx); err != nil {
 		return nil, err
 	}
-	open, err := a.screening.Cases(ctx, tenantID, kycd.CaseFilter{Status: kycd.CaseOpen, Limit: cases})
+	open, err := a.Screening.Cases(ctx, tenantID, kycd.CaseFilter{Status: kycd.CaseOpen, Limit: cases})
 	if err != nil {
 		return nil, err
 	}
 
 	// A reviewer's session.
-	rs, err := reviewers.New(reviewers.Config{Store: a.db, Tenants: a.db, Clock: a.clock})
+	rs, err := reviewers.New(reviewers.Config{Store: a.DB, Tenants: a.DB, Clock: a.Clock})
 	if err != nil {
 		return nil, err
 	}
-	created, err := rs.Create(adminContext(ctx), reviewers.CreateRequest{TenantID: tenantID, Email: fmt.Sprintf("bench-%d@bench.example", time.Now().UnixNano()), Role: kycd.RoleAnalyst})
+	created, err := rs.Create(a.Admin(ctx), reviewers.CreateRequest{TenantID: tenantID, Email: fmt.Sprintf("bench-%d@bench.example", time.Now().UnixNano()), Role: kycd.RoleAnalyst})
 	if err != nil {
 		return nil, err
 	}

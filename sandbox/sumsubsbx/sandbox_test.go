@@ -1,4 +1,4 @@
-package sumsub
+package sumsubsbx
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	sumsubapi "github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/connector/sumsub"
 )
 
 const (
@@ -19,7 +19,7 @@ const (
 func TestClientAgainstSandbox(t *testing.T) {
 	srv := httptest.NewServer(New(map[string]string{token: secret}))
 	defer srv.Close()
-	c := sumsubapi.NewClient(srv.URL, token, secret, srv.Client())
+	c := sumsub.NewClient(srv.URL, token, secret, srv.Client())
 	ctx := context.Background()
 
 	a, err := c.Applicant(ctx, Green)
@@ -49,17 +49,17 @@ func TestClientAgainstSandbox(t *testing.T) {
 	if err != nil || ct != "image/png" || len(body) == 0 {
 		t.Fatalf("download: %q %v", ct, err)
 	}
-	var ce *sumsubapi.ClientError
+	var ce *sumsub.ClientError
 	if _, err := c.ImportShareToken(ctx, "_act-expired"); !errors.As(err, &ce) || ce.Status != 401 {
 		t.Errorf("expired share token: %v", err)
 	}
 	if _, err := c.Applicant(ctx, "000000000000000000000000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Errorf("unknown applicant: %v", err)
 	}
-	if _, err := sumsubapi.NewClient(srv.URL, token, "wrong", srv.Client()).Applicant(ctx, Green); !errors.As(err, &ce) || ce.ErrorCode != 4003 {
+	if _, err := sumsub.NewClient(srv.URL, token, "wrong", srv.Client()).Applicant(ctx, Green); !errors.As(err, &ce) || ce.ErrorCode != 4003 {
 		t.Errorf("wrong secret: %v", err)
 	}
-	if _, err := sumsubapi.NewClient(srv.URL, "other", secret, srv.Client()).Applicant(ctx, Green); !errors.As(err, &ce) || ce.ErrorCode != 4001 {
+	if _, err := sumsub.NewClient(srv.URL, "other", secret, srv.Client()).Applicant(ctx, Green); !errors.As(err, &ce) || ce.ErrorCode != 4001 {
 		t.Errorf("unknown app token: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/connector"
-	veriffsbx "github.com/kycd/kycd/sandbox/veriff"
+	"github.com/kycd/kycd/sandbox/veriffsbx"
 )
 
 // noopArgs is the benchmark's baseline job: River's cost and nothing else.
@@ -38,7 +38,7 @@ func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
 
 // benchNoop times n no-op River jobs worked by w workers: the baseline of
 // the job benchmarks.
-func benchNoop(ctx context.Context, a *app, n, workers int) (time.Duration, error) {
+func benchNoop(ctx context.Context, a *App, n, workers int) (time.Duration, error) {
 	var noops atomic.Int64
 	return workUntil(ctx, a, workers, func(ws *river.Workers) { river.AddWorker(ws, &noopWorker{done: &noops}) }, func() (bool, error) {
 		return noops.Load() >= int64(n), nil
@@ -58,7 +58,7 @@ func benchNoop(ctx context.Context, a *app, n, workers int) (time.Duration, erro
 // workers that only waited on the provider would do. At latency 0 the
 // time per ingestion is pure overhead, compared with a no-op River job
 // worked by as many workers in the same run.
-func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency time.Duration) (map[string]any, error) {
+func benchIngest(ctx context.Context, a *App, n, workers, rounds int, latency time.Duration) (map[string]any, error) {
 	sb := veriffsbx.New(map[string]string{"bench-key": "bench-secret"})
 	var calls atomic.Int64
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,13 +66,13 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 		sb.ServeHTTP(w, r)
 	}))
 	defer provider.Close()
-	ctx = adminContext(ctx)
+	ctx = a.Admin(ctx)
 	t := &kycd.Tenant{Name: "bench-ingest-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	if err := a.db.CreateTenant(ctx, t); err != nil {
+	if err := a.DB.CreateTenant(ctx, t); err != nil {
 		return nil, err
 	}
 	base := provider.URL
-	if _, err := a.connector.SetVeriffConfig(ctx, t.ID, connector.VeriffConfigRequest{BaseURL: &base, Integrations: []kycd.VeriffIntegration{
+	if _, err := a.Connector.SetVeriffConfig(ctx, t.ID, connector.VeriffConfigRequest{BaseURL: &base, Integrations: []kycd.VeriffIntegration{
 		{Name: "bench", APIKey: "bench-key", SharedSecretKey: "bench-secret", Processes: []string{kycd.ProcessProfile, kycd.ProcessIdentity}}}}); err != nil {
 		return nil, err
 	}
@@ -80,21 +80,21 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 	for i := range users {
 		users[i] = &kycd.User{TenantID: t.ID, Type: "individual", Email: fmt.Sprintf("ingest-%d@bench.example", i), PrimaryCitizenship: "GB",
 			Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-		if err := a.db.CreateUser(ctx, users[i]); err != nil {
+		if err := a.DB.CreateUser(ctx, users[i]); err != nil {
 			return nil, err
 		}
 	}
 	// run queues one ingestion per user and works them all.
 	run := func(lat time.Duration) (time.Duration, float64, error) {
 		sb.SetLatency(lat)
-		if _, err := a.db.WritePool().ExecContext(ctx, a.db.Rebind(`DELETE FROM river_job WHERE state = 'completed'`)); err != nil {
+		if _, err := a.write.ExecContext(ctx, a.DB.Rebind(`DELETE FROM river_job WHERE state = 'completed'`)); err != nil {
 			return 0, 0, err
 		}
-		if err := a.db.Vacuum(ctx); err != nil {
+		if err := a.DB.Vacuum(ctx); err != nil {
 			return 0, 0, err
 		}
 		for _, u := range users {
-			if _, err := a.connector.CreateVeriffIngestion(ctx, u, connector.VeriffRequest{Sessions: []connector.VeriffSession{
+			if _, err := a.Connector.CreateVeriffIngestion(ctx, u, connector.VeriffRequest{Sessions: []connector.VeriffSession{
 				{SessionID: veriffsbx.Approved, IntegrationName: "bench"}}, Processes: []string{kycd.ProcessProfile, kycd.ProcessIdentity}}); err != nil {
 				return 0, 0, err
 			}
@@ -102,7 +102,7 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 		before := calls.Load()
 		elapsed, err := workUntil(ctx, a, workers, nil, func() (bool, error) {
 			var left int
-			err := a.db.ReadPool().QueryRowContext(ctx, a.db.Rebind(`SELECT count(*) FROM ingestions WHERE tenant_id = ? AND status <> 'finished'`), t.ID).Scan(&left)
+			err := a.read.QueryRowContext(ctx, a.DB.Rebind(`SELECT count(*) FROM ingestions WHERE tenant_id = ? AND status <> 'finished'`), t.ID).Scan(&left)
 			return left == 0, err
 		})
 		return elapsed, float64(calls.Load()-before) / float64(n), err
@@ -150,12 +150,12 @@ func benchIngest(ctx context.Context, a *app, n, workers, rounds int, latency ti
 
 // workUntil starts a worker client (with extra workers), runs queue, and
 // waits until done says so; it returns the time from start to done.
-func workUntil(ctx context.Context, a *app, workers int, extra func(*river.Workers), done func() (bool, error), queue ...func(*river.Client[*sql.Tx]) error) (time.Duration, error) {
+func workUntil(ctx context.Context, a *App, workers int, extra func(*river.Workers), done func() (bool, error), queue ...func(*river.Client[*sql.Tx]) error) (time.Duration, error) {
 	var adds []func(*river.Workers)
 	if extra != nil {
 		adds = append(adds, extra)
 	}
-	c, err := a.workerClient(workers, adds...)
+	c, err := a.Workers(workers, adds...)
 	if err != nil {
 		return 0, err
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // River jobs worked by as many workers in the same run; then the time from
 // the commit of an event to its receipt, for events written one at a time
 // while the workers run.
-func benchWebhooks(ctx context.Context, a *app, n, workers int) (map[string]any, error) {
+func benchWebhooks(ctx context.Context, a *App, n, workers int) (map[string]any, error) {
 	var (
 		mu       sync.Mutex
 		received = map[string]time.Time{}
@@ -36,19 +36,19 @@ func benchWebhooks(ctx context.Context, a *app, n, workers int) (map[string]any,
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
-	ctx = adminContext(ctx)
+	ctx = a.Admin(ctx)
 	t := &kycd.Tenant{Name: "bench-webhooks-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	if err := a.db.CreateTenant(ctx, t); err != nil {
+	if err := a.DB.CreateTenant(ctx, t); err != nil {
 		return nil, err
 	}
 	url := recv.URL + "/hook"
-	if _, _, err := a.webhooks.CreateEndpoint(ctx, t.ID, webhook.EndpointRequest{URL: &url, EventTypes: []string{"bench."}}); err != nil {
+	if _, _, err := a.Webhooks.CreateEndpoint(ctx, t.ID, webhook.EndpointRequest{URL: &url, EventTypes: []string{"bench."}}); err != nil {
 		return nil, err
 	}
 	var objects atomic.Int64
 	emit := func(k int) (map[string]time.Time, error) {
 		ids := map[string]time.Time{}
-		err := a.db.Update(ctx, func(tx *sqlstore.Tx) error {
+		err := a.DB.Update(ctx, func(tx *sqlstore.Tx) error {
 			for range k {
 				// 1,000 objects, a few events each (their order is kept).
 				ev := &kycd.Event{TenantID: t.ID, Type: "bench.event", EntityType: "object", EntityID: strconv.FormatInt(objects.Add(1)%1000, 10)}
@@ -76,18 +76,18 @@ func benchWebhooks(ctx context.Context, a *app, n, workers int) (map[string]any,
 			return nil, err
 		}
 	}
-	if err := a.db.Vacuum(ctx); err != nil {
+	if err := a.DB.Vacuum(ctx); err != nil {
 		return nil, err
 	}
 	dispatchCtx, stop := context.WithCancel(ctx)
-	wait := a.startDispatcher(dispatchCtx)
+	wait := a.StartDispatcher(dispatchCtx)
 	defer func() { stop(); wait() }()
 	deliverTime, err := workUntil(ctx, a, workers, nil, func() (bool, error) { return count.Load() >= int64(n), nil })
 	if err != nil {
 		return nil, err
 	}
 	// Latency: events one per transaction, 50 per second, while delivering.
-	c, err := a.workerClient(workers)
+	c, err := a.Workers(workers)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
-// Package evidence is the sandbox's evidence bucket: the zips a partner
+// Package evidencesbx is the sandbox's evidence bucket: the zips a partner
 // would link to when it records a check (GET /sandbox/evidence/{name}),
 // good and hostile, so that the checks API can be tried offline.
-package evidence
+package evidencesbx
 
 import (
 	"archive/zip"

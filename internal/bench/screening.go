@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -21,13 +21,13 @@ import (
 	"github.com/kycd/kycd/screening/lists/snapshot"
 )
 
-// benchGiven and benchFamily make the ordinary names of the screening
+// GivenNames and FamilyNames make the ordinary names of the screening
 // scenario's users and queries (many cultures, none a listed name alone).
 var (
-	benchGiven = strings.Fields(`James Mary Olivia Lucas Sofia Mateo Camille Louis Lukas Anna Giulia Marco Ana João
+	GivenNames = strings.Fields(`James Mary Olivia Lucas Sofia Mateo Camille Louis Lukas Anna Giulia Marco Ana João
 		Piotr Zofia Olga Dmitri Aiko Haruto Wei Mei Minjun Seoyeon Arjun Priya Ahmed Fatima Youssef Leila Emeka Chiamaka
 		Kwame Ama Thabo Lerato Ayşe Mehmet Noa Yosef Nguyen Linh Somchai Malee Juan Lucía Sven Ingrid Aroha Tane`)
-	benchFamily = strings.Fields(`Smith Johnson Müller Schneider Dubois Laurent Rossi Bianchi García Fernández Silva
+	FamilyNames = strings.Fields(`Smith Johnson Müller Schneider Dubois Laurent Rossi Bianchi García Fernández Silva
 		Santos Kowalski Nowak Ivanova Petrov Sato Suzuki Zhang Wang Kim Park Sharma Patel Haddad Mansour Okafor Adeyemi
 		Mensah Boateng Dlamini Nkosi Yılmaz Demir Cohen Levi Tran Pham Srisai Wongsa Jensen Larsen Ngata Walker Novak`)
 )
@@ -36,8 +36,8 @@ var (
 // brute-force scorer over every listed name in the same process, searches
 // over HTTP at a concurrency, the index's memory, and the re-screening of
 // users against a 100-listing delta and against the whole lists.
-func benchScreening(ctx context.Context, a *app, base string, tokens *auth.Tokens, tenantID string, users, concurrency int, round time.Duration) (map[string]any, error) {
-	res := map[string]any{"database": a.db.Dialect(), "users": users}
+func benchScreening(ctx context.Context, a *App, base string, tokens *auth.Tokens, tenantID string, users, concurrency int, round time.Duration) (map[string]any, error) {
+	res := map[string]any{"database": a.DB.Dialect(), "users": users}
 	bundled, err := snapshot.Entries()
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func benchScreening(ctx context.Context, a *app, base string, tokens *auth.Token
 		}
 	}
 	for len(queries) < 400 {
-		queries = append(queries, screening.Query{Name: benchGiven[rng.IntN(len(benchGiven))] + " " + benchFamily[rng.IntN(len(benchFamily))], Type: kycd.EntryPerson})
+		queries = append(queries, screening.Query{Name: GivenNames[rng.IntN(len(GivenNames))] + " " + FamilyNames[rng.IntN(len(FamilyNames))], Type: kycd.EntryPerson})
 	}
 	var indexT, bruteT time.Duration
 	agree := 0
@@ -140,10 +140,10 @@ func benchScreening(ctx context.Context, a *app, base string, tokens *auth.Token
 	phase("rescreen_full", full)
 
 	// Searches over HTTP.
-	if _, err := a.screening.Refresh(ctx); err != nil {
+	if _, err := a.Screening.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	c, _, err := createClient(ctx, a, tenantID, "bench-screening", []string{"admin.screening:read"})
+	c, err := a.CreateClient(ctx, tenantID, "bench-screening", []string{"admin.screening:read"})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func reviewed(ms []screening.Match) string {
 
 // benchScreeningUsers creates users of ordinary names (one in a thousand
 // with a listed person's name), 16 at a time.
-func benchScreeningUsers(ctx context.Context, a *app, tenantID string, n int, listed []kycd.ListEntry) error {
+func benchScreeningUsers(ctx context.Context, a *App, tenantID string, n int, listed []kycd.ListEntry) error {
 	var persons []string
 	for _, e := range listed {
 		if e.Type == kycd.EntryPerson {
@@ -189,14 +189,14 @@ func benchScreeningUsers(ctx context.Context, a *app, tenantID string, n int, li
 		wg.Go(func() {
 			for i := range next {
 				rng := rand.New(rand.NewPCG(uint64(i), 7))
-				name := benchGiven[rng.IntN(len(benchGiven))] + " " + benchFamily[rng.IntN(len(benchFamily))]
+				name := GivenNames[rng.IntN(len(GivenNames))] + " " + FamilyNames[rng.IntN(len(FamilyNames))]
 				if i%1000 == 999 {
 					name = persons[rng.IntN(len(persons))]
 				}
 				u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("screen-%d@bench.example", i), FullName: name,
 					Birthdate: fmt.Sprintf("%d-%02d-%02d", 1940+rng.IntN(65), 1+rng.IntN(12), 1+rng.IntN(28)), PrimaryCitizenship: "GB",
 					TermsOfService: "general-gb-fca", Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}}
-				if err := a.db.CreateUser(ctx, u); err != nil {
+				if err := a.DB.CreateUser(ctx, u); err != nil {
 					mu.Lock()
 					first = cmp.Or(first, err)
 					mu.Unlock()
@@ -215,8 +215,8 @@ func benchScreeningUsers(ctx context.Context, a *app, tenantID string, n int, li
 // benchRescreen imports a version and works its
 // re-screening jobs to the end; it returns the time from the workers'
 // start to the last job done.
-func benchRescreen(ctx context.Context, a *app, req *screening.ImportRequest) (time.Duration, error) {
-	if _, err := a.screening.Import(adminContext(ctx), *req); err != nil {
+func benchRescreen(ctx context.Context, a *App, req *screening.ImportRequest) (time.Duration, error) {
+	if _, err := a.Screening.Import(a.Admin(ctx), *req); err != nil {
 		return 0, err
 	}
 	return benchWork(ctx, a, "screening_delta", "screening_batch")
@@ -226,7 +226,7 @@ func benchRescreen(ctx context.Context, a *app, req *screening.ImportRequest) (t
 // calling the screening service from as many goroutines as a worker
 // client runs jobs (the job queue's own cost is not what is measured), and
 // returns the time it took.
-func benchScreenAll(ctx context.Context, a *app) (time.Duration, error) {
+func benchScreenAll(ctx context.Context, a *App) (time.Duration, error) {
 	start := time.Now()
 	var (
 		wg    sync.WaitGroup
@@ -237,7 +237,7 @@ func benchScreenAll(ctx context.Context, a *app) (time.Duration, error) {
 	for range runtime.GOMAXPROCS(0) * 2 {
 		wg.Go(func() {
 			for ref := range next {
-				if err := a.screening.Screen(ctx, ref); err != nil {
+				if err := a.Screening.Screen(ctx, ref); err != nil {
 					mu.Lock()
 					first = cmp.Or(first, err)
 					mu.Unlock()
@@ -248,7 +248,7 @@ func benchScreenAll(ctx context.Context, a *app) (time.Duration, error) {
 	var err error
 	for after := (kycd.UserRef{}); err == nil; {
 		var users []kycd.UserRef
-		if users, err = a.db.FindUnscreenedUsers(ctx, after, 1000); err != nil || len(users) == 0 {
+		if users, err = a.DB.FindUnscreenedUsers(ctx, after, 1000); err != nil || len(users) == 0 {
 			break
 		}
 		for _, u := range users {
@@ -262,11 +262,11 @@ func benchScreenAll(ctx context.Context, a *app) (time.Duration, error) {
 }
 
 // benchWork runs workers until no job of the kinds is left to run.
-func benchWork(ctx context.Context, a *app, kinds ...string) (time.Duration, error) {
-	pending := a.db.Rebind(`SELECT count(*) FROM river_job WHERE kind IN ('` + strings.Join(kinds, "', '") + `') AND state NOT IN ('completed', 'discarded', 'cancelled')`)
+func benchWork(ctx context.Context, a *App, kinds ...string) (time.Duration, error) {
+	pending := a.DB.Rebind(`SELECT count(*) FROM river_job WHERE kind IN ('` + strings.Join(kinds, "', '") + `') AND state NOT IN ('completed', 'discarded', 'cancelled')`)
 	return workUntil(ctx, a, runtime.GOMAXPROCS(0)*2, nil, func() (bool, error) {
 		var n int
-		err := a.db.WritePool().QueryRowContext(ctx, pending).Scan(&n)
+		err := a.write.QueryRowContext(ctx, pending).Scan(&n)
 		return n == 0, err
 	})
 }
