@@ -40,6 +40,7 @@ const (
 	EFileTooLarge              = "file_too_large"
 	EFileTooSmall              = "file_too_small"
 	EFileAlreadyUploaded       = "file_already_uploaded"
+	EMaxFilesLimitExceeded     = "max_files_limit_exceeded"
 	EUploadURLInvalid          = "upload_url_invalid"
 	ETermsOfServiceMismatch    = "terms_of_service_mismatch"
 

@@ -81,9 +81,18 @@ func (c FileCategory) Allows(contentType string) bool {
 	return false
 }
 
+// MaxPendingFiles is how many files a user may have awaiting upload at
+// once (reserved, not uploaded, their upload window open): a client that
+// reserves uploads it never makes runs out. Concurrent reservations may pass
+// it by the number in flight.
+const MaxPendingFiles = 20
+
 // FileService manages file records (the content goes to the blob store).
 type FileService interface {
-	// CreateFile stores a pending file, setting ID and CreatedAt.
+	// CreateFile stores a pending file, setting ID and CreatedAt. Returns
+	// ENotFound ("user") for a user who is not a live one of the tenant,
+	// and EMaxFilesLimitExceeded when the user has MaxPendingFiles files
+	// awaiting upload already.
 	CreateFile(ctx context.Context, f *File) error
 	// FindFileByID returns ENotFound ("file") for unknown files, files of
 	// another tenant and, when userID is not empty, files of another user.

@@ -57,7 +57,7 @@ type User struct {
 	Email              string      `json:"email"`
 	FullName           string      `json:"fullName,omitempty"`
 	Birthdate          string      `json:"birthdate,omitempty"`
-	PrimaryCitizenship string      `json:"primaryCitizenship"`
+	PrimaryCitizenship string      `json:"primaryCitizenship,omitempty"`
 	Address            Address     `json:"address"`
 	Phone              *Phone      `json:"phone,omitempty"`
 	Birthplace         *Birthplace `json:"birthplace,omitempty"`
@@ -66,9 +66,12 @@ type User struct {
 	// proves: the issuing country of a passport or identity card, and the
 	// citizenship an electronic verification gives. Screening uses them
 	// beside the declared citizenships; they are not part of the profile.
-	DocumentNationalities []string       `json:"-"`
-	TermsOfService        string         `json:"-"`
-	Metadata              map[string]any `json:"-"`
+	DocumentNationalities []string `json:"-"`
+	TermsOfService        string   `json:"-"`
+	// LegalEntityType is a business's legal form (Uphold's
+	// legalEntityType: private-limited-company, ...); empty for individuals.
+	LegalEntityType string         `json:"-"`
+	Metadata        map[string]any `json:"-"`
 	// CreatedContext is the end-user context recorded when the user was created.
 	CreatedContext EndUserContext `json:"-"`
 	// PartnerOnboardedAt is when the partner onboarded the user, as
@@ -273,10 +276,15 @@ func CheckPhone(p Phone, countryProperty string, g Geography) error {
 	return nil
 }
 
-// Validate checks the business rules of a new individual user that a schema
+// Validate checks the business rules of a new user that a schema
 // cannot express, returning the first rule broken as a 409-class error with
 // Uphold's codes and details.
 func (u *User) Validate(now time.Time, g Geography) error {
+	if u.Type == UserBusiness {
+		// A business gives its country and subdivision, as Uphold's
+		// business shape has them, at the top level.
+		return CheckAddress(u.Address, "", g)
+	}
 	if !g.IsCountry(u.PrimaryCitizenship) {
 		return refuse(ECountryNotSupported, "The country is not supported", "primaryCitizenship", nil)
 	}

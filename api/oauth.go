@@ -130,8 +130,8 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 		if len(raw[0]) > 4096 {
 			return &oauthError{http.StatusBadRequest, "invalid_request", "Scope is too long"}
 		}
-		scopes = auth.ParseScopes(raw[0])
-		if len(scopes) == 0 || len(auth.Missing(c.Scopes, scopes)) > 0 {
+		var ok bool
+		if scopes, ok = auth.Grant(c.Scopes, auth.ParseScopes(raw[0])); !ok {
 			return &oauthError{http.StatusBadRequest, "invalid_scope", "Requested scopes must be equal or narrower"}
 		}
 	}

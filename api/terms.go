@@ -72,7 +72,15 @@ func (s *Server) handleGetTerms() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		t, ok := s.policy.FindTerms(r.PathValue("termsOfService"))
 		if !ok {
-			return kycd.NotFound("terms of service")
+			// Uphold's documents give this operation no answer for an
+			// unknown code (its parameter is an enum); the nearest they
+			// give is the accept route's for the same parameter: 400
+			// request_invalid, naming the codes there are.
+			var codes []string
+			for _, x := range s.policy.Terms() {
+				codes = append(codes, x.Code)
+			}
+			return kycd.Invalid("params", kycd.Violation{Property: "termsOfService", Rule: "enum", RuleParams: map[string]any{"allowedValues": codes}})
 		}
 		accepted, err := s.acceptances(r)
 		if err != nil {

@@ -28,6 +28,9 @@ type createUserRequest struct {
 	Country            string     `json:"country"`
 	Subdivision        string     `json:"subdivision"`
 	PartnerOnboardedAt *time.Time `json:"partnerOnboardedAt"`
+	// Uphold's business shape: the country and subdivision above, and the
+	// business's legal form.
+	LegalEntityType string `json:"legalEntityType"`
 }
 
 // metadataLimit is the largest metadata kept, in characters of JSON.
@@ -40,7 +43,7 @@ type userView struct {
 	Email              string       `json:"email"`
 	FullName           string       `json:"fullName,omitempty"`
 	Birthdate          string       `json:"birthdate,omitempty"`
-	PrimaryCitizenship string       `json:"primaryCitizenship"`
+	PrimaryCitizenship string       `json:"primaryCitizenship,omitempty"`
 	Address            kycd.Address `json:"address"`
 	Phone              *kycd.Phone  `json:"phone,omitempty"`
 	CreatedAt          time.Time    `json:"createdAt"`
@@ -67,7 +70,11 @@ func (s *Server) handleCreateUser() handlerFunc {
 		if endUser.IP == "" {
 			return kycd.NotAllowed("Request not allowed due to missing user context", "missing-user-ip-header")
 		}
-		if req.Country != "" { // the legacy shape
+		typ := kycd.UserIndividual
+		if req.Type == kycd.UserBusiness {
+			typ = kycd.UserBusiness
+			req.Address = kycd.Address{Country: req.Country, Subdivision: req.Subdivision}
+		} else if req.Country != "" { // the legacy shape
 			req.PrimaryCitizenship = req.CitizenshipCountry
 			req.Address = kycd.Address{Country: req.Country, Subdivision: req.Subdivision}
 		}
@@ -76,7 +83,7 @@ func (s *Server) handleCreateUser() handlerFunc {
 				"context": "body", "property": "partnerOnboardedAt", "rule": "difference-greater-than-threshold", "threshold": map[string]any{"limit": 0}}}
 		}
 		u := &kycd.User{
-			TenantID: principalFrom(r.Context()).TenantID, Type: kycd.UserIndividual,
+			TenantID: principalFrom(r.Context()).TenantID, Type: typ, LegalEntityType: req.LegalEntityType,
 			Email: req.Email, TermsOfService: req.TermsOfService, FullName: req.FullName, Birthdate: req.Birthdate,
 			PrimaryCitizenship: req.PrimaryCitizenship, Address: req.Address, Phone: req.Phone, CreatedContext: endUser,
 			PartnerOnboardedAt: req.PartnerOnboardedAt,

@@ -196,3 +196,33 @@ func FuzzParseOnBehalfOf(f *testing.F) {
 		}
 	})
 }
+
+// TestGrant: Uphold's token-request example (`users:* users.kyc:read`)
+// reads as the Core API's users actions and KYC read; a wildcard grants
+// only what the client holds; anything the client does not hold is refused.
+func TestGrant(t *testing.T) {
+	t.Parallel()
+	held := []string{"core.users:act-on-behalf-of", "core.users:read", "core.users.metadata:read", "core.kyc:read", "core.kyc.profile:update", "checks:read"}
+	for _, tc := range []struct {
+		want string
+		ok   bool
+		got  string
+	}{
+		{"users:* users.kyc:read", true, "core.users:act-on-behalf-of core.users:read core.kyc:read"},
+		{"core.users:read core.kyc:read", true, "core.users:read core.kyc:read"},
+		{"users.kyc.profile:update checks:read", true, "core.kyc.profile:update checks:read"},
+		{"users.metadata:*", true, "core.users.metadata:read"},
+		{"kyc:*", true, "core.kyc:read"},
+		{"users:create", false, ""},
+		{"files:*", false, ""},
+		{"users", false, ""},
+		{":*", false, ""},
+		{"", false, ""},
+		{"users.kycx:read", false, ""},
+	} {
+		got, ok := auth.Grant(held, auth.ParseScopes(tc.want))
+		if ok != tc.ok || strings.Join(got, " ") != tc.got {
+			t.Errorf("Grant(%q) = %v %v, want %q %v", tc.want, got, ok, tc.got, tc.ok)
+		}
+	}
+}

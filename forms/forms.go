@@ -251,6 +251,27 @@ func (r *Registry) Version(code string, v int) (*Definition, bool) {
 	return nil, false
 }
 
+// Starting returns the version a new instance of a form runs on: the
+// newest whose steps hold every step the first answers name, or the
+// newest when none does (its own refusal then names the steps it has).
+// The versions of a form share its published formId: a client answering
+// the questions of an older version Uphold still documents (seed 004's
+// crypto risk assessment, beside the one of Uphold's OpenAPI document)
+// starts that version, and keeps it, as an instance keeps its version.
+func (r *Registry) Starting(code string, answers map[string]any) (*Definition, bool) {
+	ds := r.byCode[code]
+	for i := len(ds) - 1; i >= 0 && len(answers) > 0; i-- {
+		holds := true
+		for step := range answers {
+			holds = holds && index(ds[i].steps, step) >= 0
+		}
+		if holds {
+			return ds[i], true
+		}
+	}
+	return r.Latest(code)
+}
+
 // All lists every definition, by code then version.
 func (r *Registry) All() []*Definition {
 	var out []*Definition

@@ -129,10 +129,29 @@ func TestSeedRequests(t *testing.T) {
 	if err != nil || p.Complete || p.Next != "financial-information" || p.Reset {
 		t.Fatalf("CDD seed: %+v %v", p, err)
 	}
-	cra := definition(t, "crypto-risk-assessment")
+	// Seed 004's CRA is the form's first version, which its answers start.
+	cra, _ := registry(t).Starting("crypto-risk-assessment", obj(t, `{"financial-information": {"annual-income-range": "20000-30000"}}`))
+	if cra.Version != 1 {
+		t.Fatalf("seed 004's answers start version %d", cra.Version)
+	}
 	p, err = cra.Apply(nil, obj(t, `{"financial-information": {"annual-income-range": "20000-30000"}}`))
 	if err != nil || p.Complete || p.Next != "attitude-towards-risk" {
 		t.Fatalf("CRA seed: %+v %v", p, err)
+	}
+	// Uphold's OpenAPI document's CRA (its Uphold-verified example) is the
+	// second, under the same formId, and the one a new process shows.
+	openapi := `{"decision-making": {"who-makes-investment-decisions": "i_decide"}}`
+	reg := registry(t)
+	cra2, _ := reg.Starting("crypto-risk-assessment", obj(t, openapi))
+	if latest, _ := reg.Latest("crypto-risk-assessment"); cra2.Version != 2 || latest != cra2 || cra2.FormID != cra.FormID {
+		t.Fatalf("the OpenAPI document's answers start version %d (latest %d)", cra2.Version, latest.Version)
+	}
+	p, err = cra2.Apply(nil, obj(t, openapi))
+	if err != nil || p.Complete || p.Next != "loss-tolerance" {
+		t.Fatalf("CRA of the OpenAPI document: %+v %v", p, err)
+	}
+	if d, _ := reg.Starting("crypto-risk-assessment", obj(t, `{"no-such-step": {}}`)); d != cra2 {
+		t.Errorf("answers of no version start version %d, not the latest", d.Version)
 	}
 }
 
@@ -221,11 +240,44 @@ func TestEvaluate(t *testing.T) {
 	if low.Level != "low" || low.Score != 0 || high.Level != "high" || high.Score != 7 {
 		t.Fatalf("CDD: low %+v, high %+v", low, high)
 	}
-	cra := definition(t, "crypto-risk-assessment")
+	cra, _ := registry(t).Version("crypto-risk-assessment", 1)
 	ok := cra.Evaluate(obj(t, `{"financial-information": {"annual-income-range": "60000-80000"}, "attitude-towards-risk": {"willingness-to-fluctuations": "agree"}}`))
 	no := cra.Evaluate(obj(t, `{"financial-information": {"annual-income-range": "60000-80000"}, "attitude-towards-risk": {"willingness-to-fluctuations": "strongly_disagree"}}`))
 	if ok.Rejected || !no.Rejected {
 		t.Fatalf("CRA: approved %+v, rejected %+v", ok, no)
+	}
+	// Version 2 (Uphold's OpenAPI document): the answers of the document's
+	// approved assessment pass; any other answer to any question fails.
+	cra2, _ := registry(t).Version("crypto-risk-assessment", 2)
+	approved := map[string]string{"decision-making.who-makes-investment-decisions": "i_decide", "loss-tolerance.acceptable-loss": "full_loss_possible",
+		"volatility-understanding.expected-price-behaviour": "highly_volatile", "liquidity-awareness.selling-timeline": "may_be_delayed",
+		"regulatory-protection.compensation-coverage": "no_coverage", "portfolio-allocation.share-of-net-assets": "small_share",
+		"complexity-acknowledgement.product-mechanics": "complex_and_risky"}
+	answers := func(wrong string) map[string]any {
+		out := map[string]any{}
+		for k, v := range approved {
+			step, q, _ := strings.Cut(k, ".")
+			if k == wrong {
+				v = "other"
+			}
+			out[step] = map[string]any{q: v}
+		}
+		return out
+	}
+	if res := cra2.Evaluate(answers("")); res.Rejected {
+		t.Errorf("CRA v2, the document's approved answers: %+v", res)
+	}
+	for k := range approved {
+		for _, r := range cra2.Evaluation.Rules {
+			if r.Property == k {
+				wrong := answers("")
+				step, q, _ := strings.Cut(k, ".")
+				wrong[step] = map[string]any{q: r.In[0]}
+				if res := cra2.Evaluate(wrong); !res.Rejected {
+					t.Errorf("CRA v2, %s %s: %+v", k, r.In[0], res)
+				}
+			}
+		}
 	}
 }
 

@@ -61,12 +61,21 @@ var restrictionOf = map[string]string{
 // every process it requires is ok or exempt. A pending process is a
 // requirement; a failed one, a rejected assessment in its cooldown and a
 // running screening are restrictions.
+//
+// A business user has none: kycd runs no business verification, so every
+// capability is disabled with Uphold's restriction user-type-not-supported.
 func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capability, error) {
 	st, err := s.load(ctx, u)
+	var out []kycd.Capability
+	if err != nil && u.Type == kycd.UserBusiness {
+		for _, cp := range s.policy.Capabilities() {
+			out = append(out, kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{"user-type-not-supported"}})
+		}
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	var out []kycd.Capability
 	for _, cp := range s.policy.Capabilities() {
 		c := kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{}}
 		settledAll := true

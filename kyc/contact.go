@@ -52,6 +52,9 @@ func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error
 	if !plausibleEmail(email) {
 		return nil, &kycd.Error{Code: kycd.EEmailIncorrectOrDisallowed, Message: "The email is incorrect or disallowed"}
 	}
+	if err := s.policy.CheckEmail(email); err != nil {
+		return nil, err
+	}
 	p := st.editable(kycd.ProcessEmail)
 	if p.Status == kycd.StatusOK && strings.EqualFold(email, st.user.Email) {
 		return nil, kycd.NotAllowed("Email already verified", "email-already-verified")

@@ -144,7 +144,7 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 	case f == nil || f.Completed || req.FormID == "":
 		// A new form instance: its id is the form's published one when the
 		// client names it, or a new one.
-		def, _ := s.forms.Latest(pp.Form)
+		def, _ := s.forms.Starting(pp.Form, req.Answers)
 		prev := ""
 		if f != nil && f.Completed {
 			prev = f.ID

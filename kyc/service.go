@@ -96,13 +96,17 @@ type state struct {
 }
 
 // load reads the user (whose ID and TenantID u gives; u is refreshed) and
-// its processes, and derives the state.
+// its processes, and derives the state. A business user has no KYC
+// processes (errBusiness, u refreshed still).
 func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 	fresh, stored, err := s.store.FindUserKYC(ctx, u.TenantID, u.ID)
 	if err != nil {
 		return nil, err
 	}
 	*u = *fresh
+	if u.Type == kycd.UserBusiness {
+		return nil, errBusiness()
+	}
 	st := s.derive(u, stored, s.now())
 	st.ctx = ctx
 	return st, nil
@@ -429,6 +433,13 @@ var updaters = map[string]func(s *Service, st *state, up *kycd.ProcessUpdate) (*
 	kycd.ProcessCRA:            formUpdater(kycd.ProcessCRA),
 	kycd.ProcessSCS:            formUpdater(kycd.ProcessSCS),
 	kycd.ProcessTaxDetails:     (*Service).updateTaxDetails,
+}
+
+// errBusiness refuses the KYC processes to a business user: Uphold's
+// documents give them to individuals only (their subjects), and kycd runs
+// no business verification. The reason is the capabilities' restriction.
+func errBusiness() error {
+	return kycd.NotAllowed("The KYC processes apply to individual users only", "user-type-not-supported")
 }
 
 // notAllowed is the refusal of an update the process's status forbids.

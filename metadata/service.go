@@ -79,6 +79,12 @@ func (s *Service) SetMetadata(ctx context.Context, tenantID, userID, entity, id 
 	}
 	created := false
 	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
+		if cond.IfMatch != "" && len(old) == 0 {
+			// A replacement of a revision when there is none: the
+			// metadata is not found, as Uphold documents it for PUT (and
+			// as PATCH and DELETE answer).
+			return nil, kycd.NotFound("metadata")
+		}
 		if err := check(old, cond); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kycd/kycd"
@@ -55,6 +56,7 @@ type Policy struct {
 	detailsForms        map[string]string
 	capabilities        []CapabilityPolicy
 	unavailable         []CapabilityPolicy // documented capabilities kycd has no product for
+	disposable          []string           // throwaway email domains
 }
 
 type file struct {
@@ -104,7 +106,47 @@ func Load(countries []string) (*Policy, error) {
 	if err := p.loadCapabilities(); err != nil {
 		return nil, err
 	}
+	if err := p.loadDisposable(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// loadDisposable reads the throwaway email domains (a small list, from the
+// maintained public one its file names).
+func (p *Policy) loadDisposable() error {
+	raw, err := data.ReadFile("data/disposable-email-domains.v1.json")
+	if err != nil {
+		return err
+	}
+	var f struct {
+		Source  string   `json:"source"`
+		Domains []string `json:"domains"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return fmt.Errorf("policy data disposable email domains: %w", err)
+	}
+	if f.Source == "" || len(f.Domains) == 0 {
+		return fmt.Errorf("policy data disposable email domains: a source and domains are required")
+	}
+	for _, d := range f.Domains {
+		p.disposable = append(p.disposable, strings.ToLower(d))
+	}
+	return nil
+}
+
+// CheckEmail refuses an email address of a throwaway mail service (its
+// domain or one below it), as Uphold refuses "incorrect or disallowed"
+// emails: email_incorrect_or_disallowed.
+func (p *Policy) CheckEmail(email string) error {
+	_, domain, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	domain = strings.TrimSuffix(domain, ".")
+	for _, d := range p.disposable {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return &kycd.Error{Code: kycd.EEmailIncorrectOrDisallowed, Message: "The email is incorrect or disallowed"}
+		}
+	}
+	return nil
 }
 
 // Terms lists every terms of service.
@@ -131,10 +173,14 @@ func (p *Policy) GeneralTermsFor(country string) (TermsOfService, bool) {
 	return TermsOfService{}, false
 }
 
-// CheckNewUser refuses a new user whose country of residence is restricted
+// CheckNewUser refuses a new user whose email is a throwaway one
+// (CheckEmail), whose country of residence is restricted
 // (country_not_supported) or who accepted general terms other than that
 // country's (terms_of_service_mismatch, naming the expected ones).
 func (p *Policy) CheckNewUser(u *kycd.User) error {
+	if err := p.CheckEmail(u.Email); err != nil {
+		return err
+	}
 	general, ok := p.GeneralTermsFor(u.Address.Country)
 	if !ok {
 		return &kycd.Error{Code: kycd.ECountryNotSupported, Message: "The country is not supported",

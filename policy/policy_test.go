@@ -79,3 +79,25 @@ func TestUserRules(t *testing.T) {
 		t.Error("an empty country or user type must mean any")
 	}
 }
+
+// TestCheckEmail: throwaway mail services (and their subdomains) are
+// email_incorrect_or_disallowed; other domains, including ones that only
+// end like one, are not.
+func TestCheckEmail(t *testing.T) {
+	p := load(t)
+	for email, refused := range map[string]bool{
+		"someone@mailinator.com":    true,
+		"Someone@YOPMAIL.com":       true,
+		"a@inbox.guerrillamail.com": true,
+		"a@maildrop.cc.":            true,
+		"john.doe@uphold.com":       false,
+		"a@notmailinator.com":       false,
+		"a@mailinator.com.example":  false,
+		"user@conformance.example":  false,
+	} {
+		err := p.CheckEmail(email)
+		if refused != (kycd.ErrorCode(err) == kycd.EEmailIncorrectOrDisallowed) || !refused && err != nil {
+			t.Errorf("%s: %v", email, err)
+		}
+	}
+}

@@ -32,6 +32,14 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 		if err := tx.requireUser(f.TenantID, f.UserID); err != nil {
 			return err
 		}
+		var pending int
+		if err := tx.queryRow(`SELECT count(*) FROM files WHERE tenant_id = ? AND user_id = ? AND status = ? AND upload_expires_at > ?`,
+			f.TenantID, f.UserID, kycd.FilePending, fmtTime(f.CreatedAt)).Scan(&pending); err != nil {
+			return err
+		}
+		if pending >= kycd.MaxPendingFiles {
+			return &kycd.Error{Code: kycd.EMaxFilesLimitExceeded, Message: "The maximum number of allowed files has been exceeded"}
+		}
 		if _, err := tx.exec(`INSERT INTO files (id, tenant_id, user_id, category, content_type, status, metadata, upload_expires_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, meta, fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt)); err != nil {

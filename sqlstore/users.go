@@ -29,6 +29,7 @@ type userPII struct {
 	Metadata              map[string]any      `json:"metadata,omitempty"`
 	CreatedContext        kycd.EndUserContext `json:"createdContext"`
 	PartnerOnboardedAt    *time.Time          `json:"partnerOnboardedAt,omitempty"`
+	LegalEntityType       string              `json:"legalEntityType,omitempty"`
 }
 
 func userAD(id string) []byte { return []byte("users.pii:" + id) }
@@ -48,6 +49,7 @@ func (db *DB) sealUser(ctx context.Context, u *kycd.User) (*sealedUser, error) {
 		Email: u.Email, FullName: u.FullName, Birthdate: u.Birthdate, PrimaryCitizenship: u.PrimaryCitizenship,
 		Address: u.Address, Phone: u.Phone, Birthplace: u.Birthplace, OtherCitizenships: u.OtherCitizenships,
 		DocumentNationalities: u.DocumentNationalities, Metadata: u.Metadata, CreatedContext: u.CreatedContext, PartnerOnboardedAt: u.PartnerOnboardedAt,
+		LegalEntityType: u.LegalEntityType,
 	}, userAD(u.ID)); err != nil {
 		return nil, err
 	}
@@ -234,7 +236,7 @@ func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
 	usr.Email, usr.FullName, usr.Birthdate, usr.PrimaryCitizenship = p.Email, p.FullName, p.Birthdate, p.PrimaryCitizenship
 	usr.Address, usr.Phone, usr.Metadata, usr.CreatedContext = p.Address, p.Phone, p.Metadata, p.CreatedContext
 	usr.Birthplace, usr.OtherCitizenships, usr.PartnerOnboardedAt = p.Birthplace, p.OtherCitizenships, p.PartnerOnboardedAt
-	usr.DocumentNationalities = p.DocumentNationalities
+	usr.DocumentNationalities, usr.LegalEntityType = p.DocumentNationalities, p.LegalEntityType
 	return usr, nil
 }
 

@@ -1094,3 +1094,63 @@ func TestKYCConcurrentFormSteps(t *testing.T) {
 		}
 	})
 }
+
+// TestKYCCryptoRiskAssessmentDocumented: Uphold's OpenAPI document's
+// Uphold-verified example names the same formId as seed 004 with another
+// first step (decision-making): it starts the form's second version, whose
+// seven questions the document's fully detailed overview answers, and the
+// document's answers are approved; seed 004's first step still starts the
+// first version (TestKYCCryptoRiskAssessment), and a new process shows the
+// document's form.
+func TestKYCCryptoRiskAssessmentDocumented(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newKYCEnv(t, db, "--sandbox")
+		const formID = "7a0f4229-e3de-4dfd-8f91-9b1308b2dc33"
+		u := createUser(t, e.kycdProc, e.tok, "cra-documented@kyc.example")
+		res := e.overview(u, "cryptoRiskAssessment")
+		if props, _ := res.get("processes.cryptoRiskAssessment.hint.schema.properties").(map[string]any); props["decision-making"] == nil {
+			t.Errorf("a new process's hint: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
+		}
+		steps := [][2]string{{"decision-making", `{"who-makes-investment-decisions": "i_decide"}`}, {"loss-tolerance", `{"acceptable-loss": "full_loss_possible"}`},
+			{"volatility-understanding", `{"expected-price-behaviour": "highly_volatile"}`}, {"liquidity-awareness", `{"selling-timeline": "may_be_delayed"}`},
+			{"regulatory-protection", `{"compensation-coverage": "no_coverage"}`}, {"portfolio-allocation", `{"share-of-net-assets": "small_share"}`},
+			{"complexity-acknowledgement", `{"product-mechanics": "complex_and_risky"}`}}
+		for i, s := range steps {
+			res := e.patch(u, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+formID+`", "answers": {"`+s[0]+`": `+s[1]+`}}}`))
+			want := "pending"
+			if i == len(steps)-1 {
+				want = "running"
+			}
+			if res.Status != 200 || res.get("cryptoRiskAssessment.status") != want || res.get("cryptoRiskAssessment.input.formId") != formID {
+				t.Fatalf("step %s: %d %s", s[0], res.Status, res.Body)
+			}
+			if i == 0 {
+				props, _ := res.get("cryptoRiskAssessment.hint.schema.properties").(map[string]any)
+				if props["decision-making"] == nil || props["loss-tolerance"] == nil || props["financial-information"] != nil {
+					t.Errorf("the hint after the document's first step: %s", res.Body)
+				}
+			}
+		}
+		if s := e.waitStatus(u, "cryptoRiskAssessment"); s != "ok" {
+			t.Fatalf("the document's answers: %s", s)
+		}
+		res = e.overview(u, "cryptoRiskAssessment")
+		if res.get("processes.cryptoRiskAssessment.output.result") != "approved" ||
+			res.get("processes.cryptoRiskAssessment.input.answers.complexity-acknowledgement.product-mechanics") != "complex_and_risky" {
+			t.Errorf("approved: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
+		}
+		// A wrong answer to the document's questions is a rejection.
+		w := createUser(t, e.kycdProc, e.tok, "cra-documented-wrong@kyc.example")
+		for i, s := range steps {
+			if i == 1 {
+				s[1] = `{"acceptable-loss": "capital_protected"}`
+			}
+			e.patch(w, "crypto-risk-assessment", jsonBody(t, `{"input": {"formId": "`+formID+`", "answers": {"`+s[0]+`": `+s[1]+`}}}`))
+		}
+		e.waitStatus(w, "cryptoRiskAssessment")
+		if res := e.overview(w, "cryptoRiskAssessment"); res.get("processes.cryptoRiskAssessment.output.result") != "rejected" {
+			t.Errorf("capital protected: %s", mustJSON(res.get("processes.cryptoRiskAssessment")))
+		}
+	})
+}

@@ -41,6 +41,11 @@ func TestMetadata(t *testing.T) {
 			if res := send("GET", path, u, "", "", nil); res.Status != 404 || res.get("details.entity") != "metadata" {
 				t.Fatalf("%s before any: %d %s", path, res.Status, res.Body)
 			}
+			// Replacing a revision when there is none: not found, as
+			// Uphold documents it for PUT.
+			if res := send("PUT", path, u, `{"a": 1}`, "application/json", map[string]string{"If-Match": `"` + strings.Repeat("0", 64) + `"`}); res.Status != 404 || res.get("details.entity") != "metadata" {
+				t.Errorf("%s conditional PUT before any: %d %s", path, res.Status, res.Body)
+			}
 			res := send("PUT", path, u, `{"externalId": 123, "tier": "silver", "region": "eu"}`, "application/json", map[string]string{"If-None-Match": "*"})
 			etag := res.Header.Get("ETag")
 			if res.Status != 201 || res.get("metadata.tier") != "silver" || len(etag) != 66 {

@@ -227,6 +227,30 @@ func TestTokenEndpoint(t *testing.T) {
 		if res.Status != 200 || res.JSON["scope"] != "core.users:read" {
 			t.Fatalf("form credentials, narrowed: %d %s", res.Status, res.Body)
 		}
+		// Uphold's own token example: users:* is every users action the
+		// client holds (not core.users.metadata), users.kyc:read the Core
+		// API's core.kyc:read, which this client lacks: refused, then
+		// granted to a client that holds it.
+		uphold := url.Values{"grant_type": {"client_credentials"}, "scope": {"users:* users.kyc:read"}}
+		if res := post(uphold, true); res.Status != 400 || res.JSON["error"] != "invalid_scope" {
+			t.Errorf("Uphold's example without core.kyc:read: %d %s", res.Status, res.Body)
+		}
+		kycTn := k.newTenant(t, "oauth-kyc", "core.users:create", "core.users:read", "core.users:act-on-behalf-of", "core.users.metadata:read", "core.kyc:read", "core.kyc.profile:update")
+		req := k.req("POST", "/core/oauth2/token", strings.NewReader(uphold.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(kycTn.ClientID, kycTn.Secret)
+		res = k.do(t, req, doOpts{})
+		if res.Status != 200 || res.JSON["scope"] != "core.users:create core.users:read core.users:act-on-behalf-of core.kyc:read" {
+			t.Fatalf("Uphold's example: %d %s", res.Status, res.Body)
+		}
+		narrowed, _ := res.JSON["access_token"].(string)
+		u := createUser(t, k, narrowed, "uphold-scopes@oauth.example")
+		if res := k.call(t, "GET", "/core/kyc", narrowed, u, nil); res.Status != 200 {
+			t.Errorf("the overview with users.kyc:read: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "PATCH", "/core/kyc/processes/profile", narrowed, u, map[string]any{"input": map[string]any{"fullName": "Jane Doe"}}); res.Status != 403 || res.code() != "token_insufficient_scopes" {
+			t.Errorf("a profile update with users.kyc:read only: %d %s", res.Status, res.Body)
+		}
 		for name, c := range map[string]struct {
 			form    url.Values
 			basic   bool
@@ -247,7 +271,7 @@ func TestTokenEndpoint(t *testing.T) {
 				t.Errorf("%s: %d %s, want %d %s", name, res.Status, res.Body, c.status, c.code)
 			}
 		}
-		req := k.req("POST", "/core/oauth2/token", bytes.NewReader([]byte(`{"grant_type":"client_credentials"}`)))
+		req = k.req("POST", "/core/oauth2/token", bytes.NewReader([]byte(`{"grant_type":"client_credentials"}`)))
 		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth(tn.ClientID, tn.Secret)
 		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || res.JSON["error"] != "invalid_request" {

@@ -63,7 +63,10 @@ func TestTermsOfService(t *testing.T) {
 		if res := k.call(t, "GET", "/core/terms-of-service/general-pt-bop", tok, "", nil); res.get("termsOfService.acceptedAt") != nil {
 			t.Errorf("acceptedAt without a user: %s", res.Body)
 		}
-		if res := k.call(t, "GET", "/core/terms-of-service/general-xx", tok, "", nil); res.Status != 404 || res.code() != "entity_not_found" {
+		// An unknown code: the answer Uphold documents for it on the
+		// accept route (this one documents none).
+		if res := k.call(t, "GET", "/core/terms-of-service/general-xx", tok, "", nil); res.Status != 400 || res.code() != "request_invalid" ||
+			res.get("details.violations.0.property") != "termsOfService" || res.get("details.violations.0.rule") != "enum" {
 			t.Errorf("unknown terms: %d %s", res.Status, res.Body)
 		}
 

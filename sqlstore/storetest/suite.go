@@ -320,7 +320,6 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	_, err = f.DB.FindFileByID(ctx, tn.ID, uuid.NewString(), file.ID)
 	wantCode(t, err, kycd.ENotFound)
 	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
-
 	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch))
 	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x"), kycd.ENotFound)
 	if got, _ := f.DB.FindFileByID(ctx, tn.ID, "", file.ID); got.Rejection != kycd.EFileContentTypeMismatch {
@@ -351,6 +350,16 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 	_, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
 	must(t, err)
+
+	// A user may have MaxPendingFiles files awaiting upload, whose window
+	// is open; expired ones do not count.
+	many := newUser(t, f, tn.ID, "many-files@example.com")
+	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(-time.Minute)}))
+	for range kycd.MaxPendingFiles {
+		must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
+	}
+	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}), kycd.EMaxFilesLimitExceeded)
+	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
 }
 
 // testUpdateRollback proves the transaction helper: a domain write, its audit

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// TestBusinessUser: Uphold's business-user example creates a business, which
+// has an account (itself, terms of service, files, metadata, its events) but
+// no KYC processes (kycd runs no business verification): the KYC routes
+// refuse it, every capability is disabled as user-type-not-supported, and
+// terms for individuals are refused as Uphold documents.
+func TestBusinessUser(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tn := k.newTenant(t, "business")
+		tok := k.token(t, tn, "")
+
+		// Uphold's "Create Business User" example, as the document gives it.
+		example := map[string]any{"type": "business", "email": "acme-corp@uphold.com", "termsOfService": "general-gb-fca",
+			"country": "GB", "subdivision": "GB-MAN", "legalEntityType": "private-limited-company", "metadata": map[string]any{"externalId": 123}}
+		res := k.call(t, "POST", "/core/users", tok, "", example)
+		if res.Status != 201 || res.get("user.type") != "business" || res.get("user.address.country") != "GB" ||
+			res.get("user.address.subdivision") != "GB-MAN" || res.get("user.primaryCitizenship") != nil || res.get("errors") != nil {
+			t.Fatalf("business example: %d %s", res.Status, res.Body)
+		}
+		biz := res.get("user.id").(string)
+		if res := k.call(t, "GET", "/core/users/me", tok, biz, nil); res.Status != 200 || res.get("user.type") != "business" || res.get("user.email") != "acme-corp@uphold.com" {
+			t.Errorf("the business: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/core/users/me/metadata", tok, biz, nil); res.Status != 200 || res.get("metadata.externalId") != float64(123) {
+			t.Errorf("the business's metadata: %d %s", res.Status, res.Body)
+		}
+
+		// Refusals: a business shape without its legal form, in a country
+		// kycd onboards nobody from, or with the wrong terms.
+		without := map[string]any{"type": "business", "email": "nolegal@business.example", "termsOfService": "general-gb-fca", "country": "GB"}
+		req := k.req("POST", "/core/users", bytes.NewReader(mustJSON(without)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Uphold-User-Ip", testEndUserIP)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 || res.code() != "request_invalid" {
+			t.Errorf("no legalEntityType: %d %s", res.Status, res.Body)
+		}
+		for name, tc := range map[string]struct {
+			change func(b map[string]any)
+			code   string
+		}{
+			"restricted country":       {func(b map[string]any) { b["country"] = "KP"; delete(b, "subdivision") }, "country_not_supported"},
+			"unknown subdivision":      {func(b map[string]any) { b["subdivision"] = "GB-XXX" }, "subdivision_not_supported"},
+			"terms of another country": {func(b map[string]any) { b["country"], b["subdivision"] = "PT", "PT-11" }, "terms_of_service_mismatch"},
+		} {
+			b := map[string]any{"type": "business", "email": "refused@business.example", "termsOfService": "general-gb-fca",
+				"country": "GB", "subdivision": "GB-MAN", "legalEntityType": "partnership"}
+			tc.change(b)
+			if res := k.call(t, "POST", "/core/users", tok, "", b); res.Status != 409 || res.code() != tc.code {
+				t.Errorf("%s: %d %s, want 409 %s", name, res.Status, res.Body, tc.code)
+			}
+		}
+
+		// No KYC processes: the overview and every update are refused.
+		for _, tc := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/core/kyc", nil},
+			{"PATCH", "/core/kyc/processes/profile", map[string]any{"input": map[string]any{"fullName": "Acme Corp"}}},
+			{"PATCH", "/core/kyc/processes/email", map[string]any{"input": map[string]any{"email": "acme-corp@uphold.com"}}},
+		} {
+			if res := k.call(t, tc.method, tc.path, tok, biz, tc.body); res.Status != 409 || res.code() != "operation_not_allowed" || !hasReason(res, "user-type-not-supported") {
+				t.Errorf("%s %s for a business: %d %s", tc.method, tc.path, res.Status, res.Body)
+			}
+		}
+		res = k.call(t, "GET", "/core/capabilities", tok, biz, nil)
+		caps, _ := res.get("capabilities").([]any)
+		if res.Status != 200 || len(caps) == 0 {
+			t.Fatalf("capabilities: %d %s", res.Status, res.Body)
+		}
+		for _, c := range caps {
+			c := c.(map[string]any)
+			if c["enabled"] != false || !slices.Equal(toStrings(c["restrictions"]), []string{"user-type-not-supported"}) || len(toStrings(c["requirements"])) != 0 {
+				t.Errorf("capability for a business: %v", c)
+			}
+		}
+		if res := k.call(t, "GET", "/core/capabilities/trades", tok, biz, nil); res.Status != 200 || res.get("capability.enabled") != false {
+			t.Errorf("trades for a business: %d %s", res.Status, res.Body)
+		}
+
+		// Terms: the vIBAN's are for individuals only.
+		if res := k.call(t, "POST", "/core/terms-of-service/unique-account-number-viban/accept", tok, biz, nil); res.Status != 409 ||
+			!hasReason(res, "terms-of-service-not-applicable") || res.get("message") != "The terms of service cannot be accepted by users of type 'business'" {
+			t.Errorf("vIBAN terms for a business: %d %s", res.Status, res.Body)
+		}
+
+		// Files.
+		if id, _ := createFile(t, k, tok, biz, "document", "application/pdf"); id == "" {
+			t.Error("no file for a business")
+		}
+
+		// The event of its creation carries the business as Uphold's
+		// user-webhook-event shows one.
+		found := false
+		for _, ev := range k.call(t, "GET", "/core/events?limit=1000", tok, "", nil).get("events").([]any) {
+			ev := ev.(map[string]any)
+			if walkJSON(ev, []string{"data", "user", "id"}) == biz && ev["type"] == "core.user.created" {
+				found = walkJSON(ev, []string{"data", "user", "type"}) == "business"
+			}
+		}
+		if !found {
+			t.Error("no core.user.created event of type business")
+		}
+		if res := k.call(t, "DELETE", "/core/users/me", tok, biz, map[string]any{"review": map[string]any{"reason": "business-decision"}}); res.Status != 204 {
+			t.Errorf("delete the business: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+func toStrings(v any) []string {
+	list, _ := v.([]any)
+	out := []string{}
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

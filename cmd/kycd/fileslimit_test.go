@@ -1,0 +1,39 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// TestPendingFilesLimit: a user may reserve MaxPendingFiles uploads at once;
+// the next reservation is Uphold's 409 max_files_limit_exceeded, and
+// uploading one frees its place.
+func TestPendingFilesLimit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := start(t, db)
+		tok := k.token(t, k.newTenant(t, "files-limit"), "")
+		u := createUser(t, k, tok, "many@files.example")
+		var first string
+		for i := range kycd.MaxPendingFiles {
+			if _, url := createFile(t, k, tok, u, "image", "image/png"); i == 0 {
+				first = url
+			}
+		}
+		body := map[string]any{"category": "image", "contentType": "image/png"}
+		if res := k.call(t, "POST", "/core/files", tok, u, body); res.Status != 409 || res.code() != "max_files_limit_exceeded" ||
+			res.get("message") != "The maximum number of allowed files has been exceeded" {
+			t.Fatalf("one reservation too many: %d %s", res.Status, res.Body)
+		}
+		// Another user has places of its own.
+		createFile(t, k, tok, createUser(t, k, tok, "other@files.example"), "image", "image/png")
+		if res := upload(t, k, first, pngBytes("first")); res.Status >= 300 {
+			t.Fatalf("upload: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "POST", "/core/files", tok, u, body); res.Status != 201 {
+			t.Errorf("after an upload: %d %s", res.Status, res.Body)
+		}
+	})
+}

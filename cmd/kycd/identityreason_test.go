@@ -1,0 +1,75 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// TestIdentityRejectedReason: a provider's rejection reopens an identity it
+// verified with a reason Uphold documents for the identity's type, and the
+// overview stays valid against Uphold's kyc-overview schema. Uphold documents
+// provider-verification-rejected for a document submission only: an
+// electronic verification the provider rejects keeps no reason (it had
+// provider-verification-rejected, outside the documented enum, before).
+// The rejection is the Sumsub sandbox's, sent to kycd as its webhook.
+func TestIdentityRejectedReason(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := newConnectorEnv(t, db)
+		docs, err := loadUpholdDocs()
+		if err != nil {
+			t.Fatalf("Uphold's OpenAPI documents are needed: %v", err)
+		}
+		core := docs[0]
+		idKey := "PATCH /core/kyc/processes/identity"
+		var op *upholdOp
+		for _, o := range core.operations() {
+			if o.key() == idKey {
+				op = o
+			}
+		}
+		for _, tc := range []struct {
+			example, reason string
+		}{
+			{"Update Process via Document Submission - Partner-verified", "provider-verification-rejected"},
+			{"Update Process via Electronic Verification - Partner-verified", ""},
+		} {
+			u := createUser(t, e.kycdProc, e.tok, "rejected-"+tc.reason+"@identity.example")
+			body := exampleWith(op.requestExample(tc.example), func() string { return e.uploadedWith(e.tok, u) }).(map[string]any)
+			body["output"].(map[string]any)["provider"] = "sumsub" // verified by Sumsub, which rejects it below
+			if res := e.call(t, "PATCH", "/core/kyc/processes/identity", e.tok, u, body); res.Status != 200 || res.get("identity.status") != "ok" {
+				t.Fatalf("%s: %d %s", tc.example, res.Status, res.Body)
+			}
+			applicant, _ := e.newApplicantFor(u, "John", "Doe", "1987-01-01", "")
+			e.script("sumsub", "/resources/applicants/"+applicant+"/status/testCompleted", map[string]any{"reviewAnswer": "RED"})
+			var ov *response
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				ov = e.overview(u, "identity")
+				if ov.get("processes.identity.status") == "pending" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the rejection did not reopen the identity: %s", tc.example, ov.Body)
+				}
+			}
+			got, _ := ov.get("processes.identity.output.reason").(string)
+			if got != tc.reason {
+				t.Errorf("%s rejected: output.reason %q, want %q", tc.example, got, tc.reason)
+			}
+			if err := core.validate("/components/schemas/kyc-overview", ov.Body); err != nil {
+				t.Errorf("%s rejected: the overview is not Uphold's: %v\n%s", tc.example, err, ov.Body)
+			}
+			if tc.reason == "" {
+				// The old value is one the schema refuses: this test fails
+				// if it returns.
+				old := ov.JSON
+				old["processes"].(map[string]any)["identity"].(map[string]any)["output"].(map[string]any)["reason"] = "provider-verification-rejected"
+				if core.validate("/components/schemas/kyc-overview", mustJSON(old)) == nil {
+					t.Error("Uphold's schema accepts provider-verification-rejected for an electronic verification: the check proves nothing")
+				}
+			}
+		}
+	})
+}
