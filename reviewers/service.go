@@ -404,13 +404,17 @@ const (
 	CanReassign = "reassign"
 	// CanManage: manage reviewers, lists and settings.
 	CanManage = "manage"
+	// CanAudit: read the tenant's whole audit trail (who did and viewed
+	// what). Analysts do not: they see each user's own timeline in the
+	// user's file, not their colleagues' activity.
+	CanAudit = "audit"
 )
 
 var permissions = map[string][]string{
 	kycd.RoleAnalyst:    {CanDecide, CanTake},
-	kycd.RoleSupervisor: {CanDecide, CanConfirm, CanTake, CanReassign},
-	kycd.RoleAuditor:    {},
-	kycd.RoleAdmin:      {CanManage},
+	kycd.RoleSupervisor: {CanDecide, CanConfirm, CanTake, CanReassign, CanAudit},
+	kycd.RoleAuditor:    {CanAudit},
+	kycd.RoleAdmin:      {CanManage, CanAudit},
 }
 
 // Can reports whether a role may do something (every role reads).

@@ -178,6 +178,8 @@ func TestCan(t *testing.T) {
 		{kycd.RoleSupervisor, reviewers.CanConfirm, true}, {kycd.RoleSupervisor, reviewers.CanReassign, true},
 		{kycd.RoleAuditor, reviewers.CanDecide, false}, {kycd.RoleAuditor, reviewers.CanTake, false},
 		{kycd.RoleAdmin, reviewers.CanDecide, false}, {kycd.RoleAdmin, reviewers.CanManage, true}, {"nobody", reviewers.CanDecide, false},
+		{kycd.RoleAnalyst, reviewers.CanAudit, false}, {kycd.RoleSupervisor, reviewers.CanAudit, true}, {kycd.RoleAuditor, reviewers.CanAudit, true},
+		{kycd.RoleAdmin, reviewers.CanAudit, true}, {kycd.RoleSupervisor, reviewers.CanManage, false},
 	} {
 		if got := reviewers.Can(tc.role, tc.what); got != tc.want {
 			t.Errorf("Can(%s, %s) = %v", tc.role, tc.what, got)
