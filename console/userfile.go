@@ -77,6 +77,16 @@ type userFile struct {
 	CanAudit bool
 }
 
+// processKeys are the overview keys of every process: the file shows
+// each in detail (its input names its media, its output the reason).
+var processKeys = func() []string {
+	keys := make([]string, len(kycd.ProcessCodes))
+	for i, c := range kycd.ProcessCodes {
+		keys[i] = kycd.ProcessKey(c)
+	}
+	return keys
+}()
+
 // userFileSize is how many entries the file's timeline and events show
 // (the audit page has the rest).
 const userFileSize = 50
@@ -106,7 +116,7 @@ func (s *Server) handleUser() handlerFunc {
 			return err
 		}
 		p := userFile{User: u, CanAudit: reviewers.Can(rv.Role, reviewers.CanAudit)}
-		if p.Overview, err = s.kyc.Overview(ctx, u, kycd.ProcessCodes, "en"); err != nil {
+		if p.Overview, err = s.kyc.Overview(ctx, u, processKeys, "en"); err != nil {
 			return err
 		}
 		if p.Cases, err = s.cases.Cases(ctx, rv.TenantID, kycd.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
@@ -212,9 +222,9 @@ func fileUses(files []*kycd.File, ov *kycd.Overview, checks []*kycd.Check, docs 
 		for _, m := range media {
 			item, _ := m.(map[string]any)
 			if id, _ := item["fileId"].(string); id != "" {
-				what := code + " media"
-				if side, _ := item["side"].(string); side != "" {
-					what += " (" + side + ")"
+				what := ov.Processes[code].Code + " media"
+				if c, _ := item["context"].(string); c != "" {
+					what += " (" + c + ")"
 				}
 				uses[id] = append(uses[id], what)
 			}
@@ -231,6 +241,9 @@ func fileUses(files []*kycd.File, ov *kycd.Overview, checks []*kycd.Check, docs 
 		}
 	}
 	for _, e := range ingested {
+		if !strings.HasPrefix(e.Actor, "system:connector") { // a check's evidence is saved so too
+			continue
+		}
 		ids, _ := e.Details["fileIds"].([]any)
 		for _, id := range ids {
 			if s, ok := id.(string); ok {
