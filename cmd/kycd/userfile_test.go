@@ -168,11 +168,26 @@ func TestConsoleUserFile(t *testing.T) {
 		}
 		// The whole trail, paged (more than a page of views): the second
 		// page goes on where the first stopped.
+		// Measured on the way: the file's weight and time beside the queue's.
+		var fileTime, queueTime time.Duration
+		var fileBytes, queueBytes int
 		for range 30 {
-			if res, _ := auc.get(t, "/console/users/"+user); res.StatusCode != 200 {
+			began := time.Now()
+			res, body := auc.get(t, "/console/users/"+user)
+			fileTime += time.Since(began)
+			if res.StatusCode != 200 {
 				t.Fatalf("the auditor's view of the file: %d", res.StatusCode)
 			}
+			began = time.Now()
+			_, queue := auc.get(t, "/console/cases")
+			queueTime += time.Since(began)
+			fileBytes, queueBytes = len(body), len(queue)
 		}
+		if fileBytes > 100<<10 {
+			t.Errorf("the user file weighs %d bytes", fileBytes)
+		}
+		t.Logf("measured: user file %d bytes (%.1fx the queue's %d), %v a view (%.1fx the queue's %v)", fileBytes, float64(fileBytes)/float64(queueBytes), queueBytes,
+			fileTime/30, float64(fileTime)/float64(queueTime), queueTime/30)
 		browse(t, atab, "the whole trail", chromedp.Navigate(k.base+"/console/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 		first := value(t, atab, "the last entry", chromedp.Evaluate[string](`[...document.querySelectorAll('table.audit tbody tr')].pop().cells[0].textContent`))
 		browse(t, atab, "older entries", chromedp.Click(chromedp.CSS(`a[href*="before="]`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
