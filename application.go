@@ -104,6 +104,8 @@ type ApplicationStore interface {
 	FindApplication(ctx context.Context, tenantID, userID, id string) (*Application, error)
 	// FindApplications returns a user's applications, oldest first.
 	FindApplications(ctx context.Context, tenantID, userID string) ([]*Application, error)
+	// FindDocuments returns a user's documents, oldest first.
+	FindDocuments(ctx context.Context, tenantID, userID string) ([]*KYCDocument, error)
 	// FindApplicationsByStatus returns a tenant's applications in a status,
 	// oldest first, after an id ("" for the first page): the review queue.
 	FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*Application, error)

@@ -21,6 +21,27 @@ type AuditEntry struct {
 	Hash       string         `json:"hash"`
 }
 
+// AuditFilter selects audit entries. Its zero value selects a tenant's
+// newest entries.
+type AuditFilter struct {
+	// Actor, when set, is the exact actor ("reviewer:<id>", "client:<id>").
+	Actor string
+	// EntityIDs, when set, selects entries about these entities (at most
+	// MaxAuditEntities of them).
+	EntityIDs []string
+	// Action, when set, is the exact action ("user.viewed").
+	Action string
+	// From and To, when set, bound the entries' time: From <= at < To.
+	From, To time.Time
+	// Before, when set, pages: entries with a smaller sequence number.
+	Before int64
+	// Limit is how many entries at most (1 to 1000; 0 is 100).
+	Limit int
+}
+
+// MaxAuditEntities is how many entities an AuditFilter names at most.
+const MaxAuditEntities = 500
+
 // AuditBreak describes the first place an audit chain does not hold.
 type AuditBreak struct {
 	TenantID string `json:"tenantId"`
@@ -43,6 +64,9 @@ func (r *AuditReport) OK() bool { return len(r.Breaks) == 0 }
 type AuditService interface {
 	// FindAuditEntries lists a tenant's entries in chain order.
 	FindAuditEntries(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEntry, error)
+	// FindAuditLog lists a tenant's entries the filter selects, newest
+	// first (pending entries are chained first).
+	FindAuditLog(ctx context.Context, tenantID string, f AuditFilter) ([]*AuditEntry, error)
 	// VerifyAudit recomputes every chain and reports the first break of each.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
 }

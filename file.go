@@ -97,6 +97,9 @@ type FileService interface {
 	// FindFileByID returns ENotFound ("file") for unknown files, files of
 	// another tenant and, when userID is not empty, files of another user.
 	FindFileByID(ctx context.Context, tenantID, userID, id string) (*File, error)
+	// FindFiles lists a user's files (every category, pending ones too),
+	// oldest first, without their metadata.
+	FindFiles(ctx context.Context, tenantID, userID string) ([]*File, error)
 	// MarkFileUploaded records that the content of a pending file is stored.
 	// Returns EFileAlreadyUploaded when it was already.
 	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error

@@ -46,7 +46,12 @@ type Reviewer struct {
 	// LockedUntil refuses sign-ins until then.
 	FailedLogins int
 	LockedUntil  *time.Time
-	CreatedAt    time.Time
+	// LastSignInAt is the last good sign-in (nil: never signed in).
+	LastSignInAt *time.Time
+	// DisabledAt, when set, is when an admin disabled the reviewer: no
+	// sign-in, no session.
+	DisabledAt *time.Time
+	CreatedAt  time.Time
 }
 
 // ReviewerSession is a signed-in reviewer's session. Only a hash of the
@@ -87,6 +92,11 @@ type ReviewerStore interface {
 	SetReviewerRole(ctx context.Context, id, role string) error
 	// FindReviewers lists a tenant's reviewers by email.
 	FindReviewers(ctx context.Context, tenantID string) ([]*Reviewer, error)
+	// SetReviewerDisabled disables a reviewer of a tenant, ending every
+	// session of theirs in the same transaction, or enables them again,
+	// audited (reviewer.disabled, reviewer.enabled). Errors: ENotFound
+	// ("reviewer", also for another tenant's).
+	SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool) error
 	// RecordLogin records a sign-in attempt of a reviewer, audited (a
 	// failure too: it names the reviewer, never the password).
 	RecordLogin(ctx context.Context, reviewerID string, a LoginAttempt) error

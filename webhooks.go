@@ -81,6 +81,12 @@ type WebhookDelivery struct {
 	UpdatedAt     time.Time
 }
 
+// EntityRef names an entity of a tenant's data: its type ("user", "check",
+// "file", "ingestion", "kyc-application", "case") and id.
+type EntityRef struct {
+	Type, ID string
+}
+
 // WebhookStore keeps endpoints, dispatches the outbox into deliveries and
 // records their attempts.
 type WebhookStore interface {
@@ -103,6 +109,10 @@ type WebhookStore interface {
 	// FindEvents returns a tenant's dispatched events after a feed position,
 	// in feed order, with each one's position.
 	FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*Event, []int64, error)
+	// FindEntityEvents returns a tenant's events about the given entities
+	// (at most MaxAuditEntities), dispatched or not, newest first, at most
+	// limit of them.
+	FindEntityEvents(ctx context.Context, tenantID string, entities []EntityRef, limit int) ([]*Event, error)
 	// FindDeliveries returns an endpoint's deliveries, newest first, before
 	// a delivery id ("" for the first page).
 	FindDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*WebhookDelivery, error)

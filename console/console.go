@@ -35,6 +35,7 @@ type Reviewers interface {
 	SignOut(ctx context.Context, token string) error
 	Viewed(ctx context.Context, r *kycd.Reviewer, entityType, entityID string, details map[string]any) error
 	Reviewers(ctx context.Context, tenantID string) ([]*kycd.Reviewer, error)
+	SetDisabled(ctx context.Context, tenantID, id string, disabled bool) error
 	SignInExternal(ctx context.Context, tenantID, email, role string) (*reviewers.Session, error)
 	RequiresTOTP() bool
 }
@@ -71,6 +72,18 @@ type Config struct {
 	Users     Users
 	KYC       KYC
 	Tenants   Tenants
+	// The user file's records, the audit trail and the screening lists.
+	Files        Files
+	Blobs        Blobs
+	Checks       Checks
+	Ingestions   Ingestions
+	Applications Applications
+	Events       Events
+	Audit        Audit
+	Lists        Lists
+	// Providers are the connector's providers, whose ingestions a user's
+	// file lists.
+	Providers []string
 	Clock     kycd.Clock
 	Logger    *slog.Logger
 	// SecureCookies marks the session cookie Secure (every deployment but
@@ -90,13 +103,23 @@ type Server struct {
 	users     Users
 	kyc       KYC
 	tenants   Tenants
-	clock     kycd.Clock
-	logger    *slog.Logger
-	secure    bool
-	cookie    string
-	pages     map[string]*template.Template
-	oidc      *OIDC
-	handler   http.Handler
+	// The user file's records, the audit trail and the screening lists.
+	files        Files
+	blobs        Blobs
+	checks       Checks
+	ingestions   Ingestions
+	applications Applications
+	events       Events
+	audit        Audit
+	lists        Lists
+	providers    []string
+	clock        kycd.Clock
+	logger       *slog.Logger
+	secure       bool
+	cookie       string
+	pages        map[string]*template.Template
+	oidc         *OIDC
+	handler      http.Handler
 
 	signInRate  rate.Limit
 	signInBurst int
@@ -106,7 +129,8 @@ type Server struct {
 
 // New returns the console's handler.
 func New(c Config) (*Server, error) {
-	if c.Reviewers == nil || c.Cases == nil || c.Users == nil || c.KYC == nil || c.Tenants == nil {
+	if c.Reviewers == nil || c.Cases == nil || c.Users == nil || c.KYC == nil || c.Tenants == nil ||
+		c.Files == nil || c.Blobs == nil || c.Checks == nil || c.Ingestions == nil || c.Applications == nil || c.Events == nil || c.Audit == nil || c.Lists == nil {
 		return nil, errors.New("console: missing dependency")
 	}
 	if c.OIDC != nil && (c.OIDC.Issuer == "" || c.OIDC.ClientID == "" || c.OIDC.TenantID == "" || c.OIDC.RedirectURL == "" || c.OIDC.HTTP == nil) {
@@ -130,6 +154,8 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
 		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
+	s.files, s.blobs, s.checks, s.ingestions, s.applications, s.events, s.audit, s.lists, s.providers =
+		c.Files, c.Blobs, c.Checks, c.Ingestions, c.Applications, c.Events, c.Audit, c.Lists, c.Providers
 	if s.secure {
 		s.cookie = "__Secure-kycd_console"
 	}

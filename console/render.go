@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/reviewers"
 )
 
 // pageData is what every page shows: its title, the signed-in reviewer,
@@ -39,7 +40,10 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"can":     reviewers.Can,
+	"size":    size,
+	"whenPtr": whenPtr,
 	"short": func(id string) string {
 		if len(id) > 8 {
 			return id[:8]

@@ -26,5 +26,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /console/users/search", s.handle(s.signedIn(s.handleFindUser())))
 	mux.Handle("GET /console/users/{id}", s.handle(s.signedIn(s.handleUser())))
 
+	// The whole user file's documents, the audit trail, the screening
+	// lists' versions and deltas, and the reviewers (issue 19, points 6-8).
+	mux.Handle("GET /console/users/{id}/files/{file}", s.handle(s.signedIn(s.handleFile())))
+	mux.Handle("GET /console/audit", s.handle(s.signedIn(s.handleAudit())))
+	mux.Handle("GET /console/lists", s.handle(s.signedIn(s.handleLists())))
+	mux.Handle("GET /console/lists/{source}", s.handle(s.signedIn(s.handleList())))
+	mux.Handle("GET /console/lists/{source}/{version}", s.handle(s.signedIn(s.handleListVersion())))
+	mux.Handle("GET /console/reviewers", s.handle(s.signedIn(s.handleReviewers())))
+	mux.Handle("POST /console/reviewers/{id}/disable", s.handle(s.signedIn(s.handleDisableReviewer(true))))
+	mux.Handle("POST /console/reviewers/{id}/enable", s.handle(s.signedIn(s.handleDisableReviewer(false))))
+
 	mux.Handle("/console/", s.handle(s.handleNotFound()))
 }

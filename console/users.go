@@ -3,22 +3,12 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
 )
-
-// userPage is a user's file: the profile, the KYC processes and the
-// user's cases.
-type userPage struct {
-	User      *kycd.User
-	Overview  *kycd.Overview
-	Processes []*kycd.ProcessView
-	Cases     []*kycd.Case
-}
 
 // handleUserSearch shows the look-up form.
 func (s *Server) handleUserSearch() handlerFunc {
@@ -63,40 +53,6 @@ func (s *Server) handleFindUser() handlerFunc {
 			return err
 		}
 		http.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID), http.StatusSeeOther)
-		return nil
-	}
-}
-
-// handleUser shows a user's file (personal data: the view is audited).
-func (s *Server) handleUser() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		rv := reviewerOf(r)
-		id := r.PathValue("id")
-		if uuid.Validate(id) != nil {
-			return kycd.NotFound("user")
-		}
-		ctx := r.Context()
-		u, err := s.users.FindUserByID(ctx, rv.TenantID, id)
-		if err != nil {
-			return err
-		}
-		if err := s.reviewers.Viewed(ctx, rv, "user", u.ID, map[string]any{"userId": u.ID}); err != nil {
-			return err
-		}
-		ov, err := s.kyc.Overview(ctx, u, nil, "en")
-		if err != nil {
-			return err
-		}
-		cases, err := s.cases.Cases(ctx, rv.TenantID, kycd.CaseFilter{UserID: u.ID, Limit: 100})
-		if err != nil {
-			return err
-		}
-		p := userPage{User: u, Overview: ov, Cases: cases}
-		for _, pv := range ov.Processes {
-			p.Processes = append(p.Processes, pv)
-		}
-		slices.SortFunc(p.Processes, func(a, b *kycd.ProcessView) int { return strings.Compare(a.Code, b.Code) })
-		s.page(w, r, http.StatusOK, "user.html", &pageData{Title: "User " + u.ID[:8], Page: p})
 		return nil
 	}
 }

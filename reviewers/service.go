@@ -201,6 +201,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Se
 		step, ok = s.checkCode(r, code, now)
 	}
 	ctx = kycd.NewContextWithActor(ctx, Actor(r))
+	if ok && r.DisabledAt != nil {
+		return nil, errSignIn // a disabled reviewer: refused, whatever is given, and not counted as a failure
+	}
 	if !ok {
 		a := kycd.LoginAttempt{}
 		if r.FailedLogins+1 >= s.maxFailures {
@@ -236,7 +239,7 @@ func (s *Service) SignInExternal(ctx context.Context, tenantID, email, role stri
 		}
 	case err != nil:
 		return nil, err
-	case r.TenantID != tenantID:
+	case r.TenantID != tenantID, r.DisabledAt != nil:
 		return nil, errSignIn
 	case r.Role != role:
 		if err := s.store.SetReviewerRole(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "oidc", ID: r.ID}), r.ID, role); err != nil {
@@ -311,6 +314,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*kycd.Reviewe
 	} else if err != nil {
 		return nil, err
 	}
+	if r.DisabledAt != nil { // disabling ends the sessions; one racing it ends here
+		if err := s.store.DeleteReviewerSession(ctx, h); err != nil {
+			return nil, err
+		}
+		return nil, ErrNoSession
+	}
 	// A session used within the last minute is not written again.
 	if now.Sub(sess.LastSeenAt) >= time.Minute {
 		if err := s.store.TouchReviewerSession(ctx, h, now); err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
@@ -341,6 +350,17 @@ func (s *Service) Viewed(ctx context.Context, r *kycd.Reviewer, entityType, enti
 // Reviewers lists a tenant's reviewers.
 func (s *Service) Reviewers(ctx context.Context, tenantID string) ([]*kycd.Reviewer, error) {
 	return s.store.FindReviewers(ctx, tenantID)
+}
+
+// SetDisabled disables a reviewer of a tenant (their sessions end at
+// once, and sign-in is refused) or enables them again, audited with the
+// context's actor. A reviewer does not disable themself. Errors: ENotFound
+// ("reviewer", also another tenant's), EOperationNotAllowed (oneself).
+func (s *Service) SetDisabled(ctx context.Context, tenantID, id string, disabled bool) error {
+	if a := kycd.ActorFromContext(ctx); a.Kind == "reviewer" && a.ID == id {
+		return &kycd.Error{Code: kycd.EOperationNotAllowed, Message: "You cannot disable or enable yourself"}
+	}
+	return s.store.SetReviewerDisabled(ctx, tenantID, id, disabled)
 }
 
 // EnsureSandbox creates, once, the sandbox reviewer of a tenant with a
@@ -384,13 +404,17 @@ const (
 	CanReassign = "reassign"
 	// CanManage: manage reviewers, lists and settings.
 	CanManage = "manage"
+	// CanAudit: read the tenant's whole audit trail (who did and viewed
+	// what). Analysts do not: they see each user's own timeline in the
+	// user's file, not their colleagues' activity.
+	CanAudit = "audit"
 )
 
 var permissions = map[string][]string{
 	kycd.RoleAnalyst:    {CanDecide, CanTake},
-	kycd.RoleSupervisor: {CanDecide, CanConfirm, CanTake, CanReassign},
-	kycd.RoleAuditor:    {},
-	kycd.RoleAdmin:      {CanManage},
+	kycd.RoleSupervisor: {CanDecide, CanConfirm, CanTake, CanReassign, CanAudit},
+	kycd.RoleAuditor:    {CanAudit},
+	kycd.RoleAdmin:      {CanManage, CanAudit},
 }
 
 // Can reports whether a role may do something (every role reads).

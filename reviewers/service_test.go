@@ -178,9 +178,64 @@ func TestCan(t *testing.T) {
 		{kycd.RoleSupervisor, reviewers.CanConfirm, true}, {kycd.RoleSupervisor, reviewers.CanReassign, true},
 		{kycd.RoleAuditor, reviewers.CanDecide, false}, {kycd.RoleAuditor, reviewers.CanTake, false},
 		{kycd.RoleAdmin, reviewers.CanDecide, false}, {kycd.RoleAdmin, reviewers.CanManage, true}, {"nobody", reviewers.CanDecide, false},
+		{kycd.RoleAnalyst, reviewers.CanAudit, false}, {kycd.RoleSupervisor, reviewers.CanAudit, true}, {kycd.RoleAuditor, reviewers.CanAudit, true},
+		{kycd.RoleAdmin, reviewers.CanAudit, true}, {kycd.RoleSupervisor, reviewers.CanManage, false},
 	} {
 		if got := reviewers.Can(tc.role, tc.what); got != tc.want {
 			t.Errorf("Can(%s, %s) = %v", tc.role, tc.what, got)
 		}
 	}
+}
+
+// TestDisable: disabling a reviewer ends their session at once and refuses
+// their sign-in (password or identity provider) with the one answer, not
+// counted as a failure; enabling lets them in again; a reviewer does not
+// disable themself; another tenant cannot disable them.
+func TestDisable(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, d storetest.Database) {
+		b := setup(t, d, false)
+		ctx := context.Background()
+		pw := "correct horse battery"
+		c, err := b.svc.Create(ctx, reviewers.CreateRequest{TenantID: b.tenant.ID, Email: "dis@example.com", Role: kycd.RoleAnalyst, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := b.svc.SignIn(ctx, "dis@example.com", pw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		self := kycd.NewContextWithActor(ctx, reviewers.Actor(c.Reviewer))
+		if err := b.svc.SetDisabled(self, b.tenant.ID, c.Reviewer.ID, true); kycd.ErrorCode(err) != kycd.EOperationNotAllowed {
+			t.Fatalf("disabling oneself: %v", err)
+		}
+		other := &kycd.Tenant{Name: "other-" + d.Name}
+		if err := b.f.DB.CreateTenant(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.svc.SetDisabled(ctx, other.ID, c.Reviewer.ID, true); kycd.ErrorCode(err) != kycd.ENotFound {
+			t.Fatalf("another tenant disabling: %v", err)
+		}
+		if err := b.svc.SetDisabled(ctx, b.tenant.ID, c.Reviewer.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Authenticate(ctx, sess.Token); !errors.Is(err, reviewers.ErrNoSession) {
+			t.Fatalf("a disabled reviewer's session: %v", err)
+		}
+		if _, err := b.svc.SignIn(ctx, "dis@example.com", pw, ""); kycd.ErrorCode(err) != kycd.ESignInFailed {
+			t.Fatalf("a disabled reviewer's sign-in: %v", err)
+		}
+		if _, err := b.svc.SignInExternal(ctx, b.tenant.ID, "dis@example.com", kycd.RoleAnalyst); kycd.ErrorCode(err) != kycd.ESignInFailed {
+			t.Fatalf("a disabled reviewer's OIDC sign-in: %v", err)
+		}
+		if r, _ := b.f.DB.FindReviewerByID(ctx, c.Reviewer.ID); r.FailedLogins != 0 {
+			t.Fatalf("a disabled reviewer's refused sign-in counted as a failure: %d", r.FailedLogins)
+		}
+		if err := b.svc.SetDisabled(ctx, b.tenant.ID, c.Reviewer.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.SignIn(ctx, "dis@example.com", pw, ""); err != nil {
+			t.Fatalf("an enabled reviewer's sign-in: %v", err)
+		}
+	})
 }

@@ -308,6 +308,22 @@ func (s *Service) Lists(ctx context.Context) ([]*kycd.ListVersion, error) {
 	return s.lists.FindListVersions(ctx)
 }
 
+// ListHistory returns a source's versions, newest first, at most limit of
+// them, or ENotFound ("list") for a source never imported.
+func (s *Service) ListHistory(ctx context.Context, source string, limit int) ([]*kycd.ListVersion, error) {
+	list, err := s.lists.FindListHistory(ctx, source, limit)
+	if err == nil && len(list) == 0 {
+		return nil, kycd.NotFound("list")
+	}
+	return list, err
+}
+
+// ListChanges returns the delta of one version of a source, by listing id
+// (ENotFound "list-version" when there is no such version).
+func (s *Service) ListChanges(ctx context.Context, source string, version int) ([]kycd.ListChange, error) {
+	return s.lists.FindListChanges(ctx, source, version)
+}
+
 // Refresh loads the current listings into the index when the stored
 // versions differ from the loaded ones (an import by this process or by
 // another one on the same database), and reports whether it reloaded.

@@ -178,6 +178,30 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 	return d, json.Unmarshal([]byte(files), &d.FileIDs)
 }
 
+// FindDocuments implements kycd.ApplicationStore.
+func (db *DB) FindDocuments(ctx context.Context, tenantID, userID string) ([]*kycd.KYCDocument, error) {
+	type row struct {
+		d     kycd.KYCDocument
+		files string
+	}
+	rows, err := db.readRows(ctx, `SELECT id, tenant_id, user_id, attribute_key, file_ids, created_at FROM kyc_documents
+		WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id`, tenantID, userID)
+	list, err := scanAll(rows, err, func(r *row) []any {
+		return []any{&r.d.ID, &r.d.TenantID, &r.d.UserID, &r.d.AttributeKey, &r.files, timeCol{&r.d.CreatedAt}}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*kycd.KYCDocument, len(list))
+	for i := range list {
+		if err := json.Unmarshal([]byte(list[i].files), &list[i].d.FileIDs); err != nil {
+			return nil, err
+		}
+		out[i] = &list[i].d
+	}
+	return out, nil
+}
+
 // ApplicationLevels implements kycd.ApplicationStore.
 func (db *DB) ApplicationLevels(ctx context.Context, tenantID string) ([]string, error) {
 	return scanStrings(db.readRows(ctx, `SELECT DISTINCT level_id FROM kyc_applications WHERE tenant_id = ? ORDER BY level_id`, tenantID))

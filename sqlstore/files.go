@@ -76,6 +76,17 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 	return &f, nil
 }
 
+// FindFiles implements kycd.FileService.
+func (db *DB) FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error) {
+	rows, err := db.readRows(ctx, `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, upload_expires_at, created_at, uploaded_at
+		FROM files WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id`, tenantID, userID)
+	list, err := scanAll(rows, err, func(f *kycd.File) []any {
+		return []any{&f.ID, &f.TenantID, &f.UserID, &f.Category, &f.ContentType, &f.Status, &f.Size, &f.SHA256, &f.BlobKey, &f.Rejection,
+			timeCol{&f.UploadExpiresAt}, timeCol{&f.CreatedAt}, timePtrCol{&f.UploadedAt}}
+	})
+	return pointers(list), err
+}
+
 // MarkFileUploaded implements kycd.FileService.
 func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error {
 	return db.Update(ctx, func(tx *Tx) error {

@@ -16,7 +16,7 @@ var _ kycd.ReviewerStore = (*DB)(nil)
 
 func reviewerAD(id string) []byte { return []byte("reviewers.totp:" + id) }
 
-const reviewerColumns = `id, tenant_id, email, role, password_hash, totp_secret, totp_step, failed_logins, locked_until, created_at`
+const reviewerColumns = `id, tenant_id, email, role, password_hash, totp_secret, totp_step, failed_logins, locked_until, created_at, last_sign_in_at, disabled_at`
 
 // CreateReviewer implements kycd.ReviewerStore.
 func (db *DB) CreateReviewer(ctx context.Context, r *kycd.Reviewer) error {
@@ -41,7 +41,7 @@ func (db *DB) CreateReviewer(ctx context.Context, r *kycd.Reviewer) error {
 			return kycd.NotFound("tenant")
 		}
 		r.CreatedAt = tx.Now()
-		_, err := tx.exec(`INSERT INTO reviewers (`+reviewerColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, NULL, ?)`,
+		_, err := tx.exec(`INSERT INTO reviewers (`+reviewerColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, 0, NULL, ?, NULL, NULL)`,
 			r.ID, r.TenantID, r.Email, r.Role, r.PasswordHash, sealed, fmtTime(r.CreatedAt))
 		if db.dialect.isUniqueViolation(err) {
 			return kycd.Errorf(kycd.EConflict, "A reviewer with this email exists already")
@@ -86,7 +86,7 @@ func (db *DB) queryReviewers(ctx context.Context, query string, args ...any) ([]
 	res, err := db.readRows(ctx, query, args...)
 	rows, err := scanAll(res, err, func(x *row) []any {
 		return []any{&x.r.ID, &x.r.TenantID, &x.r.Email, &x.r.Role, &x.r.PasswordHash, &x.sealed, &x.r.TOTPStep, &x.r.FailedLogins,
-			timePtrCol{&x.r.LockedUntil}, timeCol{&x.r.CreatedAt}}
+			timePtrCol{&x.r.LockedUntil}, timeCol{&x.r.CreatedAt}, timePtrCol{&x.r.LastSignInAt}, timePtrCol{&x.r.DisabledAt}}
 	})
 	if err != nil {
 		return nil, err
@@ -120,6 +120,30 @@ func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
 	})
 }
 
+// SetReviewerDisabled implements kycd.ReviewerStore.
+func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		owner, err := tx.reviewerTenant(id)
+		if err != nil {
+			return err
+		}
+		if owner != tenantID {
+			return kycd.NotFound("reviewer")
+		}
+		action, at := "reviewer.enabled", any(nil)
+		if disabled {
+			action, at = "reviewer.disabled", fmtTime(tx.Now())
+			if _, err := tx.exec(`DELETE FROM reviewer_sessions WHERE reviewer_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(`UPDATE reviewers SET disabled_at = ? WHERE id = ?`, at, id); err != nil {
+			return err
+		}
+		return tx.Audit(tenantID, action, "reviewer", id, nil)
+	})
+}
+
 // reviewerTenant is a reviewer's tenant, or ENotFound ("reviewer").
 func (tx *Tx) reviewerTenant(id string) (string, error) {
 	var tenantID string
@@ -138,7 +162,8 @@ func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAt
 			return err
 		}
 		if a.OK {
-			if _, err := tx.exec(`UPDATE reviewers SET failed_logins = 0, locked_until = NULL, totp_step = ? WHERE id = ?`, a.TOTPStep, reviewerID); err != nil {
+			if _, err := tx.exec(`UPDATE reviewers SET failed_logins = 0, locked_until = NULL, totp_step = ?, last_sign_in_at = ? WHERE id = ?`,
+				a.TOTPStep, fmtTime(tx.Now()), reviewerID); err != nil {
 				return err
 			}
 			return tx.Audit(tenantID, "reviewer.signed-in", "reviewer", reviewerID, nil)

@@ -390,6 +390,57 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenantID string, afterSeq in
 	return out, rows.Err()
 }
 
+// FindAuditLog implements kycd.AuditService: pending entries of the
+// tenant are chained first.
+func (db *DB) FindAuditLog(ctx context.Context, tenantID string, f kycd.AuditFilter) ([]*kycd.AuditEntry, error) {
+	if len(f.EntityIDs) > kycd.MaxAuditEntities {
+		return nil, kycd.Invalid("query", kycd.Violation{Property: "entities", Rule: "length", RuleParams: map[string]any{"max": kycd.MaxAuditEntities}})
+	}
+	if err := db.chainTenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	where, args := []string{"tenant_id = ?"}, []any{tenantID}
+	add := func(cond string, vals ...any) { where, args = append(where, cond), append(args, vals...) }
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if len(f.EntityIDs) > 0 {
+		cond, ids := anyOf(db.dialect, "entity_id", f.EntityIDs)
+		add(cond, ids...)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if !f.From.IsZero() {
+		add("at >= ?", fmtTime(f.From))
+	}
+	if !f.To.IsZero() {
+		add("at < ?", fmtTime(f.To))
+	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash
+		FROM audit_entries WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`), append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*kycd.AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &e.AuditEntry)
+	}
+	return out, rows.Err()
+}
+
 func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {
 	var e audit.StoredEntry
 	if err := rows.Scan(&e.TenantID, &e.Seq, &e.AtText, &e.Actor, &e.Action, &e.EntityType, &e.EntityID, &e.RequestID, &e.DetailsText, &e.PrevHash, &e.Hash); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -280,6 +281,38 @@ func (db *DB) FindEvents(ctx context.Context, tenantID string, after int64, limi
 	rows, err := db.readRows(ctx, `SELECT `+eventColumns+` FROM outbox_events e
 		WHERE e.tenant_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`, tenantID, after, limit)
 	return scanEvents(rows, err, tenantID)
+}
+
+// FindEntityEvents implements kycd.WebhookStore: one IN list per entity
+// type, so each reads the (tenant, type, id) index.
+func (db *DB) FindEntityEvents(ctx context.Context, tenantID string, entities []kycd.EntityRef, limit int) ([]*kycd.Event, error) {
+	if len(entities) == 0 {
+		return nil, nil
+	}
+	if len(entities) > kycd.MaxAuditEntities {
+		return nil, kycd.Invalid("query", kycd.Violation{Property: "entities", Rule: "length", RuleParams: map[string]any{"max": kycd.MaxAuditEntities}})
+	}
+	byType := map[string][]string{}
+	var types []string
+	for _, e := range entities {
+		if _, ok := byType[e.Type]; !ok {
+			types = append(types, e.Type)
+		}
+		byType[e.Type] = append(byType[e.Type], e.ID)
+	}
+	var (
+		ors  []string
+		args = []any{tenantID}
+	)
+	for _, typ := range types {
+		cond, ids := anyOf(db.dialect, "e.entity_id", byType[typ])
+		ors = append(ors, `(e.entity_type = ? AND `+cond+`)`)
+		args = append(append(args, typ), ids...)
+	}
+	rows, err := db.readRows(ctx, `SELECT `+eventColumns+` FROM outbox_events e
+		WHERE e.tenant_id = ? AND (`+strings.Join(ors, " OR ")+`) ORDER BY e.created_at DESC, e.id DESC LIMIT ?`, append(args, limit)...)
+	list, _, err := scanEvents(rows, err, tenantID)
+	return list, err
 }
 
 // eventColumns are the columns scanEvents reads, of outbox_events e.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -112,7 +113,10 @@ func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOpt
 	if err != nil {
 		return nil, err
 	}
-	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
+	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db,
+		Files: a.db, Blobs: a.blobs, Checks: a.checks, Ingestions: a.connector, Applications: a.db, Events: a.db, Audit: a.db, Lists: a.screening,
+		Providers: slices.Sorted(maps.Keys(a.providers)),
+		Clock:     a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
 
 // sandboxReviewer is the email of the reviewer serve --sandbox creates.

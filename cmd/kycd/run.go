@@ -39,6 +39,8 @@ Usage:
   kycd screening lists [--json]
   (serve and worker: --screening on|off, --screening-max-age 48h, --screening-source NAME=URL ...)
   kycd reviewer create --tenant ID --email E --role analyst|supervisor|auditor|admin [--password-stdin] [--json]
+  kycd reviewer list --tenant ID [--json]
+  kycd reviewer disable|enable --tenant ID --email E [--json]
   kycd ingest --tenant ID --provider sumsub|veriff --file refs.csv [--json]
   kycd bench [--database-url URL] [--rounds 5] [--round 2s] [--concurrency 8,32] [--json]
 
@@ -101,6 +103,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdScreeningLists(ctx, rest, getenv, stdout, stderr)
 	case "reviewer create":
 		return cmdReviewerCreate(ctx, rest, getenv, stdin, stdout, stderr)
+	case "reviewer list":
+		return cmdReviewerList(ctx, rest, getenv, stdout, stderr)
+	case "reviewer disable", "reviewer enable":
+		return cmdReviewerDisable(ctx, rest, getenv, stdout, stderr, cmd == "reviewer disable")
 	case "ingest":
 		return cmdIngest(ctx, rest, getenv, stdout, stderr)
 	case "webhooks listen":

@@ -192,3 +192,53 @@ func testCaseAssignment(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("case.assigned entries: %d, want 2", n)
 	}
 }
+
+// testReviewerDisabled: a good sign-in records its time; disabling a
+// reviewer ends every session of theirs at once, audited; enabling clears
+// it; another tenant cannot disable them.
+func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
+	ctx := context.Background()
+	tn, other := newTenant(t, f), newTenant(t, f)
+	r := &kycd.Reviewer{TenantID: tn.ID, Email: "d-" + uuid.NewString()[:8] + "@example.com", Role: kycd.RoleAnalyst, PasswordHash: "h"}
+	must(t, f.DB.CreateReviewer(ctx, r))
+	if r.LastSignInAt != nil || r.DisabledAt != nil {
+		t.Fatalf("a new reviewer: %+v", r)
+	}
+	must(t, f.DB.RecordLogin(ctx, r.ID, kycd.LoginAttempt{OK: true}))
+	got, err := f.DB.FindReviewerByID(ctx, r.ID)
+	must(t, err)
+	if got.LastSignInAt == nil || !got.LastSignInAt.Equal(clock.Now().Truncate(time.Microsecond)) || got.DisabledAt != nil {
+		t.Fatalf("after a sign-in: %+v", got)
+	}
+	now := clock.Now().Truncate(time.Microsecond)
+	for _, h := range []string{"h1-" + r.ID, "h2-" + r.ID} {
+		must(t, f.DB.CreateReviewerSession(ctx, &kycd.ReviewerSession{TokenHash: h, ReviewerID: r.ID, TenantID: tn.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+	}
+	wantCode(t, f.DB.SetReviewerDisabled(ctx, other.ID, r.ID, true), kycd.ENotFound)
+	wantCode(t, f.DB.SetReviewerDisabled(ctx, tn.ID, uuid.NewString(), true), kycd.ENotFound)
+	if _, err := f.DB.FindReviewerSession(ctx, "h1-"+r.ID); err != nil {
+		t.Fatalf("another tenant's refused disable ended a session: %v", err)
+	}
+	must(t, f.DB.SetReviewerDisabled(ctx, tn.ID, r.ID, true))
+	if got, err := f.DB.FindReviewerByID(ctx, r.ID); err != nil || got.DisabledAt == nil {
+		t.Fatalf("a disabled reviewer: %+v %v", got, err)
+	}
+	for _, h := range []string{"h1-" + r.ID, "h2-" + r.ID} {
+		if _, err := f.DB.FindReviewerSession(ctx, h); kycd.ErrorCode(err) != kycd.ENotFound {
+			t.Fatalf("a disabled reviewer's session: %v", err)
+		}
+	}
+	must(t, f.DB.SetReviewerDisabled(ctx, tn.ID, r.ID, false))
+	if got, err := f.DB.FindReviewerByID(ctx, r.ID); err != nil || got.DisabledAt != nil {
+		t.Fatalf("an enabled reviewer: %+v %v", got, err)
+	}
+	list, err := f.DB.FindAuditLog(ctx, tn.ID, kycd.AuditFilter{EntityIDs: []string{r.ID}})
+	must(t, err)
+	var actions []string
+	for _, e := range list {
+		actions = append(actions, e.Action)
+	}
+	if len(actions) < 2 || actions[0] != "reviewer.enabled" || actions[1] != "reviewer.disabled" {
+		t.Fatalf("the reviewer's audit entries: %v", actions)
+	}
+}

@@ -90,6 +90,9 @@ func Run(t *testing.T) {
 				{"CaseAssignment", testCaseAssignment},
 				{"ConcurrentCreations", testConcurrentCreations},
 				{"UnstorableText", testUnstorableText},
+				{"UserFile", testUserFile},
+				{"AuditLog", testAuditLog},
+				{"ReviewerDisabled", testReviewerDisabled},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, f, clock) })
 			}
