@@ -62,8 +62,10 @@ type processRow struct {
 
 // userFile is a user's whole file.
 type userFile struct {
-	User         *kycd.User
-	Overview     *kycd.Overview
+	User     *kycd.User
+	Overview *kycd.Overview
+	// Business is a business user's file: no KYC process.
+	Business     bool
 	Processes    []processRow
 	History      []auditRow
 	Files        []fileRow
@@ -116,8 +118,13 @@ func (s *Server) handleUser() handlerFunc {
 			return err
 		}
 		p := userFile{User: u, CanAudit: reviewers.Can(rv.Role, reviewers.CanAudit)}
-		if p.Overview, err = s.kyc.Overview(ctx, u, processKeys, "en"); err != nil {
-			return err
+		// kycd runs no KYC process for a business user (its overview is
+		// refused): the file shows the rest.
+		p.Overview, p.Business = &kycd.Overview{}, u.Type == kycd.UserBusiness
+		if !p.Business {
+			if p.Overview, err = s.kyc.Overview(ctx, u, processKeys, "en"); err != nil {
+				return err
+			}
 		}
 		if p.Cases, err = s.cases.Cases(ctx, rv.TenantID, kycd.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kycd/kycd/sqlstore/storetest"
@@ -34,6 +35,12 @@ func TestBusinessUser(t *testing.T) {
 		}
 		if res := k.call(t, "GET", "/core/users/me/metadata", tok, biz, nil); res.Status != 200 || res.get("metadata.externalId") != float64(123) {
 			t.Errorf("the business's metadata: %d %s", res.Status, res.Body)
+		}
+		// The console shows the business's file, without KYC processes.
+		rv := k.newReviewer(t, tn.ID, "analyst@business.example", "analyst")
+		if res, body := newConsoleClient(t, k.base, rv.Email, rv.Password, rv.code(t)).get(t, "/console/users/"+biz); res.StatusCode != 200 ||
+			!strings.Contains(body, "A business user: kycd runs no KYC process") || !strings.Contains(body, "acme-corp@uphold.com") {
+			t.Errorf("the business's file in the console: %d %s", res.StatusCode, body)
 		}
 
 		// Refusals: a business shape without its legal form, in a country

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
-	sumsubsbx "github.com/kycd/kycd/sandbox/sumsub"
+	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
