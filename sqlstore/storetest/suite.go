@@ -87,6 +87,7 @@ func Run(t *testing.T) {
 				{"Reviewers", testReviewers},
 				{"ReviewerSessions", testReviewerSessions},
 				{"CaseAssignment", testCaseAssignment},
+				{"Queues", testQueues},
 				{"ConcurrentCreations", testConcurrentCreations},
 				{"UnstorableText", testUnstorableText},
 			} {
