@@ -71,8 +71,12 @@ type Config struct {
 	Users     Users
 	KYC       KYC
 	Tenants   Tenants
-	Clock     kycd.Clock
-	Logger    *slog.Logger
+	// Queues and Levels serve the queues besides screening and the review
+	// of applications.
+	Queues Queues
+	Levels Levels
+	Clock  kycd.Clock
+	Logger *slog.Logger
 	// SecureCookies marks the session cookie Secure (every deployment but
 	// plain http on loopback).
 	SecureCookies bool
@@ -90,6 +94,8 @@ type Server struct {
 	users     Users
 	kyc       KYC
 	tenants   Tenants
+	queues    Queues
+	levels    Levels
 	clock     kycd.Clock
 	logger    *slog.Logger
 	secure    bool
@@ -108,6 +114,9 @@ type Server struct {
 func New(c Config) (*Server, error) {
 	if c.Reviewers == nil || c.Cases == nil || c.Users == nil || c.KYC == nil || c.Tenants == nil {
 		return nil, errors.New("console: missing dependency")
+	}
+	if c.Queues == nil || c.Levels == nil {
+		return nil, errors.New("console: missing the queues or the levels service")
 	}
 	if c.OIDC != nil && (c.OIDC.Issuer == "" || c.OIDC.ClientID == "" || c.OIDC.TenantID == "" || c.OIDC.RedirectURL == "" || c.OIDC.HTTP == nil) {
 		return nil, errors.New("console: OIDC needs an issuer, a client id, a tenant, a redirect URL and an HTTP client")
@@ -128,7 +137,7 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
+	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, queues: c.Queues, levels: c.Levels, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
 		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
 	if s.secure {
 		s.cookie = "__Secure-kycd_console"

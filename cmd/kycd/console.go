@@ -16,6 +16,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/console"
 	"github.com/kycd/kycd/netguard"
+	"github.com/kycd/kycd/queues"
 	"github.com/kycd/kycd/reviewers"
 )
 
@@ -112,7 +113,8 @@ func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOpt
 	if err != nil {
 		return nil, err
 	}
-	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
+	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db,
+		Queues: &queues.Service{Store: a.db}, Levels: a.levels, Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
 
 // sandboxReviewer is the email of the reviewer serve --sandbox creates.
