@@ -381,9 +381,9 @@ func (s *Server) handleDecideApplication() handlerFunc {
 			d.Corrections = form.Corrections
 		}
 		decided, _, err := s.levels.Decide(r.Context(), rv.TenantID, a.ID, d)
-		switch kycd.ErrorCode(err) {
-		case "":
-		case kycd.ERequestInvalid, levels.EApplicationNotEditable, kycd.EStale, kycd.EConcurrentChange:
+		switch code := kycd.ErrorCode(err); {
+		case err == nil:
+		case code == kycd.ERequestInvalid || code == levels.EApplicationNotEditable || code == kycd.EStale || code == kycd.EConcurrentChange:
 			if fresh, freshCat, ferr := s.levels.ForReview(r.Context(), rv.TenantID, a.ID); ferr == nil {
 				a, cat = fresh, freshCat
 			}
