@@ -143,6 +143,11 @@ func TestConsoleQueues(t *testing.T) {
 		browse(t, tab, "the applications", chromedp.Click(chromedp.CSS(`nav.queues a[href="/console/applications"]`)), chromedp.WaitVisible(chromedp.CSS("table")))
 		checkPage(t, tab, "applications", "Applications to review", "1 in review", "1 not taken", "0 yours", "Application "+app[:8], "Basic")
 		browse(t, tab, "open the application", chromedp.Click(chromedp.CSS(`a[href="/console/applications/`+app+`"]`)), chromedp.WaitVisible(chromedp.CSS("#decide")))
+		if n := value(t, tab, "the page's size", chromedp.Evaluate[int](`document.documentElement.outerHTML.length`)); n > 100<<10 {
+			t.Errorf("the application page weighs %d bytes", n)
+		} else {
+			t.Logf("the application page: %d bytes", n)
+		}
 		checkPage(t, tab, "application", "Jane", "Queuedoe", "1985-02-03", "+447911123456", "signed by", "Record the decision", "Take this application", "in_review")
 		browse(t, tab, "take the application", chromedp.Click(chromedp.CSS(`form[action$="/take"] button`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 		if text := mainText(t, tab); !strings.Contains(text, "The application is yours") || !strings.Contains(text, "Held by\nyou") {
