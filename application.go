@@ -38,6 +38,9 @@ type Application struct {
 	Catalog string
 	Status  string
 	Data    ApplicationData
+	// Assignee is the id of the reviewer who took the application in the
+	// console ("" while no one has).
+	Assignee string
 	// Version counts saves: a save of a stale copy fails with EStale.
 	Version     int
 	CreatedAt   time.Time

@@ -31,6 +31,7 @@ type queueRow struct {
 
 // queuePage is the screening queue's data.
 type queuePage struct {
+	Nav        *queueNav
 	Filter     string
 	Open       int
 	Unassigned int
@@ -69,6 +70,10 @@ func (s *Server) handleQueue() handlerFunc {
 		}
 		f.Limit = queueSize + 1
 		ctx := r.Context()
+		var err error
+		if p.Nav, err = s.nav(r, "cases"); err != nil {
+			return err
+		}
 		counts, err := s.cases.CountCases(ctx, rv.TenantID, open, rv.ID)
 		if err != nil {
 			return err

@@ -84,8 +84,12 @@ type Config struct {
 	// Providers are the connector's providers, whose ingestions a user's
 	// file lists.
 	Providers []string
-	Clock     kycd.Clock
-	Logger    *slog.Logger
+	// Queues and Levels serve the queues besides screening and the review
+	// of applications.
+	Queues Queues
+	Levels Levels
+	Clock  kycd.Clock
+	Logger *slog.Logger
 	// SecureCookies marks the session cookie Secure (every deployment but
 	// plain http on loopback).
 	SecureCookies bool
@@ -113,6 +117,8 @@ type Server struct {
 	audit        Audit
 	lists        Lists
 	providers    []string
+	queues       Queues
+	levels       Levels
 	clock        kycd.Clock
 	logger       *slog.Logger
 	secure       bool
@@ -133,6 +139,9 @@ func New(c Config) (*Server, error) {
 		c.Files == nil || c.Blobs == nil || c.Checks == nil || c.Ingestions == nil || c.Applications == nil || c.Events == nil || c.Audit == nil || c.Lists == nil {
 		return nil, errors.New("console: missing dependency")
 	}
+	if c.Queues == nil || c.Levels == nil {
+		return nil, errors.New("console: missing the queues or the levels service")
+	}
 	if c.OIDC != nil && (c.OIDC.Issuer == "" || c.OIDC.ClientID == "" || c.OIDC.TenantID == "" || c.OIDC.RedirectURL == "" || c.OIDC.HTTP == nil) {
 		return nil, errors.New("console: OIDC needs an issuer, a client id, a tenant, a redirect URL and an HTTP client")
 	}
@@ -152,7 +161,7 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
+	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, queues: c.Queues, levels: c.Levels, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
 		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
 	s.files, s.blobs, s.checks, s.ingestions, s.applications, s.events, s.audit, s.lists, s.providers =
 		c.Files, c.Blobs, c.Checks, c.Ingestions, c.Applications, c.Events, c.Audit, c.Lists, c.Providers

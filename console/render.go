@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,13 +59,20 @@ func parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Partials (named _*.html) are parsed with every page.
+	shared := []string{"templates/layout.html"}
+	for _, n := range names {
+		if strings.HasPrefix(n, "templates/_") {
+			shared = append(shared, n)
+		}
+	}
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimPrefix(n, "templates/")
-		if name == "layout.html" {
+		if name == "layout.html" || strings.HasPrefix(name, "_") {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, append(slices.Clone(shared), n)...)
 		if err != nil {
 			return nil, err
 		}

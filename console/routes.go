@@ -37,5 +37,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /console/reviewers/{id}/disable", s.handle(s.signedIn(s.handleDisableReviewer(true))))
 	mux.Handle("POST /console/reviewers/{id}/enable", s.handle(s.signedIn(s.handleDisableReviewer(false))))
 
+	// The other queues (issue 19, point 4) and the review of applications
+	// (point 5).
+	mux.Handle("GET /console/applications", s.handle(s.signedIn(s.handleApplications())))
+	mux.Handle("GET /console/applications/{id}", s.handle(s.signedIn(s.handleApplication())))
+	mux.Handle("POST /console/applications/{id}/take", s.handle(s.signedIn(s.handleTakeApplication())))
+	mux.Handle("POST /console/applications/{id}/assign", s.handle(s.signedIn(s.handleAssignApplication())))
+	mux.Handle("POST /console/applications/{id}/decision", s.handle(s.signedIn(s.handleDecideApplication())))
+	mux.Handle("GET /console/checks", s.handle(s.signedIn(s.handleChecks())))
+	mux.Handle("GET /console/ingestions", s.handle(s.signedIn(s.handleIngestions())))
+	mux.Handle("GET /console/webhooks", s.handle(s.signedIn(s.handleWebhooks())))
+
 	mux.Handle("/console/", s.handle(s.handleNotFound()))
 }

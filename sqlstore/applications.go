@@ -49,7 +49,7 @@ func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error 
 	})
 }
 
-const applicationColumns = `id, tenant_id, user_id, level_id, catalog, status, data, version, created_at, updated_at, submitted_at, decided_at`
+const applicationColumns = `id, tenant_id, user_id, level_id, catalog, status, data, version, created_at, updated_at, submitted_at, decided_at, assignee`
 
 // FindApplication implements kycd.ApplicationStore.
 func (db *DB) FindApplication(ctx context.Context, tenantID, userID, id string) (*kycd.Application, error) {
@@ -95,7 +95,7 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 			sealed []byte
 		)
 		if err := rows.Scan(&a.ID, &a.TenantID, &a.UserID, &a.LevelID, &a.Catalog, &a.Status, &sealed, &a.Version,
-			timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt}, timePtrCol{&a.SubmittedAt}, timePtrCol{&a.DecidedAt}); err != nil {
+			timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt}, timePtrCol{&a.SubmittedAt}, timePtrCol{&a.DecidedAt}, &a.Assignee); err != nil {
 			return nil, err
 		}
 		if err := db.openJSON(ctx, a.TenantID, sealed, applicationAD(a.ID), &a.Data); err != nil {

@@ -169,9 +169,9 @@ func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChang
 		return err
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The ingestion changed meanwhile"), `UPDATE ingestions SET status = ?, data = ?, version = version + 1, updated_at = ?, started_at = ?, finished_at = ?
+		if err := tx.execOne(kycd.Errorf(kycd.EStale, "The ingestion changed meanwhile"), `UPDATE ingestions SET status = ?, data = ?, version = version + 1, updated_at = ?, started_at = ?, finished_at = ?, failed = ?
 			WHERE id = ? AND tenant_id = ? AND version = ?`,
-			in.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(in.StartedAt), fmtTimePtr(in.FinishedAt), in.ID, in.TenantID, in.Version); err != nil {
+			in.Status, sealed, fmtTime(tx.Now()), fmtTimePtr(in.StartedAt), fmtTimePtr(in.FinishedAt), boolInt(in.Failed()), in.ID, in.TenantID, in.Version); err != nil {
 			return err
 		}
 		in.Version++

@@ -17,6 +17,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/console"
 	"github.com/kycd/kycd/netguard"
+	"github.com/kycd/kycd/queues"
 	"github.com/kycd/kycd/reviewers"
 )
 
@@ -115,8 +116,8 @@ func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOpt
 	}
 	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db,
 		Files: a.db, Blobs: a.blobs, Checks: a.checks, Ingestions: a.connector, Applications: a.db, Events: a.db, Audit: a.db, Lists: a.screening,
-		Providers: slices.Sorted(maps.Keys(a.providers)),
-		Clock:     a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
+		Providers: slices.Sorted(maps.Keys(a.providers)), Queues: &queues.Service{Store: a.db}, Levels: a.levels,
+		Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
 
 // sandboxReviewer is the email of the reviewer serve --sandbox creates.

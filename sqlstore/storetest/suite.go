@@ -88,6 +88,7 @@ func Run(t *testing.T) {
 				{"Reviewers", testReviewers},
 				{"ReviewerSessions", testReviewerSessions},
 				{"CaseAssignment", testCaseAssignment},
+				{"Queues", testQueues},
 				{"ConcurrentCreations", testConcurrentCreations},
 				{"UnstorableText", testUnstorableText},
 				{"UserFile", testUserFile},
