@@ -737,7 +737,7 @@ func TestCheckEventBundles(t *testing.T) {
 // check can be tried offline: its good zip passes, its hostile ones fail.
 func TestSandboxEvidence(t *testing.T) {
 	t.Parallel()
-	db := storetest.Databases(t)[0]
+	db := testDatabases(t)[0]
 	e := newChecksEnv(t, db, "--sandbox")
 	if res := e.decided(e.user, seedKYC(e.base+"/sandbox/evidence/ident.zip")); res.JSON["status"] != "PASSED" {
 		t.Fatalf("sandbox ident.zip: %s", res.Body)

@@ -312,7 +312,7 @@ func TestConsoleScreeningCase(t *testing.T) {
 // confirmation closes the case and fails the user's screening.
 func TestConsoleFourEyes(t *testing.T) {
 	t.Parallel()
-	db := storetest.Databases(t)[0]
+	db := testDatabases(t)[0]
 	k := start(t, db)
 	tn, tok, listed, caseID := listedCase(t, k, "console-four-eyes", "listed@four-eyes.example", true)
 	first := k.newReviewer(t, tn.ID, "first@four-eyes.example", "supervisor")
@@ -362,7 +362,7 @@ func TestConsoleFourEyes(t *testing.T) {
 // moved) sends the reviewer to sign in again; signing out ends it.
 func TestConsoleSession(t *testing.T) {
 	t.Parallel()
-	db := storetest.Databases(t)[0]
+	db := testDatabases(t)[0]
 	k := start(t, db, "--sandbox", "--sandbox-lists", "")
 	m := regexp.MustCompile(`console at (\S+)[^\n]*\n\s+email:\s+(\S+)\s+password:\s+(\S+)`).FindStringSubmatch(k.stdout.String())
 	if m == nil || m[1] != k.base+"/console/" {

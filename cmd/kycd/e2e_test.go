@@ -2,25 +2,97 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"mime/multipart"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
 // forEachDB runs fn on every database of the suite, in parallel.
 func forEachDB(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
-	for _, db := range storetest.Databases(t) {
+	for _, db := range testDatabases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, db)
 		})
+	}
+}
+
+// testDatabases returns the suite's databases (storetest.Databases), the
+// SQLite one already migrated: its file is a copy of one migrated once for
+// the whole test binary, instead of every kycd applying each migration to
+// an empty file again (under -race a good part of a short test's CPU). The
+// migrations from an empty file still run: here once, and in sqlstore's
+// tests.
+func testDatabases(t *testing.T) []storetest.Database {
+	t.Helper()
+	dbs := storetest.Databases(t)
+	for _, db := range dbs {
+		if db.URL != "" {
+			continue
+		}
+		migratedSQLite.once.Do(migrateSQLiteTemplate)
+		if migratedSQLite.err != nil {
+			t.Fatal(migratedSQLite.err)
+		}
+		for _, name := range migratedSQLite.files {
+			raw, err := os.ReadFile(filepath.Join(migratedSQLite.dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(db.DataDir, name), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dbs
+}
+
+// migratedSQLite is the SQLite database testDatabases copies: its folder
+// and the files to copy (the database, and its WAL if one is left).
+var migratedSQLite struct {
+	once  sync.Once
+	dir   string
+	files []string
+	err   error
+}
+
+func migrateSQLiteTemplate() {
+	m := &migratedSQLite
+	if m.dir, m.err = os.MkdirTemp("", "kycd-migrated-"); m.err != nil {
+		return
+	}
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: m.dir, Clock: &kycd.OffsetClock{}})
+	if err != nil {
+		m.err = fmt.Errorf("the migrated SQLite template: %w", err)
+		return
+	}
+	_, err = db.Migrate(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		m.err = fmt.Errorf("the migrated SQLite template: %w", err)
+		return
+	}
+	for _, name := range []string{"kycd.db", "kycd.db-wal"} {
+		if _, err := os.Stat(filepath.Join(m.dir, name)); err == nil {
+			m.files = append(m.files, name)
+		}
 	}
 }
 

@@ -29,5 +29,8 @@ func TestMain(m *testing.M) {
 	if kycdBin.dir != "" {
 		os.RemoveAll(kycdBin.dir) // the kycd the crash tests built
 	}
+	if migratedSQLite.dir != "" {
+		os.RemoveAll(migratedSQLite.dir) // the SQLite template testDatabases copies
+	}
 	os.Exit(code)
 }

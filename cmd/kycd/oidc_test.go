@@ -17,8 +17,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/go-jose/go-jose/v4"
-
-	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
 // testIdP is an in-process OpenID Connect provider: discovery, JWKS, an
@@ -143,7 +141,7 @@ func randomID() string {
 // callback whose state is not the browser's.
 func TestConsoleOIDC(t *testing.T) {
 	t.Parallel()
-	db := storetest.Databases(t)[0]
+	db := testDatabases(t)[0]
 	idp := newTestIdP(t)
 	var tn struct{ ID string }
 	(&kycdProc{t: t, db: db}).cliJSON(t, &tn, "tenant", "create", "--name", "oidc-acme")

@@ -11,7 +11,6 @@ import (
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sandbox/veriffsbx"
-	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
 // TestProviderSandboxesMounted: `serve --sandbox` serves the Veriff and
@@ -19,7 +18,7 @@ import (
 // it keeps in the data folder (and prints), and the clients read them.
 func TestProviderSandboxesMounted(t *testing.T) {
 	t.Parallel()
-	db := storetest.Databases(t)[0]
+	db := testDatabases(t)[0]
 	k := start(t, db, "--sandbox")
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
 	if err != nil {
