@@ -271,7 +271,7 @@ func Run(ctx context.Context, a *App, o Options, stdout io.Writer) error {
 			return printJSON(stdout, res)
 		}
 		fmt.Fprintf(stdout, "database %s: %d users, %d open cases (seeded in %.0f s); one reviewer, one page at a time\n", res["database"], res["users"], res["open_cases"], res["seed_s"])
-		for _, p := range []string{"baseline", "queue", "queue_deep", "case", "user"} {
+		for _, p := range []string{"baseline", "queue", "queue_deep", "case", "user", "applications"} {
 			fmt.Fprintf(stdout, "%-12s p50 %7.2f ms  p95 %7.2f ms (goal < 50)  %7d bytes (goal < 100 KB)", p+":", res[p+"_p50_ms"], res[p+"_p95_ms"], res[p+"_bytes"])
 			if r, ok := res[p+"_p95_vs_baseline"]; ok {
 				fmt.Fprintf(stdout, "  p95 %5.1f x the baseline's", r)

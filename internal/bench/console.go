@@ -20,7 +20,7 @@ import (
 // benchConsole measures the console's pages as a reviewer opens them, one
 // at a time (the server's time per page), in a tenant with users users of
 // whom cases have an open screening case: the queue's first page and a
-// page deep in it, a case, a user's file; against the bench's read
+// page deep in it, a case, a user's file, the applications' queue; against the bench's read
 // baseline (a token checked, one row read) in the same run, and each
 // page's weight.
 func benchConsole(ctx context.Context, a *App, base, tok, tenantID string, users, cases, samples int) (map[string]any, error) {
@@ -120,6 +120,7 @@ func benchConsole(ctx context.Context, a *App, base, tok, tenantID string, users
 		{"queue_deep", func() string { return "/console/cases?after=" + open[rand.IntN(len(open))].ID }, false},
 		{"case", func() string { return "/console/cases/" + open[rand.IntN(len(open))].ID }, false},
 		{"user", func() string { return "/console/users/" + ids[rand.IntN(len(ids))] }, false},
+		{"applications", func() string { return "/console/applications" }, false},
 	}
 	lat := map[string][]time.Duration{}
 	for i := range samples + 10 {
