@@ -62,10 +62,11 @@ type User struct {
 	Phone              *Phone      `json:"phone,omitempty"`
 	Birthplace         *Birthplace `json:"birthplace,omitempty"`
 	OtherCitizenships  []string    `json:"otherCitizenships,omitempty"`
-	// DocumentNationalities are the nationalities a verified identity
-	// proves: the issuing country of a passport or identity card, and the
+	// DocumentNationalities are the nationalities verified identities
+	// prove: the issuing country of a passport or identity card, and the
 	// citizenship an electronic verification gives. Screening uses them
-	// beside the declared citizenships; they are not part of the profile.
+	// beside the declared citizenships (every document verified adds its
+	// own); they are not part of the profile.
 	DocumentNationalities []string `json:"-"`
 	TermsOfService        string   `json:"-"`
 	// LegalEntityType is a business's legal form (Uphold's

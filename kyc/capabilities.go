@@ -67,7 +67,7 @@ var restrictionOf = map[string]string{
 func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capability, error) {
 	st, err := s.load(ctx, u)
 	var out []kycd.Capability
-	if err != nil && u.Type == kycd.UserBusiness {
+	if err != nil && u.Type == kycd.UserBusiness && kycd.ErrorCode(err) == kycd.EOperationNotAllowed {
 		for _, cp := range s.policy.Capabilities() {
 			out = append(out, kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{"user-type-not-supported"}})
 		}

@@ -147,11 +147,20 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 		}
 	}
 	// A verified document proves nationalities that screening must see,
-	// even when the profile declares other citizenships.
-	if nats := provenNationalities(out, who); reason == "" && len(nats) > 0 && !slices.Equal(nats, st.user.DocumentNationalities) {
-		u := *st.user
-		u.DocumentNationalities = nats
-		c.user = &u
+	// even when the profile declares other citizenships; a later document
+	// of another country adds to them (a person may hold two passports).
+	if reason == "" {
+		nats := slices.Clone(st.user.DocumentNationalities)
+		for _, n := range provenNationalities(out, who) {
+			if !slices.Contains(nats, n) {
+				nats = append(nats, n)
+			}
+		}
+		if len(nats) > len(st.user.DocumentNationalities) {
+			u := *st.user
+			u.DocumentNationalities = nats
+			c.user = &u
+		}
 	}
 	s.settleSubmission(st, c, kycd.ProcessIdentity, up, out, reason)
 	return c, nil

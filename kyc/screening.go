@@ -13,7 +13,7 @@ import (
 // to do). The process's status events follow as for every process.
 func (s *Service) RecordScreening(ctx context.Context, ref kycd.UserRef, fn func(u *kycd.User, p *kycd.Process) (*kycd.ScreeningChange, error)) error {
 	u := &kycd.User{ID: ref.UserID, TenantID: ref.TenantID}
-	_, _, err := s.apply(ctx, u, func(st *state) (*change, error) {
+	_, _, err := s.applyWith(ctx, u, s.loadAny, func(st *state) (*change, error) {
 		sc, err := fn(st.user, st.procs[kycd.ProcessScreening])
 		if err != nil || sc == nil {
 			return nil, err

@@ -99,14 +99,21 @@ type state struct {
 // its processes, and derives the state. A business user has no KYC
 // processes (errBusiness, u refreshed still).
 func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
+	st, err := s.loadAny(ctx, u)
+	if err == nil && u.Type == kycd.UserBusiness {
+		return nil, errBusiness()
+	}
+	return st, err
+}
+
+// loadAny is load for every type of user: screening screens businesses
+// too (as organizations), though they have no other process.
+func (s *Service) loadAny(ctx context.Context, u *kycd.User) (*state, error) {
 	fresh, stored, err := s.store.FindUserKYC(ctx, u.TenantID, u.ID)
 	if err != nil {
 		return nil, err
 	}
 	*u = *fresh
-	if u.Type == kycd.UserBusiness {
-		return nil, errBusiness()
-	}
 	st := s.derive(u, stored, s.now())
 	st.ctx = ctx
 	return st, nil
@@ -354,13 +361,19 @@ const maxRetries = 8
 // process can win a race; one that still loses every try is
 // kycd.EConcurrentChange, and nothing is applied.
 func (s *Service) apply(ctx context.Context, u *kycd.User, fn func(st *state) (*change, error)) (*state, *change, error) {
+	return s.applyWith(ctx, u, s.load, fn)
+}
+
+// applyWith is apply, reading the state with load.
+func (s *Service) applyWith(ctx context.Context, u *kycd.User, load func(context.Context, *kycd.User) (*state, error),
+	fn func(st *state) (*change, error)) (*state, *change, error) {
 	unlock, err := s.users.Lock(ctx, u.TenantID+"/"+u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer unlock()
 	for range maxRetries {
-		st, err := s.load(ctx, u)
+		st, err := load(ctx, u)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -18,6 +18,7 @@ func TestBusinessUser(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := start(t, db)
+		jsonlImporter(t, k, "orgs")(`{"id":"O1","type":"organization","names":[{"full":"Quillfeather Holdings Ltd","kind":"primary"}]}`)
 		tn := k.newTenant(t, "business")
 		tok := k.token(t, tn, "")
 
@@ -35,6 +36,16 @@ func TestBusinessUser(t *testing.T) {
 		}
 		if res := k.call(t, "GET", "/core/users/me/metadata", tok, biz, nil); res.Status != 200 || res.get("metadata.externalId") != float64(123) {
 			t.Errorf("the business's metadata: %d %s", res.Status, res.Body)
+		}
+		// Its screening job (every user's creation queues one) ends without
+		// an error: a business has no KYC process, but is screened (as an
+		// organization, once it has a name to screen).
+		raw := db.Open(t)
+		waitUntil(t, "the business's screening job", func() bool {
+			return countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screen_user' AND state = 'completed'`) >= 1
+		})
+		if n := countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screen_user' AND (state <> 'completed' OR attempt > 1)`); n != 0 {
+			t.Errorf("%d screening jobs failed or still waiting", n)
 		}
 		// The console shows the business's file, without KYC processes.
 		rv := k.newReviewer(t, tn.ID, "analyst@business.example", "analyst")
