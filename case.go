@@ -193,7 +193,7 @@ type CaseStore interface {
 	// AssignCase gives an open case to a reviewer ("" to no one), audited
 	// with details. Errors: ENotFound ("case"), EOperationNotAllowed
 	// ("case-closed").
-	AssignCase(ctx context.Context, tenantID, caseID, assignee string, details map[string]any) error
+	AssignCase(ctx context.Context, tenantID, caseID string, a Assignment, details map[string]any) error
 	// FindScreeningHits returns what is known of a user's (user, listing)
 	// pairs.
 	FindScreeningHits(ctx context.Context, tenantID, userID string) ([]ScreeningHit, error)

@@ -84,7 +84,7 @@ type QueueStore interface {
 	// to no one), audited with details. The application's version stays.
 	// Errors: ENotFound ("kyc-application"), EOperationNotAllowed
 	// ("kyc-application-not-in-review").
-	AssignApplication(ctx context.Context, tenantID, id, assignee string, details map[string]any) error
+	AssignApplication(ctx context.Context, tenantID, id string, a Assignment, details map[string]any) error
 	// FindChecksByStatus returns the tenant's checks the filter selects.
 	FindChecksByStatus(ctx context.Context, tenantID string, f CheckFilter) ([]*Check, error)
 	// CountChecksByType counts the tenant's checks in a status, by type.

@@ -113,3 +113,17 @@ type ReviewerStore interface {
 	// context's actor names the reviewer, details what was opened (ids).
 	RecordView(ctx context.Context, tenantID, entityType, entityID string, details map[string]any) error
 }
+
+// Assignment moves a case or an application from the reviewer the caller
+// saw holding it (From; "" for no one) to another (To; "" for no one). It
+// applies only while From still holds it, else EStale: two reviewers who
+// take the same item at once cannot both have it.
+type Assignment struct {
+	From, To string
+}
+
+// ErrAssignmentMoved is the refusal of an assignment whose item another
+// reviewer took or reassigned meanwhile.
+func ErrAssignmentMoved() error {
+	return &Error{Code: EStale, Message: "Another reviewer took or reassigned it meanwhile: look again"}
+}

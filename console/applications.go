@@ -435,7 +435,7 @@ func (s *Server) handleTakeApplication() handlerFunc {
 		if !reviewers.Can(rv.Role, reviewers.CanTake) || (a.Assignee != "" && a.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign)) {
 			return errForbidden
 		}
-		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, rv.ID, map[string]any{"reviewer": rv.Email, "assignee": rv.ID}); err != nil {
+		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, kycd.Assignment{From: a.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email, "assignee": rv.ID}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, "/console/applications/"+a.ID+"?done=taken", http.StatusSeeOther)
@@ -468,7 +468,7 @@ func (s *Server) handleAssignApplication() handlerFunc {
 				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
 			}
 		}
-		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, to, map[string]any{"reviewer": rv.Email, "assignee": to}); err != nil {
+		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, kycd.Assignment{From: a.Assignee, To: to}, map[string]any{"reviewer": rv.Email, "assignee": to}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, "/console/applications/"+a.ID+"?done=assigned", http.StatusSeeOther)

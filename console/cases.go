@@ -272,7 +272,7 @@ func (s *Server) handleTake() handlerFunc {
 		if !reviewers.Can(rv.Role, reviewers.CanTake) || (c.Assignee != "" && c.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign)) {
 			return errForbidden
 		}
-		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, rv.ID, map[string]any{"reviewer": rv.Email}); err != nil {
+		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, kycd.Assignment{From: c.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, "/console/cases/"+c.ID+"?done=taken", http.StatusSeeOther)
@@ -305,7 +305,7 @@ func (s *Server) handleAssign() handlerFunc {
 				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
 			}
 		}
-		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, to, map[string]any{"reviewer": rv.Email}); err != nil {
+		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, kycd.Assignment{From: c.Assignee, To: to}, map[string]any{"reviewer": rv.Email}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, "/console/cases/"+c.ID+"?done=assigned", http.StatusSeeOther)

@@ -46,7 +46,7 @@ type Cases interface {
 	CountCases(ctx context.Context, tenantID string, f kycd.CaseFilter, reviewer string) (kycd.CaseCounts, error)
 	Case(ctx context.Context, tenantID, id string) (*kycd.Case, error)
 	Decide(ctx context.Context, tenantID, caseID string, d screening.Decision) (*kycd.Case, error)
-	Assign(ctx context.Context, tenantID, caseID, reviewerID string, details map[string]any) error
+	Assign(ctx context.Context, tenantID, caseID string, a kycd.Assignment, details map[string]any) error
 }
 
 // Users finds users, by id or by contact.

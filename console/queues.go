@@ -19,7 +19,7 @@ import (
 type Queues interface {
 	Applications(ctx context.Context, tenantID string, f kycd.ApplicationFilter) ([]*kycd.Application, error)
 	CountApplications(ctx context.Context, tenantID string, f kycd.ApplicationFilter, reviewer string) (kycd.CaseCounts, error)
-	AssignApplication(ctx context.Context, tenantID, id, reviewerID string, details map[string]any) error
+	AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, details map[string]any) error
 	FailedChecks(ctx context.Context, tenantID string, f kycd.CheckFilter) ([]*kycd.Check, error)
 	CountFailedChecks(ctx context.Context, tenantID string) (map[string]int, error)
 	FailedIngestions(ctx context.Context, tenantID string, f kycd.FailedIngestionFilter) ([]*kycd.Ingestion, error)

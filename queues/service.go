@@ -33,8 +33,8 @@ func (s *Service) CountApplications(ctx context.Context, tenantID string, f kycd
 // AssignApplication gives an application in review to a reviewer ("" to
 // no one), audited with details. Errors: ENotFound ("kyc-application"),
 // EOperationNotAllowed (not in review).
-func (s *Service) AssignApplication(ctx context.Context, tenantID, id, reviewerID string, details map[string]any) error {
-	return s.Store.AssignApplication(ctx, tenantID, id, reviewerID, details)
+func (s *Service) AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, details map[string]any) error {
+	return s.Store.AssignApplication(ctx, tenantID, id, a, details)
 }
 
 // FailedChecks lists a tenant's failed checks (f.Status is ignored),

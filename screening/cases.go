@@ -432,10 +432,10 @@ func (s *Service) CountCases(ctx context.Context, tenantID string, f kycd.CaseFi
 // Assign gives an open case to a reviewer (by id; "" to no one); details
 // name the person for the audit entry. Errors: ENotFound ("case"),
 // EOperationNotAllowed ("case-closed").
-func (s *Service) Assign(ctx context.Context, tenantID, caseID, reviewerID string, details map[string]any) error {
-	d := map[string]any{"caseId": caseID, "assignee": reviewerID}
+func (s *Service) Assign(ctx context.Context, tenantID, caseID string, a kycd.Assignment, details map[string]any) error {
+	d := map[string]any{"caseId": caseID, "assignee": a.To}
 	for k, v := range details {
 		d[k] = v
 	}
-	return s.cases.AssignCase(ctx, tenantID, caseID, reviewerID, d)
+	return s.cases.AssignCase(ctx, tenantID, caseID, a, d)
 }

@@ -128,7 +128,7 @@ func caseWhere(tenantID string, f kycd.CaseFilter) (string, []any) {
 
 // AssignCase implements kycd.CaseStore. The case's version stays: a
 // decision made on a copy read before the assignment still applies.
-func (db *DB) AssignCase(ctx context.Context, tenantID, caseID, assignee string, details map[string]any) error {
+func (db *DB) AssignCase(ctx context.Context, tenantID, caseID string, a kycd.Assignment, details map[string]any) error {
 	if _, err := uuid.Parse(caseID); err != nil {
 		return kycd.NotFound("case")
 	}
@@ -143,7 +143,8 @@ func (db *DB) AssignCase(ctx context.Context, tenantID, caseID, assignee string,
 		if status != kycd.CaseOpen {
 			return kycd.NotAllowed("The case is closed", "case-closed")
 		}
-		if _, err := tx.exec(`UPDATE cases SET assignee = ? WHERE id = ? AND tenant_id = ?`, assignee, caseID, tenantID); err != nil {
+		if err := tx.execOne(kycd.ErrAssignmentMoved(), `UPDATE cases SET assignee = ? WHERE id = ? AND tenant_id = ? AND assignee = ?`,
+			a.To, caseID, tenantID, a.From); err != nil {
 			return err
 		}
 		return tx.Audit(tenantID, "case.assigned", "case", caseID, details)

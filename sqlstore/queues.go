@@ -50,7 +50,7 @@ func applicationWhere(tenantID string, f kycd.ApplicationFilter) (string, []any)
 
 // AssignApplication implements kycd.QueueStore. The version stays: a
 // decision made on a copy read before the assignment still applies.
-func (db *DB) AssignApplication(ctx context.Context, tenantID, id, assignee string, details map[string]any) error {
+func (db *DB) AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, details map[string]any) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return kycd.NotFound("kyc-application")
 	}
@@ -65,7 +65,8 @@ func (db *DB) AssignApplication(ctx context.Context, tenantID, id, assignee stri
 		if status != kycd.ApplicationInReview {
 			return kycd.NotAllowed("The application is not in review", "kyc-application-not-in-review")
 		}
-		if _, err := tx.exec(`UPDATE kyc_applications SET assignee = ? WHERE id = ? AND tenant_id = ?`, assignee, id, tenantID); err != nil {
+		if err := tx.execOne(kycd.ErrAssignmentMoved(), `UPDATE kyc_applications SET assignee = ? WHERE id = ? AND tenant_id = ? AND assignee = ?`,
+			a.To, id, tenantID, a.From); err != nil {
 			return err
 		}
 		return tx.Audit(tenantID, "kyc-application.assigned", "kyc-application", id, details)

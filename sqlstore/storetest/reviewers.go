@@ -143,7 +143,9 @@ func testCaseAssignment(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: c, Action: "screening.test"}))
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u2.ID, Case: c2, Action: "screening.test"}))
 	rid := uuid.NewString()
-	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, rid, map[string]any{"caseId": c.ID, "assignee": rid}))
+	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: rid}, map[string]any{"caseId": c.ID, "assignee": rid}))
+	// A second reviewer who saw it free, taking it meanwhile: refused.
+	wantCode(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
 	got, err := f.DB.FindCase(ctx, tn.ID, c.ID)
 	must(t, err)
 	if got.Assignee != rid || got.Version != c.Version {
@@ -178,15 +180,15 @@ func testCaseAssignment(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if c, err := f.DB.CountCases(ctx, other.ID, open, rid); err != nil || c != (kycd.CaseCounts{}) {
 		t.Errorf("another tenant's counts: %+v %v", c, err)
 	}
-	wantCode(t, f.DB.AssignCase(ctx, other.ID, c.ID, rid, nil), kycd.ENotFound)
-	wantCode(t, f.DB.AssignCase(ctx, tn.ID, "not-a-uuid", rid, nil), kycd.ENotFound)
-	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, "", nil))
+	wantCode(t, f.DB.AssignCase(ctx, other.ID, c.ID, kycd.Assignment{From: rid}, nil), kycd.ENotFound)
+	wantCode(t, f.DB.AssignCase(ctx, tn.ID, "not-a-uuid", kycd.Assignment{To: rid}, nil), kycd.ENotFound)
+	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{From: rid}, nil))
 	if got, _ := f.DB.FindCase(ctx, tn.ID, c.ID); got.Assignee != "" {
 		t.Fatalf("an unassigned case: %q", got.Assignee)
 	}
 	got.Status, got.Outcome = kycd.CaseClosed, kycd.OutcomeFalsePositive
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: got, Action: "screening.test"}))
-	wantCode(t, f.DB.AssignCase(ctx, tn.ID, c.ID, rid, nil), kycd.EOperationNotAllowed)
+	wantCode(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: rid}, nil), kycd.EOperationNotAllowed)
 	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ? AND action = 'case.assigned'`, tn.ID) +
 		count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ? AND action = 'case.assigned'`, tn.ID); n != 2 {
 		t.Errorf("case.assigned entries: %d, want 2", n)
