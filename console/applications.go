@@ -301,8 +301,8 @@ func display(v any) string {
 	return string(raw)
 }
 
-// deciders are the reviewers of a tenant who decide (those a supervisor
-// may assign to).
+// deciders are the tenant's reviewers a case or an application may be
+// given to: those who decide, and are not disabled.
 func (s *Server) deciders(ctx context.Context, tenantID string) ([]*kycd.Reviewer, error) {
 	list, err := s.reviewers.Reviewers(ctx, tenantID)
 	if err != nil {
@@ -310,7 +310,7 @@ func (s *Server) deciders(ctx context.Context, tenantID string) ([]*kycd.Reviewe
 	}
 	var out []*kycd.Reviewer
 	for _, x := range list {
-		if reviewers.Can(x.Role, reviewers.CanDecide) {
+		if reviewers.Can(x.Role, reviewers.CanDecide) && x.DisabledAt == nil {
 			out = append(out, x)
 		}
 	}

@@ -180,14 +180,9 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *kycd.Case, 
 	p.CanTake = open && !p.Mine && reviewers.Can(rv.Role, reviewers.CanTake) && (c.Assignee == "" || reviewers.Can(rv.Role, reviewers.CanReassign))
 	p.CanReassign = open && reviewers.Can(rv.Role, reviewers.CanReassign)
 	if p.CanReassign {
-		list, err := s.reviewers.Reviewers(r.Context(), rv.TenantID)
-		if err != nil {
+		var err error
+		if p.Assignable, err = s.deciders(r.Context(), rv.TenantID); err != nil {
 			return err
-		}
-		for _, x := range list {
-			if reviewers.Can(x.Role, reviewers.CanDecide) {
-				p.Assignable = append(p.Assignable, x)
-			}
 		}
 	}
 	s.page(w, r, status, "case.html", &pageData{Title: "Case " + c.ID[:8], Notice: notice, Error: errMsg, Page: p})
@@ -297,11 +292,11 @@ func (s *Server) handleAssign() handlerFunc {
 		}
 		to := r.PostForm.Get("reviewer")
 		if to != "" {
-			list, err := s.reviewers.Reviewers(r.Context(), rv.TenantID)
+			list, err := s.deciders(r.Context(), rv.TenantID)
 			if err != nil {
 				return err
 			}
-			if !slices.ContainsFunc(list, func(x *kycd.Reviewer) bool { return x.ID == to && reviewers.Can(x.Role, reviewers.CanDecide) }) {
+			if !slices.ContainsFunc(list, func(x *kycd.Reviewer) bool { return x.ID == to }) {
 				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
 			}
 		}

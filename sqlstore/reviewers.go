@@ -136,6 +136,13 @@ func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disa
 			if _, err := tx.exec(`DELETE FROM reviewer_sessions WHERE reviewer_id = ?`, id); err != nil {
 				return err
 			}
+			// What they held goes back to the queues, for others to take.
+			if _, err := tx.exec(`UPDATE cases SET assignee = '' WHERE tenant_id = ? AND assignee = ? AND status = ?`, tenantID, id, kycd.CaseOpen); err != nil {
+				return err
+			}
+			if _, err := tx.exec(`UPDATE kyc_applications SET assignee = '' WHERE tenant_id = ? AND assignee = ?`, tenantID, id); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.exec(`UPDATE reviewers SET disabled_at = ? WHERE id = ?`, at, id); err != nil {
 			return err

@@ -216,6 +216,15 @@ func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
 	for _, h := range []string{"h1-" + r.ID, "h2-" + r.ID} {
 		must(t, f.DB.CreateReviewerSession(ctx, &kycd.ReviewerSession{TokenHash: h, ReviewerID: r.ID, TenantID: tn.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
 	}
+	// What they hold: an open case and an application in review.
+	u := newUser(t, f, tn.ID, "held-"+uuid.NewString()[:8]+"@example.com")
+	held := screeningCase(tn.ID, u.ID)
+	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: held, Action: "screening.test"}))
+	must(t, f.DB.AssignCase(ctx, tn.ID, held.ID, kycd.Assignment{To: r.ID}, nil))
+	app := &kycd.Application{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tn.ID, UserID: u.ID, LevelID: "basic", Status: kycd.ApplicationInReview,
+		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
+	must(t, f.DB.CreateApplication(ctx, app))
+	must(t, f.DB.AssignApplication(ctx, tn.ID, app.ID, kycd.Assignment{To: r.ID}, nil))
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, other.ID, r.ID, true), kycd.ENotFound)
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, tn.ID, uuid.NewString(), true), kycd.ENotFound)
 	if _, err := f.DB.FindReviewerSession(ctx, "h1-"+r.ID); err != nil {
@@ -229,6 +238,13 @@ func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
 		if _, err := f.DB.FindReviewerSession(ctx, h); kycd.ErrorCode(err) != kycd.ENotFound {
 			t.Fatalf("a disabled reviewer's session: %v", err)
 		}
+	}
+	// What they held went back to the queues.
+	if c, err := f.DB.FindCase(ctx, tn.ID, held.ID); err != nil || c.Assignee != "" {
+		t.Fatalf("a disabled reviewer's case: %+v %v", c, err)
+	}
+	if a, err := f.DB.FindApplication(ctx, tn.ID, "", app.ID); err != nil || a.Assignee != "" {
+		t.Fatalf("a disabled reviewer's application: %+v %v", a, err)
 	}
 	must(t, f.DB.SetReviewerDisabled(ctx, tn.ID, r.ID, false))
 	if got, err := f.DB.FindReviewerByID(ctx, r.ID); err != nil || got.DisabledAt != nil {
