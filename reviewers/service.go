@@ -192,6 +192,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Se
 	if r.LockedUntil != nil && now.Before(*r.LockedUntil) {
 		return nil, &kycd.Error{Code: kycd.ETooManyRequests, Message: "Too many failed sign-ins: try again later"}
 	}
+	if r.DisabledAt != nil {
+		// A disabled reviewer is refused whatever is given, and no attempt
+		// counts, right password or wrong: nothing (a lockout arriving
+		// sooner or later) tells an attacker which password was right.
+		_, _ = auth.VerifySecret(dummyHash, password)
+		return nil, errSignIn
+	}
 	ok, err := auth.VerifySecret(r.PasswordHash, password)
 	if err != nil {
 		ok = false // an account without a password (OIDC only)
@@ -201,9 +208,6 @@ func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Se
 		step, ok = s.checkCode(r, code, now)
 	}
 	ctx = kycd.NewContextWithActor(ctx, Actor(r))
-	if ok && r.DisabledAt != nil {
-		return nil, errSignIn // a disabled reviewer: refused, whatever is given, and not counted as a failure
-	}
 	if !ok {
 		a := kycd.LoginAttempt{}
 		if r.FailedLogins+1 >= s.maxFailures {

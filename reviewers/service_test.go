@@ -225,6 +225,13 @@ func TestDisable(t *testing.T) {
 		if _, err := b.svc.SignIn(ctx, "dis@example.com", pw, ""); kycd.ErrorCode(err) != kycd.ESignInFailed {
 			t.Fatalf("a disabled reviewer's sign-in: %v", err)
 		}
+		// Wrong passwords count no more than the right one: no lockout
+		// tells the two apart.
+		for range 6 {
+			if _, err := b.svc.SignIn(ctx, "dis@example.com", "wrong-"+pw, ""); kycd.ErrorCode(err) != kycd.ESignInFailed {
+				t.Fatalf("a disabled reviewer's wrong sign-in: %v", err)
+			}
+		}
 		if _, err := b.svc.SignInExternal(ctx, b.tenant.ID, "dis@example.com", kycd.RoleAnalyst); kycd.ErrorCode(err) != kycd.ESignInFailed {
 			t.Fatalf("a disabled reviewer's OIDC sign-in: %v", err)
 		}
