@@ -373,8 +373,14 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenantID string, afterSeq in
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	return db.queryAudit(ctx, `tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+}
+
+// queryAudit reads the chained audit entries a condition (with its order
+// and limit) selects.
+func (db *DB) queryAudit(ctx context.Context, where string, args ...any) ([]*kycd.AuditEntry, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash
-		FROM audit_entries WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`), tenantID, afterSeq, limit)
+		FROM audit_entries WHERE `+where), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -424,21 +430,7 @@ func (db *DB) FindAuditLog(ctx context.Context, tenantID string, f kycd.AuditFil
 	if f.Before > 0 {
 		add("seq < ?", f.Before)
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash
-		FROM audit_entries WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`), append(args, f.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*kycd.AuditEntry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &e.AuditEntry)
-	}
-	return out, rows.Err()
+	return db.queryAudit(ctx, strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`, append(args, f.Limit)...)
 }
 
 func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {
