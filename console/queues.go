@@ -208,9 +208,6 @@ type ingestionsPage struct {
 	Next      string
 }
 
-// providers are the KYC Connector's providers, the filter's choices.
-var providers = []string{kycd.ProviderSumsub, kycd.ProviderVeriff}
-
 // handleIngestions lists the tenant's ingestions that finished with a
 // failed process, oldest first, with their count by provider.
 func (s *Server) handleIngestions() handlerFunc {
@@ -221,7 +218,7 @@ func (s *Server) handleIngestions() handlerFunc {
 			return err
 		}
 		p := ingestionsPage{Provider: q.Get("provider")}
-		if !slices.Contains(providers, p.Provider) {
+		if !slices.Contains(s.providers, p.Provider) {
 			p.Provider = ""
 		}
 		if p.Nav, err = s.nav(r, "ingestions"); err != nil {
@@ -231,7 +228,7 @@ func (s *Server) handleIngestions() handlerFunc {
 		if err != nil {
 			return err
 		}
-		p.All, p.Providers = sum(byProvider), options(byProvider, providers, p.Provider)
+		p.All, p.Providers = sum(byProvider), options(byProvider, s.providers, p.Provider)
 		list, err := s.queues.FailedIngestions(ctx, rv.TenantID, kycd.FailedIngestionFilter{Provider: p.Provider, After: after, Limit: queueSize + 1})
 		if err != nil {
 			return err
