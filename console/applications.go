@@ -226,7 +226,7 @@ func (s *Server) showApplication(w http.ResponseWriter, r *http.Request, a *kycd
 	p := applicationPage{App: a, Level: levelName(cat, a.LevelID), Age: age(s.clock.Now(), waitingSince(a)), Assignee: names[a.Assignee],
 		Mine: a.Assignee == rv.ID, InReview: a.Status == kycd.ApplicationInReview, Core: a.Data.Core, Status: form.Status, Reason: form.Reason}
 	p.CanDecide = p.InReview && mayDecideApplication(rv, a) == nil
-	p.CanTake = p.InReview && !p.Mine && reviewers.Can(rv.Role, reviewers.CanTake) && (a.Assignee == "" || reviewers.Can(rv.Role, reviewers.CanReassign))
+	p.CanTake = p.InReview && !p.Mine && reviewers.MayTake(rv, a.Assignee)
 	p.CanReassign = p.InReview && reviewers.Can(rv.Role, reviewers.CanReassign)
 	if p.CanReassign {
 		if p.Assignable, err = s.deciders(ctx, rv.TenantID); err != nil {
@@ -432,7 +432,7 @@ func (s *Server) handleTakeApplication() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if !reviewers.Can(rv.Role, reviewers.CanTake) || (a.Assignee != "" && a.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign)) {
+		if !reviewers.MayTake(rv, a.Assignee) {
 			return errForbidden
 		}
 		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, kycd.Assignment{From: a.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email, "assignee": rv.ID}); err != nil {

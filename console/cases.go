@@ -177,7 +177,7 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *kycd.Case, 
 		Outcome: outcome, Reason: reason}
 	p.Confirming = open && t.Settings.FourEyes && c.Pending != nil
 	p.CanDecide = open && s.mayDecide(rv, c, t.Settings.FourEyes) == nil
-	p.CanTake = open && !p.Mine && reviewers.Can(rv.Role, reviewers.CanTake) && (c.Assignee == "" || reviewers.Can(rv.Role, reviewers.CanReassign))
+	p.CanTake = open && !p.Mine && reviewers.MayTake(rv, c.Assignee)
 	p.CanReassign = open && reviewers.Can(rv.Role, reviewers.CanReassign)
 	if p.CanReassign {
 		var err error
@@ -264,7 +264,7 @@ func (s *Server) handleTake() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if !reviewers.Can(rv.Role, reviewers.CanTake) || (c.Assignee != "" && c.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign)) {
+		if !reviewers.MayTake(rv, c.Assignee) {
 			return errForbidden
 		}
 		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, kycd.Assignment{From: c.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email}); err != nil {

@@ -423,3 +423,10 @@ var permissions = map[string][]string{
 
 // Can reports whether a role may do something (every role reads).
 func Can(role, what string) bool { return slices.Contains(permissions[role], what) }
+
+// MayTake reports whether a reviewer may take a case or an application
+// that holder holds ("" for no one): a role that takes, and one that
+// reassigns when someone else holds it.
+func MayTake(r *kycd.Reviewer, holder string) bool {
+	return Can(r.Role, CanTake) && (holder == "" || holder == r.ID || Can(r.Role, CanReassign))
+}

@@ -246,3 +246,18 @@ func TestDisable(t *testing.T) {
 		}
 	})
 }
+
+// TestMayTake: who may take a case or an application held by whom.
+func TestMayTake(t *testing.T) {
+	for _, c := range []struct {
+		role, holder string
+		want         bool
+	}{
+		{kycd.RoleAnalyst, "", true}, {kycd.RoleAnalyst, "me", true}, {kycd.RoleAnalyst, "other", false},
+		{kycd.RoleSupervisor, "other", true}, {kycd.RoleAuditor, "", false}, {kycd.RoleAdmin, "", false},
+	} {
+		if got := reviewers.MayTake(&kycd.Reviewer{ID: "me", Role: c.role}, c.holder); got != c.want {
+			t.Errorf("%s taking what %q holds: %v, want %v", c.role, c.holder, got, c.want)
+		}
+	}
+}
