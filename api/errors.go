@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -37,6 +38,35 @@ func statusFor(code string) int {
 		return s
 	}
 	return http.StatusConflict
+}
+
+// statusError answers its error with a status other than its code's, for an
+// operation whose document lists no response for that code: Uphold's delete
+// user documents 204, 401, 403, 409 and 429, so an invalid review answers 409.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// invalidAs answers an invalid request (code request_invalid) with status
+// instead of 400; any other error is returned as it is.
+func invalidAs(status int, err error) error {
+	if e, ok := kycd.AsError(err); ok && e.Code == kycd.ERequestInvalid {
+		return &statusError{status: status, err: err}
+	}
+	return err
+}
+
+// statusOfError is the status an error answers with: its override, else its
+// code's.
+func statusOfError(err error, e *kycd.Error) int {
+	if se, ok := errors.AsType[*statusError](err); ok {
+		return se.status
+	}
+	return statusFor(e.Code)
 }
 
 // appError turns any error into an application error safe to show: an
@@ -77,14 +107,14 @@ func (s *Server) renderCore(w http.ResponseWriter, r *http.Request, err error) {
 		body["details"] = details
 	}
 	setRetryAfter(w, err)
-	encode(w, statusFor(e.Code), body)
+	encode(w, statusOfError(err, e), body)
 }
 
 // renderProblem writes an error as RFC 9457 problem+json, for the surfaces
 // that are not Uphold's.
 func (s *Server) renderProblem(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.appError(r, err)
-	status := statusFor(e.Code)
+	status := statusOfError(err, e)
 	body := map[string]any{
 		"type":      "urn:kycd:error:" + e.Code,
 		"title":     http.StatusText(status),

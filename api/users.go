@@ -186,7 +186,7 @@ func (s *Server) handleDeleteMe() handlerFunc {
 		}
 		req, err := decode[deleteUserRequest](s, w, r, "delete-user-request")
 		if err != nil {
-			return err
+			return invalidAs(http.StatusConflict, err)
 		}
 		if err := s.users.DeleteUser(r.Context(), u.TenantID, u.ID, req.Review); err != nil {
 			return err

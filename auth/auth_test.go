@@ -199,10 +199,10 @@ func FuzzParseOnBehalfOf(f *testing.F) {
 
 // TestGrant: Uphold's token-request example (`users:* users.kyc:read`)
 // reads as the Core API's users actions and KYC read; a wildcard grants
-// only what the client holds; anything the client does not hold is refused.
+// only what the client holds; a scope is read as given first; anything the client does not hold is refused.
 func TestGrant(t *testing.T) {
 	t.Parallel()
-	held := []string{"core.users:act-on-behalf-of", "core.users:read", "core.users.metadata:read", "core.kyc:read", "core.kyc.profile:update", "checks:read"}
+	held := []string{"core.users:act-on-behalf-of", "core.users:read", "core.users.metadata:read", "core.kyc:read", "core.kyc.profile:update", "checks:read", "reports:read"}
 	for _, tc := range []struct {
 		want string
 		ok   bool
@@ -214,6 +214,11 @@ func TestGrant(t *testing.T) {
 		{"users.metadata:*", true, "core.users.metadata:read"},
 		{"kyc:*", true, "core.kyc:read"},
 		{"users:create", false, ""},
+		// A scope is read as given before Uphold's spelling is tried: a
+		// family kycd adds needs no entry in a list of prefixes.
+		{"reports:read", true, "reports:read"},
+		{"reports:*", true, "reports:read"},
+		{"core.users:*", true, "core.users:act-on-behalf-of core.users:read"},
 		{"files:*", false, ""},
 		{"users", false, ""},
 		{":*", false, ""},

@@ -108,49 +108,56 @@ func Missing(have, want []string) []string {
 }
 
 // Grant returns the scopes a token request gets: each requested scope the
-// client holds, in Uphold's token-request spelling as well as kycd's.
-// Uphold's token endpoint documents the request `users:* users.kyc:read`
-// beside scopes named `core.<resource>:<action>`: its scopes leave out the
-// `core.` of the API they belong to, and `*` stands for every action on the
-// resource (never for resources below it). So a scope with no known
-// prefix is read in the Core API; `users.kyc` is the user's KYC, the Core
-// API's `kyc` resource (the KYC processes are always a user's: /core/kyc
-// acts on behalf of one), as `users.kyc.<process>` is `kyc.<process>`;
-// and `<resource>:*` grants every action on the resource that the client
-// holds. ok is false when a scope names nothing the client holds (the
-// request asks for more than the client's own).
+// client holds, in kycd's spelling or in Uphold's token-request spelling.
+// A scope is first read as given; only when it names nothing the client
+// holds is it read in Uphold's spelling. Uphold's token endpoint documents
+// the request `users:* users.kyc:read` beside scopes named
+// `core.<resource>:<action>`: its scopes leave out the `core.` of the API
+// they belong to, and `*` stands for every action on the resource (never for
+// resources below it). So `users.kyc` is the user's KYC, the Core API's `kyc`
+// resource (the KYC processes are always a user's: /core/kyc acts on behalf
+// of one), as `users.kyc.<process>` is `kyc.<process>`; and `<resource>:*`
+// grants every action on the resource that the client holds. ok is false
+// when a scope names nothing the client holds (the request asks for more
+// than the client's own).
 func Grant(held []string, requested []string) (granted []string, ok bool) {
 	for _, r := range requested {
-		r = coreSpelling(r)
-		resource, action, found := strings.Cut(r, ":")
-		if !found || resource == "" || action == "" {
+		matches := holding(held, r)
+		if len(matches) == 0 {
+			matches = holding(held, upholdSpelling(r))
+		}
+		if len(matches) == 0 {
 			return nil, false
 		}
-		matched := false
-		for _, h := range held {
-			hr, ha, _ := strings.Cut(h, ":")
-			if hr == resource && (action == "*" || ha == action) {
-				matched = true
-				if !slices.Contains(granted, h) {
-					granted = append(granted, h)
-				}
+		for _, h := range matches {
+			if !slices.Contains(granted, h) {
+				granted = append(granted, h)
 			}
-		}
-		if !matched {
-			return nil, false
 		}
 	}
 	return granted, len(granted) > 0
 }
 
-// coreSpelling is kycd's name for a scope in the spelling of Uphold's
-// token-request example (see Grant).
-func coreSpelling(s string) string {
-	for _, p := range []string{"core.", "kyc-connector.", "admin.", "checks:", "kyc-applications:"} {
-		if strings.HasPrefix(s, p) {
-			return s
+// holding returns the held scopes that scope names: itself, or, with the
+// action `*`, every held action on its resource.
+func holding(held []string, scope string) []string {
+	resource, action, found := strings.Cut(scope, ":")
+	if !found || resource == "" || action == "" {
+		return nil
+	}
+	var out []string
+	for _, h := range held {
+		hr, ha, _ := strings.Cut(h, ":")
+		if hr == resource && (action == "*" || ha == action) {
+			out = append(out, h)
 		}
 	}
+	return out
+}
+
+// upholdSpelling is kycd's name for a scope written as Uphold's
+// token-request example writes it (see Grant).
+func upholdSpelling(s string) string {
 	if rest, ok := strings.CutPrefix(s, "users.kyc"); ok && (rest == "" || rest[0] == ':' || rest[0] == '.') {
 		s = "kyc" + rest
 	}

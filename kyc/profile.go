@@ -18,8 +18,9 @@ import (
 func (s *Service) profileRules(st *state) map[string]policy.FieldRule {
 	poa := st.procs[kycd.ProcessProofOfAddress]
 	return s.policy.ProfileRules(st.user.Address.Country, policy.ProfileFacts{
-		IdentityVerified:  st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK,
-		SubdivisionLocked: st.user.Address.Subdivision != "" && !(poa.Status == kycd.StatusOK && poa.Model == kycd.ModelPartner),
+		IdentityVerified:    st.procs[kycd.ProcessIdentity].Status == kycd.StatusOK,
+		SubdivisionLocked:   st.user.Address.Subdivision != "" && !(poa.Status == kycd.StatusOK && poa.Model == kycd.ModelPartner),
+		SubdivisionDeclared: st.user.Address.Subdivision != "",
 	}, s.geo)
 }
 
@@ -269,6 +270,9 @@ func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[str
 	if patch.Subdivision != nil && *patch.Subdivision != "" && !s.geo.IsSubdivisionOf(*patch.Subdivision, a.Country) {
 		return a, &kycd.Error{Code: kycd.ESubdivisionNotSupported, Message: "The subdivision is not supported",
 			Details: map[string]any{"context": "body", "property": prefix + ".subdivision"}}
+	}
+	if strict && patch.Subdivision != nil && *patch.Subdivision != a.Subdivision && a.Subdivision != "" && s.policy.SubdivisionFixed(a.Country) {
+		return a, kycd.NotAllowed("Subdivision update is restricted by residence country", "subdivision-update-restricted-by-residence-country")
 	}
 	if strict && patch.Subdivision != nil && *patch.Subdivision != a.Subdivision && !rules["subdivision"].Editable {
 		return a, kycd.NotAllowed("Partner-verified 'proof-of-address' is required to update subdivision", "subdivision-update-non-authoritative-proof-of-address")

@@ -53,6 +53,7 @@ type Policy struct {
 	processes           map[string]*ProcessPolicy
 	birthplaceIn        []string
 	otherCitizenshipsIn []string
+	subdivisionFixedIn  []string
 	detailsForms        map[string]string
 	capabilities        []CapabilityPolicy
 	unavailable         []CapabilityPolicy // documented capabilities kycd has no product for

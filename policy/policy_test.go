@@ -101,3 +101,28 @@ func TestCheckEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestSubdivisionFixed: a US resident's declared state is never editable,
+// even with a partner-verified proof of address (SubdivisionLocked false);
+// elsewhere that proof unlocks it, and an undeclared state may be given.
+func TestSubdivisionFixed(t *testing.T) {
+	p, g := load(t), geo.New()
+	editable := func(country string, f ProfileFacts) bool {
+		return p.ProfileRules(country, f, g)["address"].Rules["subdivision"].Editable
+	}
+	if !p.SubdivisionFixed("US") || p.SubdivisionFixed("GB") {
+		t.Fatalf("SubdivisionFixed: US %v, GB %v", p.SubdivisionFixed("US"), p.SubdivisionFixed("GB"))
+	}
+	if editable("US", ProfileFacts{SubdivisionDeclared: true}) {
+		t.Error("a declared US state is editable")
+	}
+	if !editable("US", ProfileFacts{}) {
+		t.Error("an undeclared US state cannot be given")
+	}
+	if !editable("GB", ProfileFacts{SubdivisionDeclared: true}) {
+		t.Error("a GB subdivision with a partner-verified proof of address is not editable")
+	}
+	if editable("GB", ProfileFacts{SubdivisionDeclared: true, SubdivisionLocked: true}) {
+		t.Error("a locked GB subdivision is editable")
+	}
+}

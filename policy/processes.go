@@ -60,6 +60,7 @@ type processesFile struct {
 		DetailsForms               map[string]string `json:"detailsForms"`
 		BirthplaceRequiredIn       []string          `json:"birthplaceRequiredIn"`
 		OtherCitizenshipsAllowedIn []string          `json:"otherCitizenshipsAllowedIn"`
+		SubdivisionFixedIn         []string          `json:"subdivisionFixedIn"`
 	} `json:"profile"`
 }
 
@@ -91,6 +92,7 @@ func (p *Policy) loadProcesses() error {
 	p.birthplaceIn = f.Profile.BirthplaceRequiredIn
 	p.detailsForms = f.Profile.DetailsForms
 	p.otherCitizenshipsIn = f.Profile.OtherCitizenshipsAllowedIn
+	p.subdivisionFixedIn = f.Profile.SubdivisionFixedIn
 	return nil
 }
 
@@ -131,6 +133,17 @@ type ProfileFacts struct {
 	// SubdivisionLocked: a declared subdivision changes only with a
 	// partner-verified proof of address (it decides which rules apply).
 	SubdivisionLocked bool
+	// SubdivisionDeclared: the user has declared a subdivision (in a
+	// country where it is fixed, it then never changes).
+	SubdivisionDeclared bool
+}
+
+// SubdivisionFixed reports whether a resident's declared subdivision never
+// changes through the API in a country (in the US the state decides which
+// licences and rules apply: a move is handled by the operator, not by the
+// user), whatever proof of address the user has.
+func (p *Policy) SubdivisionFixed(country string) bool {
+	return slices.Contains(p.subdivisionFixedIn, country)
 }
 
 // BirthplaceRequired reports whether residents of a country must declare
@@ -164,7 +177,7 @@ func (p *Policy) ProfileRules(country string, f ProfileFacts, g kycd.Geography) 
 	bp.Rules = map[string]FieldRule{"country": rule(Required, bp.Editable), "town": rule(Required, bp.Editable)}
 	addr := rule(Required, true)
 	addr.Rules = map[string]FieldRule{
-		"subdivision": rule(subdivision, !f.SubdivisionLocked), "city": rule(Required, true), "line1": rule(Required, true),
+		"subdivision": rule(subdivision, !f.SubdivisionLocked && !(f.SubdivisionDeclared && p.SubdivisionFixed(country))), "city": rule(Required, true), "line1": rule(Required, true),
 		"line2": rule(Optional, true), "postalCode": rule(postal, true),
 	}
 	return map[string]FieldRule{

@@ -274,6 +274,15 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	c.errorCase(poaKey, "409", "Uphold-Verified Updates Not Allowed", call{tok: tokA, user: u, body: withoutOutput(poaKey, "Update Process via Document Submission - Partner-verified", u)})
 	// The address: a new subdivision needs a partner-verified proof of address.
 	c.errorCase(p("address"), "409", "Subdivision Update Not Allowed", call{tok: tokA, user: fresh(tokA), body: address(map[string]any{"subdivision": "GB-LND"})})
+	// In the US the declared state never changes through the API, whatever
+	// proof of address the user has.
+	usMover := newUserBody("us-mover@conformance.example")
+	usMover["address"] = map[string]any{"country": "US", "subdivision": "US-FL", "city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}
+	usMover["termsOfService"] = "general-us-hq"
+	if id, ok := c.send(users, call{tok: tokA, body: usMover}).get("user.id").(string); ok {
+		c.errorCase(p("address"), "409", "Subdivision Update Restricted by Residence Country", call{tok: tokA, user: id,
+			body: map[string]any{"input": map[string]any{"address": map[string]any{"subdivision": "US-NY", "city": "New York", "line1": "1 Broadway", "postalCode": "10004"}}}})
+	}
 
 	// Forms.
 	for _, code := range []string{"customer-due-diligence", "crypto-risk-assessment", "self-categorization-statement"} {

@@ -307,6 +307,21 @@ func TestWalkthrough(t *testing.T) {
 			t.Fatalf("PUT-uploaded file: %s", res.Body)
 		}
 
+		// A review reason outside the document's enum: the operation
+		// documents no 400, so the refusal is its documented 409, with the
+		// violation, and the user stays.
+		req = k.req("DELETE", "/core/users/me", strings.NewReader(`{"review":{"reason":"bored"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-On-Behalf-Of", "user "+uid)
+		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 409 || res.code() != "request_invalid" ||
+			res.get("details.violations.0.property") == nil {
+			t.Fatalf("bad delete reason: %d %s", res.Status, res.Body)
+		}
+		if res := k.call(t, "GET", "/core/users/me", tok, uid, nil); res.Status != 200 {
+			t.Fatalf("user after a refused delete: %d %s", res.Status, res.Body)
+		}
+
 		// Deleting the user.
 		if res := k.call(t, "DELETE", "/core/users/me", tok, uid, map[string]any{"review": map[string]any{"reason": "closure-per-user-request", "note": "asked"}}); res.Status != 204 {
 			t.Fatalf("delete: %d %s", res.Status, res.Body)
