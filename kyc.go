@@ -330,6 +330,13 @@ type KYCService interface {
 	// (kyc-process-update-not-allowed, kyc-process-status-exempt,
 	// form-already-completed, permission-denied, ...).
 	UpdateProcess(ctx context.Context, u *User, code string, up *ProcessUpdate) (*ProcessView, []Warning, error)
+	// UpdateProcessFrom is UpdateProcess with an update built from the
+	// user as the update sees them: build is called with the user's
+	// declared data at the moment the update applies (no other change of
+	// the user in between; again after a lost race), so an update made of
+	// the declared person cannot pass a concurrent change of it. A nil
+	// update is nothing to submit: no view, no error.
+	UpdateProcessFrom(ctx context.Context, u *User, code string, build func(declared *User) (*ProcessUpdate, error)) (*ProcessView, []Warning, error)
 	// Capabilities derives what the user may do from the processes.
 	Capabilities(ctx context.Context, u *User) ([]Capability, error)
 	// ReopenProcess puts back to pending a process a provider verified

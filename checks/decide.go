@@ -165,9 +165,9 @@ func (s *Service) applyEffects(ctx context.Context, c *kycd.Check) ([]string, er
 	var subs []submission
 	switch c.Type {
 	case kycd.CheckKYC:
-		subs = []submission{s.addressSubmission, s.identitySubmission}
+		subs = []submission{{kycd.ProcessAddress, s.addressSubmission}, {kycd.ProcessIdentity, s.identitySubmission}}
 	case kycd.CheckPOR:
-		subs = []submission{s.proofOfAddressSubmission}
+		subs = []submission{{kycd.ProcessProofOfAddress, s.proofOfAddressSubmission}}
 	default:
 		return nil, nil
 	}
@@ -177,70 +177,77 @@ func (s *Service) applyEffects(ctx context.Context, c *kycd.Check) ([]string, er
 	ref := &kycd.User{ID: c.UserID, TenantID: c.TenantID}
 	var changed []string
 	for _, sub := range subs {
-		u, err := s.Users.FindUserByID(ctx, c.TenantID, c.UserID)
+		// The update is built from the user as the process sees them when
+		// it applies: a profile changed meanwhile is the one compared.
+		submitted := false
+		view, _, err := s.KYC.UpdateProcessFrom(ctx, ref, sub.code, func(u *kycd.User) (*kycd.ProcessUpdate, error) {
+			submitted = false
+			up, err := sub.build(c, u)
+			if err != nil || up == nil {
+				return nil, err // nothing to submit
+			}
+			if e := c.Effects[sub.code]; e != nil && e.Status != kycd.EffectDeferred {
+				return nil, nil // applied, or in conflict: settled once
+			}
+			submitted = true
+			up.Key = "check/" + c.ID + "/" + sub.code
+			return up, nil
+		})
+		if !submitted && err == nil {
+			continue // nothing submitted
+		}
+		e, err := s.effect(ctx, ref, sub.code, view, err)
 		if err != nil {
 			return nil, err
 		}
-		code, up, err := sub(c, u)
-		if err != nil {
-			return nil, err
-		}
-		if up == nil {
-			continue // nothing to submit
-		}
-		if e := c.Effects[code]; e != nil && e.Status != kycd.EffectDeferred {
-			continue // applied, or in conflict: settled once
-		}
-		up.Key = "check/" + c.ID + "/" + code
-		view, _, err := s.KYC.UpdateProcess(ctx, ref, code, up)
-		e, err := s.effect(ctx, ref, code, view, err)
-		if err != nil {
-			return nil, err
-		}
-		if old := c.Effects[code]; old == nil || old.Status != e.Status || !slices.Equal(old.Reasons, e.Reasons) {
-			c.Effects[code] = e
-			changed = append(changed, code)
+		if old := c.Effects[sub.code]; old == nil || old.Status != e.Status || !slices.Equal(old.Reasons, e.Reasons) {
+			c.Effects[sub.code] = e
+			changed = append(changed, sub.code)
 		}
 	}
 	return changed, nil
 }
 
-// A submission is the update a check makes to one Core process, given the
-// user as declared now (a nil update: nothing to submit).
-type submission func(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error)
+// A submission is the update a check makes to one Core process (code),
+// built from the user as declared when it applies (a nil update: nothing
+// to submit).
+type submission struct {
+	code  string
+	build func(c *kycd.Check, u *kycd.User) (*kycd.ProcessUpdate, error)
+}
 
 // addressSubmission is a KYC check's confirmed address, when it differs
 // from the declared one.
-func (s *Service) addressSubmission(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error) {
+func (s *Service) addressSubmission(c *kycd.Check, u *kycd.User) (*kycd.ProcessUpdate, error) {
 	a := c.Data.ConfirmedAddress
 	if a == nil || (sameAddress(toAddress(a), u.Address) && c.Effects[kycd.ProcessAddress] == nil) {
-		return kycd.ProcessAddress, nil, nil
+		return nil, nil
 	}
-	return kycd.ProcessAddress, kycd.AddressUpdate(toAddress(a)), nil
+	return kycd.AddressUpdate(toAddress(a)), nil
 }
 
 // identitySubmission is a KYC check as a partner-verified electronic
 // verification: the person the user declared, confirmed by the check (its
 // document details stay on the check, which has no document number to
 // record).
-func (s *Service) identitySubmission(c *kycd.Check, u *kycd.User) (string, *kycd.ProcessUpdate, error) {
+func (s *Service) identitySubmission(c *kycd.Check, u *kycd.User) (*kycd.ProcessUpdate, error) {
 	given, family := splitName(u.FullName)
 	who := kycd.VerifiedPerson{GivenName: given, FamilyName: family, Birthdate: u.Birthdate, CitizenshipCountry: c.Data.Nationality}
 	if a := c.Data.ConfirmedAddress; a != nil {
 		addr := toAddress(a)
 		who.Address = &addr
 	}
-	return kycd.ProcessIdentity, kycd.ElectronicVerification(who, kycd.VerificationOutput{Provider: c.Data.Provider, VerifiedAt: c.ConfirmedAt.UTC().Format(time.RFC3339)}), nil
+	return kycd.ElectronicVerification(who, kycd.VerificationOutput{Provider: c.Data.Provider, VerifiedAt: c.ConfirmedAt.UTC().Format(time.RFC3339)}), nil
 }
 
 // proofOfAddressSubmission is a POR check as a partner-verified proof of
 // address, with its evidence as the address proof.
-func (s *Service) proofOfAddressSubmission(c *kycd.Check, _ *kycd.User) (string, *kycd.ProcessUpdate, error) {
+func (s *Service) proofOfAddressSubmission(c *kycd.Check, _ *kycd.User) (*kycd.ProcessUpdate, error) {
 	addr := toAddress(c.Data.ConfirmedAddress)
 	doc := kycd.VerifiedDocument{Type: strings.ToLower(strings.ReplaceAll(c.Data.DocumentType, "_", "-")), IssuedAt: c.Data.IssuanceDate}
 	out := kycd.VerificationOutput{Provider: cmp.Or(c.Data.Provider, "partner"), Document: &doc, Person: &kycd.VerifiedPerson{Address: &addr},
 		VerifiedAt: c.ConfirmedAt.UTC().Format(time.RFC3339)}
-	return kycd.ProcessProofOfAddress, kycd.DocumentSubmission([]kycd.MediaItem{{FileID: c.EvidenceFileID, Context: "address-proof"}}, out), nil
+	return kycd.DocumentSubmission([]kycd.MediaItem{{FileID: c.EvidenceFileID, Context: "address-proof"}}, out), nil
 }
 
 // notYet are the reasons a process refuses an update that it will accept

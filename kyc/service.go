@@ -398,15 +398,27 @@ func (s *Service) applyWith(ctx context.Context, u *kycd.User, load func(context
 
 // UpdateProcess implements kycd.KYCService.
 func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kycd.ProcessView, []kycd.Warning, error) {
-	lang, err := parseLocale(up.Language)
-	if err != nil {
+	if _, err := parseLocale(up.Language); err != nil {
 		return nil, nil, err
 	}
+	return s.UpdateProcessFrom(ctx, u, code, func(*kycd.User) (*kycd.ProcessUpdate, error) { return up, nil })
+}
+
+// UpdateProcessFrom implements kycd.KYCService.
+func (s *Service) UpdateProcessFrom(ctx context.Context, u *kycd.User, code string, build func(declared *kycd.User) (*kycd.ProcessUpdate, error)) (*kycd.ProcessView, []kycd.Warning, error) {
 	h, ok := updaters[code]
 	if !ok {
 		return nil, nil, kycd.NotAllowed("The process '"+code+"' cannot be updated", "permission-denied")
 	}
+	var up *kycd.ProcessUpdate
 	st, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
+		var err error
+		if up, err = build(st.user); err != nil || up == nil {
+			return nil, err
+		}
+		if _, err := parseLocale(up.Language); err != nil {
+			return nil, err
+		}
 		if st.procs[code].Status == kycd.StatusExempt {
 			return nil, kycd.NotAllowed("The process is not required for this user", "kyc-process-status-exempt")
 		}
@@ -416,7 +428,7 @@ func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, 
 		}
 		return c, err
 	})
-	if _, ok := kycd.AsError(err); ok && up.Key != "" && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
+	if _, ok := kycd.AsError(err); ok && up != nil && up.Key != "" && kycd.ErrorCode(err) != kycd.EAlreadyApplied {
 		// A keyed update the rules refuse may be one applied before (the
 		// process moved on since): say so rather than refuse it.
 		if done, derr := s.store.SubmissionApplied(ctx, u.TenantID, up.Key); derr != nil {
@@ -428,6 +440,10 @@ func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if up == nil {
+		return nil, nil, nil // nothing to submit
+	}
+	lang, _ := parseLocale(up.Language)
 	return s.view(st, code, true, lang), c.warnings, nil
 }
 

@@ -23,6 +23,7 @@ type bundle struct {
 	f      *storetest.Fixture
 	tenant *kycd.Tenant
 	clock  *mock.Clock
+	cfg    kyc.Config
 }
 
 // setup opens a store on d and a service over it, with a fake clock and
@@ -63,7 +64,7 @@ func setupWith(t *testing.T, d storetest.Database, wrap func(*sqlstore.DB) kycd.
 	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{svc: svc, f: f, tenant: tn, clock: clock}
+	return &bundle{svc: svc, f: f, tenant: tn, clock: clock, cfg: cfg}
 }
 
 func (b *bundle) user(t *testing.T, email string) *kycd.User {
@@ -327,4 +328,46 @@ func TestFormInputTypes(t *testing.T) {
 	if err != nil || v.Input["formId"] == "" {
 		t.Errorf("null formId starts a form: %v %v", v, err)
 	}
+}
+
+// TestUpdateProcessFromDeclaredUser: an update built from the declared
+// person sees the user as the update applies. Another node renames the
+// user while this one builds an identity from the old name: the identity
+// is built again from the new name and is ok, where one built from the
+// name read before (as checks' deferred effects were) failed with
+// data-mismatch.
+func TestUpdateProcessFromDeclaredUser(t *testing.T) {
+	onEachDB(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		other, err := kyc.New(b.cfg) // another node: no lock shared with b.svc
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := b.user(t, "renamed@example.com")
+		var seen []string
+		view, _, err := b.svc.UpdateProcessFrom(ctx, &kycd.User{ID: u.ID, TenantID: u.TenantID}, kycd.ProcessIdentity, func(d *kycd.User) (*kycd.ProcessUpdate, error) {
+			seen = append(seen, d.FullName)
+			if len(seen) == 1 {
+				if _, _, err := other.UpdateProcess(ctx, &kycd.User{ID: u.ID, TenantID: u.TenantID}, kycd.ProcessProfile,
+					&kycd.ProcessUpdate{Input: map[string]any{"fullName": "Jane Roe"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			given, family, _ := strings.Cut(d.FullName, " ")
+			return kycd.ElectronicVerification(kycd.VerifiedPerson{GivenName: given, FamilyName: family, Birthdate: d.Birthdate, CitizenshipCountry: "GB"},
+				kycd.VerificationOutput{Provider: "KYC provider", VerifiedAt: b.clock.Now().UTC().Format(time.RFC3339)}), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 2 || seen[1] != "Jane Roe" || view.Status != kycd.StatusOK {
+			t.Fatalf("built from %q; identity %s %s", seen, view.Status, reasonOf(view))
+		}
+		// Nothing to submit: no view, no error, nothing changed.
+		view, _, err = b.svc.UpdateProcessFrom(ctx, &kycd.User{ID: u.ID, TenantID: u.TenantID}, kycd.ProcessAddress,
+			func(*kycd.User) (*kycd.ProcessUpdate, error) { return nil, nil })
+		if err != nil || view != nil {
+			t.Fatalf("nothing to submit: %v %v", view, err)
+		}
+	})
 }
