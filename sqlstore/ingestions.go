@@ -379,3 +379,40 @@ func (tx *Tx) markEventHandled(tenantID, id, action string) error {
 	}
 	return nil
 }
+
+// SettleIngestionFlags settles the failed flag of the ingestions migration
+// 0024 marked unknown (finished before the flag existed: whether one failed
+// is in its sealed result), in batches, and returns how many it settled.
+// It needs the vault (run it after SetVault); nodes that run it at once
+// settle each ingestion to the same value.
+func (db *DB) SettleIngestionFlags(ctx context.Context) (int, error) {
+	settled := 0
+	for {
+		rows, err := db.readRows(ctx, `SELECT `+ingestionColumns+` FROM ingestions WHERE failed = -1 ORDER BY id LIMIT 500`)
+		if err != nil {
+			return settled, err
+		}
+		batch, err := db.scanIngestions(ctx, rows)
+		if err != nil {
+			return settled, err
+		}
+		if len(batch) == 0 {
+			return settled, nil
+		}
+		// A derived column filled in, not a change of state: no audit
+		// entry, no event (as Vacuum).
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return settled, err
+		}
+		for _, in := range batch {
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE ingestions SET failed = ? WHERE id = ? AND failed = -1`), boolInt(in.Failed()), in.ID); err != nil {
+				return settled, errors.Join(err, tx.Rollback())
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return settled, err
+		}
+		settled += len(batch)
+	}
+}

@@ -153,6 +153,11 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (_ *app, err erro
 		return nil, err
 	}
 	a.db.SetVault(a.vault)
+	if n, err := a.db.SettleIngestionFlags(ctx); err != nil {
+		return nil, fmt.Errorf("settle the failed flags of earlier ingestions: %w", err)
+	} else if n > 0 {
+		logger.LogAttrs(ctx, slog.LevelInfo, "settled the failed flags of ingestions finished before migration 0022", slog.Int("count", n))
+	}
 	a.geo = geo.New()
 	if a.policy, err = policy.Load(a.geo.Codes()); err != nil {
 		return nil, err

@@ -163,6 +163,25 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if byProvider, _ := f.DB.CountFailedIngestions(ctx, tn.ID); byProvider[kycd.ProviderSumsub] != 0 {
 		t.Fatalf("a mended ingestion still counts: %v", byProvider)
 	}
+	// Ingestions finished before the flag existed (migration 0024 marks
+	// them unknown): settled from their sealed results, then counted.
+	for _, in := range []*kycd.Ingestion{i1, i3} {
+		if _, err := f.SQL.ExecContext(ctx, f.DB.Rebind(`UPDATE ingestions SET failed = -1 WHERE id = ?`), in.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if byProvider, _ := f.DB.CountFailedIngestions(ctx, tn.ID); byProvider[kycd.ProviderVeriff] != 0 {
+		t.Fatalf("an unsettled ingestion counts: %v", byProvider)
+	}
+	if n, err := f.DB.SettleIngestionFlags(ctx); err != nil || n < 2 {
+		t.Fatalf("SettleIngestionFlags: %d %v", n, err)
+	}
+	if l, err := f.DB.FindFailedIngestions(ctx, tn.ID, kycd.FailedIngestionFilter{}); err != nil || !slices.Equal(ids(l), []string{i3.ID}) {
+		t.Fatalf("the failed ingestions after settling: %v %v", ids(l), err)
+	}
+	if n, err := f.DB.SettleIngestionFlags(ctx); err != nil || n != 0 {
+		t.Fatalf("SettleIngestionFlags again: %d %v", n, err)
+	}
 
 	// Failing endpoints.
 	healthy, failing, gone := newEndpoint(t, f, tn.ID, false, "test."), newEndpoint(t, f, tn.ID, false, "test."), newEndpoint(t, f, tn.ID, false, "test.")
