@@ -743,7 +743,8 @@ func wrongOf(code string, i int) string {
 // decision drops the proposal (both reviews kept, audited as disputed); a
 // second reviewer's same decision approves it (the status event, both
 // reviewers in the reviews and the audit entry). A return for corrections
-// by another reviewer drops a proposal and takes effect at once.
+// by another reviewer drops a proposal and takes effect at once; so does
+// any decision once four eyes is turned off.
 func TestLevelsFourEyes(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
@@ -850,6 +851,22 @@ func TestLevelsFourEyes(t *testing.T) {
 		if res.Status != 200 || res.JSON["status"] != "pending" || res.JSON["proposal"] != nil ||
 			!slices.Equal(reviews(res), []string{"rejected a.officer proposed", "pending b.officer disputed"}) || attr(res, "first_name")["correction"] != "As on the ID." {
 			t.Fatalf("a return disputing the proposal: %d %s", res.Status, res.Body)
+		}
+
+		// A proposal left when four eyes is turned off is dropped, on
+		// record, by the next decision, which takes effect alone.
+		e.client = createUser(t, k.kycdProc, k.tok, "off@four-eyes.example")
+		third := reviewableApplication(t, e)
+		if res := decide(third, "approved", "a.officer", nil); res.Status != 200 || res.get("proposal.reviewer") != "a.officer" {
+			t.Fatalf("a proposal before four eyes is turned off: %d %s", res.Status, res.Body)
+		}
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "off"); err != nil || !strings.Contains(out, "four eyes off") {
+			t.Fatalf("tenant settings: %q %v", out, err)
+		}
+		res = decide(third, "rejected", "a.officer", nil)
+		if res.Status != 200 || res.JSON["status"] != "rejected" || res.JSON["proposal"] != nil ||
+			!slices.Equal(reviews(res), []string{"approved a.officer proposed", "rejected a.officer <nil>"}) {
+			t.Fatalf("a decision after four eyes is turned off: %d %s", res.Status, res.Body)
 		}
 
 		// The audit trail: the proposals, the dispute, the confirmation
