@@ -56,6 +56,10 @@ type ApplicationData struct {
 	// attribute key; a change of the attribute clears its entry.
 	Corrections map[string]string `json:"corrections,omitempty"`
 	Reviews     []Review          `json:"reviews,omitempty"`
+	// Proposal is a final decision (approved or rejected) awaiting its
+	// second reviewer under four eyes; the status stays in review
+	// meanwhile. Once confirmed or disputed it moves to Reviews.
+	Proposal *Review `json:"proposal,omitempty"`
 	// Core is what an approved application's submission into the Core KYC
 	// processes came to, by process: "submitted", or the refusal's code.
 	Core map[string]string `json:"core,omitempty"`
@@ -82,6 +86,10 @@ type Review struct {
 	Reason      string            `json:"reason"`
 	Corrections map[string]string `json:"corrections,omitempty"`
 	At          time.Time         `json:"at"`
+	// FourEyes is the decision's four-eyes step (FourEyesProposed,
+	// FourEyesConfirmed, FourEyesDisputed); "" for a decision one reviewer
+	// made alone.
+	FourEyes string `json:"fourEyes,omitempty"`
 }
 
 // KYCDocument is a document a client made of uploaded files, for one

@@ -16,8 +16,9 @@ type Tenant struct {
 
 // TenantSettings are how a tenant wants kycd to work for it.
 type TenantSettings struct {
-	// FourEyes: a case is decided by two different reviewers, the second
-	// confirming the first's outcome.
+	// FourEyes: a case, and a KYC level application's final decision
+	// (approved or rejected), are decided by two different reviewers, the
+	// second confirming the first's outcome.
 	FourEyes bool `json:"fourEyes"`
 }
 

@@ -33,6 +33,8 @@ type applicationRow struct {
 	Reviews  int
 	Assignee string
 	Mine     bool
+	// Proposed: under four eyes, a decision awaits its second approval.
+	Proposed bool
 }
 
 // applicationsPage is the review queue's data.
@@ -104,7 +106,7 @@ func (s *Server) handleApplications() handlerFunc {
 		now := s.clock.Now()
 		for _, a := range list {
 			row := applicationRow{ID: a.ID, UserID: a.UserID, Level: levelName(cat, a.LevelID), Age: age(now, waitingSince(a)), Reviews: len(a.Data.Reviews),
-				Assignee: names[a.Assignee], Mine: a.Assignee == rv.ID}
+				Assignee: names[a.Assignee], Mine: a.Assignee == rv.ID, Proposed: a.Data.Proposal != nil}
 			p.Rows = append(p.Rows, row)
 		}
 		s.page(w, r, http.StatusOK, "applications.html", &pageData{Title: "Applications to review", Page: p})
@@ -155,28 +157,46 @@ type stepRows struct {
 	Attributes []attributeRow
 }
 
-// reviewRow is a review in the application's history.
+// reviewRow is a review in the application's history, or the proposal
+// awaiting its second approval.
 type reviewRow struct {
 	Decision    string
 	Reviewer    string
 	Reason      string
 	Corrections []string
 	At          time.Time
+	// FourEyes is the review's four-eyes step ("" for a decision alone).
+	FourEyes string
+}
+
+// reviewRowOf is a review as the page shows it.
+func reviewRowOf(rev kycd.Review) reviewRow {
+	row := reviewRow{Decision: rev.Decision, Reviewer: rev.Reviewer, Reason: rev.Reason, At: rev.At, FourEyes: rev.FourEyes}
+	for _, key := range slices.Sorted(maps.Keys(rev.Corrections)) {
+		row.Corrections = append(row.Corrections, key+": "+rev.Corrections[key])
+	}
+	return row
 }
 
 // applicationPage is an application's data: the questionnaire with its
-// values, the reviews, who holds it, and what the reviewer may do.
+// values, the reviews and the proposal awaiting its second approval, who
+// holds it, and what the reviewer may do.
 type applicationPage struct {
-	App         *kycd.Application
-	Level       string
-	Age         string
-	Assignee    string
-	Mine        bool
-	InReview    bool
-	Steps       []stepRows
-	Reviews     []reviewRow
-	Core        map[string]string
+	App      *kycd.Application
+	Level    string
+	Age      string
+	Assignee string
+	Mine     bool
+	InReview bool
+	FourEyes bool
+	Steps    []stepRows
+	Reviews  []reviewRow
+	Proposal *reviewRow
+	Core     map[string]string
+	// CanDecide: the decision form is shown; Confirming: as the second
+	// approval of the proposal.
 	CanDecide   bool
+	Confirming  bool
 	CanTake     bool
 	CanReassign bool
 	Assignable  []*kycd.Reviewer
@@ -189,6 +209,8 @@ var applicationNotices = map[string]string{
 	"approved": "The application is approved: the client holds the level.",
 	"pending":  "The application is returned to the client with the corrections asked for.",
 	"rejected": "The application is rejected.",
+	"proposed": "Your decision is recorded; under four eyes it awaits a second reviewer's approval.",
+	"disputed": "You disputed the proposal: the application is to be decided anew.",
 	"taken":    "The application is yours.",
 	"assigned": "The application is assigned.",
 }
@@ -219,13 +241,23 @@ func (s *Server) showApplication(w http.ResponseWriter, r *http.Request, a *kycd
 	if err := s.reviewers.Viewed(ctx, rv, "kyc-application", a.ID, map[string]any{"applicationId": a.ID, "userId": a.UserID}); err != nil {
 		return err
 	}
+	t, err := s.tenants.FindTenantByID(ctx, rv.TenantID)
+	if err != nil {
+		return err
+	}
 	names, err := s.reviewerNames(r)
 	if err != nil {
 		return err
 	}
 	p := applicationPage{App: a, Level: levelName(cat, a.LevelID), Age: age(s.clock.Now(), waitingSince(a)), Assignee: names[a.Assignee],
-		Mine: a.Assignee == rv.ID, InReview: a.Status == kycd.ApplicationInReview, Core: a.Data.Core, Status: form.Status, Reason: form.Reason}
-	p.CanDecide = p.InReview && mayDecideApplication(rv, a) == nil
+		Mine: a.Assignee == rv.ID, InReview: a.Status == kycd.ApplicationInReview, FourEyes: t.Settings.FourEyes, Core: a.Data.Core,
+		Status: form.Status, Reason: form.Reason}
+	if a.Data.Proposal != nil {
+		row := reviewRowOf(*a.Data.Proposal)
+		p.Proposal = &row
+	}
+	p.Confirming = p.InReview && t.Settings.FourEyes && a.Data.Proposal != nil
+	p.CanDecide = p.InReview && mayDecide(rv, "application", a.Assignee, p.Confirming) == nil
 	p.CanTake = p.InReview && !p.Mine && reviewers.MayTake(rv, a.Assignee)
 	p.CanReassign = p.InReview && reviewers.Can(rv.Role, reviewers.CanReassign)
 	if p.CanReassign {
@@ -242,11 +274,7 @@ func (s *Server) showApplication(w http.ResponseWriter, r *http.Request, a *kycd
 		p.Steps = append(p.Steps, sr)
 	}
 	for _, rev := range slices.Backward(a.Data.Reviews) {
-		row := reviewRow{Decision: rev.Decision, Reviewer: rev.Reviewer, Reason: rev.Reason, At: rev.At}
-		for _, key := range slices.Sorted(maps.Keys(rev.Corrections)) {
-			row.Corrections = append(row.Corrections, key+": "+rev.Corrections[key])
-		}
-		p.Reviews = append(p.Reviews, row)
+		p.Reviews = append(p.Reviews, reviewRowOf(rev))
 	}
 	s.page(w, r, status, "application.html", &pageData{Title: "Application " + a.ID[:8], Notice: notice, Error: errMsg, Page: p})
 	return nil
@@ -317,19 +345,6 @@ func (s *Server) deciders(ctx context.Context, tenantID string) ([]*kycd.Reviewe
 	return out, nil
 }
 
-// mayDecideApplication says whether a reviewer may decide an application
-// now: a role that decides; one another reviewer took only for those who
-// reassign.
-func mayDecideApplication(rv *kycd.Reviewer, a *kycd.Application) error {
-	switch {
-	case !reviewers.Can(rv.Role, reviewers.CanDecide):
-		return errForbidden
-	case a.Assignee != "" && a.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign):
-		return &kycd.Error{Code: errForbidden.Code, Message: "Another reviewer holds this application"}
-	}
-	return nil
-}
-
 // applicationDecisions are the decision form's outcomes.
 var applicationDecisions = []string{kycd.ApplicationApproved, kycd.ApplicationPending, kycd.ApplicationRejected}
 
@@ -352,7 +367,11 @@ func (s *Server) handleDecideApplication() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := mayDecideApplication(rv, a); err != nil {
+		t, err := s.tenants.FindTenantByID(r.Context(), rv.TenantID)
+		if err != nil {
+			return err
+		}
+		if err := mayDecide(rv, "application", a.Assignee, t.Settings.FourEyes && a.Data.Proposal != nil); err != nil {
 			return err
 		}
 		form := applicationForm{Status: r.PostForm.Get("status"), Reason: strings.TrimSpace(r.PostForm.Get("reason")), Corrections: map[string]string{}}
@@ -383,7 +402,8 @@ func (s *Server) handleDecideApplication() handlerFunc {
 		decided, _, err := s.levels.Decide(r.Context(), rv.TenantID, a.ID, d)
 		switch code := kycd.ErrorCode(err); {
 		case err == nil:
-		case code == kycd.ERequestInvalid || code == levels.EApplicationNotEditable || code == kycd.EStale || code == kycd.EConcurrentChange:
+		case code == kycd.ERequestInvalid || code == kycd.EOperationNotAllowed || code == levels.EApplicationNotEditable || code == kycd.EStale ||
+			code == kycd.EConcurrentChange:
 			if fresh, freshCat, ferr := s.levels.ForReview(r.Context(), rv.TenantID, a.ID); ferr == nil {
 				a, cat = fresh, freshCat
 			}
@@ -391,7 +411,14 @@ func (s *Server) handleDecideApplication() handlerFunc {
 		default:
 			return err
 		}
-		http.Redirect(w, r, "/console/applications/"+a.ID+"?done="+decided.Status, http.StatusSeeOther)
+		done := decided.Status // approved, pending or rejected
+		switch {
+		case decided.Data.Proposal != nil:
+			done = kycd.FourEyesProposed
+		case decided.Status == kycd.ApplicationInReview: // the proposal dropped
+			done = kycd.FourEyesDisputed
+		}
+		http.Redirect(w, r, "/console/applications/"+a.ID+"?done="+done, http.StatusSeeOther)
 		return nil
 	}
 }

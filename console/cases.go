@@ -176,7 +176,7 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *kycd.Case, 
 	p := casePage{Case: c, Age: age(s.clock.Now(), c.CreatedAt), Assignee: names[c.Assignee], Mine: c.Assignee == rv.ID, FourEyes: t.Settings.FourEyes,
 		Outcome: outcome, Reason: reason}
 	p.Confirming = open && t.Settings.FourEyes && c.Pending != nil
-	p.CanDecide = open && s.mayDecide(rv, c, t.Settings.FourEyes) == nil
+	p.CanDecide = open && mayDecide(rv, "case", c.Assignee, p.Confirming) == nil
 	p.CanTake = open && !p.Mine && reviewers.MayTake(rv, c.Assignee)
 	p.CanReassign = open && reviewers.Can(rv.Role, reviewers.CanReassign)
 	if p.CanReassign {
@@ -189,17 +189,18 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *kycd.Case, 
 	return nil
 }
 
-// mayDecide says whether a reviewer may decide a case now: a role that
-// decides; under four eyes with a proposal pending, one that confirms; a
-// case held by another reviewer only for those who reassign.
-func (s *Server) mayDecide(rv *kycd.Reviewer, c *kycd.Case, fourEyes bool) error {
+// mayDecide says whether a reviewer may decide a case or an application
+// (what) that holder holds ("" for no one) now: a role that decides; when
+// confirming (under four eyes, a proposal awaits its second approval), one
+// that confirms; one held by another reviewer only for those who reassign.
+func mayDecide(rv *kycd.Reviewer, what, holder string, confirming bool) error {
 	switch {
 	case !reviewers.Can(rv.Role, reviewers.CanDecide):
 		return errForbidden
-	case fourEyes && c.Pending != nil && !reviewers.Can(rv.Role, reviewers.CanConfirm):
+	case confirming && !reviewers.Can(rv.Role, reviewers.CanConfirm):
 		return &kycd.Error{Code: errForbidden.Code, Message: "Under four eyes a supervisor gives the second approval"}
-	case c.Assignee != "" && c.Assignee != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign):
-		return &kycd.Error{Code: errForbidden.Code, Message: "Another reviewer holds this case"}
+	case holder != "" && holder != rv.ID && !reviewers.Can(rv.Role, reviewers.CanReassign):
+		return &kycd.Error{Code: errForbidden.Code, Message: "Another reviewer holds this " + what}
 	}
 	return nil
 }
@@ -222,7 +223,7 @@ func (s *Server) handleDecide() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.mayDecide(rv, c, t.Settings.FourEyes); err != nil {
+		if err := mayDecide(rv, "case", c.Assignee, t.Settings.FourEyes && c.Pending != nil); err != nil {
 			return err
 		}
 		outcome, reason := r.PostForm.Get("outcome"), strings.TrimSpace(r.PostForm.Get("reason"))

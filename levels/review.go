@@ -155,6 +155,19 @@ type Decision struct {
 // review: approve (the client holds the level), return as pending with
 // corrections, or reject (final). Each names its reviewer and reason. It
 // waits for the application's other changes (serial).
+//
+// Under four eyes (the tenant's setting) a final decision (approve or
+// reject) is first a proposal (Data.Proposal; the application stays in
+// review, audited kyc-application.proposed). A second, different reviewer
+// confirms it (the same decision takes effect, both reviews recorded) or
+// disputes it (another final decision: the proposal is dropped, both
+// reviews recorded, kyc-application.disputed, and the application is
+// decided anew). A return for corrections is not final and stays one
+// reviewer's: it takes effect at once, and a proposal awaiting is dropped
+// as disputed. While a proposal awaits, its reviewer decides nothing more
+// (EOperationNotAllowed, four-eyes-same-reviewer). A proposal still
+// awaiting when four eyes is turned off is dropped, on record, by the next
+// decision, which takes effect alone.
 func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (a *kycd.Application, cat *Catalog, err error) {
 	err = s.serial(ctx, applicationKey(tenantID, id), func() error {
 		a, cat, err = s.decide(ctx, tenantID, id, d)
@@ -197,8 +210,45 @@ func (s *Service) decide(ctx context.Context, tenantID, id string, d Decision) (
 	if len(vs) > 0 {
 		return nil, nil, kycd.Invalid("body", vs...)
 	}
-	s.apply(a, d)
-	details := map[string]any{"status": a.Status, "reviewer": d.Reviewer, "reason": d.Reason, "corrections": slices.Sorted(maps.Keys(d.Corrections))}
+	review := kycd.Review{Decision: d.Status, Reviewer: d.Reviewer, Reason: d.Reason, Corrections: d.Corrections, At: s.Clock.Now()}
+	details := map[string]any{"reviewer": d.Reviewer, "reason": d.Reason, "corrections": slices.Sorted(maps.Keys(d.Corrections))}
+	proposal := a.Data.Proposal
+	if proposal != nil {
+		details["proposer"], details["proposed"] = proposal.Reviewer, proposal.Decision
+	}
+	final := d.Status == kycd.ApplicationApproved || d.Status == kycd.ApplicationRejected
+	if final || proposal != nil {
+		t, err := s.Tenants.FindTenantByID(ctx, tenantID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.Settings.FourEyes {
+			var proposer, proposed string
+			if proposal != nil {
+				proposer, proposed = proposal.Reviewer, proposal.Decision
+			}
+			step, err := kycd.FourEyesStep(proposer, proposed, d.Reviewer, d.Status)
+			if err != nil {
+				return nil, nil, err
+			}
+			review.FourEyes, details["fourEyes"] = step, step
+			if step == kycd.FourEyesProposed || step == kycd.FourEyesDisputed && final {
+				// The application stays in review: the decision is
+				// proposed, or the proposal is dropped to decide anew.
+				if step == kycd.FourEyesProposed {
+					a.Data.Proposal = &review
+				} else {
+					a.Data.Reviews, a.Data.Proposal = append(a.Data.Reviews, *proposal, review), nil
+				}
+				details["status"], details["decision"] = a.Status, d.Status
+				return a, cat, s.Store.SaveApplication(ctx, a, false, "kyc-application."+step, details, nil)
+			}
+			// Confirmed, or a return for corrections disputing the
+			// proposal: it takes effect.
+		}
+	}
+	s.apply(a, review)
+	details["status"] = a.Status
 	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.reviewed", details, nil, s.syncJob(a)...)
 }
 
@@ -210,14 +260,19 @@ func (s *Service) syncJob(a *kycd.Application) []kycd.JobArgs {
 	return []kycd.JobArgs{kycd.SyncApplicationArgs{TenantID: a.TenantID, ApplicationID: a.ID}}
 }
 
-func (s *Service) apply(a *kycd.Application, d Decision) {
-	now := s.Clock.Now()
-	a.Status = d.Status
-	a.Data.Reviews = append(a.Data.Reviews, kycd.Review{Decision: d.Status, Reviewer: d.Reviewer, Reason: d.Reason, Corrections: d.Corrections, At: now})
-	if d.Status == kycd.ApplicationPending {
-		a.Data.Corrections = d.Corrections
+// apply makes a review take effect: the status, the review (after the
+// proposal awaiting, which it settles or drops) and the corrections asked
+// for, or the decision's time.
+func (s *Service) apply(a *kycd.Application, r kycd.Review) {
+	a.Status = r.Decision
+	if a.Data.Proposal != nil {
+		a.Data.Reviews, a.Data.Proposal = append(a.Data.Reviews, *a.Data.Proposal), nil
+	}
+	a.Data.Reviews = append(a.Data.Reviews, r)
+	if r.Decision == kycd.ApplicationPending {
+		a.Data.Corrections = r.Corrections
 	} else {
-		a.DecidedAt = &now
+		a.DecidedAt = &r.At
 	}
 }
 
@@ -242,7 +297,7 @@ func (s *Service) sandboxStatus(ctx context.Context, tenantID, userID, id, statu
 	if !slices.Contains(kycd.ApplicationStatuses, status) {
 		return nil, nil, kycd.Invalid("body", kycd.Violation{Property: "status", Rule: "enum", RuleParams: map[string]any{"allowedValues": kycd.ApplicationStatuses}})
 	}
-	s.apply(a, Decision{Status: status, Reviewer: "sandbox", Reason: "set in sandbox mode"})
+	s.apply(a, kycd.Review{Decision: status, Reviewer: "sandbox", Reason: "set in sandbox mode", At: s.Clock.Now()})
 	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, nil, s.syncJob(a)...)
 }
 

@@ -30,6 +30,11 @@ type Codes interface {
 	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
 }
 
+// Tenants reads a tenant's settings (four eyes on decisions).
+type Tenants interface {
+	FindTenantByID(ctx context.Context, id string) (*kycd.Tenant, error)
+}
+
 // Senders tells which signature providers can send codes.
 type Senders interface {
 	Supports(channel string) bool
@@ -50,6 +55,7 @@ type Config struct {
 	Codes   Codes
 	Users   Users
 	Files   Files
+	Tenants Tenants
 	Digest  kycd.CodeDigester
 	Senders Senders
 	Geo     Geography

@@ -76,6 +76,14 @@ type ReviewView struct {
 	Reason      string            `json:"reason"`
 	Corrections map[string]string `json:"corrections,omitempty"`
 	At          time.Time         `json:"at"`
+	// FourEyes is the review's four-eyes step: proposed, confirmed or
+	// disputed (absent for a decision one reviewer made alone).
+	FourEyes string `json:"four_eyes,omitempty"`
+}
+
+// reviewView is a review as the admin view shows it.
+func reviewView(r kycd.Review) ReviewView {
+	return ReviewView{Decision: r.Decision, Reviewer: r.Reviewer, Reason: r.Reason, Corrections: r.Corrections, At: r.At, FourEyes: r.FourEyes}
 }
 
 // ApplicationView is an application as the /v1 surface shows it: the
@@ -88,6 +96,9 @@ type ApplicationView struct {
 	KYCLevel        LevelRef     `json:"kyc_level"`
 	KYCSteps        []StepView   `json:"kyc_steps"`
 	Reviews         []ReviewView `json:"reviews,omitempty"`
+	// Proposal is a decision awaiting its second reviewer under four eyes
+	// (reviewers' view).
+	Proposal *ReviewView `json:"proposal,omitempty"`
 	// CoreProcesses is what an approved application's submission into the
 	// Core KYC processes came to (reviewers' view).
 	CoreProcesses map[string]string `json:"core_processes,omitempty"`
@@ -142,7 +153,11 @@ func (c *Catalog) View(a *kycd.Application, reviews bool) *ApplicationView {
 	if reviews {
 		v.CoreProcesses = a.Data.Core
 		for _, r := range a.Data.Reviews {
-			v.Reviews = append(v.Reviews, ReviewView{Decision: r.Decision, Reviewer: r.Reviewer, Reason: r.Reason, Corrections: r.Corrections, At: r.At})
+			v.Reviews = append(v.Reviews, reviewView(r))
+		}
+		if p := a.Data.Proposal; p != nil {
+			pv := reviewView(*p)
+			v.Proposal = &pv
 		}
 	}
 	return v

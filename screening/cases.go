@@ -366,24 +366,27 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		// reviewer; the same outcome closes the case, another one sends it
 		// back to be decided anew.
 		if tenant.Settings.FourEyes {
-			switch {
-			case c.Pending != nil && sameReviewer(c.Pending.Reviewer, d.Reviewer):
-				return nil, kycd.NotAllowed("Four eyes: a second, different reviewer must confirm the decision", "four-eyes-same-reviewer")
-			case c.Pending == nil || c.Pending.Outcome != d.Outcome:
+			var proposer, proposed string
+			if c.Pending != nil {
+				proposer, proposed = c.Pending.Reviewer, c.Pending.Outcome
+			}
+			step, err := kycd.FourEyesStep(proposer, proposed, d.Reviewer, d.Outcome)
+			if err != nil {
+				return nil, err
+			}
+			if step != kycd.FourEyesConfirmed {
 				// A proposal, or a dispute of one (the proposal is dropped):
 				// the case stays open and the screening as it is.
-				if c.Pending == nil {
-					entry.Action = "proposed"
+				entry.Action, c.Pending = step, nil
+				if step == kycd.FourEyesProposed {
 					c.Pending = &entry
-				} else {
-					entry.Action, c.Pending = "disputed", nil
 				}
 				c.History = append(c.History, entry)
 				decided = c
 				return &kycd.ScreeningChange{Status: p.Status, Output: p.Output, Case: c, Action: "case." + entry.Action,
 					Details: map[string]any{"caseId": c.ID, "outcome": d.Outcome, "reviewer": d.Reviewer}}, nil
 			}
-			entry.Action = "confirmed"
+			entry.Action = step
 		}
 		c.Pending = nil
 		status := kycd.HitCleared
@@ -416,11 +419,6 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		return nil, err
 	}
 	return decided, nil
-}
-
-// sameReviewer reports whether two decisions name the same person.
-func sameReviewer(a, b string) bool {
-	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
 // CountCases counts a tenant's cases the filter selects: all, those no one

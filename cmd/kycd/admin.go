@@ -73,12 +73,12 @@ func cmdTenantCreate(ctx context.Context, args []string, getenv func(string) str
 }
 
 // cmdTenantSettings changes a tenant's settings (four eyes on case
-// decisions) and prints them.
+// decisions and on applications' final decisions) and prints them.
 func cmdTenantSettings(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var idOrName, fourEyes string
 	flags := func(fs *flagSet) {
 		fs.StringVar(&idOrName, "tenant", "", "the tenant's id or name")
-		fs.StringVar(&fourEyes, "four-eyes", "", "on: a case is decided by two different reviewers; off: by one")
+		fs.StringVar(&fourEyes, "four-eyes", "", "on: a case, and a KYC level application's approval or rejection, are decided by two different reviewers; off: by one")
 	}
 	return adminCommand(ctx, "tenant settings", args, getenv, stderr, flags, func(a *app) error {
 		t, err := findTenant(ctx, a, idOrName)

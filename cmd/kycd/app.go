@@ -379,7 +379,7 @@ func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error
 	a.checks = checks.New(checks.Config{Store: a.db, Users: a.db, Files: a.db, KYC: a.kyc, Blobs: a.blobs, Geo: a.geo, Clock: a.clock,
 		HTTP: a.guard.Client(0, netguard.FollowRedirects), Guard: a.guard, AllowHTTP: a.opts.EvidenceAllowHTTP, ScratchDir: a.scratch.Dir,
 		IdleTimeout: a.opts.EvidenceIdleTimeout, Schedule: a.evidenceSchedule})
-	if lv, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Digest: a.vault, Senders: n,
+	if lv, err = levels.New(levels.Config{Store: a.db, Codes: a.db, Users: a.db, Files: a.db, Tenants: a.db, Digest: a.vault, Senders: n,
 		Geo: a.geo, Clock: a.clock, Sandbox: a.sandbox, Liveness: a.connector, KYC: a.kyc}); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
@@ -258,6 +259,82 @@ func TestConsoleQueues(t *testing.T) {
 		}
 		if res, _ := sc.get(t, "/console/checks?after=not-a-uuid"); res.StatusCode != 422 {
 			t.Errorf("a malformed cursor: %d", res.StatusCode)
+		}
+	})
+}
+
+// TestConsoleApplicationFourEyes: under four eyes a supervisor's approval
+// of an application is a proposal the application page and the queue show;
+// the same person deciding again is refused on the page; an analyst is not
+// offered the second approval and one posted anyway is refused; a second
+// supervisor's rejection disputes it (the application stays in review); a
+// new proposal confirmed by the second supervisor approves the
+// application, both reviewers in its reviews.
+func TestConsoleApplicationFourEyes(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		c := newConnectorEnv(t, db)
+		k := c.kycEnv
+		e := &levelsEnv{connectorEnv: c}
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "on"); err != nil {
+			t.Fatalf("four eyes: %q %v", out, err)
+		}
+		e.client = createUser(t, k.kycdProc, k.tok, "client@apps-four-eyes.example")
+		app := reviewableApplication(t, e)
+		first := k.newReviewer(t, k.tn.ID, "first-"+db.Name+"@apps-four-eyes.example", "supervisor")
+		analyst := k.newReviewer(t, k.tn.ID, "analyst-"+db.Name+"@apps-four-eyes.example", "analyst")
+		second := k.newReviewer(t, k.tn.ID, "second-"+db.Name+"@apps-four-eyes.example", "supervisor")
+		decide := func(tab context.Context, status, reason, wait string) {
+			t.Helper()
+			browse(t, tab, "decide "+status, chromedp.Navigate(k.base+"/console/applications/"+app), chromedp.WaitVisible(chromedp.CSS("#reason")),
+				chromedp.Click(chromedp.CSS("#s-"+status)), chromedp.SendKeys(chromedp.CSS("#reason"), reason),
+				chromedp.Click(chromedp.CSS(`#decide button`)), chromedp.WaitVisible(chromedp.CSS(wait)))
+		}
+		inReview := func(what string) {
+			t.Helper()
+			if got := e.v1("GET", "/v1/kyc/"+app+"/", nil); got.JSON["status"] != "in_review" {
+				t.Fatalf("the application %s: %s", what, got.Body)
+			}
+		}
+
+		tab := newTab(t)
+		signIn(t, tab, k.base, first.Email, first.Password, first.code)
+		decide(tab, "approved", "Every answer matches the documents.", "p.notice")
+		checkPage(t, tab, "application-proposed", "awaits a second reviewer's approval", "Four eyes\non", "Awaiting a second approval",
+			first.Email+" proposed approved", "Every answer matches the documents.", "Second approval")
+		inReview("after the proposal")
+		decide(tab, "approved", "Still fine.", "p.error")
+		checkPage(t, tab, "application-same-reviewer", "a second, different reviewer must confirm", "Awaiting a second approval")
+		browse(t, tab, "the queue", chromedp.Navigate(k.base+"/console/applications"), chromedp.WaitVisible(chromedp.CSS("table")))
+		if text := mainText(t, tab); !strings.Contains(text, "awaiting second approval") {
+			t.Errorf("the queue does not say the application awaits its second approval:\n%s", text)
+		}
+
+		atab := newTab(t)
+		signIn(t, atab, k.base, analyst.Email, analyst.Password, analyst.code)
+		browse(t, atab, "the analyst opens the application", chromedp.Navigate(k.base+"/console/applications/"+app), chromedp.WaitVisible(chromedp.CSS("section.pending")))
+		if text := mainText(t, atab); strings.Contains(text, "Record the decision") {
+			t.Errorf("an analyst is offered the second approval:\n%s", text)
+		}
+		submitForm(t, atab, "/console/applications/"+app+"/decision", map[string]string{"status": "approved", "reason": "Agreed."})
+		if text := mainText(t, atab); !strings.Contains(text, "a supervisor gives the second approval") {
+			t.Errorf("an analyst's second approval:\n%s", text)
+		}
+		inReview("after the refusals")
+
+		stab := newTab(t)
+		signIn(t, stab, k.base, second.Email, second.Password, second.code)
+		decide(stab, "rejected", "The address proof is missing.", "p.notice")
+		checkPage(t, stab, "application-disputed", "You disputed the proposal", "rejected by "+second.Email+" (disputed)", "approved by "+first.Email+" (proposed)")
+		if text := mainText(t, stab); strings.Contains(text, "Awaiting a second approval") {
+			t.Errorf("the disputed proposal still awaits:\n%s", text)
+		}
+		inReview("after the dispute")
+		decide(tab, "approved", "The address proof is not required at this level.", "p.notice")
+		decide(stab, "approved", "Agreed: not required at this level.", "p.notice")
+		checkPage(t, stab, "application-confirmed", "The application is approved", "approved by "+second.Email+" (confirmed)")
+		if got := e.v1("GET", "/v1/kyc/"+app+"/", nil); got.JSON["status"] != "approved" {
+			t.Errorf("the confirmed application through the STASIS API: %s", got.Body)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -732,4 +733,159 @@ func wrongOf(code string, i int) string {
 		w = fmt.Sprintf("%06d", 200000+i)
 	}
 	return w
+}
+
+// TestLevelsFourEyes: under the tenant's four-eyes setting an application's
+// approval or rejection through the admin API is proposed and waits for a
+// second reviewer: the application stays in review with the proposal in
+// its view and no status event; the proposer deciding again is refused
+// (409 problem, four-eyes-same-reviewer); another reviewer's other
+// decision drops the proposal (both reviews kept, audited as disputed); a
+// second reviewer's same decision approves it (the status event, both
+// reviewers in the reviews and the audit entry). A return for corrections
+// by another reviewer drops a proposal and takes effect at once; so does
+// any decision once four eyes is turned off.
+func TestLevelsFourEyes(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db storetest.Database) {
+		c := newConnectorEnv(t, db)
+		k := c.kycEnv
+		e := &levelsEnv{connectorEnv: c}
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "on"); err != nil || !strings.Contains(out, "four eyes on") {
+			t.Fatalf("tenant settings: %q %v", out, err)
+		}
+		var officer struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "four-eyes-officer",
+			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
+		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		// statuses are the statuses an application's status events
+		// announced, oldest first.
+		statuses := func(app string) []string {
+			t.Helper()
+			var out []string
+			events, _ := k.call(t, "GET", "/core/events?limit=1000", k.tok, "", nil).get("events").([]any)
+			for _, ev := range events {
+				ev := ev.(map[string]any)
+				if ev["type"] == "kyc-application.status-changed" && walkJSON(ev, []string{"data", "kycApplication", "uuid"}) == app {
+					out = append(out, walkJSON(ev, []string{"data", "kycApplication", "status"}).(string))
+				}
+			}
+			return out
+		}
+		decide := func(app, status, reviewer string, corrections map[string]any) *response {
+			t.Helper()
+			body := map[string]any{"status": status, "reviewer": reviewer, "reason": "Checked " + status + "."}
+			if corrections != nil {
+				body["corrections"] = corrections
+			}
+			return e.decide(app, body)
+		}
+		reviews := func(res *response) []string {
+			var out []string
+			list, _ := res.JSON["reviews"].([]any)
+			for _, r := range list {
+				r := r.(map[string]any)
+				out = append(out, fmt.Sprint(r["decision"], " ", r["reviewer"], " ", r["four_eyes"]))
+			}
+			return out
+		}
+
+		e.client = createUser(t, k.kycdProc, k.tok, "approved@four-eyes.example")
+		app := reviewableApplication(t, e)
+		res := decide(app, "approved", "a.officer", nil)
+		if res.Status != 200 || res.JSON["status"] != "in_review" || res.get("proposal.reviewer") != "a.officer" || res.get("proposal.decision") != "approved" ||
+			res.get("proposal.four_eyes") != "proposed" || res.get("proposal.reason") != "Checked approved." || res.JSON["reviews"] != nil || res.JSON["decided_at"] != nil {
+			t.Fatalf("a proposed approval: %d %s", res.Status, res.Body)
+		}
+		if got := k.call(t, "GET", "/admin/kyc-applications/"+app, e.admin, "", nil); got.get("proposal.reviewer") != "a.officer" {
+			t.Errorf("the proposal in the admin view: %s", got.Body)
+		}
+		if got := e.v1("GET", "/v1/kyc/"+app+"/", nil); got.JSON["status"] != "in_review" || got.JSON["proposal"] != nil {
+			t.Errorf("the proposed application as the client sees it: %s", got.Body)
+		}
+		for _, again := range []struct{ status, reviewer string }{{"approved", " A.Officer"}, {"pending", "a.officer"}} {
+			var corrections map[string]any
+			if again.status == "pending" {
+				corrections = map[string]any{"first_name": "As on the ID."}
+			}
+			res := decide(app, again.status, again.reviewer, corrections)
+			if res.Status != 409 || res.code() != "operation_not_allowed" || !strings.Contains(string(res.Body), "four-eyes-same-reviewer") ||
+				!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+				t.Errorf("the proposer deciding %s again: %d %s", again.status, res.Status, res.Body)
+			}
+		}
+		res = decide(app, "rejected", "b.officer", nil)
+		if res.Status != 200 || res.JSON["status"] != "in_review" || res.JSON["proposal"] != nil ||
+			!slices.Equal(reviews(res), []string{"approved a.officer proposed", "rejected b.officer disputed"}) {
+			t.Fatalf("a disputed approval: %d %s", res.Status, res.Body)
+		}
+		if res := decide(app, "approved", "a.officer", nil); res.Status != 200 || res.get("proposal.reviewer") != "a.officer" {
+			t.Fatalf("proposed anew: %d %s", res.Status, res.Body)
+		}
+		res = decide(app, "approved", "b.officer", nil)
+		if res.Status != 200 || res.JSON["status"] != "approved" || res.JSON["proposal"] != nil || res.JSON["decided_at"] == nil ||
+			!slices.Equal(reviews(res), []string{"approved a.officer proposed", "rejected b.officer disputed", "approved a.officer proposed", "approved b.officer confirmed"}) {
+			t.Fatalf("a confirmed approval: %d %s", res.Status, res.Body)
+		}
+		if got := e.v1("GET", "/v1/kyc/"+app+"/", nil); got.JSON["status"] != "approved" {
+			t.Errorf("the approved application as the client sees it: %s", got.Body)
+		}
+		// One status event for the confirmation, none for the proposals
+		// or the dispute.
+		waitUntil(t, "the approval's status event", func() bool { return slices.Contains(statuses(app), "approved") })
+		if got := statuses(app); !slices.Equal(got, []string{"new", "in_review", "approved"}) {
+			t.Errorf("the application's status events: %v", got)
+		}
+
+		// A return for corrections by another reviewer drops the proposal
+		// and returns the application at once.
+		e.client = createUser(t, k.kycdProc, k.tok, "returned@four-eyes.example")
+		second := reviewableApplication(t, e)
+		if res := decide(second, "rejected", "a.officer", nil); res.Status != 200 || res.get("proposal.decision") != "rejected" {
+			t.Fatalf("a proposed rejection: %d %s", res.Status, res.Body)
+		}
+		res = decide(second, "pending", "b.officer", map[string]any{"first_name": "As on the ID."})
+		if res.Status != 200 || res.JSON["status"] != "pending" || res.JSON["proposal"] != nil ||
+			!slices.Equal(reviews(res), []string{"rejected a.officer proposed", "pending b.officer disputed"}) || attr(res, "first_name")["correction"] != "As on the ID." {
+			t.Fatalf("a return disputing the proposal: %d %s", res.Status, res.Body)
+		}
+
+		// A proposal left when four eyes is turned off is dropped, on
+		// record, by the next decision, which takes effect alone.
+		e.client = createUser(t, k.kycdProc, k.tok, "off@four-eyes.example")
+		third := reviewableApplication(t, e)
+		if res := decide(third, "approved", "a.officer", nil); res.Status != 200 || res.get("proposal.reviewer") != "a.officer" {
+			t.Fatalf("a proposal before four eyes is turned off: %d %s", res.Status, res.Body)
+		}
+		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "off"); err != nil || !strings.Contains(out, "four eyes off") {
+			t.Fatalf("tenant settings: %q %v", out, err)
+		}
+		res = decide(third, "rejected", "a.officer", nil)
+		if res.Status != 200 || res.JSON["status"] != "rejected" || res.JSON["proposal"] != nil ||
+			!slices.Equal(reviews(res), []string{"approved a.officer proposed", "rejected a.officer <nil>"}) {
+			t.Fatalf("a decision after four eyes is turned off: %d %s", res.Status, res.Body)
+		}
+
+		// The audit trail: the proposals, the dispute, the confirmation
+		// naming both reviewers.
+		audit := k.call(t, "GET", "/admin/audit?limit=1000", e.admin, "", nil)
+		actor := "client:" + officer.ClientID
+		for _, w := range []struct{ action, key, value string }{
+			{"kyc-application.proposed", "reviewer", "a.officer"},
+			{"kyc-application.proposed", "decision", "approved"},
+			{"kyc-application.disputed", "reviewer", "b.officer"},
+			{"kyc-application.disputed", "proposer", "a.officer"},
+			{"kyc-application.reviewed", "fourEyes", "confirmed"},
+			{"kyc-application.reviewed", "proposer", "a.officer"},
+			{"kyc-application.reviewed", "status", "approved"},
+			{"kyc-application.reviewed", "status", "pending"},
+		} {
+			if !hasAuditEntry(audit, actor, w.action, w.key, w.value) {
+				t.Errorf("no %s audit entry with %s %s: %s", w.action, w.key, w.value, audit.Body)
+			}
+		}
+	})
 }
