@@ -163,7 +163,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if byProvider, _ := f.DB.CountFailedIngestions(ctx, tn.ID); byProvider[kycd.ProviderSumsub] != 0 {
 		t.Fatalf("a mended ingestion still counts: %v", byProvider)
 	}
-	// Ingestions finished before the flag existed (migration 0024 marks
+	// Ingestions finished before the flag existed (migration 0023 marks
 	// them unknown): settled from their sealed results, then counted.
 	for _, in := range []*kycd.Ingestion{i1, i3} {
 		if _, err := f.SQL.ExecContext(ctx, f.DB.Rebind(`UPDATE ingestions SET failed = -1 WHERE id = ?`), in.ID); err != nil {
