@@ -381,7 +381,7 @@ func (tx *Tx) markEventHandled(tenantID, id, action string) error {
 }
 
 // SettleIngestionFlags settles the failed flag of the ingestions migration
-// 0024 marked unknown (finished before the flag existed: whether one failed
+// 0023 marked unknown (finished before the flag existed: whether one failed
 // is in its sealed result), in batches, and returns how many it settled.
 // It needs the vault (run it after SetVault); nodes that run it at once
 // settle each ingestion to the same value.
