@@ -325,13 +325,8 @@ func TestChecks(t *testing.T) {
 			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 			t.Errorf("compliance without the role: %d %s", res.Status, res.Body)
 		}
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
 		tenantID := e.tn.ID
-		e.cliJSON(t, &officer, "client", "create", "--tenant", tenantID, "--name", "compliance", "--scopes", "checks:compliance,checks:read")
-		offTok := e.token(t, tenant{ID: tenantID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		offTok := e.clientToken(t, tenantID, "compliance", "checks:compliance,checks:read")
 		res = e.create(offTok, e.user, compliance)
 		if res.Status != 202 {
 			t.Fatalf("compliance check: %d %s", res.Status, res.Body)
@@ -833,12 +828,7 @@ func TestCheckDeferredEffects(t *testing.T) {
 			effect(got, "identity") != "deferred [kyc-process-update-not-allowed]" {
 			t.Fatalf("the seed's check of a user declared elsewhere: %s", got.Body)
 		}
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", tn.ID, "--name", "auditor", "--scopes", "admin.audit:read")
-		auditor := k.token(t, tenant{ID: tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		auditor := k.clientToken(t, tn.ID, "auditor", "admin.audit:read")
 		audit := k.call(t, "GET", "/admin/audit?limit=1000", auditor, "", nil)
 		if !strings.Contains(string(audit.Body), "subdivision-update-non-authoritative-proof-of-address") || !strings.Contains(string(audit.Body), `"action":"check.decided"`) {
 			t.Errorf("the conflict is not on the audit trail: %s", audit.Body)

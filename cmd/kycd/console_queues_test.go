@@ -72,14 +72,8 @@ func TestConsoleQueues(t *testing.T) {
 		k := c.kycEnv
 		e := &levelsEnv{connectorEnv: c}
 		e.client = createUser(t, k.kycdProc, k.tok, "client@queues.example")
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "queues-officer", "--scopes", "admin.audit:read")
-		auditTok := func() string {
-			return k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
-		}
+		officer := k.newClient(t, k.tn.ID, "queues-officer", "admin.audit:read")
+		auditTok := func() string { return k.token(t, officer, "") }
 
 		// What each queue holds, through the APIs.
 		app := reviewableApplication(t, e)

@@ -195,7 +195,14 @@ func (k *kycdProc) newTenant(t *testing.T, name string, scopes ...string) tenant
 	t.Helper()
 	var tn struct{ ID string }
 	k.cliJSON(t, &tn, "tenant", "create", "--name", name)
-	args := []string{"client", "create", "--tenant", tn.ID, "--name", name + "-backend"}
+	return k.newClient(t, tn.ID, name+"-backend", scopes...)
+}
+
+// newClient creates a client of a tenant through the CLI, holding scopes
+// (none: the partner scopes).
+func (k *kycdProc) newClient(t *testing.T, tenantID, name string, scopes ...string) tenant {
+	t.Helper()
+	args := []string{"client", "create", "--tenant", tenantID, "--name", name}
 	if len(scopes) > 0 {
 		args = append(args, "--scopes", strings.Join(scopes, ","))
 	}
@@ -204,7 +211,14 @@ func (k *kycdProc) newTenant(t *testing.T, name string, scopes ...string) tenant
 		ClientSecret string `json:"client_secret"`
 	}
 	k.cliJSON(t, &c, args...)
-	return tenant{ID: tn.ID, ClientID: c.ClientID, Secret: c.ClientSecret}
+	return tenant{ID: tenantID, ClientID: c.ClientID, Secret: c.ClientSecret}
+}
+
+// clientToken creates a client of a tenant holding scopes and returns a
+// token of it.
+func (k *kycdProc) clientToken(t *testing.T, tenantID, name string, scopes ...string) string {
+	t.Helper()
+	return k.token(t, k.newClient(t, tenantID, name, scopes...), "")
 }
 
 // token gets an access token for a tenant's client, optionally narrowed.

@@ -87,13 +87,8 @@ func TestLevels(t *testing.T) {
 		k := c.kycEnv
 		e := &levelsEnv{connectorEnv: c}
 		e.client = createUser(t, k.kycdProc, k.tok, "client@levels.example")
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "officer",
-			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
-		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		officer := k.newClient(t, k.tn.ID, "officer", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
+		e.admin = k.token(t, officer, "")
 		// The sandbox ingests Sumsub approvals by itself: a liveness
 		// check's verdict must not be taken for one (its applicant is the
 		// sandbox's default person).
@@ -174,7 +169,7 @@ func TestLevels(t *testing.T) {
 		code = k.sandboxCode(t, "+447911123456")
 		k.advance(t, "11m")
 		e.tok = k.tok
-		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "") // tokens age with the clock
+		e.admin = k.token(t, officer, "") // tokens age with the clock
 		if res := e.patch(app, map[string]any{"phone": "+447911123457"}, "sms_sign_code", code); res.Status != 409 || res.code() != "code_expired" {
 			t.Errorf("expired code: %d %s", res.Status, res.Body)
 		}
@@ -482,12 +477,7 @@ func TestLevels(t *testing.T) {
 		dropped["levels"] = []any{phonesLevel}
 		two := current
 		two["levels"] = append(current["levels"].([]any), phonesLevel)
-		var lw struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &lw, "client", "create", "--tenant", k.tn.ID, "--name", "levels-writer", "--scopes", "admin.kyc-levels:write")
-		writer := k.token(t, tenant{ID: k.tn.ID, ClientID: lw.ClientID, Secret: lw.ClientSecret}, "")
+		writer := k.clientToken(t, k.tn.ID, "levels-writer", "admin.kyc-levels:write")
 		if res := k.call(t, "PUT", "/admin/kyc-levels", writer, "", dropped); res.Status != 409 || res.code() != "kyc_level_in_use" {
 			t.Errorf("dropping levels in use: %d %s", res.Status, res.Body)
 		}
@@ -616,12 +606,7 @@ func TestTenantLevels(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		k := newKYCEnv(t, db)
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "levels-admin", "--scopes", "admin.kyc-levels:write,admin.kyc-applications:read")
-		admin := k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		admin := k.clientToken(t, k.tn.ID, "levels-admin", "admin.kyc-levels:write,admin.kyc-applications:read")
 		own := map[string]any{"version": 1,
 			"attributes": map[string]any{"nickname": map[string]any{"type": "text", "title": "Nickname", "maxLength": 20},
 				"motto": map[string]any{"type": "text", "title": "Motto", "signProviders": []any{"sms"}}},
@@ -754,13 +739,8 @@ func TestLevelsFourEyes(t *testing.T) {
 		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "on"); err != nil || !strings.Contains(out, "four eyes on") {
 			t.Fatalf("tenant settings: %q %v", out, err)
 		}
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "four-eyes-officer",
-			"--scopes", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
-		e.admin = k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		officer := k.newClient(t, k.tn.ID, "four-eyes-officer", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
+		e.admin = k.token(t, officer, "")
 		// statuses are the statuses an application's status events
 		// announced, oldest first.
 		statuses := func(app string) []string {

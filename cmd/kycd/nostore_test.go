@@ -81,12 +81,7 @@ func TestNoStoreOnEverySurface(t *testing.T) {
 		want("an unknown application", get("/v1/kyc/"+missing+"/"+q, ""), 404)
 
 		// Admin and sandbox.
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		e.cliJSON(t, &officer, "client", "create", "--tenant", e.tn.ID, "--name", "officer", "--scopes", "admin.kyc-applications:read,admin.audit:read")
-		admin := e.token(t, tenant{ID: e.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		admin := e.clientToken(t, e.tn.ID, "officer", "admin.kyc-applications:read,admin.audit:read")
 		want("the review queue", e.call(t, "GET", "/admin/kyc-applications", admin, "", nil), 200)
 		want("the audit trail", e.call(t, "GET", "/admin/audit", admin, "", nil), 200)
 		want("the sandbox's messages", get("/sandbox/messages", ""), 200)

@@ -107,12 +107,7 @@ func TestSeedReplay(t *testing.T) {
 		fit := map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": at("2020-08-24T14:15:22Z"), "instrument_suitability": map[string]any{"suitability": true}}
 		por := map[string]any{"type": "POR", "check_confirmed_at": at("2020-08-24T14:15:22Z"), "issuance_date": confirmed.AddDate(0, 0, -30).Format(time.DateOnly),
 			"data_download_link": evidence + "por.zip", "document_type": "UTILITY_BILL", "confirmed_address": seedChecks[2]["confirmed_address"]}
-		var officer struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		k.cliJSON(t, &officer, "client", "create", "--tenant", k.tn.ID, "--name", "compliance", "--scopes", "checks:compliance")
-		officerTok := k.token(t, tenant{ID: k.tn.ID, ClientID: officer.ClientID, Secret: officer.ClientSecret}, "")
+		officerTok := k.clientToken(t, k.tn.ID, "compliance", "checks:compliance")
 		compliance := map[string]any{"type": "COMPLIANCE", "check_confirmed_at": at("2020-08-24T14:15:22Z")}
 		ids := []string{kycID}
 		for i, body := range []map[string]any{fit, por, compliance} {
