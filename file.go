@@ -87,8 +87,8 @@ func (c FileCategory) Allows(contentType string) bool {
 // it by the number in flight.
 const MaxPendingFiles = 20
 
-// FileService manages file records (the content goes to the blob store).
-type FileService interface {
+// FileStore keeps file records (the content goes to the blob store).
+type FileStore interface {
 	// CreateFile stores a pending file, setting ID and CreatedAt. Returns
 	// ENotFound ("user") for a user who is not a live one of the tenant,
 	// and EMaxFilesLimitExceeded when the user has MaxPendingFiles files

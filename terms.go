@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// TermsService records users' acceptance of terms of service. Which terms
-// exist and apply is policy (package policy); this is the record of consent.
-type TermsService interface {
+// TermsStore keeps users' acceptances of terms of service. Which terms exist
+// and apply is policy (package policy), which may be accepted is the terms
+// service's rule (package terms); this is the record of consent.
+type TermsStore interface {
 	// AcceptTerms records that a user accepted the terms of code, with the
 	// end-user context as evidence, and returns when. Returns
 	// EOperationNotAllowed (reason "terms-of-service-already-accepted") when

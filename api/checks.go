@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
-	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/checks"
 )
 
@@ -18,12 +17,9 @@ type Checks interface {
 	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
 }
 
-// Scopes of the checks surface.
-const (
-	scopeChecksRead       = "checks:read"
-	scopeChecksAdmin      = "checks:admin"
-	scopeChecksCompliance = "checks:compliance"
-)
+// scopeChecksRead reads checks; the scopes that record them are the checks
+// service's (checks.MayRecord).
+const scopeChecksRead = "checks:read"
 
 // checkSchemas are the request schemas of each check type.
 var checkSchemas = map[string]string{
@@ -38,8 +34,8 @@ var checkSchemas = map[string]string{
 func (s *Server) handleCreateCheck() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p := principalFrom(r.Context())
-		if len(auth.Missing(p.Scopes, []string{scopeChecksAdmin})) > 0 && len(auth.Missing(p.Scopes, []string{scopeChecksCompliance})) > 0 {
-			return insufficient(p, []string{scopeChecksAdmin})
+		if ok, need := checks.MayRecord(p.Scopes, ""); !ok {
+			return insufficient(p, []string{need})
 		}
 		userID, err := pathUUID(r, "user_id")
 		if err != nil {
@@ -66,11 +62,7 @@ func (s *Server) handleCreateCheck() handlerFunc {
 			}
 			return kycd.Invalid("body", kycd.Violation{Property: "type", Rule: rule, RuleParams: map[string]any{"allowedValues": kycd.CheckTypes}})
 		}
-		need := scopeChecksAdmin
-		if typ == kycd.CheckCompliance {
-			need = scopeChecksCompliance
-		}
-		if len(auth.Missing(p.Scopes, []string{need})) > 0 {
+		if ok, need := checks.MayRecord(p.Scopes, typ); !ok {
 			return insufficient(p, []string{need})
 		}
 		if err := s.spec.validate(schema, v); err != nil {

@@ -32,7 +32,7 @@ type Config struct {
 	Store     kycd.IngestionStore
 	Events    kycd.ProviderEventStore
 	Users     Users
-	Files     kycd.FileService
+	Files     kycd.FileStore
 	KYC       kycd.KYCService
 	Blobs     Blobs
 	Providers map[string]Provider

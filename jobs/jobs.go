@@ -60,7 +60,7 @@ type Events interface {
 
 // Deps are what the workers need.
 type Deps struct {
-	Files     kycd.FileService
+	Files     kycd.FileStore
 	KYC       KYC
 	Connector Connector
 	Webhooks  Webhooks

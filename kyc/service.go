@@ -27,7 +27,7 @@ import (
 // Config holds the service's dependencies.
 type Config struct {
 	Store    kycd.ProcessStore
-	Files    kycd.FileService
+	Files    kycd.FileStore
 	Forms    *forms.Registry
 	Policy   *policy.Policy
 	Geo      kycd.Geography
@@ -47,7 +47,7 @@ type Config struct {
 // Service implements kycd.KYCService.
 type Service struct {
 	store    kycd.ProcessStore
-	files    kycd.FileService
+	files    kycd.FileStore
 	forms    *forms.Registry
 	policy   *policy.Policy
 	geo      kycd.Geography
