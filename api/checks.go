@@ -13,8 +13,8 @@ import (
 // Checks is the checks service (the Upvest-compatible surface).
 type Checks interface {
 	Create(ctx context.Context, tenantID, userID string, req *checks.Request) (*kycd.Check, error)
-	Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error)
-	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
+	Check(ctx context.Context, u kycd.UserRef, id string) (*kycd.Check, error)
+	Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error)
 }
 
 // scopeChecksRead reads checks; the scopes that record them are the checks
@@ -92,7 +92,7 @@ func (s *Server) handleListChecks() handlerFunc {
 		if err != nil {
 			return err
 		}
-		list, err := s.checks.Checks(r.Context(), principalFrom(r.Context()).TenantID, userID)
+		list, err := s.checks.Checks(r.Context(), kycd.UserRef{TenantID: principalFrom(r.Context()).TenantID, UserID: userID})
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Server) handleGetCheck() handlerFunc {
 		if err != nil {
 			return err
 		}
-		c, err := s.checks.Check(r.Context(), principalFrom(r.Context()).TenantID, userID, id)
+		c, err := s.checks.Check(r.Context(), kycd.UserRef{TenantID: principalFrom(r.Context()).TenantID, UserID: userID}, id)
 		if err != nil {
 			return err
 		}

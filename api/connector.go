@@ -18,7 +18,7 @@ import (
 type Connector interface {
 	CreateSumsubIngestion(ctx context.Context, u *kycd.User, req connector.SumsubRequest) (*kycd.Ingestion, error)
 	CreateVeriffIngestion(ctx context.Context, u *kycd.User, req connector.VeriffRequest) (*kycd.Ingestion, error)
-	Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error)
+	Ingestion(ctx context.Context, k kycd.IngestionKey) (*kycd.Ingestion, error)
 	Ingestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error)
 	ProviderConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error)
 	SetVeriffConfig(ctx context.Context, tenantID string, req connector.VeriffConfigRequest) (*kycd.ConnectorConfig, error)
@@ -102,7 +102,7 @@ func (s *Server) handleGetIngestion(provider string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		in, err := s.connector.Ingestion(r.Context(), u, provider, id)
+		in, err := s.connector.Ingestion(r.Context(), kycd.IngestionKey{TenantID: u.TenantID, UserID: u.ID, Provider: provider, ID: id})
 		if err != nil {
 			return err
 		}

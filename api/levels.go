@@ -21,7 +21,7 @@ type Levels interface {
 	ReplaceCatalog(ctx context.Context, tenantID string, raw []byte) (*levels.Catalog, error)
 	Info(ctx context.Context, tenantID, userID string) (*levels.LevelInfo, *levels.Catalog, error)
 	Create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *levels.Catalog, error)
-	Application(ctx context.Context, tenantID, userID, id string) (*kycd.Application, *levels.Catalog, error)
+	Application(ctx context.Context, k kycd.ApplicationKey) (*kycd.Application, *levels.Catalog, error)
 	Read(ctx context.Context, tenantID, userID, id string, ttls map[string]levels.TTL, only string) (*kycd.Application, *levels.Catalog, error)
 	Update(ctx context.Context, tenantID, userID, id string, changes []levels.Change, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
 	SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
@@ -97,7 +97,7 @@ func (s *Server) clientApplication(r *http.Request) (tenantID, userID, id string
 	if userID != "" {
 		return tenantID, strings.ToLower(userID), id, nil
 	}
-	a, _, err := s.levels.Application(r.Context(), tenantID, "", id)
+	a, _, err := s.levels.Application(r.Context(), kycd.ApplicationKey{TenantID: tenantID, ID: id})
 	if err != nil {
 		return "", "", "", err
 	}
@@ -206,7 +206,7 @@ func (s *Server) handleGetApplication() handlerFunc {
 			ttls[key] = ttl
 		}
 		if r.URL.Query().Get("empty_volatile_fields") == "true" {
-			a, cat, err := s.levels.Application(r.Context(), tenantID, userID, id)
+			a, cat, err := s.levels.Application(r.Context(), kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id})
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func EvidenceFileID(checkID string) string {
 // (the evidence host unreachable or stalling) is returned for the job to
 // retry, unless final is set: then the check fails.
 func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) error {
-	c, err := s.Store.FindCheck(ctx, tenantID, "", id)
+	c, err := s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {

@@ -211,20 +211,22 @@ func (s *Service) checkRefresh(ctx context.Context, u *kycd.User, update bool) e
 	return nil
 }
 
-// Check returns one of a user's checks.
-func (s *Service) Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
-	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+// Check returns one of a user's checks: ENotFound ("user") for a user who
+// is not a live one of the tenant, ENotFound ("check") for a check of
+// another user.
+func (s *Service) Check(ctx context.Context, u kycd.UserRef, id string) (*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, u.TenantID, u.UserID); err != nil {
 		return nil, err
 	}
-	return s.Store.FindCheck(ctx, tenantID, userID, id)
+	return s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: u.TenantID, UserID: u.UserID, ID: id})
 }
 
 // Checks returns a user's checks, oldest first, superseded ones included.
-func (s *Service) Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
-	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+func (s *Service) Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, u.TenantID, u.UserID); err != nil {
 		return nil, err
 	}
-	return s.Store.FindChecks(ctx, tenantID, userID)
+	return s.Store.FindChecks(ctx, u.TenantID, u.UserID)
 }
 
 // CompleteEvents fills check events' objects back in with what their

@@ -34,7 +34,7 @@ var dependsOn = map[string][]string{
 // failure (the job retries); per-process failures are recorded in the
 // result, not returned.
 func (s *Service) Run(ctx context.Context, tenantID, id string) error {
-	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	in, err := s.Store.FindIngestion(ctx, kycd.IngestionKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil // the user was deleted with it
 	} else if err != nil {
@@ -117,7 +117,7 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 // Abandon ends an ingestion whose job ran out of attempts: the processes
 // still running fail with workflow_error.
 func (s *Service) Abandon(ctx context.Context, tenantID, id string) error {
-	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	in, err := s.Store.FindIngestion(ctx, kycd.IngestionKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {

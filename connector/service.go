@@ -247,9 +247,10 @@ func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
 	return s.Store.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID})
 }
 
-// Ingestion returns one of a user's ingestions.
-func (s *Service) Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error) {
-	return s.Store.FindIngestion(ctx, u.TenantID, u.ID, provider, id)
+// Ingestion returns the ingestion a key names (see kycd.IngestionKey; the
+// API's routes name the user and the provider).
+func (s *Service) Ingestion(ctx context.Context, k kycd.IngestionKey) (*kycd.Ingestion, error) {
+	return s.Store.FindIngestion(ctx, k)
 }
 
 // Ingestions returns a page of a user's ingestions, newest first.

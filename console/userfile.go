@@ -30,7 +30,7 @@ type Blobs interface {
 
 // Checks lists a user's externally performed checks.
 type Checks interface {
-	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
+	Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error)
 }
 
 // Ingestions lists a user's ingestions of one provider.
@@ -129,7 +129,7 @@ func (s *Server) handleUser() handlerFunc {
 		if p.Cases, err = s.cases.Cases(ctx, rv.TenantID, kycd.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
 			return err
 		}
-		if p.Checks, err = s.checks.Checks(ctx, rv.TenantID, u.ID); err != nil {
+		if p.Checks, err = s.checks.Checks(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
 		for _, provider := range s.providers {

@@ -50,14 +50,14 @@ func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) 
 const checkColumns = `id, tenant_id, user_id, type, status, confirmed_at, data, reasons, evidence_file_id, superseded_by, effects, version, created_at, updated_at, decided_at`
 
 // FindCheck implements kycd.CheckStore.
-func (db *DB) FindCheck(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
-	if _, err := uuid.Parse(id); err != nil {
+func (db *DB) FindCheck(ctx context.Context, k kycd.CheckKey) (*kycd.Check, error) {
+	if _, err := uuid.Parse(k.ID); err != nil {
 		return nil, kycd.NotFound("check")
 	}
-	query, args := `SELECT `+checkColumns+` FROM checks WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+	query, args := `SELECT `+checkColumns+` FROM checks WHERE id = ? AND tenant_id = ?`, []any{k.ID, k.TenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
 	list, err := db.queryChecks(ctx, query, args...)
 	if err != nil {
