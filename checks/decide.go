@@ -251,7 +251,7 @@ var notYet = []string{"kyc-process-update-not-allowed", "missing-name", "missing
 // under an id and key derived from the check, and records the file.
 func (s *Service) storeEvidence(ctx context.Context, c *kycd.Check) (string, error) {
 	id := EvidenceFileID(c.ID)
-	if f, err := s.Files.FindFileByID(ctx, c.TenantID, c.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+	if f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: c.TenantID, UserID: c.UserID, ID: id}); err == nil && f.Status == kycd.FileUploaded {
 		return id, nil
 	} else if err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
 		return "", err

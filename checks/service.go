@@ -29,7 +29,7 @@ type Blobs interface {
 
 // Files finds and records the evidence files.
 type Files interface {
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 	// SaveIngestedFiles records files whose ids and blob keys the caller
 	// chose (a file recorded before is left as it is).
 	SaveIngestedFiles(ctx context.Context, files []*kycd.File) error

@@ -348,7 +348,7 @@ func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provid
 	id := uuid.NewSHA1(fileNamespace, []byte(in.ID+"/"+m.ID)).String()
 	details := m.ProviderDetails
 	if !fresh { // a first run has stored nothing to find
-		if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+		if f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: in.TenantID, UserID: in.UserID, ID: id}); err == nil && f.Status == kycd.FileUploaded {
 			return kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil, nil
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // Files reads a user's files (records; their content is in Blobs).
 type Files interface {
 	FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error)
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 }
 
 // Blobs gives a stored file's content, decrypted.
@@ -286,7 +286,7 @@ func (s *Server) handleFile() handlerFunc {
 		if uuid.Validate(id) != nil {
 			return kycd.NotFound("file")
 		}
-		f, err := s.files.FindFileByID(ctx, rv.TenantID, u.ID, strings.ToLower(id))
+		f, err := s.files.FindFileByID(ctx, kycd.FileKey{TenantID: rv.TenantID, UserID: u.ID, ID: strings.ToLower(id)})
 		if err != nil {
 			return err
 		}

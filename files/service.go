@@ -146,7 +146,7 @@ func (s *Service) Categories(names []string) (map[string]kycd.FileCategory, erro
 // uploaded file it also returns until when a download URL handed out now
 // may be used (the category's ExpiresIn from now). ENotFound ("file").
 func (s *Service) File(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, time.Time, error) {
-	f, err := s.store.FindFileByID(ctx, u.TenantID, u.UserID, id)
+	f, err := s.store.FindFileByID(ctx, kycd.FileKey{TenantID: u.TenantID, UserID: u.UserID, ID: id})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -166,7 +166,7 @@ func (s *Service) File(ctx context.Context, u kycd.UserRef, id string) (*kycd.Fi
 // FindFile returns a file of a tenant, whoever's it is: what a signed
 // upload or download URL names. ENotFound ("file").
 func (s *Service) FindFile(ctx context.Context, tenantID, id string) (*kycd.File, error) {
-	return s.store.FindFileByID(ctx, tenantID, "", id)
+	return s.store.FindFileByID(ctx, kycd.FileKey{TenantID: tenantID, ID: id})
 }
 
 // rejections explain the codes a refused direct upload records.
@@ -204,7 +204,7 @@ func (s *Service) adoptStaged(ctx context.Context, f *kycd.File) (*kycd.File, er
 	default:
 		return nil, err
 	}
-	return s.store.FindFileByID(ctx, f.TenantID, f.UserID, f.ID)
+	return s.store.FindFileByID(ctx, kycd.FileKey{TenantID: f.TenantID, UserID: f.UserID, ID: f.ID})
 }
 
 // Upload stores the content of a pending file through kycd's upload URL,

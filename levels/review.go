@@ -263,7 +263,7 @@ func (s *Service) CreateDocument(ctx context.Context, tenantID, userID, key stri
 	}
 	var vs []kycd.Violation
 	for i, id := range fileIDs {
-		f, err := s.Files.FindFileByID(ctx, tenantID, userID, id)
+		f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: tenantID, UserID: userID, ID: id})
 		if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && f.Status != kycd.FileUploaded) {
 			vs = append(vs, kycd.Violation{Property: fmt.Sprintf("files[%d]", i), Rule: "file", RuleParams: map[string]any{"reason": "not an uploaded file of the client"}})
 		} else if err != nil {

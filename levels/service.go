@@ -16,7 +16,7 @@ import (
 
 // Files finds the files documents are made of.
 type Files interface {
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 }
 
 // Users reads clients.

@@ -50,12 +50,13 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 }
 
 // FindFileByID implements kycd.FileStore.
-func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error) {
+func (db *DB) FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error) {
+	tenantID := k.TenantID
 	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, metadata, upload_expires_at, created_at, uploaded_at
-		FROM files WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+		FROM files WHERE id = ? AND tenant_id = ?`, []any{k.ID, tenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
 	var (
 		f    kycd.File

@@ -145,7 +145,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM files WHERE user_id = ?`, u.ID); n != 2 {
 		t.Errorf("%d ingested files, want 2", n)
 	}
-	if fl, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
+	if fl, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID}); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
 		t.Errorf("ingested file: %+v %v", fl, err)
 	}
 
