@@ -117,9 +117,9 @@ type ApplicationStore interface {
 	// when the key names one, of another user.
 	FindApplication(ctx context.Context, k ApplicationKey) (*Application, error)
 	// FindApplications returns a user's applications, oldest first.
-	FindApplications(ctx context.Context, tenantID, userID string) ([]*Application, error)
+	FindApplications(ctx context.Context, u UserRef) ([]*Application, error)
 	// FindDocuments returns a user's documents, oldest first.
-	FindDocuments(ctx context.Context, tenantID, userID string) ([]*KYCDocument, error)
+	FindDocuments(ctx context.Context, u UserRef) ([]*KYCDocument, error)
 	// FindApplicationsByStatus returns a tenant's applications in a status,
 	// oldest first, after an id ("" for the first page): the review queue.
 	FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*Application, error)

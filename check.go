@@ -164,7 +164,7 @@ type CheckStore interface {
 	// another user.
 	FindCheck(ctx context.Context, k CheckKey) (*Check, error)
 	// FindChecks returns a user's checks, oldest first.
-	FindChecks(ctx context.Context, tenantID, userID string) ([]*Check, error)
+	FindChecks(ctx context.Context, u UserRef) ([]*Check, error)
 	// FindChecksByID returns the tenant's checks among ids, in one read, in
 	// no particular order; unknown and malformed ids are left out.
 	FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*Check, error)

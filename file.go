@@ -109,7 +109,7 @@ type FileStore interface {
 	FindFileByID(ctx context.Context, k FileKey) (*File, error)
 	// FindFiles lists a user's files (every category, pending ones too),
 	// oldest first, without their metadata.
-	FindFiles(ctx context.Context, tenantID, userID string) ([]*File, error)
+	FindFiles(ctx context.Context, u UserRef) ([]*File, error)
 	// MarkFileUploaded records that the content of a pending file is stored.
 	// Returns EFileAlreadyUploaded when it was already.
 	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error

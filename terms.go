@@ -15,7 +15,7 @@ type TermsStore interface {
 	// the user had accepted them, ENotFound ("user").
 	AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence EndUserContext) (time.Time, error)
 	// FindTermsAcceptances returns when a user accepted each terms code.
-	FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error)
+	FindTermsAcceptances(ctx context.Context, u UserRef) (map[string]time.Time, error)
 }
 
 // EventTermsAccepted announces that a user accepted terms of service.

@@ -72,7 +72,7 @@ func (s *Service) ApplyDeferred(ctx context.Context, tenantID, userID string) er
 		return err
 	}
 	defer unlock()
-	list, err := s.Store.FindChecks(ctx, tenantID, userID)
+	list, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: tenantID, UserID: userID})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {

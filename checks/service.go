@@ -191,7 +191,7 @@ func (s *Service) checkLink(ctx context.Context, link string) error {
 // kyc_update, a later one must have it (its predecessor stays in the list,
 // superseded once the refresh passes).
 func (s *Service) checkRefresh(ctx context.Context, u *kycd.User, update bool) error {
-	list, err := s.Store.FindChecks(ctx, u.TenantID, u.ID)
+	list, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *Service) Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, er
 	if _, err := s.Users.FindUserByID(ctx, u.TenantID, u.UserID); err != nil {
 		return nil, err
 	}
-	return s.Store.FindChecks(ctx, u.TenantID, u.UserID)
+	return s.Store.FindChecks(ctx, u)
 }
 
 // CompleteEvents fills check events' objects back in with what their

@@ -19,7 +19,7 @@ import (
 
 // Files reads a user's files (records; their content is in Blobs).
 type Files interface {
-	FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error)
+	FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error)
 	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 }
 
@@ -40,8 +40,8 @@ type Ingestions interface {
 
 // Applications lists a user's level applications and documents.
 type Applications interface {
-	FindApplications(ctx context.Context, tenantID, userID string) ([]*kycd.Application, error)
-	FindDocuments(ctx context.Context, tenantID, userID string) ([]*kycd.KYCDocument, error)
+	FindApplications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, error)
+	FindDocuments(ctx context.Context, u kycd.UserRef) ([]*kycd.KYCDocument, error)
 }
 
 // Events lists the events (webhook payloads) about a tenant's entities.
@@ -139,14 +139,14 @@ func (s *Server) handleUser() handlerFunc {
 			}
 			p.Ingestions = append(p.Ingestions, list...)
 		}
-		if p.Applications, err = s.applications.FindApplications(ctx, rv.TenantID, u.ID); err != nil {
+		if p.Applications, err = s.applications.FindApplications(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
-		files, err := s.files.FindFiles(ctx, rv.TenantID, u.ID)
+		files, err := s.files.FindFiles(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}
-		docs, err := s.applications.FindDocuments(ctx, rv.TenantID, u.ID)
+		docs, err := s.applications.FindDocuments(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}

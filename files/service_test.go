@@ -28,7 +28,7 @@ func (s *store) FindFileByID(context.Context, kycd.FileKey) (*kycd.File, error) 
 	s.t.Fatal("FindFileByID")
 	return nil, nil
 }
-func (s *store) FindFiles(context.Context, string, string) ([]*kycd.File, error) {
+func (s *store) FindFiles(context.Context, kycd.UserRef) ([]*kycd.File, error) {
 	s.t.Fatal("FindFiles")
 	return nil, nil
 }

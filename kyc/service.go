@@ -109,7 +109,7 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 // loadAny is load for every type of user: screening screens businesses
 // too (as organizations), though they have no other process.
 func (s *Service) loadAny(ctx context.Context, u *kycd.User) (*state, error) {
-	fresh, stored, err := s.store.FindUserKYC(ctx, u.TenantID, u.ID)
+	fresh, stored, err := s.store.FindUserKYC(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 	if err != nil {
 		return nil, err
 	}

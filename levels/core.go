@@ -45,7 +45,7 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	if !ok {
 		return nil
 	}
-	apps, err := s.Store.FindApplications(ctx, tenantID, a.UserID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: tenantID, UserID: a.UserID})
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func (s *Service) Info(ctx context.Context, tenantID, userID string) (*LevelInfo
 	if err != nil {
 		return nil, nil, err
 	}
-	apps, err := s.Store.FindApplications(ctx, tenantID, userID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: tenantID, UserID: userID})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -72,7 +72,8 @@ func (db *DB) FindApplication(ctx context.Context, k kycd.ApplicationKey) (*kycd
 }
 
 // FindApplications implements kycd.ApplicationStore.
-func (db *DB) FindApplications(ctx context.Context, tenantID, userID string) ([]*kycd.Application, error) {
+func (db *DB) FindApplications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	return db.queryApplications(ctx, `SELECT `+applicationColumns+` FROM kyc_applications WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
 }
 
@@ -179,7 +180,8 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 }
 
 // FindDocuments implements kycd.ApplicationStore.
-func (db *DB) FindDocuments(ctx context.Context, tenantID, userID string) ([]*kycd.KYCDocument, error) {
+func (db *DB) FindDocuments(ctx context.Context, u kycd.UserRef) ([]*kycd.KYCDocument, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	type row struct {
 		d     kycd.KYCDocument
 		files string

@@ -70,7 +70,8 @@ func (db *DB) FindCheck(ctx context.Context, k kycd.CheckKey) (*kycd.Check, erro
 }
 
 // FindChecks implements kycd.CheckStore.
-func (db *DB) FindChecks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
+func (db *DB) FindChecks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
 }
 

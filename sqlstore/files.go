@@ -78,7 +78,8 @@ func (db *DB) FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, err
 }
 
 // FindFiles implements kycd.FileStore.
-func (db *DB) FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error) {
+func (db *DB) FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	rows, err := db.readRows(ctx, `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, upload_expires_at, created_at, uploaded_at
 		FROM files WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id`, tenantID, userID)
 	list, err := scanAll(rows, err, func(f *kycd.File) []any {

@@ -54,7 +54,8 @@ func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, ev
 }
 
 // FindTermsAcceptances implements kycd.TermsStore.
-func (db *DB) FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error) {
+func (db *DB) FindTermsAcceptances(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	rows, err := db.readRows(ctx, `SELECT code, accepted_at FROM terms_acceptances WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
 	if err != nil {
 		return nil, err

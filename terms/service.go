@@ -136,7 +136,7 @@ func (s *Service) acceptances(ctx context.Context, who *kycd.UserRef) (map[strin
 	if who == nil {
 		return nil, nil
 	}
-	return s.store.FindTermsAcceptances(ctx, who.TenantID, who.UserID)
+	return s.store.FindTermsAcceptances(ctx, *who)
 }
 
 // Acceptable returns the terms of service of a code that users accept

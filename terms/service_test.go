@@ -14,7 +14,7 @@ import (
 // store is a kycd.TermsStore whose behaviour each test sets.
 type store struct {
 	AcceptTermsFunc          func(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error)
-	FindTermsAcceptancesFunc func(ctx context.Context, tenantID, userID string) (map[string]time.Time, error)
+	FindTermsAcceptancesFunc func(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error)
 }
 
 var _ kycd.TermsStore = (*store)(nil)
@@ -23,8 +23,8 @@ func (s *store) AcceptTerms(ctx context.Context, tenantID, userID, code string, 
 	return s.AcceptTermsFunc(ctx, tenantID, userID, code, evidence)
 }
 
-func (s *store) FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error) {
-	return s.FindTermsAcceptancesFunc(ctx, tenantID, userID)
+func (s *store) FindTermsAcceptances(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error) {
+	return s.FindTermsAcceptancesFunc(ctx, u)
 }
 
 func newService(t *testing.T, st *store) *Service {
@@ -100,7 +100,7 @@ func containsReason(err error, reason string) bool {
 func TestList(t *testing.T) {
 	reads := 0
 	accepted := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	s := newService(t, &store{FindTermsAcceptancesFunc: func(_ context.Context, tenantID, userID string) (map[string]time.Time, error) {
+	s := newService(t, &store{FindTermsAcceptancesFunc: func(context.Context, kycd.UserRef) (map[string]time.Time, error) {
 		reads++
 		return map[string]time.Time{"general-gb-fca": accepted}, nil
 	}})

@@ -84,12 +84,12 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A user's applications, oldest first; another user's and tenant's apart.
 	b, c := newApplication(t, f, tn.ID, u.ID, "level-2"), newApplication(t, f, tn.ID, u.ID, "level-1")
 	theirs := newApplication(t, f, tn.ID, u2.ID, "level-3")
-	list, err := f.DB.FindApplications(ctx, tn.ID, u.ID)
+	list, err := f.DB.FindApplications(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if ids := appIDs(list); !slices.Equal(ids, []string{a.ID, b.ID, c.ID}) {
 		t.Errorf("user's applications: %v, want %v", ids, []string{a.ID, b.ID, c.ID})
 	}
-	if list, err := f.DB.FindApplications(ctx, other.ID, u.ID); err != nil || len(list) != 0 {
+	if list, err := f.DB.FindApplications(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(list) != 0 {
 		t.Errorf("another tenant's read: %d %v", len(list), err)
 	}
 	if levels, err := f.DB.ApplicationLevels(ctx, tn.ID); err != nil || !slices.Equal(levels, []string{"level-1", "level-2", "level-3"}) {

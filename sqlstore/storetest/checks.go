@@ -43,12 +43,12 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	k1, k2, por := newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckPOR, false)
 	theirs := newCheck(u2.ID, kycd.CheckKYC, false)
-	list, err := f.DB.FindChecks(ctx, tn.ID, u.ID)
+	list, err := f.DB.FindChecks(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if ids := checkIDs(list); !slices.Equal(ids, []string{k1.ID, k2.ID, por.ID}) {
 		t.Errorf("user's checks: %v, want %v", ids, []string{k1.ID, k2.ID, por.ID})
 	}
-	if list, err := f.DB.FindChecks(ctx, other.ID, u.ID); err != nil || len(list) != 0 {
+	if list, err := f.DB.FindChecks(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(list) != 0 {
 		t.Errorf("another tenant's read: %d %v", len(list), err)
 	}
 

@@ -263,21 +263,21 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.CreateUser(ctx, &elsewhere))
 
 	// The general terms given at creation are recorded as accepted.
-	acc, err := f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID)
+	acc, err := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if !acc["general-pt-bop"].Equal(u.CreatedAt) || len(acc) != 1 {
 		t.Fatalf("acceptances: %v", acc)
 	}
 	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"})
 	must(t, err)
-	if acc, _ = f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID); !acc["unique-account-number-viban"].Equal(at) {
+	if acc, _ = f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID}); !acc["unique-account-number-viban"].Equal(at) {
 		t.Fatalf("acceptance: %v", acc)
 	}
 	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
 	wantCode(t, err, kycd.EOperationNotAllowed)
 	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
 	wantCode(t, err, kycd.ENotFound)
-	if acc, _ := f.DB.FindTermsAcceptances(ctx, other.ID, u.ID); len(acc) != 0 {
+	if acc, _ := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); len(acc) != 0 {
 		t.Fatalf("another tenant sees acceptances: %v", acc)
 	}
 	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
