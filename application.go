@@ -103,6 +103,16 @@ type KYCDocument struct {
 	CreatedAt    time.Time
 }
 
+// ApplicationKey names an application of a tenant. TenantID and ID are
+// required; UserID narrows the look-up when set (an application of another
+// user is then not found) and matches any user when empty (reviewers and
+// jobs, which know only the id).
+type ApplicationKey struct {
+	TenantID string
+	UserID   string
+	ID       string
+}
+
 // ApplicationStore keeps applications and documents (sign codes are
 // verification codes of their own channels). Every
 // save records its audit entry and events in its transaction.
@@ -110,13 +120,14 @@ type ApplicationStore interface {
 	// CreateApplication stores a new application (ID set by the caller)
 	// with its event.
 	CreateApplication(ctx context.Context, a *Application) error
-	// FindApplication returns ENotFound ("kyc-application") for an unknown
-	// id, or one of another tenant or (userID not empty) user.
-	FindApplication(ctx context.Context, tenantID, userID, id string) (*Application, error)
+	// FindApplication returns the application a key names: ENotFound
+	// ("kyc-application") for an unknown id, or one of another tenant or,
+	// when the key names one, of another user.
+	FindApplication(ctx context.Context, k ApplicationKey) (*Application, error)
 	// FindApplications returns a user's applications, oldest first.
-	FindApplications(ctx context.Context, tenantID, userID string) ([]*Application, error)
+	FindApplications(ctx context.Context, u UserRef) ([]*Application, error)
 	// FindDocuments returns a user's documents, oldest first.
-	FindDocuments(ctx context.Context, tenantID, userID string) ([]*KYCDocument, error)
+	FindDocuments(ctx context.Context, u UserRef) ([]*KYCDocument, error)
 	// FindApplicationsByStatus returns a tenant's applications in a status,
 	// oldest first, after an id ("" for the first page): the review queue.
 	FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*Application, error)

@@ -196,7 +196,7 @@ type CaseStore interface {
 	AssignCase(ctx context.Context, tenantID, caseID string, a Assignment, details map[string]any) error
 	// FindScreeningHits returns what is known of a user's (user, listing)
 	// pairs.
-	FindScreeningHits(ctx context.Context, tenantID, userID string) ([]ScreeningHit, error)
+	FindScreeningHits(ctx context.Context, u UserRef) ([]ScreeningHit, error)
 }
 
 // ScreeningChange is what a screening, a case decision or a delisting

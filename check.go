@@ -143,6 +143,15 @@ func (c *Check) Deferred() bool {
 // MaxEvidenceSize is the largest evidence file kycd fetches: 250 MB.
 const MaxEvidenceSize = 250_000_000
 
+// CheckKey names a check of a tenant. TenantID and ID are required; UserID
+// narrows the look-up when set (a check of another user is then not found)
+// and matches any user when empty (the jobs, which know only the id).
+type CheckKey struct {
+	TenantID string
+	UserID   string
+	ID       string
+}
+
 // CheckStore keeps checks. Every save records its audit entry and its
 // events in the same transaction.
 type CheckStore interface {
@@ -150,11 +159,12 @@ type CheckStore interface {
 	// event and the job that decides it. ENotFound ("user") for a user that
 	// is not a live user of the tenant.
 	CreateCheck(ctx context.Context, c *Check, job JobArgs) error
-	// FindCheck returns ENotFound ("check") for an unknown id, or one of
-	// another tenant or user.
-	FindCheck(ctx context.Context, tenantID, userID, id string) (*Check, error)
+	// FindCheck returns the check a key names: ENotFound ("check") for an
+	// unknown id, or one of another tenant or, when the key names one, of
+	// another user.
+	FindCheck(ctx context.Context, k CheckKey) (*Check, error)
 	// FindChecks returns a user's checks, oldest first.
-	FindChecks(ctx context.Context, tenantID, userID string) ([]*Check, error)
+	FindChecks(ctx context.Context, u UserRef) ([]*Check, error)
 	// FindChecksByID returns the tenant's checks among ids, in one read, in
 	// no particular order; unknown and malformed ids are left out.
 	FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*Check, error)

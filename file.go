@@ -87,19 +87,29 @@ func (c FileCategory) Allows(contentType string) bool {
 // it by the number in flight.
 const MaxPendingFiles = 20
 
-// FileService manages file records (the content goes to the blob store).
-type FileService interface {
+// FileKey names a file of a tenant. TenantID and ID are required; UserID
+// narrows the look-up when set (a file of another user is then not found)
+// and matches any user when empty (a signed URL names only tenant and file).
+type FileKey struct {
+	TenantID string
+	UserID   string
+	ID       string
+}
+
+// FileStore keeps file records (the content goes to the blob store).
+type FileStore interface {
 	// CreateFile stores a pending file, setting ID and CreatedAt. Returns
 	// ENotFound ("user") for a user who is not a live one of the tenant,
 	// and EMaxFilesLimitExceeded when the user has MaxPendingFiles files
 	// awaiting upload already.
 	CreateFile(ctx context.Context, f *File) error
-	// FindFileByID returns ENotFound ("file") for unknown files, files of
-	// another tenant and, when userID is not empty, files of another user.
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*File, error)
+	// FindFileByID returns the file a key names: ENotFound ("file") for
+	// unknown files, files of another tenant and, when the key names a
+	// user, files of another user.
+	FindFileByID(ctx context.Context, k FileKey) (*File, error)
 	// FindFiles lists a user's files (every category, pending ones too),
 	// oldest first, without their metadata.
-	FindFiles(ctx context.Context, tenantID, userID string) ([]*File, error)
+	FindFiles(ctx context.Context, u UserRef) ([]*File, error)
 	// MarkFileUploaded records that the content of a pending file is stored.
 	// Returns EFileAlreadyUploaded when it was already.
 	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error

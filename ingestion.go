@@ -165,15 +165,27 @@ type IngestionFilter struct {
 	Limit                      int
 }
 
+// IngestionKey names an ingestion of a tenant. TenantID and ID are
+// required; UserID and Provider narrow the look-up when set (an ingestion
+// of another user or provider is then not found) and match any user or
+// provider when empty (the connector's jobs, which know only the id).
+type IngestionKey struct {
+	TenantID string
+	UserID   string
+	Provider string
+	ID       string
+}
+
 // IngestionStore keeps ingestions and connector configurations. Every save
 // records its audit entry and its events in the same transaction.
 type IngestionStore interface {
 	// CreateIngestion stores a new ingestion (setting ID, when empty, and times), its
 	// created event and the job that runs it.
 	CreateIngestion(ctx context.Context, in *Ingestion, job JobArgs) error
-	// FindIngestion returns ENotFound ("ingestion") for an unknown id, or
-	// one of another tenant, user (when userID is not empty) or provider.
-	FindIngestion(ctx context.Context, tenantID, userID, provider, id string) (*Ingestion, error)
+	// FindIngestion returns the ingestion a key names: ENotFound
+	// ("ingestion") for an unknown id, or one of another tenant or, when
+	// the key names them, of another user or provider.
+	FindIngestion(ctx context.Context, k IngestionKey) (*Ingestion, error)
 	FindIngestions(ctx context.Context, f IngestionFilter) ([]*Ingestion, error)
 	// FindIngestionsByID returns the tenant's ingestions among ids, in one
 	// read, in no particular order; unknown and malformed ids are left out.

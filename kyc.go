@@ -167,7 +167,7 @@ type ProcessStore interface {
 	// FindUserKYC returns a live user and its stored processes by code, in
 	// one read (processes never changed are absent: their state follows
 	// from policy), or ENotFound ("user").
-	FindUserKYC(ctx context.Context, tenantID, userID string) (*User, map[string]*Process, error)
+	FindUserKYC(ctx context.Context, u UserRef) (*User, map[string]*Process, error)
 	// SaveProcesses applies a change in one transaction. Returns EStale when
 	// a process's Version no longer matches, EDocumentLinked when the
 	// document is linked to another user, and the user store's uniqueness

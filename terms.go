@@ -5,16 +5,17 @@ import (
 	"time"
 )
 
-// TermsService records users' acceptance of terms of service. Which terms
-// exist and apply is policy (package policy); this is the record of consent.
-type TermsService interface {
+// TermsStore keeps users' acceptances of terms of service. Which terms exist
+// and apply is policy (package policy), which may be accepted is the terms
+// service's rule (package terms); this is the record of consent.
+type TermsStore interface {
 	// AcceptTerms records that a user accepted the terms of code, with the
 	// end-user context as evidence, and returns when. Returns
 	// EOperationNotAllowed (reason "terms-of-service-already-accepted") when
 	// the user had accepted them, ENotFound ("user").
 	AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence EndUserContext) (time.Time, error)
 	// FindTermsAcceptances returns when a user accepted each terms code.
-	FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error)
+	FindTermsAcceptances(ctx context.Context, u UserRef) (map[string]time.Time, error)
 }
 
 // EventTermsAccepted announces that a user accepted terms of service.

@@ -153,13 +153,13 @@ type UserEraser interface {
 	// first.
 	FindClosedUsers(ctx context.Context, before time.Time, limit int) ([]UserRef, error)
 	// UserBlobKeys returns the keys of the stored contents of a user's files.
-	UserBlobKeys(ctx context.Context, tenantID, userID string) ([]string, error)
+	UserBlobKeys(ctx context.Context, u UserRef) ([]string, error)
 	// EraseUser removes a closed user and every row about them (processes,
 	// files, checks, ingestions, applications, codes, documents, terms
 	// acceptances), in one transaction with the tenant's audit entry
 	// user.erased (ids and dates only). ENotFound ("user") for a user who is
 	// not closed.
-	EraseUser(ctx context.Context, tenantID, userID string) error
+	EraseUser(ctx context.Context, u UserRef) error
 }
 
 // Geography answers questions about countries, subdivisions and phone numbers

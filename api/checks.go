@@ -7,23 +7,19 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
-	"github.com/kycd/kycd/auth"
 	"github.com/kycd/kycd/checks"
 )
 
 // Checks is the checks service (the Upvest-compatible surface).
 type Checks interface {
 	Create(ctx context.Context, tenantID, userID string, req *checks.Request) (*kycd.Check, error)
-	Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error)
-	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
+	Check(ctx context.Context, u kycd.UserRef, id string) (*kycd.Check, error)
+	Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error)
 }
 
-// Scopes of the checks surface.
-const (
-	scopeChecksRead       = "checks:read"
-	scopeChecksAdmin      = "checks:admin"
-	scopeChecksCompliance = "checks:compliance"
-)
+// scopeChecksRead reads checks; the scopes that record them are the checks
+// service's (checks.MayRecord).
+const scopeChecksRead = "checks:read"
 
 // checkSchemas are the request schemas of each check type.
 var checkSchemas = map[string]string{
@@ -38,8 +34,8 @@ var checkSchemas = map[string]string{
 func (s *Server) handleCreateCheck() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p := principalFrom(r.Context())
-		if len(auth.Missing(p.Scopes, []string{scopeChecksAdmin})) > 0 && len(auth.Missing(p.Scopes, []string{scopeChecksCompliance})) > 0 {
-			return insufficient(p, []string{scopeChecksAdmin})
+		if ok, need := checks.MayRecord(p.Scopes, ""); !ok {
+			return insufficient(p, []string{need})
 		}
 		userID, err := pathUUID(r, "user_id")
 		if err != nil {
@@ -66,11 +62,7 @@ func (s *Server) handleCreateCheck() handlerFunc {
 			}
 			return kycd.Invalid("body", kycd.Violation{Property: "type", Rule: rule, RuleParams: map[string]any{"allowedValues": kycd.CheckTypes}})
 		}
-		need := scopeChecksAdmin
-		if typ == kycd.CheckCompliance {
-			need = scopeChecksCompliance
-		}
-		if len(auth.Missing(p.Scopes, []string{need})) > 0 {
+		if ok, need := checks.MayRecord(p.Scopes, typ); !ok {
 			return insufficient(p, []string{need})
 		}
 		if err := s.spec.validate(schema, v); err != nil {
@@ -100,7 +92,7 @@ func (s *Server) handleListChecks() handlerFunc {
 		if err != nil {
 			return err
 		}
-		list, err := s.checks.Checks(r.Context(), principalFrom(r.Context()).TenantID, userID)
+		list, err := s.checks.Checks(r.Context(), kycd.UserRef{TenantID: principalFrom(r.Context()).TenantID, UserID: userID})
 		if err != nil {
 			return err
 		}
@@ -123,7 +115,7 @@ func (s *Server) handleGetCheck() handlerFunc {
 		if err != nil {
 			return err
 		}
-		c, err := s.checks.Check(r.Context(), principalFrom(r.Context()).TenantID, userID, id)
+		c, err := s.checks.Check(r.Context(), kycd.UserRef{TenantID: principalFrom(r.Context()).TenantID, UserID: userID}, id)
 		if err != nil {
 			return err
 		}

@@ -16,9 +16,9 @@ import (
 
 // Connector is the KYC Connector service.
 type Connector interface {
-	CreateSumsubIngestion(ctx context.Context, u *kycd.User, req connector.SumsubRequest) (*kycd.Ingestion, error)
-	CreateVeriffIngestion(ctx context.Context, u *kycd.User, req connector.VeriffRequest) (*kycd.Ingestion, error)
-	Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error)
+	CreateSumsubIngestion(ctx context.Context, u kycd.UserRef, req connector.SumsubRequest) (*kycd.Ingestion, error)
+	CreateVeriffIngestion(ctx context.Context, u kycd.UserRef, req connector.VeriffRequest) (*kycd.Ingestion, error)
+	Ingestion(ctx context.Context, k kycd.IngestionKey) (*kycd.Ingestion, error)
 	Ingestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error)
 	ProviderConfig(ctx context.Context, tenantID, provider string) (*kycd.ConnectorConfig, error)
 	SetVeriffConfig(ctx context.Context, tenantID string, req connector.VeriffConfigRequest) (*kycd.ConnectorConfig, error)
@@ -60,7 +60,7 @@ func (s *Server) handleCreateSumsubIngestion() handlerFunc {
 		if err != nil {
 			return err
 		}
-		in, err := s.connector.CreateSumsubIngestion(r.Context(), u, connector.SumsubRequest{
+		in, err := s.connector.CreateSumsubIngestion(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, connector.SumsubRequest{
 			ShareToken: req.ShareToken, ApplicantID: req.ApplicantID, Processes: req.Processes})
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (s *Server) handleCreateVeriffIngestion() handlerFunc {
 		if err != nil {
 			return err
 		}
-		in, err := s.connector.CreateVeriffIngestion(r.Context(), u, connector.VeriffRequest{Processes: req.Processes, Sessions: req.Sessions})
+		in, err := s.connector.CreateVeriffIngestion(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, connector.VeriffRequest{Processes: req.Processes, Sessions: req.Sessions})
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (s *Server) handleGetIngestion(provider string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		in, err := s.connector.Ingestion(r.Context(), u, provider, id)
+		in, err := s.connector.Ingestion(r.Context(), kycd.IngestionKey{TenantID: u.TenantID, UserID: u.ID, Provider: provider, ID: id})
 		if err != nil {
 			return err
 		}

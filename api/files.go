@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -12,8 +11,19 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
-	"github.com/kycd/kycd/blob"
+	"github.com/kycd/kycd/files"
 )
+
+// Files is the files service.
+type Files interface {
+	Create(ctx context.Context, u kycd.UserRef, category, contentType string, metadata map[string]any) (*kycd.File, *files.Upload, error)
+	Categories(names []string) (map[string]kycd.FileCategory, error)
+	File(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, time.Time, error)
+	FindFile(ctx context.Context, tenantID, id string) (*kycd.File, error)
+	Upload(ctx context.Context, f *kycd.File, open func() (io.Reader, error)) error
+	Content(ctx context.Context, f *kycd.File) (io.ReadCloser, error)
+	CreateDocumentFile(ctx context.Context, u kycd.UserRef, content io.Reader) (*kycd.File, error)
+}
 
 type createFileRequest struct {
 	Category    string         `json:"category"`
@@ -31,34 +41,22 @@ func (s *Server) handleCreateFile() handlerFunc {
 		if err != nil {
 			return err
 		}
-		cat, _ := kycd.FindFileCategory(req.Category) // the schema's enum guarantees it exists
-		if !cat.Allows(req.ContentType) {
-			return &kycd.Error{Code: kycd.EFileContentTypeNotAllowed, Message: "The file content type is not allowed for the specified category",
-				Details: map[string]any{"allowedContentTypes": cat.AllowedContentTypes}}
-		}
-		f := &kycd.File{TenantID: u.TenantID, UserID: u.ID, Category: cat.Name, ContentType: req.ContentType,
-			UploadExpiresAt: s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)}
 		resp := map[string]any{}
+		metadata := req.Metadata
 		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
 			resp["errors"] = map[string]any{"metadata": metaErr}
-		} else {
-			f.Metadata = req.Metadata
+			metadata = nil
 		}
-		if err := s.files.CreateFile(r.Context(), f); err != nil {
+		f, up, err := s.files.Create(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, req.Category, req.ContentType, metadata)
+		if err != nil {
 			return err
 		}
-		target, form := s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt), map[string]string{}
-		if s.blobs.Direct() {
-			// Straight to the bucket, which enforces the size range and type.
-			target, form, err = s.blobs.PresignUpload(r.Context(), blob.StagingKey(f.TenantID, f.ID), f.ContentType,
-				cat.MinFileSize, cat.MaxFileSize, f.UploadExpiresAt.Sub(s.clock.Now()))
-			if err != nil {
-				return err
-			}
+		if up == nil {
+			up = &files.Upload{URL: s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt), Form: map[string]string{}, ExpiresAt: f.UploadExpiresAt}
 		}
 		resp["file"] = map[string]any{
 			"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType,
-			"upload": map[string]any{"url": target, "formData": form, "expiresAt": f.UploadExpiresAt},
+			"upload": map[string]any{"url": up.URL, "formData": up.Form, "expiresAt": up.ExpiresAt},
 		}
 		encode(w, http.StatusCreated, resp)
 		return nil
@@ -67,22 +65,13 @@ func (s *Server) handleCreateFile() handlerFunc {
 
 func (s *Server) handleFileSettings() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		want := map[string]bool{}
+		var names []string
 		if raw := r.URL.Query().Get("category"); raw != "" {
-			parts := strings.Split(raw, ",")
-			for _, p := range parts {
-				if _, ok := kycd.FindFileCategory(p); !ok || want[p] { // three known and distinct at most
-					return kycd.Invalid("query", kycd.Violation{Property: "category", Rule: "enum",
-						RuleParams: map[string]any{"allowedValues": []string{"document", "image", "video"}}})
-				}
-				want[p] = true
-			}
+			names = strings.Split(raw, ",")
 		}
-		out := map[string]kycd.FileCategory{}
-		for _, c := range kycd.FileCategories {
-			if len(want) == 0 || want[c.Name] {
-				out[c.Name] = c
-			}
+		out, err := s.files.Categories(names)
+		if err != nil {
+			return err
 		}
 		encode(w, http.StatusOK, map[string]any{"settings": out})
 		return nil
@@ -99,62 +88,20 @@ func (s *Server) handleGetFile() handlerFunc {
 		if err != nil {
 			return err
 		}
-		f, err := s.files.FindFileByID(r.Context(), u.TenantID, u.ID, id)
+		f, downloadUntil, err := s.files.File(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, id)
 		if err != nil {
 			return err
 		}
-		if f.Status == kycd.FilePending && s.blobs.Direct() {
-			if f, err = s.ingestStaged(r.Context(), f); err != nil {
-				return err
-			}
-		}
 		out := map[string]any{"id": f.ID, "status": f.Status, "category": f.Category, "contentType": f.ContentType}
 		if f.Status == kycd.FilePending && f.Rejection != "" {
-			out["rejection"] = map[string]any{"code": f.Rejection, "message": rejectionMessages[f.Rejection]}
+			out["rejection"] = map[string]any{"code": f.Rejection, "message": files.RejectionMessage(f.Rejection)}
 		}
 		if f.Status == kycd.FileUploaded {
-			cat, _ := kycd.FindFileCategory(f.Category)
-			exp := s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)
-			out["download"] = map[string]any{"url": s.signedURL("download", f.TenantID, f.ID, exp), "expiresAt": exp}
+			out["download"] = map[string]any{"url": s.signedURL("download", f.TenantID, f.ID, downloadUntil), "expiresAt": downloadUntil}
 		}
 		encode(w, http.StatusOK, map[string]any{"file": out})
 		return nil
 	}
-}
-
-// rejectionMessages explain the codes a refused direct upload records.
-var rejectionMessages = map[string]string{
-	kycd.EFileContentTypeMismatch: "The file content does not match its declared content type; upload it again",
-	kycd.EFileTooLarge:            "The file is larger than its category allows; upload it again",
-	kycd.EFileTooSmall:            "The file is empty; upload it again",
-}
-
-// ingestStaged accepts a direct (S3) upload waiting under the file's staging
-// key: the content is checked and stored encrypted, or its refusal recorded;
-// the staged copy is deleted either way. It returns the file as it now is.
-func (s *Server) ingestStaged(ctx context.Context, f *kycd.File) (*kycd.File, error) {
-	key := blob.StagingKey(f.TenantID, f.ID)
-	rc, ok, err := s.blobs.OpenStaged(ctx, key)
-	if err != nil || !ok {
-		return f, err
-	}
-	ctx = kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "system", ID: "file-ingest"})
-	err = s.accept(ctx, f, rc)
-	rc.Close()
-	if derr := s.blobs.Delete(ctx, key); derr != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "staged upload not deleted", slog.String("file_id", f.ID), slog.String("error", derr.Error()))
-	}
-	switch code := kycd.ErrorCode(err); {
-	case err == nil, code == kycd.EFileAlreadyUploaded:
-		// Stored, by this call or by a concurrent one.
-	case rejectionMessages[code] != "":
-		if err := s.files.RejectFileUpload(ctx, f.TenantID, f.ID, code); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, err
-	}
-	return s.files.FindFileByID(ctx, f.TenantID, f.UserID, f.ID)
 }
 
 // signedURL returns a short-lived URL on kycd for uploading or downloading a
@@ -200,7 +147,7 @@ func (s *Server) checkSignedURL(r *http.Request, purpose string) (*kycd.File, er
 	if err != nil {
 		return nil, err
 	}
-	return s.files.FindFileByID(r.Context(), t, "", id)
+	return s.files.FindFile(r.Context(), t, id)
 }
 
 func (s *Server) handleUpload() handlerFunc {
@@ -212,34 +159,12 @@ func (s *Server) handleUpload() handlerFunc {
 		if err := s.ipLimits.allow("ip:" + clientIP(r)); err != nil {
 			return err
 		}
-		if f.Status != kycd.FilePending {
-			return &kycd.Error{Code: kycd.EFileAlreadyUploaded, Message: "The file was already uploaded"}
-		}
-		content, err := uploadContent(r)
-		if err != nil {
-			return err
-		}
-		ctx := kycd.NewContextWithActor(r.Context(), kycd.Actor{Kind: "upload-url", ID: f.ID})
-		if err := s.accept(ctx, f, content); err != nil {
+		if err := s.files.Upload(r.Context(), f, func() (io.Reader, error) { return uploadContent(r) }); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-}
-
-// accept stores a content for a pending file and marks it uploaded; a
-// refused content, or one that lost a race with another upload, is not kept.
-func (s *Server) accept(ctx context.Context, f *kycd.File, content io.Reader) error {
-	size, sum, key, err := s.blobs.Accept(ctx, f, content)
-	if err != nil {
-		return err
-	}
-	if err := s.files.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
-		_ = s.blobs.Delete(ctx, key)
-		return err
-	}
-	return nil
 }
 
 // uploadContent returns the content of an upload: the part named "file" of
@@ -277,10 +202,7 @@ func (s *Server) handleDownload() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if f.Status != kycd.FileUploaded {
-			return kycd.NotFound("file")
-		}
-		rc, err := s.blobs.Get(r.Context(), f.TenantID, f.ID, f.BlobKey)
+		rc, err := s.files.Content(r.Context(), f)
 		if err != nil {
 			return err
 		}

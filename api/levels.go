@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -11,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gabriel-vasile/mimetype"
-
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/files"
 	"github.com/kycd/kycd/levels"
 )
 
@@ -23,7 +21,7 @@ type Levels interface {
 	ReplaceCatalog(ctx context.Context, tenantID string, raw []byte) (*levels.Catalog, error)
 	Info(ctx context.Context, tenantID, userID string) (*levels.LevelInfo, *levels.Catalog, error)
 	Create(ctx context.Context, tenantID, userID, levelID string) (*kycd.Application, *levels.Catalog, error)
-	Application(ctx context.Context, tenantID, userID, id string) (*kycd.Application, *levels.Catalog, error)
+	Application(ctx context.Context, k kycd.ApplicationKey) (*kycd.Application, *levels.Catalog, error)
 	Read(ctx context.Context, tenantID, userID, id string, ttls map[string]levels.TTL, only string) (*kycd.Application, *levels.Catalog, error)
 	Update(ctx context.Context, tenantID, userID, id string, changes []levels.Change, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
 	SendToReview(ctx context.Context, tenantID, userID, id string, codes map[string]string) (*kycd.Application, *levels.Catalog, error)
@@ -33,6 +31,9 @@ type Levels interface {
 	ForReview(ctx context.Context, tenantID, id string) (*kycd.Application, *levels.Catalog, error)
 	Decide(ctx context.Context, tenantID, id string, d levels.Decision) (*kycd.Application, *levels.Catalog, error)
 	SandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *levels.Catalog, error)
+	LegalDocuments(ctx context.Context, tenantID, clientType, key string) ([]*levels.LegalDocumentView, error)
+	ReferenceData(ctx context.Context, tenantID, key string) ([]levels.Choice, error)
+	ReadAttribute(ctx context.Context, tenantID, userID, id, key string, ttl levels.TTL) (levels.AttributeView, error)
 }
 
 // Scopes of the levels surface.
@@ -96,7 +97,7 @@ func (s *Server) clientApplication(r *http.Request) (tenantID, userID, id string
 	if userID != "" {
 		return tenantID, strings.ToLower(userID), id, nil
 	}
-	a, _, err := s.levels.Application(r.Context(), tenantID, "", id)
+	a, _, err := s.levels.Application(r.Context(), kycd.ApplicationKey{TenantID: tenantID, ID: id})
 	if err != nil {
 		return "", "", "", err
 	}
@@ -205,7 +206,7 @@ func (s *Server) handleGetApplication() handlerFunc {
 			ttls[key] = ttl
 		}
 		if r.URL.Query().Get("empty_volatile_fields") == "true" {
-			a, cat, err := s.levels.Application(r.Context(), tenantID, userID, id)
+			a, cat, err := s.levels.Application(r.Context(), kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id})
 			if err != nil {
 				return err
 			}
@@ -260,15 +261,11 @@ func (s *Server) handleGetApplicationAttribute() handlerFunc {
 		if err != nil {
 			return err
 		}
-		a, cat, err := s.levels.Read(r.Context(), tenantID, userID, id, map[string]levels.TTL{key: ttl}, key)
+		v, err := s.levels.ReadAttribute(r.Context(), tenantID, userID, id, key, ttl)
 		if err != nil {
 			return err
 		}
-		l, _ := cat.Level(a.LevelID)
-		if _, ok := cat.Attribute(key); !ok || l == nil || !slices.Contains(l.Attributes(), key) {
-			return kycd.NotFound("attribute")
-		}
-		encode(w, http.StatusOK, cat.AttributeView(a, key))
+		encode(w, http.StatusOK, v)
 		return nil
 	}
 }
@@ -315,15 +312,10 @@ func (s *Server) handleAttributeDefinitions() handlerFunc {
 		if err != nil {
 			return err
 		}
-		cat, err := s.levels.Catalog(r.Context(), tenantID)
+		list, err := s.levels.ReferenceData(r.Context(), tenantID, r.PathValue("key"))
 		if err != nil {
 			return err
 		}
-		a, ok := cat.Attribute(r.PathValue("key"))
-		if !ok || a.Type != levels.TypeReferenceData {
-			return kycd.NotFound("attribute")
-		}
-		list := cat.ReferenceData[a.ReferenceData]
 		encode(w, http.StatusOK, map[string]any{"count": len(list), "next": nil, "previous": nil, "results": list})
 		return nil
 	}
@@ -335,20 +327,10 @@ func (s *Server) handleLegalDocuments() handlerFunc {
 		if err != nil {
 			return err
 		}
-		cat, err := s.levels.Catalog(r.Context(), tenantID)
+		q := r.URL.Query()
+		out, err := s.levels.LegalDocuments(r.Context(), tenantID, q.Get("client_type"), q.Get("key"))
 		if err != nil {
 			return err
-		}
-		q := r.URL.Query()
-		clientType, key := q.Get("client_type"), q.Get("key")
-		if clientType != "" && clientType != kycd.UserIndividual && clientType != kycd.UserBusiness {
-			return kycd.Invalid("query", kycd.Violation{Property: "client_type", Rule: "enum", RuleParams: map[string]any{"allowedValues": []string{kycd.UserIndividual, kycd.UserBusiness}}})
-		}
-		out := []*levels.LegalDocumentView{}
-		for _, d := range cat.LegalDocuments {
-			if (clientType == "" || d.ClientType == clientType) && (key == "" || d.Key == key) && cat.LatestLegalDocument(d.Key, d.ClientType) == d {
-				out = append(out, d.View(true))
-			}
 		}
 		encode(w, http.StatusOK, map[string]any{"count": len(out), "next": nil, "previous": nil, "results": out})
 		return nil
@@ -416,12 +398,9 @@ func (s *Server) handleCreateDocument() handlerFunc {
 	}
 }
 
-// maxDocumentParts bounds the files of one upload request.
-const maxDocumentParts = 10
-
 // handleUploadDocumentFiles stores the files of a multipart upload (parts
-// named "files"), each checked by its bytes (JPEG, PNG or PDF) and
-// encrypted like every file; it answers their ids.
+// named "files"), each stored by the files service (checked by its bytes,
+// encrypted like every file); it answers their ids.
 func (s *Server) handleUploadDocumentFiles() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tenantID, userID, err := client(r)
@@ -450,35 +429,14 @@ func (s *Server) handleUploadDocumentFiles() handlerFunc {
 			if part.FormName() != "files" {
 				continue
 			}
-			if len(out) == maxDocumentParts {
-				return kycd.Invalid("body", kycd.Violation{Property: "files", Rule: "maxItems", RuleParams: map[string]any{"limit": maxDocumentParts}})
+			if len(out) == files.MaxDocumentParts {
+				return kycd.Invalid("body", kycd.Violation{Property: "files", Rule: "maxItems", RuleParams: map[string]any{"limit": files.MaxDocumentParts}})
 			}
-			br := bufio.NewReaderSize(part, 3072)
-			head, _ := br.Peek(3072)
-			contentType := mimetype.Detect(head).String()
-			if i := strings.IndexByte(contentType, ';'); i >= 0 {
-				contentType = contentType[:i]
-			}
-			category := ""
-			for _, c := range []string{"image", "document"} {
-				if cat, _ := kycd.FindFileCategory(c); cat.Allows(contentType) {
-					category = c
-					break
-				}
-			}
-			if category == "" {
-				return &kycd.Error{Code: kycd.EFileContentTypeNotAllowed, Message: "Files must be JPEG, PNG or PDF",
-					Details: map[string]any{"allowedValues": []string{"image/jpeg", "image/png", "application/pdf"}}}
-			}
-			f := &kycd.File{TenantID: tenantID, UserID: userID, Category: category, ContentType: contentType, Status: kycd.FilePending,
-				UploadExpiresAt: s.clock.Now()}
-			if err := s.files.CreateFile(r.Context(), f); err != nil {
+			f, err := s.files.CreateDocumentFile(r.Context(), kycd.UserRef{TenantID: tenantID, UserID: userID}, part)
+			if err != nil {
 				return err
 			}
-			if err := s.accept(r.Context(), f, br); err != nil {
-				return err
-			}
-			out = append(out, map[string]any{"uuid": f.ID, "name": part.FileName(), "content_type": contentType, "category": category})
+			out = append(out, map[string]any{"uuid": f.ID, "name": part.FileName(), "content_type": f.ContentType, "category": f.Category})
 		}
 		if len(out) == 0 {
 			return kycd.Invalid("body", kycd.Violation{Property: "files", Rule: "required"})

@@ -15,7 +15,6 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/auth"
-	"github.com/kycd/kycd/blob"
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/policy"
 )
@@ -30,9 +29,11 @@ type Health interface {
 type Config struct {
 	Clients kycd.ClientService
 	Users   kycd.UserService
-	Files   kycd.FileService
-	Audit   kycd.AuditService
-	Terms   kycd.TermsService
+	// Files is the files service.
+	Files Files
+	Audit kycd.AuditService
+	// Terms is the terms of service service.
+	Terms Terms
 	// Metadata keeps the partner's metadata of users and files.
 	Metadata kycd.MetadataService
 	KYC      KYC
@@ -52,7 +53,6 @@ type Config struct {
 	Policy       *policy.Policy
 	Health       Health
 	Tokens       *auth.Tokens
-	Blobs        *blob.Store
 	Vault        kycd.Vault
 	Geo          *geo.Geo
 	Clock        kycd.Clock
@@ -98,10 +98,10 @@ type Server struct {
 	clients      kycd.ClientService
 	clientsC     *clientCache
 	users        kycd.UserService
-	files        kycd.FileService
+	files        Files
 	metadata     kycd.MetadataService
 	audit        kycd.AuditService
-	terms        kycd.TermsService
+	terms        Terms
 	kyc          KYC
 	connector    Connector
 	checks       Checks
@@ -114,7 +114,6 @@ type Server struct {
 	policy       *policy.Policy
 	health       Health
 	tokens       *auth.Tokens
-	blobs        *blob.Store
 	vault        kycd.Vault
 	geo          *geo.Geo
 	clock        kycd.Clock
@@ -142,7 +141,7 @@ type Server struct {
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
 	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Metadata == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
-		cfg.Blobs == nil || cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
+		cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
 	if cfg.Clock == nil {
@@ -176,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, metadata: cfg.Metadata, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
-		blobs: cfg.Blobs, vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
+		vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry), metricsOnAPI: cfg.MetricsOnAPI, metricsToken: cfg.MetricsToken,
 		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
 		limits:      newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),

@@ -77,6 +77,10 @@ func StagingKey(tenantID, fileID string) string {
 	return "staging/" + tenantID + "/" + fileID
 }
 
+// StagingKey is StagingKey, as a method: what the files service asks of its
+// blob store.
+func (s *Store) StagingKey(tenantID, fileID string) string { return StagingKey(tenantID, fileID) }
+
 // PresignUpload returns a presigned POST for a direct upload to key: the URL
 // and the form fields to send before the content (a part named "file"). The
 // bucket refuses content outside [min, max] bytes or of another declared type.

@@ -31,7 +31,7 @@ func EvidenceFileID(checkID string) string {
 // (the evidence host unreachable or stalling) is returned for the job to
 // retry, unless final is set: then the check fails.
 func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) error {
-	c, err := s.Store.FindCheck(ctx, tenantID, "", id)
+	c, err := s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {
@@ -72,7 +72,7 @@ func (s *Service) ApplyDeferred(ctx context.Context, tenantID, userID string) er
 		return err
 	}
 	defer unlock()
-	list, err := s.Store.FindChecks(ctx, tenantID, userID)
+	list, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: tenantID, UserID: userID})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {
@@ -258,7 +258,7 @@ var notYet = []string{"kyc-process-update-not-allowed", "missing-name", "missing
 // under an id and key derived from the check, and records the file.
 func (s *Service) storeEvidence(ctx context.Context, c *kycd.Check) (string, error) {
 	id := EvidenceFileID(c.ID)
-	if f, err := s.Files.FindFileByID(ctx, c.TenantID, c.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+	if f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: c.TenantID, UserID: c.UserID, ID: id}); err == nil && f.Status == kycd.FileUploaded {
 		return id, nil
 	} else if err != nil && kycd.ErrorCode(err) != kycd.ENotFound {
 		return "", err

@@ -29,7 +29,7 @@ type Blobs interface {
 
 // Files finds and records the evidence files.
 type Files interface {
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 	// SaveIngestedFiles records files whose ids and blob keys the caller
 	// chose (a file recorded before is left as it is).
 	SaveIngestedFiles(ctx context.Context, files []*kycd.File) error
@@ -191,7 +191,7 @@ func (s *Service) checkLink(ctx context.Context, link string) error {
 // kyc_update, a later one must have it (its predecessor stays in the list,
 // superseded once the refresh passes).
 func (s *Service) checkRefresh(ctx context.Context, u *kycd.User, update bool) error {
-	list, err := s.Store.FindChecks(ctx, u.TenantID, u.ID)
+	list, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 	if err != nil {
 		return err
 	}
@@ -211,20 +211,22 @@ func (s *Service) checkRefresh(ctx context.Context, u *kycd.User, update bool) e
 	return nil
 }
 
-// Check returns one of a user's checks.
-func (s *Service) Check(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
-	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+// Check returns one of a user's checks: ENotFound ("user") for a user who
+// is not a live one of the tenant, ENotFound ("check") for a check of
+// another user.
+func (s *Service) Check(ctx context.Context, u kycd.UserRef, id string) (*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, u.TenantID, u.UserID); err != nil {
 		return nil, err
 	}
-	return s.Store.FindCheck(ctx, tenantID, userID, id)
+	return s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: u.TenantID, UserID: u.UserID, ID: id})
 }
 
 // Checks returns a user's checks, oldest first, superseded ones included.
-func (s *Service) Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
-	if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
+func (s *Service) Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error) {
+	if _, err := s.Users.FindUserByID(ctx, u.TenantID, u.UserID); err != nil {
 		return nil, err
 	}
-	return s.Store.FindChecks(ctx, tenantID, userID)
+	return s.Store.FindChecks(ctx, u)
 }
 
 // CompleteEvents fills check events' objects back in with what their

@@ -34,7 +34,7 @@ var dependsOn = map[string][]string{
 // failure (the job retries); per-process failures are recorded in the
 // result, not returned.
 func (s *Service) Run(ctx context.Context, tenantID, id string) error {
-	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	in, err := s.Store.FindIngestion(ctx, kycd.IngestionKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil // the user was deleted with it
 	} else if err != nil {
@@ -117,7 +117,7 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 // Abandon ends an ingestion whose job ran out of attempts: the processes
 // still running fail with workflow_error.
 func (s *Service) Abandon(ctx context.Context, tenantID, id string) error {
-	in, err := s.Store.FindIngestion(ctx, tenantID, "", "", id)
+	in, err := s.Store.FindIngestion(ctx, kycd.IngestionKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {
@@ -348,7 +348,7 @@ func (s *Service) storeFile(ctx context.Context, in *kycd.Ingestion, prov Provid
 	id := uuid.NewSHA1(fileNamespace, []byte(in.ID+"/"+m.ID)).String()
 	details := m.ProviderDetails
 	if !fresh { // a first run has stored nothing to find
-		if f, err := s.Files.FindFileByID(ctx, in.TenantID, in.UserID, id); err == nil && f.Status == kycd.FileUploaded {
+		if f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: in.TenantID, UserID: in.UserID, ID: id}); err == nil && f.Status == kycd.FileUploaded {
 			return kycd.IngestedFile{ID: f.ID, Category: f.Category, Context: m.Context, ContentType: f.ContentType, Size: f.Size, ProviderDetails: details}, nil, nil
 		}
 	}

@@ -32,7 +32,7 @@ type Config struct {
 	Store     kycd.IngestionStore
 	Events    kycd.ProviderEventStore
 	Users     Users
-	Files     kycd.FileService
+	Files     kycd.FileStore
 	KYC       kycd.KYCService
 	Blobs     Blobs
 	Providers map[string]Provider
@@ -162,7 +162,7 @@ func ordered(processes []string) []string {
 }
 
 // CreateSumsubIngestion queues a Sumsub ingestion for a user.
-func (s *Service) CreateSumsubIngestion(ctx context.Context, u *kycd.User, req SumsubRequest) (*kycd.Ingestion, error) {
+func (s *Service) CreateSumsubIngestion(ctx context.Context, u kycd.UserRef, req SumsubRequest) (*kycd.Ingestion, error) {
 	if _, err := s.config(ctx, u.TenantID, kycd.ProviderSumsub); err != nil {
 		return nil, err
 	}
@@ -173,14 +173,14 @@ func (s *Service) CreateSumsubIngestion(ctx context.Context, u *kycd.User, req S
 		src.Kind, src.Ref, src.Resolved = "applicantId", req.ApplicantID, req.ApplicantID
 		params = map[string]any{"applicantId": req.ApplicantID}
 	}
-	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: processes,
+	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.UserID, Provider: kycd.ProviderSumsub, Processes: processes,
 		Parameters: params, Sources: []*kycd.IngestionSource{src}, SourceKey: req.Key}
 	return in, s.create(ctx, in)
 }
 
 // CreateVeriffIngestion queues a Veriff ingestion for a user: each
 // requested process is read from the first session that provides it.
-func (s *Service) CreateVeriffIngestion(ctx context.Context, u *kycd.User, req VeriffRequest) (*kycd.Ingestion, error) {
+func (s *Service) CreateVeriffIngestion(ctx context.Context, u kycd.UserRef, req VeriffRequest) (*kycd.Ingestion, error) {
 	cfg, err := s.config(ctx, u.TenantID, kycd.ProviderVeriff)
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (s *Service) CreateVeriffIngestion(ctx context.Context, u *kycd.User, req V
 			return nil, kycd.NotAllowed(fmt.Sprintf("Process %q is not covered by any session in the ingestion parameters", p), "ingestion-process-not-resolvable")
 		}
 	}
-	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.ID, Provider: kycd.ProviderVeriff, Processes: processes,
+	in := &kycd.Ingestion{TenantID: u.TenantID, UserID: u.UserID, Provider: kycd.ProviderVeriff, Processes: processes,
 		Parameters: map[string]any{"sessions": sessions}, Sources: sources, SourceKey: req.Key}
 	return in, s.create(ctx, in)
 }
@@ -247,9 +247,10 @@ func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
 	return s.Store.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID})
 }
 
-// Ingestion returns one of a user's ingestions.
-func (s *Service) Ingestion(ctx context.Context, u *kycd.User, provider, id string) (*kycd.Ingestion, error) {
-	return s.Store.FindIngestion(ctx, u.TenantID, u.ID, provider, id)
+// Ingestion returns the ingestion a key names (see kycd.IngestionKey; the
+// API's routes name the user and the provider).
+func (s *Service) Ingestion(ctx context.Context, k kycd.IngestionKey) (*kycd.Ingestion, error) {
+	return s.Store.FindIngestion(ctx, k)
 }
 
 // Ingestions returns a page of a user's ingestions, newest first.

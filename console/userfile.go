@@ -19,8 +19,8 @@ import (
 
 // Files reads a user's files (records; their content is in Blobs).
 type Files interface {
-	FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error)
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 }
 
 // Blobs gives a stored file's content, decrypted.
@@ -30,7 +30,7 @@ type Blobs interface {
 
 // Checks lists a user's externally performed checks.
 type Checks interface {
-	Checks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error)
+	Checks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error)
 }
 
 // Ingestions lists a user's ingestions of one provider.
@@ -40,8 +40,8 @@ type Ingestions interface {
 
 // Applications lists a user's level applications and documents.
 type Applications interface {
-	FindApplications(ctx context.Context, tenantID, userID string) ([]*kycd.Application, error)
-	FindDocuments(ctx context.Context, tenantID, userID string) ([]*kycd.KYCDocument, error)
+	FindApplications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, error)
+	FindDocuments(ctx context.Context, u kycd.UserRef) ([]*kycd.KYCDocument, error)
 }
 
 // Events lists the events (webhook payloads) about a tenant's entities.
@@ -129,7 +129,7 @@ func (s *Server) handleUser() handlerFunc {
 		if p.Cases, err = s.cases.Cases(ctx, rv.TenantID, kycd.CaseFilter{UserID: u.ID, Limit: 100}); err != nil {
 			return err
 		}
-		if p.Checks, err = s.checks.Checks(ctx, rv.TenantID, u.ID); err != nil {
+		if p.Checks, err = s.checks.Checks(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
 		for _, provider := range s.providers {
@@ -139,14 +139,14 @@ func (s *Server) handleUser() handlerFunc {
 			}
 			p.Ingestions = append(p.Ingestions, list...)
 		}
-		if p.Applications, err = s.applications.FindApplications(ctx, rv.TenantID, u.ID); err != nil {
+		if p.Applications, err = s.applications.FindApplications(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
-		files, err := s.files.FindFiles(ctx, rv.TenantID, u.ID)
+		files, err := s.files.FindFiles(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}
-		docs, err := s.applications.FindDocuments(ctx, rv.TenantID, u.ID)
+		docs, err := s.applications.FindDocuments(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func (s *Server) handleFile() handlerFunc {
 		if uuid.Validate(id) != nil {
 			return kycd.NotFound("file")
 		}
-		f, err := s.files.FindFileByID(ctx, rv.TenantID, u.ID, strings.ToLower(id))
+		f, err := s.files.FindFileByID(ctx, kycd.FileKey{TenantID: rv.TenantID, UserID: u.ID, ID: strings.ToLower(id)})
 		if err != nil {
 			return err
 		}

@@ -28,23 +28,22 @@ func (e *eraser) FindClosedUsers(_ context.Context, before time.Time, limit int)
 	return out, nil
 }
 
-func (e *eraser) UserBlobKeys(_ context.Context, _, userID string) ([]string, error) {
+func (e *eraser) UserBlobKeys(_ context.Context, u kycd.UserRef) ([]string, error) {
 	for r, keys := range e.blobs {
-		if r.UserID == userID {
+		if r.UserID == u.UserID {
 			return keys, nil
 		}
 	}
 	return nil, nil
 }
 
-func (e *eraser) EraseUser(_ context.Context, tenantID, userID string) error {
-	r := kycd.UserRef{TenantID: tenantID, UserID: userID}
+func (e *eraser) EraseUser(_ context.Context, r kycd.UserRef) error {
 	if _, ok := e.closed[r]; !ok {
 		return kycd.NotFound("user")
 	}
 	delete(e.closed, r)
 	delete(e.blobs, r)
-	*e.log = append(*e.log, "rows "+userID)
+	*e.log = append(*e.log, "rows "+r.UserID)
 	return nil
 }
 

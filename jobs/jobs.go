@@ -60,7 +60,7 @@ type Events interface {
 
 // Deps are what the workers need.
 type Deps struct {
-	Files     kycd.FileService
+	Files     kycd.FileStore
 	KYC       KYC
 	Connector Connector
 	Webhooks  Webhooks
@@ -362,7 +362,7 @@ func EraseClosedUsers(ctx context.Context, users kycd.UserEraser, blobs BlobDele
 			return total, err
 		}
 		for _, r := range refs {
-			keys, err := users.UserBlobKeys(ctx, r.TenantID, r.UserID)
+			keys, err := users.UserBlobKeys(ctx, r)
 			if err != nil {
 				return total, err
 			}
@@ -371,7 +371,7 @@ func EraseClosedUsers(ctx context.Context, users kycd.UserEraser, blobs BlobDele
 					return total, fmt.Errorf("erase user %s: %w", r.UserID, err)
 				}
 			}
-			if err := users.EraseUser(ctx, r.TenantID, r.UserID); kycd.ErrorCode(err) == kycd.ENotFound {
+			if err := users.EraseUser(ctx, r); kycd.ErrorCode(err) == kycd.ENotFound {
 				continue // erased meanwhile (another worker)
 			} else if err != nil {
 				return total, err

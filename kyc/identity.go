@@ -25,7 +25,7 @@ func (s *Service) checkMedia(st *state, input map[string]any) error {
 	for _, m := range media {
 		item, _ := m.(map[string]any)
 		id, _ := item["fileId"].(string)
-		f, err := s.files.FindFileByID(st.ctx, st.user.TenantID, st.user.ID, id)
+		f, err := s.files.FindFileByID(st.ctx, kycd.FileKey{TenantID: st.user.TenantID, UserID: st.user.ID, ID: id})
 		if kycd.ErrorCode(err) == kycd.ENotFound {
 			return &kycd.Error{Code: kycd.ENotFound, Message: "A file specified in the media array cannot be found", Details: map[string]any{"entity": "file"}}
 		} else if err != nil {

@@ -27,7 +27,7 @@ import (
 // Config holds the service's dependencies.
 type Config struct {
 	Store    kycd.ProcessStore
-	Files    kycd.FileService
+	Files    kycd.FileStore
 	Forms    *forms.Registry
 	Policy   *policy.Policy
 	Geo      kycd.Geography
@@ -47,7 +47,7 @@ type Config struct {
 // Service implements kycd.KYCService.
 type Service struct {
 	store    kycd.ProcessStore
-	files    kycd.FileService
+	files    kycd.FileStore
 	forms    *forms.Registry
 	policy   *policy.Policy
 	geo      kycd.Geography
@@ -109,7 +109,7 @@ func (s *Service) load(ctx context.Context, u *kycd.User) (*state, error) {
 // loadAny is load for every type of user: screening screens businesses
 // too (as organizations), though they have no other process.
 func (s *Service) loadAny(ctx context.Context, u *kycd.User) (*state, error) {
-	fresh, stored, err := s.store.FindUserKYC(ctx, u.TenantID, u.ID)
+	fresh, stored, err := s.store.FindUserKYC(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ var identityDocuments = []string{"passport", "id_card_front_side", "id_card_back
 // once); what each came to is kept in the application (data.core). A
 // refusal is recorded, not retried; other failures are (the job retries).
 func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
-	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	a, err := s.Store.FindApplication(ctx, kycd.ApplicationKey{TenantID: tenantID, ID: id})
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil
 	} else if err != nil {
@@ -45,7 +45,7 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	if !ok {
 		return nil
 	}
-	apps, err := s.Store.FindApplications(ctx, tenantID, a.UserID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: tenantID, UserID: a.UserID})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ const defaultSumsubLevel = "liveness"
 // absent). Only, when set, limits the attributes issued to one (a read of
 // one attribute).
 func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls map[string]TTL, only string) (*kycd.Application, *Catalog, error) {
-	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	a, cat, err := s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id})
 	if err != nil || !fillable(a) {
 		return a, cat, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 	}
 	err = s.Store.SaveApplication(ctx, a, false, "kyc-application.liveness-issued", map[string]any{"attributes": issued}, nil)
 	if kycd.ErrorCode(err) == kycd.EStale {
-		return s.Application(ctx, tenantID, userID, id) // another read issued them
+		return s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id}) // another read issued them
 	}
 	return a, cat, err
 }
@@ -89,7 +89,7 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 // client gave in its applications, else the ones it declared.
 func (s *Service) contact(ctx context.Context, a *kycd.Application) (map[string]any, error) {
 	info := map[string]any{}
-	apps, err := s.Store.FindApplications(ctx, a.TenantID, a.UserID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: a.TenantID, UserID: a.UserID})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bo
 	if ev.Provider != kycd.ProviderSumsub || ev.ExternalUserID == "" {
 		return false, nil
 	}
-	apps, err := s.Store.FindApplications(ctx, ev.TenantID, ev.ExternalUserID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: ev.TenantID, UserID: ev.ExternalUserID})
 	if err != nil {
 		return false, err
 	}

@@ -16,7 +16,7 @@ import (
 // (objectID) by SMS or email. The destination is the one given, else the
 // application's phone or email attribute, else the client's declared one.
 func (s *Service) SendCode(ctx context.Context, tenantID, userID, objectID, provider, destination string) (*kycd.VerificationCode, error) {
-	a, _, err := s.Application(ctx, tenantID, userID, objectID)
+	a, _, err := s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: objectID})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) Queue(ctx context.Context, tenantID, status, after string, lim
 
 // ForReview returns any application of a tenant, with its catalog.
 func (s *Service) ForReview(ctx context.Context, tenantID, id string) (*kycd.Application, *Catalog, error) {
-	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	a, err := s.Store.FindApplication(ctx, kycd.ApplicationKey{TenantID: tenantID, ID: id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, d Decision) (
 }
 
 func (s *Service) decide(ctx context.Context, tenantID, id string, d Decision) (*kycd.Application, *Catalog, error) {
-	a, err := s.Store.FindApplication(ctx, tenantID, "", id)
+	a, err := s.Store.FindApplication(ctx, kycd.ApplicationKey{TenantID: tenantID, ID: id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -290,7 +290,7 @@ func (s *Service) SandboxStatus(ctx context.Context, tenantID, userID, id, statu
 }
 
 func (s *Service) sandboxStatus(ctx context.Context, tenantID, userID, id, status string) (*kycd.Application, *Catalog, error) {
-	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	a, cat, err := s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -318,7 +318,7 @@ func (s *Service) CreateDocument(ctx context.Context, tenantID, userID, key stri
 	}
 	var vs []kycd.Violation
 	for i, id := range fileIDs {
-		f, err := s.Files.FindFileByID(ctx, tenantID, userID, id)
+		f, err := s.Files.FindFileByID(ctx, kycd.FileKey{TenantID: tenantID, UserID: userID, ID: id})
 		if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && f.Status != kycd.FileUploaded) {
 			vs = append(vs, kycd.Violation{Property: fmt.Sprintf("files[%d]", i), Rule: "file", RuleParams: map[string]any{"reason": "not an uploaded file of the client"}})
 		} else if err != nil {

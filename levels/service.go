@@ -16,7 +16,7 @@ import (
 
 // Files finds the files documents are made of.
 type Files interface {
-	FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error)
+	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 }
 
 // Users reads clients.
@@ -243,7 +243,7 @@ func (s *Service) Info(ctx context.Context, tenantID, userID string) (*LevelInfo
 	if err != nil {
 		return nil, nil, err
 	}
-	apps, err := s.Store.FindApplications(ctx, tenantID, userID)
+	apps, err := s.Store.FindApplications(ctx, kycd.UserRef{TenantID: tenantID, UserID: userID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -306,16 +306,18 @@ func levelIDs(ls []*Level) []string {
 	return out
 }
 
-// Application returns one of a client's applications with its catalog;
-// with no userID, the application of whichever client of the tenant it
-// belongs to (a live one: entity_not_found "user" otherwise).
-func (s *Service) Application(ctx context.Context, tenantID, userID, id string) (*kycd.Application, *Catalog, error) {
+// Application returns the application a key names with its catalog: one
+// of a client's applications or, when the key names no user, the
+// application of whichever client of the tenant it belongs to; the client
+// must be a live one (entity_not_found "user" otherwise).
+func (s *Service) Application(ctx context.Context, k kycd.ApplicationKey) (*kycd.Application, *Catalog, error) {
+	tenantID, userID := k.TenantID, k.UserID
 	if userID != "" {
 		if _, err := s.Users.FindUserByID(ctx, tenantID, userID); err != nil {
 			return nil, nil, err
 		}
 	}
-	a, err := s.Store.FindApplication(ctx, tenantID, userID, id)
+	a, err := s.Store.FindApplication(ctx, k)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -338,7 +340,7 @@ func fillable(a *kycd.Application) bool {
 // catalog and level; others are EApplicationNotEditable ("only new or
 // pending applications " + doing).
 func (s *Service) editable(ctx context.Context, tenantID, userID, id, doing string) (*kycd.Application, *Catalog, *Level, error) {
-	a, cat, err := s.Application(ctx, tenantID, userID, id)
+	a, cat, err := s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id})
 	if err != nil {
 		return nil, nil, nil, err
 	}

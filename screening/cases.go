@@ -108,7 +108,7 @@ func (s *Service) screenSubject(ctx context.Context, c *catalog, u *kycd.User, s
 	if err != nil {
 		return nil, err
 	}
-	known, err := s.cases.FindScreeningHits(ctx, u.TenantID, u.ID)
+	known, err := s.cases.FindScreeningHits(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, caseID string, d Decisio
 		if c.Status != kycd.CaseOpen {
 			return nil, kycd.NotAllowed("The case is closed", "case-closed")
 		}
-		known, err := s.cases.FindScreeningHits(ctx, tenantID, c.UserID)
+		known, err := s.cases.FindScreeningHits(ctx, kycd.UserRef{TenantID: tenantID, UserID: c.UserID})
 		if err != nil {
 			return nil, err
 		}

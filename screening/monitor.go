@@ -178,7 +178,7 @@ func (s *Service) closeRemoved(ctx context.Context, ref kycd.UserRef, source str
 		if err != nil || open == nil {
 			return nil, err
 		}
-		known, err := s.cases.FindScreeningHits(ctx, u.TenantID, u.ID)
+		known, err := s.cases.FindScreeningHits(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 		if err != nil {
 			return nil, err
 		}

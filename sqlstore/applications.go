@@ -52,14 +52,14 @@ func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error 
 const applicationColumns = `id, tenant_id, user_id, level_id, catalog, status, data, version, created_at, updated_at, submitted_at, decided_at, assignee`
 
 // FindApplication implements kycd.ApplicationStore.
-func (db *DB) FindApplication(ctx context.Context, tenantID, userID, id string) (*kycd.Application, error) {
-	if _, err := uuid.Parse(id); err != nil {
+func (db *DB) FindApplication(ctx context.Context, k kycd.ApplicationKey) (*kycd.Application, error) {
+	if _, err := uuid.Parse(k.ID); err != nil {
 		return nil, kycd.NotFound("kyc-application")
 	}
-	query, args := `SELECT `+applicationColumns+` FROM kyc_applications WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+	query, args := `SELECT `+applicationColumns+` FROM kyc_applications WHERE id = ? AND tenant_id = ?`, []any{k.ID, k.TenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
 	list, err := db.queryApplications(ctx, query, args...)
 	if err != nil {
@@ -72,7 +72,8 @@ func (db *DB) FindApplication(ctx context.Context, tenantID, userID, id string) 
 }
 
 // FindApplications implements kycd.ApplicationStore.
-func (db *DB) FindApplications(ctx context.Context, tenantID, userID string) ([]*kycd.Application, error) {
+func (db *DB) FindApplications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	return db.queryApplications(ctx, `SELECT `+applicationColumns+` FROM kyc_applications WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
 }
 
@@ -179,7 +180,8 @@ func (db *DB) FindDocument(ctx context.Context, tenantID, userID, id string) (*k
 }
 
 // FindDocuments implements kycd.ApplicationStore.
-func (db *DB) FindDocuments(ctx context.Context, tenantID, userID string) ([]*kycd.KYCDocument, error) {
+func (db *DB) FindDocuments(ctx context.Context, u kycd.UserRef) ([]*kycd.KYCDocument, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	type row struct {
 		d     kycd.KYCDocument
 		files string

@@ -178,7 +178,8 @@ func (db *DB) queryCases(ctx context.Context, query string, args ...any) ([]*kyc
 }
 
 // FindScreeningHits implements kycd.CaseStore.
-func (db *DB) FindScreeningHits(ctx context.Context, tenantID, userID string) ([]kycd.ScreeningHit, error) {
+func (db *DB) FindScreeningHits(ctx context.Context, u kycd.UserRef) ([]kycd.ScreeningHit, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	res, err := db.readRows(ctx, `SELECT source, entry_id, entry_digest, subject_digest, status, case_id FROM screening_hits
 		WHERE tenant_id = ? AND user_id = ? ORDER BY source, entry_id`, tenantID, userID)
 	return scanAll(res, err, func(h *kycd.ScreeningHit) []any {

@@ -50,14 +50,14 @@ func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) 
 const checkColumns = `id, tenant_id, user_id, type, status, confirmed_at, data, reasons, evidence_file_id, superseded_by, effects, version, created_at, updated_at, decided_at`
 
 // FindCheck implements kycd.CheckStore.
-func (db *DB) FindCheck(ctx context.Context, tenantID, userID, id string) (*kycd.Check, error) {
-	if _, err := uuid.Parse(id); err != nil {
+func (db *DB) FindCheck(ctx context.Context, k kycd.CheckKey) (*kycd.Check, error) {
+	if _, err := uuid.Parse(k.ID); err != nil {
 		return nil, kycd.NotFound("check")
 	}
-	query, args := `SELECT `+checkColumns+` FROM checks WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+	query, args := `SELECT `+checkColumns+` FROM checks WHERE id = ? AND tenant_id = ?`, []any{k.ID, k.TenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
 	list, err := db.queryChecks(ctx, query, args...)
 	if err != nil {
@@ -70,7 +70,8 @@ func (db *DB) FindCheck(ctx context.Context, tenantID, userID, id string) (*kycd
 }
 
 // FindChecks implements kycd.CheckStore.
-func (db *DB) FindChecks(ctx context.Context, tenantID, userID string) ([]*kycd.Check, error) {
+func (db *DB) FindChecks(ctx context.Context, u kycd.UserRef) ([]*kycd.Check, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	return db.queryChecks(ctx, `SELECT `+checkColumns+` FROM checks WHERE tenant_id = ? AND user_id = ? ORDER BY id`, tenantID, userID)
 }
 

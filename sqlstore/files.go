@@ -11,11 +11,11 @@ import (
 	"github.com/kycd/kycd"
 )
 
-var _ kycd.FileService = (*DB)(nil)
+var _ kycd.FileStore = (*DB)(nil)
 
 func fileMetaAD(id string) []byte { return []byte("files.metadata:" + id) }
 
-// CreateFile implements kycd.FileService.
+// CreateFile implements kycd.FileStore.
 func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 	f.ID = uuid.NewString()
 	f.Status = kycd.FilePending
@@ -49,13 +49,14 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 	})
 }
 
-// FindFileByID implements kycd.FileService.
-func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*kycd.File, error) {
+// FindFileByID implements kycd.FileStore.
+func (db *DB) FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error) {
+	tenantID := k.TenantID
 	query, args := `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, metadata, upload_expires_at, created_at, uploaded_at
-		FROM files WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+		FROM files WHERE id = ? AND tenant_id = ?`, []any{k.ID, tenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
 	var (
 		f    kycd.File
@@ -76,8 +77,9 @@ func (db *DB) FindFileByID(ctx context.Context, tenantID, userID, id string) (*k
 	return &f, nil
 }
 
-// FindFiles implements kycd.FileService.
-func (db *DB) FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.File, error) {
+// FindFiles implements kycd.FileStore.
+func (db *DB) FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	rows, err := db.readRows(ctx, `SELECT id, tenant_id, user_id, category, content_type, status, size, sha256, blob_key, rejection, upload_expires_at, created_at, uploaded_at
 		FROM files WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id`, tenantID, userID)
 	list, err := scanAll(rows, err, func(f *kycd.File) []any {
@@ -87,7 +89,7 @@ func (db *DB) FindFiles(ctx context.Context, tenantID, userID string) ([]*kycd.F
 	return pointers(list), err
 }
 
-// MarkFileUploaded implements kycd.FileService.
+// MarkFileUploaded implements kycd.FileStore.
 func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		var status, userID string
@@ -111,7 +113,7 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 	})
 }
 
-// RejectFileUpload implements kycd.FileService.
+// RejectFileUpload implements kycd.FileStore.
 func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.execOne(kycd.NotFound("file"), `UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending); err != nil {
@@ -121,7 +123,7 @@ func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) e
 	})
 }
 
-// DeleteExpiredPendingFiles implements kycd.FileService. Each removal is
+// DeleteExpiredPendingFiles implements kycd.FileStore. Each removal is
 // audited on its tenant's chain.
 func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, tenant_id FROM files WHERE status = ? AND upload_expires_at < ? ORDER BY upload_expires_at LIMIT 500`),

@@ -104,7 +104,7 @@ func checkSaved(t *testing.T, f *storetest.Fixture, tenantID string, stored []*k
 	t.Helper()
 	ctx := context.Background()
 	for _, s := range stored {
-		_, procs, err := f.DB.FindUserKYC(ctx, tenantID, s.UserID)
+		_, procs, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tenantID, UserID: s.UserID})
 		must(t, err)
 		p := procs[kycd.ProcessCDD]
 		want, saved := answers[s.UserID]
@@ -200,7 +200,7 @@ func TestReadGroup(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				u := users[k%3]
-				got, _, err := f.DB.FindUserKYC(ctx, u.TenantID, u.ID)
+				got, _, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})
 				if err == nil && (got.ID != u.ID || got.FullName != u.FullName) {
 					err = fmt.Errorf("read %s, got %s (%s)", u.ID, got.ID, got.FullName)
 				}

@@ -83,18 +83,18 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 const ingestionColumns = `id, tenant_id, user_id, provider, status, data, version, created_at, updated_at, started_at, finished_at`
 
 // FindIngestion implements kycd.IngestionStore.
-func (db *DB) FindIngestion(ctx context.Context, tenantID, userID, provider, id string) (*kycd.Ingestion, error) {
-	if _, err := uuid.Parse(id); err != nil {
+func (db *DB) FindIngestion(ctx context.Context, k kycd.IngestionKey) (*kycd.Ingestion, error) {
+	if _, err := uuid.Parse(k.ID); err != nil {
 		return nil, kycd.NotFound("ingestion")
 	}
-	query, args := `SELECT `+ingestionColumns+` FROM ingestions WHERE id = ? AND tenant_id = ?`, []any{id, tenantID}
-	if userID != "" {
+	query, args := `SELECT `+ingestionColumns+` FROM ingestions WHERE id = ? AND tenant_id = ?`, []any{k.ID, k.TenantID}
+	if k.UserID != "" {
 		query += ` AND user_id = ?`
-		args = append(args, userID)
+		args = append(args, k.UserID)
 	}
-	if provider != "" {
+	if k.Provider != "" {
 		query += ` AND provider = ?`
-		args = append(args, provider)
+		args = append(args, k.Provider)
 	}
 	rows, err := db.readRows(ctx, query, args...)
 	if err != nil {

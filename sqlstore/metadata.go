@@ -23,7 +23,7 @@ func (db *DB) FindMetadata(ctx context.Context, tenantID, userID, entity, id str
 		if _, err := db.FindUserByID(ctx, tenantID, userID); err != nil {
 			return nil, err
 		}
-		f, err := db.FindFileByID(ctx, tenantID, userID, id)
+		f, err := db.FindFileByID(ctx, kycd.FileKey{TenantID: tenantID, UserID: userID, ID: id})
 		if err != nil {
 			return nil, err
 		}

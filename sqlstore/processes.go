@@ -27,7 +27,8 @@ func processAD(userID, code string) []byte {
 // FindUserKYC implements kycd.ProcessStore: the user and its processes in
 // one query. On PostgreSQL the users read at the same time share the query
 // (db.loads).
-func (db *DB) FindUserKYC(ctx context.Context, tenantID, userID string) (*kycd.User, map[string]*kycd.Process, error) {
+func (db *DB) FindUserKYC(ctx context.Context, u kycd.UserRef) (*kycd.User, map[string]*kycd.Process, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	l := &kycLoad{tenantID: tenantID, userID: userID}
 	var err error
 	if db.loads != nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/kycd/kycd"
 )
 
-var _ kycd.TermsService = (*DB)(nil)
+var _ kycd.TermsStore = (*DB)(nil)
 
 func termsAD(userID, code string) []byte {
 	return []byte("terms_acceptances.evidence:" + userID + ":" + code)
@@ -28,7 +28,7 @@ func (tx *Tx) insertAcceptance(tenantID, userID, code string, sealed []byte) err
 	return err
 }
 
-// AcceptTerms implements kycd.TermsService.
+// AcceptTerms implements kycd.TermsStore.
 func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error) {
 	sealed, err := db.sealEvidence(ctx, tenantID, userID, code, evidence)
 	if err != nil {
@@ -53,8 +53,9 @@ func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, ev
 	return at, err
 }
 
-// FindTermsAcceptances implements kycd.TermsService.
-func (db *DB) FindTermsAcceptances(ctx context.Context, tenantID, userID string) (map[string]time.Time, error) {
+// FindTermsAcceptances implements kycd.TermsStore.
+func (db *DB) FindTermsAcceptances(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	rows, err := db.readRows(ctx, `SELECT code, accepted_at FROM terms_acceptances WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
 	if err != nil {
 		return nil, err

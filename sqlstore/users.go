@@ -271,7 +271,8 @@ func (db *DB) FindClosedUsers(ctx context.Context, before time.Time, limit int) 
 }
 
 // UserBlobKeys implements kycd.UserEraser.
-func (db *DB) UserBlobKeys(ctx context.Context, tenantID, userID string) ([]string, error) {
+func (db *DB) UserBlobKeys(ctx context.Context, u kycd.UserRef) ([]string, error) {
+	tenantID, userID := u.TenantID, u.UserID
 	return scanStrings(db.read.QueryContext(ctx, db.q(`SELECT blob_key FROM files WHERE tenant_id = ? AND user_id = ? AND blob_key <> '' ORDER BY id`), tenantID, userID))
 }
 
@@ -285,7 +286,8 @@ var erasedTables = []struct{ table, userColumn string }{
 }
 
 // EraseUser implements kycd.UserEraser.
-func (db *DB) EraseUser(ctx context.Context, tenantID, userID string) error {
+func (db *DB) EraseUser(ctx context.Context, u kycd.UserRef) error {
+	tenantID, userID := u.TenantID, u.UserID
 	return db.Update(ctx, func(tx *Tx) error {
 		var (
 			closed string

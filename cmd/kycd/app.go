@@ -24,6 +24,7 @@ import (
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
 	"github.com/kycd/kycd/evidence"
+	"github.com/kycd/kycd/files"
 	"github.com/kycd/kycd/forms"
 	"github.com/kycd/kycd/geo"
 	"github.com/kycd/kycd/jobs"
@@ -36,6 +37,7 @@ import (
 	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore"
+	"github.com/kycd/kycd/terms"
 	"github.com/kycd/kycd/users"
 	"github.com/kycd/kycd/vault"
 	"github.com/kycd/kycd/webhook"
@@ -67,6 +69,10 @@ type app struct {
 	screening *screening.Service
 	// users runs the rules of users' creation.
 	users *users.Service
+	// files runs the rules of uploads; terms those of consent to terms of
+	// service.
+	files *files.Service
+	terms *terms.Service
 	// sandbox is serve --sandbox: the levels surface accepts its test code,
 	// and messages wait in outbox instead of being sent.
 	sandbox bool
@@ -353,6 +359,12 @@ func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error
 	if a.users, err = users.New(users.Config{Store: a.db, ScreeningOff: a.opts.Screening == "off"}); err != nil {
 		return err
 	}
+	if a.files, err = files.New(files.Config{Store: a.db, Blobs: a.blobs, Clock: a.clock, Logger: a.logger}); err != nil {
+		return err
+	}
+	if a.terms, err = terms.New(terms.Config{Store: a.db, Policy: a.policy}); err != nil {
+		return err
+	}
 	if a.kyc, err = kyc.New(kyc.Config{Store: a.db, Files: a.db, Forms: a.forms, Policy: a.policy, Geo: a.geo,
 		Vault: a.vault, Clock: a.clock, Notifier: n, ScreeningOff: a.opts.Screening == "off", OnSettled: checks.FollowUp}); err != nil {
 		return err
@@ -403,9 +415,9 @@ func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error
 // the tokens given; serve and the benchmark add their own settings.
 func (a *app) apiConfig(tokens *auth.Tokens) api.Config {
 	return api.Config{
-		Clients: a.db, Users: a.users, Files: a.db, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.db, KYC: a.kyc,
+		Clients: a.db, Users: a.users, Files: a.files, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.terms, KYC: a.kyc,
 		Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks,
-		WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Blobs: a.blobs, Vault: a.vault, Geo: a.geo, Clock: a.clock, Logger: a.logger,
+		WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Vault: a.vault, Geo: a.geo, Clock: a.clock, Logger: a.logger,
 	}
 }
 

@@ -94,7 +94,7 @@ func cmdIngest(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func backfillOne(ctx context.Context, svc *connector.Service, cfg *kycd.ConnectorConfig, provider string, r backfillRow) error {
-	u := &kycd.User{ID: r.userID, TenantID: cfg.TenantID}
+	u := kycd.UserRef{TenantID: cfg.TenantID, UserID: r.userID}
 	if provider == kycd.ProviderSumsub {
 		req := connector.SumsubRequest{ApplicantID: r.ref, Key: r.key}
 		if strings.HasPrefix(r.ref, "_act-") {

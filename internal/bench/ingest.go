@@ -94,7 +94,7 @@ func benchIngest(ctx context.Context, a *App, n, workers, rounds int, latency ti
 			return 0, 0, err
 		}
 		for _, u := range users {
-			if _, err := a.Connector.CreateVeriffIngestion(ctx, u, connector.VeriffRequest{Sessions: []connector.VeriffSession{
+			if _, err := a.Connector.CreateVeriffIngestion(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, connector.VeriffRequest{Sessions: []connector.VeriffSession{
 				{SessionID: veriffsbx.Approved, IntegrationName: "bench"}}, Processes: []string{kycd.ProcessProfile, kycd.ProcessIdentity}}); err != nil {
 				return 0, 0, err
 			}

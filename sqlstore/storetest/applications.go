@@ -65,31 +65,31 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, f.DB.CreateApplication(ctx, foreign), kycd.ENotFound)
 
 	// Reads.
-	got, err := f.DB.FindApplication(ctx, tn.ID, u.ID, a.ID)
+	got, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, UserID: u.ID, ID: a.ID})
 	must(t, err)
 	if got.LevelID != "level-1" || got.Catalog != "builtin:1" || got.Status != kycd.ApplicationNew || got.Version != 1 ||
 		got.Data.Attributes["full-name"] == nil || got.Data.Attributes["full-name"].Value != "Qzsecretname" || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Fatalf("round trip: %+v", got)
 	}
-	if got, err := f.DB.FindApplication(ctx, tn.ID, "", a.ID); err != nil || got.ID != a.ID {
+	if got, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: a.ID}); err != nil || got.ID != a.ID {
 		t.Errorf("any user of the tenant: %v", err)
 	}
 	for _, c := range []struct{ tenant, user, id string }{
 		{other.ID, "", a.ID}, {tn.ID, u2.ID, a.ID}, {tn.ID, u.ID, uuid.NewString()}, {tn.ID, u.ID, "not-a-uuid"},
 	} {
-		_, err := f.DB.FindApplication(ctx, c.tenant, c.user, c.id)
+		_, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: c.tenant, UserID: c.user, ID: c.id})
 		wantCode(t, err, kycd.ENotFound)
 	}
 
 	// A user's applications, oldest first; another user's and tenant's apart.
 	b, c := newApplication(t, f, tn.ID, u.ID, "level-2"), newApplication(t, f, tn.ID, u.ID, "level-1")
 	theirs := newApplication(t, f, tn.ID, u2.ID, "level-3")
-	list, err := f.DB.FindApplications(ctx, tn.ID, u.ID)
+	list, err := f.DB.FindApplications(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if ids := appIDs(list); !slices.Equal(ids, []string{a.ID, b.ID, c.ID}) {
 		t.Errorf("user's applications: %v, want %v", ids, []string{a.ID, b.ID, c.ID})
 	}
-	if list, err := f.DB.FindApplications(ctx, other.ID, u.ID); err != nil || len(list) != 0 {
+	if list, err := f.DB.FindApplications(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(list) != 0 {
 		t.Errorf("another tenant's read: %d %v", len(list), err)
 	}
 	if levels, err := f.DB.ApplicationLevels(ctx, tn.ID); err != nil || !slices.Equal(levels, []string{"level-1", "level-2", "level-3"}) {
@@ -115,7 +115,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if got.Version != 2 {
 		t.Errorf("version after a save: %d", got.Version)
 	}
-	saved, err := f.DB.FindApplication(ctx, tn.ID, u.ID, a.ID)
+	saved, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, UserID: u.ID, ID: a.ID})
 	must(t, err)
 	if saved.Status != kycd.ApplicationInReview || saved.Version != 2 || saved.SubmittedAt == nil || !saved.SubmittedAt.Equal(submitted) ||
 		saved.Data.Attributes["full-name"].SignedWith != vc.ID || saved.DecidedAt != nil {
@@ -157,7 +157,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if again.Version != got.Version {
 		t.Errorf("a refused save moved the caller's version: %d, want %d", again.Version, got.Version)
 	}
-	if now, err := f.DB.FindApplication(ctx, tn.ID, u.ID, a.ID); err != nil || now.Status != kycd.ApplicationInReview || now.Version != 3 {
+	if now, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, UserID: u.ID, ID: a.ID}); err != nil || now.Status != kycd.ApplicationInReview || now.Version != 3 {
 		t.Errorf("after refused saves: %+v %v", now, err)
 	}
 	if n := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.SyncApplicationArgs{}.Kind()); n != syncJobs+1 {

@@ -43,12 +43,12 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	k1, k2, por := newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckKYC, false), newCheck(u.ID, kycd.CheckPOR, false)
 	theirs := newCheck(u2.ID, kycd.CheckKYC, false)
-	list, err := f.DB.FindChecks(ctx, tn.ID, u.ID)
+	list, err := f.DB.FindChecks(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if ids := checkIDs(list); !slices.Equal(ids, []string{k1.ID, k2.ID, por.ID}) {
 		t.Errorf("user's checks: %v, want %v", ids, []string{k1.ID, k2.ID, por.ID})
 	}
-	if list, err := f.DB.FindChecks(ctx, other.ID, u.ID); err != nil || len(list) != 0 {
+	if list, err := f.DB.FindChecks(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(list) != 0 {
 		t.Errorf("another tenant's read: %d %v", len(list), err)
 	}
 
@@ -60,10 +60,14 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if k1.Version != 2 || k1.DecidedAt == nil {
 		t.Errorf("after the decision: version %d, decided %v", k1.Version, k1.DecidedAt)
 	}
-	got, err := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID)
+	got, err := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID})
 	must(t, err)
 	if got.Status != kycd.CheckPassed || got.EvidenceFileID != k1.EvidenceFileID || got.Version != 2 || got.DecidedAt == nil || got.SupersededBy != "" {
 		t.Errorf("decided: %+v", got)
+	}
+	// A key that names no user finds the tenant's check, whoever's it is.
+	if anyUser, err := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: k1.ID}); err != nil || anyUser.ID != k1.ID || anyUser.UserID != u.ID {
+		t.Errorf("by tenant and id: %+v, %v", anyUser, err)
 	}
 	if n := events(k1, kycd.EventCheckPassed); n != 1 {
 		t.Errorf("%d passed events", n)
@@ -78,10 +82,10 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	foreign := *k2
 	foreign.TenantID, foreign.Status = other.ID, kycd.CheckPassed
 	wantCode(t, f.DB.DecideCheck(ctx, &foreign), kycd.EStale)
-	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); got.Status != kycd.CheckPassed || got.Version != 2 {
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID}); got.Status != kycd.CheckPassed || got.Version != 2 {
 		t.Errorf("after a stale decision: %+v", got)
 	}
-	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k2.ID); got.Status != kycd.CheckPending || got.Version != 1 {
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k2.ID}); got.Status != kycd.CheckPending || got.Version != 1 {
 		t.Errorf("after another tenant's decision: %+v", got)
 	}
 	if n := events(k1, kycd.EventCheckFailed) + events(k2, kycd.EventCheckPassed); n != 0 {
@@ -93,7 +97,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// A failure keeps its reasons.
 	por.Status, por.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonEvidenceInvalid, Message: "not a zip"}}
 	must(t, f.DB.DecideCheck(ctx, por))
-	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, por.ID); got.Status != kycd.CheckFailed || len(got.Reasons) != 1 || got.Reasons[0].Code != kycd.ReasonEvidenceInvalid {
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: por.ID}); got.Status != kycd.CheckFailed || len(got.Reasons) != 1 || got.Reasons[0].Code != kycd.ReasonEvidenceInvalid {
 		t.Errorf("failed: %+v", got)
 	}
 	if n := events(por, kycd.EventCheckFailed); n != 1 {
@@ -107,7 +111,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	k3.Effects = map[string]*kycd.CheckEffect{kycd.ProcessAddress: {Status: kycd.EffectConflict, Reasons: []string{"address-mismatch"}, Message: "refused"},
 		kycd.ProcessIdentity: {Status: kycd.EffectDeferred, Reasons: []string{"missing-name"}}}
 	must(t, f.DB.DecideCheck(ctx, k3))
-	got, err = f.DB.FindCheck(ctx, tn.ID, u2.ID, k3.ID)
+	got, err = f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u2.ID, ID: k3.ID})
 	must(t, err)
 	if len(got.Effects) != 2 || got.Effects[kycd.ProcessAddress].Reasons[0] != "address-mismatch" || !got.Deferred() {
 		t.Errorf("effects decided: %+v", got.Effects)
@@ -120,11 +124,11 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Errorf("effects saved with %d audit entries", n-auditBefore)
 	}
 	wantCode(t, f.DB.SaveCheckEffects(ctx, &staleEffects, nil), kycd.EStale)
-	if again, _ := f.DB.FindCheck(ctx, tn.ID, u2.ID, k3.ID); again.Deferred() || again.Effects[kycd.ProcessIdentity].Status != kycd.EffectApplied ||
+	if again, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u2.ID, ID: k3.ID}); again.Deferred() || again.Effects[kycd.ProcessIdentity].Status != kycd.EffectApplied ||
 		again.Version != got.Version || again.Status != kycd.CheckPassed {
 		t.Errorf("effects after their save: %+v %+v", again, again.Effects)
 	}
-	if plain, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); plain.Effects != nil && len(plain.Effects) != 0 {
+	if plain, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID}); plain.Effects != nil && len(plain.Effects) != 0 {
 		t.Errorf("a check without effects reads %v", plain.Effects)
 	}
 
@@ -138,7 +142,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	failedRefresh := newCheck(u.ID, kycd.CheckKYC, true)
 	failedRefresh.Status, failedRefresh.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonDocumentExpired}}
 	must(t, f.DB.DecideCheck(ctx, failedRefresh))
-	if got, _ := f.DB.FindCheck(ctx, tn.ID, u.ID, k1.ID); got.SupersededBy != "" {
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID}); got.SupersededBy != "" {
 		t.Errorf("a failed refresh superseded a check: %+v", got)
 	}
 	refresh := newCheck(u.ID, kycd.CheckKYC, true)

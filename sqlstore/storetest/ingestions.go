@@ -49,16 +49,16 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Error("ingestion parameters stored in the clear")
 	}
 	// Another user's or provider's reads do not find it.
-	if _, err := f.DB.FindIngestion(ctx, tn.ID, uuid.NewString(), "", in.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+	if _, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: in.ID}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("another user: %v", err)
 	}
-	if _, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, kycd.ProviderVeriff, in.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+	if _, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderVeriff, ID: in.ID}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("another provider: %v", err)
 	}
-	if _, err := f.DB.FindIngestion(ctx, tn.ID, "", "", "not-a-uuid"); kycd.ErrorCode(err) != kycd.ENotFound {
+	if _, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, ID: "not-a-uuid"}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("malformed id: %v", err)
 	}
-	got, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, kycd.ProviderSumsub, in.ID)
+	got, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, ID: in.ID})
 	must(t, err)
 	if got.Parameters["shareToken"] != "_act-Qzsecrettoken" || len(got.Sources) != 1 || got.Sources[0].Ref != "_act-Qzsecrettoken" {
 		t.Fatalf("round trip: %+v", got)
@@ -78,10 +78,15 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)); n != 1 {
 		t.Errorf("%d status events", n)
 	}
-	again, err := f.DB.FindIngestion(ctx, tn.ID, u.ID, "", in.ID)
+	again, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, UserID: u.ID, ID: in.ID})
 	must(t, err)
 	if again.Status != kycd.IngestionRunning || again.Result[kycd.ProcessIdentity].Error.Code != kycd.EWorkflow {
 		t.Errorf("saved: %+v", again)
+	}
+	// A key that names neither user nor provider finds the tenant's
+	// ingestion (the connector's jobs know only the id).
+	if anyOne, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, ID: in.ID}); err != nil || anyOne.ID != in.ID || anyOne.Version != again.Version {
+		t.Errorf("by tenant and id: %+v, %v", anyOne, err)
 	}
 	// Pages, newest first.
 	second, third := newIngestion(kycd.ProviderSumsub), newIngestion(kycd.ProviderSumsub)
@@ -140,7 +145,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM files WHERE user_id = ?`, u.ID); n != 2 {
 		t.Errorf("%d ingested files, want 2", n)
 	}
-	if fl, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
+	if fl, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID}); err != nil || fl.Status != kycd.FileUploaded || fl.Size != 10 {
 		t.Errorf("ingested file: %+v %v", fl, err)
 	}
 
@@ -197,10 +202,10 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if bytes.Contains(data, []byte("Qzsecretlink")) {
 		t.Error("check data stored in the clear")
 	}
-	if _, err := f.DB.FindCheck(ctx, tn.ID, uuid.NewString(), first.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+	if _, err := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: first.ID}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("another user: %v", err)
 	}
-	if _, err := f.DB.FindCheck(ctx, other.ID, "", first.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+	if _, err := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: other.ID, ID: first.ID}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("another tenant: %v", err)
 	}
 	byID, err := f.DB.FindChecksByID(ctx, tn.ID, []string{second.ID, first.ID, second.ID, uuid.NewString(), "not-a-uuid"})

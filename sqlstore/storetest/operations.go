@@ -172,9 +172,9 @@ func testReadGroups(t *testing.T, f *Fixture, _ *mock.Clock) {
 		ids[i] = newUser(t, f, tn.ID, "reads-"+uuid.NewString()[:8]+"@example.com").ID
 	}
 	queries, reads := f.DB.ReadGroups()
-	_, _, err := f.DB.FindUserKYC(ctx, tn.ID, ids[0])
+	_, _, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: ids[0]})
 	must(t, err)
-	_, _, err = f.DB.FindUserKYC(ctx, tn.ID, uuid.NewString())
+	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: uuid.NewString()})
 	wantCode(t, err, kycd.ENotFound)
 	q, r := f.DB.ReadGroups()
 	if f.DB.Dialect() != "postgres" {
@@ -194,7 +194,7 @@ func testReadGroups(t *testing.T, f *Fixture, _ *mock.Clock) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if u, _, err := f.DB.FindUserKYC(ctx, tn.ID, id); err != nil || u.ID != id {
+			if u, _, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: id}); err != nil || u.ID != id {
 				t.Errorf("read of %s: %v", id, err)
 			}
 		}()

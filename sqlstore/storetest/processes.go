@@ -37,7 +37,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if p.Version != 1 {
 		t.Fatalf("version after insert: %d", p.Version)
 	}
-	_, got, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	_, got, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	g := got[kycd.ProcessCRA]
 	if g == nil || g.Status != kycd.StatusPending || g.Attempts != 1 || g.RetryAt == nil || !g.RetryAt.Equal(retry) || g.Version != 1 ||
@@ -105,26 +105,26 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE type = ?`, "core.kyc.x.status-changed"); n != 0 {
 		t.Errorf("a stale change left %d events", n)
 	}
-	_, got, _ = f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	_, got, _ = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	if got[kycd.ProcessCRA].Version != 2 || got[kycd.ProcessCRA].Status != kycd.StatusOK || !got[kycd.ProcessCRA].UpdatedAt.Equal(g.UpdatedAt) {
 		t.Errorf("after a stale save: %+v", got[kycd.ProcessCRA])
 	}
 	// The user and its processes in one read.
-	usr, procs, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	usr, procs, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if usr.FullName != "Jane Qzsecretname" || len(procs) != 1 || procs[kycd.ProcessCRA].Version != 2 {
 		t.Errorf("FindUserKYC: %+v %+v", usr, procs)
 	}
 	bare := newUser(t, f, tn.ID, "bare-"+uuid.NewString()[:8]+"@example.com")
-	if usr, procs, err := f.DB.FindUserKYC(ctx, tn.ID, bare.ID); err != nil || usr.ID != bare.ID || len(procs) != 0 {
+	if usr, procs, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: bare.ID}); err != nil || usr.ID != bare.ID || len(procs) != 0 {
 		t.Errorf("a user without processes: %+v %+v %v", usr, procs, err)
 	}
 	// Another tenant sees nothing.
 	other := newTenant(t, f)
-	_, _, err = f.DB.FindUserKYC(ctx, other.ID, u.ID)
+	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID})
 	wantCode(t, err, kycd.ENotFound)
 	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}))
-	_, _, err = f.DB.FindUserKYC(ctx, tn.ID, bare.ID)
+	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: bare.ID})
 	wantCode(t, err, kycd.ENotFound)
 }
 
@@ -174,7 +174,7 @@ func testStepsConcurrent(t *testing.T, f *Fixture, _ *mock.Clock) {
 		if a != nil {
 			winner = i + users
 		}
-		_, procs, err := f.DB.FindUserKYC(ctx, tn.ID, s.UserID)
+		_, procs, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: s.UserID})
 		must(t, err)
 		p := procs[kycd.ProcessCDD]
 		if got, _ := p.Form.Answers["intent"].(map[string]any); p.Version != 2 || got["answer"] != float64(winner) {
@@ -374,7 +374,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		}
 	}
 	// A live user is not erased.
-	wantCode(t, f.DB.EraseUser(ctx, tn.ID, gone.ID), kycd.ENotFound)
+	wantCode(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}), kycd.ENotFound)
 	before := clock.Now()
 	clock.Advance(time.Minute)
 	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}))
@@ -386,16 +386,16 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if !slices.Contains(refs, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}) || slices.ContainsFunc(refs, func(r kycd.UserRef) bool { return r.UserID == kept.ID }) {
 		t.Errorf("closed users: %v", refs)
 	}
-	keys, err := f.DB.UserBlobKeys(ctx, tn.ID, gone.ID)
+	keys, err := f.DB.UserBlobKeys(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID})
 	must(t, err)
 	if len(keys) != 1 || !strings.HasPrefix(keys[0], "tenants/"+tn.ID+"/") {
 		t.Errorf("blob keys: %v", keys)
 	}
 	// Another tenant cannot erase it.
-	wantCode(t, f.DB.EraseUser(ctx, newTenant(t, f).ID, gone.ID), kycd.ENotFound)
+	wantCode(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: newTenant(t, f).ID, UserID: gone.ID}), kycd.ENotFound)
 	keptBefore := rows(kept.ID)
 	auditBefore := auditCount(t, f, tn.ID)
-	must(t, f.DB.EraseUser(ctx, tn.ID, gone.ID))
+	must(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}))
 	for table, n := range rows(gone.ID) {
 		if n != 0 {
 			t.Errorf("%d %s rows of the erased user kept", n, table)
@@ -412,7 +412,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Errorf("user.erased audit entry: %d", n)
 	}
 	// Erased already: nothing to do.
-	wantCode(t, f.DB.EraseUser(ctx, tn.ID, gone.ID), kycd.ENotFound)
+	wantCode(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}), kycd.ENotFound)
 }
 
 // testExpiredProcesses: the sweep finds ok processes whose verified result

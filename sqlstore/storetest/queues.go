@@ -56,7 +56,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if n := auditCount(t, f, tn.ID); n != before+1 {
 		t.Fatalf("an assignment wrote %d audit entries", n-before)
 	}
-	if got, err := f.DB.FindApplication(ctx, tn.ID, "", a2.ID); err != nil || got.Assignee != reviewer || got.Version != a2.Version {
+	if got, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: a2.ID}); err != nil || got.Assignee != reviewer || got.Version != a2.Version {
 		t.Fatalf("an assigned application: %+v %v", got, err)
 	}
 	if got := queue(kycd.ApplicationFilter{Assignee: &reviewer}); !slices.Equal(got, []string{a2.ID}) {
@@ -80,7 +80,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// Taken meanwhile: an assignment from no one (what a second reviewer
 	// saw) changes nothing.
 	wantCode(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
-	if got, _ := f.DB.FindApplication(ctx, tn.ID, "", a2.ID); got.Assignee != reviewer {
+	if got, _ := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: a2.ID}); got.Assignee != reviewer {
 		t.Fatalf("an application taken twice: held by %q", got.Assignee)
 	}
 	must(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{From: reviewer}, nil))

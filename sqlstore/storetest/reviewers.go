@@ -243,7 +243,7 @@ func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if c, err := f.DB.FindCase(ctx, tn.ID, held.ID); err != nil || c.Assignee != "" {
 		t.Fatalf("a disabled reviewer's case: %+v %v", c, err)
 	}
-	if a, err := f.DB.FindApplication(ctx, tn.ID, "", app.ID); err != nil || a.Assignee != "" {
+	if a, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: app.ID}); err != nil || a.Assignee != "" {
 		t.Fatalf("a disabled reviewer's application: %+v %v", a, err)
 	}
 	must(t, f.DB.SetReviewerDisabled(ctx, tn.ID, r.ID, false))

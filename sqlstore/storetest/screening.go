@@ -198,7 +198,7 @@ func testCases(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatalf("a stale case: %v", err)
 	}
 	// Closed, with the hit replaced.
-	_, stored, err := f.DB.FindUserKYC(ctx, tn.ID, u.ID)
+	_, stored, err := f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if stored[kycd.ProcessScreening].Status != kycd.StatusRunning {
 		t.Fatalf("the refused change saved its process: %+v", stored[kycd.ProcessScreening])
@@ -214,12 +214,12 @@ func testCases(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if again.Status != kycd.CaseClosed || again.Outcome != kycd.OutcomeFalsePositive || again.ClosedAt == nil || again.Version != 2 {
 		t.Fatalf("a closed case: %+v", again)
 	}
-	hits, err := f.DB.FindScreeningHits(ctx, tn.ID, u.ID)
+	hits, err := f.DB.FindScreeningHits(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(hits) != 1 || hits[0] != hit {
 		t.Fatalf("hits: %+v", hits)
 	}
-	if h, err := f.DB.FindScreeningHits(ctx, other.ID, u.ID); err != nil || len(h) != 0 {
+	if h, err := f.DB.FindScreeningHits(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(h) != 0 {
 		t.Fatalf("another tenant's hits: %v %v", h, err)
 	}
 

@@ -263,21 +263,21 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.CreateUser(ctx, &elsewhere))
 
 	// The general terms given at creation are recorded as accepted.
-	acc, err := f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID)
+	acc, err := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if !acc["general-pt-bop"].Equal(u.CreatedAt) || len(acc) != 1 {
 		t.Fatalf("acceptances: %v", acc)
 	}
 	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"})
 	must(t, err)
-	if acc, _ = f.DB.FindTermsAcceptances(ctx, tn.ID, u.ID); !acc["unique-account-number-viban"].Equal(at) {
+	if acc, _ = f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID}); !acc["unique-account-number-viban"].Equal(at) {
 		t.Fatalf("acceptance: %v", acc)
 	}
 	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
 	wantCode(t, err, kycd.EOperationNotAllowed)
 	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
 	wantCode(t, err, kycd.ENotFound)
-	if acc, _ := f.DB.FindTermsAcceptances(ctx, other.ID, u.ID); len(acc) != 0 {
+	if acc, _ := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); len(acc) != 0 {
 		t.Fatalf("another tenant sees acceptances: %v", acc)
 	}
 	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
@@ -314,25 +314,25 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png",
 		Metadata: map[string]any{"side": "front"}, UploadExpiresAt: clock.Now().Add(15 * time.Minute)}
 	must(t, f.DB.CreateFile(ctx, file))
-	got, err := f.DB.FindFileByID(ctx, tn.ID, u.ID, file.ID)
+	got, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FilePending || got.Metadata["side"] != "front" || !got.UploadExpiresAt.Equal(file.UploadExpiresAt) {
 		t.Fatalf("FindFileByID = %+v", got)
 	}
-	_, err = f.DB.FindFileByID(ctx, other.ID, "", file.ID)
+	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: other.ID, ID: file.ID})
 	wantCode(t, err, kycd.ENotFound)
-	_, err = f.DB.FindFileByID(ctx, tn.ID, uuid.NewString(), file.ID)
+	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: file.ID})
 	wantCode(t, err, kycd.ENotFound)
 	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
 	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch))
 	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x"), kycd.ENotFound)
-	if got, _ := f.DB.FindFileByID(ctx, tn.ID, "", file.ID); got.Rejection != kycd.EFileContentTypeMismatch {
+	if got, _ := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID}); got.Rejection != kycd.EFileContentTypeMismatch {
 		t.Fatalf("rejection not recorded: %+v", got)
 	}
 	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"))
 	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"), kycd.EFileAlreadyUploaded)
 	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2"), kycd.ENotFound)
-	got, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
+	got, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.BlobKey != "k1" || got.Rejection != "" || got.UploadedAt == nil {
 		t.Fatalf("after upload: %+v", got)
@@ -350,9 +350,9 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if n != 1 {
 		t.Fatalf("deleted %d expired files, want 1 (the uploaded one stays)", n)
 	}
-	_, err = f.DB.FindFileByID(ctx, tn.ID, "", stale.ID)
+	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: stale.ID})
 	wantCode(t, err, kycd.ENotFound)
-	_, err = f.DB.FindFileByID(ctx, tn.ID, "", file.ID)
+	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})
 	must(t, err)
 
 	// A user may have MaxPendingFiles files awaiting upload, whose window

@@ -29,13 +29,13 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
 	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1"))
-	files, err := f.DB.FindFiles(ctx, tn.ID, u.ID)
+	files, err := f.DB.FindFiles(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(files) != 2 || files[0].ID != ids[0] || files[1].ID != ids[1] || files[0].Category != "document" || files[1].Status != kycd.FileUploaded ||
 		files[1].Size != 42 || files[1].BlobKey != "key-1" || files[1].UploadedAt == nil || files[0].CreatedAt.IsZero() {
 		t.Fatalf("a user's files: %+v", files)
 	}
-	if l, err := f.DB.FindFiles(ctx, other.ID, u.ID); err != nil || len(l) != 0 {
+	if l, err := f.DB.FindFiles(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); err != nil || len(l) != 0 {
 		t.Fatalf("a user's files from another tenant: %v %v", l, err)
 	}
 
@@ -44,13 +44,13 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	clock.Advance(time.Second)
 	d2 := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "proof-of-address", FileIDs: ids[:1]}
 	must(t, f.DB.CreateDocument(ctx, d2))
-	docs, err := f.DB.FindDocuments(ctx, tn.ID, u.ID)
+	docs, err := f.DB.FindDocuments(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(docs) != 2 || docs[0].ID != d1.ID || !slices.Equal(docs[0].FileIDs, ids) || docs[1].AttributeKey != "proof-of-address" || docs[1].CreatedAt.IsZero() {
 		t.Fatalf("a user's documents: %+v", docs)
 	}
 	for _, c := range []struct{ tenant, user string }{{other.ID, u.ID}, {tn.ID, u2.ID}} {
-		if l, err := f.DB.FindDocuments(ctx, c.tenant, c.user); err != nil || len(l) != 0 {
+		if l, err := f.DB.FindDocuments(ctx, kycd.UserRef{TenantID: c.tenant, UserID: c.user}); err != nil || len(l) != 0 {
 			t.Fatalf("documents of %v: %v %v", c, l, err)
 		}
 	}
