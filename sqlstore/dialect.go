@@ -37,11 +37,21 @@ type dialect interface {
 	arrayParams() bool
 	// vacuum is the statement, before a list of tables, that reclaims their
 	// dead rows and gathers the planner's statistics ("" where the database
-	// needs neither: SQLite reuses free space and plans without them).
+	// reuses free space itself: SQLite, whose statistics optimize keeps).
 	vacuum() string
 	// autovacuumSetting reads whether the server vacuums by itself ("" where
 	// there is no such setting).
 	autovacuumSetting() string
+	// optimize is the statement that refreshes the planner's statistics
+	// where they are stale ("" where the server does it itself: PostgreSQL's
+	// autovacuum analyzes).
+	optimize() string
+	// byEntity is the clause, after a table name, that makes a query of the
+	// audit trail filtered by entities read the entity index ("" where the
+	// planner picks it unaided). SQLite's planner, asked for a few
+	// entities' entries newest first, walks the tenant's whole trail in
+	// order (its primary key) instead, when its statistics are missing.
+	byEntity() string
 }
 
 type sqliteDialect struct{}
@@ -55,6 +65,8 @@ func (sqliteDialect) driverCachesStatements() bool { return false }
 func (sqliteDialect) arrayParams() bool            { return false }
 func (sqliteDialect) vacuum() string               { return "" }
 func (sqliteDialect) autovacuumSetting() string    { return "" }
+func (sqliteDialect) optimize() string             { return "PRAGMA optimize=0x10002" } // every table, not only those this connection read
+func (sqliteDialect) byEntity() string             { return " INDEXED BY audit_entries_entity" }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -69,6 +81,8 @@ func (postgresDialect) driverCachesStatements() bool { return true }
 func (postgresDialect) arrayParams() bool            { return true }
 func (postgresDialect) vacuum() string               { return "VACUUM (ANALYZE) " }
 func (postgresDialect) autovacuumSetting() string    { return "SHOW autovacuum" }
+func (postgresDialect) optimize() string             { return "" }
+func (postgresDialect) byEntity() string             { return "" }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }

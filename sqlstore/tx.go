@@ -322,6 +322,17 @@ func (db *DB) auditInsert(entries []kycd.AuditEntry, ats, details []string) (str
 // ends; readers chain on demand as well, so this only bounds how long an
 // entry waits when nobody reads.
 func (db *DB) RunAuditChainer(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	repeat(ctx, every, logger, "chaining the audit trail", db.ChainAudit)
+}
+
+// RunOptimizer refreshes the planner's statistics (Optimize) at every tick
+// until ctx ends.
+func (db *DB) RunOptimizer(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	repeat(ctx, every, logger, "refreshing the planner's statistics", db.Optimize)
+}
+
+// repeat runs fn at every tick until ctx ends, logging its failures.
+func repeat(ctx context.Context, every time.Duration, logger *slog.Logger, what string, fn func(context.Context) error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -329,8 +340,8 @@ func (db *DB) RunAuditChainer(ctx context.Context, every time.Duration, logger *
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := db.ChainAudit(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("chaining the audit trail", slog.String("error", err.Error()))
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				logger.Error(what, slog.String("error", err.Error()))
 			}
 		}
 	}
@@ -373,14 +384,14 @@ func (db *DB) FindAuditEntries(ctx context.Context, tenantID string, afterSeq in
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	return db.queryAudit(ctx, `tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+	return db.queryAudit(ctx, "", `tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
 }
 
 // queryAudit reads the chained audit entries a condition (with its order
-// and limit) selects.
-func (db *DB) queryAudit(ctx context.Context, where string, args ...any) ([]*kycd.AuditEntry, error) {
+// and limit) selects, with an index hint after the table ("" for none).
+func (db *DB) queryAudit(ctx context.Context, hint, where string, args ...any) ([]*kycd.AuditEntry, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT tenant_id, seq, at, actor, action, entity_type, entity_id, request_id, details, prev_hash, hash
-		FROM audit_entries WHERE `+where), args...)
+		FROM audit_entries`+hint+` WHERE `+where), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -414,9 +425,11 @@ func (db *DB) FindAuditLog(ctx context.Context, tenantID string, f kycd.AuditFil
 	if f.Actor != "" {
 		add("actor = ?", f.Actor)
 	}
+	hint := ""
 	if len(f.EntityIDs) > 0 {
 		cond, ids := anyOf(db.dialect, "entity_id", f.EntityIDs)
 		add(cond, ids...)
+		hint = db.dialect.byEntity()
 	}
 	if f.Action != "" {
 		add("action = ?", f.Action)
@@ -430,7 +443,7 @@ func (db *DB) FindAuditLog(ctx context.Context, tenantID string, f kycd.AuditFil
 	if f.Before > 0 {
 		add("seq < ?", f.Before)
 	}
-	return db.queryAudit(ctx, strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`, append(args, f.Limit)...)
+	return db.queryAudit(ctx, hint, strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`, append(args, f.Limit)...)
 }
 
 func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {

@@ -144,6 +144,9 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (_ *app, err erro
 	if _, err := a.db.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.db.Optimize(ctx); err != nil {
+		return nil, fmt.Errorf("refresh the planner's statistics: %w", err)
+	}
 	master, created, err := vault.LoadMasterKey(o.masterKeyPath(), o.MasterKeyFile == "")
 	if err != nil {
 		return nil, err
@@ -249,10 +252,26 @@ func (a *app) warnDatabase(ctx context.Context) {
 // startAuditChainer chains the audit trail in the background until ctx
 // ends; the returned function waits for it to stop.
 func (a *app) startAuditChainer(ctx context.Context) (wait func()) {
+	return a.background(func() { a.db.RunAuditChainer(ctx, auditChainEvery, a.logger) })
+}
+
+// optimizeEvery is how often the planner's statistics are refreshed where
+// stale (SQLite; PostgreSQL's autovacuum does it itself).
+const optimizeEvery = time.Hour
+
+// startOptimizer refreshes the planner's statistics until ctx ends; the
+// returned function waits for it to stop.
+func (a *app) startOptimizer(ctx context.Context) (wait func()) {
+	return a.background(func() { a.db.RunOptimizer(ctx, optimizeEvery, a.logger) })
+}
+
+// background runs fn in a goroutine; the returned function waits for it
+// to return.
+func (a *app) background(fn func()) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.db.RunAuditChainer(ctx, auditChainEvery, a.logger)
+		fn()
 	}()
 	return func() { <-done }
 }
@@ -264,12 +283,7 @@ const screeningRefreshEvery = 2 * time.Second
 // startScreening keeps the screening index current until ctx ends; the
 // returned function waits for it to stop.
 func (a *app) startScreening(ctx context.Context) (wait func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.screening.Run(ctx, screeningRefreshEvery)
-	}()
-	return func() { <-done }
+	return a.background(func() { a.screening.Run(ctx, screeningRefreshEvery) })
 }
 
 // importSnapshot imports the bundled snapshot of each of the sources named

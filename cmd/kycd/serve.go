@@ -225,6 +225,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	chainCtx, stopChain := context.WithCancel(context.Background())
 	defer stopChain()
 	waitChain := a.startAuditChainer(chainCtx)
+	waitOptimizer := a.startOptimizer(chainCtx)
 	screeningCtx, stopScreening := context.WithCancel(context.Background())
 	defer stopScreening()
 	waitScreening := a.startScreening(screeningCtx)
@@ -255,6 +256,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The last changes' audit entries reach the chain before the store closes.
 	stopChain()
 	waitChain()
+	waitOptimizer()
 	err = errors.Join(err, a.db.ChainAudit(shutCtx))
 	if err == nil {
 		a.logger.Info("stopped")
@@ -290,6 +292,7 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	waitChain := a.startAuditChainer(ctx)
+	waitOptimizer := a.startOptimizer(ctx)
 	waitDispatch := a.startDispatcher(ctx)
 	fmt.Fprintf(stdout, "kycd %s worker running (%s database, %d workers)\n", version(), a.db.Dialect(), workers)
 	<-ctx.Done()
@@ -298,6 +301,7 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	waitDispatch()
 	err = jc.Stop(shutCtx)
 	waitChain()
+	waitOptimizer()
 	return errors.Join(err, a.db.ChainAudit(shutCtx))
 }
 

@@ -1,10 +1,14 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +56,7 @@ func Run(t *testing.T) {
 				{"UpdatePanic", testUpdatePanic},
 				{"Backlog", testBacklog},
 				{"Vacuum", testVacuum},
+				{"Optimize", testOptimize},
 				{"AuditChain", testAuditChain},
 				{"Processes", testProcesses},
 				{"StepsConcurrent", testStepsConcurrent},
@@ -746,5 +751,65 @@ func testVacuum(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.Vacuum(ctx))
 	if n := rows(); n < 1 {
 		t.Errorf("tenants after the vacuum: %v rows in the planner's statistics, want at least 1", n)
+	}
+}
+
+// testOptimize: the planner's statistics refresh fails nothing on either
+// database (on SQLite it gathers them: sqlite_stat1 has rows), the periodic
+// refresh stops with its context, and a few entities' audit entries are
+// found through the entity index, newest first, whatever the statistics
+// (SQLite's planner otherwise walks the tenant's whole trail).
+func testOptimize(t *testing.T, f *Fixture, _ *mock.Clock) {
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	var users []*kycd.User
+	for i := range 3 {
+		users = append(users, newUser(t, f, tn.ID, fmt.Sprintf("optimize%d@example.com", i)))
+	}
+	must(t, f.DB.Optimize(ctx))
+	if f.DB.Dialect() == "sqlite" {
+		var n int
+		must(t, f.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_stat1`).Scan(&n))
+		if n == 0 {
+			t.Error("no statistics after Optimize")
+		}
+		rows, err := f.SQL.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT seq FROM audit_entries INDEXED BY audit_entries_entity
+			WHERE tenant_id = ? AND entity_id IN (?, ?) ORDER BY seq DESC LIMIT 10`, tn.ID, users[0].ID, users[1].ID)
+		must(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			must(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "; "), "audit_entries_entity") {
+			t.Errorf("the entity query's plan: %q", plan)
+		}
+	}
+	list, err := f.DB.FindAuditLog(ctx, tn.ID, kycd.AuditFilter{EntityIDs: []string{users[2].ID, users[0].ID}})
+	must(t, err)
+	var got []string
+	for _, e := range list {
+		got = append(got, e.EntityID)
+	}
+	if len(got) < 2 || !slices.Contains(got, users[0].ID) || !slices.Contains(got, users[2].ID) || slices.Contains(got, users[1].ID) ||
+		!slices.IsSortedFunc(list, func(a, b *kycd.AuditEntry) int { return cmp.Compare(b.Seq, a.Seq) }) {
+		t.Errorf("two users' audit entries, newest first: %v", got)
+	}
+	stop, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.DB.RunOptimizer(stop, time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	time.Sleep(5 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunOptimizer did not stop with its context")
 	}
 }
