@@ -145,6 +145,15 @@ type ListChange struct {
 	Name string `json:"name"`
 }
 
+// ListChangeFilter selects a page of a version's delta: the changes of one
+// kind ("" for every kind) whose listing id comes after After, at most Limit
+// of them (0: no limit).
+type ListChangeFilter struct {
+	Kind  string
+	After string
+	Limit int
+}
+
 // StoredEntry is a listing with the digest of its content, as kept.
 type StoredEntry struct {
 	ListEntry
@@ -188,9 +197,10 @@ type ScreeningListStore interface {
 	// FindListHistory returns a source's versions, newest first, at most
 	// limit of them.
 	FindListHistory(ctx context.Context, source string, limit int) ([]*ListVersion, error)
-	// FindListChanges returns the delta of one version of a source (ENotFound
-	// "list-version" when it does not exist).
-	FindListChanges(ctx context.Context, source string, version int) ([]ListChange, error)
+	// FindListChanges returns the delta of one version of a source, by
+	// listing id, as the filter selects (its zero value: all of it);
+	// ENotFound "list-version" when the version does not exist.
+	FindListChanges(ctx context.Context, source string, version int, f ListChangeFilter) ([]ListChange, error)
 	// FindListDigests returns the digest of every current listing of a
 	// source, by listing id.
 	FindListDigests(ctx context.Context, source string) (map[string]string, error)

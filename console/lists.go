@@ -15,7 +15,7 @@ import (
 type Lists interface {
 	Lists(ctx context.Context) ([]*kycd.ListVersion, error)
 	ListHistory(ctx context.Context, source string, limit int) ([]*kycd.ListVersion, error)
-	ListChanges(ctx context.Context, source string, version int) ([]kycd.ListChange, error)
+	ListChanges(ctx context.Context, source string, version int, f kycd.ListChangeFilter) ([]kycd.ListChange, error)
 }
 
 // historySize is how many versions of a source its page shows.
@@ -78,7 +78,16 @@ func (s *Server) handleListVersion() handlerFunc {
 			return kycd.NotFound("list-version")
 		}
 		ctx := r.Context()
-		changes, err := s.lists.ListChanges(ctx, source, version)
+		q := r.URL.Query()
+		p := deltaPage{Kind: q.Get("kind"), Kinds: deltaKinds}
+		if !slices.Contains(deltaKinds, p.Kind) {
+			p.Kind = "all"
+		}
+		f := kycd.ListChangeFilter{After: q.Get("after"), Limit: deltaPageSize + 1}
+		if p.Kind != "all" {
+			f.Kind = p.Kind
+		}
+		changes, err := s.lists.ListChanges(ctx, source, version, f)
 		if err != nil {
 			return err
 		}
@@ -95,21 +104,10 @@ func (s *Server) handleListVersion() handlerFunc {
 				return kycd.NotFound("list-version")
 			}
 		}
-		q := r.URL.Query()
-		p := deltaPage{Version: history[i], Kind: q.Get("kind"), Kinds: deltaKinds}
-		if !slices.Contains(deltaKinds, p.Kind) {
-			p.Kind = "all"
-		}
-		after := q.Get("after")
-		for _, c := range changes { // sorted by listing id
-			if (p.Kind != "all" && c.Kind != p.Kind) || (after != "" && c.EntryID <= after) {
-				continue
-			}
-			if len(p.Changes) == deltaPageSize {
-				p.Next = r.URL.Path + "?" + url.Values{"kind": {p.Kind}, "after": {p.Changes[deltaPageSize-1].EntryID}}.Encode()
-				break
-			}
-			p.Changes = append(p.Changes, c)
+		p.Version, p.Changes = history[i], changes
+		if len(changes) > deltaPageSize { // one more than a page: there is a next
+			p.Changes = changes[:deltaPageSize]
+			p.Next = r.URL.Path + "?" + url.Values{"kind": {p.Kind}, "after": {p.Changes[deltaPageSize-1].EntryID}}.Encode()
 		}
 		s.page(w, r, http.StatusOK, "list-version.html", &pageData{Title: source + " version " + strconv.Itoa(version), Page: p})
 		return nil

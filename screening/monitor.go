@@ -155,7 +155,7 @@ func (s *Service) rescreen(ctx context.Context, delta *catalog, u *kycd.User, ar
 // delta reads a version's delta: the ids of the listings it added or
 // changed, and of those it removed.
 func (s *Service) delta(ctx context.Context, source string, version int) (kept, removed []string, err error) {
-	changes, err := s.lists.FindListChanges(ctx, source, version)
+	changes, err := s.lists.FindListChanges(ctx, source, version, kycd.ListChangeFilter{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -318,10 +318,11 @@ func (s *Service) ListHistory(ctx context.Context, source string, limit int) ([]
 	return list, err
 }
 
-// ListChanges returns the delta of one version of a source, by listing id
-// (ENotFound "list-version" when there is no such version).
-func (s *Service) ListChanges(ctx context.Context, source string, version int) ([]kycd.ListChange, error) {
-	return s.lists.FindListChanges(ctx, source, version)
+// ListChanges returns the delta of one version of a source, by listing id,
+// as the filter selects (ENotFound "list-version" when there is no such
+// version).
+func (s *Service) ListChanges(ctx context.Context, source string, version int, f kycd.ListChangeFilter) ([]kycd.ListChange, error) {
+	return s.lists.FindListChanges(ctx, source, version, f)
 }
 
 // Refresh loads the current listings into the index when the stored

@@ -129,7 +129,7 @@ func TestImportVersions(t *testing.T) {
 		if v := res.Version; !res.Changed || v.Version != 2 || v.Entries != 31 || v.Added != 3 || v.Changed != 1 || v.Removed != 2 {
 			t.Fatalf("second import: %+v", v)
 		}
-		changes, err := b.f.DB.FindListChanges(ctx, "watch", 2)
+		changes, err := b.f.DB.FindListChanges(ctx, "watch", 2, kycd.ListChangeFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestImportVersions(t *testing.T) {
 		if fmt.Sprint(kinds) != fmt.Sprint(want) {
 			t.Fatalf("delta of version 2:\n got %v\nwant %v", kinds, want)
 		}
-		if _, err := b.f.DB.FindListChanges(ctx, "watch", 3); kycd.ErrorCode(err) != kycd.ENotFound {
+		if _, err := b.f.DB.FindListChanges(ctx, "watch", 3, kycd.ListChangeFilter{}); kycd.ErrorCode(err) != kycd.ENotFound {
 			t.Fatalf("delta of a version that does not exist: %v", err)
 		}
 		stored, err := b.f.DB.FindListEntries(ctx, kycd.ListEntryFilter{Source: "watch", IDs: []string{"E0002", "E0000"}})

@@ -36,7 +36,7 @@ func (db *DB) FindListHistory(ctx context.Context, source string, limit int) ([]
 }
 
 // FindListChanges implements kycd.ScreeningListStore.
-func (db *DB) FindListChanges(ctx context.Context, source string, version int) ([]kycd.ListChange, error) {
+func (db *DB) FindListChanges(ctx context.Context, source string, version int, f kycd.ListChangeFilter) ([]kycd.ListChange, error) {
 	var n int
 	if err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM screening_lists WHERE source = ? AND version = ?`), source, version).Scan(&n); err != nil {
 		return nil, err
@@ -44,8 +44,18 @@ func (db *DB) FindListChanges(ctx context.Context, source string, version int) (
 	if n == 0 {
 		return nil, kycd.NotFound("list-version")
 	}
-	rows, err := db.readRows(ctx, `SELECT entry_id, kind, name FROM screening_list_changes
-		WHERE source = ? AND version = ? ORDER BY entry_id`, source, version)
+	query, args := `SELECT entry_id, kind, name FROM screening_list_changes WHERE source = ? AND version = ?`, []any{source, version}
+	if f.Kind != "" {
+		query, args = query+` AND kind = ?`, append(args, f.Kind)
+	}
+	if f.After != "" {
+		query, args = query+` AND entry_id > ?`, append(args, f.After)
+	}
+	query += ` ORDER BY entry_id`
+	if f.Limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, f.Limit)
+	}
+	rows, err := db.readRows(ctx, query, args...)
 	return scanAll(rows, err,
 		func(c *kycd.ListChange) []any { return []any{&c.EntryID, &c.Kind, &c.Name} })
 }

@@ -94,12 +94,26 @@ func testScreeningLists(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatalf("history limited to 1: %v %v", h, err)
 	}
 
-	changes, err := f.DB.FindListChanges(ctx, a, 2)
+	changes, err := f.DB.FindListChanges(ctx, a, 2, kycd.ListChangeFilter{})
 	must(t, err)
 	if fmt.Sprint(changes) != "[{2 removed Name 2} {4 added Name 4}]" {
 		t.Fatalf("delta of version 2: %v", changes)
 	}
-	if _, err := f.DB.FindListChanges(ctx, a, 3); kycd.ErrorCode(err) != kycd.ENotFound {
+	// Pages of it: by kind, after a listing id, at most a limit.
+	for _, tc := range []struct {
+		f    kycd.ListChangeFilter
+		want string
+	}{
+		{kycd.ListChangeFilter{Kind: kycd.ListAdded}, "[{4 added Name 4}]"},
+		{kycd.ListChangeFilter{Limit: 1}, "[{2 removed Name 2}]"},
+		{kycd.ListChangeFilter{After: "2"}, "[{4 added Name 4}]"},
+		{kycd.ListChangeFilter{Kind: kycd.ListRemoved, After: "2"}, "[]"},
+	} {
+		if got, err := f.DB.FindListChanges(ctx, a, 2, tc.f); err != nil || fmt.Sprint(got) != tc.want {
+			t.Errorf("delta of version 2 %+v: %v %v, want %s", tc.f, got, err, tc.want)
+		}
+	}
+	if _, err := f.DB.FindListChanges(ctx, a, 3, kycd.ListChangeFilter{}); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Fatalf("delta of a missing version: %v", err)
 	}
 
