@@ -180,9 +180,11 @@ type deleteUserRequest struct {
 
 func (s *Server) handleDeleteMe() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		// Uphold documents no 400 for this operation: an invalid request
+		// (a header, the review) answers its documented 409.
 		u, r, err := s.actingUser(r)
 		if err != nil {
-			return err
+			return invalidAs(http.StatusConflict, err)
 		}
 		req, err := decode[deleteUserRequest](s, w, r, "delete-user-request")
 		if err != nil {
