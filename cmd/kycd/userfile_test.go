@@ -302,7 +302,10 @@ func TestConsoleReviewerAdmin(t *testing.T) {
 			t.Errorf("disabling another tenant's reviewer: %d", res.StatusCode)
 		}
 
-		browse(t, tab, "enable the analyst", chromedp.Click(chromedp.CSS(`form[action$="/`+analyst.ID+`/enable"] button`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		// The disabled page shows a notice too: wait for the answer to
+		// enabling, the analyst's disable button back.
+		browse(t, tab, "enable the analyst", chromedp.Click(chromedp.CSS(`form[action$="/`+analyst.ID+`/enable"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/`+analyst.ID+`/disable"]`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 		if text := mainText(t, tab); !strings.Contains(text, "enabled again") {
 			t.Errorf("after enabling:\n%s", text)
 		}
