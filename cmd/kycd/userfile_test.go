@@ -147,7 +147,9 @@ func TestConsoleUserFile(t *testing.T) {
 		browse(t, atab, "the audit trail", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.CSS("#actor")),
 			chromedp.SendKeys(chromedp.CSS("#actor"), analyst.Email), chromedp.SendKeys(chromedp.CSS("#entity"), imageID),
 			chromedp.SendKeys(chromedp.CSS("#action"), "file.viewed"), chromedp.Click(chromedp.CSS("form.filters-form button")),
-			chromedp.WaitVisible(chromedp.CSS("table.audit")))
+			// The unfiltered page shows a table too: wait for the answer,
+			// whose filter field holds the action as its attribute.
+			chromedp.WaitVisible(chromedp.CSS(`#action[value="file.viewed"]`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 		checkPage(t, atab, "audit-filtered", "file.viewed", analyst.Email, imageID, `"fileId":"`+imageID+`"`, `"userId":"`+user+`"`)
 		auc := newConsoleClient(t, k.base, auditor.Email, auditor.Password, "")
 		q := url.Values{"actor": {analyst.Email}, "entity": {imageID}, "action": {"file.viewed"}}
