@@ -6,8 +6,11 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode"
 
@@ -457,13 +460,24 @@ func TestEvaluation(t *testing.T) {
 	for _, held := range []bool{false, true} {
 		split := map[bool]string{false: "training", true: "held-out"}[held]
 		t.Run(split, func(t *testing.T) {
+			// The two halves are independent: each runs on a CPU of its
+			// own, and its searches on every CPU (parallelMap).
+			t.Parallel()
 			// Positives, per kind, through Search and through BruteForce.
 			pos := positives(entries, held)
+			type outcome struct{ search, brute bool }
+			outs := parallelMap(len(pos), func(i int) outcome {
+				o := outcome{search: found(x.Search(pos[i].query), pos[i].source, pos[i].id)}
+				if i%bruteEvery == 0 {
+					o.brute = found(x.BruteForce(pos[i].query), pos[i].source, pos[i].id)
+				}
+				return o
+			})
 			hit, total := map[string]int{}, map[string]int{}
 			var all, allHit, bruteN, bruteHit, searchOnBrute int
 			var misses []string
 			for i, p := range pos {
-				ok := found(x.Search(p.query), p.source, p.id)
+				ok := outs[i].search
 				total[p.kind]++
 				all++
 				if ok {
@@ -474,7 +488,7 @@ func TestEvaluation(t *testing.T) {
 				}
 				if i%bruteEvery == 0 {
 					bruteN++
-					if found(x.BruteForce(p.query), p.source, p.id) {
+					if outs[i].brute {
 						bruteHit++
 					}
 					if ok {
@@ -501,10 +515,10 @@ func TestEvaluation(t *testing.T) {
 
 			// Ordinary names.
 			names := ordinaryNames(t, entries, 2000, map[bool]uint64{false: 6, true: 7}[held])
+			ordinary := parallelMap(len(names), func(i int) []Match { return x.Search(Query{Name: names[i], Type: kycd.EntryPerson}) })
 			raised := 0
-			for _, n := range names {
-				ms := x.Search(Query{Name: n, Type: kycd.EntryPerson})
-				if anyReview(ms) {
+			for i, n := range names {
+				if ms := ordinary[i]; anyReview(ms) {
 					raised++
 					if raised <= 20 {
 						t.Logf("  ordinary name raised: %q ~ %q %.3f", n, ms[0].MatchedName, ms[0].Score)
@@ -519,10 +533,10 @@ func TestEvaluation(t *testing.T) {
 
 			// Namesakes born decades apart.
 			ns := namesakes(entries, held)
+			same := parallelMap(len(ns), func(i int) []Match { return x.Search(ns[i].query) })
 			raised = 0
-			for _, n := range ns {
-				ms := x.Search(n.query)
-				if anyReview(ms) {
+			for i, n := range ns {
+				if ms := same[i]; anyReview(ms) {
 					raised++
 					if raised <= 10 {
 						t.Logf("  namesake raised: %q %s ~ %q %s: %s", n.query.Name, n.query.BirthDate, ms[0].MatchedName, strings.Join(ms[0].BirthDates, "/"), ms[0].Explanation.Text)
@@ -536,6 +550,25 @@ func TestEvaluation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parallelMap returns f(0), ..., f(n-1), computed on every CPU: the
+// evaluation's searches are independent of each other (an Index is safe
+// for concurrent use), and their results are read in order afterwards, so
+// that the counts and the examples logged do not depend on scheduling.
+func parallelMap[T any](n int, f func(i int) T) []T {
+	out := make([]T, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				out[i] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // TestEvaluationScripts: names in their original script (UN

@@ -23,6 +23,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/internal/bench"
 	"github.com/kycd/kycd/sandbox/veriffsbx"
+	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
@@ -479,7 +480,7 @@ func TestCheckCrashSafety(t *testing.T) {
 }
 
 // TestScreeningCrashSafety: a real kycd process is SIGKILLed while it
-// re-screens 20,000 users against a new list version, and restarted; at
+// re-screens 5,000 users against a new list version, and restarted; at
 // the end every batch ran, each user the version's listings resemble has
 // one case naming them (once), one re-screening audit entry and one
 // kycd.case.opened event, and no other user has a case: each user was
@@ -487,10 +488,13 @@ func TestCheckCrashSafety(t *testing.T) {
 func TestScreeningCrashSafety(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("seeds 20,000 users, kills and restarts a kycd process")
+		t.Skip("seeds 5,000 users, kills and restarts a kycd process")
 	}
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		const users, listed = 20000, 60
+		// Ten batches of screening.BatchSize: enough for three kills among
+		// them, each after more batches completed. (20,000 users, 40
+		// batches, cost two thirds of the package's time in seeding alone.)
+		const users, listed = 10 * screening.BatchSize, 60
 		setup := start(t, db)
 		tn := setup.newTenant(t, "rescreen-crash")
 		dir := t.TempDir()
@@ -513,7 +517,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 		setup.stop(t)
 
 		// The users, created through the API of a kycd built without the
-		// race detector and screened at their creation; every 333rd has a
+		// race detector and screened at their creation; every 83rd has a
 		// name and birth date that version 2 lists.
 		want := seedScreenedUsers(t, db, tn, users, listed)
 		lines := []string{other}
@@ -525,7 +529,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 
 		// One worker, so that the batches run one after another and the
 		// kills land among them; rescued soon after a kill (a job may run for
-		// half of --rescue-after: planning 40 batches takes a second or two).
+		// half of --rescue-after: planning 10 batches takes under a second).
 		flags := []string{"--rescue-after", "10s", "--workers", "1", "--rate-limit", "0"}
 		c := startChild(t, db, flags...)
 		t.Cleanup(func() { c.kill() })
@@ -564,13 +568,13 @@ func TestScreeningCrashSafety(t *testing.T) {
 		}
 		// Kill it three times while batches remain, each after more of
 		// them completed; restart it each time.
-		for i, at := range []int{2, 12, 25} {
+		for i, at := range []int{2, 5, 7} {
 			waitFor(fmt.Sprintf("kill %d", i+1), func(done, all int) bool { return all > 0 && done >= at && done < all },
 				func(done, all int) bool { return all > 0 && done == all })
 			c.kill()
 			c = startChild(t, db, flags...)
 		}
-		waitFor("every batch of the re-screening", func(done, all int) bool { return all == users/500 && done == all },
+		waitFor("every batch of the re-screening", func(done, all int) bool { return all == users/screening.BatchSize && done == all },
 			func(int, int) bool { return false })
 		c.kill()
 
@@ -602,7 +606,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 }
 
 // seedScreenedUsers creates n users of the tenant through the API of a kycd
-// child process (20,000 in the race-instrumented test binary would take
+// child process (thousands in the race-instrumented test binary would take
 // minutes) and waits until each was screened; it returns the listed ones
 // (every n/listed-th user), each with a distinctive made-up name and its
 // own birth date.

@@ -271,10 +271,13 @@ func TestWorkerCommand(t *testing.T) {
 		go func() {
 			done <- run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.env, strings.NewReader(""), &out, &syncBuffer{})
 		}()
+		// One connection for every poll (a pool opened per poll kept up to
+		// 300 PostgreSQL connections until the test ended).
+		conn := db.Open(t)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var n int
-			err := db.Open(t).QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'file_purge' AND state = 'completed'`).Scan(&n)
+			err := conn.QueryRowContext(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'file_purge' AND state = 'completed'`).Scan(&n)
 			if err == nil && n == 1 {
 				break
 			}

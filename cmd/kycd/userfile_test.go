@@ -147,7 +147,9 @@ func TestConsoleUserFile(t *testing.T) {
 		browse(t, atab, "the audit trail", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.CSS("#actor")),
 			chromedp.SendKeys(chromedp.CSS("#actor"), analyst.Email), chromedp.SendKeys(chromedp.CSS("#entity"), imageID),
 			chromedp.SendKeys(chromedp.CSS("#action"), "file.viewed"), chromedp.Click(chromedp.CSS("form.filters-form button")),
-			chromedp.WaitVisible(chromedp.CSS("table.audit")))
+			// The unfiltered page shows a table too: wait for the answer,
+			// whose filter field holds the action as its attribute.
+			chromedp.WaitVisible(chromedp.CSS(`#action[value="file.viewed"]`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 		checkPage(t, atab, "audit-filtered", "file.viewed", analyst.Email, imageID, `"fileId":"`+imageID+`"`, `"userId":"`+user+`"`)
 		auc := newConsoleClient(t, k.base, auditor.Email, auditor.Password, "")
 		q := url.Values{"actor": {analyst.Email}, "entity": {imageID}, "action": {"file.viewed"}}
@@ -302,7 +304,10 @@ func TestConsoleReviewerAdmin(t *testing.T) {
 			t.Errorf("disabling another tenant's reviewer: %d", res.StatusCode)
 		}
 
-		browse(t, tab, "enable the analyst", chromedp.Click(chromedp.CSS(`form[action$="/`+analyst.ID+`/enable"] button`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		// The disabled page shows a notice too: wait for the answer to
+		// enabling, the analyst's disable button back.
+		browse(t, tab, "enable the analyst", chromedp.Click(chromedp.CSS(`form[action$="/`+analyst.ID+`/enable"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/`+analyst.ID+`/disable"]`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 		if text := mainText(t, tab); !strings.Contains(text, "enabled again") {
 			t.Errorf("after enabling:\n%s", text)
 		}
