@@ -68,9 +68,7 @@ func reviewableApplication(t *testing.T, e *levelsEnv) string {
 func TestConsoleQueues(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		c := newConnectorEnv(t, db)
-		k := c.kycEnv
-		e := &levelsEnv{connectorEnv: c}
+		e, k := newLevelsEnv(t, db)
 		e.client = createUser(t, k.kycdProc, k.tok, "client@queues.example")
 		officer := k.newClient(t, k.tn.ID, "queues-officer", "admin.audit:read")
 		auditTok := func() string { return k.token(t, officer, "") }
@@ -83,7 +81,7 @@ func TestConsoleQueues(t *testing.T) {
 		if unfit.JSON["status"] != "FAILED" {
 			t.Fatalf("the unsuitable check: %s", unfit.Body)
 		}
-		failed := c.ingest(e.client, "sumsub", map[string]any{"applicantId": "000000000000000000000000", "processes": []string{"profile"}})
+		failed := e.ingest(e.client, "sumsub", map[string]any{"applicantId": "000000000000000000000000", "processes": []string{"profile"}})
 		wantResults(t, "unknown applicant", failed, map[string]string{"profile": "failed:sumsub_client_error"})
 		hook := newReceiver(t)
 		hook.script("", slices.Repeat([]int{500}, 50)...)
@@ -267,9 +265,7 @@ func TestConsoleQueues(t *testing.T) {
 func TestConsoleApplicationFourEyes(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		c := newConnectorEnv(t, db)
-		k := c.kycEnv
-		e := &levelsEnv{connectorEnv: c}
+		e, k := newLevelsEnv(t, db)
 		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "on"); err != nil {
 			t.Fatalf("four eyes: %q %v", out, err)
 		}

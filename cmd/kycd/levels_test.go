@@ -23,6 +23,14 @@ type levelsEnv struct {
 	admin  string // a compliance officer's token
 }
 
+// newLevelsEnv starts kycd on db for a levels test (the sandbox tenant: its
+// Sumsub account is the sandbox's) and returns the env and its KYC env.
+func newLevelsEnv(t *testing.T, db storetest.Database) (*levelsEnv, *kycEnv) {
+	t.Helper()
+	c := newConnectorEnv(t, db)
+	return &levelsEnv{connectorEnv: c}, c.kycEnv
+}
+
 func (e *levelsEnv) q(extra ...string) string {
 	v := url.Values{"legal_entity_uuid": {e.tn.ID}, "client_uuid": {e.client}}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -83,9 +91,7 @@ func attr(res *response, key string) map[string]any {
 func TestLevels(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		c := newConnectorEnv(t, db) // the sandbox tenant: its Sumsub account is the sandbox's
-		k := c.kycEnv
-		e := &levelsEnv{connectorEnv: c}
+		e, k := newLevelsEnv(t, db)
 		e.client = createUser(t, k.kycdProc, k.tok, "client@levels.example")
 		officer := k.newClient(t, k.tn.ID, "officer", "admin.kyc-applications:read,admin.kyc-applications:review,admin.audit:read")
 		e.admin = k.token(t, officer, "")
@@ -307,7 +313,7 @@ func TestLevels(t *testing.T) {
 		if !strings.HasPrefix(token, "_act-sbx-") || live["expires_at"] == nil || live["additional_info"] == nil {
 			t.Fatalf("liveness token: %s", got.Body)
 		}
-		if info := c.sumsubGet("/_sandbox/accessTokens/" + token); info["userId"] != e.client || info["levelName"] != "liveness" {
+		if info := e.sumsubGet("/_sandbox/accessTokens/" + token); info["userId"] != e.client || info["levelName"] != "liveness" {
 			t.Errorf("token binding: %v", info)
 		}
 		if again := attr(e.v1("GET", "/v1/kyc/"+app2+"/", nil), "sumsub_liveness_check_token"); again["value"] != token {
@@ -328,9 +334,9 @@ func TestLevels(t *testing.T) {
 		}
 		// Sumsub's verdicts: the diagnostics are the value, where seed 003
 		// reads them; a new check (ttl_renew) brings a token again.
-		applicant := c.sumsubGet("/resources/applicants/-;externalUserId=" + e.client + "/one")
+		applicant := e.sumsubGet("/resources/applicants/-;externalUserId=" + e.client + "/one")
 		const note = "There is no available data to recognize from image"
-		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
+		e.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
 			"reviewRejectType": "RETRY", "clientComment": note})
 		var diag map[string]any
 		waitUntil(t, "the liveness rejection", func() bool {
@@ -349,7 +355,7 @@ func TestLevels(t *testing.T) {
 		if tok, _ := retry.JSON["value"].(string); !strings.HasPrefix(tok, "_act-sbx-") || retry.JSON["verification"] != nil {
 			t.Errorf("a new liveness check: %s", retry.Body)
 		}
-		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "GREEN"})
+		e.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "GREEN"})
 		waitUntil(t, "the liveness verdict", func() bool {
 			a := e.v1("GET", "/v1/kyc/"+app2+"/attributes/sumsub_liveness_check_token/", nil)
 			return a.get("value.verification.sumsub.status") == "approved" && a.get("verification.sumsub.status") == "approved"
@@ -383,7 +389,7 @@ func TestLevels(t *testing.T) {
 		app3 := res.JSON["uuid"].(string)
 		// Another client's liveness token is its own.
 		if tok3 := attr(e.v1("GET", "/v1/kyc/"+app3+"/", nil), "sumsub_liveness_check_token")["value"].(string); tok3 == token ||
-			c.sumsubGet("/_sandbox/accessTokens/" + tok3)["userId"] != e.client {
+			e.sumsubGet("/_sandbox/accessTokens/" + tok3)["userId"] != e.client {
 			t.Errorf("a new application's token: %s", tok3)
 		}
 		res = e.patch(app3, map[string]any{"source_of_funds": "salary", "employment_status": "employed", "id_card_front_side": docID,
@@ -733,9 +739,7 @@ func wrongOf(code string, i int) string {
 func TestLevelsFourEyes(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		c := newConnectorEnv(t, db)
-		k := c.kycEnv
-		e := &levelsEnv{connectorEnv: c}
+		e, k := newLevelsEnv(t, db)
 		if out, err := k.cli(t, "tenant", "settings", "--tenant", k.tn.ID, "--four-eyes", "on"); err != nil || !strings.Contains(out, "four eyes on") {
 			t.Fatalf("tenant settings: %q %v", out, err)
 		}
