@@ -1,6 +1,9 @@
 package kycd
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // The entities whose metadata the Core API keeps (the {entity} of
 // /core/{entity}/{entityId}/metadata).
@@ -11,6 +14,21 @@ const (
 
 // MetadataLimit is the largest metadata kept, in characters of its JSON.
 const MetadataLimit = 1024
+
+// MetadataOverLimit is Uphold's refusal of metadata given with a new user or
+// file that is over MetadataLimit (nil when it fits): the entity is created
+// without it, and the response reports the refusal.
+func MetadataOverLimit(m map[string]any) *Error {
+	if len(m) == 0 {
+		return nil
+	}
+	raw, _ := json.Marshal(m)
+	if len([]rune(string(raw))) <= MetadataLimit {
+		return nil
+	}
+	return &Error{Code: EContentTooLarge, Message: "The entity metadata size is greater than maximum size limit",
+		Details: map[string]any{"threshold": map[string]any{"unit": "characters", "limit": MetadataLimit}}}
+}
 
 // Error codes of the metadata routes, in Uphold's vocabulary.
 const (

@@ -97,11 +97,13 @@ var UserDeletionReasons = []string{
 // UserService manages users. Every method is scoped to one tenant: a user of
 // another tenant is reported as not found.
 type UserService interface {
-	// CreateUser stores a validated user, setting ID, CreatedAt, UpdatedAt,
-	// and starts what a new user needs (screening). Returns
-	// EEmailAlreadyExists or EPhoneAlreadyExists when another live user of
-	// the tenant has the same email or phone.
-	CreateUser(ctx context.Context, u *User) error
+	// CreateUser checks a new user against the tenant's policy and
+	// validates it, stores it, setting ID, CreatedAt, UpdatedAt, and starts
+	// what a new user needs (screening). Returns EEmailAlreadyExists or
+	// EPhoneAlreadyExists when another live user of the tenant has the same
+	// email or phone. Metadata over MetadataLimit is dropped, not refused:
+	// the user is created without it and metadataRefused says why.
+	CreateUser(ctx context.Context, u *User) (metadataRefused *Error, err error)
 	// FindUserByID returns ENotFound ("user") for unknown, deleted or
 	// other-tenant users.
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)

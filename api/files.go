@@ -16,7 +16,7 @@ import (
 
 // Files is the files service.
 type Files interface {
-	Create(ctx context.Context, u kycd.UserRef, category, contentType string, metadata map[string]any) (*kycd.File, *files.Upload, error)
+	Create(ctx context.Context, u kycd.UserRef, category, contentType string, metadata map[string]any) (*files.Created, error)
 	Categories(names []string) (map[string]kycd.FileCategory, error)
 	File(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, time.Time, error)
 	FindFile(ctx context.Context, tenantID, id string) (*kycd.File, error)
@@ -41,16 +41,15 @@ func (s *Server) handleCreateFile() handlerFunc {
 		if err != nil {
 			return err
 		}
-		resp := map[string]any{}
-		metadata := req.Metadata
-		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
-			resp["errors"] = map[string]any{"metadata": metaErr}
-			metadata = nil
-		}
-		f, up, err := s.files.Create(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, req.Category, req.ContentType, metadata)
+		c, err := s.files.Create(r.Context(), kycd.UserRef{TenantID: u.TenantID, UserID: u.ID}, req.Category, req.ContentType, req.Metadata)
 		if err != nil {
 			return err
 		}
+		resp := map[string]any{}
+		if c.MetadataRefused != nil {
+			resp["errors"] = metadataRefused(c.MetadataRefused)
+		}
+		f, up := c.File, c.Upload
 		if up == nil {
 			up = &files.Upload{URL: s.signedURL("upload", f.TenantID, f.ID, f.UploadExpiresAt), Form: map[string]string{}, ExpiresAt: f.UploadExpiresAt}
 		}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"regexp"
@@ -32,9 +31,6 @@ type createUserRequest struct {
 	// business's legal form.
 	LegalEntityType string `json:"legalEntityType"`
 }
-
-// metadataLimit is the largest metadata kept, in characters of JSON.
-const metadataLimit = 1024
 
 // userView is a user as the Core API shows it.
 type userView struct {
@@ -78,33 +74,19 @@ func (s *Server) handleCreateUser() handlerFunc {
 			req.PrimaryCitizenship = req.CitizenshipCountry
 			req.Address = kycd.Address{Country: req.Country, Subdivision: req.Subdivision}
 		}
-		if req.PartnerOnboardedAt != nil && req.PartnerOnboardedAt.After(s.clock.Now()) {
-			return &kycd.Error{Code: kycd.EDateInvalid, Message: "The date must be in the past", Details: map[string]any{
-				"context": "body", "property": "partnerOnboardedAt", "rule": "difference-greater-than-threshold", "threshold": map[string]any{"limit": 0}}}
-		}
 		u := &kycd.User{
 			TenantID: principalFrom(r.Context()).TenantID, Type: typ, LegalEntityType: req.LegalEntityType,
 			Email: req.Email, TermsOfService: req.TermsOfService, FullName: req.FullName, Birthdate: req.Birthdate,
 			PrimaryCitizenship: req.PrimaryCitizenship, Address: req.Address, Phone: req.Phone, CreatedContext: endUser,
-			PartnerOnboardedAt: req.PartnerOnboardedAt,
+			PartnerOnboardedAt: req.PartnerOnboardedAt, Metadata: req.Metadata,
 		}
-		if err := s.policy.CheckCountries(u); err != nil {
-			return err
-		}
-		if err := u.Validate(s.clock.Now(), s.geo); err != nil {
-			return err
-		}
-		if err := s.policy.CheckNewUser(u); err != nil {
+		metaErr, err := s.users.CreateUser(r.Context(), u)
+		if err != nil {
 			return err
 		}
 		resp := map[string]any{}
-		if metaErr := metadataTooLarge(req.Metadata); metaErr != nil {
-			resp["errors"] = map[string]any{"metadata": metaErr}
-		} else {
-			u.Metadata = req.Metadata
-		}
-		if err := s.users.CreateUser(r.Context(), u); err != nil {
-			return err
+		if metaErr != nil {
+			resp["errors"] = metadataRefused(metaErr)
 		}
 		resp["user"] = userJSON(u)
 		encode(w, http.StatusCreated, resp)
@@ -112,20 +94,10 @@ func (s *Server) handleCreateUser() handlerFunc {
 	}
 }
 
-// metadataTooLarge returns Uphold's content_too_large error body when the
-// metadata is over the limit: the entity is still created, without it.
-func metadataTooLarge(m map[string]any) map[string]any {
-	if len(m) == 0 {
-		return nil
-	}
-	raw, _ := json.Marshal(m)
-	if len([]rune(string(raw))) <= metadataLimit {
-		return nil
-	}
-	return map[string]any{
-		"code": kycd.EContentTooLarge, "message": "The entity metadata size is greater than maximum size limit",
-		"details": map[string]any{"threshold": map[string]any{"unit": "characters", "limit": metadataLimit}},
-	}
+// metadataRefused is the errors member of a 201 that created a user or a
+// file without the metadata it was given (Uphold reports it so).
+func metadataRefused(e *kycd.Error) map[string]any {
+	return map[string]any{"metadata": map[string]any{"code": e.Code, "message": e.Message, "details": e.Details}}
 }
 
 var (

@@ -77,38 +77,52 @@ type Upload struct {
 	ExpiresAt time.Time
 }
 
+// Created is a new file: the file, its upload when uploads go straight to
+// the bucket (nil means the content goes through kycd's own upload URL),
+// and why its metadata was dropped, if it was.
+type Created struct {
+	File            *kycd.File
+	Upload          *Upload
+	MetadataRefused *kycd.Error
+}
+
 // Create reserves a pending file of a category for a user, its upload
 // window the category's ExpiresIn from now. The content type must be one
 // the category allows (EFileContentTypeNotAllowed, naming them). The
-// category must exist: the request's schema lists them. It returns the
-// file and, when uploads go straight to the bucket, the presigned upload;
-// nil means the content goes through kycd's own upload URL. Returns the
-// store's errors (ENotFound "user", EMaxFilesLimitExceeded).
-func (s *Service) Create(ctx context.Context, u kycd.UserRef, category, contentType string, metadata map[string]any) (*kycd.File, *Upload, error) {
+// category must exist: the request's schema lists them. Metadata over
+// kycd.MetadataLimit is dropped, not refused (Created.MetadataRefused).
+// Returns the store's errors (ENotFound "user", EMaxFilesLimitExceeded).
+func (s *Service) Create(ctx context.Context, u kycd.UserRef, category, contentType string, metadata map[string]any) (*Created, error) {
 	cat, ok := kycd.FindFileCategory(category)
 	if !ok || cat.Name == kycd.EvidenceCategory.Name {
-		return nil, nil, kycd.Invalid("body", kycd.Violation{Property: "category", Rule: "enum",
+		return nil, kycd.Invalid("body", kycd.Violation{Property: "category", Rule: "enum",
 			RuleParams: map[string]any{"allowedValues": CategoryNames()}})
 	}
 	if !cat.Allows(contentType) {
-		return nil, nil, &kycd.Error{Code: kycd.EFileContentTypeNotAllowed, Message: "The file content type is not allowed for the specified category",
+		return nil, &kycd.Error{Code: kycd.EFileContentTypeNotAllowed, Message: "The file content type is not allowed for the specified category",
 			Details: map[string]any{"allowedContentTypes": cat.AllowedContentTypes}}
 	}
-	f := &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: cat.Name, ContentType: contentType, Metadata: metadata,
+	c := &Created{MetadataRefused: kycd.MetadataOverLimit(metadata)}
+	if c.MetadataRefused != nil {
+		metadata = nil
+	}
+	c.File = &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: cat.Name, ContentType: contentType, Metadata: metadata,
 		UploadExpiresAt: s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)}
-	if err := s.store.CreateFile(ctx, f); err != nil {
-		return nil, nil, err
+	if err := s.store.CreateFile(ctx, c.File); err != nil {
+		return nil, err
 	}
 	if !s.blobs.Direct() {
-		return f, nil, nil
+		return c, nil
 	}
 	// Straight to the bucket, which enforces the size range and type.
+	f := c.File
 	target, form, err := s.blobs.PresignUpload(ctx, s.blobs.StagingKey(f.TenantID, f.ID), f.ContentType,
 		cat.MinFileSize, cat.MaxFileSize, f.UploadExpiresAt.Sub(s.clock.Now()))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return f, &Upload{URL: target, Form: form, ExpiresAt: f.UploadExpiresAt}, nil
+	c.Upload = &Upload{URL: target, Form: form, ExpiresAt: f.UploadExpiresAt}
+	return c, nil
 }
 
 // CategoryNames are the categories clients upload files of.

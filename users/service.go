@@ -1,6 +1,7 @@
-// Package users runs the rules of users' lives in kycd: what a user's
-// creation starts (screening against the sanctions lists), on top of the
-// store that keeps them.
+// Package users runs the rules of users' lives in kycd: who may be created
+// (the tenant's policy and the user's own validity), what a user's creation
+// starts (screening against the sanctions lists), on top of the store that
+// keeps them.
 package users
 
 import (
@@ -10,11 +11,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/policy"
 )
 
 // Config holds the service's dependencies.
 type Config struct {
-	Store kycd.UserStore
+	Store  kycd.UserStore
+	Policy *policy.Policy
+	Geo    kycd.Geography
+	Clock  kycd.Clock
 	// ScreeningOff is the operator's choice not to screen users.
 	ScreeningOff bool
 }
@@ -22,6 +27,9 @@ type Config struct {
 // Service implements kycd.UserService.
 type Service struct {
 	store        kycd.UserStore
+	policy       *policy.Policy
+	geo          kycd.Geography
+	clock        kycd.Clock
 	screeningOff bool
 }
 
@@ -29,22 +37,44 @@ var _ kycd.UserService = (*Service)(nil)
 
 // New returns the service.
 func New(c Config) (*Service, error) {
-	if c.Store == nil {
-		return nil, errors.New("users: missing store")
+	if c.Store == nil || c.Policy == nil || c.Geo == nil || c.Clock == nil {
+		return nil, errors.New("users: missing dependency")
 	}
-	return &Service{store: c.Store, screeningOff: c.ScreeningOff}, nil
+	return &Service{store: c.Store, policy: c.Policy, geo: c.Geo, clock: c.Clock, screeningOff: c.ScreeningOff}, nil
 }
 
-// CreateUser implements kycd.UserService: the user is stored and, in the
-// same transaction, its screening starts, so that no user exists that
-// kycd will not screen.
-func (s *Service) CreateUser(ctx context.Context, u *kycd.User) error {
+// CreateUser implements kycd.UserService. A user is refused when the
+// partner says it onboarded them in the future, when their citizenship or
+// phone ties them to a restricted country, when their data is invalid, or
+// when the policy refuses their email, residence or terms (in that order,
+// the order Uphold reports them in). Metadata over kycd.MetadataLimit does
+// not refuse the user: the user is created without it, and the refusal is
+// returned for the response to report. The user is stored and, in the same
+// transaction, its screening starts, so that no user exists that kycd will
+// not screen.
+func (s *Service) CreateUser(ctx context.Context, u *kycd.User) (metadataRefused *kycd.Error, err error) {
+	if u.PartnerOnboardedAt != nil && u.PartnerOnboardedAt.After(s.clock.Now()) {
+		return nil, &kycd.Error{Code: kycd.EDateInvalid, Message: "The date must be in the past", Details: map[string]any{
+			"context": "body", "property": "partnerOnboardedAt", "rule": "difference-greater-than-threshold", "threshold": map[string]any{"limit": 0}}}
+	}
+	if err := s.policy.CheckCountries(u); err != nil {
+		return nil, err
+	}
+	if err := u.Validate(s.clock.Now(), s.geo); err != nil {
+		return nil, err
+	}
+	if err := s.policy.CheckNewUser(u); err != nil {
+		return nil, err
+	}
+	if metadataRefused = kycd.MetadataOverLimit(u.Metadata); metadataRefused != nil {
+		u.Metadata = nil
+	}
 	u.ID = uuid.NewString()
 	var jobs []kycd.JobArgs
 	if !s.screeningOff {
 		jobs = append(jobs, kycd.ScreenUserArgs{TenantID: u.TenantID, UserID: u.ID})
 	}
-	return s.store.CreateUser(ctx, u, jobs...)
+	return metadataRefused, s.store.CreateUser(ctx, u, jobs...)
 }
 
 // FindUserByID implements kycd.UserService.

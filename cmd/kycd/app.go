@@ -370,7 +370,7 @@ func (a *app) startDispatcher(ctx context.Context) (wait func()) {
 // buildServices builds every service once, each from its dependencies.
 func (a *app) buildServices(n kyc.Notifier, webhookSchedule kycd.Schedule) error {
 	var err error
-	if a.users, err = users.New(users.Config{Store: a.db, ScreeningOff: a.opts.Screening == "off"}); err != nil {
+	if a.users, err = users.New(users.Config{Store: a.db, Policy: a.policy, Geo: a.geo, Clock: a.clock, ScreeningOff: a.opts.Screening == "off"}); err != nil {
 		return err
 	}
 	if a.files, err = files.New(files.Config{Store: a.db, Blobs: a.blobs, Clock: a.clock, Logger: a.logger}); err != nil {
