@@ -44,6 +44,18 @@ type Config struct {
 	Synchronous string
 	Clock       kycd.Clock
 	Logger      *slog.Logger
+	// Vault builds the vault that seals personal fields. The vault keeps
+	// its wrapped keys in this database's key tables, so Open builds it
+	// once the schema is migrated, from those tables. Without it the store
+	// serves what is not sealed (tenants, the schema) and refuses the rest.
+	Vault func(ctx context.Context, keys KeyTables) (kycd.Vault, error)
+}
+
+// KeyTables are the tables of wrapped keys, which need no vault to read:
+// the vault's own keys are in them.
+type KeyTables interface {
+	kycd.TenantKeyStore
+	kycd.SystemKeyStore
 }
 
 // DB is the store. It implements the kycd services over one database.
@@ -74,7 +86,11 @@ type DB struct {
 	Path string
 }
 
-// Open opens the database named by cfg. It does not migrate: call Migrate.
+// Open opens the database named by cfg, brings its schema up to date
+// (Migrate) and builds the vault (cfg.Vault). The store enqueues jobs with
+// an insert-only River client of its own: jobs are inserted in the
+// transaction of their change, and the workers that run them (any River
+// client over the same database) find them by polling.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = kycd.SystemClock{}
@@ -95,11 +111,32 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	default:
 		return nil, errors.New("database URL must start with postgres:// (leave it empty for SQLite)")
 	}
-	if err := db.Ping(ctx); err != nil {
+	if err := db.complete(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// complete makes an opened database a store: the schema migrated, the
+// job client, the vault.
+func (db *DB) complete(ctx context.Context, cfg Config) error {
+	if err := db.Ping(ctx); err != nil {
+		return err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	var err error
+	if db.jobs, err = river.NewClient(db.RiverDriver(), &river.Config{Logger: cfg.Logger}); err != nil {
+		return err
+	}
+	if cfg.Vault != nil {
+		if db.vault, err = cfg.Vault(ctx, db); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) openSQLite(cfg Config) error {
@@ -237,13 +274,6 @@ func (db *DB) Close() error {
 	}
 	return err
 }
-
-// SetVault gives the store the vault that encrypts personal fields. The vault
-// itself reads its wrapped keys from the store, hence the late binding.
-func (db *DB) SetVault(v kycd.Vault) { db.vault = v }
-
-// SetJobs gives the store the River client it enqueues jobs with.
-func (db *DB) SetJobs(c *river.Client[*sql.Tx]) { db.jobs = c }
 
 // RiverDriver returns the River driver over the write pool.
 func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {

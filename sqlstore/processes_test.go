@@ -64,9 +64,6 @@ func TestErasedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	found, err := scanStrings(db.write.QueryContext(ctx, `SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
 		WHERE m.type = 'table' AND c.name LIKE '%user_id%' ORDER BY 1`))
 	if err != nil {

@@ -137,31 +137,31 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (_ *app, err erro
 			a.close()
 		}
 	}()
-	if a.db, err = sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns}); err != nil {
+	// The vault keeps its keys in the store, and the store seals with it:
+	// the store builds it from its key tables once the database is open
+	// and migrated (so a database that cannot be opened leaves no new
+	// master key behind).
+	seal := func(ctx context.Context, keys sqlstore.KeyTables) (kycd.Vault, error) {
+		master, created, err := vault.LoadMasterKey(o.masterKeyPath(), o.MasterKeyFile == "")
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			fmt.Fprintf(stderr, "\n%s\nWARNING: generated a new master key at %s.\n"+
+				"Every personal field and file is encrypted under it: lose it and the data is gone.\n"+
+				"Back it up, and in production give it with --master-key-file from a secret store.\n%s\n\n",
+				strings.Repeat("!", 78), o.masterKeyPath(), strings.Repeat("!", 78))
+		}
+		a.vault, err = vault.New(ctx, master, keys, keys)
+		return a.vault, err
+	}
+	if a.db, err = sqlstore.Open(ctx, sqlstore.Config{URL: o.DatabaseURL, DataDir: o.DataDir, Clock: clock, Logger: logger, MaxConns: o.DBMaxConns, Vault: seal}); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.db.Close)
-	if _, err := a.db.Migrate(ctx); err != nil {
-		return nil, err
-	}
 	if err := a.db.Optimize(ctx); err != nil {
 		return nil, fmt.Errorf("refresh the planner's statistics: %w", err)
 	}
-	master, created, err := vault.LoadMasterKey(o.masterKeyPath(), o.MasterKeyFile == "")
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		fmt.Fprintf(stderr, "\n%s\nWARNING: generated a new master key at %s.\n"+
-			"Every personal field and file is encrypted under it: lose it and the data is gone.\n"+
-			"Back it up, and in production give it with --master-key-file from a secret store.\n%s\n\n",
-			strings.Repeat("!", 78), o.masterKeyPath(), strings.Repeat("!", 78))
-	}
-	// The vault keeps its keys in the store, and the store seals with it.
-	if a.vault, err = vault.New(ctx, master, a.db, a.db); err != nil {
-		return nil, err
-	}
-	a.db.SetVault(a.vault)
 	if n, err := a.db.SettleIngestionFlags(ctx); err != nil {
 		return nil, fmt.Errorf("settle the failed flags of earlier ingestions: %w", err)
 	} else if n > 0 {
@@ -194,12 +194,6 @@ func openApp(ctx context.Context, o options, stderr io.Writer) (_ *app, err erro
 	if err := a.buildServices(notifier, schedule); err != nil {
 		return nil, err
 	}
-	// Commands that do not work jobs still enqueue them.
-	insertOnly, err := river.NewClient(a.db.RiverDriver(), &river.Config{Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	a.db.SetJobs(insertOnly)
 	return a, nil
 }
 
@@ -468,6 +462,5 @@ func (a *app) workerClient(n int, extra ...func(*river.Workers)) (*river.Client[
 	if err != nil {
 		return nil, err
 	}
-	a.db.SetJobs(c)
 	return c, nil
 }

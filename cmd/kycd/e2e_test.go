@@ -77,13 +77,8 @@ func migrateSQLiteTemplate() {
 	}
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: m.dir, Clock: &kycd.OffsetClock{}})
-	if err != nil {
-		m.err = fmt.Errorf("the migrated SQLite template: %w", err)
-		return
-	}
-	_, err = db.Migrate(ctx)
-	if cerr := db.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = db.Close()
 	}
 	if err != nil {
 		m.err = fmt.Errorf("the migrated SQLite template: %w", err)

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/sqlstore"
@@ -112,12 +111,10 @@ func freshSchema(t testing.TB, base string) string {
 	return u.String()
 }
 
-// Fixture is an open, migrated store with its vault and an insert-only River
-// client attached.
+// Fixture is an open, migrated store with its vault.
 type Fixture struct {
 	DB    *sqlstore.DB
 	Vault *vault.Vault
-	Jobs  *river.Client[*sql.Tx]
 	// Database is the database the store is open on.
 	Database Database
 	// SQL is a connection of the test's own to the database (Database.Open),
@@ -125,31 +122,24 @@ type Fixture struct {
 	SQL *sql.DB
 }
 
-// Open opens, migrates and wires a store on d; it is closed when t ends.
+// Open opens (and so migrates) a store on d, with a vault under a master
+// key of the test's data folder; it is closed when t ends.
 func Open(t testing.TB, d Database, clock kycd.Clock) *Fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, d.Config(clock))
+	var v *vault.Vault
+	cfg := d.Config(clock)
+	cfg.Vault = func(ctx context.Context, keys sqlstore.KeyTables) (kycd.Vault, error) {
+		master, _, err := vault.LoadMasterKey(filepath.Join(d.DataDir, "master-key.json"), true)
+		if err != nil {
+			return nil, err
+		}
+		v, err = vault.New(ctx, master, keys, keys)
+		return v, err
+	}
+	db, err := sqlstore.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open %s: %v", d.Name, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s: %v", d.Name, err)
-	}
-	master, _, err := vault.LoadMasterKey(filepath.Join(d.DataDir, "master-key.json"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(ctx, master, db, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetVault(v)
-	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetJobs(jobs)
-	return &Fixture{DB: db, Vault: v, Jobs: jobs, Database: d, SQL: d.Open(t)}
+	return &Fixture{DB: db, Vault: v, Database: d, SQL: d.Open(t)}
 }
