@@ -451,56 +451,17 @@ func applicationRefusal(err error) string {
 	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
-// handleTakeApplication gives an application in review to the reviewer.
-func (s *Server) handleTakeApplication() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		rv := reviewerOf(r)
-		a, _, err := s.applicationOf(r)
-		if err != nil {
-			return err
-		}
-		if !reviewers.MayTake(rv, a.Assignee) {
-			return errForbidden
-		}
-		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, kycd.Assignment{From: a.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email, "assignee": rv.ID}); err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/console/applications/"+a.ID+"?done=taken", http.StatusSeeOther)
-		return nil
+// applicationWork is the application the path names, as work to take or
+// reassign.
+func (s *Server) applicationWork(r *http.Request) (*work, error) {
+	app, _, err := s.applicationOf(r)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// handleAssignApplication gives an application to another reviewer of the
-// tenant who decides (supervisors), or to no one.
-func (s *Server) handleAssignApplication() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		rv := reviewerOf(r)
-		if err := parseForm(w, r); err != nil {
-			return err
-		}
-		if !reviewers.Can(rv.Role, reviewers.CanReassign) {
-			return errForbidden
-		}
-		a, _, err := s.applicationOf(r)
-		if err != nil {
-			return err
-		}
-		to := r.PostForm.Get("reviewer")
-		if to != "" {
-			list, err := s.deciders(r.Context(), rv.TenantID)
-			if err != nil {
-				return err
-			}
-			if !slices.ContainsFunc(list, func(x *kycd.Reviewer) bool { return x.ID == to }) {
-				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
-			}
-		}
-		if err := s.queues.AssignApplication(r.Context(), rv.TenantID, a.ID, kycd.Assignment{From: a.Assignee, To: to}, map[string]any{"reviewer": rv.Email, "assignee": to}); err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/console/applications/"+a.ID+"?done=assigned", http.StatusSeeOther)
-		return nil
-	}
+	return &work{page: "/console/applications/" + app.ID, assignee: app.Assignee,
+		assign: func(ctx context.Context, a kycd.Assignment, by *kycd.Reviewer) error {
+			return s.queues.AssignApplication(ctx, by.TenantID, app.ID, a, map[string]any{"reviewer": by.Email, "assignee": a.To})
+		}}, nil
 }
 
 // applicationOf is the application the path names, of the reviewer's

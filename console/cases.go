@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -257,56 +258,16 @@ func refusal(err error) string {
 	return "Give " + strings.Join(missing, " and ") + ": an outcome, and a reason of at most 2,000 characters."
 }
 
-// handleTake gives the case to the reviewer.
-func (s *Server) handleTake() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		rv := reviewerOf(r)
-		c, err := s.caseOf(r)
-		if err != nil {
-			return err
-		}
-		if !reviewers.MayTake(rv, c.Assignee) {
-			return errForbidden
-		}
-		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, kycd.Assignment{From: c.Assignee, To: rv.ID}, map[string]any{"reviewer": rv.Email}); err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/console/cases/"+c.ID+"?done=taken", http.StatusSeeOther)
-		return nil
+// caseWork is the case the path names, as work to take or reassign.
+func (s *Server) caseWork(r *http.Request) (*work, error) {
+	c, err := s.caseOf(r)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// handleAssign gives the case to another reviewer of the tenant who
-// decides (supervisors), or to no one.
-func (s *Server) handleAssign() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		rv := reviewerOf(r)
-		if err := parseForm(w, r); err != nil {
-			return err
-		}
-		if !reviewers.Can(rv.Role, reviewers.CanReassign) {
-			return errForbidden
-		}
-		c, err := s.caseOf(r)
-		if err != nil {
-			return err
-		}
-		to := r.PostForm.Get("reviewer")
-		if to != "" {
-			list, err := s.deciders(r.Context(), rv.TenantID)
-			if err != nil {
-				return err
-			}
-			if !slices.ContainsFunc(list, func(x *kycd.Reviewer) bool { return x.ID == to }) {
-				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
-			}
-		}
-		if err := s.cases.Assign(r.Context(), rv.TenantID, c.ID, kycd.Assignment{From: c.Assignee, To: to}, map[string]any{"reviewer": rv.Email}); err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/console/cases/"+c.ID+"?done=assigned", http.StatusSeeOther)
-		return nil
-	}
+	return &work{page: "/console/cases/" + c.ID, assignee: c.Assignee,
+		assign: func(ctx context.Context, a kycd.Assignment, by *kycd.Reviewer) error {
+			return s.cases.Assign(ctx, by.TenantID, c.ID, a, map[string]any{"reviewer": by.Email})
+		}}, nil
 }
 
 // caseOf is the case the path names, of the reviewer's tenant.

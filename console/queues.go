@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/reviewers"
 )
 
 // Queues is the queues service as the console uses it: applications in
@@ -345,4 +346,67 @@ func target(raw string) string {
 		return "(unreadable URL)"
 	}
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// work is an item of a queue that reviewers take and supervisors reassign:
+// a case or an application.
+type work struct {
+	// page is the item's page, where taking or assigning it returns.
+	page     string
+	assignee string
+	// assign records the assignment, by the reviewer, on the item.
+	assign func(ctx context.Context, a kycd.Assignment, by *kycd.Reviewer) error
+}
+
+// handleTake gives the item to the reviewer, who may take it
+// (reviewers.MayTake: unassigned, or a supervisor's to take over).
+func (s *Server) handleTake(load func(*http.Request) (*work, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		rv := reviewerOf(r)
+		it, err := load(r)
+		if err != nil {
+			return err
+		}
+		if !reviewers.MayTake(rv, it.assignee) {
+			return errForbidden
+		}
+		if err := it.assign(r.Context(), kycd.Assignment{From: it.assignee, To: rv.ID}, rv); err != nil {
+			return err
+		}
+		http.Redirect(w, r, it.page+"?done=taken", http.StatusSeeOther)
+		return nil
+	}
+}
+
+// handleAssign gives the item to another reviewer of the tenant who decides
+// (supervisors only), or to no one.
+func (s *Server) handleAssign(load func(*http.Request) (*work, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		rv := reviewerOf(r)
+		if err := parseForm(w, r); err != nil {
+			return err
+		}
+		if !reviewers.Can(rv.Role, reviewers.CanReassign) {
+			return errForbidden
+		}
+		it, err := load(r)
+		if err != nil {
+			return err
+		}
+		to := r.PostForm.Get("reviewer")
+		if to != "" {
+			list, err := s.deciders(r.Context(), rv.TenantID)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(list, func(x *kycd.Reviewer) bool { return x.ID == to }) {
+				return kycd.Invalid("body", kycd.Violation{Property: "reviewer", Rule: "enum"})
+			}
+		}
+		if err := it.assign(r.Context(), kycd.Assignment{From: it.assignee, To: to}, rv); err != nil {
+			return err
+		}
+		http.Redirect(w, r, it.page+"?done=assigned", http.StatusSeeOther)
+		return nil
+	}
 }

@@ -17,8 +17,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /console/{$}", s.handle(s.signedIn(s.handleHome())))
 	mux.Handle("GET /console/cases", s.handle(s.signedIn(s.handleQueue())))
 	mux.Handle("GET /console/cases/{id}", s.handle(s.signedIn(s.handleCase())))
-	mux.Handle("POST /console/cases/{id}/take", s.handle(s.signedIn(s.handleTake())))
-	mux.Handle("POST /console/cases/{id}/assign", s.handle(s.signedIn(s.handleAssign())))
+	mux.Handle("POST /console/cases/{id}/take", s.handle(s.signedIn(s.handleTake(s.caseWork))))
+	mux.Handle("POST /console/cases/{id}/assign", s.handle(s.signedIn(s.handleAssign(s.caseWork))))
 	mux.Handle("POST /console/cases/{id}/decision", s.handle(s.signedIn(s.handleDecide())))
 
 	// Users' files.
@@ -41,8 +41,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// (point 5).
 	mux.Handle("GET /console/applications", s.handle(s.signedIn(s.handleApplications())))
 	mux.Handle("GET /console/applications/{id}", s.handle(s.signedIn(s.handleApplication())))
-	mux.Handle("POST /console/applications/{id}/take", s.handle(s.signedIn(s.handleTakeApplication())))
-	mux.Handle("POST /console/applications/{id}/assign", s.handle(s.signedIn(s.handleAssignApplication())))
+	mux.Handle("POST /console/applications/{id}/take", s.handle(s.signedIn(s.handleTake(s.applicationWork))))
+	mux.Handle("POST /console/applications/{id}/assign", s.handle(s.signedIn(s.handleAssign(s.applicationWork))))
 	mux.Handle("POST /console/applications/{id}/decision", s.handle(s.signedIn(s.handleDecideApplication())))
 	mux.Handle("GET /console/checks", s.handle(s.signedIn(s.handleChecks())))
 	mux.Handle("GET /console/ingestions", s.handle(s.signedIn(s.handleIngestions())))
