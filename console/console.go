@@ -74,7 +74,6 @@ type Config struct {
 	Tenants   Tenants
 	// The user file's records, the audit trail and the screening lists.
 	Files        Files
-	Blobs        Blobs
 	Checks       Checks
 	Ingestions   Ingestions
 	Applications Applications
@@ -109,7 +108,6 @@ type Server struct {
 	tenants   Tenants
 	// The user file's records, the audit trail and the screening lists.
 	files        Files
-	blobs        Blobs
 	checks       Checks
 	ingestions   Ingestions
 	applications Applications
@@ -136,7 +134,7 @@ type Server struct {
 // New returns the console's handler.
 func New(c Config) (*Server, error) {
 	if c.Reviewers == nil || c.Cases == nil || c.Users == nil || c.KYC == nil || c.Tenants == nil ||
-		c.Files == nil || c.Blobs == nil || c.Checks == nil || c.Ingestions == nil || c.Applications == nil || c.Events == nil || c.Audit == nil || c.Lists == nil {
+		c.Files == nil || c.Checks == nil || c.Ingestions == nil || c.Applications == nil || c.Events == nil || c.Audit == nil || c.Lists == nil {
 		return nil, errors.New("console: missing dependency")
 	}
 	if c.Queues == nil || c.Levels == nil {
@@ -163,8 +161,8 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{reviewers: c.Reviewers, cases: c.Cases, users: c.Users, kyc: c.KYC, tenants: c.Tenants, queues: c.Queues, levels: c.Levels, clock: c.Clock, logger: c.Logger, secure: c.SecureCookies,
 		cookie: "kycd_console", pages: pages, oidc: c.OIDC, signInRate: c.SignInRate, signInBurst: c.SignInBurst, limiters: map[string]*rate.Limiter{}}
-	s.files, s.blobs, s.checks, s.ingestions, s.applications, s.events, s.audit, s.lists, s.providers =
-		c.Files, c.Blobs, c.Checks, c.Ingestions, c.Applications, c.Events, c.Audit, c.Lists, c.Providers
+	s.files, s.checks, s.ingestions, s.applications, s.events, s.audit, s.lists, s.providers =
+		c.Files, c.Checks, c.Ingestions, c.Applications, c.Events, c.Audit, c.Lists, c.Providers
 	if s.secure {
 		s.cookie = "__Secure-kycd_console"
 	}

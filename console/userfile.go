@@ -17,15 +17,12 @@ import (
 	"github.com/kycd/kycd/reviewers"
 )
 
-// Files reads a user's files (records; their content is in Blobs).
+// Files reads a user's files, as the files service keeps them: their
+// records, and the content of one, decrypted.
 type Files interface {
-	FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error)
-	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
-}
-
-// Blobs gives a stored file's content, decrypted.
-type Blobs interface {
-	Get(ctx context.Context, tenantID, fileID, key string) (io.ReadCloser, error)
+	Files(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error)
+	File(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, time.Time, error)
+	Content(ctx context.Context, f *kycd.File) (io.ReadCloser, error)
 }
 
 // Checks lists a user's externally performed checks.
@@ -142,7 +139,7 @@ func (s *Server) handleUser() handlerFunc {
 		if p.Applications, err = s.applications.FindApplications(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
-		files, err := s.files.FindFiles(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
+		files, err := s.files.Files(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}
@@ -286,14 +283,11 @@ func (s *Server) handleFile() handlerFunc {
 		if uuid.Validate(id) != nil {
 			return kycd.NotFound("file")
 		}
-		f, err := s.files.FindFileByID(ctx, kycd.FileKey{TenantID: rv.TenantID, UserID: u.ID, ID: strings.ToLower(id)})
+		f, _, err := s.files.File(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}, strings.ToLower(id))
 		if err != nil {
 			return err
 		}
-		if f.Status != kycd.FileUploaded {
-			return kycd.NotFound("file")
-		}
-		rc, err := s.blobs.Get(ctx, rv.TenantID, f.ID, f.BlobKey)
+		rc, err := s.files.Content(ctx, f) // ENotFound for a file not uploaded
 		if err != nil {
 			return err
 		}

@@ -177,6 +177,11 @@ func (s *Service) File(ctx context.Context, u kycd.UserRef, id string) (*kycd.Fi
 	return f, until, nil
 }
 
+// Files lists a user's files, oldest first.
+func (s *Service) Files(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error) {
+	return s.store.FindFiles(ctx, u)
+}
+
 // FindFile returns a file of a tenant, whoever's it is: what a signed
 // upload or download URL names. ENotFound ("file").
 func (s *Service) FindFile(ctx context.Context, tenantID, id string) (*kycd.File, error) {
