@@ -35,10 +35,10 @@ type Ingestions interface {
 	Ingestions(ctx context.Context, f kycd.IngestionFilter) ([]*kycd.Ingestion, error)
 }
 
-// Applications lists a user's level applications and documents.
+// Applications lists a user's level applications and documents (the
+// levels service).
 type Applications interface {
-	FindApplications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, error)
-	FindDocuments(ctx context.Context, u kycd.UserRef) ([]*kycd.KYCDocument, error)
+	Applications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, []*kycd.KYCDocument, error)
 }
 
 // Events lists the events (webhook payloads) about a tenant's entities.
@@ -136,14 +136,11 @@ func (s *Server) handleUser() handlerFunc {
 			}
 			p.Ingestions = append(p.Ingestions, list...)
 		}
-		if p.Applications, err = s.applications.FindApplications(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
+		var docs []*kycd.KYCDocument
+		if p.Applications, docs, err = s.applications.Applications(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}); err != nil {
 			return err
 		}
 		files, err := s.files.Files(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
-		if err != nil {
-			return err
-		}
-		docs, err := s.applications.FindDocuments(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID})
 		if err != nil {
 			return err
 		}

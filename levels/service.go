@@ -330,6 +330,20 @@ func (s *Service) Application(ctx context.Context, k kycd.ApplicationKey) (*kycd
 	return a, cat, err
 }
 
+// Applications lists a user's applications and documents, oldest first
+// (what a user's file shows).
+func (s *Service) Applications(ctx context.Context, u kycd.UserRef) ([]*kycd.Application, []*kycd.KYCDocument, error) {
+	apps, err := s.Store.FindApplications(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, err := s.Store.FindDocuments(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return apps, docs, nil
+}
+
 // fillable reports whether the client fills an application in: new, or
 // returned as pending.
 func fillable(a *kycd.Application) bool {

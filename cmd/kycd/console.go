@@ -115,7 +115,7 @@ func newConsole(ctx context.Context, a *app, rs *reviewers.Service, o consoleOpt
 		return nil, err
 	}
 	return console.New(console.Config{Reviewers: rs, Cases: a.screening, Users: a.users, KYC: a.kyc, Tenants: a.db,
-		Files: a.files, Checks: a.checks, Ingestions: a.connector, Applications: a.db, Events: a.db, Audit: a.db, Lists: a.screening,
+		Files: a.files, Checks: a.checks, Ingestions: a.connector, Applications: a.levels, Events: a.db, Audit: a.db, Lists: a.screening,
 		Providers: slices.Sorted(maps.Keys(a.providers)), Queues: &queues.Service{Store: a.db}, Levels: a.levels,
 		Clock: a.clock, Logger: a.logger, SecureCookies: secure, OIDC: oidc})
 }
