@@ -47,16 +47,15 @@ type Config struct {
 	// cases reviewers decide.
 	Screening Screening
 	Cases     Cases
-	// Webhooks manages endpoints; WebhookStore reads them and the feed.
-	Webhooks     Webhooks
-	WebhookStore kycd.WebhookStore
-	Policy       *policy.Policy
-	Health       Health
-	Tokens       *auth.Tokens
-	Vault        kycd.Vault
-	Geo          *geo.Geo
-	Clock        kycd.Clock
-	Logger       *slog.Logger
+	// Webhooks manages endpoints, their deliveries and the feed.
+	Webhooks Webhooks
+	Policy   *policy.Policy
+	Health   Health
+	Tokens   *auth.Tokens
+	Vault    kycd.Vault
+	Geo      *geo.Geo
+	Clock    kycd.Clock
+	Logger   *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
 	// MetricsOnAPI serves /metrics on the API's handler; otherwise only
@@ -109,7 +108,6 @@ type Server struct {
 	screening    Screening
 	cases        Cases
 	webhooks     Webhooks
-	webhookStore kycd.WebhookStore
 	sandbox      *Sandbox
 	policy       *policy.Policy
 	health       Health
@@ -140,7 +138,7 @@ type Server struct {
 
 // New returns the server's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Metadata == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.WebhookStore == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
+	if cfg.Clients == nil || cfg.Users == nil || cfg.Files == nil || cfg.Audit == nil || cfg.Terms == nil || cfg.Metadata == nil || cfg.KYC == nil || cfg.Connector == nil || cfg.Checks == nil || cfg.Levels == nil || cfg.Screening == nil || cfg.Cases == nil || cfg.Webhooks == nil || cfg.Policy == nil || cfg.Health == nil || cfg.Tokens == nil ||
 		cfg.Vault == nil || cfg.Geo == nil || cfg.Registry == nil {
 		return nil, errors.New("api: missing dependency")
 	}
@@ -173,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, metadata: cfg.Metadata, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, webhookStore: cfg.WebhookStore, sandbox: cfg.Sandbox,
+		clients: cfg.Clients, users: cfg.Users, files: cfg.Files, metadata: cfg.Metadata, audit: cfg.Audit, terms: cfg.Terms, kyc: cfg.KYC, connector: cfg.Connector, checks: cfg.Checks, levels: cfg.Levels, screening: cfg.Screening, cases: cfg.Cases, webhooks: cfg.Webhooks, sandbox: cfg.Sandbox,
 		policy: cfg.Policy, health: cfg.Health, tokens: cfg.Tokens,
 		vault: cfg.Vault, geo: cfg.Geo, clock: cfg.Clock, logger: cfg.Logger,
 		registry: cfg.Registry, metrics: NewMetrics(cfg.Registry), metricsOnAPI: cfg.MetricsOnAPI, metricsToken: cfg.MetricsToken,

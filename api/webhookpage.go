@@ -49,7 +49,7 @@ func (s *Server) handleManagePage() handlerFunc {
 			return err
 		}
 		exp, _ := strconv.ParseInt(r.URL.Query().Get("e"), 10, 64)
-		endpoints, err := s.webhookStore.FindWebhookEndpoints(r.Context(), t)
+		endpoints, err := s.webhooks.Endpoints(r.Context(), t)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *Server) handleManagePage() handlerFunc {
 			Endpoints []view
 		}{Expires: time.Unix(exp, 0).UTC().Format(time.RFC3339)}
 		for _, ep := range endpoints {
-			ds, err := s.webhookStore.FindDeliveries(r.Context(), t, ep.ID, "", 20)
+			ds, err := s.webhooks.Deliveries(r.Context(), t, ep.ID, "", 20)
 			if err != nil {
 				return err
 			}

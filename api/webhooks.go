@@ -20,6 +20,10 @@ type Webhooks interface {
 	Resend(ctx context.Context, tenantID, endpointID, deliveryID string) (string, error)
 	SendTest(ctx context.Context, tenantID, endpointID string) (string, error)
 	Events(ctx context.Context, tenantID string, after int64, limit int) ([]*kycd.Event, []int64, error)
+	Endpoint(ctx context.Context, tenantID, id string) (*kycd.WebhookEndpoint, error)
+	Endpoints(ctx context.Context, tenantID string) ([]*kycd.WebhookEndpoint, error)
+	DeleteEndpoint(ctx context.Context, tenantID, id string) error
+	Deliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*kycd.WebhookDelivery, error)
 }
 
 // endpointView is an endpoint as the API shows it (its secret only when
@@ -73,7 +77,7 @@ func (s *Server) handleCreateEndpoint() handlerFunc {
 
 func (s *Server) handleListEndpoints() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		list, err := s.webhookStore.FindWebhookEndpoints(r.Context(), tenantOf(r))
+		list, err := s.webhooks.Endpoints(r.Context(), tenantOf(r))
 		if err != nil {
 			return err
 		}
@@ -92,7 +96,7 @@ func (s *Server) handleGetEndpoint() handlerFunc {
 		if err != nil {
 			return err
 		}
-		e, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenantOf(r), id)
+		e, err := s.webhooks.Endpoint(r.Context(), tenantOf(r), id)
 		if err != nil {
 			return err
 		}
@@ -126,7 +130,7 @@ func (s *Server) handleDeleteEndpoint() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), id); err != nil {
+		if err := s.webhooks.DeleteEndpoint(r.Context(), tenantOf(r), id); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -209,7 +213,7 @@ func (s *Server) handleListDeliveries() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := s.webhookStore.FindWebhookEndpoint(r.Context(), tenant, id); err != nil {
+		if _, err := s.webhooks.Endpoint(r.Context(), tenant, id); err != nil {
 			return err
 		}
 		p := queryParams{q: r.URL.Query()}
@@ -217,7 +221,7 @@ func (s *Server) handleListDeliveries() handlerFunc {
 		if err := p.err(); err != nil {
 			return err
 		}
-		list, err := s.webhookStore.FindDeliveries(r.Context(), tenant, id, r.URL.Query().Get("before"), limit)
+		list, err := s.webhooks.Deliveries(r.Context(), tenant, id, r.URL.Query().Get("before"), limit)
 		if err != nil {
 			return err
 		}

@@ -74,6 +74,33 @@ type EndpointRequest struct {
 	Bundle *bool
 }
 
+// Endpoint returns one of a tenant's endpoints: ENotFound
+// ("webhook-endpoint").
+func (s *Service) Endpoint(ctx context.Context, tenantID, id string) (*kycd.WebhookEndpoint, error) {
+	return s.Store.FindWebhookEndpoint(ctx, tenantID, id)
+}
+
+// Endpoints lists a tenant's endpoints.
+func (s *Service) Endpoints(ctx context.Context, tenantID string) ([]*kycd.WebhookEndpoint, error) {
+	return s.Store.FindWebhookEndpoints(ctx, tenantID)
+}
+
+// DeleteEndpoint removes an endpoint and stops its deliveries: ENotFound
+// ("webhook-endpoint").
+func (s *Service) DeleteEndpoint(ctx context.Context, tenantID, id string) error {
+	return s.Store.DeleteWebhookEndpoint(ctx, tenantID, id)
+}
+
+// Deliveries lists an endpoint's deliveries, newest first, before a
+// delivery id ("" for the newest): ENotFound ("webhook-endpoint") for an
+// endpoint the tenant does not have.
+func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*kycd.WebhookDelivery, error) {
+	if _, err := s.Store.FindWebhookEndpoint(ctx, tenantID, endpointID); err != nil {
+		return nil, err
+	}
+	return s.Store.FindDeliveries(ctx, tenantID, endpointID, before, limit)
+}
+
 // CheckURL refuses an endpoint URL kycd must not post to: not https (http
 // only where private networks are allowed), credentials in it, or a host
 // that resolves to an address the guard refuses. Delivery checks the

@@ -425,7 +425,7 @@ func (a *app) apiConfig(tokens *auth.Tokens) api.Config {
 	return api.Config{
 		Clients: a.db, Users: a.users, Files: a.files, Metadata: &metadata.Service{Store: a.db}, Audit: a.db, Terms: a.terms, KYC: a.kyc,
 		Connector: a.connector, Checks: a.checks, Levels: a.levels, Screening: a.screening, Cases: a.screening, Webhooks: a.webhooks,
-		WebhookStore: a.db, Policy: a.policy, Health: a.db, Tokens: tokens, Vault: a.vault, Geo: a.geo, Clock: a.clock, Logger: a.logger,
+		Policy: a.policy, Health: a.db, Tokens: tokens, Vault: a.vault, Geo: a.geo, Clock: a.clock, Logger: a.logger,
 	}
 }
 
