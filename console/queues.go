@@ -121,6 +121,52 @@ func nextPage(q url.Values, lastID string) string {
 	return v.Encode()
 }
 
+// queueHead is what a queue filtered by one kind of item shows above its
+// rows: the navigation, the kind chosen ("" for all), the count of each
+// kind and of all, and the link to the next page.
+type queueHead struct {
+	Nav   *queueNav
+	Kind  string
+	Kinds []option
+	All   int
+	Next  string
+}
+
+// filteredQueue reads a page of a queue filtered by the kind the query
+// parameter names (one of kinds, or all), oldest first after the query's
+// "after" id, with the counts by kind.
+func filteredQueue[T any](s *Server, r *http.Request, nav, param string, kinds []string,
+	count func(ctx context.Context, tenantID string) (map[string]int, error),
+	find func(ctx context.Context, tenantID, kind, after string, limit int) ([]T, error),
+	id func(T) string) (*queueHead, []T, error) {
+	rv, q, ctx := reviewerOf(r), r.URL.Query(), r.Context()
+	after, err := afterParam(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := &queueHead{Kind: q.Get(param)}
+	if !slices.Contains(kinds, h.Kind) {
+		h.Kind = ""
+	}
+	if h.Nav, err = s.nav(r, nav); err != nil {
+		return nil, nil, err
+	}
+	byKind, err := count(ctx, rv.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.All, h.Kinds = sum(byKind), options(byKind, kinds, h.Kind)
+	list, err := find(ctx, rv.TenantID, h.Kind, after, queueSize+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(list) > queueSize {
+		list = list[:queueSize]
+		h.Next = nextPage(q, id(list[queueSize-1]))
+	}
+	return h, list, nil
+}
+
 // checkRow is a failed check in its queue: ids, type, reasons' codes and
 // times (no personal data).
 type checkRow struct {
@@ -146,31 +192,14 @@ type checksPage struct {
 // count by type and a filter by type.
 func (s *Server) handleChecks() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		rv, q, ctx := reviewerOf(r), r.URL.Query(), r.Context()
-		after, err := afterParam(q)
+		h, list, err := filteredQueue(s, r, "checks", "type", kycd.CheckTypes, s.queues.CountFailedChecks,
+			func(ctx context.Context, tenantID, kind, after string, limit int) ([]*kycd.Check, error) {
+				return s.queues.FailedChecks(ctx, tenantID, kycd.CheckFilter{Type: kind, After: after, Limit: limit})
+			}, func(c *kycd.Check) string { return c.ID })
 		if err != nil {
 			return err
 		}
-		p := checksPage{Type: q.Get("type")}
-		if !slices.Contains(kycd.CheckTypes, p.Type) {
-			p.Type = ""
-		}
-		if p.Nav, err = s.nav(r, "checks"); err != nil {
-			return err
-		}
-		byType, err := s.queues.CountFailedChecks(ctx, rv.TenantID)
-		if err != nil {
-			return err
-		}
-		p.All, p.Types = sum(byType), options(byType, kycd.CheckTypes, p.Type)
-		list, err := s.queues.FailedChecks(ctx, rv.TenantID, kycd.CheckFilter{Type: p.Type, After: after, Limit: queueSize + 1})
-		if err != nil {
-			return err
-		}
-		if len(list) > queueSize {
-			list = list[:queueSize]
-			p.Next = nextPage(q, list[queueSize-1].ID)
-		}
+		p := checksPage{Nav: h.Nav, Type: h.Kind, Types: h.Kinds, All: h.All, Next: h.Next}
 		now := s.clock.Now()
 		for _, c := range list {
 			row := checkRow{ID: c.ID, UserID: c.UserID, Type: c.Type, Decided: c.UpdatedAt}
@@ -213,31 +242,14 @@ type ingestionsPage struct {
 // failed process, oldest first, with their count by provider.
 func (s *Server) handleIngestions() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		rv, q, ctx := reviewerOf(r), r.URL.Query(), r.Context()
-		after, err := afterParam(q)
+		h, list, err := filteredQueue(s, r, "ingestions", "provider", s.providers, s.queues.CountFailedIngestions,
+			func(ctx context.Context, tenantID, kind, after string, limit int) ([]*kycd.Ingestion, error) {
+				return s.queues.FailedIngestions(ctx, tenantID, kycd.FailedIngestionFilter{Provider: kind, After: after, Limit: limit})
+			}, func(in *kycd.Ingestion) string { return in.ID })
 		if err != nil {
 			return err
 		}
-		p := ingestionsPage{Provider: q.Get("provider")}
-		if !slices.Contains(s.providers, p.Provider) {
-			p.Provider = ""
-		}
-		if p.Nav, err = s.nav(r, "ingestions"); err != nil {
-			return err
-		}
-		byProvider, err := s.queues.CountFailedIngestions(ctx, rv.TenantID)
-		if err != nil {
-			return err
-		}
-		p.All, p.Providers = sum(byProvider), options(byProvider, s.providers, p.Provider)
-		list, err := s.queues.FailedIngestions(ctx, rv.TenantID, kycd.FailedIngestionFilter{Provider: p.Provider, After: after, Limit: queueSize + 1})
-		if err != nil {
-			return err
-		}
-		if len(list) > queueSize {
-			list = list[:queueSize]
-			p.Next = nextPage(q, list[queueSize-1].ID)
-		}
+		p := ingestionsPage{Nav: h.Nav, Provider: h.Kind, Providers: h.Kinds, All: h.All, Next: h.Next}
 		now := s.clock.Now()
 		for _, in := range list {
 			row := ingestionRow{ID: in.ID, UserID: in.UserID, Provider: in.Provider, Finished: in.UpdatedAt}
