@@ -56,6 +56,14 @@ var kycdBin struct {
 	err       error
 }
 
+// cliOnly is a kycd that only runs commands (cli, newTenant) on the
+// test's database, in-process: creating a tenant and its client before the
+// children start needs no server (start would run one, with its workers,
+// only to stop it).
+func cliOnly(t *testing.T, db storetest.Database) *kycdProc {
+	return &kycdProc{t: t, db: db}
+}
+
 // child is a kycd serve in its own process.
 type child struct {
 	cmd        *exec.Cmd
@@ -120,9 +128,7 @@ func TestCrashSafety(t *testing.T) {
 		provider := httptest.NewServer(sb)
 		t.Cleanup(provider.Close)
 
-		setup := start(t, db) // in-process, to create the tenant and its client
-		tn := setup.newTenant(t, "crash")
-		setup.stop(t)
+		tn := cliOnly(t, db).newTenant(t, "crash")
 		// Kills cost attempts (a rescued job retries): retry soon.
 		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0", "--ingest-retry-base", "50ms"}
 
@@ -274,9 +280,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 		}))
 		t.Cleanup(recv.Close)
 
-		setup := start(t, db)
-		tn := setup.newTenant(t, "hook-crash")
-		setup.stop(t)
+		tn := cliOnly(t, db).newTenant(t, "hook-crash")
 		// Kills cost attempts (a rescued delivery retries): retry soon, as
 		// often as the default schedule does.
 		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
@@ -394,9 +398,7 @@ func TestCheckCrashSafety(t *testing.T) {
 		}))
 		t.Cleanup(bucket.Close)
 
-		setup := start(t, db)
-		tn := setup.newTenant(t, "check-crash")
-		setup.stop(t)
+		tn := cliOnly(t, db).newTenant(t, "check-crash")
 		// Kills cost attempts (a rescued job retries): retry soon.
 		flags := []string{"--allow-private-network", "--evidence-allow-http", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
 			"--evidence-retries", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms"}
