@@ -71,7 +71,6 @@ func TestConsoleQueues(t *testing.T) {
 		e, k := newLevelsEnv(t, db)
 		e.client = createUser(t, k.kycdProc, k.tok, "client@queues.example")
 		officer := k.newClient(t, k.tn.ID, "queues-officer", "admin.audit:read")
-		auditTok := func() string { return k.token(t, officer, "") }
 
 		// What each queue holds, through the APIs.
 		app := reviewableApplication(t, e)
@@ -220,8 +219,9 @@ func TestConsoleQueues(t *testing.T) {
 			{"reviewer:" + analyst.ID, "kyc-application.reviewed", "reviewer", analyst.Email},
 		}
 		var auditRes *response
+		auditTok := k.token(t, officer, "") // one token for every poll: each token request verifies an Argon2id hash
 		waitUntil(t, "the reviewers' audit entries", func() bool {
-			auditRes = k.call(t, "GET", "/admin/audit?limit=1000", auditTok(), "", nil)
+			auditRes = k.call(t, "GET", "/admin/audit?limit=1000", auditTok, "", nil)
 			return !slices.ContainsFunc(wants, func(w struct{ actor, action, key, value string }) bool {
 				return !hasAuditEntry(auditRes, w.actor, w.action, w.key, w.value)
 			})

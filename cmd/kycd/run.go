@@ -117,10 +117,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
+		if c := testCommands[cmd]; c != nil {
+			return c(ctx, rest, getenv, stdin, stdout, stderr)
+		}
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
 }
+
+// command is a subcommand: run hands it the arguments after its name.
+type command func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error
+
+// testCommands are the commands only a kycd built with the kycdtest tag
+// has (seed_kycdtest.go: the crash tests' seeding); the shipped kycd has
+// none.
+var testCommands map[string]command
 
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
