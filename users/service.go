@@ -43,27 +43,32 @@ func New(c Config) (*Service, error) {
 	return &Service{store: c.Store, policy: c.Policy, geo: c.Geo, clock: c.Clock, screeningOff: c.ScreeningOff}, nil
 }
 
-// CreateUser implements kycd.UserService. A user is refused when the
+// Admit checks a new user before it is created: it is refused when the
 // partner says it onboarded them in the future, when their citizenship or
 // phone ties them to a restricted country, when their data is invalid, or
 // when the policy refuses their email, residence or terms (in that order,
-// the order Uphold reports them in). Metadata over kycd.MetadataLimit does
-// not refuse the user: the user is created without it, and the refusal is
-// returned for the response to report. The user is stored and, in the same
-// transaction, its screening starts, so that no user exists that kycd will
-// not screen.
-func (s *Service) CreateUser(ctx context.Context, u *kycd.User) (metadataRefused *kycd.Error, err error) {
+// the order Uphold reports them in).
+func (s *Service) Admit(u *kycd.User) error {
 	if u.PartnerOnboardedAt != nil && u.PartnerOnboardedAt.After(s.clock.Now()) {
-		return nil, &kycd.Error{Code: kycd.EDateInvalid, Message: "The date must be in the past", Details: map[string]any{
+		return &kycd.Error{Code: kycd.EDateInvalid, Message: "The date must be in the past", Details: map[string]any{
 			"context": "body", "property": "partnerOnboardedAt", "rule": "difference-greater-than-threshold", "threshold": map[string]any{"limit": 0}}}
 	}
 	if err := s.policy.CheckCountries(u); err != nil {
-		return nil, err
+		return err
 	}
 	if err := u.Validate(s.clock.Now(), s.geo); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.policy.CheckNewUser(u); err != nil {
+	return s.policy.CheckNewUser(u)
+}
+
+// CreateUser implements kycd.UserService: a user Admit refuses is not
+// created. Metadata over kycd.MetadataLimit does not refuse the user: the
+// user is created without it, and the refusal is returned for the response
+// to report. The user is stored and, in the same transaction, its
+// screening starts, so that no user exists that kycd will not screen.
+func (s *Service) CreateUser(ctx context.Context, u *kycd.User) (metadataRefused *kycd.Error, err error) {
+	if err := s.Admit(u); err != nil {
 		return nil, err
 	}
 	if metadataRefused = kycd.MetadataOverLimit(u.Metadata); metadataRefused != nil {

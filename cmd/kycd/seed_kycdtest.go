@@ -24,7 +24,7 @@ func init() {
 
 // cmdSeedUsers creates the users read from stdin (one JSON object a line,
 // kycd.User's profile fields) in a tenant, each as POST /core/users would
-// (the same checks, then the store's CreateUser), and screens each one
+// (the users service's checks, then the store's CreateUser without the screening job), and screens each one
 // against the current lists, as its screen_user job would, by calling the
 // screening service; then it chains the audit trail. It prints each user's
 // id on a line, in the order read. It costs a fraction of the same users
@@ -102,16 +102,10 @@ func cmdSeedUsers(ctx context.Context, args []string, getenv func(string) string
 	})
 }
 
-// seedUser checks and creates one user as handleCreateUser does, and
-// screens it.
+// seedUser checks one user as the users service does (Admit) and creates
+// it without its screening job, then screens it.
 func (a *app) seedUser(ctx context.Context, u *kycd.User) error {
-	if err := a.policy.CheckCountries(u); err != nil {
-		return err
-	}
-	if err := u.Validate(a.clock.Now(), a.geo); err != nil {
-		return err
-	}
-	if err := a.policy.CheckNewUser(u); err != nil {
+	if err := a.users.Admit(u); err != nil {
 		return err
 	}
 	if err := a.db.CreateUser(ctx, u); err != nil {
