@@ -72,7 +72,7 @@ func (b *bundle) user(t *testing.T, email string) *kycd.User {
 	u := &kycd.User{TenantID: b.tenant.ID, Type: kycd.UserIndividual, Email: email, FullName: "John Doe", Birthdate: "1987-01-01",
 		PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
 		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-	if err := b.f.DB.CreateUser(context.Background(), u); err != nil {
+	if err := b.f.DB.CreateUser(context.Background(), u, kycd.UserCreated(u)); err != nil {
 		t.Fatal(err)
 	}
 	return u

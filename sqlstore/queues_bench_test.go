@@ -31,7 +31,7 @@ func BenchmarkApplicationQueue(b *testing.B) {
 				b.Fatal(err)
 			}
 			u := &kycd.User{TenantID: tn.ID, Type: "individual", Email: name + "@bench.example"}
-			if err := f.DB.CreateUser(ctx, u); err != nil {
+			if err := f.DB.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 				b.Fatal(err)
 			}
 			for range 51 {

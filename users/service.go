@@ -44,7 +44,7 @@ func (s *Service) CreateUser(ctx context.Context, u *kycd.User) error {
 	if !s.screeningOff {
 		jobs = append(jobs, kycd.ScreenUserArgs{TenantID: u.TenantID, UserID: u.ID})
 	}
-	return s.store.CreateUser(ctx, u, jobs...)
+	return s.store.CreateUser(ctx, u, kycd.UserCreated(u, jobs...))
 }
 
 // FindUserByID implements kycd.UserService.
@@ -89,5 +89,5 @@ func (s *Service) FindUserByContact(ctx context.Context, tenantID, channel, valu
 
 // DeleteUser implements kycd.UserService.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
-	return s.store.DeleteUser(ctx, tenantID, id, why)
+	return s.store.DeleteUser(ctx, tenantID, id, why, kycd.UserDeleted(tenantID, id, why))
 }

@@ -123,7 +123,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	other := newTenant(t, f)
 	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID})
 	wantCode(t, err, kycd.ENotFound)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"})))
 	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: bare.ID})
 	wantCode(t, err, kycd.ENotFound)
 }
@@ -211,12 +211,12 @@ func testIdentityDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if owner, _ := f.DB.FindDocumentOwner(ctx, newTenant(t, f).ID, "doc-1"); owner != "" {
 		t.Error("document owner visible to another tenant")
 	}
-	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}, kycd.UserDeleted(tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"})))
 	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != "" {
 		t.Errorf("closed user still owns the document: %q", owner)
 	}
 	must(t, link(b, "doc-1"))
-	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}, kycd.UserDeleted(tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"})))
 	wantCode(t, link(c, "doc-1"), kycd.EDocumentLinked)
 	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != b.ID {
 		t.Errorf("a user closed for fraud must keep the document: %q", owner)
@@ -377,7 +377,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}), kycd.ENotFound)
 	before := clock.Now()
 	clock.Advance(time.Minute)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}, kycd.UserDeleted(tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"})))
 	if refs, err := f.DB.FindClosedUsers(ctx, before, 10); err != nil || slices.ContainsFunc(refs, func(r kycd.UserRef) bool { return r.UserID == gone.ID }) {
 		t.Errorf("closed after the cut-off, found: %v %v", refs, err)
 	}
@@ -435,7 +435,7 @@ func testExpiredProcesses(t *testing.T, f *Fixture, clock *mock.Clock) {
 	valid := save(kycd.StatusOK, now.Add(time.Hour))
 	pending := save(kycd.StatusPending, now.Add(-2*time.Hour))
 	closed := save(kycd.StatusOK, now.Add(-2*time.Hour))
-	must(t, f.DB.DeleteUser(ctx, tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"})))
 	renewed := save(kycd.StatusOK, now.Add(-3*time.Hour))
 	renewed.Output = map[string]any{"expiresAt": now.Add(24 * time.Hour).Format(time.RFC3339Nano)}
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: renewed.UserID, Processes: []*kycd.Process{renewed}, Action: "kyc.test"}))

@@ -131,7 +131,7 @@ func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
 	t.Helper()
 	u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: email, PrimaryCitizenship: "GB",
 		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}, TermsOfService: "general-gb-fca"}
-	must(t, f.DB.CreateUser(context.Background(), u))
+	must(t, f.DB.CreateUser(context.Background(), u, kycd.UserCreated(u)))
 	return u
 }
 
@@ -232,7 +232,7 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 		Birthdate: "1990-04-02", PrimaryCitizenship: "PT", Address: kycd.Address{Country: "PT", City: "Lisboa", Line1: "Rua A 1"},
 		Phone: &kycd.Phone{Number: "+351912345678", Country: "PT"}, TermsOfService: "general-pt-bop",
 		Metadata: map[string]any{"externalId": "abc"}, CreatedContext: kycd.EndUserContext{IP: "203.0.113.9"}}
-	must(t, f.DB.CreateUser(ctx, u))
+	must(t, f.DB.CreateUser(ctx, u, kycd.UserCreated(u)))
 	got, err := f.DB.FindUserByID(ctx, tn.ID, u.ID)
 	must(t, err)
 	if got.Email != u.Email || got.FullName != u.FullName || got.Address.City != "Lisboa" || got.Phone == nil ||
@@ -256,16 +256,16 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 
 	// Email is unique per tenant, whatever its case; another tenant may reuse it.
-	// (Copies are new users: the store chooses an id when none is given.)
+	// (Copies are new users: UserCreated chooses an id when none is given.)
 	dup := *u
 	dup.ID, dup.Email, dup.Phone = "", "ana.silva@EXAMPLE.com", nil
-	wantCode(t, f.DB.CreateUser(ctx, &dup), kycd.EEmailAlreadyExists)
+	wantCode(t, f.DB.CreateUser(ctx, &dup, kycd.UserCreated(&dup)), kycd.EEmailAlreadyExists)
 	dupPhone := *u
 	dupPhone.ID, dupPhone.Email = "", "other@example.com"
-	wantCode(t, f.DB.CreateUser(ctx, &dupPhone), kycd.EPhoneAlreadyExists)
+	wantCode(t, f.DB.CreateUser(ctx, &dupPhone, kycd.UserCreated(&dupPhone)), kycd.EPhoneAlreadyExists)
 	elsewhere := *u
 	elsewhere.ID, elsewhere.TenantID = "", other.ID
-	must(t, f.DB.CreateUser(ctx, &elsewhere))
+	must(t, f.DB.CreateUser(ctx, &elsewhere, kycd.UserCreated(&elsewhere)))
 
 	// The general terms given at creation are recorded as accepted.
 	acc, err := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
@@ -285,15 +285,15 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if acc, _ := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); len(acc) != 0 {
 		t.Fatalf("another tenant sees acceptances: %v", acc)
 	}
-	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}))
+	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(other.ID, u.ID, kycd.UserDeletion{Reason: "other"})), kycd.ENotFound)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}, kycd.UserDeleted(tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"})))
 	_, err = f.DB.FindUserByID(ctx, tn.ID, u.ID)
 	wantCode(t, err, kycd.ENotFound)
-	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
+	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, u.ID, kycd.UserDeletion{Reason: "other"})), kycd.ENotFound)
 	// A deleted user's email can be used again.
 	again := *u
 	again.ID = ""
-	must(t, f.DB.CreateUser(ctx, &again))
+	must(t, f.DB.CreateUser(ctx, &again, kycd.UserCreated(&again)))
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventUserDeleted); n != 1 {
 		t.Fatalf("user.deleted events = %d, want 1", n)
 	}
