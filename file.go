@@ -110,13 +110,23 @@ type FileStore interface {
 	// FindFiles lists a user's files (every category, pending ones too),
 	// oldest first, without their metadata.
 	FindFiles(ctx context.Context, u UserRef) ([]*File, error)
-	// MarkFileUploaded records that the content of a pending file is stored.
-	// Returns EFileAlreadyUploaded when it was already.
-	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error
+	// MarkFileUploaded records that the content of a pending file is stored,
+	// with the change given (FileUploaded). Returns EFileAlreadyUploaded when
+	// it was already, ENotFound ("file").
+	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string, c Change) error
 	// RejectFileUpload records why a direct upload of a pending file was
 	// refused (an error code). Returns ENotFound ("file").
 	RejectFileUpload(ctx context.Context, tenantID, id, code string) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+}
+
+// FileUploadedChange is the change that records a file's content stored: its
+// event (ids only) and its audit entry.
+func FileUploadedChange(f *File, size int64, sha256 string) Change {
+	return Change{
+		Events: []*Event{{TenantID: f.TenantID, Type: EventFileUploaded, EntityType: "file", EntityID: f.ID, Data: map[string]any{"fileId": f.ID, "userId": f.UserID}}},
+		Audit:  AuditRecord{Action: "file.uploaded", EntityType: "file", EntityID: f.ID, Details: map[string]any{"size": size, "sha256": sha256}},
+	}
 }

@@ -231,7 +231,7 @@ func (s *Service) accept(ctx context.Context, f *kycd.File, content io.Reader) e
 	if err != nil {
 		return err
 	}
-	if err := s.store.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
+	if err := s.store.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key, kycd.FileUploadedChange(f, size, sum)); err != nil {
 		_ = s.blobs.Delete(ctx, key)
 		return err
 	}

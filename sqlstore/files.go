@@ -90,10 +90,10 @@ func (db *DB) FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, erro
 }
 
 // MarkFileUploaded implements kycd.FileStore.
-func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error {
+func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string, c kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var status, userID string
-		err := tx.queryRow(`SELECT status, user_id FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status, &userID)
+		var status string
+		err := tx.queryRow(`SELECT status FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return kycd.NotFound("file")
 		} else if err != nil {
@@ -106,10 +106,7 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 			kycd.FileUploaded, size, sha256, blobKey, fmtTime(tx.Now()), id); err != nil {
 			return err
 		}
-		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventFileUploaded, EntityType: "file", EntityID: id, Data: map[string]any{"fileId": id, "userId": userID}}); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "file.uploaded", "file", id, map[string]any{"size": size, "sha256": sha256})
+		return tx.record(tenantID, c)
 	})
 }
 

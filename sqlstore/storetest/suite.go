@@ -273,14 +273,14 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !acc["general-pt-bop"].Equal(u.CreatedAt) || len(acc) != 1 {
 		t.Fatalf("acceptances: %v", acc)
 	}
-	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"})
+	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"}, kycd.TermsAccepted(tn.ID, u.ID, "unique-account-number-viban"))
 	must(t, err)
 	if acc, _ = f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID}); !acc["unique-account-number-viban"].Equal(at) {
 		t.Fatalf("acceptance: %v", acc)
 	}
-	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{}, kycd.TermsAccepted(tn.ID, u.ID, "unique-account-number-viban"))
 	wantCode(t, err, kycd.EOperationNotAllowed)
-	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{}, kycd.TermsAccepted(other.ID, u.ID, "unique-account-number-viban"))
 	wantCode(t, err, kycd.ENotFound)
 	if acc, _ := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); len(acc) != 0 {
 		t.Fatalf("another tenant sees acceptances: %v", acc)
@@ -334,9 +334,9 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if got, _ := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID}); got.Rejection != kycd.EFileContentTypeMismatch {
 		t.Fatalf("rejection not recorded: %+v", got)
 	}
-	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"))
-	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"), kycd.EFileAlreadyUploaded)
-	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2"), kycd.ENotFound)
+	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1", kycd.FileUploadedChange(file, 1234, "abcd")))
+	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1", kycd.FileUploadedChange(file, 1234, "abcd")), kycd.EFileAlreadyUploaded)
+	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2", kycd.FileUploadedChange(file, 1, "x")), kycd.ENotFound)
 	got, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.BlobKey != "k1" || got.Rejection != "" || got.UploadedAt == nil {

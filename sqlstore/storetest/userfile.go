@@ -28,7 +28,7 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 		clock.Advance(time.Second)
 	}
 	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
-	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1"))
+	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1", kycd.FileUploadedChange(&kycd.File{TenantID: tn.ID, UserID: u.ID, ID: ids[1]}, 42, "beef")))
 	files, err := f.DB.FindFiles(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(files) != 2 || files[0].ID != ids[0] || files[1].ID != ids[1] || files[0].Category != "document" || files[1].Status != kycd.FileUploaded ||
