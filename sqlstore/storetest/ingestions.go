@@ -187,7 +187,7 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	newCheck := func() *kycd.Check {
 		c := &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
 			Data: kycd.CheckData{DataDownloadLink: "https://evidence.example/Qzsecretlink.zip"}}
-		must(t, f.DB.CreateCheck(ctx, c, probeArgs{UserID: u.ID}))
+		createCheck(t, f, c)
 		return c
 	}
 	first, second := newCheck(), newCheck()

@@ -347,7 +347,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
 		must(t, f.DB.CreateFile(ctx, file))
 		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID, kycd.FileUploadedChange(file, 10, "sum")))
-		must(t, f.DB.CreateCheck(ctx, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()}, probeArgs{UserID: u.ID}))
+		createCheck(t, f, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()})
 		must(t, f.DB.CreateIngestion(ctx, &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}},
 			kycd.IngestArgs{TenantID: tn.ID}))
 		must(t, f.DB.CreateApplication(ctx, &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}))

@@ -93,10 +93,10 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 		id, err := uuid.NewV7()
 		must(t, err)
 		ch := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: userID, Type: typ, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
-		must(t, f.DB.CreateCheck(ctx, ch, probeArgs{UserID: userID}))
+		createCheck(t, f, ch)
 		if status != kycd.CheckPending {
 			ch.Status, ch.Reasons = status, []kycd.CheckReason{{Code: kycd.ReasonInstrumentNotSuitable, Message: "not suitable"}}
-			must(t, f.DB.DecideCheck(ctx, ch))
+			must(t, decideCheck(t, f, ch))
 		}
 		return ch
 	}
