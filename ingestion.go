@@ -3,6 +3,8 @@ package kycd
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Providers the KYC Connector ingests from.
@@ -179,9 +181,10 @@ type IngestionKey struct {
 // IngestionStore keeps ingestions and connector configurations. Every save
 // records its audit entry and its events in the same transaction.
 type IngestionStore interface {
-	// CreateIngestion stores a new ingestion (setting ID, when empty, and times), its
-	// created event and the job that runs it.
-	CreateIngestion(ctx context.Context, in *Ingestion, job JobArgs) error
+	// CreateIngestion stores a new ingestion (IngestionCreated chose its ID
+	// and status) at version 1, setting its times, with its change.
+	// EAlreadyApplied when an ingestion of its SourceKey exists already.
+	CreateIngestion(ctx context.Context, in *Ingestion, change Change) error
 	// FindIngestion returns the ingestion a key names: ENotFound
 	// ("ingestion") for an unknown id, or one of another tenant or, when
 	// the key names them, of another user or provider.
@@ -191,9 +194,8 @@ type IngestionStore interface {
 	// read, in no particular order; unknown and malformed ids are left out.
 	FindIngestionsByID(ctx context.Context, tenantID string, ids []string) ([]*Ingestion, error)
 	// SaveIngestion saves a changed ingestion if its version is still the
-	// one read (EStale otherwise), with a status-changed event when its
-	// status changed.
-	SaveIngestion(ctx context.Context, in *Ingestion, statusChanged bool) error
+	// one read (EStale otherwise), with its change (IngestionSaved).
+	SaveIngestion(ctx context.Context, in *Ingestion, change Change) error
 	// SaveConnectorConfig creates or replaces a tenant's provider config.
 	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig) error
 	// FindConnectorConfig returns ENotFound ("provider-config").
@@ -212,6 +214,44 @@ func EventIngestionCreated(provider string) string {
 // EventIngestionStatusChanged is the event of an ingestion's status change.
 func EventIngestionStatusChanged(provider string) string {
 	return "kyc-connector." + provider + ".ingestion.status-changed"
+}
+
+// IngestionEvent is an ingestion's event of type typ: the ingestion without
+// the personal data it extracted, rendered when the store writes it, so
+// with the times and status the store holds.
+func IngestionEvent(in *Ingestion, typ string) *Event {
+	return &Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
+		Data: map[string]any{"ingestion": Later(func() any { return in.View(false) })}}
+}
+
+// IngestionCreated is the change that records a new ingestion, which is
+// queued: its created event, its audit entry and the job that runs it. It
+// chooses the ingestion's ID (time-ordered: the list's order and cursor)
+// when the caller has not.
+func IngestionCreated(in *Ingestion, run JobArgs) Change {
+	if in.ID == "" {
+		in.ID = uuid.Must(uuid.NewV7()).String()
+	}
+	in.Status = IngestionQueued
+	return Change{Events: []*Event{IngestionEvent(in, EventIngestionCreated(in.Provider))}, Jobs: []JobArgs{run},
+		Audit: AuditRecord{Action: "kyc-connector.ingestion.created", EntityType: "ingestion", EntityID: in.ID,
+			Details: map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes}}}
+}
+
+// IngestionSaved is the change that records an ingestion's progress: a
+// status-changed event when its status changed, and its audit entry (its
+// status and each process's result).
+func IngestionSaved(in *Ingestion, statusChanged bool) Change {
+	var events []*Event
+	if statusChanged {
+		events = append(events, IngestionEvent(in, EventIngestionStatusChanged(in.Provider)))
+	}
+	results := map[string]any{}
+	for code, r := range in.Result {
+		results[code] = r.Status
+	}
+	return Change{Events: events, Audit: AuditRecord{Action: "kyc-connector.ingestion.updated", EntityType: "ingestion", EntityID: in.ID,
+		Details: map[string]any{"status": in.Status, "result": results}}}
 }
 
 // IngestArgs is the job that runs an ingestion.

@@ -244,7 +244,7 @@ func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
 		return err
 	}
 	in.ID = id.String()
-	return s.Store.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID})
+	return s.Store.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID}))
 }
 
 // Ingestion returns the ingestion a key names (see kycd.IngestionKey; the

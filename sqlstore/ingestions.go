@@ -26,23 +26,9 @@ func (db *DB) sealIngestion(ctx context.Context, in *kycd.Ingestion) ([]byte, er
 	return db.sealJSON(ctx, in.TenantID, ingestionData{Processes: in.Processes, Parameters: in.Parameters, Result: in.Result, Sources: in.Sources}, ingestionAD(in.ID))
 }
 
-// ingestionEvent is the event of an ingestion: the ingestion without the
-// personal data it extracted.
-func ingestionEvent(in *kycd.Ingestion, typ string) *kycd.Event {
-	return &kycd.Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
-		Data: map[string]any{"ingestion": in.View(false)}}
-}
-
 // CreateIngestion implements kycd.IngestionStore.
-func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.JobArgs) error {
-	if in.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		in.ID = id.String()
-	}
-	in.Status, in.Version = kycd.IngestionQueued, 1
+func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, change kycd.Change) error {
+	in.Version = 1
 	sealed, err := db.sealIngestion(ctx, in)
 	if err != nil {
 		return err
@@ -69,14 +55,7 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 				return err
 			}
 		}
-		if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionCreated(in.Provider))); err != nil {
-			return err
-		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(in.TenantID, "kyc-connector.ingestion.created", "ingestion", in.ID,
-			map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes})
+		return tx.record(in.TenantID, change)
 	})
 }
 
@@ -163,7 +142,7 @@ func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Inges
 }
 
 // SaveIngestion implements kycd.IngestionStore.
-func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChanged bool) error {
+func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, change kycd.Change) error {
 	sealed, err := db.sealIngestion(ctx, in)
 	if err != nil {
 		return err
@@ -176,18 +155,7 @@ func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChang
 		}
 		in.Version++
 		in.UpdatedAt = tx.Now()
-		details := map[string]any{"status": in.Status}
-		if statusChanged {
-			if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionStatusChanged(in.Provider))); err != nil {
-				return err
-			}
-		}
-		results := map[string]any{}
-		for code, r := range in.Result {
-			results[code] = r.Status
-		}
-		details["result"] = results
-		return tx.Audit(in.TenantID, "kyc-connector.ingestion.updated", "ingestion", in.ID, details)
+		return tx.record(in.TenantID, change)
 	})
 }
 

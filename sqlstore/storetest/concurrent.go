@@ -119,8 +119,9 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 		}
 	}
 	once(at(func(i int) error {
-		return f.DB.CreateIngestion(ctx, &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, SourceKey: key,
-			Processes: []string{"identity"}, Parameters: map[string]any{"applicantId": "a"}}, kycd.IngestArgs{TenantID: tn.ID})
+		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, SourceKey: key,
+			Processes: []string{"identity"}, Parameters: map[string]any{"applicantId": "a"}}
+		return f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID}))
 	}), "ingestion by source key")
 	once(at(func(i int) error {
 		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Key: key, Action: "kyc.test.submission"})

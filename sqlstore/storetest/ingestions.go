@@ -26,7 +26,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: provider, Processes: []string{kycd.ProcessIdentity},
 			Parameters: map[string]any{"shareToken": "_act-Qzsecrettoken"},
 			Sources:    []*kycd.IngestionSource{{Kind: "shareToken", Ref: "_act-Qzsecrettoken", Processes: []string{kycd.ProcessIdentity}}}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"}))
+		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"})))
 		return in
 	}
 	before := auditCount(t, f, tn.ID)
@@ -68,11 +68,11 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	stale := *got
 	got.Status = kycd.IngestionRunning
 	got.Result = map[string]*kycd.IngestionResult{kycd.ProcessIdentity: {Status: kycd.ResultFailed, Error: &kycd.IngestionError{Code: kycd.EWorkflow, Message: "x"}}}
-	must(t, f.DB.SaveIngestion(ctx, got, true))
+	must(t, f.DB.SaveIngestion(ctx, got, kycd.IngestionSaved(got, true)))
 	if got.Version != 2 {
 		t.Errorf("version: %d", got.Version)
 	}
-	if err := f.DB.SaveIngestion(ctx, &stale, true); kycd.ErrorCode(err) != kycd.EStale {
+	if err := f.DB.SaveIngestion(ctx, &stale, kycd.IngestionSaved(&stale, true)); kycd.ErrorCode(err) != kycd.EStale {
 		t.Errorf("stale save: %v", err)
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)); n != 1 {
