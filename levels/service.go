@@ -295,7 +295,7 @@ func (s *Service) create(ctx context.Context, tenantID, userID, levelID string) 
 	}
 	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Catalog: cat.Ref, Status: kycd.ApplicationNew,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
-	return a, cat, s.Store.CreateApplication(ctx, a)
+	return a, cat, s.Store.CreateApplication(ctx, a, kycd.ApplicationCreated(a))
 }
 
 func levelIDs(ls []*Level) []string {
@@ -431,7 +431,7 @@ func (s *Service) update(ctx context.Context, tenantID, userID, id string, chang
 		delete(a.Data.Corrections, key)
 	}
 	keys := slices.Sorted(maps.Keys(values))
-	if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.updated", map[string]any{"attributes": keys, "signedWith": slices.Sorted(maps.Keys(used))}, slices.Collect(maps.Values(used))); err != nil {
+	if err := s.Store.SaveApplication(ctx, a, slices.Collect(maps.Values(used)), kycd.ApplicationSaved(a, false, "kyc-application.updated", map[string]any{"attributes": keys, "signedWith": slices.Sorted(maps.Keys(used))})); err != nil {
 		return nil, nil, err
 	}
 	return a, cat, nil

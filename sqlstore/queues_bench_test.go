@@ -38,7 +38,7 @@ func BenchmarkApplicationQueue(b *testing.B) {
 				id, _ := uuid.NewV7()
 				a := &kycd.Application{ID: id.String(), TenantID: tn.ID, UserID: u.ID, LevelID: "basic", Status: kycd.ApplicationInReview,
 					Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
-				if err := f.DB.CreateApplication(ctx, a); err != nil {
+				if err := f.DB.CreateApplication(ctx, a, kycd.ApplicationCreated(a)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -53,7 +53,7 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 		fn      func(vc *kycd.VerificationCode) error
 	}{
 		{kycd.SignChannel("sms", uuid.NewString()), func(vc *kycd.VerificationCode) error {
-			return f.DB.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID})
+			return f.DB.IssueSignCode(ctx, vc, kycd.SignCodeIssued(vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID}))
 		}},
 		{kycd.ChannelEmail, func(vc *kycd.VerificationCode) error {
 			return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Code: vc, Action: "kyc.test.code"})

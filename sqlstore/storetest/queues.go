@@ -28,7 +28,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	inReview := func(tenantID, userID, level string) *kycd.Application {
 		a := newApplication(t, f, tenantID, userID, level)
 		a.Status = kycd.ApplicationInReview
-		must(t, f.DB.SaveApplication(ctx, a, true, "kyc-application.sent-to-review", nil, nil))
+		must(t, f.DB.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, true, "kyc-application.sent-to-review", nil)))
 		return a
 	}
 	a1, a2, a3 := inReview(tn.ID, u.ID, "basic"), inReview(tn.ID, u.ID, "standard"), inReview(tn.ID, u.ID, "basic")
