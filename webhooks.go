@@ -103,9 +103,10 @@ type WebhookStore interface {
 	DispatchEvents(ctx context.Context, limit int) (int, error)
 	// FindDelivery returns a delivery with its event (ENotFound "delivery").
 	FindDelivery(ctx context.Context, tenantID, id string) (*WebhookDelivery, *Event, error)
-	// RecordAttempt saves a delivery's attempt (and the endpoint's failing
-	// state, when it changed).
-	RecordAttempt(ctx context.Context, d *WebhookDelivery, e *WebhookEndpoint) error
+	// RecordAttempt saves a delivery's attempt and, when it changed (e not
+	// nil), the endpoint's failing state with its change
+	// (EndpointStateChanged).
+	RecordAttempt(ctx context.Context, d *WebhookDelivery, e *WebhookEndpoint, change Change) error
 	// FindEvents returns a tenant's dispatched events after a feed position,
 	// in feed order, with each one's position.
 	FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*Event, []int64, error)
@@ -131,9 +132,11 @@ type WebhookStore interface {
 	// bundle's events ordered by creation, or none when another delivery
 	// carries this one.
 	ClaimBundle(ctx context.Context, d *WebhookDelivery, typePrefix string, max int) ([]*Event, error)
-	// SendTestEvent records a test event for one endpoint only (not in the
+	// SendTestEvent records a change (WebhookTestSent) whose events are
+	// delivered to one endpoint only, at once, and returns the delivery's id
+	// (of its last event). They are not in the
 	// feed) and its delivery, returning the delivery's id.
-	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)
+	SendTestEvent(ctx context.Context, tenantID, endpointID string, change Change) (string, error)
 	// PruneEvents removes up to limit dispatched events created before a
 	// time, with their deliveries, once no delivery of them to an existing
 	// endpoint is pending; it returns how many it removed.
@@ -142,6 +145,32 @@ type WebhookStore interface {
 
 // EventWebhookTest is the type of the test event an endpoint can be sent.
 const EventWebhookTest = "kycd.webhook.test"
+
+// EventWebhookEndpointDisabled announces that kycd disabled an endpoint.
+const EventWebhookEndpointDisabled = "kycd.webhook-endpoint.disabled"
+
+// WebhookTestSent is the change that records a test event sent to an
+// endpoint: the event and its audit entry.
+func WebhookTestSent(tenantID, endpointID string) Change {
+	return Change{
+		Events: []*Event{{TenantID: tenantID, Type: EventWebhookTest, EntityType: "webhook-endpoint", EntityID: endpointID,
+			Data: map[string]any{"endpointId": endpointID, "message": "A test event from kycd"}}},
+		Audit: AuditRecord{Action: "webhook.test-sent", EntityType: "webhook-endpoint", EntityID: endpointID},
+	}
+}
+
+// EndpointStateChanged is the change that records an endpoint's failing
+// state changed by a delivery's attempt: its audit entry and, when the
+// endpoint was disabled, its event.
+func EndpointStateChanged(e *WebhookEndpoint, deliveryID string) Change {
+	c := Change{Audit: AuditRecord{Action: "webhook-endpoint.state-changed", EntityType: "webhook-endpoint", EntityID: e.ID,
+		Details: map[string]any{"enabled": e.Enabled, "reason": e.DisabledReason, "failing": e.FailingSince != nil, "deliveryId": deliveryID}}}
+	if !e.Enabled {
+		c.Events = []*Event{{TenantID: e.TenantID, Type: EventWebhookEndpointDisabled, EntityType: "webhook-endpoint", EntityID: e.ID,
+			Data: map[string]any{"endpointId": e.ID, "reason": e.DisabledReason}}}
+	}
+	return c
+}
 
 // DeliverArgs is the job that delivers one event to one endpoint.
 type DeliverArgs struct {

@@ -311,7 +311,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, d.EndpointID)
 	if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && !e.Enabled) {
 		d.Status, d.LastError = kycd.DeliveryFailed, "the endpoint was deleted or disabled"
-		return s.Store.RecordAttempt(ctx, d, nil)
+		return s.Store.RecordAttempt(ctx, d, nil, kycd.Change{})
 	} else if err != nil {
 		return err
 	}
@@ -379,7 +379,11 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 			d.Status = kycd.DeliveryFailed
 		}
 	}
-	if err := s.Store.RecordAttempt(ctx, d, changed); err != nil {
+	var change kycd.Change
+	if changed != nil {
+		change = kycd.EndpointStateChanged(changed, d.ID)
+	}
+	if err := s.Store.RecordAttempt(ctx, d, changed, change); err != nil {
 		return err
 	}
 	switch {
@@ -467,5 +471,5 @@ func (s *Service) SendTest(ctx context.Context, tenantID, endpointID string) (st
 	if _, err := s.Store.FindWebhookEndpoint(ctx, tenantID, endpointID); err != nil {
 		return "", err
 	}
-	return s.Store.SendTestEvent(ctx, tenantID, endpointID)
+	return s.Store.SendTestEvent(ctx, tenantID, endpointID, kycd.WebhookTestSent(tenantID, endpointID))
 }

@@ -198,11 +198,11 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 			d.Status, d.LastStatus, d.LastError = kycd.DeliveryFailed, 0, "connection refused"
 			e.Enabled, e.DisabledReason = false, "the endpoint answered 410 Gone"
 		}
-		must(t, f.DB.RecordAttempt(ctx, d, e))
+		must(t, f.DB.RecordAttempt(ctx, d, e, kycd.EndpointStateChanged(e, d.ID)))
 	}
 	ok := deliveryOf(t, f, ev1, healthy)
 	ok.Status, ok.Attempts, ok.LastStatus = kycd.DeliverySucceeded, 1, 200
-	must(t, f.DB.RecordAttempt(ctx, ok, nil))
+	must(t, f.DB.RecordAttempt(ctx, ok, nil, kycd.Change{}))
 	list, counts, err := f.DB.FindFailingEndpoints(ctx, tn.ID, kycd.FailingEndpointFilter{})
 	must(t, err)
 	if counts != (kycd.EndpointCounts{All: 2, Enabled: 1, Disabled: 1}) || len(list) != 2 {

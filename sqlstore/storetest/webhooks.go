@@ -111,7 +111,7 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	d.Status, d.Attempts, d.LastStatus = kycd.DeliveryFailed, 1, 410
 	got.Enabled, got.DisabledReason = false, "gone"
-	must(t, f.DB.RecordAttempt(ctx, d, got))
+	must(t, f.DB.RecordAttempt(ctx, d, got, kycd.EndpointStateChanged(got, d.ID)))
 	if e, _ := f.DB.FindWebhookEndpoint(ctx, a.ID, sub.ID); e.Enabled || e.DisabledReason != "gone" {
 		t.Errorf("endpoint after 410: %+v", e)
 	}
@@ -151,7 +151,7 @@ func testEventRetention(t *testing.T, f *Fixture, clock *mock.Clock) {
 		d, _, err := f.DB.FindDelivery(ctx, a.ID, id)
 		must(t, err)
 		d.Status, d.Attempts, d.LastStatus = status, 1, 200
-		must(t, f.DB.RecordAttempt(ctx, d, nil))
+		must(t, f.DB.RecordAttempt(ctx, d, nil, kycd.Change{}))
 	}
 	delivered, pending, orphaned, extra := emit("core.user.created"), emit("core.kyc.email.status-changed"), emit("core.file.uploaded"), emit("core.user.updated")
 	dispatchAll(t, f)
@@ -428,7 +428,7 @@ func testDeliveries(t *testing.T, f *Fixture, clock *mock.Clock) {
 	_, seqs, err := f.DB.FindEvents(ctx, tn.ID, 0, 1000)
 	must(t, err)
 	feed := len(seqs)
-	testID, err := f.DB.SendTestEvent(ctx, tn.ID, e.ID)
+	testID, err := f.DB.SendTestEvent(ctx, tn.ID, e.ID, kycd.WebhookTestSent(tn.ID, e.ID))
 	must(t, err)
 	d, ev, err := f.DB.FindDelivery(ctx, tn.ID, testID)
 	must(t, err)
@@ -473,7 +473,7 @@ func testEarlierPending(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// there, while e2's first delivery still holds e2's second.
 	d := deliveryOf(t, f, first, e)
 	d.Attempts, d.LastStatus = 1, 500
-	must(t, f.DB.RecordAttempt(ctx, d, nil))
+	must(t, f.DB.RecordAttempt(ctx, d, nil, kycd.Change{}))
 	if earlier(second, e) {
 		t.Error("an attempted delivery holds the next one back")
 	}
@@ -498,7 +498,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	dispatchAll(t, f)
 	tried := deliveryOf(t, f, early, e)
 	tried.Attempts, tried.LastStatus = 1, 500
-	must(t, f.DB.RecordAttempt(ctx, tried, nil))
+	must(t, f.DB.RecordAttempt(ctx, tried, nil, kycd.Change{}))
 	var evs []*kycd.Event
 	for _, typ := range []string{kycd.EventCheckCreated, kycd.EventCheckPassed, "core.user.updated", kycd.EventCheckCreated, kycd.EventCheckFailed} {
 		clock.Advance(time.Second)
@@ -533,7 +533,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A failed attempt is every bundled delivery's; the retry resends the
 	// same bundle and claims no more.
 	lead.Attempts, lead.LastStatus = 1, 503
-	must(t, f.DB.RecordAttempt(ctx, lead, nil))
+	must(t, f.DB.RecordAttempt(ctx, lead, nil, kycd.Change{}))
 	for _, i := range []int{0, 3} {
 		if d := deliveryOf(t, f, evs[i], e); d.Attempts != 1 || d.LastStatus != 503 {
 			t.Errorf("bundled delivery %d after the attempt: %+v", i, d)
@@ -548,7 +548,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	// Settled, the bundle claims nothing.
 	lead.Status, lead.Attempts, lead.LastStatus = kycd.DeliverySucceeded, 2, 200
-	must(t, f.DB.RecordAttempt(ctx, lead, nil))
+	must(t, f.DB.RecordAttempt(ctx, lead, nil, kycd.Change{}))
 	if d := deliveryOf(t, f, evs[3], e); d.Status != kycd.DeliverySucceeded {
 		t.Errorf("a bundled delivery after the bundle succeeded: %+v", d)
 	}
