@@ -446,10 +446,18 @@ type VerificationCodeStore interface {
 	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*VerificationCode, error)
 	// RecordCodeAttempt counts a wrong guess.
 	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
-	// SendCode hands a code with its destination to send (outside any
-	// transaction) and, once sent, forgets the plaintext code. ENotFound
-	// when the code was sent, used or replaced already.
-	SendCode(ctx context.Context, tenantID, codeID string, send func(*VerificationCode) error) error
+	// FindCodeToSend returns a code with its plaintext and destination.
+	// ENotFound ("code") when it was sent (its plaintext forgotten), used
+	// or replaced already.
+	FindCodeToSend(ctx context.Context, tenantID, codeID string) (*VerificationCode, error)
+	// MarkCodeSent stores a code's sealed part as given (the sender cleared
+	// its plaintext: a code sent is forgotten) with its change (CodeSent).
+	MarkCodeSent(ctx context.Context, vc *VerificationCode, change Change) error
+}
+
+// CodeSent is the change that records a code sent: its audit entry.
+func CodeSent(vc *VerificationCode) Change {
+	return Change{Audit: AuditRecord{Action: "kyc.code.sent", EntityType: "user", EntityID: vc.UserID, Details: map[string]any{"codeId": vc.ID, "channel": vc.Channel}}}
 }
 
 // SendCodeArgs is the job that sends a one-time code.

@@ -200,7 +200,7 @@ func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
 	if err := b.f.DB.CreateFile(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID); err != nil {
+	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID, kycd.FileUploadedChange(f, 10, "00")); err != nil {
 		t.Fatal(err)
 	}
 	return f.ID

@@ -589,35 +589,37 @@ func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string) er
 }
 
 // SendCode implements kycd.VerificationCodeStore.
-func (db *DB) SendCode(ctx context.Context, tenantID, codeID string, send func(*kycd.VerificationCode) error) error {
+func (db *DB) FindCodeToSend(ctx context.Context, tenantID, codeID string) (*kycd.VerificationCode, error) {
 	vc := &kycd.VerificationCode{ID: codeID, TenantID: tenantID}
 	var sealed []byte
 	err := db.readRow(ctx, `SELECT user_id, channel, sealed FROM verification_codes WHERE id = ? AND tenant_id = ? AND used_at IS NULL`,
 		codeID, tenantID).Scan(&vc.UserID, &vc.Channel, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return kycd.NotFound("code")
+		return nil, kycd.NotFound("code")
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	d, err := db.openCode(ctx, tenantID, codeID, sealed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if d.Code == "" {
-		return kycd.NotFound("code")
+		return nil, kycd.NotFound("code")
 	}
 	vc.Code, vc.Destination = d.Code, d.Destination
-	if err := send(vc); err != nil {
-		return err
-	}
-	resealed, err := db.sealCode(ctx, &kycd.VerificationCode{ID: codeID, TenantID: tenantID, Destination: d.Destination})
+	return vc, nil
+}
+
+// MarkCodeSent implements kycd.VerificationCodeStore.
+func (db *DB) MarkCodeSent(ctx context.Context, vc *kycd.VerificationCode, change kycd.Change) error {
+	resealed, err := db.sealCode(ctx, vc)
 	if err != nil {
 		return err
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE verification_codes SET sealed = ? WHERE id = ?`, resealed, codeID); err != nil {
+		if _, err := tx.exec(`UPDATE verification_codes SET sealed = ? WHERE id = ? AND tenant_id = ?`, resealed, vc.ID, vc.TenantID); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc.code.sent", "user", vc.UserID, map[string]any{"codeId": codeID, "channel": vc.Channel})
+		return tx.record(vc.TenantID, change)
 	})
 }

@@ -245,13 +245,23 @@ func testVerificationCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if got.ID != second.ID || got.Digest != "d-222222" || got.Destination != u.Email || got.Code != "" {
 		t.Fatalf("current code: %+v", got)
 	}
-	wantCode(t, f.DB.SendCode(ctx, tn.ID, first.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
-	var sent string
-	must(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(vc *kycd.VerificationCode) error { sent = vc.Code; return nil }))
-	if sent != "222222" {
-		t.Errorf("sent %q", sent)
+	// A replaced code is not sent; the current one is, once: its
+	// plaintext is forgotten when it is marked sent.
+	_, err = f.DB.FindCodeToSend(ctx, tn.ID, first.ID)
+	wantCode(t, err, kycd.ENotFound)
+	toSend, err := f.DB.FindCodeToSend(ctx, tn.ID, second.ID)
+	must(t, err)
+	if toSend.Code != "222222" || toSend.Destination != u.Email || toSend.UserID != u.ID || toSend.Channel != kycd.ChannelEmail {
+		t.Errorf("to send: %+v", toSend)
 	}
-	wantCode(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
+	toSend.Code = ""
+	auditBefore := auditCount(t, f, tn.ID)
+	must(t, f.DB.MarkCodeSent(ctx, toSend, kycd.CodeSent(toSend)))
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("a code sent recorded %d audit entries", n-auditBefore)
+	}
+	_, err = f.DB.FindCodeToSend(ctx, tn.ID, second.ID)
+	wantCode(t, err, kycd.ENotFound)
 	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID))
 	got, _ = f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail)
 	if got.Attempts != 1 {
