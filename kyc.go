@@ -135,8 +135,11 @@ type ProcessChange struct {
 	User *User
 	// DocumentIndex, when set, links an identity document (a blind index of
 	// its type, country and number) to the user; EDocumentLinked when it is
-	// linked to another user of the tenant.
+	// linked to another user of the tenant, other than DocumentFrom: the
+	// closed user whose link released it (DocumentLink.Holds), read by the
+	// caller, from whom the user takes it over.
 	DocumentIndex string
+	DocumentFrom  string
 	// Code, when set, is a new one-time code (replacing the user's last one
 	// of its channel); UseCode marks a code used (EStale when it was already).
 	Code    *VerificationCode
@@ -176,10 +179,30 @@ type ProcessStore interface {
 	// FindExpiredProcesses lists up to limit ok processes whose verified
 	// result expired before the given time, oldest first.
 	FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]ProcessRef, error)
-	// FindDocumentOwner returns the user an identity document is linked to, or "".
-	FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error)
+	// FindDocumentLink returns the link of an identity document to a user
+	// of the tenant, closed ones included, or nil when it is linked to none.
+	FindDocumentLink(ctx context.Context, tenantID, documentIndex string) (*DocumentLink, error)
 	// SubmissionApplied reports whether a change with this key was saved.
 	SubmissionApplied(ctx context.Context, tenantID, key string) (bool, error)
+}
+
+// DocumentLink is the user an identity document is linked to, and why that
+// user was closed ("" while they are not).
+type DocumentLink struct {
+	UserID        string
+	ClosureReason string
+}
+
+// Holds reports whether a link still binds its document to its user: a
+// live user's does, and so does that of a user closed for a violation
+// (fraud, compliance), so that the document cannot be used again; a user
+// closed for any other reason released it, to be used by another user.
+func (l *DocumentLink) Holds() bool {
+	switch l.ClosureReason {
+	case "", UserDeletionFraud, UserDeletionCompliance:
+		return true
+	}
+	return false
 }
 
 // ProcessRef names one process of one user.

@@ -118,8 +118,15 @@ func UserDeleted(tenantID, id string, why UserDeletion) Change {
 
 // UserDeletionReasons are the accepted deletion reasons.
 var UserDeletionReasons = []string{
-	"business-decision", "closure-per-user-request", "compliance-violation", "fraud-violation", "other",
+	"business-decision", "closure-per-user-request", UserDeletionCompliance, UserDeletionFraud, "other",
 }
+
+// The deletion reasons that close a user for a violation: the user keeps
+// their identity documents (DocumentLink.Holds).
+const (
+	UserDeletionCompliance = "compliance-violation"
+	UserDeletionFraud      = "fraud-violation"
+)
 
 // UserService manages users. Every method is scoped to one tenant: a user of
 // another tenant is reported as not found.

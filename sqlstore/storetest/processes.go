@@ -199,27 +199,45 @@ func testIdentityDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 	a := newUser(t, f, tn.ID, "doc-a-"+uuid.NewString()[:8]+"@example.com")
 	b := newUser(t, f, tn.ID, "doc-b-"+uuid.NewString()[:8]+"@example.com")
 	c := newUser(t, f, tn.ID, "doc-c-"+uuid.NewString()[:8]+"@example.com")
+	// link links as the kyc service does: taking the document over from
+	// a closed user whose link released it.
 	link := func(u *kycd.User, idx string) error {
-		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, DocumentIndex: idx, Action: "kyc.test"})
+		l, err := f.DB.FindDocumentLink(ctx, tn.ID, idx)
+		must(t, err)
+		from := ""
+		if l != nil && l.UserID != u.ID && !l.Holds() {
+			from = l.UserID
+		}
+		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, DocumentIndex: idx, DocumentFrom: from, Action: "kyc.test"})
+	}
+	owner := func(idx string) kycd.DocumentLink {
+		l, err := f.DB.FindDocumentLink(ctx, tn.ID, idx)
+		must(t, err)
+		if l == nil {
+			return kycd.DocumentLink{}
+		}
+		return *l
 	}
 	must(t, link(a, "doc-1"))
 	must(t, link(a, "doc-1")) // again for the same user: fine
 	wantCode(t, link(b, "doc-1"), kycd.EDocumentLinked)
-	if owner, err := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); err != nil || owner != a.ID {
-		t.Fatalf("owner: %q %v", owner, err)
+	if l := owner("doc-1"); l.UserID != a.ID || !l.Holds() {
+		t.Fatalf("owner: %+v", l)
 	}
-	if owner, _ := f.DB.FindDocumentOwner(ctx, newTenant(t, f).ID, "doc-1"); owner != "" {
-		t.Error("document owner visible to another tenant")
+	if l, err := f.DB.FindDocumentLink(ctx, newTenant(t, f).ID, "doc-1"); l != nil || err != nil {
+		t.Errorf("document owner visible to another tenant: %+v %v", l, err)
 	}
 	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}, kycd.UserDeleted(tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"})))
-	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != "" {
-		t.Errorf("closed user still owns the document: %q", owner)
+	if l := owner("doc-1"); l.UserID != a.ID || l.ClosureReason != "closure-per-user-request" || l.Holds() {
+		t.Errorf("closed user still holds the document: %+v", l)
 	}
+	// The store takes a document over only from the user the caller names.
+	wantCode(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: b.ID, DocumentIndex: "doc-1", DocumentFrom: c.ID, Action: "kyc.test"}), kycd.EDocumentLinked)
 	must(t, link(b, "doc-1"))
 	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}, kycd.UserDeleted(tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"})))
 	wantCode(t, link(c, "doc-1"), kycd.EDocumentLinked)
-	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != b.ID {
-		t.Errorf("a user closed for fraud must keep the document: %q", owner)
+	if l := owner("doc-1"); l.UserID != b.ID || !l.Holds() {
+		t.Errorf("a user closed for fraud must keep the document: %+v", l)
 	}
 }
 
