@@ -126,7 +126,7 @@ func (s *Server) handleDeleteEndpoint() handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), id); err != nil {
+		if err := s.webhookStore.DeleteWebhookEndpoint(r.Context(), tenantOf(r), id, kycd.EndpointDeleted(id)); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -34,8 +34,7 @@ func (db *DB) sealSecrets(ctx context.Context, e *kycd.WebhookEndpoint) ([]byte,
 }
 
 // CreateWebhookEndpoint implements kycd.WebhookStore.
-func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
-	e.ID = uuid.NewString()
+func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint, change kycd.Change) error {
 	sealed, types, err := db.sealSecrets(ctx, e)
 	if err != nil {
 		return err
@@ -47,7 +46,7 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 			fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt), boolInt(e.Bundle)); err != nil {
 			return err
 		}
-		return tx.Audit(e.TenantID, "webhook-endpoint.created", "webhook-endpoint", e.ID, map[string]any{"url": e.URL, "eventTypes": e.EventTypes})
+		return tx.record(e.TenantID, change)
 	})
 }
 
@@ -105,7 +104,7 @@ func (db *DB) FindWebhookEndpoints(ctx context.Context, tenantID string) ([]*kyc
 }
 
 // UpdateWebhookEndpoint implements kycd.WebhookStore.
-func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
+func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint, change kycd.Change) error {
 	sealed, types, err := db.sealSecrets(ctx, e)
 	if err != nil {
 		return err
@@ -117,19 +116,18 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), boolInt(e.Bundle), e.ID, e.TenantID); err != nil {
 			return err
 		}
-		return tx.Audit(e.TenantID, "webhook-endpoint.updated", "webhook-endpoint", e.ID,
-			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets), "bundle": e.Bundle})
+		return tx.record(e.TenantID, change)
 	})
 }
 
 // DeleteWebhookEndpoint implements kycd.WebhookStore: its pending
 // deliveries end as their jobs find it gone.
-func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error {
+func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.execOne(kycd.NotFound("webhook-endpoint"), `DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "webhook-endpoint.deleted", "webhook-endpoint", id, nil)
+		return tx.record(tenantID, change)
 	})
 }
 
@@ -374,7 +372,7 @@ func (tx *Tx) insertDelivery(tenantID, endpointID, eventID string) (string, erro
 }
 
 // Redeliver implements kycd.WebhookStore.
-func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error) {
+func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string, change kycd.Change) ([]string, error) {
 	var ids []string
 	err := db.Update(ctx, func(tx *Tx) error {
 		ids = ids[:0]
@@ -385,7 +383,7 @@ func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventI
 			}
 			ids = append(ids, id)
 		}
-		return tx.Audit(tenantID, "webhook.redelivered", "webhook-endpoint", endpointID, map[string]any{"events": len(eventIDs)})
+		return tx.record(tenantID, change)
 	})
 	return ids, err
 }

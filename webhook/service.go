@@ -132,7 +132,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, tenantID string, req Endpo
 	if req.Bundle != nil {
 		e.Bundle = *req.Bundle
 	}
-	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e)
+	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e, kycd.EndpointCreated(e))
 }
 
 // UpdateEndpoint changes an endpoint; enabling it again clears why it was
@@ -166,7 +166,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id string, req E
 			e.DisabledReason, e.FailingSince = "", nil
 		}
 	}
-	return e, s.Store.UpdateWebhookEndpoint(ctx, e)
+	return e, s.Store.UpdateWebhookEndpoint(ctx, e, kycd.EndpointUpdated(e))
 }
 
 // RotateSecret gives an endpoint a new secret; the ones before keep
@@ -192,7 +192,7 @@ func (s *Service) RotateSecret(ctx context.Context, tenantID, id string, overlap
 		}
 	}
 	e.Secrets = kept
-	return e, secret, s.Store.UpdateWebhookEndpoint(ctx, e)
+	return e, secret, s.Store.UpdateWebhookEndpoint(ctx, e, kycd.EndpointUpdated(e))
 }
 
 // Dispatch turns the outbox into deliveries until it is empty.
@@ -440,7 +440,7 @@ func (s *Service) Replay(ctx context.Context, tenantID, endpointID string, since
 			}
 		}
 		if len(ids) > 0 {
-			if _, err := s.Store.Redeliver(ctx, tenantID, endpointID, ids); err != nil {
+			if _, err := s.Store.Redeliver(ctx, tenantID, endpointID, ids, kycd.EventsRedelivered(endpointID, len(ids))); err != nil {
 				return total, err
 			}
 		}
@@ -459,7 +459,7 @@ func (s *Service) Resend(ctx context.Context, tenantID, endpointID, deliveryID s
 	if d.EndpointID != endpointID {
 		return "", kycd.NotFound("delivery")
 	}
-	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID})
+	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID}, kycd.EventsRedelivered(endpointID, len([]string{d.EventID})))
 	if err != nil {
 		return "", err
 	}
