@@ -48,6 +48,13 @@ func ApplicationSaved(a *Application, statusChanged bool, action string, details
 	return c
 }
 
+// DocumentCreated is the change that records a new document of a user:
+// its audit entry.
+func DocumentCreated(d *KYCDocument) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-document.created", EntityType: "user", EntityID: d.UserID,
+		Details: map[string]any{"documentId": d.ID, "attributeKey": d.AttributeKey, "fileIds": d.FileIDs}}}
+}
+
 // SignCodeIssued is the change that records a new sign code: its audit
 // entry and the job that sends it.
 func SignCodeIssued(vc *VerificationCode, send JobArgs) Change {
@@ -167,7 +174,9 @@ type ApplicationStore interface {
 	// (verification code ids) marked used (EStale when one was used
 	// meanwhile), and its change (ApplicationSaved).
 	SaveApplication(ctx context.Context, a *Application, usedCodes []string, change Change) error
-	CreateDocument(ctx context.Context, d *KYCDocument) error
+	// CreateDocument stores a new document (ID set by the caller) with its
+	// change (DocumentCreated). ENotFound ("user").
+	CreateDocument(ctx context.Context, d *KYCDocument, change Change) error
 	// FindDocument returns ENotFound ("document").
 	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
 	// ApplicationLevels returns the levels a tenant's applications are for.

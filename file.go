@@ -116,10 +116,17 @@ type FileStore interface {
 	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string, c Change) error
 	// RejectFileUpload records why a direct upload of a pending file was
 	// refused (an error code). Returns ENotFound ("file").
-	RejectFileUpload(ctx context.Context, tenantID, id, code string) error
+	// Its change is FileUploadRejected.
+	RejectFileUpload(ctx context.Context, tenantID, id, code string, change Change) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+}
+
+// FileUploadRejected is the change that records why a direct upload of a
+// pending file was refused (an error code): its audit entry.
+func FileUploadRejected(fileID, code string) Change {
+	return Change{Audit: AuditRecord{Action: "file.upload_rejected", EntityType: "file", EntityID: fileID, Details: map[string]any{"code": code}}}
 }
 
 // FileUploadedChange is the change that records a file's content stored: its

@@ -467,8 +467,9 @@ func (vc *VerificationCode) AttemptsLeft() int { return max(0, CodeMaxAttempts-v
 type VerificationCodeStore interface {
 	// FindVerificationCode returns the user's code of a channel, or ENotFound ("code").
 	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*VerificationCode, error)
-	// RecordCodeAttempt counts a wrong guess.
-	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
+	// RecordCodeAttempt counts a wrong guess, with its change
+	// (CodeRejected). ENotFound ("code").
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change Change) error
 	// FindCodeToSend returns a code with its plaintext and destination.
 	// ENotFound ("code") when it was sent (its plaintext forgotten), used
 	// or replaced already.
@@ -476,6 +477,12 @@ type VerificationCodeStore interface {
 	// MarkCodeSent stores a code's sealed part as given (the sender cleared
 	// its plaintext: a code sent is forgotten) with its change (CodeSent).
 	MarkCodeSent(ctx context.Context, vc *VerificationCode, change Change) error
+}
+
+// CodeRejected is the change that records a wrong guess of a code: its
+// audit entry.
+func CodeRejected(vc *VerificationCode) Change {
+	return Change{Audit: AuditRecord{Action: "kyc.code.rejected", EntityType: "user", EntityID: vc.UserID, Details: map[string]any{"codeId": vc.ID}}}
 }
 
 // CodeSent is the change that records a code sent: its audit entry.

@@ -198,7 +198,7 @@ func (s *Service) adoptStaged(ctx context.Context, f *kycd.File) (*kycd.File, er
 	case err == nil, code == kycd.EFileAlreadyUploaded:
 		// Stored, by this call or by a concurrent one.
 	case rejections[code] != "":
-		if err := s.store.RejectFileUpload(ctx, f.TenantID, f.ID, code); err != nil {
+		if err := s.store.RejectFileUpload(ctx, f.TenantID, f.ID, code, kycd.FileUploadRejected(f.ID, code)); err != nil {
 			return nil, err
 		}
 	default:

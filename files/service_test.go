@@ -35,7 +35,7 @@ func (s *store) FindFiles(context.Context, kycd.UserRef) ([]*kycd.File, error) {
 func (s *store) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sum, key string, c kycd.Change) error {
 	return s.MarkFileUploadedFunc(ctx, tenantID, id, size, sum, key, c)
 }
-func (s *store) RejectFileUpload(context.Context, string, string, string) error {
+func (s *store) RejectFileUpload(context.Context, string, string, string, kycd.Change) error {
 	s.t.Fatal("RejectFileUpload")
 	return nil
 }

@@ -149,7 +149,7 @@ func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, l
 		case kycd.CodeAttemptsExceeded:
 			return nil, kycd.NotAllowed("Too many wrong codes; update the process to receive a new one", "verification-code-attempts-exceeded")
 		case kycd.CodeWrong:
-			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID); err != nil {
+			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID, kycd.CodeRejected(vc)); err != nil {
 				return nil, err
 			}
 			return nil, &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid", Details: map[string]any{"attemptsLeft": vc.AttemptsLeft()}}

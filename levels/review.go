@@ -329,5 +329,5 @@ func (s *Service) CreateDocument(ctx context.Context, tenantID, userID, key stri
 		return nil, kycd.Invalid("body", vs...)
 	}
 	d := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, AttributeKey: key, FileIDs: slices.Compact(slices.Clone(fileIDs))}
-	return d, s.Store.CreateDocument(ctx, d)
+	return d, s.Store.CreateDocument(ctx, d, kycd.DocumentCreated(d))
 }

@@ -27,7 +27,7 @@ type Users interface {
 // Codes reads and counts the one-time codes that sign changes.
 type Codes interface {
 	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*kycd.VerificationCode, error)
-	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change kycd.Change) error
 }
 
 // Tenants reads a tenant's settings (four eyes on decisions).
@@ -504,7 +504,7 @@ func (s *Service) checkCode(ctx context.Context, a *kycd.Application, provider, 
 	case kycd.CodeAttemptsExceeded:
 		return "", &kycd.Error{Code: ESignCodeAttemptsExceeded, Message: "Too many wrong codes; send a new one", Details: details}
 	case kycd.CodeWrong:
-		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID); err != nil {
+		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID, kycd.CodeRejected(vc)); err != nil {
 			return "", err
 		}
 		details["attempts_left"] = vc.AttemptsLeft()

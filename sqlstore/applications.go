@@ -125,7 +125,7 @@ func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, usedCode
 }
 
 // CreateDocument implements kycd.ApplicationStore.
-func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument) error {
+func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument, change kycd.Change) error {
 	files, err := json.Marshal(d.FileIDs)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument) error {
 			d.ID, d.TenantID, d.UserID, d.AttributeKey, string(files), fmtTime(d.CreatedAt)); err != nil {
 			return err
 		}
-		return tx.Audit(d.TenantID, "kyc-document.created", "user", d.UserID, map[string]any{"documentId": d.ID, "attributeKey": d.AttributeKey, "fileIds": d.FileIDs})
+		return tx.record(d.TenantID, change)
 	})
 }
 

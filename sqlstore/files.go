@@ -111,12 +111,12 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 }
 
 // RejectFileUpload implements kycd.FileStore.
-func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) error {
+func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.execOne(kycd.NotFound("file"), `UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "file.upload_rejected", "file", id, map[string]any{"code": code})
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -578,16 +578,12 @@ func (db *DB) openCode(ctx context.Context, tenantID, id string, sealed []byte) 
 }
 
 // RecordCodeAttempt implements kycd.VerificationCodeStore.
-func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error {
+func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var userID string
-		if err := tx.queryRow(`SELECT user_id FROM verification_codes WHERE id = ? AND tenant_id = ?`, codeID, tenantID).Scan(&userID); err != nil {
+		if err := tx.execOne(kycd.NotFound("code"), `UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ? AND tenant_id = ?`, codeID, tenantID); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ?`, codeID); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "kyc.code.rejected", "user", userID, map[string]any{"codeId": codeID})
+		return tx.record(tenantID, change)
 	})
 }
 

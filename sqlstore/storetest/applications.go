@@ -244,7 +244,7 @@ func testDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 	files := []string{uuid.NewString(), uuid.NewString()}
 	d := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "passport", FileIDs: files}
 	auditBefore := auditCount(t, f, tn.ID)
-	must(t, f.DB.CreateDocument(ctx, d))
+	must(t, f.DB.CreateDocument(ctx, d, kycd.DocumentCreated(d)))
 	if d.CreatedAt.IsZero() {
 		t.Error("creation time not set")
 	}
@@ -262,7 +262,7 @@ func testDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 		_, err := f.DB.FindDocument(ctx, c.tenant, c.user, c.id)
 		wantCode(t, err, kycd.ENotFound)
 	}
-	wantCode(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}), kycd.ENotFound)
+	wantCode(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}, kycd.DocumentCreated(&kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"})), kycd.ENotFound)
 }
 
 // testLevelCatalog: a tenant's catalog versions are numbered from 1, each

@@ -280,7 +280,7 @@ func testVerificationCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	_, err = f.DB.FindCodeToSend(ctx, tn.ID, second.ID)
 	wantCode(t, err, kycd.ENotFound)
-	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID))
+	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID, kycd.CodeRejected(second)))
 	got, _ = f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail)
 	if got.Attempts != 1 {
 		t.Errorf("attempts: %d", got.Attempts)
@@ -379,7 +379,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}}
 		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID})))
 		must(t, f.DB.CreateApplication(ctx, &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}, kycd.ApplicationCreated(&kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"})))
-		must(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}))
+		must(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}, kycd.DocumentCreated(&kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}})))
 		must(t, f.DB.RecordProviderEvent(ctx, &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
 			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}, probeArgs{UserID: u.ID}))
 		return u

@@ -329,8 +329,8 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: file.ID})
 	wantCode(t, err, kycd.ENotFound)
 	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
-	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch))
-	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x"), kycd.ENotFound)
+	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch, kycd.FileUploadRejected(file.ID, kycd.EFileContentTypeMismatch)))
+	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x", kycd.FileUploadRejected(file.ID, "x")), kycd.ENotFound)
 	if got, _ := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID}); got.Rejection != kycd.EFileContentTypeMismatch {
 		t.Fatalf("rejection not recorded: %+v", got)
 	}

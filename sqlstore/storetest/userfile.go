@@ -40,10 +40,10 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 
 	d1 := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "passport", FileIDs: ids}
-	must(t, f.DB.CreateDocument(ctx, d1))
+	must(t, f.DB.CreateDocument(ctx, d1, kycd.DocumentCreated(d1)))
 	clock.Advance(time.Second)
 	d2 := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "proof-of-address", FileIDs: ids[:1]}
-	must(t, f.DB.CreateDocument(ctx, d2))
+	must(t, f.DB.CreateDocument(ctx, d2, kycd.DocumentCreated(d2)))
 	docs, err := f.DB.FindDocuments(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(docs) != 2 || docs[0].ID != d1.ID || !slices.Equal(docs[0].FileIDs, ids) || docs[1].AttributeKey != "proof-of-address" || docs[1].CreatedAt.IsZero() {
