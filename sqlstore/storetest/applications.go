@@ -262,7 +262,8 @@ func testDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 		_, err := f.DB.FindDocument(ctx, c.tenant, c.user, c.id)
 		wantCode(t, err, kycd.ENotFound)
 	}
-	wantCode(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}, kycd.DocumentCreated(&kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"})), kycd.ENotFound)
+	foreignDoc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}
+	wantCode(t, f.DB.CreateDocument(ctx, foreignDoc, kycd.DocumentCreated(foreignDoc)), kycd.ENotFound)
 }
 
 // testLevelCatalog: a tenant's catalog versions are numbered from 1, each

@@ -378,8 +378,10 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		createCheck(t, f, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()})
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}}
 		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID})))
-		must(t, f.DB.CreateApplication(ctx, &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}, kycd.ApplicationCreated(&kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"})))
-		must(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}, kycd.DocumentCreated(&kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}})))
+		app := &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}
+		must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
+		doc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}
+		must(t, f.DB.CreateDocument(ctx, doc, kycd.DocumentCreated(doc)))
 		must(t, f.DB.RecordProviderEvent(ctx, &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
 			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}, probeArgs{UserID: u.ID}))
 		return u
