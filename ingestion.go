@@ -196,8 +196,9 @@ type IngestionStore interface {
 	// SaveIngestion saves a changed ingestion if its version is still the
 	// one read (EStale otherwise), with its change (IngestionSaved).
 	SaveIngestion(ctx context.Context, in *Ingestion, change Change) error
-	// SaveConnectorConfig creates or replaces a tenant's provider config.
-	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig) error
+	// SaveConnectorConfig creates or replaces a tenant's provider config,
+	// with its change (ConnectorConfigSaved).
+	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig, change Change) error
 	// FindConnectorConfig returns ENotFound ("provider-config").
 	FindConnectorConfig(ctx context.Context, tenantID, provider string) (*ConnectorConfig, error)
 	// SaveIngestedFiles records, in one transaction, uploaded files whose
@@ -348,13 +349,16 @@ const (
 
 // ProviderEventStore keeps provider webhooks.
 type ProviderEventStore interface {
-	// RecordProviderEvent stores an event and the job that handles it;
-	// EAlreadyApplied when an event of the same key was recorded before.
-	RecordProviderEvent(ctx context.Context, ev *ProviderEvent, job JobArgs) error
+	// RecordProviderEvent stores an event (ID chosen by
+	// ProviderEventReceived) with its change, which starts the job that
+	// handles it; EAlreadyApplied when an event of the same key was
+	// recorded before.
+	RecordProviderEvent(ctx context.Context, ev *ProviderEvent, change Change) error
 	// FindProviderEvent returns ENotFound ("provider-event").
 	FindProviderEvent(ctx context.Context, tenantID, id string) (*ProviderEvent, error)
-	// MarkProviderEventHandled records that an event was acted on.
-	MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error
+	// MarkProviderEventHandled records that an event was acted on, with its
+	// change (ProviderEventHandled); EAlreadyApplied when it was before.
+	MarkProviderEventHandled(ctx context.Context, tenantID, id, action string, change Change) error
 }
 
 // ProviderEventArgs is the job that acts on a provider event.
@@ -365,3 +369,32 @@ type ProviderEventArgs struct {
 
 // Kind implements JobArgs.
 func (ProviderEventArgs) Kind() string { return "connector_provider_event" }
+
+// ConnectorConfigSaved is the change that records a tenant's provider
+// configuration saved: its audit entry (its integrations by name, never
+// their secrets).
+func ConnectorConfigSaved(c *ConnectorConfig) Change {
+	names := make([]string, 0, len(c.Integrations))
+	for _, i := range c.Integrations {
+		names = append(names, i.Name)
+	}
+	return Change{Audit: AuditRecord{Action: "kyc-connector.config.updated", EntityType: "provider-config", EntityID: c.Provider,
+		Details: map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL, "autoIngest": c.AutoIngest}}}
+}
+
+// ProviderEventReceived is the change that records a provider's webhook
+// received: its audit entry and the job that handles it. It chooses the
+// event's ID when the caller has not.
+func ProviderEventReceived(ev *ProviderEvent, handle JobArgs) Change {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	return Change{Jobs: []JobArgs{handle}, Audit: AuditRecord{Action: "kyc-connector.provider-event.received", EntityType: "provider-event", EntityID: ev.ID,
+		Details: map[string]any{"provider": ev.Provider, "type": ev.Type, "ref": ev.Ref, "outcome": ev.Outcome}}}
+}
+
+// ProviderEventHandled is the change that records what a provider's event
+// was acted on with: its audit entry.
+func ProviderEventHandled(id, action string) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-connector.provider-event.handled", EntityType: "provider-event", EntityID: id, Details: map[string]any{"action": action}}}
+}

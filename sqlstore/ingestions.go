@@ -174,7 +174,7 @@ func connectorAD(tenantID, provider string) []byte {
 }
 
 // SaveConnectorConfig implements kycd.IngestionStore.
-func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) error {
+func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig, change kycd.Change) error {
 	sealed, err := db.sealJSON(ctx, c.TenantID, connectorData{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, Integrations: c.Integrations,
 		AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret}, connectorAD(c.TenantID, c.Provider))
 	if err != nil {
@@ -190,12 +190,7 @@ func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) 
 			RETURNING created_at`, c.TenantID, c.Provider, sealed, fmtTime(tx.Now()), fmtTime(c.UpdatedAt)).Scan(timeCol{&c.CreatedAt}); err != nil {
 			return err
 		}
-		names := make([]string, 0, len(c.Integrations))
-		for _, i := range c.Integrations {
-			names = append(names, i.Name)
-		}
-		return tx.Audit(c.TenantID, "kyc-connector.config.updated", "provider-config", c.Provider,
-			map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL, "autoIngest": c.AutoIngest})
+		return tx.record(c.TenantID, change)
 	})
 }
 
@@ -276,10 +271,7 @@ func (tx *Tx) recordSubmission(tenantID, userID, key string) error {
 func providerEventAD(id string) []byte { return []byte("provider_events.note:" + id) }
 
 // RecordProviderEvent implements kycd.ProviderEventStore.
-func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, job kycd.JobArgs) error {
-	if ev.ID == "" {
-		ev.ID = uuid.NewString()
-	}
+func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, change kycd.Change) error {
 	var note []byte // sealed: a reviewer's free text
 	if ev.Note != "" {
 		var err error
@@ -297,11 +289,7 @@ func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, j
 		} else if err != nil {
 			return err
 		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(ev.TenantID, "kyc-connector.provider-event.received", "provider-event", ev.ID,
-			map[string]any{"provider": ev.Provider, "type": ev.Type, "ref": ev.Ref, "outcome": ev.Outcome})
+		return tx.record(ev.TenantID, change)
 	})
 }
 
@@ -330,12 +318,12 @@ func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd
 }
 
 // MarkProviderEventHandled implements kycd.ProviderEventStore.
-func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error {
+func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.markEventHandled(tenantID, id, action); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc-connector.provider-event.handled", "provider-event", id, map[string]any{"action": action})
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -90,8 +90,9 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 
 	// A provider's first configuration.
 	errs := at(func(i int) error {
-		return f.DB.SaveConnectorConfig(ctx, &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
-			Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}})
+		cfg := &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
+			Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}}
+		return f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg))
 	})
 	for i, err := range errs {
 		if err != nil {

@@ -122,10 +122,10 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	cfg := &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
 		Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}}
-	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg)))
 	created := cfg.CreatedAt
 	cfg.Integrations[0].Processes = []string{"identity", "profile"}
-	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg)))
 	rc, err := f.DB.FindConnectorConfig(ctx, tn.ID, kycd.ProviderVeriff)
 	must(t, err)
 	if rc.BaseURL != cfg.BaseURL || rc.FindIntegration("main") == nil || rc.FindIntegration("main").SharedSecretKey != "Qzsecretshared" ||
@@ -233,7 +233,7 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	record := func(tenantID, provider, key string) (*kycd.ProviderEvent, error) {
 		ev := &kycd.ProviderEvent{TenantID: tenantID, Provider: provider, Key: key, Type: "applicantReviewed", Ref: "applicant-1",
 			Integration: "main", ExternalUserID: uuid.NewString(), Outcome: kycd.OutcomeApproved, Level: "liveness", Note: "Blurry photo of Max Muster"}
-		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID})
+		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventReceived(ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID}))
 	}
 	jobsBefore, auditBefore := jobs(), auditCount(t, f, tn.ID)
 	ev, err := record(tn.ID, kycd.ProviderSumsub, "key-1")
@@ -275,18 +275,18 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 
 	// Handled once; another tenant cannot mark it.
-	if err := f.DB.MarkProviderEventHandled(ctx, other.ID, ev.ID, "approved"); err == nil {
+	if err := f.DB.MarkProviderEventHandled(ctx, other.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")); err == nil {
 		t.Error("another tenant marked the event handled")
 	}
 	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt != nil {
 		t.Error("another tenant's mark was recorded")
 	}
 	auditBefore = auditCount(t, f, tn.ID)
-	must(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"))
+	must(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")))
 	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt == nil {
 		t.Error("not marked handled")
 	}
-	wantCode(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"), kycd.EAlreadyApplied)
+	wantCode(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")), kycd.EAlreadyApplied)
 	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
 		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
 	}

@@ -382,8 +382,9 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
 		doc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}
 		must(t, f.DB.CreateDocument(ctx, doc, kycd.DocumentCreated(doc)))
-		must(t, f.DB.RecordProviderEvent(ctx, &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
-			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}, probeArgs{UserID: u.ID}))
+		pev := &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
+			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}
+		must(t, f.DB.RecordProviderEvent(ctx, pev, kycd.ProviderEventReceived(pev, probeArgs{UserID: u.ID})))
 		return u
 	}
 	rows := func(userID string) map[string]int {
