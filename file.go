@@ -3,6 +3,8 @@ package kycd
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // File statuses.
@@ -98,11 +100,11 @@ type FileKey struct {
 
 // FileStore keeps file records (the content goes to the blob store).
 type FileStore interface {
-	// CreateFile stores a pending file, setting ID and CreatedAt. Returns
-	// ENotFound ("user") for a user who is not a live one of the tenant,
-	// and EMaxFilesLimitExceeded when the user has MaxPendingFiles files
-	// awaiting upload already.
-	CreateFile(ctx context.Context, f *File) error
+	// CreateFile stores a pending file (FileCreated chose its ID), setting
+	// CreatedAt, with its change. Returns ENotFound ("user") for a user who
+	// is not a live one of the tenant, and EMaxFilesLimitExceeded when the
+	// user has MaxPendingFiles files awaiting upload already.
+	CreateFile(ctx context.Context, f *File, change Change) error
 	// FindFileByID returns the file a key names: ENotFound ("file") for
 	// unknown files, files of another tenant and, when the key names a
 	// user, files of another user.
@@ -121,6 +123,18 @@ type FileStore interface {
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+}
+
+// FileCreated is the change that records a new file, pending until its
+// content is uploaded: its audit entry. It chooses the file's ID when the
+// caller has not.
+func FileCreated(f *File) Change {
+	if f.ID == "" {
+		f.ID = uuid.NewString()
+	}
+	f.Status = FilePending
+	return Change{Audit: AuditRecord{Action: "file.created", EntityType: "file", EntityID: f.ID,
+		Details: map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType}}}
 }
 
 // FileUploadRejected is the change that records why a direct upload of a

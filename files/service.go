@@ -96,7 +96,7 @@ func (s *Service) Create(ctx context.Context, u kycd.UserRef, category, contentT
 	}
 	f := &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: cat.Name, ContentType: contentType, Metadata: metadata,
 		UploadExpiresAt: s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)}
-	if err := s.store.CreateFile(ctx, f); err != nil {
+	if err := s.store.CreateFile(ctx, f, kycd.FileCreated(f)); err != nil {
 		return nil, nil, err
 	}
 	if !s.blobs.Direct() {
@@ -285,7 +285,7 @@ func (s *Service) CreateDocumentFile(ctx context.Context, u kycd.UserRef, conten
 	}
 	f := &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: category, ContentType: contentType, Status: kycd.FilePending,
 		UploadExpiresAt: s.clock.Now()}
-	if err := s.store.CreateFile(ctx, f); err != nil {
+	if err := s.store.CreateFile(ctx, f, kycd.FileCreated(f)); err != nil {
 		return nil, err
 	}
 	if err := s.accept(ctx, f, br); err != nil {

@@ -20,7 +20,7 @@ type store struct {
 
 var _ kycd.FileStore = (*store)(nil)
 
-func (s *store) CreateFile(context.Context, *kycd.File) error {
+func (s *store) CreateFile(context.Context, *kycd.File, kycd.Change) error {
 	s.t.Fatal("CreateFile")
 	return nil
 }

@@ -197,7 +197,7 @@ func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
 	ctx := context.Background()
 	f := &kycd.File{TenantID: u.TenantID, UserID: u.ID, Category: "image", ContentType: "image/png", Status: kycd.FilePending,
 		UploadExpiresAt: time.Now().Add(time.Hour)}
-	if err := b.f.DB.CreateFile(ctx, f); err != nil {
+	if err := b.f.DB.CreateFile(ctx, f, kycd.FileCreated(f)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID, kycd.FileUploadedChange(f, 10, "00")); err != nil {

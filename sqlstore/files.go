@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 )
 
@@ -16,9 +14,7 @@ var _ kycd.FileStore = (*DB)(nil)
 func fileMetaAD(id string) []byte { return []byte("files.metadata:" + id) }
 
 // CreateFile implements kycd.FileStore.
-func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
-	f.ID = uuid.NewString()
-	f.Status = kycd.FilePending
+func (db *DB) CreateFile(ctx context.Context, f *kycd.File, change kycd.Change) error {
 	var meta any
 	if len(f.Metadata) > 0 {
 		sealed, err := db.sealJSON(ctx, f.TenantID, f.Metadata, fileMetaAD(f.ID))
@@ -45,7 +41,7 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, meta, fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt)); err != nil {
 			return err
 		}
-		return tx.Audit(f.TenantID, "file.created", "file", f.ID, map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType})
+		return tx.record(f.TenantID, change)
 	})
 }
 

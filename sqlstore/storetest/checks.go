@@ -21,6 +21,11 @@ func checkIDs(list []*kycd.Check) []string {
 	return out
 }
 
+// createFile stores a new pending file as the files service does.
+func createFile(f *Fixture, file *kycd.File) error {
+	return f.DB.CreateFile(context.Background(), file, kycd.FileCreated(file))
+}
+
 // createCheck stores a new pending check as the checks service does.
 func createCheck(t *testing.T, f *Fixture, c *kycd.Check) {
 	t.Helper()

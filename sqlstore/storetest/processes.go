@@ -373,7 +373,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 			Code: &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: "email", Digest: "d", ExpiresAt: clock.Now().Add(time.Hour)}}))
 		// (newUser accepted its terms of service.)
 		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
-		must(t, f.DB.CreateFile(ctx, file))
+		must(t, createFile(f, file))
 		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID, kycd.FileUploadedChange(file, 10, "sum")))
 		createCheck(t, f, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()})
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}}

@@ -318,7 +318,7 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	u := newUser(t, f, tn.ID, "files@example.com")
 	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png",
 		Metadata: map[string]any{"side": "front"}, UploadExpiresAt: clock.Now().Add(15 * time.Minute)}
-	must(t, f.DB.CreateFile(ctx, file))
+	must(t, createFile(f, file))
 	got, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FilePending || got.Metadata["side"] != "front" || !got.UploadExpiresAt.Equal(file.UploadExpiresAt) {
@@ -328,7 +328,7 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: file.ID})
 	wantCode(t, err, kycd.ENotFound)
-	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
+	wantCode(t, createFile(f, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
 	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch, kycd.FileUploadRejected(file.ID, kycd.EFileContentTypeMismatch)))
 	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x", kycd.FileUploadRejected(file.ID, "x")), kycd.ENotFound)
 	if got, _ := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID}); got.Rejection != kycd.EFileContentTypeMismatch {
@@ -344,7 +344,7 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 
 	stale := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "document", ContentType: "application/pdf", UploadExpiresAt: clock.Now().Add(time.Minute)}
-	must(t, f.DB.CreateFile(ctx, stale))
+	must(t, createFile(f, stale))
 	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now())
 	must(t, err)
 	if n != 0 {
@@ -363,12 +363,12 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A user may have MaxPendingFiles files awaiting upload, whose window
 	// is open; expired ones do not count.
 	many := newUser(t, f, tn.ID, "many-files@example.com")
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(-time.Minute)}))
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(-time.Minute)}))
 	for range kycd.MaxPendingFiles {
-		must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
+		must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
 	}
-	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}), kycd.EMaxFilesLimitExceeded)
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
+	wantCode(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}), kycd.EMaxFilesLimitExceeded)
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
 }
 
 // testUpdateRollback proves the transaction helper: a domain write, its audit

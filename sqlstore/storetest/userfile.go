@@ -23,11 +23,11 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	var ids []string
 	for _, c := range []string{"document", "image"} {
 		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: c, ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
-		must(t, f.DB.CreateFile(ctx, file))
+		must(t, createFile(f, file))
 		ids = append(ids, file.ID)
 		clock.Advance(time.Second)
 	}
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
 	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1", kycd.FileUploadedChange(&kycd.File{TenantID: tn.ID, UserID: u.ID, ID: ids[1]}, 42, "beef")))
 	files, err := f.DB.FindFiles(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
