@@ -253,9 +253,9 @@ func CheckCreated(c *Check, decide JobArgs) Change {
 		Audit: AuditRecord{Action: "check.created", EntityType: "check", EntityID: c.ID, Details: map[string]any{"userId": c.UserID, "type": c.Type}}}
 }
 
-// refreshes reports whether a decided check supersedes the user's earlier
+// Refreshes reports whether a decided check supersedes the user's earlier
 // KYC checks: a passed KYC refresh (kyc_update) does.
-func (c *Check) refreshes() bool {
+func (c *Check) Refreshes() bool {
 	return c.Status == CheckPassed && c.Type == CheckKYC && c.Data.KYCUpdate
 }
 
@@ -264,7 +264,7 @@ func (c *Check) refreshes() bool {
 // other passed KYC checks not superseded yet; for any other decision, none
 // (nil).
 func (c *Check) Supersedes(userChecks []*Check) []string {
-	if !c.refreshes() {
+	if !c.Refreshes() {
 		return nil
 	}
 	var ids []string
@@ -284,7 +284,7 @@ func CheckDecided(c *Check, supersedes []string) Change {
 	if len(c.Effects) > 0 {
 		details["coreProcesses"] = c.Effects
 	}
-	if c.refreshes() {
+	if c.Refreshes() {
 		details["supersedes"] = supersedes
 	}
 	typ := EventCheckPassed

@@ -51,7 +51,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) e
 		return err
 	}
 	var supersedes []string
-	if c.Status == kycd.CheckPassed {
+	if c.Refreshes() {
 		mine, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: tenantID, UserID: c.UserID})
 		if err != nil {
 			return err
