@@ -479,6 +479,23 @@ func testUpdateRequiresAudit(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !errors.Is(err, sqlstore.ErrUnaudited) {
 		t.Fatalf("Update without audit = %v, want ErrUnaudited", err)
 	}
+	// A change handed to the store without its audit entry is refused
+	// whole: neither the entity nor the change's event is written.
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	u := &kycd.User{TenantID: tn.ID, Type: kycd.UserIndividual, Email: "unaudited-" + uuid.NewString()[:8] + "@example.com", PrimaryCitizenship: "GB",
+		Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
+	c := kycd.UserCreated(u)
+	c.Audit = kycd.AuditRecord{}
+	if err := f.DB.CreateUser(ctx, u, c); !errors.Is(err, sqlstore.ErrUnaudited) {
+		t.Fatalf("CreateUser with a change without audit entry = %v, want ErrUnaudited", err)
+	}
+	if _, err := f.DB.FindUserByID(ctx, tn.ID, u.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("the unaudited user was stored: %v", err)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, u.ID); n != 0 {
+		t.Errorf("the unaudited change wrote %d events", n)
+	}
 }
 
 func testAuditChain(t *testing.T, f *Fixture, _ *mock.Clock) {
