@@ -24,6 +24,44 @@ var ApplicationStatuses = []string{ApplicationNew, ApplicationInReview, Applicat
 // EventApplicationStatusChanged is announced on every status change.
 const EventApplicationStatusChanged = "kyc-application.status-changed"
 
+// ApplicationEvent announces an application's status: ids and status only.
+func ApplicationEvent(a *Application) *Event {
+	return &Event{TenantID: a.TenantID, Type: EventApplicationStatusChanged, EntityType: "kyc-application", EntityID: a.ID,
+		Data: map[string]any{"kycApplication": map[string]any{"uuid": a.ID, "clientUuid": a.UserID, "kycLevelUuid": a.LevelID, "status": a.Status}}}
+}
+
+// ApplicationCreated is the change that records a new application: its
+// status event and its audit entry.
+func ApplicationCreated(a *Application) Change {
+	return Change{Events: []*Event{ApplicationEvent(a)},
+		Audit: AuditRecord{Action: "kyc-application.created", EntityType: "kyc-application", EntityID: a.ID, Details: map[string]any{"userId": a.UserID, "levelId": a.LevelID}}}
+}
+
+// ApplicationSaved is the change that records a change of an application:
+// its audit entry (action and details), a status event when its status
+// changed, and the jobs it starts.
+func ApplicationSaved(a *Application, statusChanged bool, action string, details map[string]any, jobs ...JobArgs) Change {
+	c := Change{Jobs: jobs, Audit: AuditRecord{Action: action, EntityType: "kyc-application", EntityID: a.ID, Details: details}}
+	if statusChanged {
+		c.Events = []*Event{ApplicationEvent(a)}
+	}
+	return c
+}
+
+// DocumentCreated is the change that records a new document of a user:
+// its audit entry.
+func DocumentCreated(d *KYCDocument) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-document.created", EntityType: "user", EntityID: d.UserID,
+		Details: map[string]any{"documentId": d.ID, "attributeKey": d.AttributeKey, "fileIds": d.FileIDs}}}
+}
+
+// SignCodeIssued is the change that records a new sign code: its audit
+// entry and the job that sends it.
+func SignCodeIssued(vc *VerificationCode, send JobArgs) Change {
+	return Change{Jobs: []JobArgs{send},
+		Audit: AuditRecord{Action: "kyc.sign-code.issued", EntityType: "user", EntityID: vc.UserID, Details: map[string]any{"codeId": vc.ID, "channel": vc.Channel}}}
+}
+
 // Application is a client's application for a KYC level: the values of
 // its attributes, what a reviewer asked to correct and the reviews. Data
 // is personal and sealed at rest.
@@ -118,8 +156,8 @@ type ApplicationKey struct {
 // save records its audit entry and events in its transaction.
 type ApplicationStore interface {
 	// CreateApplication stores a new application (ID set by the caller)
-	// with its event.
-	CreateApplication(ctx context.Context, a *Application) error
+	// with its change (ApplicationCreated). ENotFound ("user").
+	CreateApplication(ctx context.Context, a *Application, change Change) error
 	// FindApplication returns the application a key names: ENotFound
 	// ("kyc-application") for an unknown id, or one of another tenant or,
 	// when the key names one, of another user.
@@ -132,12 +170,13 @@ type ApplicationStore interface {
 	// oldest first, after an id ("" for the first page): the review queue.
 	FindApplicationsByStatus(ctx context.Context, tenantID, status, after string, limit int) ([]*Application, error)
 	// SaveApplication saves a changed application if its version is still
-	// the one read (EStale otherwise), with the audit action and details
-	// given, a status-changed event when the status changed, and the sign
-	// codes used (verification code ids) marked used (EStale when one was
-	// used meanwhile), and the jobs given.
-	SaveApplication(ctx context.Context, a *Application, statusChanged bool, action string, details map[string]any, usedCodes []string, jobs ...JobArgs) error
-	CreateDocument(ctx context.Context, d *KYCDocument) error
+	// the one read (EStale otherwise), with the sign codes used
+	// (verification code ids) marked used (EStale when one was used
+	// meanwhile), and its change (ApplicationSaved).
+	SaveApplication(ctx context.Context, a *Application, usedCodes []string, change Change) error
+	// CreateDocument stores a new document (ID set by the caller) with its
+	// change (DocumentCreated). ENotFound ("user").
+	CreateDocument(ctx context.Context, d *KYCDocument, change Change) error
 	// FindDocument returns ENotFound ("document").
 	FindDocument(ctx context.Context, tenantID, userID, id string) (*KYCDocument, error)
 	// ApplicationLevels returns the levels a tenant's applications are for.
@@ -150,9 +189,9 @@ type ApplicationStore interface {
 	FindLevelCatalog(ctx context.Context, tenantID string, version int) ([]byte, int, error)
 	// IssueSignCode stores a one-time code that signs changes of an
 	// application (a VerificationCode of channel SignChannel(provider,
-	// application)), replacing the last one of its channel, and the job
-	// that sends it.
-	IssueSignCode(ctx context.Context, vc *VerificationCode, job JobArgs) error
+	// application)), replacing the last one of its channel, with its change
+	// (SignCodeIssued).
+	IssueSignCode(ctx context.Context, vc *VerificationCode, change Change) error
 }
 
 // SyncApplicationArgs is the job that submits what an approved

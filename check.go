@@ -155,10 +155,10 @@ type CheckKey struct {
 // CheckStore keeps checks. Every save records its audit entry and its
 // events in the same transaction.
 type CheckStore interface {
-	// CreateCheck stores a new check (ID set by the caller), its created
-	// event and the job that decides it. ENotFound ("user") for a user that
-	// is not a live user of the tenant.
-	CreateCheck(ctx context.Context, c *Check, job JobArgs) error
+	// CreateCheck stores a new check (ID and status set by the caller) at
+	// version 1, with its change (CheckCreated). ENotFound ("user") for a
+	// user that is not a live user of the tenant.
+	CreateCheck(ctx context.Context, c *Check, change Change) error
 	// FindCheck returns the check a key names: ENotFound ("check") for an
 	// unknown id, or one of another tenant or, when the key names one, of
 	// another user.
@@ -169,14 +169,15 @@ type CheckStore interface {
 	// no particular order; unknown and malformed ids are left out.
 	FindChecksByID(ctx context.Context, tenantID string, ids []string) ([]*Check, error)
 	// DecideCheck saves a check's decision, evidence file and effects if
-	// its version is still the one read (EStale otherwise), with its
-	// PASSED or FAILED event; a passed KYC refresh (kyc_update) marks the
-	// user's earlier passed KYC checks superseded in the same transaction.
-	DecideCheck(ctx context.Context, c *Check) error
+	// its version is still the one read, marks the user's checks named in
+	// supersedes (Check.Supersedes) superseded by it, and records its change
+	// (CheckDecided), in one transaction. EStale when the check changed
+	// meanwhile or a check it supersedes was superseded meanwhile.
+	DecideCheck(ctx context.Context, c *Check, supersedes []string, change Change) error
 	// SaveCheckEffects saves a decided check's effects if its version is
-	// still the one read (EStale otherwise), with an audit entry naming
-	// the effects that changed (changed, by process code).
-	SaveCheckEffects(ctx context.Context, c *Check, changed []string) error
+	// still the one read (EStale otherwise), with its change
+	// (CheckEffectsSaved).
+	SaveCheckEffects(ctx context.Context, c *Check, change Change) error
 }
 
 // ApplyCheckEffectsArgs is the job that applies a user's checks' deferred
@@ -235,4 +236,78 @@ func (c *Check) View(personal bool) *CheckView {
 		v.DecidedAt = c.DecidedAt.UTC().Format(time.RFC3339Nano)
 	}
 	return v
+}
+
+// CheckEvent is a check's event of type typ: the check without what the
+// partner sent about the person (the outbox is not sealed), rendered when
+// the store writes it, so with the times the store stamps on the check.
+func CheckEvent(c *Check, typ string) *Event {
+	return &Event{TenantID: c.TenantID, Type: typ, EntityType: "check", EntityID: c.ID,
+		Data: map[string]any{"check": Later(func() any { return c.View(false) })}}
+}
+
+// CheckCreated is the change that records a new check: its created event,
+// its audit entry and the job that decides it.
+func CheckCreated(c *Check, decide JobArgs) Change {
+	return Change{Events: []*Event{CheckEvent(c, EventCheckCreated)}, Jobs: []JobArgs{decide},
+		Audit: AuditRecord{Action: "check.created", EntityType: "check", EntityID: c.ID, Details: map[string]any{"userId": c.UserID, "type": c.Type}}}
+}
+
+// Refreshes reports whether a decided check supersedes the user's earlier
+// KYC checks: a passed KYC refresh (kyc_update) does.
+func (c *Check) Refreshes() bool {
+	return c.Status == CheckPassed && c.Type == CheckKYC && c.Data.KYCUpdate
+}
+
+// Supersedes returns the ids of the checks among the user's that a decided
+// check supersedes, in their order: for a passed KYC refresh, the user's
+// other passed KYC checks not superseded yet; for any other decision, none
+// (nil).
+func (c *Check) Supersedes(userChecks []*Check) []string {
+	if !c.Refreshes() {
+		return nil
+	}
+	var ids []string
+	for _, e := range userChecks {
+		if e.ID != c.ID && e.TenantID == c.TenantID && e.UserID == c.UserID && e.Type == CheckKYC && e.Status == CheckPassed && e.SupersededBy == "" {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// CheckDecided is the change that records a check's decision: its PASSED or
+// FAILED event and its audit entry (the status, the effects, the checks it
+// supersedes, a failure's reason codes).
+func CheckDecided(c *Check, supersedes []string) Change {
+	details := map[string]any{"userId": c.UserID, "status": c.Status}
+	if len(c.Effects) > 0 {
+		details["coreProcesses"] = c.Effects
+	}
+	if c.Refreshes() {
+		details["supersedes"] = supersedes
+	}
+	typ := EventCheckPassed
+	if c.Status == CheckFailed {
+		typ = EventCheckFailed
+		codes := make([]string, 0, len(c.Reasons))
+		for _, r := range c.Reasons {
+			codes = append(codes, r.Code)
+		}
+		details["reasons"] = codes
+	}
+	return Change{Events: []*Event{CheckEvent(c, typ)}, Audit: AuditRecord{Action: "check.decided", EntityType: "check", EntityID: c.ID, Details: details}}
+}
+
+// CheckEffectsSaved is the change that records a decided check's effects
+// saved on their own: its audit entry, naming the effects that changed (by
+// process code).
+func CheckEffectsSaved(c *Check, changed []string) Change {
+	details := map[string]any{"userId": c.UserID}
+	for _, code := range changed {
+		if e := c.Effects[code]; e != nil {
+			details[code] = e
+		}
+	}
+	return Change{Audit: AuditRecord{Action: "check.core-processes-updated", EntityType: "check", EntityID: c.ID, Details: details}}
 }

@@ -3,6 +3,8 @@ package kycd
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // File statuses.
@@ -98,11 +100,11 @@ type FileKey struct {
 
 // FileStore keeps file records (the content goes to the blob store).
 type FileStore interface {
-	// CreateFile stores a pending file, setting ID and CreatedAt. Returns
-	// ENotFound ("user") for a user who is not a live one of the tenant,
-	// and EMaxFilesLimitExceeded when the user has MaxPendingFiles files
-	// awaiting upload already.
-	CreateFile(ctx context.Context, f *File) error
+	// CreateFile stores a pending file (FileCreated chose its ID), setting
+	// CreatedAt, with its change. Returns ENotFound ("user") for a user who
+	// is not a live one of the tenant, and EMaxFilesLimitExceeded when the
+	// user has MaxPendingFiles files awaiting upload already.
+	CreateFile(ctx context.Context, f *File, change Change) error
 	// FindFileByID returns the file a key names: ENotFound ("file") for
 	// unknown files, files of another tenant and, when the key names a
 	// user, files of another user.
@@ -110,13 +112,42 @@ type FileStore interface {
 	// FindFiles lists a user's files (every category, pending ones too),
 	// oldest first, without their metadata.
 	FindFiles(ctx context.Context, u UserRef) ([]*File, error)
-	// MarkFileUploaded records that the content of a pending file is stored.
-	// Returns EFileAlreadyUploaded when it was already.
-	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error
+	// MarkFileUploaded records that the content of a pending file is stored,
+	// with the change given (FileUploaded). Returns EFileAlreadyUploaded when
+	// it was already, ENotFound ("file").
+	MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string, c Change) error
 	// RejectFileUpload records why a direct upload of a pending file was
 	// refused (an error code). Returns ENotFound ("file").
-	RejectFileUpload(ctx context.Context, tenantID, id, code string) error
+	// Its change is FileUploadRejected.
+	RejectFileUpload(ctx context.Context, tenantID, id, code string, change Change) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
 	// ended before the given time, returning how many it removed.
 	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+}
+
+// FileCreated is the change that records a new file, pending until its
+// content is uploaded: its audit entry. It chooses the file's ID when the
+// caller has not.
+func FileCreated(f *File) Change {
+	if f.ID == "" {
+		f.ID = uuid.NewString()
+	}
+	f.Status = FilePending
+	return Change{Audit: AuditRecord{Action: "file.created", EntityType: "file", EntityID: f.ID,
+		Details: map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType}}}
+}
+
+// FileUploadRejected is the change that records why a direct upload of a
+// pending file was refused (an error code): its audit entry.
+func FileUploadRejected(fileID, code string) Change {
+	return Change{Audit: AuditRecord{Action: "file.upload_rejected", EntityType: "file", EntityID: fileID, Details: map[string]any{"code": code}}}
+}
+
+// FileUploadedChange is the change that records a file's content stored: its
+// event (ids only) and its audit entry.
+func FileUploadedChange(f *File, size int64, sha256 string) Change {
+	return Change{
+		Events: []*Event{{TenantID: f.TenantID, Type: EventFileUploaded, EntityType: "file", EntityID: f.ID, Data: map[string]any{"fileId": f.ID, "userId": f.UserID}}},
+		Audit:  AuditRecord{Action: "file.uploaded", EntityType: "file", EntityID: f.ID, Details: map[string]any{"size": size, "sha256": sha256}},
+	}
 }

@@ -3,6 +3,8 @@ package kycd
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Providers the KYC Connector ingests from.
@@ -179,9 +181,10 @@ type IngestionKey struct {
 // IngestionStore keeps ingestions and connector configurations. Every save
 // records its audit entry and its events in the same transaction.
 type IngestionStore interface {
-	// CreateIngestion stores a new ingestion (setting ID, when empty, and times), its
-	// created event and the job that runs it.
-	CreateIngestion(ctx context.Context, in *Ingestion, job JobArgs) error
+	// CreateIngestion stores a new ingestion (IngestionCreated chose its ID
+	// and status) at version 1, setting its times, with its change.
+	// EAlreadyApplied when an ingestion of its SourceKey exists already.
+	CreateIngestion(ctx context.Context, in *Ingestion, change Change) error
 	// FindIngestion returns the ingestion a key names: ENotFound
 	// ("ingestion") for an unknown id, or one of another tenant or, when
 	// the key names them, of another user or provider.
@@ -191,11 +194,11 @@ type IngestionStore interface {
 	// read, in no particular order; unknown and malformed ids are left out.
 	FindIngestionsByID(ctx context.Context, tenantID string, ids []string) ([]*Ingestion, error)
 	// SaveIngestion saves a changed ingestion if its version is still the
-	// one read (EStale otherwise), with a status-changed event when its
-	// status changed.
-	SaveIngestion(ctx context.Context, in *Ingestion, statusChanged bool) error
-	// SaveConnectorConfig creates or replaces a tenant's provider config.
-	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig) error
+	// one read (EStale otherwise), with its change (IngestionSaved).
+	SaveIngestion(ctx context.Context, in *Ingestion, change Change) error
+	// SaveConnectorConfig creates or replaces a tenant's provider config,
+	// with its change (ConnectorConfigSaved).
+	SaveConnectorConfig(ctx context.Context, c *ConnectorConfig, change Change) error
 	// FindConnectorConfig returns ENotFound ("provider-config").
 	FindConnectorConfig(ctx context.Context, tenantID, provider string) (*ConnectorConfig, error)
 	// SaveIngestedFiles records, in one transaction, uploaded files whose
@@ -212,6 +215,44 @@ func EventIngestionCreated(provider string) string {
 // EventIngestionStatusChanged is the event of an ingestion's status change.
 func EventIngestionStatusChanged(provider string) string {
 	return "kyc-connector." + provider + ".ingestion.status-changed"
+}
+
+// IngestionEvent is an ingestion's event of type typ: the ingestion without
+// the personal data it extracted, rendered when the store writes it, so
+// with the times and status the store holds.
+func IngestionEvent(in *Ingestion, typ string) *Event {
+	return &Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
+		Data: map[string]any{"ingestion": Later(func() any { return in.View(false) })}}
+}
+
+// IngestionCreated is the change that records a new ingestion, which is
+// queued: its created event, its audit entry and the job that runs it. It
+// chooses the ingestion's ID (time-ordered: the list's order and cursor)
+// when the caller has not.
+func IngestionCreated(in *Ingestion, run JobArgs) Change {
+	if in.ID == "" {
+		in.ID = uuid.Must(uuid.NewV7()).String()
+	}
+	in.Status = IngestionQueued
+	return Change{Events: []*Event{IngestionEvent(in, EventIngestionCreated(in.Provider))}, Jobs: []JobArgs{run},
+		Audit: AuditRecord{Action: "kyc-connector.ingestion.created", EntityType: "ingestion", EntityID: in.ID,
+			Details: map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes}}}
+}
+
+// IngestionSaved is the change that records an ingestion's progress: a
+// status-changed event when its status changed, and its audit entry (its
+// status and each process's result).
+func IngestionSaved(in *Ingestion, statusChanged bool) Change {
+	var events []*Event
+	if statusChanged {
+		events = append(events, IngestionEvent(in, EventIngestionStatusChanged(in.Provider)))
+	}
+	results := map[string]any{}
+	for code, r := range in.Result {
+		results[code] = r.Status
+	}
+	return Change{Events: events, Audit: AuditRecord{Action: "kyc-connector.ingestion.updated", EntityType: "ingestion", EntityID: in.ID,
+		Details: map[string]any{"status": in.Status, "result": results}}}
 }
 
 // IngestArgs is the job that runs an ingestion.
@@ -308,13 +349,16 @@ const (
 
 // ProviderEventStore keeps provider webhooks.
 type ProviderEventStore interface {
-	// RecordProviderEvent stores an event and the job that handles it;
-	// EAlreadyApplied when an event of the same key was recorded before.
-	RecordProviderEvent(ctx context.Context, ev *ProviderEvent, job JobArgs) error
+	// RecordProviderEvent stores an event (ID chosen by
+	// ProviderEventReceived) with its change, which starts the job that
+	// handles it; EAlreadyApplied when an event of the same key was
+	// recorded before.
+	RecordProviderEvent(ctx context.Context, ev *ProviderEvent, change Change) error
 	// FindProviderEvent returns ENotFound ("provider-event").
 	FindProviderEvent(ctx context.Context, tenantID, id string) (*ProviderEvent, error)
-	// MarkProviderEventHandled records that an event was acted on.
-	MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error
+	// MarkProviderEventHandled records that an event was acted on, with its
+	// change (ProviderEventHandled); EAlreadyApplied when it was before.
+	MarkProviderEventHandled(ctx context.Context, tenantID, id, action string, change Change) error
 }
 
 // ProviderEventArgs is the job that acts on a provider event.
@@ -325,3 +369,32 @@ type ProviderEventArgs struct {
 
 // Kind implements JobArgs.
 func (ProviderEventArgs) Kind() string { return "connector_provider_event" }
+
+// ConnectorConfigSaved is the change that records a tenant's provider
+// configuration saved: its audit entry (its integrations by name, never
+// their secrets).
+func ConnectorConfigSaved(c *ConnectorConfig) Change {
+	names := make([]string, 0, len(c.Integrations))
+	for _, i := range c.Integrations {
+		names = append(names, i.Name)
+	}
+	return Change{Audit: AuditRecord{Action: "kyc-connector.config.updated", EntityType: "provider-config", EntityID: c.Provider,
+		Details: map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL, "autoIngest": c.AutoIngest}}}
+}
+
+// ProviderEventReceived is the change that records a provider's webhook
+// received: its audit entry and the job that handles it. It chooses the
+// event's ID when the caller has not.
+func ProviderEventReceived(ev *ProviderEvent, handle JobArgs) Change {
+	if ev.ID == "" {
+		ev.ID = uuid.NewString()
+	}
+	return Change{Jobs: []JobArgs{handle}, Audit: AuditRecord{Action: "kyc-connector.provider-event.received", EntityType: "provider-event", EntityID: ev.ID,
+		Details: map[string]any{"provider": ev.Provider, "type": ev.Type, "ref": ev.Ref, "outcome": ev.Outcome}}}
+}
+
+// ProviderEventHandled is the change that records what a provider's event
+// was acted on with: its audit entry.
+func ProviderEventHandled(id, action string) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-connector.provider-event.handled", EntityType: "provider-event", EntityID: id, Details: map[string]any{"action": action}}}
+}

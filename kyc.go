@@ -135,8 +135,11 @@ type ProcessChange struct {
 	User *User
 	// DocumentIndex, when set, links an identity document (a blind index of
 	// its type, country and number) to the user; EDocumentLinked when it is
-	// linked to another user of the tenant.
+	// linked to another user of the tenant, other than DocumentFrom: the
+	// closed user whose link released it (DocumentLink.Holds), read by the
+	// caller, from whom the user takes it over.
 	DocumentIndex string
+	DocumentFrom  string
 	// Code, when set, is a new one-time code (replacing the user's last one
 	// of its channel); UseCode marks a code used (EStale when it was already).
 	Code    *VerificationCode
@@ -176,10 +179,30 @@ type ProcessStore interface {
 	// FindExpiredProcesses lists up to limit ok processes whose verified
 	// result expired before the given time, oldest first.
 	FindExpiredProcesses(ctx context.Context, before time.Time, limit int) ([]ProcessRef, error)
-	// FindDocumentOwner returns the user an identity document is linked to, or "".
-	FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error)
+	// FindDocumentLink returns the link of an identity document to a user
+	// of the tenant, closed ones included, or nil when it is linked to none.
+	FindDocumentLink(ctx context.Context, tenantID, documentIndex string) (*DocumentLink, error)
 	// SubmissionApplied reports whether a change with this key was saved.
 	SubmissionApplied(ctx context.Context, tenantID, key string) (bool, error)
+}
+
+// DocumentLink is the user an identity document is linked to, and why that
+// user was closed ("" while they are not).
+type DocumentLink struct {
+	UserID        string
+	ClosureReason string
+}
+
+// Holds reports whether a link still binds its document to its user: a
+// live user's does, and so does that of a user closed for a violation
+// (fraud, compliance), so that the document cannot be used again; a user
+// closed for any other reason released it, to be used by another user.
+func (l *DocumentLink) Holds() bool {
+	switch l.ClosureReason {
+	case "", UserDeletionFraud, UserDeletionCompliance:
+		return true
+	}
+	return false
 }
 
 // ProcessRef names one process of one user.
@@ -444,12 +467,27 @@ func (vc *VerificationCode) AttemptsLeft() int { return max(0, CodeMaxAttempts-v
 type VerificationCodeStore interface {
 	// FindVerificationCode returns the user's code of a channel, or ENotFound ("code").
 	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*VerificationCode, error)
-	// RecordCodeAttempt counts a wrong guess.
-	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
-	// SendCode hands a code with its destination to send (outside any
-	// transaction) and, once sent, forgets the plaintext code. ENotFound
-	// when the code was sent, used or replaced already.
-	SendCode(ctx context.Context, tenantID, codeID string, send func(*VerificationCode) error) error
+	// RecordCodeAttempt counts a wrong guess, with its change
+	// (CodeRejected). ENotFound ("code").
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change Change) error
+	// FindCodeToSend returns a code with its plaintext and destination.
+	// ENotFound ("code") when it was sent (its plaintext forgotten), used
+	// or replaced already.
+	FindCodeToSend(ctx context.Context, tenantID, codeID string) (*VerificationCode, error)
+	// MarkCodeSent stores a code's sealed part as given (the sender cleared
+	// its plaintext: a code sent is forgotten) with its change (CodeSent).
+	MarkCodeSent(ctx context.Context, vc *VerificationCode, change Change) error
+}
+
+// CodeRejected is the change that records a wrong guess of a code: its
+// audit entry.
+func CodeRejected(vc *VerificationCode) Change {
+	return Change{Audit: AuditRecord{Action: "kyc.code.rejected", EntityType: "user", EntityID: vc.UserID, Details: map[string]any{"codeId": vc.ID}}}
+}
+
+// CodeSent is the change that records a code sent: its audit entry.
+func CodeSent(vc *VerificationCode) Change {
+	return Change{Audit: AuditRecord{Action: "kyc.code.sent", EntityType: "user", EntityID: vc.UserID, Details: map[string]any{"codeId": vc.ID, "channel": vc.Channel}}}
 }
 
 // SendCodeArgs is the job that sends a one-time code.

@@ -13,10 +13,22 @@ type TermsStore interface {
 	// end-user context as evidence, and returns when. Returns
 	// EOperationNotAllowed (reason "terms-of-service-already-accepted") when
 	// the user had accepted them, ENotFound ("user").
-	AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence EndUserContext) (time.Time, error)
+	// The change (TermsAccepted) is recorded with it.
+	AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence EndUserContext, c Change) (time.Time, error)
 	// FindTermsAcceptances returns when a user accepted each terms code.
 	FindTermsAcceptances(ctx context.Context, u UserRef) (map[string]time.Time, error)
 }
 
 // EventTermsAccepted announces that a user accepted terms of service.
 const EventTermsAccepted = "kycd.user.terms-of-service.accepted"
+
+// TermsAccepted is the change that records a user's acceptance of the terms
+// of code: its event and its audit entry (the evidence is the store's,
+// sealed).
+func TermsAccepted(tenantID, userID, code string) Change {
+	return Change{
+		Events: []*Event{{TenantID: tenantID, Type: EventTermsAccepted, EntityType: "user", EntityID: userID,
+			Data: map[string]any{"userId": userID, "termsOfService": code}}},
+		Audit: AuditRecord{Action: "terms.accepted", EntityType: "user", EntityID: userID, Details: map[string]any{"termsOfService": code}},
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/google/uuid"
 )
 
 // User types.
@@ -89,10 +91,42 @@ type UserDeletion struct {
 	Note   string `json:"note,omitempty"`
 }
 
+// UserCreated is the change that records a new user: its event, which
+// carries the id only (the outbox is not sealed: the webhook dispatcher
+// completes it), its audit entry and the jobs its creation starts. It
+// chooses the user's ID when the caller has not: the event names it.
+func UserCreated(u *User, jobs ...JobArgs) Change {
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
+	return Change{
+		Events: []*Event{{TenantID: u.TenantID, Type: EventUserCreated, EntityType: "user", EntityID: u.ID, Data: map[string]any{"userId": u.ID}}},
+		Jobs:   jobs,
+		Audit:  AuditRecord{Action: "user.created", EntityType: "user", EntityID: u.ID, Details: map[string]any{"type": u.Type, "termsOfService": u.TermsOfService}},
+	}
+}
+
+// UserDeleted is the change that records a user's closure: its event and
+// its audit entry. The free-text note may name people: the store keeps it
+// encrypted, and the audit trail says only whether there is one.
+func UserDeleted(tenantID, id string, why UserDeletion) Change {
+	return Change{
+		Events: []*Event{{TenantID: tenantID, Type: EventUserDeleted, EntityType: "user", EntityID: id, Data: map[string]any{"userId": id, "reason": why.Reason}}},
+		Audit:  AuditRecord{Action: "user.deleted", EntityType: "user", EntityID: id, Details: map[string]any{"reason": why.Reason, "hasNote": why.Note != ""}},
+	}
+}
+
 // UserDeletionReasons are the accepted deletion reasons.
 var UserDeletionReasons = []string{
-	"business-decision", "closure-per-user-request", "compliance-violation", "fraud-violation", "other",
+	"business-decision", "closure-per-user-request", UserDeletionCompliance, UserDeletionFraud, "other",
 }
+
+// The deletion reasons that close a user for a violation: the user keeps
+// their identity documents (DocumentLink.Holds).
+const (
+	UserDeletionCompliance = "compliance-violation"
+	UserDeletionFraud      = "fraud-violation"
+)
 
 // UserService manages users. Every method is scoped to one tenant: a user of
 // another tenant is reported as not found.
@@ -121,19 +155,20 @@ type UserService interface {
 // UserStore keeps users. Every method is scoped to one tenant: a user of
 // another tenant is reported as not found.
 type UserStore interface {
-	// CreateUser stores a validated user with the jobs its creation starts,
-	// in one transaction, setting CreatedAt, UpdatedAt and, unless the
-	// caller chose it, ID (jobs that name the user need it chosen). Returns
-	// EEmailAlreadyExists or EPhoneAlreadyExists when another live user of
-	// the tenant has the same email or phone.
-	CreateUser(ctx context.Context, u *User, jobs ...JobArgs) error
+	// CreateUser stores a validated user whose ID the caller chose, with the
+	// change that records it (UserCreated), in one transaction, setting
+	// CreatedAt and UpdatedAt. Returns EEmailAlreadyExists or
+	// EPhoneAlreadyExists when another live user of the tenant has the same
+	// email or phone.
+	CreateUser(ctx context.Context, u *User, c Change) error
 	// FindUserByID returns ENotFound ("user") for unknown, deleted or
 	// other-tenant users.
 	FindUserByID(ctx context.Context, tenantID, id string) (*User, error)
 	// FindUserByContact: see UserService.FindUserByContact.
 	FindUserByContact(ctx context.Context, tenantID, channel, value string) (*User, error)
-	// DeleteUser closes a user (see UserService.DeleteUser).
-	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion) error
+	// DeleteUser closes a user (see UserService.DeleteUser), with the change
+	// that records it (UserDeleted).
+	DeleteUser(ctx context.Context, tenantID, id string, why UserDeletion, c Change) error
 	// FindUsersByID returns the tenant's users among ids, in one read, in
 	// no particular order, closed ones included until they are erased
 	// (what the events of a user's creation and deletion carry). Unknown

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // WebhookEndpoint is where a tenant receives its events: a URL, the event
@@ -90,12 +92,18 @@ type EntityRef struct {
 // WebhookStore keeps endpoints, dispatches the outbox into deliveries and
 // records their attempts.
 type WebhookStore interface {
-	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// CreateWebhookEndpoint stores a new endpoint (ID chosen by
+	// EndpointCreated) with its change.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, change Change) error
 	// FindWebhookEndpoint returns ENotFound ("webhook-endpoint").
 	FindWebhookEndpoint(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error)
 	FindWebhookEndpoints(ctx context.Context, tenantID string) ([]*WebhookEndpoint, error)
-	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
-	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
+	// UpdateWebhookEndpoint replaces an endpoint with its change
+	// (EndpointUpdated); ENotFound ("webhook-endpoint").
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, change Change) error
+	// DeleteWebhookEndpoint removes an endpoint with its change
+	// (EndpointDeleted); ENotFound ("webhook-endpoint").
+	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string, change Change) error
 	// DispatchEvents turns up to limit undispatched outbox events into one
 	// delivery (and its job) per subscribed, enabled endpoint of their
 	// tenant, and gives each event its place in the tenant's feed, in one
@@ -103,9 +111,10 @@ type WebhookStore interface {
 	DispatchEvents(ctx context.Context, limit int) (int, error)
 	// FindDelivery returns a delivery with its event (ENotFound "delivery").
 	FindDelivery(ctx context.Context, tenantID, id string) (*WebhookDelivery, *Event, error)
-	// RecordAttempt saves a delivery's attempt (and the endpoint's failing
-	// state, when it changed).
-	RecordAttempt(ctx context.Context, d *WebhookDelivery, e *WebhookEndpoint) error
+	// RecordAttempt saves a delivery's attempt and, when it changed (e not
+	// nil), the endpoint's failing state with its change
+	// (EndpointStateChanged).
+	RecordAttempt(ctx context.Context, d *WebhookDelivery, e *WebhookEndpoint, change Change) error
 	// FindEvents returns a tenant's dispatched events after a feed position,
 	// in feed order, with each one's position.
 	FindEvents(ctx context.Context, tenantID string, after int64, limit int) ([]*Event, []int64, error)
@@ -117,8 +126,8 @@ type WebhookStore interface {
 	// a delivery id ("" for the first page).
 	FindDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*WebhookDelivery, error)
 	// Redeliver creates a new delivery (and its job) of each event to an
-	// endpoint, returning their ids.
-	Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error)
+	// endpoint, with its change (EventsRedelivered), returning their ids.
+	Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string, change Change) ([]string, error)
 	// EventPosition returns an event's feed position (ENotFound "event").
 	EventPosition(ctx context.Context, tenantID, eventID string) (int64, error)
 	// EarlierPending reports whether an earlier event about the same object
@@ -131,9 +140,11 @@ type WebhookStore interface {
 	// bundle's events ordered by creation, or none when another delivery
 	// carries this one.
 	ClaimBundle(ctx context.Context, d *WebhookDelivery, typePrefix string, max int) ([]*Event, error)
-	// SendTestEvent records a test event for one endpoint only (not in the
+	// SendTestEvent records a change (WebhookTestSent) whose events are
+	// delivered to one endpoint only, at once, and returns the delivery's id
+	// (of its last event). They are not in the
 	// feed) and its delivery, returning the delivery's id.
-	SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error)
+	SendTestEvent(ctx context.Context, tenantID, endpointID string, change Change) (string, error)
 	// PruneEvents removes up to limit dispatched events created before a
 	// time, with their deliveries, once no delivery of them to an existing
 	// endpoint is pending; it returns how many it removed.
@@ -142,6 +153,60 @@ type WebhookStore interface {
 
 // EventWebhookTest is the type of the test event an endpoint can be sent.
 const EventWebhookTest = "kycd.webhook.test"
+
+// EventWebhookEndpointDisabled announces that kycd disabled an endpoint.
+const EventWebhookEndpointDisabled = "kycd.webhook-endpoint.disabled"
+
+// EndpointCreated is the change that records a new endpoint: its audit
+// entry. It chooses the endpoint's ID when the caller has not.
+func EndpointCreated(e *WebhookEndpoint) Change {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	return Change{Audit: AuditRecord{Action: "webhook-endpoint.created", EntityType: "webhook-endpoint", EntityID: e.ID,
+		Details: map[string]any{"url": e.URL, "eventTypes": e.EventTypes}}}
+}
+
+// EndpointUpdated is the change that records an endpoint's new settings or
+// secrets: its audit entry (how many secrets, not what they are).
+func EndpointUpdated(e *WebhookEndpoint) Change {
+	return Change{Audit: AuditRecord{Action: "webhook-endpoint.updated", EntityType: "webhook-endpoint", EntityID: e.ID,
+		Details: map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets), "bundle": e.Bundle}}}
+}
+
+// EndpointDeleted is the change that records an endpoint's removal.
+func EndpointDeleted(id string) Change {
+	return Change{Audit: AuditRecord{Action: "webhook-endpoint.deleted", EntityType: "webhook-endpoint", EntityID: id}}
+}
+
+// EventsRedelivered is the change that records events delivered to an
+// endpoint again: its audit entry (how many).
+func EventsRedelivered(endpointID string, events int) Change {
+	return Change{Audit: AuditRecord{Action: "webhook.redelivered", EntityType: "webhook-endpoint", EntityID: endpointID, Details: map[string]any{"events": events}}}
+}
+
+// WebhookTestSent is the change that records a test event sent to an
+// endpoint: the event and its audit entry.
+func WebhookTestSent(tenantID, endpointID string) Change {
+	return Change{
+		Events: []*Event{{TenantID: tenantID, Type: EventWebhookTest, EntityType: "webhook-endpoint", EntityID: endpointID,
+			Data: map[string]any{"endpointId": endpointID, "message": "A test event from kycd"}}},
+		Audit: AuditRecord{Action: "webhook.test-sent", EntityType: "webhook-endpoint", EntityID: endpointID},
+	}
+}
+
+// EndpointStateChanged is the change that records an endpoint's failing
+// state changed by a delivery's attempt: its audit entry and, when the
+// endpoint was disabled, its event.
+func EndpointStateChanged(e *WebhookEndpoint, deliveryID string) Change {
+	c := Change{Audit: AuditRecord{Action: "webhook-endpoint.state-changed", EntityType: "webhook-endpoint", EntityID: e.ID,
+		Details: map[string]any{"enabled": e.Enabled, "reason": e.DisabledReason, "failing": e.FailingSince != nil, "deliveryId": deliveryID}}}
+	if !e.Enabled {
+		c.Events = []*Event{{TenantID: e.TenantID, Type: EventWebhookEndpointDisabled, EntityType: "webhook-endpoint", EntityID: e.ID,
+			Data: map[string]any{"endpointId": e.ID, "reason": e.DisabledReason}}}
+	}
+	return c
+}
 
 // DeliverArgs is the job that delivers one event to one endpoint.
 type DeliverArgs struct {

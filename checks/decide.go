@@ -50,9 +50,23 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) e
 	} else if _, err := s.applyEffects(ctx, c); err != nil {
 		return err
 	}
-	err = s.Store.DecideCheck(ctx, c)
+	var supersedes []string
+	if c.Refreshes() {
+		mine, err := s.Store.FindChecks(ctx, kycd.UserRef{TenantID: tenantID, UserID: c.UserID})
+		if err != nil {
+			return err
+		}
+		supersedes = c.Supersedes(mine)
+	}
+	err = s.Store.DecideCheck(ctx, c, supersedes, kycd.CheckDecided(c, supersedes))
 	if kycd.ErrorCode(err) == kycd.EStale {
-		return nil // decided meanwhile by another run
+		now, ferr := s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: tenantID, ID: id})
+		if kycd.ErrorCode(ferr) == kycd.ENotFound || ferr == nil && now.Status != kycd.CheckPending {
+			return nil // decided meanwhile by another run
+		} else if ferr != nil {
+			return ferr
+		}
+		return err // a check it supersedes was superseded meanwhile: the job decides again
 	}
 	if err != nil || !c.Deferred() {
 		return err
@@ -91,7 +105,7 @@ func (s *Service) ApplyDeferred(ctx context.Context, tenantID, userID string) er
 		}
 		// A stale save fails the job, which runs again on fresh data (the
 		// submissions are keyed: they apply once).
-		if err := s.Store.SaveCheckEffects(ctx, c, changed); err != nil {
+		if err := s.Store.SaveCheckEffects(ctx, c, kycd.CheckEffectsSaved(c, changed)); err != nil {
 			return err
 		}
 	}

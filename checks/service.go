@@ -148,8 +148,8 @@ func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Requ
 	if err != nil {
 		return nil, err
 	}
-	c := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: u.ID, Type: req.Type, ConfirmedAt: req.ConfirmedAt.UTC(), Data: req.Data}
-	if err := s.Store.CreateCheck(ctx, c, kycd.DecideCheckArgs{TenantID: tenantID, CheckID: c.ID}); err != nil {
+	c := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: u.ID, Type: req.Type, Status: kycd.CheckPending, ConfirmedAt: req.ConfirmedAt.UTC(), Data: req.Data}
+	if err := s.Store.CreateCheck(ctx, c, kycd.CheckCreated(c, kycd.DecideCheckArgs{TenantID: tenantID, CheckID: c.ID})); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -48,7 +48,7 @@ func (s *Service) ReceiveWebhook(ctx context.Context, provider, tenantID string,
 		return err
 	}
 	ev.ID, ev.TenantID = uuid.NewString(), tenantID
-	err = s.Events.RecordProviderEvent(ctx, ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID})
+	err = s.Events.RecordProviderEvent(ctx, ev, kycd.ProviderEventReceived(ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID}))
 	if kycd.ErrorCode(err) == kycd.EAlreadyApplied {
 		return nil // a redelivery or a replay: acted on once already
 	}
@@ -72,7 +72,7 @@ func (s *Service) HandleProviderEvent(ctx context.Context, tenantID, eventID str
 	if action == "" {
 		return nil // the ingestion's creation marked it
 	}
-	err = s.Events.MarkProviderEventHandled(ctx, tenantID, eventID, action)
+	err = s.Events.MarkProviderEventHandled(ctx, tenantID, eventID, action, kycd.ProviderEventHandled(eventID, action))
 	if kycd.ErrorCode(err) == kycd.EAlreadyApplied {
 		return nil
 	}

@@ -244,7 +244,7 @@ func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
 		return err
 	}
 	in.ID = id.String()
-	return s.Store.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID})
+	return s.Store.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID}))
 }
 
 // Ingestion returns the ingestion a key names (see kycd.IngestionKey; the
@@ -318,7 +318,7 @@ func (s *Service) SetVeriffConfig(ctx context.Context, tenantID string, req Veri
 	if len(violations) > 0 {
 		return nil, invalidConfig(violations...)
 	}
-	return cfg, s.Store.SaveConnectorConfig(ctx, cfg)
+	return cfg, s.Store.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg))
 }
 
 // SumsubConfigRequest sets a tenant's Sumsub credentials; nil fields keep
@@ -364,7 +364,7 @@ func (s *Service) SetSumsubConfig(ctx context.Context, tenantID string, req Sums
 	if len(violations) > 0 {
 		return nil, invalidConfig(violations...)
 	}
-	return cfg, s.Store.SaveConnectorConfig(ctx, cfg)
+	return cfg, s.Store.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg))
 }
 
 func invalidConfig(violations ...kycd.Violation) error {

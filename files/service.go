@@ -108,7 +108,7 @@ func (s *Service) Create(ctx context.Context, u kycd.UserRef, category, contentT
 	}
 	c.File = &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: cat.Name, ContentType: contentType, Metadata: metadata,
 		UploadExpiresAt: s.clock.Now().Add(time.Duration(cat.ExpiresIn) * time.Second).Truncate(time.Second)}
-	if err := s.store.CreateFile(ctx, c.File); err != nil {
+	if err := s.store.CreateFile(ctx, c.File, kycd.FileCreated(c.File)); err != nil {
 		return nil, err
 	}
 	if !s.blobs.Direct() {
@@ -217,7 +217,7 @@ func (s *Service) adoptStaged(ctx context.Context, f *kycd.File) (*kycd.File, er
 	case err == nil, code == kycd.EFileAlreadyUploaded:
 		// Stored, by this call or by a concurrent one.
 	case rejections[code] != "":
-		if err := s.store.RejectFileUpload(ctx, f.TenantID, f.ID, code); err != nil {
+		if err := s.store.RejectFileUpload(ctx, f.TenantID, f.ID, code, kycd.FileUploadRejected(f.ID, code)); err != nil {
 			return nil, err
 		}
 	default:
@@ -250,7 +250,7 @@ func (s *Service) accept(ctx context.Context, f *kycd.File, content io.Reader) e
 	if err != nil {
 		return err
 	}
-	if err := s.store.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key); err != nil {
+	if err := s.store.MarkFileUploaded(ctx, f.TenantID, f.ID, size, sum, key, kycd.FileUploadedChange(f, size, sum)); err != nil {
 		_ = s.blobs.Delete(ctx, key)
 		return err
 	}
@@ -304,7 +304,7 @@ func (s *Service) CreateDocumentFile(ctx context.Context, u kycd.UserRef, conten
 	}
 	f := &kycd.File{TenantID: u.TenantID, UserID: u.UserID, Category: category, ContentType: contentType, Status: kycd.FilePending,
 		UploadExpiresAt: s.clock.Now()}
-	if err := s.store.CreateFile(ctx, f); err != nil {
+	if err := s.store.CreateFile(ctx, f, kycd.FileCreated(f)); err != nil {
 		return nil, err
 	}
 	if err := s.accept(ctx, f, br); err != nil {

@@ -15,12 +15,12 @@ import (
 // fail the test that reaches them.
 type store struct {
 	t                    *testing.T
-	MarkFileUploadedFunc func(ctx context.Context, tenantID, id string, size int64, sum, key string) error
+	MarkFileUploadedFunc func(ctx context.Context, tenantID, id string, size int64, sum, key string, c kycd.Change) error
 }
 
 var _ kycd.FileStore = (*store)(nil)
 
-func (s *store) CreateFile(context.Context, *kycd.File) error {
+func (s *store) CreateFile(context.Context, *kycd.File, kycd.Change) error {
 	s.t.Fatal("CreateFile")
 	return nil
 }
@@ -32,10 +32,10 @@ func (s *store) FindFiles(context.Context, kycd.UserRef) ([]*kycd.File, error) {
 	s.t.Fatal("FindFiles")
 	return nil, nil
 }
-func (s *store) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sum, key string) error {
-	return s.MarkFileUploadedFunc(ctx, tenantID, id, size, sum, key)
+func (s *store) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sum, key string, c kycd.Change) error {
+	return s.MarkFileUploadedFunc(ctx, tenantID, id, size, sum, key, c)
 }
-func (s *store) RejectFileUpload(context.Context, string, string, string) error {
+func (s *store) RejectFileUpload(context.Context, string, string, string, kycd.Change) error {
 	s.t.Fatal("RejectFileUpload")
 	return nil
 }
@@ -79,7 +79,11 @@ func (b *blobs) Delete(_ context.Context, key string) error {
 func TestUpload(t *testing.T) {
 	bl := &blobs{}
 	marked := 0
-	st := &store{t: t, MarkFileUploadedFunc: func(_ context.Context, _, _ string, size int64, _, key string) error {
+	st := &store{t: t, MarkFileUploadedFunc: func(_ context.Context, _, _ string, size int64, _, key string, c kycd.Change) error {
+		// The service builds what the upload records, the store writes it.
+		if len(c.Events) != 1 || c.Events[0].Type != kycd.EventFileUploaded || c.Audit.Action != "file.uploaded" || c.Audit.Details["size"] != size {
+			t.Errorf("change = %+v", c)
+		}
 		marked++
 		if marked == 2 {
 			return &kycd.Error{Code: kycd.EFileAlreadyUploaded, Message: "raced"}

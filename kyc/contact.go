@@ -149,7 +149,7 @@ func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, l
 		case kycd.CodeAttemptsExceeded:
 			return nil, kycd.NotAllowed("Too many wrong codes; update the process to receive a new one", "verification-code-attempts-exceeded")
 		case kycd.CodeWrong:
-			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID); err != nil {
+			if err := codes.RecordCodeAttempt(ctx, u.TenantID, vc.ID, kycd.CodeRejected(vc)); err != nil {
 				return nil, err
 			}
 			return nil, &kycd.Error{Code: kycd.ECodeInvalid, Message: "The code is invalid", Details: map[string]any{"attemptsLeft": vc.AttemptsLeft()}}
@@ -180,30 +180,41 @@ func (s *Service) SendCode(ctx context.Context, args kycd.SendCodeArgs) error {
 	if !ok || s.notifier == nil {
 		return fmt.Errorf("kyc: cannot send codes")
 	}
-	err := codes.SendCode(ctx, args.TenantID, args.CodeID, func(vc *kycd.VerificationCode) error {
-		// Sign codes of the levels surface ("sign:sms:<application>") go
-		// by SMS or email like verification codes, worded as signatures.
-		channel, what := vc.Channel, "verification"
-		if rest, ok := strings.CutPrefix(vc.Channel, "sign:"); ok {
-			channel, what = map[bool]string{true: kycd.ChannelPhone, false: kycd.ChannelEmail}[strings.HasPrefix(rest, "sms:")], "signature"
-		}
-		m := Message{Channel: channel, To: vc.Destination, TenantID: vc.TenantID, UserID: vc.UserID}
-		if channel == kycd.ChannelEmail {
-			m.Subject = "Your " + what + " code"
-			m.Body = fmt.Sprintf("Your %s code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
-				what, vc.Code, int(kycd.CodeLifetime.Minutes()))
-		} else {
-			m.Body = fmt.Sprintf("Your %s code is %s", what, vc.Code)
-		}
-		if err := s.notifier.Send(ctx, m); err != nil {
-			// Mail and SMS servers quote the recipient in their errors: the
-			// error is logged and kept with the job, so it must not name them.
-			return errors.New(strings.ReplaceAll(err.Error(), vc.Destination, "[recipient]"))
-		}
-		return nil
-	})
+	vc, err := codes.FindCodeToSend(ctx, args.TenantID, args.CodeID)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		return nil // sent, used or replaced already: nothing to do
+	} else if err != nil {
+		return err
 	}
-	return err
+	if err := s.sendCode(ctx, vc); err != nil {
+		return err
+	}
+	// Sent, the plaintext is forgotten: only its digest remains.
+	vc.Code = ""
+	return codes.MarkCodeSent(ctx, vc, kycd.CodeSent(vc))
+}
+
+// sendCode sends a code to its destination, by the notifier (outside any
+// transaction).
+func (s *Service) sendCode(ctx context.Context, vc *kycd.VerificationCode) error {
+	// Sign codes of the levels surface ("sign:sms:<application>") go
+	// by SMS or email like verification codes, worded as signatures.
+	channel, what := vc.Channel, "verification"
+	if rest, ok := strings.CutPrefix(vc.Channel, "sign:"); ok {
+		channel, what = map[bool]string{true: kycd.ChannelPhone, false: kycd.ChannelEmail}[strings.HasPrefix(rest, "sms:")], "signature"
+	}
+	m := Message{Channel: channel, To: vc.Destination, TenantID: vc.TenantID, UserID: vc.UserID}
+	if channel == kycd.ChannelEmail {
+		m.Subject = "Your " + what + " code"
+		m.Body = fmt.Sprintf("Your %s code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.",
+			what, vc.Code, int(kycd.CodeLifetime.Minutes()))
+	} else {
+		m.Body = fmt.Sprintf("Your %s code is %s", what, vc.Code)
+	}
+	if err := s.notifier.Send(ctx, m); err != nil {
+		// Mail and SMS servers quote the recipient in their errors: the
+		// error is logged and kept with the job, so it must not name them.
+		return errors.New(strings.ReplaceAll(err.Error(), vc.Destination, "[recipient]"))
+	}
+	return nil
 }

@@ -136,14 +136,17 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 		if err != nil {
 			return nil, err
 		}
-		owner, err := s.store.FindDocumentOwner(st.ctx, st.user.TenantID, idx)
+		link, err := s.store.FindDocumentLink(st.ctx, st.user.TenantID, idx)
 		if err != nil {
 			return nil, err
 		}
-		if owner != "" && owner != st.user.ID {
-			reason = "duplicate"
-		} else {
+		switch {
+		case link == nil || link.UserID == st.user.ID:
 			c.docIndex = idx
+		case link.Holds():
+			reason = "duplicate"
+		default:
+			c.docIndex, c.docFrom = idx, link.UserID // released by its closed user
 		}
 	}
 	// A verified document proves nationalities that screening must see,

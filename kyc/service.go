@@ -247,6 +247,7 @@ type change struct {
 	procs    []*kycd.Process
 	user     *kycd.User
 	docIndex string
+	docFrom  string
 	code     *kycd.VerificationCode
 	useCode  string
 	jobs     []kycd.JobArgs
@@ -322,7 +323,7 @@ func (s *Service) commit(ctx context.Context, st *state, c *change) (*state, err
 		details = map[string]any{}
 	}
 	err := s.store.SaveProcesses(ctx, &kycd.ProcessChange{
-		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, Code: c.code, UseCode: c.useCode,
+		TenantID: u.TenantID, UserID: u.ID, Processes: c.procs, User: c.user, DocumentIndex: c.docIndex, DocumentFrom: c.docFrom, Code: c.code, UseCode: c.useCode,
 		Case: c.kase, Hits: c.hits, Events: append(events, c.events...), Jobs: jobs,
 		Action: c.action, Details: details, Key: c.key,
 	})

@@ -72,7 +72,7 @@ func (b *bundle) user(t *testing.T, email string) *kycd.User {
 	u := &kycd.User{TenantID: b.tenant.ID, Type: kycd.UserIndividual, Email: email, FullName: "John Doe", Birthdate: "1987-01-01",
 		PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
 		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-	if err := b.f.DB.CreateUser(context.Background(), u); err != nil {
+	if err := b.f.DB.CreateUser(context.Background(), u, kycd.UserCreated(u)); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -197,10 +197,10 @@ func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
 	ctx := context.Background()
 	f := &kycd.File{TenantID: u.TenantID, UserID: u.ID, Category: "image", ContentType: "image/png", Status: kycd.FilePending,
 		UploadExpiresAt: time.Now().Add(time.Hour)}
-	if err := b.f.DB.CreateFile(ctx, f); err != nil {
+	if err := b.f.DB.CreateFile(ctx, f, kycd.FileCreated(f)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID); err != nil {
+	if err := b.f.DB.MarkFileUploaded(ctx, u.TenantID, f.ID, 10, "00", "blob/"+f.ID, kycd.FileUploadedChange(f, 10, "00")); err != nil {
 		t.Fatal(err)
 	}
 	return f.ID

@@ -132,5 +132,5 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 		}
 	}
 	a.Data.Core = results
-	return s.Store.SaveApplication(ctx, a, false, "kyc-application.core-synced", map[string]any{"core": results}, nil)
+	return s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, false, "kyc-application.core-synced", map[string]any{"core": results}))
 }

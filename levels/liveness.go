@@ -78,7 +78,7 @@ func (s *Service) Read(ctx context.Context, tenantID, userID, id string, ttls ma
 	if len(issued) == 0 {
 		return a, cat, nil
 	}
-	err = s.Store.SaveApplication(ctx, a, false, "kyc-application.liveness-issued", map[string]any{"attributes": issued}, nil)
+	err = s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, false, "kyc-application.liveness-issued", map[string]any{"attributes": issued}))
 	if kycd.ErrorCode(err) == kycd.EStale {
 		return s.Application(ctx, kycd.ApplicationKey{TenantID: tenantID, UserID: userID, ID: id}) // another read issued them
 	}
@@ -191,7 +191,7 @@ func (s *Service) RecordVerdict(ctx context.Context, ev *kycd.ProviderEvent) (bo
 		}
 		slices.Sort(keys)
 		// A stale save fails the job, which runs again on fresh data.
-		if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.liveness-verified", map[string]any{"attributes": keys, "status": ev.Outcome}, nil); err != nil {
+		if err := s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, false, "kyc-application.liveness-verified", map[string]any{"attributes": keys, "status": ev.Outcome})); err != nil {
 			return false, err
 		}
 	}

@@ -44,7 +44,7 @@ func (s *Service) SendCode(ctx context.Context, tenantID, userID, objectID, prov
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tenantID, CodeID: vc.ID}); err != nil {
+	if err := s.Store.IssueSignCode(ctx, vc, kycd.SignCodeIssued(vc, kycd.SendCodeArgs{TenantID: tenantID, CodeID: vc.ID})); err != nil {
 		return nil, err
 	}
 	return vc, nil
@@ -108,7 +108,7 @@ func (s *Service) sendToReview(ctx context.Context, tenantID, userID, id string,
 	for _, id := range used {
 		ids = append(ids, id)
 	}
-	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sent-to-review", map[string]any{"status": a.Status}, ids)
+	return a, cat, s.Store.SaveApplication(ctx, a, ids, kycd.ApplicationSaved(a, true, "kyc-application.sent-to-review", map[string]any{"status": a.Status}))
 }
 
 // Queue returns a tenant's applications waiting for review, oldest first,
@@ -241,7 +241,7 @@ func (s *Service) decide(ctx context.Context, tenantID, id string, d Decision) (
 					a.Data.Reviews, a.Data.Proposal = append(a.Data.Reviews, *proposal, review), nil
 				}
 				details["status"], details["decision"] = a.Status, d.Status
-				return a, cat, s.Store.SaveApplication(ctx, a, false, "kyc-application."+step, details, nil)
+				return a, cat, s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, false, "kyc-application."+step, details))
 			}
 			// Confirmed, or a return for corrections disputing the
 			// proposal: it takes effect.
@@ -249,7 +249,7 @@ func (s *Service) decide(ctx context.Context, tenantID, id string, d Decision) (
 	}
 	s.apply(a, review)
 	details["status"] = a.Status
-	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.reviewed", details, nil, s.syncJob(a)...)
+	return a, cat, s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, true, "kyc-application.reviewed", details, s.syncJob(a)...))
 }
 
 // syncJob is the job an approval starts: submitting into the Core processes.
@@ -298,7 +298,7 @@ func (s *Service) sandboxStatus(ctx context.Context, tenantID, userID, id, statu
 		return nil, nil, kycd.Invalid("body", kycd.Violation{Property: "status", Rule: "enum", RuleParams: map[string]any{"allowedValues": kycd.ApplicationStatuses}})
 	}
 	s.apply(a, kycd.Review{Decision: status, Reviewer: "sandbox", Reason: "set in sandbox mode", At: s.Clock.Now()})
-	return a, cat, s.Store.SaveApplication(ctx, a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, nil, s.syncJob(a)...)
+	return a, cat, s.Store.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, true, "kyc-application.sandbox-status", map[string]any{"status": status}, s.syncJob(a)...))
 }
 
 // MaxDocumentFiles is the most files one document holds.
@@ -329,5 +329,5 @@ func (s *Service) CreateDocument(ctx context.Context, tenantID, userID, key stri
 		return nil, kycd.Invalid("body", vs...)
 	}
 	d := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tenantID, UserID: userID, AttributeKey: key, FileIDs: slices.Compact(slices.Clone(fileIDs))}
-	return d, s.Store.CreateDocument(ctx, d)
+	return d, s.Store.CreateDocument(ctx, d, kycd.DocumentCreated(d))
 }

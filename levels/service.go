@@ -27,7 +27,7 @@ type Users interface {
 // Codes reads and counts the one-time codes that sign changes.
 type Codes interface {
 	FindVerificationCode(ctx context.Context, tenantID, userID, channel string) (*kycd.VerificationCode, error)
-	RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error
+	RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change kycd.Change) error
 }
 
 // Tenants reads a tenant's settings (four eyes on decisions).
@@ -295,7 +295,7 @@ func (s *Service) create(ctx context.Context, tenantID, userID, levelID string) 
 	}
 	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Catalog: cat.Ref, Status: kycd.ApplicationNew,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
-	return a, cat, s.Store.CreateApplication(ctx, a)
+	return a, cat, s.Store.CreateApplication(ctx, a, kycd.ApplicationCreated(a))
 }
 
 func levelIDs(ls []*Level) []string {
@@ -445,7 +445,7 @@ func (s *Service) update(ctx context.Context, tenantID, userID, id string, chang
 		delete(a.Data.Corrections, key)
 	}
 	keys := slices.Sorted(maps.Keys(values))
-	if err := s.Store.SaveApplication(ctx, a, false, "kyc-application.updated", map[string]any{"attributes": keys, "signedWith": slices.Sorted(maps.Keys(used))}, slices.Collect(maps.Values(used))); err != nil {
+	if err := s.Store.SaveApplication(ctx, a, slices.Collect(maps.Values(used)), kycd.ApplicationSaved(a, false, "kyc-application.updated", map[string]any{"attributes": keys, "signedWith": slices.Sorted(maps.Keys(used))})); err != nil {
 		return nil, nil, err
 	}
 	return a, cat, nil
@@ -518,7 +518,7 @@ func (s *Service) checkCode(ctx context.Context, a *kycd.Application, provider, 
 	case kycd.CodeAttemptsExceeded:
 		return "", &kycd.Error{Code: ESignCodeAttemptsExceeded, Message: "Too many wrong codes; send a new one", Details: details}
 	case kycd.CodeWrong:
-		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID); err != nil {
+		if err := s.Codes.RecordCodeAttempt(ctx, a.TenantID, vc.ID, kycd.CodeRejected(vc)); err != nil {
 			return "", err
 		}
 		details["attempts_left"] = vc.AttemptsLeft()

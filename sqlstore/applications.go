@@ -15,18 +15,12 @@ var _ kycd.ApplicationStore = (*DB)(nil)
 
 func applicationAD(id string) []byte { return []byte("kyc_applications.data:" + id) }
 
-// applicationEvent announces an application's status: ids and status only.
-func applicationEvent(a *kycd.Application) *kycd.Event {
-	return &kycd.Event{TenantID: a.TenantID, Type: kycd.EventApplicationStatusChanged, EntityType: "kyc-application", EntityID: a.ID,
-		Data: map[string]any{"kycApplication": map[string]any{"uuid": a.ID, "clientUuid": a.UserID, "kycLevelUuid": a.LevelID, "status": a.Status}}}
-}
-
 func (db *DB) sealApplication(ctx context.Context, a *kycd.Application) ([]byte, error) {
 	return db.sealJSON(ctx, a.TenantID, a.Data, applicationAD(a.ID))
 }
 
 // CreateApplication implements kycd.ApplicationStore.
-func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error {
+func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application, change kycd.Change) error {
 	a.Version = 1
 	sealed, err := db.sealApplication(ctx, a)
 	if err != nil {
@@ -42,10 +36,7 @@ func (db *DB) CreateApplication(ctx context.Context, a *kycd.Application) error 
 			fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt)); err != nil {
 			return err
 		}
-		if err := tx.Emit(applicationEvent(a)); err != nil {
-			return err
-		}
-		return tx.Audit(a.TenantID, "kyc-application.created", "kyc-application", a.ID, map[string]any{"userId": a.UserID, "levelId": a.LevelID})
+		return tx.record(a.TenantID, change)
 	})
 }
 
@@ -111,7 +102,7 @@ func (db *DB) queryApplications(ctx context.Context, query string, args ...any) 
 }
 
 // SaveApplication implements kycd.ApplicationStore.
-func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusChanged bool, action string, details map[string]any, usedCodes []string, jobs ...kycd.JobArgs) error {
+func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, usedCodes []string, change kycd.Change) error {
 	sealed, err := db.sealApplication(ctx, a)
 	if err != nil {
 		return err
@@ -127,24 +118,14 @@ func (db *DB) SaveApplication(ctx context.Context, a *kycd.Application, statusCh
 				return err
 			}
 		}
-		for _, j := range jobs {
-			if err := tx.Enqueue(j, nil); err != nil {
-				return err
-			}
-		}
 		a.Version++
 		a.UpdatedAt = tx.Now()
-		if statusChanged {
-			if err := tx.Emit(applicationEvent(a)); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(a.TenantID, action, "kyc-application", a.ID, details)
+		return tx.record(a.TenantID, change)
 	})
 }
 
 // CreateDocument implements kycd.ApplicationStore.
-func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument) error {
+func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument, change kycd.Change) error {
 	files, err := json.Marshal(d.FileIDs)
 	if err != nil {
 		return err
@@ -158,7 +139,7 @@ func (db *DB) CreateDocument(ctx context.Context, d *kycd.KYCDocument) error {
 			d.ID, d.TenantID, d.UserID, d.AttributeKey, string(files), fmtTime(d.CreatedAt)); err != nil {
 			return err
 		}
-		return tx.Audit(d.TenantID, "kyc-document.created", "user", d.UserID, map[string]any{"documentId": d.ID, "attributeKey": d.AttributeKey, "fileIds": d.FileIDs})
+		return tx.record(d.TenantID, change)
 	})
 }
 
@@ -245,7 +226,7 @@ func (db *DB) FindLevelCatalog(ctx context.Context, tenantID string, version int
 }
 
 // IssueSignCode implements kycd.ApplicationStore.
-func (db *DB) IssueSignCode(ctx context.Context, vc *kycd.VerificationCode, job kycd.JobArgs) error {
+func (db *DB) IssueSignCode(ctx context.Context, vc *kycd.VerificationCode, change kycd.Change) error {
 	sealed, err := db.sealCode(ctx, vc)
 	if err != nil {
 		return err
@@ -254,9 +235,6 @@ func (db *DB) IssueSignCode(ctx context.Context, vc *kycd.VerificationCode, job 
 		if err := tx.insertCode(vc, sealed); err != nil {
 			return err
 		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(vc.TenantID, "kyc.sign-code.issued", "user", vc.UserID, map[string]any{"codeId": vc.ID, "channel": vc.Channel})
+		return tx.record(vc.TenantID, change)
 	})
 }

@@ -13,20 +13,13 @@ var _ kycd.CheckStore = (*DB)(nil)
 
 func checkAD(id string) []byte { return []byte("checks.data:" + id) }
 
-// checkEvent is the event of a check: the check without what the partner
-// sent about the person (the outbox is not sealed).
-func checkEvent(c *kycd.Check, typ string) *kycd.Event {
-	return &kycd.Event{TenantID: c.TenantID, Type: typ, EntityType: "check", EntityID: c.ID,
-		Data: map[string]any{"check": c.View(false)}}
-}
-
 // CreateCheck implements kycd.CheckStore.
-func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) error {
+func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, change kycd.Change) error {
 	sealed, err := db.sealJSON(ctx, c.TenantID, c.Data, checkAD(c.ID))
 	if err != nil {
 		return err
 	}
-	c.Status, c.Version = kycd.CheckPending, 1
+	c.Version = 1
 	return db.Update(ctx, func(tx *Tx) error {
 		c.CreatedAt, c.UpdatedAt = tx.Now(), tx.Now()
 		if err := tx.requireUser(c.TenantID, c.UserID); err != nil {
@@ -37,13 +30,7 @@ func (db *DB) CreateCheck(ctx context.Context, c *kycd.Check, job kycd.JobArgs) 
 			c.ID, c.TenantID, c.UserID, c.Type, c.Status, fmtTime(c.ConfirmedAt), sealed, c.Version, fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt)); err != nil {
 			return err
 		}
-		if err := tx.Emit(checkEvent(c, kycd.EventCheckCreated)); err != nil {
-			return err
-		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(c.TenantID, "check.created", "check", c.ID, map[string]any{"userId": c.UserID, "type": c.Type})
+		return tx.record(c.TenantID, change)
 	})
 }
 
@@ -117,7 +104,7 @@ func (db *DB) queryChecks(ctx context.Context, query string, args ...any) ([]*ky
 }
 
 // DecideCheck implements kycd.CheckStore.
-func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
+func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check, supersedes []string, change kycd.Change) error {
 	reasons, err := json.Marshal(c.Reasons)
 	if err != nil {
 		return err
@@ -138,36 +125,15 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check) error {
 		}
 		c.Version++
 		c.UpdatedAt, c.DecidedAt = now, &now
-		details := map[string]any{"userId": c.UserID, "status": c.Status}
-		if len(c.Effects) > 0 {
-			details["coreProcesses"] = c.Effects
-		}
-		if c.Status == kycd.CheckPassed && c.Type == kycd.CheckKYC && c.Data.KYCUpdate {
-			const earlier = `tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`
-			args := []any{c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID}
-			replaced, err := scanStrings(tx.QueryContext(tx.ctx, db.q(`SELECT id FROM checks WHERE `+earlier), args...))
-			if err != nil {
+		// A check superseded meanwhile (by a concurrent refresh) is stale:
+		// the decision is made again on what is stored now.
+		for _, id := range supersedes {
+			if err := tx.execOne(kycd.Errorf(kycd.EStale, "A check it supersedes changed meanwhile"), `UPDATE checks SET superseded_by = ?, version = version + 1, updated_at = ?
+				WHERE id = ? AND tenant_id = ? AND user_id = ? AND superseded_by = ''`, c.ID, fmtTime(now), id, c.TenantID, c.UserID); err != nil {
 				return err
 			}
-			if _, err := tx.exec(`UPDATE checks SET superseded_by = ?, version = version + 1, updated_at = ? WHERE `+earlier,
-				append([]any{c.ID, fmtTime(now)}, args...)...); err != nil {
-				return err
-			}
-			details["supersedes"] = replaced
 		}
-		typ := kycd.EventCheckPassed
-		if c.Status == kycd.CheckFailed {
-			typ = kycd.EventCheckFailed
-			codes := make([]string, 0, len(c.Reasons))
-			for _, r := range c.Reasons {
-				codes = append(codes, r.Code)
-			}
-			details["reasons"] = codes
-		}
-		if err := tx.Emit(checkEvent(c, typ)); err != nil {
-			return err
-		}
-		return tx.Audit(c.TenantID, "check.decided", "check", c.ID, details)
+		return tx.record(c.TenantID, change)
 	})
 }
 
@@ -181,7 +147,7 @@ func effectsJSON(c *kycd.Check) (string, error) {
 }
 
 // SaveCheckEffects implements kycd.CheckStore.
-func (db *DB) SaveCheckEffects(ctx context.Context, c *kycd.Check, changed []string) error {
+func (db *DB) SaveCheckEffects(ctx context.Context, c *kycd.Check, change kycd.Change) error {
 	effects, err := effectsJSON(c)
 	if err != nil {
 		return err
@@ -194,12 +160,6 @@ func (db *DB) SaveCheckEffects(ctx context.Context, c *kycd.Check, changed []str
 		}
 		c.Version++
 		c.UpdatedAt = now
-		details := map[string]any{"userId": c.UserID}
-		for _, code := range changed {
-			if e := c.Effects[code]; e != nil {
-				details[code] = e
-			}
-		}
-		return tx.Audit(c.TenantID, "check.core-processes-updated", "check", c.ID, details)
+		return tx.record(c.TenantID, change)
 	})
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 )
 
@@ -16,9 +14,7 @@ var _ kycd.FileStore = (*DB)(nil)
 func fileMetaAD(id string) []byte { return []byte("files.metadata:" + id) }
 
 // CreateFile implements kycd.FileStore.
-func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
-	f.ID = uuid.NewString()
-	f.Status = kycd.FilePending
+func (db *DB) CreateFile(ctx context.Context, f *kycd.File, change kycd.Change) error {
 	var meta any
 	if len(f.Metadata) > 0 {
 		sealed, err := db.sealJSON(ctx, f.TenantID, f.Metadata, fileMetaAD(f.ID))
@@ -45,7 +41,7 @@ func (db *DB) CreateFile(ctx context.Context, f *kycd.File) error {
 			f.ID, f.TenantID, f.UserID, f.Category, f.ContentType, f.Status, meta, fmtTime(f.UploadExpiresAt), fmtTime(f.CreatedAt)); err != nil {
 			return err
 		}
-		return tx.Audit(f.TenantID, "file.created", "file", f.ID, map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType})
+		return tx.record(f.TenantID, change)
 	})
 }
 
@@ -90,10 +86,10 @@ func (db *DB) FindFiles(ctx context.Context, u kycd.UserRef) ([]*kycd.File, erro
 }
 
 // MarkFileUploaded implements kycd.FileStore.
-func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string) error {
+func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size int64, sha256, blobKey string, c kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var status, userID string
-		err := tx.queryRow(`SELECT status, user_id FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status, &userID)
+		var status string
+		err := tx.queryRow(`SELECT status FROM files WHERE id = ? AND tenant_id = ?`+db.dialect.forUpdate(), id, tenantID).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return kycd.NotFound("file")
 		} else if err != nil {
@@ -106,20 +102,17 @@ func (db *DB) MarkFileUploaded(ctx context.Context, tenantID, id string, size in
 			kycd.FileUploaded, size, sha256, blobKey, fmtTime(tx.Now()), id); err != nil {
 			return err
 		}
-		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventFileUploaded, EntityType: "file", EntityID: id, Data: map[string]any{"fileId": id, "userId": userID}}); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "file.uploaded", "file", id, map[string]any{"size": size, "sha256": sha256})
+		return tx.record(tenantID, c)
 	})
 }
 
 // RejectFileUpload implements kycd.FileStore.
-func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string) error {
+func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.execOne(kycd.NotFound("file"), `UPDATE files SET rejection = ? WHERE id = ? AND tenant_id = ? AND status = ?`, code, id, tenantID, kycd.FilePending); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "file.upload_rejected", "file", id, map[string]any{"code": code})
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -152,7 +152,7 @@ func TestReadGroup(t *testing.T) {
 				must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: u.TenantID, UserID: u.ID, Processes: []*kycd.Process{p}, Action: "kyc.test"}))
 			}
 		}
-		must(t, f.DB.DeleteUser(ctx, tenants[0].ID, users[3].ID, kycd.UserDeletion{Reason: "other"}))
+		must(t, f.DB.DeleteUser(ctx, tenants[0].ID, users[3].ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tenants[0].ID, users[3].ID, kycd.UserDeletion{Reason: "other"})))
 		queriesBefore, readsBefore := f.DB.ReadGroups()
 
 		reads := []*sqlstore.KYCRead{
@@ -241,6 +241,6 @@ func newUser(t *testing.T, f *storetest.Fixture, tenantID string, i int) *kycd.U
 	t.Helper()
 	u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("user-%d-%s@example.com", i, uuid.NewString()[:8]),
 		FullName: fmt.Sprintf("Reader Number%d", i), Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
-	must(t, f.DB.CreateUser(context.Background(), u))
+	must(t, f.DB.CreateUser(context.Background(), u, kycd.UserCreated(u)))
 	return u
 }

@@ -26,23 +26,9 @@ func (db *DB) sealIngestion(ctx context.Context, in *kycd.Ingestion) ([]byte, er
 	return db.sealJSON(ctx, in.TenantID, ingestionData{Processes: in.Processes, Parameters: in.Parameters, Result: in.Result, Sources: in.Sources}, ingestionAD(in.ID))
 }
 
-// ingestionEvent is the event of an ingestion: the ingestion without the
-// personal data it extracted.
-func ingestionEvent(in *kycd.Ingestion, typ string) *kycd.Event {
-	return &kycd.Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
-		Data: map[string]any{"ingestion": in.View(false)}}
-}
-
 // CreateIngestion implements kycd.IngestionStore.
-func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.JobArgs) error {
-	if in.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		in.ID = id.String()
-	}
-	in.Status, in.Version = kycd.IngestionQueued, 1
+func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, change kycd.Change) error {
+	in.Version = 1
 	sealed, err := db.sealIngestion(ctx, in)
 	if err != nil {
 		return err
@@ -69,14 +55,7 @@ func (db *DB) CreateIngestion(ctx context.Context, in *kycd.Ingestion, job kycd.
 				return err
 			}
 		}
-		if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionCreated(in.Provider))); err != nil {
-			return err
-		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(in.TenantID, "kyc-connector.ingestion.created", "ingestion", in.ID,
-			map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes})
+		return tx.record(in.TenantID, change)
 	})
 }
 
@@ -163,7 +142,7 @@ func (db *DB) scanIngestions(ctx context.Context, rows *sql.Rows) ([]*kycd.Inges
 }
 
 // SaveIngestion implements kycd.IngestionStore.
-func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChanged bool) error {
+func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, change kycd.Change) error {
 	sealed, err := db.sealIngestion(ctx, in)
 	if err != nil {
 		return err
@@ -176,18 +155,7 @@ func (db *DB) SaveIngestion(ctx context.Context, in *kycd.Ingestion, statusChang
 		}
 		in.Version++
 		in.UpdatedAt = tx.Now()
-		details := map[string]any{"status": in.Status}
-		if statusChanged {
-			if err := tx.Emit(ingestionEvent(in, kycd.EventIngestionStatusChanged(in.Provider))); err != nil {
-				return err
-			}
-		}
-		results := map[string]any{}
-		for code, r := range in.Result {
-			results[code] = r.Status
-		}
-		details["result"] = results
-		return tx.Audit(in.TenantID, "kyc-connector.ingestion.updated", "ingestion", in.ID, details)
+		return tx.record(in.TenantID, change)
 	})
 }
 
@@ -206,7 +174,7 @@ func connectorAD(tenantID, provider string) []byte {
 }
 
 // SaveConnectorConfig implements kycd.IngestionStore.
-func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) error {
+func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig, change kycd.Change) error {
 	sealed, err := db.sealJSON(ctx, c.TenantID, connectorData{BaseURL: c.BaseURL, AutoIngest: c.AutoIngest, Integrations: c.Integrations,
 		AppToken: c.AppToken, Secret: c.Secret, WebhookSecret: c.WebhookSecret}, connectorAD(c.TenantID, c.Provider))
 	if err != nil {
@@ -222,12 +190,7 @@ func (db *DB) SaveConnectorConfig(ctx context.Context, c *kycd.ConnectorConfig) 
 			RETURNING created_at`, c.TenantID, c.Provider, sealed, fmtTime(tx.Now()), fmtTime(c.UpdatedAt)).Scan(timeCol{&c.CreatedAt}); err != nil {
 			return err
 		}
-		names := make([]string, 0, len(c.Integrations))
-		for _, i := range c.Integrations {
-			names = append(names, i.Name)
-		}
-		return tx.Audit(c.TenantID, "kyc-connector.config.updated", "provider-config", c.Provider,
-			map[string]any{"provider": c.Provider, "integrations": names, "baseUrl": c.BaseURL, "autoIngest": c.AutoIngest})
+		return tx.record(c.TenantID, change)
 	})
 }
 
@@ -308,10 +271,7 @@ func (tx *Tx) recordSubmission(tenantID, userID, key string) error {
 func providerEventAD(id string) []byte { return []byte("provider_events.note:" + id) }
 
 // RecordProviderEvent implements kycd.ProviderEventStore.
-func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, job kycd.JobArgs) error {
-	if ev.ID == "" {
-		ev.ID = uuid.NewString()
-	}
+func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, change kycd.Change) error {
 	var note []byte // sealed: a reviewer's free text
 	if ev.Note != "" {
 		var err error
@@ -329,11 +289,7 @@ func (db *DB) RecordProviderEvent(ctx context.Context, ev *kycd.ProviderEvent, j
 		} else if err != nil {
 			return err
 		}
-		if err := tx.Enqueue(job, nil); err != nil {
-			return err
-		}
-		return tx.Audit(ev.TenantID, "kyc-connector.provider-event.received", "provider-event", ev.ID,
-			map[string]any{"provider": ev.Provider, "type": ev.Type, "ref": ev.Ref, "outcome": ev.Outcome})
+		return tx.record(ev.TenantID, change)
 	})
 }
 
@@ -362,12 +318,12 @@ func (db *DB) FindProviderEvent(ctx context.Context, tenantID, id string) (*kycd
 }
 
 // MarkProviderEventHandled implements kycd.ProviderEventStore.
-func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action string) error {
+func (db *DB) MarkProviderEventHandled(ctx context.Context, tenantID, id, action string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.markEventHandled(tenantID, id, action); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc-connector.provider-event.handled", "provider-event", id, map[string]any{"action": action})
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -183,17 +183,21 @@ func (db *DB) openProcess(ctx context.Context, tenantID, userID string, r *proce
 	return p, nil
 }
 
-// FindDocumentOwner implements kycd.ProcessStore. A user closed at their
-// request no longer owns their documents; one closed for a violation does.
-func (db *DB) FindDocumentOwner(ctx context.Context, tenantID, documentIndex string) (string, error) {
-	var userID string
-	err := db.readRow(ctx, `SELECT d.user_id FROM identity_documents d JOIN users u ON u.id = d.user_id
-		WHERE d.tenant_id = ? AND d.document_index = ? AND (u.deleted_at IS NULL OR u.deletion_reason IN ('fraud-violation', 'compliance-violation'))`,
-		tenantID, documentIndex).Scan(&userID)
+// FindDocumentLink implements kycd.ProcessStore.
+func (db *DB) FindDocumentLink(ctx context.Context, tenantID, documentIndex string) (*kycd.DocumentLink, error) {
+	var (
+		l      kycd.DocumentLink
+		reason sql.NullString
+	)
+	err := db.readRow(ctx, `SELECT d.user_id, u.deletion_reason FROM identity_documents d JOIN users u ON u.id = d.user_id
+		WHERE d.tenant_id = ? AND d.document_index = ?`, tenantID, documentIndex).Scan(&l.UserID, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	return userID, err
+	l.ClosureReason = reason.String
+	return &l, nil
 }
 
 // SaveProcesses implements kycd.ProcessStore.
@@ -250,7 +254,7 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 			}
 		}
 		if c.DocumentIndex != "" {
-			if err := tx.linkDocument(c.TenantID, c.UserID, c.DocumentIndex); err != nil {
+			if err := tx.linkDocument(c.TenantID, c.UserID, c.DocumentIndex, c.DocumentFrom); err != nil {
 				return err
 			}
 		}
@@ -293,7 +297,7 @@ func (db *DB) sealProcesses(ctx context.Context, c *kycd.ProcessChange) ([][]byt
 // change. (TestProcessAlone fails when ProcessChange gains a field this
 // does not look at.)
 func processAlone(c *kycd.ProcessChange) bool {
-	return len(c.Processes) == 1 && c.Processes[0].Version > 0 && c.User == nil && c.DocumentIndex == "" &&
+	return len(c.Processes) == 1 && c.Processes[0].Version > 0 && c.User == nil && c.DocumentIndex == "" && c.DocumentFrom == "" &&
 		c.Code == nil && c.UseCode == "" && c.Case == nil && len(c.Hits) == 0 && len(c.Events) == 0 && len(c.Jobs) == 0 && c.Key == ""
 }
 
@@ -483,13 +487,12 @@ func formID(p *kycd.Process) string {
 	return p.Form.ID
 }
 
-// linkDocument links an identity document to a user; a document linked to
-// another live user (or to one closed for a violation) is EDocumentLinked.
-func (tx *Tx) linkDocument(tenantID, userID, index string) error {
+// linkDocument links an identity document to a user, taking it over from
+// from (the closed user whose link released it, as the caller read it); a
+// document linked to anyone else is EDocumentLinked.
+func (tx *Tx) linkDocument(tenantID, userID, index, from string) error {
 	var owner string
-	var deleted, reason sql.NullString
-	err := tx.queryRow(`SELECT d.user_id, u.deleted_at, u.deletion_reason FROM identity_documents d JOIN users u ON u.id = d.user_id
-		WHERE d.tenant_id = ? AND d.document_index = ?`, tenantID, index).Scan(&owner, &deleted, &reason)
+	err := tx.queryRow(`SELECT user_id FROM identity_documents WHERE tenant_id = ? AND document_index = ?`, tenantID, index).Scan(&owner)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.exec(`INSERT INTO identity_documents (tenant_id, document_index, user_id, linked_at) VALUES (?, ?, ?, ?)`,
@@ -502,9 +505,9 @@ func (tx *Tx) linkDocument(tenantID, userID, index string) error {
 		return err
 	case owner == userID:
 		return nil
-	case deleted.Valid && reason.String != "fraud-violation" && reason.String != "compliance-violation":
-		// The earlier owner closed the account: the document may be used
-		// again, unless the account was closed for a violation.
+	case from != "" && owner == from:
+		// Taken over from the closed user whose link released it (a
+		// closure is final: the link the caller read still releases it).
 		_, err = tx.exec(`UPDATE identity_documents SET user_id = ?, linked_at = ? WHERE tenant_id = ? AND document_index = ?`,
 			userID, fmtTime(tx.Now()), tenantID, index)
 		return err
@@ -575,49 +578,47 @@ func (db *DB) openCode(ctx context.Context, tenantID, id string, sealed []byte) 
 }
 
 // RecordCodeAttempt implements kycd.VerificationCodeStore.
-func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string) error {
+func (db *DB) RecordCodeAttempt(ctx context.Context, tenantID, codeID string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		var userID string
-		if err := tx.queryRow(`SELECT user_id FROM verification_codes WHERE id = ? AND tenant_id = ?`, codeID, tenantID).Scan(&userID); err != nil {
+		if err := tx.execOne(kycd.NotFound("code"), `UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ? AND tenant_id = ?`, codeID, tenantID); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`UPDATE verification_codes SET attempts = attempts + 1 WHERE id = ?`, codeID); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "kyc.code.rejected", "user", userID, map[string]any{"codeId": codeID})
+		return tx.record(tenantID, change)
 	})
 }
 
 // SendCode implements kycd.VerificationCodeStore.
-func (db *DB) SendCode(ctx context.Context, tenantID, codeID string, send func(*kycd.VerificationCode) error) error {
+func (db *DB) FindCodeToSend(ctx context.Context, tenantID, codeID string) (*kycd.VerificationCode, error) {
 	vc := &kycd.VerificationCode{ID: codeID, TenantID: tenantID}
 	var sealed []byte
 	err := db.readRow(ctx, `SELECT user_id, channel, sealed FROM verification_codes WHERE id = ? AND tenant_id = ? AND used_at IS NULL`,
 		codeID, tenantID).Scan(&vc.UserID, &vc.Channel, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return kycd.NotFound("code")
+		return nil, kycd.NotFound("code")
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	d, err := db.openCode(ctx, tenantID, codeID, sealed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if d.Code == "" {
-		return kycd.NotFound("code")
+		return nil, kycd.NotFound("code")
 	}
 	vc.Code, vc.Destination = d.Code, d.Destination
-	if err := send(vc); err != nil {
-		return err
-	}
-	resealed, err := db.sealCode(ctx, &kycd.VerificationCode{ID: codeID, TenantID: tenantID, Destination: d.Destination})
+	return vc, nil
+}
+
+// MarkCodeSent implements kycd.VerificationCodeStore.
+func (db *DB) MarkCodeSent(ctx context.Context, vc *kycd.VerificationCode, change kycd.Change) error {
+	resealed, err := db.sealCode(ctx, vc)
 	if err != nil {
 		return err
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE verification_codes SET sealed = ? WHERE id = ?`, resealed, codeID); err != nil {
+		if _, err := tx.exec(`UPDATE verification_codes SET sealed = ? WHERE id = ? AND tenant_id = ?`, resealed, vc.ID, vc.TenantID); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc.code.sent", "user", vc.UserID, map[string]any{"codeId": codeID, "channel": vc.Channel})
+		return tx.record(vc.TenantID, change)
 	})
 }

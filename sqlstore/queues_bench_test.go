@@ -31,14 +31,14 @@ func BenchmarkApplicationQueue(b *testing.B) {
 				b.Fatal(err)
 			}
 			u := &kycd.User{TenantID: tn.ID, Type: "individual", Email: name + "@bench.example"}
-			if err := f.DB.CreateUser(ctx, u); err != nil {
+			if err := f.DB.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 				b.Fatal(err)
 			}
 			for range 51 {
 				id, _ := uuid.NewV7()
 				a := &kycd.Application{ID: id.String(), TenantID: tn.ID, UserID: u.ID, LevelID: "basic", Status: kycd.ApplicationInReview,
 					Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
-				if err := f.DB.CreateApplication(ctx, a); err != nil {
+				if err := f.DB.CreateApplication(ctx, a, kycd.ApplicationCreated(a)); err != nil {
 					b.Fatal(err)
 				}
 			}

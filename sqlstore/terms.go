@@ -29,7 +29,7 @@ func (tx *Tx) insertAcceptance(tenantID, userID, code string, sealed []byte) err
 }
 
 // AcceptTerms implements kycd.TermsStore.
-func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error) {
+func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext, c kycd.Change) (time.Time, error) {
 	sealed, err := db.sealEvidence(ctx, tenantID, userID, code, evidence)
 	if err != nil {
 		return time.Time{}, err
@@ -44,11 +44,7 @@ func (db *DB) AcceptTerms(ctx context.Context, tenantID, userID, code string, ev
 			return err
 		}
 		at = tx.Now()
-		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventTermsAccepted, EntityType: "user", EntityID: userID,
-			Data: map[string]any{"userId": userID, "termsOfService": code}}); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "terms.accepted", "user", userID, map[string]any{"termsOfService": code})
+		return tx.record(tenantID, c)
 	})
 	return at, err
 }

@@ -171,6 +171,26 @@ func (tx *Tx) Audit(tenantID, action, entityType, entityID string, details map[s
 	return nil
 }
 
+// record writes what a change records besides its entity, as the domain
+// built it: its events, its jobs and its audit entry, on tenantID's chain.
+func (tx *Tx) record(tenantID string, c kycd.Change) error {
+	for _, ev := range c.Events {
+		if err := tx.Emit(ev); err != nil {
+			return err
+		}
+	}
+	for _, j := range c.Jobs {
+		if err := tx.Enqueue(j, nil); err != nil { // kycd.JobArgs is river.JobArgs
+			return err
+		}
+	}
+	a := c.Audit
+	if a.Action == "" {
+		return ErrUnaudited
+	}
+	return tx.Audit(tenantID, a.Action, a.EntityType, a.EntityID, a.Details)
+}
+
 // auditColumns are the columns of a pending audit entry, in the order of
 // auditValues.
 const auditColumns = `tenant_id, at, actor, action, entity_type, entity_id, request_id, details`

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 )
 
@@ -108,10 +106,7 @@ func (tx *Tx) checkUnique(tenantID, userID string, su *sealedUser) error {
 }
 
 // CreateUser implements kycd.UserStore.
-func (db *DB) CreateUser(ctx context.Context, u *kycd.User, jobs ...kycd.JobArgs) error {
-	if u.ID == "" {
-		u.ID = uuid.NewString()
-	}
+func (db *DB) CreateUser(ctx context.Context, u *kycd.User, c kycd.Change) error {
 	su, err := db.sealUser(ctx, u)
 	if err != nil {
 		return err
@@ -138,15 +133,7 @@ func (db *DB) CreateUser(ctx context.Context, u *kycd.User, jobs ...kycd.JobArgs
 		if err := tx.insertAcceptance(u.TenantID, u.ID, u.TermsOfService, evidence); err != nil {
 			return err
 		}
-		if err := tx.Emit(&kycd.Event{TenantID: u.TenantID, Type: kycd.EventUserCreated, EntityType: "user", EntityID: u.ID, Data: map[string]any{"userId": u.ID}}); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if err := tx.Enqueue(j, nil); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(u.TenantID, "user.created", "user", u.ID, map[string]any{"type": u.Type, "termsOfService": u.TermsOfService})
+		return tx.record(u.TenantID, c)
 	})
 }
 
@@ -241,7 +228,7 @@ func (db *DB) openUser(ctx context.Context, r *userRow) (*kycd.User, error) {
 }
 
 // DeleteUser implements kycd.UserStore.
-func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion, c kycd.Change) error {
 	var note any
 	if why.Note != "" {
 		sealed, err := db.vault.Seal(ctx, tenantID, []byte(why.Note), []byte("users.deletion_note:"+id))
@@ -255,11 +242,7 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string, why kycd.User
 			fmtTime(tx.Now()), fmtTime(tx.Now()), why.Reason, note, id, tenantID); err != nil {
 			return err
 		}
-		if err := tx.Emit(&kycd.Event{TenantID: tenantID, Type: kycd.EventUserDeleted, EntityType: "user", EntityID: id, Data: map[string]any{"userId": id, "reason": why.Reason}}); err != nil {
-			return err
-		}
-		// The free-text note may name people: it is stored encrypted, not on the audit trail.
-		return tx.Audit(tenantID, "user.deleted", "user", id, map[string]any{"reason": why.Reason, "hasNote": why.Note != ""})
+		return tx.record(tenantID, c)
 	})
 }
 

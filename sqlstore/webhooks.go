@@ -34,8 +34,7 @@ func (db *DB) sealSecrets(ctx context.Context, e *kycd.WebhookEndpoint) ([]byte,
 }
 
 // CreateWebhookEndpoint implements kycd.WebhookStore.
-func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
-	e.ID = uuid.NewString()
+func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint, change kycd.Change) error {
 	sealed, types, err := db.sealSecrets(ctx, e)
 	if err != nil {
 		return err
@@ -47,7 +46,7 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 			fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt), boolInt(e.Bundle)); err != nil {
 			return err
 		}
-		return tx.Audit(e.TenantID, "webhook-endpoint.created", "webhook-endpoint", e.ID, map[string]any{"url": e.URL, "eventTypes": e.EventTypes})
+		return tx.record(e.TenantID, change)
 	})
 }
 
@@ -105,7 +104,7 @@ func (db *DB) FindWebhookEndpoints(ctx context.Context, tenantID string) ([]*kyc
 }
 
 // UpdateWebhookEndpoint implements kycd.WebhookStore.
-func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint) error {
+func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint, change kycd.Change) error {
 	sealed, types, err := db.sealSecrets(ctx, e)
 	if err != nil {
 		return err
@@ -117,19 +116,18 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, e *kycd.WebhookEndpoint
 			fmtTimePtr(e.FailingSince), fmtTime(e.UpdatedAt), boolInt(e.Bundle), e.ID, e.TenantID); err != nil {
 			return err
 		}
-		return tx.Audit(e.TenantID, "webhook-endpoint.updated", "webhook-endpoint", e.ID,
-			map[string]any{"url": e.URL, "eventTypes": e.EventTypes, "enabled": e.Enabled, "secrets": len(e.Secrets), "bundle": e.Bundle})
+		return tx.record(e.TenantID, change)
 	})
 }
 
 // DeleteWebhookEndpoint implements kycd.WebhookStore: its pending
 // deliveries end as their jobs find it gone.
-func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error {
+func (db *DB) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		if err := tx.execOne(kycd.NotFound("webhook-endpoint"), `DELETE FROM webhook_endpoints WHERE id = ? AND tenant_id = ?`, id, tenantID); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "webhook-endpoint.deleted", "webhook-endpoint", id, nil)
+		return tx.record(tenantID, change)
 	})
 }
 
@@ -246,7 +244,7 @@ func (db *DB) FindDelivery(ctx context.Context, tenantID, id string) (*kycd.Webh
 }
 
 // RecordAttempt implements kycd.WebhookStore.
-func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint) error {
+func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		d.UpdatedAt = tx.Now()
 		// A bundle's attempt is the attempt of each delivery it carries.
@@ -255,24 +253,15 @@ func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kyc
 			d.ID, d.ID, d.TenantID); err != nil {
 			return err
 		}
-		if e != nil {
-			if _, err := tx.exec(`UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`,
-				boolInt(e.Enabled), e.DisabledReason, fmtTimePtr(e.FailingSince), fmtTime(tx.Now()), e.ID, e.TenantID); err != nil {
-				return err
-			}
-			if !e.Enabled {
-				if err := tx.Emit(&kycd.Event{TenantID: e.TenantID, Type: "kycd.webhook-endpoint.disabled", EntityType: "webhook-endpoint", EntityID: e.ID,
-					Data: map[string]any{"endpointId": e.ID, "reason": e.DisabledReason}}); err != nil {
-					return err
-				}
-			}
+		if e == nil {
+			tx.noAudit() // an attempt is recorded in its delivery
+			return nil
 		}
-		if e != nil {
-			return tx.Audit(e.TenantID, "webhook-endpoint.state-changed", "webhook-endpoint", e.ID,
-				map[string]any{"enabled": e.Enabled, "reason": e.DisabledReason, "failing": e.FailingSince != nil, "deliveryId": d.ID})
+		if _, err := tx.exec(`UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, failing_since = ?, updated_at = ? WHERE id = ? AND tenant_id = ?`,
+			boolInt(e.Enabled), e.DisabledReason, fmtTimePtr(e.FailingSince), fmtTime(tx.Now()), e.ID, e.TenantID); err != nil {
+			return err
 		}
-		tx.noAudit() // an attempt is recorded in its delivery
-		return nil
+		return tx.record(e.TenantID, change)
 	})
 }
 
@@ -383,7 +372,7 @@ func (tx *Tx) insertDelivery(tenantID, endpointID, eventID string) (string, erro
 }
 
 // Redeliver implements kycd.WebhookStore.
-func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string) ([]string, error) {
+func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventIDs []string, change kycd.Change) ([]string, error) {
 	var ids []string
 	err := db.Update(ctx, func(tx *Tx) error {
 		ids = ids[:0]
@@ -394,7 +383,7 @@ func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID string, eventI
 			}
 			ids = append(ids, id)
 		}
-		return tx.Audit(tenantID, "webhook.redelivered", "webhook-endpoint", endpointID, map[string]any{"events": len(eventIDs)})
+		return tx.record(tenantID, change)
 	})
 	return ids, err
 }
@@ -410,23 +399,23 @@ func (db *DB) EventPosition(ctx context.Context, tenantID, eventID string) (int6
 }
 
 // SendTestEvent implements kycd.WebhookStore.
-func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string) (string, error) {
+func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string, change kycd.Change) (string, error) {
 	var id string
 	err := db.Update(ctx, func(tx *Tx) error {
-		ev := &kycd.Event{TenantID: tenantID, Type: kycd.EventWebhookTest, EntityType: "webhook-endpoint", EntityID: endpointID,
-			Data: map[string]any{"endpointId": endpointID, "message": "A test event from kycd"}}
-		if err := tx.Emit(ev); err != nil {
+		if err := tx.record(tenantID, change); err != nil {
 			return err
 		}
 		// Dispatched at once, for this endpoint only; not in the feed.
-		if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ? WHERE id = ?`, fmtTime(tx.Now()), ev.ID); err != nil {
-			return err
+		for _, ev := range change.Events {
+			if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ? WHERE id = ?`, fmtTime(tx.Now()), ev.ID); err != nil {
+				return err
+			}
+			var err error
+			if id, err = tx.insertDelivery(tenantID, endpointID, ev.ID); err != nil {
+				return err
+			}
 		}
-		var err error
-		if id, err = tx.insertDelivery(tenantID, endpointID, ev.ID); err != nil {
-			return err
-		}
-		return tx.Audit(tenantID, "webhook.test-sent", "webhook-endpoint", endpointID, nil)
+		return nil
 	})
 	return id, err
 }

@@ -173,7 +173,7 @@ func (s *Service) Accept(ctx context.Context, u *kycd.User, code string, evidenc
 	if err := s.policy.CheckAcceptance(t, u); err != nil {
 		return Terms{}, err
 	}
-	at, err := s.store.AcceptTerms(ctx, u.TenantID, u.ID, t.Code, evidence)
+	at, err := s.store.AcceptTerms(ctx, u.TenantID, u.ID, t.Code, evidence, kycd.TermsAccepted(u.TenantID, u.ID, t.Code))
 	if err != nil {
 		return Terms{}, err
 	}

@@ -13,14 +13,14 @@ import (
 
 // store is a kycd.TermsStore whose behaviour each test sets.
 type store struct {
-	AcceptTermsFunc          func(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error)
+	AcceptTermsFunc          func(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext, c kycd.Change) (time.Time, error)
 	FindTermsAcceptancesFunc func(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error)
 }
 
 var _ kycd.TermsStore = (*store)(nil)
 
-func (s *store) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext) (time.Time, error) {
-	return s.AcceptTermsFunc(ctx, tenantID, userID, code, evidence)
+func (s *store) AcceptTerms(ctx context.Context, tenantID, userID, code string, evidence kycd.EndUserContext, c kycd.Change) (time.Time, error) {
+	return s.AcceptTermsFunc(ctx, tenantID, userID, code, evidence, c)
 }
 
 func (s *store) FindTermsAcceptances(ctx context.Context, u kycd.UserRef) (map[string]time.Time, error) {
@@ -46,7 +46,11 @@ func newService(t *testing.T, st *store) *Service {
 func TestAccept(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var recorded []string
-	s := newService(t, &store{AcceptTermsFunc: func(_ context.Context, tenantID, userID, code string, ev kycd.EndUserContext) (time.Time, error) {
+	s := newService(t, &store{AcceptTermsFunc: func(_ context.Context, tenantID, userID, code string, ev kycd.EndUserContext, c kycd.Change) (time.Time, error) {
+		// The service builds what the acceptance records, the store writes it.
+		if len(c.Events) != 1 || c.Events[0].Type != kycd.EventTermsAccepted || c.Events[0].Data["termsOfService"] != code || c.Audit.Action != "terms.accepted" {
+			t.Errorf("change = %+v", c)
+		}
 		recorded = append(recorded, tenantID+"/"+userID+"/"+code+"/"+ev.IP)
 		return at, nil
 	}})

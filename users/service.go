@@ -79,7 +79,7 @@ func (s *Service) CreateUser(ctx context.Context, u *kycd.User) (metadataRefused
 	if !s.screeningOff {
 		jobs = append(jobs, kycd.ScreenUserArgs{TenantID: u.TenantID, UserID: u.ID})
 	}
-	return metadataRefused, s.store.CreateUser(ctx, u, jobs...)
+	return metadataRefused, s.store.CreateUser(ctx, u, kycd.UserCreated(u, jobs...))
 }
 
 // FindUserByID implements kycd.UserService.
@@ -124,5 +124,5 @@ func (s *Service) FindUserByContact(ctx context.Context, tenantID, channel, valu
 
 // DeleteUser implements kycd.UserService.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, why kycd.UserDeletion) error {
-	return s.store.DeleteUser(ctx, tenantID, id, why)
+	return s.store.DeleteUser(ctx, tenantID, id, why, kycd.UserDeleted(tenantID, id, why))
 }

@@ -20,8 +20,8 @@ type store struct {
 	jobs    []kycd.JobArgs
 }
 
-func (s *store) CreateUser(_ context.Context, u *kycd.User, jobs ...kycd.JobArgs) error {
-	s.created, s.jobs = u, jobs
+func (s *store) CreateUser(_ context.Context, u *kycd.User, c kycd.Change) error {
+	s.created, s.jobs = u, c.Jobs
 	return nil
 }
 

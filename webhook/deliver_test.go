@@ -20,6 +20,7 @@ type store struct {
 	endpoint          *kycd.WebhookEndpoint
 	delivery          *kycd.WebhookDelivery
 	event             *kycd.Event
+	change            kycd.Change // the last endpoint state change recorded
 }
 
 func (s *store) FindDelivery(context.Context, string, string) (*kycd.WebhookDelivery, *kycd.Event, error) {
@@ -36,10 +37,10 @@ func (s *store) EarlierPending(context.Context, *kycd.WebhookDelivery, *kycd.Eve
 	return false, nil
 }
 
-func (s *store) RecordAttempt(_ context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint) error {
+func (s *store) RecordAttempt(_ context.Context, d *kycd.WebhookDelivery, e *kycd.WebhookEndpoint, c kycd.Change) error {
 	s.delivery = d
 	if e != nil {
-		s.endpoint = e
+		s.endpoint, s.change = e, c
 	}
 	return nil
 }
@@ -109,6 +110,11 @@ func TestDeliverFailingEndpoint(t *testing.T) {
 	clock.Advance(25 * time.Hour)
 	if err := s.Deliver(ctx, "t", "d", false); err != nil || st.endpoint.Enabled || st.delivery.Status != kycd.DeliveryFailed {
 		t.Fatalf("five days: %v %+v %+v", err, st.endpoint, st.delivery)
+	}
+	// The service builds what disabling records: the event and audit entry.
+	if c := st.change; len(c.Events) != 1 || c.Events[0].Type != kycd.EventWebhookEndpointDisabled || c.Events[0].Data["reason"] != "deliveries failed for five days" ||
+		c.Audit.Action != "webhook-endpoint.state-changed" || c.Audit.Details["enabled"] != false {
+		t.Errorf("disabling recorded %+v", c)
 	}
 	// Enabled again, a success clears the failing state.
 	st.endpoint.Enabled, st.delivery.Status = true, kycd.DeliveryPending

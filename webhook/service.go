@@ -88,7 +88,7 @@ func (s *Service) Endpoints(ctx context.Context, tenantID string) ([]*kycd.Webho
 // DeleteEndpoint removes an endpoint and stops its deliveries: ENotFound
 // ("webhook-endpoint").
 func (s *Service) DeleteEndpoint(ctx context.Context, tenantID, id string) error {
-	return s.Store.DeleteWebhookEndpoint(ctx, tenantID, id)
+	return s.Store.DeleteWebhookEndpoint(ctx, tenantID, id, kycd.EndpointDeleted(id))
 }
 
 // Deliveries lists an endpoint's deliveries, newest first, before a
@@ -159,7 +159,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, tenantID string, req Endpo
 	if req.Bundle != nil {
 		e.Bundle = *req.Bundle
 	}
-	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e)
+	return e, secret, s.Store.CreateWebhookEndpoint(ctx, e, kycd.EndpointCreated(e))
 }
 
 // UpdateEndpoint changes an endpoint; enabling it again clears why it was
@@ -193,7 +193,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id string, req E
 			e.DisabledReason, e.FailingSince = "", nil
 		}
 	}
-	return e, s.Store.UpdateWebhookEndpoint(ctx, e)
+	return e, s.Store.UpdateWebhookEndpoint(ctx, e, kycd.EndpointUpdated(e))
 }
 
 // RotateSecret gives an endpoint a new secret; the ones before keep
@@ -219,7 +219,7 @@ func (s *Service) RotateSecret(ctx context.Context, tenantID, id string, overlap
 		}
 	}
 	e.Secrets = kept
-	return e, secret, s.Store.UpdateWebhookEndpoint(ctx, e)
+	return e, secret, s.Store.UpdateWebhookEndpoint(ctx, e, kycd.EndpointUpdated(e))
 }
 
 // Dispatch turns the outbox into deliveries until it is empty.
@@ -338,7 +338,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 	e, err := s.Store.FindWebhookEndpoint(ctx, tenantID, d.EndpointID)
 	if kycd.ErrorCode(err) == kycd.ENotFound || (err == nil && !e.Enabled) {
 		d.Status, d.LastError = kycd.DeliveryFailed, "the endpoint was deleted or disabled"
-		return s.Store.RecordAttempt(ctx, d, nil)
+		return s.Store.RecordAttempt(ctx, d, nil, kycd.Change{})
 	} else if err != nil {
 		return err
 	}
@@ -406,7 +406,11 @@ func (s *Service) Deliver(ctx context.Context, tenantID, deliveryID string, fina
 			d.Status = kycd.DeliveryFailed
 		}
 	}
-	if err := s.Store.RecordAttempt(ctx, d, changed); err != nil {
+	var change kycd.Change
+	if changed != nil {
+		change = kycd.EndpointStateChanged(changed, d.ID)
+	}
+	if err := s.Store.RecordAttempt(ctx, d, changed, change); err != nil {
 		return err
 	}
 	switch {
@@ -463,7 +467,7 @@ func (s *Service) Replay(ctx context.Context, tenantID, endpointID string, since
 			}
 		}
 		if len(ids) > 0 {
-			if _, err := s.Store.Redeliver(ctx, tenantID, endpointID, ids); err != nil {
+			if _, err := s.Store.Redeliver(ctx, tenantID, endpointID, ids, kycd.EventsRedelivered(endpointID, len(ids))); err != nil {
 				return total, err
 			}
 		}
@@ -482,7 +486,7 @@ func (s *Service) Resend(ctx context.Context, tenantID, endpointID, deliveryID s
 	if d.EndpointID != endpointID {
 		return "", kycd.NotFound("delivery")
 	}
-	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID})
+	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID}, kycd.EventsRedelivered(endpointID, len([]string{d.EventID})))
 	if err != nil {
 		return "", err
 	}
@@ -494,5 +498,5 @@ func (s *Service) SendTest(ctx context.Context, tenantID, endpointID string) (st
 	if _, err := s.Store.FindWebhookEndpoint(ctx, tenantID, endpointID); err != nil {
 		return "", err
 	}
-	return s.Store.SendTestEvent(ctx, tenantID, endpointID)
+	return s.Store.SendTestEvent(ctx, tenantID, endpointID, kycd.WebhookTestSent(tenantID, endpointID))
 }

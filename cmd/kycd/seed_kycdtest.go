@@ -108,7 +108,7 @@ func (a *app) seedUser(ctx context.Context, u *kycd.User) error {
 	if err := a.users.Admit(u); err != nil {
 		return err
 	}
-	if err := a.db.CreateUser(ctx, u); err != nil {
+	if err := a.db.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 		return err
 	}
 	return a.screening.Screen(ctx, kycd.UserRef{TenantID: u.TenantID, UserID: u.ID})

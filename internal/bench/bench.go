@@ -180,7 +180,7 @@ func Run(ctx context.Context, a *App, o Options, stdout io.Writer) error {
 	u := &kycd.User{TenantID: t.ID, Type: kycd.UserIndividual, Email: "bench@example.com", FullName: "Bench Mark",
 		Birthdate: "1980-01-01", PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
 		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-	if err := a.DB.CreateUser(ctx, u); err != nil {
+	if err := a.DB.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 		return err
 	}
 	tok, err := tokens.Issue(c, c.Scopes)
@@ -311,7 +311,7 @@ func Run(ctx context.Context, a *App, o Options, stdout io.Writer) error {
 		for i := range cddUsers {
 			cu := *u
 			cu.ID, cu.Email = "", fmt.Sprintf("bench-cdd-%d@example.com", i) // a new user
-			if err := a.DB.CreateUser(ctx, &cu); err != nil {
+			if err := a.DB.CreateUser(ctx, &cu, kycd.UserCreated(&cu)); err != nil {
 				return err
 			}
 			first := &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}

@@ -43,7 +43,7 @@ func benchConsole(ctx context.Context, a *App, base, tok, tenantID string, users
 					FullName: GivenNames[i%len(GivenNames)] + " " + FamilyNames[(i/len(GivenNames))%len(FamilyNames)], Birthdate: "1980-01-01",
 					PrimaryCitizenship: "GB", TermsOfService: "general-gb-fca",
 					Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-				if err := a.DB.CreateUser(ctx, u); err != nil {
+				if err := a.DB.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 					errs <- err
 					return
 				}

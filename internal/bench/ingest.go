@@ -80,7 +80,7 @@ func benchIngest(ctx context.Context, a *App, n, workers, rounds int, latency ti
 	for i := range users {
 		users[i] = &kycd.User{TenantID: t.ID, Type: "individual", Email: fmt.Sprintf("ingest-%d@bench.example", i), PrimaryCitizenship: "GB",
 			Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}
-		if err := a.DB.CreateUser(ctx, users[i]); err != nil {
+		if err := a.DB.CreateUser(ctx, users[i], kycd.UserCreated(users[i])); err != nil {
 			return nil, err
 		}
 	}

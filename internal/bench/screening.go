@@ -206,7 +206,7 @@ func benchScreeningUsers(ctx context.Context, a *App, tenantID string, n int, li
 				u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: fmt.Sprintf("screen-%d@bench.example", i), FullName: name,
 					Birthdate: fmt.Sprintf("%d-%02d-%02d", 1940+rng.IntN(65), 1+rng.IntN(12), 1+rng.IntN(28)), PrimaryCitizenship: "GB",
 					TermsOfService: "general-gb-fca", Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}}
-				if err := a.DB.CreateUser(ctx, u); err != nil {
+				if err := a.DB.CreateUser(ctx, u, kycd.UserCreated(u)); err != nil {
 					mu.Lock()
 					first = cmp.Or(first, err)
 					mu.Unlock()

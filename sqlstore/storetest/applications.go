@@ -21,7 +21,7 @@ func newApplication(t *testing.T, f *Fixture, tenantID, userID, levelID string) 
 	must(t, err)
 	a := &kycd.Application{ID: id.String(), TenantID: tenantID, UserID: userID, LevelID: levelID, Catalog: "builtin:1", Status: kycd.ApplicationNew,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{"full-name": {Value: "Qzsecretname"}}}}
-	must(t, f.DB.CreateApplication(context.Background(), a))
+	must(t, f.DB.CreateApplication(context.Background(), a, kycd.ApplicationCreated(a)))
 	return a
 }
 
@@ -62,7 +62,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Error("application data stored in the clear")
 	}
 	foreign := &kycd.Application{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, LevelID: "level-1", Status: kycd.ApplicationNew}
-	wantCode(t, f.DB.CreateApplication(ctx, foreign), kycd.ENotFound)
+	wantCode(t, f.DB.CreateApplication(ctx, foreign, kycd.ApplicationCreated(foreign)), kycd.ENotFound)
 
 	// Reads.
 	got, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, UserID: u.ID, ID: a.ID})
@@ -102,7 +102,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A save: sent to review with a sign code, which it marks used, and a job.
 	vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: kycd.SignChannel("sms", a.ID), Digest: "d",
 		Code: "123456", Destination: "+351912345678", ExpiresAt: clock.Now().Add(10 * time.Minute)}
-	must(t, f.DB.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID}))
+	must(t, f.DB.IssueSignCode(ctx, vc, kycd.SignCodeIssued(vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID})))
 	stale := *got
 	got.Status = kycd.ApplicationInReview
 	submitted := clock.Now().UTC()
@@ -110,8 +110,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	got.Data.Attributes["full-name"].SignedWith = vc.ID
 	syncJobs := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.SyncApplicationArgs{}.Kind())
 	auditBefore = auditCount(t, f, tn.ID)
-	must(t, f.DB.SaveApplication(ctx, got, true, "kyc-application.sent-to-review", map[string]any{"status": got.Status}, []string{vc.ID},
-		kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID}))
+	must(t, f.DB.SaveApplication(ctx, got, []string{vc.ID}, kycd.ApplicationSaved(got, true, "kyc-application.sent-to-review", map[string]any{"status": got.Status}, kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID})))
 	if got.Version != 2 {
 		t.Errorf("version after a save: %d", got.Version)
 	}
@@ -135,7 +134,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Errorf("the save's audit entry: %d", n)
 	}
 	// A save that changes no status announces nothing.
-	must(t, f.DB.SaveApplication(ctx, got, false, "kyc-application.updated", nil, nil))
+	must(t, f.DB.SaveApplication(ctx, got, nil, kycd.ApplicationSaved(got, false, "kyc-application.updated", nil)))
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, a.ID, kycd.EventApplicationStatusChanged); n != 2 {
 		t.Errorf("%d status events after a save without a status change, want 2", n)
 	}
@@ -147,13 +146,13 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// fresh copy whose sign code was used already.
 	auditBefore, otherBefore := auditCount(t, f, tn.ID), auditCount(t, f, other.ID)
 	stale.Status = kycd.ApplicationRejected
-	wantCode(t, f.DB.SaveApplication(ctx, &stale, true, "kyc-application.reviewed", nil, nil, kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID}), kycd.EStale)
+	wantCode(t, f.DB.SaveApplication(ctx, &stale, nil, kycd.ApplicationSaved(&stale, true, "kyc-application.reviewed", nil, kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID})), kycd.EStale)
 	foreignCopy := *got
 	foreignCopy.TenantID = other.ID
-	wantCode(t, f.DB.SaveApplication(ctx, &foreignCopy, true, "kyc-application.reviewed", nil, nil), kycd.EStale)
+	wantCode(t, f.DB.SaveApplication(ctx, &foreignCopy, nil, kycd.ApplicationSaved(&foreignCopy, true, "kyc-application.reviewed", nil)), kycd.EStale)
 	again := *got
 	again.Status = kycd.ApplicationApproved
-	wantCode(t, f.DB.SaveApplication(ctx, &again, true, "kyc-application.reviewed", nil, []string{vc.ID}, kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID}), kycd.EStale)
+	wantCode(t, f.DB.SaveApplication(ctx, &again, []string{vc.ID}, kycd.ApplicationSaved(&again, true, "kyc-application.reviewed", nil, kycd.SyncApplicationArgs{TenantID: tn.ID, ApplicationID: a.ID})), kycd.EStale)
 	if again.Version != got.Version {
 		t.Errorf("a refused save moved the caller's version: %d, want %d", again.Version, got.Version)
 	}
@@ -173,7 +172,7 @@ func testApplications(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// The review queue: by status, oldest first, in pages.
 	for _, x := range []*kycd.Application{c, theirs} {
 		x.Status = kycd.ApplicationInReview
-		must(t, f.DB.SaveApplication(ctx, x, true, "kyc-application.sent-to-review", nil, nil))
+		must(t, f.DB.SaveApplication(ctx, x, nil, kycd.ApplicationSaved(x, true, "kyc-application.sent-to-review", nil)))
 	}
 	page, err := f.DB.FindApplicationsByStatus(ctx, tn.ID, kycd.ApplicationInReview, "", 2)
 	must(t, err)
@@ -204,7 +203,7 @@ func testSignCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	issue := func(channel, code string) *kycd.VerificationCode {
 		vc := &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: channel, Digest: "d-" + code,
 			Code: code, Destination: "Qzsecret-" + code + "@example.com", ExpiresAt: clock.Now().Add(10 * time.Minute)}
-		must(t, f.DB.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID}))
+		must(t, f.DB.IssueSignCode(ctx, vc, kycd.SignCodeIssued(vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID})))
 		return vc
 	}
 	jobs := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.SendCodeArgs{}.Kind())
@@ -226,7 +225,8 @@ func testSignCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if got, err := f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail); err != nil || got.ID != email.ID {
 		t.Errorf("another channel's code was replaced: %+v %v", got, err)
 	}
-	wantCode(t, f.DB.SendCode(ctx, tn.ID, first.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
+	_, err = f.DB.FindCodeToSend(ctx, tn.ID, first.ID)
+	wantCode(t, err, kycd.ENotFound)
 	var sealed []byte
 	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT sealed FROM verification_codes WHERE id = ?`), second.ID).Scan(&sealed))
 	if bytes.Contains(sealed, []byte("Qzsecret")) || bytes.Contains(sealed, []byte("222222")) {
@@ -244,7 +244,7 @@ func testDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 	files := []string{uuid.NewString(), uuid.NewString()}
 	d := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "passport", FileIDs: files}
 	auditBefore := auditCount(t, f, tn.ID)
-	must(t, f.DB.CreateDocument(ctx, d))
+	must(t, f.DB.CreateDocument(ctx, d, kycd.DocumentCreated(d)))
 	if d.CreatedAt.IsZero() {
 		t.Error("creation time not set")
 	}
@@ -262,7 +262,8 @@ func testDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 		_, err := f.DB.FindDocument(ctx, c.tenant, c.user, c.id)
 		wantCode(t, err, kycd.ENotFound)
 	}
-	wantCode(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}), kycd.ENotFound)
+	foreignDoc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: other.ID, UserID: u.ID, AttributeKey: "passport"}
+	wantCode(t, f.DB.CreateDocument(ctx, foreignDoc, kycd.DocumentCreated(foreignDoc)), kycd.ENotFound)
 }
 
 // testLevelCatalog: a tenant's catalog versions are numbered from 1, each

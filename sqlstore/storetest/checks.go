@@ -21,6 +21,28 @@ func checkIDs(list []*kycd.Check) []string {
 	return out
 }
 
+// createFile stores a new pending file as the files service does.
+func createFile(f *Fixture, file *kycd.File) error {
+	return f.DB.CreateFile(context.Background(), file, kycd.FileCreated(file))
+}
+
+// createCheck stores a new pending check as the checks service does.
+func createCheck(t *testing.T, f *Fixture, c *kycd.Check) {
+	t.Helper()
+	c.Status = kycd.CheckPending
+	must(t, f.DB.CreateCheck(context.Background(), c, kycd.CheckCreated(c, probeArgs{UserID: c.UserID})))
+}
+
+// decideCheck saves a check's decision as the checks service does: with the
+// user's checks it supersedes (kycd.Check.Supersedes) and its change.
+func decideCheck(t *testing.T, f *Fixture, c *kycd.Check) error {
+	t.Helper()
+	mine, err := f.DB.FindChecks(context.Background(), kycd.UserRef{TenantID: c.TenantID, UserID: c.UserID})
+	must(t, err)
+	supersedes := c.Supersedes(mine)
+	return f.DB.DecideCheck(context.Background(), c, supersedes, kycd.CheckDecided(c, supersedes))
+}
+
 // testCheckDecisions: a user's checks come oldest first; a decision is
 // saved with its version, evidence and PASSED or FAILED event and audit
 // entry; a stale or another tenant's copy changes nothing; a passed KYC
@@ -35,7 +57,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		must(t, err)
 		c := &kycd.Check{ID: id.String(), TenantID: tn.ID, UserID: userID, Type: typ, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
 			Data: kycd.CheckData{KYCUpdate: refresh}}
-		must(t, f.DB.CreateCheck(ctx, c, probeArgs{UserID: userID}))
+		createCheck(t, f, c)
 		return c
 	}
 	events := func(c *kycd.Check, typ string) int {
@@ -56,7 +78,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	stale := *k1
 	auditBefore := auditCount(t, f, tn.ID)
 	k1.Status, k1.EvidenceFileID = kycd.CheckPassed, uuid.NewString()
-	must(t, f.DB.DecideCheck(ctx, k1))
+	must(t, decideCheck(t, f, k1))
 	if k1.Version != 2 || k1.DecidedAt == nil {
 		t.Errorf("after the decision: version %d, decided %v", k1.Version, k1.DecidedAt)
 	}
@@ -78,10 +100,10 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// Refused: a stale copy, another tenant's.
 	auditBefore = auditCount(t, f, tn.ID)
 	stale.Status = kycd.CheckFailed
-	wantCode(t, f.DB.DecideCheck(ctx, &stale), kycd.EStale)
+	wantCode(t, decideCheck(t, f, &stale), kycd.EStale)
 	foreign := *k2
 	foreign.TenantID, foreign.Status = other.ID, kycd.CheckPassed
-	wantCode(t, f.DB.DecideCheck(ctx, &foreign), kycd.EStale)
+	wantCode(t, decideCheck(t, f, &foreign), kycd.EStale)
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID}); got.Status != kycd.CheckPassed || got.Version != 2 {
 		t.Errorf("after a stale decision: %+v", got)
 	}
@@ -96,7 +118,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	// A failure keeps its reasons.
 	por.Status, por.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonEvidenceInvalid, Message: "not a zip"}}
-	must(t, f.DB.DecideCheck(ctx, por))
+	must(t, decideCheck(t, f, por))
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: por.ID}); got.Status != kycd.CheckFailed || len(got.Reasons) != 1 || got.Reasons[0].Code != kycd.ReasonEvidenceInvalid {
 		t.Errorf("failed: %+v", got)
 	}
@@ -110,7 +132,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	k3.Status = kycd.CheckPassed
 	k3.Effects = map[string]*kycd.CheckEffect{kycd.ProcessAddress: {Status: kycd.EffectConflict, Reasons: []string{"address-mismatch"}, Message: "refused"},
 		kycd.ProcessIdentity: {Status: kycd.EffectDeferred, Reasons: []string{"missing-name"}}}
-	must(t, f.DB.DecideCheck(ctx, k3))
+	must(t, decideCheck(t, f, k3))
 	got, err = f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u2.ID, ID: k3.ID})
 	must(t, err)
 	if len(got.Effects) != 2 || got.Effects[kycd.ProcessAddress].Reasons[0] != "address-mismatch" || !got.Deferred() {
@@ -119,11 +141,11 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	staleEffects := *got
 	auditBefore = auditCount(t, f, tn.ID)
 	got.Effects[kycd.ProcessIdentity] = &kycd.CheckEffect{Status: kycd.EffectApplied}
-	must(t, f.DB.SaveCheckEffects(ctx, got, []string{kycd.ProcessIdentity}))
+	must(t, f.DB.SaveCheckEffects(ctx, got, kycd.CheckEffectsSaved(got, []string{kycd.ProcessIdentity})))
 	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
 		t.Errorf("effects saved with %d audit entries", n-auditBefore)
 	}
-	wantCode(t, f.DB.SaveCheckEffects(ctx, &staleEffects, nil), kycd.EStale)
+	wantCode(t, f.DB.SaveCheckEffects(ctx, &staleEffects, kycd.CheckEffectsSaved(&staleEffects, nil)), kycd.EStale)
 	if again, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u2.ID, ID: k3.ID}); again.Deferred() || again.Effects[kycd.ProcessIdentity].Status != kycd.EffectApplied ||
 		again.Version != got.Version || again.Status != kycd.CheckPassed {
 		t.Errorf("effects after their save: %+v %+v", again, again.Effects)
@@ -136,18 +158,18 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// user's earlier passed KYC checks (not the failed POR, not another
 	// user's).
 	k2.Status = kycd.CheckPassed
-	must(t, f.DB.DecideCheck(ctx, k2))
+	must(t, decideCheck(t, f, k2))
 	theirs.Status = kycd.CheckPassed
-	must(t, f.DB.DecideCheck(ctx, theirs))
+	must(t, decideCheck(t, f, theirs))
 	failedRefresh := newCheck(u.ID, kycd.CheckKYC, true)
 	failedRefresh.Status, failedRefresh.Reasons = kycd.CheckFailed, []kycd.CheckReason{{Code: kycd.ReasonDocumentExpired}}
-	must(t, f.DB.DecideCheck(ctx, failedRefresh))
+	must(t, decideCheck(t, f, failedRefresh))
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, UserID: u.ID, ID: k1.ID}); got.SupersededBy != "" {
 		t.Errorf("a failed refresh superseded a check: %+v", got)
 	}
 	refresh := newCheck(u.ID, kycd.CheckKYC, true)
 	refresh.Status = kycd.CheckPassed
-	must(t, f.DB.DecideCheck(ctx, refresh))
+	must(t, decideCheck(t, f, refresh))
 	byID, err := f.DB.FindChecksByID(ctx, tn.ID, []string{k1.ID, k2.ID, por.ID, theirs.ID, failedRefresh.ID, refresh.ID})
 	must(t, err)
 	if len(byID) != 6 {
@@ -164,5 +186,18 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		if want != "" && c.Version != 3 {
 			t.Errorf("superseded check %s: version %d, want 3", c.ID, c.Version)
 		}
+	}
+	// The store supersedes what it is told, and refuses, changing nothing,
+	// to supersede a check superseded meanwhile (a refresh read before
+	// another refresh passed).
+	late := newCheck(u.ID, kycd.CheckKYC, true)
+	late.Status = kycd.CheckPassed
+	auditBefore = auditCount(t, f, tn.ID)
+	wantCode(t, f.DB.DecideCheck(ctx, late, []string{k1.ID}, kycd.CheckDecided(late, []string{k1.ID})), kycd.EStale)
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: late.ID}); got.Status != kycd.CheckPending || events(late, kycd.EventCheckPassed) != 0 || auditCount(t, f, tn.ID) != auditBefore {
+		t.Errorf("a refused refresh was saved: %+v", got)
+	}
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: k1.ID}); got.SupersededBy != refresh.ID {
+		t.Errorf("a refused refresh superseded %s: %+v", k1.ID, got)
 	}
 }

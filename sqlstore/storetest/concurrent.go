@@ -53,7 +53,7 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 		fn      func(vc *kycd.VerificationCode) error
 	}{
 		{kycd.SignChannel("sms", uuid.NewString()), func(vc *kycd.VerificationCode) error {
-			return f.DB.IssueSignCode(ctx, vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID})
+			return f.DB.IssueSignCode(ctx, vc, kycd.SignCodeIssued(vc, kycd.SendCodeArgs{TenantID: tn.ID, CodeID: vc.ID}))
 		}},
 		{kycd.ChannelEmail, func(vc *kycd.VerificationCode) error {
 			return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Code: vc, Action: "kyc.test.code"})
@@ -90,8 +90,9 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 
 	// A provider's first configuration.
 	errs := at(func(i int) error {
-		return f.DB.SaveConnectorConfig(ctx, &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
-			Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}})
+		cfg := &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
+			Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}}
+		return f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg))
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -119,8 +120,9 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 		}
 	}
 	once(at(func(i int) error {
-		return f.DB.CreateIngestion(ctx, &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, SourceKey: key,
-			Processes: []string{"identity"}, Parameters: map[string]any{"applicantId": "a"}}, kycd.IngestArgs{TenantID: tn.ID})
+		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, SourceKey: key,
+			Processes: []string{"identity"}, Parameters: map[string]any{"applicantId": "a"}}
+		return f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID}))
 	}), "ingestion by source key")
 	once(at(func(i int) error {
 		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Key: key, Action: "kyc.test.submission"})

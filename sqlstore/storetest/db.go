@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"

@@ -26,7 +26,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: provider, Processes: []string{kycd.ProcessIdentity},
 			Parameters: map[string]any{"shareToken": "_act-Qzsecrettoken"},
 			Sources:    []*kycd.IngestionSource{{Kind: "shareToken", Ref: "_act-Qzsecrettoken", Processes: []string{kycd.ProcessIdentity}}}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"}))
+		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"})))
 		return in
 	}
 	before := auditCount(t, f, tn.ID)
@@ -68,11 +68,11 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	stale := *got
 	got.Status = kycd.IngestionRunning
 	got.Result = map[string]*kycd.IngestionResult{kycd.ProcessIdentity: {Status: kycd.ResultFailed, Error: &kycd.IngestionError{Code: kycd.EWorkflow, Message: "x"}}}
-	must(t, f.DB.SaveIngestion(ctx, got, true))
+	must(t, f.DB.SaveIngestion(ctx, got, kycd.IngestionSaved(got, true)))
 	if got.Version != 2 {
 		t.Errorf("version: %d", got.Version)
 	}
-	if err := f.DB.SaveIngestion(ctx, &stale, true); kycd.ErrorCode(err) != kycd.EStale {
+	if err := f.DB.SaveIngestion(ctx, &stale, kycd.IngestionSaved(&stale, true)); kycd.ErrorCode(err) != kycd.EStale {
 		t.Errorf("stale save: %v", err)
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)); n != 1 {
@@ -122,10 +122,10 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	cfg := &kycd.ConnectorConfig{TenantID: tn.ID, Provider: kycd.ProviderVeriff, BaseURL: "https://veriff.example",
 		Integrations: []kycd.VeriffIntegration{{Name: "main", APIKey: "key", SharedSecretKey: "Qzsecretshared", Processes: []string{"identity"}}}}
-	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg)))
 	created := cfg.CreatedAt
 	cfg.Integrations[0].Processes = []string{"identity", "profile"}
-	must(t, f.DB.SaveConnectorConfig(ctx, cfg))
+	must(t, f.DB.SaveConnectorConfig(ctx, cfg, kycd.ConnectorConfigSaved(cfg)))
 	rc, err := f.DB.FindConnectorConfig(ctx, tn.ID, kycd.ProviderVeriff)
 	must(t, err)
 	if rc.BaseURL != cfg.BaseURL || rc.FindIntegration("main") == nil || rc.FindIntegration("main").SharedSecretKey != "Qzsecretshared" ||
@@ -187,7 +187,7 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	newCheck := func() *kycd.Check {
 		c := &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
 			Data: kycd.CheckData{DataDownloadLink: "https://evidence.example/Qzsecretlink.zip"}}
-		must(t, f.DB.CreateCheck(ctx, c, probeArgs{UserID: u.ID}))
+		createCheck(t, f, c)
 		return c
 	}
 	first, second := newCheck(), newCheck()
@@ -233,7 +233,7 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	record := func(tenantID, provider, key string) (*kycd.ProviderEvent, error) {
 		ev := &kycd.ProviderEvent{TenantID: tenantID, Provider: provider, Key: key, Type: "applicantReviewed", Ref: "applicant-1",
 			Integration: "main", ExternalUserID: uuid.NewString(), Outcome: kycd.OutcomeApproved, Level: "liveness", Note: "Blurry photo of Max Muster"}
-		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID})
+		return ev, f.DB.RecordProviderEvent(ctx, ev, kycd.ProviderEventReceived(ev, kycd.ProviderEventArgs{TenantID: tenantID, EventID: ev.ID}))
 	}
 	jobsBefore, auditBefore := jobs(), auditCount(t, f, tn.ID)
 	ev, err := record(tn.ID, kycd.ProviderSumsub, "key-1")
@@ -275,18 +275,18 @@ func testProviderEvents(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 
 	// Handled once; another tenant cannot mark it.
-	if err := f.DB.MarkProviderEventHandled(ctx, other.ID, ev.ID, "approved"); err == nil {
+	if err := f.DB.MarkProviderEventHandled(ctx, other.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")); err == nil {
 		t.Error("another tenant marked the event handled")
 	}
 	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt != nil {
 		t.Error("another tenant's mark was recorded")
 	}
 	auditBefore = auditCount(t, f, tn.ID)
-	must(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"))
+	must(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")))
 	if got, _ := f.DB.FindProviderEvent(ctx, tn.ID, ev.ID); got.HandledAt == nil {
 		t.Error("not marked handled")
 	}
-	wantCode(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved"), kycd.EAlreadyApplied)
+	wantCode(t, f.DB.MarkProviderEventHandled(ctx, tn.ID, ev.ID, "approved", kycd.ProviderEventHandled(ev.ID, "approved")), kycd.EAlreadyApplied)
 	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
 		t.Errorf("audit entries: %d, want %d", n, auditBefore+1)
 	}

@@ -20,7 +20,7 @@ func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
 	tn, other := newTenant(t, f), newTenant(t, f)
 	u := newUser(t, f, tn.ID, "meta@example.com")
 	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Minute)}
-	must(t, f.DB.CreateFile(ctx, file))
+	must(t, createFile(f, file))
 	for _, tc := range []struct{ entity, id, missing string }{{kycd.MetadataUsers, u.ID, "user"}, {kycd.MetadataFiles, file.ID, "file"}} {
 		m, err := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id)
 		must(t, err)

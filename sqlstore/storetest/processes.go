@@ -123,7 +123,7 @@ func testProcesses(t *testing.T, f *Fixture, _ *mock.Clock) {
 	other := newTenant(t, f)
 	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID})
 	wantCode(t, err, kycd.ENotFound)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, bare.ID, kycd.UserDeletion{Reason: "other"})))
 	_, _, err = f.DB.FindUserKYC(ctx, kycd.UserRef{TenantID: tn.ID, UserID: bare.ID})
 	wantCode(t, err, kycd.ENotFound)
 }
@@ -199,27 +199,45 @@ func testIdentityDocuments(t *testing.T, f *Fixture, _ *mock.Clock) {
 	a := newUser(t, f, tn.ID, "doc-a-"+uuid.NewString()[:8]+"@example.com")
 	b := newUser(t, f, tn.ID, "doc-b-"+uuid.NewString()[:8]+"@example.com")
 	c := newUser(t, f, tn.ID, "doc-c-"+uuid.NewString()[:8]+"@example.com")
+	// link links as the kyc service does: taking the document over from
+	// a closed user whose link released it.
 	link := func(u *kycd.User, idx string) error {
-		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, DocumentIndex: idx, Action: "kyc.test"})
+		l, err := f.DB.FindDocumentLink(ctx, tn.ID, idx)
+		must(t, err)
+		from := ""
+		if l != nil && l.UserID != u.ID && !l.Holds() {
+			from = l.UserID
+		}
+		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, DocumentIndex: idx, DocumentFrom: from, Action: "kyc.test"})
+	}
+	owner := func(idx string) kycd.DocumentLink {
+		l, err := f.DB.FindDocumentLink(ctx, tn.ID, idx)
+		must(t, err)
+		if l == nil {
+			return kycd.DocumentLink{}
+		}
+		return *l
 	}
 	must(t, link(a, "doc-1"))
 	must(t, link(a, "doc-1")) // again for the same user: fine
 	wantCode(t, link(b, "doc-1"), kycd.EDocumentLinked)
-	if owner, err := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); err != nil || owner != a.ID {
-		t.Fatalf("owner: %q %v", owner, err)
+	if l := owner("doc-1"); l.UserID != a.ID || !l.Holds() {
+		t.Fatalf("owner: %+v", l)
 	}
-	if owner, _ := f.DB.FindDocumentOwner(ctx, newTenant(t, f).ID, "doc-1"); owner != "" {
-		t.Error("document owner visible to another tenant")
+	if l, err := f.DB.FindDocumentLink(ctx, newTenant(t, f).ID, "doc-1"); l != nil || err != nil {
+		t.Errorf("document owner visible to another tenant: %+v %v", l, err)
 	}
-	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}))
-	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != "" {
-		t.Errorf("closed user still owns the document: %q", owner)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"}, kycd.UserDeleted(tn.ID, a.ID, kycd.UserDeletion{Reason: "closure-per-user-request"})))
+	if l := owner("doc-1"); l.UserID != a.ID || l.ClosureReason != "closure-per-user-request" || l.Holds() {
+		t.Errorf("closed user still holds the document: %+v", l)
 	}
+	// The store takes a document over only from the user the caller names.
+	wantCode(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: b.ID, DocumentIndex: "doc-1", DocumentFrom: c.ID, Action: "kyc.test"}), kycd.EDocumentLinked)
 	must(t, link(b, "doc-1"))
-	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"}, kycd.UserDeleted(tn.ID, b.ID, kycd.UserDeletion{Reason: "fraud-violation"})))
 	wantCode(t, link(c, "doc-1"), kycd.EDocumentLinked)
-	if owner, _ := f.DB.FindDocumentOwner(ctx, tn.ID, "doc-1"); owner != b.ID {
-		t.Errorf("a user closed for fraud must keep the document: %q", owner)
+	if l := owner("doc-1"); l.UserID != b.ID || !l.Holds() {
+		t.Errorf("a user closed for fraud must keep the document: %+v", l)
 	}
 }
 
@@ -245,14 +263,24 @@ func testVerificationCodes(t *testing.T, f *Fixture, clock *mock.Clock) {
 	if got.ID != second.ID || got.Digest != "d-222222" || got.Destination != u.Email || got.Code != "" {
 		t.Fatalf("current code: %+v", got)
 	}
-	wantCode(t, f.DB.SendCode(ctx, tn.ID, first.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
-	var sent string
-	must(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(vc *kycd.VerificationCode) error { sent = vc.Code; return nil }))
-	if sent != "222222" {
-		t.Errorf("sent %q", sent)
+	// A replaced code is not sent; the current one is, once: its
+	// plaintext is forgotten when it is marked sent.
+	_, err = f.DB.FindCodeToSend(ctx, tn.ID, first.ID)
+	wantCode(t, err, kycd.ENotFound)
+	toSend, err := f.DB.FindCodeToSend(ctx, tn.ID, second.ID)
+	must(t, err)
+	if toSend.Code != "222222" || toSend.Destination != u.Email || toSend.UserID != u.ID || toSend.Channel != kycd.ChannelEmail {
+		t.Errorf("to send: %+v", toSend)
 	}
-	wantCode(t, f.DB.SendCode(ctx, tn.ID, second.ID, func(*kycd.VerificationCode) error { return nil }), kycd.ENotFound)
-	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID))
+	toSend.Code = ""
+	auditBefore := auditCount(t, f, tn.ID)
+	must(t, f.DB.MarkCodeSent(ctx, toSend, kycd.CodeSent(toSend)))
+	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
+		t.Errorf("a code sent recorded %d audit entries", n-auditBefore)
+	}
+	_, err = f.DB.FindCodeToSend(ctx, tn.ID, second.ID)
+	wantCode(t, err, kycd.ENotFound)
+	must(t, f.DB.RecordCodeAttempt(ctx, tn.ID, second.ID, kycd.CodeRejected(second)))
 	got, _ = f.DB.FindVerificationCode(ctx, tn.ID, u.ID, kycd.ChannelEmail)
 	if got.Attempts != 1 {
 		t.Errorf("attempts: %d", got.Attempts)
@@ -345,15 +373,18 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 			Code: &kycd.VerificationCode{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Channel: "email", Digest: "d", ExpiresAt: clock.Now().Add(time.Hour)}}))
 		// (newUser accepted its terms of service.)
 		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
-		must(t, f.DB.CreateFile(ctx, file))
-		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID))
-		must(t, f.DB.CreateCheck(ctx, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()}, probeArgs{UserID: u.ID}))
-		must(t, f.DB.CreateIngestion(ctx, &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}},
-			kycd.IngestArgs{TenantID: tn.ID}))
-		must(t, f.DB.CreateApplication(ctx, &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}))
-		must(t, f.DB.CreateDocument(ctx, &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}))
-		must(t, f.DB.RecordProviderEvent(ctx, &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
-			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}, probeArgs{UserID: u.ID}))
+		must(t, createFile(f, file))
+		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID, kycd.FileUploadedChange(file, 10, "sum")))
+		createCheck(t, f, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()})
+		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}}
+		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID})))
+		app := &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}
+		must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
+		doc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}
+		must(t, f.DB.CreateDocument(ctx, doc, kycd.DocumentCreated(doc)))
+		pev := &kycd.ProviderEvent{ID: uuid.NewString(), TenantID: tn.ID, Provider: kycd.ProviderSumsub, Key: "k-" + u.ID,
+			Type: "applicantReviewed", Ref: "applicant", ExternalUserID: u.ID}
+		must(t, f.DB.RecordProviderEvent(ctx, pev, kycd.ProviderEventReceived(pev, probeArgs{UserID: u.ID})))
 		return u
 	}
 	rows := func(userID string) map[string]int {
@@ -377,7 +408,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, f.DB.EraseUser(ctx, kycd.UserRef{TenantID: tn.ID, UserID: gone.ID}), kycd.ENotFound)
 	before := clock.Now()
 	clock.Advance(time.Minute)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"}, kycd.UserDeleted(tn.ID, gone.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "Qzerasenote"})))
 	if refs, err := f.DB.FindClosedUsers(ctx, before, 10); err != nil || slices.ContainsFunc(refs, func(r kycd.UserRef) bool { return r.UserID == gone.ID }) {
 		t.Errorf("closed after the cut-off, found: %v %v", refs, err)
 	}
@@ -435,7 +466,7 @@ func testExpiredProcesses(t *testing.T, f *Fixture, clock *mock.Clock) {
 	valid := save(kycd.StatusOK, now.Add(time.Hour))
 	pending := save(kycd.StatusPending, now.Add(-2*time.Hour))
 	closed := save(kycd.StatusOK, now.Add(-2*time.Hour))
-	must(t, f.DB.DeleteUser(ctx, tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, closed.UserID, kycd.UserDeletion{Reason: "other"})))
 	renewed := save(kycd.StatusOK, now.Add(-3*time.Hour))
 	renewed.Output = map[string]any{"expiresAt": now.Add(24 * time.Hour).Format(time.RFC3339Nano)}
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: renewed.UserID, Processes: []*kycd.Process{renewed}, Action: "kyc.test"}))

@@ -28,7 +28,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	inReview := func(tenantID, userID, level string) *kycd.Application {
 		a := newApplication(t, f, tenantID, userID, level)
 		a.Status = kycd.ApplicationInReview
-		must(t, f.DB.SaveApplication(ctx, a, true, "kyc-application.sent-to-review", nil, nil))
+		must(t, f.DB.SaveApplication(ctx, a, nil, kycd.ApplicationSaved(a, true, "kyc-application.sent-to-review", nil)))
 		return a
 	}
 	a1, a2, a3 := inReview(tn.ID, u.ID, "basic"), inReview(tn.ID, u.ID, "standard"), inReview(tn.ID, u.ID, "basic")
@@ -93,10 +93,10 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 		id, err := uuid.NewV7()
 		must(t, err)
 		ch := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: userID, Type: typ, ConfirmedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
-		must(t, f.DB.CreateCheck(ctx, ch, probeArgs{UserID: userID}))
+		createCheck(t, f, ch)
 		if status != kycd.CheckPending {
 			ch.Status, ch.Reasons = status, []kycd.CheckReason{{Code: kycd.ReasonInstrumentNotSuitable, Message: "not suitable"}}
-			must(t, f.DB.DecideCheck(ctx, ch))
+			must(t, decideCheck(t, f, ch))
 		}
 		return ch
 	}
@@ -122,7 +122,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// Failed ingestions: finished with a failed process.
 	ingest := func(tenantID, userID, provider string, results map[string]string) *kycd.Ingestion {
 		in := &kycd.Ingestion{TenantID: tenantID, UserID: userID, Provider: provider, Processes: []string{kycd.ProcessProfile}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestArgs{TenantID: tenantID}))
+		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tenantID})))
 		in.Status, in.Result = kycd.IngestionFinished, map[string]*kycd.IngestionResult{}
 		for code, status := range results {
 			in.Result[code] = &kycd.IngestionResult{Status: status}
@@ -130,7 +130,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 				in.Result[code].Error = &kycd.IngestionError{Code: kycd.ESumsubClient, Message: "Sumsub answered 404", Step: kycd.StepFetch}
 			}
 		}
-		must(t, f.DB.SaveIngestion(ctx, in, true))
+		must(t, f.DB.SaveIngestion(ctx, in, kycd.IngestionSaved(in, true)))
 		return in
 	}
 	i1 := ingest(tn.ID, u.ID, kycd.ProviderSumsub, map[string]string{kycd.ProcessProfile: kycd.ResultFailed})
@@ -159,7 +159,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	// Saved again after a retry that worked, it leaves the queue.
 	i1.Result[kycd.ProcessProfile] = &kycd.IngestionResult{Status: kycd.ResultCompleted}
-	must(t, f.DB.SaveIngestion(ctx, i1, false))
+	must(t, f.DB.SaveIngestion(ctx, i1, kycd.IngestionSaved(i1, false)))
 	if byProvider, _ := f.DB.CountFailedIngestions(ctx, tn.ID); byProvider[kycd.ProviderSumsub] != 0 {
 		t.Fatalf("a mended ingestion still counts: %v", byProvider)
 	}
@@ -198,11 +198,11 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 			d.Status, d.LastStatus, d.LastError = kycd.DeliveryFailed, 0, "connection refused"
 			e.Enabled, e.DisabledReason = false, "the endpoint answered 410 Gone"
 		}
-		must(t, f.DB.RecordAttempt(ctx, d, e))
+		must(t, f.DB.RecordAttempt(ctx, d, e, kycd.EndpointStateChanged(e, d.ID)))
 	}
 	ok := deliveryOf(t, f, ev1, healthy)
 	ok.Status, ok.Attempts, ok.LastStatus = kycd.DeliverySucceeded, 1, 200
-	must(t, f.DB.RecordAttempt(ctx, ok, nil))
+	must(t, f.DB.RecordAttempt(ctx, ok, nil, kycd.Change{}))
 	list, counts, err := f.DB.FindFailingEndpoints(ctx, tn.ID, kycd.FailingEndpointFilter{})
 	must(t, err)
 	if counts != (kycd.EndpointCounts{All: 2, Enabled: 1, Disabled: 1}) || len(list) != 2 {

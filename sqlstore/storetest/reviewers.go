@@ -223,7 +223,7 @@ func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
 	must(t, f.DB.AssignCase(ctx, tn.ID, held.ID, kycd.Assignment{To: r.ID}, nil))
 	app := &kycd.Application{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tn.ID, UserID: u.ID, LevelID: "basic", Status: kycd.ApplicationInReview,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
-	must(t, f.DB.CreateApplication(ctx, app))
+	must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
 	must(t, f.DB.AssignApplication(ctx, tn.ID, app.ID, kycd.Assignment{To: r.ID}, nil))
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, other.ID, r.ID, true), kycd.ENotFound)
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, tn.ID, uuid.NewString(), true), kycd.ENotFound)

@@ -282,7 +282,7 @@ func testScreeningMonitor(t *testing.T, f *Fixture, _ *mock.Clock) {
 	for range 3 {
 		users = append(users, newUser(t, f, tn.ID, "mon-"+uuid.NewString()[:8]+"@example.com"))
 	}
-	must(t, f.DB.DeleteUser(ctx, tn.ID, users[1].ID, kycd.UserDeletion{Reason: "other"}))
+	must(t, f.DB.DeleteUser(ctx, tn.ID, users[1].ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, users[1].ID, kycd.UserDeletion{Reason: "other"})))
 	var live []kycd.UserRef
 	for after := (kycd.UserRef{TenantID: tn.ID}); ; {
 		page, err := f.DB.FindLiveUsers(ctx, after, 1)

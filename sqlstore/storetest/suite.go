@@ -131,7 +131,7 @@ func newUser(t *testing.T, f *Fixture, tenantID, email string) *kycd.User {
 	t.Helper()
 	u := &kycd.User{TenantID: tenantID, Type: kycd.UserIndividual, Email: email, PrimaryCitizenship: "GB",
 		Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN"}, TermsOfService: "general-gb-fca"}
-	must(t, f.DB.CreateUser(context.Background(), u))
+	must(t, f.DB.CreateUser(context.Background(), u, kycd.UserCreated(u)))
 	return u
 }
 
@@ -232,7 +232,7 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 		Birthdate: "1990-04-02", PrimaryCitizenship: "PT", Address: kycd.Address{Country: "PT", City: "Lisboa", Line1: "Rua A 1"},
 		Phone: &kycd.Phone{Number: "+351912345678", Country: "PT"}, TermsOfService: "general-pt-bop",
 		Metadata: map[string]any{"externalId": "abc"}, CreatedContext: kycd.EndUserContext{IP: "203.0.113.9"}}
-	must(t, f.DB.CreateUser(ctx, u))
+	must(t, f.DB.CreateUser(ctx, u, kycd.UserCreated(u)))
 	got, err := f.DB.FindUserByID(ctx, tn.ID, u.ID)
 	must(t, err)
 	if got.Email != u.Email || got.FullName != u.FullName || got.Address.City != "Lisboa" || got.Phone == nil ||
@@ -256,16 +256,16 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 
 	// Email is unique per tenant, whatever its case; another tenant may reuse it.
-	// (Copies are new users: the store chooses an id when none is given.)
+	// (Copies are new users: UserCreated chooses an id when none is given.)
 	dup := *u
 	dup.ID, dup.Email, dup.Phone = "", "ana.silva@EXAMPLE.com", nil
-	wantCode(t, f.DB.CreateUser(ctx, &dup), kycd.EEmailAlreadyExists)
+	wantCode(t, f.DB.CreateUser(ctx, &dup, kycd.UserCreated(&dup)), kycd.EEmailAlreadyExists)
 	dupPhone := *u
 	dupPhone.ID, dupPhone.Email = "", "other@example.com"
-	wantCode(t, f.DB.CreateUser(ctx, &dupPhone), kycd.EPhoneAlreadyExists)
+	wantCode(t, f.DB.CreateUser(ctx, &dupPhone, kycd.UserCreated(&dupPhone)), kycd.EPhoneAlreadyExists)
 	elsewhere := *u
 	elsewhere.ID, elsewhere.TenantID = "", other.ID
-	must(t, f.DB.CreateUser(ctx, &elsewhere))
+	must(t, f.DB.CreateUser(ctx, &elsewhere, kycd.UserCreated(&elsewhere)))
 
 	// The general terms given at creation are recorded as accepted.
 	acc, err := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
@@ -273,27 +273,27 @@ func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !acc["general-pt-bop"].Equal(u.CreatedAt) || len(acc) != 1 {
 		t.Fatalf("acceptances: %v", acc)
 	}
-	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"})
+	at, err := f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{IP: "203.0.113.9"}, kycd.TermsAccepted(tn.ID, u.ID, "unique-account-number-viban"))
 	must(t, err)
 	if acc, _ = f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID}); !acc["unique-account-number-viban"].Equal(at) {
 		t.Fatalf("acceptance: %v", acc)
 	}
-	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	_, err = f.DB.AcceptTerms(ctx, tn.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{}, kycd.TermsAccepted(tn.ID, u.ID, "unique-account-number-viban"))
 	wantCode(t, err, kycd.EOperationNotAllowed)
-	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{})
+	_, err = f.DB.AcceptTerms(ctx, other.ID, u.ID, "unique-account-number-viban", kycd.EndUserContext{}, kycd.TermsAccepted(other.ID, u.ID, "unique-account-number-viban"))
 	wantCode(t, err, kycd.ENotFound)
 	if acc, _ := f.DB.FindTermsAcceptances(ctx, kycd.UserRef{TenantID: other.ID, UserID: u.ID}); len(acc) != 0 {
 		t.Fatalf("another tenant sees acceptances: %v", acc)
 	}
-	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
-	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}))
+	wantCode(t, f.DB.DeleteUser(ctx, other.ID, u.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(other.ID, u.ID, kycd.UserDeletion{Reason: "other"})), kycd.ENotFound)
+	must(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"}, kycd.UserDeleted(tn.ID, u.ID, kycd.UserDeletion{Reason: "closure-per-user-request", Note: "asked by phone"})))
 	_, err = f.DB.FindUserByID(ctx, tn.ID, u.ID)
 	wantCode(t, err, kycd.ENotFound)
-	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}), kycd.ENotFound)
+	wantCode(t, f.DB.DeleteUser(ctx, tn.ID, u.ID, kycd.UserDeletion{Reason: "other"}, kycd.UserDeleted(tn.ID, u.ID, kycd.UserDeletion{Reason: "other"})), kycd.ENotFound)
 	// A deleted user's email can be used again.
 	again := *u
 	again.ID = ""
-	must(t, f.DB.CreateUser(ctx, &again))
+	must(t, f.DB.CreateUser(ctx, &again, kycd.UserCreated(&again)))
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u.ID, kycd.EventUserDeleted); n != 1 {
 		t.Fatalf("user.deleted events = %d, want 1", n)
 	}
@@ -318,7 +318,7 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	u := newUser(t, f, tn.ID, "files@example.com")
 	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png",
 		Metadata: map[string]any{"side": "front"}, UploadExpiresAt: clock.Now().Add(15 * time.Minute)}
-	must(t, f.DB.CreateFile(ctx, file))
+	must(t, createFile(f, file))
 	got, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FilePending || got.Metadata["side"] != "front" || !got.UploadExpiresAt.Equal(file.UploadExpiresAt) {
@@ -328,15 +328,15 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: uuid.NewString(), ID: file.ID})
 	wantCode(t, err, kycd.ENotFound)
-	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
-	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch))
-	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x"), kycd.ENotFound)
+	wantCode(t, createFile(f, &kycd.File{TenantID: other.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now()}), kycd.ENotFound)
+	must(t, f.DB.RejectFileUpload(ctx, tn.ID, file.ID, kycd.EFileContentTypeMismatch, kycd.FileUploadRejected(file.ID, kycd.EFileContentTypeMismatch)))
+	wantCode(t, f.DB.RejectFileUpload(ctx, other.ID, file.ID, "x", kycd.FileUploadRejected(file.ID, "x")), kycd.ENotFound)
 	if got, _ := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID}); got.Rejection != kycd.EFileContentTypeMismatch {
 		t.Fatalf("rejection not recorded: %+v", got)
 	}
-	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"))
-	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1"), kycd.EFileAlreadyUploaded)
-	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2"), kycd.ENotFound)
+	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1", kycd.FileUploadedChange(file, 1234, "abcd")))
+	wantCode(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 1234, "abcd", "k1", kycd.FileUploadedChange(file, 1234, "abcd")), kycd.EFileAlreadyUploaded)
+	wantCode(t, f.DB.MarkFileUploaded(ctx, other.ID, file.ID, 1, "x", "k2", kycd.FileUploadedChange(file, 1, "x")), kycd.ENotFound)
 	got, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})
 	must(t, err)
 	if got.Status != kycd.FileUploaded || got.Size != 1234 || got.BlobKey != "k1" || got.Rejection != "" || got.UploadedAt == nil {
@@ -344,7 +344,7 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 
 	stale := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "document", ContentType: "application/pdf", UploadExpiresAt: clock.Now().Add(time.Minute)}
-	must(t, f.DB.CreateFile(ctx, stale))
+	must(t, createFile(f, stale))
 	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now())
 	must(t, err)
 	if n != 0 {
@@ -363,12 +363,12 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A user may have MaxPendingFiles files awaiting upload, whose window
 	// is open; expired ones do not count.
 	many := newUser(t, f, tn.ID, "many-files@example.com")
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(-time.Minute)}))
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(-time.Minute)}))
 	for range kycd.MaxPendingFiles {
-		must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
+		must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
 	}
-	wantCode(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}), kycd.EMaxFilesLimitExceeded)
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
+	wantCode(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: many.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}), kycd.EMaxFilesLimitExceeded)
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(15 * time.Minute)}))
 }
 
 // testUpdateRollback proves the transaction helper: a domain write, its audit
@@ -478,6 +478,23 @@ func testUpdateRequiresAudit(t *testing.T, f *Fixture, _ *mock.Clock) {
 	err := f.DB.Update(context.Background(), func(tx *sqlstore.Tx) error { return nil })
 	if !errors.Is(err, sqlstore.ErrUnaudited) {
 		t.Fatalf("Update without audit = %v, want ErrUnaudited", err)
+	}
+	// A change handed to the store without its audit entry is refused
+	// whole: neither the entity nor the change's event is written.
+	ctx := context.Background()
+	tn := newTenant(t, f)
+	u := &kycd.User{TenantID: tn.ID, Type: kycd.UserIndividual, Email: "unaudited-" + uuid.NewString()[:8] + "@example.com", PrimaryCitizenship: "GB",
+		Address: kycd.Address{Country: "GB"}, TermsOfService: "general-gb-fca"}
+	c := kycd.UserCreated(u)
+	c.Audit = kycd.AuditRecord{}
+	if err := f.DB.CreateUser(ctx, u, c); !errors.Is(err, sqlstore.ErrUnaudited) {
+		t.Fatalf("CreateUser with a change without audit entry = %v, want ErrUnaudited", err)
+	}
+	if _, err := f.DB.FindUserByID(ctx, tn.ID, u.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Errorf("the unaudited user was stored: %v", err)
+	}
+	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ?`, u.ID); n != 0 {
+		t.Errorf("the unaudited change wrote %d events", n)
 	}
 }
 

@@ -23,12 +23,12 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	var ids []string
 	for _, c := range []string{"document", "image"} {
 		file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: c, ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}
-		must(t, f.DB.CreateFile(ctx, file))
+		must(t, createFile(f, file))
 		ids = append(ids, file.ID)
 		clock.Advance(time.Second)
 	}
-	must(t, f.DB.CreateFile(ctx, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
-	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1"))
+	must(t, createFile(f, &kycd.File{TenantID: tn.ID, UserID: u2.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Hour)}))
+	must(t, f.DB.MarkFileUploaded(ctx, tn.ID, ids[1], 42, "beef", "key-1", kycd.FileUploadedChange(&kycd.File{TenantID: tn.ID, UserID: u.ID, ID: ids[1]}, 42, "beef")))
 	files, err := f.DB.FindFiles(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(files) != 2 || files[0].ID != ids[0] || files[1].ID != ids[1] || files[0].Category != "document" || files[1].Status != kycd.FileUploaded ||
@@ -40,10 +40,10 @@ func testUserFile(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 
 	d1 := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "passport", FileIDs: ids}
-	must(t, f.DB.CreateDocument(ctx, d1))
+	must(t, f.DB.CreateDocument(ctx, d1, kycd.DocumentCreated(d1)))
 	clock.Advance(time.Second)
 	d2 := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "proof-of-address", FileIDs: ids[:1]}
-	must(t, f.DB.CreateDocument(ctx, d2))
+	must(t, f.DB.CreateDocument(ctx, d2, kycd.DocumentCreated(d2)))
 	docs, err := f.DB.FindDocuments(ctx, kycd.UserRef{TenantID: tn.ID, UserID: u.ID})
 	must(t, err)
 	if len(docs) != 2 || docs[0].ID != d1.ID || !slices.Equal(docs[0].FileIDs, ids) || docs[1].AttributeKey != "proof-of-address" || docs[1].CreatedAt.IsZero() {

@@ -40,13 +40,13 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	dispatchAll(t, f)
 	sub := &kycd.WebhookEndpoint{TenantID: a.ID, URL: "https://a.example/hook", EventTypes: []string{"core.kyc."}, Enabled: true,
 		Secrets: []kycd.WebhookSecret{{Secret: "whsec_Qzsecret"}}}
-	must(t, f.DB.CreateWebhookEndpoint(ctx, sub))
+	must(t, f.DB.CreateWebhookEndpoint(ctx, sub, kycd.EndpointCreated(sub)))
 	off := &kycd.WebhookEndpoint{TenantID: a.ID, URL: "https://a.example/off", EventTypes: []string{"core.kyc."}, Enabled: false,
 		Secrets: []kycd.WebhookSecret{{Secret: "whsec_x"}}}
-	must(t, f.DB.CreateWebhookEndpoint(ctx, off))
+	must(t, f.DB.CreateWebhookEndpoint(ctx, off, kycd.EndpointCreated(off)))
 	other := &kycd.WebhookEndpoint{TenantID: b.ID, URL: "https://b.example/hook", EventTypes: []string{"core."}, Enabled: true,
 		Secrets: []kycd.WebhookSecret{{Secret: "whsec_y"}}}
-	must(t, f.DB.CreateWebhookEndpoint(ctx, other))
+	must(t, f.DB.CreateWebhookEndpoint(ctx, other, kycd.EndpointCreated(other)))
 	got, err := f.DB.FindWebhookEndpoint(ctx, a.ID, sub.ID)
 	must(t, err)
 	if got.URL != sub.URL || len(got.Secrets) != 1 || got.Secrets[0].Secret != "whsec_Qzsecret" || !got.Enabled {
@@ -111,15 +111,15 @@ func testWebhooks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	d.Status, d.Attempts, d.LastStatus = kycd.DeliveryFailed, 1, 410
 	got.Enabled, got.DisabledReason = false, "gone"
-	must(t, f.DB.RecordAttempt(ctx, d, got))
+	must(t, f.DB.RecordAttempt(ctx, d, got, kycd.EndpointStateChanged(got, d.ID)))
 	if e, _ := f.DB.FindWebhookEndpoint(ctx, a.ID, sub.ID); e.Enabled || e.DisabledReason != "gone" {
 		t.Errorf("endpoint after 410: %+v", e)
 	}
 	if d2, _, _ := f.DB.FindDelivery(ctx, a.ID, id); d2.Status != kycd.DeliveryFailed || d2.LastStatus != 410 {
 		t.Errorf("delivery after 410: %+v", d2)
 	}
-	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID))
-	if err := f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID, kycd.EndpointDeleted(sub.ID)))
+	if err := f.DB.DeleteWebhookEndpoint(ctx, a.ID, sub.ID, kycd.EndpointDeleted(sub.ID)); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Errorf("delete twice: %v", err)
 	}
 }
@@ -136,7 +136,7 @@ func testEventRetention(t *testing.T, f *Fixture, clock *mock.Clock) {
 	endpoint := func(types ...string) *kycd.WebhookEndpoint {
 		e := &kycd.WebhookEndpoint{TenantID: a.ID, URL: "https://a.example/" + types[0], EventTypes: types, Enabled: true,
 			Secrets: []kycd.WebhookSecret{{Secret: "whsec_r"}}}
-		must(t, f.DB.CreateWebhookEndpoint(ctx, e))
+		must(t, f.DB.CreateWebhookEndpoint(ctx, e, kycd.EndpointCreated(e)))
 		return e
 	}
 	done, owed, gone := endpoint("core.user."), endpoint("core.kyc."), endpoint("core.file.")
@@ -151,13 +151,13 @@ func testEventRetention(t *testing.T, f *Fixture, clock *mock.Clock) {
 		d, _, err := f.DB.FindDelivery(ctx, a.ID, id)
 		must(t, err)
 		d.Status, d.Attempts, d.LastStatus = status, 1, 200
-		must(t, f.DB.RecordAttempt(ctx, d, nil))
+		must(t, f.DB.RecordAttempt(ctx, d, nil, kycd.Change{}))
 	}
 	delivered, pending, orphaned, extra := emit("core.user.created"), emit("core.kyc.email.status-changed"), emit("core.file.uploaded"), emit("core.user.updated")
 	dispatchAll(t, f)
 	settle(delivered, done, kycd.DeliverySucceeded)
 	settle(extra, done, kycd.DeliveryFailed)
-	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, gone.ID))
+	must(t, f.DB.DeleteWebhookEndpoint(ctx, a.ID, gone.ID, kycd.EndpointDeleted(gone.ID)))
 	old := clock.Now()
 	clock.Advance(2 * time.Hour)
 	recent := emit("core.user.updated")
@@ -240,7 +240,7 @@ func newEndpoint(t *testing.T, f *Fixture, tenantID string, bundle bool, types .
 	t.Helper()
 	e := &kycd.WebhookEndpoint{TenantID: tenantID, URL: "https://hooks.example/" + uuid.NewString(), EventTypes: types, Enabled: true, Bundle: bundle,
 		Secrets: []kycd.WebhookSecret{{Secret: "whsec_" + uuid.NewString()}}}
-	must(t, f.DB.CreateWebhookEndpoint(context.Background(), e))
+	must(t, f.DB.CreateWebhookEndpoint(context.Background(), e, kycd.EndpointCreated(e)))
 	return e
 }
 
@@ -278,7 +278,7 @@ func testWebhookEndpoints(t *testing.T, f *Fixture, clock *mock.Clock) {
 	up.Enabled, up.DisabledReason, up.Bundle, up.FailingSince = false, "paused", true, &failing
 	up.Secrets = []kycd.WebhookSecret{{Secret: "whsec_Qznewsecret"}, {Secret: e1.Secrets[0].Secret, ExpiresAt: &expired}}
 	auditBefore := auditCount(t, f, tn.ID)
-	must(t, f.DB.UpdateWebhookEndpoint(ctx, &up))
+	must(t, f.DB.UpdateWebhookEndpoint(ctx, &up, kycd.EndpointUpdated(&up)))
 	got, err := f.DB.FindWebhookEndpoint(ctx, tn.ID, e1.ID)
 	must(t, err)
 	if got.URL != up.URL || got.Description != "moved" || !slices.Equal(got.EventTypes, up.EventTypes) || got.Enabled || got.DisabledReason != "paused" ||
@@ -298,10 +298,10 @@ func testWebhookEndpoints(t *testing.T, f *Fixture, clock *mock.Clock) {
 	auditBefore = auditCount(t, f, tn.ID)
 	foreign := *got
 	foreign.TenantID, foreign.URL = other.ID, "https://hooks.example/hijacked"
-	wantCode(t, f.DB.UpdateWebhookEndpoint(ctx, &foreign), kycd.ENotFound)
+	wantCode(t, f.DB.UpdateWebhookEndpoint(ctx, &foreign, kycd.EndpointUpdated(&foreign)), kycd.ENotFound)
 	unknown := *got
 	unknown.ID = uuid.NewString()
-	wantCode(t, f.DB.UpdateWebhookEndpoint(ctx, &unknown), kycd.ENotFound)
+	wantCode(t, f.DB.UpdateWebhookEndpoint(ctx, &unknown, kycd.EndpointUpdated(&unknown)), kycd.ENotFound)
 	if e, _ := f.DB.FindWebhookEndpoint(ctx, tn.ID, e1.ID); e.URL != up.URL {
 		t.Errorf("another tenant's update changed the endpoint: %s", e.URL)
 	}
@@ -319,7 +319,7 @@ func testWebhookEndpoints(t *testing.T, f *Fixture, clock *mock.Clock) {
 		t.Errorf("a disabled endpoint got %d deliveries", n)
 	}
 	got.Enabled, got.DisabledReason = true, ""
-	must(t, f.DB.UpdateWebhookEndpoint(ctx, got))
+	must(t, f.DB.UpdateWebhookEndpoint(ctx, got, kycd.EndpointUpdated(got)))
 	emit(t, f, tn.ID, "core.kyc.email.status-changed", u) // no longer subscribed
 	file := emit(t, f, tn.ID, "core.file.uploaded", u)
 	dispatchAll(t, f)
@@ -402,7 +402,7 @@ func testDeliveries(t *testing.T, f *Fixture, clock *mock.Clock) {
 	jobs := count(t, f, `SELECT count(*) FROM river_job WHERE kind = ?`, kycd.DeliverArgs{}.Kind())
 	auditBefore := auditCount(t, f, tn.ID)
 	clock.Advance(time.Second)
-	again, err := f.DB.Redeliver(ctx, tn.ID, e.ID, []string{evs[0].ID, evs[2].ID})
+	again, err := f.DB.Redeliver(ctx, tn.ID, e.ID, []string{evs[0].ID, evs[2].ID}, kycd.EventsRedelivered(e.ID, len([]string{evs[0].ID, evs[2].ID})))
 	must(t, err)
 	if len(again) != 2 || slices.Contains(again, d0.ID) || again[0] == again[1] {
 		t.Fatalf("redelivered: %v", again)
@@ -428,7 +428,7 @@ func testDeliveries(t *testing.T, f *Fixture, clock *mock.Clock) {
 	_, seqs, err := f.DB.FindEvents(ctx, tn.ID, 0, 1000)
 	must(t, err)
 	feed := len(seqs)
-	testID, err := f.DB.SendTestEvent(ctx, tn.ID, e.ID)
+	testID, err := f.DB.SendTestEvent(ctx, tn.ID, e.ID, kycd.WebhookTestSent(tn.ID, e.ID))
 	must(t, err)
 	d, ev, err := f.DB.FindDelivery(ctx, tn.ID, testID)
 	must(t, err)
@@ -473,7 +473,7 @@ func testEarlierPending(t *testing.T, f *Fixture, _ *mock.Clock) {
 	// there, while e2's first delivery still holds e2's second.
 	d := deliveryOf(t, f, first, e)
 	d.Attempts, d.LastStatus = 1, 500
-	must(t, f.DB.RecordAttempt(ctx, d, nil))
+	must(t, f.DB.RecordAttempt(ctx, d, nil, kycd.Change{}))
 	if earlier(second, e) {
 		t.Error("an attempted delivery holds the next one back")
 	}
@@ -498,7 +498,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	dispatchAll(t, f)
 	tried := deliveryOf(t, f, early, e)
 	tried.Attempts, tried.LastStatus = 1, 500
-	must(t, f.DB.RecordAttempt(ctx, tried, nil))
+	must(t, f.DB.RecordAttempt(ctx, tried, nil, kycd.Change{}))
 	var evs []*kycd.Event
 	for _, typ := range []string{kycd.EventCheckCreated, kycd.EventCheckPassed, "core.user.updated", kycd.EventCheckCreated, kycd.EventCheckFailed} {
 		clock.Advance(time.Second)
@@ -533,7 +533,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// A failed attempt is every bundled delivery's; the retry resends the
 	// same bundle and claims no more.
 	lead.Attempts, lead.LastStatus = 1, 503
-	must(t, f.DB.RecordAttempt(ctx, lead, nil))
+	must(t, f.DB.RecordAttempt(ctx, lead, nil, kycd.Change{}))
 	for _, i := range []int{0, 3} {
 		if d := deliveryOf(t, f, evs[i], e); d.Attempts != 1 || d.LastStatus != 503 {
 			t.Errorf("bundled delivery %d after the attempt: %+v", i, d)
@@ -548,7 +548,7 @@ func testBundles(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	// Settled, the bundle claims nothing.
 	lead.Status, lead.Attempts, lead.LastStatus = kycd.DeliverySucceeded, 2, 200
-	must(t, f.DB.RecordAttempt(ctx, lead, nil))
+	must(t, f.DB.RecordAttempt(ctx, lead, nil, kycd.Change{}))
 	if d := deliveryOf(t, f, evs[3], e); d.Status != kycd.DeliverySucceeded {
 		t.Errorf("a bundled delivery after the bundle succeeded: %+v", d)
 	}
