@@ -268,11 +268,14 @@ type Warning struct {
 
 // ProcessUpdate is a request to update a process: the submission type
 // (identity, proof of address), the input and, when the partner verified
-// it, the output. Language is a BCP 47 tag for the texts of forms.
+// it, the output, each of the process's type (verification.go). Language
+// is a BCP 47 tag for the texts of forms.
 type ProcessUpdate struct {
-	Type     string
-	Input    map[string]any
-	Output   map[string]any
+	Type string
+	// Input is nil when none is given.
+	Input ProcessInput
+	// Output is nil unless the partner verified the process.
+	Output   ProcessOutput
 	Language string
 	// Key, when set, makes the update apply at most once: an update with a
 	// key applied before is refused with EAlreadyApplied (an ingestion

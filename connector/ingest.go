@@ -282,7 +282,7 @@ func submission(v *Verification, code, provider, now string) (map[string]any, *k
 		if p == nil {
 			return nil, nil
 		}
-		in := kycd.ProfileInput{FullName: p.FullName, Birthdate: p.Birthdate, PrimaryCitizenship: p.PrimaryCitizenship}
+		in := kycd.ProfileInput{FullName: kycd.Given(p.FullName), Birthdate: kycd.Given(p.Birthdate), PrimaryCitizenship: kycd.Given(p.PrimaryCitizenship)}
 		if p.Birthplace != nil {
 			in.Birthplace = &kycd.Birthplace{Country: p.Birthplace.Country, Town: p.Birthplace.Town}
 		}

@@ -47,7 +47,7 @@ func (s *Service) issueCode(st *state, c *change, channel, destination string) e
 // verified it and the process is ok at once; without, kycd sends a
 // one-time code to the address and the process waits for it.
 func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	email, _ := up.Input["email"].(string)
+	email, _ := kycd.Untyped(up.Input)["email"].(string)
 	email = strings.TrimSpace(email)
 	if !plausibleEmail(email) {
 		return nil, &kycd.Error{Code: kycd.EEmailIncorrectOrDisallowed, Message: "The email is incorrect or disallowed"}
@@ -61,7 +61,7 @@ func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Email = email
-	return s.contactChange(st, p, &u, kycd.ChannelEmail, email, up.Output)
+	return s.contactChange(st, p, &u, kycd.ChannelEmail, email, kycd.Untyped(up.Output))
 }
 
 // plausibleEmail refuses addresses no mail can reach: no domain, a domain
@@ -74,8 +74,8 @@ func plausibleEmail(e string) bool {
 
 // updatePhone changes the user's phone, partner-verified or with a code.
 func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	number, _ := up.Input["phone"].(string)
-	country, _ := up.Input["country"].(string)
+	number, _ := kycd.Untyped(up.Input)["phone"].(string)
+	country, _ := kycd.Untyped(up.Input)["country"].(string)
 	phone := kycd.Phone{Number: number, Country: country}
 	if s.policy.Restricted(country) {
 		return nil, countryNotSupported("input.country")
@@ -89,7 +89,7 @@ func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Phone = &phone
-	return s.contactChange(st, p, &u, kycd.ChannelPhone, number, up.Output)
+	return s.contactChange(st, p, &u, kycd.ChannelPhone, number, kycd.Untyped(up.Output))
 }
 
 // contactChange is the change of the email or phone process: the user's new

@@ -101,7 +101,7 @@ func formRequestOf(in map[string]any) (req formRequest, ok bool) {
 func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*change, error) {
 	pp := s.policy.Process(code)
 	cur := st.procs[code]
-	req, ok := formRequestOf(up.Input)
+	req, ok := formRequestOf(kycd.Untyped(up.Input))
 	if !ok {
 		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
 	}
@@ -127,8 +127,8 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 		return nil, notAllowed()
 	}
 	p := st.editable(code)
-	if up.Output != nil {
-		return s.partnerForm(st, p, req, up.Output)
+	if kycd.Untyped(up.Output) != nil {
+		return s.partnerForm(st, p, req, kycd.Untyped(up.Output))
 	}
 	f := p.Form
 	switch {

@@ -202,19 +202,19 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 	if err := resubmitted(st, code, up); err != nil {
 		return nil, who, err
 	}
-	if up.Output == nil {
+	if kycd.Untyped(up.Output) == nil {
 		return nil, who, platformVerificationUnavailable(code)
 	}
 	var out verificationOutput
-	if err := decodeInto(up.Output, &out); err != nil {
+	if err := decodeInto(kycd.Untyped(up.Output), &out); err != nil {
 		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
 	}
-	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
+	if _, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now); err != nil {
 		return nil, who, err
 	}
 	switch up.Type {
 	case kycd.TypeDocumentSubmission:
-		if err := s.checkMedia(st, up.Input); err != nil {
+		if err := s.checkMedia(st, kycd.Untyped(up.Input)); err != nil {
 			return nil, who, err
 		}
 		if out.Person == nil {
@@ -228,7 +228,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		}
 		who = *out.Person
 	case kycd.TypeElectronicVerification:
-		data, _ := up.Input["data"].(map[string]any)
+		data, _ := kycd.Untyped(up.Input)["data"].(map[string]any)
 		if err := decodeInto(data, &who); err != nil {
 			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
 		}
@@ -246,8 +246,8 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 // failed with the reason, or ok.
 func (s *Service) settleSubmission(st *state, c *change, code string, up *kycd.ProcessUpdate, out *verificationOutput, reason string) {
 	p := st.editable(code)
-	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
-	p.Output = cloneMap(up.Output)
+	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, kycd.Untyped(up.Input)
+	p.Output = cloneMap(kycd.Untyped(up.Output))
 	if reason != "" {
 		p.Status = kycd.StatusFailed
 		p.Output["reason"] = reason
@@ -330,18 +330,18 @@ func (s *Service) updateEDD(st *state, up *kycd.ProcessUpdate) (*change, error) 
 	if err := resubmitted(st, kycd.ProcessEDD, up); err != nil {
 		return nil, err
 	}
-	if err := s.checkMedia(st, up.Input); err != nil {
+	if err := s.checkMedia(st, kycd.Untyped(up.Input)); err != nil {
 		return nil, err
 	}
-	if up.Output == nil {
+	if kycd.Untyped(up.Output) == nil {
 		return nil, platformVerificationUnavailable(kycd.ProcessEDD)
 	}
-	at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	at, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now)
 	if err != nil {
 		return nil, err
 	}
 	p := st.editable(kycd.ProcessEDD)
-	p.Status, p.Model, p.Input, p.Output = kycd.StatusOK, kycd.ModelPartner, up.Input, map[string]any{"verifiedAt": at}
+	p.Status, p.Model, p.Input, p.Output = kycd.StatusOK, kycd.ModelPartner, kycd.Untyped(up.Input), map[string]any{"verifiedAt": at}
 	c := &change{action: "kyc.enhanced-due-diligence.updated", details: map[string]any{"model": p.Model}}
 	c.put(p)
 	return c, nil

@@ -92,8 +92,8 @@ func onEachDB(t *testing.T, test func(t *testing.T, b *bundle)) {
 // verifiedCDD is a partner-verified customer due diligence result, verified
 // and expiring at the times given.
 func verifiedCDD(verifiedAt, expiresAt time.Time) *kycd.ProcessUpdate {
-	return &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}},
-		Output: map[string]any{"score": "low", "verifiedAt": verifiedAt.Format(time.RFC3339), "expiresAt": expiresAt.Format(time.RFC3339)}}
+	return &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"answers": map[string]any{"x": map[string]any{}}},
+		Output: &kycd.UntypedInput{"score": "low", "verifiedAt": verifiedAt.Format(time.RFC3339), "expiresAt": expiresAt.Format(time.RFC3339)}}
 }
 
 // cddEvents counts the user's customer due diligence status events whose
@@ -115,7 +115,7 @@ func TestConcurrentAnswers(t *testing.T) {
 		ctx := context.Background()
 		u := b.user(t, "race@example.com")
 		const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
-		first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+		first := &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 		if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestConcurrentAnswers(t *testing.T) {
 					defer wg.Done()
 					mine := *u
 					_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
-						Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": a}}})
+						Input: &kycd.UntypedInput{"formId": formID, "answers": map[string]any{"financial-information": a}}})
 					errs <- err
 				}(a)
 			}
@@ -173,8 +173,8 @@ func TestConcurrentDuplicateDocument(t *testing.T) {
 				defer wg.Done()
 				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
 					Type:  kycd.TypeDocumentSubmission,
-					Input: map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
-					Output: map[string]any{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
+					Input: &kycd.UntypedInput{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
+					Output: &kycd.UntypedInput{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
 						"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
 						"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
 				})
@@ -226,7 +226,7 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 	svc := b.svc
 	ctx := context.Background()
 	u := b.user(t, "private.person@example.com")
-	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: map[string]any{"email": "private.person@example.com"}}); err != nil {
+	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"email": "private.person@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	vc, err := b.f.DB.FindVerificationCode(ctx, u.TenantID, u.ID, kycd.ChannelEmail)
@@ -317,14 +317,14 @@ func TestFormInputTypes(t *testing.T) {
 		{"answers": "intent"},
 		{"answers": []any{map[string]any{}}},
 	} {
-		_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: in})
+		_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: (*kycd.UntypedInput)(&in)})
 		e, ok := kycd.AsError(err)
 		if !ok || e.Code != kycd.ERequestInvalid {
 			t.Errorf("%v: %v, want a request_invalid error", in, err)
 		}
 	}
 	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{
-		Input: map[string]any{"formId": nil, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
+		Input: &kycd.UntypedInput{"formId": nil, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
 	if err != nil || v.Input["formId"] == "" {
 		t.Errorf("null formId starts a form: %v %v", v, err)
 	}
@@ -349,7 +349,7 @@ func TestUpdateProcessFromDeclaredUser(t *testing.T) {
 			seen = append(seen, d.FullName)
 			if len(seen) == 1 {
 				if _, _, err := other.UpdateProcess(ctx, &kycd.User{ID: u.ID, TenantID: u.TenantID}, kycd.ProcessProfile,
-					&kycd.ProcessUpdate{Input: map[string]any{"fullName": "Jane Roe"}}); err != nil {
+					kycd.ProfileUpdate(kycd.ProfileInput{FullName: kycd.Given("Jane Roe")})); err != nil {
 					t.Fatal(err)
 				}
 			}

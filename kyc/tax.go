@@ -109,7 +109,7 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 			def = d
 		}
 	}
-	prog, err := def.ApplyUnder("input", f.Answers, up.Input)
+	prog, err := def.ApplyUnder("input", f.Answers, kycd.Untyped(up.Input))
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +120,15 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 	p.Form, p.Model, p.Output = f, kycd.ModelPlatform, nil
 	c := &change{action: "kyc.tax-details.answered", details: map[string]any{"step": prog.Step, "reset": prog.Reset, "complete": prog.Complete}}
 	switch {
-	case up.Output != nil:
-		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	case kycd.Untyped(up.Output) != nil:
+		at, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now)
 		if err != nil {
 			return nil, err
 		}
 		f.Completed = true
-		p.Model, p.Output = kycd.ModelPartner, map[string]any{"result": up.Output["result"], "verifiedAt": at}
+		p.Model, p.Output = kycd.ModelPartner, map[string]any{"result": kycd.Untyped(up.Output)["result"], "verifiedAt": at}
 		p.Status = kycd.StatusOK
-		if up.Output["result"] == "rejected" {
+		if kycd.Untyped(up.Output)["result"] == "rejected" {
 			p.Status = kycd.StatusFailed
 		}
 	case prog.Complete:
