@@ -33,6 +33,10 @@ func NewProcessInput(code string) ProcessInput {
 		return &ProfileInput{}
 	case ProcessAddress:
 		return &AddressInput{}
+	case ProcessEmail:
+		return &EmailInput{}
+	case ProcessPhone:
+		return &PhoneInput{}
 	}
 	if code == ProcessScreening || code == ProcessRisk {
 		return nil
@@ -46,6 +50,8 @@ func NewProcessOutput(code string) ProcessOutput {
 	switch code {
 	case ProcessProfile, ProcessAddress, ProcessScreening, ProcessRisk:
 		return nil
+	case ProcessEmail, ProcessPhone:
+		return &VerifiedAtOutput{}
 	}
 	return &UntypedInput{}
 }
@@ -163,6 +169,30 @@ func (p AddressPatch) ApplyTo(a Address) Address {
 	set(&a.PostalCode, p.PostalCode)
 	return a
 }
+
+// EmailInput is the email process's input.
+type EmailInput struct {
+	Email string `json:"email"`
+}
+
+func (*EmailInput) processInput() {}
+
+// PhoneInput is the phone process's input: a number in E.164 and the
+// country that disambiguates it.
+type PhoneInput struct {
+	Phone   string `json:"phone"`
+	Country string `json:"country"`
+}
+
+func (*PhoneInput) processInput() {}
+
+// VerifiedAtOutput is the output of a partner-verified email, phone or
+// enhanced due diligence: when the partner verified it.
+type VerifiedAtOutput struct {
+	VerifiedAt string `json:"verifiedAt"`
+}
+
+func (*VerifiedAtOutput) processOutput() {}
 
 // VerifiedPerson is who a partner verification names: in a document
 // submission's output, or as an electronic verification's input data.

@@ -193,7 +193,7 @@ func keepAttempts(out map[string]any) map[string]any {
 
 // partnerForm records a form the partner ran and evaluated itself.
 func (s *Service) partnerForm(st *state, p *kycd.Process, req formRequest, output map[string]any) (*change, error) {
-	if _, err := verifiedAt(output, "output.verifiedAt", st.now); err != nil {
+	if _, err := verifiedAt(str(output["verifiedAt"]), "output.verifiedAt", st.now); err != nil {
 		return nil, err
 	}
 	if exp, ok := output["expiresAt"].(string); ok {

@@ -209,7 +209,7 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 	if err := decodeInto(kycd.Untyped(up.Output), &out); err != nil {
 		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
 	}
-	if _, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now); err != nil {
+	if _, err := verifiedAt(str(kycd.Untyped(up.Output)["verifiedAt"]), "output.verifiedAt", st.now); err != nil {
 		return nil, who, err
 	}
 	switch up.Type {
@@ -336,7 +336,7 @@ func (s *Service) updateEDD(st *state, up *kycd.ProcessUpdate) (*change, error) 
 	if kycd.Untyped(up.Output) == nil {
 		return nil, platformVerificationUnavailable(kycd.ProcessEDD)
 	}
-	at, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now)
+	at, err := verifiedAt(str(kycd.Untyped(up.Output)["verifiedAt"]), "output.verifiedAt", st.now)
 	if err != nil {
 		return nil, err
 	}

@@ -296,8 +296,7 @@ func (s *Service) updateAddress(st *state, up *kycd.ProcessUpdate) (*change, err
 }
 
 // verifiedAt checks a partner's verifiedAt: a time in the past.
-func verifiedAt(output map[string]any, property string, now time.Time) (string, error) {
-	s, _ := output["verifiedAt"].(string)
+func verifiedAt(s, property string, now time.Time) (string, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return "", kycd.Invalid("body", kycd.Violation{Property: property, Rule: "format", RuleParams: map[string]any{"format": "date-time"}})

@@ -226,7 +226,7 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 	svc := b.svc
 	ctx := context.Background()
 	u := b.user(t, "private.person@example.com")
-	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"email": "private.person@example.com"}}); err != nil {
+	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: &kycd.EmailInput{Email: "private.person@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	vc, err := b.f.DB.FindVerificationCode(ctx, u.TenantID, u.ID, kycd.ChannelEmail)

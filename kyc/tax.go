@@ -121,7 +121,7 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 	c := &change{action: "kyc.tax-details.answered", details: map[string]any{"step": prog.Step, "reset": prog.Reset, "complete": prog.Complete}}
 	switch {
 	case kycd.Untyped(up.Output) != nil:
-		at, err := verifiedAt(kycd.Untyped(up.Output), "output.verifiedAt", st.now)
+		at, err := verifiedAt(str(kycd.Untyped(up.Output)["verifiedAt"]), "output.verifiedAt", st.now)
 		if err != nil {
 			return nil, err
 		}
