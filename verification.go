@@ -37,6 +37,8 @@ func NewProcessInput(code string) ProcessInput {
 		return &EmailInput{}
 	case ProcessPhone:
 		return &PhoneInput{}
+	case ProcessIdentity, ProcessProofOfAddress, ProcessEDD:
+		return &SubmissionInput{}
 	}
 	if code == ProcessScreening || code == ProcessRisk {
 		return nil
@@ -50,8 +52,10 @@ func NewProcessOutput(code string) ProcessOutput {
 	switch code {
 	case ProcessProfile, ProcessAddress, ProcessScreening, ProcessRisk:
 		return nil
-	case ProcessEmail, ProcessPhone:
+	case ProcessEmail, ProcessPhone, ProcessEDD:
 		return &VerifiedAtOutput{}
+	case ProcessIdentity, ProcessProofOfAddress:
+		return &VerificationOutput{}
 	}
 	return &UntypedInput{}
 }
@@ -194,6 +198,16 @@ type VerifiedAtOutput struct {
 
 func (*VerifiedAtOutput) processOutput() {}
 
+// SubmissionInput is the input of the identity, proof-of-address and
+// enhanced due diligence processes: a document submission's files, or an
+// electronic verification's data.
+type SubmissionInput struct {
+	Media []MediaItem     `json:"media,omitempty"`
+	Data  *VerifiedPerson `json:"data,omitempty"`
+}
+
+func (*SubmissionInput) processInput() {}
+
 // VerifiedPerson is who a partner verification names: in a document
 // submission's output, or as an electronic verification's input data.
 type VerifiedPerson struct {
@@ -225,6 +239,8 @@ type VerificationOutput struct {
 	VerifiedAt string            `json:"verifiedAt"`
 }
 
+func (*VerificationOutput) processOutput() {}
+
 // MediaItem is one file of a document submission's input.
 type MediaItem struct {
 	Context string `json:"context"`
@@ -242,35 +258,13 @@ func AddressUpdate(a Address) *ProcessUpdate {
 	return &ProcessUpdate{Input: &AddressInput{Address: PatchOf(a)}}
 }
 
-// The constructors below encode plain data (strings and structs of
-// strings), which cannot fail.
-
-// plainMap is v, plain data, as the JSON object ProcessUpdate carries.
-func plainMap(v any) map[string]any {
-	m, err := DataMap(v)
-	if err != nil {
-		panic("kycd: plain data did not encode: " + err.Error())
-	}
-	return m
-}
-
-// MediaInput is the input of a document submission: its files.
-func MediaInput(media []MediaItem) ProcessInput {
-	items := make([]any, len(media))
-	for i, m := range media {
-		items[i] = map[string]any{"context": m.Context, "fileId": m.FileID}
-	}
-	return &UntypedInput{"media": items}
-}
-
 // DocumentSubmission is a partner-verified document submission of the
 // identity or proof-of-address process: the files (none yet: the caller
-// adds them with MediaInput) and what they proved.
+// adds a SubmissionInput) and what they proved.
 func DocumentSubmission(media []MediaItem, out VerificationOutput) *ProcessUpdate {
-	o := UntypedInput(plainMap(out))
-	up := &ProcessUpdate{Type: TypeDocumentSubmission, Output: &o}
+	up := &ProcessUpdate{Type: TypeDocumentSubmission, Output: &out}
 	if len(media) > 0 {
-		up.Input = MediaInput(media)
+		up.Input = &SubmissionInput{Media: media}
 	}
 	return up
 }
@@ -278,6 +272,5 @@ func DocumentSubmission(media []MediaItem, out VerificationOutput) *ProcessUpdat
 // ElectronicVerification is a partner-verified electronic verification of
 // the identity process: the person's data it confirmed, and by whom.
 func ElectronicVerification(who VerifiedPerson, out VerificationOutput) *ProcessUpdate {
-	o := UntypedInput(plainMap(out))
-	return &ProcessUpdate{Type: TypeElectronicVerification, Input: &UntypedInput{"data": plainMap(who)}, Output: &o}
+	return &ProcessUpdate{Type: TypeElectronicVerification, Input: &SubmissionInput{Data: &who}, Output: &out}
 }

@@ -235,7 +235,7 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 		for i, f := range files {
 			media[i] = kycd.MediaItem{FileID: f.ID, Context: f.Context}
 		}
-		up.Input = kycd.MediaInput(media)
+		up.Input = &kycd.SubmissionInput{Media: media}
 	}
 	up.Key = in.ID + "/" + code
 	_, _, err = s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)

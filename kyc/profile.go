@@ -1,7 +1,6 @@
 package kyc
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,15 +71,6 @@ func profileInput(u *kycd.User, p *kycd.Process) map[string]any {
 		in["details"] = p.Form.Answers
 	}
 	return in
-}
-
-// decodeInto converts a decoded JSON value into a typed one.
-func decodeInto(v any, out any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, out)
 }
 
 // ignored is the warning for a field dropped by a verification rule.

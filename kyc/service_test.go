@@ -171,13 +171,11 @@ func TestConcurrentDuplicateDocument(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
-					Type:  kycd.TypeDocumentSubmission,
-					Input: &kycd.UntypedInput{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
-					Output: &kycd.UntypedInput{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
-						"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
-						"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
-				})
+				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, kycd.DocumentSubmission(
+					[]kycd.MediaItem{{Context: "photo-document-front", FileID: files[i]}},
+					kycd.VerificationOutput{Provider: "veriff", VerifiedAt: "2020-01-01T00:00:00Z",
+						Document: &kycd.VerifiedDocument{Type: "passport", Number: "X123", Country: "GB"},
+						Person:   &kycd.VerifiedPerson{GivenName: "John", FamilyName: "Doe", Birthdate: "1987-01-01"}}))
 				if err != nil {
 					t.Error(err)
 					return
