@@ -1,6 +1,10 @@
 package kycd
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
 
 // The typed inputs and outputs of process updates. Every surface that
 // updates a process speaks them: the Core API decodes a request's input
@@ -39,38 +43,24 @@ func NewProcessInput(code string) ProcessInput {
 		return &PhoneInput{}
 	case ProcessIdentity, ProcessProofOfAddress, ProcessEDD:
 		return &SubmissionInput{}
+	case ProcessCDD, ProcessCRA, ProcessSCS:
+		return &FormInput{}
+	case ProcessTaxDetails:
+		return &TaxDetailsInput{}
 	}
-	if code == ProcessScreening || code == ProcessRisk {
-		return nil
-	}
-	return &UntypedInput{}
+	return nil
 }
 
 // NewProcessOutput returns an empty output of a process's type, to decode
 // a request into; nil for a process that takes no output.
 func NewProcessOutput(code string) ProcessOutput {
 	switch code {
-	case ProcessProfile, ProcessAddress, ProcessScreening, ProcessRisk:
-		return nil
 	case ProcessEmail, ProcessPhone, ProcessEDD:
 		return &VerifiedAtOutput{}
 	case ProcessIdentity, ProcessProofOfAddress:
 		return &VerificationOutput{}
-	}
-	return &UntypedInput{}
-}
-
-// UntypedInput is the input or output of a process not typed yet: the
-// request's JSON object as decoded.
-type UntypedInput map[string]any
-
-func (*UntypedInput) processInput()  {}
-func (*UntypedInput) processOutput() {}
-
-// Untyped is an untyped input or output as its JSON object (nil when none).
-func Untyped(v any) map[string]any {
-	if m, ok := v.(*UntypedInput); ok && m != nil {
-		return *m
+	case ProcessCDD, ProcessCRA, ProcessSCS, ProcessTaxDetails:
+		return &FormOutput{}
 	}
 	return nil
 }
@@ -245,6 +235,70 @@ func (*VerificationOutput) processOutput() {}
 type MediaItem struct {
 	Context string `json:"context"`
 	FileID  string `json:"fileId"`
+}
+
+// FormInput is the input of a form process (customer due diligence, crypto
+// risk assessment, self-categorization): the form instance it answers
+// (none: a new one) and one step's answers, as the form defines them.
+type FormInput struct {
+	FormID  string         `json:"formId,omitempty"`
+	Answers map[string]any `json:"answers,omitempty"`
+}
+
+func (*FormInput) processInput() {}
+
+// TaxDetailsInput is the tax details process's input: one step's answers
+// of its form, the input object itself (taxResidency or taxIdentification).
+type TaxDetailsInput struct {
+	Answers map[string]any
+}
+
+func (*TaxDetailsInput) processInput() {}
+
+// MarshalJSON encodes the answers as the input object.
+func (in TaxDetailsInput) MarshalJSON() ([]byte, error) { return json.Marshal(in.Answers) }
+
+// UnmarshalJSON decodes the input object as the answers.
+func (in *TaxDetailsInput) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &in.Answers) }
+
+// FormOutput is the output of a form process the partner ran and
+// evaluated itself: the score (customer due diligence) or the result
+// (crypto risk assessment, self-categorization, tax details), the attempts
+// used, how long it holds and when it was verified.
+type FormOutput struct {
+	Score      string        `json:"score,omitempty"`
+	Result     string        `json:"result,omitempty"`
+	Attempts   *FormAttempts `json:"attempts,omitempty"`
+	ExpiresAt  string        `json:"expiresAt,omitempty"`
+	VerifiedAt string        `json:"verifiedAt"`
+}
+
+func (*FormOutput) processOutput() {}
+
+// FormAttempts are the attempts of an assessment the partner ran: used of
+// at most maximum.
+type FormAttempts struct {
+	Used    int `json:"used"`
+	Maximum int `json:"maximum"`
+}
+
+// UnmarshalJSON reads the counts as JSON Schema's integers: numbers with
+// no fraction, 1.0 as 1 (Go's decoder refuses a decimal point in an int).
+func (a *FormAttempts) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Used    float64 `json:"used"`
+		Maximum float64 `json:"maximum"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, f := range []float64{raw.Used, raw.Maximum} {
+		if f != math.Trunc(f) || math.Abs(f) >= 1<<53 {
+			return fmt.Errorf("kycd: attempts %v is not an integer kycd counts", f)
+		}
+	}
+	a.Used, a.Maximum = int(raw.Used), int(raw.Maximum)
+	return nil
 }
 
 // ProfileUpdate is an update of the profile process.

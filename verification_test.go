@@ -38,3 +38,18 @@ func TestPatchOf(t *testing.T) {
 		t.Errorf("%+v", p)
 	}
 }
+
+// TestFormAttempts: attempts are JSON Schema integers, 2.0 included; a
+// fraction is refused.
+func TestFormAttempts(t *testing.T) {
+	var out FormOutput
+	if err := json.Unmarshal([]byte(`{"result":"rejected","attempts":{"used":2.0,"maximum":3},"verifiedAt":"2026-01-01T00:00:00Z"}`), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Attempts == nil || *out.Attempts != (FormAttempts{Used: 2, Maximum: 3}) {
+		t.Errorf("attempts: %+v", out.Attempts)
+	}
+	if err := json.Unmarshal([]byte(`{"attempts":{"used":1.5,"maximum":3}}`), &out); err == nil {
+		t.Error("1.5 attempts decoded")
+	}
+}

@@ -23,12 +23,6 @@ func inputOf[T any, P interface {
 	return in, nil
 }
 
-// str is v as a string ("" when it is none): an untyped input's field.
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
 // outputOf is an update's output as its process's type T: nil when none is
 // given (the partner did not verify), request_invalid when it is another
 // process's type.

@@ -2,6 +2,7 @@ package kyc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -92,8 +93,8 @@ func onEachDB(t *testing.T, test func(t *testing.T, b *bundle)) {
 // verifiedCDD is a partner-verified customer due diligence result, verified
 // and expiring at the times given.
 func verifiedCDD(verifiedAt, expiresAt time.Time) *kycd.ProcessUpdate {
-	return &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"answers": map[string]any{"x": map[string]any{}}},
-		Output: &kycd.UntypedInput{"score": "low", "verifiedAt": verifiedAt.Format(time.RFC3339), "expiresAt": expiresAt.Format(time.RFC3339)}}
+	return &kycd.ProcessUpdate{Input: &kycd.FormInput{Answers: map[string]any{"x": map[string]any{}}},
+		Output: &kycd.FormOutput{Score: "low", VerifiedAt: verifiedAt.Format(time.RFC3339), ExpiresAt: expiresAt.Format(time.RFC3339)}}
 }
 
 // cddEvents counts the user's customer due diligence status events whose
@@ -115,7 +116,7 @@ func TestConcurrentAnswers(t *testing.T) {
 		ctx := context.Background()
 		u := b.user(t, "race@example.com")
 		const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
-		first := &kycd.ProcessUpdate{Input: &kycd.UntypedInput{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+		first := &kycd.ProcessUpdate{Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 		if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestConcurrentAnswers(t *testing.T) {
 					defer wg.Done()
 					mine := *u
 					_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
-						Input: &kycd.UntypedInput{"formId": formID, "answers": map[string]any{"financial-information": a}}})
+						Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"financial-information": a}}})
 					errs <- err
 				}(a)
 			}
@@ -305,24 +306,31 @@ func TestRecordedStateAfterExpiry(t *testing.T) {
 }
 
 // TestFormInputTypes: a form process's formId must be a string and its
-// answers an object, whoever calls the service.
+// answers an object, whoever calls the service: JSON of other types does
+// not decode into its input type, and another process's input type is
+// request_invalid. A null formId starts a form.
 func TestFormInputTypes(t *testing.T) {
 	d := storetest.Databases(t)[0]
 	b := setup(t, d)
 	u := b.user(t, "types@example.com")
-	for _, in := range []map[string]any{
-		{"formId": 5.0, "answers": map[string]any{"intent": map[string]any{}}},
-		{"answers": "intent"},
-		{"answers": []any{map[string]any{}}},
+	for _, in := range []string{
+		`{"formId": 5.0, "answers": {"intent": {}}}`,
+		`{"answers": "intent"}`,
+		`{"answers": [{}]}`,
 	} {
-		_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: (*kycd.UntypedInput)(&in)})
-		e, ok := kycd.AsError(err)
-		if !ok || e.Code != kycd.ERequestInvalid {
-			t.Errorf("%v: %v, want a request_invalid error", in, err)
+		if err := json.Unmarshal([]byte(in), kycd.NewProcessInput(kycd.ProcessCDD)); err == nil {
+			t.Errorf("%s decoded as a form's input", in)
 		}
 	}
-	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{
-		Input: &kycd.UntypedInput{"formId": nil, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
+	_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: &kycd.EmailInput{Email: "types@example.com"}})
+	if e, ok := kycd.AsError(err); !ok || e.Code != kycd.ERequestInvalid {
+		t.Errorf("an email's input to a form: %v, want a request_invalid error", err)
+	}
+	in := kycd.NewProcessInput(kycd.ProcessCDD)
+	if err := json.Unmarshal([]byte(`{"formId": null, "answers": {"intent": {"expected-activities": ["cryptocurrency_investing"]}}}`), in); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: in})
 	if err != nil || v.Input["formId"] == "" {
 		t.Errorf("null formId starts a form: %v %v", v, err)
 	}
