@@ -297,8 +297,9 @@ func SubmissionRefusal(err error) (*Error, error) {
 	return nil, err
 }
 
-// DataMap turns a data struct into the generic map a ProcessUpdate's
-// input and output carry.
+// DataMap turns a data struct into a generic JSON object: how a stored
+// Process keeps the typed input and output of its update, as the Core API
+// shows them.
 func DataMap(v any) (map[string]any, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
