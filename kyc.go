@@ -291,11 +291,14 @@ type Warning struct {
 
 // ProcessUpdate is a request to update a process: the submission type
 // (identity, proof of address), the input and, when the partner verified
-// it, the output. Language is a BCP 47 tag for the texts of forms.
+// it, the output, each of the process's type (verification.go). Language
+// is a BCP 47 tag for the texts of forms.
 type ProcessUpdate struct {
-	Type     string
-	Input    map[string]any
-	Output   map[string]any
+	Type string
+	// Input is nil when none is given.
+	Input ProcessInput
+	// Output is nil unless the partner verified the process.
+	Output   ProcessOutput
 	Language string
 	// Key, when set, makes the update apply at most once: an update with a
 	// key applied before is refused with EAlreadyApplied (an ingestion
@@ -317,8 +320,9 @@ func SubmissionRefusal(err error) (*Error, error) {
 	return nil, err
 }
 
-// DataMap turns a data struct into the generic map a ProcessUpdate's
-// input and output carry.
+// DataMap turns a data struct into a generic JSON object: how a stored
+// Process keeps the typed input and output of its update, as the Core API
+// shows them.
 func DataMap(v any) (map[string]any, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {

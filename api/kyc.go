@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -45,7 +46,8 @@ func (s *Server) handleGetKYC() handlerFunc {
 }
 
 // handleUpdateProcess updates one KYC process: the body is checked against
-// the process's request schema, then the process's rules apply.
+// the process's request schema, its input and output are decoded into the
+// process's types, then the process's rules apply.
 func (s *Server) handleUpdateProcess(code string) handlerFunc {
 	schema := "update-kyc-" + code + "-request"
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -57,9 +59,14 @@ func (s *Server) handleUpdateProcess(code string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		view, warnings, err := s.kyc.UpdateProcess(r.Context(), u, code, &kycd.ProcessUpdate{
-			Type: req.Type, Input: req.Input, Output: req.Output, Language: r.Header.Get("Accept-Language"),
-		})
+		up := &kycd.ProcessUpdate{Type: req.Type, Language: r.Header.Get("Accept-Language")}
+		if up.Input, err = decodePart(req.Input, kycd.NewProcessInput(code)); err != nil {
+			return err
+		}
+		if up.Output, err = decodePart(req.Output, kycd.NewProcessOutput(code)); err != nil {
+			return err
+		}
+		view, warnings, err := s.kyc.UpdateProcess(r.Context(), u, code, up)
 		if err != nil {
 			return err
 		}
@@ -72,10 +79,27 @@ func (s *Server) handleUpdateProcess(code string) handlerFunc {
 	}
 }
 
+// processRequest is a process update as the schema checked it; its input
+// and output are decoded into the process's types (decodePart).
 type processRequest struct {
-	Type   string         `json:"type"`
-	Input  map[string]any `json:"input"`
-	Output map[string]any `json:"output"`
+	Type   string          `json:"type"`
+	Input  json.RawMessage `json:"input"`
+	Output json.RawMessage `json:"output"`
+}
+
+// decodePart decodes the input or output of a process update into v, an
+// empty value of the process's type; the zero T (nil) when the request has
+// none. The schema checked the part: a value that does not decode is a
+// schema bug, answered as decode answers it.
+func decodePart[T any](raw json.RawMessage, v T) (T, error) {
+	var none T
+	if raw == nil {
+		return none, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return none, kycd.Invalid("body", kycd.Violation{Property: "", Rule: "type"})
+	}
+	return v, nil
 }
 
 // handleVerifyCode confirms the one-time code sent for the email or phone

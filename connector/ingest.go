@@ -235,7 +235,7 @@ func (s *Service) ingestProcess(ctx context.Context, in *kycd.Ingestion, prov Pr
 		for i, f := range files {
 			media[i] = kycd.MediaItem{FileID: f.ID, Context: f.Context}
 		}
-		up.Input = kycd.MediaInput(media)
+		up.Input = &kycd.SubmissionInput{Media: media}
 	}
 	up.Key = in.ID + "/" + code
 	_, _, err = s.KYC.UpdateProcess(ctx, &kycd.User{ID: in.UserID, TenantID: in.TenantID}, code, up)
@@ -282,7 +282,7 @@ func submission(v *Verification, code, provider, now string) (map[string]any, *k
 		if p == nil {
 			return nil, nil
 		}
-		in := kycd.ProfileInput{FullName: p.FullName, Birthdate: p.Birthdate, PrimaryCitizenship: p.PrimaryCitizenship}
+		in := kycd.ProfileInput{FullName: kycd.Given(p.FullName), Birthdate: kycd.Given(p.Birthdate), PrimaryCitizenship: kycd.Given(p.PrimaryCitizenship)}
 		if p.Birthplace != nil {
 			in.Birthplace = &kycd.Birthplace{Country: p.Birthplace.Country, Town: p.Birthplace.Town}
 		}

@@ -47,8 +47,15 @@ func (s *Service) issueCode(st *state, c *change, channel, destination string) e
 // verified it and the process is ok at once; without, kycd sends a
 // one-time code to the address and the process waits for it.
 func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	email, _ := up.Input["email"].(string)
-	email = strings.TrimSpace(email)
+	in, err := inputOf[kycd.EmailInput](up)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf[kycd.VerifiedAtOutput](up)
+	if err != nil {
+		return nil, err
+	}
+	email := strings.TrimSpace(in.Email)
 	if !plausibleEmail(email) {
 		return nil, &kycd.Error{Code: kycd.EEmailIncorrectOrDisallowed, Message: "The email is incorrect or disallowed"}
 	}
@@ -61,7 +68,7 @@ func (s *Service) updateEmail(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Email = email
-	return s.contactChange(st, p, &u, kycd.ChannelEmail, email, up.Output)
+	return s.contactChange(st, p, &u, kycd.ChannelEmail, email, out)
 }
 
 // plausibleEmail refuses addresses no mail can reach: no domain, a domain
@@ -74,8 +81,15 @@ func plausibleEmail(e string) bool {
 
 // updatePhone changes the user's phone, partner-verified or with a code.
 func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	number, _ := up.Input["phone"].(string)
-	country, _ := up.Input["country"].(string)
+	in, err := inputOf[kycd.PhoneInput](up)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf[kycd.VerifiedAtOutput](up)
+	if err != nil {
+		return nil, err
+	}
+	number, country := in.Phone, in.Country
 	phone := kycd.Phone{Number: number, Country: country}
 	if s.policy.Restricted(country) {
 		return nil, countryNotSupported("input.country")
@@ -89,16 +103,16 @@ func (s *Service) updatePhone(st *state, up *kycd.ProcessUpdate) (*change, error
 	}
 	u := *st.user
 	u.Phone = &phone
-	return s.contactChange(st, p, &u, kycd.ChannelPhone, number, up.Output)
+	return s.contactChange(st, p, &u, kycd.ChannelPhone, number, out)
 }
 
 // contactChange is the change of the email or phone process: the user's new
 // email or phone, and the process ok at once when the partner verified it
 // (output.verifiedAt), or pending with a one-time code sent to destination.
-func (s *Service) contactChange(st *state, p *kycd.Process, u *kycd.User, channel, destination string, output map[string]any) (*change, error) {
+func (s *Service) contactChange(st *state, p *kycd.Process, u *kycd.User, channel, destination string, output *kycd.VerifiedAtOutput) (*change, error) {
 	c := &change{user: u, action: "kyc." + p.Code + ".updated"}
 	if output != nil {
-		at, err := verifiedAt(output, "output.verifiedAt", st.now)
+		at, err := verifiedAt(output.VerifiedAt, "output.verifiedAt", st.now)
 		if err != nil {
 			return nil, err
 		}

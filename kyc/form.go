@@ -71,28 +71,6 @@ func formUpdater(code string) func(*Service, *state, *kycd.ProcessUpdate) (*chan
 	}
 }
 
-// formRequest is the input of a form process.
-type formRequest struct {
-	FormID  string         `json:"formId"`
-	Answers map[string]any `json:"answers"`
-}
-
-// formRequestOf reads a form process's input as decoded JSON: formId a string,
-// answers an object, either missing or null (ok is false for other types).
-func formRequestOf(in map[string]any) (req formRequest, ok bool) {
-	if v := in["formId"]; v != nil {
-		if req.FormID, ok = v.(string); !ok {
-			return req, false
-		}
-	}
-	if v := in["answers"]; v != nil {
-		if req.Answers, ok = v.(map[string]any); !ok {
-			return req, false
-		}
-	}
-	return req, true
-}
-
 // updateForm answers one step of a form-based process (customer due
 // diligence, crypto risk assessment, self-categorization). Without output,
 // kycd runs the form: formId resumes an instance, no formId starts one, and
@@ -101,9 +79,13 @@ func formRequestOf(in map[string]any) (req formRequest, ok bool) {
 func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*change, error) {
 	pp := s.policy.Process(code)
 	cur := st.procs[code]
-	req, ok := formRequestOf(up.Input)
-	if !ok {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
+	req, err := inputOf[kycd.FormInput](up)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf[kycd.FormOutput](up)
+	if err != nil {
+		return nil, err
 	}
 	latest, _ := s.forms.Latest(pp.Form)
 	// The form a request names is completed when the process is ok by it
@@ -127,8 +109,8 @@ func (s *Service) updateForm(st *state, code string, up *kycd.ProcessUpdate) (*c
 		return nil, notAllowed()
 	}
 	p := st.editable(code)
-	if up.Output != nil {
-		return s.partnerForm(st, p, req, up.Output)
+	if out != nil {
+		return s.partnerForm(st, p, req, out)
 	}
 	f := p.Form
 	switch {
@@ -192,12 +174,12 @@ func keepAttempts(out map[string]any) map[string]any {
 }
 
 // partnerForm records a form the partner ran and evaluated itself.
-func (s *Service) partnerForm(st *state, p *kycd.Process, req formRequest, output map[string]any) (*change, error) {
-	if _, err := verifiedAt(output, "output.verifiedAt", st.now); err != nil {
+func (s *Service) partnerForm(st *state, p *kycd.Process, req *kycd.FormInput, output *kycd.FormOutput) (*change, error) {
+	if _, err := verifiedAt(output.VerifiedAt, "output.verifiedAt", st.now); err != nil {
 		return nil, err
 	}
-	if exp, ok := output["expiresAt"].(string); ok {
-		if err := mustBeFuture(exp, "output.expiresAt", st.now); err != nil {
+	if output.ExpiresAt != "" {
+		if err := mustBeFuture(output.ExpiresAt, "output.expiresAt", st.now); err != nil {
 			return nil, err
 		}
 	}
@@ -206,33 +188,24 @@ func (s *Service) partnerForm(st *state, p *kycd.Process, req formRequest, outpu
 		id = uuid.NewString()
 	}
 	p.Form = &kycd.FormInstance{ID: id, Answers: req.Answers, Completed: true}
-	p.Model, p.Output, p.RetryAt = kycd.ModelPartner, cloneMap(output), nil
+	out, err := kycd.DataMap(output)
+	if err != nil {
+		return nil, err
+	}
+	p.Model, p.Output, p.RetryAt = kycd.ModelPartner, out, nil
 	p.Status = kycd.StatusOK
-	if output["result"] == "rejected" {
+	if output.Result == "rejected" {
 		p.Status = kycd.StatusPending
-		if a, ok := output["attempts"].(map[string]any); ok && number(a["used"]) >= number(a["maximum"]) {
+		if a := output.Attempts; a != nil && a.Used >= a.Maximum {
 			p.Status = kycd.StatusFailed
 		}
 	}
-	if a, ok := output["attempts"].(map[string]any); ok {
-		p.Attempts = int(number(a["used"]))
+	if a := output.Attempts; a != nil {
+		p.Attempts = a.Used
 	}
 	c := &change{action: "kyc." + p.Code + ".updated", details: map[string]any{"model": kycd.ModelPartner, "status": p.Status}}
 	c.put(p)
 	return c, nil
-}
-
-func number(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case int:
-		return float64(n)
-	case interface{ Float64() (float64, error) }:
-		f, _ := n.Float64()
-		return f
-	}
-	return 0
 }
 
 // Evaluate evaluates a completed form (the work of an EvaluateArgs job).

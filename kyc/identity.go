@@ -20,12 +20,9 @@ func fullName(p person) string { return strings.TrimSpace(p.GivenName + " " + p.
 
 // checkMedia checks that every file of a media list exists, belongs to the
 // user and is uploaded.
-func (s *Service) checkMedia(st *state, input map[string]any) error {
-	media, _ := input["media"].([]any)
+func (s *Service) checkMedia(st *state, media []kycd.MediaItem) error {
 	for _, m := range media {
-		item, _ := m.(map[string]any)
-		id, _ := item["fileId"].(string)
-		f, err := s.files.FindFileByID(st.ctx, kycd.FileKey{TenantID: st.user.TenantID, UserID: st.user.ID, ID: id})
+		f, err := s.files.FindFileByID(st.ctx, kycd.FileKey{TenantID: st.user.TenantID, UserID: st.user.ID, ID: m.FileID})
 		if kycd.ErrorCode(err) == kycd.ENotFound {
 			return &kycd.Error{Code: kycd.ENotFound, Message: "A file specified in the media array cannot be found", Details: map[string]any{"entity": "file"}}
 		} else if err != nil {
@@ -165,7 +162,9 @@ func (s *Service) updateIdentity(st *state, up *kycd.ProcessUpdate) (*change, er
 			c.user = &u
 		}
 	}
-	s.settleSubmission(st, c, kycd.ProcessIdentity, up, out, reason)
+	if err := s.settleSubmission(st, c, kycd.ProcessIdentity, up, out, reason); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -196,6 +195,14 @@ func provenNationalities(out *verificationOutput, who person) []string {
 func (s *Service) partnerSubmission(st *state, code, what string, reasons []string, up *kycd.ProcessUpdate,
 	checkDocument func(*verificationOutput) error) (*verificationOutput, person, error) {
 	var who person
+	in, err := inputOf[kycd.SubmissionInput](up)
+	if err != nil {
+		return nil, who, err
+	}
+	out, err := outputOf[kycd.VerificationOutput](up)
+	if err != nil {
+		return nil, who, err
+	}
 	if len(reasons) > 0 {
 		return nil, who, kycd.NotAllowed("User cannot submit "+what+" due to incomplete declared information", reasons...)
 	}
@@ -205,25 +212,21 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 	if err := resubmitted(st, code, up); err != nil {
 		return nil, who, err
 	}
-	if up.Output == nil {
+	if out == nil {
 		return nil, who, platformVerificationUnavailable(code)
 	}
-	var out verificationOutput
-	if err := decodeInto(up.Output, &out); err != nil {
-		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "type"})
-	}
-	if _, err := verifiedAt(up.Output, "output.verifiedAt", st.now); err != nil {
+	if _, err := verifiedAt(out.VerifiedAt, "output.verifiedAt", st.now); err != nil {
 		return nil, who, err
 	}
 	switch up.Type {
 	case kycd.TypeDocumentSubmission:
-		if err := s.checkMedia(st, up.Input); err != nil {
+		if err := s.checkMedia(st, in.Media); err != nil {
 			return nil, who, err
 		}
 		if out.Person == nil {
 			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "output", Rule: "required", RuleParams: map[string]any{"missingProperty": "person"}})
 		}
-		if err := checkDocument(&out); err != nil {
+		if err := checkDocument(out); err != nil {
 			return nil, who, err
 		}
 		if err := s.checkPerson(out.Person, "output.person", st.now); err != nil {
@@ -231,9 +234,8 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		}
 		who = *out.Person
 	case kycd.TypeElectronicVerification:
-		data, _ := up.Input["data"].(map[string]any)
-		if err := decodeInto(data, &who); err != nil {
-			return nil, who, kycd.Invalid("body", kycd.Violation{Property: "input.data", Rule: "type"})
+		if in.Data != nil {
+			who = *in.Data
 		}
 		if err := s.checkPerson(&who, "input.data", st.now); err != nil {
 			return nil, who, err
@@ -242,25 +244,31 @@ func (s *Service) partnerSubmission(st *state, code, what string, reasons []stri
 		return nil, who, kycd.Invalid("body", kycd.Violation{Property: "type", Rule: "enum",
 			RuleParams: map[string]any{"allowedValues": []string{kycd.TypeDocumentSubmission, kycd.TypeElectronicVerification}}})
 	}
-	return &out, who, nil
+	return out, who, nil
 }
 
 // settleSubmission records a partner-verified submission in the change:
-// failed with the reason, or ok.
-func (s *Service) settleSubmission(st *state, c *change, code string, up *kycd.ProcessUpdate, out *verificationOutput, reason string) {
+// failed with the reason, or ok. The process keeps the input and output
+// as JSON objects, as the Core API shows them.
+func (s *Service) settleSubmission(st *state, c *change, code string, up *kycd.ProcessUpdate, out *verificationOutput, reason string) error {
 	p := st.editable(code)
-	p.Type, p.Model, p.Input = up.Type, kycd.ModelPartner, up.Input
-	p.Output = cloneMap(up.Output)
+	p.Type, p.Model = up.Type, kycd.ModelPartner
+	var err error
+	if p.Input, err = kycd.DataMap(up.Input); err != nil {
+		return err
+	}
+	if p.Output, err = kycd.DataMap(out); err != nil {
+		return err
+	}
+	p.Status = kycd.StatusOK
 	if reason != "" {
 		p.Status = kycd.StatusFailed
 		p.Output["reason"] = reason
-	} else {
-		p.Status = kycd.StatusOK
-		delete(p.Output, "reason")
 	}
 	c.put(p)
 	c.action = "kyc." + code + ".updated"
 	c.details = map[string]any{"type": up.Type, "model": p.Model, "status": p.Status, "reason": reason, "provider": out.Provider}
+	return nil
 }
 
 // isUnderage reports whether a birthdate is younger than the minimum age.
@@ -312,7 +320,9 @@ func (s *Service) updateProofOfAddress(st *state, up *kycd.ProcessUpdate) (*chan
 		reason = "address-mismatch"
 	}
 	c := &change{}
-	s.settleSubmission(st, c, kycd.ProcessProofOfAddress, up, out, reason)
+	if err := s.settleSubmission(st, c, kycd.ProcessProofOfAddress, up, out, reason); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -327,24 +337,35 @@ func sameAddress(proven, declared kycd.Address) bool {
 // updateEDD records partner-verified enhanced due diligence: the proof of
 // the source of funds and when the partner verified it.
 func (s *Service) updateEDD(st *state, up *kycd.ProcessUpdate) (*change, error) {
+	in, err := inputOf[kycd.SubmissionInput](up)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf[kycd.VerifiedAtOutput](up)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.submittable(st, kycd.ProcessEDD); err != nil {
 		return nil, err
 	}
 	if err := resubmitted(st, kycd.ProcessEDD, up); err != nil {
 		return nil, err
 	}
-	if err := s.checkMedia(st, up.Input); err != nil {
+	if err := s.checkMedia(st, in.Media); err != nil {
 		return nil, err
 	}
-	if up.Output == nil {
+	if out == nil {
 		return nil, platformVerificationUnavailable(kycd.ProcessEDD)
 	}
-	at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	at, err := verifiedAt(out.VerifiedAt, "output.verifiedAt", st.now)
 	if err != nil {
 		return nil, err
 	}
 	p := st.editable(kycd.ProcessEDD)
-	p.Status, p.Model, p.Input, p.Output = kycd.StatusOK, kycd.ModelPartner, up.Input, map[string]any{"verifiedAt": at}
+	p.Status, p.Model, p.Output = kycd.StatusOK, kycd.ModelPartner, map[string]any{"verifiedAt": at}
+	if p.Input, err = kycd.DataMap(up.Input); err != nil {
+		return nil, err
+	}
 	c := &change{action: "kyc.enhanced-due-diligence.updated", details: map[string]any{"model": p.Model}}
 	c.put(p)
 	return c, nil

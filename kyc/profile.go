@@ -1,7 +1,6 @@
 package kyc
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,15 +73,6 @@ func profileInput(u *kycd.User, p *kycd.Process) map[string]any {
 	return in
 }
 
-// decodeInto converts a decoded JSON value into a typed one.
-func decodeInto(v any, out any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, out)
-}
-
 // ignored is the warning for a field dropped by a verification rule.
 func ignored(property, rule string) kycd.Warning {
 	why := "its presence is disallowed"
@@ -93,58 +83,15 @@ func ignored(property, rule string) kycd.Warning {
 		Details: map[string]any{"property": property, "rule": rule}}
 }
 
-// addressPatch is an address update: every part but the country; nil
-// parts are not updated.
-type addressPatch struct {
-	Subdivision, City, Line1, Line2, PostalCode *string
-}
-
-// addressPatchOf reads an address update; a null part clears it.
-func addressPatchOf(m map[string]any) addressPatch {
-	part := func(k string) *string {
-		v, ok := m[k]
-		if !ok {
-			return nil
-		}
-		s, _ := v.(string)
-		return &s
-	}
-	return addressPatch{Subdivision: part("subdivision"), City: part("city"), Line1: part("line1"), Line2: part("line2"), PostalCode: part("postalCode")}
-}
-
-func (p addressPatch) applyTo(a kycd.Address) kycd.Address {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&a.Subdivision, p.Subdivision)
-	set(&a.City, p.City)
-	set(&a.Line1, p.Line1)
-	set(&a.Line2, p.Line2)
-	set(&a.PostalCode, p.PostalCode)
-	return a
-}
-
-type profileRequest struct {
-	FullName           *string          `json:"fullName"`
-	Birthdate          *string          `json:"birthdate"`
-	Birthplace         *kycd.Birthplace `json:"birthplace"`
-	PrimaryCitizenship *string          `json:"primaryCitizenship"`
-	CitizenshipCountry *string          `json:"citizenshipCountry"`
-	OtherCitizenships  []string         `json:"otherCitizenships"`
-	Address            map[string]any   `json:"address"`
-	Details            map[string]any   `json:"details"`
-}
-
 // updateProfile changes the user's declared data, field by field, under the
 // profile's rules: a field whose presence is disallowed, or that is no
 // longer editable, is ignored with a warning.
 func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	var req profileRequest
-	if err := decodeInto(up.Input, &req); err != nil {
-		return nil, kycd.Invalid("body", kycd.Violation{Property: "input", Rule: "type"})
+	in, err := inputOf[kycd.ProfileInput](up)
+	if err != nil {
+		return nil, err
 	}
+	req := *in
 	if req.PrimaryCitizenship == nil {
 		req.PrimaryCitizenship = req.CitizenshipCountry
 	}
@@ -200,7 +147,7 @@ func (s *Service) updateProfile(st *state, up *kycd.ProcessUpdate) (*change, err
 		u.OtherCitizenships, changed = slices.Clone(req.OtherCitizenships), append(changed, "otherCitizenships")
 	}
 	if req.Address != nil && allowed("address", true) {
-		a, err := s.patchAddress(u.Address, addressPatchOf(req.Address), rules["address"].Rules, "input.address", false, c)
+		a, err := s.patchAddress(u.Address, *req.Address, rules["address"].Rules, "input.address", false, c)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +211,7 @@ func (s *Service) profileDetails(st *state, f *kycd.FormInstance, details map[st
 // rules and checks the result.
 // With strict (the address process, as Uphold's), changing a subdivision
 // that is not editable is refused instead of ignored.
-func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[string]policy.FieldRule, prefix string, strict bool, c *change) (kycd.Address, error) {
+func (s *Service) patchAddress(a kycd.Address, patch kycd.AddressPatch, rules map[string]policy.FieldRule, prefix string, strict bool, c *change) (kycd.Address, error) {
 	// A subdivision the country does not have is refused, as Uphold
 	// documents it, before whether it may change at all is considered.
 	if patch.Subdivision != nil && *patch.Subdivision != "" && !s.geo.IsSubdivisionOf(*patch.Subdivision, a.Country) {
@@ -295,7 +242,7 @@ func (s *Service) patchAddress(a kycd.Address, patch addressPatch, rules map[str
 	drop("line1", &patch.Line1)
 	drop("line2", &patch.Line2)
 	drop("postalCode", &patch.PostalCode)
-	next := patch.applyTo(a)
+	next := patch.ApplyTo(a)
 	if err := kycd.CheckAddress(next, prefix, s.geo); err != nil {
 		if e, ok := kycd.AsError(err); ok && e.Details["property"] == prefix+".country" {
 			// The country of residence is not part of the update.
@@ -322,10 +269,13 @@ func countryNotSupported(property string) error {
 // updateAddress changes the user's residential address (the deprecated
 // address process; the profile's address does the same).
 func (s *Service) updateAddress(st *state, up *kycd.ProcessUpdate) (*change, error) {
-	patch, _ := up.Input["address"].(map[string]any)
+	in, err := inputOf[kycd.AddressInput](up)
+	if err != nil {
+		return nil, err
+	}
 	c := &change{action: "kyc.address.updated"}
 	u := *st.user
-	a, err := s.patchAddress(u.Address, addressPatchOf(patch), s.profileRules(st)["address"].Rules, "input.address", true, c)
+	a, err := s.patchAddress(u.Address, in.Address, s.profileRules(st)["address"].Rules, "input.address", true, c)
 	if err != nil {
 		return nil, err
 	}
@@ -336,8 +286,7 @@ func (s *Service) updateAddress(st *state, up *kycd.ProcessUpdate) (*change, err
 }
 
 // verifiedAt checks a partner's verifiedAt: a time in the past.
-func verifiedAt(output map[string]any, property string, now time.Time) (string, error) {
-	s, _ := output["verifiedAt"].(string)
+func verifiedAt(s, property string, now time.Time) (string, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return "", kycd.Invalid("body", kycd.Violation{Property: property, Rule: "format", RuleParams: map[string]any{"format": "date-time"}})

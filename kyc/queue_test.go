@@ -56,7 +56,7 @@ func TestOneUserQueue(t *testing.T) {
 			ctx := context.Background()
 			u := b.user(t, "queue@example.com")
 			const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
-			first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+			first := &kycd.ProcessUpdate{Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 			if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestOneUserQueue(t *testing.T) {
 					defer wg.Done()
 					mine := *u
 					_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
-						Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": map[string]any{"annual-income-range": incomes[i%len(incomes)]}}}})
+						Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"financial-information": map[string]any{"annual-income-range": incomes[i%len(incomes)]}}}})
 					if err != nil {
 						t.Errorf("answer %d: %v", i, err)
 					}

@@ -2,6 +2,7 @@ package kyc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -92,8 +93,8 @@ func onEachDB(t *testing.T, test func(t *testing.T, b *bundle)) {
 // verifiedCDD is a partner-verified customer due diligence result, verified
 // and expiring at the times given.
 func verifiedCDD(verifiedAt, expiresAt time.Time) *kycd.ProcessUpdate {
-	return &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"x": map[string]any{}}},
-		Output: map[string]any{"score": "low", "verifiedAt": verifiedAt.Format(time.RFC3339), "expiresAt": expiresAt.Format(time.RFC3339)}}
+	return &kycd.ProcessUpdate{Input: &kycd.FormInput{Answers: map[string]any{"x": map[string]any{}}},
+		Output: &kycd.FormOutput{Score: "low", VerifiedAt: verifiedAt.Format(time.RFC3339), ExpiresAt: expiresAt.Format(time.RFC3339)}}
 }
 
 // cddEvents counts the user's customer due diligence status events whose
@@ -115,7 +116,7 @@ func TestConcurrentAnswers(t *testing.T) {
 		ctx := context.Background()
 		u := b.user(t, "race@example.com")
 		const formID = "ae80271a-a3f0-453b-8dc6-36b777817217" // the form's published id
-		first := &kycd.ProcessUpdate{Input: map[string]any{"formId": formID, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+		first := &kycd.ProcessUpdate{Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 		if _, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessCDD, first); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestConcurrentAnswers(t *testing.T) {
 					defer wg.Done()
 					mine := *u
 					_, _, err := b.svc.UpdateProcess(ctx, &mine, kycd.ProcessCDD, &kycd.ProcessUpdate{
-						Input: map[string]any{"formId": formID, "answers": map[string]any{"financial-information": a}}})
+						Input: &kycd.FormInput{FormID: formID, Answers: map[string]any{"financial-information": a}}})
 					errs <- err
 				}(a)
 			}
@@ -171,13 +172,11 @@ func TestConcurrentDuplicateDocument(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, &kycd.ProcessUpdate{
-					Type:  kycd.TypeDocumentSubmission,
-					Input: map[string]any{"media": []any{map[string]any{"context": "photo-document-front", "fileId": files[i]}}},
-					Output: map[string]any{"provider": "veriff", "verifiedAt": "2020-01-01T00:00:00Z",
-						"document": map[string]any{"type": "passport", "number": "X123", "country": "GB"},
-						"person":   map[string]any{"givenName": "John", "familyName": "Doe", "birthdate": "1987-01-01"}},
-				})
+				v, _, err := b.svc.UpdateProcess(ctx, u, kycd.ProcessIdentity, kycd.DocumentSubmission(
+					[]kycd.MediaItem{{Context: "photo-document-front", FileID: files[i]}},
+					kycd.VerificationOutput{Provider: "veriff", VerifiedAt: "2020-01-01T00:00:00Z",
+						Document: &kycd.VerifiedDocument{Type: "passport", Number: "X123", Country: "GB"},
+						Person:   &kycd.VerifiedPerson{GivenName: "John", FamilyName: "Doe", Birthdate: "1987-01-01"}}))
 				if err != nil {
 					t.Error(err)
 					return
@@ -226,7 +225,7 @@ func TestSendCodeErrorsNameNobody(t *testing.T) {
 	svc := b.svc
 	ctx := context.Background()
 	u := b.user(t, "private.person@example.com")
-	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: map[string]any{"email": "private.person@example.com"}}); err != nil {
+	if _, _, err := svc.UpdateProcess(ctx, u, kycd.ProcessEmail, &kycd.ProcessUpdate{Input: &kycd.EmailInput{Email: "private.person@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	vc, err := b.f.DB.FindVerificationCode(ctx, u.TenantID, u.ID, kycd.ChannelEmail)
@@ -307,24 +306,31 @@ func TestRecordedStateAfterExpiry(t *testing.T) {
 }
 
 // TestFormInputTypes: a form process's formId must be a string and its
-// answers an object, whoever calls the service.
+// answers an object, whoever calls the service: JSON of other types does
+// not decode into its input type, and another process's input type is
+// request_invalid. A null formId starts a form.
 func TestFormInputTypes(t *testing.T) {
 	d := storetest.Databases(t)[0]
 	b := setup(t, d)
 	u := b.user(t, "types@example.com")
-	for _, in := range []map[string]any{
-		{"formId": 5.0, "answers": map[string]any{"intent": map[string]any{}}},
-		{"answers": "intent"},
-		{"answers": []any{map[string]any{}}},
+	for _, in := range []string{
+		`{"formId": 5.0, "answers": {"intent": {}}}`,
+		`{"answers": "intent"}`,
+		`{"answers": [{}]}`,
 	} {
-		_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: in})
-		e, ok := kycd.AsError(err)
-		if !ok || e.Code != kycd.ERequestInvalid {
-			t.Errorf("%v: %v, want a request_invalid error", in, err)
+		if err := json.Unmarshal([]byte(in), kycd.NewProcessInput(kycd.ProcessCDD)); err == nil {
+			t.Errorf("%s decoded as a form's input", in)
 		}
 	}
-	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{
-		Input: map[string]any{"formId": nil, "answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
+	_, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: &kycd.EmailInput{Email: "types@example.com"}})
+	if e, ok := kycd.AsError(err); !ok || e.Code != kycd.ERequestInvalid {
+		t.Errorf("an email's input to a form: %v, want a request_invalid error", err)
+	}
+	in := kycd.NewProcessInput(kycd.ProcessCDD)
+	if err := json.Unmarshal([]byte(`{"formId": null, "answers": {"intent": {"expected-activities": ["cryptocurrency_investing"]}}}`), in); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := b.svc.UpdateProcess(context.Background(), u, kycd.ProcessCDD, &kycd.ProcessUpdate{Input: in})
 	if err != nil || v.Input["formId"] == "" {
 		t.Errorf("null formId starts a form: %v %v", v, err)
 	}
@@ -349,7 +355,7 @@ func TestUpdateProcessFromDeclaredUser(t *testing.T) {
 			seen = append(seen, d.FullName)
 			if len(seen) == 1 {
 				if _, _, err := other.UpdateProcess(ctx, &kycd.User{ID: u.ID, TenantID: u.TenantID}, kycd.ProcessProfile,
-					&kycd.ProcessUpdate{Input: map[string]any{"fullName": "Jane Roe"}}); err != nil {
+					kycd.ProfileUpdate(kycd.ProfileInput{FullName: kycd.Given("Jane Roe")})); err != nil {
 					t.Fatal(err)
 				}
 			}

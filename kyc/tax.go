@@ -85,6 +85,14 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 	if !s.addressComplete(st.user.Address) {
 		reasons = append(reasons, "incomplete-address")
 	}
+	in, err := inputOf[kycd.TaxDetailsInput](up)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf[kycd.FormOutput](up)
+	if err != nil {
+		return nil, err
+	}
 	if len(reasons) > 0 {
 		return nil, kycd.NotAllowed("User cannot submit tax details due to incomplete declared information", reasons...)
 	}
@@ -109,7 +117,7 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 			def = d
 		}
 	}
-	prog, err := def.ApplyUnder("input", f.Answers, up.Input)
+	prog, err := def.ApplyUnder("input", f.Answers, in.Answers)
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +128,15 @@ func (s *Service) updateTaxDetails(st *state, up *kycd.ProcessUpdate) (*change, 
 	p.Form, p.Model, p.Output = f, kycd.ModelPlatform, nil
 	c := &change{action: "kyc.tax-details.answered", details: map[string]any{"step": prog.Step, "reset": prog.Reset, "complete": prog.Complete}}
 	switch {
-	case up.Output != nil:
-		at, err := verifiedAt(up.Output, "output.verifiedAt", st.now)
+	case out != nil:
+		at, err := verifiedAt(out.VerifiedAt, "output.verifiedAt", st.now)
 		if err != nil {
 			return nil, err
 		}
 		f.Completed = true
-		p.Model, p.Output = kycd.ModelPartner, map[string]any{"result": up.Output["result"], "verifiedAt": at}
+		p.Model, p.Output = kycd.ModelPartner, map[string]any{"result": out.Result, "verifiedAt": at}
 		p.Status = kycd.StatusOK
-		if up.Output["result"] == "rejected" {
+		if out.Result == "rejected" {
 			p.Status = kycd.StatusFailed
 		}
 	case prog.Complete:

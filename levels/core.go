@@ -90,9 +90,9 @@ func (s *Service) Sync(ctx context.Context, tenantID, id string) error {
 	}
 	fullName := strings.TrimSpace(values["first_name"] + " " + values["last_name"])
 	if has("first_name", "last_name", "birth_date", "citizenship") {
-		in := kycd.ProfileInput{Birthdate: values["birth_date"], PrimaryCitizenship: values["citizenship"]}
+		in := kycd.ProfileInput{Birthdate: kycd.Given(values["birth_date"]), PrimaryCitizenship: kycd.Given(values["citizenship"])}
 		if values["first_name"] != "" && values["last_name"] != "" {
-			in.FullName = fullName
+			in.FullName = &fullName
 		}
 		if err := submit(kycd.ProcessProfile, kycd.ProfileUpdate(in)); err != nil {
 			return err

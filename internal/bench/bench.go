@@ -314,7 +314,7 @@ func Run(ctx context.Context, a *App, o Options, stdout io.Writer) error {
 			if err := a.DB.CreateUser(ctx, &cu, kycd.UserCreated(&cu)); err != nil {
 				return err
 			}
-			first := &kycd.ProcessUpdate{Input: map[string]any{"answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
+			first := &kycd.ProcessUpdate{Input: &kycd.FormInput{Answers: map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}}
 			v, _, err := a.KYC.UpdateProcess(ctx, &cu, kycd.ProcessCDD, first)
 			if err != nil {
 				return err
