@@ -133,6 +133,20 @@ func (db *DB) DecideCheck(ctx context.Context, c *kycd.Check, supersedes []strin
 				return err
 			}
 		}
+		// So is a refresh read before another KYC check passed: the
+		// checks it supersedes were read without that one, which would
+		// stay live beside it. After a refresh it is the user's only live
+		// passed KYC check.
+		if c.Refreshes() {
+			var live int
+			if err := tx.queryRow(`SELECT count(*) FROM checks WHERE tenant_id = ? AND user_id = ? AND type = ? AND status = ? AND superseded_by = '' AND id <> ?`,
+				c.TenantID, c.UserID, kycd.CheckKYC, kycd.CheckPassed, c.ID).Scan(&live); err != nil {
+				return err
+			}
+			if live > 0 {
+				return kycd.Errorf(kycd.EStale, "A KYC check passed meanwhile")
+			}
+		}
 		return tx.record(c.TenantID, change)
 	})
 }

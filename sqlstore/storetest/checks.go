@@ -200,4 +200,17 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: k1.ID}); got.SupersededBy != refresh.ID {
 		t.Errorf("a refused refresh superseded %s: %+v", k1.ID, got)
 	}
+	// And to decide a refresh whose list misses a KYC check that passed
+	// after the list was read (here: refresh, live), which would stay live
+	// beside it.
+	blind := newCheck(u.ID, kycd.CheckKYC, true)
+	blind.Status = kycd.CheckPassed
+	auditBefore = auditCount(t, f, tn.ID)
+	wantCode(t, f.DB.DecideCheck(ctx, blind, nil, kycd.CheckDecided(blind, nil)), kycd.EStale)
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: blind.ID}); got.Status != kycd.CheckPending || auditCount(t, f, tn.ID) != auditBefore {
+		t.Errorf("a refresh blind to a passed check was saved: %+v", got)
+	}
+	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: refresh.ID}); got.SupersededBy != "" {
+		t.Errorf("a refused refresh superseded %s: %+v", refresh.ID, got)
+	}
 }
