@@ -21,7 +21,7 @@ import (
 // records, and the content of one, decrypted.
 type Files interface {
 	Files(ctx context.Context, u kycd.UserRef) ([]*kycd.File, error)
-	File(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, time.Time, error)
+	Stored(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, error)
 	Content(ctx context.Context, f *kycd.File) (io.ReadCloser, error)
 }
 
@@ -280,7 +280,7 @@ func (s *Server) handleFile() handlerFunc {
 		if uuid.Validate(id) != nil {
 			return kycd.NotFound("file")
 		}
-		f, _, err := s.files.File(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}, strings.ToLower(id))
+		f, err := s.files.Stored(ctx, kycd.UserRef{TenantID: rv.TenantID, UserID: u.ID}, strings.ToLower(id))
 		if err != nil {
 			return err
 		}

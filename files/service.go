@@ -182,6 +182,14 @@ func (s *Service) Files(ctx context.Context, u kycd.UserRef) ([]*kycd.File, erro
 	return s.store.FindFiles(ctx, u)
 }
 
+// Stored returns a user's file as its record stands, without adopting a
+// direct upload waiting in the bucket (what File does): a reader that must
+// not write, such as the console, sees a pending file as pending.
+// ENotFound ("file").
+func (s *Service) Stored(ctx context.Context, u kycd.UserRef, id string) (*kycd.File, error) {
+	return s.store.FindFileByID(ctx, kycd.FileKey{TenantID: u.TenantID, UserID: u.UserID, ID: id})
+}
+
 // FindFile returns a file of a tenant, whoever's it is: what a signed
 // upload or download URL names. ENotFound ("file").
 func (s *Service) FindFile(ctx context.Context, tenantID, id string) (*kycd.File, error) {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -131,12 +132,50 @@ func (db *DB) complete(ctx context.Context, cfg Config) error {
 	if db.jobs, err = river.NewClient(db.RiverDriver(), &river.Config{Logger: cfg.Logger}); err != nil {
 		return err
 	}
+	db.vault = noVault{}
 	if cfg.Vault != nil {
 		if db.vault, err = cfg.Vault(ctx, db); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// errNoVault refuses what needs the vault in a store opened without one.
+var errNoVault = errors.New("sqlstore: no vault configured (Config.Vault)")
+
+// noVault is the vault of a store opened without one: it seals, opens and
+// indexes nothing, so that such a store serves what is not sealed
+// (tenants' names, the schema) and refuses the rest with errNoVault.
+type noVault struct{}
+
+func (noVault) NewTenantKeys(string) ([]byte, error) { return nil, errNoVault }
+func (noVault) Seal(context.Context, string, []byte, []byte) ([]byte, error) {
+	return nil, errNoVault
+}
+func (noVault) Open(context.Context, string, []byte, []byte) ([]byte, error) {
+	return nil, errNoVault
+}
+func (noVault) BlindIndex(context.Context, string, string, string) (string, error) {
+	return "", errNoVault
+}
+func (noVault) EncryptingWriter(context.Context, string, io.Writer, []byte) (io.WriteCloser, error) {
+	return nil, errNoVault
+}
+func (noVault) DecryptingReader(context.Context, string, io.Reader, []byte) (io.Reader, error) {
+	return nil, errNoVault
+}
+
+// ChainMAC and SignURL are never called without a vault: chaining and
+// verifying the trail refuse first (hasVault).
+func (noVault) ChainMAC([]byte) string        { panic(errNoVault) }
+func (noVault) SignURL([]byte) string         { panic(errNoVault) }
+func (noVault) VerifyURL([]byte, string) bool { return false }
+
+// hasVault reports whether the store was opened with a vault.
+func (db *DB) hasVault() bool {
+	_, none := db.vault.(noVault)
+	return !none
 }
 
 func (db *DB) openSQLite(cfg Config) error {

@@ -21,7 +21,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
 	if t.Name == "" || utf8.RuneCountInString(t.Name) > 100 {
 		return kycd.Invalid("body", kycd.Violation{Property: "name", Rule: "length", RuleParams: map[string]any{"min": 1, "max": 100}})
 	}
-	if db.vault == nil {
+	if !db.hasVault() {
 		return errors.New("sqlstore: no vault configured")
 	}
 	t.ID = uuid.NewString()

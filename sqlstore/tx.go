@@ -229,7 +229,7 @@ func (db *DB) ChainAudit(ctx context.Context) error {
 // chainTenant chains a tenant's pending entries, in the order they were
 // written, a batch per transaction, under the lock of the tenant's head.
 func (db *DB) chainTenant(ctx context.Context, tenantID string) error {
-	if db.vault == nil {
+	if !db.hasVault() {
 		return errors.New("sqlstore: no vault configured to chain the audit trail")
 	}
 	// Most reads find nothing pending: they need no write transaction (on
@@ -487,7 +487,7 @@ func scanAudit(rows *sql.Rows) (*audit.StoredEntry, error) {
 
 // VerifyAudit implements kycd.AuditService.
 func (db *DB) VerifyAudit(ctx context.Context) (*kycd.AuditReport, error) {
-	if db.vault == nil {
+	if !db.hasVault() {
 		return nil, errors.New("sqlstore: no vault configured to verify the audit trail")
 	}
 	if err := db.ChainAudit(ctx); err != nil {

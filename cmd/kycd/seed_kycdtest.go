@@ -76,7 +76,7 @@ func cmdSeedUsers(ctx context.Context, args []string, getenv func(string) string
 				for u := range next {
 					if err := a.seedUser(ctx, u); err != nil {
 						mu.Lock()
-						first = cmp.Or(first, fmt.Errorf("user %s: %w", u.Email, err))
+						first = cmp.Or(first, fmt.Errorf("seed a user: %w", err))
 						mu.Unlock()
 					}
 				}
