@@ -200,59 +200,6 @@ type DecideCheckArgs struct {
 // Kind implements JobArgs.
 func (DecideCheckArgs) Kind() string { return "check_decide" }
 
-// CheckView is a check as the checks API shows it: Upvest's fields, plus
-// kycd's (created_at, decided_at, failure_reasons, superseded_by,
-// evidence_file_id, core_processes).
-type CheckView struct {
-	ID          string `json:"id"`
-	UserID      string `json:"user_id"`
-	Type        string `json:"type"`
-	ConfirmedAt string `json:"check_confirmed_at"`
-	CheckData
-	Status         string        `json:"status"`
-	FailureReasons []CheckReason `json:"failure_reasons,omitempty"`
-	EvidenceFileID string        `json:"evidence_file_id,omitempty"`
-	SupersededBy   string        `json:"superseded_by,omitempty"`
-	// CoreProcesses is what the check came to in each Core KYC process.
-	CoreProcesses map[string]*CheckEffect `json:"core_processes,omitempty"`
-	CreatedAt     string                  `json:"created_at"`
-	DecidedAt     string                  `json:"decided_at,omitempty"`
-}
-
-// View returns the check as the API shows it. Without personal data (for
-// the outbox copy of events, which is not sealed; deliveries fill it back
-// in) it keeps the ids, type, status, times and reasons.
-func (c *Check) View(personal bool) *CheckView {
-	v := &CheckView{ID: c.ID, UserID: c.UserID, Type: c.Type, ConfirmedAt: c.ConfirmedAt.UTC().Format(time.RFC3339),
-		Status: c.Status, FailureReasons: c.Reasons, EvidenceFileID: c.EvidenceFileID, SupersededBy: c.SupersededBy,
-		CoreProcesses: c.Effects, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
-	if len(v.CoreProcesses) == 0 {
-		v.CoreProcesses = nil
-	}
-	if personal {
-		v.CheckData = c.Data
-	}
-	if c.DecidedAt != nil {
-		v.DecidedAt = c.DecidedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return v
-}
-
-// CheckEvent is a check's event of type typ: the check without what the
-// partner sent about the person (the outbox is not sealed), rendered when
-// the store writes it, so with the times the store stamps on the check.
-func CheckEvent(c *Check, typ string) *Event {
-	return &Event{TenantID: c.TenantID, Type: typ, EntityType: "check", EntityID: c.ID,
-		Data: map[string]any{"check": Later(func() any { return c.View(false) })}}
-}
-
-// CheckCreated is the change that records a new check: its created event,
-// its audit entry and the job that decides it.
-func CheckCreated(c *Check, decide JobArgs) Change {
-	return Change{Events: []*Event{CheckEvent(c, EventCheckCreated)}, Jobs: []JobArgs{decide},
-		Audit: AuditRecord{Action: "check.created", EntityType: "check", EntityID: c.ID, Details: map[string]any{"userId": c.UserID, "type": c.Type}}}
-}
-
 // Refreshes reports whether a decided check supersedes the user's earlier
 // KYC checks: a passed KYC refresh (kyc_update) does.
 func (c *Check) Refreshes() bool {
@@ -274,29 +221,6 @@ func (c *Check) Supersedes(userChecks []*Check) []string {
 		}
 	}
 	return ids
-}
-
-// CheckDecided is the change that records a check's decision: its PASSED or
-// FAILED event and its audit entry (the status, the effects, the checks it
-// supersedes, a failure's reason codes).
-func CheckDecided(c *Check, supersedes []string) Change {
-	details := map[string]any{"userId": c.UserID, "status": c.Status}
-	if len(c.Effects) > 0 {
-		details["coreProcesses"] = c.Effects
-	}
-	if c.Refreshes() {
-		details["supersedes"] = supersedes
-	}
-	typ := EventCheckPassed
-	if c.Status == CheckFailed {
-		typ = EventCheckFailed
-		codes := make([]string, 0, len(c.Reasons))
-		for _, r := range c.Reasons {
-			codes = append(codes, r.Code)
-		}
-		details["reasons"] = codes
-	}
-	return Change{Events: []*Event{CheckEvent(c, typ)}, Audit: AuditRecord{Action: "check.decided", EntityType: "check", EntityID: c.ID, Details: details}}
 }
 
 // CheckEffectsSaved is the change that records a decided check's effects

@@ -1,11 +1,8 @@
 package kycd
 
 import (
-	"encoding/json"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 )
 
 // TestCheckSupersedes: a passed KYC refresh supersedes the user's other
@@ -33,26 +30,5 @@ func TestCheckSupersedes(t *testing.T) {
 		if got := c.Supersedes(mine); got != nil {
 			t.Errorf("%s %s refresh=%v supersedes %v", c.Type, c.Status, c.Data.KYCUpdate, got)
 		}
-	}
-}
-
-// TestCheckEventRendersLate: a check's event carries the check as the store
-// leaves it (its decision time, set in the transaction), not as it was when
-// the change was built, and the same bytes as the view itself.
-func TestCheckEventRendersLate(t *testing.T) {
-	c := &Check{ID: "c", TenantID: "t", UserID: "u", Type: CheckKYC, Status: CheckPassed, ConfirmedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
-	ev := CheckEvent(c, EventCheckPassed)
-	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	c.CreatedAt, c.DecidedAt = at, &at
-	got, err := json.Marshal(ev.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := json.Marshal(map[string]any{"check": c.View(false)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) || !strings.Contains(string(got), "2026-03-04T05:06:07Z") {
-		t.Errorf("payload %s, want %s", got, want)
 	}
 }

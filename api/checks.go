@@ -96,9 +96,9 @@ func (s *Server) handleListChecks() handlerFunc {
 		if err != nil {
 			return err
 		}
-		views := make([]*kycd.CheckView, 0, len(list))
+		views := make([]*checks.View, 0, len(list))
 		for _, c := range list {
-			views = append(views, c.View(true))
+			views = append(views, checks.NewView(c, true))
 		}
 		encode(w, http.StatusOK, map[string]any{"data": views})
 		return nil
@@ -119,7 +119,7 @@ func (s *Server) handleGetCheck() handlerFunc {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusOK, c.View(true))
+		encode(w, http.StatusOK, checks.NewView(c, true))
 		return nil
 	}
 }

@@ -58,7 +58,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, id string, final bool) e
 		}
 		supersedes = c.Supersedes(mine)
 	}
-	err = s.Store.DecideCheck(ctx, c, supersedes, kycd.CheckDecided(c, supersedes))
+	err = s.Store.DecideCheck(ctx, c, supersedes, Decided(c, supersedes))
 	if kycd.ErrorCode(err) == kycd.EStale {
 		now, ferr := s.Store.FindCheck(ctx, kycd.CheckKey{TenantID: tenantID, ID: id})
 		if kycd.ErrorCode(ferr) == kycd.ENotFound || ferr == nil && now.Status != kycd.CheckPending {

@@ -149,7 +149,7 @@ func (s *Service) Create(ctx context.Context, tenantID, userID string, req *Requ
 		return nil, err
 	}
 	c := &kycd.Check{ID: id.String(), TenantID: tenantID, UserID: u.ID, Type: req.Type, Status: kycd.CheckPending, ConfirmedAt: req.ConfirmedAt.UTC(), Data: req.Data}
-	if err := s.Store.CreateCheck(ctx, c, kycd.CheckCreated(c, kycd.DecideCheckArgs{TenantID: tenantID, CheckID: c.ID})); err != nil {
+	if err := s.Store.CreateCheck(ctx, c, Created(c, kycd.DecideCheckArgs{TenantID: tenantID, CheckID: c.ID})); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -258,7 +258,7 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 			ev.Data = raw
 			continue
 		}
-		object, err := kycd.DataMap(c.View(true))
+		object, err := kycd.DataMap(NewView(c, true))
 		if err != nil {
 			return err
 		}

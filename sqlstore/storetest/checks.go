@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/checks"
 	"github.com/kycd/kycd/mock"
 )
 
@@ -30,7 +31,7 @@ func createFile(f *Fixture, file *kycd.File) error {
 func createCheck(t *testing.T, f *Fixture, c *kycd.Check) {
 	t.Helper()
 	c.Status = kycd.CheckPending
-	must(t, f.DB.CreateCheck(context.Background(), c, kycd.CheckCreated(c, probeArgs{UserID: c.UserID})))
+	must(t, f.DB.CreateCheck(context.Background(), c, checks.Created(c, probeArgs{UserID: c.UserID})))
 }
 
 // decideCheck saves a check's decision as the checks service does: with the
@@ -40,7 +41,7 @@ func decideCheck(t *testing.T, f *Fixture, c *kycd.Check) error {
 	mine, err := f.DB.FindChecks(context.Background(), kycd.UserRef{TenantID: c.TenantID, UserID: c.UserID})
 	must(t, err)
 	supersedes := c.Supersedes(mine)
-	return f.DB.DecideCheck(context.Background(), c, supersedes, kycd.CheckDecided(c, supersedes))
+	return f.DB.DecideCheck(context.Background(), c, supersedes, checks.Decided(c, supersedes))
 }
 
 // testCheckDecisions: a user's checks come oldest first; a decision is
@@ -193,7 +194,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	late := newCheck(u.ID, kycd.CheckKYC, true)
 	late.Status = kycd.CheckPassed
 	auditBefore = auditCount(t, f, tn.ID)
-	wantCode(t, f.DB.DecideCheck(ctx, late, []string{k1.ID}, kycd.CheckDecided(late, []string{k1.ID})), kycd.EStale)
+	wantCode(t, f.DB.DecideCheck(ctx, late, []string{k1.ID}, checks.Decided(late, []string{k1.ID})), kycd.EStale)
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: late.ID}); got.Status != kycd.CheckPending || events(late, kycd.EventCheckPassed) != 0 || auditCount(t, f, tn.ID) != auditBefore {
 		t.Errorf("a refused refresh was saved: %+v", got)
 	}
@@ -206,7 +207,7 @@ func testCheckDecisions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	blind := newCheck(u.ID, kycd.CheckKYC, true)
 	blind.Status = kycd.CheckPassed
 	auditBefore = auditCount(t, f, tn.ID)
-	wantCode(t, f.DB.DecideCheck(ctx, blind, nil, kycd.CheckDecided(blind, nil)), kycd.EStale)
+	wantCode(t, f.DB.DecideCheck(ctx, blind, nil, checks.Decided(blind, nil)), kycd.EStale)
 	if got, _ := f.DB.FindCheck(ctx, kycd.CheckKey{TenantID: tn.ID, ID: blind.ID}); got.Status != kycd.CheckPending || auditCount(t, f, tn.ID) != auditBefore {
 		t.Errorf("a refresh blind to a passed check was saved: %+v", got)
 	}

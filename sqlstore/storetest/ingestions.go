@@ -3,7 +3,9 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,6 +198,20 @@ func testChecks(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, first.ID, kycd.EventCheckCreated); n != 1 {
 		t.Errorf("%d created events", n)
+	}
+	// The event shows the check as the store stamped it, without what the
+	// partner sent about the person (the outbox is not sealed).
+	var payload string
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT payload FROM outbox_events WHERE entity_id = ? AND type = ?`), first.ID, kycd.EventCheckCreated).Scan(&payload))
+	var ev struct {
+		Check struct {
+			ID        string `json:"id"`
+			CreatedAt string `json:"created_at"`
+		} `json:"check"`
+	}
+	must(t, json.Unmarshal([]byte(payload), &ev))
+	if ev.Check.ID != first.ID || ev.Check.CreatedAt != first.CreatedAt.UTC().Format(time.RFC3339Nano) || strings.Contains(payload, "Qzsecretlink") {
+		t.Errorf("created event: %s", payload)
 	}
 	var data []byte
 	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT data FROM checks WHERE id = ?`), first.ID).Scan(&data))
