@@ -217,44 +217,6 @@ func EventIngestionStatusChanged(provider string) string {
 	return "kyc-connector." + provider + ".ingestion.status-changed"
 }
 
-// IngestionEvent is an ingestion's event of type typ: the ingestion without
-// the personal data it extracted, rendered when the store writes it, so
-// with the times and status the store holds.
-func IngestionEvent(in *Ingestion, typ string) *Event {
-	return &Event{TenantID: in.TenantID, Type: typ, EntityType: "ingestion", EntityID: in.ID,
-		Data: map[string]any{"ingestion": Later(func() any { return in.View(false) })}}
-}
-
-// IngestionCreated is the change that records a new ingestion, which is
-// queued: its created event, its audit entry and the job that runs it. It
-// chooses the ingestion's ID (time-ordered: the list's order and cursor)
-// when the caller has not.
-func IngestionCreated(in *Ingestion, run JobArgs) Change {
-	if in.ID == "" {
-		in.ID = uuid.Must(uuid.NewV7()).String()
-	}
-	in.Status = IngestionQueued
-	return Change{Events: []*Event{IngestionEvent(in, EventIngestionCreated(in.Provider))}, Jobs: []JobArgs{run},
-		Audit: AuditRecord{Action: "kyc-connector.ingestion.created", EntityType: "ingestion", EntityID: in.ID,
-			Details: map[string]any{"userId": in.UserID, "provider": in.Provider, "processes": in.Processes}}}
-}
-
-// IngestionSaved is the change that records an ingestion's progress: a
-// status-changed event when its status changed, and its audit entry (its
-// status and each process's result).
-func IngestionSaved(in *Ingestion, statusChanged bool) Change {
-	var events []*Event
-	if statusChanged {
-		events = append(events, IngestionEvent(in, EventIngestionStatusChanged(in.Provider)))
-	}
-	results := map[string]any{}
-	for code, r := range in.Result {
-		results[code] = r.Status
-	}
-	return Change{Events: events, Audit: AuditRecord{Action: "kyc-connector.ingestion.updated", EntityType: "ingestion", EntityID: in.ID,
-		Details: map[string]any{"status": in.Status, "result": results}}}
-}
-
 // IngestArgs is the job that runs an ingestion.
 type IngestArgs struct {
 	TenantID    string `json:"tenant_id"`
@@ -263,56 +225,6 @@ type IngestArgs struct {
 
 // Kind implements JobArgs.
 func (IngestArgs) Kind() string { return "connector_ingest" }
-
-// IngestionView is an ingestion as the KYC Connector API shows it.
-type IngestionView struct {
-	ID         string                      `json:"id"`
-	UserID     string                      `json:"userId"`
-	Status     string                      `json:"status"`
-	Processes  []string                    `json:"processes"`
-	Provider   string                      `json:"provider"`
-	Parameters map[string]any              `json:"parameters"`
-	Result     map[string]*IngestionResult `json:"result,omitempty"`
-	CreatedAt  time.Time                   `json:"createdAt"`
-	UpdatedAt  time.Time                   `json:"updatedAt"`
-	StartedAt  *time.Time                  `json:"startedAt,omitempty"`
-	FinishedAt *time.Time                  `json:"finishedAt,omitempty"`
-}
-
-// View returns the ingestion as the API shows it, results keyed by the
-// processes' camelCase keys. Without personal data (for the outbox copy of
-// events, which is not sealed; deliveries fill the data back in) the
-// results keep their status, errors and file ids but not the extracted data.
-func (in *Ingestion) View(personal bool) *IngestionView {
-	v := &IngestionView{ID: in.ID, UserID: in.UserID, Status: in.Status, Processes: in.Processes, Provider: in.Provider,
-		Parameters: in.Parameters, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, StartedAt: in.StartedAt, FinishedAt: in.FinishedAt}
-	if v.Parameters == nil {
-		v.Parameters = map[string]any{}
-	}
-	// Uphold's Sumsub ingestion requires parameters.shareToken. One kycd
-	// started from an applicant id (an applicantId request, or a verdict
-	// ingested on its own) has none: it shows an empty one, and the
-	// applicantId it came from as a kycd extension.
-	if _, ok := v.Parameters["shareToken"]; in.Provider == ProviderSumsub && !ok {
-		params := make(map[string]any, len(v.Parameters)+1)
-		for k, x := range v.Parameters {
-			params[k] = x
-		}
-		params["shareToken"] = ""
-		v.Parameters = params
-	}
-	if len(in.Result) > 0 {
-		v.Result = make(map[string]*IngestionResult, len(in.Result))
-		for code, r := range in.Result {
-			c := *r
-			if !personal {
-				c.Data = nil
-			}
-			v.Result[ProcessKey(code)] = &c
-		}
-	}
-	return v
-}
 
 // ProviderEvent is a webhook a provider sent about one of its applicants
 // or sessions, recorded once (by Key) before anything acts on it. It keeps

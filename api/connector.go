@@ -65,7 +65,7 @@ func (s *Server) handleCreateSumsubIngestion() handlerFunc {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusCreated, map[string]any{"ingestion": in.View(true)})
+		encode(w, http.StatusCreated, map[string]any{"ingestion": connector.NewIngestionView(in, true)})
 		return nil
 	}
 }
@@ -87,7 +87,7 @@ func (s *Server) handleCreateVeriffIngestion() handlerFunc {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusCreated, map[string]any{"ingestion": in.View(true)})
+		encode(w, http.StatusCreated, map[string]any{"ingestion": connector.NewIngestionView(in, true)})
 		return nil
 	}
 }
@@ -106,7 +106,7 @@ func (s *Server) handleGetIngestion(provider string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusOK, map[string]any{"ingestion": in.View(true)})
+		encode(w, http.StatusOK, map[string]any{"ingestion": connector.NewIngestionView(in, true)})
 		return nil
 	}
 }
@@ -146,9 +146,9 @@ func (s *Server) handleListIngestions(provider string) handlerFunc {
 			list = list[:perPage]
 			pagination["next"] = page(list[perPage-1].ID)
 		}
-		views := make([]*kycd.IngestionView, 0, len(list))
+		views := make([]*connector.IngestionView, 0, len(list))
 		for _, in := range list {
-			views = append(views, in.View(true))
+			views = append(views, connector.NewIngestionView(in, true))
 		}
 		encode(w, http.StatusOK, map[string]any{"ingestions": views, "pagination": pagination})
 		return nil

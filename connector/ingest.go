@@ -52,7 +52,7 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 		for _, p := range in.Processes {
 			in.Result[p] = &kycd.IngestionResult{Status: kycd.ResultProcessing}
 		}
-		if err := s.Store.SaveIngestion(ctx, in, kycd.IngestionSaved(in, true)); err != nil {
+		if err := s.Store.SaveIngestion(ctx, in, IngestionSaved(in, true)); err != nil {
 			return err
 		}
 	}
@@ -76,7 +76,7 @@ func (s *Service) Run(ctx context.Context, tenantID, id string) error {
 		v, err := prov.Fetch(ctx, cfg, src)
 		if src.Resolved != resolved {
 			// A share token is imported once: keep what it became.
-			if err := s.Store.SaveIngestion(ctx, in, kycd.IngestionSaved(in, false)); err != nil {
+			if err := s.Store.SaveIngestion(ctx, in, IngestionSaved(in, false)); err != nil {
 				return err
 			}
 		}
@@ -139,7 +139,7 @@ func (s *Service) finish(ctx context.Context, in *kycd.Ingestion) error {
 		in.StartedAt = &now
 	}
 	in.Status, in.FinishedAt = kycd.IngestionFinished, &now
-	return s.Store.SaveIngestion(ctx, in, kycd.IngestionSaved(in, true))
+	return s.Store.SaveIngestion(ctx, in, IngestionSaved(in, true))
 }
 
 // pending reports whether any of the processes has no final result.

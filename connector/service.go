@@ -244,7 +244,7 @@ func (s *Service) create(ctx context.Context, in *kycd.Ingestion) error {
 		return err
 	}
 	in.ID = id.String()
-	return s.Store.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID}))
+	return s.Store.CreateIngestion(ctx, in, IngestionCreated(in, kycd.IngestArgs{TenantID: in.TenantID, IngestionID: in.ID}))
 }
 
 // Ingestion returns the ingestion a key names (see kycd.IngestionKey; the
@@ -432,7 +432,7 @@ func (s *Service) CompleteEvents(ctx context.Context, events []*kycd.Event) erro
 	}
 	for _, ev := range events {
 		if in, ok := ingestionOf(ev); ok {
-			ev.Data = map[string]any{"ingestion": in.View(true)}
+			ev.Data = map[string]any{"ingestion": NewIngestionView(in, true)}
 		}
 	}
 	return nil

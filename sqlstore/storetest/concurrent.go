@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/mock"
 )
 
@@ -122,7 +123,7 @@ func testConcurrentCreations(t *testing.T, f *Fixture, clock *mock.Clock) {
 	once(at(func(i int) error {
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, SourceKey: key,
 			Processes: []string{"identity"}, Parameters: map[string]any{"applicantId": "a"}}
-		return f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID}))
+		return f.DB.CreateIngestion(ctx, in, connector.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID}))
 	}), "ingestion by source key")
 	once(at(func(i int) error {
 		return f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Key: key, Action: "kyc.test.submission"})

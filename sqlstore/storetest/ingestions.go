@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/mock"
 )
 
@@ -28,7 +29,7 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: provider, Processes: []string{kycd.ProcessIdentity},
 			Parameters: map[string]any{"shareToken": "_act-Qzsecrettoken"},
 			Sources:    []*kycd.IngestionSource{{Kind: "shareToken", Ref: "_act-Qzsecrettoken", Processes: []string{kycd.ProcessIdentity}}}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"})))
+		must(t, f.DB.CreateIngestion(ctx, in, connector.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID, IngestionID: "set-below"})))
 		return in
 	}
 	before := auditCount(t, f, tn.ID)
@@ -70,15 +71,30 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 	stale := *got
 	got.Status = kycd.IngestionRunning
 	got.Result = map[string]*kycd.IngestionResult{kycd.ProcessIdentity: {Status: kycd.ResultFailed, Error: &kycd.IngestionError{Code: kycd.EWorkflow, Message: "x"}}}
-	must(t, f.DB.SaveIngestion(ctx, got, kycd.IngestionSaved(got, true)))
+	must(t, f.DB.SaveIngestion(ctx, got, connector.IngestionSaved(got, true)))
 	if got.Version != 2 {
 		t.Errorf("version: %d", got.Version)
 	}
-	if err := f.DB.SaveIngestion(ctx, &stale, kycd.IngestionSaved(&stale, true)); kycd.ErrorCode(err) != kycd.EStale {
+	if err := f.DB.SaveIngestion(ctx, &stale, connector.IngestionSaved(&stale, true)); kycd.ErrorCode(err) != kycd.EStale {
 		t.Errorf("stale save: %v", err)
 	}
 	if n := count(t, f, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)); n != 1 {
 		t.Errorf("%d status events", n)
+	}
+	// The event shows the ingestion as the store saved it: its status and
+	// the time the store stamped.
+	var payload string
+	must(t, f.SQL.QueryRowContext(ctx, f.DB.Rebind(`SELECT payload FROM outbox_events WHERE entity_id = ? AND type = ?`), in.ID, kycd.EventIngestionStatusChanged(kycd.ProviderSumsub)).Scan(&payload))
+	var ev struct {
+		Ingestion struct {
+			ID        string    `json:"id"`
+			Status    string    `json:"status"`
+			UpdatedAt time.Time `json:"updatedAt"`
+		} `json:"ingestion"`
+	}
+	must(t, json.Unmarshal([]byte(payload), &ev))
+	if ev.Ingestion.ID != in.ID || ev.Ingestion.Status != kycd.IngestionRunning || !ev.Ingestion.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Errorf("status event: %s, want updatedAt %s", payload, got.UpdatedAt)
 	}
 	again, err := f.DB.FindIngestion(ctx, kycd.IngestionKey{TenantID: tn.ID, UserID: u.ID, ID: in.ID})
 	must(t, err)

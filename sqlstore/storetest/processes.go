@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/mock"
 	"github.com/kycd/kycd/sqlstore"
 )
@@ -377,7 +378,7 @@ func testEraseUsers(t *testing.T, f *Fixture, clock *mock.Clock) {
 		must(t, f.DB.MarkFileUploaded(ctx, tn.ID, file.ID, 10, "sum", "tenants/"+tn.ID+"/"+file.ID, kycd.FileUploadedChange(file, 10, "sum")))
 		createCheck(t, f, &kycd.Check{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Type: kycd.CheckKYC, ConfirmedAt: clock.Now()})
 		in := &kycd.Ingestion{TenantID: tn.ID, UserID: u.ID, Provider: kycd.ProviderSumsub, Processes: []string{kycd.ProcessIdentity}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID})))
+		must(t, f.DB.CreateIngestion(ctx, in, connector.IngestionCreated(in, kycd.IngestArgs{TenantID: tn.ID})))
 		app := &kycd.Application{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, LevelID: "level", Status: "draft"}
 		must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
 		doc := &kycd.KYCDocument{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, AttributeKey: "doc", FileIDs: []string{file.ID}}

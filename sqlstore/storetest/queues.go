@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/connector"
 	"github.com/kycd/kycd/mock"
 )
 
@@ -122,7 +123,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	// Failed ingestions: finished with a failed process.
 	ingest := func(tenantID, userID, provider string, results map[string]string) *kycd.Ingestion {
 		in := &kycd.Ingestion{TenantID: tenantID, UserID: userID, Provider: provider, Processes: []string{kycd.ProcessProfile}}
-		must(t, f.DB.CreateIngestion(ctx, in, kycd.IngestionCreated(in, kycd.IngestArgs{TenantID: tenantID})))
+		must(t, f.DB.CreateIngestion(ctx, in, connector.IngestionCreated(in, kycd.IngestArgs{TenantID: tenantID})))
 		in.Status, in.Result = kycd.IngestionFinished, map[string]*kycd.IngestionResult{}
 		for code, status := range results {
 			in.Result[code] = &kycd.IngestionResult{Status: status}
@@ -130,7 +131,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 				in.Result[code].Error = &kycd.IngestionError{Code: kycd.ESumsubClient, Message: "Sumsub answered 404", Step: kycd.StepFetch}
 			}
 		}
-		must(t, f.DB.SaveIngestion(ctx, in, kycd.IngestionSaved(in, true)))
+		must(t, f.DB.SaveIngestion(ctx, in, connector.IngestionSaved(in, true)))
 		return in
 	}
 	i1 := ingest(tn.ID, u.ID, kycd.ProviderSumsub, map[string]string{kycd.ProcessProfile: kycd.ResultFailed})
@@ -159,7 +160,7 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	// Saved again after a retry that worked, it leaves the queue.
 	i1.Result[kycd.ProcessProfile] = &kycd.IngestionResult{Status: kycd.ResultCompleted}
-	must(t, f.DB.SaveIngestion(ctx, i1, kycd.IngestionSaved(i1, false)))
+	must(t, f.DB.SaveIngestion(ctx, i1, connector.IngestionSaved(i1, false)))
 	if byProvider, _ := f.DB.CountFailedIngestions(ctx, tn.ID); byProvider[kycd.ProviderSumsub] != 0 {
 		t.Fatalf("a mended ingestion still counts: %v", byProvider)
 	}
