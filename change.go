@@ -5,7 +5,9 @@ import "encoding/json"
 // Change is what a state change records in the transaction that writes its
 // entity: the outbox events that announce it, the River jobs it starts and
 // its audit entry. The domain builds it, with the constructors next to each
-// entity's type (UserCreated, CheckEvent, ...); a store writes exactly what it
+// entity's type (UserCreated, FileCreated, ...), or, when its events carry an
+// API surface's view of the entity, in that surface's package
+// (checks.Decided, connector.IngestionSaved); a store writes exactly what it
 // is given and decides none of it (ProcessChange is the same for a user's KYC
 // processes). A store may still refuse a change (EStale, ENotFound, a unique
 // violation): then none of it is written.

@@ -233,62 +233,6 @@ type EvaluateArgs struct {
 // Kind implements JobArgs.
 func (EvaluateArgs) Kind() string { return "kyc_evaluate" }
 
-// ProcessView is a process as the Core API shows it: its code and status,
-// and (detailed) how it is verified, what was submitted, what the
-// verification produced and, for forms, what to answer next.
-type ProcessView struct {
-	Code         string         `json:"code"`
-	Status       string         `json:"status"`
-	Type         string         `json:"type,omitempty"`
-	Verification *Verification  `json:"verification,omitempty"`
-	Input        map[string]any `json:"input,omitempty"`
-	Output       map[string]any `json:"output,omitempty"`
-	Hint         map[string]any `json:"hint,omitempty"`
-}
-
-// Verification is how a process is verified.
-type Verification struct {
-	Model        string   `json:"model"`
-	Method       string   `json:"method"`
-	Triggers     []string `json:"triggers,omitempty"`
-	Dependencies []string `json:"dependencies"`
-	// Submittable is given for identity and proof of address.
-	Submittable *bool `json:"submittable,omitempty"`
-	// Rules are the profile's per-field rules.
-	Rules any `json:"rules,omitempty"`
-}
-
-// Overview is a user's KYC at a glance.
-type Overview struct {
-	Summary   Summary                 `json:"summary"`
-	Processes map[string]*ProcessView `json:"processes"`
-}
-
-// Summary statuses.
-const (
-	SummaryOK         = "ok"
-	SummaryPending    = "pending"
-	SummaryBlocked    = "blocked"
-	SummaryRestricted = "restricted"
-)
-
-// SummaryReasonNone is the summary's reason when no requirement or
-// restriction explains its status (Uphold's examples show it for ok).
-const SummaryReasonNone = "none"
-
-// Summary is the overall KYC status with the reason that decides it.
-type Summary struct {
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-}
-
-// Warning is a part of a request that was ignored, with why.
-type Warning struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
-
 // ProcessUpdate is a request to update a process: the submission type
 // (identity, proof of address), the input and, when the partner verified
 // it, the output, each of the process's type (verification.go). Language
@@ -330,46 +274,6 @@ func DataMap(v any) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(raw, &m)
-}
-
-// Capability is something a user may or may not do yet, with what the user
-// must still do (requirements) and what stands in the way (restrictions).
-type Capability struct {
-	Code         string   `json:"code"`
-	Name         string   `json:"name"`
-	Enabled      bool     `json:"enabled"`
-	Requirements []string `json:"requirements"`
-	Restrictions []string `json:"restrictions"`
-}
-
-// KYCService runs the KYC processes of users. Every surface that changes a
-// process (the Core API, the connector, the checks) goes through it, so the
-// same rules apply whoever submits. Each method takes the user by its ID and
-// TenantID and reads it afresh (ENotFound "user" when it is gone), filling u.
-type KYCService interface {
-	// Overview returns every process of a user with the summary; the
-	// processes named in detailed (overview keys) carry their details.
-	Overview(ctx context.Context, u *User, detailed []string, lang string) (*Overview, error)
-	// UpdateProcess applies an update to one process (a code of
-	// ProcessCodes) and returns its detailed view and the ignored parts.
-	// Errors: request_invalid, entity_not_found (file, form), the business
-	// rule codes of the process (409), operation_not_allowed with reasons
-	// (kyc-process-update-not-allowed, kyc-process-status-exempt,
-	// form-already-completed, permission-denied, ...).
-	UpdateProcess(ctx context.Context, u *User, code string, up *ProcessUpdate) (*ProcessView, []Warning, error)
-	// UpdateProcessFrom is UpdateProcess with an update built from the
-	// user as the update sees them: build is called with the user's
-	// declared data at the moment the update applies (no other change of
-	// the user in between; again after a lost race), so an update made of
-	// the declared person cannot pass a concurrent change of it. A nil
-	// update is nothing to submit: no view, no error.
-	UpdateProcessFrom(ctx context.Context, u *User, code string, build func(declared *User) (*ProcessUpdate, error)) (*ProcessView, []Warning, error)
-	// Capabilities derives what the user may do from the processes.
-	Capabilities(ctx context.Context, u *User) ([]Capability, error)
-	// ReopenProcess puts back to pending a process a provider verified
-	// (output.provider) and later rejected, with the reason in its output;
-	// it reports whether it changed anything.
-	ReopenProcess(ctx context.Context, u *User, code, provider, reason string) (bool, error)
 }
 
 // Channels of one-time codes.

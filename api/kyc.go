@@ -8,13 +8,16 @@ import (
 	"strings"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/kyc"
 )
 
-// KYC is the KYC service the Core API drives.
+// KYC is the KYC service the Core API drives (kyc.Service).
 type KYC interface {
-	kycd.KYCService
+	Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kyc.Overview, error)
+	UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kyc.ProcessView, []kyc.Warning, error)
+	Capabilities(ctx context.Context, u *kycd.User) ([]kyc.Capability, error)
 	// VerifyCode confirms the one-time code of the email or phone process.
-	VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kycd.ProcessView, error)
+	VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kyc.ProcessView, error)
 }
 
 func (s *Server) handleGetKYC() handlerFunc {
@@ -127,7 +130,7 @@ func (s *Server) handleVerifyCode(channel string) handlerFunc {
 }
 
 // capabilities returns the capabilities of the user the request acts for.
-func (s *Server) capabilities(r *http.Request) ([]kycd.Capability, error) {
+func (s *Server) capabilities(r *http.Request) ([]kyc.Capability, error) {
 	u, r, err := s.actingUserRef(r)
 	if err != nil {
 		return nil, err
@@ -164,7 +167,7 @@ func (s *Server) handleGetCapability() handlerFunc {
 		// Uphold's other capabilities: kycd has no such product, so the
 		// capability is disabled for everyone.
 		if cp, ok := s.policy.Unavailable(code); ok {
-			encode(w, http.StatusOK, map[string]any{"capability": kycd.Capability{Code: cp.Code, Name: cp.Name, Enabled: false,
+			encode(w, http.StatusOK, map[string]any{"capability": kyc.Capability{Code: cp.Code, Name: cp.Name, Enabled: false,
 				Requirements: []string{}, Restrictions: []string{"temporarily-disabled"}}})
 			return nil
 		}

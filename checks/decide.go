@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/kyc"
 )
 
 // evidenceNamespace derives a check's evidence file id from the check, so
@@ -297,7 +298,7 @@ func (s *Service) storeEvidence(ctx context.Context, c *kycd.Check) (string, err
 // and is ok; deferred when it refused it for now (notYet); a conflict when
 // it refused it otherwise or took it and failed; an error when it could not
 // be told (the job retries).
-func (s *Service) effect(ctx context.Context, u *kycd.User, code string, view *kycd.ProcessView, err error) (*kycd.CheckEffect, error) {
+func (s *Service) effect(ctx context.Context, u *kycd.User, code string, view *kyc.ProcessView, err error) (*kycd.CheckEffect, error) {
 	refused, err := kycd.SubmissionRefusal(err)
 	switch {
 	case err != nil:

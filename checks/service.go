@@ -19,6 +19,7 @@ import (
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/evidence"
 	"github.com/kycd/kycd/keylock"
+	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/netguard"
 )
 
@@ -35,6 +36,14 @@ type Files interface {
 	SaveIngestedFiles(ctx context.Context, files []*kycd.File) error
 }
 
+// KYC is what checks need of the KYC service (kyc.Service): to submit
+// what a passed check proves to the Core processes, built from the user as
+// declared when it applies, and to read a process's state.
+type KYC interface {
+	UpdateProcessFrom(ctx context.Context, u *kycd.User, code string, build func(declared *kycd.User) (*kycd.ProcessUpdate, error)) (*kyc.ProcessView, []kyc.Warning, error)
+	Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kyc.Overview, error)
+}
+
 // Users reads the users checks are about.
 type Users interface {
 	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
@@ -45,7 +54,7 @@ type Config struct {
 	Store kycd.CheckStore
 	Users Users
 	Files Files
-	KYC   kycd.KYCService
+	KYC   KYC
 	Blobs Blobs
 	Geo   Geography
 	Clock kycd.Clock

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/netguard"
 )
 
@@ -27,13 +28,21 @@ type Users interface {
 	FindUserByID(ctx context.Context, tenantID, id string) (*kycd.User, error)
 }
 
+// KYC is what the connector needs of the KYC service (kyc.Service): to
+// submit what an ingestion fetched to a Core process, and to reopen one a
+// provider verified and later rejected.
+type KYC interface {
+	UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kyc.ProcessView, []kyc.Warning, error)
+	ReopenProcess(ctx context.Context, u *kycd.User, code, provider, reason string) (bool, error)
+}
+
 // Config is what the connector service needs.
 type Config struct {
 	Store     kycd.IngestionStore
 	Events    kycd.ProviderEventStore
 	Users     Users
 	Files     kycd.FileStore
-	KYC       kycd.KYCService
+	KYC       KYC
 	Blobs     Blobs
 	Providers map[string]Provider
 	Clock     kycd.Clock

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/reviewers"
 	"github.com/kycd/kycd/screening"
 )
@@ -57,7 +58,7 @@ type Users interface {
 
 // KYC gives a user's KYC overview.
 type KYC interface {
-	Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kycd.Overview, error)
+	Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kyc.Overview, error)
 }
 
 // Tenants reads a reviewer's tenant (its four-eyes setting).

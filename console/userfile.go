@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/kyc"
 	"github.com/kycd/kycd/reviewers"
 )
 
@@ -60,7 +61,7 @@ type processRow struct {
 // userFile is a user's whole file.
 type userFile struct {
 	User     *kycd.User
-	Overview *kycd.Overview
+	Overview *kyc.Overview
 	// Business is a business user's file: no KYC process.
 	Business     bool
 	Processes    []processRow
@@ -117,7 +118,7 @@ func (s *Server) handleUser() handlerFunc {
 		p := userFile{User: u, CanAudit: reviewers.Can(rv.Role, reviewers.CanAudit)}
 		// kycd runs no KYC process for a business user (its overview is
 		// refused): the file shows the rest.
-		p.Overview, p.Business = &kycd.Overview{}, u.Type == kycd.UserBusiness
+		p.Overview, p.Business = &kyc.Overview{}, u.Type == kycd.UserBusiness
 		if !p.Business {
 			if p.Overview, err = s.kyc.Overview(ctx, u, processKeys, "en"); err != nil {
 				return err
@@ -216,7 +217,7 @@ func userEntities(u *kycd.User, files []*kycd.File, checks []*kycd.Check, ins []
 // fileUses says what each file is: a process's media (identity, proof of
 // address), a check's evidence, an application document, a provider's
 // document an ingestion brought in.
-func fileUses(files []*kycd.File, ov *kycd.Overview, checks []*kycd.Check, docs []*kycd.KYCDocument, ingested []*kycd.AuditEntry) []fileRow {
+func fileUses(files []*kycd.File, ov *kyc.Overview, checks []*kycd.Check, docs []*kycd.KYCDocument, ingested []*kycd.AuditEntry) []fileRow {
 	uses := map[string][]string{}
 	for _, code := range slices.Sorted(maps.Keys(ov.Processes)) {
 		media, _ := ov.Processes[code].Input["media"].([]any)

@@ -57,19 +57,19 @@ var restrictionOf = map[string]string{
 	kycd.ProcessRisk:           "user-status-not-valid",
 }
 
-// Capabilities implements kycd.KYCService: a capability is enabled when
-// every process it requires is ok or exempt. A pending process is a
-// requirement; a failed one, a rejected assessment in its cooldown and a
-// running screening are restrictions.
+// Capabilities derives what the user may do from the processes: a
+// capability is enabled when every process it requires is ok or exempt. A
+// pending process is a requirement; a failed one, a rejected assessment in
+// its cooldown and a running screening are restrictions.
 //
 // A business user has none: kycd runs no business verification, so every
 // capability is disabled with Uphold's restriction user-type-not-supported.
-func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capability, error) {
+func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]Capability, error) {
 	st, err := s.load(ctx, u)
-	var out []kycd.Capability
+	var out []Capability
 	if err != nil && u.Type == kycd.UserBusiness && kycd.ErrorCode(err) == kycd.EOperationNotAllowed {
 		for _, cp := range s.policy.Capabilities() {
-			out = append(out, kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{"user-type-not-supported"}})
+			out = append(out, Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{"user-type-not-supported"}})
 		}
 		return out, nil
 	}
@@ -77,7 +77,7 @@ func (s *Service) Capabilities(ctx context.Context, u *kycd.User) ([]kycd.Capabi
 		return nil, err
 	}
 	for _, cp := range s.policy.Capabilities() {
-		c := kycd.Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{}}
+		c := Capability{Code: cp.Code, Name: cp.Name, Requirements: []string{}, Restrictions: []string{}}
 		settledAll := true
 		for _, code := range cp.Requires {
 			p := st.procs[code]

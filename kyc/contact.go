@@ -131,7 +131,7 @@ func (s *Service) contactChange(st *state, p *kycd.Process, u *kycd.User, channe
 // VerifyCode confirms a one-time code of the email or phone process. A
 // wrong code counts as an attempt; after kycd.CodeMaxAttempts, or once expired or
 // used, the code is refused and a new one must be requested.
-func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*kycd.ProcessView, error) {
+func (s *Service) VerifyCode(ctx context.Context, u *kycd.User, channel, code, lang string) (*ProcessView, error) {
 	tag, err := parseLocale(lang)
 	if err != nil {
 		return nil, err

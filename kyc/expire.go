@@ -45,7 +45,9 @@ func (s *Service) ExpireProcesses(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ReopenProcess implements kycd.KYCService.
+// ReopenProcess puts back to pending a process a provider verified
+// (output.provider) and later rejected, with the reason in its output; it
+// reports whether it changed anything.
 func (s *Service) ReopenProcess(ctx context.Context, u *kycd.User, code, provider, reason string) (bool, error) {
 	_, c, err := s.apply(ctx, u, func(st *state) (*change, error) {
 		p := st.editable(code)

@@ -74,12 +74,12 @@ func profileInput(u *kycd.User, p *kycd.Process) map[string]any {
 }
 
 // ignored is the warning for a field dropped by a verification rule.
-func ignored(property, rule string) kycd.Warning {
+func ignored(property, rule string) Warning {
 	why := "its presence is disallowed"
 	if rule == "editable" {
 		why = "it is not editable"
 	}
-	return kycd.Warning{Code: "verification_rule_violated", Message: fmt.Sprintf("Field '%s' was ignored as %s", property, why),
+	return Warning{Code: "verification_rule_violated", Message: fmt.Sprintf("Field '%s' was ignored as %s", property, why),
 		Details: map[string]any{"property": property, "rule": rule}}
 }
 

@@ -2,6 +2,8 @@
 // the status of each from what was submitted and from policy, applies
 // updates with each process's rules, evaluates completed forms, and records
 // every status change as an event in the same transaction as the change.
+// It shapes what the Core API shows of them (ProcessView, Overview,
+// Capability: view.go).
 //
 // Every update is a read-modify-write of the user's processes. The updates
 // of one user in one process run one after another (a queue per user);
@@ -44,7 +46,12 @@ type Config struct {
 	OnSettled func(tenantID, userID string, settled []string) []kycd.JobArgs
 }
 
-// Service implements kycd.KYCService.
+// Service runs the KYC processes of users. Every surface that changes a
+// process (the Core API, the connector, the checks, the levels' approvals)
+// goes through it, so the same rules apply whoever submits; each declares
+// what it needs of it as an interface of its own (checks.KYC, ...). Each
+// method takes the user by its ID and TenantID and reads it afresh
+// (ENotFound "user" when it is gone), filling u.
 type Service struct {
 	store    kycd.ProcessStore
 	files    kycd.FileStore
@@ -60,8 +67,6 @@ type Service struct {
 	// users queues the updates of each user: one at a time in this process.
 	users keylock.Locks
 }
-
-var _ kycd.KYCService = (*Service)(nil)
 
 // New returns the service.
 func New(c Config) (*Service, error) {
@@ -253,7 +258,7 @@ type change struct {
 	jobs     []kycd.JobArgs
 	action   string
 	details  map[string]any
-	warnings []kycd.Warning
+	warnings []Warning
 	key      string
 	// kase and hits are a screening case and hits the change saves, events
 	// its own events besides the processes' status changes.
@@ -397,16 +402,26 @@ func (s *Service) applyWith(ctx context.Context, u *kycd.User, load func(context
 	return nil, nil, kycd.Contended("user")
 }
 
-// UpdateProcess implements kycd.KYCService.
-func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kycd.ProcessView, []kycd.Warning, error) {
+// UpdateProcess applies an update to one process (a code of
+// kycd.ProcessCodes) and returns its detailed view and the ignored parts.
+// Errors: request_invalid, entity_not_found (file, form), the business rule
+// codes of the process (409), operation_not_allowed with reasons
+// (kyc-process-update-not-allowed, kyc-process-status-exempt,
+// form-already-completed, permission-denied, ...).
+func (s *Service) UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*ProcessView, []Warning, error) {
 	if _, err := parseLocale(up.Language); err != nil {
 		return nil, nil, err
 	}
 	return s.UpdateProcessFrom(ctx, u, code, func(*kycd.User) (*kycd.ProcessUpdate, error) { return up, nil })
 }
 
-// UpdateProcessFrom implements kycd.KYCService.
-func (s *Service) UpdateProcessFrom(ctx context.Context, u *kycd.User, code string, build func(declared *kycd.User) (*kycd.ProcessUpdate, error)) (*kycd.ProcessView, []kycd.Warning, error) {
+// UpdateProcessFrom is UpdateProcess with an update built from the user as
+// the update sees them: build is called with the user's declared data at
+// the moment the update applies (no other change of the user in between;
+// again after a lost race), so an update made of the declared person cannot
+// pass a concurrent change of it. A nil update is nothing to submit: no
+// view, no error.
+func (s *Service) UpdateProcessFrom(ctx context.Context, u *kycd.User, code string, build func(declared *kycd.User) (*kycd.ProcessUpdate, error)) (*ProcessView, []Warning, error) {
 	h, ok := updaters[code]
 	if !ok {
 		return nil, nil, kycd.NotAllowed("The process '"+code+"' cannot be updated", "permission-denied")
@@ -477,8 +492,9 @@ func notAllowed() error {
 	return kycd.NotAllowed("The current status of the process does not allow updates", "kyc-process-update-not-allowed")
 }
 
-// Overview implements kycd.KYCService.
-func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*kycd.Overview, error) {
+// Overview returns every process of a user with the summary; the
+// processes named in detailed (overview keys) carry their details.
+func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string, lang string) (*Overview, error) {
 	tag, err := parseLocale(lang)
 	if err != nil {
 		return nil, err
@@ -487,7 +503,7 @@ func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string,
 	if err != nil {
 		return nil, err
 	}
-	o := &kycd.Overview{Processes: map[string]*kycd.ProcessView{}}
+	o := &Overview{Processes: map[string]*ProcessView{}}
 	for _, code := range kycd.ProcessCodes {
 		key := kycd.ProcessKey(code)
 		o.Processes[key] = s.view(st, code, slices.Contains(detailed, key), tag)
@@ -503,15 +519,15 @@ func (s *Service) Overview(ctx context.Context, u *kycd.User, detailed []string,
 // restriction vocabulary, and is "none" (as Uphold's examples show it)
 // when the status is ok, a process is running, or the vocabulary has no
 // name for what is pending.
-func (s *Service) summary(st *state) kycd.Summary {
+func (s *Service) summary(st *state) Summary {
 	for _, c := range []string{kycd.ProcessIdentity, kycd.ProcessScreening, kycd.ProcessRisk} {
 		if st.procs[c].Status == kycd.StatusFailed {
-			return kycd.Summary{Status: kycd.SummaryBlocked, Reason: restrictionOf[c]}
+			return Summary{Status: SummaryBlocked, Reason: restrictionOf[c]}
 		}
 	}
 	for _, c := range kycd.ProcessCodes {
 		if st.procs[c].Status == kycd.StatusFailed {
-			return kycd.Summary{Status: kycd.SummaryRestricted, Reason: restrictionOf[c]}
+			return Summary{Status: SummaryRestricted, Reason: restrictionOf[c]}
 		}
 	}
 	for _, c := range kycd.ProcessCodes {
@@ -521,19 +537,19 @@ func (s *Service) summary(st *state) kycd.Summary {
 				reason = s.requirementOf(st, c)
 			}
 			if reason == "" {
-				reason = kycd.SummaryReasonNone
+				reason = SummaryReasonNone
 			}
-			return kycd.Summary{Status: kycd.SummaryPending, Reason: reason}
+			return Summary{Status: SummaryPending, Reason: reason}
 		}
 	}
-	return kycd.Summary{Status: kycd.SummaryOK, Reason: kycd.SummaryReasonNone}
+	return Summary{Status: SummaryOK, Reason: SummaryReasonNone}
 }
 
 // view renders a process; detailed adds its verification, input, output
 // and form hint.
-func (s *Service) view(st *state, code string, detailed bool, lang language.Tag) *kycd.ProcessView {
+func (s *Service) view(st *state, code string, detailed bool, lang language.Tag) *ProcessView {
 	p := st.procs[code]
-	v := &kycd.ProcessView{Code: code, Status: p.Status, Type: p.Type}
+	v := &ProcessView{Code: code, Status: p.Status, Type: p.Type}
 	if !detailed {
 		return v
 	}
@@ -542,7 +558,7 @@ func (s *Service) view(st *state, code string, detailed bool, lang language.Tag)
 	if model == "" {
 		model = kycd.ModelNone
 	}
-	v.Verification = &kycd.Verification{Model: model, Method: pp.Method, Triggers: pp.Triggers, Dependencies: pp.Dependencies}
+	v.Verification = &Verification{Model: model, Method: pp.Method, Triggers: pp.Triggers, Dependencies: pp.Dependencies}
 	if v.Verification.Dependencies == nil {
 		v.Verification.Dependencies = []string{}
 	}

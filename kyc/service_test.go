@@ -205,7 +205,7 @@ func (b *bundle) uploadedFile(t *testing.T, u *kycd.User) string {
 	return f.ID
 }
 
-func reasonOf(v *kycd.ProcessView) string {
+func reasonOf(v *kyc.ProcessView) string {
 	r, _ := v.Output["reason"].(string)
 	return r
 }

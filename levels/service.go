@@ -12,7 +12,14 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/keylock"
+	"github.com/kycd/kycd/kyc"
 )
+
+// KYC is what levels need of the KYC service (kyc.Service): to submit what
+// an approved application collected to the Core processes.
+type KYC interface {
+	UpdateProcess(ctx context.Context, u *kycd.User, code string, up *kycd.ProcessUpdate) (*kyc.ProcessView, []kyc.Warning, error)
+}
 
 // Files finds the files documents are made of.
 type Files interface {
@@ -63,7 +70,7 @@ type Config struct {
 	// Liveness issues liveness tokens and links (nil: none can be issued).
 	Liveness Liveness
 	// KYC receives what approved applications collected.
-	KYC kycd.KYCService
+	KYC KYC
 	// Sandbox accepts the code 111111 for every signature, and lets a
 	// client's application change status directly.
 	Sandbox bool
