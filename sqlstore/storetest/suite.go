@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,6 +148,51 @@ func auditCount(t *testing.T, f *Fixture, tenantID string) int {
 	t.Helper()
 	return count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ?`, tenantID) +
 		count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ?`, tenantID)
+}
+
+// lastAudit is a tenant's newest audit entry, chained first.
+func lastAudit(t *testing.T, f *Fixture, tenantID string) *kycd.AuditEntry {
+	t.Helper()
+	ctx := context.Background()
+	must(t, f.DB.ChainAudit(ctx))
+	var last *kycd.AuditEntry
+	for after := int64(0); ; {
+		page, err := f.DB.FindAuditEntries(ctx, tenantID, after, 500)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		last, after = page[len(page)-1], page[len(page)-1].Seq
+	}
+	if last == nil {
+		t.Fatalf("tenant %s has no audit entry", tenantID)
+	}
+	return last
+}
+
+// wantAudit fails unless a tenant's newest audit entry is want: its action,
+// entity and details (compared as JSON, as they are stored).
+func wantAudit(t *testing.T, f *Fixture, tenantID string, want kycd.AuditRecord) {
+	t.Helper()
+	got := lastAudit(t, f, tenantID)
+	gd, _ := json.Marshal(got.Details)
+	if want.Details == nil {
+		want.Details = map[string]any{}
+	}
+	wd, _ := json.Marshal(want.Details)
+	if got.Action != want.Action || got.EntityType != want.EntityType || got.EntityID != want.EntityID || string(gd) != string(wd) {
+		t.Errorf("audit entry = %s %s %s %s, want %s %s %s %s", got.Action, got.EntityType, got.EntityID, gd,
+			want.Action, want.EntityType, want.EntityID, wd)
+	}
+}
+
+// wantUnaudited fails unless err is the refusal of a change handed to the
+// store without its audit entry.
+func wantUnaudited(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, sqlstore.ErrUnaudited) {
+		t.Fatalf("a change without its audit entry: %v, want ErrUnaudited", err)
+	}
 }
 
 func testMigrations(t *testing.T, f *Fixture, _ *mock.Clock) {
