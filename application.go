@@ -48,6 +48,13 @@ func ApplicationSaved(a *Application, statusChanged bool, action string, details
 	return c
 }
 
+// ApplicationAssigned is the change that records an application in review
+// given to a reviewer (or to no one): its audit entry, details naming who
+// assigned it and to whom.
+func ApplicationAssigned(id string, details map[string]any) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-application.assigned", EntityType: "kyc-application", EntityID: id, Details: details}}
+}
+
 // DocumentCreated is the change that records a new document of a user:
 // its audit entry.
 func DocumentCreated(d *KYCDocument) Change {

@@ -160,6 +160,17 @@ func testReviewerSessions(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 }
 
+// assignCase assigns a case with its change, as the screening service does.
+func assignCase(f *Fixture, tenantID, caseID string, a kycd.Assignment, details map[string]any) error {
+	return f.DB.AssignCase(context.Background(), tenantID, caseID, a, kycd.CaseAssigned(caseID, a, details))
+}
+
+// assignApplication assigns an application with its change, as the queues
+// service does.
+func assignApplication(f *Fixture, tenantID, id string, a kycd.Assignment, details map[string]any) error {
+	return f.DB.AssignApplication(context.Background(), tenantID, id, a, kycd.ApplicationAssigned(id, details))
+}
+
 // testCaseAssignment: an open case is given to a reviewer and back to no
 // one, audited, without changing its version; counts and lists select by
 // assignee; a closed case or another tenant's is not assigned.
@@ -172,9 +183,12 @@ func testCaseAssignment(t *testing.T, f *Fixture, _ *mock.Clock) {
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: c, Action: "screening.test"}))
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u2.ID, Case: c2, Action: "screening.test"}))
 	rid := uuid.NewString()
-	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: rid}, map[string]any{"caseId": c.ID, "assignee": rid}))
+	wantUnaudited(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: rid}, kycd.Change{}))
+	must(t, assignCase(f, tn.ID, c.ID, kycd.Assignment{To: rid}, map[string]any{"reviewer": "r@example.com"}))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "case.assigned", EntityType: "case", EntityID: c.ID,
+		Details: map[string]any{"caseId": c.ID, "assignee": rid, "reviewer": "r@example.com"}})
 	// A second reviewer who saw it free, taking it meanwhile: refused.
-	wantCode(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
+	wantCode(t, assignCase(f, tn.ID, c.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
 	got, err := f.DB.FindCase(ctx, tn.ID, c.ID)
 	must(t, err)
 	if got.Assignee != rid || got.Version != c.Version {
@@ -209,15 +223,15 @@ func testCaseAssignment(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if c, err := f.DB.CountCases(ctx, other.ID, open, rid); err != nil || c != (kycd.CaseCounts{}) {
 		t.Errorf("another tenant's counts: %+v %v", c, err)
 	}
-	wantCode(t, f.DB.AssignCase(ctx, other.ID, c.ID, kycd.Assignment{From: rid}, nil), kycd.ENotFound)
-	wantCode(t, f.DB.AssignCase(ctx, tn.ID, "not-a-uuid", kycd.Assignment{To: rid}, nil), kycd.ENotFound)
-	must(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{From: rid}, nil))
+	wantCode(t, assignCase(f, other.ID, c.ID, kycd.Assignment{From: rid}, nil), kycd.ENotFound)
+	wantCode(t, assignCase(f, tn.ID, "not-a-uuid", kycd.Assignment{To: rid}, nil), kycd.ENotFound)
+	must(t, assignCase(f, tn.ID, c.ID, kycd.Assignment{From: rid}, nil))
 	if got, _ := f.DB.FindCase(ctx, tn.ID, c.ID); got.Assignee != "" {
 		t.Fatalf("an unassigned case: %q", got.Assignee)
 	}
 	got.Status, got.Outcome = kycd.CaseClosed, kycd.OutcomeFalsePositive
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: got, Action: "screening.test"}))
-	wantCode(t, f.DB.AssignCase(ctx, tn.ID, c.ID, kycd.Assignment{To: rid}, nil), kycd.EOperationNotAllowed)
+	wantCode(t, assignCase(f, tn.ID, c.ID, kycd.Assignment{To: rid}, nil), kycd.EOperationNotAllowed)
 	if n := count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ? AND action = 'case.assigned'`, tn.ID) +
 		count(t, f, `SELECT count(*) FROM audit_entries WHERE tenant_id = ? AND action = 'case.assigned'`, tn.ID); n != 2 {
 		t.Errorf("case.assigned entries: %d, want 2", n)
@@ -249,11 +263,11 @@ func testReviewerDisabled(t *testing.T, f *Fixture, clock *mock.Clock) {
 	u := newUser(t, f, tn.ID, "held-"+uuid.NewString()[:8]+"@example.com")
 	held := screeningCase(tn.ID, u.ID)
 	must(t, f.DB.SaveProcesses(ctx, &kycd.ProcessChange{TenantID: tn.ID, UserID: u.ID, Case: held, Action: "screening.test"}))
-	must(t, f.DB.AssignCase(ctx, tn.ID, held.ID, kycd.Assignment{To: r.ID}, nil))
+	must(t, assignCase(f, tn.ID, held.ID, kycd.Assignment{To: r.ID}, nil))
 	app := &kycd.Application{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tn.ID, UserID: u.ID, LevelID: "basic", Status: kycd.ApplicationInReview,
 		Data: kycd.ApplicationData{Attributes: map[string]*kycd.AttributeValue{}}}
 	must(t, f.DB.CreateApplication(ctx, app, kycd.ApplicationCreated(app)))
-	must(t, f.DB.AssignApplication(ctx, tn.ID, app.ID, kycd.Assignment{To: r.ID}, nil))
+	must(t, assignApplication(f, tn.ID, app.ID, kycd.Assignment{To: r.ID}, nil))
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, other.ID, r.ID, true, kycd.ReviewerDisabled(r.ID, true)), kycd.ENotFound)
 	unknown := uuid.NewString()
 	wantCode(t, f.DB.SetReviewerDisabled(ctx, tn.ID, unknown, true, kycd.ReviewerDisabled(unknown, true)), kycd.ENotFound)
