@@ -124,7 +124,7 @@ func wantCode(t *testing.T, err error, code string) {
 func newTenant(t *testing.T, f *Fixture) *kycd.Tenant {
 	t.Helper()
 	tn := &kycd.Tenant{Name: "tenant-" + uuid.NewString()[:8]}
-	must(t, f.DB.CreateTenant(context.Background(), tn))
+	must(t, f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)))
 	return tn
 }
 
@@ -215,6 +215,12 @@ func testTenants(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if tn.ID == "" || tn.CreatedAt.IsZero() {
 		t.Fatalf("tenant not filled in: %+v", tn)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "tenant.created", EntityType: "tenant", EntityID: tn.ID})
+	unaudited := &kycd.Tenant{ID: uuid.NewString(), Name: "unaudited-" + uuid.NewString()[:8]}
+	wantUnaudited(t, f.DB.CreateTenant(ctx, unaudited, kycd.Change{}))
+	if _, err := f.DB.FindTenantByID(ctx, unaudited.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("a tenant created without its audit entry: %v", err)
+	}
 	got, err := f.DB.FindTenantByID(ctx, tn.ID)
 	must(t, err)
 	if got.Name != tn.Name || !got.CreatedAt.Equal(tn.CreatedAt) {
@@ -225,8 +231,12 @@ func testTenants(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if byName.ID != tn.ID {
 		t.Fatalf("FindTenantByName id = %s, want %s", byName.ID, tn.ID)
 	}
-	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: tn.Name}), kycd.EConflict)
-	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: "  "}), kycd.ERequestInvalid)
+	for _, tc := range []struct {
+		name, code string
+	}{{tn.Name, kycd.EConflict}, {"  ", kycd.ERequestInvalid}} {
+		other := &kycd.Tenant{Name: tc.name}
+		wantCode(t, f.DB.CreateTenant(ctx, other, kycd.TenantCreated(other)), tc.code)
+	}
 	_, err = f.DB.FindTenantByID(ctx, uuid.NewString())
 	wantCode(t, err, kycd.ENotFound)
 	all, err := f.DB.FindTenants(ctx)
