@@ -128,7 +128,7 @@ func createClient(ctx context.Context, a *app, tenantID, name string, scopes []s
 	}
 	secret := auth.NewSecret()
 	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: auth.HashSecret(secret)}
-	if err := a.db.CreateClient(adminContext(ctx), c); err != nil {
+	if err := a.db.CreateClient(adminContext(ctx), c, kycd.ClientCreated(c)); err != nil {
 		return nil, "", describe(err)
 	}
 	return c, secret, nil
@@ -198,7 +198,8 @@ func cmdClientRevoke(ctx context.Context, args []string, getenv func(string) str
 		if id == "" {
 			return errors.New("--id is required")
 		}
-		if err := a.db.RevokeClient(adminContext(ctx), id); err != nil {
+		revoked := func(repeated bool) kycd.Change { return kycd.ClientRevoked(id, repeated) }
+		if err := a.db.RevokeClient(adminContext(ctx), id, revoked); err != nil {
 			return describe(err)
 		}
 		if a.opts.JSON {

@@ -259,26 +259,45 @@ func testClients(t *testing.T, f *Fixture, _ *mock.Clock) {
 	ctx := context.Background()
 	tn := newTenant(t, f)
 	c := &kycd.Client{ID: uuid.NewString(), TenantID: tn.ID, Name: "backend", Scopes: []string{"core.users:read", "core.users:create"}, SecretHash: "$argon2id$x"}
-	must(t, f.DB.CreateClient(ctx, c))
+	wantUnaudited(t, f.DB.CreateClient(ctx, c, kycd.Change{}))
+	if _, err := f.DB.FindClientByID(ctx, c.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("a client created without its audit entry: %v", err)
+	}
+	must(t, f.DB.CreateClient(ctx, c, kycd.ClientCreated(c)))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.created", EntityType: "client", EntityID: c.ID,
+		Details: map[string]any{"scopes": []string{"core.users:read", "core.users:create"}}})
 	got, err := f.DB.FindClientByID(ctx, c.ID)
 	must(t, err)
 	if got.Name != "backend" || len(got.Scopes) != 2 || got.SecretHash != c.SecretHash || got.Revoked() {
 		t.Fatalf("FindClientByID = %+v", got)
 	}
-	wantCode(t, f.DB.CreateClient(ctx, &kycd.Client{ID: uuid.NewString(), TenantID: uuid.NewString(), Name: "x", SecretHash: "h"}), kycd.ENotFound)
+	orphan := &kycd.Client{ID: uuid.NewString(), TenantID: uuid.NewString(), Name: "x", SecretHash: "h"}
+	wantCode(t, f.DB.CreateClient(ctx, orphan, kycd.ClientCreated(orphan)), kycd.ENotFound)
 	list, err := f.DB.FindClients(ctx, kycd.ClientFilter{TenantID: &tn.ID})
 	must(t, err)
 	if len(list) != 1 || list[0].ID != c.ID {
 		t.Fatalf("FindClients = %d clients", len(list))
 	}
-	must(t, f.DB.RevokeClient(ctx, c.ID))
-	must(t, f.DB.RevokeClient(ctx, c.ID)) // twice is fine
+	// The store reads whether the client was revoked already; the change
+	// for each outcome is given.
+	revoked := func(id string) func(bool) kycd.Change {
+		return func(repeated bool) kycd.Change { return kycd.ClientRevoked(id, repeated) }
+	}
+	wantUnaudited(t, f.DB.RevokeClient(ctx, c.ID, func(bool) kycd.Change { return kycd.Change{} }))
+	if got, _ := f.DB.FindClientByID(ctx, c.ID); got.Revoked() {
+		t.Fatal("a client revoked without its audit entry")
+	}
+	must(t, f.DB.RevokeClient(ctx, c.ID, revoked(c.ID)))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.revoked", EntityType: "client", EntityID: c.ID})
+	must(t, f.DB.RevokeClient(ctx, c.ID, revoked(c.ID))) // twice is fine
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.revoke_repeated", EntityType: "client", EntityID: c.ID})
 	got, err = f.DB.FindClientByID(ctx, c.ID)
 	must(t, err)
 	if !got.Revoked() {
 		t.Fatal("client not revoked")
 	}
-	wantCode(t, f.DB.RevokeClient(ctx, uuid.NewString()), kycd.ENotFound)
+	unknown := uuid.NewString()
+	wantCode(t, f.DB.RevokeClient(ctx, unknown, revoked(unknown)), kycd.ENotFound)
 }
 
 func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
