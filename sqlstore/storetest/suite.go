@@ -420,16 +420,24 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 
 	stale := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "document", ContentType: "application/pdf", UploadExpiresAt: clock.Now().Add(time.Minute)}
 	must(t, createFile(f, stale))
-	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now())
+	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now(), kycd.FileExpired)
 	must(t, err)
 	if n != 0 {
 		t.Fatalf("deleted %d files before their window ended", n)
 	}
-	n, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute))
+	// Which files expired is the store's to find; the change for each is
+	// given.
+	_, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute), func(string) kycd.Change { return kycd.Change{} })
+	wantUnaudited(t, err)
+	if _, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: stale.ID}); err != nil {
+		t.Fatalf("a file removed without its audit entry: %v", err)
+	}
+	n, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute), kycd.FileExpired)
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("deleted %d expired files, want 1 (the uploaded one stays)", n)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "file.expired", EntityType: "file", EntityID: stale.ID})
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: stale.ID})
 	wantCode(t, err, kycd.ENotFound)
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})
