@@ -48,6 +48,19 @@ func ApplicationSaved(a *Application, statusChanged bool, action string, details
 	return c
 }
 
+// ApplicationAssigned is the change that records an application in review
+// given to a reviewer (or to no one): its audit entry, details naming who
+// assigned it and to whom.
+func ApplicationAssigned(id string, details map[string]any) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-application.assigned", EntityType: "kyc-application", EntityID: id, Details: details}}
+}
+
+// LevelCatalogReplaced is the change that records a new version of a
+// tenant's own levels catalog: its audit entry (the version's number).
+func LevelCatalogReplaced(tenantID string, version int) Change {
+	return Change{Audit: AuditRecord{Action: "kyc-levels.replaced", EntityType: "tenant", EntityID: tenantID, Details: map[string]any{"version": version}}}
+}
+
 // DocumentCreated is the change that records a new document of a user:
 // its audit entry.
 func DocumentCreated(d *KYCDocument) Change {
@@ -183,7 +196,9 @@ type ApplicationStore interface {
 	ApplicationLevels(ctx context.Context, tenantID string) ([]string, error)
 	// SaveLevelCatalog stores a new version of a tenant's own levels catalog
 	// (raw JSON, checked by the caller) and returns its number (1, 2, ...).
-	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) (int, error)
+	// The store numbers it in its transaction, and records the change
+	// replaced returns for that number (LevelCatalogReplaced).
+	SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte, replaced func(version int) Change) (int, error)
 	// FindLevelCatalog returns a version of a tenant's own catalog (0: the
 	// newest) and its number, or ENotFound ("catalog").
 	FindLevelCatalog(ctx context.Context, tenantID string, version int) ([]byte, int, error)

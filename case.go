@@ -2,6 +2,7 @@ package kycd
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -190,13 +191,22 @@ type CaseStore interface {
 	// selects (After, Limit and Assignee aside): all of them, those no one
 	// took, and those reviewer took.
 	CountCases(ctx context.Context, tenantID string, f CaseFilter, reviewer string) (CaseCounts, error)
-	// AssignCase gives an open case to a reviewer ("" to no one), audited
-	// with details. Errors: ENotFound ("case"), EOperationNotAllowed
-	// ("case-closed").
-	AssignCase(ctx context.Context, tenantID, caseID string, a Assignment, details map[string]any) error
+	// AssignCase gives an open case to a reviewer ("" to no one) with its
+	// change (CaseAssigned). Errors: ENotFound ("case"),
+	// EOperationNotAllowed ("case-closed").
+	AssignCase(ctx context.Context, tenantID, caseID string, a Assignment, change Change) error
 	// FindScreeningHits returns what is known of a user's (user, listing)
 	// pairs.
 	FindScreeningHits(ctx context.Context, u UserRef) ([]ScreeningHit, error)
+}
+
+// CaseAssigned is the change that records a case given to a reviewer (or to
+// no one): its audit entry, naming the case and the assignee, and details
+// naming who assigned it.
+func CaseAssigned(caseID string, a Assignment, details map[string]any) Change {
+	d := map[string]any{"caseId": caseID, "assignee": a.To}
+	maps.Copy(d, details)
+	return Change{Audit: AuditRecord{Action: "case.assigned", EntityType: "case", EntityID: caseID, Details: d}}
 }
 
 // ScreeningChange is what a screening, a case decision or a delisting

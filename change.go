@@ -10,7 +10,11 @@ import "encoding/json"
 // (checks.Decided, connector.IngestionSaved); a store writes exactly what it
 // is given and decides none of it (ProcessChange is the same for a user's KYC
 // processes). A store may still refuse a change (EStale, ENotFound, a unique
-// violation): then none of it is written.
+// violation): then none of it is written. When the record names what only
+// the store finds in its transaction (a version it numbers, which rows were
+// new), the store method takes a function of that outcome returning the
+// change (LevelCatalogReplaced, FilesIngested, ClientRevoked, ...): the
+// outcome is the store's, the record the domain's.
 type Change struct {
 	Events []*Event
 	Jobs   []JobArgs

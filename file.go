@@ -121,8 +121,10 @@ type FileStore interface {
 	// Its change is FileUploadRejected.
 	RejectFileUpload(ctx context.Context, tenantID, id, code string, change Change) error
 	// DeleteExpiredPendingFiles removes pending files whose upload window
-	// ended before the given time, returning how many it removed.
-	DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error)
+	// ended before the given time, returning how many it removed. Which
+	// files those are is the store's to find: each removal records the
+	// change expired returns for the file (FileExpired).
+	DeleteExpiredPendingFiles(ctx context.Context, before time.Time, expired func(fileID string) Change) (int, error)
 }
 
 // FileCreated is the change that records a new file, pending until its
@@ -135,6 +137,18 @@ func FileCreated(f *File) Change {
 	f.Status = FilePending
 	return Change{Audit: AuditRecord{Action: "file.created", EntityType: "file", EntityID: f.ID,
 		Details: map[string]any{"userId": f.UserID, "category": f.Category, "contentType": f.ContentType}}}
+}
+
+// FileExpired is the change that records a pending file removed because
+// its upload window ended long ago: its audit entry.
+func FileExpired(id string) Change {
+	return Change{Audit: AuditRecord{Action: "file.expired", EntityType: "file", EntityID: id}}
+}
+
+// FilesIngested is the change that records files of a user that an
+// ingestion, or a check's evidence, stored: its audit entry (their IDs).
+func FilesIngested(userID string, fileIDs []string) Change {
+	return Change{Audit: AuditRecord{Action: "files.ingested", EntityType: "user", EntityID: userID, Details: map[string]any{"fileIds": fileIDs}}}
 }
 
 // FileUploadRejected is the change that records why a direct upload of a

@@ -203,8 +203,10 @@ type IngestionStore interface {
 	FindConnectorConfig(ctx context.Context, tenantID, provider string) (*ConnectorConfig, error)
 	// SaveIngestedFiles records, in one transaction, uploaded files whose
 	// IDs and BlobKeys the ingestion chose (so that a retry finds them);
-	// files recorded before are left as they are.
-	SaveIngestedFiles(ctx context.Context, files []*File) error
+	// files recorded before are left as they are. Which files are new is
+	// the store's to find: it records the change ingested returns for
+	// their IDs (FilesIngested), and nothing when none is.
+	SaveIngestedFiles(ctx context.Context, files []*File, ingested func(fileIDs []string) Change) error
 }
 
 // Event types of ingestions.

@@ -69,9 +69,25 @@ type MetadataService interface {
 // MetadataStore keeps metadata.
 type MetadataStore interface {
 	// ChangeMetadata reads an entity's metadata (nil when it has none) and
-	// stores what change returns (nil removes it), in one transaction with
-	// its audit entry; change's error aborts it and is returned as it is.
-	ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, change func(old map[string]any) (map[string]any, error)) error
+	// stores what edit returns (nil removes it) with the change edit
+	// returns with it (MetadataChanged), in one transaction; edit's error
+	// aborts it and is returned as it is.
+	ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, Change, error)) error
 	// FindMetadata returns an entity's metadata (nil when it has none).
 	FindMetadata(ctx context.Context, tenantID, userID, entity, id string) (map[string]any, error)
+}
+
+// MetadataChanged is the change that records new metadata m (nil: removed)
+// of a user (entity MetadataUsers, id the user's) or of one of the user's
+// files (MetadataFiles): its audit entry, which says whether there is
+// metadata, never what it is.
+func MetadataChanged(entity, userID, id string, m map[string]any) Change {
+	switch entity {
+	case MetadataUsers:
+		return Change{Audit: AuditRecord{Action: "user.metadata.changed", EntityType: "user", EntityID: id, Details: map[string]any{"hasMetadata": len(m) > 0}}}
+	case MetadataFiles:
+		return Change{Audit: AuditRecord{Action: "file.metadata.changed", EntityType: "file", EntityID: id,
+			Details: map[string]any{"userId": userID, "hasMetadata": len(m) > 0}}}
+	}
+	return Change{}
 }

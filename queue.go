@@ -81,10 +81,10 @@ type QueueStore interface {
 	// no one took and those reviewer took.
 	CountApplicationQueue(ctx context.Context, tenantID string, f ApplicationFilter, reviewer string) (CaseCounts, error)
 	// AssignApplication gives an application in review to a reviewer (""
-	// to no one), audited with details. The application's version stays.
-	// Errors: ENotFound ("kyc-application"), EOperationNotAllowed
-	// ("kyc-application-not-in-review").
-	AssignApplication(ctx context.Context, tenantID, id string, a Assignment, details map[string]any) error
+	// to no one) with its change (ApplicationAssigned). The application's
+	// version stays. Errors: ENotFound ("kyc-application"),
+	// EOperationNotAllowed ("kyc-application-not-in-review").
+	AssignApplication(ctx context.Context, tenantID, id string, a Assignment, change Change) error
 	// FindChecksByStatus returns the tenant's checks the filter selects.
 	FindChecksByStatus(ctx context.Context, tenantID string, f CheckFilter) ([]*Check, error)
 	// CountChecksByType counts the tenant's checks in a status, by type.

@@ -2,7 +2,10 @@ package kycd
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Reviewer roles: what a person may do in the back-office console.
@@ -77,29 +80,31 @@ type LoginAttempt struct {
 }
 
 // ReviewerStore keeps reviewers, their sessions and the audit of what they
-// open.
+// open. Each change is recorded with the change given, which the
+// constructors below build.
 type ReviewerStore interface {
-	// CreateReviewer stores a new reviewer, setting ID and CreatedAt,
-	// audited. Errors: ENotFound ("tenant"), EConflict (the email is
-	// taken).
-	CreateReviewer(ctx context.Context, r *Reviewer) error
+	// CreateReviewer stores a new reviewer whose ID its change
+	// (ReviewerCreated) chose, setting CreatedAt. Errors: ENotFound
+	// ("tenant"), EConflict (the email is taken).
+	CreateReviewer(ctx context.Context, r *Reviewer, change Change) error
 	// FindReviewerByID returns ENotFound ("reviewer").
 	FindReviewerByID(ctx context.Context, id string) (*Reviewer, error)
 	// FindReviewerByEmail returns ENotFound ("reviewer").
 	FindReviewerByEmail(ctx context.Context, email string) (*Reviewer, error)
-	// SetReviewerRole changes a reviewer's role, audited. Errors: ENotFound
-	// ("reviewer").
-	SetReviewerRole(ctx context.Context, id, role string) error
+	// SetReviewerRole changes a reviewer's role with its change
+	// (ReviewerRoleChanged). Errors: ENotFound ("reviewer").
+	SetReviewerRole(ctx context.Context, id, role string, change Change) error
 	// FindReviewers lists a tenant's reviewers by email.
 	FindReviewers(ctx context.Context, tenantID string) ([]*Reviewer, error)
 	// SetReviewerDisabled disables a reviewer of a tenant, ending every
 	// session of theirs in the same transaction, or enables them again,
-	// audited (reviewer.disabled, reviewer.enabled). Errors: ENotFound
-	// ("reviewer", also for another tenant's).
-	SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool) error
-	// RecordLogin records a sign-in attempt of a reviewer, audited (a
-	// failure too: it names the reviewer, never the password).
-	RecordLogin(ctx context.Context, reviewerID string, a LoginAttempt) error
+	// with its change (ReviewerDisabled). Errors: ENotFound ("reviewer",
+	// also for another tenant's).
+	SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool, change Change) error
+	// RecordLogin records a sign-in attempt of a reviewer with its change
+	// (ReviewerSignIn: a failure too, naming the reviewer, never the
+	// password). Errors: ENotFound ("reviewer").
+	RecordLogin(ctx context.Context, reviewerID string, a LoginAttempt, change Change) error
 	// CreateReviewerSession stores a new session.
 	CreateReviewerSession(ctx context.Context, s *ReviewerSession) error
 	// FindReviewerSession returns a session by its token's hash, or
@@ -109,9 +114,57 @@ type ReviewerStore interface {
 	TouchReviewerSession(ctx context.Context, tokenHash string, at time.Time) error
 	// DeleteReviewerSession ends a session (no error when there is none).
 	DeleteReviewerSession(ctx context.Context, tokenHash string) error
-	// RecordView writes the audit entry of a look at personal data: the
-	// context's actor names the reviewer, details what was opened (ids).
-	RecordView(ctx context.Context, tenantID, entityType, entityID string, details map[string]any) error
+	// RecordView records a look at personal data in a tenant's trail: its
+	// change (Viewed) names what was opened, the context's actor who.
+	RecordView(ctx context.Context, tenantID string, change Change) error
+}
+
+// ReviewerCreated is the change that records a new reviewer: its audit
+// entry (role and email; never a secret). It chooses the reviewer's ID when
+// the caller has not, and writes the email as it is kept (lower case,
+// trimmed).
+func ReviewerCreated(r *Reviewer) Change {
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	r.Email = strings.ToLower(strings.TrimSpace(r.Email))
+	return Change{Audit: AuditRecord{Action: "reviewer.created", EntityType: "reviewer", EntityID: r.ID,
+		Details: map[string]any{"role": r.Role, "email": r.Email}}}
+}
+
+// ReviewerRoleChanged is the change that records a reviewer's new role.
+func ReviewerRoleChanged(id, role string) Change {
+	return Change{Audit: AuditRecord{Action: "reviewer.role-changed", EntityType: "reviewer", EntityID: id, Details: map[string]any{"role": role}}}
+}
+
+// ReviewerDisabled is the change that records a reviewer disabled, or
+// enabled again.
+func ReviewerDisabled(id string, disabled bool) Change {
+	action := "reviewer.enabled"
+	if disabled {
+		action = "reviewer.disabled"
+	}
+	return Change{Audit: AuditRecord{Action: action, EntityType: "reviewer", EntityID: id}}
+}
+
+// ReviewerSignIn is the change that records a reviewer's sign-in attempt:
+// signed in, or failed (and until when the account is locked, if it is).
+func ReviewerSignIn(id string, a LoginAttempt) Change {
+	if a.OK {
+		return Change{Audit: AuditRecord{Action: "reviewer.signed-in", EntityType: "reviewer", EntityID: id}}
+	}
+	details := map[string]any{}
+	if a.LockedUntil != nil {
+		details["lockedUntil"] = a.LockedUntil.UTC().Format(time.RFC3339)
+	}
+	return Change{Audit: AuditRecord{Action: "reviewer.sign-in-failed", EntityType: "reviewer", EntityID: id, Details: details}}
+}
+
+// Viewed is the change that records a look at personal data: entityType's
+// "<entityType>.viewed" audit entry, details naming what was opened (ids)
+// and by whom.
+func Viewed(entityType, entityID string, details map[string]any) Change {
+	return Change{Audit: AuditRecord{Action: entityType + ".viewed", EntityType: entityType, EntityID: entityID, Details: details}}
 }
 
 // Assignment moves a case or an application from the reviewer the caller

@@ -291,7 +291,7 @@ func (s *Service) storeEvidence(ctx context.Context, c *kycd.Check) (string, err
 	}
 	f := &kycd.File{ID: id, TenantID: c.TenantID, UserID: c.UserID, Category: kycd.EvidenceCategory.Name, ContentType: "application/zip",
 		Size: size, SHA256: sum, BlobKey: key}
-	return id, s.Files.SaveIngestedFiles(ctx, []*kycd.File{f})
+	return id, s.Files.SaveIngestedFiles(ctx, []*kycd.File{f}, func(ids []string) kycd.Change { return kycd.FilesIngested(c.UserID, ids) })
 }
 
 // effect reads a submission's result: applied when the process took it

@@ -32,8 +32,9 @@ type Blobs interface {
 type Files interface {
 	FindFileByID(ctx context.Context, k kycd.FileKey) (*kycd.File, error)
 	// SaveIngestedFiles records files whose ids and blob keys the caller
-	// chose (a file recorded before is left as it is).
-	SaveIngestedFiles(ctx context.Context, files []*kycd.File) error
+	// chose (a file recorded before is left as it is), with the change
+	// ingested returns for those it recorded.
+	SaveIngestedFiles(ctx context.Context, files []*kycd.File, ingested func(fileIDs []string) kycd.Change) error
 }
 
 // KYC is what checks need of the KYC service (kyc.Service): to submit

@@ -338,7 +338,7 @@ func (s *Service) storeFiles(ctx context.Context, in *kycd.Ingestion, prov Provi
 			stored = append(stored, records[i])
 		}
 	}
-	return files, s.Store.SaveIngestedFiles(ctx, stored)
+	return files, s.Store.SaveIngestedFiles(ctx, stored, func(ids []string) kycd.Change { return kycd.FilesIngested(in.UserID, ids) })
 }
 
 // storeFile downloads one media file into the blob store and returns it

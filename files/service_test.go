@@ -39,7 +39,7 @@ func (s *store) RejectFileUpload(context.Context, string, string, string, kycd.C
 	s.t.Fatal("RejectFileUpload")
 	return nil
 }
-func (s *store) DeleteExpiredPendingFiles(context.Context, time.Time) (int, error) {
+func (s *store) DeleteExpiredPendingFiles(context.Context, time.Time, func(string) kycd.Change) (int, error) {
 	s.t.Fatal("DeleteExpiredPendingFiles")
 	return 0, nil
 }

@@ -451,7 +451,7 @@ func (w *filePurge) Timeout(*river.Job[kycd.FilePurgeArgs]) time.Duration {
 func (w *filePurge) Work(ctx context.Context, job *river.Job[kycd.FilePurgeArgs]) error {
 	total := 0
 	for {
-		n, err := w.d.Files.DeleteExpiredPendingFiles(ctx, w.d.Clock.Now().Add(-PurgeGrace))
+		n, err := w.d.Files.DeleteExpiredPendingFiles(ctx, w.d.Clock.Now().Add(-PurgeGrace), kycd.FileExpired)
 		total += n
 		if err != nil {
 			return err

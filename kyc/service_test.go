@@ -62,7 +62,7 @@ func setupWith(t *testing.T, d storetest.Database, wrap func(*sqlstore.DB) kycd.
 		t.Fatal(err)
 	}
 	tn := &kycd.Tenant{Name: "kyc-" + d.Name}
-	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
+	if err := f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{svc: svc, f: f, tenant: tn, clock: clock, cfg: cfg}

@@ -218,7 +218,7 @@ func (s *Service) ReplaceCatalog(ctx context.Context, tenantID string, raw []byt
 	// (another node's numbered meanwhile: numbered again).
 	var version int
 	err = s.serial(ctx, "catalog/"+tenantID, func() (err error) {
-		version, err = s.Store.SaveLevelCatalog(ctx, tenantID, raw)
+		version, err = s.Store.SaveLevelCatalog(ctx, tenantID, raw, func(v int) kycd.Change { return kycd.LevelCatalogReplaced(tenantID, v) })
 		return err
 	})
 	if err != nil {

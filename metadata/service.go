@@ -78,18 +78,18 @@ func (s *Service) SetMetadata(ctx context.Context, tenantID, userID, entity, id 
 		return "", false, err
 	}
 	created := false
-	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
+	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
 		if cond.IfMatch != "" && len(old) == 0 {
 			// A replacement of a revision when there is none: the
 			// metadata is not found, as Uphold documents it for PUT (and
 			// as PATCH and DELETE answer).
-			return nil, kycd.NotFound("metadata")
+			return nil, kycd.Change{}, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, err
+			return nil, kycd.Change{}, err
 		}
 		created = len(old) == 0
-		return m, nil
+		return m, kycd.MetadataChanged(entity, userID, id, m), nil
 	})
 	if err != nil {
 		return "", false, err
@@ -104,30 +104,30 @@ func (s *Service) PatchMetadata(ctx context.Context, tenantID, userID, entity, i
 		return nil, "", kycd.Invalid("body", kycd.Violation{Property: "", Rule: "type", RuleParams: map[string]any{"type": "array"}})
 	}
 	var out map[string]any
-	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
+	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
 		if len(old) == 0 {
-			return nil, kycd.NotFound("metadata")
+			return nil, kycd.Change{}, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, err
+			return nil, kycd.Change{}, err
 		}
 		doc, err := jsonpatch.Apply(old, ops)
 		var pe *jsonpatch.Error
 		if errors.As(err, &pe) {
-			return nil, patchFailed(pe.Index, pe.Op, pe.Reason)
+			return nil, kycd.Change{}, patchFailed(pe.Index, pe.Op, pe.Reason)
 		} else if err != nil {
-			return nil, err
+			return nil, kycd.Change{}, err
 		}
 		m, ok := doc.(map[string]any)
 		if !ok || len(m) == 0 {
 			// Uphold's metadata is an object with at least one property.
-			return nil, patchFailed(len(ops)-1, ops[len(ops)-1], "the patched metadata must be an object with at least one property")
+			return nil, kycd.Change{}, patchFailed(len(ops)-1, ops[len(ops)-1], "the patched metadata must be an object with at least one property")
 		}
 		if err := tooLarge(m); err != nil {
-			return nil, err
+			return nil, kycd.Change{}, err
 		}
 		out = m
-		return m, nil
+		return m, kycd.MetadataChanged(entity, userID, id, m), nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -142,13 +142,13 @@ func patchFailed(i int, op jsonpatch.Operation, reason string) error {
 
 // DeleteMetadata implements kycd.MetadataService.
 func (s *Service) DeleteMetadata(ctx context.Context, tenantID, userID, entity, id string, cond kycd.MetadataCondition) error {
-	return s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
+	return s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
 		if len(old) == 0 {
-			return nil, kycd.NotFound("metadata")
+			return nil, kycd.Change{}, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, err
+			return nil, kycd.Change{}, err
 		}
-		return nil, nil
+		return nil, kycd.MetadataChanged(entity, userID, id, nil), nil
 	})
 }

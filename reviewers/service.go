@@ -156,7 +156,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 		return nil, err
 	}
 	r := &kycd.Reviewer{TenantID: req.TenantID, Email: email, Role: req.Role, PasswordHash: auth.HashSecret(password), TOTPSecret: key.Secret()}
-	if err := s.store.CreateReviewer(ctx, r); err != nil {
+	if err := s.store.CreateReviewer(ctx, r, kycd.ReviewerCreated(r)); err != nil {
 		return nil, err
 	}
 	out := &Created{Reviewer: r, TOTPSecret: key.Secret(), TOTPURL: key.URL()}
@@ -214,12 +214,12 @@ func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Se
 			until := now.Add(s.lockFor)
 			a.LockedUntil = &until
 		}
-		if err := s.store.RecordLogin(ctx, r.ID, a); err != nil {
+		if err := s.recordSignIn(ctx, r.ID, a); err != nil {
 			return nil, err
 		}
 		return nil, errSignIn
 	}
-	if err := s.store.RecordLogin(ctx, r.ID, kycd.LoginAttempt{OK: true, TOTPStep: step}); err != nil {
+	if err := s.recordSignIn(ctx, r.ID, kycd.LoginAttempt{OK: true, TOTPStep: step}); err != nil {
 		return nil, err
 	}
 	return s.start(ctx, r, now)
@@ -238,7 +238,7 @@ func (s *Service) SignInExternal(ctx context.Context, tenantID, email, role stri
 	switch {
 	case kycd.ErrorCode(err) == kycd.ENotFound:
 		r = &kycd.Reviewer{TenantID: tenantID, Email: email, Role: role}
-		if err := s.store.CreateReviewer(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "oidc", ID: email}), r); err != nil {
+		if err := s.store.CreateReviewer(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "oidc", ID: email}), r, kycd.ReviewerCreated(r)); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -246,16 +246,21 @@ func (s *Service) SignInExternal(ctx context.Context, tenantID, email, role stri
 	case r.TenantID != tenantID, r.DisabledAt != nil:
 		return nil, errSignIn
 	case r.Role != role:
-		if err := s.store.SetReviewerRole(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "oidc", ID: r.ID}), r.ID, role); err != nil {
+		if err := s.store.SetReviewerRole(kycd.NewContextWithActor(ctx, kycd.Actor{Kind: "oidc", ID: r.ID}), r.ID, role, kycd.ReviewerRoleChanged(r.ID, role)); err != nil {
 			return nil, err
 		}
 		r.Role = role
 	}
 	ctx = kycd.NewContextWithActor(ctx, Actor(r))
-	if err := s.store.RecordLogin(ctx, r.ID, kycd.LoginAttempt{OK: true, TOTPStep: r.TOTPStep}); err != nil {
+	if err := s.recordSignIn(ctx, r.ID, kycd.LoginAttempt{OK: true, TOTPStep: r.TOTPStep}); err != nil {
 		return nil, err
 	}
 	return s.start(ctx, r, s.clock.Now().UTC())
+}
+
+// recordSignIn records a reviewer's sign-in attempt with its change.
+func (s *Service) recordSignIn(ctx context.Context, id string, a kycd.LoginAttempt) error {
+	return s.store.RecordLogin(ctx, id, a, kycd.ReviewerSignIn(id, a))
 }
 
 // start opens a session for a reviewer.
@@ -348,7 +353,7 @@ func (s *Service) Viewed(ctx context.Context, r *kycd.Reviewer, entityType, enti
 	for k, v := range details {
 		d[k] = v
 	}
-	return s.store.RecordView(kycd.NewContextWithActor(ctx, Actor(r)), r.TenantID, entityType, entityID, d)
+	return s.store.RecordView(kycd.NewContextWithActor(ctx, Actor(r)), r.TenantID, kycd.Viewed(entityType, entityID, d))
 }
 
 // Reviewers lists a tenant's reviewers.
@@ -364,7 +369,7 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, id string, disabled
 	if a := kycd.ActorFromContext(ctx); a.Kind == "reviewer" && a.ID == id {
 		return &kycd.Error{Code: kycd.EOperationNotAllowed, Message: "You cannot disable or enable yourself"}
 	}
-	return s.store.SetReviewerDisabled(ctx, tenantID, id, disabled)
+	return s.store.SetReviewerDisabled(ctx, tenantID, id, disabled, kycd.ReviewerDisabled(id, disabled))
 }
 
 // EnsureSandbox creates, once, the sandbox reviewer of a tenant with a

@@ -27,7 +27,7 @@ func setup(t *testing.T, d storetest.Database, requireTOTP bool) *bundle {
 	clock := mock.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	f := storetest.Open(t, d, clock)
 	tn := &kycd.Tenant{Name: "reviewers-" + strings.ToLower(t.Name()[len(t.Name())-6:])}
-	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
+	if err := f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := reviewers.New(reviewers.Config{Store: f.DB, Tenants: f.DB, Clock: clock, RequireTOTP: requireTOTP})
@@ -210,7 +210,7 @@ func TestDisable(t *testing.T) {
 			t.Fatalf("disabling oneself: %v", err)
 		}
 		other := &kycd.Tenant{Name: "other-" + d.Name}
-		if err := b.f.DB.CreateTenant(ctx, other); err != nil {
+		if err := b.f.DB.CreateTenant(ctx, other, kycd.TenantCreated(other)); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.svc.SetDisabled(ctx, other.ID, c.Reviewer.ID, true); kycd.ErrorCode(err) != kycd.ENotFound {

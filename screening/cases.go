@@ -431,9 +431,5 @@ func (s *Service) CountCases(ctx context.Context, tenantID string, f kycd.CaseFi
 // name the person for the audit entry. Errors: ENotFound ("case"),
 // EOperationNotAllowed ("case-closed").
 func (s *Service) Assign(ctx context.Context, tenantID, caseID string, a kycd.Assignment, details map[string]any) error {
-	d := map[string]any{"caseId": caseID, "assignee": a.To}
-	for k, v := range details {
-		d[k] = v
-	}
-	return s.cases.AssignCase(ctx, tenantID, caseID, a, d)
+	return s.cases.AssignCase(ctx, tenantID, caseID, a, kycd.CaseAssigned(caseID, a, details))
 }

@@ -30,7 +30,7 @@ func setup(t *testing.T, d storetest.Database) *bundle {
 	f := storetest.Open(t, d, clock)
 	svc := newService(t, f, clock)
 	tn := &kycd.Tenant{Name: "screening-" + d.Name}
-	if err := f.DB.CreateTenant(context.Background(), tn); err != nil {
+	if err := f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{svc: svc, f: f, clock: clock, tenant: tn}

@@ -193,7 +193,7 @@ func (db *DB) ApplicationLevels(ctx context.Context, tenantID string) ([]string,
 // SaveLevelCatalog implements kycd.ApplicationStore. Versions are numbered
 // under the one writer (SQLite) or the primary key (PostgreSQL: a racing
 // save fails rather than overwrite).
-func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte) (int, error) {
+func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte, replaced func(version int) kycd.Change) (int, error) {
 	var version int
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := tx.queryRow(`SELECT COALESCE(MAX(version), 0) + 1 FROM kyc_level_catalog_versions WHERE tenant_id = ?`, tenantID).Scan(&version); err != nil {
@@ -206,7 +206,7 @@ func (db *DB) SaveLevelCatalog(ctx context.Context, tenantID string, raw []byte)
 		} else if err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc-levels.replaced", "tenant", tenantID, map[string]any{"version": version})
+		return tx.record(tenantID, replaced(version))
 	})
 	return version, err
 }

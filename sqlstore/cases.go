@@ -128,7 +128,7 @@ func caseWhere(tenantID string, f kycd.CaseFilter) (string, []any) {
 
 // AssignCase implements kycd.CaseStore. The case's version stays: a
 // decision made on a copy read before the assignment still applies.
-func (db *DB) AssignCase(ctx context.Context, tenantID, caseID string, a kycd.Assignment, details map[string]any) error {
+func (db *DB) AssignCase(ctx context.Context, tenantID, caseID string, a kycd.Assignment, change kycd.Change) error {
 	if _, err := uuid.Parse(caseID); err != nil {
 		return kycd.NotFound("case")
 	}
@@ -147,7 +147,7 @@ func (db *DB) AssignCase(ctx context.Context, tenantID, caseID string, a kycd.As
 			a.To, caseID, tenantID, a.From); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "case.assigned", "case", caseID, details)
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -14,7 +14,7 @@ var _ kycd.ClientService = (*DB)(nil)
 const clientColumns = `id, tenant_id, name, secret_hash, scopes, created_at, revoked_at`
 
 // CreateClient implements kycd.ClientService.
-func (db *DB) CreateClient(ctx context.Context, c *kycd.Client) error {
+func (db *DB) CreateClient(ctx context.Context, c *kycd.Client, change kycd.Change) error {
 	if strings.TrimSpace(c.Name) == "" {
 		return kycd.Invalid("body", kycd.Violation{Property: "name", Rule: "required"})
 	}
@@ -31,7 +31,7 @@ func (db *DB) CreateClient(ctx context.Context, c *kycd.Client) error {
 			c.ID, c.TenantID, c.Name, c.SecretHash, strings.Join(c.Scopes, " "), fmtTime(c.CreatedAt)); err != nil {
 			return err
 		}
-		return tx.Audit(c.TenantID, "client.created", "client", c.ID, map[string]any{"scopes": c.Scopes})
+		return tx.record(c.TenantID, change)
 	})
 }
 
@@ -83,24 +83,24 @@ func scanClients(rows *sql.Rows) ([]*kycd.Client, error) {
 }
 
 // RevokeClient implements kycd.ClientService.
-func (db *DB) RevokeClient(ctx context.Context, id string) error {
+func (db *DB) RevokeClient(ctx context.Context, id string, revoked func(repeated bool) kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		var (
-			tenant  string
-			revoked sql.NullString
+			tenant string
+			at     sql.NullString
 		)
-		err := tx.queryRow(`SELECT tenant_id, revoked_at FROM oauth_clients WHERE id = ?`+db.dialect.forUpdate(), id).Scan(&tenant, &revoked)
+		err := tx.queryRow(`SELECT tenant_id, revoked_at FROM oauth_clients WHERE id = ?`+db.dialect.forUpdate(), id).Scan(&tenant, &at)
 		if errors.Is(err, sql.ErrNoRows) {
 			return kycd.NotFound("client")
 		} else if err != nil {
 			return err
 		}
-		if revoked.Valid {
-			return tx.Audit(tenant, "client.revoke_repeated", "client", id, nil)
+		if at.Valid {
+			return tx.record(tenant, revoked(true))
 		}
 		if _, err := tx.exec(`UPDATE oauth_clients SET revoked_at = ? WHERE id = ?`, fmtTime(tx.Now()), id); err != nil {
 			return err
 		}
-		return tx.Audit(tenant, "client.revoked", "client", id, nil)
+		return tx.record(tenant, revoked(false))
 	})
 }

@@ -117,8 +117,8 @@ func (db *DB) RejectFileUpload(ctx context.Context, tenantID, id, code string, c
 }
 
 // DeleteExpiredPendingFiles implements kycd.FileStore. Each removal is
-// audited on its tenant's chain.
-func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (int, error) {
+// recorded on its tenant's chain.
+func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time, expired func(fileID string) kycd.Change) (int, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, tenant_id FROM files WHERE status = ? AND upload_expires_at < ? ORDER BY upload_expires_at LIMIT 500`),
 		kycd.FilePending, fmtTime(before))
 	if err != nil {
@@ -145,7 +145,7 @@ func (db *DB) DeleteExpiredPendingFiles(ctx context.Context, before time.Time) (
 			if err := tx.execOne(errNothingToDo, `DELETE FROM files WHERE id = ? AND status = ?`, r.id, kycd.FilePending); err != nil {
 				return err
 			}
-			return tx.Audit(r.tenant, "file.expired", "file", r.id, nil)
+			return tx.record(r.tenant, expired(r.id))
 		})
 		switch {
 		case errors.Is(err, errNothingToDo):

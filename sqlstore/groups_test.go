@@ -232,7 +232,7 @@ func onPostgres(t *testing.T, fn func(f *storetest.Fixture)) {
 func newTenant(t *testing.T, f *storetest.Fixture) *kycd.Tenant {
 	t.Helper()
 	tn := &kycd.Tenant{Name: "groups-" + uuid.NewString()[:8]}
-	must(t, f.DB.CreateTenant(context.Background(), tn))
+	must(t, f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)))
 	return tn
 }
 

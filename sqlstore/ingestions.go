@@ -219,7 +219,7 @@ func (db *DB) FindConnectorConfig(ctx context.Context, tenantID, provider string
 // transaction, files whose content an ingestion stored (IDs and BlobKeys
 // chosen by the caller, so a retried ingestion finds them). A file
 // recorded before is left as it is.
-func (db *DB) SaveIngestedFiles(ctx context.Context, files []*kycd.File) error {
+func (db *DB) SaveIngestedFiles(ctx context.Context, files []*kycd.File, ingested func(fileIDs []string) kycd.Change) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -244,7 +244,7 @@ func (db *DB) SaveIngestedFiles(ctx context.Context, files []*kycd.File) error {
 		if len(ids) == 0 {
 			return errNothingToDo
 		}
-		return tx.Audit(files[0].TenantID, "files.ingested", "user", files[0].UserID, map[string]any{"fileIds": ids})
+		return tx.record(files[0].TenantID, ingested(ids))
 	})
 	if errors.Is(err, errNothingToDo) {
 		return nil

@@ -35,7 +35,7 @@ func (db *DB) FindMetadata(ctx context.Context, tenantID, userID, entity, id str
 // ChangeMetadata implements kycd.MetadataStore. The entity's row is read
 // and written in one transaction (locked on PostgreSQL; SQLite has one
 // writer), so concurrent changes apply one after the other.
-func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, change func(old map[string]any) (map[string]any, error)) error {
+func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, kycd.Change, error)) error {
 	switch entity {
 	case kycd.MetadataUsers:
 		return db.Update(ctx, func(tx *Tx) error {
@@ -52,7 +52,8 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if err != nil {
 				return err
 			}
-			if u.Metadata, err = change(u.Metadata); err != nil {
+			var change kycd.Change
+			if u.Metadata, change, err = edit(u.Metadata); err != nil {
 				return err
 			}
 			su, err := db.sealUser(tx.ctx, u)
@@ -62,7 +63,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if err := tx.updateUser(u, su); err != nil {
 				return err
 			}
-			return tx.Audit(tenantID, "user.metadata.changed", "user", id, map[string]any{"hasMetadata": len(u.Metadata) > 0})
+			return tx.record(tenantID, change)
 		})
 	case kycd.MetadataFiles:
 		return db.Update(ctx, func(tx *Tx) error {
@@ -82,7 +83,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 					return err
 				}
 			}
-			m, err := change(old)
+			m, change, err := edit(old)
 			if err != nil {
 				return err
 			}
@@ -97,7 +98,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if _, err := tx.exec(`UPDATE files SET metadata = ? WHERE id = ? AND tenant_id = ?`, meta, id, tenantID); err != nil {
 				return err
 			}
-			return tx.Audit(tenantID, "file.metadata.changed", "file", id, map[string]any{"userId": userID, "hasMetadata": len(m) > 0})
+			return tx.record(tenantID, change)
 		})
 	}
 	return kycd.NotFound(entity)

@@ -50,7 +50,7 @@ func applicationWhere(tenantID string, f kycd.ApplicationFilter) (string, []any)
 
 // AssignApplication implements kycd.QueueStore. The version stays: a
 // decision made on a copy read before the assignment still applies.
-func (db *DB) AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, details map[string]any) error {
+func (db *DB) AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, change kycd.Change) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return kycd.NotFound("kyc-application")
 	}
@@ -69,7 +69,7 @@ func (db *DB) AssignApplication(ctx context.Context, tenantID, id string, a kycd
 			a.To, id, tenantID, a.From); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "kyc-application.assigned", "kyc-application", id, details)
+		return tx.record(tenantID, change)
 	})
 }
 

@@ -27,7 +27,7 @@ func BenchmarkApplicationQueue(b *testing.B) {
 		tenants := map[string]string{}
 		for _, name := range []string{"small", "large"} {
 			tn := &kycd.Tenant{Name: "bench-" + name + "-" + uuid.NewString()[:8]}
-			if err := f.DB.CreateTenant(ctx, tn); err != nil {
+			if err := f.DB.CreateTenant(ctx, tn, kycd.TenantCreated(tn)); err != nil {
 				b.Fatal(err)
 			}
 			u := &kycd.User{TenantID: tn.ID, Type: "individual", Email: name + "@bench.example"}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 )
 
@@ -19,9 +17,7 @@ func reviewerAD(id string) []byte { return []byte("reviewers.totp:" + id) }
 const reviewerColumns = `id, tenant_id, email, role, password_hash, totp_secret, totp_step, failed_logins, locked_until, created_at, last_sign_in_at, disabled_at`
 
 // CreateReviewer implements kycd.ReviewerStore.
-func (db *DB) CreateReviewer(ctx context.Context, r *kycd.Reviewer) error {
-	r.ID = uuid.NewString()
-	r.Email = strings.ToLower(strings.TrimSpace(r.Email))
+func (db *DB) CreateReviewer(ctx context.Context, r *kycd.Reviewer, change kycd.Change) error {
 	var sealed []byte
 	if r.TOTPSecret != "" {
 		var err error
@@ -48,7 +44,7 @@ func (db *DB) CreateReviewer(ctx context.Context, r *kycd.Reviewer) error {
 		} else if err != nil {
 			return err
 		}
-		return tx.Audit(r.TenantID, "reviewer.created", "reviewer", r.ID, map[string]any{"role": r.Role, "email": r.Email})
+		return tx.record(r.TenantID, change)
 	})
 }
 
@@ -107,7 +103,7 @@ func (db *DB) queryReviewers(ctx context.Context, query string, args ...any) ([]
 }
 
 // SetReviewerRole implements kycd.ReviewerStore.
-func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
+func (db *DB) SetReviewerRole(ctx context.Context, id, role string, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		tenantID, err := tx.reviewerTenant(id)
 		if err != nil {
@@ -116,12 +112,12 @@ func (db *DB) SetReviewerRole(ctx context.Context, id, role string) error {
 		if _, err := tx.exec(`UPDATE reviewers SET role = ? WHERE id = ?`, role, id); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, "reviewer.role-changed", "reviewer", id, map[string]any{"role": role})
+		return tx.record(tenantID, change)
 	})
 }
 
 // SetReviewerDisabled implements kycd.ReviewerStore.
-func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool) error {
+func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disabled bool, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		owner, err := tx.reviewerTenant(id)
 		if err != nil {
@@ -130,9 +126,9 @@ func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disa
 		if owner != tenantID {
 			return kycd.NotFound("reviewer")
 		}
-		action, at := "reviewer.enabled", any(nil)
+		at := any(nil)
 		if disabled {
-			action, at = "reviewer.disabled", fmtTime(tx.Now())
+			at = fmtTime(tx.Now())
 			if _, err := tx.exec(`DELETE FROM reviewer_sessions WHERE reviewer_id = ?`, id); err != nil {
 				return err
 			}
@@ -147,7 +143,7 @@ func (db *DB) SetReviewerDisabled(ctx context.Context, tenantID, id string, disa
 		if _, err := tx.exec(`UPDATE reviewers SET disabled_at = ? WHERE id = ?`, at, id); err != nil {
 			return err
 		}
-		return tx.Audit(tenantID, action, "reviewer", id, nil)
+		return tx.record(tenantID, change)
 	})
 }
 
@@ -162,7 +158,7 @@ func (tx *Tx) reviewerTenant(id string) (string, error) {
 }
 
 // RecordLogin implements kycd.ReviewerStore.
-func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAttempt) error {
+func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAttempt, change kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		tenantID, err := tx.reviewerTenant(reviewerID)
 		if err != nil {
@@ -173,16 +169,12 @@ func (db *DB) RecordLogin(ctx context.Context, reviewerID string, a kycd.LoginAt
 				a.TOTPStep, fmtTime(tx.Now()), reviewerID); err != nil {
 				return err
 			}
-			return tx.Audit(tenantID, "reviewer.signed-in", "reviewer", reviewerID, nil)
+			return tx.record(tenantID, change)
 		}
 		if _, err := tx.exec(`UPDATE reviewers SET failed_logins = failed_logins + 1, locked_until = ? WHERE id = ?`, fmtTimePtr(a.LockedUntil), reviewerID); err != nil {
 			return err
 		}
-		details := map[string]any{}
-		if a.LockedUntil != nil {
-			details["lockedUntil"] = a.LockedUntil.UTC().Format(time.RFC3339)
-		}
-		return tx.Audit(tenantID, "reviewer.sign-in-failed", "reviewer", reviewerID, details)
+		return tx.record(tenantID, change)
 	})
 }
 
@@ -226,8 +218,6 @@ func (db *DB) DeleteReviewerSession(ctx context.Context, tokenHash string) error
 }
 
 // RecordView implements kycd.ReviewerStore.
-func (db *DB) RecordView(ctx context.Context, tenantID, entityType, entityID string, details map[string]any) error {
-	return db.Update(ctx, func(tx *Tx) error {
-		return tx.Audit(tenantID, entityType+".viewed", entityType, entityID, details)
-	})
+func (db *DB) RecordView(ctx context.Context, tenantID string, change kycd.Change) error {
+	return db.Update(ctx, func(tx *Tx) error { return tx.record(tenantID, change) })
 }

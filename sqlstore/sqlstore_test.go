@@ -28,7 +28,7 @@ func FuzzStoreText(f *testing.F) {
 	for _, d := range storetest.Databases(f) {
 		fx := storetest.Open(f, d, clock)
 		tn := &kycd.Tenant{Name: "fuzz-" + d.Name}
-		if err := fx.DB.CreateTenant(context.Background(), tn); err != nil {
+		if err := fx.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)); err != nil {
 			f.Fatal(err)
 		}
 		fixtures, tenants = append(fixtures, fx), append(tenants, tn.ID)

@@ -8,15 +8,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/kycd/kycd"
 )
 
 var _ kycd.TenantService = (*DB)(nil)
 
 // CreateTenant implements kycd.TenantService.
-func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
+func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant, change kycd.Change) error {
 	t.Name = strings.TrimSpace(t.Name)
 	if t.Name == "" || utf8.RuneCountInString(t.Name) > 100 {
 		return kycd.Invalid("body", kycd.Violation{Property: "name", Rule: "length", RuleParams: map[string]any{"min": 1, "max": 100}})
@@ -24,7 +22,6 @@ func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
 	if !db.hasVault() {
 		return errors.New("sqlstore: no vault configured")
 	}
-	t.ID = uuid.NewString()
 	keys, err := db.vault.NewTenantKeys(t.ID)
 	if err != nil {
 		return err
@@ -37,7 +34,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *kycd.Tenant) error {
 		} else if err != nil {
 			return err
 		}
-		return tx.Audit(t.ID, "tenant.created", "tenant", t.ID, nil)
+		return tx.record(t.ID, change)
 	})
 }
 
@@ -69,7 +66,7 @@ func (db *DB) findTenant(ctx context.Context, query, arg string) (*kycd.Tenant, 
 }
 
 // UpdateTenantSettings implements kycd.TenantService.
-func (db *DB) UpdateTenantSettings(ctx context.Context, id string, settings kycd.TenantSettings) error {
+func (db *DB) UpdateTenantSettings(ctx context.Context, id string, settings kycd.TenantSettings, change kycd.Change) error {
 	raw, err := json.Marshal(settings)
 	if err != nil {
 		return err
@@ -78,7 +75,7 @@ func (db *DB) UpdateTenantSettings(ctx context.Context, id string, settings kycd
 		if err := tx.execOne(kycd.NotFound("tenant"), `UPDATE tenants SET settings = ? WHERE id = ?`, string(raw), id); err != nil {
 			return err
 		}
-		return tx.Audit(id, "tenant.settings-changed", "tenant", id, map[string]any{"fourEyes": settings.FourEyes})
+		return tx.record(id, change)
 	})
 }
 
@@ -177,8 +174,9 @@ func (db *DB) FindStoredKeys(ctx context.Context) (*StoredKeys, error) {
 }
 
 // ReplaceStoredKeys stores rewrapped keys (the same keys, wrapped under
-// another master key) in one transaction. Each tenant's trail records it.
-func (db *DB) ReplaceStoredKeys(ctx context.Context, k *StoredKeys) error {
+// another master key) in one transaction. Each tenant's trail records the
+// change rewrapped returns for it (kycd.TenantKeysRewrapped).
+func (db *DB) ReplaceStoredKeys(ctx context.Context, k *StoredKeys, rewrapped func(tenantID string) kycd.Change) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		tx.noAudit() // system keys are no tenant's; each tenant's rewrap is audited below
 		for name, wrapped := range k.System {
@@ -190,7 +188,7 @@ func (db *DB) ReplaceStoredKeys(ctx context.Context, k *StoredKeys) error {
 			if err := tx.execOne(kycd.NotFound("tenant"), `UPDATE tenants SET data_keys = ? WHERE id = ?`, wrapped, id); err != nil {
 				return err
 			}
-			if err := tx.Audit(id, "tenant.keys-rewrapped", "tenant", id, nil); err != nil {
+			if err := tx.record(id, rewrapped(id)); err != nil {
 				return err
 			}
 		}

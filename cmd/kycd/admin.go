@@ -61,7 +61,7 @@ func cmdTenantCreate(ctx context.Context, args []string, getenv func(string) str
 	flags := func(fs *flagSet) { fs.StringVar(&name, "name", "", "the tenant's name (unique)") }
 	return adminCommand(ctx, "tenant create", args, getenv, stderr, flags, func(a *app) error {
 		t := &kycd.Tenant{Name: name}
-		if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
+		if err := a.db.CreateTenant(adminContext(ctx), t, kycd.TenantCreated(t)); err != nil {
 			return describe(err)
 		}
 		if a.opts.JSON {
@@ -89,7 +89,7 @@ func cmdTenantSettings(ctx context.Context, args []string, getenv func(string) s
 		case "":
 		case "on", "off":
 			t.Settings.FourEyes = fourEyes == "on"
-			if err := a.db.UpdateTenantSettings(adminContext(ctx), t.ID, t.Settings); err != nil {
+			if err := a.db.UpdateTenantSettings(adminContext(ctx), t.ID, t.Settings, kycd.TenantSettingsChanged(t.ID, t.Settings)); err != nil {
 				return describe(err)
 			}
 		default:
@@ -128,7 +128,7 @@ func createClient(ctx context.Context, a *app, tenantID, name string, scopes []s
 	}
 	secret := auth.NewSecret()
 	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: auth.HashSecret(secret)}
-	if err := a.db.CreateClient(adminContext(ctx), c); err != nil {
+	if err := a.db.CreateClient(adminContext(ctx), c, kycd.ClientCreated(c)); err != nil {
 		return nil, "", describe(err)
 	}
 	return c, secret, nil
@@ -198,7 +198,8 @@ func cmdClientRevoke(ctx context.Context, args []string, getenv func(string) str
 		if id == "" {
 			return errors.New("--id is required")
 		}
-		if err := a.db.RevokeClient(adminContext(ctx), id); err != nil {
+		revoked := func(repeated bool) kycd.Change { return kycd.ClientRevoked(id, repeated) }
+		if err := a.db.RevokeClient(adminContext(ctx), id, revoked); err != nil {
 			return describe(err)
 		}
 		if a.opts.JSON {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/vault"
 )
@@ -90,7 +91,7 @@ func cmdKeysRewrap(ctx context.Context, args []string, getenv func(string) strin
 		if len(failed) > 0 {
 			return failed[0]
 		}
-		if err := a.db.ReplaceStoredKeys(adminContext(ctx), stored); err != nil {
+		if err := a.db.ReplaceStoredKeys(adminContext(ctx), stored, kycd.TenantKeysRewrapped); err != nil {
 			return err
 		}
 		info, err := vault.ReadMasterKeyInfo(path)

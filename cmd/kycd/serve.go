@@ -331,7 +331,7 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 	t, err := a.db.FindTenantByName(ctx, "sandbox")
 	if kycd.ErrorCode(err) == kycd.ENotFound {
 		t = &kycd.Tenant{Name: "sandbox"}
-		if err := a.db.CreateTenant(adminContext(ctx), t); err != nil {
+		if err := a.db.CreateTenant(adminContext(ctx), t, kycd.TenantCreated(t)); err != nil {
 			return nil, err
 		}
 	} else if err != nil {

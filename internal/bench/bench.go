@@ -170,7 +170,7 @@ func Run(ctx context.Context, a *App, o Options, stdout io.Writer) error {
 
 	// A tenant, a client, a user.
 	t := &kycd.Tenant{Name: fmt.Sprintf("bench-%d", time.Now().UnixNano())}
-	if err := a.DB.CreateTenant(a.Admin(ctx), t); err != nil {
+	if err := a.DB.CreateTenant(a.Admin(ctx), t, kycd.TenantCreated(t)); err != nil {
 		return err
 	}
 	c, err := a.CreateClient(ctx, t.ID, "bench", slices.Clone(auth.PartnerScopes))

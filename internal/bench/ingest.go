@@ -68,7 +68,7 @@ func benchIngest(ctx context.Context, a *App, n, workers, rounds int, latency ti
 	defer provider.Close()
 	ctx = a.Admin(ctx)
 	t := &kycd.Tenant{Name: "bench-ingest-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	if err := a.DB.CreateTenant(ctx, t); err != nil {
+	if err := a.DB.CreateTenant(ctx, t, kycd.TenantCreated(t)); err != nil {
 		return nil, err
 	}
 	base := provider.URL

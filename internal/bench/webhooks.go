@@ -38,7 +38,7 @@ func benchWebhooks(ctx context.Context, a *App, n, workers int) (map[string]any,
 	defer recv.Close()
 	ctx = a.Admin(ctx)
 	t := &kycd.Tenant{Name: "bench-webhooks-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	if err := a.DB.CreateTenant(ctx, t); err != nil {
+	if err := a.DB.CreateTenant(ctx, t, kycd.TenantCreated(t)); err != nil {
 		return nil, err
 	}
 	url := recv.URL + "/hook"

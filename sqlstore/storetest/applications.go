@@ -274,10 +274,16 @@ func testLevelCatalog(t *testing.T, f *Fixture, _ *mock.Clock) {
 	tn, other := newTenant(t, f), newTenant(t, f)
 	_, _, err := f.DB.FindLevelCatalog(ctx, tn.ID, 0)
 	wantCode(t, err, kycd.ENotFound)
+	// The store numbers the version; the change for that number is given.
+	replaced := func(tenantID string) func(int) kycd.Change {
+		return func(v int) kycd.Change { return kycd.LevelCatalogReplaced(tenantID, v) }
+	}
 	auditBefore := auditCount(t, f, tn.ID)
-	v1, err := f.DB.SaveLevelCatalog(ctx, tn.ID, []byte(`{"levels":[{"id":"one"}]}`))
+	_, err = f.DB.SaveLevelCatalog(ctx, tn.ID, []byte(`{"levels":[{"id":"lost"}]}`), func(int) kycd.Change { return kycd.Change{} })
+	wantUnaudited(t, err)
+	v1, err := f.DB.SaveLevelCatalog(ctx, tn.ID, []byte(`{"levels":[{"id":"one"}]}`), replaced(tn.ID))
 	must(t, err)
-	v2, err := f.DB.SaveLevelCatalog(ctx, tn.ID, []byte(`{"levels":[{"id":"two"}]}`))
+	v2, err := f.DB.SaveLevelCatalog(ctx, tn.ID, []byte(`{"levels":[{"id":"two"}]}`), replaced(tn.ID))
 	must(t, err)
 	if v1 != 1 || v2 != 2 {
 		t.Fatalf("versions %d, %d; want 1, 2", v1, v2)
@@ -285,6 +291,7 @@ func testLevelCatalog(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := auditCount(t, f, tn.ID); n != auditBefore+2 {
 		t.Errorf("audit entries: %d, want %d", n, auditBefore+2)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "kyc-levels.replaced", EntityType: "tenant", EntityID: tn.ID, Details: map[string]any{"version": 2}})
 	for _, c := range []struct {
 		ask, want int
 		raw       string
@@ -298,7 +305,7 @@ func testLevelCatalog(t *testing.T, f *Fixture, _ *mock.Clock) {
 	wantCode(t, err, kycd.ENotFound)
 	_, _, err = f.DB.FindLevelCatalog(ctx, other.ID, 0)
 	wantCode(t, err, kycd.ENotFound)
-	if v, err := f.DB.SaveLevelCatalog(ctx, other.ID, []byte(`{}`)); err != nil || v != 1 {
+	if v, err := f.DB.SaveLevelCatalog(ctx, other.ID, []byte(`{}`), replaced(other.ID)); err != nil || v != 1 {
 		t.Errorf("another tenant's first version: %d %v", v, err)
 	}
 }

@@ -157,9 +157,24 @@ func testIngestions(t *testing.T, f *Fixture, _ *mock.Clock) {
 
 	// Ingested files: recorded once under the id the ingestion chose.
 	file := &kycd.File{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", Size: 10, SHA256: "ab", BlobKey: "k"}
-	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file}))
+	// Which files are new is the store's to find; the change for them is
+	// given.
+	ingested := func(ids []string) kycd.Change { return kycd.FilesIngested(u.ID, ids) }
+	wantUnaudited(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file}, func([]string) kycd.Change { return kycd.Change{} }))
+	if _, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, UserID: u.ID, ID: file.ID}); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("a file ingested without its audit entry: %v", err)
+	}
+	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file}, ingested))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "files.ingested", EntityType: "user", EntityID: u.ID, Details: map[string]any{"fileIds": []string{file.ID}}})
 	another := &kycd.File{ID: uuid.NewString(), TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", Size: 11, SHA256: "cd", BlobKey: "k2"}
-	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file, another}))
+	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file, another}, ingested))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "files.ingested", EntityType: "user", EntityID: u.ID, Details: map[string]any{"fileIds": []string{another.ID}}})
+	// None new: nothing recorded.
+	before = auditCount(t, f, tn.ID)
+	must(t, f.DB.SaveIngestedFiles(ctx, []*kycd.File{file, another}, ingested))
+	if n := auditCount(t, f, tn.ID); n != before {
+		t.Errorf("files ingested again recorded %d audit entries", n-before)
+	}
 	if n := count(t, f, `SELECT count(*) FROM files WHERE user_id = ?`, u.ID); n != 2 {
 		t.Errorf("%d ingested files, want 2", n)
 	}

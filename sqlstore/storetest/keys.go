@@ -55,8 +55,15 @@ func testStoredKeys(t *testing.T, f *Fixture, _ *mock.Clock) {
 	}
 
 	auditBefore := auditCount(t, f, tn.ID)
+	// A rewrap handed no audit entry for a tenant is refused whole.
+	wantUnaudited(t, f.DB.ReplaceStoredKeys(ctx, &sqlstore.StoredKeys{Tenants: map[string][]byte{tn.ID: []byte("unaudited")},
+		System: map[string][]byte{name: []byte("unaudited")}}, func(string) kycd.Change { return kycd.Change{} }))
+	if got, _ := f.DB.FindTenantKeys(ctx, tn.ID); !bytes.Equal(got, original) {
+		t.Errorf("tenant keys after an unaudited rewrap: %q", got)
+	}
 	must(t, f.DB.ReplaceStoredKeys(ctx, &sqlstore.StoredKeys{Tenants: map[string][]byte{tn.ID: []byte("tenant-rewrapped")},
-		System: map[string][]byte{name: []byte("system-rewrapped")}}))
+		System: map[string][]byte{name: []byte("system-rewrapped")}}, kycd.TenantKeysRewrapped))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "tenant.keys-rewrapped", EntityType: "tenant", EntityID: tn.ID})
 	if got, _ := f.DB.FindTenantKeys(ctx, tn.ID); string(got) != "tenant-rewrapped" {
 		t.Errorf("tenant keys after the rewrap: %q", got)
 	}
@@ -72,7 +79,7 @@ func testStoredKeys(t *testing.T, f *Fixture, _ *mock.Clock) {
 		{Tenants: map[string][]byte{tn.ID: []byte("lost"), uuid.NewString(): []byte("x")}, System: map[string][]byte{name: []byte("lost")}},
 		{Tenants: map[string][]byte{tn.ID: []byte("lost")}, System: map[string][]byte{name: []byte("lost"), "storetest-unknown-" + uuid.NewString(): []byte("x")}},
 	} {
-		wantCode(t, f.DB.ReplaceStoredKeys(ctx, k), kycd.ENotFound)
+		wantCode(t, f.DB.ReplaceStoredKeys(ctx, k, kycd.TenantKeysRewrapped), kycd.ENotFound)
 		if got, _ := f.DB.FindTenantKeys(ctx, tn.ID); string(got) != "tenant-rewrapped" {
 			t.Errorf("tenant keys after a failed rewrap: %q", got)
 		}
@@ -83,5 +90,5 @@ func testStoredKeys(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if n := auditCount(t, f, tn.ID); n != auditBefore+1 {
 		t.Errorf("failed rewraps recorded audit entries: %d, want %d", n, auditBefore+1)
 	}
-	must(t, f.DB.ReplaceStoredKeys(ctx, &sqlstore.StoredKeys{Tenants: map[string][]byte{tn.ID: original}}))
+	must(t, f.DB.ReplaceStoredKeys(ctx, &sqlstore.StoredKeys{Tenants: map[string][]byte{tn.ID: original}}, kycd.TenantKeysRewrapped))
 }

@@ -21,24 +21,44 @@ func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
 	u := newUser(t, f, tn.ID, "meta@example.com")
 	file := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "image", ContentType: "image/png", UploadExpiresAt: clock.Now().Add(time.Minute)}
 	must(t, createFile(f, file))
-	for _, tc := range []struct{ entity, id, missing string }{{kycd.MetadataUsers, u.ID, "user"}, {kycd.MetadataFiles, file.ID, "file"}} {
+	for _, tc := range []struct {
+		entity, id, missing string
+		audit               func(has bool) kycd.AuditRecord
+	}{
+		{kycd.MetadataUsers, u.ID, "user", func(has bool) kycd.AuditRecord {
+			return kycd.AuditRecord{Action: "user.metadata.changed", EntityType: "user", EntityID: u.ID, Details: map[string]any{"hasMetadata": has}}
+		}},
+		{kycd.MetadataFiles, file.ID, "file", func(has bool) kycd.AuditRecord {
+			return kycd.AuditRecord{Action: "file.metadata.changed", EntityType: "file", EntityID: file.ID, Details: map[string]any{"userId": u.ID, "hasMetadata": has}}
+		}},
+	} {
 		m, err := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id)
 		must(t, err)
 		if len(m) != 0 {
 			t.Fatalf("%s: metadata before any: %v", tc.entity, m)
 		}
-		set := func(old map[string]any) (map[string]any, error) {
+		gold := map[string]any{"tier": "gold"}
+		set := func(old map[string]any) (map[string]any, kycd.Change, error) {
 			if len(old) != 0 {
 				t.Errorf("%s: old metadata %v", tc.entity, old)
 			}
-			return map[string]any{"tier": "gold"}, nil
+			return gold, kycd.MetadataChanged(tc.entity, u.ID, tc.id, gold), nil
+		}
+		wantUnaudited(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
+			return gold, kycd.Change{}, nil
+		}))
+		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); len(m) != 0 {
+			t.Fatalf("%s: metadata changed without its audit entry: %v", tc.entity, m)
 		}
 		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, set))
+		wantAudit(t, f, tn.ID, tc.audit(true))
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
 			t.Fatalf("%s: after set: %v", tc.entity, m)
 		}
 		refused := errors.New("refused")
-		if err := f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) { return nil, refused }); !errors.Is(err, refused) {
+		if err := f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
+			return nil, kycd.Change{}, refused
+		}); !errors.Is(err, refused) {
 			t.Fatalf("%s: change's error: %v", tc.entity, err)
 		}
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
@@ -48,7 +68,10 @@ func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
 		wantCode(t, err, kycd.ENotFound)
 		wantCode(t, f.DB.ChangeMetadata(ctx, other.ID, u.ID, tc.entity, tc.id, set), kycd.ENotFound)
 		wantCode(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, uuid.NewString(), set), kycd.ENotFound)
-		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) { return nil, nil }))
+		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
+			return nil, kycd.MetadataChanged(tc.entity, u.ID, tc.id, nil), nil
+		}))
+		wantAudit(t, f, tn.ID, tc.audit(false))
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); len(m) != 0 {
 			t.Fatalf("%s: after removal: %v", tc.entity, m)
 		}

@@ -53,10 +53,13 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 	}
 	reviewer, none := uuid.NewString(), ""
 	before := auditCount(t, f, tn.ID)
-	must(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{To: reviewer}, map[string]any{"reviewer": "r@example.com"}))
+	wantUnaudited(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{To: reviewer}, kycd.Change{}))
+	must(t, assignApplication(f, tn.ID, a2.ID, kycd.Assignment{To: reviewer}, map[string]any{"reviewer": "r@example.com", "assignee": reviewer}))
 	if n := auditCount(t, f, tn.ID); n != before+1 {
 		t.Fatalf("an assignment wrote %d audit entries", n-before)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "kyc-application.assigned", EntityType: "kyc-application", EntityID: a2.ID,
+		Details: map[string]any{"reviewer": "r@example.com", "assignee": reviewer}})
 	if got, err := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: a2.ID}); err != nil || got.Assignee != reviewer || got.Version != a2.Version {
 		t.Fatalf("an assigned application: %+v %v", got, err)
 	}
@@ -75,16 +78,16 @@ func testQueues(t *testing.T, f *Fixture, clock *mock.Clock) {
 		c != (kycd.CaseCounts{All: 1, Mine: 1}) {
 		t.Fatalf("one level's counts: %+v %v", c, err)
 	}
-	wantCode(t, f.DB.AssignApplication(ctx, tn.ID, draft.ID, kycd.Assignment{To: reviewer}, nil), kycd.EOperationNotAllowed)
-	wantCode(t, f.DB.AssignApplication(ctx, tn.ID, theirs.ID, kycd.Assignment{To: reviewer}, nil), kycd.ENotFound)
-	wantCode(t, f.DB.AssignApplication(ctx, tn.ID, "not-a-uuid", kycd.Assignment{To: reviewer}, nil), kycd.ENotFound)
+	wantCode(t, assignApplication(f, tn.ID, draft.ID, kycd.Assignment{To: reviewer}, nil), kycd.EOperationNotAllowed)
+	wantCode(t, assignApplication(f, tn.ID, theirs.ID, kycd.Assignment{To: reviewer}, nil), kycd.ENotFound)
+	wantCode(t, assignApplication(f, tn.ID, "not-a-uuid", kycd.Assignment{To: reviewer}, nil), kycd.ENotFound)
 	// Taken meanwhile: an assignment from no one (what a second reviewer
 	// saw) changes nothing.
-	wantCode(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
+	wantCode(t, assignApplication(f, tn.ID, a2.ID, kycd.Assignment{To: uuid.NewString()}, nil), kycd.EStale)
 	if got, _ := f.DB.FindApplication(ctx, kycd.ApplicationKey{TenantID: tn.ID, ID: a2.ID}); got.Assignee != reviewer {
 		t.Fatalf("an application taken twice: held by %q", got.Assignee)
 	}
-	must(t, f.DB.AssignApplication(ctx, tn.ID, a2.ID, kycd.Assignment{From: reviewer}, nil))
+	must(t, assignApplication(f, tn.ID, a2.ID, kycd.Assignment{From: reviewer}, nil))
 	if c, _ := f.DB.CountApplicationQueue(ctx, tn.ID, kycd.ApplicationFilter{Status: kycd.ApplicationInReview}, reviewer); c.Unassigned != 3 {
 		t.Fatalf("an application given back: %+v", c)
 	}

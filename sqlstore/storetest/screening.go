@@ -377,10 +377,16 @@ func testTenantSettings(t *testing.T, f *Fixture, _ *mock.Clock) {
 		t.Fatal("a new tenant has four eyes")
 	}
 	audits := auditCount(t, f, tn.ID)
-	must(t, f.DB.UpdateTenantSettings(ctx, tn.ID, kycd.TenantSettings{FourEyes: true}))
+	wantUnaudited(t, f.DB.UpdateTenantSettings(ctx, tn.ID, kycd.TenantSettings{FourEyes: true}, kycd.Change{}))
+	if got, _ := f.DB.FindTenantByID(ctx, tn.ID); got.Settings.FourEyes {
+		t.Fatal("settings changed without their audit entry")
+	}
+	on := kycd.TenantSettings{FourEyes: true}
+	must(t, f.DB.UpdateTenantSettings(ctx, tn.ID, on, kycd.TenantSettingsChanged(tn.ID, on)))
 	if auditCount(t, f, tn.ID) != audits+1 {
 		t.Fatal("a settings change is not audited")
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "tenant.settings-changed", EntityType: "tenant", EntityID: tn.ID, Details: map[string]any{"fourEyes": true}})
 	byID, err := f.DB.FindTenantByID(ctx, tn.ID)
 	must(t, err)
 	byName, err := f.DB.FindTenantByName(ctx, tn.Name)
@@ -391,7 +397,8 @@ func testTenantSettings(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if !byID.Settings.FourEyes || !byName.Settings.FourEyes || !listed {
 		t.Fatalf("settings read back: %+v %+v listed %v", byID.Settings, byName.Settings, listed)
 	}
-	if err := f.DB.UpdateTenantSettings(ctx, uuid.NewString(), kycd.TenantSettings{}); kycd.ErrorCode(err) != kycd.ENotFound {
+	unknown := uuid.NewString()
+	if err := f.DB.UpdateTenantSettings(ctx, unknown, kycd.TenantSettings{}, kycd.TenantSettingsChanged(unknown, kycd.TenantSettings{})); kycd.ErrorCode(err) != kycd.ENotFound {
 		t.Fatalf("an unknown tenant: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,7 +124,7 @@ func wantCode(t *testing.T, err error, code string) {
 func newTenant(t *testing.T, f *Fixture) *kycd.Tenant {
 	t.Helper()
 	tn := &kycd.Tenant{Name: "tenant-" + uuid.NewString()[:8]}
-	must(t, f.DB.CreateTenant(context.Background(), tn))
+	must(t, f.DB.CreateTenant(context.Background(), tn, kycd.TenantCreated(tn)))
 	return tn
 }
 
@@ -149,6 +150,51 @@ func auditCount(t *testing.T, f *Fixture, tenantID string) int {
 		count(t, f, `SELECT count(*) FROM audit_pending WHERE tenant_id = ?`, tenantID)
 }
 
+// lastAudit is a tenant's newest audit entry, chained first.
+func lastAudit(t *testing.T, f *Fixture, tenantID string) *kycd.AuditEntry {
+	t.Helper()
+	ctx := context.Background()
+	must(t, f.DB.ChainAudit(ctx))
+	var last *kycd.AuditEntry
+	for after := int64(0); ; {
+		page, err := f.DB.FindAuditEntries(ctx, tenantID, after, 500)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		last, after = page[len(page)-1], page[len(page)-1].Seq
+	}
+	if last == nil {
+		t.Fatalf("tenant %s has no audit entry", tenantID)
+	}
+	return last
+}
+
+// wantAudit fails unless a tenant's newest audit entry is want: its action,
+// entity and details (compared as JSON, as they are stored).
+func wantAudit(t *testing.T, f *Fixture, tenantID string, want kycd.AuditRecord) {
+	t.Helper()
+	got := lastAudit(t, f, tenantID)
+	gd, _ := json.Marshal(got.Details)
+	if want.Details == nil {
+		want.Details = map[string]any{}
+	}
+	wd, _ := json.Marshal(want.Details)
+	if got.Action != want.Action || got.EntityType != want.EntityType || got.EntityID != want.EntityID || string(gd) != string(wd) {
+		t.Errorf("audit entry = %s %s %s %s, want %s %s %s %s", got.Action, got.EntityType, got.EntityID, gd,
+			want.Action, want.EntityType, want.EntityID, wd)
+	}
+}
+
+// wantUnaudited fails unless err is the refusal of a change handed to the
+// store without its audit entry.
+func wantUnaudited(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, sqlstore.ErrUnaudited) {
+		t.Fatalf("a change without its audit entry: %v, want ErrUnaudited", err)
+	}
+}
+
 func testMigrations(t *testing.T, f *Fixture, _ *mock.Clock) {
 	ctx := context.Background()
 	ok, err := f.DB.MigrationsCurrent(ctx)
@@ -169,6 +215,12 @@ func testTenants(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if tn.ID == "" || tn.CreatedAt.IsZero() {
 		t.Fatalf("tenant not filled in: %+v", tn)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "tenant.created", EntityType: "tenant", EntityID: tn.ID})
+	unaudited := &kycd.Tenant{ID: uuid.NewString(), Name: "unaudited-" + uuid.NewString()[:8]}
+	wantUnaudited(t, f.DB.CreateTenant(ctx, unaudited, kycd.Change{}))
+	if _, err := f.DB.FindTenantByID(ctx, unaudited.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("a tenant created without its audit entry: %v", err)
+	}
 	got, err := f.DB.FindTenantByID(ctx, tn.ID)
 	must(t, err)
 	if got.Name != tn.Name || !got.CreatedAt.Equal(tn.CreatedAt) {
@@ -179,8 +231,12 @@ func testTenants(t *testing.T, f *Fixture, _ *mock.Clock) {
 	if byName.ID != tn.ID {
 		t.Fatalf("FindTenantByName id = %s, want %s", byName.ID, tn.ID)
 	}
-	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: tn.Name}), kycd.EConflict)
-	wantCode(t, f.DB.CreateTenant(ctx, &kycd.Tenant{Name: "  "}), kycd.ERequestInvalid)
+	for _, tc := range []struct {
+		name, code string
+	}{{tn.Name, kycd.EConflict}, {"  ", kycd.ERequestInvalid}} {
+		other := &kycd.Tenant{Name: tc.name}
+		wantCode(t, f.DB.CreateTenant(ctx, other, kycd.TenantCreated(other)), tc.code)
+	}
 	_, err = f.DB.FindTenantByID(ctx, uuid.NewString())
 	wantCode(t, err, kycd.ENotFound)
 	all, err := f.DB.FindTenants(ctx)
@@ -203,26 +259,45 @@ func testClients(t *testing.T, f *Fixture, _ *mock.Clock) {
 	ctx := context.Background()
 	tn := newTenant(t, f)
 	c := &kycd.Client{ID: uuid.NewString(), TenantID: tn.ID, Name: "backend", Scopes: []string{"core.users:read", "core.users:create"}, SecretHash: "$argon2id$x"}
-	must(t, f.DB.CreateClient(ctx, c))
+	wantUnaudited(t, f.DB.CreateClient(ctx, c, kycd.Change{}))
+	if _, err := f.DB.FindClientByID(ctx, c.ID); kycd.ErrorCode(err) != kycd.ENotFound {
+		t.Fatalf("a client created without its audit entry: %v", err)
+	}
+	must(t, f.DB.CreateClient(ctx, c, kycd.ClientCreated(c)))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.created", EntityType: "client", EntityID: c.ID,
+		Details: map[string]any{"scopes": []string{"core.users:read", "core.users:create"}}})
 	got, err := f.DB.FindClientByID(ctx, c.ID)
 	must(t, err)
 	if got.Name != "backend" || len(got.Scopes) != 2 || got.SecretHash != c.SecretHash || got.Revoked() {
 		t.Fatalf("FindClientByID = %+v", got)
 	}
-	wantCode(t, f.DB.CreateClient(ctx, &kycd.Client{ID: uuid.NewString(), TenantID: uuid.NewString(), Name: "x", SecretHash: "h"}), kycd.ENotFound)
+	orphan := &kycd.Client{ID: uuid.NewString(), TenantID: uuid.NewString(), Name: "x", SecretHash: "h"}
+	wantCode(t, f.DB.CreateClient(ctx, orphan, kycd.ClientCreated(orphan)), kycd.ENotFound)
 	list, err := f.DB.FindClients(ctx, kycd.ClientFilter{TenantID: &tn.ID})
 	must(t, err)
 	if len(list) != 1 || list[0].ID != c.ID {
 		t.Fatalf("FindClients = %d clients", len(list))
 	}
-	must(t, f.DB.RevokeClient(ctx, c.ID))
-	must(t, f.DB.RevokeClient(ctx, c.ID)) // twice is fine
+	// The store reads whether the client was revoked already; the change
+	// for each outcome is given.
+	revoked := func(id string) func(bool) kycd.Change {
+		return func(repeated bool) kycd.Change { return kycd.ClientRevoked(id, repeated) }
+	}
+	wantUnaudited(t, f.DB.RevokeClient(ctx, c.ID, func(bool) kycd.Change { return kycd.Change{} }))
+	if got, _ := f.DB.FindClientByID(ctx, c.ID); got.Revoked() {
+		t.Fatal("a client revoked without its audit entry")
+	}
+	must(t, f.DB.RevokeClient(ctx, c.ID, revoked(c.ID)))
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.revoked", EntityType: "client", EntityID: c.ID})
+	must(t, f.DB.RevokeClient(ctx, c.ID, revoked(c.ID))) // twice is fine
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "client.revoke_repeated", EntityType: "client", EntityID: c.ID})
 	got, err = f.DB.FindClientByID(ctx, c.ID)
 	must(t, err)
 	if !got.Revoked() {
 		t.Fatal("client not revoked")
 	}
-	wantCode(t, f.DB.RevokeClient(ctx, uuid.NewString()), kycd.ENotFound)
+	unknown := uuid.NewString()
+	wantCode(t, f.DB.RevokeClient(ctx, unknown, revoked(unknown)), kycd.ENotFound)
 }
 
 func testUsers(t *testing.T, f *Fixture, _ *mock.Clock) {
@@ -345,16 +420,24 @@ func testFiles(t *testing.T, f *Fixture, clock *mock.Clock) {
 
 	stale := &kycd.File{TenantID: tn.ID, UserID: u.ID, Category: "document", ContentType: "application/pdf", UploadExpiresAt: clock.Now().Add(time.Minute)}
 	must(t, createFile(f, stale))
-	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now())
+	n, err := f.DB.DeleteExpiredPendingFiles(ctx, clock.Now(), kycd.FileExpired)
 	must(t, err)
 	if n != 0 {
 		t.Fatalf("deleted %d files before their window ended", n)
 	}
-	n, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute))
+	// Which files expired is the store's to find; the change for each is
+	// given.
+	_, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute), func(string) kycd.Change { return kycd.Change{} })
+	wantUnaudited(t, err)
+	if _, err := f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: stale.ID}); err != nil {
+		t.Fatalf("a file removed without its audit entry: %v", err)
+	}
+	n, err = f.DB.DeleteExpiredPendingFiles(ctx, clock.Now().Add(2*time.Minute), kycd.FileExpired)
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("deleted %d expired files, want 1 (the uploaded one stays)", n)
 	}
+	wantAudit(t, f, tn.ID, kycd.AuditRecord{Action: "file.expired", EntityType: "file", EntityID: stale.ID})
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: stale.ID})
 	wantCode(t, err, kycd.ENotFound)
 	_, err = f.DB.FindFileByID(ctx, kycd.FileKey{TenantID: tn.ID, ID: file.ID})

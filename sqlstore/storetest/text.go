@@ -45,7 +45,8 @@ func CheckText(t testing.TB, f *Fixture, tenantID, s string) {
 	_, err = f.DB.FindTenantByName(ctx, s)
 	want("FindTenantByName", err, kycd.ENotFound)
 	if !kycd.ValidText(s) {
-		err = f.DB.CreateTenant(ctx, &kycd.Tenant{Name: "text-" + s})
+		tn := &kycd.Tenant{Name: "text-" + s}
+		err = f.DB.CreateTenant(ctx, tn, kycd.TenantCreated(tn))
 		want("CreateTenant", err)
 	}
 }
