@@ -157,6 +157,13 @@ type ProcessChange struct {
 	Details map[string]any
 }
 
+// Change is what the process change records besides its rows: its events,
+// its jobs and its audit entry, on the user.
+func (c *ProcessChange) Change() Change {
+	return Change{Events: c.Events, Jobs: c.Jobs,
+		Audit: AuditRecord{Action: c.Action, EntityType: "user", EntityID: c.UserID, Details: c.Details}}
+}
+
 // Error codes of the process store.
 const (
 	// EStale: a process changed since it was read; read again and retry.

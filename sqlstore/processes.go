@@ -266,17 +266,7 @@ func (db *DB) SaveProcesses(ctx context.Context, c *kycd.ProcessChange) error {
 		if err := tx.saveHits(c.TenantID, c.UserID, c.Hits); err != nil {
 			return err
 		}
-		for _, ev := range c.Events {
-			if err := tx.Emit(ev); err != nil {
-				return err
-			}
-		}
-		for _, j := range c.Jobs {
-			if err := tx.Enqueue(j, nil); err != nil { // kycd.JobArgs is river.JobArgs
-				return err
-			}
-		}
-		return tx.Audit(c.TenantID, c.Action, "user", c.UserID, c.Details)
+		return tx.record(c.TenantID, c.Change())
 	})
 }
 
