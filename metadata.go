@@ -19,15 +19,18 @@ const MetadataLimit = 1024
 // file that is over MetadataLimit (nil when it fits): the entity is created
 // without it, and the response reports the refusal.
 func MetadataOverLimit(m map[string]any) *Error {
-	if len(m) == 0 {
-		return nil
-	}
-	raw, _ := json.Marshal(m)
-	if len([]rune(string(raw))) <= MetadataLimit {
+	if len(m) == 0 || !MetadataTooLarge(m) {
 		return nil
 	}
 	return &Error{Code: EContentTooLarge, Message: "The entity metadata size is greater than maximum size limit",
 		Details: map[string]any{"threshold": map[string]any{"unit": "characters", "limit": MetadataLimit}}}
+}
+
+// MetadataTooLarge reports whether metadata is over MetadataLimit
+// characters of its JSON (metadata that cannot be encoded is too large).
+func MetadataTooLarge(m map[string]any) bool {
+	raw, err := json.Marshal(m)
+	return err != nil || len([]rune(string(raw))) > MetadataLimit
 }
 
 // Error codes of the metadata routes, in Uphold's vocabulary.

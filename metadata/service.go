@@ -61,11 +61,7 @@ func weak(tag string) string {
 }
 
 func tooLarge(m map[string]any) error {
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if n := len([]rune(string(raw))); n > kycd.MetadataLimit {
+	if kycd.MetadataTooLarge(m) {
 		return &kycd.Error{Code: kycd.EContentTooLarge, Message: "The metadata is too large",
 			Details: map[string]any{"threshold": map[string]any{"unit": "characters", "limit": kycd.MetadataLimit}}}
 	}
