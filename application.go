@@ -2,6 +2,7 @@ package kycd
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -49,10 +50,12 @@ func ApplicationSaved(a *Application, statusChanged bool, action string, details
 }
 
 // ApplicationAssigned is the change that records an application in review
-// given to a reviewer (or to no one): its audit entry, details naming who
-// assigned it and to whom.
-func ApplicationAssigned(id string, details map[string]any) Change {
-	return Change{Audit: AuditRecord{Action: "kyc-application.assigned", EntityType: "kyc-application", EntityID: id, Details: details}}
+// given to a reviewer (or to no one): its audit entry, naming the assignee,
+// with the caller's details (who assigned it).
+func ApplicationAssigned(id string, a Assignment, details map[string]any) Change {
+	d := map[string]any{"assignee": a.To}
+	maps.Copy(d, details)
+	return Change{Audit: AuditRecord{Action: "kyc-application.assigned", EntityType: "kyc-application", EntityID: id, Details: d}}
 }
 
 // LevelCatalogReplaced is the change that records a new version of a

@@ -460,7 +460,7 @@ func (s *Server) applicationWork(r *http.Request) (*work, error) {
 	}
 	return &work{page: "/console/applications/" + app.ID, assignee: app.Assignee,
 		assign: func(ctx context.Context, a kycd.Assignment, by *kycd.Reviewer) error {
-			return s.queues.AssignApplication(ctx, by.TenantID, app.ID, a, map[string]any{"reviewer": by.Email, "assignee": a.To})
+			return s.queues.AssignApplication(ctx, by.TenantID, app.ID, a, map[string]any{"reviewer": by.Email})
 		}}, nil
 }
 

@@ -34,7 +34,7 @@ func (s *Service) CountApplications(ctx context.Context, tenantID string, f kycd
 // no one), audited with details. Errors: ENotFound ("kyc-application"),
 // EOperationNotAllowed (not in review).
 func (s *Service) AssignApplication(ctx context.Context, tenantID, id string, a kycd.Assignment, details map[string]any) error {
-	return s.Store.AssignApplication(ctx, tenantID, id, a, kycd.ApplicationAssigned(id, details))
+	return s.Store.AssignApplication(ctx, tenantID, id, a, kycd.ApplicationAssigned(id, a, details))
 }
 
 // FailedChecks lists a tenant's failed checks (f.Status is ignored),

@@ -483,7 +483,7 @@ func (s *Service) Resend(ctx context.Context, tenantID, endpointID, deliveryID s
 	if d.EndpointID != endpointID {
 		return "", kycd.NotFound("delivery")
 	}
-	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID}, kycd.EventsRedelivered(endpointID, len([]string{d.EventID})))
+	ids, err := s.Store.Redeliver(ctx, tenantID, endpointID, []string{d.EventID}, kycd.EventsRedelivered(endpointID, 1))
 	if err != nil {
 		return "", err
 	}

@@ -168,7 +168,7 @@ func assignCase(f *Fixture, tenantID, caseID string, a kycd.Assignment, details 
 // assignApplication assigns an application with its change, as the queues
 // service does.
 func assignApplication(f *Fixture, tenantID, id string, a kycd.Assignment, details map[string]any) error {
-	return f.DB.AssignApplication(context.Background(), tenantID, id, a, kycd.ApplicationAssigned(id, details))
+	return f.DB.AssignApplication(context.Background(), tenantID, id, a, kycd.ApplicationAssigned(id, a, details))
 }
 
 // testCaseAssignment: an open case is given to a reviewer and back to no
