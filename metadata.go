@@ -72,10 +72,10 @@ type MetadataService interface {
 // MetadataStore keeps metadata.
 type MetadataStore interface {
 	// ChangeMetadata reads an entity's metadata (nil when it has none) and
-	// stores what edit returns (nil removes it) with the change edit
-	// returns with it (MetadataChanged), in one transaction; edit's error
+	// stores what edit returns (nil removes it) with the change changed
+	// returns for it (MetadataChanged), in one transaction; edit's error
 	// aborts it and is returned as it is.
-	ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, Change, error)) error
+	ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, error), changed func(m map[string]any) Change) error
 	// FindMetadata returns an entity's metadata (nil when it has none).
 	FindMetadata(ctx context.Context, tenantID, userID, entity, id string) (map[string]any, error)
 }

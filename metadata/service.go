@@ -74,19 +74,19 @@ func (s *Service) SetMetadata(ctx context.Context, tenantID, userID, entity, id 
 		return "", false, err
 	}
 	created := false
-	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
+	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
 		if cond.IfMatch != "" && len(old) == 0 {
 			// A replacement of a revision when there is none: the
 			// metadata is not found, as Uphold documents it for PUT (and
 			// as PATCH and DELETE answer).
-			return nil, kycd.Change{}, kycd.NotFound("metadata")
+			return nil, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, kycd.Change{}, err
+			return nil, err
 		}
 		created = len(old) == 0
-		return m, kycd.MetadataChanged(entity, userID, id, m), nil
-	})
+		return m, nil
+	}, changed(entity, userID, id))
 	if err != nil {
 		return "", false, err
 	}
@@ -100,35 +100,40 @@ func (s *Service) PatchMetadata(ctx context.Context, tenantID, userID, entity, i
 		return nil, "", kycd.Invalid("body", kycd.Violation{Property: "", Rule: "type", RuleParams: map[string]any{"type": "array"}})
 	}
 	var out map[string]any
-	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
+	err := s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
 		if len(old) == 0 {
-			return nil, kycd.Change{}, kycd.NotFound("metadata")
+			return nil, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, kycd.Change{}, err
+			return nil, err
 		}
 		doc, err := jsonpatch.Apply(old, ops)
 		var pe *jsonpatch.Error
 		if errors.As(err, &pe) {
-			return nil, kycd.Change{}, patchFailed(pe.Index, pe.Op, pe.Reason)
+			return nil, patchFailed(pe.Index, pe.Op, pe.Reason)
 		} else if err != nil {
-			return nil, kycd.Change{}, err
+			return nil, err
 		}
 		m, ok := doc.(map[string]any)
 		if !ok || len(m) == 0 {
 			// Uphold's metadata is an object with at least one property.
-			return nil, kycd.Change{}, patchFailed(len(ops)-1, ops[len(ops)-1], "the patched metadata must be an object with at least one property")
+			return nil, patchFailed(len(ops)-1, ops[len(ops)-1], "the patched metadata must be an object with at least one property")
 		}
 		if err := tooLarge(m); err != nil {
-			return nil, kycd.Change{}, err
+			return nil, err
 		}
 		out = m
-		return m, kycd.MetadataChanged(entity, userID, id, m), nil
-	})
+		return m, nil
+	}, changed(entity, userID, id))
 	if err != nil {
 		return nil, "", err
 	}
 	return out, Revision(out), nil
+}
+
+// changed is the change that records an entity's new metadata.
+func changed(entity, userID, id string) func(map[string]any) kycd.Change {
+	return func(m map[string]any) kycd.Change { return kycd.MetadataChanged(entity, userID, id, m) }
 }
 
 func patchFailed(i int, op jsonpatch.Operation, reason string) error {
@@ -138,13 +143,13 @@ func patchFailed(i int, op jsonpatch.Operation, reason string) error {
 
 // DeleteMetadata implements kycd.MetadataService.
 func (s *Service) DeleteMetadata(ctx context.Context, tenantID, userID, entity, id string, cond kycd.MetadataCondition) error {
-	return s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, kycd.Change, error) {
+	return s.Store.ChangeMetadata(ctx, tenantID, userID, entity, id, func(old map[string]any) (map[string]any, error) {
 		if len(old) == 0 {
-			return nil, kycd.Change{}, kycd.NotFound("metadata")
+			return nil, kycd.NotFound("metadata")
 		}
 		if err := check(old, cond); err != nil {
-			return nil, kycd.Change{}, err
+			return nil, err
 		}
-		return nil, kycd.MetadataChanged(entity, userID, id, nil), nil
-	})
+		return nil, nil
+	}, changed(entity, userID, id))
 }

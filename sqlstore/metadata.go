@@ -35,7 +35,7 @@ func (db *DB) FindMetadata(ctx context.Context, tenantID, userID, entity, id str
 // ChangeMetadata implements kycd.MetadataStore. The entity's row is read
 // and written in one transaction (locked on PostgreSQL; SQLite has one
 // writer), so concurrent changes apply one after the other.
-func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, kycd.Change, error)) error {
+func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id string, edit func(old map[string]any) (map[string]any, error), changed func(m map[string]any) kycd.Change) error {
 	switch entity {
 	case kycd.MetadataUsers:
 		return db.Update(ctx, func(tx *Tx) error {
@@ -52,8 +52,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if err != nil {
 				return err
 			}
-			var change kycd.Change
-			if u.Metadata, change, err = edit(u.Metadata); err != nil {
+			if u.Metadata, err = edit(u.Metadata); err != nil {
 				return err
 			}
 			su, err := db.sealUser(tx.ctx, u)
@@ -63,7 +62,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if err := tx.updateUser(u, su); err != nil {
 				return err
 			}
-			return tx.record(tenantID, change)
+			return tx.record(tenantID, changed(u.Metadata))
 		})
 	case kycd.MetadataFiles:
 		return db.Update(ctx, func(tx *Tx) error {
@@ -83,7 +82,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 					return err
 				}
 			}
-			m, change, err := edit(old)
+			m, err := edit(old)
 			if err != nil {
 				return err
 			}
@@ -98,7 +97,7 @@ func (db *DB) ChangeMetadata(ctx context.Context, tenantID, userID, entity, id s
 			if _, err := tx.exec(`UPDATE files SET metadata = ? WHERE id = ? AND tenant_id = ?`, meta, id, tenantID); err != nil {
 				return err
 			}
-			return tx.record(tenantID, change)
+			return tx.record(tenantID, changed(m))
 		})
 	}
 	return kycd.NotFound(entity)

@@ -38,27 +38,26 @@ func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
 			t.Fatalf("%s: metadata before any: %v", tc.entity, m)
 		}
 		gold := map[string]any{"tier": "gold"}
-		set := func(old map[string]any) (map[string]any, kycd.Change, error) {
+		set := func(old map[string]any) (map[string]any, error) {
 			if len(old) != 0 {
 				t.Errorf("%s: old metadata %v", tc.entity, old)
 			}
-			return gold, kycd.MetadataChanged(tc.entity, u.ID, tc.id, gold), nil
+			return gold, nil
 		}
-		wantUnaudited(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
-			return gold, kycd.Change{}, nil
-		}))
+		changed := func(m map[string]any) kycd.Change { return kycd.MetadataChanged(tc.entity, u.ID, tc.id, m) }
+		wantUnaudited(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, set, func(map[string]any) kycd.Change { return kycd.Change{} }))
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); len(m) != 0 {
 			t.Fatalf("%s: metadata changed without its audit entry: %v", tc.entity, m)
 		}
-		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, set))
+		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, set, changed))
 		wantAudit(t, f, tn.ID, tc.audit(true))
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
 			t.Fatalf("%s: after set: %v", tc.entity, m)
 		}
 		refused := errors.New("refused")
-		if err := f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
-			return nil, kycd.Change{}, refused
-		}); !errors.Is(err, refused) {
+		if err := f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) {
+			return nil, refused
+		}, changed); !errors.Is(err, refused) {
 			t.Fatalf("%s: change's error: %v", tc.entity, err)
 		}
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); m["tier"] != "gold" {
@@ -66,11 +65,11 @@ func testMetadata(t *testing.T, f *Fixture, clock *mock.Clock) {
 		}
 		_, err = f.DB.FindMetadata(ctx, other.ID, u.ID, tc.entity, tc.id)
 		wantCode(t, err, kycd.ENotFound)
-		wantCode(t, f.DB.ChangeMetadata(ctx, other.ID, u.ID, tc.entity, tc.id, set), kycd.ENotFound)
-		wantCode(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, uuid.NewString(), set), kycd.ENotFound)
-		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, kycd.Change, error) {
-			return nil, kycd.MetadataChanged(tc.entity, u.ID, tc.id, nil), nil
-		}))
+		wantCode(t, f.DB.ChangeMetadata(ctx, other.ID, u.ID, tc.entity, tc.id, set, changed), kycd.ENotFound)
+		wantCode(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, uuid.NewString(), set, changed), kycd.ENotFound)
+		must(t, f.DB.ChangeMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id, func(map[string]any) (map[string]any, error) {
+			return nil, nil
+		}, changed))
 		wantAudit(t, f, tn.ID, tc.audit(false))
 		if m, _ := f.DB.FindMetadata(ctx, tn.ID, u.ID, tc.entity, tc.id); len(m) != 0 {
 			t.Fatalf("%s: after removal: %v", tc.entity, m)
