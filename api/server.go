@@ -179,7 +179,7 @@ func New(cfg Config) (*Server, error) {
 		limits:      newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		ipLimits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		bodyTimeout: cfg.BodyTimeout, bodyMinRate: cfg.BodyMinRate, bodyMax: cfg.BodyMax,
-		guesses: newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory), secretWait: cfg.SecretWait,
+		guesses: newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory, cfg.Clock), secretWait: cfg.SecretWait,
 		maxBody: cfg.MaxBodyBytes, spec: sp,
 		clientsC: newClientCache(cfg.Clients, cfg.ClientCacheTTL, cfg.Clock),
 	}

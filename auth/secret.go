@@ -3,15 +3,20 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/kycd/kycd"
 )
 
 // Argon2id parameters for client secrets (OWASP's minimum: 19 MiB, t=2, p=1).
@@ -87,26 +92,69 @@ var ErrBusy = errors.New("auth: too many secret verifications at once")
 // requests (a client from an address it authenticated from before) take
 // the next turn before any stranger's, so that a flood of strangers makes
 // them wait for one verification at most.
+//
+// A secret that matched is remembered for VerifiedFor (as a SHA-256 digest
+// of the hash and the secret, never the secret): a client asking for its
+// next token within that time is answered without a turn or an Argon2id
+// run (19 MiB and tens of milliseconds each). Only matches are remembered,
+// so a wrong secret always costs a verification; and a secret revoked or
+// rotated no longer has its hash stored, so its memory is never consulted.
 type Verifier struct {
+	clock            kycd.Clock
 	mu               sync.Mutex
 	free             int
-	known, strangers []chan struct{} // waiting, first come first
+	known, strangers []chan struct{}        // waiting, first come first
+	verified         map[[32]byte]time.Time // digest of (hash, secret) -> when it matched
+	check            func(hash, secret string) (bool, error)
 }
+
+// VerifiedFor is how long a verifier remembers a secret that matched.
+const VerifiedFor = 10 * time.Minute
+
+// maxVerified bounds the secrets a verifier remembers: at most this many
+// digests (64 bytes each with their times), the expired ones dropped when
+// it is reached, and all of them if none has expired.
+const maxVerified = 4096
 
 // NewVerifier returns a verifier whose verifications together use at most
 // budget bytes, counted at SecretMemory each (at least one runs at a time).
-func NewVerifier(budget int64) *Verifier {
-	return &Verifier{free: int(max(1, budget/SecretMemory))}
+func NewVerifier(budget int64, clock kycd.Clock) *Verifier {
+	return &Verifier{clock: clock, free: int(max(1, budget/SecretMemory)), verified: map[[32]byte]time.Time{}, check: VerifySecret}
 }
 
-// Verify waits for a turn, then reports whether secret matches hash
-// (VerifySecret); ErrBusy when ctx ends first.
+// Verify reports whether secret matches hash (VerifySecret): at once when
+// it matched within VerifiedFor, else after waiting for a turn; ErrBusy
+// when ctx ends first.
 func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) (bool, error) {
+	digest := sha256.Sum256([]byte(hash + "\x00" + secret))
+	now := v.clock.Now()
+	v.mu.Lock()
+	at, ok := v.verified[digest]
+	v.mu.Unlock()
+	if ok && now.Sub(at) < VerifiedFor {
+		return true, nil
+	}
 	if err := v.acquire(ctx, known); err != nil {
 		return false, err
 	}
 	defer v.release()
-	return VerifySecret(hash, secret)
+	ok, err := v.check(hash, secret)
+	if ok && err == nil {
+		v.remember(digest, now)
+	}
+	return ok, err
+}
+
+func (v *Verifier) remember(digest [32]byte, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.verified) >= maxVerified {
+		maps.DeleteFunc(v.verified, func(_ [32]byte, at time.Time) bool { return now.Sub(at) >= VerifiedFor })
+		if len(v.verified) >= maxVerified {
+			clear(v.verified)
+		}
+	}
+	v.verified[digest] = now
 }
 
 func (v *Verifier) acquire(ctx context.Context, known bool) error {

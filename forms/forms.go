@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"regexp"
@@ -86,21 +87,24 @@ var fileName = regexp.MustCompile(`^([a-z0-9-]+)\.v([0-9]+)\.json$`)
 // definitions in dir, which replace embedded ones of the same code and
 // version and may add versions or forms.
 func Load(dir string) (*Registry, error) {
-	files := map[string][]byte{}
-	if err := readDefinitions(embedded, "definitions", files); err != nil {
+	builtIn, err := parsedEmbedded()
+	if err != nil {
 		return nil, err
 	}
+	defs := maps.Clone(builtIn)
 	if dir != "" {
+		files := map[string][]byte{}
 		if err := readDefinitions(os.DirFS(dir), ".", files); err != nil {
 			return nil, fmt.Errorf("forms folder %s: %w", dir, err)
 		}
+		for name, raw := range files {
+			if defs[name], err = parse(name, raw); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r := &Registry{byCode: map[string][]*Definition{}}
-	for name, raw := range files {
-		d, err := parse(name, raw)
-		if err != nil {
-			return nil, err
-		}
+	for _, d := range defs {
 		r.byCode[d.Code] = append(r.byCode[d.Code], d)
 	}
 	for _, ds := range r.byCode {
@@ -108,6 +112,26 @@ func Load(dir string) (*Registry, error) {
 	}
 	return r, nil
 }
+
+// parsedEmbedded is the embedded definitions by file name, parsed and
+// compiled once per process: a definition is never changed once parsed, so
+// every registry shares them (each command of the CLI, and each kycd a test
+// starts, would otherwise compile every schema again).
+var parsedEmbedded = sync.OnceValues(func() (map[string]*Definition, error) {
+	files := map[string][]byte{}
+	if err := readDefinitions(embedded, "definitions", files); err != nil {
+		return nil, err
+	}
+	defs := make(map[string]*Definition, len(files))
+	for name, raw := range files {
+		d, err := parse(name, raw)
+		if err != nil {
+			return nil, err
+		}
+		defs[name] = d
+	}
+	return defs, nil
+})
 
 func readDefinitions(fsys fs.FS, dir string, into map[string][]byte) error {
 	entries, err := fs.ReadDir(fsys, dir)

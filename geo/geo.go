@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/biter777/countries"
 	"github.com/nyaruka/phonenumbers"
@@ -61,8 +62,13 @@ type Restriction struct {
 // applicable regulation.
 var subdivisionRequired = map[string]bool{"US": true, "CA": true, "AU": true}
 
-// New loads the ISO 3166 data.
-func New() *Geo {
+// New returns the ISO 3166 data, loaded once per process: a Geo is never
+// changed once loaded, so every caller shares it (each command of the CLI,
+// and each kycd a test starts, would otherwise group every subdivision and
+// compile every postal-code pattern again).
+func New() *Geo { return loaded() }
+
+var loaded = sync.OnceValue(func() *Geo {
 	g := &Geo{byCode: map[string]*Country{}}
 	// One pass over every subdivision: the library's per-country lookup
 	// groups all of them again at each call.
@@ -104,7 +110,7 @@ func New() *Geo {
 	}
 	g.noPostal = pc.NoPostalCodes
 	return g
-}
+})
 
 // UsesPostalCodes implements kycd.Geography.
 func (g *Geo) UsesPostalCodes(country string) bool { return !slices.Contains(g.noPostal, country) }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Files the bucket serves: two valid evidence zips and hostile ones that
@@ -24,17 +25,24 @@ var Files = map[string]string{
 	"missing.zip":   "404 (evidence_download_failed)",
 }
 
-// Handler serves the bucket.
-func Handler() http.Handler {
+// contents are the files, built once, when first asked for: the bomb is
+// 20 MiB deflated, a second of CPU (several under the race detector) that
+// a sandbox whose evidence no one fetches, and every kycd a test starts,
+// would otherwise spend at start.
+var contents = sync.OnceValue(func() map[string][]byte {
 	ident := build(map[string][]byte{"ident/document-front.txt": []byte("sandbox identity document, front"),
 		"ident/protocol.txt": []byte("sandbox video ident protocol: identity confirmed")})
-	content := map[string][]byte{
+	return map[string][]byte{
 		"ident.zip":     ident,
 		"por.zip":       build(map[string][]byte{"por/utility-bill.txt": []byte("sandbox utility bill")}),
 		"traversal.zip": build(map[string][]byte{"ident/ok.txt": []byte("fine"), "../../etc/cron.d/evil": []byte("* * * * * root sh")}),
 		"bomb.zip":      build(map[string][]byte{"zeros.bin": make([]byte, 20<<20)}),
 		"truncated.zip": ident[:len(ident)/2],
 	}
+})
+
+// Handler serves the bucket.
+func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if name == "" {
@@ -44,7 +52,7 @@ func Handler() http.Handler {
 			}
 			return
 		}
-		b, ok := content[name]
+		b, ok := contents()[name]
 		if !ok {
 			http.NotFound(w, r)
 			return
