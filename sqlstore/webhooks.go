@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -405,22 +406,22 @@ func (db *DB) EventPosition(ctx context.Context, tenantID, eventID string) (int6
 
 // SendTestEvent implements kycd.WebhookStore.
 func (db *DB) SendTestEvent(ctx context.Context, tenantID, endpointID string, change kycd.Change) (string, error) {
+	if len(change.Events) != 1 {
+		return "", fmt.Errorf("sqlstore: a test event's change holds %d events, not one", len(change.Events))
+	}
+	ev := change.Events[0]
 	var id string
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := tx.record(tenantID, change); err != nil {
 			return err
 		}
 		// Dispatched at once, for this endpoint only; not in the feed.
-		for _, ev := range change.Events {
-			if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ? WHERE id = ?`, fmtTime(tx.Now()), ev.ID); err != nil {
-				return err
-			}
-			var err error
-			if id, err = tx.insertDelivery(tenantID, endpointID, ev.ID); err != nil {
-				return err
-			}
+		if _, err := tx.exec(`UPDATE outbox_events SET dispatched_at = ? WHERE id = ?`, fmtTime(tx.Now()), ev.ID); err != nil {
+			return err
 		}
-		return nil
+		var err error
+		id, err = tx.insertDelivery(tenantID, endpointID, ev.ID)
+		return err
 	})
 	return id, err
 }
