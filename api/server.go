@@ -78,6 +78,9 @@ type Config struct {
 	// it is answered too_many_requests (default 2s).
 	SecretMemory int64
 	SecretWait   time.Duration
+	// SecretRemember is how long a client secret that matched is
+	// remembered (auth.Verifier; 0: never).
+	SecretRemember time.Duration
 	// BodyTimeout is how long a request body may take beyond what its
 	// bytes earn at BodyMinRate (bytes per second), BodyMax the longest it
 	// may take in all (slowbody.go); defaults 10s, 4 KiB/s, 30m.
@@ -179,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 		limits:      newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		ipLimits:    newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock),
 		bodyTimeout: cfg.BodyTimeout, bodyMinRate: cfg.BodyMinRate, bodyMax: cfg.BodyMax,
-		guesses: newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory, cfg.Clock), secretWait: cfg.SecretWait,
+		guesses: newGuesses(cfg.Clock), verifier: auth.NewVerifier(cfg.SecretMemory, cfg.Clock, cfg.SecretRemember), secretWait: cfg.SecretWait,
 		maxBody: cfg.MaxBodyBytes, spec: sp,
 		clientsC: newClientCache(cfg.Clients, cfg.ClientCacheTTL, cfg.Clock),
 	}

@@ -93,7 +93,7 @@ var ErrBusy = errors.New("auth: too many secret verifications at once")
 // the next turn before any stranger's, so that a flood of strangers makes
 // them wait for one verification at most.
 //
-// A secret that matched is remembered for VerifiedFor (as a SHA-256 digest
+// A secret that matched is remembered for a while (as a SHA-256 digest
 // of the hash and the secret, never the secret): a client asking for its
 // next token within that time is answered without a turn or an Argon2id
 // run (19 MiB and tens of milliseconds each). Only matches are remembered,
@@ -101,6 +101,7 @@ var ErrBusy = errors.New("auth: too many secret verifications at once")
 // rotated no longer has its hash stored, so its memory is never consulted.
 type Verifier struct {
 	clock            kycd.Clock
+	remember         time.Duration // how long a match is remembered; 0: never
 	mu               sync.Mutex
 	free             int
 	known, strangers []chan struct{}        // waiting, first come first
@@ -108,7 +109,8 @@ type Verifier struct {
 	check            func(hash, secret string) (bool, error)
 }
 
-// VerifiedFor is how long a verifier remembers a secret that matched.
+// VerifiedFor is how long a verifier remembers a secret that matched, by
+// default.
 const VerifiedFor = 10 * time.Minute
 
 // maxVerified bounds the secrets a verifier remembers: at most this many
@@ -117,13 +119,14 @@ const VerifiedFor = 10 * time.Minute
 const maxVerified = 4096
 
 // NewVerifier returns a verifier whose verifications together use at most
-// budget bytes, counted at SecretMemory each (at least one runs at a time).
-func NewVerifier(budget int64, clock kycd.Clock) *Verifier {
-	return &Verifier{clock: clock, free: int(max(1, budget/SecretMemory)), verified: map[[32]byte]time.Time{}, check: VerifySecret}
+// budget bytes, counted at SecretMemory each (at least one runs at a time),
+// and that remembers a secret that matched for remember (0: never).
+func NewVerifier(budget int64, clock kycd.Clock, remember time.Duration) *Verifier {
+	return &Verifier{clock: clock, remember: remember, free: int(max(1, budget/SecretMemory)), verified: map[[32]byte]time.Time{}, check: VerifySecret}
 }
 
 // Verify reports whether secret matches hash (VerifySecret): at once when
-// it matched within VerifiedFor, else after waiting for a turn; ErrBusy
+// it matched within the time a match is remembered, else after waiting for a turn; ErrBusy
 // when ctx ends first.
 func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) (bool, error) {
 	digest := sha256.Sum256([]byte(hash + "\x00" + secret))
@@ -131,7 +134,7 @@ func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) 
 	v.mu.Lock()
 	at, ok := v.verified[digest]
 	v.mu.Unlock()
-	if ok && now.Sub(at) < VerifiedFor {
+	if ok && now.Sub(at) < v.remember {
 		return true, nil
 	}
 	if err := v.acquire(ctx, known); err != nil {
@@ -139,17 +142,17 @@ func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) 
 	}
 	defer v.release()
 	ok, err := v.check(hash, secret)
-	if ok && err == nil {
-		v.remember(digest, now)
+	if ok && err == nil && v.remember > 0 {
+		v.keep(digest, now)
 	}
 	return ok, err
 }
 
-func (v *Verifier) remember(digest [32]byte, now time.Time) {
+func (v *Verifier) keep(digest [32]byte, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.verified) >= maxVerified {
-		maps.DeleteFunc(v.verified, func(_ [32]byte, at time.Time) bool { return now.Sub(at) >= VerifiedFor })
+		maps.DeleteFunc(v.verified, func(_ [32]byte, at time.Time) bool { return now.Sub(at) >= v.remember })
 		if len(v.verified) >= maxVerified {
 			clear(v.verified)
 		}

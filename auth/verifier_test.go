@@ -14,7 +14,7 @@ import (
 func TestVerifierRemembersMatches(t *testing.T) {
 	t.Parallel()
 	clock := mock.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	v := NewVerifier(0, clock)
+	v := NewVerifier(0, clock, VerifiedFor)
 	runs := 0
 	v.check = func(hash, secret string) (bool, error) {
 		runs++
@@ -47,9 +47,21 @@ func TestVerifierRemembersMatches(t *testing.T) {
 
 	// Bounded: past maxVerified, the expired go, then all of them.
 	for i := range maxVerified + 10 {
-		v.remember([32]byte{byte(i), byte(i >> 8), byte(i >> 16), 1}, clock.Now())
+		v.keep([32]byte{byte(i), byte(i >> 8), byte(i >> 16), 1}, clock.Now())
 	}
 	if n := len(v.verified); n > maxVerified {
 		t.Fatalf("%d secrets remembered, at most %d", n, maxVerified)
+	}
+
+	// Remembering off: every verification runs.
+	off := NewVerifier(0, clock, 0)
+	off.check, runs = v.check, 0
+	for range 2 {
+		if ok, err := off.Verify(ctx, hash, secret, true); !ok || err != nil {
+			t.Fatalf("remembering off: %v %v", ok, err)
+		}
+	}
+	if runs != 2 {
+		t.Fatalf("remembering off: %d Argon2id runs for 2 verifications", runs)
 	}
 }

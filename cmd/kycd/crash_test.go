@@ -74,8 +74,7 @@ func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	// As few PostgreSQL connections as the kycds start keeps (kycdProc.env):
-	// the server's 100 are shared by every test running at once (measured:
-	// up to 92 in use with the default 10 here).
+	// a fresh server's 100 are shared by every test running at once.
 	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn", "KYCD_DB_MAX_CONNS=4")
 	dieWithTest(cmd)
 	out, err := cmd.StdoutPipe()

@@ -44,8 +44,9 @@ type serveOptions struct {
 	ClientCache time.Duration
 	// SecretMemory (MiB) and SecretWait bound the token endpoint's secret
 	// verifications (api.Config).
-	SecretMemory int
-	SecretWait   time.Duration
+	SecretMemory   int
+	SecretWait     time.Duration
+	SecretRemember time.Duration
 	// BodyTimeout, BodyMinRate and BodyMax cut slow request bodies;
 	// ReadTimeout, WriteTimeout and IdleTimeout are the server's.
 	BodyTimeout  time.Duration
@@ -78,6 +79,7 @@ func (o *serveOptions) register(fs *flagSet) {
 	fs.duration(&o.ReadTimeout, "read-timeout", 30*time.Minute, "the longest a request (headers and body) may take to arrive, however fast it comes")
 	fs.duration(&o.WriteTimeout, "write-timeout", 30*time.Minute, "the longest a request may take from its arrival to the end of its response")
 	fs.duration(&o.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept open")
+	fs.duration(&o.SecretRemember, "secret-remember", auth.VerifiedFor, "how long a client secret that matched is remembered, so that the client's next tokens cost no Argon2id verification (0: never)")
 	fs.duration(&o.SecretWait, "secret-wait", 2*time.Second, "how long a token request waits for a secret verification's turn before it is answered 429 with Retry-After")
 	fs.string(&o.SandboxLists, "sandbox-lists", strings.Join(snapshot.Sources, ","), "the bundled screening lists serve --sandbox imports when the database has none of a source (comma-separated: "+strings.Join(snapshot.Sources, ", ")+"; \"\" for none)")
 	fs.string(&o.MetricsAddr, "metrics-addr", "", "address to serve GET /metrics on, apart from the API (loopback or the cluster network: 127.0.0.1:9090); without it /metrics is on the API listener only with --metrics-token")
@@ -170,7 +172,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg := a.apiConfig(auth.NewTokens(key, o.TokenTTL, a.clock))
 	cfg.Sandbox, cfg.Registry, cfg.PublicURL = sandbox, reg, o.PublicURL
 	cfg.RateLimit, cfg.RateBurst, cfg.MaxBodyBytes, cfg.ClientCacheTTL = o.RateLimit, o.RateBurst, int64(o.MaxBodySize), o.ClientCache
-	cfg.SecretMemory, cfg.SecretWait = int64(o.SecretMemory)<<20, o.SecretWait
+	cfg.SecretMemory, cfg.SecretWait, cfg.SecretRemember = int64(o.SecretMemory)<<20, o.SecretWait, o.SecretRemember
 	cfg.BodyTimeout, cfg.BodyMinRate, cfg.BodyMax = o.BodyTimeout, float64(o.BodyMinRate), o.ReadTimeout
 	cfg.MetricsOnAPI, cfg.MetricsToken = o.MetricsAddr == "" && o.MetricsToken != "", o.MetricsToken
 	cfg.Mount = func(mux *http.ServeMux) {

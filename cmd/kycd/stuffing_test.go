@@ -35,7 +35,9 @@ func TestCredentialStuffing(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		setup := &kycdProc{t: t, db: db}
 		tn := setup.newTenant(t, "stuffed")
-		c := startChild(t, db, "--workers", "0")
+		// Matched secrets are not remembered, so that the client's tokens
+		// during the attack take their turns among the attacker's guesses.
+		c := startChild(t, db, "--workers", "0", "--secret-remember", "0")
 		t.Cleanup(c.kill)
 		_, before, _ := peakRSS(c.cmd.Process.Pid)
 
