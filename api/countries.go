@@ -3,16 +3,29 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/geo"
 )
 
-// countriesJSON encodes the country list once: it is large and never changes
-// while the process runs.
+// countriesJSON encodes the country list once per Geo: it is large and
+// never changes while the process runs (a process that starts several
+// servers shares one Geo).
 func countriesJSON(g *geo.Geo) ([]byte, error) {
-	return json.Marshal(map[string]any{"countries": g.Countries()})
+	if b, ok := encodedCountries.Load(g); ok {
+		return b.([]byte), nil
+	}
+	b, err := json.Marshal(map[string]any{"countries": g.Countries()})
+	if err != nil {
+		return nil, err
+	}
+	b2, _ := encodedCountries.LoadOrStore(g, b)
+	return b2.([]byte), nil
 }
+
+// encodedCountries are the country lists encoded, by Geo.
+var encodedCountries sync.Map
 
 func (s *Server) handleListCountries() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {

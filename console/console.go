@@ -156,7 +156,7 @@ func New(c Config) (*Server, error) {
 	if c.SignInBurst <= 0 {
 		c.SignInBurst = 20
 	}
-	pages, err := parsePages()
+	pages, err := parsedPages()
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kycd/kycd"
@@ -52,6 +53,10 @@ var funcs = template.FuncMap{
 		return id
 	},
 }
+
+// parsedPages are the pages parsed once per process: templates are safe to
+// execute at once, and a process may start several consoles (the tests).
+var parsedPages = sync.OnceValues(parsePages)
 
 // parsePages parses each page with the layout it shares.
 func parsePages() (map[string]*template.Template, error) {

@@ -39,6 +39,18 @@ func evidenceZip(t testing.TB, entries ...[2]string) []byte {
 	return b.Bytes()
 }
 
+// bombZip is a zip of 20 MiB of zeros (about 1000:1), deflated once for
+// every evidence server that serves it: under the race detector the
+// deflating costs seconds.
+var bombZip = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, _ := zw.Create("zeros.bin")
+	w.Write(make([]byte, 20<<20))
+	zw.Close()
+	return b.Bytes()
+})
+
 // evidenceServer serves evidence, good and hostile, as a partner's bucket
 // (or an attacker) would.
 type evidenceServer struct {
@@ -58,14 +70,6 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 	}
 	es := &evidenceServer{URL: "http://" + ln.Addr().String(), hits: map[string]int{},
 		good: evidenceZip(t, [2]string{"ident/document-front.png", string(pngBytes("front"))}, [2]string{"ident/protocol.txt", "video ident protocol"})}
-	bomb := func() []byte {
-		var b bytes.Buffer
-		zw := zip.NewWriter(&b)
-		w, _ := zw.Create("zeros.bin")
-		w.Write(make([]byte, 20<<20)) // 20 MiB of zeros: about 1000:1
-		zw.Close()
-		return b.Bytes()
-	}()
 	es.Server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		es.mu.Lock()
 		es.hits[r.URL.Path]++
@@ -81,7 +85,7 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 			}
 			w.Write(es.good)
 		case "/bomb.zip":
-			w.Write(bomb)
+			w.Write(bombZip())
 		case "/traversal.zip":
 			w.Write(evidenceZip(t, [2]string{"ident/ok.txt", "fine"}, [2]string{"../../etc/cron.d/evil", "* * * * * root sh"}))
 		case "/truncated.zip":

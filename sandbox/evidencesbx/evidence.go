@@ -7,6 +7,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -25,21 +26,26 @@ var Files = map[string]string{
 	"missing.zip":   "404 (evidence_download_failed)",
 }
 
-// contents are the files, built once, when first asked for: the bomb is
+// contents are the files, each built when first asked for: the bomb is
 // 20 MiB deflated, a second of CPU (several under the race detector) that
-// a sandbox whose evidence no one fetches, and every kycd a test starts,
-// would otherwise spend at start.
-var contents = sync.OnceValue(func() map[string][]byte {
-	ident := build(map[string][]byte{"ident/document-front.txt": []byte("sandbox identity document, front"),
-		"ident/protocol.txt": []byte("sandbox video ident protocol: identity confirmed")})
-	return map[string][]byte{
-		"ident.zip":     ident,
-		"por.zip":       build(map[string][]byte{"por/utility-bill.txt": []byte("sandbox utility bill")}),
-		"traversal.zip": build(map[string][]byte{"ident/ok.txt": []byte("fine"), "../../etc/cron.d/evil": []byte("* * * * * root sh")}),
-		"bomb.zip":      build(map[string][]byte{"zeros.bin": make([]byte, 20<<20)}),
-		"truncated.zip": ident[:len(ident)/2],
-	}
-})
+// a sandbox whose evidence no one fetches, or fetches only the good files
+// of, and every kycd a test starts, would otherwise spend.
+var contents = map[string]func() []byte{
+	"ident.zip":     identZip,
+	"por.zip":       lazyZip(map[string]string{"por/utility-bill.txt": "sandbox utility bill"}),
+	"traversal.zip": lazyZip(map[string]string{"ident/ok.txt": "fine", "../../etc/cron.d/evil": "* * * * * root sh"}),
+	"bomb.zip":      sync.OnceValue(func() []byte { return build(map[string]string{"zeros.bin": strings.Repeat("\x00", 20<<20)}) }),
+	"truncated.zip": func() []byte { ident := identZip(); return ident[:len(ident)/2] },
+}
+
+var identZip = lazyZip(map[string]string{"ident/document-front.txt": "sandbox identity document, front",
+	"ident/protocol.txt": "sandbox video ident protocol: identity confirmed"})
+
+// lazyZip returns a zip of entries (name → content), built at its first
+// call.
+func lazyZip(entries map[string]string) func() []byte {
+	return sync.OnceValue(func() []byte { return build(entries) })
+}
 
 // Handler serves the bucket.
 func Handler() http.Handler {
@@ -52,17 +58,17 @@ func Handler() http.Handler {
 			}
 			return
 		}
-		b, ok := contents()[name]
+		file, ok := contents[name]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/zip")
-		w.Write(b)
+		w.Write(file())
 	})
 }
 
-func build(entries map[string][]byte) []byte {
+func build(entries map[string]string) []byte {
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for name, body := range entries {
@@ -70,7 +76,7 @@ func build(entries map[string][]byte) []byte {
 		if err != nil {
 			panic(err) // names are constants
 		}
-		w.Write(body)
+		io.WriteString(w, body)
 	}
 	if err := zw.Close(); err != nil {
 		panic(err)

@@ -196,7 +196,22 @@ func reviewResult(answer, rejectType string) map[string]any {
 	return rr
 }
 
+// sandboxPNG is a small PNG of one of three shades (0, 1 or 2), encoded
+// once: a PNG encoder allocates its compressor's tables (most of a
+// megabyte), for each of a sandbox's documents at start.
 func sandboxPNG(shade int) []byte {
+	return sandboxPNGs()[shade]
+}
+
+var sandboxPNGs = sync.OnceValue(func() [3][]byte {
+	var pngs [3][]byte
+	for shade := range pngs {
+		pngs[shade] = encodePNG(shade)
+	}
+	return pngs
+})
+
+func encodePNG(shade int) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
 	for x := 0; x < 8; x++ {
 		for y := 0; y < 8; y++ {
