@@ -36,6 +36,21 @@ func TestSecretHash(t *testing.T) {
 	if _, err := auth.VerifySecret("$2a$10$bcrypt", s); err == nil {
 		t.Fatal("foreign hash accepted")
 	}
+	// The default cost is OWASP's minimum, and a hash records its cost:
+	// one made cheaper is checked at its own cost.
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || !strings.HasPrefix(auth.Cost{}.Hash(s), "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("default cost: %q", h)
+	}
+	cheap := auth.Cost{Time: 1, MemoryKiB: 64}.Hash(s)
+	if !strings.HasPrefix(cheap, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("cheap hash %q", cheap)
+	}
+	if ok, err := auth.VerifySecret(cheap, s); !ok || err != nil {
+		t.Errorf("the cheap hash's secret: %v %v", ok, err)
+	}
+	if ok, _ := auth.VerifySecret(cheap, s+"x"); ok {
+		t.Error("wrong secret accepted by the cheap hash")
+	}
 }
 
 func TestTokens(t *testing.T) {

@@ -19,14 +19,21 @@ import (
 	"github.com/kycd/kycd"
 )
 
-// Argon2id parameters for client secrets (OWASP's minimum: 19 MiB, t=2, p=1).
-// Secrets are 256 random bits, so the hash's slowness guards against a stolen
-// table being used offline, not against guessing.
+// Cost is what hashing a secret with Argon2id costs: passes over the
+// memory, and the memory in KiB (one lane). A hash records its cost, and
+// VerifySecret checks each hash at the cost it was made with.
+type Cost struct{ Time, MemoryKiB uint32 }
+
+// DefaultCost is OWASP's minimum for Argon2id (19 MiB, t=2, p=1), what kycd
+// hashes client secrets and reviewer passwords at. Client secrets are 256
+// random bits, so the hash's slowness guards against a stolen table being
+// used offline, not against guessing.
+var DefaultCost = Cost{Time: 2, MemoryKiB: defaultMemoryKiB}
+
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
+	defaultMemoryKiB = 19 * 1024
+	argonThreads     = 1
+	argonKeyLen      = 32
 )
 
 // NewSecret returns a fresh client secret: 32 random bytes, base64url.
@@ -36,16 +43,25 @@ func NewSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// HashSecret returns the Argon2id hash of a secret in PHC string form.
-func HashSecret(secret string) string {
+// HashSecret returns the Argon2id hash of a secret at DefaultCost, in PHC
+// string form.
+func HashSecret(secret string) string { return DefaultCost.Hash(secret) }
+
+// Hash returns the Argon2id hash of a secret at this cost, in PHC string
+// form; the zero Cost is DefaultCost.
+func (c Cost) Hash(secret string) string {
+	if c == (Cost{}) {
+		c = DefaultCost
+	}
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
-	key := argon2.IDKey([]byte(secret), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(secret), salt, c.Time, c.MemoryKiB, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.MemoryKiB, c.Time, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-// VerifySecret reports whether secret matches a hash made by HashSecret.
+// VerifySecret reports whether secret matches a hash made by HashSecret or
+// Cost.Hash, at the cost the hash records.
 func VerifySecret(hash, secret string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
@@ -75,11 +91,11 @@ func VerifySecret(hash, secret string) (bool, error) {
 }
 
 // SecretMemory is what one verification of a client secret is counted at
-// against a Verifier's budget: Argon2id's m (19 MiB), twice, as the
+// against a Verifier's budget: DefaultCost's memory (19 MiB), twice, as the
 // garbage collector frees a finished verification's memory only at its
 // next cycle (measured: one verification at a time peaks a kycd at about
 // 120 MiB of resident memory, two at 170 MiB).
-const SecretMemory = 2 * argonMemory * 1024
+const SecretMemory = 2 * defaultMemoryKiB * 1024
 
 // ErrBusy is returned by Verifier.Verify when no verification could start
 // before the context ended: as many run as the memory budget allows.

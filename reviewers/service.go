@@ -57,6 +57,9 @@ type Config struct {
 	LockFor     time.Duration
 	// Issuer names kycd in authenticator apps.
 	Issuer string
+	// PasswordCost is what passwords are hashed at (zero:
+	// auth.DefaultCost, what dummyHash is made at).
+	PasswordCost auth.Cost
 }
 
 // Service manages reviewers and their sessions.
@@ -72,6 +75,7 @@ type Service struct {
 	maxFailures int
 	lockFor     time.Duration
 	issuer      string
+	cost        auth.Cost
 }
 
 // dummyHash is checked for unknown emails, so that a sign-in takes as long
@@ -103,7 +107,7 @@ func New(c Config) (*Service, error) {
 		c.Issuer = "kycd"
 	}
 	return &Service{store: c.Store, tenants: c.Tenants, clock: c.Clock, requireTOTP: c.RequireTOTP, idle: c.IdleTimeout, maxAge: c.MaxAge,
-		maxFailures: c.MaxFailures, lockFor: c.LockFor, issuer: c.Issuer}, nil
+		maxFailures: c.MaxFailures, lockFor: c.LockFor, issuer: c.Issuer, cost: c.PasswordCost}, nil
 }
 
 // RequiresTOTP reports whether a sign-in needs a TOTP code.
@@ -155,7 +159,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &kycd.Reviewer{TenantID: req.TenantID, Email: email, Role: req.Role, PasswordHash: auth.HashSecret(password), TOTPSecret: key.Secret()}
+	r := &kycd.Reviewer{TenantID: req.TenantID, Email: email, Role: req.Role, PasswordHash: s.cost.Hash(password), TOTPSecret: key.Secret()}
 	if err := s.store.CreateReviewer(ctx, r, kycd.ReviewerCreated(r)); err != nil {
 		return nil, err
 	}

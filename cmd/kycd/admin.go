@@ -119,6 +119,10 @@ func cmdTenantList(ctx context.Context, args []string, getenv func(string) strin
 	})
 }
 
+// secretCost is what kycd hashes client secrets and reviewer passwords at
+// (zero: auth.DefaultCost). Only the tests lower it (main_test.go).
+var secretCost auth.Cost
+
 // createClient makes a client and returns it with its secret (shown once).
 func createClient(ctx context.Context, a *app, tenantID, name string, scopes []string) (*kycd.Client, string, error) {
 	for _, s := range scopes {
@@ -127,7 +131,7 @@ func createClient(ctx context.Context, a *app, tenantID, name string, scopes []s
 		}
 	}
 	secret := auth.NewSecret()
-	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: auth.HashSecret(secret)}
+	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: secretCost.Hash(secret)}
 	if err := a.db.CreateClient(adminContext(ctx), c, kycd.ClientCreated(c)); err != nil {
 		return nil, "", describe(err)
 	}

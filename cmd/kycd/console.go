@@ -90,7 +90,7 @@ func oidcOf(ctx context.Context, a *app, o consoleOptions, publicURL string) (*c
 // TOTP code unless sandbox.
 func newReviewers(a *app, o consoleOptions, sandbox bool) (*reviewers.Service, error) {
 	return reviewers.New(reviewers.Config{Store: a.db, Tenants: a.db, Clock: a.clock, RequireTOTP: !sandbox,
-		IdleTimeout: o.SessionIdle, MaxAge: o.SessionMax})
+		IdleTimeout: o.SessionIdle, MaxAge: o.SessionMax, PasswordCost: secretCost})
 }
 
 // newConsole is the console's handler for kycd reached at publicURL: its

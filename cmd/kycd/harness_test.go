@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -38,6 +40,9 @@ type kycdProc struct {
 	stdout *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+	// bin, when set, is a kycd binary that cli runs the commands in, as
+	// its own process; otherwise they run in the test's.
+	bin string
 
 	mu     sync.Mutex
 	errors []string // every error response body, to check none leaks internals
@@ -172,6 +177,17 @@ func (k *kycdProc) stop(t *testing.T) {
 func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	if k.bin != "" {
+		cmd := exec.Command(k.bin, args...)
+		cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+k.env("KYCD_DATA_DIR"), "KYCD_DATABASE_URL="+k.env("KYCD_DATABASE_URL"),
+			"KYCD_DB_MAX_CONNS="+k.env("KYCD_DB_MAX_CONNS"))
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, errOut.Bytes())
+		}
+		return out.String(), err
+	}
 	err := run(context.Background(), append([]string{"kycd"}, args...), k.env, strings.NewReader(""), &out, &errOut)
 	return out.String(), err
 }

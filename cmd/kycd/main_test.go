@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/kycd/kycd/auth"
 )
 
 // TestMain gives the S3 tests credentials for the in-process fake bucket
@@ -24,6 +26,13 @@ func TestMain(m *testing.M) {
 	if !given {
 		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
 	}
+	// Client secrets and reviewer passwords are hashed cheaply: the tests
+	// create hundreds of clients, and each hash (and each first check of
+	// a secret, at the cost its hash records) at auth.DefaultCost is 19 MiB
+	// and a tenth of the package's CPU. auth's tests check DefaultCost, and
+	// the kycd binary the crash tests build keeps it
+	// (TestCredentialStuffing's client is made by that binary).
+	secretCost = auth.Cost{Time: 1, MemoryKiB: 64}
 	code := m.Run()
 	closeBrowser() // the browser tests' Chromium
 	if kycdBin.dir != "" {
