@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 )
@@ -168,24 +167,7 @@ func Default() (*Catalog, error) {
 
 // Builtin returns a version of the built-in catalog (data/levels.v<N>.json):
 // applications created under an older one are still judged against it.
-// Each version is parsed once per process; catalogs are read-only once
-// parsed (WithListsOf copies).
 func Builtin(version int) (*Catalog, error) {
-	if c, ok := builtins.Load(version); ok {
-		return c.(*Catalog), nil
-	}
-	c, err := parseBuiltin(version)
-	if err != nil {
-		return nil, err
-	}
-	c2, _ := builtins.LoadOrStore(version, c)
-	return c2.(*Catalog), nil
-}
-
-// builtins are the built-in catalogs parsed, by version.
-var builtins sync.Map
-
-func parseBuiltin(version int) (*Catalog, error) {
 	raw, err := fs.ReadFile(dataFS, path.Join("data", fmt.Sprintf("levels.v%d.json", version)))
 	if err != nil {
 		return nil, fmt.Errorf("levels: no built-in catalog version %d", version)
