@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -68,12 +69,23 @@ type Tokens struct {
 	kid   string
 	ttl   time.Duration
 	clock kycd.Clock
+
+	// verified are the tokens whose signature and claims were checked, by
+	// the SHA-256 of the token, with their claims: a client sends the same
+	// token with each request of its lifetime, and checking the signature
+	// and decoding the claims again costs more than the rest of
+	// authenticating. Their lifetimes are checked at each use; at most
+	// maxVerified are kept.
+	mu          sync.Mutex
+	verified    map[[32]byte]*Claims
+	maxVerified int
 }
 
 // NewTokens returns a token issuer and verifier over a signing key.
 func NewTokens(key ed25519.PrivateKey, ttl time.Duration, clock kycd.Clock) *Tokens {
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
-	return &Tokens{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), ttl: ttl, clock: clock}
+	return &Tokens{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), ttl: ttl, clock: clock,
+		verified: map[[32]byte]*Claims{}, maxVerified: 10_000}
 }
 
 // TTL is the lifetime of the tokens it issues.
@@ -104,8 +116,61 @@ func (t *Tokens) Issue(c *kycd.Client, scopes []string) (string, error) {
 // anything else wrong with it, including lifetime claims that are not
 // numbers and a "crit" header: kycd understands no JWS extension, and RFC
 // 7515 (section 4.1.11) requires refusing a token that names one it does not
-// understand. Its own tokens never carry one.
+// understand. Its own tokens never carry one. A token verified once is
+// remembered (Tokens.verified): later calls check only its lifetime.
 func (t *Tokens) Verify(raw string) (*Claims, error) {
+	sum := sha256.Sum256([]byte(raw))
+	t.mu.Lock()
+	known := t.verified[sum]
+	t.mu.Unlock()
+	if known != nil {
+		return t.checkLifetime(known)
+	}
+	claims, err := t.verify(raw)
+	if err != nil {
+		return nil, err
+	}
+	t.remember(sum, claims)
+	return claims, nil
+}
+
+// checkLifetime checks a verified token's lifetime claims now, as
+// golang-jwt does (no leeway): expired at its "exp", invalid before its
+// "nbf" or "iat". It returns a copy of the claims.
+func (t *Tokens) checkLifetime(c *Claims) (*Claims, error) {
+	now := t.clock.Now()
+	switch {
+	case !now.Before(c.ExpiresAt.Time):
+		return nil, &kycd.Error{Code: kycd.ETokenExpired, Message: "The access token has expired"}
+	case c.NotBefore != nil && now.Before(c.NotBefore.Time), c.IssuedAt != nil && now.Before(c.IssuedAt.Time):
+		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
+	}
+	cp := *c
+	return &cp, nil
+}
+
+// remember keeps a verified token's claims (a copy); when maxVerified are
+// kept, the expired ones are dropped, and all of them if none was.
+func (t *Tokens) remember(sum [32]byte, c *Claims) {
+	cp := *c
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.verified) >= t.maxVerified {
+		for k, v := range t.verified {
+			if !now.Before(v.ExpiresAt.Time) {
+				delete(t.verified, k)
+			}
+		}
+		if len(t.verified) >= t.maxVerified {
+			clear(t.verified)
+		}
+	}
+	t.verified[sum] = &cp
+}
+
+// verify checks a token whole: signature, header and claims.
+func (t *Tokens) verify(raw string) (*Claims, error) {
 	var claims Claims
 	tok, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.key.Public(), nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
