@@ -249,10 +249,13 @@ func (db *DB) RecordAttempt(ctx context.Context, d *kycd.WebhookDelivery, e *kyc
 	return db.Update(ctx, func(tx *Tx) error {
 		d.UpdatedAt = tx.Now()
 		// A bundle's attempt is the attempt of each delivery it carries.
-		if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_latency_ms = ?, last_response = ?, last_error = ?, updated_at = ?
-			WHERE (id = ? OR bundled_into = ?) AND tenant_id = ?`, d.Status, d.Attempts, d.LastStatus, d.LastLatencyMS, d.LastResponse, d.LastError, fmtTime(d.UpdatedAt),
-			d.ID, d.ID, d.TenantID); err != nil {
-			return err
+		// Two statements, each on an index: under "id = ? OR bundled_into
+		// = ?" SQLite reads every delivery of the tenant, at each attempt.
+		for _, where := range []string{`id = ? AND tenant_id = ?`, `bundled_into = ? AND tenant_id = ?`} {
+			if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_latency_ms = ?, last_response = ?, last_error = ?, updated_at = ?
+				WHERE `+where, d.Status, d.Attempts, d.LastStatus, d.LastLatencyMS, d.LastResponse, d.LastError, fmtTime(d.UpdatedAt), d.ID, d.TenantID); err != nil {
+				return err
+			}
 		}
 		if e == nil {
 			tx.noAudit() // an attempt is recorded in its delivery
