@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,16 +22,15 @@ import (
 
 // Cost is what hashing a secret with Argon2id costs: passes over the
 // memory, and the memory in KiB (one lane). A hash records its cost, and
-// VerifySecret checks each hash at the cost it was made with.
-type Cost struct{ Time, MemoryKiB uint32 }
-
-// DefaultCost is OWASP's minimum for Argon2id (19 MiB, t=2, p=1), what kycd
+// VerifySecret checks each hash at the cost it was made with. A field left
+// zero is the default's: OWASP's minimum (19 MiB, t=2, p=1), what kycd
 // hashes client secrets and reviewer passwords at. Client secrets are 256
 // random bits, so the hash's slowness guards against a stolen table being
 // used offline, not against guessing.
-var DefaultCost = Cost{Time: 2, MemoryKiB: defaultMemoryKiB}
+type Cost struct{ Time, MemoryKiB uint32 }
 
 const (
+	defaultTime      = 2
 	defaultMemoryKiB = 19 * 1024
 	argonThreads     = 1
 	argonKeyLen      = 32
@@ -43,16 +43,14 @@ func NewSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// HashSecret returns the Argon2id hash of a secret at DefaultCost, in PHC
-// string form.
-func HashSecret(secret string) string { return DefaultCost.Hash(secret) }
+// HashSecret returns the Argon2id hash of a secret at the default cost, in
+// PHC string form.
+func HashSecret(secret string) string { return Cost{}.Hash(secret) }
 
 // Hash returns the Argon2id hash of a secret at this cost, in PHC string
-// form; the zero Cost is DefaultCost.
+// form (at least 8 KiB, Argon2's least for one lane).
 func (c Cost) Hash(secret string) string {
-	if c == (Cost{}) {
-		c = DefaultCost
-	}
+	c.Time, c.MemoryKiB = cmp.Or(c.Time, defaultTime), max(cmp.Or(c.MemoryKiB, defaultMemoryKiB), 8*argonThreads)
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
 	key := argon2.IDKey([]byte(secret), salt, c.Time, c.MemoryKiB, argonThreads, argonKeyLen)
@@ -91,7 +89,7 @@ func VerifySecret(hash, secret string) (bool, error) {
 }
 
 // SecretMemory is what one verification of a client secret is counted at
-// against a Verifier's budget: DefaultCost's memory (19 MiB), twice, as the
+// against a Verifier's budget: the default cost's memory (19 MiB), twice, as the
 // garbage collector frees a finished verification's memory only at its
 // next cycle (measured: one verification at a time peaks a kycd at about
 // 120 MiB of resident memory, two at 170 MiB).

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -75,17 +76,18 @@ type Tokens struct {
 	// token with each request of its lifetime, and checking the signature
 	// and decoding the claims again costs more than the rest of
 	// authenticating. Their lifetimes are checked at each use; at most
-	// maxVerified are kept.
-	mu          sync.Mutex
-	verified    map[[32]byte]*Claims
-	maxVerified int
+	// maxTokens are kept. Remembered claims are never changed: callers get
+	// copies (Claims.clone).
+	mu        sync.Mutex
+	verified  map[[32]byte]*Claims
+	maxTokens int
 }
 
 // NewTokens returns a token issuer and verifier over a signing key.
 func NewTokens(key ed25519.PrivateKey, ttl time.Duration, clock kycd.Clock) *Tokens {
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
 	return &Tokens{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), ttl: ttl, clock: clock,
-		verified: map[[32]byte]*Claims{}, maxVerified: 10_000}
+		verified: map[[32]byte]*Claims{}, maxTokens: 10_000}
 }
 
 // TTL is the lifetime of the tokens it issues.
@@ -130,7 +132,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.remember(sum, claims)
+	t.remember(sum, claims.clone())
 	return claims, nil
 }
 
@@ -145,28 +147,42 @@ func (t *Tokens) checkLifetime(c *Claims) (*Claims, error) {
 	case c.NotBefore != nil && now.Before(c.NotBefore.Time), c.IssuedAt != nil && now.Before(c.IssuedAt.Time):
 		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
 	}
-	cp := *c
-	return &cp, nil
+	return c.clone(), nil
 }
 
-// remember keeps a verified token's claims (a copy); when maxVerified are
-// kept, the expired ones are dropped, and all of them if none was.
+// remember keeps a verified token's claims, which the caller gives up; when
+// maxTokens are kept, the expired ones are dropped, and all of them when
+// that frees less than a tenth (so that a full cache is not swept again at
+// each new token).
 func (t *Tokens) remember(sum [32]byte, c *Claims) {
-	cp := *c
 	now := t.clock.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.verified) >= t.maxVerified {
+	if len(t.verified) >= t.maxTokens {
 		for k, v := range t.verified {
 			if !now.Before(v.ExpiresAt.Time) {
 				delete(t.verified, k)
 			}
 		}
-		if len(t.verified) >= t.maxVerified {
+		if len(t.verified) >= t.maxTokens-t.maxTokens/10 {
 			clear(t.verified)
 		}
 	}
-	t.verified[sum] = &cp
+	t.verified[sum] = c
+}
+
+// clone is a deep copy of the claims: its dates and audience are its own.
+func (c *Claims) clone() *Claims {
+	cp := *c
+	date := func(d *jwt.NumericDate) *jwt.NumericDate {
+		if d == nil {
+			return nil
+		}
+		return jwt.NewNumericDate(d.Time)
+	}
+	cp.ExpiresAt, cp.NotBefore, cp.IssuedAt = date(c.ExpiresAt), date(c.NotBefore), date(c.IssuedAt)
+	cp.Audience = slices.Clone(c.Audience)
+	return &cp
 }
 
 // verify checks a token whole: signature, header and claims.

@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestTokensRemembered(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	clock := mock.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tokens := NewTokens(key, 10*time.Minute, clock)
-	tokens.maxVerified = 3
+	tokens.maxTokens = 3
 	issue := func() string {
 		t.Helper()
 		raw, err := tokens.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, []string{"core.users:read"})
@@ -34,9 +35,12 @@ func TestTokensRemembered(t *testing.T) {
 		t.Fatalf("first: %v, %d remembered", err, len(tokens.verified))
 	}
 	first.TenantID = "changed by the caller"
-	if again, err := tokens.Verify(raw); err != nil || again.TenantID != "t1" || again.Subject != "c1" {
+	first.ExpiresAt.Time = first.ExpiresAt.Add(time.Hour)
+	again, err := tokens.Verify(raw)
+	if err != nil || again.TenantID != "t1" || again.Subject != "c1" {
 		t.Fatalf("remembered: %+v %v", again, err)
 	}
+	again.ExpiresAt.Time = again.ExpiresAt.Add(time.Hour)
 	// A character of the signature changed (not the last, whose low bits
 	// base64 leaves unused): another token, checked whole.
 	i := len(raw) - 10
@@ -52,7 +56,8 @@ func TestTokensRemembered(t *testing.T) {
 	if _, err := tokens.Verify(raw); kycd.ErrorCode(err) != kycd.ETokenInvalid {
 		t.Errorf("remembered, before its issue: %v", err)
 	}
-	// The bound: expired tokens go first, then all.
+	// The bound: expired tokens go first, then all (when that frees less
+	// than a tenth).
 	clock.Set(time.Date(2026, 1, 1, 0, 20, 0, 0, time.UTC))
 	for range 2 {
 		if _, err := tokens.Verify(issue()); err != nil {
@@ -68,4 +73,58 @@ func TestTokensRemembered(t *testing.T) {
 	if _, err := tokens.Verify(issue()); err != nil || len(tokens.verified) != 1 {
 		t.Fatalf("none expired, all dropped: %v, %d remembered", err, len(tokens.verified))
 	}
+}
+
+// TestTokensRememberedAsVerified: at the edges of a token's lifetime, a
+// remembered token is answered as a token checked whole is.
+func TestTokensRememberedAsVerified(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	issued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := mock.NewClock(issued)
+	warm := NewTokens(key, 10*time.Minute, clock)
+	raw, err := warm.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, []string{"core.users:read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := warm.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{issued.Add(-time.Second), issued, issued.Add(10*time.Minute - time.Second),
+		issued.Add(10 * time.Minute), issued.Add(time.Hour)} {
+		clock.Set(at)
+		_, whole := NewTokens(key, 10*time.Minute, clock).Verify(raw)
+		_, remembered := warm.Verify(raw)
+		if kycd.ErrorCode(whole) != kycd.ErrorCode(remembered) || (whole == nil) != (remembered == nil) {
+			t.Errorf("at %s: checked whole %v, remembered %v", at.Sub(issued), whole, remembered)
+		}
+	}
+}
+
+// TestTokensConcurrent: tokens verified at once, some remembered, some
+// new, while the bound drops them (under -race).
+func TestTokensConcurrent(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	tokens := NewTokens(key, 10*time.Minute, mock.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	tokens.maxTokens = 4
+	var raws []string
+	for range 8 {
+		raw, err := tokens.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 40 {
+				if c, err := tokens.Verify(raws[(w+i)%len(raws)]); err != nil || c.Subject != "c1" {
+					t.Errorf("verify: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

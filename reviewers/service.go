@@ -57,8 +57,7 @@ type Config struct {
 	LockFor     time.Duration
 	// Issuer names kycd in authenticator apps.
 	Issuer string
-	// PasswordCost is what passwords are hashed at (zero:
-	// auth.DefaultCost, what dummyHash is made at).
+	// PasswordCost is what passwords are hashed at (zero: auth's default).
 	PasswordCost auth.Cost
 }
 
@@ -76,11 +75,13 @@ type Service struct {
 	lockFor     time.Duration
 	issuer      string
 	cost        auth.Cost
+	dummy       string // dummyHash, or one made at cost
 }
 
 // dummyHash is checked for unknown emails, so that a sign-in takes as long
-// whether the email exists or not: an Argon2id hash with the parameters of
-// every password's (made once, here, rather than at every start).
+// whether the email exists or not: an Argon2id hash at the default cost,
+// every password's (made once, here, rather than at every start); a
+// service hashing at another cost makes its own.
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$vj0aXD01w0MQKS5rOlx9gQ$+3+0uTAuJC0N4ybhsMx6EO93MksuvH6koonG5a7ulj4"
 
 // New returns the service.
@@ -106,8 +107,12 @@ func New(c Config) (*Service, error) {
 	if c.Issuer == "" {
 		c.Issuer = "kycd"
 	}
+	dummy := dummyHash
+	if c.PasswordCost != (auth.Cost{}) {
+		dummy = c.PasswordCost.Hash(auth.NewSecret())
+	}
 	return &Service{store: c.Store, tenants: c.Tenants, clock: c.Clock, requireTOTP: c.RequireTOTP, idle: c.IdleTimeout, maxAge: c.MaxAge,
-		maxFailures: c.MaxFailures, lockFor: c.LockFor, issuer: c.Issuer, cost: c.PasswordCost}, nil
+		maxFailures: c.MaxFailures, lockFor: c.LockFor, issuer: c.Issuer, cost: c.PasswordCost, dummy: dummy}, nil
 }
 
 // RequiresTOTP reports whether a sign-in needs a TOTP code.
@@ -187,7 +192,7 @@ var errSignIn = &kycd.Error{Code: kycd.ESignInFailed, Message: "The email, passw
 func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Session, error) {
 	r, err := s.store.FindReviewerByEmail(ctx, email)
 	if kycd.ErrorCode(err) == kycd.ENotFound {
-		_, _ = auth.VerifySecret(dummyHash, password)
+		_, _ = auth.VerifySecret(s.dummy, password)
 		return nil, errSignIn
 	} else if err != nil {
 		return nil, err
@@ -200,7 +205,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, code string) (*Se
 		// A disabled reviewer is refused whatever is given, and no attempt
 		// counts, right password or wrong: nothing (a lockout arriving
 		// sooner or later) tells an attacker which password was right.
-		_, _ = auth.VerifySecret(dummyHash, password)
+		_, _ = auth.VerifySecret(s.dummy, password)
 		return nil, errSignIn
 	}
 	ok, err := auth.VerifySecret(r.PasswordHash, password)

@@ -120,7 +120,8 @@ func cmdTenantList(ctx context.Context, args []string, getenv func(string) strin
 }
 
 // secretCost is what kycd hashes client secrets and reviewer passwords at
-// (zero: auth.DefaultCost). Only the tests lower it (main_test.go).
+// (zero: auth's default, OWASP's minimum). Only the tests lower it
+// (main_test.go).
 var secretCost auth.Cost
 
 // createClient makes a client and returns it with its secret (shown once).

@@ -87,7 +87,7 @@ func newTab(t *testing.T) context.Context {
 }
 
 // stepTimeout bounds one step of a browser test: generous, for -race on a
-// busy machine (a sign-in's Argon2id alone takes seconds there).
+// busy machine.
 const stepTimeout = 2 * time.Minute
 
 // browse runs browser actions in order, failing the test on an error.

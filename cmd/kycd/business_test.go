@@ -45,8 +45,8 @@ func TestBusinessUser(t *testing.T) {
 		raw := db.Open(t)
 		waitUntil(t, "the business's screening jobs", func() bool {
 			return countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screen_user' AND state = 'completed'`) >= 1 &&
-				countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind IN ('screen_user', 'screening_delta')
-					AND state IN ('available', 'pending', 'running', 'scheduled')`) == 0
+				countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind IN ('screen_user', 'screening_delta', 'screening_batch')
+					AND state NOT IN ('completed', 'discarded', 'cancelled')`) == 0
 		})
 		if n := countRows(t, db, raw, `SELECT count(*) FROM river_job WHERE kind = 'screen_user' AND (state <> 'completed' OR attempt > 1)`); n != 0 {
 			t.Errorf("%d screening jobs failed or still waiting", n)

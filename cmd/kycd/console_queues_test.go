@@ -219,7 +219,7 @@ func TestConsoleQueues(t *testing.T) {
 			{"reviewer:" + analyst.ID, "kyc-application.reviewed", "reviewer", analyst.Email},
 		}
 		var auditRes *response
-		auditTok := k.token(t, officer, "") // one token for every poll: each token request verifies an Argon2id hash
+		auditTok := k.token(t, officer, "") // one token for every poll
 		waitUntil(t, "the reviewers' audit entries", func() bool {
 			auditRes = k.call(t, "GET", "/admin/audit?limit=1000", auditTok, "", nil)
 			return !slices.ContainsFunc(wants, func(w struct{ actor, action, key, value string }) bool {

@@ -178,7 +178,10 @@ func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	if k.bin != "" {
-		cmd := exec.Command(k.bin, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, k.bin, args...)
+		dieWithTest(cmd)
 		cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+k.env("KYCD_DATA_DIR"), "KYCD_DATABASE_URL="+k.env("KYCD_DATABASE_URL"),
 			"KYCD_DB_MAX_CONNS="+k.env("KYCD_DB_MAX_CONNS"))
 		cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -15,6 +15,7 @@ import (
 // looking for an instance metadata service. Unless -test.parallel is given,
 // it runs more tests at once than there are CPUs: each test starts its own
 // kycd and spends most of its time waiting on it (jobs, pollers, shutdown).
+// The in-process kycds hash secrets and passwords cheaply (secretCost).
 func TestMain(m *testing.M) {
 	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
 	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
@@ -28,10 +29,11 @@ func TestMain(m *testing.M) {
 	}
 	// Client secrets and reviewer passwords are hashed cheaply: the tests
 	// create hundreds of clients, and each hash (and each first check of
-	// a secret, at the cost its hash records) at auth.DefaultCost is 19 MiB
-	// and a tenth of the package's CPU. auth's tests check DefaultCost, and
-	// the kycd binary the crash tests build keeps it
-	// (TestCredentialStuffing's client is made by that binary).
+	// a secret, at the cost its hash records) at auth's default cost is
+	// 19 MiB and a tenth of the package's CPU. auth's tests check the
+	// default, and the kycd binary the crash tests build keeps it
+	// (TestCredentialStuffing's client is made by that binary, and the
+	// test checks its hash's cost).
 	secretCost = auth.Cost{Time: 1, MemoryKiB: 64}
 	code := m.Run()
 	closeBrowser() // the browser tests' Chromium

@@ -38,6 +38,10 @@ func TestCredentialStuffing(t *testing.T) {
 		// what every wrong guess at it costs the server.
 		setup := &kycdProc{t: t, db: db, bin: kycdBinary(t)}
 		tn := setup.newTenant(t, "stuffed")
+		if n := countRows(t, db, db.Open(t), `SELECT count(*) FROM oauth_clients WHERE id = ? AND secret_hash LIKE ?`,
+			tn.ClientID, "$argon2id$v=19$m=19456,t=2,p=1$%"); n != 1 {
+			t.Fatal("the client's secret is not hashed at kycd's cost (Argon2id, 19 MiB, t=2, p=1)")
+		}
 		// Matched secrets are not remembered, so that the client's tokens
 		// during the attack take their turns among the attacker's guesses.
 		c := startChild(t, db, "--workers", "0", "--secret-remember", "0")

@@ -7,7 +7,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -34,7 +33,7 @@ var contents = map[string]func() []byte{
 	"ident.zip":     identZip,
 	"por.zip":       lazyZip(map[string]string{"por/utility-bill.txt": "sandbox utility bill"}),
 	"traversal.zip": lazyZip(map[string]string{"ident/ok.txt": "fine", "../../etc/cron.d/evil": "* * * * * root sh"}),
-	"bomb.zip":      sync.OnceValue(func() []byte { return build(map[string]string{"zeros.bin": strings.Repeat("\x00", 20<<20)}) }),
+	"bomb.zip":      sync.OnceValue(func() []byte { return build(map[string][]byte{"zeros.bin": make([]byte, 20<<20)}) }),
 	"truncated.zip": func() []byte { ident := identZip(); return ident[:len(ident)/2] },
 }
 
@@ -44,7 +43,13 @@ var identZip = lazyZip(map[string]string{"ident/document-front.txt": "sandbox id
 // lazyZip returns a zip of entries (name → content), built at its first
 // call.
 func lazyZip(entries map[string]string) func() []byte {
-	return sync.OnceValue(func() []byte { return build(entries) })
+	return sync.OnceValue(func() []byte {
+		files := map[string][]byte{}
+		for name, body := range entries {
+			files[name] = []byte(body)
+		}
+		return build(files)
+	})
 }
 
 // Handler serves the bucket.
@@ -68,7 +73,7 @@ func Handler() http.Handler {
 	})
 }
 
-func build(entries map[string]string) []byte {
+func build(entries map[string][]byte) []byte {
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for name, body := range entries {
@@ -76,7 +81,7 @@ func build(entries map[string]string) []byte {
 		if err != nil {
 			panic(err) // names are constants
 		}
-		io.WriteString(w, body)
+		w.Write(body)
 	}
 	if err := zw.Close(); err != nil {
 		panic(err)
