@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -118,8 +117,8 @@ type Verifier struct {
 	remember         time.Duration // how long a match is remembered; 0: never
 	mu               sync.Mutex
 	free             int
-	known, strangers []chan struct{}        // waiting, first come first
-	verified         map[[32]byte]time.Time // digest of (hash, secret) -> when it matched
+	known, strangers []chan struct{} // waiting, first come first
+	verified         *memo[struct{}] // digests of (hash, secret) that matched
 	check            func(hash, secret string) (bool, error)
 }
 
@@ -128,15 +127,14 @@ type Verifier struct {
 const VerifiedFor = 10 * time.Minute
 
 // maxVerified bounds the secrets a verifier remembers: at most this many
-// digests (64 bytes each with their times), the expired ones dropped when
-// it is reached, and all of them if none has expired.
+// digests (64 bytes each with their times; memo).
 const maxVerified = 4096
 
 // NewVerifier returns a verifier whose verifications together use at most
 // budget bytes, counted at SecretMemory each (at least one runs at a time),
 // and that remembers a secret that matched for remember (0: never).
 func NewVerifier(budget int64, clock kycd.Clock, remember time.Duration) *Verifier {
-	return &Verifier{clock: clock, remember: remember, free: int(max(1, budget/SecretMemory)), verified: map[[32]byte]time.Time{}, check: VerifySecret}
+	return &Verifier{clock: clock, remember: remember, free: int(max(1, budget/SecretMemory)), verified: newMemo[struct{}](maxVerified), check: VerifySecret}
 }
 
 // Verify reports whether secret matches hash (VerifySecret): at once when
@@ -145,10 +143,7 @@ func NewVerifier(budget int64, clock kycd.Clock, remember time.Duration) *Verifi
 func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) (bool, error) {
 	digest := sha256.Sum256([]byte(hash + "\x00" + secret))
 	now := v.clock.Now()
-	v.mu.Lock()
-	at, ok := v.verified[digest]
-	v.mu.Unlock()
-	if ok && now.Sub(at) < v.remember {
+	if _, ok := v.verified.get(digest, now); ok {
 		return true, nil
 	}
 	if err := v.acquire(ctx, known); err != nil {
@@ -157,21 +152,9 @@ func (v *Verifier) Verify(ctx context.Context, hash, secret string, known bool) 
 	defer v.release()
 	ok, err := v.check(hash, secret)
 	if ok && err == nil && v.remember > 0 {
-		v.keep(digest, now)
+		v.verified.put(digest, struct{}{}, now.Add(v.remember), now)
 	}
 	return ok, err
-}
-
-func (v *Verifier) keep(digest [32]byte, now time.Time) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.verified) >= maxVerified {
-		maps.DeleteFunc(v.verified, func(_ [32]byte, at time.Time) bool { return now.Sub(at) >= v.remember })
-		if len(v.verified) >= maxVerified {
-			clear(v.verified)
-		}
-	}
-	v.verified[digest] = now
 }
 
 func (v *Verifier) acquire(ctx context.Context, known bool) error {

@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -75,19 +74,20 @@ type Tokens struct {
 	// the SHA-256 of the token, with their claims: a client sends the same
 	// token with each request of its lifetime, and checking the signature
 	// and decoding the claims again costs more than the rest of
-	// authenticating. Their lifetimes are checked at each use; at most
-	// maxTokens are kept. Remembered claims are never changed: callers get
-	// copies (Claims.clone).
-	mu        sync.Mutex
-	verified  map[[32]byte]*Claims
-	maxTokens int
+	// authenticating. Each is remembered until it expires, and its "nbf"
+	// and "iat" are checked at each use. Remembered claims are never
+	// changed: callers get copies (Claims.clone).
+	verified *memo[*Claims]
 }
+
+// maxTokens bounds the tokens a Tokens remembers (a few MB).
+const maxTokens = 10_000
 
 // NewTokens returns a token issuer and verifier over a signing key.
 func NewTokens(key ed25519.PrivateKey, ttl time.Duration, clock kycd.Clock) *Tokens {
 	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
 	return &Tokens{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), ttl: ttl, clock: clock,
-		verified: map[[32]byte]*Claims{}, maxTokens: 10_000}
+		verified: newMemo[*Claims](maxTokens)}
 }
 
 // TTL is the lifetime of the tokens it issues.
@@ -122,53 +122,21 @@ func (t *Tokens) Issue(c *kycd.Client, scopes []string) (string, error) {
 // remembered (Tokens.verified): later calls check only its lifetime.
 func (t *Tokens) Verify(raw string) (*Claims, error) {
 	sum := sha256.Sum256([]byte(raw))
-	t.mu.Lock()
-	known := t.verified[sum]
-	t.mu.Unlock()
-	if known != nil {
-		return t.checkLifetime(known)
+	now := t.clock.Now()
+	if c, ok := t.verified.get(sum, now); ok {
+		// Valid until it expires, unless the clock went back before its
+		// "nbf" or "iat" (golang-jwt's checks, without leeway).
+		if c.NotBefore != nil && now.Before(c.NotBefore.Time) || c.IssuedAt != nil && now.Before(c.IssuedAt.Time) {
+			return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
+		}
+		return c.clone(), nil
 	}
 	claims, err := t.verify(raw)
 	if err != nil {
 		return nil, err
 	}
-	t.remember(sum, claims.clone())
+	t.verified.put(sum, claims.clone(), claims.ExpiresAt.Time, now)
 	return claims, nil
-}
-
-// checkLifetime checks a verified token's lifetime claims now, as
-// golang-jwt does (no leeway): expired at its "exp", invalid before its
-// "nbf" or "iat". It returns a copy of the claims.
-func (t *Tokens) checkLifetime(c *Claims) (*Claims, error) {
-	now := t.clock.Now()
-	switch {
-	case !now.Before(c.ExpiresAt.Time):
-		return nil, &kycd.Error{Code: kycd.ETokenExpired, Message: "The access token has expired"}
-	case c.NotBefore != nil && now.Before(c.NotBefore.Time), c.IssuedAt != nil && now.Before(c.IssuedAt.Time):
-		return nil, &kycd.Error{Code: kycd.ETokenInvalid, Message: "The access token is invalid"}
-	}
-	return c.clone(), nil
-}
-
-// remember keeps a verified token's claims, which the caller gives up; when
-// maxTokens are kept, the expired ones are dropped, and all of them when
-// that frees less than a tenth (so that a full cache is not swept again at
-// each new token).
-func (t *Tokens) remember(sum [32]byte, c *Claims) {
-	now := t.clock.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.verified) >= t.maxTokens {
-		for k, v := range t.verified {
-			if !now.Before(v.ExpiresAt.Time) {
-				delete(t.verified, k)
-			}
-		}
-		if len(t.verified) >= t.maxTokens-t.maxTokens/10 {
-			clear(t.verified)
-		}
-	}
-	t.verified[sum] = c
 }
 
 // clone is a deep copy of the claims: its dates and audience are its own.

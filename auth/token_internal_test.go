@@ -14,13 +14,13 @@ import (
 // TestTokensRemembered: a verified token is remembered, and a remembered
 // one is still refused once expired or before it was issued; what Verify
 // returns is the caller's to change; a token altered after being
-// remembered is checked whole (and refused); at most maxVerified are kept.
+// remembered is checked whole (and refused); at most the memo's bound are kept.
 func TestTokensRemembered(t *testing.T) {
 	t.Parallel()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	clock := mock.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tokens := NewTokens(key, 10*time.Minute, clock)
-	tokens.maxTokens = 3
+	tokens.verified = newMemo[*Claims](3)
 	issue := func() string {
 		t.Helper()
 		raw, err := tokens.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, []string{"core.users:read"})
@@ -31,8 +31,8 @@ func TestTokensRemembered(t *testing.T) {
 	}
 	raw := issue()
 	first, err := tokens.Verify(raw)
-	if err != nil || len(tokens.verified) != 1 {
-		t.Fatalf("first: %v, %d remembered", err, len(tokens.verified))
+	if err != nil || tokens.verified.len() != 1 {
+		t.Fatalf("first: %v, %d remembered", err, tokens.verified.len())
 	}
 	first.TenantID = "changed by the caller"
 	first.ExpiresAt.Time = first.ExpiresAt.Add(time.Hour)
@@ -64,14 +64,14 @@ func TestTokensRemembered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(tokens.verified); n != 3 {
+	if n := tokens.verified.len(); n != 3 {
 		t.Fatalf("%d remembered, want 3", n)
 	}
-	if _, err := tokens.Verify(issue()); err != nil || len(tokens.verified) != 3 {
-		t.Fatalf("the expired one dropped: %v, %d remembered", err, len(tokens.verified))
+	if _, err := tokens.Verify(issue()); err != nil || tokens.verified.len() != 3 {
+		t.Fatalf("the expired one dropped: %v, %d remembered", err, tokens.verified.len())
 	}
-	if _, err := tokens.Verify(issue()); err != nil || len(tokens.verified) != 1 {
-		t.Fatalf("none expired, all dropped: %v, %d remembered", err, len(tokens.verified))
+	if _, err := tokens.Verify(issue()); err != nil || tokens.verified.len() != 1 {
+		t.Fatalf("none expired, all dropped: %v, %d remembered", err, tokens.verified.len())
 	}
 }
 
@@ -107,7 +107,7 @@ func TestTokensConcurrent(t *testing.T) {
 	t.Parallel()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	tokens := NewTokens(key, 10*time.Minute, mock.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
-	tokens.maxTokens = 4
+	tokens.verified = newMemo[*Claims](4)
 	var raws []string
 	for range 8 {
 		raw, err := tokens.Issue(&kycd.Client{ID: "c1", TenantID: "t1"}, nil)

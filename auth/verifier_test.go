@@ -47,9 +47,9 @@ func TestVerifierRemembersMatches(t *testing.T) {
 
 	// Bounded: past maxVerified, the expired go, then all of them.
 	for i := range maxVerified + 10 {
-		v.keep([32]byte{byte(i), byte(i >> 8), byte(i >> 16), 1}, clock.Now())
+		v.verified.put([32]byte{byte(i), byte(i >> 8), byte(i >> 16), 1}, struct{}{}, clock.Now().Add(VerifiedFor), clock.Now())
 	}
-	if n := len(v.verified); n > maxVerified {
+	if n := v.verified.len(); n > maxVerified {
 		t.Fatalf("%d secrets remembered, at most %d", n, maxVerified)
 	}
 
