@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,6 +65,15 @@ func cliOnly(t *testing.T, db storetest.Database) *kycdProc {
 	return &kycdProc{t: t, db: db}
 }
 
+// childEnv is the environment of a kycd process of the test's database,
+// keeping at most maxConns PostgreSQL connections (the kycds start keeps 4,
+// kycdProc.env: a fresh server's 100 are shared by every test running at
+// once).
+func childEnv(db storetest.Database, maxConns int) []string {
+	return append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn",
+		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns))
+}
+
 // child is a kycd serve in its own process.
 type child struct {
 	cmd        *exec.Cmd
@@ -73,9 +83,7 @@ type child struct {
 func startChild(t *testing.T, db storetest.Database, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	// As few PostgreSQL connections as the kycds start keeps (kycdProc.env):
-	// a fresh server's 100 are shared by every test running at once.
-	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn", "KYCD_DB_MAX_CONNS=4")
+	cmd.Env = childEnv(db, 4)
 	dieWithTest(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -658,7 +666,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed
 	// seeded no faster than 16 on the shared server, whose connections every
 	// test running at once shares).
 	cmd := exec.Command(kycdBinary(t), "seed-users", "--tenant", tn.ID, "--terms-of-service", "general-gb-fca", "--user-ip", testEndUserIP, "--concurrency", "16")
-	cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn", "KYCD_DB_MAX_CONNS=8")
+	cmd.Env = childEnv(db, 8)
 	dieWithTest(cmd)
 	cmd.Stdin = &in
 	var stderr bytes.Buffer

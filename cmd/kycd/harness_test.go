@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -182,8 +181,7 @@ func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, k.bin, args...)
 		dieWithTest(cmd)
-		cmd.Env = append(os.Environ(), "KYCD_DATA_DIR="+k.env("KYCD_DATA_DIR"), "KYCD_DATABASE_URL="+k.env("KYCD_DATABASE_URL"),
-			"KYCD_DB_MAX_CONNS="+k.env("KYCD_DB_MAX_CONNS"))
+		cmd.Env = childEnv(k.db, 4)
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		err := cmd.Run()
 		if err != nil {
