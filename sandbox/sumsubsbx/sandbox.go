@@ -8,9 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -170,7 +168,7 @@ func (s *Sandbox) addPerson(id, status, answer string, p sandboxPerson, external
 	var items []map[string]any
 	for i, part := range []struct{ typ, sub string }{{"PASSPORT", ""}, {"SELFIE", ""}, {"UTILITY_BILL", ""}} {
 		imgID := strconv.Itoa(449741300 + len(s.content))
-		s.content[imgID] = sandboxPNG(i)
+		s.content[imgID] = sandbox.PNG(color.RGBA{uint8(60 * i), 120, 200, 255})
 		def := map[string]any{"country": p.Country, "idDocType": part.typ}
 		items = append(items, map[string]any{"id": imgID, "addedDate": s.now().UTC().Format("2006-01-02 15:04:05"), "idDocDef": def,
 			"fileMetadata": map[string]any{"fileName": strings.ToLower(part.typ) + ".png", "fileType": "png", "fileSize": len(s.content[imgID])},
@@ -194,33 +192,6 @@ func reviewResult(answer, rejectType string) map[string]any {
 		rr["reviewRejectType"], rr["rejectLabels"] = rejectType, labels
 	}
 	return rr
-}
-
-// sandboxPNG is a small PNG of one of three shades (0, 1 or 2), encoded
-// once: a PNG encoder allocates its compressor's tables (most of a
-// megabyte), for each of a sandbox's documents at start.
-func sandboxPNG(shade int) []byte {
-	return sandboxPNGs()[shade]
-}
-
-var sandboxPNGs = sync.OnceValue(func() [3][]byte {
-	var pngs [3][]byte
-	for shade := range pngs {
-		pngs[shade] = encodePNG(shade)
-	}
-	return pngs
-})
-
-func encodePNG(shade int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for x := 0; x < 8; x++ {
-		for y := 0; y < 8; y++ {
-			img.Set(x, y, color.RGBA{uint8(60 * shade), 120, 200, 255})
-		}
-	}
-	var b bytes.Buffer
-	_ = png.Encode(&b, img)
-	return b.Bytes()
 }
 
 // fail writes Sumsub's error body.

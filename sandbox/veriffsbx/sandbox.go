@@ -6,9 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
 	"net/http"
 	"strconv"
 	"strings"
@@ -139,31 +137,9 @@ func (s *Sandbox) addSession(id, outcome, vendorData, first, last, birth string)
 	s.sessions[id] = sess
 }
 
-// sandboxImage is a small PNG that names its context in its colour,
-// encoded once per context: a PNG encoder allocates its compressor's
-// tables (most of a megabyte), for each of a sandbox's sessions at start.
+// sandboxImage is a small PNG that names its context in its colour.
 func sandboxImage(context string) []byte {
-	if b, ok := images.Load(context); ok {
-		return b.([]byte)
-	}
-	b, _ := images.LoadOrStore(context, encodeImage(context))
-	return b.([]byte)
-}
-
-// images are the PNGs sandboxImage encoded, by context; read-only.
-var images sync.Map
-
-func encodeImage(context string) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	c := color.RGBA{uint8(len(context) * 20), 80, 160, 255}
-	for x := 0; x < 8; x++ {
-		for y := 0; y < 8; y++ {
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	_ = png.Encode(&b, img)
-	return b.Bytes()
+	return sandbox.PNG(color.RGBA{uint8(len(context) * 20), 80, 160, 255})
 }
 
 func (s *Sandbox) fail(w http.ResponseWriter, status int, code, message string) {
