@@ -125,6 +125,11 @@ func (db *DB) complete(ctx context.Context, cfg Config) error {
 	if err := db.Ping(ctx); err != nil {
 		return err
 	}
+	if db.dialect.name() == "sqlite" {
+		if err := db.useWAL(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
@@ -139,6 +144,32 @@ func (db *DB) complete(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// useWAL puts the SQLite file in WAL mode, which it keeps. kycd processes
+// opening a new file at once (a serve and its workers) may find it locked:
+// SQLite answers SQLITE_BUSY there at once, without waiting as busy_timeout
+// asks, so the switch is tried again for up to the busy timeout.
+func (db *DB) useWAL(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		var mode string
+		err := db.write.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("sqlite journal mode is %q, not wal", mode)
+		case !sqliteBusy(err):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sqlite journal mode: %w", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // errNoVault refuses what needs the vault in a store opened without one.
@@ -196,7 +227,7 @@ func (db *DB) openSQLite(cfg Config) error {
 	pragmas := url.Values{}
 	// analysis_limit bounds the rows PRAGMA optimize reads per index
 	// (SQLite's advice: statistics from a sample plan as well).
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + sync + ")", "analysis_limit(1000)"} {
+	for _, p := range []string{"busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + sync + ")", "analysis_limit(1000)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := textguard.Open("sqlite", "file:"+db.Path+"?_txlock=immediate&"+pragmas.Encode())

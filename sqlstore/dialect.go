@@ -72,6 +72,13 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func sqliteBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 type postgresDialect struct{}
 
 func (postgresDialect) name() string                 { return "postgres" }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -51,18 +52,37 @@ type MigrationResult struct {
 	RiverApplied []int    `json:"riverApplied"`
 }
 
-// Migrate applies kycd's pending migrations, each in its own transaction,
-// then River's. Concurrent migrators on PostgreSQL wait for each other.
+// Migrate applies kycd's pending migrations, then River's, each in its own
+// transaction under the migrations' lock, so that kycd processes starting
+// at once on a new database (a serve and its workers) wait for each other:
+// an advisory lock on PostgreSQL, the write lock on SQLite.
 func (db *DB) Migrate(ctx context.Context) (*MigrationResult, error) {
 	res := &MigrationResult{Applied: []string{}, RiverApplied: []int{}}
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS kycd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+	// PostgreSQL refuses one of two concurrent CREATE TABLE IF NOT EXISTS
+	// of the same table.
+	err := db.underMigrationLock(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS kycd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create migrations table: %w", err)
 	}
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
 	}
+	// Read once which are applied, so that opening a current database (each
+	// start, each CLI command) takes one query rather than a locked
+	// transaction per migration; a missing one is checked again under the
+	// lock, as another migrator may be applying it.
+	done, err := db.appliedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
 		applied, err := db.applyMigration(ctx, m)
 		if err != nil {
 			return nil, fmt.Errorf("migration %s: %w", m.name, err)
@@ -75,41 +95,80 @@ func (db *DB) Migrate(ctx context.Context) (*MigrationResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	rr, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	if err != nil {
-		return nil, fmt.Errorf("river migrations: %w", err)
+	// River's, one version a transaction as its Migrate applies them, but
+	// under the lock (Migrate alone lets two migrators apply a version
+	// twice); MigrateTx reads inside the transaction what is applied.
+	for {
+		var rr *rivermigrate.MigrateResult
+		err := db.underMigrationLock(ctx, func(tx *sql.Tx) (err error) {
+			//lint:ignore SA1019 one version a transaction, as Migrate does, under kycd's lock
+			rr, err = migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		if len(rr.Versions) == 0 {
+			return res, nil
+		}
+		for _, v := range rr.Versions {
+			res.RiverApplied = append(res.RiverApplied, v.Version)
+		}
 	}
-	for _, v := range rr.Versions {
-		res.RiverApplied = append(res.RiverApplied, v.Version)
-	}
-	return res, nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
+// underMigrationLock runs f in a transaction holding the migrations' lock
+// and commits it when f succeeds.
+func (db *DB) underMigrationLock(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer tx.Rollback()
 	if lock := db.dialect.lockMigrations(); lock != "" {
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
-			return false, err
+			return err
 		}
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM kycd_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
-		return false, err
+	if err := f(tx); err != nil {
+		return err
 	}
-	if n > 0 {
-		return false, nil
+	return tx.Commit()
+}
+
+// appliedMigrations returns the versions of the kycd migrations applied.
+func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM kycd_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, err
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		done[v] = true
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO kycd_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, fmtTime(db.now())); err != nil {
-		return false, err
-	}
-	return true, tx.Commit()
+	return done, rows.Err()
+}
+
+// applyMigration applies m unless another migrator has meanwhile.
+func (db *DB) applyMigration(ctx context.Context, m migration) (applied bool, err error) {
+	err = db.underMigrationLock(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM kycd_migrations WHERE version = ?`), m.version).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO kycd_migrations (version, name, applied_at) VALUES (?, ?, ?)`), m.version, m.name, fmtTime(db.now()))
+		applied = err == nil
+		return err
+	})
+	return applied && err == nil, err
 }
 
 // MigrationsCurrent reports whether every kycd and River migration is applied.

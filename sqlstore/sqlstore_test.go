@@ -9,6 +9,7 @@ import (
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/mock"
+	"github.com/kycd/kycd/sqlstore"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/sqlstore/textguard"
 )
@@ -71,6 +72,50 @@ func BenchmarkTextGuard(b *testing.B) {
 				if err := stmt.QueryRow(arg).Scan(&n); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestConcurrentMigrators: kycd processes starting at once on a new
+// database (a serve and its workers) each migrate it; every one opens, and
+// each migration is applied once.
+func TestConcurrentMigrators(t *testing.T) {
+	for _, d := range storetest.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			const n = 4
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					db, err := sqlstore.Open(context.Background(), d.Config(kycd.SystemClock{}))
+					if err == nil {
+						err = db.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Fatalf("open: %v", err)
+				}
+			}
+			conn := d.Open(t)
+			var rows, versions int
+			if err := conn.QueryRow(`SELECT count(*), count(DISTINCT version) FROM kycd_migrations`).Scan(&rows, &versions); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sqlstore.Open(context.Background(), d.Config(kycd.SystemClock{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			res, err := db.Migrate(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if versions == 0 || rows != versions || len(res.Applied) != 0 {
+				t.Fatalf("%d migration rows, %d versions, then %v applied; want each version once and nothing left", rows, versions, res.Applied)
 			}
 		})
 	}
