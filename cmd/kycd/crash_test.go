@@ -131,7 +131,7 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process for about a minute")
 	}
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// The provider lives in the test, so that it outlives every kycd.
 		sb := veriffsbx.New(map[string]string{"crash-key": "crash-secret"})
 		sb.SetLatency(50 * time.Millisecond)
@@ -266,7 +266,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		const n = 5000
 		var (
 			mu       sync.Mutex
@@ -390,7 +390,7 @@ func TestCheckCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// The bucket lives in the test and sends each zip slowly, so that
 		// kills land mid-download.
 		good := evidenceZip(t, [2]string{"ident/protocol.txt", strings.Repeat("video ident protocol ", 20000)})
@@ -502,7 +502,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 users, kills and restarts a kycd process")
 	}
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// 40 batches of screening.BatchSize (issue 18: a re-screen of
 		// 20,000 users), seeded in bulk by a kycd built without the race
 		// detector (seedScreenedUsers).

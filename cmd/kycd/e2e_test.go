@@ -31,6 +31,21 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
 	}
 }
 
+// forEachDBAtOnce runs fn on every database at the same time, within t's
+// own turn among the parallel tests: for the crash tests, which mostly wait
+// on their kycd child processes (kills, restarts, rescues). forEachDB's
+// parallel subtests would queue for a turn again behind every other test,
+// so that these started last and their waits ended the package's run with
+// a core idle; started with their parent, their waits overlap other tests'
+// work.
+func forEachDBAtOnce(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
+	var wg sync.WaitGroup
+	for _, db := range testDatabases(t) {
+		wg.Go(func() { t.Run(db.Name, func(t *testing.T) { fn(t, db) }) })
+	}
+	wg.Wait()
+}
+
 // testDatabases returns the suite's databases (storetest.Databases), the
 // SQLite one already migrated: its file is a copy of one migrated once for
 // the whole test binary, instead of every kycd applying each migration to
