@@ -9,9 +9,9 @@ package screening
 
 import (
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/kycd/kycd"
 )
@@ -67,7 +67,11 @@ type Index struct {
 	df     map[string]int32
 	nNames int
 	seed   maphash.Seed
-	pool   sync.Pool
+	// scratches keeps searches' working memory for reuse, up to one per
+	// CPU: concurrent searches find one ready. A sync.Pool would drop them
+	// at collections, and under the race detector a quarter of its puts,
+	// each a fresh allocation of the size of the lists.
+	scratches chan *scratch
 }
 
 type listedName struct {
@@ -77,7 +81,7 @@ type listedName struct {
 	form  form
 }
 
-// scratch is one search's working memory, reused through the index's pool.
+// scratch is one search's working memory, reused (getScratch, putScratch).
 type scratch struct {
 	masks   []uint64 // per name: the query parts whose keys it holds
 	touched []uint32
@@ -184,14 +188,30 @@ func build(entries []kycd.ListEntry, parent *Index) *Index {
 		x.postings = append(x.postings, p.name)
 	}
 	x.offsets = append(x.offsets, uint32(len(x.postings)))
-	x.pool.New = func() any {
+	x.scratches = make(chan *scratch, runtime.GOMAXPROCS(0))
+	return x
+}
+
+// getScratch returns working memory for one search: a kept one, or new.
+func (x *Index) getScratch() *scratch {
+	select {
+	case sc := <-x.scratches:
+		return sc
+	default:
 		return &scratch{
 			masks:  make([]uint64, len(x.names)),
 			best:   make([]float64, len(x.entries)),
 			bestAt: make([]int32, len(x.entries)),
 		}
 	}
-	return x
+}
+
+// putScratch keeps sc for another search, unless enough are kept.
+func (x *Index) putScratch(sc *scratch) {
+	select {
+	case x.scratches <- sc:
+	default:
+	}
 }
 
 func (x *Index) weightOf(canon string) float64 {
@@ -287,8 +307,8 @@ func (x *Index) Search(q Query) []Match {
 	if qf.total == 0 || len(qf.parts) > 60 {
 		return nil
 	}
-	sc := x.pool.Get().(*scratch)
-	defer x.pool.Put(sc)
+	sc := x.getScratch()
+	defer x.putScratch(sc)
 	sc.keys, sc.masksQ = sc.keys[:0], sc.masksQ[:0]
 	sc.keys = x.formKeys(&qf, sc.keys, &sc.masksQ)
 	sc.touched = sc.touched[:0]
@@ -326,8 +346,8 @@ func (x *Index) BruteForce(q Query) []Match {
 	if qf.total == 0 || len(qf.parts) > 60 {
 		return nil
 	}
-	sc := x.pool.Get().(*scratch)
-	defer x.pool.Put(sc)
+	sc := x.getScratch()
+	defer x.putScratch(sc)
 	sc.entries = sc.entries[:0]
 	for n := range x.names {
 		x.scoreName(&qf, n, sc)
@@ -343,7 +363,7 @@ func BruteForce(entries []kycd.ListEntry, q Query) []Match {
 // scoreName scores one listed name and keeps it if it is its entry's best.
 func (x *Index) scoreName(qf *form, n int, sc *scratch) {
 	ln := &x.names[n]
-	a := align(qf, &ln.form, sc.pairs, false)
+	a := align(qf, &ln.form, &sc.pairs, false)
 	s := a.score
 	if ln.weak {
 		s *= weakAliasFactor

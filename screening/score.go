@@ -270,9 +270,13 @@ type alignment struct {
 }
 
 // align pairs the parts of q and l greedily, best pairs first, and scores
-// the name. It appends to scratch to avoid allocating per comparison.
-func align(q, l *form, scratch []pair, detail bool) alignment {
-	cands := scratch[:0]
+// the name. Its candidate pairs go to *scratch, kept (grown) for the next
+// comparison so that comparisons do not allocate; nil allocates.
+func align(q, l *form, scratch *[]pair, detail bool) alignment {
+	var cands []pair
+	if scratch != nil {
+		cands = (*scratch)[:0]
+	}
 	// the best single pair of each part: a part paired alike or
 	// transliterated needs no joined reading
 	var qBest, lBest [64]float64
@@ -372,6 +376,9 @@ func align(q, l *form, scratch []pair, detail bool) alignment {
 		if detail {
 			res.pairs = append(res.pairs, c)
 		}
+	}
+	if scratch != nil {
+		*scratch = cands[:0]
 	}
 	for i := range q.parts {
 		if qUsed&(1<<uint(i)) == 0 {
