@@ -119,6 +119,15 @@ func TestConsoleUserFile(t *testing.T) {
 				t.Errorf("document %s is not its content: %q", c.id, content[:min(len(content), 8)])
 			}
 		}
+		// A HEAD: the same headers, no content, and no view recorded (the
+		// evidence's views are counted below).
+		head, err := http.NewRequest(http.MethodHead, k.base+"/console/users/"+user+"/files/"+evidenceID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, content := ac.do(t, head); res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/zip" || content != "" {
+			t.Errorf("HEAD of the evidence: %d %v %q", res.StatusCode, res.Header, content)
+		}
 		for _, path := range []string{"/console/users/" + user + "/files/" + user, "/console/users/" + user + "/files/nope", "/console/audit", "/console/reviewers"} {
 			want := 404
 			if !strings.Contains(path, "/files/") {
