@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -125,10 +126,8 @@ func (db *DB) complete(ctx context.Context, cfg Config) error {
 	if err := db.Ping(ctx); err != nil {
 		return err
 	}
-	if db.dialect.name() == "sqlite" {
-		if err := db.useWAL(ctx); err != nil {
-			return err
-		}
+	if err := db.setJournalMode(ctx); err != nil {
+		return err
 	}
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
@@ -146,23 +145,34 @@ func (db *DB) complete(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// useWAL puts the SQLite file in WAL mode, which it keeps. kycd processes
-// opening a new file at once (a serve and its workers) may find it locked:
-// SQLite answers SQLITE_BUSY there at once, without waiting as busy_timeout
-// asks, so the switch is tried again for up to the busy timeout.
-func (db *DB) useWAL(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// busyTimeout is how long a SQLite connection waits for a lock another
+// holds (busy_timeout).
+const busyTimeout = 5 * time.Second
+
+// setJournalMode puts the database file in the dialect's journal mode,
+// which the file keeps (SQLite: WAL). Switching a new file fails at once,
+// without waiting as busy_timeout asks, while another connection holds its
+// write lock: kycd processes opening a new file at once (a serve and its
+// workers) each switch it, one of them in a migration's transaction. So
+// the switch is tried again for up to the busy timeout. A file that cannot
+// be switched is not opened.
+func (db *DB) setJournalMode(ctx context.Context) error {
+	want := db.dialect.journalMode()
+	if want == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, busyTimeout)
 	defer cancel()
 	for {
 		var mode string
-		err := db.write.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		err := db.write.QueryRowContext(ctx, `PRAGMA journal_mode=`+want).Scan(&mode)
 		switch {
-		case err == nil && strings.EqualFold(mode, "wal"):
+		case err == nil && strings.EqualFold(mode, want):
 			return nil
 		case err == nil:
-			return fmt.Errorf("sqlite journal mode is %q, not wal", mode)
+			return fmt.Errorf("sqlite journal mode is %q, not %s", mode, want)
 		case !sqliteBusy(err):
-			return err
+			return fmt.Errorf("sqlite journal mode: %w", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -227,7 +237,7 @@ func (db *DB) openSQLite(cfg Config) error {
 	pragmas := url.Values{}
 	// analysis_limit bounds the rows PRAGMA optimize reads per index
 	// (SQLite's advice: statistics from a sample plan as well).
-	for _, p := range []string{"busy_timeout(5000)", "foreign_keys(1)", "synchronous(" + sync + ")", "analysis_limit(1000)"} {
+	for _, p := range []string{"busy_timeout(" + strconv.Itoa(int(busyTimeout.Milliseconds())) + ")", "foreign_keys(1)", "synchronous(" + sync + ")", "analysis_limit(1000)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := textguard.Open("sqlite", "file:"+db.Path+"?_txlock=immediate&"+pragmas.Encode())

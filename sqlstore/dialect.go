@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -20,8 +21,13 @@ type dialect interface {
 	// (SQLite has one writer at a time, so it needs none).
 	forUpdate() string
 	// lockMigrations returns a statement that serializes concurrent migrators
-	// inside their transaction, or "".
+	// inside their transaction, or "" where beginning one does (SQLite's
+	// writer opens with BEGIN IMMEDIATE, _txlock=immediate).
 	lockMigrations() string
+	// migrationTx is the options of a migrator's transaction.
+	migrationTx() *sql.TxOptions
+	// journalMode is the journal mode the database file is put in, or "".
+	journalMode() string
 	// isUniqueViolation reports whether err broke a unique constraint.
 	isUniqueViolation(err error) bool
 	// driverCachesStatements reports whether the driver already prepares and
@@ -60,7 +66,9 @@ func (sqliteDialect) name() string                 { return "sqlite" }
 func (sqliteDialect) outboxOrder() string          { return "rowid" }
 func (sqliteDialect) rebind(q string) string       { return q }
 func (sqliteDialect) forUpdate() string            { return "" }
-func (sqliteDialect) lockMigrations() string       { return "" }
+func (sqliteDialect) lockMigrations() string       { return "" } // the writer's BEGIN IMMEDIATE
+func (sqliteDialect) migrationTx() *sql.TxOptions  { return nil }
+func (sqliteDialect) journalMode() string          { return "WAL" }
 func (sqliteDialect) driverCachesStatements() bool { return false }
 func (sqliteDialect) arrayParams() bool            { return false }
 func (sqliteDialect) vacuum() string               { return "" }
@@ -90,6 +98,10 @@ func (postgresDialect) vacuum() string               { return "VACUUM (ANALYZE) 
 func (postgresDialect) autovacuumSetting() string    { return "SHOW autovacuum" }
 func (postgresDialect) optimize() string             { return "" }
 func (postgresDialect) byEntity() string             { return "" }
+func (postgresDialect) migrationTx() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+}
+func (postgresDialect) journalMode() string { return "" }
 func (postgresDialect) lockMigrations() string {
 	return "SELECT pg_advisory_xact_lock(7310021)" // any constant shared by every kycd node
 }

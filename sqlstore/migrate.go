@@ -55,30 +55,31 @@ type MigrationResult struct {
 // Migrate applies kycd's pending migrations, then River's, each in its own
 // transaction under the migrations' lock, so that kycd processes starting
 // at once on a new database (a serve and its workers) wait for each other:
-// an advisory lock on PostgreSQL, the write lock on SQLite.
+// an advisory lock on PostgreSQL, the write lock on SQLite. On a current
+// database, kycd's applied versions are read without the lock, and River's
+// in one locked transaction.
 func (db *DB) Migrate(ctx context.Context) (*MigrationResult, error) {
 	res := &MigrationResult{Applied: []string{}, RiverApplied: []int{}}
-	// PostgreSQL refuses one of two concurrent CREATE TABLE IF NOT EXISTS
-	// of the same table.
-	err := db.underMigrationLock(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS kycd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create migrations table: %w", err)
-	}
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
 	}
-	// Read once which are applied, so that opening a current database (each
-	// start, each CLI command) takes one query rather than a locked
-	// transaction per migration; a missing one is checked again under the
-	// lock, as another migrator may be applying it.
 	done, err := db.appliedMigrations(ctx)
 	if err != nil {
-		return nil, err
+		// No table yet (or unreadable: then creating it says why). Created
+		// under the lock: PostgreSQL refuses one of two concurrent CREATE
+		// TABLE IF NOT EXISTS of the same table.
+		err := db.underMigrationLock(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS kycd_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create migrations table: %w", err)
+		}
+		done = map[int]bool{}
 	}
+	// A migration not applied when read is checked again under the lock:
+	// another migrator may be applying it.
 	for _, m := range ms {
 		if done[m.version] {
 			continue
@@ -97,30 +98,38 @@ func (db *DB) Migrate(ctx context.Context) (*MigrationResult, error) {
 	}
 	// River's, one version a transaction as its Migrate applies them, but
 	// under the lock (Migrate alone lets two migrators apply a version
-	// twice); MigrateTx reads inside the transaction what is applied.
+	// twice); MigrateTx reads inside the transaction what is applied. What
+	// River has is not read before the lock: on PostgreSQL, a connection
+	// that looked for river_migration before another migrator created it
+	// keeps "no such table" in its catalog cache through the advisory lock,
+	// and would create it again.
+	last := migrator.AllVersions()[len(migrator.AllVersions())-1].Version
 	for {
 		var rr *rivermigrate.MigrateResult
 		err := db.underMigrationLock(ctx, func(tx *sql.Tx) (err error) {
-			//lint:ignore SA1019 one version a transaction, as Migrate does, under kycd's lock
-			rr, err = migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+			rr, err = migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1}) //nolint:staticcheck // one version a transaction, as Migrate does, under kycd's lock
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("river migrations: %w", err)
 		}
-		if len(rr.Versions) == 0 {
-			return res, nil
-		}
 		for _, v := range rr.Versions {
 			res.RiverApplied = append(res.RiverApplied, v.Version)
 		}
+		if len(rr.Versions) == 0 || rr.Versions[len(rr.Versions)-1].Version == last {
+			break
+		}
 	}
+	return res, nil
 }
 
 // underMigrationLock runs f in a transaction holding the migrations' lock
-// and commits it when f succeeds.
+// and commits it when f succeeds. The transaction reads committed data
+// whatever the server's default isolation: under a snapshot taken before
+// the lock was granted, a migrator would not see what the one it waited
+// for applied.
 func (db *DB) underMigrationLock(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(ctx, db.dialect.migrationTx())
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func openPools(a *App) (read, write *sql.DB, closeAll func(), err error) {
 		return p, p, func() { p.Close() }, nil
 	}
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(FULL)"} {
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+a.DB.Path+"?_txlock=immediate&"+pragmas.Encode())
