@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"os"
 	"runtime"
@@ -44,4 +46,17 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(migratedSQLite.dir) // the SQLite template testDatabases copies
 	}
 	os.Exit(code)
+}
+
+// TestShutdownStepNamed: a shutdown that runs out of time says which part
+// of kycd did not stop, and stays the deadline's error.
+func TestShutdownStepNamed(t *testing.T) {
+	t.Parallel()
+	if err := shutdownStep("job workers", nil); err != nil {
+		t.Errorf("a step that stopped: %v", err)
+	}
+	err := shutdownStep("job workers", context.DeadlineExceeded)
+	if err == nil || err.Error() != "shutdown: job workers: context deadline exceeded" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a step past the deadline: %v", err)
+	}
 }

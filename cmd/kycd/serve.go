@@ -244,22 +244,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	a.logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = hs.Shutdown(shutCtx)
+	err = shutdownStep("HTTP server", hs.Shutdown(shutCtx))
 	stopScreening()
 	waitScreening()
 	if metricsSrv != nil {
-		err = errors.Join(err, metricsSrv.Shutdown(shutCtx))
+		err = errors.Join(err, shutdownStep("metrics server", metricsSrv.Shutdown(shutCtx)))
 	}
 	stopDispatch()
 	waitDispatch()
 	if stopJobs != nil {
-		err = errors.Join(err, stopJobs(shutCtx))
+		err = errors.Join(err, shutdownStep("job workers", stopJobs(shutCtx)))
 	}
 	// The last changes' audit entries reach the chain before the store closes.
 	stopChain()
 	waitChain()
 	waitOptimizer()
-	err = errors.Join(err, a.db.ChainAudit(shutCtx))
+	err = errors.Join(err, shutdownStep("audit chain", a.db.ChainAudit(shutCtx)))
 	if err == nil {
 		a.logger.Info("stopped")
 	}
@@ -301,10 +301,19 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	waitDispatch()
-	err = jc.Stop(shutCtx)
+	err = shutdownStep("job workers", jc.Stop(shutCtx))
 	waitChain()
 	waitOptimizer()
-	return errors.Join(err, a.db.ChainAudit(shutCtx))
+	return errors.Join(err, shutdownStep("audit chain", a.db.ChainAudit(shutCtx)))
+}
+
+// shutdownStep names the step of a shutdown that failed (a deadline passed
+// says which part of the process did not stop in time).
+func shutdownStep(step string, err error) error {
+	if err != nil {
+		return fmt.Errorf("shutdown: %s: %w", step, err)
+	}
+	return nil
 }
 
 // sandboxCredentials is what --sandbox keeps in the data folder so that it can
