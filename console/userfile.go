@@ -267,8 +267,9 @@ var inlineTypes = []string{"image/jpeg", "image/png"}
 
 // handleFile opens one of a user's files on demand: the content is read
 // from the blob store and decrypted by kycd, one audit entry (file.viewed)
-// names the person and the file (a HEAD, which sends no content, records
-// none), and the response is never cached nor sniffed. A content the browser could run is never shown inline.
+// names the person and the file (a HEAD too, whose headers depend on the
+// content), and the response is never cached nor sniffed. A content the
+// browser could run is never shown inline.
 func (s *Server) handleFile() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		rv := reviewerOf(r)
@@ -296,12 +297,10 @@ func (s *Server) handleFile() handlerFunc {
 			return err
 		}
 		head = head[:n]
-		// A HEAD answers the headers alone: no content leaves kycd, so no
-		// view is recorded.
-		if r.Method != http.MethodHead {
-			if err := s.reviewers.Viewed(ctx, rv, "file", f.ID, map[string]any{"userId": u.ID, "fileId": f.ID, "category": f.Category}); err != nil {
-				return err
-			}
+		// A HEAD is recorded too: its headers (inline or a download) say
+		// whether the content is what the record says.
+		if err := s.reviewers.Viewed(ctx, rv, "file", f.ID, map[string]any{"userId": u.ID, "fileId": f.ID, "category": f.Category}); err != nil {
+			return err
 		}
 		ctype, disposition := servedType(f, head)
 		h := w.Header()
