@@ -15,6 +15,7 @@ import (
 
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sandbox"
 	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sandbox/veriffsbx"
@@ -26,7 +27,7 @@ import (
 // (whose connector configurations point at the mounted provider sandboxes).
 type connectorEnv struct {
 	*kycEnv
-	creds sandboxCredentials
+	creds cli.SandboxCredentials
 }
 
 func newConnectorEnv(t *testing.T, db storetest.Database, flags ...string) *connectorEnv {
@@ -35,7 +36,7 @@ func newConnectorEnv(t *testing.T, db storetest.Database, flags ...string) *conn
 	if err != nil {
 		t.Fatal(err)
 	}
-	var creds sandboxCredentials
+	var creds cli.SandboxCredentials
 	if err := json.Unmarshal(raw, &creds); err != nil {
 		t.Fatal(err)
 	}

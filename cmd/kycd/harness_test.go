@@ -25,6 +25,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/kycd/kycd/api"
+	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -110,7 +111,7 @@ func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
 		args = append(args, "--sandbox-lists", "eu-fsf")
 	}
 	go func() {
-		err := run(ctx, args, k.env, strings.NewReader(""), pw, k.stderr)
+		err := cli.Run(ctx, args, k.env, strings.NewReader(""), pw, k.stderr)
 		pw.Close()
 		k.done <- err
 	}()
@@ -189,7 +190,7 @@ func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
 		}
 		return out.String(), err
 	}
-	err := run(context.Background(), append([]string{"kycd"}, args...), k.env, strings.NewReader(""), &out, &errOut)
+	err := cli.Run(context.Background(), append([]string{"kycd"}, args...), k.env, strings.NewReader(""), &out, &errOut)
 	return out.String(), err
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"os"
 	"runtime"
@@ -10,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/internal/cli"
 )
 
 // TestMain gives the S3 tests credentials for the in-process fake bucket
@@ -36,7 +35,7 @@ func TestMain(m *testing.M) {
 	// default, and the kycd binary the crash tests build keeps it
 	// (TestCredentialStuffing's client is made by that binary, and the
 	// test checks its hash's cost).
-	secretCost = auth.Cost{Time: 1, MemoryKiB: 64}
+	cli.SecretCost = auth.Cost{Time: 1, MemoryKiB: 64}
 	code := m.Run()
 	closeBrowser() // the browser tests' Chromium
 	if kycdBin.dir != "" {
@@ -46,17 +45,4 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(migratedSQLite.dir) // the SQLite template testDatabases copies
 	}
 	os.Exit(code)
-}
-
-// TestShutdownStepNamed: a shutdown that runs out of time says which part
-// of kycd did not stop, and stays the deadline's error.
-func TestShutdownStepNamed(t *testing.T) {
-	t.Parallel()
-	if err := shutdownStep("job workers", nil); err != nil {
-		t.Errorf("a step that stopped: %v", err)
-	}
-	err := shutdownStep("job workers", context.DeadlineExceeded)
-	if err == nil || err.Error() != "shutdown: job workers: context deadline exceeded" || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("a step past the deadline: %v", err)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kycd/kycd/internal/bench"
+	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -269,7 +270,7 @@ func TestWorkerCommand(t *testing.T) {
 		done := make(chan error, 1)
 		var out syncBuffer
 		go func() {
-			done <- run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.env, strings.NewReader(""), &out, &syncBuffer{})
+			done <- cli.Run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.env, strings.NewReader(""), &out, &syncBuffer{})
 		}()
 		// One connection for every poll (a pool opened per poll kept up to
 		// 300 PostgreSQL connections until the test ended).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sandbox/veriffsbx"
 )
@@ -24,7 +25,7 @@ func TestProviderSandboxesMounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var creds sandboxCredentials
+	var creds cli.SandboxCredentials
 	if err := json.Unmarshal(raw, &creds); err != nil || creds.VeriffAPIKey == "" || creds.VeriffSharedSecret == "" {
 		t.Fatalf("credentials: %s %v", raw, err)
 	}

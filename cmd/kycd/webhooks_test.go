@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
@@ -351,7 +352,7 @@ func TestWebhooksListen(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"kycd", "webhooks", "listen", "--port", "0", "--secret", secret}, func(string) string { return "" }, strings.NewReader(""), out, io.Discard)
+		done <- cli.Run(ctx, []string{"kycd", "webhooks", "listen", "--port", "0", "--secret", secret}, func(string) string { return "" }, strings.NewReader(""), out, io.Discard)
 	}()
 	var base string
 	waitUntil(t, "the receiver to listen", func() bool {
@@ -497,7 +498,7 @@ func TestEventRetention(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db storetest.Database) {
 		flags := []string{"--allow-private-network", "--webhook-retries", "1h"}
 		var stderr syncBuffer
-		err := run(context.Background(), []string{"kycd", "serve", "--addr", "127.0.0.1:0", "--event-retention", "-1h"}, (&kycdProc{t: t, db: db}).env,
+		err := cli.Run(context.Background(), []string{"kycd", "serve", "--addr", "127.0.0.1:0", "--event-retention", "-1h"}, (&kycdProc{t: t, db: db}).env,
 			strings.NewReader(""), &syncBuffer{}, &stderr)
 		if err == nil || !strings.Contains(err.Error(), "--event-retention") {
 			t.Errorf("a negative retention: %v", err)

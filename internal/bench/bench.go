@@ -79,7 +79,7 @@ func (o Options) Check() ([]int, error) {
 }
 
 // App is the opened kycd the benchmark drives: its store and services, and
-// what cmd/kycd's wiring does for serve.
+// what internal/cli's wiring does for serve.
 type App struct {
 	DB *sqlstore.DB
 	// DatabaseURL is the PostgreSQL URL DB was opened with ("" for SQLite,

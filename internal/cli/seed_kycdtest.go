@@ -1,6 +1,6 @@
 //go:build kycdtest
 
-package main
+package cli
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -119,10 +119,10 @@ func cmdTenantList(ctx context.Context, args []string, getenv func(string) strin
 	})
 }
 
-// secretCost is what kycd hashes client secrets and reviewer passwords at
+// SecretCost is what kycd hashes client secrets and reviewer passwords at
 // (zero: auth's default, OWASP's minimum). Only the tests lower it
 // (main_test.go).
-var secretCost auth.Cost
+var SecretCost auth.Cost
 
 // createClient makes a client and returns it with its secret (shown once).
 func createClient(ctx context.Context, a *app, tenantID, name string, scopes []string) (*kycd.Client, string, error) {
@@ -132,7 +132,7 @@ func createClient(ctx context.Context, a *app, tenantID, name string, scopes []s
 		}
 	}
 	secret := auth.NewSecret()
-	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: secretCost.Hash(secret)}
+	c := &kycd.Client{ID: uuid.NewString(), TenantID: tenantID, Name: name, Scopes: scopes, SecretHash: SecretCost.Hash(secret)}
 	if err := a.db.CreateClient(adminContext(ctx), c, kycd.ClientCreated(c)); err != nil {
 		return nil, "", describe(err)
 	}

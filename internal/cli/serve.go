@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -316,10 +316,10 @@ func shutdownStep(step string, err error) error {
 	return nil
 }
 
-// sandboxCredentials is what --sandbox keeps in the data folder so that it can
+// SandboxCredentials is what --sandbox keeps in the data folder so that it can
 // print the sandbox client's secret at every start (the database holds only
 // its hash).
-type sandboxCredentials struct {
+type SandboxCredentials struct {
 	TenantID     string `json:"tenant_id"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
@@ -337,7 +337,7 @@ type sandboxCredentials struct {
 // ensureSandbox creates, once, the tenant named "sandbox", a client with
 // every partner scope and the provider sandboxes' integrations, and prints
 // their credentials.
-func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCredentials, error) {
+func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*SandboxCredentials, error) {
 	path := filepath.Join(a.opts.DataDir, "sandbox-credentials.json")
 	t, err := a.db.FindTenantByName(ctx, "sandbox")
 	if kycd.ErrorCode(err) == kycd.ENotFound {
@@ -348,7 +348,7 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 	} else if err != nil {
 		return nil, err
 	}
-	var creds sandboxCredentials
+	var creds SandboxCredentials
 	valid := false
 	if raw, err := os.ReadFile(path); err == nil && json.Unmarshal(raw, &creds) == nil && creds.TenantID == t.ID {
 		c, err := a.db.FindClientByID(ctx, creds.ClientID)
@@ -360,7 +360,7 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 		if err != nil {
 			return nil, err
 		}
-		creds = sandboxCredentials{TenantID: t.ID, ClientID: c.ID, ClientSecret: secret}
+		creds = SandboxCredentials{TenantID: t.ID, ClientID: c.ID, ClientSecret: secret}
 		changed = true
 	}
 	if creds.VeriffAPIKey == "" {
@@ -391,7 +391,7 @@ func ensureSandbox(ctx context.Context, a *app, stdout io.Writer) (*sandboxCrede
 
 // wireSandboxConnector points the sandbox tenant's Sumsub and Veriff
 // configurations at the provider sandboxes this process mounts.
-func wireSandboxConnector(ctx context.Context, a *app, creds *sandboxCredentials, publicURL string) error {
+func wireSandboxConnector(ctx context.Context, a *app, creds *SandboxCredentials, publicURL string) error {
 	ctx = adminContext(ctx)
 	veriffURL, sumsubURL := publicURL+"/sandbox/veriff", publicURL+"/sandbox/sumsub"
 	on := true
@@ -413,7 +413,7 @@ func wireSandboxConnector(ctx context.Context, a *app, creds *sandboxCredentials
 	return nil
 }
 
-func printSandbox(w io.Writer, c sandboxCredentials) {
+func printSandbox(w io.Writer, c SandboxCredentials) {
 	fmt.Fprintf(w, "sandbox tenant %s\n  client_id:     %s\n  client_secret: %s\n", c.TenantID, c.ClientID, c.ClientSecret)
 	fmt.Fprintf(w, "veriff sandbox at /sandbox/veriff\n  api key:       %s\n  shared secret: %s\n", c.VeriffAPIKey, c.VeriffSharedSecret)
 	fmt.Fprintf(w, "sumsub sandbox at /sandbox/sumsub\n  app token:     %s\n  secret:        %s\n  webhook secret: %s\n", c.SumsubAppToken, c.SumsubSecret, c.SumsubWebhookKey)

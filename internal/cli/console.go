@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -90,7 +90,7 @@ func oidcOf(ctx context.Context, a *app, o consoleOptions, publicURL string) (*c
 // TOTP code unless sandbox.
 func newReviewers(a *app, o consoleOptions, sandbox bool) (*reviewers.Service, error) {
 	return reviewers.New(reviewers.Config{Store: a.db, Tenants: a.db, Clock: a.clock, RequireTOTP: !sandbox,
-		IdleTimeout: o.SessionIdle, MaxAge: o.SessionMax, PasswordCost: secretCost})
+		IdleTimeout: o.SessionIdle, MaxAge: o.SessionMax, PasswordCost: SecretCost})
 }
 
 // newConsole is the console's handler for kycd reached at publicURL: its
@@ -177,7 +177,7 @@ func cmdReviewerCreate(ctx context.Context, args []string, getenv func(string) s
 
 // ensureSandboxReviewer creates, once, the sandbox tenant's reviewer (a
 // supervisor) and prints the console's sign-in.
-func ensureSandboxReviewer(ctx context.Context, rs *reviewers.Service, creds *sandboxCredentials, publicURL string, stdout io.Writer) error {
+func ensureSandboxReviewer(ctx context.Context, rs *reviewers.Service, creds *SandboxCredentials, publicURL string, stdout io.Writer) error {
 	if _, err := rs.EnsureSandbox(adminContext(ctx), creds.TenantID, sandboxReviewer, creds.ConsolePassword); err != nil {
 		return err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package cli is the kycd command: Run is the whole program, the server
+// (serve, worker) and its operator commands; cmd/kycd's main only calls it.
+package cli
 
 import (
 	"context"
@@ -48,9 +50,9 @@ Every flag also reads KYCD_<NAME> from the environment (--data-dir: KYCD_DATA_DI
 Without --database-url the database is SQLite in the data folder.
 `
 
-// run is the whole program: main only calls it. Configuration comes only
+// Run is the whole program: main only calls it. Configuration comes only
 // from args and getenv; SIGINT and SIGTERM stop it gracefully.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) < 2 {
@@ -125,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 }
 
-// command is a subcommand: run hands it the arguments after its name.
+// command is a subcommand: Run hands it the arguments after its name.
 type command func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error
 
 // testCommands are the commands only a kycd built with the kycdtest tag
