@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -24,10 +25,10 @@ import (
 // blob folder) and what it logged: no marker may appear in the clear.
 func TestEncryptionAtRest(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--allow-private-network", "--evidence-allow-http")
-		tn := k.newTenant(t, "atrest")
-		tok := k.token(t, tn, "")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--allow-private-network", "--evidence-allow-http")
+		tn := k.NewTenant(t, "atrest")
+		tok := k.Token(t, tn, "")
 		markers := map[string]string{
 			"email":         "qzmarkemail@example.com",
 			"fullName":      "Qzmarkgiven Qzmarkfamily",
@@ -61,38 +62,38 @@ func TestEncryptionAtRest(t *testing.T) {
 			"phone":    map[string]any{"number": markers["phone"], "country": "GB"},
 			"metadata": map[string]any{"ref": markers["metadata"]},
 		}
-		req := k.req("POST", "/core/users", bytes.NewReader(mustJSON(body)))
+		req := k.Req("POST", "/core/users", bytes.NewReader(e2e.MustJSON(body)))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Uphold-User-Agent", markers["userAgent"])
 		req.Header.Set("X-Uphold-User-Origin", markers["origin"])
 		req.Header.Set("X-Uphold-User-City", markers["ctxCity"])
 		req.Header.Set("X-Uphold-User-Ip", markers["ip"])
-		res := k.do(t, req)
+		res := k.Do(t, req)
 		if res.Status != 201 {
 			t.Fatalf("create: %d %s", res.Status, res.Body)
 		}
-		uid := res.get("user.id").(string)
+		uid := res.Get("user.id").(string)
 		// The markers were stored: the API gives them back.
-		me := k.call(t, "GET", "/core/users/me", tok, uid, nil)
+		me := k.Call(t, "GET", "/core/users/me", tok, uid, nil)
 		for _, f := range []string{"email", "fullName", "birthdate", "city", "line1", "line2", "postalCode", "phone"} {
 			if !strings.Contains(string(me.Body), markers[f]) {
 				t.Fatalf("API does not return %s: %s", f, me.Body)
 			}
 		}
-		res = k.call(t, "POST", "/core/files", tok, uid, map[string]any{"category": "image", "contentType": "image/png", "metadata": map[string]any{"ref": markers["fileMeta"]}})
+		res = k.Call(t, "POST", "/core/files", tok, uid, map[string]any{"category": "image", "contentType": "image/png", "metadata": map[string]any{"ref": markers["fileMeta"]}})
 		if res.Status != 201 {
 			t.Fatalf("file: %d %s", res.Status, res.Body)
 		}
-		if up := upload(t, k, res.get("file.upload.url").(string), pngBytes(markers["fileContent"])); up.Status != 204 {
+		if up := e2e.Upload(t, k, res.Get("file.upload.url").(string), e2e.PNGBytes(markers["fileContent"])); up.Status != 204 {
 			t.Fatalf("upload: %d %s", up.Status, up.Body)
 		}
 		// KYC process data: an identity document, a form's free-text answer,
 		// tax details with a justification.
-		fileID := res.get("file.id").(string)
+		fileID := res.Get("file.id").(string)
 		kyc := func(process string, body any) {
 			t.Helper()
-			if r := k.call(t, "PATCH", "/core/kyc/processes/"+process, tok, uid, body); r.Status != 200 {
+			if r := k.Call(t, "PATCH", "/core/kyc/processes/"+process, tok, uid, body); r.Status != 200 {
 				t.Fatalf("%s: %d %s", process, r.Status, r.Body)
 			}
 		}
@@ -100,13 +101,13 @@ func TestEncryptionAtRest(t *testing.T) {
 			"output": map[string]any{"provider": "veriff", "document": map[string]any{"type": "passport", "number": markers["docNumber"], "country": "GB"},
 				"person": map[string]any{"givenName": "Qzmarkname", "familyName": "Doe", "birthdate": markers["birthdate"]}, "verifiedAt": "2020-01-01T00:00:00Z"}})
 		kyc("customer-due-diligence", map[string]any{"input": map[string]any{"answers": map[string]any{"intent": map[string]any{"expected-activities": []any{"cryptocurrency_investing"}}}}})
-		formID := k.call(t, "GET", "/core/kyc?detailed=customerDueDiligence", tok, uid, nil).get("processes.customerDueDiligence.input.formId").(string)
+		formID := k.Call(t, "GET", "/core/kyc?detailed=customerDueDiligence", tok, uid, nil).Get("processes.customerDueDiligence.input.formId").(string)
 		kyc("customer-due-diligence", map[string]any{"input": map[string]any{"formId": formID, "answers": map[string]any{"financial-information": map[string]any{"source-of-funds": "other", "other-source-of-funds": markers["otherFunds"]}}}})
 		kyc("tax-details", map[string]any{"input": map[string]any{"taxResidency": map[string]any{"countries": []any{"JP", "GB"}}}})
 		kyc("tax-details", map[string]any{"input": map[string]any{"taxIdentification": map[string]any{"certify": true, "documents": []any{
 			map[string]any{"country": "JP", "type": "tin", "number": markers["tin"]},
 			map[string]any{"country": "GB", "type": "tin", "reason": "user-unable-to-obtain-document", "justification": markers["justification"]}}}}})
-		detailed := k.call(t, "GET", "/core/kyc?detailed=identity,customerDueDiligence,taxDetails", tok, uid, nil)
+		detailed := k.Call(t, "GET", "/core/kyc?detailed=identity,customerDueDiligence,taxDetails", tok, uid, nil)
 		for _, f := range []string{"docNumber", "otherFunds", "tin", "justification"} {
 			if !strings.Contains(strings.ToLower(string(detailed.Body)), strings.ToLower(markers[f])) {
 				t.Fatalf("the API does not return %s: %s", f, detailed.Body)
@@ -122,31 +123,31 @@ func TestEncryptionAtRest(t *testing.T) {
 		zw.Close()
 		bucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(zb.Bytes()) }))
 		defer bucket.Close()
-		res = k.call(t, "POST", "/users/"+uid+"/checks", tok, "", map[string]any{"type": "KYC", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+		res = k.Call(t, "POST", "/users/"+uid+"/checks", tok, "", map[string]any{"type": "KYC", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
 			"data_download_link": bucket.URL + "/" + markers["link"] + ".zip", "document_type": "PASSPORT", "document_expiration_date": "2031-01-01",
 			"nationality": "GB", "provider": "IDNOW", "method": "VIDEO_ID"})
 		if res.Status != 202 {
 			t.Fatalf("check: %d %s", res.Status, res.Body)
 		}
 		checkID := res.JSON["id"].(string)
-		waitUntil(t, "the check's decision", func() bool {
-			return k.call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil).JSON["status"] != "PENDING"
+		e2e.WaitUntil(t, "the check's decision", func() bool {
+			return k.Call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil).JSON["status"] != "PENDING"
 		})
-		if c := k.call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil); c.JSON["status"] != "PASSED" || !strings.Contains(string(c.Body), markers["link"]) {
+		if c := k.Call(t, "GET", "/users/"+uid+"/checks/"+checkID, tok, "", nil); c.JSON["status"] != "PASSED" || !strings.Contains(string(c.Body), markers["link"]) {
 			t.Fatalf("check: %s", c.Body)
 		}
 		// A KYC level application's attribute value.
 		lq := "?" + url.Values{"legal_entity_uuid": {tn.ID}, "client_uuid": {uid}}.Encode()
-		info := k.call(t, "GET", "/v1/clients/kyc-level-info/"+lq, tok, "", nil)
+		info := k.Call(t, "GET", "/v1/clients/kyc-level-info/"+lq, tok, "", nil)
 		basic := info.JSON["available_levels_for_upgrade"].([]any)[0].(map[string]any)["uuid"]
-		app := k.call(t, "POST", "/v1/clients/kyc-level-info/"+lq, tok, "", map[string]any{"kyc_level_uuid": basic})
-		if r := k.call(t, "PATCH", "/v1/kyc/"+app.JSON["uuid"].(string)+"/"+lq, tok, "", map[string]any{"attribute_changes": []any{
+		app := k.Call(t, "POST", "/v1/clients/kyc-level-info/"+lq, tok, "", map[string]any{"kyc_level_uuid": basic})
+		if r := k.Call(t, "PATCH", "/v1/kyc/"+app.JSON["uuid"].(string)+"/"+lq, tok, "", map[string]any{"attribute_changes": []any{
 			map[string]any{"key": "first_name", "value": markers["levelValue"]}}}); r.Status != 200 {
 			t.Fatalf("level application: %d %s", r.Status, r.Body)
 		}
 		// A second user, deleted with a note.
-		other := createUser(t, k, tok, "second@atrest.example")
-		if res := k.call(t, "DELETE", "/core/users/me", tok, other, map[string]any{"review": map[string]any{"reason": "other", "note": markers["note"]}}); res.Status != 204 {
+		other := e2e.CreateUser(t, k, tok, "second@atrest.example")
+		if res := k.Call(t, "DELETE", "/core/users/me", tok, other, map[string]any{"review": map[string]any{"reason": "other", "note": markers["note"]}}); res.Status != 204 {
 			t.Fatalf("delete: %d %s", res.Status, res.Body)
 		}
 
@@ -184,8 +185,8 @@ func TestEncryptionAtRest(t *testing.T) {
 		if !bytes.Contains(db0, []byte("atrest")) {
 			t.Fatal("the scan does not see the tenant's name: it reads nothing useful")
 		}
-		scanned["log"] = []byte(k.stderr.String())
-		scanned["stdout"] = []byte(k.stdout.String())
+		scanned["log"] = []byte(k.Stderr.String())
+		scanned["stdout"] = []byte(k.Stdout.String())
 		found := 0
 		for where, raw := range scanned {
 			lower := bytes.ToLower(raw)

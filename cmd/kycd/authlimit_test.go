@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -23,10 +24,10 @@ import (
 // flooding address still works.
 func TestInvalidTokensLimited(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--rate-limit", "1", "--rate-burst", "10", "--metrics-token", "m")
-		tn := k.newTenant(t, "flood")
-		valid := k.token(t, tn, "") // from 127.0.0.1, before the flood
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--rate-limit", "1", "--rate-burst", "10", "--metrics-token", "m")
+		tn := k.NewTenant(t, "flood")
+		valid := k.Token(t, tn, "") // from 127.0.0.1, before the flood
 		forged := strings.Join(strings.Split(valid, ".")[:2], ".") + ".c2lnbmF0dXJl"
 		user := "0f8fad5b-d9cb-469f-a165-70867728950e"
 		surfaces := []struct {
@@ -44,7 +45,7 @@ func TestInvalidTokensLimited(t *testing.T) {
 		unauthorized := 0
 		for i := 0; i < 60 && len(limited) < len(surfaces); i++ {
 			s := surfaces[i%len(surfaces)]
-			res := k.call(t, "GET", s.path, s.token, "", nil)
+			res := k.Call(t, "GET", s.path, s.token, "", nil)
 			switch res.Status {
 			case 401:
 				unauthorized++
@@ -57,7 +58,7 @@ func TestInvalidTokensLimited(t *testing.T) {
 				if s.problem && (!strings.HasPrefix(ct, "application/problem+json") || res.JSON["code"] != "too_many_requests" || res.JSON["status"] != float64(429)) {
 					t.Errorf("%s: %s %s", s.path, ct, res.Body)
 				}
-				if !s.problem && (strings.HasPrefix(ct, "application/problem+json") || res.code() != "too_many_requests" || res.JSON["message"] == nil) {
+				if !s.problem && (strings.HasPrefix(ct, "application/problem+json") || res.Code() != "too_many_requests" || res.JSON["message"] == nil) {
 					t.Errorf("%s: %s %s", s.path, ct, res.Body)
 				}
 			default:
@@ -69,20 +70,20 @@ func TestInvalidTokensLimited(t *testing.T) {
 		}
 		// The flooding address's token requests share the bucket.
 		form := url.Values{"grant_type": {"client_credentials"}}
-		req := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+		req := k.Req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(tn.ClientID, tn.Secret)
-		if res := k.do(t, req); res.Status != 429 {
+		if res := k.Do(t, req); res.Status != 429 {
 			t.Errorf("token request from the flooding address: %d %s", res.Status, res.Body)
 		}
 		// A valid token is served from the flooding address.
-		if res := k.call(t, "GET", "/core/countries/PT", valid, "", nil); res.Status != 200 {
+		if res := k.Call(t, "GET", "/core/countries/PT", valid, "", nil); res.Status != 200 {
 			t.Errorf("valid token from the flooding address: %d %s", res.Status, res.Body)
 		}
 		// A client on another address is not affected.
 		other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{
 			LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
-		req, _ = http.NewRequest("POST", k.base+"/core/oauth2/token", strings.NewReader(form.Encode()))
+		req, _ = http.NewRequest("POST", k.Base+"/core/oauth2/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(tn.ClientID, tn.Secret)
 		res, err := other.Do(req)
@@ -98,7 +99,7 @@ func TestInvalidTokensLimited(t *testing.T) {
 			t.Fatalf("token from another address: %d %v", res.StatusCode, err)
 		}
 		for _, token := range []string{tok.AccessToken, "not-a-jwt"} {
-			req, _ = http.NewRequest("GET", k.base+"/core/countries/PT", nil)
+			req, _ = http.NewRequest("GET", k.Base+"/core/countries/PT", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			res, err = other.Do(req)
 			if err != nil {

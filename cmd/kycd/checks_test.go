@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,27 +15,10 @@ import (
 	"time"
 
 	"github.com/kycd/kycd/checks"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
-
-// evidenceZip returns a zip of the given entries (name → content).
-func evidenceZip(t testing.TB, entries ...[2]string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, e := range entries {
-		w, err := zw.Create(e[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, e[1])
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // bombZip is a zip of 20 MiB of zeros (about 1000:1), deflated once for
 // every evidence server that serves it: under the race detector the
@@ -69,7 +50,7 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 		t.Fatal(err)
 	}
 	es := &evidenceServer{URL: "http://" + ln.Addr().String(), hits: map[string]int{},
-		good: evidenceZip(t, [2]string{"ident/document-front.png", string(pngBytes("front"))}, [2]string{"ident/protocol.txt", "video ident protocol"})}
+		good: e2e.EvidenceZip(t, [2]string{"ident/document-front.png", string(e2e.PNGBytes("front"))}, [2]string{"ident/protocol.txt", "video ident protocol"})}
 	es.Server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		es.mu.Lock()
 		es.hits[r.URL.Path]++
@@ -87,7 +68,7 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 		case "/bomb.zip":
 			w.Write(bombZip())
 		case "/traversal.zip":
-			w.Write(evidenceZip(t, [2]string{"ident/ok.txt", "fine"}, [2]string{"../../etc/cron.d/evil", "* * * * * root sh"}))
+			w.Write(e2e.EvidenceZip(t, [2]string{"ident/ok.txt", "fine"}, [2]string{"../../etc/cron.d/evil", "* * * * * root sh"}))
 		case "/truncated.zip":
 			w.Write(es.good[:len(es.good)/2])
 		case "/missing.zip":
@@ -121,95 +102,6 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// checksEnv is a kycd with a tenant, a user whose profile is complete (a
-// resident of Berlin, as in seed 001) and a webhook receiver of check events.
-type checksEnv struct {
-	*kycdProc
-	t         *testing.T
-	tn        tenant
-	tok, user string
-	spare     string
-	rc        *receiver
-}
-
-func newChecksEnv(t *testing.T, db storetest.Database, flags ...string) *checksEnv {
-	k := start(t, db, flags...)
-	tn := k.newTenant(t, "checks")
-	e := &checksEnv{kycdProc: k, t: t, tn: tn, tok: k.token(t, tn, "")}
-	e.user = e.newUser("hans@checks.example")
-	return e
-}
-
-func (e *checksEnv) newUser(email string) string {
-	t := e.t
-	u := createUserIn(t, e.kycdProc, e.tok, email, "DE", "DE-BE", "general-pt-bop")
-	res := e.call(t, "PATCH", "/core/kyc/processes/profile", e.tok, u, map[string]any{"input": map[string]any{
-		"fullName": "Hans Peter Müller", "birthdate": "1980-05-17", "birthplace": map[string]any{"country": "DE", "town": "Köln"},
-		"address": map[string]any{"city": "Berlin", "line1": "Rosenweg 221", "line2": "apt. 33", "postalCode": "45678"}}})
-	if res.Status != 200 || res.get("profile.status") != "ok" {
-		t.Fatalf("profile: %d %s", res.Status, res.Body)
-	}
-	return u
-}
-
-// seedKYC is seed 001's KYC check, confirmed an hour ago, with the link.
-func seedKYC(link string) map[string]any {
-	return map[string]any{
-		"type": "KYC", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "data_download_link": link,
-		"document_type": "ID_CARD", "document_expiration_date": "2030-01-01", "nationality": "DE", "provider": "KYC provider",
-		"method": "VIDEO_ID", "confirmed_address": seedAddress(),
-	}
-}
-
-func seedAddress() map[string]any {
-	return map[string]any{"address_line1": "Rosenweg 221", "address_line2": "apt. 33", "postcode": "45678", "city": "Berlin", "state": "BE", "country": "DE"}
-}
-
-func (e *checksEnv) create(tok, user string, body map[string]any) *response {
-	e.t.Helper()
-	return e.call(e.t, "POST", "/users/"+user+"/checks", tok, "", body)
-}
-
-// decided records a check and waits for its decision.
-func (e *checksEnv) decided(user string, body map[string]any) *response {
-	e.t.Helper()
-	res := e.create(e.tok, user, body)
-	if res.Status != 202 {
-		e.t.Fatalf("create check: %d %s", res.Status, res.Body)
-	}
-	return e.await(user, res.JSON["id"].(string))
-}
-
-func (e *checksEnv) await(user, id string) *response {
-	e.t.Helper()
-	var res *response
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res = e.call(e.t, "GET", "/users/"+user+"/checks/"+id, e.tok, "", nil)
-		if res.Status != 200 {
-			e.t.Fatalf("get check: %d %s", res.Status, res.Body)
-		}
-		if res.JSON["status"] != "PENDING" {
-			return res
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("check %s still pending: %s", id, res.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// reasonOf returns the first failure reason's code and details.
-func reasonOf(res *response) (string, map[string]any) {
-	rs, _ := res.JSON["failure_reasons"].([]any)
-	if len(rs) == 0 {
-		return "", nil
-	}
-	r := rs[0].(map[string]any)
-	d, _ := r["details"].(map[string]any)
-	return r["code"].(string), d
-}
-
 // TestChecks: seed 001's checks through HTTP on both databases: recorded
 // (202 with an id), decided PASSED with the evidence stored encrypted, fed
 // into the Core KYC processes, announced in Upvest's envelope in order;
@@ -218,24 +110,24 @@ func reasonOf(res *response) (string, map[string]any) {
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	ev := newEvidenceServer(t, "127.0.0.1")
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--allow-private-network", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "2s")
-		e.rc = newReceiver(t)
-		if res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": e.rc.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--allow-private-network", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "2s")
+		e.Receiver = e2e.NewReceiver(t)
+		if res := e.Call(t, "POST", "/core/webhooks/endpoints", e.Tok, "", map[string]any{"url": e.Receiver.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 {
 			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
 		}
 
 		// The seed's KYC check: accepted, then PASSED with its evidence kept.
-		res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip"))
-		if res.Status != 202 || res.JSON["id"] == nil || len(res.JSON) != 1 || !strings.HasSuffix(res.Header.Get("Location"), "/users/"+e.user+"/checks/"+res.JSON["id"].(string)) {
+		res := e.Create(e.Tok, e.User, e2e.SeedKYC(ev.URL+"/ident.zip"))
+		if res.Status != 202 || res.JSON["id"] == nil || len(res.JSON) != 1 || !strings.HasSuffix(res.Header.Get("Location"), "/users/"+e.User+"/checks/"+res.JSON["id"].(string)) {
 			t.Fatalf("create: %d %v %s", res.Status, res.Header, res.Body)
 		}
 		kycID := res.JSON["id"].(string)
-		got := e.await(e.user, kycID)
+		got := e.Await(e.User, kycID)
 		if got.JSON["status"] != "PASSED" {
 			t.Fatalf("seed KYC check: %s", got.Body)
 		}
-		want := seedKYC(ev.URL + "/ident.zip")
+		want := e2e.SeedKYC(ev.URL + "/ident.zip")
 		for k, v := range want {
 			if k == "check_confirmed_at" || k == "confirmed_address" {
 				continue
@@ -244,19 +136,19 @@ func TestChecks(t *testing.T) {
 				t.Errorf("check %s = %v, want %v", k, got.JSON[k], v)
 			}
 		}
-		if string(mustJSON(got.JSON["core_processes"])) != `{"identity":{"status":"applied"}}` {
+		if string(e2e.MustJSON(got.JSON["core_processes"])) != `{"identity":{"status":"applied"}}` {
 			t.Errorf("the seed's check in the Core processes: %s", got.Body)
 		}
-		if string(mustJSON(got.JSON["confirmed_address"])) != string(mustJSON(seedAddress())) || got.JSON["user_id"] != e.user ||
+		if string(e2e.MustJSON(got.JSON["confirmed_address"])) != string(e2e.MustJSON(e2e.SeedAddress())) || got.JSON["user_id"] != e.User ||
 			got.JSON["type"] != "KYC" || got.JSON["id"] != kycID || got.JSON["evidence_file_id"] != checks.EvidenceFileID(kycID) {
 			t.Errorf("check shape: %s", got.Body)
 		}
 		// The evidence: a file of the user, category evidence, the same bytes.
-		f := e.call(t, "GET", "/core/files/"+checks.EvidenceFileID(kycID), e.tok, e.user, nil)
-		if f.Status != 200 || f.get("file.category") != "evidence" || f.get("file.status") != "uploaded" || f.get("file.contentType") != "application/zip" {
+		f := e.Call(t, "GET", "/core/files/"+checks.EvidenceFileID(kycID), e.Tok, e.User, nil)
+		if f.Status != 200 || f.Get("file.category") != "evidence" || f.Get("file.status") != "uploaded" || f.Get("file.contentType") != "application/zip" {
 			t.Fatalf("evidence file: %d %s", f.Status, f.Body)
 		}
-		dl, err := http.Get(f.get("file.download.url").(string))
+		dl, err := http.Get(f.Get("file.download.url").(string))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,79 +158,79 @@ func TestChecks(t *testing.T) {
 			t.Errorf("evidence content differs (%d bytes)", len(content))
 		}
 		// Stored encrypted: the blob holds none of the zip's bytes.
-		if blobs := blobFiles(t, db, "evidence"); len(blobs) != 1 || bytes.Contains(blobs[0], []byte("video ident protocol")) || bytes.Contains(blobs[0], ev.good[:30]) {
+		if blobs := e2e.BlobFiles(t, db, "evidence"); len(blobs) != 1 || bytes.Contains(blobs[0], []byte("video ident protocol")) || bytes.Contains(blobs[0], ev.good[:30]) {
 			t.Errorf("evidence blobs: %d", len(blobs))
 		}
 		// The Core KYC overview: identity verified by the partner, address ok.
-		ov := e.call(t, "GET", "/core/kyc?detailed=identity", e.tok, e.user, nil)
-		if ov.get("processes.identity.status") != "ok" || ov.get("processes.identity.verification.model") != "partner-verified" ||
-			ov.get("processes.address.status") != "ok" || ov.get("processes.identity.type") != "electronic-verification" ||
-			ov.get("processes.identity.output.provider") != "KYC provider" || ov.get("processes.identity.input.data.citizenshipCountry") != "DE" ||
-			ov.get("processes.identity.input.data.familyName") != "Müller" {
+		ov := e.Call(t, "GET", "/core/kyc?detailed=identity", e.Tok, e.User, nil)
+		if ov.Get("processes.identity.status") != "ok" || ov.Get("processes.identity.verification.model") != "partner-verified" ||
+			ov.Get("processes.address.status") != "ok" || ov.Get("processes.identity.type") != "electronic-verification" ||
+			ov.Get("processes.identity.output.provider") != "KYC provider" || ov.Get("processes.identity.input.data.citizenshipCountry") != "DE" ||
+			ov.Get("processes.identity.input.data.familyName") != "Müller" {
 			t.Errorf("overview after the KYC check: %s", ov.Body)
 		}
 
 		// Capabilities follow: the user no longer must submit an identity,
 		// while one without a check still must.
 		needsIdentity := func(user string) bool {
-			res := e.call(t, "GET", "/core/capabilities", e.tok, user, nil)
+			res := e.Call(t, "GET", "/core/capabilities", e.Tok, user, nil)
 			return strings.Contains(string(res.Body), "user-must-submit-identity")
 		}
-		if needsIdentity(e.user) || !needsIdentity(e.newUser("nocheck@checks.example")) {
+		if needsIdentity(e.User) || !needsIdentity(e.NewUser("nocheck@checks.example")) {
 			t.Errorf("capabilities do not follow the KYC check")
 		}
 
 		// Proof of residence: PASSED, and the Core proof of address with it.
-		por := e.decided(e.user, map[string]any{"type": "POR", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		por := e.Decided(e.User, map[string]any{"type": "POR", "check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 			"issuance_date": time.Now().AddDate(0, -1, 0).Format(time.DateOnly), "data_download_link": ev.URL + "/por.zip",
-			"document_type": "UTILITY_BILL", "confirmed_address": seedAddress()})
+			"document_type": "UTILITY_BILL", "confirmed_address": e2e.SeedAddress()})
 		if por.JSON["status"] != "PASSED" || por.JSON["issuance_date"] == nil || por.JSON["document_type"] != "UTILITY_BILL" {
 			t.Errorf("POR check: %s", por.Body)
 		}
-		if ov := e.call(t, "GET", "/core/kyc", e.tok, e.user, nil); ov.get("processes.proofOfAddress.status") != "ok" {
+		if ov := e.Call(t, "GET", "/core/kyc", e.Tok, e.User, nil); ov.Get("processes.proofOfAddress.status") != "ok" {
 			t.Errorf("overview after the POR check: %s", ov.Body)
 		}
 		// A proof of another address is a good check: it passes, and its
 		// conflict with the declared address is on the check.
-		other := seedAddress()
+		other := e2e.SeedAddress()
 		other["address_line1"], other["postcode"] = "Hauptstraße 1", "80331"
 		other["city"], other["state"] = "München", "BY"
-		bad := e.decided(e.user, map[string]any{"type": "POR", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+		bad := e.Decided(e.User, map[string]any{"type": "POR", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
 			"issuance_date": time.Now().Format(time.DateOnly), "data_download_link": ev.URL + "/por.zip", "document_type": "BANK_STATEMENT",
 			"confirmed_address": other})
-		if bad.JSON["status"] != "PASSED" || bad.JSON["failure_reasons"] != nil || bad.get("core_processes.proof-of-address.status") != "conflict" ||
-			fmt.Sprint(bad.get("core_processes.proof-of-address.reasons")) != "[address-mismatch]" {
+		if bad.JSON["status"] != "PASSED" || bad.JSON["failure_reasons"] != nil || bad.Get("core_processes.proof-of-address.status") != "conflict" ||
+			fmt.Sprint(bad.Get("core_processes.proof-of-address.reasons")) != "[address-mismatch]" {
 			t.Errorf("POR of another address: %s", bad.Body)
 		}
 
 		// Instrument fit: suitable passes, unsuitable fails.
-		fit := e.decided(e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+		fit := e.Decided(e.User, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
 			"instrument_suitability": map[string]any{"suitability": true}})
-		if fit.JSON["status"] != "PASSED" || fit.get("instrument_suitability.suitability") != true {
+		if fit.JSON["status"] != "PASSED" || fit.Get("instrument_suitability.suitability") != true {
 			t.Errorf("instrument fit: %s", fit.Body)
 		}
-		unfit := e.decided(e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+		unfit := e.Decided(e.User, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
 			"instrument_suitability": map[string]any{"suitability": false}})
-		if code, _ := reasonOf(unfit); unfit.JSON["status"] != "FAILED" || code != "instrument_not_suitable" {
+		if code, _ := e2e.ReasonOf(unfit); unfit.JSON["status"] != "FAILED" || code != "instrument_not_suitable" {
 			t.Errorf("unsuitable: %s", unfit.Body)
 		}
 
 		// Compliance: the partner's client lacks the compliance role.
 		compliance := map[string]any{"type": "COMPLIANCE", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339)}
-		if res := e.create(e.tok, e.user, compliance); res.Status != 403 || res.code() != "token_insufficient_scopes" ||
+		if res := e.Create(e.Tok, e.User, compliance); res.Status != 403 || res.Code() != "token_insufficient_scopes" ||
 			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 			t.Errorf("compliance without the role: %d %s", res.Status, res.Body)
 		}
-		tenantID := e.tn.ID
-		offTok := e.clientToken(t, tenantID, "compliance", "checks:compliance,checks:read")
-		res = e.create(offTok, e.user, compliance)
+		tenantID := e.Tenant.ID
+		offTok := e.ClientToken(t, tenantID, "compliance", "checks:compliance,checks:read")
+		res = e.Create(offTok, e.User, compliance)
 		if res.Status != 202 {
 			t.Fatalf("compliance check: %d %s", res.Status, res.Body)
 		}
-		if c := e.await(e.user, res.JSON["id"].(string)); c.JSON["status"] != "PASSED" {
+		if c := e.Await(e.User, res.JSON["id"].(string)); c.JSON["status"] != "PASSED" {
 			t.Errorf("compliance: %s", c.Body)
 		}
-		if res := e.create(offTok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 403 {
+		if res := e.Create(offTok, e.User, e2e.SeedKYC(ev.URL+"/ident.zip")); res.Status != 403 {
 			t.Errorf("KYC check with the compliance role only: %d %s", res.Status, res.Body)
 		}
 
@@ -382,46 +274,46 @@ func TestChecks(t *testing.T) {
 				c.set["data_download_link"] = strings.Replace(ev.URL, "http://", "http://user:pw@", 1) + "/ident.zip"
 				c.prop, c.rule = "data_download_link", "credentials"
 			}
-			body := seedKYC(ev.URL + "/ident.zip")
+			body := e2e.SeedKYC(ev.URL + "/ident.zip")
 			for k, v := range c.set {
 				body[k] = v
 			}
 			delete(body, c.drop)
 			raw, _ := json.Marshal(body)
-			req := e.req("POST", "/users/"+fresh0(e)+"/checks", bytes.NewReader(raw))
+			req := e.Req("POST", "/users/"+fresh0(e)+"/checks", bytes.NewReader(raw))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+e.tok)
-			res := e.do(t, req, doOpts{invalidRequest: c.schema})
-			if res.Status != 400 || res.code() != "request_invalid" || !hasViolation(res, c.prop, c.rule) {
+			req.Header.Set("Authorization", "Bearer "+e.Tok)
+			res := e.Do(t, req, e2e.DoOpts{InvalidRequest: c.schema})
+			if res.Status != 400 || res.Code() != "request_invalid" || !e2e.HasViolation(res, c.prop, c.rule) {
 				t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
 			}
 		}
 		// Photo ident is fine for a resident of Austria (the confirmed
 		// address decides): the rules pass, and the refresh rule answers.
-		at := seedKYC(ev.URL + "/ident.zip")
+		at := e2e.SeedKYC(ev.URL + "/ident.zip")
 		at["method"] = "PHOTO_ID_WITH_LIVENESS"
 		at["confirmed_address"] = map[string]any{"address_line1": "Ringstraße 1", "postcode": "1010", "city": "Wien", "country": "AT"}
-		if res := e.create(e.tok, e.user, at); res.Status != 409 || res.code() != "kyc_check_exists" {
+		if res := e.Create(e.Tok, e.User, at); res.Status != 409 || res.Code() != "kyc_check_exists" {
 			t.Errorf("photo ident for an AT resident: %d %s", res.Status, res.Body)
 		}
 
 		// Refresh: a second KYC check must say kyc_update; then it
 		// supersedes the first, which stays in the list.
-		if res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 409 || res.code() != "kyc_check_exists" || res.JSON["check_id"] != kycID {
+		if res := e.Create(e.Tok, e.User, e2e.SeedKYC(ev.URL+"/ident.zip")); res.Status != 409 || res.Code() != "kyc_check_exists" || res.JSON["check_id"] != kycID {
 			t.Errorf("second initial KYC check: %d %s", res.Status, res.Body)
 		}
-		fresh := e.newUser("fresh@checks.example")
-		upd := seedKYC(ev.URL + "/ident.zip")
+		fresh := e.NewUser("fresh@checks.example")
+		upd := e2e.SeedKYC(ev.URL + "/ident.zip")
 		upd["kyc_update"] = true
-		if res := e.create(e.tok, fresh, upd); res.Status != 409 || res.code() != "no_kyc_check_to_update" {
+		if res := e.Create(e.Tok, fresh, upd); res.Status != 409 || res.Code() != "no_kyc_check_to_update" {
 			t.Errorf("refresh without a check: %d %s", res.Status, res.Body)
 		}
 		upd["document_type"], upd["document_expiration_date"], upd["method"] = "PASSPORT", "2034-06-30", "EID"
-		refresh := e.decided(e.user, upd)
+		refresh := e.Decided(e.User, upd)
 		if refresh.JSON["status"] != "PASSED" || refresh.JSON["kyc_update"] != true {
 			t.Fatalf("refresh: %s", refresh.Body)
 		}
-		list := e.call(t, "GET", "/users/"+e.user+"/checks", e.tok, "", nil)
+		list := e.Call(t, "GET", "/users/"+e.User+"/checks", e.Tok, "", nil)
 		data, _ := list.JSON["data"].([]any)
 		if list.Status != 200 || len(data) != 7 || len(list.JSON) != 1 {
 			t.Fatalf("list: %d %s", list.Status, list.Body)
@@ -431,16 +323,16 @@ func TestChecks(t *testing.T) {
 			t.Errorf("history: %s", list.Body)
 		}
 		upd["provider"] = "Another provider"
-		if ov := e.call(t, "GET", "/core/kyc?detailed=identity", e.tok, e.user, nil); ov.get("processes.identity.output.provider") != "KYC provider" ||
-			ov.get("processes.identity.output.verifiedAt") != refresh.JSON["check_confirmed_at"] {
+		if ov := e.Call(t, "GET", "/core/kyc?detailed=identity", e.Tok, e.User, nil); ov.Get("processes.identity.output.provider") != "KYC provider" ||
+			ov.Get("processes.identity.output.verifiedAt") != refresh.JSON["check_confirmed_at"] {
 			t.Errorf("identity after the refresh: %s", ov.Body)
 		}
 
 		// Events: each check's CREATED then its decision, in Upvest's
 		// envelope, the object filled in, the CREATED one still PENDING.
-		waitUntil(t, "check events", func() bool { return len(e.rc.events()) >= 14 })
+		e2e.WaitUntil(t, "check events", func() bool { return len(e.Receiver.Events()) >= 14 })
 		byCheck := map[string][]map[string]any{}
-		for _, m := range e.rc.events() {
+		for _, m := range e.Receiver.Events() {
 			if len(m) != 5 || m["id"] == nil || m["created_at"] == nil || m["webhook_id"] == nil || m["object"] == nil {
 				t.Fatalf("envelope: %v", m)
 			}
@@ -467,69 +359,41 @@ func TestChecks(t *testing.T) {
 
 		// Another tenant sees nothing; unknown users and ids are 404; a
 		// malformed id is 400; no token is 401; all problem documents.
-		otherTok := e.token(t, e.newTenant(t, "other"), "")
+		otherTok := e.Token(t, e.NewTenant(t, "other"), "")
 		for _, c := range []struct {
 			path, tok string
 			status    int
 		}{
-			{"/users/" + e.user + "/checks", otherTok, 404},
-			{"/users/" + e.user + "/checks/" + kycID, otherTok, 404},
-			{"/users/" + e.user + "/checks/" + fresh, e.tok, 404},
-			{"/users/not-a-uuid/checks", e.tok, 400},
-			{"/users/" + e.user + "/checks/x", e.tok, 400},
-			{"/users/" + e.user + "/checks", "", 401},
+			{"/users/" + e.User + "/checks", otherTok, 404},
+			{"/users/" + e.User + "/checks/" + kycID, otherTok, 404},
+			{"/users/" + e.User + "/checks/" + fresh, e.Tok, 404},
+			{"/users/not-a-uuid/checks", e.Tok, 400},
+			{"/users/" + e.User + "/checks/x", e.Tok, 400},
+			{"/users/" + e.User + "/checks", "", 401},
 		} {
-			res := e.call(t, "GET", c.path, c.tok, "", nil)
+			res := e.Call(t, "GET", c.path, c.tok, "", nil)
 			if res.Status != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") || res.JSON["requestId"] == nil {
 				t.Errorf("GET %s: %d %s", c.path, res.Status, res.Body)
 			}
 		}
-		if res := e.create(otherTok, e.user, seedKYC(ev.URL+"/ident.zip")); res.Status != 404 || res.get("entity") != "user" {
+		if res := e.Create(otherTok, e.User, e2e.SeedKYC(ev.URL+"/ident.zip")); res.Status != 404 || res.Get("entity") != "user" {
 			t.Errorf("another tenant's user: %d %s", res.Status, res.Body)
 		}
 	})
 }
 
 func withAddress(field, value string) map[string]any {
-	a := seedAddress()
+	a := e2e.SeedAddress()
 	a[field] = value
 	return a
 }
 
 // fresh0 is a user without checks, created once per env.
-func fresh0(e *checksEnv) string {
-	if e.spare == "" {
-		e.spare = e.newUser("spare@checks.example")
+func fresh0(e *e2e.ChecksEnv) string {
+	if e.Spare == "" {
+		e.Spare = e.NewUser("spare@checks.example")
 	}
-	return e.spare
-}
-
-// hasViolation reports whether a problem names a property and rule.
-func hasViolation(res *response, prop, rule string) bool {
-	vs, _ := res.JSON["violations"].([]any)
-	for _, v := range vs {
-		m, _ := v.(map[string]any)
-		if m["property"] == prop && m["rule"] == rule {
-			return true
-		}
-	}
-	return false
-}
-
-// blobFiles returns the contents of the blobs kept under a kind of key
-// (tenants/<tenant>/<kind>/...).
-func blobFiles(t *testing.T, db storetest.Database, kind string) [][]byte {
-	t.Helper()
-	var out [][]byte
-	root := filepath.Join(db.DataDir, "blobs", "tenants")
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.Contains(filepath.ToSlash(p), "/"+kind+"/") {
-			b, _ := os.ReadFile(p)
-			out = append(out, b)
-		}
-		return nil
-	})
-	return out
+	return e.Spare
 }
 
 // TestCheckEvidenceHostile: evidence that could harm kycd or whoever opens
@@ -547,8 +411,8 @@ func TestCheckEvidenceHostile(t *testing.T) {
 	inside := newEvidenceServer(t, "127.0.0.1")
 	ev := newEvidenceServer(t, "127.0.0.2") // the one network kycd may reach
 	ev.other = inside.URL
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "1s")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms", "--evidence-idle-timeout", "1s")
 		for _, c := range []struct {
 			link, reason, problem string
 		}{
@@ -586,10 +450,10 @@ func TestCheckEvidenceHostile(t *testing.T) {
 			} else {
 				close(done)
 			}
-			res := e.decided(e.user, seedKYC(c.link))
+			res := e.Decided(e.User, e2e.SeedKYC(c.link))
 			close(stop)
 			<-done
-			code, d := reasonOf(res)
+			code, d := e2e.ReasonOf(res)
 			if res.JSON["status"] != "FAILED" || code != c.reason || (c.problem != "" && d["problem"] != c.problem) {
 				t.Errorf("%s: %s", c.link, res.Body)
 			}
@@ -600,13 +464,13 @@ func TestCheckEvidenceHostile(t *testing.T) {
 			if res.JSON["evidence_file_id"] != nil {
 				t.Errorf("%s: an evidence file is named: %s", c.link, res.Body)
 			}
-			if f := e.call(t, "GET", "/core/files/"+checks.EvidenceFileID(id), e.tok, e.user, nil); f.Status != 404 {
+			if f := e.Call(t, "GET", "/core/files/"+checks.EvidenceFileID(id), e.Tok, e.User, nil); f.Status != 404 {
 				t.Errorf("%s: the evidence file exists: %d", c.link, f.Status)
 			}
-			if blobs := blobFiles(t, db, "evidence"); len(blobs) != 0 {
+			if blobs := e2e.BlobFiles(t, db, "evidence"); len(blobs) != 0 {
 				t.Errorf("%s: %d evidence blobs kept", c.link, len(blobs))
 			}
-			if left := scratchFiles(db); len(left) != 0 {
+			if left := e2e.ScratchFiles(db); len(left) != 0 {
 				t.Errorf("%s: scratch files left: %v", c.link, left)
 			}
 		}
@@ -618,24 +482,24 @@ func TestCheckEvidenceHostile(t *testing.T) {
 			t.Errorf("stalled download tried %d times", stalls)
 		}
 		// A bucket that fails once is retried, and the check passes.
-		if res := e.decided(e.user, seedKYC(ev.URL+"/flaky.zip")); res.JSON["status"] != "PASSED" {
+		if res := e.Decided(e.User, e2e.SeedKYC(ev.URL+"/flaky.zip")); res.JSON["status"] != "PASSED" {
 			t.Errorf("flaky bucket: %s", res.Body)
 		}
-		if blobs := blobFiles(t, db, "evidence"); len(blobs) != 1 {
+		if blobs := e2e.BlobFiles(t, db, "evidence"); len(blobs) != 1 {
 			t.Errorf("evidence blobs after the flaky bucket: %d", len(blobs))
 		}
 	})
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		// https only: without --evidence-allow-http an http link is refused
 		// when the check is recorded.
-		e := newChecksEnv(t, db)
-		res := e.create(e.tok, e.user, seedKYC(ev.URL+"/ident.zip"))
-		if res.Status != 400 || !hasViolation(res, "data_download_link", "scheme") {
+		e := e2e.NewChecksEnv(t, db)
+		res := e.Create(e.Tok, e.User, e2e.SeedKYC(ev.URL+"/ident.zip"))
+		if res.Status != 400 || !e2e.HasViolation(res, "data_download_link", "scheme") {
 			t.Errorf("http link: %d %s", res.Status, res.Body)
 		}
 		for _, link := range []string{"https://localhost/ident.zip", "https://169.254.169.254/latest/meta-data", "https://[::1]/ident.zip"} {
-			res := e.create(e.tok, e.user, seedKYC(link)) // refused when recorded (ssrf_test.go)
-			if res.Status != 400 || !hasViolation(res, "data_download_link", "host") {
+			res := e.Create(e.Tok, e.User, e2e.SeedKYC(link)) // refused when recorded (ssrf_test.go)
+			if res.Status != 400 || !e2e.HasViolation(res, "data_download_link", "host") {
 				t.Errorf("%s: %s", link, res.Body)
 			}
 		}
@@ -648,42 +512,42 @@ func TestCheckEvidenceHostile(t *testing.T) {
 // CREATED before its decision; an endpoint that does not gets them one by one.
 func TestCheckEventBundles(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--allow-private-network")
-		bundled, single := newReceiver(t), newReceiver(t)
-		res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": bundled.URL, "eventTypes": []string{"USER_CHECK."}, "bundle": true})
-		if res.Status != 201 || res.get("endpoint.bundle") != true {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--allow-private-network")
+		bundled, single := e2e.NewReceiver(t), e2e.NewReceiver(t)
+		res := e.Call(t, "POST", "/core/webhooks/endpoints", e.Tok, "", map[string]any{"url": bundled.URL, "eventTypes": []string{"USER_CHECK."}, "bundle": true})
+		if res.Status != 201 || res.Get("endpoint.bundle") != true {
 			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
 		}
-		secret := res.get("endpoint.secret").(string)
-		if res := e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": single.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 || res.get("endpoint.bundle") != false {
+		secret := res.Get("endpoint.secret").(string)
+		if res := e.Call(t, "POST", "/core/webhooks/endpoints", e.Tok, "", map[string]any{"url": single.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 || res.Get("endpoint.bundle") != false {
 			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
 		}
 		var ids []string
 		for i := range 4 {
-			res := e.create(e.tok, e.user, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
+			res := e.Create(e.Tok, e.User, map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": time.Now().UTC().Format(time.RFC3339),
 				"instrument_suitability": map[string]any{"suitability": i%2 == 0}})
 			if res.Status != 202 {
 				t.Fatalf("create: %d %s", res.Status, res.Body)
 			}
 			ids = append(ids, res.JSON["id"].(string))
 		}
-		count := func(rc *receiver) (requests int, events []map[string]any, biggest int) {
-			rc.mu.Lock()
-			defer rc.mu.Unlock()
-			for _, g := range rc.got {
+		count := func(rc *e2e.Receiver) (requests int, events []map[string]any, biggest int) {
+			rc.Mu.Lock()
+			defer rc.Mu.Unlock()
+			for _, g := range rc.Got {
 				var b struct {
 					Payload []map[string]any `json:"payload"`
 				}
-				if err := json.Unmarshal(g.body, &b); err != nil || len(b.Payload) == 0 {
-					t.Fatalf("bundle body: %s", g.body)
+				if err := json.Unmarshal(g.Body, &b); err != nil || len(b.Payload) == 0 {
+					t.Fatalf("bundle body: %s", g.Body)
 				}
-				if err := webhook.Verify(secret, g.body, g.header); err != nil {
+				if err := webhook.Verify(secret, g.Body, g.Header); err != nil {
 					t.Errorf("bundle signature: %v", err)
 				}
 				for i := 1; i < len(b.Payload); i++ {
 					if b.Payload[i]["created_at"].(string) < b.Payload[i-1]["created_at"].(string) {
-						t.Errorf("bundle out of order: %s", g.body)
+						t.Errorf("bundle out of order: %s", g.Body)
 					}
 				}
 				requests++
@@ -692,8 +556,8 @@ func TestCheckEventBundles(t *testing.T) {
 			}
 			return
 		}
-		waitUntil(t, "bundled events", func() bool { _, evs, _ := count(bundled); return len(evs) >= 8 })
-		waitUntil(t, "single events", func() bool { return len(single.events()) >= 8 })
+		e2e.WaitUntil(t, "bundled events", func() bool { _, evs, _ := count(bundled); return len(evs) >= 8 })
+		e2e.WaitUntil(t, "single events", func() bool { return len(single.Events()) >= 8 })
 		time.Sleep(1500 * time.Millisecond) // nothing more arrives
 		requests, events, biggest := count(bundled)
 		if len(events) != 8 || biggest < 2 || requests >= 8 {
@@ -726,7 +590,7 @@ func TestCheckEventBundles(t *testing.T) {
 				t.Errorf("check %d: %v", i, got)
 			}
 		}
-		if evs := single.events(); len(evs) != 8 || evs[0]["type"] == nil || evs[0]["payload"] != nil {
+		if evs := single.Events(); len(evs) != 8 || evs[0]["type"] == nil || evs[0]["payload"] != nil {
 			t.Errorf("single endpoint: %d %v", len(evs), evs)
 		}
 	})
@@ -736,31 +600,18 @@ func TestCheckEventBundles(t *testing.T) {
 // check can be tried offline: its good zip passes, its hostile ones fail.
 func TestSandboxEvidence(t *testing.T) {
 	t.Parallel()
-	db := testDatabases(t)[0]
-	e := newChecksEnv(t, db, "--sandbox")
-	if res := e.decided(e.user, seedKYC(e.base+"/sandbox/evidence/ident.zip")); res.JSON["status"] != "PASSED" {
+	db := e2e.Databases(t)[0]
+	e := e2e.NewChecksEnv(t, db, "--sandbox")
+	if res := e.Decided(e.User, e2e.SeedKYC(e.Base+"/sandbox/evidence/ident.zip")); res.JSON["status"] != "PASSED" {
 		t.Fatalf("sandbox ident.zip: %s", res.Body)
 	}
-	other := e.newUser("other@sandbox.example")
+	other := e.NewUser("other@sandbox.example")
 	for name, problem := range map[string]string{"traversal.zip": "unsafe_path", "bomb.zip": "decompression_limit", "truncated.zip": "not_a_zip"} {
-		res := e.decided(other, seedKYC(e.base+"/sandbox/evidence/"+name))
-		if code, d := reasonOf(res); code != "evidence_invalid" || d["problem"] != problem {
+		res := e.Decided(other, e2e.SeedKYC(e.Base+"/sandbox/evidence/"+name))
+		if code, d := e2e.ReasonOf(res); code != "evidence_invalid" || d["problem"] != problem {
 			t.Errorf("%s: %s", name, res.Body)
 		}
 	}
-}
-
-// scratchFiles lists the scratch files kept under the data folder (the
-// processes' lock files aside).
-func scratchFiles(db storetest.Database) []string {
-	var out []string
-	filepath.WalkDir(filepath.Join(db.DataDir, "scratch"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() != ".lock" {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out
 }
 
 // TestCheckDeferredEffects: seed 001's KYC check of users created with the
@@ -772,28 +623,28 @@ func scratchFiles(db storetest.Database) []string {
 func TestCheckDeferredEffects(t *testing.T) {
 	t.Parallel()
 	ev := newEvidenceServer(t, "127.0.0.1")
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--allow-private-network", "--evidence-allow-http")
-		tn := k.newTenant(t, "deferred")
-		e := &checksEnv{kycdProc: k, t: t, tn: tn, tok: k.token(t, tn, "")}
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--allow-private-network", "--evidence-allow-http")
+		tn := k.NewTenant(t, "deferred")
+		e := &e2e.ChecksEnv{Proc: k, T: t, Tenant: tn, Tok: k.Token(t, tn, "")}
 		newUser := func(email string, extra map[string]any) string {
 			body := map[string]any{"email": email, "termsOfService": "general-pt-bop", "primaryCitizenship": "DE", "address": map[string]any{"country": "DE"}}
 			for k, v := range extra {
 				body[k] = v
 			}
-			res := k.call(t, "POST", "/core/users", e.tok, "", body)
+			res := k.Call(t, "POST", "/core/users", e.Tok, "", body)
 			if res.Status != 201 {
 				t.Fatalf("create user: %d %s", res.Status, res.Body)
 			}
-			return res.get("user.id").(string)
+			return res.Get("user.id").(string)
 		}
-		effect := func(res *response, process string) string {
-			return fmt.Sprintf("%v %v", res.get("core_processes."+process+".status"), res.get("core_processes."+process+".reasons"))
+		effect := func(res *e2e.Response, process string) string {
+			return fmt.Sprintf("%v %v", res.Get("core_processes."+process+".status"), res.Get("core_processes."+process+".reasons"))
 		}
 		completeProfile := func(user string) {
-			res := k.call(t, "PATCH", "/core/kyc/processes/profile", e.tok, user, map[string]any{"input": map[string]any{
+			res := k.Call(t, "PATCH", "/core/kyc/processes/profile", e.Tok, user, map[string]any{"input": map[string]any{
 				"fullName": "Hans Peter Müller", "birthdate": "1980-05-17", "birthplace": map[string]any{"country": "DE", "town": "Köln"}}})
-			if res.Status != 200 || res.get("profile.status") != "ok" {
+			if res.Status != 200 || res.Get("profile.status") != "ok" {
 				t.Fatalf("profile: %d %s", res.Status, res.Body)
 			}
 		}
@@ -801,23 +652,23 @@ func TestCheckDeferredEffects(t *testing.T) {
 		// The seed's data only: the check passes; the confirmed address is
 		// the user's now; the identity waits for the profile.
 		bare := newUser("bare@deferred.example", nil)
-		got := e.decided(bare, seedKYC(ev.URL+"/ident.zip"))
+		got := e.Decided(bare, e2e.SeedKYC(ev.URL+"/ident.zip"))
 		if got.JSON["status"] != "PASSED" || got.JSON["failure_reasons"] != nil || effect(got, "address") != "applied <nil>" ||
 			effect(got, "identity") != "deferred [missing-name missing-birthdate]" {
 			t.Fatalf("the seed's check of a bare user: %s", got.Body)
 		}
-		ov := k.call(t, "GET", "/core/kyc", e.tok, bare, nil)
-		if ov.get("processes.identity.status") != "pending" || ov.get("processes.address.status") != "ok" {
+		ov := k.Call(t, "GET", "/core/kyc", e.Tok, bare, nil)
+		if ov.Get("processes.identity.status") != "pending" || ov.Get("processes.address.status") != "ok" {
 			t.Errorf("overview before the profile: %s", ov.Body)
 		}
 		// The profile completes: the identity follows, by itself.
 		completeProfile(bare)
-		waitUntil(t, "the deferred identity", func() bool {
-			return effect(e.call(t, "GET", "/users/"+bare+"/checks/"+got.JSON["id"].(string), e.tok, "", nil), "identity") == "applied <nil>"
+		e2e.WaitUntil(t, "the deferred identity", func() bool {
+			return effect(e.Call(t, "GET", "/users/"+bare+"/checks/"+got.JSON["id"].(string), e.Tok, "", nil), "identity") == "applied <nil>"
 		})
-		ov = k.call(t, "GET", "/core/kyc?detailed=identity", e.tok, bare, nil)
-		if ov.get("processes.identity.status") != "ok" || ov.get("processes.identity.verification.model") != "partner-verified" ||
-			ov.get("processes.identity.output.provider") != "KYC provider" || ov.get("processes.identity.input.data.familyName") != "Müller" {
+		ov = k.Call(t, "GET", "/core/kyc?detailed=identity", e.Tok, bare, nil)
+		if ov.Get("processes.identity.status") != "ok" || ov.Get("processes.identity.verification.model") != "partner-verified" ||
+			ov.Get("processes.identity.output.provider") != "KYC provider" || ov.Get("processes.identity.input.data.familyName") != "Müller" {
 			t.Errorf("identity after the profile: %s", ov.Body)
 		}
 
@@ -827,27 +678,27 @@ func TestCheckDeferredEffects(t *testing.T) {
 		// its identity is still applied when the profile completes.
 		munich := newUser("munich@deferred.example", map[string]any{"fullName": "Hans Peter Müller", "birthdate": "1980-05-17",
 			"address": map[string]any{"country": "DE", "subdivision": "DE-BY", "city": "München", "line1": "Hauptstraße 1", "postalCode": "80331"}})
-		got = e.decided(munich, seedKYC(ev.URL+"/ident.zip"))
+		got = e.Decided(munich, e2e.SeedKYC(ev.URL+"/ident.zip"))
 		if got.JSON["status"] != "PASSED" || effect(got, "address") != "conflict [subdivision-update-non-authoritative-proof-of-address]" ||
 			effect(got, "identity") != "deferred [kyc-process-update-not-allowed]" {
 			t.Fatalf("the seed's check of a user declared elsewhere: %s", got.Body)
 		}
-		auditor := k.clientToken(t, tn.ID, "auditor", "admin.audit:read")
-		audit := k.call(t, "GET", "/admin/audit?limit=1000", auditor, "", nil)
+		auditor := k.ClientToken(t, tn.ID, "auditor", "admin.audit:read")
+		audit := k.Call(t, "GET", "/admin/audit?limit=1000", auditor, "", nil)
 		if !strings.Contains(string(audit.Body), "subdivision-update-non-authoritative-proof-of-address") || !strings.Contains(string(audit.Body), `"action":"check.decided"`) {
 			t.Errorf("the conflict is not on the audit trail: %s", audit.Body)
 		}
 		completeProfile(munich)
-		waitUntil(t, "the deferred identity", func() bool {
-			return effect(e.call(t, "GET", "/users/"+munich+"/checks/"+got.JSON["id"].(string), e.tok, "", nil), "identity") == "applied <nil>"
+		e2e.WaitUntil(t, "the deferred identity", func() bool {
+			return effect(e.Call(t, "GET", "/users/"+munich+"/checks/"+got.JSON["id"].(string), e.Tok, "", nil), "identity") == "applied <nil>"
 		})
-		if res := e.call(t, "GET", "/users/"+munich+"/checks/"+got.JSON["id"].(string), e.tok, "", nil); effect(res, "address") != "conflict [subdivision-update-non-authoritative-proof-of-address]" {
+		if res := e.Call(t, "GET", "/users/"+munich+"/checks/"+got.JSON["id"].(string), e.Tok, "", nil); effect(res, "address") != "conflict [subdivision-update-non-authoritative-proof-of-address]" {
 			t.Errorf("the conflict after the profile: %s", res.Body)
 		}
-		if me := k.call(t, "GET", "/core/users/me", e.tok, munich, nil); me.get("user.address.city") != "München" {
+		if me := k.Call(t, "GET", "/core/users/me", e.Tok, munich, nil); me.Get("user.address.city") != "München" {
 			t.Errorf("the declared address was replaced: %s", me.Body)
 		}
-		audit = k.call(t, "GET", "/admin/audit?limit=1000", auditor, "", nil)
+		audit = k.Call(t, "GET", "/admin/audit?limit=1000", auditor, "", nil)
 		if !strings.Contains(string(audit.Body), `"action":"check.core-processes-updated"`) {
 			t.Errorf("the deferred identity's application is not on the audit trail")
 		}

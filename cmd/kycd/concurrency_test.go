@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sandbox/sumsubsbx"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
@@ -15,7 +16,7 @@ import (
 type burst struct {
 	name string
 	// send sends the i-th request.
-	send func(i int) *response
+	send func(i int) *e2e.Response
 	// ok are the statuses of an applied change; refused, the other answers
 	// a serial order may give (with the error codes allowed, "" for any
 	// documented one).
@@ -46,28 +47,28 @@ type burst struct {
 // applied change has one audit entry.
 func TestConcurrentChangesOfOneUser(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		// Hundreds of requests in bursts of 32: no client rate limit (a busy
 		// machine stretches them past the default burst).
-		c := newConnectorEnv(t, db, "--rate-limit", "0")
-		k := c.kycEnv
+		c := e2e.NewConnectorEnv(t, db, "--rate-limit", "0")
+		k := c.KYCEnv
 		conn := db.Open(t)
-		u := createUser(t, k.kycdProc, k.tok, "busy@concurrency.example")
+		u := e2e.CreateUser(t, k.Proc, k.Tok, "busy@concurrency.example")
 		const n = 32
 		letters := func(i int) string { return string(rune('a'+i/26)) + string(rune('a'+i%26)) }
-		patch := func(process string, body func(i int) map[string]any) func(i int) *response {
-			return func(i int) *response { return k.patch(u, process, body(i)) }
+		patch := func(process string, body func(i int) map[string]any) func(i int) *e2e.Response {
+			return func(i int) *e2e.Response { return k.Patch(u, process, body(i)) }
 		}
 		detail := func(key, path string) func() string {
 			return func() string {
-				v := k.overview(u, key).get("processes." + key + "." + path)
+				v := k.Overview(u, key).Get("processes." + key + "." + path)
 				if v == nil {
 					return ""
 				}
 				return fmt.Sprint(v)
 			}
 		}
-		image := k.uploaded(u, "image")
+		image := k.Uploaded(u, "image")
 		expires := time.Now().AddDate(3, 0, 0).Format("2006-01-02")
 		verifiedAt := func(i int) string { return fmt.Sprintf("2020-01-01T00:00:%02d.000Z", i) }
 		// The forms' published ids start them.
@@ -79,8 +80,8 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 		coreRefused := map[int][]string{409: nil}
 
 		// The /v1 client and its application, made by a burst of creations.
-		v1q := "?legal_entity_uuid=" + k.tn.ID + "&client_uuid=" + u
-		v1 := func(method, path string, body any) *response { return k.call(t, method, path+v1q, k.tok, "", body) }
+		v1q := "?legal_entity_uuid=" + k.Tenant.ID + "&client_uuid=" + u
+		v1 := func(method, path string, body any) *e2e.Response { return k.Call(t, method, path+v1q, k.Tok, "", body) }
 		info := v1("GET", "/v1/clients/kyc-level-info/", nil)
 		avail, _ := info.JSON["available_levels_for_upgrade"].([]any)
 		if info.Status != 200 || len(avail) == 0 {
@@ -118,7 +119,7 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 				value: func(i int) string { return fmt.Sprintf("+4474001234%02d", i) }, final: detail("phone", "input.phone")},
 			{name: "identity", ok: 200, refused: coreRefused, action: "kyc.identity.updated",
 				send: patch("identity", func(i int) map[string]any {
-					return identityDoc([]string{image}, fmt.Sprintf("C0NC%04d", i), expires, "John", "Doe", "1987-01-01")
+					return e2e.IdentityDoc([]string{image}, fmt.Sprintf("C0NC%04d", i), expires, "John", "Doe", "1987-01-01")
 				}),
 				value: func(i int) string { return fmt.Sprintf("C0NC%04d", i) }, final: detail("identity", "output.document.number")},
 			{name: "proof-of-address", ok: 200, refused: coreRefused, action: "kyc.proof-of-address.updated",
@@ -154,45 +155,45 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 				}),
 				value: func(i int) string { return fmt.Sprint(countries[i%len(countries)]) }, final: detail("taxDetails", "input.taxResidency.countries")},
 			{name: "application creation", ok: 201, refused: map[int][]string{409: {"kyc_application_exists"}}, one: true, action: "kyc-application.created", tenantWide: true,
-				send: func(int) *response {
+				send: func(int) *e2e.Response {
 					return v1("POST", "/v1/clients/kyc-level-info/", map[string]any{"kyc_level_uuid": level})
 				},
 				value: func(int) string { return level }, final: func() string {
 					return fmt.Sprint(v1("GET", "/v1/kyc/"+appOf()+"/", nil).JSON["kyc_level"].(map[string]any)["uuid"])
 				}},
 			{name: "application update", ok: 200, refused: map[int][]string{}, all: true, action: "kyc-application.updated", tenantWide: true,
-				send: func(i int) *response {
+				send: func(i int) *e2e.Response {
 					return v1("PATCH", "/v1/kyc/"+appOf()+"/", map[string]any{"attribute_changes": []any{map[string]any{"key": "first_name", "value": "Jane" + letters(i)}}})
 				},
 				value: func(i int) string { return "Jane" + letters(i) }, final: func() string {
-					return fmt.Sprint(attr(v1("GET", "/v1/kyc/"+appOf()+"/", nil), "first_name")["value"])
+					return fmt.Sprint(e2e.Attr(v1("GET", "/v1/kyc/"+appOf()+"/", nil), "first_name")["value"])
 				}},
 			{name: "send-code", ok: 201, refused: map[int][]string{}, all: true, action: "kyc.sign-code.issued",
-				send: func(i int) *response {
+				send: func(i int) *e2e.Response {
 					return v1("POST", "/v1/signatures/send-code/", map[string]any{"object_uuid": appOf(), "provider_type": "sms", "destination": fmt.Sprintf("+4479111234%02d", i)})
 				},
 				value: func(i int) string { return fmt.Sprintf("+4479111234%02d", i) }, final: func() string {
 					var sealed int
-					if sealed = countRows(t, db, conn, `SELECT count(*) FROM verification_codes WHERE user_id = ? AND channel = ?`, u, "sign:sms:"+appOf()); sealed != 1 {
+					if sealed = e2e.CountRows(t, db, conn, `SELECT count(*) FROM verification_codes WHERE user_id = ? AND channel = ?`, u, "sign:sms:"+appOf()); sealed != 1 {
 						return fmt.Sprintf("%d codes", sealed)
 					}
 					return "" // the destination is sealed: checked below through the message sent
 				}},
 			{name: "check creation", ok: 202, refused: map[int][]string{409: {"kyc_check_exists"}}, one: true, action: "check.created", tenantWide: true,
-				send: func(int) *response {
-					return k.call(t, "POST", "/users/"+u+"/checks", k.tok, "", seedKYC("https://evidence.invalid/ident.zip"))
+				send: func(int) *e2e.Response {
+					return k.Call(t, "POST", "/users/"+u+"/checks", k.Tok, "", e2e.SeedKYC("https://evidence.invalid/ident.zip"))
 				},
 				value: func(int) string { return "1" }, final: func() string {
-					list := k.call(t, "GET", "/users/"+u+"/checks", k.tok, "", nil)
+					list := k.Call(t, "GET", "/users/"+u+"/checks", k.Tok, "", nil)
 					items, _ := list.JSON["data"].([]any)
 					return fmt.Sprint(len(items))
 				}},
 			{name: "ingestion creation", ok: 201, refused: map[int][]string{}, all: true, action: "kyc-connector.ingestion.created", tenantWide: true,
-				send: func(int) *response {
-					return k.call(t, "POST", "/kyc-connector/sumsub/ingestions", k.tok, u, map[string]any{"applicantId": sumsubsbx.Green, "processes": []string{"profile"}})
+				send: func(int) *e2e.Response {
+					return k.Call(t, "POST", "/kyc-connector/sumsub/ingestions", k.Tok, u, map[string]any{"applicantId": sumsubsbx.Green, "processes": []string{"profile"}})
 				},
 				value: func(int) string { return fmt.Sprint(n) }, final: func() string {
-					list := k.call(t, "GET", "/kyc-connector/sumsub/ingestions?perPage=100", k.tok, u, nil)
+					list := k.Call(t, "GET", "/kyc-connector/sumsub/ingestions?perPage=100", k.Tok, u, nil)
 					items, _ := list.JSON["ingestions"].([]any)
 					return fmt.Sprint(len(items))
 				}},
@@ -200,11 +201,11 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 		audits := func(b burst) int {
 			q := `SELECT (SELECT count(*) FROM audit_pending WHERE tenant_id = ? AND action = ? AND (? OR entity_id = ?)) +
 				(SELECT count(*) FROM audit_entries WHERE tenant_id = ? AND action = ? AND (? OR entity_id = ?))`
-			return countRows(t, db, conn, q, k.tn.ID, b.action, b.tenantWide, u, k.tn.ID, b.action, b.tenantWide, u)
+			return e2e.CountRows(t, db, conn, q, k.Tenant.ID, b.action, b.tenantWide, u, k.Tenant.ID, b.action, b.tenantWide, u)
 		}
 		for _, b := range bursts {
 			before := audits(b)
-			res := make([]*response, n)
+			res := make([]*e2e.Response, n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for i := range n {
@@ -227,7 +228,7 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 					applied = append(applied, b.value(i))
 				case !refused:
 					t.Errorf("%s %d: %d %s", b.name, i, r.Status, r.Body)
-				case len(codes) > 0 && !slices.Contains(codes, r.code()):
+				case len(codes) > 0 && !slices.Contains(codes, r.Code()):
 					t.Errorf("%s %d: %d %s, want one of %v", b.name, i, r.Status, r.Body, codes)
 				}
 			}
@@ -249,7 +250,7 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 		// finishes, its profile submitted or found applied.
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			list := k.call(t, "GET", "/kyc-connector/sumsub/ingestions?perPage=100", k.tok, u, nil)
+			list := k.Call(t, "GET", "/kyc-connector/sumsub/ingestions?perPage=100", k.Tok, u, nil)
 			items, _ := list.JSON["ingestions"].([]any)
 			finished := 0
 			for _, it := range items {
@@ -259,7 +260,7 @@ func TestConcurrentChangesOfOneUser(t *testing.T) {
 			}
 			if finished == n {
 				for _, it := range items {
-					if status := (&response{JSON: it.(map[string]any)}).get("result.profile.status"); status != "completed" {
+					if status := (&e2e.Response{JSON: it.(map[string]any)}).Get("result.profile.status"); status != "completed" {
 						t.Errorf("ingestion result: %v", it)
 					}
 				}

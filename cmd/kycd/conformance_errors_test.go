@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/internal/e2e"
 )
 
 // notApplicable are the documented error cases kycd cannot produce, with
@@ -25,21 +26,21 @@ var notApplicable = map[string]string{
 // errorCases provokes the documented error cases the walk has a trigger
 // for (rateLimited and expiredTokens provoke the 429s and the expired
 // tokens).
-func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh func(string) string) {
-	t, k := c.t, e.kycdProc
+func (c *conformance) errorCases(e *e2e.ConnectorEnv, tnA e2e.Tenant, tokA string, fresh func(string) string) {
+	t, k := c.t, e.Proc
 	const unknown = "00000000-0000-4000-8000-000000000000"
 
 	// Every operation: an invalid token, a token without the operation's
 	// scope, a revoked client's token.
-	narrow := k.token(t, tnA, "core.webhooks:read")
-	narrowWebhooks := k.token(t, tnA, "core.kyc:read")
-	tnR := k.newTenant(t, "conformance-revoked")
-	revoked := k.token(t, tnR, "")
-	if _, err := k.cli(t, "client", "revoke", "--id", tnR.ClientID); err != nil {
+	narrow := k.Token(t, tnA, "core.webhooks:read")
+	narrowWebhooks := k.Token(t, tnA, "core.kyc:read")
+	tnR := k.NewTenant(t, "conformance-revoked")
+	revoked := k.Token(t, tnR, "")
+	if _, err := k.CLI(t, "client", "revoke", "--id", tnR.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if k.call(t, "GET", "/core/countries", revoked, "", nil).Status == 401 {
+		if k.Call(t, "GET", "/core/countries", revoked, "", nil).Status == 401 {
 			break
 		}
 	}
@@ -79,18 +80,18 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	c.errorCase(tokenKey, "401", "Invalid Authorization Header", call{body: form, header: map[string]string{"Authorization": "Basic !!!"}})
-	c.errorCase(tokenKey, "401", "Invalid Client", call{body: form, header: map[string]string{"Authorization": basicAuth(tenant{ClientID: tnA.ClientID, Secret: "wrong"})}})
+	c.errorCase(tokenKey, "401", "Invalid Client", call{body: form, header: map[string]string{"Authorization": basicAuth(e2e.Tenant{ClientID: tnA.ClientID, Secret: "wrong"})}})
 
 	// Countries.
 	c.errorCase("GET /core/countries/{country}", "404", "Country Not Found", call{path: "/core/countries/ZZ", tok: tokA})
 
 	// Users.
 	users := "POST /core/users"
-	tokU := k.token(t, k.newTenant(t, "conformance-user-errors"), "")
+	tokU := k.Token(t, k.NewTenant(t, "conformance-user-errors"), "")
 	n := 0
 	userWith := func(change func(b map[string]any)) map[string]any {
 		n++
-		b := newUserBody(fmt.Sprintf("refused%d@conformance.example", n))
+		b := e2e.NewUserBody(fmt.Sprintf("refused%d@conformance.example", n))
 		change(b)
 		return b
 	}
@@ -194,7 +195,7 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// Identity and proof of address, from the documents' examples.
 	idKey, poaKey := p("identity"), p("proof-of-address")
 	idDoc := func(u string, change func(out map[string]any)) map[string]any {
-		b := exampleWith(c.op(idKey).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.uploadedWith(tokA, u) }).(map[string]any)
+		b := exampleWith(c.op(idKey).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.UploadedWith(tokA, u) }).(map[string]any)
 		change(b["output"].(map[string]any))
 		return b
 	}
@@ -219,16 +220,16 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		c.errorCase(idKey, "409", tc.name, call{tok: tokA, user: u, body: idDoc(u, tc.change)})
 	}
 	u = fresh(tokA)
-	c.errorCase(idKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(idKey).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return unknown })})
+	c.errorCase(idKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(idKey).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return unknown })})
 	u = fresh(tokA)
 	ok := idDoc(u, func(map[string]any) {})
 	c.send(idKey, call{tok: tokA, user: u, body: ok})
 	c.errorCase(idKey, "409", "Process Updates Not Allowed", call{tok: tokA, user: u, body: idDoc(u, func(map[string]any) {})})
 	u = fresh(tokA)
-	c.errorCase(idKey, "409", "Uphold-Verified Updates Not Allowed", call{tok: tokA, user: u, body: map[string]any{"type": "document-submission", "input": map[string]any{"media": []any{map[string]any{"context": "photo-selfie", "fileId": e.uploadedWith(tokA, u)}}}}})
+	c.errorCase(idKey, "409", "Uphold-Verified Updates Not Allowed", call{tok: tokA, user: u, body: map[string]any{"type": "document-submission", "input": map[string]any{"media": []any{map[string]any{"context": "photo-selfie", "fileId": e.UploadedWith(tokA, u)}}}}})
 
 	poaDoc := func(u string, change func(out map[string]any)) map[string]any {
-		b := exampleWith(c.op(poaKey).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.uploadedWith(tokA, u) }).(map[string]any)
+		b := exampleWith(c.op(poaKey).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.UploadedWith(tokA, u) }).(map[string]any)
 		change(b["output"].(map[string]any))
 		return b
 	}
@@ -246,25 +247,25 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 		c.errorCase(poaKey, "409", tc.name, call{tok: tokA, user: u, body: poaDoc(u, tc.change)})
 	}
 	u = fresh(tokA)
-	c.errorCase(poaKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(poaKey).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return unknown })})
+	c.errorCase(poaKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(poaKey).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return unknown })})
 	u = fresh(tokA)
 	c.send(poaKey, call{tok: tokA, user: u, body: poaDoc(u, func(map[string]any) {})})
 	c.errorCase(poaKey, "409", "Process Updates Not Allowed", call{tok: tokA, user: u, body: poaDoc(u, func(map[string]any) {})})
 
 	// Files named but not uploaded; a user without the declared
 	// information a submission needs; submissions kycd cannot verify itself.
-	pending := func(u string) string { id, _ := createFile(t, k, tokA, u, "image", "image/png"); return id }
+	pending := func(u string) string { id, _ := e2e.CreateFile(t, k, tokA, u, "image", "image/png"); return id }
 	for _, key := range []string{idKey, poaKey} {
 		u := fresh(tokA)
-		c.errorCase(key, "409", "File Invalid", call{tok: tokA, user: u, body: exampleWith(c.op(key).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return pending(u) })})
+		c.errorCase(key, "409", "File Invalid", call{tok: tokA, user: u, body: exampleWith(c.op(key).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return pending(u) })})
 	}
 	bare := c.send(users, call{tok: tokA, body: map[string]any{"email": "bare@conformance.example", "termsOfService": "general-gb-fca",
-		"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}}).get("user.id").(string)
+		"primaryCitizenship": "GB", "address": map[string]any{"country": "GB", "subdivision": "GB-MAN"}}}).Get("user.id").(string)
 	for _, key := range []string{idKey, poaKey} {
-		c.errorCase(key, "409", "Missing Declared Information", call{tok: tokA, user: bare, body: exampleWith(c.op(key).requestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.uploadedWith(tokA, bare) })})
+		c.errorCase(key, "409", "Missing Declared Information", call{tok: tokA, user: bare, body: exampleWith(c.op(key).RequestExample("Update Process via Document Submission - Partner-verified"), func() string { return e.UploadedWith(tokA, bare) })})
 	}
 	withoutOutput := func(key, name string, u string) map[string]any {
-		b := exampleWith(c.op(key).requestExample(name), func() string { return e.uploadedWith(tokA, u) }).(map[string]any)
+		b := exampleWith(c.op(key).RequestExample(name), func() string { return e.UploadedWith(tokA, u) }).(map[string]any)
 		delete(b, "output")
 		return b
 	}
@@ -276,10 +277,10 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	c.errorCase(p("address"), "409", "Subdivision Update Not Allowed", call{tok: tokA, user: fresh(tokA), body: address(map[string]any{"subdivision": "GB-LND"})})
 	// In the US the declared state never changes through the API, whatever
 	// proof of address the user has.
-	usMover := newUserBody("us-mover@conformance.example")
+	usMover := e2e.NewUserBody("us-mover@conformance.example")
 	usMover["address"] = map[string]any{"country": "US", "subdivision": "US-FL", "city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}
 	usMover["termsOfService"] = "general-us-hq"
-	if id, ok := c.send(users, call{tok: tokA, body: usMover}).get("user.id").(string); ok {
+	if id, ok := c.send(users, call{tok: tokA, body: usMover}).Get("user.id").(string); ok {
 		c.errorCase(p("address"), "409", "Subdivision Update Restricted by Residence Country", call{tok: tokA, user: id,
 			body: map[string]any{"input": map[string]any{"address": map[string]any{"subdivision": "US-NY", "city": "New York", "line1": "1 Broadway", "postalCode": "10004"}}}})
 	}
@@ -287,21 +288,21 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// Forms.
 	for _, code := range []string{"customer-due-diligence", "crypto-risk-assessment", "self-categorization-statement"} {
 		key := p(code)
-		uv := c.op(key).requestExample("Update Process - Uphold-verified").(map[string]any)
+		uv := c.op(key).RequestExample("Update Process - Uphold-verified").(map[string]any)
 		in := uv["input"].(map[string]any)
 		c.errorCase(key, "404", "Form Not Found", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"formId": unknown, "answers": in["answers"]}}})
 		c.errorCase(key, "409", "Invalid Locale", call{tok: tokA, user: fresh(tokA), body: uv, header: map[string]string{"Accept-Language": "not a locale!"}})
-		pv := exampleWith(c.op(key).requestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
+		pv := exampleWith(c.op(key).RequestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
 		out := pv["output"].(map[string]any)
 		out["verifiedAt"] = future
 		c.errorCase(key, "409", "Verified Date Invalid", call{tok: tokA, user: fresh(tokA), body: pv})
 		if _, ok := out["expiresAt"]; ok {
-			pv = exampleWith(c.op(key).requestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
+			pv = exampleWith(c.op(key).RequestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
 			pv["output"].(map[string]any)["expiresAt"] = "2020-01-01T00:00:00.000Z"
 			c.errorCase(key, "409", "Expiration Date Invalid", call{tok: tokA, user: fresh(tokA), body: pv})
 		}
 		u := fresh(tokA)
-		pv = exampleWith(c.op(key).requestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
+		pv = exampleWith(c.op(key).RequestExample("Update Process - Partner-verified"), func() string { return "" }).(map[string]any)
 		c.send(key, call{tok: tokA, user: u, body: pv})
 		c.errorCase(key, "409", "Form Already Completed", call{tok: tokA, user: u, body: uv})
 		if _, documented := c.cases[key+" 409 Process Updates Not Allowed"]; documented {
@@ -311,9 +312,9 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	eddKey := p("enhanced-due-diligence")
 	u = fresh(tokA)
 	c.highRisk(tokA, u)
-	c.errorCase(eddKey, "409", "File Invalid", call{tok: tokA, user: u, body: exampleWith(c.op(eddKey).requestExample("Update Process - Partner-verified"), func() string { return pending(u) })})
-	c.errorCase(eddKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(eddKey).requestExample("Update Process - Partner-verified"), func() string { return unknown })})
-	edd := exampleWith(c.op(eddKey).requestExample("Update Process - Partner-verified"), func() string { return e.uploadedWith(tokA, u) }).(map[string]any)
+	c.errorCase(eddKey, "409", "File Invalid", call{tok: tokA, user: u, body: exampleWith(c.op(eddKey).RequestExample("Update Process - Partner-verified"), func() string { return pending(u) })})
+	c.errorCase(eddKey, "404", "File Not Found", call{tok: tokA, user: u, body: exampleWith(c.op(eddKey).RequestExample("Update Process - Partner-verified"), func() string { return unknown })})
+	edd := exampleWith(c.op(eddKey).RequestExample("Update Process - Partner-verified"), func() string { return e.UploadedWith(tokA, u) }).(map[string]any)
 	edd["output"].(map[string]any)["verifiedAt"] = future
 	c.errorCase(eddKey, "409", "Verified Date Invalid", call{tok: tokA, user: u, body: edd})
 	edd["output"].(map[string]any)["verifiedAt"] = "2020-01-01T00:00:00.000Z"
@@ -323,13 +324,13 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// Tax details.
 	tax := p("tax-details")
 	c.errorCase(tax, "409", "Countries Country Not Supported", call{tok: tokA, user: fresh(tokA), body: map[string]any{"input": map[string]any{"taxResidency": map[string]any{"countries": []string{"KP"}}}}})
-	c.errorCase(tax, "409", "Incomplete Declared Information", call{tok: tokA, user: bare, body: c.op(tax).requestExample("Update Process - Uphold-verified")})
-	us := newUserBody("us@conformance.example")
+	c.errorCase(tax, "409", "Incomplete Declared Information", call{tok: tokA, user: bare, body: c.op(tax).RequestExample("Update Process - Uphold-verified")})
+	us := e2e.NewUserBody("us@conformance.example")
 	us["address"] = map[string]any{"country": "US", "subdivision": "US-FL", "city": "Miami", "line1": "1 Ocean Drive", "postalCode": "33139"}
 	us["termsOfService"] = "general-us-hq"
-	if id, ok := c.send(users, call{tok: tokA, body: us}).get("user.id").(string); ok {
+	if id, ok := c.send(users, call{tok: tokA, body: us}).Get("user.id").(string); ok {
 		// Tax details apply under the UK's, Portugal's and Lithuania's terms only.
-		c.errorCase(tax, "409", "Process Updates Not Allowed", call{tok: tokA, user: id, body: c.op(tax).requestExample("Update Process - Uphold-verified")})
+		c.errorCase(tax, "409", "Process Updates Not Allowed", call{tok: tokA, user: id, body: c.op(tax).RequestExample("Update Process - Uphold-verified")})
 	}
 	u = fresh(tokA)
 	c.send(tax, call{tok: tokA, user: u, body: map[string]any{"input": map[string]any{"taxResidency": map[string]any{"countries": []string{"GB", "PT"}}}}})
@@ -349,23 +350,23 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// Capabilities, terms, files.
 	c.errorCase("GET /core/capabilities/{capability}", "400", "Invalid Request", call{path: "/core/capabilities/not-a-capability", tok: tokA, user: fresh(tokA)})
 	accept := "POST /core/terms-of-service/{termsOfService}/accept"
-	acceptPath := "/core/terms-of-service/" + c.op(accept).paramValue("termsOfService") + "/accept"
+	acceptPath := "/core/terms-of-service/" + c.op(accept).ParamValue("termsOfService") + "/accept"
 	c.errorCase(accept, "400", "Invalid Request", call{path: "/core/terms-of-service/not-terms/accept", tok: tokA, user: fresh(tokA)})
 	c.errorCase(accept, "409", "Missing User Context", call{path: acceptPath, tok: tokA, user: fresh(tokA), plain: true})
 	u = fresh(tokA)
 	c.send(accept, call{path: acceptPath, tok: tokA, user: u})
 	c.errorCase(accept, "409", "Terms of Service Already Accepted", call{path: acceptPath, tok: tokA, user: u})
 	// The vIBAN terms are for individuals.
-	biz := exampleWith(c.op(users).requestExample("Create Business User"), func() string { return "" }).(map[string]any)
+	biz := exampleWith(c.op(users).RequestExample("Create Business User"), func() string { return "" }).(map[string]any)
 	biz["email"] = "business@conformance.example"
-	if id, ok := c.send(users, call{tok: tokA, body: biz}).get("user.id").(string); ok {
+	if id, ok := c.send(users, call{tok: tokA, body: biz}).Get("user.id").(string); ok {
 		c.errorCase(accept, "409", "Terms of Service Not Applicable Due to User Type Mismatch", call{path: acceptPath, tok: tokA, user: id})
 	}
 	// The vIBAN terms apply in GB and PT, not in Germany.
-	de := newUserBody("de@conformance.example")
+	de := e2e.NewUserBody("de@conformance.example")
 	de["address"] = map[string]any{"country": "DE", "subdivision": "DE-BE", "city": "Berlin"}
 	de["termsOfService"] = "general-pt-bop"
-	if id, ok := c.send(users, call{tok: tokA, body: de}).get("user.id").(string); ok {
+	if id, ok := c.send(users, call{tok: tokA, body: de}).Get("user.id").(string); ok {
 		c.errorCase(accept, "409", "Terms of Service Not Applicable Due to Country Mismatch", call{path: acceptPath, tok: tokA, user: id})
 	}
 
@@ -373,7 +374,7 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	c.errorCase(files, "400", "Invalid Request", call{tok: tokA, user: fresh(tokA), body: map[string]any{"category": 5}})
 	u = fresh(tokA)
 	for range kycd.MaxPendingFiles {
-		createFile(t, k, tokA, u, "image", "image/png")
+		e2e.CreateFile(t, k, tokA, u, "image", "image/png")
 	}
 	c.errorCase(files, "409", "Max Files Limit Exceeded", call{tok: tokA, user: u, body: map[string]any{"category": "image", "contentType": "image/png"}})
 	c.errorCase(files, "409", "File Content Type Not Allowed", call{tok: tokA, user: fresh(tokA), body: map[string]any{"category": "image", "contentType": "application/x-msdownload"}})
@@ -422,18 +423,18 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 	// KYC Connector.
 	for _, prov := range []string{"sumsub", "veriff"} {
 		key := "GET /kyc-connector/" + prov + "/ingestions/{ingestionId}"
-		u := fresh(e.tok)
-		c.errorCase(key, "400", "Invalid Request", call{path: "/kyc-connector/" + prov + "/ingestions/not-a-uuid", tok: e.tok, user: u})
-		c.errorCase(key, "404", strings.ToUpper(prov[:1])+prov[1:]+" Ingestion Not Found", call{path: "/kyc-connector/" + prov + "/ingestions/" + unknown, tok: e.tok, user: u})
+		u := fresh(e.Tok)
+		c.errorCase(key, "400", "Invalid Request", call{path: "/kyc-connector/" + prov + "/ingestions/not-a-uuid", tok: e.Tok, user: u})
+		c.errorCase(key, "404", strings.ToUpper(prov[:1])+prov[1:]+" Ingestion Not Found", call{path: "/kyc-connector/" + prov + "/ingestions/" + unknown, tok: e.Tok, user: u})
 	}
-	tnV := k.newTenant(t, "conformance-veriff-errors")
-	tokV := k.token(t, tnV, "")
+	tnV := k.NewTenant(t, "conformance-veriff-errors")
+	tokV := k.Token(t, tnV, "")
 	c.errorCase("GET /kyc-connector/veriff/config", "404", "Veriff Config Not Found", call{tok: tokV})
 	veriff := "POST /kyc-connector/veriff/ingestions"
-	ingest := c.op(veriff).requestExample("Create Veriff Ingestion")
+	ingest := c.op(veriff).RequestExample("Create Veriff Ingestion")
 	c.errorCase(veriff, "409", "Kyc Connector Not Configured", call{tok: tokV, user: fresh(tokV), body: ingest})
 	c.errorCase("PUT /kyc-connector/veriff/config", "400", "Invalid Provider Config", call{tok: tokV, body: map[string]any{"integrations": "none"}})
-	c.send("PUT /kyc-connector/veriff/config", call{tok: tokV, body: c.op("PUT /kyc-connector/veriff/config").requestExample("Set Veriff Config With Multiple Integrations")})
+	c.send("PUT /kyc-connector/veriff/config", call{tok: tokV, body: c.op("PUT /kyc-connector/veriff/config").RequestExample("Set Veriff Config With Multiple Integrations")})
 	c.errorCase(veriff, "409", "Ingestion Not Supported By Provider Config", call{tok: tokV, user: fresh(tokV), body: map[string]any{"processes": []string{"proof-of-address"},
 		"sessions": []any{map[string]any{"processes": []string{"proof-of-address"}, "sessionId": "550e8400-e29b-41d4-a716-446655440001", "integrationName": "integration-def456"}}}})
 	c.errorCase(veriff, "409", "Ingestion Process Not Resolvable", call{tok: tokV, user: fresh(tokV), body: map[string]any{"processes": []string{"identity", "address"},
@@ -447,15 +448,15 @@ func (c *conformance) errorCases(e *connectorEnv, tnA tenant, tokA string, fresh
 // and each address one request per 100 seconds. One harmless call per
 // client (and one token request) empties its buckets; each operation's
 // first example call then answers 429.
-func (c *conformance) rateLimited(e *connectorEnv) {
-	k2 := start(c.t, e.db, "--workers", "0", "--rate-limit", "0.01", "--rate-burst", "1")
+func (c *conformance) rateLimited(e *e2e.ConnectorEnv) {
+	k2 := e2e.Start(c.t, e.DB, "--workers", "0", "--rate-limit", "0.01", "--rate-burst", "1")
 	drained := map[string]bool{}
 	for _, key := range c.order {
 		x, ok := c.sample[key]
 		if _, documented := c.cases[key+" 429 Too Many Requests"]; !ok || !documented {
 			continue
 		}
-		x.base = k2.base
+		x.base = k2.Base
 		drain := x.tok
 		if key == "POST /core/oauth2/token" {
 			drain = "address"
@@ -465,7 +466,7 @@ func (c *conformance) rateLimited(e *connectorEnv) {
 			if drain == "address" {
 				c.send(key, x)
 			} else {
-				c.send("GET /core/countries", call{tok: x.tok, base: k2.base})
+				c.send("GET /core/countries", call{tok: x.tok, base: k2.Base})
 			}
 		}
 		c.errorCase(key, "429", "Too Many Requests", x)
@@ -474,8 +475,8 @@ func (c *conformance) rateLimited(e *connectorEnv) {
 
 // expiredTokens calls every operation with a token whose lifetime is over:
 // the sandbox clock moves past it (last, as it moves every tenant's time).
-func (c *conformance) expiredTokens(e *connectorEnv) {
-	if res := e.call(c.t, "POST", "/sandbox/clock", e.tok, "", map[string]any{"advance": "25h"}); res.Status != 200 {
+func (c *conformance) expiredTokens(e *e2e.ConnectorEnv) {
+	if res := e.Call(c.t, "POST", "/sandbox/clock", e.Tok, "", map[string]any{"advance": "25h"}); res.Status != 200 {
 		c.t.Fatalf("advance clock: %d %s", res.Status, res.Body)
 	}
 	for _, key := range c.order {

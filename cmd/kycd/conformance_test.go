@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/kycd/kycd/api"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -46,27 +46,15 @@ const (
 	conformanceErrorsFloor = 339 // error cases answered as documented, of every documented one (345, 5 not applicable)
 )
 
-// upholdDoc is one of Uphold's OpenAPI documents, raw and as a schema
-// compiler whose locations are the document's JSON pointers.
-type upholdDoc struct {
-	name string
-	url  string
-	raw  map[string]any
-	c    *jsonschema.Compiler
-
-	mu    sync.Mutex
-	cache map[string]*jsonschema.Schema
-}
-
 var (
 	upholdDocsOnce sync.Once
-	upholdDocs     []*upholdDoc
+	upholdDocs     []*e2e.UpholdDoc
 	upholdDocsErr  error
 )
 
-func loadUpholdDocs() ([]*upholdDoc, error) {
+func loadUpholdDocs() ([]*e2e.UpholdDoc, error) {
 	upholdDocsOnce.Do(func() {
-		dir := filepath.Dir(upholdDocPath())
+		dir := filepath.Dir(e2e.UpholdDocPath())
 		for _, name := range []string{"core-kyc.openapi.json", "kyc-connector.openapi.json"} {
 			raw, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -86,285 +74,23 @@ func loadUpholdDocs() ([]*upholdDoc, error) {
 				upholdDocsErr = err
 				return
 			}
-			upholdDocs = append(upholdDocs, &upholdDoc{name: name, url: u, raw: v.(map[string]any), c: c, cache: map[string]*jsonschema.Schema{}})
+			upholdDocs = append(upholdDocs, &e2e.UpholdDoc{Name: name, URL: u, Raw: v.(map[string]any), C: c, Cache: map[string]*jsonschema.Schema{}})
 		}
 	})
 	return upholdDocs, upholdDocsErr
 }
 
-func pointerEscape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-// at returns the object at a JSON pointer ("/paths/~1core~1users/post").
-func (d *upholdDoc) at(ptr string) map[string]any {
-	keys := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-	for i, p := range keys {
-		keys[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-	}
-	m, _ := walkJSON(d.raw, keys).(map[string]any)
-	return m
-}
-
-// resolve follows $ref from the object at ptr, returning the object and the
-// pointer where it really is.
-func (d *upholdDoc) resolve(ptr string) (map[string]any, string) {
-	m := d.at(ptr)
-	for m != nil {
-		ref, ok := m["$ref"].(string)
-		if !ok || !strings.HasPrefix(ref, "#/") {
-			break
-		}
-		ptr = ref[1:]
-		m = d.at(ptr)
-	}
-	return m, ptr
-}
-
-func (d *upholdDoc) schema(ptr string) (*jsonschema.Schema, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if s, ok := d.cache[ptr]; ok {
-		return s, nil
-	}
-	s, err := d.c.Compile(d.url + "#" + ptr)
-	if err != nil {
-		return nil, err
-	}
-	d.cache[ptr] = s
-	return s, nil
-}
-
-// validate checks a JSON body against the schema at ptr.
-func (d *upholdDoc) validate(ptr string, body []byte) error {
-	sch, err := d.schema(ptr)
-	if err != nil {
-		return err
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("not JSON: %v", err)
-	}
-	return sch.Validate(v)
-}
-
-// upholdOp is one operation of a document.
-type upholdOp struct {
-	doc          *upholdDoc
-	method, path string
-	ptr          string
-	op           map[string]any
-}
-
-func (o *upholdOp) key() string { return o.method + " " + o.path }
-
-// operations lists a document's operations in a stable order.
-func (d *upholdDoc) operations() []*upholdOp {
-	paths := d.at("/paths")
-	var out []*upholdOp
-	for _, p := range mapsKeys(paths) {
-		item := paths[p].(map[string]any)
-		for _, m := range []string{"get", "post", "put", "patch", "delete"} {
-			if op, ok := item[m].(map[string]any); ok {
-				out = append(out, &upholdOp{doc: d, method: strings.ToUpper(m), path: p, ptr: "/paths/" + pointerEscape(p) + "/" + m, op: op})
-			}
-		}
-	}
-	return out
-}
-
-func mapsKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// examples returns the named values of an examples object.
-func (d *upholdDoc) examples(obj map[string]any) map[string]any {
-	out := map[string]any{}
-	ex, _ := obj["examples"].(map[string]any)
-	for name, e := range ex {
-		em, _ := e.(map[string]any)
-		if ref, ok := em["$ref"].(string); ok {
-			em, _ = d.resolve(ref[1:])
-		}
-		out[name] = em["value"]
-	}
-	return out
-}
-
-// requestExample is the document's request example of that name.
-func (o *upholdOp) requestExample(name string) any {
-	rb, ptr := o.doc.resolve(o.ptr + "/requestBody")
-	if rb == nil {
-		return nil
-	}
-	for ct := range rb["content"].(map[string]any) {
-		if v, ok := o.doc.examples(o.doc.at(ptr + "/content/" + pointerEscape(ct)))[name]; ok {
-			return v
-		}
-	}
-	panic(o.key() + " has no request example " + name)
-}
-
-// requestExampleNames lists the names of an operation's request examples.
-func (o *upholdOp) requestExampleNames() []string {
-	rb, ptr := o.doc.resolve(o.ptr + "/requestBody")
-	if rb == nil {
-		return nil
-	}
-	var out []string
-	for ct := range rb["content"].(map[string]any) {
-		out = append(out, mapsKeys(o.doc.examples(o.doc.at(ptr+"/content/"+pointerEscape(ct))))...)
-	}
-	return out
-}
-
-// headerParams returns the documented X-Uphold-User-* headers with their
-// examples, as a generated client sends them.
-func (o *upholdOp) headerParams() map[string]string {
-	out := map[string]string{}
-	for _, ptr := range o.params() {
-		p, _ := o.doc.resolve(ptr)
-		name, _ := p["name"].(string)
-		if p["in"] != "header" || !strings.HasPrefix(name, "X-Uphold-User-") {
-			continue
-		}
-		for _, v := range o.doc.examples(p) {
-			out[name] = fmt.Sprint(v)
-		}
-	}
-	return out
-}
-
-// params returns the pointers of an operation's parameters and of its
-// path's.
-func (o *upholdOp) params() []string {
-	var out []string
-	item := strings.TrimSuffix(o.ptr, "/"+strings.ToLower(o.method))
-	for _, base := range []string{item, o.ptr} {
-		list, _ := o.doc.at(base)["parameters"].([]any)
-		for i := range list {
-			out = append(out, base+"/parameters/"+strconv.Itoa(i))
-		}
-	}
-	return out
-}
-
-// errorCase is one documented error example of an operation.
-type errorCase struct {
-	op      *upholdOp
-	status  string
-	name    string
-	example map[string]any
-}
-
-func (c *errorCase) key() string { return c.op.key() + " " + c.status + " " + c.name }
-
-func (o *upholdOp) errorCases() []*errorCase {
-	var out []*errorCase
-	responses := o.doc.at(o.ptr + "/responses")
-	for _, st := range mapsKeys(responses) {
-		if st[0] == '2' || st[0] == '3' {
-			continue
-		}
-		r, ptr := o.doc.resolve(o.ptr + "/responses/" + st)
-		content, _ := r["content"].(map[string]any)
-		for _, ct := range mapsKeys(content) {
-			ex := o.doc.examples(o.doc.at(ptr + "/content/" + pointerEscape(ct)))
-			for _, name := range mapsKeys(ex) {
-				v, _ := ex[name].(map[string]any)
-				out = append(out, &errorCase{op: o, status: st, name: name, example: v})
-			}
-		}
-	}
-	return out
-}
-
-// judge says whether an answer is one the document gives for the
-// operation: a documented status (a success when success is set), the
-// required headers, and a body valid against that status's schema.
-func (o *upholdOp) judge(res *response, success bool) error {
-	st := strconv.Itoa(res.Status)
-	if success && (res.Status < 200 || res.Status > 299) {
-		return fmt.Errorf("answered %d, not a success: %.300s", res.Status, res.Body)
-	}
-	if o.doc.at(o.ptr+"/responses/"+st) == nil {
-		return fmt.Errorf("answered %d, which the document does not list: %.300s", res.Status, res.Body)
-	}
-	r, ptr := o.doc.resolve(o.ptr + "/responses/" + st)
-	var errs []string
-	headers, _ := r["headers"].(map[string]any)
-	for _, name := range mapsKeys(headers) {
-		h, _ := o.doc.resolve(ptr + "/headers/" + pointerEscape(name))
-		if h["required"] == true && res.Header.Get(name) == "" {
-			errs = append(errs, "no "+name+" header")
-		}
-	}
-	content, _ := r["content"].(map[string]any)
-	if len(content) == 0 {
-		if len(bytes.TrimSpace(res.Body)) > 0 {
-			errs = append(errs, fmt.Sprintf("a body where the document has none: %.200s", res.Body))
-		}
-	}
-	for _, ct := range mapsKeys(content) {
-		if !strings.Contains(ct, "json") {
-			continue
-		}
-		if err := o.doc.validate(ptr+"/content/"+pointerEscape(ct)+"/schema", res.Body); err != nil {
-			errs = append(errs, fmt.Sprintf("body invalid: %v\n%.600s", err, res.Body))
-		}
-		break
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d: %s", res.Status, strings.Join(errs, "; "))
-	}
-	return nil
-}
-
-// judgeError says whether an answer is the documented error case: its
-// status, a valid body, and the example's code (and the entity and reasons
-// the example names).
-func (c *errorCase) judge(res *response) error {
-	if st := strconv.Itoa(res.Status); st != c.status {
-		return fmt.Errorf("answered %d, documented %s: %.300s", res.Status, c.status, res.Body)
-	}
-	if err := c.op.judge(res, false); err != nil {
-		return err
-	}
-	for _, k := range []string{"code", "error"} {
-		if want, ok := c.example[k]; ok && res.JSON[k] != want {
-			return fmt.Errorf("%s %v, documented %v: %.300s", k, res.JSON[k], want, res.Body)
-		}
-	}
-	details, _ := c.example["details"].(map[string]any)
-	// Placeholders ("<entity>") stand for any value; of several documented
-	// reasons, one is enough (an example lists what one request lacked).
-	if want, ok := details["entity"].(string); ok && !strings.HasPrefix(want, "<") && res.get("details.entity") != want {
-		return fmt.Errorf("details.entity %v, documented %v: %.300s", res.get("details.entity"), want, res.Body)
-	}
-	got, _ := res.get("details.reasons").([]any)
-	wants, _ := details["reasons"].([]any)
-	if len(wants) > 0 && !slices.ContainsFunc(wants, func(w any) bool { return slices.Contains(got, w) }) {
-		return fmt.Errorf("details.reasons %v, documented %v: %.300s", got, wants, res.Body)
-	}
-	return nil
-}
-
 // conformance holds the walk's tallies.
 type conformance struct {
 	t     *testing.T
-	k     *kycdProc
-	ops   map[string]*upholdOp
+	k     *e2e.Proc
+	ops   map[string]*e2e.UpholdOp
 	order []string
 
 	mu     sync.Mutex
 	served map[string]bool
 	calls  map[string][]string // per operation: the failures of its example calls ("" for a pass)
-	cases  map[string]*errorCase
+	cases  map[string]*e2e.ErrorCase
 	tried  map[string]string // per error case: "" when answered as documented, else why not
 
 	// feedTokens read the feeds of the tenants the walk used.
@@ -374,26 +100,26 @@ type conformance struct {
 	sample map[string]call
 }
 
-func newConformance(t *testing.T, k *kycdProc) *conformance {
+func newConformance(t *testing.T, k *e2e.Proc) *conformance {
 	docs, err := loadUpholdDocs()
 	if err != nil {
 		t.Fatalf("Uphold's OpenAPI documents are needed: %v", err)
 	}
-	c := &conformance{t: t, k: k, ops: map[string]*upholdOp{}, served: map[string]bool{}, calls: map[string][]string{},
-		cases: map[string]*errorCase{}, tried: map[string]string{}, sample: map[string]call{}}
+	c := &conformance{t: t, k: k, ops: map[string]*e2e.UpholdOp{}, served: map[string]bool{}, calls: map[string][]string{},
+		cases: map[string]*e2e.ErrorCase{}, tried: map[string]string{}, sample: map[string]call{}}
 	for _, d := range docs {
-		for _, op := range d.operations() {
-			c.ops[op.key()] = op
-			c.order = append(c.order, op.key())
-			for _, ec := range op.errorCases() {
-				c.cases[ec.key()] = ec
+		for _, op := range d.Operations() {
+			c.ops[op.Key()] = op
+			c.order = append(c.order, op.Key())
+			for _, ec := range op.ErrorCases() {
+				c.cases[ec.Key()] = ec
 			}
 		}
 	}
 	return c
 }
 
-func (c *conformance) op(key string) *upholdOp {
+func (c *conformance) op(key string) *e2e.UpholdOp {
 	op, ok := c.ops[key]
 	if !ok {
 		c.t.Fatalf("no operation %s in the documents", key)
@@ -419,12 +145,12 @@ type call struct {
 
 // send makes a call to an operation, as a generated client would: with the
 // documented X-Uphold-User-* headers set to their examples.
-func (c *conformance) send(key string, x call) *response {
+func (c *conformance) send(key string, x call) *e2e.Response {
 	c.t.Helper()
 	op := c.op(key)
 	path := x.path
 	if path == "" {
-		path = op.path
+		path = op.Path
 	}
 	var body io.Reader
 	ct := ""
@@ -435,13 +161,13 @@ func (c *conformance) send(key string, x call) *response {
 	case []byte:
 		body, ct = bytes.NewReader(b), "application/json"
 	default:
-		body, ct = bytes.NewReader(mustJSON(b)), "application/json"
+		body, ct = bytes.NewReader(e2e.MustJSON(b)), "application/json"
 	}
-	base := c.k.base
+	base := c.k.Base
 	if x.base != "" {
 		base = x.base
 	}
-	req, err := http.NewRequest(op.method, base+path, body)
+	req, err := http.NewRequest(op.Method, base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -452,7 +178,7 @@ func (c *conformance) send(key string, x call) *response {
 		req.Header.Set("Content-Type", ct)
 	}
 	if !x.plain {
-		for k, v := range op.headerParams() {
+		for k, v := range op.HeaderParams() {
 			req.Header.Set(k, v)
 		}
 	}
@@ -471,16 +197,16 @@ func (c *conformance) send(key string, x call) *response {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	out := &response{Status: res.StatusCode, Header: res.Header, Body: raw}
+	out := &e2e.Response{Status: res.StatusCode, Header: res.Header, Body: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		_ = json.Unmarshal(raw, &out.JSON)
 	}
 	if res.StatusCode >= 500 {
-		c.t.Errorf("%s %s answered %d: %s", op.method, path, res.StatusCode, raw)
+		c.t.Errorf("%s %s answered %d: %s", op.Method, path, res.StatusCode, raw)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !(res.StatusCode == 404 && out.code() == "route_not_found") && res.StatusCode != 405 {
+	if !(res.StatusCode == 404 && out.Code() == "route_not_found") && res.StatusCode != 405 {
 		c.served[key] = true
 	} else if _, seen := c.served[key]; !seen {
 		c.served[key] = false
@@ -490,7 +216,7 @@ func (c *conformance) send(key string, x call) *response {
 
 // example calls an operation with a request and records whether the answer
 // is a documented success.
-func (c *conformance) example(key, name string, x call) *response {
+func (c *conformance) example(key, name string, x call) *e2e.Response {
 	c.t.Helper()
 	c.mu.Lock()
 	if _, ok := c.sample[key]; !ok {
@@ -499,7 +225,7 @@ func (c *conformance) example(key, name string, x call) *response {
 	c.mu.Unlock()
 	res := c.send(key, x)
 	why := ""
-	if err := c.op(key).judge(res, true); err != nil {
+	if err := c.op(key).Judge(res, true); err != nil {
 		why = fmt.Sprintf("%s (%s): %v", key, name, err)
 		if testing.Verbose() {
 			c.t.Log(why)
@@ -512,7 +238,7 @@ func (c *conformance) example(key, name string, x call) *response {
 }
 
 // errorCase provokes a documented error case and records the answer.
-func (c *conformance) errorCase(key, status, name string, x call) *response {
+func (c *conformance) errorCase(key, status, name string, x call) *e2e.Response {
 	c.t.Helper()
 	ec, ok := c.cases[key+" "+status+" "+name]
 	if !ok {
@@ -520,15 +246,15 @@ func (c *conformance) errorCase(key, status, name string, x call) *response {
 	}
 	res := c.send(key, x)
 	why := ""
-	if err := ec.judge(res); err != nil {
+	if err := ec.Judge(res); err != nil {
 		why = err.Error()
 	}
 	c.mu.Lock()
-	if prev, ok := c.tried[ec.key()]; !ok || prev == "" {
-		c.tried[ec.key()] = why
+	if prev, ok := c.tried[ec.Key()]; !ok || prev == "" {
+		c.tried[ec.Key()] = why
 	}
 	if why != "" && testing.Verbose() {
-		c.t.Logf("%s: %s", ec.key(), why)
+		c.t.Logf("%s: %s", ec.Key(), why)
 	}
 	c.mu.Unlock()
 	return res
@@ -584,7 +310,7 @@ func (c *conformance) report() (served, valid, errorsOK, errorsTried, notApplica
 	return
 }
 
-func mapsKeysCases(m map[string]*errorCase) []string {
+func mapsKeysCases(m map[string]*e2e.ErrorCase) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -595,13 +321,13 @@ func mapsKeysCases(m map[string]*errorCase) []string {
 
 var (
 	kycdDocOnce sync.Once
-	kycdDoc     *upholdDoc
+	kycdDoc     *e2e.UpholdDoc
 	kycdDocErr  error
 )
 
 // loadKycdDoc reads kycd's own OpenAPI document, whose webhooks section
 // defines kycd's own events (the kycd. prefix).
-func loadKycdDoc() (*upholdDoc, error) {
+func loadKycdDoc() (*e2e.UpholdDoc, error) {
 	kycdDocOnce.Do(func() {
 		raw, err := api.OpenAPI()
 		if err != nil {
@@ -617,7 +343,7 @@ func loadKycdDoc() (*upholdDoc, error) {
 		c.DefaultDraft(jsonschema.Draft2020)
 		c.AssertFormat()
 		if kycdDocErr = c.AddResource("urn:kycd:openapi.json", v); kycdDocErr == nil {
-			kycdDoc = &upholdDoc{name: "kycd", url: "urn:kycd:openapi.json", raw: v.(map[string]any), c: c, cache: map[string]*jsonschema.Schema{}}
+			kycdDoc = &e2e.UpholdDoc{Name: "kycd", URL: "urn:kycd:openapi.json", Raw: v.(map[string]any), C: c, Cache: map[string]*jsonschema.Schema{}}
 		}
 	})
 	return kycdDoc, kycdDocErr
@@ -635,7 +361,7 @@ func (c *conformance) events(tok string) (valid, total int, failures []string) {
 	docs = append(slices.Clip(docs), own)
 	after := "0"
 	for {
-		res := c.k.call(c.t, "GET", "/core/events?limit=1000&after="+after, tok, "", nil)
+		res := c.k.Call(c.t, "GET", "/core/events?limit=1000&after="+after, tok, "", nil)
 		if res.Status != 200 {
 			c.t.Fatalf("feed: %d %s", res.Status, res.Body)
 		}
@@ -644,20 +370,20 @@ func (c *conformance) events(tok string) (valid, total int, failures []string) {
 			return
 		}
 		for _, ev := range list {
-			raw := mustJSON(ev)
+			raw := e2e.MustJSON(ev)
 			typ, _ := ev.(map[string]any)["type"].(string)
 			total++
 			var why string
 			found := false
 			for _, d := range docs {
-				hook := d.at("/webhooks/" + pointerEscape(typ) + "/post")
+				hook := d.At("/webhooks/" + e2e.PointerEscape(typ) + "/post")
 				if hook == nil {
 					continue
 				}
 				found = true
-				rb, ptr := d.resolve("/webhooks/" + pointerEscape(typ) + "/post/requestBody")
+				rb, ptr := d.Resolve("/webhooks/" + e2e.PointerEscape(typ) + "/post/requestBody")
 				_ = rb
-				if err := d.validate(ptr+"/content/application~1json/schema", raw); err != nil {
+				if err := d.Validate(ptr+"/content/application~1json/schema", raw); err != nil {
 					why = fmt.Sprintf("event %s invalid: %v\n%.600s", typ, err, raw)
 				}
 			}
@@ -677,11 +403,11 @@ func (c *conformance) events(tok string) (valid, total int, failures []string) {
 // TestUpholdConformance walks both Uphold documents on both databases.
 func TestUpholdConformance(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		// No rate limit: the walk makes hundreds of calls a second, and
 		// kycd's limiter has tests of its own.
-		e := newConnectorEnv(t, db, "--rate-limit", "0")
-		c := newConformance(t, e.kycdProc)
+		e := e2e.NewConnectorEnv(t, db, "--rate-limit", "0")
+		c := newConformance(t, e.Proc)
 		c.walk(e)
 		var evValid, evTotal int
 		var evFailures []string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -13,113 +12,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kycd/kycd"
 	"github.com/kycd/kycd/internal/bench"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sandbox/veriffsbx"
 	"github.com/kycd/kycd/screening"
 	"github.com/kycd/kycd/sqlstore/storetest"
 	"github.com/kycd/kycd/webhook"
 )
 
-// kycdBinary builds kycd once (without the race detector, as users run
-// it) for the tests that kill it, with the kycdtest tag: it adds the
-// seed-users command (seed_kycdtest.go) and leaves the rest as shipped.
-func kycdBinary(t *testing.T) string {
-	t.Helper()
-	kycdBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "kycd-bin-")
-		if err != nil {
-			kycdBin.err = err
-			return
-		}
-		kycdBin.dir, kycdBin.path = dir, filepath.Join(dir, "kycd")
-		out, err := exec.Command("go", "build", "-tags", "kycdtest", "-o", kycdBin.path, ".").CombinedOutput()
-		if err != nil {
-			kycdBin.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if kycdBin.err != nil {
-		t.Fatal(kycdBin.err)
-	}
-	return kycdBin.path
-}
-
-var kycdBin struct {
-	once      sync.Once
-	dir, path string
-	err       error
-}
-
 // cliOnly is a kycd that only runs commands (cli, newTenant) on the
 // test's database, in-process: creating a tenant and its client before the
 // children start needs no server (start would run one, with its workers,
 // only to stop it).
-func cliOnly(t *testing.T, db storetest.Database) *kycdProc {
-	return &kycdProc{t: t, db: db}
-}
-
-// childEnv is the environment of a kycd process of the test's database,
-// keeping at most maxConns PostgreSQL connections (the kycds start keeps 4,
-// kycdProc.env: a fresh server's 100 are shared by every test running at
-// once).
-func childEnv(db storetest.Database, maxConns int) []string {
-	return append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn",
-		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns))
-}
-
-// child is a kycd serve in its own process.
-type child struct {
-	cmd        *exec.Cmd
-	base, logs string
-}
-
-func startChild(t *testing.T, db storetest.Database, args ...string) *child {
-	t.Helper()
-	cmd := exec.Command(kycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = childEnv(db, 4)
-	dieWithTest(cmd)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs, err := os.Create(filepath.Join(t.TempDir(), "stderr.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	select {
-	case base := <-found:
-		return &child{cmd: cmd, base: base, logs: logs.Name()}
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		raw, _ := os.ReadFile(logs.Name())
-		t.Fatalf("the child kycd did not listen\n%s", raw)
-	}
-	return nil
-}
-
-func (c *child) kill() {
-	_ = c.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = c.cmd.Process.Wait()
+func cliOnly(t *testing.T, db storetest.Database) *e2e.Proc {
+	return &e2e.Proc{T: t, DB: db}
 }
 
 // TestCrashSafety: a real kycd process is SIGKILLed at random moments while
@@ -131,24 +43,24 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process for about a minute")
 	}
-	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// The provider lives in the test, so that it outlives every kycd.
 		sb := veriffsbx.New(map[string]string{"crash-key": "crash-secret"})
 		sb.SetLatency(50 * time.Millisecond)
 		provider := httptest.NewServer(sb)
 		t.Cleanup(provider.Close)
 
-		tn := cliOnly(t, db).newTenant(t, "crash")
+		tn := cliOnly(t, db).NewTenant(t, "crash")
 		// Kills cost attempts (a rescued job retries): retry soon.
 		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0", "--ingest-retry-base", "50ms"}
 
 		// First an API-only node queues the ingestions, so that the workers
 		// then have all 200 to run when the kills start.
-		c := startChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.kill() })
-		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
-		tok := k.token(t, tn, "")
-		if res := k.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": provider.URL,
+		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
+		t.Cleanup(func() { c.Kill() })
+		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
+		tok := k.Token(t, tn, "")
+		if res := k.Call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": provider.URL,
 			"integrations": []any{map[string]any{"name": "main", "apiKey": "crash-key", "sharedSecretKey": "crash-secret", "processes": []string{"profile", "identity"}}}}); res.Status != 200 {
 			t.Fatalf("config: %d %s", res.Status, res.Body)
 		}
@@ -156,39 +68,39 @@ func TestCrashSafety(t *testing.T) {
 		users := make([]string, n)
 		ingestions := map[string]string{} // ingestion -> user
 		for i := range n {
-			body := newUserBody(fmt.Sprintf("crash%d@crash.example", i))
+			body := e2e.NewUserBody(fmt.Sprintf("crash%d@crash.example", i))
 			delete(body, "fullName")
 			delete(body, "birthdate")
-			users[i] = k.call(t, "POST", "/core/users", tok, "", body).get("user.id").(string)
-			res := k.call(t, "POST", "/kyc-connector/veriff/ingestions", tok, users[i], map[string]any{"processes": []string{"profile", "identity"},
+			users[i] = k.Call(t, "POST", "/core/users", tok, "", body).Get("user.id").(string)
+			res := k.Call(t, "POST", "/kyc-connector/veriff/ingestions", tok, users[i], map[string]any{"processes": []string{"profile", "identity"},
 				"sessions": []any{map[string]any{"sessionId": veriffsbx.Approved, "integrationName": "main"}}})
 			if res.Status != 201 {
 				t.Fatalf("ingestion: %d %s", res.Status, res.Body)
 			}
-			ingestions[res.get("ingestion.id").(string)] = users[i]
+			ingestions[res.Get("ingestion.id").(string)] = users[i]
 		}
-		c.kill()
-		c = startChild(t, db, flags...)
-		k.base, k.router = c.base, newRouter(t, c.base)
+		c.Kill()
+		c = e2e.StartChild(t, db, flags...)
+		k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
 		// Kill it at random moments while the ingestions run; restart it.
 		conn := db.Open(t)
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
-			unfinished := countRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status <> 'finished'`)
+			unfinished := e2e.CountRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status <> 'finished'`)
 			if unfinished > 0 {
 				hit++
 			}
-			c.kill()
-			c = startChild(t, db, flags...)
-			k.base, k.router = c.base, newRouter(t, c.base)
-			tok = k.token(t, tn, "")
+			c.Kill()
+			c = e2e.StartChild(t, db, flags...)
+			k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
+			tok = k.Token(t, tn, "")
 		}
 		// Wait on the database (a query, not 200 requests a round), then
 		// read every ingestion through the API.
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			finished := countRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status = 'finished'`)
+			finished := e2e.CountRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status = 'finished'`)
 			if finished == n {
 				break
 			}
@@ -198,11 +110,11 @@ func TestCrashSafety(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		for id, u := range ingestions {
-			if res := k.call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil); res.get("ingestion.status") != "finished" {
+			if res := k.Call(t, "GET", "/kyc-connector/veriff/ingestions/"+id, tok, u, nil); res.Get("ingestion.status") != "finished" {
 				t.Errorf("ingestion %s: %s", id, res.Body)
 			}
 		}
-		c.kill()
+		c.Kill()
 		t.Logf("%d of 4 kills hit running ingestions", hit)
 		if hit == 0 {
 			t.Error("no kill happened while ingestions ran: the test proved nothing")
@@ -210,19 +122,19 @@ func TestCrashSafety(t *testing.T) {
 
 		for id, u := range ingestions {
 			// Finished exactly once: one status change to finished.
-			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`,
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ? AND payload LIKE ?`,
 				id, "kyc-connector.veriff.ingestion.status-changed", `%"status":"finished"%`); got != 1 {
 				t.Errorf("ingestion %s finished %d times", id, got)
 			}
 			// Each of the session's three images stored once.
-			if got := countRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ?`, u); got != 3 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ?`, u); got != 3 {
 				t.Errorf("user %s has %d files, want 3", u, got)
 			}
 			// Each process submitted once.
-			if got := countRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got > 2 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got > 2 {
 				t.Errorf("user %s: %d submissions", u, got)
 			}
-			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u, "core.kyc.identity.status-changed"); got != 1 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, u, "core.kyc.identity.status-changed"); got != 1 {
 				t.Errorf("user %s: identity changed %d times", u, got)
 			}
 		}
@@ -266,7 +178,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
-	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		const n = 5000
 		var (
 			mu       sync.Mutex
@@ -290,22 +202,22 @@ func TestWebhookCrashSafety(t *testing.T) {
 		}))
 		t.Cleanup(recv.Close)
 
-		tn := cliOnly(t, db).newTenant(t, "hook-crash")
+		tn := cliOnly(t, db).NewTenant(t, "hook-crash")
 		// Kills cost attempts (a rescued delivery retries): retry soon, as
 		// often as the default schedule does.
 		flags := []string{"--allow-private-network", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
 			"--webhook-retries", strings.TrimSuffix(strings.Repeat("100ms,", len(webhook.DefaultSchedule)), ",")}
 		// An API-only node registers the endpoints and the events wait.
-		c := startChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.kill() })
-		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
-		tok := k.token(t, tn, "")
-		res := k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/hooks", "eventTypes": []string{"test.crash."}})
-		secret, _ = res.get("endpoint.secret").(string)
+		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
+		t.Cleanup(func() { c.Kill() })
+		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
+		tok := k.Token(t, tn, "")
+		res := k.Call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/hooks", "eventTypes": []string{"test.crash."}})
+		secret, _ = res.Get("endpoint.secret").(string)
 		if res.Status != 201 {
 			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
 		}
-		k.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/unsubscribed", "eventTypes": []string{"core.kyc."}})
+		k.Call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/unsubscribed", "eventTypes": []string{"core.kyc."}})
 		// 5,000 committed events (as state changes write them).
 		conn := db.Open(t)
 		tx, err := conn.Begin()
@@ -327,8 +239,8 @@ func TestWebhookCrashSafety(t *testing.T) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		c.kill()
-		c = startChild(t, db, flags...)
+		c.Kill()
+		c = e2e.StartChild(t, db, flags...)
 		received := func() int {
 			mu.Lock()
 			defer mu.Unlock()
@@ -347,8 +259,8 @@ func TestWebhookCrashSafety(t *testing.T) {
 			if got := received(); got > 0 && got < n {
 				hit++
 			}
-			c.kill()
-			c = startChild(t, db, flags...)
+			c.Kill()
+			c = e2e.StartChild(t, db, flags...)
 		}
 		deadline := time.Now().Add(4 * time.Minute)
 		for received() < n {
@@ -357,7 +269,7 @@ func TestWebhookCrashSafety(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		c.kill()
+		c.Kill()
 		mu.Lock()
 		defer mu.Unlock()
 		dups := 0
@@ -390,10 +302,10 @@ func TestCheckCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts a kycd process")
 	}
-	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// The bucket lives in the test and sends each zip slowly, so that
 		// kills land mid-download.
-		good := evidenceZip(t, [2]string{"ident/protocol.txt", strings.Repeat("video ident protocol ", 20000)})
+		good := e2e.EvidenceZip(t, [2]string{"ident/protocol.txt", strings.Repeat("video ident protocol ", 20000)})
 		bucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", fmt.Sprint(len(good)))
 			for rest := good; len(rest) > 0; {
@@ -408,19 +320,19 @@ func TestCheckCrashSafety(t *testing.T) {
 		}))
 		t.Cleanup(bucket.Close)
 
-		tn := cliOnly(t, db).newTenant(t, "check-crash")
+		tn := cliOnly(t, db).NewTenant(t, "check-crash")
 		// Kills cost attempts (a rescued job retries): retry soon.
 		flags := []string{"--allow-private-network", "--evidence-allow-http", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
 			"--evidence-retries", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms"}
-		c := startChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.kill() })
-		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
-		tok := k.token(t, tn, "")
+		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
+		t.Cleanup(func() { c.Kill() })
+		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
+		tok := k.Token(t, tn, "")
 		const n = 60
 		checks := map[string]string{} // check -> user
 		for i := range n {
-			u := createUser(t, k, tok, fmt.Sprintf("check%d@crash.example", i))
-			res := k.call(t, "POST", "/users/"+u+"/checks", tok, "", map[string]any{"type": "KYC",
+			u := e2e.CreateUser(t, k, tok, fmt.Sprintf("check%d@crash.example", i))
+			res := k.Call(t, "POST", "/users/"+u+"/checks", tok, "", map[string]any{"type": "KYC",
 				"check_confirmed_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "data_download_link": bucket.URL + "/ident.zip",
 				"document_type": "PASSPORT", "document_expiration_date": "2031-01-01", "nationality": "GB", "provider": "IDNOW", "method": "VIDEO_ID",
 				"confirmed_address": map[string]any{"address_line1": "1 High Street", "postcode": "M4 1AA", "city": "Manchester", "state": "MAN", "country": "GB"}})
@@ -429,24 +341,24 @@ func TestCheckCrashSafety(t *testing.T) {
 			}
 			checks[res.JSON["id"].(string)] = u
 		}
-		c.kill()
-		c = startChild(t, db, flags...)
+		c.Kill()
+		c = e2e.StartChild(t, db, flags...)
 		conn := db.Open(t)
 		hit := 0
 		for range 4 {
 			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-			pending := countRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
+			pending := e2e.CountRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
 			if pending > 0 {
 				hit++
 			}
-			c.kill()
-			c = startChild(t, db, flags...)
+			c.Kill()
+			c = e2e.StartChild(t, db, flags...)
 		}
-		k.base, k.router = c.base, newRouter(t, c.base)
-		tok = k.token(t, tn, "")
+		k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
+		tok = k.Token(t, tn, "")
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			pending := countRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
+			pending := e2e.CountRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
 			if pending == 0 {
 				break
 			}
@@ -467,25 +379,25 @@ func TestCheckCrashSafety(t *testing.T) {
 			t.Error("no kill happened while checks were pending: the test proved nothing")
 		}
 		for id, u := range checks {
-			if res := k.call(t, "GET", "/users/"+u+"/checks/"+id, tok, "", nil); res.JSON["status"] != "PASSED" {
+			if res := k.Call(t, "GET", "/users/"+u+"/checks/"+id, tok, "", nil); res.JSON["status"] != "PASSED" {
 				t.Errorf("check %s: %s", id, res.Body)
 			}
-			if got := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, id, "USER_CHECK.PASSED"); got != 1 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE entity_id = ? AND type = ?`, id, "USER_CHECK.PASSED"); got != 1 {
 				t.Errorf("check %s passed %d times", id, got)
 			}
-			if got := countRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ? AND category = 'evidence'`, u); got != 1 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM files WHERE user_id = ? AND category = 'evidence'`, u); got != 1 {
 				t.Errorf("user %s has %d evidence files", u, got)
 			}
-			if got := countRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got != 1 {
+			if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM kyc_submissions WHERE user_id = ?`, u); got != 1 {
 				t.Errorf("user %s: %d submissions", u, got)
 			}
 		}
-		if blobs := blobFiles(t, db, "evidence"); len(blobs) != n {
+		if blobs := e2e.BlobFiles(t, db, "evidence"); len(blobs) != n {
 			t.Errorf("%d evidence blobs, want %d", len(blobs), n)
 		}
 		// The last process's space remains while it lives; the killed
 		// processes' scratch files are gone.
-		if left := scratchFiles(db); len(left) != 0 {
+		if left := e2e.ScratchFiles(db); len(left) != 0 {
 			t.Errorf("scratch files left: %v", left)
 		}
 	})
@@ -502,13 +414,13 @@ func TestScreeningCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 users, kills and restarts a kycd process")
 	}
-	forEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDBAtOnce(t, func(t *testing.T, db storetest.Database) {
 		// 40 batches of screening.BatchSize (issue 18: a re-screen of
 		// 20,000 users), seeded in bulk by a kycd built without the race
 		// detector (seedScreenedUsers).
 		const users, listed = 40 * screening.BatchSize, 60
-		setup := start(t, db)
-		tn := setup.newTenant(t, "rescreen-crash")
+		setup := e2e.Start(t, db)
+		tn := setup.NewTenant(t, "rescreen-crash")
 		dir := t.TempDir()
 		watch := filepath.Join(dir, "watch.jsonl")
 		writeList := func(lines []string) {
@@ -519,14 +431,14 @@ func TestScreeningCrashSafety(t *testing.T) {
 		// Version 1: one listing no user resembles.
 		other := `{"id":"W0","type":"person","names":[{"full":"Oswin Pettigrew-Laycock","kind":"primary"}],"birthDates":[{"year":1950}]}`
 		writeList([]string{other})
-		if out, err := setup.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+		if out, err := setup.CLI(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
 			t.Fatalf("import: %q %v", out, err)
 		}
 		conn := db.Open(t)
-		waitUntil(t, "the re-screening of version 1 (no user yet)", func() bool {
-			return countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta' AND state = 'completed'`) == 1
+		e2e.WaitUntil(t, "the re-screening of version 1 (no user yet)", func() bool {
+			return e2e.CountRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_delta' AND state = 'completed'`) == 1
 		})
-		setup.stop(t)
+		setup.Stop(t)
 
 		// The users, created and screened by a kycd built without the race
 		// detector, as at their creation; every 333rd has a name and birth
@@ -546,15 +458,15 @@ func TestScreeningCrashSafety(t *testing.T) {
 		// half of --rescue-after: planning 40 batches takes a second or two).
 		flags := []string{"--rescue-after", "10s", "--workers", "1", "--rate-limit", "0"}
 		rescreening := time.Now()
-		c := startChild(t, db, flags...)
-		t.Cleanup(func() { c.kill() })
-		k := &kycdProc{t: t, db: db, base: c.base, router: newRouter(t, c.base)}
-		if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+		c := e2e.StartChild(t, db, flags...)
+		t.Cleanup(func() { c.Kill() })
+		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
+		if out, err := k.CLI(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
 			t.Fatalf("import of version 2: %q %v", out, err)
 		}
 		batches := func() (done, all int) {
-			all = countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch'`)
-			done = countRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch' AND state = 'completed'`)
+			all = e2e.CountRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch'`)
+			done = e2e.CountRows(t, db, conn, `SELECT count(*) FROM river_job WHERE kind = 'screening_batch' AND state = 'completed'`)
 			return done, all
 		}
 		// waitFor polls the batches until ok; it fails the test, with what
@@ -575,7 +487,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 						_ = rows.Scan(&kind, &state, &errs)
 						t.Log(kind, state, errs)
 					}
-					raw, _ := os.ReadFile(c.logs)
+					raw, _ := os.ReadFile(c.Logs)
 					t.Fatalf("waiting for %s: %d of %d batches done\n%s", what, done, all, raw)
 				}
 				time.Sleep(10 * time.Millisecond)
@@ -586,35 +498,35 @@ func TestScreeningCrashSafety(t *testing.T) {
 		for i, at := range []int{2, 12, 25} {
 			waitFor(fmt.Sprintf("kill %d", i+1), func(done, all int) bool { return all > 0 && done >= at && done < all },
 				func(done, all int) bool { return all > 0 && done == all })
-			c.kill()
-			c = startChild(t, db, flags...)
+			c.Kill()
+			c = e2e.StartChild(t, db, flags...)
 		}
 		waitFor("every batch of the re-screening", func(done, all int) bool { return all == users/screening.BatchSize && done == all },
 			func(int, int) bool { return false })
-		c.kill()
+		c.Kill()
 		t.Logf("re-screened them, killed 3 times, in %s", time.Since(rescreening).Round(time.Millisecond))
 
 		for _, u := range want {
-			if n := countRows(t, db, conn, `SELECT count(*) FROM cases WHERE user_id = ?`, u.ID); n != 1 {
+			if n := e2e.CountRows(t, db, conn, `SELECT count(*) FROM cases WHERE user_id = ?`, u.ID); n != 1 {
 				t.Errorf("user %s: %d cases, want 1", u.ID, n)
 			}
-			if n := countRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ?`, u.ID); n < 1 {
+			if n := e2e.CountRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ?`, u.ID); n < 1 {
 				t.Errorf("user %s: no hit", u.ID)
 			}
-			if n := countRows(t, db, conn, `SELECT (SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = ?) +
+			if n := e2e.CountRows(t, db, conn, `SELECT (SELECT count(*) FROM audit_pending WHERE entity_id = ? AND action = ?) +
 				(SELECT count(*) FROM audit_entries WHERE entity_id = ? AND action = ?)`, u.ID, "screening.rescreened", u.ID, "screening.rescreened"); n != 1 {
 				t.Errorf("user %s: re-screened and recorded %d times, want 1", u.ID, n)
 			}
 		}
-		if n := countRows(t, db, conn, `SELECT count(*) FROM cases WHERE tenant_id = ?`, tn.ID); n != listed {
+		if n := e2e.CountRows(t, db, conn, `SELECT count(*) FROM cases WHERE tenant_id = ?`, tn.ID); n != listed {
 			t.Errorf("%d cases, want %d (one per listed user)", n, listed)
 		}
-		if n := countRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE tenant_id = ? AND type = ?`, tn.ID, "kycd.case.opened"); n != listed {
+		if n := e2e.CountRows(t, db, conn, `SELECT count(*) FROM outbox_events WHERE tenant_id = ? AND type = ?`, tn.ID, "kycd.case.opened"); n != listed {
 			t.Errorf("%d case-opened events, want %d", n, listed)
 		}
 		// Each listed user's case names their own listing, once.
 		for i, u := range want {
-			if n := countRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ? AND entry_id = ?`, u.ID, fmt.Sprintf("W%d", i+1)); n != 1 {
+			if n := e2e.CountRows(t, db, conn, `SELECT count(*) FROM screening_hits WHERE user_id = ? AND entry_id = ?`, u.ID, fmt.Sprintf("W%d", i+1)); n != 1 {
 				t.Errorf("user %s: their listing W%d raised %d times", u.ID, i+1, n)
 			}
 		}
@@ -627,7 +539,7 @@ func TestScreeningCrashSafety(t *testing.T) {
 // minutes; over HTTP, each with a token check and a queued screening job,
 // most of the test); it returns the listed ones (every n/listed-th user),
 // each with a distinctive made-up name and its own birth date.
-func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed int) []*kycd.User {
+func seedScreenedUsers(t *testing.T, db storetest.Database, tn e2e.Tenant, n, listed int) []*kycd.User {
 	t.Helper()
 	syllables := strings.Fields("ka lo mi ra vu zen tor bel qua nix dro fel gar hul jin")
 	made := func(i, parts int) string {
@@ -665,9 +577,9 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed
 	// PostgreSQL through 8 connections (32 workers with a connection each
 	// seeded no faster than 16 on the shared server, whose connections every
 	// test running at once shares).
-	cmd := exec.Command(kycdBinary(t), "seed-users", "--tenant", tn.ID, "--terms-of-service", "general-gb-fca", "--user-ip", testEndUserIP, "--concurrency", "16")
-	cmd.Env = childEnv(db, 8)
-	dieWithTest(cmd)
+	cmd := exec.Command(e2e.KycdBinary(t), "seed-users", "--tenant", tn.ID, "--terms-of-service", "general-gb-fca", "--user-ip", e2e.EndUserIP, "--concurrency", "16")
+	cmd.Env = e2e.ChildEnv(db, 8)
+	e2e.DieWithTest(cmd)
 	cmd.Stdin = &in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -684,7 +596,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn tenant, n, listed
 	}
 	// Each one screened (what the re-screening takes up).
 	conn := db.Open(t)
-	if got := countRows(t, db, conn, `SELECT count(*) FROM kyc_processes WHERE tenant_id = ? AND code = 'screening' AND status = 'ok'`, tn.ID); got != n {
+	if got := e2e.CountRows(t, db, conn, `SELECT count(*) FROM kyc_processes WHERE tenant_id = ? AND code = 'screening' AND status = 'ok'`, tn.ID); got != n {
 		t.Fatalf("%d of %d users screened", got, n)
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -43,15 +44,15 @@ type probeArea struct {
 // cases tried and the failures per area.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--sandbox", "--rate-limit", "0")
-		tn := k.newTenant(t, "hostile", append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)...)
-		tok := k.token(t, tn, "")
-		uid := createUser(t, k, tok, "probe@hostile.example")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--sandbox", "--rate-limit", "0")
+		tn := k.NewTenant(t, "hostile", append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)...)
+		tok := k.Token(t, tn, "")
+		uid := e2e.CreateUser(t, k, tok, "probe@hostile.example")
 		doc := openAPIDoc(t)
 		areas := map[string]*probeArea{}
 		var bodies, accepted []string // operations with a JSON body; those whose sample body passes validation
-		send := func(area, method, path string, query url.Values, contentType string, body []byte) *response {
+		send := func(area, method, path string, query url.Values, contentType string, body []byte) *e2e.Response {
 			t.Helper()
 			a := areas[area]
 			if a == nil {
@@ -63,13 +64,13 @@ func TestHostileInput(t *testing.T) {
 			if len(query) > 0 {
 				target += "?" + query.Encode()
 			}
-			req := k.req(method, target, bytes.NewReader(body))
+			req := k.Req(method, target, bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tok)
 			req.Header.Set("X-On-Behalf-Of", "user "+uid)
 			if contentType != "" {
 				req.Header.Set("Content-Type", contentType)
 			}
-			res := k.do(t, req, doOpts{hostile: true})
+			res := k.Do(t, req, e2e.DoOpts{Hostile: true})
 			if res.Status >= 500 {
 				a.failed = append(a.failed, fmt.Sprintf("%s %s -> %d", method, path, res.Status))
 			}
@@ -92,8 +93,8 @@ func TestHostileInput(t *testing.T) {
 				}
 				M := strings.ToUpper(method)
 				var pathParams, queryParams []map[string]any
-				for _, raw := range append(list(item["parameters"]), list(op["parameters"])...) {
-					p := resolve(doc, mapOf(raw))
+				for _, raw := range append(e2e.List(item["parameters"]), e2e.List(op["parameters"])...) {
+					p := e2e.Resolve(doc, e2e.MapOf(raw))
 					switch p["in"] {
 					case "path":
 						pathParams = append(pathParams, p)
@@ -126,14 +127,14 @@ func TestHostileInput(t *testing.T) {
 					return q
 				}
 				contentType, sampleBody := "", []byte(nil)
-				if content, ok := resolve(doc, mapOf(op["requestBody"]))["content"].(map[string]any); ok {
+				if content, ok := e2e.Resolve(doc, e2e.MapOf(op["requestBody"]))["content"].(map[string]any); ok {
 					if js, ok := content["application/json"].(map[string]any); ok {
 						contentType = "application/json"
-						sampleBody, _ = json.Marshal(sample(doc, mapOf(js["schema"]), good, 0))
+						sampleBody, _ = json.Marshal(e2e.Sample(doc, e2e.MapOf(js["schema"]), good, 0))
 						if path == "/admin/kyc-levels" {
 							// The schema's sample, then the catalog in force (it passes the checks).
 							send("JSON bodies", M, path, nil, contentType, sampleBody)
-							sampleBody = k.call(t, "GET", "/admin/kyc-levels", tok, "", nil).Body
+							sampleBody = k.Call(t, "GET", "/admin/kyc-levels", tok, "", nil).Body
 						}
 					}
 				}
@@ -174,14 +175,14 @@ func TestHostileInput(t *testing.T) {
 					areas["token form"] = a
 				}
 				a.tried++
-				req := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+				req := k.Req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				if field == "client_id" {
-					req = k.req("POST", "/core/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+					req = k.Req("POST", "/core/oauth2/token", strings.NewReader("grant_type=client_credentials"))
 					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 					req.SetBasicAuth(v, tn.Secret)
 				}
-				res := k.do(t, req, doOpts{hostile: true})
+				res := k.Do(t, req, e2e.DoOpts{Hostile: true})
 				if res.Status >= 500 || (res.Status == 200 && field != "scope" && field != "grant_type") {
 					a.failed = append(a.failed, fmt.Sprintf("%s %q -> %d", field, v, res.Status))
 				}
@@ -239,7 +240,7 @@ func goodValues(tenantID, userID string) func(name string, schema map[string]any
 		if schema == nil {
 			return ""
 		}
-		if e := list(schema["enum"]); len(e) > 0 {
+		if e := e2e.List(schema["enum"]); len(e) > 0 {
 			return fmt.Sprint(e[0])
 		}
 		switch schema["type"] {
@@ -259,113 +260,6 @@ func goodValues(tenantID, userID string) func(name string, schema map[string]any
 		}
 		return uuid.NewString()
 	}
-}
-
-// sample builds a JSON value that a schema of the document accepts, as far
-// as a simple walk can: required properties, first enum values, formats.
-func sample(doc, schema map[string]any, good func(string, map[string]any) string, depth int) any {
-	schema = resolve(doc, schema)
-	if depth > 8 {
-		return nil
-	}
-	if c, ok := schema["const"]; ok {
-		return c
-	}
-	if e := list(schema["enum"]); len(e) > 0 {
-		return e[0]
-	}
-	for _, key := range []string{"allOf", "oneOf", "anyOf"} {
-		if alts := list(schema[key]); len(alts) > 0 {
-			if key != "allOf" {
-				return sample(doc, mapOf(alts[0]), good, depth+1)
-			}
-			merged := map[string]any{}
-			for _, a := range alts {
-				for k, v := range resolve(doc, mapOf(a)) {
-					if k == "properties" {
-						props, _ := merged[k].(map[string]any)
-						if props == nil {
-							props = map[string]any{}
-						}
-						for pk, pv := range mapOf(v) {
-							props[pk] = pv
-						}
-						v = props
-					} else if k == "required" {
-						v = append(list(merged[k]), list(v)...)
-					}
-					merged[k] = v
-				}
-			}
-			for k, v := range schema {
-				if k != "allOf" {
-					merged[k] = v
-				}
-			}
-			return sample(doc, merged, good, depth+1)
-		}
-	}
-	typ := schema["type"]
-	if types := list(typ); len(types) > 0 {
-		typ = types[0]
-	}
-	switch typ {
-	case "object":
-		out := map[string]any{}
-		props := mapOf(schema["properties"])
-		names := list(schema["required"])
-		if m, ok := schema["minProperties"].(float64); ok && m > 0 && len(names) == 0 {
-			for name := range props {
-				names = append(names, name)
-				break
-			}
-		}
-		for _, r := range names {
-			name := r.(string)
-			out[name] = sample(doc, mapOf(props[name]), good, depth+1)
-		}
-		return out
-	case "array":
-		n := 1
-		if m, ok := schema["minItems"].(float64); ok && m > 1 {
-			n = int(m)
-		}
-		out := make([]any, n)
-		for i := range out {
-			out[i] = sample(doc, mapOf(schema["items"]), good, depth+1)
-		}
-		return out
-	case "integer", "number":
-		if m, ok := schema["minimum"].(float64); ok {
-			return m
-		}
-		return 1
-	case "boolean":
-		return true
-	case "string":
-		switch schema["format"] {
-		case "email":
-			return "probe@hostile.example"
-		case "uri":
-			return "https://hostile.example/hook"
-		case "uuid", "date-time", "date":
-			return good("", schema)
-		}
-		if v, ok := patterns[fmt.Sprint(schema["pattern"])]; ok {
-			return v
-		}
-		if m, ok := schema["minLength"].(float64); ok && m > 1 {
-			return strings.Repeat("a", int(m))
-		}
-		return "probe"
-	}
-	return nil
-}
-
-// patterns are values for the patterns of the document's strings.
-var patterns = map[string]string{
-	`^[A-Z]{2}$`: "GB", `^[0-9]{6}$`: "123456", `^\+[0-9]{1,15}$`: "+447700900123", `^[0-9]+$`: "12345",
-	`^\S+\s+\S+(\s+\S+)*$`: "Probe Person", `^\S.*\S$|^\S$`: "probe",
 }
 
 // stringLeaves returns the byte ranges of the JSON strings that are
@@ -409,35 +303,9 @@ func isName(body []byte, end int64) bool {
 	return len(rest) > 0 && rest[0] == ':'
 }
 
-func list(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-func mapOf(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-// resolve follows a local $ref of the document.
-func resolve(doc, v map[string]any) map[string]any {
-	for i := 0; i < 10; i++ {
-		ref, ok := v["$ref"].(string)
-		if !ok || !strings.HasPrefix(ref, "#/") {
-			return v
-		}
-		var cur any = doc
-		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
-			cur = mapOf(cur)[strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")]
-		}
-		v = mapOf(cur)
-	}
-	return v
-}
-
 // schemaOf returns a parameter's schema.
 func schemaOf(doc, p map[string]any) map[string]any {
-	return resolve(doc, mapOf(p["schema"]))
+	return e2e.Resolve(doc, e2e.MapOf(p["schema"]))
 }
 
 // TestCrossTenantMatrix walks every operation of kycd's OpenAPI document
@@ -451,31 +319,31 @@ func schemaOf(doc, p map[string]any) map[string]any {
 // alpha's user and endpoint are unchanged afterwards.
 func TestCrossTenantMatrix(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--sandbox", "--rate-limit", "0")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--sandbox", "--rate-limit", "0")
 		all := append(slices.Clone(auth.PartnerScopes), auth.AdminScopes...)
-		a, b := k.newTenant(t, "alpha", all...), k.newTenant(t, "bravo", all...)
-		ta, tb := k.token(t, a, ""), k.token(t, b, "")
+		a, b := k.NewTenant(t, "alpha", all...), k.NewTenant(t, "bravo", all...)
+		ta, tb := k.Token(t, a, ""), k.Token(t, b, "")
 		// A listing of the test users' name, so that alpha's user has a
 		// case; alpha's endpoint before its user, so that it has a delivery
 		// (refused: sandbox mode reaches loopback only).
-		jsonlImporter(t, k, "matrix")(`{"id":"M1","type":"person","names":[{"full":"DOE, John","kind":"primary"}],"birthDates":[{"year":1987,"month":1,"day":1}]}`)
+		e2e.JSONLImporter(t, k, "matrix")(`{"id":"M1","type":"person","names":[{"full":"DOE, John","kind":"primary"}],"birthDates":[{"year":1987,"month":1,"day":1}]}`)
 		hook := "https://93.184.216.34/alpha-matrix-hook"
-		res := k.call(t, "POST", "/core/webhooks/endpoints", ta, "", map[string]any{"url": hook, "eventTypes": []string{"core."}})
+		res := k.Call(t, "POST", "/core/webhooks/endpoints", ta, "", map[string]any{"url": hook, "eventTypes": []string{"core."}})
 		if res.Status != 201 {
 			t.Fatalf("alpha's endpoint: %d %s", res.Status, res.Body)
 		}
-		ea := res.get("endpoint.id").(string)
-		ua := createUser(t, k, ta, "alice@alpha-matrix.example")
-		createUser(t, k, tb, "bob@bravo-matrix.example")
-		fa, _ := createFile(t, k, ta, ua, "document", "application/pdf")
+		ea := res.Get("endpoint.id").(string)
+		ua := e2e.CreateUser(t, k, ta, "alice@alpha-matrix.example")
+		e2e.CreateUser(t, k, tb, "bob@bravo-matrix.example")
+		fa, _ := e2e.CreateFile(t, k, ta, ua, "document", "application/pdf")
 		var ca, da string
-		waitUntil(t, "alpha's case and delivery", func() bool {
-			if cases := list(k.call(t, "GET", "/admin/cases?userId="+ua, ta, "", nil).JSON["cases"]); len(cases) > 0 {
-				ca, _ = mapOf(cases[0])["id"].(string)
+		e2e.WaitUntil(t, "alpha's case and delivery", func() bool {
+			if cases := e2e.List(k.Call(t, "GET", "/admin/cases?userId="+ua, ta, "", nil).JSON["cases"]); len(cases) > 0 {
+				ca, _ = e2e.MapOf(cases[0])["id"].(string)
 			}
-			if ds := list(k.call(t, "GET", "/core/webhooks/endpoints/"+ea+"/deliveries", ta, "", nil).JSON["deliveries"]); len(ds) > 0 {
-				da, _ = mapOf(ds[0])["id"].(string)
+			if ds := e2e.List(k.Call(t, "GET", "/core/webhooks/endpoints/"+ea+"/deliveries", ta, "", nil).JSON["deliveries"]); len(ds) > 0 {
+				da, _ = e2e.MapOf(ds[0])["id"].(string)
 			}
 			return ca != "" && da != ""
 		})
@@ -495,8 +363,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 					continue
 				}
 				target, q, atAlpha := path, url.Values{}, false
-				for _, rawp := range append(list(item["parameters"]), list(op["parameters"])...) {
-					p := resolve(doc, mapOf(rawp))
+				for _, rawp := range append(e2e.List(item["parameters"]), e2e.List(op["parameters"])...) {
+					p := e2e.Resolve(doc, e2e.MapOf(rawp))
 					name, _ := p["name"].(string)
 					v, ofAlpha := alpha[name]
 					if !ofAlpha {
@@ -521,22 +389,22 @@ func TestCrossTenantMatrix(t *testing.T) {
 					target += "?" + q.Encode()
 				}
 				var body []byte
-				if content, ok := resolve(doc, mapOf(op["requestBody"]))["content"].(map[string]any); ok {
+				if content, ok := e2e.Resolve(doc, e2e.MapOf(op["requestBody"]))["content"].(map[string]any); ok {
 					if js, ok := content["application/json"].(map[string]any); ok {
-						body, _ = json.Marshal(sample(doc, mapOf(js["schema"]), good, 0))
+						body, _ = json.Marshal(e2e.Sample(doc, e2e.MapOf(js["schema"]), good, 0))
 					}
 				}
-				req := k.req(strings.ToUpper(method), target, bytes.NewReader(body))
+				req := k.Req(strings.ToUpper(method), target, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+tb)
 				req.Header.Set("X-On-Behalf-Of", "user "+ua)
 				if body != nil {
 					req.Header.Set("Content-Type", "application/json")
 				}
 				tried++
-				res := k.do(t, req, doOpts{hostile: true, unavailable: path == "/readyz"})
+				res := k.Do(t, req, e2e.DoOpts{Hostile: true, Unavailable: path == "/readyz"})
 				// Uphold documents no 404 for the lists of a user's
 				// ingestions: another tenant's user has none.
-				emptyList := strings.HasSuffix(path, "/ingestions") && method == "get" && res.Status == 200 && len(list(res.JSON["ingestions"])) == 0
+				emptyList := strings.HasSuffix(path, "/ingestions") && method == "get" && res.Status == 200 && len(e2e.List(res.JSON["ingestions"])) == 0
 				if atAlpha {
 					aimed++
 					if res.Status < 400 && !emptyList {
@@ -554,10 +422,10 @@ func TestCrossTenantMatrix(t *testing.T) {
 		for _, f := range failed {
 			t.Error(f)
 		}
-		if res := k.call(t, "GET", "/core/users/me", ta, ua, nil); res.Status != 200 || res.get("user.email") != "alice@alpha-matrix.example" {
+		if res := k.Call(t, "GET", "/core/users/me", ta, ua, nil); res.Status != 200 || res.Get("user.email") != "alice@alpha-matrix.example" {
 			t.Errorf("alpha's user after the matrix: %d %s", res.Status, res.Body)
 		}
-		if res := k.call(t, "GET", "/core/webhooks/endpoints/"+ea, ta, "", nil); res.Status != 200 || res.get("endpoint.url") != hook {
+		if res := k.Call(t, "GET", "/core/webhooks/endpoints/"+ea, ta, "", nil); res.Status != 200 || res.Get("endpoint.url") != hook {
 			t.Errorf("alpha's endpoint after the matrix: %d %s", res.Status, res.Body)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -16,17 +17,17 @@ import (
 // The rejection is the Sumsub sandbox's, sent to kycd as its webhook.
 func TestIdentityRejectedReason(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newConnectorEnv(t, db)
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewConnectorEnv(t, db)
 		docs, err := loadUpholdDocs()
 		if err != nil {
 			t.Fatalf("Uphold's OpenAPI documents are needed: %v", err)
 		}
 		core := docs[0]
 		idKey := "PATCH /core/kyc/processes/identity"
-		var op *upholdOp
-		for _, o := range core.operations() {
-			if o.key() == idKey {
+		var op *e2e.UpholdOp
+		for _, o := range core.Operations() {
+			if o.Key() == idKey {
 				op = o
 			}
 		}
@@ -36,29 +37,29 @@ func TestIdentityRejectedReason(t *testing.T) {
 			{"Update Process via Document Submission - Partner-verified", "provider-verification-rejected"},
 			{"Update Process via Electronic Verification - Partner-verified", ""},
 		} {
-			u := createUser(t, e.kycdProc, e.tok, "rejected-"+tc.reason+"@identity.example")
-			body := exampleWith(op.requestExample(tc.example), func() string { return e.uploadedWith(e.tok, u) }).(map[string]any)
+			u := e2e.CreateUser(t, e.Proc, e.Tok, "rejected-"+tc.reason+"@identity.example")
+			body := exampleWith(op.RequestExample(tc.example), func() string { return e.UploadedWith(e.Tok, u) }).(map[string]any)
 			body["output"].(map[string]any)["provider"] = "sumsub" // verified by Sumsub, which rejects it below
-			if res := e.call(t, "PATCH", "/core/kyc/processes/identity", e.tok, u, body); res.Status != 200 || res.get("identity.status") != "ok" {
+			if res := e.Call(t, "PATCH", "/core/kyc/processes/identity", e.Tok, u, body); res.Status != 200 || res.Get("identity.status") != "ok" {
 				t.Fatalf("%s: %d %s", tc.example, res.Status, res.Body)
 			}
-			applicant, _ := e.newApplicantFor(u, "John", "Doe", "1987-01-01", "")
-			e.script("sumsub", "/resources/applicants/"+applicant+"/status/testCompleted", map[string]any{"reviewAnswer": "RED"})
-			var ov *response
+			applicant, _ := e.NewApplicantFor(u, "John", "Doe", "1987-01-01", "")
+			e.Script("sumsub", "/resources/applicants/"+applicant+"/status/testCompleted", map[string]any{"reviewAnswer": "RED"})
+			var ov *e2e.Response
 			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				ov = e.overview(u, "identity")
-				if ov.get("processes.identity.status") == "pending" {
+				ov = e.Overview(u, "identity")
+				if ov.Get("processes.identity.status") == "pending" {
 					break
 				}
 				if time.Now().After(deadline) {
 					t.Fatalf("%s: the rejection did not reopen the identity: %s", tc.example, ov.Body)
 				}
 			}
-			got, _ := ov.get("processes.identity.output.reason").(string)
+			got, _ := ov.Get("processes.identity.output.reason").(string)
 			if got != tc.reason {
 				t.Errorf("%s rejected: output.reason %q, want %q", tc.example, got, tc.reason)
 			}
-			if err := core.validate("/components/schemas/kyc-overview", ov.Body); err != nil {
+			if err := core.Validate("/components/schemas/kyc-overview", ov.Body); err != nil {
 				t.Errorf("%s rejected: the overview is not Uphold's: %v\n%s", tc.example, err, ov.Body)
 			}
 			if tc.reason == "" {
@@ -66,7 +67,7 @@ func TestIdentityRejectedReason(t *testing.T) {
 				// if it returns.
 				old := ov.JSON
 				old["processes"].(map[string]any)["identity"].(map[string]any)["output"].(map[string]any)["reason"] = "provider-verification-rejected"
-				if core.validate("/components/schemas/kyc-overview", mustJSON(old)) == nil {
+				if core.Validate("/components/schemas/kyc-overview", e2e.MustJSON(old)) == nil {
 					t.Error("Uphold's schema accepts provider-verification-rejected for an electronic verification: the check proves nothing")
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -40,18 +41,18 @@ func metricsGet(t *testing.T, u, token string) (int, http.Header, string) {
 // neither it is not served, and the operator is warned.
 func TestMetricsExposure(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		// A listener of its own: open there, absent from the API listener.
-		k := start(t, db, "--metrics-addr", "127.0.0.1:0")
-		m := metricsAt.FindStringSubmatch(k.stdout.String())
+		k := e2e.Start(t, db, "--metrics-addr", "127.0.0.1:0")
+		m := metricsAt.FindStringSubmatch(k.Stdout.String())
 		if m == nil {
-			t.Fatalf("no metrics listener printed:\n%s", k.stdout.String())
+			t.Fatalf("no metrics listener printed:\n%s", k.Stdout.String())
 		}
 		base := strings.TrimSuffix(m[1], "/metrics")
-		if strings.TrimPrefix(base, "http://") == strings.TrimPrefix(k.base, "http://") {
+		if strings.TrimPrefix(base, "http://") == strings.TrimPrefix(k.Base, "http://") {
 			t.Fatalf("metrics listen on the API's address %s", base)
 		}
-		k.do(t, k.req("GET", "/healthz", nil))
+		k.Do(t, k.Req("GET", "/healthz", nil))
 		if status, _, body := metricsGet(t, base+"/metrics", ""); status != 200 || !strings.Contains(body, `kycd_http_requests_total{code="200",method="GET",route="GET /healthz"}`) ||
 			!strings.Contains(body, "\nkycd_outbox_pending ") {
 			t.Errorf("metrics listener: %d %s", status, grepLines(body, "kycd_"))
@@ -59,53 +60,53 @@ func TestMetricsExposure(t *testing.T) {
 		if status, _, _ := metricsGet(t, base+"/core/countries", ""); status != 404 {
 			t.Errorf("the metrics listener serves the API: %d", status)
 		}
-		if res := k.do(t, k.req("GET", "/metrics", nil)); res.Status != 404 || strings.Contains(string(res.Body), "kycd_") {
+		if res := k.Do(t, k.Req("GET", "/metrics", nil)); res.Status != 404 || strings.Contains(string(res.Body), "kycd_") {
 			t.Errorf("API listener with --metrics-addr: %d %s", res.Status, res.Body)
 		}
 
 		// On the API listener, behind a token.
-		k.stop(t)
-		k = start(t, db, "--metrics-token", "s3cret-metrics")
+		k.Stop(t)
+		k = e2e.Start(t, db, "--metrics-token", "s3cret-metrics")
 		for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret-metricsX", "Basic s3cret-metrics", "s3cret-metrics"} {
-			req := k.req("GET", "/metrics", nil)
+			req := k.Req("GET", "/metrics", nil)
 			if auth != "" {
 				req.Header.Set("Authorization", auth)
 			}
-			res := k.do(t, req)
-			if res.Status != 401 || res.code() != "token_invalid" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") ||
+			res := k.Do(t, req)
+			if res.Status != 401 || res.Code() != "token_invalid" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") ||
 				!strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") || strings.Contains(string(res.Body), "kycd_") {
 				t.Errorf("metrics with %q: %d %s", auth, res.Status, res.Body)
 			}
 		}
-		if res := k.call(t, "GET", "/metrics", "s3cret-metrics", "", nil); res.Status != 200 || !strings.Contains(string(res.Body), "kycd_http_requests_total") {
+		if res := k.Call(t, "GET", "/metrics", "s3cret-metrics", "", nil); res.Status != 200 || !strings.Contains(string(res.Body), "kycd_http_requests_total") {
 			t.Errorf("metrics with the token: %d", res.Status)
 		}
 
 		// Both: the token guards the listener of its own too.
-		k.stop(t)
-		k = start(t, db, "--metrics-addr", "127.0.0.1:0", "--metrics-token", "both")
-		base = strings.TrimSuffix(metricsAt.FindStringSubmatch(k.stdout.String())[1], "/metrics")
+		k.Stop(t)
+		k = e2e.Start(t, db, "--metrics-addr", "127.0.0.1:0", "--metrics-token", "both")
+		base = strings.TrimSuffix(metricsAt.FindStringSubmatch(k.Stdout.String())[1], "/metrics")
 		if status, h, _ := metricsGet(t, base+"/metrics", ""); status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("metrics listener without the token: %d", status)
 		}
 		if status, _, body := metricsGet(t, base+"/metrics", "both"); status != 200 || !strings.Contains(body, "kycd_") {
 			t.Errorf("metrics listener with the token: %d", status)
 		}
-		if res := k.call(t, "GET", "/metrics", "both", "", nil); res.Status != 404 {
+		if res := k.Call(t, "GET", "/metrics", "both", "", nil); res.Status != 404 {
 			t.Errorf("API listener with --metrics-addr and a token: %d", res.Status)
 		}
 
 		// Neither: not served, and said so at start.
-		k.stop(t)
-		k = start(t, db)
-		if res := k.do(t, k.req("GET", "/metrics", nil)); res.Status != 404 {
+		k.Stop(t)
+		k = e2e.Start(t, db)
+		if res := k.Do(t, k.Req("GET", "/metrics", nil)); res.Status != 404 {
 			t.Errorf("metrics without an option: %d %s", res.Status, res.Body)
 		}
 		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(k.stderr.String(), "GET /metrics is not served") && time.Now().Before(deadline) {
+		for !strings.Contains(k.Stderr.String(), "GET /metrics is not served") && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if !strings.Contains(k.stderr.String(), "GET /metrics is not served") {
+		if !strings.Contains(k.Stderr.String(), "GET /metrics is not served") {
 			t.Error("no warning that metrics are not served")
 		}
 	})

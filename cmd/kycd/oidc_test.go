@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/go-jose/go-jose/v4"
+	"github.com/kycd/kycd/internal/e2e"
 )
 
 // testIdP is an in-process OpenID Connect provider: discovery, JWKS, an
@@ -141,28 +142,28 @@ func randomID() string {
 // callback whose state is not the browser's.
 func TestConsoleOIDC(t *testing.T) {
 	t.Parallel()
-	db := testDatabases(t)[0]
+	db := e2e.Databases(t)[0]
 	idp := newTestIdP(t)
 	var tn struct{ ID string }
-	(&kycdProc{t: t, db: db}).cliJSON(t, &tn, "tenant", "create", "--name", "oidc-acme")
-	k := start(t, db, "--allow-network", "127.0.0.1/32", "--console-oidc-issuer", idp.srv.URL, "--console-oidc-client-id", idp.clientID,
+	(&e2e.Proc{T: t, DB: db}).CLIJSON(t, &tn, "tenant", "create", "--name", "oidc-acme")
+	k := e2e.Start(t, db, "--allow-network", "127.0.0.1/32", "--console-oidc-issuer", idp.srv.URL, "--console-oidc-client-id", idp.clientID,
 		"--console-oidc-client-secret", idp.secret, "--console-oidc-tenant", "oidc-acme", "--console-oidc-domain", "acme.example",
 		"--console-oidc-roles", "kyc-analysts=analyst,kyc-supervisors=supervisor,kyc-audit=auditor")
 
-	tab := newTab(t)
+	tab := e2e.NewTab(t)
 	idp.signInAs(map[string]any{"email": "Dana@Acme.example", "email_verified": true, "groups": []string{"staff", "kyc-audit"}})
-	browse(t, tab, "sign in through the identity provider", chromedp.Navigate(k.base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("a.sso")),
+	e2e.Browse(t, tab, "sign in through the identity provider", chromedp.Navigate(k.Base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("a.sso")),
 		chromedp.Click(chromedp.CSS("a.sso")), chromedp.WaitVisible(chromedp.CSS("ul.counts")))
-	checkPage(t, tab, "queue-oidc", "Screening queue")
-	if who := value(t, tab, "who", chromedp.Text(chromedp.CSS("form.who span"))); !strings.Contains(who, "dana@acme.example") || !strings.Contains(who, "(auditor)") {
+	e2e.CheckPage(t, tab, "queue-oidc", "Screening queue")
+	if who := e2e.Value(t, tab, "who", chromedp.Text(chromedp.CSS("form.who span"))); !strings.Contains(who, "dana@acme.example") || !strings.Contains(who, "(auditor)") {
 		t.Errorf("signed in as %q", who)
 	}
 
 	// The next sign-in takes the provider's role of then.
-	tab2 := newTab(t)
+	tab2 := e2e.NewTab(t)
 	idp.signInAs(map[string]any{"email": "dana@acme.example", "email_verified": true, "groups": "kyc-supervisors"})
-	browse(t, tab2, "sign in again", chromedp.Navigate(k.base+"/console/oidc/login"), chromedp.WaitVisible(chromedp.CSS("ul.counts")))
-	if who := value(t, tab2, "who", chromedp.Text(chromedp.CSS("form.who span"))); !strings.Contains(who, "(supervisor)") {
+	e2e.Browse(t, tab2, "sign in again", chromedp.Navigate(k.Base+"/console/oidc/login"), chromedp.WaitVisible(chromedp.CSS("ul.counts")))
+	if who := e2e.Value(t, tab2, "who", chromedp.Text(chromedp.CSS("form.who span"))); !strings.Contains(who, "(supervisor)") {
 		t.Errorf("signed in again as %q", who)
 	}
 
@@ -174,17 +175,17 @@ func TestConsoleOIDC(t *testing.T) {
 		{"email": "sam@acme.example", "email_verified": true, "groups": []string{"staff"}},
 	} {
 		idp.signInAs(claims)
-		tab := newTab(t)
-		browse(t, tab, "a refused sign-in", chromedp.Navigate(k.base+"/console/oidc/login"), chromedp.WaitVisible(chromedp.CSS("p.error")))
-		if text := mainText(t, tab); !strings.Contains(text, "did not allow you in") {
+		tab := e2e.NewTab(t)
+		e2e.Browse(t, tab, "a refused sign-in", chromedp.Navigate(k.Base+"/console/oidc/login"), chromedp.WaitVisible(chromedp.CSS("p.error")))
+		if text := e2e.MainText(t, tab); !strings.Contains(text, "did not allow you in") {
 			t.Errorf("%v: %s", claims["email"], text)
 		}
 	}
 	// A callback the browser did not start (no state cookie, or another
 	// state) signs no one in.
 	jar, _ := cookiejar.New(nil)
-	c := &consoleClient{base: k.base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
-	if res, _ := c.get(t, "/console/oidc/callback?code=x&state=y"); res.StatusCode != 403 {
+	c := &e2e.ConsoleClient{Base: k.Base, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	if res, _ := c.Get(t, "/console/oidc/callback?code=x&state=y"); res.StatusCode != 403 {
 		t.Errorf("a forged callback: %d", res.StatusCode)
 	}
 
@@ -195,8 +196,8 @@ func TestConsoleOIDC(t *testing.T) {
 			Details       map[string]any
 		}
 	}
-	waitUntil(t, "the OIDC reviewer's audit entries", func() bool {
-		out, err := k.cli(t, "audit", "list", "--tenant", tn.ID, "--json", "--limit", "100")
+	e2e.WaitUntil(t, "the OIDC reviewer's audit entries", func() bool {
+		out, err := k.CLI(t, "audit", "list", "--tenant", tn.ID, "--json", "--limit", "100")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,19 +10,20 @@ import (
 
 	"github.com/kycd/kycd/internal/bench"
 	"github.com/kycd/kycd/internal/cli"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
 func TestOperations(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--rate-limit", "0.1", "--rate-burst", "3", "--workers", "2", "--metrics-token", "ops-metrics")
-		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 || res.JSON["status"] != "ok" {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--rate-limit", "0.1", "--rate-burst", "3", "--workers", "2", "--metrics-token", "ops-metrics")
+		if res := k.Do(t, k.Req("GET", "/healthz", nil)); res.Status != 200 || res.JSON["status"] != "ok" {
 			t.Fatalf("healthz: %d %s", res.Status, res.Body)
 		}
 		// Not ready without a screening list (TestScreeningLists imports one).
-		if res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true}); res.Status != 503 || res.get("checks.database") != "ok" ||
-			res.get("checks.migrations") != "ok" || res.get("checks.screening") != "no-lists" {
+		if res := k.Do(t, k.Req("GET", "/readyz", nil), e2e.DoOpts{Unavailable: true}); res.Status != 503 || res.Get("checks.database") != "ok" ||
+			res.Get("checks.migrations") != "ok" || res.Get("checks.screening") != "no-lists" {
 			t.Fatalf("readyz: %d %s", res.Status, res.Body)
 		}
 		// The operator is warned at start when PostgreSQL runs without
@@ -35,41 +34,41 @@ func TestOperations(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if warned := strings.Contains(k.stderr.String(), "autovacuum is off"); warned != (autovacuum == "off") {
+		if warned := strings.Contains(k.Stderr.String(), "autovacuum is off"); warned != (autovacuum == "off") {
 			t.Errorf("autovacuum %s, warned at start: %v", autovacuum, warned)
 		}
-		res := k.do(t, k.req("GET", "/openapi.json", nil))
-		if res.Status != 200 || res.JSON["openapi"] != "3.1.0" || res.get("components.securitySchemes.OAuth2") == nil {
+		res := k.Do(t, k.Req("GET", "/openapi.json", nil))
+		if res.Status != 200 || res.JSON["openapi"] != "3.1.0" || res.Get("components.securitySchemes.OAuth2") == nil {
 			t.Fatalf("openapi.json: %d", res.Status)
 		}
 		// Per-client rate limit: a burst of 3, then 429 with Retry-After.
-		tn := k.newTenant(t, "ops")
-		tok := k.token(t, tn, "")
-		var limited *response
+		tn := k.NewTenant(t, "ops")
+		tok := k.Token(t, tn, "")
+		var limited *e2e.Response
 		for i := 0; i < 6 && limited == nil; i++ {
-			if r := k.call(t, "GET", "/core/countries/PT", tok, "", nil); r.Status == 429 {
+			if r := k.Call(t, "GET", "/core/countries/PT", tok, "", nil); r.Status == 429 {
 				limited = r
 			}
 		}
 		if limited == nil {
 			t.Fatal("no 429 after 6 rapid requests with a burst of 3")
 		}
-		if limited.code() != "too_many_requests" {
+		if limited.Code() != "too_many_requests" {
 			t.Errorf("429 body: %s", limited.Body)
 		}
 		if ra, err := strconv.Atoi(limited.Header.Get("Retry-After")); err != nil || ra < 1 {
 			t.Errorf("Retry-After = %q", limited.Header.Get("Retry-After"))
 		}
 		// Another client is not limited by the first one's use.
-		other := k.newTenant(t, "ops-other")
-		if r := k.call(t, "GET", "/core/countries/PT", k.token(t, other, ""), "", nil); r.Status != 200 {
+		other := k.NewTenant(t, "ops-other")
+		if r := k.Call(t, "GET", "/core/countries/PT", k.Token(t, other, ""), "", nil); r.Status != 200 {
 			t.Errorf("other client: %d", r.Status)
 		}
 		// Metrics: requests per route and status, latency, and jobs per kind
 		// and state (the periodic file purge runs at start on the worker pool).
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			m := k.call(t, "GET", "/metrics", "ops-metrics", "", nil)
+			m := k.Call(t, "GET", "/metrics", "ops-metrics", "", nil)
 			text := string(m.Body)
 			ok := strings.Contains(text, `kycd_http_requests_total{code="429",method="GET",route="GET /core/countries/{country}"}`) &&
 				strings.Contains(text, `kycd_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`) &&
@@ -103,33 +102,33 @@ func grepLines(text, prefix string) string {
 // TestCLI drives the operator commands, and audit verify against a tampered trail.
 func TestCLI(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := &kycdProc{t: t, db: db}
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := &e2e.Proc{T: t, DB: db}
 		var mig struct {
 			Dialect string
 			Current bool
 		}
-		k.cliJSON(t, &mig, "migrate")
+		k.CLIJSON(t, &mig, "migrate")
 		if !mig.Current || mig.Dialect != db.Name {
 			t.Fatalf("migrate: %+v", mig)
 		}
-		tn := k.newTenant(t, "cli")
-		if _, err := k.cli(t, "tenant", "create", "--name", "cli"); err == nil || !strings.Contains(err.Error(), "exists already") {
+		tn := k.NewTenant(t, "cli")
+		if _, err := k.CLI(t, "tenant", "create", "--name", "cli"); err == nil || !strings.Contains(err.Error(), "exists already") {
 			t.Errorf("duplicate tenant: %v", err)
 		}
 		var tenants struct{ Tenants []struct{ ID, Name string } }
-		k.cliJSON(t, &tenants, "tenant", "list")
+		k.CLIJSON(t, &tenants, "tenant", "list")
 		if len(tenants.Tenants) != 1 || tenants.Tenants[0].ID != tn.ID {
 			t.Errorf("tenant list: %+v", tenants)
 		}
 		var admin struct {
 			Scopes []string `json:"scopes"`
 		}
-		k.cliJSON(t, &admin, "client", "create", "--tenant", "cli", "--name", "ops", "--scopes", "admin.audit:read,core.users:read")
+		k.CLIJSON(t, &admin, "client", "create", "--tenant", "cli", "--name", "ops", "--scopes", "admin.audit:read,core.users:read")
 		if len(admin.Scopes) != 2 {
 			t.Errorf("named scopes: %+v", admin)
 		}
-		if _, err := k.cli(t, "client", "create", "--tenant", "cli", "--name", "x", "--scopes", "core.everything:write"); err == nil {
+		if _, err := k.CLI(t, "client", "create", "--tenant", "cli", "--name", "x", "--scopes", "core.everything:write"); err == nil {
 			t.Error("unknown scope accepted")
 		}
 		var clients struct {
@@ -138,7 +137,7 @@ func TestCLI(t *testing.T) {
 				Scopes []string `json:"scopes"`
 			}
 		}
-		k.cliJSON(t, &clients, "client", "list", "--tenant", tn.ID)
+		k.CLIJSON(t, &clients, "client", "list", "--tenant", tn.ID)
 		if len(clients.Clients) != 2 {
 			t.Fatalf("client list: %+v", clients)
 		}
@@ -148,7 +147,7 @@ func TestCLI(t *testing.T) {
 			}
 		}
 		var revoked map[string]any
-		k.cliJSON(t, &revoked, "client", "revoke", "--id", tn.ClientID)
+		k.CLIJSON(t, &revoked, "client", "revoke", "--id", tn.ClientID)
 		if revoked["revoked"] != true {
 			t.Errorf("revoke: %v", revoked)
 		}
@@ -172,7 +171,7 @@ func TestCLI(t *testing.T) {
 		// Two levels of concurrency, each measured; the top level's figures
 		// are the last level's. Rounds of a second: on a busy machine a
 		// shorter one may finish no request.
-		k.cliJSON(t, &figures, "bench", "--rounds", "1", "--round", "1s", "--concurrency", "1,3")
+		k.CLIJSON(t, &figures, "bench", "--rounds", "1", "--round", "1s", "--concurrency", "1,3")
 		cpu, linux := bench.Measures()
 		if figures.Database != db.Name || figures.BaselineRPS <= 0 || figures.UsersMeRPS <= 0 || figures.Ratio <= 0 ||
 			figures.CDDBaselineRPS <= 0 || figures.CDDStepRPS <= 0 || figures.CDDStepRatio <= 0 ||
@@ -182,21 +181,21 @@ func TestCLI(t *testing.T) {
 			t.Errorf("bench: %+v", figures)
 		}
 		for _, bad := range []string{"0", "8,", "x", "-2"} {
-			if _, err := k.cli(t, "bench", "--rounds", "1", "--round", "100ms", "--concurrency", bad); err == nil || !strings.Contains(err.Error(), "--concurrency") {
+			if _, err := k.CLI(t, "bench", "--rounds", "1", "--round", "100ms", "--concurrency", bad); err == nil || !strings.Contains(err.Error(), "--concurrency") {
 				t.Errorf("bench --concurrency %q: %v", bad, err)
 			}
 		}
-		if out, err := k.cli(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {
+		if out, err := k.CLI(t, "version"); err != nil || !strings.HasPrefix(out, "kycd ") {
 			t.Errorf("version: %q %v", out, err)
 		}
-		if _, err := k.cli(t, "frobnicate"); err == nil {
+		if _, err := k.CLI(t, "frobnicate"); err == nil {
 			t.Error("unknown command accepted")
 		}
 		var rep struct {
 			OK      bool `json:"ok"`
 			Entries int  `json:"entries"`
 		}
-		k.cliJSON(t, &rep, "audit", "verify")
+		k.CLIJSON(t, &rep, "audit", "verify")
 		if !rep.OK || rep.Entries < 4 {
 			t.Fatalf("audit verify: %+v", rep)
 		}
@@ -209,7 +208,7 @@ func TestCLI(t *testing.T) {
 		if _, err := conn.ExecContext(context.Background(), q, tn.ID); err != nil {
 			t.Fatal(err)
 		}
-		out, err := k.cli(t, "audit", "verify", "--json")
+		out, err := k.CLI(t, "audit", "verify", "--json")
 		if err == nil {
 			t.Fatal("audit verify passed a tampered trail")
 		}
@@ -226,35 +225,19 @@ func TestCLI(t *testing.T) {
 	})
 }
 
-// countRows runs a count on the test's database (conn from Database.Open), with
-// ? placeholders on either dialect.
-func countRows(t *testing.T, db storetest.Database, conn *sql.DB, query string, args ...any) int {
-	t.Helper()
-	if db.URL != "" {
-		for i := 1; strings.Contains(query, "?"); i++ {
-			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	}
-	var n int
-	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestReadyzNotReady: a database that lacks a migration is not ready.
 func TestReadyzNotReady(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db)
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db)
 		if _, err := db.Open(t).ExecContext(context.Background(), `DELETE FROM kycd_migrations WHERE version = 2`); err != nil {
 			t.Fatal(err)
 		}
-		res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
-		if res.Status != 503 || res.JSON["status"] != "unavailable" || res.get("checks.migrations") != "pending" {
+		res := k.Do(t, k.Req("GET", "/readyz", nil), e2e.DoOpts{Unavailable: true})
+		if res.Status != 503 || res.JSON["status"] != "unavailable" || res.Get("checks.migrations") != "pending" {
 			t.Fatalf("readyz with a missing migration: %d %s", res.Status, res.Body)
 		}
-		if res := k.do(t, k.req("GET", "/healthz", nil)); res.Status != 200 {
+		if res := k.Do(t, k.Req("GET", "/healthz", nil)); res.Status != 200 {
 			t.Fatalf("healthz: %d", res.Status)
 		}
 	})
@@ -264,13 +247,13 @@ func TestReadyzNotReady(t *testing.T) {
 // at start) and stops cleanly when told to.
 func TestWorkerCommand(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := &kycdProc{t: t, db: db}
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := &e2e.Proc{T: t, DB: db}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		var out syncBuffer
+		var out e2e.SyncBuffer
 		go func() {
-			done <- cli.Run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.env, strings.NewReader(""), &out, &syncBuffer{})
+			done <- cli.Run(ctx, []string{"kycd", "worker", "--workers", "2"}, k.Env, strings.NewReader(""), &out, &e2e.SyncBuffer{})
 		}()
 		// One connection for every poll (a pool opened per poll kept up to
 		// 300 PostgreSQL connections until the test ended).
@@ -307,23 +290,23 @@ func TestWorkerCommand(t *testing.T) {
 // (and only its own), page by page; the operator reads it with the CLI.
 func TestAuditTrailAPI(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db)
-		tn := k.newTenant(t, "audited", "admin.audit:read", "core.users:create")
-		other := k.newTenant(t, "unaudited")
-		tok := k.token(t, tn, "")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db)
+		tn := k.NewTenant(t, "audited", "admin.audit:read", "core.users:create")
+		other := k.NewTenant(t, "unaudited")
+		tok := k.Token(t, tn, "")
 		for i := 0; i < 3; i++ {
-			createUser(t, k, tok, "audited"+strconv.Itoa(i)+"@example.com")
+			e2e.CreateUser(t, k, tok, "audited"+strconv.Itoa(i)+"@example.com")
 		}
-		createUser(t, k, k.token(t, other, ""), "elsewhere@example.com")
+		e2e.CreateUser(t, k, k.Token(t, other, ""), "elsewhere@example.com")
 
-		res := k.call(t, "GET", "/admin/audit?limit=2", tok, "", nil)
+		res := k.Call(t, "GET", "/admin/audit?limit=2", tok, "", nil)
 		if res.Status != 200 || res.JSON["next"] != float64(2) {
 			t.Fatalf("first page: %d %s", res.Status, res.Body)
 		}
 		var all []any
 		all = append(all, res.JSON["entries"].([]any)...)
-		res = k.call(t, "GET", "/admin/audit?after=2&limit=100", tok, "", nil)
+		res = k.Call(t, "GET", "/admin/audit?after=2&limit=100", tok, "", nil)
 		if res.Status != 200 || res.JSON["next"] != nil {
 			t.Fatalf("last page: %d %s", res.Status, res.Body)
 		}
@@ -351,13 +334,13 @@ func TestAuditTrailAPI(t *testing.T) {
 			t.Errorf("the trail holds personal data or another tenant's: %s", res.Body)
 		}
 		// Without the scope: a problem document.
-		res = k.call(t, "GET", "/admin/audit", k.token(t, other, ""), "", nil)
+		res = k.Call(t, "GET", "/admin/audit", k.Token(t, other, ""), "", nil)
 		if res.Status != 403 || res.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(res.Body), "token_insufficient_scopes") {
 			t.Errorf("without scope: %d %s", res.Status, res.Body)
 		}
-		req := k.req("GET", "/admin/audit?limit=5000", nil)
+		req := k.Req("GET", "/admin/audit?limit=5000", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if res := k.do(t, req, doOpts{invalidRequest: true}); res.Status != 400 {
+		if res := k.Do(t, req, e2e.DoOpts{InvalidRequest: true}); res.Status != 400 {
 			t.Errorf("limit 5000: %d %s", res.Status, res.Body)
 		}
 		// The operator's view.
@@ -367,7 +350,7 @@ func TestAuditTrailAPI(t *testing.T) {
 				Action string `json:"action"`
 			} `json:"entries"`
 		}
-		k.cliJSON(t, &cli, "audit", "list", "--tenant", "audited")
+		k.CLIJSON(t, &cli, "audit", "list", "--tenant", "audited")
 		if len(cli.Entries) != 5 || cli.Entries[4].Action != "user.created" {
 			t.Errorf("audit list: %+v", cli)
 		}

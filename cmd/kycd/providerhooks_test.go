@@ -10,6 +10,7 @@ import (
 
 	"github.com/kycd/kycd/connector/sumsub"
 	"github.com/kycd/kycd/connector/veriff"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -19,19 +20,19 @@ import (
 // configured tenant with a bad signature: same status, headers and body.
 func TestProviderWebhookNoTenantOracle(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db)
-		hooked := k.newTenant(t, "hooked")
-		tok := k.token(t, hooked, "")
-		if res := k.call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db)
+		hooked := k.NewTenant(t, "hooked")
+		tok := k.Token(t, hooked, "")
+		if res := k.Call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{
 			"appToken": "app-token", "secret": "app-secret", "webhookSecret": "webhook-secret"}); res.Status != 200 {
 			t.Fatalf("sumsub config: %d %s", res.Status, res.Body)
 		}
-		if res := k.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"integrations": []any{map[string]any{
+		if res := k.Call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"integrations": []any{map[string]any{
 			"name": "main", "apiKey": "veriff-key", "sharedSecretKey": "veriff-secret", "processes": []string{"identity"}}}}); res.Status != 200 {
 			t.Fatalf("veriff config: %d %s", res.Status, res.Body)
 		}
-		bare := k.newTenant(t, "bare") // configures no provider
+		bare := k.NewTenant(t, "bare") // configures no provider
 		unknown := uuid.NewString()
 		tenants := map[string]string{
 			"unconfigured tenant":   bare.ID,
@@ -52,9 +53,9 @@ func TestProviderWebhookNoTenantOracle(t *testing.T) {
 			"json":     []byte(`{"type":"applicantReviewed","applicantId":"x","reviewResult":{"reviewAnswer":"GREEN"}}`),
 			"not json": []byte("not json"),
 		}
-		send := func(provider, tenantID string, body []byte, invalid bool) *response {
+		send := func(provider, tenantID string, body []byte, invalid bool) *e2e.Response {
 			t.Helper()
-			req := k.req("POST", "/kyc-connector/"+provider+"/webhooks/"+tenantID, bytes.NewReader(body))
+			req := k.Req("POST", "/kyc-connector/"+provider+"/webhooks/"+tenantID, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			switch provider {
 			case "sumsub":
@@ -64,12 +65,12 @@ func TestProviderWebhookNoTenantOracle(t *testing.T) {
 				req.Header.Set("X-AUTH-CLIENT", "veriff-key")
 				req.Header.Set("X-HMAC-SIGNATURE", veriff.Sign("forged-secret", body))
 			}
-			return k.do(t, req, doOpts{invalidRequest: invalid})
+			return k.Do(t, req, e2e.DoOpts{InvalidRequest: invalid})
 		}
 		for _, provider := range []string{"sumsub", "veriff"} {
 			for bodyName, body := range bodies {
 				want := send(provider, hooked.ID, body, bodyName == "not json")
-				if want.Status != http.StatusUnauthorized || want.code() != "signature_invalid" {
+				if want.Status != http.StatusUnauthorized || want.Code() != "signature_invalid" {
 					t.Fatalf("%s, %s body, configured tenant, bad signature: %d %s", provider, bodyName, want.Status, want.Body)
 				}
 				for name, id := range tenants {

@@ -13,6 +13,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -79,20 +80,20 @@ func postForm(t *testing.T, target string, fields map[string]any, content []byte
 // next read, encrypted storage, refusal of wrong content, and downloads.
 func TestS3Storage(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		s3 := newFakeS3(t, "kycd")
-		k := start(t, db, "--blob-url", "s3://kycd?endpoint="+url.QueryEscape(s3.url)+"&region=us-east-1&use_path_style=true")
-		tn := k.newTenant(t, "s3")
-		tok := k.token(t, tn, "")
-		uid := createUser(t, k, tok, "s3@example.com")
+		k := e2e.Start(t, db, "--blob-url", "s3://kycd?endpoint="+url.QueryEscape(s3.url)+"&region=us-east-1&use_path_style=true")
+		tn := k.NewTenant(t, "s3")
+		tok := k.Token(t, tn, "")
+		uid := e2e.CreateUser(t, k, tok, "s3@example.com")
 
-		res := k.call(t, "POST", "/core/files", tok, uid, map[string]any{"category": "image", "contentType": "image/png"})
+		res := k.Call(t, "POST", "/core/files", tok, uid, map[string]any{"category": "image", "contentType": "image/png"})
 		if res.Status != 201 {
 			t.Fatalf("create: %d %s", res.Status, res.Body)
 		}
-		fid := res.get("file.id").(string)
-		target := res.get("file.upload.url").(string)
-		form := res.get("file.upload.formData").(map[string]any)
+		fid := res.Get("file.id").(string)
+		target := res.Get("file.upload.url").(string)
+		form := res.Get("file.upload.formData").(map[string]any)
 		if !strings.HasPrefix(target, s3.url) || form["key"] == nil || form["policy"] == nil || form["X-Amz-Signature"] == nil || form["Content-Type"] != "image/png" {
 			t.Fatalf("upload target is not a presigned POST: %s %v", target, form)
 		}
@@ -100,24 +101,24 @@ func TestS3Storage(t *testing.T) {
 		if st := postForm(t, target, form, []byte("%PDF-1.4\n%%EOF\n")); st/100 != 2 {
 			t.Fatalf("post to bucket: %d", st)
 		}
-		res = k.call(t, "GET", "/core/files/"+fid, tok, uid, nil)
-		if res.get("file.status") != "pending" || res.get("file.rejection.code") != "file_content_type_mismatch" {
+		res = k.Call(t, "GET", "/core/files/"+fid, tok, uid, nil)
+		if res.Get("file.status") != "pending" || res.Get("file.rejection.code") != "file_content_type_mismatch" {
 			t.Fatalf("refused upload: %s", res.Body)
 		}
 		if objs := s3.objects(t, "kycd"); len(objs) != 0 {
 			t.Fatalf("refused content kept in the bucket: %d objects", len(objs))
 		}
 		// Right bytes, same URL.
-		content := pngBytes("qzmarks3content")
+		content := e2e.PNGBytes("qzmarks3content")
 		if st := postForm(t, target, form, content); st/100 != 2 {
 			t.Fatalf("post to bucket: %d", st)
 		}
-		res = k.call(t, "GET", "/core/files/"+fid, tok, uid, nil)
-		if res.get("file.status") != "uploaded" || res.get("file.rejection") != nil {
+		res = k.Call(t, "GET", "/core/files/"+fid, tok, uid, nil)
+		if res.Get("file.status") != "uploaded" || res.Get("file.rejection") != nil {
 			t.Fatalf("accepted upload: %s", res.Body)
 		}
-		dl, _ := url.Parse(res.get("file.download.url").(string))
-		got := k.do(t, k.req("GET", dl.RequestURI(), nil))
+		dl, _ := url.Parse(res.Get("file.download.url").(string))
+		got := k.Do(t, k.Req("GET", dl.RequestURI(), nil))
 		if got.Status != 200 || !bytes.Equal(got.Body, content) {
 			t.Fatalf("download: %d, %d bytes", got.Status, len(got.Body))
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -15,29 +16,29 @@ import (
 // refused at the first.
 func TestSandboxClockBounded(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--sandbox", "--sandbox-lists", "")
-		tn := k.newTenant(t, "clock")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--sandbox", "--sandbox-lists", "")
+		tn := k.NewTenant(t, "clock")
 		offset := func() time.Duration {
 			t.Helper()
-			res := k.call(t, "GET", "/sandbox/clock", k.token(t, tn, ""), "", nil)
+			res := k.Call(t, "GET", "/sandbox/clock", k.Token(t, tn, ""), "", nil)
 			d, err := time.ParseDuration(res.JSON["offset"].(string))
 			if res.Status != 200 || err != nil {
 				t.Fatalf("read the clock: %d %s", res.Status, res.Body)
 			}
 			return d
 		}
-		advance := func(by string) *response {
+		advance := func(by string) *e2e.Response {
 			t.Helper()
-			return k.call(t, "POST", "/sandbox/clock", k.token(t, tn, ""), "", map[string]any{"advance": by})
+			return k.Call(t, "POST", "/sandbox/clock", k.Token(t, tn, ""), "", map[string]any{"advance": by})
 		}
 		refused := func(by, left string) {
 			t.Helper()
 			before := offset()
 			res := advance(by)
-			v, _ := res.get("violations.0").(map[string]any)
-			if res.Status != 400 || res.code() != "request_invalid" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") ||
-				v["property"] != "advance" || v["rule"] != "maximum" || res.get("violations.0.ruleParams.limit") != left ||
+			v, _ := res.Get("violations.0").(map[string]any)
+			if res.Status != 400 || res.Code() != "request_invalid" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") ||
+				v["property"] != "advance" || v["rule"] != "maximum" || res.Get("violations.0.ruleParams.limit") != left ||
 				!strings.Contains(res.JSON["detail"].(string), "87600h") {
 				t.Errorf("advance %s: %d %s", by, res.Status, res.Body)
 			}
@@ -56,7 +57,7 @@ func TestSandboxClockBounded(t *testing.T) {
 		}
 		refused("1ns", "0s")
 		refused("2562047h", "0s")
-		if now, _ := time.Parse(time.RFC3339, k.call(t, "GET", "/sandbox/clock", k.token(t, tn, ""), "", nil).JSON["now"].(string)); time.Until(now) < 87599*time.Hour {
+		if now, _ := time.Parse(time.RFC3339, k.Call(t, "GET", "/sandbox/clock", k.Token(t, tn, ""), "", nil).JSON["now"].(string)); time.Until(now) < 87599*time.Hour {
 			t.Errorf("the clock reads %s", now)
 		}
 	})

@@ -13,49 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/screening/lists/snapshot"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
-
-// writeSnapshotFile writes the bundled copy of a single-file list (UN, EU)
-// to a file, as an operator's download would be.
-func writeSnapshotFile(t *testing.T, source, name string) string {
-	t.Helper()
-	fsys, err := snapshot.FS(source)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fsys.Open(name + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), name)
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// importTestList imports the bundled EU sample (five listings) through the
-// CLI: for tests whose users must be screened (a user is approved only once
-// screened) without the cost of the whole snapshot.
-func (k *kycdProc) importTestList(t *testing.T) {
-	t.Helper()
-	path := writeSnapshotFile(t, "eu-fsf", "fsf-sample.xml")
-	if out, err := k.cli(t, "screening", "import", "--source", "eu-fsf", "--path", path); err != nil {
-		t.Fatalf("import: %q %v", out, err)
-	}
-}
 
 // TestScreeningLists: outside the sandbox kycd is not ready until it has a
 // screening list; an import through the CLI against the same database is
@@ -65,28 +26,28 @@ func (k *kycdProc) importTestList(t *testing.T) {
 // source of its own.
 func TestScreeningLists(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--metrics-token", "screening-metrics")
-		ready := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
-		if ready.Status != 503 || ready.get("checks.screening") != "no-lists" {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--metrics-token", "screening-metrics")
+		ready := k.Do(t, k.Req("GET", "/readyz", nil), e2e.DoOpts{Unavailable: true})
+		if ready.Status != 503 || ready.Get("checks.screening") != "no-lists" {
 			t.Fatalf("readyz without lists: %d %s", ready.Status, ready.Body)
 		}
-		tn := k.newTenant(t, "screening-"+db.Name, "admin.screening:read")
-		tok := k.token(t, tn, "")
-		if res := k.call(t, "GET", "/admin/screening/lists", tok, "", nil); res.Status != 200 || len(res.JSON["lists"].([]any)) != 0 {
+		tn := k.NewTenant(t, "screening-"+db.Name, "admin.screening:read")
+		tok := k.Token(t, tn, "")
+		if res := k.Call(t, "GET", "/admin/screening/lists", tok, "", nil); res.Status != 200 || len(res.JSON["lists"].([]any)) != 0 {
 			t.Fatalf("lists before any import: %d %s", res.Status, res.Body)
 		}
 
-		un := writeSnapshotFile(t, "un", "consolidated.xml")
-		out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un)
+		un := e2e.WriteSnapshotFile(t, "un", "consolidated.xml")
+		out, err := k.CLI(t, "screening", "import", "--source", "un", "--path", un)
 		if err != nil || !strings.Contains(out, "un: version 1 imported: 1003 entries") {
 			t.Fatalf("import: %q %v", out, err)
 		}
-		waitUntil(t, "readiness with a list", func() bool {
-			res := k.do(t, k.req("GET", "/readyz", nil), doOpts{unavailable: true})
-			return res.Status == 200 && res.get("checks.screening") == "ok"
+		e2e.WaitUntil(t, "readiness with a list", func() bool {
+			res := k.Do(t, k.Req("GET", "/readyz", nil), e2e.DoOpts{Unavailable: true})
+			return res.Status == 200 && res.Get("checks.screening") == "ok"
 		})
-		if out, err := k.cli(t, "screening", "import", "--source", "un", "--path", un); err != nil || !strings.Contains(out, "nothing changed") {
+		if out, err := k.CLI(t, "screening", "import", "--source", "un", "--path", un); err != nil || !strings.Contains(out, "nothing changed") {
 			t.Fatalf("identical import: %q %v", out, err)
 		}
 
@@ -104,27 +65,27 @@ func TestScreeningLists(t *testing.T) {
 				Added   int
 			}
 		}
-		k.cliJSON(t, &imported, "screening", "import", "--source", "kycd-jsonl", "--path", watch)
+		k.CLIJSON(t, &imported, "screening", "import", "--source", "kycd-jsonl", "--path", watch)
 		if !imported.Changed || imported.Version.Source != "house-watchlist" || imported.Version.Entries != 1 || imported.Version.Added != 1 {
 			t.Fatalf("JSON Lines import: %+v", imported)
 		}
-		if _, err := k.cli(t, "screening", "import", "--source", "un", "--path", filepath.Join(t.TempDir(), "missing.xml")); err == nil {
+		if _, err := k.CLI(t, "screening", "import", "--source", "un", "--path", filepath.Join(t.TempDir(), "missing.xml")); err == nil {
 			t.Fatal("importing a missing file succeeded")
 		}
 
-		waitUntil(t, "the operator's list in the index", func() bool {
-			res := k.call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "Quartermaine, Zebulon"})
-			return res.Status == 200 && len(res.JSON["matches"].([]any)) > 0 && res.get("matches.0.entryId") == "W1"
+		e2e.WaitUntil(t, "the operator's list in the index", func() bool {
+			res := k.Call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "Quartermaine, Zebulon"})
+			return res.Status == 200 && len(res.JSON["matches"].([]any)) > 0 && res.Get("matches.0.entryId") == "W1"
 		})
-		res := k.call(t, "GET", "/admin/screening/lists", tok, "", nil)
+		res := k.Call(t, "GET", "/admin/screening/lists", tok, "", nil)
 		lists := res.JSON["lists"].([]any)
-		if res.Status != 200 || len(lists) != 2 || res.get("lists.0.source") != "house-watchlist" || res.get("lists.1.source") != "un" ||
-			res.get("lists.1.entries") != 1003.0 || res.get("lists.1.origin") != "consolidated.xml" {
+		if res.Status != 200 || len(lists) != 2 || res.Get("lists.0.source") != "house-watchlist" || res.Get("lists.1.source") != "un" ||
+			res.Get("lists.1.entries") != 1003.0 || res.Get("lists.1.origin") != "consolidated.xml" {
 			t.Fatalf("lists: %d %s", res.Status, res.Body)
 		}
 
 		// The loaded lists' age and size are metrics.
-		metrics := k.call(t, "GET", "/metrics", "screening-metrics", "", nil)
+		metrics := k.Call(t, "GET", "/metrics", "screening-metrics", "", nil)
 		for _, want := range []string{`kycd_screening_list_age_seconds{source="un"}`, `kycd_screening_list_entries{source="un"} 1003`,
 			`kycd_screening_list_stale{source="house-watchlist"} 0`} {
 			if !strings.Contains(string(metrics.Body), want) {
@@ -133,8 +94,8 @@ func TestScreeningLists(t *testing.T) {
 		}
 
 		// A UN-listed person, by name and birth date, is found and explained.
-		res = k.call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "Eric Badege", "birthDate": "1971", "type": "person"})
-		if res.Status != 200 || res.get("matches.0.source") != "un" || res.get("matches.0.review") != true || res.get("matches.0.explanation.text") == "" {
+		res = k.Call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "Eric Badege", "birthDate": "1971", "type": "person"})
+		if res.Status != 200 || res.Get("matches.0.source") != "un" || res.Get("matches.0.review") != true || res.Get("matches.0.explanation.text") == "" {
 			t.Fatalf("search: %d %s", res.Status, res.Body)
 		}
 
@@ -147,16 +108,16 @@ func TestScreeningLists(t *testing.T) {
 			{`{"name": "` + strings.Repeat("a", 301) + `"}`, true}, {`{"name": "x", "extra": 1}`, true},
 			{`{"name": "x", "birthDate": "1970-13-40"}`, false}, {`{"name": "x", "nationality": "XX"}`, false}, {`{"name": "   "}`, false},
 		} {
-			req := k.req("POST", "/admin/screening/search", strings.NewReader(c.body))
+			req := k.Req("POST", "/admin/screening/search", strings.NewReader(c.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+tok)
-			res := k.do(t, req, doOpts{invalidRequest: c.documentToo})
+			res := k.Do(t, req, e2e.DoOpts{InvalidRequest: c.documentToo})
 			if res.Status != 400 || res.JSON["code"] != "request_invalid" {
 				t.Errorf("search %s: %d %s", c.body, res.Status, res.Body)
 			}
 		}
-		partner := k.newTenant(t, "screening-partner-"+db.Name)
-		if res := k.call(t, "POST", "/admin/screening/search", k.token(t, partner, ""), "", map[string]any{"name": "Eric Badege"}); res.Status != 403 {
+		partner := k.NewTenant(t, "screening-partner-"+db.Name)
+		if res := k.Call(t, "POST", "/admin/screening/search", k.Token(t, partner, ""), "", map[string]any{"name": "Eric Badege"}); res.Status != 403 {
 			t.Fatalf("search without the scope: %d", res.Status)
 		}
 	})
@@ -168,33 +129,33 @@ func TestScreeningLists(t *testing.T) {
 // fast; the default is all three).
 func TestScreeningOffAndSandbox(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		off := start(t, db, "--screening", "off")
-		if res := off.do(t, off.req("GET", "/readyz", nil)); res.Status != 200 || res.get("checks.screening") != "off" {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		off := e2e.Start(t, db, "--screening", "off")
+		if res := off.Do(t, off.Req("GET", "/readyz", nil)); res.Status != 200 || res.Get("checks.screening") != "off" {
 			t.Fatalf("readyz with screening off: %d %s", res.Status, res.Body)
 		}
-		tn := off.newTenant(t, "screening-off-"+db.Name, "admin.screening:read")
-		req := off.req("POST", "/admin/screening/search", strings.NewReader(`{"name":"Kim Jong Un"}`))
+		tn := off.NewTenant(t, "screening-off-"+db.Name, "admin.screening:read")
+		req := off.Req("POST", "/admin/screening/search", strings.NewReader(`{"name":"Kim Jong Un"}`))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+off.token(t, tn, ""))
-		if res := off.do(t, req, doOpts{unavailable: true}); res.Status != 503 || res.JSON["code"] != "service_unavailable" {
+		req.Header.Set("Authorization", "Bearer "+off.Token(t, tn, ""))
+		if res := off.Do(t, req, e2e.DoOpts{Unavailable: true}); res.Status != 503 || res.JSON["code"] != "service_unavailable" {
 			t.Fatalf("search with screening off: %d %s", res.Status, res.Body)
 		}
-		off.stop(t)
+		off.Stop(t)
 
-		sbx := start(t, db, "--sandbox", "--sandbox-lists", "un,eu-fsf")
-		waitUntil(t, "the sandbox ready with its lists", func() bool {
-			res := sbx.do(t, sbx.req("GET", "/readyz", nil), doOpts{unavailable: true})
-			return res.Status == 200 && res.get("checks.screening") == "ok"
+		sbx := e2e.Start(t, db, "--sandbox", "--sandbox-lists", "un,eu-fsf")
+		e2e.WaitUntil(t, "the sandbox ready with its lists", func() bool {
+			res := sbx.Do(t, sbx.Req("GET", "/readyz", nil), e2e.DoOpts{Unavailable: true})
+			return res.Status == 200 && res.Get("checks.screening") == "ok"
 		})
-		tn = sbx.newTenant(t, "screening-sbx-"+db.Name, "admin.screening:read")
-		tok := sbx.token(t, tn, "")
-		res := sbx.call(t, "GET", "/admin/screening/lists", tok, "", nil)
+		tn = sbx.NewTenant(t, "screening-sbx-"+db.Name, "admin.screening:read")
+		tok := sbx.Token(t, tn, "")
+		res := sbx.Call(t, "GET", "/admin/screening/lists", tok, "", nil)
 		if res.Status != 200 || len(res.JSON["lists"].([]any)) != 2 {
 			t.Fatalf("sandbox lists: %d %s", res.Status, res.Body)
 		}
-		res = sbx.call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "BADEGE, Eric"})
-		if res.Status != 200 || res.get("matches.0.source") != "un" || res.get("matches.0.review") != true {
+		res = sbx.Call(t, "POST", "/admin/screening/search", tok, "", map[string]any{"name": "BADEGE, Eric"})
+		if res.Status != 200 || res.Get("matches.0.source") != "un" || res.Get("matches.0.review") != true {
 			t.Fatalf("sandbox search: %d %s", res.Status, res.Body)
 		}
 	})
@@ -238,23 +199,23 @@ func TestScreeningDownloads(t *testing.T) {
 		_, _ = io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--workers", "0") // only to import the first version of watch through the CLI
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--workers", "0") // only to import the first version of watch through the CLI
 		watch := filepath.Join(t.TempDir(), "watch.jsonl")
 		if err := os.WriteFile(watch, []byte(watchLine), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := k.cli(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
+		if out, err := k.CLI(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
 			t.Fatalf("import: %q %v", out, err)
 		}
-		k.stop(t)
+		k.Stop(t)
 
-		k = start(t, db, "--allow-network", "127.0.0.1/32", "--screening-source", "un="+srv.URL+"/lists/un.xml",
+		k = e2e.Start(t, db, "--allow-network", "127.0.0.1/32", "--screening-source", "un="+srv.URL+"/lists/un.xml",
 			"--screening-source", "watch="+srv.URL+"/lists/watch.jsonl", "--screening-source", "ofac-sdn="+srv.URL+"/ofac/")
-		tn := k.newTenant(t, "downloads-"+db.Name, "admin.screening:read")
-		tok := k.token(t, tn, "")
+		tn := k.NewTenant(t, "downloads-"+db.Name, "admin.screening:read")
+		tok := k.Token(t, tn, "")
 		versions := func() map[string]any {
-			res := k.call(t, "GET", "/admin/screening/lists", tok, "", nil)
+			res := k.Call(t, "GET", "/admin/screening/lists", tok, "", nil)
 			out := map[string]any{}
 			for _, l := range res.JSON["lists"].([]any) {
 				m := l.(map[string]any)
@@ -262,17 +223,17 @@ func TestScreeningDownloads(t *testing.T) {
 			}
 			return out
 		}
-		waitUntil(t, "the downloaded lists", func() bool { return len(versions()) == 3 })
+		e2e.WaitUntil(t, "the downloaded lists", func() bool { return len(versions()) == 3 })
 		got := versions()
 		want := map[string]any{"un": "v1 1003 entries from " + srv.URL + "/lists/un.xml", "ofac-sdn": "v1 2 entries from " + srv.URL + "/ofac/",
 			"watch": "v1 1 entries from watch.jsonl"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("lists:\n got %v\nwant %v", got, want)
 		}
-		waitUntil(t, "the truncated download's failure in the log", func() bool {
-			return strings.Contains(k.stderr.String(), "screening list download failed") && strings.Contains(k.stderr.String(), `"source":"watch"`)
+		e2e.WaitUntil(t, "the truncated download's failure in the log", func() bool {
+			return strings.Contains(k.Stderr.String(), "screening list download failed") && strings.Contains(k.Stderr.String(), `"source":"watch"`)
 		})
-		if strings.Contains(k.stderr.String(), "Cut Short") {
+		if strings.Contains(k.Stderr.String(), "Cut Short") {
 			t.Error("the log quotes a listing's name")
 		}
 		if fmt.Sprint(versions()) != fmt.Sprint(want) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kycd/kycd/connector/sumsub"
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -48,8 +49,8 @@ func seedFields(t *testing.T, what string, got map[string]any, seed map[string]a
 			}
 			continue
 		}
-		if string(mustJSON(got[k])) != string(mustJSON(want)) {
-			t.Errorf("%s: %s = %s, the seed shows %s", what, k, mustJSON(got[k]), mustJSON(want))
+		if string(e2e.MustJSON(got[k])) != string(e2e.MustJSON(want)) {
+			t.Errorf("%s: %s = %s, the seed shows %s", what, k, e2e.MustJSON(got[k]), e2e.MustJSON(want))
 		}
 	}
 }
@@ -63,24 +64,24 @@ func seedFields(t *testing.T, what string, got map[string]any, seed map[string]a
 // partner's, its POR link has a space in it.
 func TestSeedReplay(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		c := newConnectorEnv(t, db, "--allow-private-network")
-		k := c.kycEnv
-		rc := newReceiver(t)
-		if res := k.call(t, "POST", "/core/webhooks/endpoints", k.tok, "", map[string]any{"url": rc.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		c := e2e.NewConnectorEnv(t, db, "--allow-private-network")
+		k := c.KYCEnv
+		rc := e2e.NewReceiver(t)
+		if res := k.Call(t, "POST", "/core/webhooks/endpoints", k.Tok, "", map[string]any{"url": rc.URL, "eventTypes": []string{"USER_CHECK."}}); res.Status != 201 {
 			t.Fatalf("endpoint: %d %s", res.Status, res.Body)
 		}
 
 		// Seed 001: a user created with the seed's data and nothing else.
-		res := k.call(t, "POST", "/core/users", k.tok, "", map[string]any{"email": "user3@seed.example", "termsOfService": "general-pt-bop",
+		res := k.Call(t, "POST", "/core/users", k.Tok, "", map[string]any{"email": "user3@seed.example", "termsOfService": "general-pt-bop",
 			"primaryCitizenship": "DE", "address": map[string]any{"country": "DE"}})
 		if res.Status != 201 {
 			t.Fatalf("user: %d %s", res.Status, res.Body)
 		}
-		user := res.get("user.id").(string)
+		user := res.Get("user.id").(string)
 		checksPath := "/users/" + user + "/checks"
 		// The request as written: refused by the seed's own rule.
-		if res := k.call(t, "POST", checksPath, k.tok, "", seedKYCRequest()); res.Status != 400 || !hasViolation(res, "check_confirmed_at", "date_max_age") {
+		if res := k.Call(t, "POST", checksPath, k.Tok, "", seedKYCRequest()); res.Status != 400 || !e2e.HasViolation(res, "check_confirmed_at", "date_max_age") {
 			t.Errorf("the seed's request as written: %d %s", res.Status, res.Body)
 		}
 		confirmed := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
@@ -88,16 +89,16 @@ func TestSeedReplay(t *testing.T) {
 			s, _ := time.Parse(time.RFC3339, seed)
 			return time.Date(confirmed.Year(), confirmed.Month(), confirmed.Day(), s.Hour(), s.Minute(), s.Second(), 0, time.UTC).AddDate(0, 0, -1).Format(time.RFC3339)
 		}
-		evidence := k.base + "/sandbox/evidence/"
+		evidence := k.Base + "/sandbox/evidence/"
 		kyc := seedKYCRequest()
 		kyc["check_confirmed_at"], kyc["data_download_link"] = at("2019-08-24T14:15:22Z"), evidence+"ident.zip"
-		res = k.call(t, "POST", checksPath, k.tok, "", kyc)
+		res = k.Call(t, "POST", checksPath, k.Tok, "", kyc)
 		if res.Status != 202 || len(res.JSON) != 1 || !uuidLike(res.JSON["id"]) {
 			t.Fatalf("the seed's KYC check: %d %s (the seed shows {\"id\"})", res.Status, res.Body)
 		}
 		kycID := res.JSON["id"].(string)
-		e := &checksEnv{kycdProc: k.kycdProc, t: t, tok: k.tok}
-		got := e.await(user, kycID)
+		e := &e2e.ChecksEnv{Proc: k.Proc, T: t, Tok: k.Tok}
+		got := e.Await(user, kycID)
 		seedFields(t, "the KYC check", got.JSON, seedChecks[0], "check_confirmed_at", "data_download_link")
 		if got.JSON["id"] != kycID || got.JSON["user_id"] != user || got.JSON["check_confirmed_at"] != kyc["check_confirmed_at"] {
 			t.Errorf("the KYC check: %s", got.Body)
@@ -107,22 +108,22 @@ func TestSeedReplay(t *testing.T) {
 		fit := map[string]any{"type": "INSTRUMENT_FIT", "check_confirmed_at": at("2020-08-24T14:15:22Z"), "instrument_suitability": map[string]any{"suitability": true}}
 		por := map[string]any{"type": "POR", "check_confirmed_at": at("2020-08-24T14:15:22Z"), "issuance_date": confirmed.AddDate(0, 0, -30).Format(time.DateOnly),
 			"data_download_link": evidence + "por.zip", "document_type": "UTILITY_BILL", "confirmed_address": seedChecks[2]["confirmed_address"]}
-		officerTok := k.clientToken(t, k.tn.ID, "compliance", "checks:compliance")
+		officerTok := k.ClientToken(t, k.Tenant.ID, "compliance", "checks:compliance")
 		compliance := map[string]any{"type": "COMPLIANCE", "check_confirmed_at": at("2020-08-24T14:15:22Z")}
 		ids := []string{kycID}
 		for i, body := range []map[string]any{fit, por, compliance} {
-			tok := k.tok
+			tok := k.Tok
 			if i == 2 {
 				tok = officerTok
 			}
-			res := k.call(t, "POST", checksPath, tok, "", body)
+			res := k.Call(t, "POST", checksPath, tok, "", body)
 			if res.Status != 202 || len(res.JSON) != 1 {
 				t.Fatalf("%s check: %d %s", body["type"], res.Status, res.Body)
 			}
 			ids = append(ids, res.JSON["id"].(string))
-			e.await(user, res.JSON["id"].(string))
+			e.Await(user, res.JSON["id"].(string))
 		}
-		list := k.call(t, "GET", checksPath, k.tok, "", nil)
+		list := k.Call(t, "GET", checksPath, k.Tok, "", nil)
 		data, _ := list.JSON["data"].([]any)
 		if list.Status != 200 || len(list.JSON) != 1 || len(data) != len(seedChecks) {
 			t.Fatalf("the list: %d %s", list.Status, list.Body)
@@ -137,8 +138,8 @@ func TestSeedReplay(t *testing.T) {
 
 		// The USER_CHECK.PASSED event of the KYC check, in the seed's envelope.
 		var passed map[string]any
-		waitUntil(t, "the KYC check's PASSED event", func() bool {
-			for _, ev := range rc.events() {
+		e2e.WaitUntil(t, "the KYC check's PASSED event", func() bool {
+			for _, ev := range rc.Events() {
 				if obj, _ := ev["object"].(map[string]any); ev["type"] == "USER_CHECK.PASSED" && obj["id"] == kycID {
 					passed = ev
 					return true
@@ -154,17 +155,17 @@ func TestSeedReplay(t *testing.T) {
 			"user_id": user, "method": "VIDEO_ID", "nationality": "DE", "provider": "KYC provider", "status": "PASSED", "type": "KYC"})
 
 		// Seed 003, in its order.
-		client := createUser(t, k.kycdProc, k.tok, "client@seed.example")
+		client := e2e.CreateUser(t, k.Proc, k.Tok, "client@seed.example")
 		q := func(extra ...string) string {
-			v := url.Values{"legal_entity_uuid": {k.tn.ID}, "client_uuid": {client}}
+			v := url.Values{"legal_entity_uuid": {k.Tenant.ID}, "client_uuid": {client}}
 			for i := 0; i+1 < len(extra); i += 2 {
 				v.Set(extra[i], extra[i+1])
 			}
 			return "?" + v.Encode()
 		}
-		v1 := func(method, path string, body any) *response {
+		v1 := func(method, path string, body any) *e2e.Response {
 			t.Helper()
-			return k.call(t, method, path, k.tok, "", body)
+			return k.Call(t, method, path, k.Tok, "", body)
 		}
 		changes := func(kv ...any) map[string]any {
 			var list []any
@@ -192,7 +193,7 @@ func TestSeedReplay(t *testing.T) {
 		}
 		// Legal document: its uuid is the value.
 		for _, key := range []string{"terms_and_conditions", "privacy_policy"} {
-			docs := v1("GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.tn.ID}, "client_type": {"individual"}, "key": {key}}.Encode(), nil)
+			docs := v1("GET", "/v1/legal_documents/?"+url.Values{"legal_entity_uuid": {k.Tenant.ID}, "client_type": {"individual"}, "key": {key}}.Encode(), nil)
 			results, _ := docs.JSON["results"].([]any)
 			if docs.Status != 200 || len(results) != 1 {
 				t.Fatalf("legal document %s: %d %s", key, docs.Status, docs.Body)
@@ -202,7 +203,7 @@ func TestSeedReplay(t *testing.T) {
 			}
 		}
 		// Client signature: send a code, then the sandbox's code signs.
-		if res := v1("POST", "/v1/signatures/send-code/"+q(), map[string]any{"legal_entity_uuid": k.tn.ID, "object_uuid": basic, "provider_type": "sms",
+		if res := v1("POST", "/v1/signatures/send-code/"+q(), map[string]any{"legal_entity_uuid": k.Tenant.ID, "object_uuid": basic, "provider_type": "sms",
 			"destination": "+447911123456"}); res.Status != 201 {
 			t.Fatalf("send code: %d %s", res.Status, res.Body)
 		}
@@ -231,7 +232,7 @@ func TestSeedReplay(t *testing.T) {
 			t.Fatalf("create: %d %s", app.Status, app.Body)
 		}
 		standard := app.JSON["uuid"].(string)
-		defs := v1("GET", "/v1/attributes/source_of_funds/definitions/?legal_entity_uuid="+k.tn.ID, nil)
+		defs := v1("GET", "/v1/attributes/source_of_funds/definitions/?legal_entity_uuid="+k.Tenant.ID, nil)
 		choices, _ := defs.JSON["results"].([]any)
 		if defs.Status != 200 || len(choices) == 0 {
 			t.Fatalf("definitions: %d %s", defs.Status, defs.Body)
@@ -241,12 +242,12 @@ func TestSeedReplay(t *testing.T) {
 		var mp bytes.Buffer
 		mw := multipart.NewWriter(&mp)
 		fw, _ := mw.CreateFormFile("files", "id-card.png")
-		fw.Write(pngBytes("id card"))
+		fw.Write(e2e.PNGBytes("id card"))
 		mw.Close()
-		req := k.req("POST", "/v1/documents/files/"+q(), &mp)
+		req := k.Req("POST", "/v1/documents/files/"+q(), &mp)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+k.tok)
-		up := k.do(t, req)
+		req.Header.Set("Authorization", "Bearer "+k.Tok)
+		up := k.Do(t, req)
 		files, _ := up.JSON["files"].([]any)
 		if up.Status != 201 || len(files) != 1 {
 			t.Fatalf("upload: %d %s", up.Status, up.Body)
@@ -267,7 +268,7 @@ func TestSeedReplay(t *testing.T) {
 		}
 		// SumSub liveness check: the seed's read, without the legal
 		// entity and client, with its options.
-		liveness := func(res *response) map[string]any {
+		liveness := func(res *e2e.Response) map[string]any {
 			t.Helper()
 			for _, s := range res.JSON["kyc_steps"].([]any) {
 				if s := s.(map[string]any); s["title"] == "Liveness check" {
@@ -290,19 +291,19 @@ func TestSeedReplay(t *testing.T) {
 			t.Fatalf("the liveness token: %d %s", read.Status, read.Body)
 		}
 		one := v1("GET", "/v1/kyc/"+standard+"/attributes/sumsub_liveness_check_token/?ttl_min=600&ttl_max=3600&ttl_renew=false", nil)
-		if one.Status != 200 || one.JSON["value"] != token || one.get("additional_info.email") != "jane@seed.example" || one.get("additional_info.phone") != "+447911123456" {
+		if one.Status != 200 || one.JSON["value"] != token || one.Get("additional_info.email") != "jane@seed.example" || one.Get("additional_info.phone") != "+447911123456" {
 			t.Errorf("the liveness attribute: %d %s", one.Status, one.Body)
 		}
 		// Sumsub reviews the liveness check (the sandbox's review, with the
 		// seed's note), and the application goes to review. The client's
 		// ID card went to Sumsub too (through its SDK): its diagnostics
 		// are the document's.
-		applicant := c.sumsubGet("/resources/applicants/-;externalUserId=" + client + "/one")
+		applicant := c.SumsubGet("/resources/applicants/-;externalUserId=" + client + "/one")
 		const note = "There is no available data to recognize from image"
-		addIDDoc(t, c, applicant["id"].(string), map[string]any{"idDocType": "ID_CARD", "idDocSubType": "FRONT_SIDE", "country": "GBR"}, pngBytes("id card"))
-		c.sumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
+		addIDDoc(t, c, applicant["id"].(string), map[string]any{"idDocType": "ID_CARD", "idDocSubType": "FRONT_SIDE", "country": "GBR"}, e2e.PNGBytes("id card"))
+		c.SumsubPost("/resources/applicants/"+applicant["id"].(string)+"/status/testCompleted", map[string]any{"reviewAnswer": "RED",
 			"reviewRejectType": "RETRY", "clientComment": note})
-		waitUntil(t, "the liveness diagnostics", func() bool {
+		e2e.WaitUntil(t, "the liveness diagnostics", func() bool {
 			_, done := liveness(v1("GET", "/v1/kyc/"+standard+"/", nil))["value"].(map[string]any)
 			return done
 		})
@@ -340,16 +341,16 @@ func TestSeedReplay(t *testing.T) {
 
 // addIDDoc adds a document image to a Sumsub sandbox applicant, as
 // Sumsub's SDK does (Add ID document: multipart metadata and content).
-func addIDDoc(t *testing.T, c *connectorEnv, applicantID string, metadata map[string]any, content []byte) {
+func addIDDoc(t *testing.T, c *e2e.ConnectorEnv, applicantID string, metadata map[string]any, content []byte) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	mw.WriteField("metadata", string(mustJSON(metadata)))
+	mw.WriteField("metadata", string(e2e.MustJSON(metadata)))
 	fw, _ := mw.CreateFormFile("content", "document.png")
 	fw.Write(content)
 	mw.Close()
-	req := c.req("POST", "/sandbox/sumsub/resources/applicants/"+applicantID+"/info/idDoc", bytes.NewReader(b.Bytes()))
-	sumsub.SignRequest(req, c.creds.SumsubAppToken, c.creds.SumsubSecret, time.Now().Unix(), b.Bytes())
+	req := c.Req("POST", "/sandbox/sumsub/resources/applicants/"+applicantID+"/info/idDoc", bytes.NewReader(b.Bytes()))
+	sumsub.SignRequest(req, c.Creds.SumsubAppToken, c.Creds.SumsubSecret, time.Now().Unix(), b.Bytes())
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -20,14 +21,14 @@ import (
 // is a rate, not a short total.
 func TestSlowBodies(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		k := start(t, db, "--body-timeout", "1s", "--body-min-rate", "1024")
-		tn := k.newTenant(t, "slow")
-		tok := k.token(t, tn, "")
-		uid := createUser(t, k, tok, "slow@bodies.example")
-		_, slowUpload := createFile(t, k, tok, uid, "document", "application/pdf")
-		_, fairUpload := createFile(t, k, tok, uid, "document", "application/pdf")
-		addr := strings.TrimPrefix(k.base, "http://")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		k := e2e.Start(t, db, "--body-timeout", "1s", "--body-min-rate", "1024")
+		tn := k.NewTenant(t, "slow")
+		tok := k.Token(t, tn, "")
+		uid := e2e.CreateUser(t, k, tok, "slow@bodies.example")
+		_, slowUpload := e2e.CreateFile(t, k, tok, uid, "document", "application/pdf")
+		_, fairUpload := e2e.CreateFile(t, k, tok, uid, "document", "application/pdf")
+		addr := strings.TrimPrefix(k.Base, "http://")
 
 		// send writes a request's head, then its body in chunks, one per
 		// tick; it returns kycd's status line and how long until it came
@@ -99,7 +100,7 @@ func TestSlowBodies(t *testing.T) {
 			}
 		}
 		// kycd still serves.
-		if res := k.call(t, "GET", "/core/countries/PT", tok, "", nil); res.Status != 200 {
+		if res := k.Call(t, "GET", "/core/countries/PT", tok, "", nil); res.Status != 200 {
 			t.Errorf("after the slow bodies: %d", res.Status)
 		}
 	})

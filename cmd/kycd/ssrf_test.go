@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -41,14 +42,14 @@ var refusedHosts = []string{
 // providers' base URLs; public addresses are accepted.
 func TestSSRFRegistration(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--rate-limit", "0") // some 150 requests at once: no client limit
-		tok := e.tok
-		res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": "https://93.184.216.34/hook", "eventTypes": []string{"core."}})
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--rate-limit", "0") // some 150 requests at once: no client limit
+		tok := e.Tok
+		res := e.Call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": "https://93.184.216.34/hook", "eventTypes": []string{"core."}})
 		if res.Status != 201 {
 			t.Fatalf("public endpoint: %d %s", res.Status, res.Body)
 		}
-		endpoint := res.get("endpoint.id").(string)
+		endpoint := res.Get("endpoint.id").(string)
 		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
 		before := t.Failed()
 		defer func() {
@@ -57,43 +58,43 @@ func TestSSRFRegistration(t *testing.T) {
 		}()
 		for _, h := range refusedHosts {
 			u := "https://" + h + ":8443/x"
-			if res := e.call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}); res.Status != 400 ||
-				res.code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
+			if res := e.Call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}); res.Status != 400 ||
+				res.Code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
 				t.Errorf("create endpoint %s: %d %s", u, res.Status, res.Body)
 			}
-			if res := e.call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": u}); res.Status != 400 ||
-				res.code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
+			if res := e.Call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": u}); res.Status != 400 ||
+				res.Code() != "request_invalid" || !strings.Contains(string(res.Body), `"url"`) {
 				t.Errorf("change endpoint to %s: %d %s", u, res.Status, res.Body)
 			}
-			if res := e.create(tok, e.user, seedKYC(u+"/e.zip")); res.Status != 400 || !hasViolation(res, "data_download_link", "host") {
+			if res := e.Create(tok, e.User, e2e.SeedKYC(u+"/e.zip")); res.Status != 400 || !e2e.HasViolation(res, "data_download_link", "host") {
 				t.Errorf("check with %s: %d %s", u, res.Status, res.Body)
 			}
-			if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": u, "integrations": integ}); res.Status != 400 ||
+			if res := e.Call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": u, "integrations": integ}); res.Status != 400 ||
 				!strings.Contains(string(res.Body), "baseUrl") {
 				t.Errorf("Veriff base URL %s: %d %s", u, res.Status, res.Body)
 			}
-			if res := e.call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{"baseUrl": u, "appToken": "a", "secret": "b"}); res.Status != 400 ||
+			if res := e.Call(t, "PUT", "/kyc-connector/sumsub/config", tok, "", map[string]any{"baseUrl": u, "appToken": "a", "secret": "b"}); res.Status != 400 ||
 				!strings.Contains(string(res.Body), "baseUrl") {
 				t.Errorf("Sumsub base URL %s: %d %s", u, res.Status, res.Body)
 			}
 		}
 		// Nothing refused was kept; public addresses, IPv6 ones included, are accepted.
-		if res := e.call(t, "GET", "/core/webhooks/endpoints/"+endpoint, tok, "", nil); res.get("endpoint.url") != "https://93.184.216.34/hook" {
+		if res := e.Call(t, "GET", "/core/webhooks/endpoints/"+endpoint, tok, "", nil); res.Get("endpoint.url") != "https://93.184.216.34/hook" {
 			t.Errorf("endpoint after refused changes: %s", res.Body)
 		}
 		public := "https://[2a00:1450:4001:81b::200e]:8443/x"
-		if res := e.call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": public}); res.Status != 200 {
+		if res := e.Call(t, "PATCH", "/core/webhooks/endpoints/"+endpoint, tok, "", map[string]any{"url": public}); res.Status != 200 {
 			t.Errorf("change endpoint to %s: %d %s", public, res.Status, res.Body)
 		}
-		if res := e.call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": public, "integrations": integ}); res.Status != 200 {
+		if res := e.Call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": public, "integrations": integ}); res.Status != 200 {
 			t.Errorf("Veriff base URL %s: %d %s", public, res.Status, res.Body)
 		}
-		if res := e.call(t, "GET", "/kyc-connector/sumsub/config", tok, "", nil); res.Status != 404 {
+		if res := e.Call(t, "GET", "/kyc-connector/sumsub/config", tok, "", nil); res.Status != 404 {
 			t.Errorf("a Sumsub configuration was kept: %d %s", res.Status, res.Body)
 		}
 		// A name that does not resolve yet is left to the download, which
 		// checks each address it dials.
-		if res := e.create(tok, e.user, seedKYC("https://evidence.invalid/e.zip")); res.Status != 202 {
+		if res := e.Create(tok, e.User, e2e.SeedKYC("https://evidence.invalid/e.zip")); res.Status != 202 {
 			t.Errorf("check with an unresolved host: %d %s", res.Status, res.Body)
 		}
 	})
@@ -108,7 +109,7 @@ func TestSSRFEvidenceRedirect(t *testing.T) {
 	var inside atomic.Int64
 	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inside.Add(1)
-		w.Write(evidenceZip(t, [2]string{"ident/protocol.txt", "video ident protocol"}))
+		w.Write(e2e.EvidenceZip(t, [2]string{"ident/protocol.txt", "video ident protocol"}))
 	}))
 	t.Cleanup(loop.Close)
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
@@ -123,14 +124,14 @@ func TestSSRFEvidenceRedirect(t *testing.T) {
 	port := fmt.Sprint(loop.Listener.Addr().(*net.TCPAddr).Port)
 	b := netip.MustParseAddr("127.0.0.1").As4()
 	teredo := netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, 0x41, 0x36, 0xe3, 0x78, 0x80, 0, 0x63, 0xbf, ^b[0], ^b[1], ^b[2], ^b[3]})
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--allow-network", "127.0.0.2/32", "--evidence-allow-http", "--evidence-retries", "300ms")
 		hosts := []string{"::ffff:127.0.0.1", "::7f00:1", "::ffff:0:7f00:1", "2002:7f00:1::1", "64:ff9b::7f00:1", teredo.String(), "127.0.0.1"}
 		failed := 0
 		for _, h := range hosts {
 			to := "http://" + net.JoinHostPort(h, port) + "/ident.zip"
-			res := e.decided(e.user, seedKYC(bucket.URL+"/r?to="+url.QueryEscape(to)))
-			if code, _ := reasonOf(res); res.JSON["status"] != "FAILED" || code != "evidence_download_refused" {
+			res := e.Decided(e.User, e2e.SeedKYC(bucket.URL+"/r?to="+url.QueryEscape(to)))
+			if code, _ := e2e.ReasonOf(res); res.JSON["status"] != "FAILED" || code != "evidence_download_refused" {
 				failed++
 				t.Errorf("redirect to %s: %s", to, res.Body)
 			}
@@ -150,17 +151,17 @@ func TestSSRFEvidenceRedirect(t *testing.T) {
 // them IPv6) are allowed, and so is loopback.
 func TestSandboxPrivateNetworks(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
-		e := newChecksEnv(t, db, "--sandbox", "--allow-network", "10.0.0.0/24", "--allow-network", "fd00:1::/64")
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
+		e := e2e.NewChecksEnv(t, db, "--sandbox", "--allow-network", "10.0.0.0/24", "--allow-network", "fd00:1::/64")
 		integ := []any{map[string]any{"name": "main", "apiKey": "k", "sharedSecretKey": "s", "processes": []string{"identity"}}}
 		register := func(host string) (endpoint, evidence, baseURL int) {
 			u := "https://" + host + ":8443/x"
-			endpoint = e.call(t, "POST", "/core/webhooks/endpoints", e.tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}).Status
-			user := e.user // a user's next check waits for its last: one user per accepted link
-			if evidence = e.create(e.tok, user, seedKYC(u+"/e.zip")).Status; evidence == 202 {
-				e.user = e.newUser(uuid.NewString() + "@sandbox.example")
+			endpoint = e.Call(t, "POST", "/core/webhooks/endpoints", e.Tok, "", map[string]any{"url": u, "eventTypes": []string{"core."}}).Status
+			user := e.User // a user's next check waits for its last: one user per accepted link
+			if evidence = e.Create(e.Tok, user, e2e.SeedKYC(u+"/e.zip")).Status; evidence == 202 {
+				e.User = e.NewUser(uuid.NewString() + "@sandbox.example")
 			}
-			baseURL = e.call(t, "PUT", "/kyc-connector/veriff/config", e.tok, "", map[string]any{"baseUrl": u, "integrations": integ}).Status
+			baseURL = e.Call(t, "PUT", "/kyc-connector/veriff/config", e.Tok, "", map[string]any{"baseUrl": u, "integrations": integ}).Status
 			return
 		}
 		for _, h := range []string{"10.0.1.1", "192.168.1.10", "[fd00::1]", "172.16.0.1", "[64:ff9b::a00:101]"} {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kycd/kycd/internal/e2e"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
@@ -29,24 +30,24 @@ import (
 // after it.
 func TestCredentialStuffing(t *testing.T) {
 	t.Parallel()
-	if _, _, ok := peakRSS(os.Getpid()); !ok {
+	if _, _, ok := e2e.PeakRSS(os.Getpid()); !ok {
 		t.Skip("reads the child's peak memory from /proc")
 	}
-	forEachDB(t, func(t *testing.T, db storetest.Database) {
+	e2e.ForEachDB(t, func(t *testing.T, db storetest.Database) {
 		// The client is made by the kycd binary, so that its secret's hash
 		// has the cost kycd's have (the tests' own kycds hash cheaply):
 		// what every wrong guess at it costs the server.
-		setup := &kycdProc{t: t, db: db, bin: kycdBinary(t)}
-		tn := setup.newTenant(t, "stuffed")
-		if n := countRows(t, db, db.Open(t), `SELECT count(*) FROM oauth_clients WHERE id = ? AND secret_hash LIKE ?`,
+		setup := &e2e.Proc{T: t, DB: db, Bin: e2e.KycdBinary(t)}
+		tn := setup.NewTenant(t, "stuffed")
+		if n := e2e.CountRows(t, db, db.Open(t), `SELECT count(*) FROM oauth_clients WHERE id = ? AND secret_hash LIKE ?`,
 			tn.ClientID, "$argon2id$v=19$m=19456,t=2,p=1$%"); n != 1 {
 			t.Fatal("the client's secret is not hashed at kycd's cost (Argon2id, 19 MiB, t=2, p=1)")
 		}
 		// Matched secrets are not remembered, so that the client's tokens
 		// during the attack take their turns among the attacker's guesses.
-		c := startChild(t, db, "--workers", "0", "--secret-remember", "0")
-		t.Cleanup(c.kill)
-		_, before, _ := peakRSS(c.cmd.Process.Pid)
+		c := e2e.StartChild(t, db, "--workers", "0", "--secret-remember", "0")
+		t.Cleanup(c.Kill)
+		_, before, _ := e2e.PeakRSS(c.Cmd.Process.Pid)
 
 		from := func(addr string) *http.Client {
 			return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4,
@@ -54,7 +55,7 @@ func TestCredentialStuffing(t *testing.T) {
 		}
 		token := func(hc *http.Client, id, secret string) (int, string) {
 			form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
-			res, err := hc.Post(c.base+"/core/oauth2/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+			res, err := hc.Post(c.Base+"/core/oauth2/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 			if err != nil {
 				t.Error(err)
 				return 0, ""
@@ -113,7 +114,7 @@ func TestCredentialStuffing(t *testing.T) {
 		if status, tok := token(legit, tn.ClientID, tn.Secret); status != 200 || tok == "" {
 			t.Errorf("the client's token after the attack: %d", status)
 		}
-		peak, _, _ := peakRSS(c.cmd.Process.Pid)
+		peak, _, _ := e2e.PeakRSS(c.Cmd.Process.Pid)
 		got := map[int]int64{}
 		statuses.Range(func(k, v any) bool {
 			got[k.(int)] = v.(*atomic.Int64).Load()

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -46,9 +46,9 @@ func closeBrowser() {
 	}
 }
 
-// newTab opens a tab in a fresh browser context (no cookies shared with
+// NewTab opens a tab in a fresh browser context (no cookies shared with
 // any other test's tabs); it closes when the test ends.
-func newTab(t *testing.T) context.Context {
+func NewTab(t *testing.T) context.Context {
 	t.Helper()
 	browser.once.Do(func() {
 		if _, err := os.Stat(chromiumPath); err != nil {
@@ -90,8 +90,8 @@ func newTab(t *testing.T) context.Context {
 // busy machine.
 const stepTimeout = 2 * time.Minute
 
-// browse runs browser actions in order, failing the test on an error.
-func browse(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+// Browse runs browser actions in order, failing the test on an error.
+func Browse(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, stepTimeout)
 	defer cancel()
@@ -112,8 +112,8 @@ func pageState(tab context.Context) string {
 	return "at " + loc + ":\n" + text
 }
 
-// value runs one browser action that gives a value.
-func value[T any](t *testing.T, tab context.Context, what string, action chromedp.Action[T]) T {
+// Value runs one browser action that gives a value.
+func Value[T any](t *testing.T, tab context.Context, what string, action chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, stepTimeout)
 	defer cancel()
@@ -124,30 +124,30 @@ func value[T any](t *testing.T, tab context.Context, what string, action chromed
 	return v
 }
 
-// mainText is the text of the page's main region.
-func mainText(t *testing.T, tab context.Context) string {
+// MainText is the text of the page's main region.
+func MainText(t *testing.T, tab context.Context) string {
 	t.Helper()
-	return value(t, tab, "read the page", chromedp.Text(chromedp.CSS("main")))
+	return Value(t, tab, "read the page", chromedp.Text(chromedp.CSS("main")))
 }
 
-// checkPage checks the page the tab shows: its main region holds each
+// CheckPage checks the page the tab shows: its main region holds each
 // wanted text, axe-core finds no serious or critical accessibility
 // violation, and a screenshot (saved under the test's temp folder) is a
 // real picture, not a blank one.
-func checkPage(t *testing.T, tab context.Context, name string, want ...string) {
+func CheckPage(t *testing.T, tab context.Context, name string, want ...string) {
 	t.Helper()
-	text := mainText(t, tab)
+	text := MainText(t, tab)
 	for _, w := range want {
 		if !strings.Contains(text, w) {
 			t.Errorf("page %s lacks %q:\n%s", name, w, text)
 		}
 	}
-	value(t, tab, "load axe-core", chromedp.Evaluate[bool](axeSource+";\ntypeof axe === 'object'"))
+	Value(t, tab, "load axe-core", chromedp.Evaluate[bool](axeSource+";\ntypeof axe === 'object'"))
 	type axeResult struct {
 		Passes     int      `json:"passes"`
 		Violations []string `json:"violations"`
 	}
-	res := value(t, tab, "axe on "+name, chromedp.Evaluate[axeResult](`axe.run(document).then(r => ({passes: r.passes.length, violations: r.violations
+	res := Value(t, tab, "axe on "+name, chromedp.Evaluate[axeResult](`axe.run(document).then(r => ({passes: r.passes.length, violations: r.violations
 			.filter(v => v.impact === 'serious' || v.impact === 'critical')
 			.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))}))`, chromedp.EvalAwaitPromise))
 	if res.Passes < 10 {
@@ -156,7 +156,7 @@ func checkPage(t *testing.T, tab context.Context, name string, want ...string) {
 	for _, v := range res.Violations {
 		t.Errorf("page %s: accessibility: %s", name, v)
 	}
-	shot := value(t, tab, "screenshot of "+name, pageShot)
+	shot := Value(t, tab, "screenshot of "+name, pageShot)
 	path := filepath.Join(t.TempDir(), name+".png")
 	if err := os.WriteFile(path, shot, 0o600); err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func checkPage(t *testing.T, tab context.Context, name string, want ...string) {
 const shotScale = 0.5
 
 // pageShot is a PNG screenshot of the whole page (beyond the viewport)
-// at shotScale.
+// At shotScale.
 var pageShot chromedp.Action[[]byte] = func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 	m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -9,9 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/kycd/kycd"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // upholdSchemas validates KYC process objects against the schemas of
@@ -28,7 +27,7 @@ var (
 	uphold     upholdSchemas
 )
 
-func upholdDocPath() string {
+func UpholdDocPath() string {
 	if p := os.Getenv("KYCD_UPHOLD_OPENAPI"); p != "" {
 		return p
 	}
@@ -37,7 +36,7 @@ func upholdDocPath() string {
 }
 
 func loadUphold() {
-	raw, err := os.ReadFile(upholdDocPath())
+	raw, err := os.ReadFile(UpholdDocPath())
 	if err != nil {
 		uphold.err = err
 		return

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"os"
@@ -8,15 +8,15 @@ import (
 	"syscall"
 )
 
-// dieWithTest makes a child kycd die with the test process, so that a test
+// DieWithTest makes a child kycd die with the test process, so that a test
 // binary killed by its timeout leaves no kycd behind.
-func dieWithTest(cmd *exec.Cmd) {
+func DieWithTest(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// peakRSS returns a process's peak resident set size (VmHWM) and its
+// PeakRSS returns a process's peak resident set size (VmHWM) and its
 // current one (VmRSS), in bytes.
-func peakRSS(pid int) (peak, now uint64, ok bool) {
+func PeakRSS(pid int) (peak, now uint64, ok bool) {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, 0, false

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -23,61 +23,60 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
-// kycdProc is kycd started through run, as a user would start it, on a free
+// Proc is kycd started through run, as a user would start it, on a free
 // port, with its own data folder and database.
-type kycdProc struct {
-	t      *testing.T
-	db     storetest.Database
-	base   string
-	router routers.Router
-	stderr *syncBuffer
-	stdout *syncBuffer
+type Proc struct {
+	T      *testing.T
+	DB     storetest.Database
+	Base   string
+	Router routers.Router
+	Stderr *SyncBuffer
+	Stdout *SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
-	// bin, when set, is a kycd binary that cli runs the commands in, as
+	// Bin, when set, is a kycd binary that cli runs the commands in, as
 	// its own process; otherwise they run in the test's.
-	bin string
+	Bin string
 
 	mu     sync.Mutex
 	errors []string // every error response body, to check none leaks internals
 }
 
-func (k *kycdProc) errorBodies() []string {
+func (k *Proc) ErrorBodies() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return append([]string(nil), k.errors...)
 }
 
-// syncBuffer is a goroutine-safe buffer for what kycd prints.
-type syncBuffer struct {
+// SyncBuffer is a goroutine-safe buffer for what kycd prints.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-func (k *kycdProc) env(name string) string {
+func (k *Proc) Env(name string) string {
 	switch name {
 	case "KYCD_DATA_DIR":
-		return k.db.DataDir
+		return k.DB.DataDir
 	case "KYCD_DATABASE_URL":
-		return k.db.URL
+		return k.DB.URL
 	case "KYCD_JOB_POLL_INTERVAL":
 		return testJobPollInterval
 	case "KYCD_DB_MAX_CONNS":
@@ -96,10 +95,10 @@ const testJobPollInterval = "200ms"
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
-// start runs `kycd serve` with extra flags and waits until it listens.
-func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
+// Start runs `kycd serve` with extra flags and waits until it listens.
+func Start(t *testing.T, db storetest.Database, flags ...string) *Proc {
 	t.Helper()
-	k := &kycdProc{t: t, db: db, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	k := &Proc{T: t, DB: db, Stderr: &SyncBuffer{}, Stdout: &SyncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	k.cancel = cancel
 	pr, pw := io.Pipe()
@@ -111,7 +110,7 @@ func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
 		args = append(args, "--sandbox-lists", "eu-fsf")
 	}
 	go func() {
-		err := cli.Run(ctx, args, k.env, strings.NewReader(""), pw, k.stderr)
+		err := cli.Run(ctx, args, k.Env, strings.NewReader(""), pw, k.Stderr)
 		pw.Close()
 		k.done <- err
 	}()
@@ -120,34 +119,34 @@ func start(t *testing.T, db storetest.Database, flags ...string) *kycdProc {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			k.stdout.Write([]byte(line + "\n"))
+			k.Stdout.Write([]byte(line + "\n"))
 			if m := listening.FindStringSubmatch(line); m != nil {
 				found <- m[1]
 			}
 		}
 	}()
 	select {
-	case k.base = <-found:
+	case k.Base = <-found:
 	case err := <-k.done:
-		t.Fatalf("kycd exited before listening: %v\n%s", err, k.stderr.String())
+		t.Fatalf("kycd exited before listening: %v\n%s", err, k.Stderr.String())
 	case <-time.After(60 * time.Second):
-		t.Fatalf("kycd did not listen within 60s\n%s", k.stderr.String())
+		t.Fatalf("kycd did not listen within 60s\n%s", k.Stderr.String())
 	}
 	t.Cleanup(func() {
-		k.stop(t)
+		k.Stop(t)
 		if t.Failed() {
 			t.Logf("kycd's last warnings and errors (of %s):\n%s", db.Name, k.problems(40))
 		}
 	})
-	k.router = newRouter(t, k.base)
+	k.Router = NewRouter(t, k.Base)
 	return k
 }
 
 // problems is the last n warnings and errors kycd logged (ids and reasons,
 // never personal data): what a failed test shows of the server's side.
-func (k *kycdProc) problems(n int) string {
+func (k *Proc) problems(n int) string {
 	var out []string
-	for _, line := range strings.Split(k.stderr.String(), "\n") {
+	for _, line := range strings.Split(k.Stderr.String(), "\n") {
 		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
 			out = append(out, line)
 		}
@@ -155,8 +154,8 @@ func (k *kycdProc) problems(n int) string {
 	return strings.Join(out[max(0, len(out)-n):], "\n")
 }
 
-// stop cancels run (as SIGTERM would) and checks it shut down cleanly.
-func (k *kycdProc) stop(t *testing.T) {
+// Stop cancels run (as SIGTERM would) and checks it shut down cleanly.
+func (k *Proc) Stop(t *testing.T) {
 	if k.cancel == nil {
 		return
 	}
@@ -172,17 +171,17 @@ func (k *kycdProc) stop(t *testing.T) {
 	}
 }
 
-// cli runs a kycd command against the same data folder and database and
+// CLI runs a kycd command against the same data folder and database and
 // returns what it printed.
-func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
+func (k *Proc) CLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if k.bin != "" {
+	if k.Bin != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, k.bin, args...)
-		dieWithTest(cmd)
-		cmd.Env = childEnv(k.db, 4)
+		cmd := exec.CommandContext(ctx, k.Bin, args...)
+		DieWithTest(cmd)
+		cmd.Env = ChildEnv(k.DB, 4)
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		err := cmd.Run()
 		if err != nil {
@@ -190,13 +189,13 @@ func (k *kycdProc) cli(t *testing.T, args ...string) (string, error) {
 		}
 		return out.String(), err
 	}
-	err := cli.Run(context.Background(), append([]string{"kycd"}, args...), k.env, strings.NewReader(""), &out, &errOut)
+	err := cli.Run(context.Background(), append([]string{"kycd"}, args...), k.Env, strings.NewReader(""), &out, &errOut)
 	return out.String(), err
 }
 
-func (k *kycdProc) cliJSON(t *testing.T, v any, args ...string) {
+func (k *Proc) CLIJSON(t *testing.T, v any, args ...string) {
 	t.Helper()
-	out, err := k.cli(t, append(args, "--json")...)
+	out, err := k.CLI(t, append(args, "--json")...)
 	if err != nil {
 		t.Fatalf("kycd %v: %v", args, err)
 	}
@@ -205,21 +204,21 @@ func (k *kycdProc) cliJSON(t *testing.T, v any, args ...string) {
 	}
 }
 
-// tenant is a tenant with one client, as the CLI makes them.
-type tenant struct {
+// Tenant is a tenant with one client, as the CLI makes them.
+type Tenant struct {
 	ID, ClientID, Secret string
 }
 
-func (k *kycdProc) newTenant(t *testing.T, name string, scopes ...string) tenant {
+func (k *Proc) NewTenant(t *testing.T, name string, scopes ...string) Tenant {
 	t.Helper()
 	var tn struct{ ID string }
-	k.cliJSON(t, &tn, "tenant", "create", "--name", name)
-	return k.newClient(t, tn.ID, name+"-backend", scopes...)
+	k.CLIJSON(t, &tn, "tenant", "create", "--name", name)
+	return k.NewClient(t, tn.ID, name+"-backend", scopes...)
 }
 
-// newClient creates a client of a tenant through the CLI, holding scopes
+// NewClient creates a client of a tenant through the CLI, holding scopes
 // (none: the partner scopes).
-func (k *kycdProc) newClient(t *testing.T, tenantID, name string, scopes ...string) tenant {
+func (k *Proc) NewClient(t *testing.T, tenantID, name string, scopes ...string) Tenant {
 	t.Helper()
 	args := []string{"client", "create", "--tenant", tenantID, "--name", name}
 	if len(scopes) > 0 {
@@ -229,44 +228,44 @@ func (k *kycdProc) newClient(t *testing.T, tenantID, name string, scopes ...stri
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 	}
-	k.cliJSON(t, &c, args...)
-	return tenant{ID: tenantID, ClientID: c.ClientID, Secret: c.ClientSecret}
+	k.CLIJSON(t, &c, args...)
+	return Tenant{ID: tenantID, ClientID: c.ClientID, Secret: c.ClientSecret}
 }
 
-// clientToken creates a client of a tenant holding scopes and returns a
-// token of it.
-func (k *kycdProc) clientToken(t *testing.T, tenantID, name string, scopes ...string) string {
+// ClientToken creates a client of a tenant holding scopes and returns a
+// Token of it.
+func (k *Proc) ClientToken(t *testing.T, tenantID, name string, scopes ...string) string {
 	t.Helper()
-	return k.token(t, k.newClient(t, tenantID, name, scopes...), "")
+	return k.Token(t, k.NewClient(t, tenantID, name, scopes...), "")
 }
 
-// token gets an access token for a tenant's client, optionally narrowed.
-func (k *kycdProc) token(t *testing.T, tn tenant, scope string) string {
+// Token gets an access token for a tenant's client, optionally narrowed.
+func (k *Proc) Token(t *testing.T, tn Tenant, scope string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if scope != "" {
 		form.Set("scope", scope)
 	}
-	req := k.req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
+	req := k.Req("POST", "/core/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(tn.ClientID, tn.Secret)
-	res := k.do(t, req)
+	res := k.Do(t, req)
 	if res.Status != 200 {
 		t.Fatalf("token: %d %s", res.Status, res.Body)
 	}
 	return res.JSON["access_token"].(string)
 }
 
-func (k *kycdProc) req(method, path string, body io.Reader) *http.Request {
-	req, err := http.NewRequest(method, k.base+path, body)
+func (k *Proc) Req(method, path string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, k.Base+path, body)
 	if err != nil {
-		k.t.Fatal(err)
+		k.T.Fatal(err)
 	}
 	return req
 }
 
-// call sends a JSON request with a bearer token; onBehalfOf is a user id or "".
-func (k *kycdProc) call(t *testing.T, method, path, token, onBehalfOf string, body any) *response {
+// Call sends a JSON request with a bearer token; onBehalfOf is a user id or "".
+func (k *Proc) Call(t *testing.T, method, path, token, onBehalfOf string, body any) *Response {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -276,7 +275,7 @@ func (k *kycdProc) call(t *testing.T, method, path, token, onBehalfOf string, bo
 		}
 		r = bytes.NewReader(raw)
 	}
-	req := k.req(method, path, r)
+	req := k.Req(method, path, r)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -288,33 +287,33 @@ func (k *kycdProc) call(t *testing.T, method, path, token, onBehalfOf string, bo
 	}
 	// The end user's context, as Uphold's clients send it (creating a user
 	// requires the IP).
-	req.Header.Set("X-Uphold-User-Ip", testEndUserIP)
-	return k.do(t, req)
+	req.Header.Set("X-Uphold-User-Ip", EndUserIP)
+	return k.Do(t, req)
 }
 
-// testEndUserIP is the end user's IP call sends (a documentation address).
-const testEndUserIP = "203.0.113.7"
+// EndUserIP is the end user's IP call sends (a documentation address).
+const EndUserIP = "203.0.113.7"
 
-type response struct {
+type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
 	JSON   map[string]any
 }
 
-// code returns the error code of a Core API error body.
-func (r *response) code() string {
+// Code returns the error code of a Core API error body.
+func (r *Response) Code() string {
 	c, _ := r.JSON["code"].(string)
 	return c
 }
 
-func (r *response) get(path string) any {
-	return walkJSON(r.JSON, strings.Split(path, "."))
+func (r *Response) Get(path string) any {
+	return WalkJSON(r.JSON, strings.Split(path, "."))
 }
 
-// walkJSON follows keys (and numbers, which index arrays) down decoded
+// WalkJSON follows keys (and numbers, which index arrays) down decoded
 // JSON; nil when a step is missing.
-func walkJSON(v any, keys []string) any {
+func WalkJSON(v any, keys []string) any {
 	for _, p := range keys {
 		switch x := v.(type) {
 		case map[string]any:
@@ -332,28 +331,28 @@ func walkJSON(v any, keys []string) any {
 	return v
 }
 
-// doOpts controls how do checks an exchange against the OpenAPI document.
-type doOpts struct {
-	// invalidRequest marks a request a test sends on purpose against the
+// DoOpts controls how do checks an exchange against the OpenAPI document.
+type DoOpts struct {
+	// InvalidRequest marks a request a test sends on purpose against the
 	// document: the document must reject it too.
-	invalidRequest bool
-	// unrouted marks a request to a path the document does not have.
-	unrouted bool
-	// unavailable allows a 503 (readiness checks).
-	unavailable bool
-	// hostile marks a request of the security suite, with hostile values
+	InvalidRequest bool
+	// Unrouted marks a request to a path the document does not have.
+	Unrouted bool
+	// Unavailable allows a 503 (readiness checks).
+	Unavailable bool
+	// Hostile marks a request of the security suite, with hostile values
 	// the document may or may not accept: its response must still match
 	// the document; a 5xx is reported, not fatal, so that the suite counts
 	// every failure.
-	hostile bool
+	Hostile bool
 }
 
-// do sends a request and validates it and its response against kycd's
+// Do sends a request and validates it and its response against kycd's
 // OpenAPI document, so the document and the code cannot drift apart. It
 // fails the test on a 500: no input may cause one.
-func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response {
+func (k *Proc) Do(t *testing.T, req *http.Request, opts ...DoOpts) *Response {
 	t.Helper()
-	var o doOpts
+	var o DoOpts
 	if len(opts) > 0 {
 		o = opts[0]
 	}
@@ -368,7 +367,7 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	out := &response{Status: res.StatusCode, Header: res.Header, Body: body}
+	out := &Response{Status: res.StatusCode, Header: res.Header, Body: body}
 	if strings.Contains(res.Header.Get("Content-Type"), "json") && len(body) > 0 && body[0] == '{' {
 		_ = json.Unmarshal(body, &out.JSON)
 	}
@@ -377,11 +376,11 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 		k.errors = append(k.errors, string(body))
 		k.mu.Unlock()
 	}
-	if res.StatusCode >= 500 && o.hostile && !(o.unavailable && res.StatusCode == http.StatusServiceUnavailable) {
+	if res.StatusCode >= 500 && o.Hostile && !(o.Unavailable && res.StatusCode == http.StatusServiceUnavailable) {
 		t.Errorf("%s %q answered %d: %s", req.Method, req.URL.Path, res.StatusCode, body)
 		return out
 	}
-	if res.StatusCode >= 500 && !(o.unavailable && res.StatusCode == http.StatusServiceUnavailable) {
+	if res.StatusCode >= 500 && !(o.Unavailable && res.StatusCode == http.StatusServiceUnavailable) {
 		t.Fatalf("%s %s answered %d: %s", req.Method, req.URL.Path, res.StatusCode, body)
 	}
 	if res.Header.Get("X-Request-Id") == "" {
@@ -392,14 +391,14 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 	vreq := req.Clone(context.Background())
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	vreq.URL.Scheme, vreq.URL.Host, vreq.Host = "http", routerHost, routerHost
-	route, params, err := k.router.FindRoute(vreq)
-	if o.unrouted {
+	route, params, err := k.Router.FindRoute(vreq)
+	if o.Unrouted {
 		if err == nil {
 			t.Errorf("%s %s is in the document but was expected not to be", req.Method, req.URL.Path)
 		}
 		return out
 	}
-	if err != nil && o.hostile {
+	if err != nil && o.Hostile {
 		return out // a hostile path the document's router does not match (a NUL in a segment)
 	}
 	if err != nil {
@@ -422,10 +421,10 @@ func (k *kycdProc) do(t *testing.T, req *http.Request, opts ...doOpts) *response
 		reqErr = errors.Join(reqErr, bodies.request(route, req.Header, reqBody))
 	}
 	switch {
-	case o.hostile:
-	case o.invalidRequest && reqErr == nil:
+	case o.Hostile:
+	case o.InvalidRequest && reqErr == nil:
 		t.Errorf("%s %s: the document accepts a request the test sent as invalid: %s", req.Method, req.URL.Path, reqBody)
-	case !o.invalidRequest && reqErr != nil:
+	case !o.InvalidRequest && reqErr != nil:
 		t.Errorf("%s %s: request does not match the document: %v", req.Method, req.URL.Path, reqErr)
 	}
 	// Bodies that are not JSON (file contents, the webhook page) are not
@@ -460,10 +459,10 @@ var (
 	routerErr  error
 )
 
-// newRouter returns the router of kycd's OpenAPI document, loaded once for
+// NewRouter returns the router of kycd's OpenAPI document, loaded once for
 // every test (the base is kept for the callers that name it: do validates
 // each request against routerHost).
-func newRouter(t *testing.T, base string) routers.Router {
+func NewRouter(t *testing.T, base string) routers.Router {
 	t.Helper()
 	routerOnce.Do(func() {
 		raw, err := api.OpenAPI()

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -14,9 +14,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/kycd/kycd/api"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // bodySchemas validates JSON bodies against the schemas of kycd's OpenAPI
@@ -125,7 +124,7 @@ func (b *bodySchemas) request(route *routers.Route, header http.Header, data []b
 	return b.validate("request body", rb.Value.Content, header, data, "paths", route.Path, strings.ToLower(route.Method), "requestBody")
 }
 
-// response validates a JSON response body as openapi3filter.ValidateResponse
+// Response validates a JSON response body as openapi3filter.ValidateResponse
 // would, after it has checked the status and the headers: it skips the
 // statuses kin-openapi skips, and leaves an undocumented status to it.
 func (b *bodySchemas) response(route *routers.Route, status int, header http.Header, data []byte) error {
@@ -150,7 +149,7 @@ func (b *bodySchemas) response(route *routers.Route, status int, header http.Hea
 	return b.validate("response body", rref.Value.Content, header, data, "paths", route.Path, strings.ToLower(route.Method), "responses", key)
 }
 
-// validate checks data against the schema of the media type content names for
+// Validate checks data against the schema of the media type content names for
 // its Content-Type, in the request body or response at path in the document.
 func (b *bodySchemas) validate(what string, content openapi3.Content, header http.Header, data []byte, path ...string) error {
 	if len(content) == 0 {

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// KycdBinary builds kycd once (without the race detector, as users run
+// it) for the tests that kill it, with the kycdtest tag: it adds the
+// seed-users command (seed_kycdtest.go) and leaves the rest as shipped.
+func KycdBinary(t *testing.T) string {
+	t.Helper()
+	kycdBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kycd-bin-")
+		if err != nil {
+			kycdBin.err = err
+			return
+		}
+		kycdBin.dir, kycdBin.path = dir, filepath.Join(dir, "kycd")
+		out, err := exec.Command("go", "build", "-tags", "kycdtest", "-o", kycdBin.path, ".").CombinedOutput()
+		if err != nil {
+			kycdBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if kycdBin.err != nil {
+		t.Fatal(kycdBin.err)
+	}
+	return kycdBin.path
+}
+
+var kycdBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// ChildEnv is the environment of a kycd process of the test's database,
+// keeping at most maxConns PostgreSQL connections (the kycds start keeps 4,
+// Proc.env: a fresh server's 100 are shared by every test running at
+// once).
+func ChildEnv(db storetest.Database, maxConns int) []string {
+	return append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn",
+		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns))
+}
+
+// child is a kycd serve in its own process.
+type child struct {
+	Cmd        *exec.Cmd
+	Base, Logs string
+}
+
+func StartChild(t *testing.T, db storetest.Database, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(KycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = ChildEnv(db, 4)
+	DieWithTest(cmd)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := os.Create(filepath.Join(t.TempDir(), "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case base := <-found:
+		return &child{Cmd: cmd, Base: base, Logs: logs.Name()}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		raw, _ := os.ReadFile(logs.Name())
+		t.Fatalf("the child kycd did not listen\n%s", raw)
+	}
+	return nil
+}
+
+func (c *child) Kill() {
+	_ = c.Cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = c.Cmd.Process.Wait()
+}

@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"mime/multipart"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/kycd/kycd"
+	"github.com/kycd/kycd/auth"
+	"github.com/kycd/kycd/internal/cli"
+	"github.com/kycd/kycd/sqlstore"
+	"github.com/kycd/kycd/sqlstore/storetest"
+)
+
+// ForEachDB runs fn on every database of the suite, in parallel.
+func ForEachDB(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
+	for _, db := range Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, db)
+		})
+	}
+}
+
+// ForEachDBAtOnce runs fn on every database at the same time, within t's
+// own turn among the parallel tests: for the crash tests, which mostly wait
+// on their kycd child processes (kills, restarts, rescues). forEachDB's
+// parallel subtests would queue for a turn again behind every other test,
+// so that these started last and their waits ended the package's run with
+// a core idle; started with their parent, their waits overlap other tests'
+// work.
+func ForEachDBAtOnce(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
+	var wg sync.WaitGroup
+	for _, db := range Databases(t) {
+		wg.Go(func() { t.Run(db.Name, func(t *testing.T) { fn(t, db) }) })
+	}
+	wg.Wait()
+}
+
+// Databases returns the suite's databases (storetest.Databases), the
+// SQLite one already migrated: its file is a copy of one migrated once for
+// the whole test binary, instead of every kycd applying each migration to
+// an empty file again (under -race a good part of a short test's CPU). The
+// migrations from an empty file still run: here once, and in sqlstore's
+// tests.
+func Databases(t *testing.T) []storetest.Database {
+	t.Helper()
+	dbs := storetest.Databases(t)
+	for _, db := range dbs {
+		if db.URL != "" {
+			continue
+		}
+		migratedSQLite.once.Do(migrateSQLiteTemplate)
+		if migratedSQLite.err != nil {
+			t.Fatal(migratedSQLite.err)
+		}
+		for _, name := range migratedSQLite.files {
+			raw, err := os.ReadFile(filepath.Join(migratedSQLite.dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(db.DataDir, name), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dbs
+}
+
+// migratedSQLite is the SQLite database testDatabases copies: its folder
+// and the files to copy (the database, and its WAL if one is left).
+var migratedSQLite struct {
+	once  sync.Once
+	dir   string
+	files []string
+	err   error
+}
+
+func migrateSQLiteTemplate() {
+	m := &migratedSQLite
+	if m.dir, m.err = os.MkdirTemp("", "kycd-migrated-"); m.err != nil {
+		return
+	}
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: m.dir, Clock: &kycd.OffsetClock{}})
+	if err == nil {
+		err = db.Close()
+	}
+	if err != nil {
+		m.err = fmt.Errorf("the migrated SQLite template: %w", err)
+		return
+	}
+	for _, name := range []string{"kycd.db", "kycd.db-wal"} {
+		if _, err := os.Stat(filepath.Join(m.dir, name)); err == nil {
+			m.files = append(m.files, name)
+		}
+	}
+}
+
+func NewUserBody(email string) map[string]any {
+	return map[string]any{
+		"email": email, "termsOfService": "general-gb-fca", "primaryCitizenship": "GB",
+		"fullName": "John Doe", "birthdate": "1987-01-01",
+		"address": map[string]any{"country": "GB", "subdivision": "GB-MAN", "city": "Manchester", "line1": "1 High Street", "postalCode": "M4 1AA"},
+	}
+}
+
+// CreateUser creates a user and returns its id.
+func CreateUser(t *testing.T, k *Proc, token, email string) string {
+	t.Helper()
+	res := k.Call(t, "POST", "/core/users", token, "", NewUserBody(email))
+	if res.Status != 201 {
+		t.Fatalf("create user: %d %s", res.Status, res.Body)
+	}
+	return res.Get("user.id").(string)
+}
+
+// PNGBytes returns a valid 1x1 PNG carrying text in a tEXt chunk.
+func PNGBytes(text string) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		_ = binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	chunk("IHDR", []byte{0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0})
+	chunk("tEXt", []byte("Comment\x00"+text))
+	chunk("IDAT", []byte{0x78, 0x9c, 0x62, 0x60, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x03, 0x00, 0x03, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// CreateFile reserves a file for a user and returns its id and upload URL.
+func CreateFile(t *testing.T, k *Proc, token, userID, category, contentType string) (string, string) {
+	t.Helper()
+	res := k.Call(t, "POST", "/core/files", token, userID, map[string]any{"category": category, "contentType": contentType})
+	if res.Status != 201 {
+		t.Fatalf("create file: %d %s", res.Status, res.Body)
+	}
+	return res.Get("file.id").(string), res.Get("file.upload.url").(string)
+}
+
+// Upload sends content to a signed upload URL as a multipart form.
+func Upload(t *testing.T, k *Proc, uploadURL string, content []byte) *Response {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("key", "ignored-form-field")
+	fw, _ := mw.CreateFormFile("file", "evidence.bin")
+	fw.Write(content)
+	mw.Close()
+	u, _ := url.Parse(uploadURL)
+	req := k.Req("POST", u.RequestURI(), &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return k.Do(t, req)
+}
+
+func MustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Main runs a package's end-to-end tests (its TestMain calls it). It gives the S3 tests credentials for the in-process fake bucket
+// (the AWS SDK reads them from the environment) and keeps the SDK from
+// looking for an instance metadata service. Unless -test.parallel is given,
+// it runs more tests at once than there are CPUs: each test starts its own
+// kycd and spends most of its time waiting on it (jobs, pollers, shutdown).
+// The in-process kycds hash secrets and passwords cheaply (secretCost).
+func Main(m *testing.M) {
+	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
+	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
+	os.Setenv("AWS_REGION", "us-east-1")
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
+	// Client secrets and reviewer passwords are hashed cheaply: the tests
+	// create hundreds of clients, and each hash (and each first check of
+	// a secret, at the cost its hash records) at auth's default cost is
+	// 19 MiB and a tenth of the package's CPU. auth's tests check the
+	// default, and the kycd binary the crash tests build keeps it
+	// (TestCredentialStuffing's client is made by that binary, and the
+	// test checks its hash's cost).
+	cli.SecretCost = auth.Cost{Time: 1, MemoryKiB: 64}
+	code := m.Run()
+	closeBrowser() // the browser tests' Chromium
+	if kycdBin.dir != "" {
+		os.RemoveAll(kycdBin.dir) // the kycd the crash tests built
+	}
+	if migratedSQLite.dir != "" {
+		os.RemoveAll(migratedSQLite.dir) // the SQLite template testDatabases copies
+	}
+	os.Exit(code)
+}

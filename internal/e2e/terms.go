@@ -1,0 +1,17 @@
+package e2e
+
+import (
+	"testing"
+)
+
+func CreateUserIn(t *testing.T, k *Proc, tok, email, country, subdivision, terms string) string {
+	t.Helper()
+	b := NewUserBody(email)
+	b["address"] = map[string]any{"country": country, "subdivision": subdivision}
+	b["termsOfService"] = terms
+	res := k.Call(t, "POST", "/core/users", tok, "", b)
+	if res.Status != 201 {
+		t.Fatalf("create %s user: %d %s", country, res.Status, res.Body)
+	}
+	return res.Get("user.id").(string)
+}

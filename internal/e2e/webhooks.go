@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Receiver is a loopback webhook endpoint that records what arrives and
+// answers as scripted.
+type Receiver struct {
+	*httptest.Server
+	Mu       sync.Mutex
+	Got      []received
+	answers  []int // statuses to answer, in order, then 200
+	retry    string
+	Attempts int
+}
+
+type received struct {
+	Header http.Header
+	Body   []byte
+	at     time.Time
+}
+
+func NewReceiver(t *testing.T) *Receiver {
+	rc := &Receiver{}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.Mu.Lock()
+		rc.Attempts++
+		status := http.StatusOK
+		if len(rc.answers) > 0 {
+			status, rc.answers = rc.answers[0], rc.answers[1:]
+		}
+		if status == http.StatusOK {
+			rc.Got = append(rc.Got, received{Header: r.Header.Clone(), Body: body, at: time.Now()})
+		}
+		retry := rc.retry
+		rc.Mu.Unlock()
+		if retry != "" && (status == 429 || status == 503) {
+			w.Header().Set("Retry-After", retry)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, `{"ok": true}`)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// Events returns the events received, by type.
+func (rc *Receiver) Events() []map[string]any {
+	rc.Mu.Lock()
+	defer rc.Mu.Unlock()
+	var out []map[string]any
+	for _, g := range rc.Got {
+		var m map[string]any
+		_ = json.Unmarshal(g.Body, &m)
+		out = append(out, m)
+	}
+	return out
+}
+
+func (rc *Receiver) Script(retryAfter string, statuses ...int) {
+	rc.Mu.Lock()
+	defer rc.Mu.Unlock()
+	rc.answers, rc.retry, rc.Got, rc.Attempts = statuses, retryAfter, nil, 0
+}
+
+func WaitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
