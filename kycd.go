@@ -2,7 +2,8 @@
 // services that act on them with their error contracts, and the context
 // helpers shared by every adapter. It imports no adapter: the packages named
 // after their technology (sqlstore, api, vault, ...) implement or consume
-// what is declared here, and only cmd/kycd wires them together.
+// what is declared here, and only internal/cli (the kycd command) wires them
+// together.
 package kycd
 
 import (

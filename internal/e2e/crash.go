@@ -27,7 +27,7 @@ func KycdBinary(t *testing.T) string {
 			return
 		}
 		kycdBin.dir, kycdBin.path = dir, filepath.Join(dir, "kycd")
-		out, err := exec.Command("go", "build", "-tags", "kycdtest", "-o", kycdBin.path, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "kycdtest", "-o", kycdBin.path, "github.com/kycd/kycd/cmd/kycd").CombinedOutput()
 		if err != nil {
 			kycdBin.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

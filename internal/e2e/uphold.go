@@ -27,12 +27,25 @@ var (
 	uphold     upholdSchemas
 )
 
+// UpholdDocPath is where Uphold's published Core API document is:
+// KYCD_UPHOLD_OPENAPI, or ../shared/reference/uphold beside the module.
 func UpholdDocPath() string {
 	if p := os.Getenv("KYCD_UPHOLD_OPENAPI"); p != "" {
 		return p
 	}
-	wd, _ := os.Getwd() // .../cmd/kycd
-	return filepath.Join(wd, "..", "..", "..", "shared", "reference", "uphold", "core-kyc.openapi.json")
+	// Beside the module's folder: walk up from the test's folder to go.mod.
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return filepath.Join(dir, "..", "shared", "reference", "uphold", "core-kyc.openapi.json")
 }
 
 func loadUphold() {
