@@ -60,6 +60,7 @@ func ScreeningOf(t *testing.T, k *Proc, tok, userID string) (status string, res 
 	return s, res
 }
 
+// WaitScreening polls a user's screening process until its status is want.
 func WaitScreening(t *testing.T, k *Proc, tok, userID, want string) *Response {
 	t.Helper()
 	var last *Response

@@ -42,6 +42,7 @@ type ChecksEnv struct {
 	Receiver  *Receiver
 }
 
+// NewChecksEnv starts kycd on db with a tenant and a user whose profile is complete.
 func NewChecksEnv(t *testing.T, db storetest.Database, flags ...string) *ChecksEnv {
 	k := Start(t, db, flags...)
 	tn := k.NewTenant(t, "checks")
@@ -50,6 +51,7 @@ func NewChecksEnv(t *testing.T, db storetest.Database, flags ...string) *ChecksE
 	return e
 }
 
+// NewUser creates a user of the tenant with seed 001's complete profile.
 func (e *ChecksEnv) NewUser(email string) string {
 	t := e.T
 	u := CreateUserIn(t, e.Proc, e.Tok, email, "DE", "DE-BE", "general-pt-bop")
@@ -71,10 +73,12 @@ func SeedKYC(link string) map[string]any {
 	}
 }
 
+// SeedAddress is seed 001's confirmed address.
 func SeedAddress() map[string]any {
 	return map[string]any{"address_line1": "Rosenweg 221", "address_line2": "apt. 33", "postcode": "45678", "city": "Berlin", "state": "BE", "country": "DE"}
 }
 
+// Create records a check of a user with a token.
 func (e *ChecksEnv) Create(tok, user string, body map[string]any) *Response {
 	e.T.Helper()
 	return e.Call(e.T, "POST", "/users/"+user+"/checks", tok, "", body)
@@ -90,6 +94,7 @@ func (e *ChecksEnv) Decided(user string, body map[string]any) *Response {
 	return e.Await(user, res.JSON["id"].(string))
 }
 
+// Await polls a check until it is decided.
 func (e *ChecksEnv) Await(user, id string) *Response {
 	e.T.Helper()
 	var res *Response

@@ -24,6 +24,7 @@ type UpholdDoc struct {
 	Cache map[string]*jsonschema.Schema
 }
 
+// PointerEscape escapes a JSON Pointer token (RFC 6901: ~ and /).
 func PointerEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
@@ -88,6 +89,7 @@ type UpholdOp struct {
 	op           map[string]any
 }
 
+// Key names the operation: its method and path.
 func (o *UpholdOp) Key() string { return o.Method + " " + o.Path }
 
 // Operations lists a document's operations in a stable order.
@@ -194,8 +196,10 @@ type ErrorCase struct {
 	example map[string]any
 }
 
+// Key names the error case: its operation, status and name.
 func (c *ErrorCase) Key() string { return c.op.Key() + " " + c.status + " " + c.name }
 
+// ErrorCases are the error responses the operation documents, each a case to provoke.
 func (o *UpholdOp) ErrorCases() []*ErrorCase {
 	var out []*ErrorCase
 	responses := o.doc.At(o.ptr + "/responses")

@@ -24,6 +24,7 @@ type ConnectorEnv struct {
 	Creds cli.SandboxCredentials
 }
 
+// NewConnectorEnv starts kycd on db with the provider sandboxes, the sandbox tenant's credentials and a KYC env.
 func NewConnectorEnv(t *testing.T, db storetest.Database, flags ...string) *ConnectorEnv {
 	k := Start(t, db, append([]string{"--sandbox", "--provider-timeout", "1s", "--ingest-retry-base", "100ms"}, flags...)...)
 	raw, err := os.ReadFile(filepath.Join(db.DataDir, "sandbox-credentials.json"))
@@ -49,6 +50,7 @@ func (e *ConnectorEnv) Ingest(user, provider string, body any) *Response {
 	return e.Await(user, provider, res.Get("ingestion.id").(string))
 }
 
+// Await polls an ingestion until it is finished.
 func (e *ConnectorEnv) Await(user, provider, id string) *Response {
 	e.T.Helper()
 	deadline := time.Now().Add(90 * time.Second)
@@ -159,6 +161,7 @@ func resultOf(res *Response, key string) (string, string) {
 	return status, code
 }
 
+// WantResults checks the result of each process an ingestion submitted.
 func WantResults(t *testing.T, what string, res *Response, want map[string]string) {
 	t.Helper()
 	for key, w := range want {
@@ -173,4 +176,5 @@ func WantResults(t *testing.T, what string, res *Response, want map[string]strin
 	}
 }
 
+// AllCompleted is the results of an ingestion that submitted every process.
 var AllCompleted = map[string]string{"profile": "completed", "address": "completed", "identity": "completed", "proofOfAddress": "completed"}

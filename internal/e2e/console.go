@@ -96,6 +96,9 @@ type ConsoleClient struct {
 	HTTP *http.Client
 }
 
+// NewConsoleClient signs a reviewer in to the console without a browser (email,
+// password and authenticator code in one form) and returns a client holding
+// the session.
 func NewConsoleClient(t *testing.T, base, email, password, code string) *ConsoleClient {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -121,6 +124,7 @@ func (c *ConsoleClient) Post(t *testing.T, path string, form url.Values, origin 
 	return c.Do(t, req)
 }
 
+// Get fetches a console page and returns the response and its body.
 func (c *ConsoleClient) Get(t *testing.T, path string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", c.Base+path, nil)
@@ -130,6 +134,7 @@ func (c *ConsoleClient) Get(t *testing.T, path string) (*http.Response, string) 
 	return c.Do(t, req)
 }
 
+// Do sends a request with the session and returns the response and its body.
 func (c *ConsoleClient) Do(t *testing.T, req *http.Request) (*http.Response, string) {
 	t.Helper()
 	res, err := c.HTTP.Do(req)

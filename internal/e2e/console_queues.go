@@ -8,7 +8,7 @@ import (
 // ReviewableApplication makes a client's application for the entry level
 // through the /v1 API (personal information, a phone signed with the
 // sandbox's code, the legal documents) and sends it to review.
-func ReviewableApplication(t *testing.T, e *levelsEnv) string {
+func ReviewableApplication(t *testing.T, e *LevelsEnv) string {
 	t.Helper()
 	info := e.V1("GET", "/v1/clients/kyc-level-info/", nil)
 	avail, _ := info.JSON["available_levels_for_upgrade"].([]any)

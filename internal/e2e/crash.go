@@ -53,13 +53,14 @@ func ChildEnv(db storetest.Database, maxConns int) []string {
 		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns))
 }
 
-// child is a kycd serve in its own process.
-type child struct {
+// Child is a kycd serve in its own process.
+type Child struct {
 	Cmd        *exec.Cmd
 	Base, Logs string
 }
 
-func StartChild(t *testing.T, db storetest.Database, args ...string) *child {
+// StartChild starts kycd serve as a child process (KycdBinary) on db and waits until it listens.
+func StartChild(t *testing.T, db storetest.Database, args ...string) *Child {
 	t.Helper()
 	cmd := exec.Command(KycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = ChildEnv(db, 4)
@@ -87,7 +88,7 @@ func StartChild(t *testing.T, db storetest.Database, args ...string) *child {
 	}()
 	select {
 	case base := <-found:
-		return &child{Cmd: cmd, Base: base, Logs: logs.Name()}
+		return &Child{Cmd: cmd, Base: base, Logs: logs.Name()}
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		raw, _ := os.ReadFile(logs.Name())
@@ -96,7 +97,8 @@ func StartChild(t *testing.T, db storetest.Database, args ...string) *child {
 	return nil
 }
 
-func (c *child) Kill() {
+// Kill kills the child with SIGKILL and waits for it.
+func (c *Child) Kill() {
 	_ = c.Cmd.Process.Signal(syscall.SIGKILL)
 	_, _ = c.Cmd.Process.Wait()
 }

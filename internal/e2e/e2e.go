@@ -109,6 +109,7 @@ func migrateSQLiteTemplate() {
 	}
 }
 
+// NewUserBody is a complete POST /core/users body with the email.
 func NewUserBody(email string) map[string]any {
 	return map[string]any{
 		"email": email, "termsOfService": "general-gb-fca", "primaryCitizenship": "GB",
@@ -169,6 +170,7 @@ func Upload(t *testing.T, k *Proc, uploadURL string, content []byte) *Response {
 	return k.Do(t, req)
 }
 
+// MustJSON is v encoded as JSON; it panics when v cannot be.
 func MustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

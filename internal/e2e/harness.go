@@ -47,6 +47,7 @@ type Proc struct {
 	errors []string // every error response body, to check none leaks internals
 }
 
+// ErrorBodies are the bodies of every error response kycd sent so far.
 func (k *Proc) ErrorBodies() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -59,18 +60,21 @@ type SyncBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p.
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
+// String is what was written.
 func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
+// Env is the environment kycd runs with: its data folder, database and the tests' settings.
 func (k *Proc) Env(name string) string {
 	switch name {
 	case "KYCD_DATA_DIR":
@@ -193,6 +197,7 @@ func (k *Proc) CLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// CLIJSON runs a kycd command with --json and decodes what it printed into v.
 func (k *Proc) CLIJSON(t *testing.T, v any, args ...string) {
 	t.Helper()
 	out, err := k.CLI(t, append(args, "--json")...)
@@ -209,6 +214,7 @@ type Tenant struct {
 	ID, ClientID, Secret string
 }
 
+// NewTenant creates a tenant and a client of it holding scopes (none: the partner scopes).
 func (k *Proc) NewTenant(t *testing.T, name string, scopes ...string) Tenant {
 	t.Helper()
 	var tn struct{ ID string }
@@ -256,6 +262,7 @@ func (k *Proc) Token(t *testing.T, tn Tenant, scope string) string {
 	return res.JSON["access_token"].(string)
 }
 
+// Req is a request to kycd.
 func (k *Proc) Req(method, path string, body io.Reader) *http.Request {
 	req, err := http.NewRequest(method, k.Base+path, body)
 	if err != nil {
@@ -294,6 +301,7 @@ func (k *Proc) Call(t *testing.T, method, path, token, onBehalfOf string, body a
 // EndUserIP is the end user's IP call sends (a documentation address).
 const EndUserIP = "203.0.113.7"
 
+// Response is a response of kycd, with its body decoded when it is a JSON object.
 type Response struct {
 	Status int
 	Header http.Header
@@ -307,6 +315,7 @@ func (r *Response) Code() string {
 	return c
 }
 
+// Get follows a dotted path (keys, and array indexes) down the JSON body; nil when a step is missing.
 func (r *Response) Get(path string) any {
 	return WalkJSON(r.JSON, strings.Split(path, "."))
 }

@@ -112,11 +112,13 @@ var patterns = map[string]string{
 	`^\S+\s+\S+(\s+\S+)*$`: "Probe Person", `^\S.*\S$|^\S$`: "probe",
 }
 
+// List is v as a JSON array, or nil.
 func List(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
 
+// MapOf is v as a JSON object, or nil.
 func MapOf(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m

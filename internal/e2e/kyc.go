@@ -21,17 +21,20 @@ type KYCEnv struct {
 	Sent map[string]int
 }
 
+// NewKYCEnv starts kycd on db with a tenant and a token of its client.
 func NewKYCEnv(t *testing.T, db storetest.Database, flags ...string) *KYCEnv {
 	k := Start(t, db, flags...)
 	tn := k.NewTenant(t, "kyc")
 	return &KYCEnv{Proc: k, T: t, DB: db, Tenant: tn, Tok: k.Token(t, tn, ""), Sent: map[string]int{}}
 }
 
+// Patch answers a KYC process of a user.
 func (e *KYCEnv) Patch(user, process string, body any) *Response {
 	e.T.Helper()
 	return e.Call(e.T, "PATCH", "/core/kyc/processes/"+process, e.Tok, user, body)
 }
 
+// Overview is a user's KYC overview (detailed: the detailed query parameter, or "").
 func (e *KYCEnv) Overview(user, detailed string) *Response {
 	e.T.Helper()
 	path := "/core/kyc"
@@ -45,6 +48,7 @@ func (e *KYCEnv) Overview(user, detailed string) *Response {
 	return res
 }
 
+// Status is the status of a process (key) in a user's overview.
 func (e *KYCEnv) Status(user, key string) string {
 	e.T.Helper()
 	s, _ := e.Overview(user, "").Get("processes." + key + ".status").(string)
@@ -116,6 +120,7 @@ func reasons(res *Response) []string {
 	return out
 }
 
+// HasReason says whether an error response names the reason.
 func HasReason(res *Response, reason string) bool {
 	for _, r := range reasons(res) {
 		if r == reason {

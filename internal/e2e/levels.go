@@ -12,8 +12,8 @@ import (
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
-// levelsEnv drives the /v1 surface for one client.
-type levelsEnv struct {
+// LevelsEnv drives the /v1 surface for one client.
+type LevelsEnv struct {
 	*ConnectorEnv
 	Client string
 	Admin  string // a compliance officer's token
@@ -21,13 +21,14 @@ type levelsEnv struct {
 
 // NewLevelsEnv starts kycd on db for a levels test (the sandbox tenant: its
 // Sumsub account is the sandbox's) and returns the env and its KYC env.
-func NewLevelsEnv(t *testing.T, db storetest.Database) (*levelsEnv, *KYCEnv) {
+func NewLevelsEnv(t *testing.T, db storetest.Database) (*LevelsEnv, *KYCEnv) {
 	t.Helper()
 	c := NewConnectorEnv(t, db)
-	return &levelsEnv{ConnectorEnv: c}, c.KYCEnv
+	return &LevelsEnv{ConnectorEnv: c}, c.KYCEnv
 }
 
-func (e *levelsEnv) Q(extra ...string) string {
+// Q is the query string of the /v1 surface: the tenant and client, and extra pairs.
+func (e *LevelsEnv) Q(extra ...string) string {
 	v := url.Values{"legal_entity_uuid": {e.Tenant.ID}, "client_uuid": {e.Client}}
 	for i := 0; i+1 < len(extra); i += 2 {
 		v.Set(extra[i], extra[i+1])
@@ -35,12 +36,14 @@ func (e *levelsEnv) Q(extra ...string) string {
 	return "?" + v.Encode()
 }
 
-func (e *levelsEnv) V1(method, path string, body any, extra ...string) *Response {
+// V1 calls the /v1 surface.
+func (e *LevelsEnv) V1(method, path string, body any, extra ...string) *Response {
 	e.T.Helper()
 	return e.Call(e.T, method, path+e.Q(extra...), e.Tok, "", body)
 }
 
-func (e *levelsEnv) Invalid(method, path string, body any, extra ...string) *Response {
+// Invalid sends a request the OpenAPI document must reject to the /v1 surface.
+func (e *LevelsEnv) Invalid(method, path string, body any, extra ...string) *Response {
 	e.T.Helper()
 	req := e.Req(method, path+e.Q(extra...), bytes.NewReader(MustJSON(body)))
 	req.Header.Set("Content-Type", "application/json")
@@ -48,7 +51,8 @@ func (e *levelsEnv) Invalid(method, path string, body any, extra ...string) *Res
 	return e.Do(e.T, req, DoOpts{InvalidRequest: true})
 }
 
-func (e *levelsEnv) Patch(app string, changes map[string]any, extra ...string) *Response {
+// Patch changes attributes of an application.
+func (e *LevelsEnv) Patch(app string, changes map[string]any, extra ...string) *Response {
 	e.T.Helper()
 	var list []any
 	for k, v := range changes {
@@ -57,7 +61,8 @@ func (e *levelsEnv) Patch(app string, changes map[string]any, extra ...string) *
 	return e.V1("PATCH", "/v1/kyc/"+app+"/", map[string]any{"attribute_changes": list}, extra...)
 }
 
-func (e *levelsEnv) Decide(app string, body map[string]any) *Response {
+// Decide records an administrator's decision on an application.
+func (e *LevelsEnv) Decide(app string, body map[string]any) *Response {
 	e.T.Helper()
 	return e.Call(e.T, "POST", "/admin/kyc-applications/"+app+"/decision", e.Admin, "", body)
 }
@@ -76,10 +81,11 @@ func Attr(res *Response, key string) map[string]any {
 	return nil
 }
 
-// SumsubGet and sumsubPost call the Sumsub sandbox, signed with the
+// SumsubGet and SumsubPost call the Sumsub sandbox, signed with the
 // sandbox tenant's credentials.
 func (e *ConnectorEnv) SumsubGet(path string) map[string]any { return e.sumsub("GET", path, nil) }
 
+// SumsubPost posts to the Sumsub sandbox (see SumsubGet).
 func (e *ConnectorEnv) SumsubPost(path string, body any) map[string]any {
 	return e.sumsub("POST", path, body)
 }

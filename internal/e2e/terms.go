@@ -4,6 +4,8 @@ import (
 	"testing"
 )
 
+// CreateUserIn creates a user resident in a country and subdivision who accepted the
+// given terms of service, and returns its id.
 func CreateUserIn(t *testing.T, k *Proc, tok, email, country, subdivision, terms string) string {
 	t.Helper()
 	b := NewUserBody(email)

@@ -27,6 +27,8 @@ type received struct {
 	at     time.Time
 }
 
+// NewReceiver starts a webhook receiver that records what it is sent; it closes
+// when the test ends.
 func NewReceiver(t *testing.T) *Receiver {
 	rc := &Receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,12 +67,15 @@ func (rc *Receiver) Events() []map[string]any {
 	return out
 }
 
+// Script sets the statuses the receiver answers with, in order (then 200),
+// and forgets what it received.
 func (rc *Receiver) Script(retryAfter string, statuses ...int) {
 	rc.Mu.Lock()
 	defer rc.Mu.Unlock()
 	rc.answers, rc.retry, rc.Got, rc.Attempts = statuses, retryAfter, nil, 0
 }
 
+// WaitUntil polls cond until it holds, failing the test after 30 seconds.
 func WaitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

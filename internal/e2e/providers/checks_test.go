@@ -22,7 +22,9 @@ import (
 
 // bombZip is a zip of 20 MiB of zeros (about 1000:1), deflated once for
 // every evidence server that serves it: under the race detector the
-// deflating costs seconds.
+// deflating costs seconds, so newEvidenceServer deflates it before it
+// serves (deflated at the first request, on a busy machine, it stalled the
+// download past kycd's idle timeout).
 var bombZip = sync.OnceValue(func() []byte {
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
@@ -49,6 +51,7 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bomb := bombZip()
 	es := &evidenceServer{URL: "http://" + ln.Addr().String(), hits: map[string]int{},
 		good: e2e.EvidenceZip(t, [2]string{"ident/document-front.png", string(e2e.PNGBytes("front"))}, [2]string{"ident/protocol.txt", "video ident protocol"})}
 	es.Server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +69,7 @@ func newEvidenceServer(t *testing.T, host string) *evidenceServer {
 			}
 			w.Write(es.good)
 		case "/bomb.zip":
-			w.Write(bombZip())
+			w.Write(bomb)
 		case "/traversal.zip":
 			w.Write(e2e.EvidenceZip(t, [2]string{"ident/ok.txt", "fine"}, [2]string{"../../etc/cron.d/evil", "* * * * * root sh"}))
 		case "/truncated.zip":
