@@ -1,6 +1,6 @@
 // Package bench is kycd bench: it measures kycd's routes, jobs and pages
 // against baselines served by the same process over the same HTTP stack,
-// on the same database. cmd/kycd opens kycd as serve does and hands it
+// on the same database. internal/cli opens kycd as serve does and hands it
 // over as an App; the benchmark lives here so that the shipping binary's
 // package holds no measuring code and the store keeps its pools to itself
 // (the baselines open their own connections to the same database).

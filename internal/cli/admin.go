@@ -121,7 +121,7 @@ func cmdTenantList(ctx context.Context, args []string, getenv func(string) strin
 
 // SecretCost is what kycd hashes client secrets and reviewer passwords at
 // (zero: auth's default, OWASP's minimum). Only the tests lower it
-// (main_test.go).
+// (internal/e2e's Main).
 var SecretCost auth.Cost
 
 // createClient makes a client and returns it with its secret (shown once).

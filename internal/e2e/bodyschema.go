@@ -124,7 +124,7 @@ func (b *bodySchemas) request(route *routers.Route, header http.Header, data []b
 	return b.validate("request body", rb.Value.Content, header, data, "paths", route.Path, strings.ToLower(route.Method), "requestBody")
 }
 
-// Response validates a JSON response body as openapi3filter.ValidateResponse
+// response validates a JSON response body as openapi3filter.ValidateResponse
 // would, after it has checked the status and the headers: it skips the
 // statuses kin-openapi skips, and leaves an undocumented status to it.
 func (b *bodySchemas) response(route *routers.Route, status int, header http.Header, data []byte) error {
@@ -149,7 +149,7 @@ func (b *bodySchemas) response(route *routers.Route, status int, header http.Hea
 	return b.validate("response body", rref.Value.Content, header, data, "paths", route.Path, strings.ToLower(route.Method), "responses", key)
 }
 
-// Validate checks data against the schema of the media type content names for
+// validate checks data against the schema of the media type content names for
 // its Content-Type, in the request body or response at path in the document.
 func (b *bodySchemas) validate(what string, content openapi3.Content, header http.Header, data []byte, path ...string) error {
 	if len(content) == 0 {

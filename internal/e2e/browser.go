@@ -38,7 +38,7 @@ var browser struct {
 	err    error
 }
 
-// closeBrowser stops the shared browser (TestMain, after the tests).
+// closeBrowser stops the shared browser (Main, after the tests).
 func closeBrowser() {
 	if browser.cancel != nil {
 		browser.cancel()
@@ -178,7 +178,7 @@ func CheckPage(t *testing.T, tab context.Context, name string, want ...string) {
 const shotScale = 0.5
 
 // pageShot is a PNG screenshot of the whole page (beyond the viewport)
-// At shotScale.
+// at shotScale.
 var pageShot chromedp.Action[[]byte] = func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 	m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
 	if err != nil {

@@ -46,7 +46,7 @@ var kycdBin struct {
 
 // ChildEnv is the environment of a kycd process of the test's database,
 // keeping at most maxConns PostgreSQL connections (the kycds start keeps 4,
-// Proc.env: a fresh server's 100 are shared by every test running at
+// Proc.Env: a fresh server's 100 are shared by every test running at
 // once).
 func ChildEnv(db storetest.Database, maxConns int) []string {
 	return append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn",

@@ -36,7 +36,7 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db storetest.Database)) {
 
 // ForEachDBAtOnce runs fn on every database at the same time, within t's
 // own turn among the parallel tests: for the crash tests, which mostly wait
-// on their kycd child processes (kills, restarts, rescues). forEachDB's
+// on their kycd child processes (kills, restarts, rescues). ForEachDB's
 // parallel subtests would queue for a turn again behind every other test,
 // so that these started last and their waits ended the package's run with
 // a core idle; started with their parent, their waits overlap other tests'
@@ -79,7 +79,7 @@ func Databases(t *testing.T) []storetest.Database {
 	return dbs
 }
 
-// migratedSQLite is the SQLite database testDatabases copies: its folder
+// migratedSQLite is the SQLite database Databases copies: its folder
 // and the files to copy (the database, and its WAL if one is left).
 var migratedSQLite struct {
 	once  sync.Once
@@ -179,12 +179,15 @@ func MustJSON(v any) []byte {
 	return b
 }
 
-// Main runs a package's end-to-end tests (its TestMain calls it). It gives the S3 tests credentials for the in-process fake bucket
-// (the AWS SDK reads them from the environment) and keeps the SDK from
-// looking for an instance metadata service. Unless -test.parallel is given,
-// it runs more tests at once than there are CPUs: each test starts its own
-// kycd and spends most of its time waiting on it (jobs, pollers, shutdown).
-// The in-process kycds hash secrets and passwords cheaply (secretCost).
+// Main runs a package's end-to-end tests (its TestMain calls it). It gives
+// the S3 tests credentials for the in-process fake bucket (the AWS SDK reads
+// them from the environment) and keeps the SDK from looking for an instance
+// metadata service. Unless -test.parallel is given, it runs as many tests at
+// once as there are CPUs: go test runs as many test binaries at once, so
+// the end-to-end packages together run twice as many tests as there are
+// CPUs, as the one package they were did; each test starts its own kycd and
+// spends most of its time waiting on it (jobs, pollers, shutdown). The
+// in-process kycds hash secrets and passwords cheaply (cli.SecretCost).
 func Main(m *testing.M) {
 	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
 	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
@@ -194,7 +197,7 @@ func Main(m *testing.M) {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
-		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+		_ = flag.Set("test.parallel", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	}
 	// Client secrets and reviewer passwords are hashed cheaply: the tests
 	// create hundreds of clients, and each hash (and each first check of
@@ -210,7 +213,7 @@ func Main(m *testing.M) {
 		os.RemoveAll(kycdBin.dir) // the kycd the crash tests built
 	}
 	if migratedSQLite.dir != "" {
-		os.RemoveAll(migratedSQLite.dir) // the SQLite template testDatabases copies
+		os.RemoveAll(migratedSQLite.dir) // the SQLite template Databases copies
 	}
 	os.Exit(code)
 }

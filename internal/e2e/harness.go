@@ -28,7 +28,7 @@ import (
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
-// Proc is kycd started through run, as a user would start it, on a free
+// Proc is kycd started through cli.Run, as a user would start it, on a free
 // port, with its own data folder and database.
 type Proc struct {
 	T      *testing.T
@@ -39,7 +39,7 @@ type Proc struct {
 	Stdout *SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
-	// Bin, when set, is a kycd binary that cli runs the commands in, as
+	// Bin, when set, is a kycd binary that CLI runs the commands in, as
 	// its own process; otherwise they run in the test's.
 	Bin string
 
@@ -158,7 +158,7 @@ func (k *Proc) problems(n int) string {
 	return strings.Join(out[max(0, len(out)-n):], "\n")
 }
 
-// Stop cancels run (as SIGTERM would) and checks it shut down cleanly.
+// Stop cancels cli.Run (as SIGTERM would) and checks it shut down cleanly.
 func (k *Proc) Stop(t *testing.T) {
 	if k.cancel == nil {
 		return
@@ -239,7 +239,7 @@ func (k *Proc) NewClient(t *testing.T, tenantID, name string, scopes ...string) 
 }
 
 // ClientToken creates a client of a tenant holding scopes and returns a
-// Token of it.
+// token of it.
 func (k *Proc) ClientToken(t *testing.T, tenantID, name string, scopes ...string) string {
 	t.Helper()
 	return k.Token(t, k.NewClient(t, tenantID, name, scopes...), "")
@@ -298,7 +298,7 @@ func (k *Proc) Call(t *testing.T, method, path, token, onBehalfOf string, body a
 	return k.Do(t, req)
 }
 
-// EndUserIP is the end user's IP call sends (a documentation address).
+// EndUserIP is the end user's IP Call sends (a documentation address).
 const EndUserIP = "203.0.113.7"
 
 // Response is a response of kycd, with its body decoded when it is a JSON object.
@@ -340,7 +340,7 @@ func WalkJSON(v any, keys []string) any {
 	return v
 }
 
-// DoOpts controls how do checks an exchange against the OpenAPI document.
+// DoOpts controls how Do checks an exchange against the OpenAPI document.
 type DoOpts struct {
 	// InvalidRequest marks a request a test sends on purpose against the
 	// document: the document must reject it too.

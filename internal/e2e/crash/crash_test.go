@@ -19,7 +19,7 @@ import (
 	"github.com/kycd/kycd/webhook"
 )
 
-// cliOnly is a kycd that only runs commands (cli, newTenant) on the
+// cliOnly is a kycd that only runs commands (CLI, NewTenant) on the
 // test's database, in-process: creating a tenant and its client before the
 // children start needs no server (start would run one, with its workers,
 // only to stop it).

@@ -501,7 +501,7 @@ func TestCheckEvidenceHostile(t *testing.T) {
 			t.Errorf("http link: %d %s", res.Status, res.Body)
 		}
 		for _, link := range []string{"https://localhost/ident.zip", "https://169.254.169.254/latest/meta-data", "https://[::1]/ident.zip"} {
-			res := e.Create(e.Tok, e.User, e2e.SeedKYC(link)) // refused when recorded (ssrf_test.go)
+			res := e.Create(e.Tok, e.User, e2e.SeedKYC(link)) // refused when recorded (security/ssrf_test.go)
 			if res.Status != 400 || !e2e.HasViolation(res, "data_download_link", "host") {
 				t.Errorf("%s: %s", link, res.Body)
 			}

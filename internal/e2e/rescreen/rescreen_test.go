@@ -182,7 +182,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn e2e.Tenant, n, li
 			u.Birthdate = fmt.Sprintf("%d-%02d-%02d", 1930+j, 1+j%12, 1+j%28)
 			out[j] = u
 		}
-		// The profile newUserBody gives, with this user's name and birth date.
+		// The profile e2e.NewUserBody gives, with this user's name and birth date.
 		if err := enc.Encode(&kycd.User{Type: kycd.UserIndividual, Email: fmt.Sprintf("rescreen-%d@crash.example", i), FullName: u.FullName,
 			Birthdate: u.Birthdate, PrimaryCitizenship: "GB",
 			Address: kycd.Address{Country: "GB", Subdivision: "GB-MAN", City: "Manchester", Line1: "1 High Street", PostalCode: "M4 1AA"}}); err != nil {
