@@ -14,8 +14,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/kycd/kycd/api"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/kycd/kycd/api"
 )
 
 // bodySchemas validates JSON bodies against the schemas of kycd's OpenAPI

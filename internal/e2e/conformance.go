@@ -18,10 +18,15 @@ type UpholdDoc struct {
 	Name string
 	URL  string
 	Raw  map[string]any
-	C    *jsonschema.Compiler
+	c    *jsonschema.Compiler
 
 	mu    sync.Mutex
-	Cache map[string]*jsonschema.Schema
+	cache map[string]*jsonschema.Schema
+}
+
+// NewUpholdDoc is a document named name, raw, added to c at url.
+func NewUpholdDoc(name, url string, raw map[string]any, c *jsonschema.Compiler) *UpholdDoc {
+	return &UpholdDoc{Name: name, URL: url, Raw: raw, c: c, cache: map[string]*jsonschema.Schema{}}
 }
 
 // PointerEscape escapes a JSON Pointer token (RFC 6901: ~ and /).
@@ -57,14 +62,14 @@ func (d *UpholdDoc) Resolve(ptr string) (map[string]any, string) {
 func (d *UpholdDoc) schema(ptr string) (*jsonschema.Schema, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s, ok := d.Cache[ptr]; ok {
+	if s, ok := d.cache[ptr]; ok {
 		return s, nil
 	}
-	s, err := d.C.Compile(d.URL + "#" + ptr)
+	s, err := d.c.Compile(d.URL + "#" + ptr)
 	if err != nil {
 		return nil, err
 	}
-	d.Cache[ptr] = s
+	d.cache[ptr] = s
 	return s, nil
 }
 

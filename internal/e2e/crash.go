@@ -15,10 +15,10 @@ import (
 	"github.com/kycd/kycd/sqlstore/storetest"
 )
 
-// KycdBinary builds kycd once (without the race detector, as users run
+// Binary builds kycd once (without the race detector, as users run
 // it) for the tests that kill it, with the kycdtest tag: it adds the
 // seed-users command (seed_kycdtest.go) and leaves the rest as shipped.
-func KycdBinary(t *testing.T) string {
+func Binary(t *testing.T) string {
 	t.Helper()
 	kycdBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "kycd-bin-")
@@ -59,10 +59,10 @@ type Child struct {
 	Base, Logs string
 }
 
-// StartChild starts kycd serve as a child process (KycdBinary) on db and waits until it listens.
+// StartChild starts kycd serve as a child process (Binary) on db and waits until it listens.
 func StartChild(t *testing.T, db storetest.Database, args ...string) *Child {
 	t.Helper()
-	cmd := exec.Command(KycdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(Binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = ChildEnv(db, 4)
 	DieWithTest(cmd)
 	out, err := cmd.StdoutPipe()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -217,4 +219,37 @@ func Main(m *testing.M) {
 		os.RemoveAll(migratedSQLite.dir) // the SQLite template Databases copies
 	}
 	os.Exit(code)
+}
+
+// MustJSONString is MustJSON as a string.
+func MustJSONString(v any) string { return string(MustJSON(v)) }
+
+// CountRows runs a count on the test's database (conn from Database.Open), with
+// ? placeholders on either dialect.
+func CountRows(t *testing.T, db storetest.Database, conn *sql.DB, query string, args ...any) int {
+	t.Helper()
+	if db.URL != "" {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// CreateUserIn creates a user resident in a country and subdivision who accepted the
+// given terms of service, and returns its id.
+func CreateUserIn(t *testing.T, k *Proc, tok, email, country, subdivision, terms string) string {
+	t.Helper()
+	b := NewUserBody(email)
+	b["address"] = map[string]any{"country": country, "subdivision": subdivision}
+	b["termsOfService"] = terms
+	res := k.Call(t, "POST", "/core/users", tok, "", b)
+	if res.Status != 201 {
+		t.Fatalf("create %s user: %d %s", country, res.Status, res.Body)
+	}
+	return res.Get("user.id").(string)
 }

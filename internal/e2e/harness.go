@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
 	"github.com/kycd/kycd/api"
 	"github.com/kycd/kycd/internal/cli"
 	"github.com/kycd/kycd/sqlstore/storetest"

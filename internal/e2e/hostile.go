@@ -5,38 +5,38 @@ import (
 	"strings"
 )
 
-// Sample builds a JSON value that a schema of the document accepts, as far
+// SampleValue builds a JSON value that a schema of the document accepts, as far
 // as a simple walk can: required properties, first enum values, formats.
-func Sample(doc, schema map[string]any, good func(string, map[string]any) string, depth int) any {
-	schema = Resolve(doc, schema)
+func SampleValue(doc, schema map[string]any, good func(string, map[string]any) string, depth int) any {
+	schema = ResolveRef(doc, schema)
 	if depth > 8 {
 		return nil
 	}
 	if c, ok := schema["const"]; ok {
 		return c
 	}
-	if e := List(schema["enum"]); len(e) > 0 {
+	if e := AsArray(schema["enum"]); len(e) > 0 {
 		return e[0]
 	}
 	for _, key := range []string{"allOf", "oneOf", "anyOf"} {
-		if alts := List(schema[key]); len(alts) > 0 {
+		if alts := AsArray(schema[key]); len(alts) > 0 {
 			if key != "allOf" {
-				return Sample(doc, MapOf(alts[0]), good, depth+1)
+				return SampleValue(doc, AsObject(alts[0]), good, depth+1)
 			}
 			merged := map[string]any{}
 			for _, a := range alts {
-				for k, v := range Resolve(doc, MapOf(a)) {
+				for k, v := range ResolveRef(doc, AsObject(a)) {
 					if k == "properties" {
 						props, _ := merged[k].(map[string]any)
 						if props == nil {
 							props = map[string]any{}
 						}
-						for pk, pv := range MapOf(v) {
+						for pk, pv := range AsObject(v) {
 							props[pk] = pv
 						}
 						v = props
 					} else if k == "required" {
-						v = append(List(merged[k]), List(v)...)
+						v = append(AsArray(merged[k]), AsArray(v)...)
 					}
 					merged[k] = v
 				}
@@ -46,18 +46,18 @@ func Sample(doc, schema map[string]any, good func(string, map[string]any) string
 					merged[k] = v
 				}
 			}
-			return Sample(doc, merged, good, depth+1)
+			return SampleValue(doc, merged, good, depth+1)
 		}
 	}
 	typ := schema["type"]
-	if types := List(typ); len(types) > 0 {
+	if types := AsArray(typ); len(types) > 0 {
 		typ = types[0]
 	}
 	switch typ {
 	case "object":
 		out := map[string]any{}
-		props := MapOf(schema["properties"])
-		names := List(schema["required"])
+		props := AsObject(schema["properties"])
+		names := AsArray(schema["required"])
 		if m, ok := schema["minProperties"].(float64); ok && m > 0 && len(names) == 0 {
 			for name := range props {
 				names = append(names, name)
@@ -66,7 +66,7 @@ func Sample(doc, schema map[string]any, good func(string, map[string]any) string
 		}
 		for _, r := range names {
 			name := r.(string)
-			out[name] = Sample(doc, MapOf(props[name]), good, depth+1)
+			out[name] = SampleValue(doc, AsObject(props[name]), good, depth+1)
 		}
 		return out
 	case "array":
@@ -76,7 +76,7 @@ func Sample(doc, schema map[string]any, good func(string, map[string]any) string
 		}
 		out := make([]any, n)
 		for i := range out {
-			out[i] = Sample(doc, MapOf(schema["items"]), good, depth+1)
+			out[i] = SampleValue(doc, AsObject(schema["items"]), good, depth+1)
 		}
 		return out
 	case "integer", "number":
@@ -112,20 +112,20 @@ var patterns = map[string]string{
 	`^\S+\s+\S+(\s+\S+)*$`: "Probe Person", `^\S.*\S$|^\S$`: "probe",
 }
 
-// List is v as a JSON array, or nil.
-func List(v any) []any {
+// AsArray is v as a JSON array, or nil.
+func AsArray(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
 
-// MapOf is v as a JSON object, or nil.
-func MapOf(v any) map[string]any {
+// AsObject is v as a JSON object, or nil.
+func AsObject(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
 }
 
-// Resolve follows a local $ref of the document.
-func Resolve(doc, v map[string]any) map[string]any {
+// ResolveRef follows a local $ref of the document.
+func ResolveRef(doc, v map[string]any) map[string]any {
 	for i := 0; i < 10; i++ {
 		ref, ok := v["$ref"].(string)
 		if !ok || !strings.HasPrefix(ref, "#/") {
@@ -133,9 +133,9 @@ func Resolve(doc, v map[string]any) map[string]any {
 		}
 		var cur any = doc
 		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
-			cur = MapOf(cur)[strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")]
+			cur = AsObject(cur)[strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")]
 		}
-		v = MapOf(cur)
+		v = AsObject(cur)
 	}
 	return v
 }

@@ -9,8 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kycd/kycd"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/kycd/kycd"
 )
 
 // upholdSchemas validates KYC process objects against the schemas of

@@ -14,14 +14,15 @@ import (
 // answers as scripted.
 type Receiver struct {
 	*httptest.Server
-	Mu       sync.Mutex
-	Got      []received
+	mu       sync.Mutex
+	got      []Delivery
 	answers  []int // statuses to answer, in order, then 200
 	retry    string
-	Attempts int
+	attempts int
 }
 
-type received struct {
+// Delivery is a request the receiver answered with 200.
+type Delivery struct {
 	Header http.Header
 	Body   []byte
 	at     time.Time
@@ -33,17 +34,17 @@ func NewReceiver(t *testing.T) *Receiver {
 	rc := &Receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		rc.Mu.Lock()
-		rc.Attempts++
+		rc.mu.Lock()
+		rc.attempts++
 		status := http.StatusOK
 		if len(rc.answers) > 0 {
 			status, rc.answers = rc.answers[0], rc.answers[1:]
 		}
 		if status == http.StatusOK {
-			rc.Got = append(rc.Got, received{Header: r.Header.Clone(), Body: body, at: time.Now()})
+			rc.got = append(rc.got, Delivery{Header: r.Header.Clone(), Body: body, at: time.Now()})
 		}
 		retry := rc.retry
-		rc.Mu.Unlock()
+		rc.mu.Unlock()
 		if retry != "" && (status == 429 || status == 503) {
 			w.Header().Set("Retry-After", retry)
 		}
@@ -56,10 +57,10 @@ func NewReceiver(t *testing.T) *Receiver {
 
 // Events returns the events received, by type.
 func (rc *Receiver) Events() []map[string]any {
-	rc.Mu.Lock()
-	defer rc.Mu.Unlock()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
 	var out []map[string]any
-	for _, g := range rc.Got {
+	for _, g := range rc.got {
 		var m map[string]any
 		_ = json.Unmarshal(g.Body, &m)
 		out = append(out, m)
@@ -70,9 +71,9 @@ func (rc *Receiver) Events() []map[string]any {
 // Script sets the statuses the receiver answers with, in order (then 200),
 // and forgets what it received.
 func (rc *Receiver) Script(retryAfter string, statuses ...int) {
-	rc.Mu.Lock()
-	defer rc.Mu.Unlock()
-	rc.answers, rc.retry, rc.Got, rc.Attempts = statuses, retryAfter, nil, 0
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.answers, rc.retry, rc.got, rc.attempts = statuses, retryAfter, nil, 0
 }
 
 // WaitUntil polls cond until it holds, failing the test after 30 seconds.
@@ -85,4 +86,18 @@ func WaitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Deliveries are the requests the receiver answered with 200, in order.
+func (rc *Receiver) Deliveries() []Delivery {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]Delivery(nil), rc.got...)
+}
+
+// AttemptCount is how many requests arrived, whatever the answer.
+func (rc *Receiver) AttemptCount() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.attempts
 }

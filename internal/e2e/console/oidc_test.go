@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/go-jose/go-jose/v4"
+
 	"github.com/kycd/kycd/internal/e2e"
 )
 

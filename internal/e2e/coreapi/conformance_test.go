@@ -74,7 +74,7 @@ func loadUpholdDocs() ([]*e2e.UpholdDoc, error) {
 				upholdDocsErr = err
 				return
 			}
-			upholdDocs = append(upholdDocs, &e2e.UpholdDoc{Name: name, URL: u, Raw: v.(map[string]any), C: c, Cache: map[string]*jsonschema.Schema{}})
+			upholdDocs = append(upholdDocs, e2e.NewUpholdDoc(name, u, v.(map[string]any), c))
 		}
 	})
 	return upholdDocs, upholdDocsErr
@@ -343,7 +343,7 @@ func loadKycdDoc() (*e2e.UpholdDoc, error) {
 		c.DefaultDraft(jsonschema.Draft2020)
 		c.AssertFormat()
 		if kycdDocErr = c.AddResource("urn:kycd:openapi.json", v); kycdDocErr == nil {
-			kycdDoc = &e2e.UpholdDoc{Name: "kycd", URL: "urn:kycd:openapi.json", Raw: v.(map[string]any), C: c, Cache: map[string]*jsonschema.Schema{}}
+			kycdDoc = e2e.NewUpholdDoc("kycd", "urn:kycd:openapi.json", v.(map[string]any), c)
 		}
 	})
 	return kycdDoc, kycdDocErr

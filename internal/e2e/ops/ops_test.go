@@ -344,15 +344,15 @@ func TestAuditTrailAPI(t *testing.T) {
 			t.Errorf("limit 5000: %d %s", res.Status, res.Body)
 		}
 		// The operator's view.
-		var cli struct {
+		var listed struct {
 			Entries []struct {
 				Seq    int    `json:"seq"`
 				Action string `json:"action"`
 			} `json:"entries"`
 		}
-		k.CLIJSON(t, &cli, "audit", "list", "--tenant", "audited")
-		if len(cli.Entries) != 5 || cli.Entries[4].Action != "user.created" {
-			t.Errorf("audit list: %+v", cli)
+		k.CLIJSON(t, &listed, "audit", "list", "--tenant", "audited")
+		if len(listed.Entries) != 5 || listed.Entries[4].Action != "user.created" {
+			t.Errorf("audit list: %+v", listed)
 		}
 	})
 }

@@ -53,9 +53,7 @@ func TestWebhooks(t *testing.T) {
 		// An event: delivered, signed, to the subscribed endpoint only.
 		u := e2e.CreateUser(t, k, tokA, "hook@webhooks.example")
 		e2e.WaitUntil(t, "core.user.created", func() bool { return len(users.Events()) == 1 })
-		users.Mu.Lock()
-		g := users.Got[0]
-		users.Mu.Unlock()
+		g := users.Deliveries()[0]
 		if err := webhook.Verify(usersSecret, g.Body, g.Header); err != nil {
 			t.Errorf("signature: %v", err)
 		}
@@ -110,9 +108,7 @@ func TestWebhooks(t *testing.T) {
 		users.Script("", 500, 500, 500, 500, 500)
 		e2e.CreateUser(t, k, tokA, "never@webhooks.example")
 		e2e.WaitUntil(t, "four failed attempts", func() bool {
-			users.Mu.Lock()
-			defer users.Mu.Unlock()
-			return users.Attempts >= 4
+			return users.AttemptCount() >= 4
 		})
 		conn := db.Open(t)
 		q := `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' AND attempts = 4`
@@ -134,9 +130,7 @@ func TestWebhooks(t *testing.T) {
 		users.Script("")
 		e2e.CreateUser(t, k, tokA, "rotated@webhooks.example")
 		e2e.WaitUntil(t, "delivery after rotation", func() bool { return len(users.Events()) == 1 })
-		users.Mu.Lock()
-		g = users.Got[0]
-		users.Mu.Unlock()
+		g = users.Deliveries()[0]
 		if webhook.Verify(newSecret, g.Body, g.Header) != nil || webhook.Verify(usersSecret, g.Body, g.Header) != nil ||
 			len(strings.Fields(g.Header.Get("webhook-signature"))) != 2 {
 			t.Errorf("signatures after rotation: %q", g.Header.Get("webhook-signature"))
@@ -447,9 +441,7 @@ func TestEventRetention(t *testing.T) {
 		endpoint(failing.URL + "/failing")
 		owed := e2e.CreateUser(t, k, tok, "owed@retention.example")
 		e2e.WaitUntil(t, "the second event", func() bool {
-			failing.Mu.Lock()
-			defer failing.Mu.Unlock()
-			return len(ok.Events()) == 2 && failing.Attempts > 0
+			return len(ok.Events()) == 2 && failing.AttemptCount() > 0
 		})
 		feed := func() map[string]string { // user id -> event id
 			out := map[string]string{}

@@ -536,9 +536,7 @@ func TestCheckEventBundles(t *testing.T) {
 			ids = append(ids, res.JSON["id"].(string))
 		}
 		count := func(rc *e2e.Receiver) (requests int, events []map[string]any, biggest int) {
-			rc.Mu.Lock()
-			defer rc.Mu.Unlock()
-			for _, g := range rc.Got {
+			for _, g := range rc.Deliveries() {
 				var b struct {
 					Payload []map[string]any `json:"payload"`
 				}

@@ -76,9 +76,7 @@ func TestConnector(t *testing.T) {
 			e2e.WaitUntil(t, "the ingestion's events", func() bool {
 				var seen []string
 				identityOK := false
-				hooks.Mu.Lock()
-				defer hooks.Mu.Unlock()
-				for _, g := range hooks.Got {
+				for _, g := range hooks.Deliveries() {
 					var ev map[string]any
 					_ = json.Unmarshal(g.Body, &ev)
 					data, _ := ev["data"].(map[string]any)

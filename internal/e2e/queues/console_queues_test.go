@@ -53,9 +53,7 @@ func TestConsoleQueues(t *testing.T) {
 		endpointID := ep.Get("endpoint.id").(string)
 		e2e.CreateUser(t, k.Proc, k.Tok, "hooked@queues.example")
 		e2e.WaitUntil(t, "a failed delivery", func() bool {
-			hook.Mu.Lock()
-			defer hook.Mu.Unlock()
-			return hook.Attempts > 0
+			return hook.AttemptCount() > 0
 		})
 
 		analyst := k.NewReviewer(t, k.Tenant.ID, "analyst-"+db.Name+"@queues.example", "analyst")

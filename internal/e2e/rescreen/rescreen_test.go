@@ -193,7 +193,7 @@ func seedScreenedUsers(t *testing.T, db storetest.Database, tn e2e.Tenant, n, li
 	// PostgreSQL through 8 connections (32 workers with a connection each
 	// seeded no faster than 16 on the shared server, whose connections every
 	// test running at once shares).
-	cmd := exec.Command(e2e.KycdBinary(t), "seed-users", "--tenant", tn.ID, "--terms-of-service", "general-gb-fca", "--user-ip", e2e.EndUserIP, "--concurrency", "16")
+	cmd := exec.Command(e2e.Binary(t), "seed-users", "--tenant", tn.ID, "--terms-of-service", "general-gb-fca", "--user-ip", e2e.EndUserIP, "--concurrency", "16")
 	cmd.Env = e2e.ChildEnv(db, 8)
 	e2e.DieWithTest(cmd)
 	cmd.Stdin = &in

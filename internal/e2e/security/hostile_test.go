@@ -93,8 +93,8 @@ func TestHostileInput(t *testing.T) {
 				}
 				M := strings.ToUpper(method)
 				var pathParams, queryParams []map[string]any
-				for _, raw := range append(e2e.List(item["parameters"]), e2e.List(op["parameters"])...) {
-					p := e2e.Resolve(doc, e2e.MapOf(raw))
+				for _, raw := range append(e2e.AsArray(item["parameters"]), e2e.AsArray(op["parameters"])...) {
+					p := e2e.ResolveRef(doc, e2e.AsObject(raw))
 					switch p["in"] {
 					case "path":
 						pathParams = append(pathParams, p)
@@ -127,10 +127,10 @@ func TestHostileInput(t *testing.T) {
 					return q
 				}
 				contentType, sampleBody := "", []byte(nil)
-				if content, ok := e2e.Resolve(doc, e2e.MapOf(op["requestBody"]))["content"].(map[string]any); ok {
+				if content, ok := e2e.ResolveRef(doc, e2e.AsObject(op["requestBody"]))["content"].(map[string]any); ok {
 					if js, ok := content["application/json"].(map[string]any); ok {
 						contentType = "application/json"
-						sampleBody, _ = json.Marshal(e2e.Sample(doc, e2e.MapOf(js["schema"]), good, 0))
+						sampleBody, _ = json.Marshal(e2e.SampleValue(doc, e2e.AsObject(js["schema"]), good, 0))
 						if path == "/admin/kyc-levels" {
 							// The schema's sample, then the catalog in force (it passes the checks).
 							send("JSON bodies", M, path, nil, contentType, sampleBody)
@@ -240,7 +240,7 @@ func goodValues(tenantID, userID string) func(name string, schema map[string]any
 		if schema == nil {
 			return ""
 		}
-		if e := e2e.List(schema["enum"]); len(e) > 0 {
+		if e := e2e.AsArray(schema["enum"]); len(e) > 0 {
 			return fmt.Sprint(e[0])
 		}
 		switch schema["type"] {
@@ -305,7 +305,7 @@ func isName(body []byte, end int64) bool {
 
 // schemaOf returns a parameter's schema.
 func schemaOf(doc, p map[string]any) map[string]any {
-	return e2e.Resolve(doc, e2e.MapOf(p["schema"]))
+	return e2e.ResolveRef(doc, e2e.AsObject(p["schema"]))
 }
 
 // TestCrossTenantMatrix walks every operation of kycd's OpenAPI document
@@ -339,11 +339,11 @@ func TestCrossTenantMatrix(t *testing.T) {
 		fa, _ := e2e.CreateFile(t, k, ta, ua, "document", "application/pdf")
 		var ca, da string
 		e2e.WaitUntil(t, "alpha's case and delivery", func() bool {
-			if cases := e2e.List(k.Call(t, "GET", "/admin/cases?userId="+ua, ta, "", nil).JSON["cases"]); len(cases) > 0 {
-				ca, _ = e2e.MapOf(cases[0])["id"].(string)
+			if cases := e2e.AsArray(k.Call(t, "GET", "/admin/cases?userId="+ua, ta, "", nil).JSON["cases"]); len(cases) > 0 {
+				ca, _ = e2e.AsObject(cases[0])["id"].(string)
 			}
-			if ds := e2e.List(k.Call(t, "GET", "/core/webhooks/endpoints/"+ea+"/deliveries", ta, "", nil).JSON["deliveries"]); len(ds) > 0 {
-				da, _ = e2e.MapOf(ds[0])["id"].(string)
+			if ds := e2e.AsArray(k.Call(t, "GET", "/core/webhooks/endpoints/"+ea+"/deliveries", ta, "", nil).JSON["deliveries"]); len(ds) > 0 {
+				da, _ = e2e.AsObject(ds[0])["id"].(string)
 			}
 			return ca != "" && da != ""
 		})
@@ -363,8 +363,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 					continue
 				}
 				target, q, atAlpha := path, url.Values{}, false
-				for _, rawp := range append(e2e.List(item["parameters"]), e2e.List(op["parameters"])...) {
-					p := e2e.Resolve(doc, e2e.MapOf(rawp))
+				for _, rawp := range append(e2e.AsArray(item["parameters"]), e2e.AsArray(op["parameters"])...) {
+					p := e2e.ResolveRef(doc, e2e.AsObject(rawp))
 					name, _ := p["name"].(string)
 					v, ofAlpha := alpha[name]
 					if !ofAlpha {
@@ -389,9 +389,9 @@ func TestCrossTenantMatrix(t *testing.T) {
 					target += "?" + q.Encode()
 				}
 				var body []byte
-				if content, ok := e2e.Resolve(doc, e2e.MapOf(op["requestBody"]))["content"].(map[string]any); ok {
+				if content, ok := e2e.ResolveRef(doc, e2e.AsObject(op["requestBody"]))["content"].(map[string]any); ok {
 					if js, ok := content["application/json"].(map[string]any); ok {
-						body, _ = json.Marshal(e2e.Sample(doc, e2e.MapOf(js["schema"]), good, 0))
+						body, _ = json.Marshal(e2e.SampleValue(doc, e2e.AsObject(js["schema"]), good, 0))
 					}
 				}
 				req := k.Req(strings.ToUpper(method), target, bytes.NewReader(body))
@@ -404,7 +404,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 				res := k.Do(t, req, e2e.DoOpts{Hostile: true, Unavailable: path == "/readyz"})
 				// Uphold documents no 404 for the lists of a user's
 				// ingestions: another tenant's user has none.
-				emptyList := strings.HasSuffix(path, "/ingestions") && method == "get" && res.Status == 200 && len(e2e.List(res.JSON["ingestions"])) == 0
+				emptyList := strings.HasSuffix(path, "/ingestions") && method == "get" && res.Status == 200 && len(e2e.AsArray(res.JSON["ingestions"])) == 0
 				if atAlpha {
 					aimed++
 					if res.Status < 400 && !emptyList {

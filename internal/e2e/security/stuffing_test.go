@@ -37,7 +37,7 @@ func TestCredentialStuffing(t *testing.T) {
 		// The client is made by the kycd binary, so that its secret's hash
 		// has the cost kycd's have (the tests' own kycds hash cheaply):
 		// what every wrong guess at it costs the server.
-		setup := &e2e.Proc{T: t, DB: db, Bin: e2e.KycdBinary(t)}
+		setup := &e2e.Proc{T: t, DB: db, Bin: e2e.Binary(t)}
 		tn := setup.NewTenant(t, "stuffed")
 		if n := e2e.CountRows(t, db, db.Open(t), `SELECT count(*) FROM oauth_clients WHERE id = ? AND secret_hash LIKE ?`,
 			tn.ClientID, "$argon2id$v=19$m=19456,t=2,p=1$%"); n != 1 {
