@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -47,10 +48,10 @@ var kycdBin struct {
 // ChildEnv is the environment of a kycd process of the test's database,
 // keeping at most maxConns PostgreSQL connections (the kycds start keeps 4,
 // Proc.Env: a fresh server's 100 are shared by every test running at
-// once).
+// once), and running Go on as many CPUs as the test binary (Main).
 func ChildEnv(db storetest.Database, maxConns int) []string {
 	return append(os.Environ(), "KYCD_DATA_DIR="+db.DataDir, "KYCD_DATABASE_URL="+db.URL, "KYCD_LOG_LEVEL=warn",
-		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns))
+		"KYCD_DB_MAX_CONNS="+strconv.Itoa(maxConns), "GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
 }
 
 // Child is a kycd serve in its own process.

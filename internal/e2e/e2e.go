@@ -184,18 +184,27 @@ func MustJSON(v any) []byte {
 // Main runs a package's end-to-end tests (its TestMain calls it). It gives
 // the S3 tests credentials for the in-process fake bucket (the AWS SDK reads
 // them from the environment) and keeps the SDK from looking for an instance
-// metadata service. Unless -test.parallel is given, it runs twice as many
-// tests at once as there are CPUs: each test starts its own kycd and spends
-// most of its time waiting on it (jobs, pollers, shutdown). go test runs as
-// many test binaries at once as there are CPUs, so up to four times as many
-// end-to-end tests run at once; with as many a binary as CPUs, the whole
-// suite took 407 s instead of 372-377 s on two cores. The in-process kycds
-// hash secrets and passwords cheaply (cli.SecretCost).
+// metadata service.
+//
+// Unless GOMAXPROCS is set, the binary and the kycd processes it starts run
+// Go on one CPU: go test runs as many test binaries at once as there are
+// CPUs, so the end-to-end binaries share the machine's cores instead of each
+// running (and collecting garbage) on all of them. On two cores that made
+// the README's test command take 313 s and 525 CPU-seconds instead of
+// 372 s and 685 (GOMAXPROCS=1 for the whole command, same sitting). Unless
+// -test.parallel is given, it runs twice as many tests at once as it has
+// CPUs: each test starts its own kycd and spends most of its time waiting
+// on it (jobs, pollers, shutdown); with only as many the suite took 407 s
+// instead of 372-377 s on two cores. The in-process kycds hash secrets and
+// passwords cheaply (cli.SecretCost).
 func Main(m *testing.M) {
 	os.Setenv("AWS_ACCESS_KEY_ID", "kycd-test")
 	os.Setenv("AWS_SECRET_ACCESS_KEY", "kycd-test-secret")
 	os.Setenv("AWS_REGION", "us-east-1")
 	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1) // and the children's (ChildEnv)
+	}
 	flag.Parse()
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
