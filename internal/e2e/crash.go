@@ -60,7 +60,8 @@ type Child struct {
 	Base, Logs string
 }
 
-// StartChild starts kycd serve as a child process (Binary) on db and waits until it listens.
+// StartChild starts kycd serve as a child process (Binary) on db and waits
+// until it listens; the child is killed when the test ends, if not before.
 func StartChild(t *testing.T, db storetest.Database, args ...string) *Child {
 	t.Helper()
 	cmd := exec.Command(Binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
@@ -78,6 +79,10 @@ func StartChild(t *testing.T, db storetest.Database, args ...string) *Child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // a child the test did not kill itself
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

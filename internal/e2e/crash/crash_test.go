@@ -50,7 +50,6 @@ func TestCrashSafety(t *testing.T) {
 		// First an API-only node queues the ingestions, so that the workers
 		// then have all 200 to run when the kills start.
 		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.Kill() })
 		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
 		tok := k.Token(t, tn, "")
 		if res := k.Call(t, "PUT", "/kyc-connector/veriff/config", tok, "", map[string]any{"baseUrl": provider.URL,
@@ -77,18 +76,12 @@ func TestCrashSafety(t *testing.T) {
 		k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
 		// Kill it at random moments while the ingestions run; restart it.
 		conn := db.Open(t)
-		hit := 0
-		for range 4 {
-			time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
-			unfinished := e2e.CountRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status <> 'finished'`)
-			if unfinished > 0 {
-				hit++
-			}
-			c.Kill()
-			c = e2e.StartChild(t, db, flags...)
-			k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
-			tok = k.Token(t, tn, "")
-		}
+		var hit int
+		c, hit = killAtRandom(t, db, c, flags, 200*time.Millisecond, 1500*time.Millisecond, func() bool {
+			return e2e.CountRows(t, db, conn, `SELECT count(*) FROM ingestions WHERE status <> 'finished'`) > 0
+		})
+		k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
+		tok = k.Token(t, tn, "")
 		// Wait on the database (a query, not 200 requests a round), then
 		// read every ingestion through the API.
 		deadline := time.Now().Add(3 * time.Minute)
@@ -202,7 +195,6 @@ func TestWebhookCrashSafety(t *testing.T) {
 			"--webhook-retries", strings.TrimSuffix(strings.Repeat("100ms,", len(webhook.DefaultSchedule)), ",")}
 		// An API-only node registers the endpoints and the events wait.
 		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.Kill() })
 		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
 		tok := k.Token(t, tn, "")
 		res := k.Call(t, "POST", "/core/webhooks/endpoints", tok, "", map[string]any{"url": recv.URL + "/hooks", "eventTypes": []string{"test.crash."}})
@@ -318,7 +310,6 @@ func TestCheckCrashSafety(t *testing.T) {
 		flags := []string{"--allow-private-network", "--evidence-allow-http", "--rescue-after", "4s", "--workers", "8", "--rate-limit", "0",
 			"--evidence-retries", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms"}
 		c := e2e.StartChild(t, db, append(flags, "--workers", "0")...)
-		t.Cleanup(func() { c.Kill() })
 		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
 		tok := k.Token(t, tn, "")
 		const n = 60
@@ -337,16 +328,10 @@ func TestCheckCrashSafety(t *testing.T) {
 		c.Kill()
 		c = e2e.StartChild(t, db, flags...)
 		conn := db.Open(t)
-		hit := 0
-		for range 4 {
-			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-			pending := e2e.CountRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`)
-			if pending > 0 {
-				hit++
-			}
-			c.Kill()
-			c = e2e.StartChild(t, db, flags...)
-		}
+		var hit int
+		c, hit = killAtRandom(t, db, c, flags, 300*time.Millisecond, 900*time.Millisecond, func() bool {
+			return e2e.CountRows(t, db, conn, `SELECT count(*) FROM checks WHERE status = 'PENDING'`) > 0
+		})
 		k.Base, k.Router = c.Base, e2e.NewRouter(t, c.Base)
 		tok = k.Token(t, tn, "")
 		deadline := time.Now().Add(3 * time.Minute)
@@ -394,4 +379,22 @@ func TestCheckCrashSafety(t *testing.T) {
 			t.Errorf("scratch files left: %v", left)
 		}
 	})
+}
+
+// killAtRandom SIGKILLs the child four times, each after a pause of
+// least to least+spread (random), and restarts it each time with flags; it
+// returns the last child and how many kills landed while busy (asked just
+// before each kill) said work was left.
+func killAtRandom(t *testing.T, db storetest.Database, c *e2e.Child, flags []string, least, spread time.Duration, busy func() bool) (*e2e.Child, int) {
+	t.Helper()
+	hit := 0
+	for range 4 {
+		time.Sleep(least + rand.N(spread))
+		if busy() {
+			hit++
+		}
+		c.Kill()
+		c = e2e.StartChild(t, db, flags...)
+	}
+	return c, hit
 }

@@ -75,7 +75,6 @@ func TestScreeningCrashSafety(t *testing.T) {
 		flags := []string{"--rescue-after", "10s", "--workers", "1", "--rate-limit", "0"}
 		rescreening := time.Now()
 		c := e2e.StartChild(t, db, flags...)
-		t.Cleanup(func() { c.Kill() })
 		k := &e2e.Proc{T: t, DB: db, Base: c.Base, Router: e2e.NewRouter(t, c.Base)}
 		if out, err := k.CLI(t, "screening", "import", "--source", "kycd-jsonl", "--path", watch); err != nil {
 			t.Fatalf("import of version 2: %q %v", out, err)
